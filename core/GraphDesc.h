@@ -1,0 +1,69 @@
+// The graph as written, after loading: one flat graph (templates and included files expanded,
+// dotted names), every value still text with its source mark. Produced by loadGraph()
+// (core/GraphLoader.h), consumed by the compiler, which resolves types, units and ports.
+#pragma once
+
+#include "core/Diagnostics.h"
+
+#include <string>
+#include <vector>
+
+namespace sg {
+
+/// A scalar as written, with where it was written.
+struct ValueDesc {
+    std::string text;
+    SourceMark mark;
+};
+
+/// One parameter setting of a node: `freq: 3 kHz`.
+struct ParamDesc {
+    std::string key;
+    SourceMark keyMark;
+    ValueDesc value;
+};
+
+/// One node instance: `tone: {type: peak, freq: 3 kHz}`, or after expansion `vocal.eq`.
+struct NodeDesc {
+    std::string name;            ///< dotted, unique
+    SourceMark mark;             ///< of the node's key
+    std::string type;
+    SourceMark typeMark;
+    std::vector<ParamDesc> params;
+};
+
+/// One end of a connection. `node` is a node name or an external input/output name.
+struct EndpointDesc {
+    std::string node;
+    std::string port;            ///< "" = the default port (first declared)
+    SourceMark mark;
+};
+
+/// from -> to. Several connections into one input port are summed.
+struct ConnectionDesc {
+    EndpointDesc from;
+    EndpointDesc to;
+};
+
+/// An external input or output of the graph.
+struct ExternalDesc {
+    std::string name;
+    int channels = 0;
+    std::string file;            ///< inputs: default file, resolved relative to the graph file ("" = none)
+    SourceMark mark;
+};
+
+/// A whole loaded graph.
+struct GraphDesc {
+    std::string file;            ///< path of the top-level file as given
+    int version = 0;
+    std::string name;
+    std::string stage;           ///< mixing | mastering | translation | utility | teaching
+    std::string description;
+    std::vector<ExternalDesc> inputs;
+    std::vector<ExternalDesc> outputs;
+    std::vector<NodeDesc> nodes;             ///< in declaration order (expansion order for templates)
+    std::vector<ConnectionDesc> connections; ///< in declaration order
+};
+
+} // namespace sg
