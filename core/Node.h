@@ -77,6 +77,9 @@ struct InstanceSetup {
     ParamValues params;
     std::vector<int> inputChannels;   ///< per input port (0 = unconnected optional port)
     std::vector<int> outputChannels;  ///< per output port
+    /// The instance's type name. Set by the compiler: instances of different types that share
+    /// a batch key (peak + highshelf -> "biquad1") run in one kernel. "" = the kernel's own type.
+    std::string type = {};
 };
 
 /// Arguments of one process() call.

@@ -27,6 +27,14 @@ struct ScheduleStep {
     int sumsBefore = 0;          ///< inputs formed by summing several connections
 };
 
+/// One connection of the compiled graph (after expansion and delay insertion). Endpoints
+/// index Schedule::nodes, or the external inputs/outputs when the index is negative:
+/// -1 - i is external input/output i.
+struct ScheduleEdge {
+    int from = 0, fromPort = 0, to = 0, toPort = 0;
+    int channels = 0;
+};
+
 /// A human-readable description of the compiled program.
 struct Schedule {
     double sampleRate = 0;
@@ -36,6 +44,9 @@ struct Schedule {
     std::vector<ScheduledNode> nodes;
     std::vector<int> topologicalOrder;   ///< node indices, ties broken by declaration order
     std::vector<ScheduleStep> steps;
+    std::vector<ScheduleEdge> edges;
+    std::vector<std::string> inputNames, outputNames;     ///< external ports
+    std::vector<int> inputChannels, outputChannels;
     int edgeCount = 0;           ///< connections after expansion (incl. inserted delays)
     int bufferCount = 0;         ///< buffer slots after liveness reuse
     int bufferChannels = 0;      ///< total channels allocated across slots

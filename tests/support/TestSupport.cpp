@@ -79,20 +79,87 @@ CommandResult runShell(const std::string& commandLine) {
 CommandResult runCli(const std::string& arguments) { return runShell("'" + cliPath() + "' " + arguments); }
 
 std::vector<float> sine(double frequencyHz, double amplitude, double sampleRate, std::int64_t frames, double phase) {
-    std::vector<float> out(std::size_t(frames));
+    std::vector<float> out(static_cast<std::size_t>(frames));
     for (std::int64_t n = 0; n < frames; ++n)
         out[std::size_t(n)] = float(amplitude * std::sin(2 * M_PI * frequencyHz * double(n) / sampleRate + phase));
     return out;
 }
 
 std::vector<float> noise(std::int64_t frames, float amplitude, std::uint32_t seed) {
-    std::vector<float> out(std::size_t(frames));
+    std::vector<float> out(static_cast<std::size_t>(frames));
     std::uint32_t s = seed ? seed : 1;
     for (auto& v : out) {
         s ^= s << 13; s ^= s >> 17; s ^= s << 5;
         v = amplitude * (float(double(s) / 4294967295.0) * 2.0f - 1.0f);
     }
     return out;
+}
+
+} // namespace sg::test
+
+#include "core/Executor.h"
+#include "core/GraphLoader.h"
+#include "core/Registry.h"
+
+#include <cstring>
+
+namespace sg::test {
+
+std::unique_ptr<Program> compileYaml(const std::string& yaml, Diagnostics& diags, const CompileOptions& options,
+                                     const std::string& name, const std::string& baseDir) {
+    GraphDesc desc = loadGraphFromString(yaml, name, baseDir, diags);
+    if (diags.hasErrors()) return nullptr;
+    return compileGraph(desc, Registry::builtin(), options, diags);
+}
+
+std::vector<Planar> renderBlocks(Executor& executor, const std::vector<Planar>& inputs, std::int64_t frames,
+                                 const std::function<int()>& nextBlock) {
+    std::vector<Planar> outputs;
+    for (const auto& port : executor.outputs()) outputs.emplace_back(std::size_t(port.channels), std::vector<float>(std::size_t(frames)));
+    std::vector<std::vector<float>> inScratch, outScratch;
+    for (std::int64_t done = 0; done < frames;) {
+        int block = int(std::min<std::int64_t>(std::max(1, nextBlock()), frames - done));
+        std::vector<AudioBuffer> inBuffers, outBuffers;
+        std::vector<ConstAudioView> inViews;
+        std::vector<AudioView> outViews;
+        for (std::size_t i = 0; i < executor.inputs().size(); ++i) {
+            AudioBuffer b(executor.inputs()[i].channels, block);
+            for (int c = 0; c < b.channels(); ++c)
+                std::memcpy(b.channel(c), inputs[i][std::size_t(c)].data() + done, sizeof(float) * std::size_t(block));
+            inBuffers.push_back(std::move(b));
+        }
+        for (const auto& port : executor.outputs()) outBuffers.emplace_back(port.channels, block);
+        for (auto& b : inBuffers) inViews.push_back(b.view());
+        for (auto& b : outBuffers) outViews.push_back(b.view());
+        executor.process(inViews, outViews);
+        for (std::size_t o = 0; o < outBuffers.size(); ++o)
+            for (int c = 0; c < outBuffers[o].channels(); ++c)
+                std::memcpy(outputs[o][std::size_t(c)].data() + done, outBuffers[o].channel(c), sizeof(float) * std::size_t(block));
+        done += block;
+    }
+    return outputs;
+}
+
+std::vector<Planar> renderFixed(Executor& executor, const std::vector<Planar>& inputs, std::int64_t frames, int block) {
+    return renderBlocks(executor, inputs, frames, [block] { return block; });
+}
+
+bool bitIdentical(const std::vector<Planar>& a, const std::vector<Planar>& b, std::string* where) {
+    if (a.size() != b.size()) { if (where) *where = "output count differs"; return false; }
+    for (std::size_t o = 0; o < a.size(); ++o) {
+        if (a[o].size() != b[o].size()) { if (where) *where = "channel count differs"; return false; }
+        for (std::size_t c = 0; c < a[o].size(); ++c) {
+            if (a[o][c].size() != b[o][c].size()) { if (where) *where = "length differs"; return false; }
+            if (std::memcmp(a[o][c].data(), b[o][c].data(), sizeof(float) * a[o][c].size()) != 0) {
+                std::size_t n = 0;
+                while (n < a[o][c].size() && std::memcmp(&a[o][c][n], &b[o][c][n], sizeof(float)) == 0) ++n;
+                if (where) *where = "output " + std::to_string(o) + " channel " + std::to_string(c) + " frame " + std::to_string(n) + ": " +
+                                    std::to_string(a[o][c][n]) + " vs " + std::to_string(b[o][c][n]);
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 } // namespace sg::test

@@ -48,3 +48,31 @@ std::vector<float> sine(double frequencyHz, double amplitude, double sampleRate,
 std::vector<float> noise(std::int64_t frames, float amplitude, std::uint32_t seed);
 
 } // namespace sg::test
+
+#include "core/Compiler.h"
+#include "core/Diagnostics.h"
+
+#include <functional>
+#include <memory>
+
+namespace sg::test {
+
+/// Loads YAML text (as file `name`, `use:` paths relative to `baseDir`) and compiles it.
+std::unique_ptr<Program> compileYaml(const std::string& yaml, Diagnostics& diags, const CompileOptions& options = {},
+                                     const std::string& name = "test.yaml", const std::string& baseDir = ".");
+
+/// Planar signal: [channel][frame].
+using Planar = std::vector<std::vector<float>>;
+
+/// Runs `frames` frames through the program's executor from its current state, cutting the
+/// stream into host blocks whose sizes come from `nextBlock` (called until all frames are
+/// done; results are clamped to what is left). Returns one Planar per external output.
+std::vector<Planar> renderBlocks(Executor& executor, const std::vector<Planar>& inputs, std::int64_t frames,
+                                 const std::function<int()>& nextBlock);
+/// Same, with a fixed host block size.
+std::vector<Planar> renderFixed(Executor& executor, const std::vector<Planar>& inputs, std::int64_t frames, int block);
+
+/// True if both are bit-identical (memcmp), with a message naming the first difference.
+bool bitIdentical(const std::vector<Planar>& a, const std::vector<Planar>& b, std::string* where = nullptr);
+
+} // namespace sg::test

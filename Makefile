@@ -1,0 +1,68 @@
+# A thin layer over CMake: `make demo` and `make test` set up a fresh Debian 12 machine
+# (packages, configure, Release build) and run. See README.md.
+
+BUILD     ?= build
+ASAN_BUILD?= build-asan
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS?=
+
+# Debian 12 packages. jackd2 must come in the same apt-get call as librtaudio-dev (or before it):
+# installed later it pulls JACK headers that remove librtaudio-dev.
+PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev libsndfile1-dev \
+            libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
+            ffmpeg sox graphviz
+
+.PHONY: all deps configure build demo test test-fast test-asan bench docs clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq $(PACKAGES) >/dev/null || exit 1; \
+	    dpkg-query -W -f='$${Status}' librtaudio-dev 2>/dev/null | grep -q "install ok installed" || apt-get install -y -qq librtaudio-dev >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing"; \
+	    echo "run as root:  apt-get update && apt-get install -y $(PACKAGES)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+
+configure: deps $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	./$(BUILD)/stagegraph demo
+
+# The whole suite through ctest (Release), then the unit tests again under AddressSanitizer
+# and UndefinedBehaviorSanitizer.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	$(MAKE) test-asan
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTAGEGRAPH_SANITIZE=ON -DSTAGEGRAPH_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target stagegraph stagegraph_tests stagegraph_rt_tests
+	cd $(ASAN_BUILD) && UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	@for b in $(BUILD)/tests/bench_*; do echo "== $$b"; $$b; done
+
+docs: build
+	./$(BUILD)/stagegraph nodes --markdown --out docs/nodes
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,142 @@
+#include "core/Executor.h"
+
+#include "core/ExecutorPlan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+namespace sg {
+
+namespace {
+
+/// Flush-to-zero and denormals-are-zero for the scope of one process() call, so recursive
+/// filters decaying into denormals cost nothing. Restores the caller's mode.
+class ScopedFlushDenormals {
+public:
+    ScopedFlushDenormals() noexcept {
+#if defined(__SSE2__)
+        saved_ = _mm_getcsr();
+        _mm_setcsr(saved_ | 0x8040u);   // FTZ (bit 15) | DAZ (bit 6)
+#endif
+    }
+    ~ScopedFlushDenormals() {
+#if defined(__SSE2__)
+        _mm_setcsr(saved_);
+#endif
+    }
+private:
+    unsigned saved_ = 0;
+};
+
+// Element-wise loops over padded lengths: buffers are padded to kSimdPadFrames, so the
+// compiler's vectorised loops need no scalar tail.
+inline void sumInto(float* __restrict destination, const std::vector<const float*>& sources, int frames) noexcept {
+    const int padded = paddedFrames(frames);
+    const float* first = sources[0];
+    for (int n = 0; n < padded; ++n) destination[n] = first[n];
+    for (std::size_t s = 1; s < sources.size(); ++s) {
+        const float* __restrict src = sources[s];
+        for (int n = 0; n < padded; ++n) destination[n] += src[n];
+    }
+}
+
+} // namespace
+
+Executor::Executor(std::unique_ptr<ExecutorPlan> plan) : plan_(std::move(plan)) {}
+Executor::~Executor() = default;
+
+const std::vector<ExternalPort>& Executor::inputs() const { return plan_->inputs; }
+const std::vector<ExternalPort>& Executor::outputs() const { return plan_->outputs; }
+double Executor::sampleRate() const { return plan_->sampleRate; }
+int Executor::maxBlockFrames() const { return plan_->maxBlockFrames; }
+int Executor::latencyFrames() const { return plan_->latencyFrames; }
+std::int64_t Executor::position() const noexcept { return plan_->position; }
+std::uint64_t Executor::nonFiniteSamples() const noexcept { return plan_->nonFinite; }
+std::int64_t Executor::firstNonFiniteFrame() const noexcept { return plan_->firstNonFinite; }
+
+void Executor::reset() noexcept {
+    for (auto& call : plan_->calls) call.kernel->reset();
+    for (auto& slot : plan_->slots) slot.view().clear();
+    plan_->position = 0;
+    plan_->nonFinite = 0;
+    plan_->firstNonFinite = -1;
+}
+
+void Executor::process(std::span<const ConstAudioView> inputs, std::span<const AudioView> outputs) noexcept {
+    ExecutorPlan& plan = *plan_;
+    ScopedFlushDenormals flush;
+    int total = 0;
+    if (!outputs.empty()) total = outputs[0].frames;
+    else if (!inputs.empty()) total = inputs[0].frames;
+
+    for (int done = 0; done < total;) {
+        const int frames = std::min(plan.maxBlockFrames, total - done);
+        // 1. external inputs into their slots
+        for (std::size_t i = 0; i < plan.inputSlots.size() && i < inputs.size(); ++i) {
+            const ConstAudioView& in = inputs[i];
+            for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
+                std::memcpy(plan.inputSlots[i][c], in.channel(int(c)) + done, sizeof(float) * std::size_t(frames));
+        }
+        // 2. steps
+        ProcessContext ctx;
+        ctx.position = plan.position;
+        ctx.frames = frames;
+        for (auto& call : plan.calls) {
+            for (const auto& sum : call.sums) sumInto(sum.destination, sum.sources, frames);
+            ctx.inputs = call.inputPorts.data();
+            ctx.outputs = call.outputPorts.data();
+            call.kernel->process(ctx);
+        }
+        // 3. external outputs: sum of sources; non-finite samples contained and counted
+        for (std::size_t o = 0; o < plan.outputSources.size() && o < outputs.size(); ++o) {
+            const AudioView& out = outputs[o];
+            for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c) {
+                float* dst = out.channel(int(c)) + done;
+                const auto& sources = plan.outputSources[o][c].sources;
+                if (sources.empty()) { std::memset(dst, 0, sizeof(float) * std::size_t(frames)); continue; }
+                std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
+                for (std::size_t s = 1; s < sources.size(); ++s)
+                    for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
+                bool finite = true;
+                for (int n = 0; n < frames; ++n) finite &= std::isfinite(dst[n]);
+                if (!finite) {
+                    for (int n = 0; n < frames; ++n) {
+                        if (!std::isfinite(dst[n])) {
+                            if (plan.firstNonFinite < 0) plan.firstNonFinite = plan.position + n;
+                            ++plan.nonFinite;
+                            dst[n] = 0.0f;
+                        }
+                    }
+                }
+            }
+        }
+        plan.position += frames;
+        done += frames;
+    }
+}
+
+int Executor::findParam(const std::string& node, const std::string& param, std::string& error) const {
+    bool nodeFound = false;
+    for (std::size_t i = 0; i < plan_->params.size(); ++i) {
+        const auto& p = plan_->params[i];
+        if (p.node != node) continue;
+        nodeFound = true;
+        if (p.param == param) return int(i);
+    }
+    error = nodeFound ? "node '" + node + "' has no parameter '" + param + "'" : "no node named '" + node + "'";
+    return -1;
+}
+
+void Executor::setParam(int handle, double value, std::int64_t position) noexcept {
+    if (handle < 0 || std::size_t(handle) >= plan_->params.size()) return;
+    const auto& p = plan_->params[std::size_t(handle)];
+    value = std::clamp(value, p.minValue, p.maxValue);
+    plan_->calls[std::size_t(p.call)].kernel->setParam(p.instance, p.paramIndex, value, position);
+}
+
+} // namespace sg

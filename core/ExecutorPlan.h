@@ -1,0 +1,60 @@
+// Internal: what the compiler hands the executor. Everything is allocated here at setup; the
+// executor's process path only reads these arrays.
+#pragma once
+
+#include "core/Buffer.h"
+#include "core/Executor.h"
+#include "core/Node.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sg {
+
+/// dst = sum of srcs (one channel each), before a step.
+struct SumOp {
+    float* destination = nullptr;
+    std::vector<const float*> sources;
+};
+
+/// One kernel call with its lane pointers.
+struct KernelCall {
+    std::unique_ptr<NodeKernel> kernel;
+    std::vector<SumOp> sums;                         ///< done before the call
+    std::vector<std::vector<const float*>> inputLanes;  ///< [port][lane]
+    std::vector<std::vector<float*>> outputLanes;       ///< [port][lane]
+    std::vector<const float* const*> inputPorts;       ///< [port] -> inputLanes[port].data()
+    std::vector<float* const*> outputPorts;
+};
+
+/// Where an external output's channel comes from: the sum of these channel pointers.
+struct OutputChannelSource {
+    std::vector<const float*> sources;
+};
+
+/// A parameter reachable through Executor::setParam.
+struct ParamTarget {
+    std::string node, param;
+    int call = 0, instance = 0, paramIndex = 0;
+    double minValue = 0, maxValue = 0;
+};
+
+struct ExecutorPlan {
+    double sampleRate = 48000;
+    int maxBlockFrames = 512;
+    int latencyFrames = 0;
+    std::vector<ExternalPort> inputs, outputs;
+    std::vector<AudioBuffer> slots;                  ///< mono channel buffers, reused by liveness
+    AudioBuffer silence;                             ///< one zero channel for unconnected inputs
+    std::vector<std::vector<float*>> inputSlots;     ///< [external input][channel]
+    std::vector<std::vector<OutputChannelSource>> outputSources;  ///< [external output][channel]
+    std::vector<KernelCall> calls;                   ///< in schedule order
+    std::vector<ParamTarget> params;
+    std::int64_t position = 0;
+    std::uint64_t nonFinite = 0;
+    std::int64_t firstNonFinite = -1;
+};
+
+} // namespace sg

@@ -1,0 +1,66 @@
+// The `stagegraph` command: dispatches to the sub-commands in host/cli.
+#include "host/cli/Demo.h"
+#include "host/cli/Inspect.h"
+#include "host/cli/Render.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#ifndef STAGEGRAPH_VERSION
+#define STAGEGRAPH_VERSION "dev"
+#endif
+
+namespace {
+
+const char* kUsage =
+    "stagegraph " STAGEGRAPH_VERSION " - a node-graph audio engine for mixing and mastering\n"
+    "\n"
+    "usage:\n"
+    "  stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [--set node.param=VALUE...]\n"
+    "                    [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]\n"
+    "  stagegraph check GRAPH.yaml [--schedule]      validate and summarise, no audio\n"
+    "  stagegraph dot GRAPH.yaml                     Graphviz DOT of the graph\n"
+    "  stagegraph nodes [TYPE] [--markdown]          the node library and its parameters\n"
+    "  stagegraph demo                               the built-in example, end to end\n"
+    "  stagegraph analyze FILE... [--json]           (loudness analysis: not built yet)\n"
+    "  stagegraph live GRAPH.yaml...                 (live playback: not built yet)\n"
+    "\n"
+    "Run 'stagegraph COMMAND --help' for a command's options.\n"
+    "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error.\n";
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    std::string command = argv[1];
+    std::vector<std::string> args(argv + 2, argv + argc);
+    if (command == "--help" || command == "-h" || command == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (command == "--version") {
+        std::puts("stagegraph " STAGEGRAPH_VERSION);
+        return 0;
+    }
+    try {
+        if (command == "render") return sg::cli::runRender(args);
+        if (command == "check") return sg::cli::runCheck(args);
+        if (command == "dot") return sg::cli::runDot(args);
+        if (command == "nodes") return sg::cli::runNodes(args);
+        if (command == "demo") return sg::cli::runDemo(args);
+        if (command == "analyze" || command == "live") {
+            std::fprintf(stderr, "stagegraph %s: not built yet in this version\n", command.c_str());
+            return 2;
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "stagegraph %s: error: %s\n", command.c_str(), e.what());
+        return 1;
+    }
+    std::fprintf(stderr, "stagegraph: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+}
