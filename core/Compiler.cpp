@@ -97,7 +97,8 @@ bool parseParam(const NodeType& type, int index, const ValueDesc& value, const s
 }
 
 void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model, Diagnostics& diags) {
-    std::map<std::string, int> byName;
+    // An input and an output may share a name: direction tells them apart.
+    std::map<std::string, int> sources, destinations;
     for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
         Vertex v;
         v.kind = VertexKind::Input;
@@ -107,7 +108,7 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
         v.outputChannels = {graph.inputs[i].channels};
         v.order = -1e9 + double(i);
         model.inputVertex.push_back(int(model.vertices.size()));
-        byName[v.name] = int(model.vertices.size());
+        sources[v.name] = int(model.vertices.size());
         model.vertices.push_back(std::move(v));
     }
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -157,8 +158,8 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
             }
             v.valid = ok;
         }
-        if (byName.count(v.name)) diags.error(nd.mark, "duplicate name " + quote(v.name));
-        byName[v.name] = int(model.vertices.size());
+        if (sources.count(v.name) || destinations.count(v.name)) diags.error(nd.mark, "duplicate name " + quote(v.name));
+        sources[v.name] = destinations[v.name] = int(model.vertices.size());
         model.vertices.push_back(std::move(v));
     }
     for (std::size_t i = 0; i < graph.outputs.size(); ++i) {
@@ -170,19 +171,27 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
         v.inputChannels = {graph.outputs[i].channels};
         v.order = 1e9 + double(i);
         model.outputVertex.push_back(int(model.vertices.size()));
-        byName[v.name] = int(model.vertices.size());
+        destinations[v.name] = int(model.vertices.size());
         model.vertices.push_back(std::move(v));
     }
 
     // connections
     for (const ConnectionDesc& c : graph.connections) {
-        auto fromIt = byName.find(c.from.node);
-        auto toIt = byName.find(c.to.node);
+        auto fromIt = sources.find(c.from.node);
+        auto toIt = destinations.find(c.to.node);
         bool ok = true;
-        if (fromIt == byName.end()) { diags.error(c.from.mark, "unknown node or input " + quote(c.from.node)); ok = false; }
-        if (toIt == byName.end()) { diags.error(c.to.mark, "unknown node or output " + quote(c.to.node)); ok = false; }
+        if (fromIt == sources.end()) {
+            diags.error(c.from.mark, destinations.count(c.from.node) ? quote(c.from.node) + " is a graph output; it cannot feed a connection"
+                                                                     : "unknown node or input " + quote(c.from.node));
+            ok = false;
+        }
+        if (toIt == destinations.end()) {
+            diags.error(c.to.mark, sources.count(c.to.node) ? quote(c.to.node) + " is a graph input; it cannot receive a connection"
+                                                            : "unknown node or output " + quote(c.to.node));
+            ok = false;
+        }
         if (!ok) {
-            if (toIt != byName.end()) model.vertices[std::size_t(toIt->second)].poisoned = true;
+            if (toIt != destinations.end()) model.vertices[std::size_t(toIt->second)].poisoned = true;
             continue;
         }
         Edge e;
