@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
+#include <vector>
 
 namespace sg {
 
@@ -50,6 +52,53 @@ public:
 private:
     double from_ = 0, to_ = 0;
     std::int64_t start_ = 0, length_ = 0;
+};
+
+/// Parameter changes waiting for their frame. A host may call setParam() several times, with
+/// positions anywhere ahead, before the block that contains them; a LinearRamp holds only one
+/// segment, so a kernel queues each change here and applies it (rampTo at its position) when
+/// processing reaches that frame, cutting its work there. Output then does not depend on how
+/// the changes and blocks are interleaved. Capacity is fixed in reserve(); push() never allocates.
+class ParamQueue {
+public:
+    struct Change {
+        std::int64_t position = 0;   ///< absolute frame
+        int instance = 0, param = 0;
+        double value = 0;            ///< base unit
+    };
+    /// Allocates room for `capacity` pending changes. Setup time.
+    void reserve(std::size_t capacity) { changes_.clear(); changes_.reserve(capacity); head_ = 0; }
+    /// Drops every pending change.
+    void clear() noexcept { changes_.clear(); head_ = 0; }
+    /// Queues a change in position order (equal positions keep call order). Returns false,
+    /// queuing nothing, when full: the caller then applies the change at once.
+    bool push(const Change& change) noexcept {
+        if (head_ > 0 && changes_.size() == changes_.capacity()) {   // reclaim popped slots
+            changes_.erase(changes_.begin(), changes_.begin() + std::ptrdiff_t(head_));
+            head_ = 0;
+        }
+        if (changes_.size() == changes_.capacity()) return false;
+        auto at = changes_.end();
+        while (at != changes_.begin() + std::ptrdiff_t(head_) && (at - 1)->position > change.position) --at;
+        changes_.insert(at, change);
+        return true;
+    }
+    /// True when nothing is pending.
+    bool empty() const noexcept { return head_ == changes_.size(); }
+    /// Position of the earliest pending change, or the largest int64 when none.
+    std::int64_t nextPosition() const noexcept {
+        return empty() ? std::numeric_limits<std::int64_t>::max() : changes_[head_].position;
+    }
+    /// Removes and returns the earliest pending change (only when !empty()).
+    Change pop() noexcept {
+        Change c = changes_[head_++];
+        if (head_ == changes_.size()) clear();
+        return c;
+    }
+
+private:
+    std::vector<Change> changes_;
+    std::size_t head_ = 0;
 };
 
 } // namespace sg
