@@ -722,6 +722,8 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         for (std::size_t m = 0; m < step.members.size(); ++m) {
             const Vertex& v = model.vertices[std::size_t(step.members[m])];
             instances.push_back({v.params, v.inputChannels, v.outputChannels, v.type->info().name});
+            call.instanceNames.push_back(v.name);
+            call.instanceTypes.push_back(v.type->info().name);
             if (!v.inserted) {
                 const auto& params = v.type->info().params;
                 for (std::size_t p = 0; p < params.size(); ++p)

@@ -132,6 +132,18 @@ int Executor::findParam(const std::string& node, const std::string& param, std::
     return -1;
 }
 
+std::vector<Executor::NodeMeasurements> Executor::measurements() const {
+    std::vector<NodeMeasurements> out;
+    for (const auto& call : plan_->calls) {
+        for (std::size_t i = 0; i < call.instanceNames.size(); ++i) {
+            NodeMeasurements m{call.instanceNames[i], call.instanceTypes[i], {}};
+            call.kernel->measurements(int(i), m.values);
+            if (!m.values.empty()) out.push_back(std::move(m));
+        }
+    }
+    return out;
+}
+
 void Executor::setParam(int handle, double value, std::int64_t position) noexcept {
     if (handle < 0 || std::size_t(handle) >= plan_->params.size()) return;
     const auto& p = plan_->params[std::size_t(handle)];

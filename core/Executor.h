@@ -17,6 +17,7 @@
 namespace sg {
 
 struct ExecutorPlan;   // built by the compiler (core/ExecutorPlan.h)
+struct Measurement;    // core/Node.h
 
 /// One external input or output of a running program.
 struct ExternalPort {
@@ -56,6 +57,16 @@ public:
     /// Sets a parameter (value in base units) from absolute frame `position` on (smoothed).
     /// Call between process() calls from the processing thread. Real-time safe.
     void setParam(int handle, double value, std::int64_t position) noexcept;
+
+    /// One node's measurements (meter taps), by dotted node name.
+    struct NodeMeasurements {
+        std::string node;
+        std::string type;
+        std::vector<Measurement> values;
+    };
+    /// Every node that reports measurements, in schedule order. Not real-time: call between
+    /// process() calls or after the render.
+    std::vector<NodeMeasurements> measurements() const;
 
 private:
     std::unique_ptr<ExecutorPlan> plan_;

@@ -27,6 +27,8 @@ struct KernelCall {
     std::vector<std::vector<float*>> outputLanes;       ///< [port][lane]
     std::vector<const float* const*> inputPorts;       ///< [port] -> inputLanes[port].data()
     std::vector<float* const*> outputPorts;
+    std::vector<std::string> instanceNames;            ///< dotted node name per instance
+    std::vector<std::string> instanceTypes;            ///< type name per instance
 };
 
 /// Where an external output's channel comes from: the sum of these channel pointers.

@@ -93,6 +93,13 @@ struct ProcessContext {
     float* const* const* outputs = nullptr;
 };
 
+/// One figure a node reports (a meter's measurement): "integrated_lufs" = -14.2 "LUFS".
+struct Measurement {
+    std::string key;             ///< snake_case, stable (used as a JSON key)
+    double value = 0;
+    std::string unit;            ///< "LUFS", "LU", "dBTP", "dBFS", "", ...
+};
+
 /// Runs one or more instances of one node type.
 class NodeKernel {
 public:
@@ -108,6 +115,9 @@ public:
     virtual void setParam(int instance, int param, double value, std::int64_t position) noexcept {
         (void)instance; (void)param; (void)value; (void)position;
     }
+    /// Appends what instance `instance` has measured so far (meters). Not real-time: call it
+    /// between process() calls or after the render, from the thread that processes.
+    virtual void measurements(int instance, std::vector<Measurement>& out) const { (void)instance; (void)out; }
 };
 
 /// A node type: its declaration plus the functions of its parameters the compiler needs.
