@@ -104,13 +104,24 @@ int runCheck(const std::vector<std::string>& args) {
     if (!desc.stage.empty()) std::printf("  stage:       %s\n", desc.stage.c_str());
     if (!desc.description.empty()) std::printf("  description: %s\n", desc.description.c_str());
     std::string ins, outs;
-    for (std::size_t i = 0; i < s.inputNames.size(); ++i) ins += (ins.empty() ? "" : ", ") + s.inputNames[i] + " (" + std::to_string(s.inputChannels[i]) + " ch)";
-    for (std::size_t i = 0; i < s.outputNames.size(); ++i) outs += (outs.empty() ? "" : ", ") + s.outputNames[i] + " (" + std::to_string(s.outputChannels[i]) + " ch)";
+    auto describePorts = [](const std::vector<std::string>& names, const std::vector<int>& channels) {
+        std::string list;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (!list.empty()) list += ", ";
+            list += names[i] + " (" + std::to_string(channels[i]) + " ch)";
+        }
+        return list;
+    };
+    ins = describePorts(s.inputNames, s.inputChannels);
+    outs = describePorts(s.outputNames, s.outputChannels);
     std::printf("  inputs:      %s\n  outputs:     %s\n", ins.empty() ? "none" : ins.c_str(), outs.c_str());
     std::printf("  nodes:       %d declared, %d compensation delays, %zu steps\n", declared, s.insertedDelays, s.steps.size());
     std::printf("  latency:     %d frames (%.2f ms at %.0f Hz)\n", s.latencyFrames, 1000.0 * s.latencyFrames / s.sampleRate, s.sampleRate);
     if (s.tailSeconds > 0) std::printf("  tail:        %.3f s\n", s.tailSeconds);
-    if (g.schedule) std::fputs(("\n" + s.describe()).c_str(), stdout);
+    if (g.schedule) {
+        std::fputc('\n', stdout);
+        std::fputs(s.describe().c_str(), stdout);
+    }
     return 0;
 }
 
@@ -204,7 +215,10 @@ int runNodes(const std::vector<std::string>& args) {
         if (!type.empty()) std::fputs(nodeMarkdown(type).c_str(), stdout);
         else {
             std::fputs(nodeIndexMarkdown().c_str(), stdout);
-            for (const NodeType* t : registry.all()) std::fputs(("\n" + nodeMarkdown(t->info().name)).c_str(), stdout);
+            for (const NodeType* t : registry.all()) {
+                std::fputc('\n', stdout);
+                std::fputs(nodeMarkdown(t->info().name).c_str(), stdout);
+            }
         }
         return 0;
     }

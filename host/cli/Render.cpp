@@ -1,0 +1,530 @@
+#include "host/cli/Render.h"
+
+#include "core/Compiler.h"
+#include "core/Executor.h"
+#include "core/GraphLoader.h"
+#include "core/Registry.h"
+#include "host/cli/Progress.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+namespace fs = std::filesystem;
+
+namespace sg::cli {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;
+
+// ---- interruption -----------------------------------------------------------------------
+
+volatile std::sig_atomic_t interrupted = 0;
+
+void onInterrupt(int) { interrupted = 1; }
+
+/// SIGINT and SIGTERM stop the render between blocks (so the temporary files are removed)
+/// instead of killing the process with them in place.
+class InterruptGuard {
+public:
+    InterruptGuard() {
+        interrupted = 0;
+        struct sigaction action {};
+        action.sa_handler = onInterrupt;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGINT, &action, &previousInt_);
+        sigaction(SIGTERM, &action, &previousTerm_);
+    }
+    ~InterruptGuard() {
+        sigaction(SIGINT, &previousInt_, nullptr);
+        sigaction(SIGTERM, &previousTerm_, nullptr);
+    }
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+private:
+    struct sigaction previousInt_ {};
+    struct sigaction previousTerm_ {};
+};
+
+// ---- messages ------------------------------------------------------------------------------
+
+void printError(const std::string& message) { std::fprintf(stderr, "stagegraph render: error: %s\n", message.c_str()); }
+void printWarning(const std::string& message) { std::fprintf(stderr, "stagegraph render: warning: %s\n", message.c_str()); }
+void printNote(const std::string& message) { std::fprintf(stderr, "stagegraph render: note: %s\n", message.c_str()); }
+
+int usageError(const std::string& message) {
+    printError(message);
+    std::fputs("(see 'stagegraph render --help')\n", stderr);
+    return kExitUsage;
+}
+
+std::string quotedName(const std::string& text) { return "'" + text + "'"; }
+
+std::string portList(const std::vector<ExternalDesc>& ports) {
+    if (ports.empty()) return "none";
+    std::string out;
+    for (const auto& p : ports) out += (out.empty() ? "" : ", ") + quotedName(p.name);
+    return out;
+}
+
+std::string plural(std::int64_t count, const char* one, const char* many) {
+    return std::to_string(count) + " " + (count == 1 ? one : many);
+}
+
+std::string formatRate(double hz) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g Hz", hz);
+    return text;
+}
+
+// ---- arguments -----------------------------------------------------------------------------
+
+/// "-x" or "--xyz", but not a negative number such as "-6".
+bool isOption(const std::string& arg) {
+    return arg.size() > 1 && arg[0] == '-' && !std::isdigit(static_cast<unsigned char>(arg[1])) && arg[1] != '.';
+}
+
+bool isGraphFileName(const std::string& arg) {
+    const std::string ext = fs::path(arg).extension().string();
+    return arg.find('=') == std::string::npos && (ext == ".yaml" || ext == ".yml");
+}
+
+// ---- binding files to the graph's inputs and outputs --------------------------------------
+
+int findPort(const std::vector<ExternalDesc>& ports, const std::string& name) {
+    for (std::size_t i = 0; i < ports.size(); ++i) if (ports[i].name == name) return int(i);
+    return -1;
+}
+
+/// Binds "[NAME=]FILE" arguments to `ports`. A bare FILE goes to the one port not yet bound
+/// (for inputs: or the one unbound port without a default file). Returns "" or a usage error.
+std::string bindFiles(const std::vector<ExternalDesc>& ports, const std::vector<std::string>& args, bool isInput,
+                      std::vector<std::string>& bound) {
+    const char* kind = isInput ? "input" : "output";
+    const char* flag = isInput ? "-i" : "-o";
+    bound.assign(ports.size(), std::string());
+    std::vector<std::string> bare;
+    for (const auto& arg : args) {
+        const auto eq = arg.find('=');
+        if (eq != std::string::npos && eq > 0) {
+            const std::string name = arg.substr(0, eq), file = arg.substr(eq + 1);
+            const int port = findPort(ports, name);
+            if (port >= 0) {
+                if (file.empty()) return std::string(flag) + " " + arg + ": no file after '='";
+                if (!bound[std::size_t(port)].empty()) return "graph " + std::string(kind) + " " + quotedName(name) + " is given twice";
+                bound[std::size_t(port)] = file;
+                continue;
+            }
+            std::error_code ec;
+            if (!(isInput && fs::exists(arg, ec)))
+                return "the graph has no " + std::string(kind) + " " + quotedName(name) + " (its " + kind + "s: " + portList(ports) + ")";
+        }
+        bare.push_back(arg);
+    }
+    for (const auto& file : bare) {
+        std::vector<int> open, openWithoutDefault;
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            if (!bound[i].empty()) continue;
+            open.push_back(int(i));
+            if (ports[i].file.empty()) openWithoutDefault.push_back(int(i));
+        }
+        int port = -1;
+        if (open.size() == 1) port = open[0];
+        else if (isInput && openWithoutDefault.size() == 1) port = openWithoutDefault[0];
+        if (port < 0) {
+            if (open.empty())
+                return "no graph " + std::string(kind) + " left for " + quotedName(file) + " (its " + kind + "s: " + portList(ports) + ")";
+            return "cannot tell which graph " + std::string(kind) + " " + quotedName(file) + " is for (its " + kind + "s: " +
+                   portList(ports) + "); write " + flag + " NAME=FILE";
+        }
+        bound[std::size_t(port)] = file;
+    }
+    if (isInput) {
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            if (!bound[i].empty()) continue;
+            if (!ports[i].file.empty()) bound[i] = ports[i].file;   // already relative to the graph file
+            else return "no file for graph input " + quotedName(ports[i].name) + " (give -i " + ports[i].name + "=FILE)";
+        }
+    }
+    return {};
+}
+
+} // namespace
+
+// ---- public ------------------------------------------------------------------------------
+
+const char* renderUsage() {
+    return "usage: stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [options]\n"
+           "\n"
+           "Runs GRAPH.yaml over audio files. The graph runs at the inputs' sample rate; the output is\n"
+           "aligned with the input (the graph's latency is trimmed) and as long as the longest input.\n"
+           "\n"
+           "  -i [NAME=]FILE...       input files (WAV, FLAC, AIFF, Ogg...); a bare FILE fits a graph\n"
+           "                          with one input left; inputs with a default file need no -i\n"
+           "  -o [NAME=]FILE...       output files; a bare FILE fits a graph with one output\n"
+           "  --set node.param=VALUE  override a parameter (repeatable), e.g. --set trim.gain=-2dB\n"
+           "  --format FORMAT         wav16 | wav24 | wav32f | flac16 | flac24\n"
+           "                          (default: wav24 for .wav, flac24 for .flac)\n"
+           "  --block N               host block in frames, 1..8192 (default 1024)\n"
+           "  --no-batch              compile without lane batching\n"
+           "\n"
+           "Integer formats are TPDF-dithered. Outputs appear only when the render succeeded.\n"
+           "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error.\n";
+}
+
+std::string parseRenderArguments(const std::vector<std::string>& args, RenderRequest& request, bool& helpRequested) {
+    helpRequested = false;
+    std::vector<std::string> positional;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        std::string name = arg, inlineValue;
+        bool hasInline = false;
+        if (arg.rfind("--", 0) == 0) {
+            if (const auto eq = arg.find('='); eq != std::string::npos) {
+                name = arg.substr(0, eq);
+                inlineValue = arg.substr(eq + 1);
+                hasInline = true;
+            }
+        }
+        // An option followed by one or more values, up to the next option.
+        auto takeList = [&](std::vector<std::string>& into) -> std::string {
+            const std::size_t before = into.size();
+            if (hasInline) into.push_back(inlineValue);
+            while (i + 1 < args.size() && !isOption(args[i + 1])) into.push_back(args[++i]);
+            return into.size() == before ? name + " needs a value" : std::string();
+        };
+        auto takeOne = [&](std::string& value) -> std::string {
+            if (hasInline) value = inlineValue;
+            else if (i + 1 < args.size()) value = args[++i];
+            else return name + " needs a value";
+            return {};
+        };
+        std::string error;
+        if (name == "-h" || name == "--help") {
+            helpRequested = true;
+            return {};
+        } else if (name == "-i" || name == "--input") {
+            error = takeList(request.inputs);
+        } else if (name == "-o" || name == "--output") {
+            error = takeList(request.outputs);
+        } else if (name == "--set") {
+            error = takeList(request.overrides);
+        } else if (name == "--format") {
+            std::string value;
+            error = takeOne(value);
+            if (error.empty()) {
+                request.format = io::parseOutputFormat(value);
+                if (!request.format) error = "--format: unknown format '" + value + "' (wav16, wav24, wav32f, flac16 or flac24)";
+            }
+        } else if (name == "--block") {
+            std::string value;
+            error = takeOne(value);
+            if (error.empty()) {
+                int frames = 0;
+                const auto [end, code] = std::from_chars(value.data(), value.data() + value.size(), frames);
+                if (code != std::errc() || end != value.data() + value.size() || frames < kMinBlockFrames || frames > kMaxBlockFrames)
+                    error = "--block: expected a frame count from " + std::to_string(kMinBlockFrames) + " to " +
+                            std::to_string(kMaxBlockFrames) + ", got '" + value + "'";
+                else
+                    request.blockFrames = frames;
+            }
+        } else if (name == "--no-batch") {
+            request.batch = false;
+        } else if (name == "--target" || name == "--ceiling" || name == "--report") {
+            error = name + " is not supported yet";
+        } else if (isOption(arg)) {
+            error = "unknown option '" + arg + "'";
+        } else {
+            positional.push_back(arg);
+        }
+        if (!error.empty()) return error;
+    }
+    if (!positional.empty()) request.graphPath = positional[0];
+    if (positional.size() > 1) return "unexpected argument '" + positional[1] + "' (one graph file per render)";
+    if (request.graphPath.empty()) {
+        // `render -i in.wav graph.yaml ...`: the graph was taken as an input.
+        auto it = std::find_if(request.inputs.begin(), request.inputs.end(), isGraphFileName);
+        if (it != request.inputs.end()) {
+            request.graphPath = *it;
+            request.inputs.erase(it);
+        }
+    }
+    if (request.graphPath.empty()) return "no graph file given";
+    if (request.outputs.empty()) return "no output file given (-o [NAME=]FILE)";
+    return {};
+}
+
+int render(const RenderRequest& request, RenderSummary* summary) {
+    InterruptGuard interruptGuard;
+    if (request.blockFrames < kMinBlockFrames || request.blockFrames > kMaxBlockFrames)
+        return usageError("--block: expected a frame count from 1 to 8192, got " + std::to_string(request.blockFrames));
+
+    // Graph and overrides.
+    Diagnostics diags;
+    GraphDesc graph = loadGraph(request.graphPath, diags);
+    if (!diags.hasErrors() && !request.overrides.empty()) applyOverrides(graph, request.overrides, diags);
+    if (diags.hasErrors()) {
+        std::fputs(diags.formatAll().c_str(), stderr);
+        return kExitUsage;
+    }
+
+    // Files for the graph's inputs and outputs.
+    std::vector<std::string> inputFiles, outputFiles;
+    if (auto error = bindFiles(graph.inputs, request.inputs, true, inputFiles); !error.empty()) return usageError(error);
+    if (auto error = bindFiles(graph.outputs, request.outputs, false, outputFiles); !error.empty()) return usageError(error);
+    if (graph.inputs.empty()) return usageError("the graph " + quotedName(request.graphPath) + " has no inputs: nothing to render");
+    std::vector<io::OutputFormat> formats(graph.outputs.size(), io::OutputFormat::Wav24);
+    for (std::size_t o = 0; o < graph.outputs.size(); ++o) {
+        const std::string& path = outputFiles[o];
+        if (path.empty()) continue;
+        if (request.format) {
+            if (!io::formatMatchesPath(*request.format, path))
+                return usageError(std::string("--format ") + io::outputFormatName(*request.format) +
+                                  " does not fit the name " + quotedName(path));
+            formats[o] = *request.format;
+        } else if (auto format = io::defaultFormatForPath(path)) {
+            formats[o] = *format;
+        } else {
+            return usageError("cannot tell the format of " + quotedName(path) +
+                              " from its name; use --format wav16|wav24|wav32f|flac16|flac24");
+        }
+        for (const auto& input : inputFiles)
+            if (io::sameFile(path, input))
+                return usageError("refusing to overwrite input file " + quotedName(input) + " with output " +
+                                  quotedName(graph.outputs[o].name));
+        if (io::sameFile(path, request.graphPath))
+            return usageError("refusing to overwrite the graph file " + quotedName(request.graphPath));
+        std::error_code ec;
+        const bool device = fs::is_character_file(path, ec);   // /dev/null may take several outputs
+        for (std::size_t earlier = 0; earlier < o && !device; ++earlier)
+            if (!outputFiles[earlier].empty() && io::sameFile(path, outputFiles[earlier]))
+                return usageError("outputs " + quotedName(graph.outputs[earlier].name) + " and " + quotedName(graph.outputs[o].name) +
+                                  " would both write " + quotedName(path));
+    }
+
+    // The graph's rate comes from the inputs, so it is compiled after they are opened. When an
+    // input is unusable, graph errors still come first: compile at a provisional rate to find them.
+    auto reportGraphErrors = [&](double provisionalRate) {
+        Diagnostics check;
+        CompileOptions options;
+        options.sampleRate = provisionalRate;
+        options.maxBlockFrames = request.blockFrames;
+        options.batch = request.batch;
+        if (compileGraph(graph, Registry::builtin(), options, check) && !check.hasErrors()) return false;
+        std::fputs(check.formatAll().c_str(), stderr);
+        return true;
+    };
+
+    // Inputs: open, agree on one rate, match the declared channels.
+    std::vector<io::AudioFileReader> readers(graph.inputs.size());
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+        if (auto error = readers[i].open(inputFiles[i]); !error.empty()) {
+            if (reportGraphErrors(i > 0 ? readers[0].sampleRate() : 48000)) return kExitUsage;
+            printError(error);
+            return kExitFailure;
+        }
+    }
+    const double sampleRate = readers[0].sampleRate();
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+        const bool fits = readers[i].sampleRate() == sampleRate && readers[i].channels() == graph.inputs[i].channels;
+        if (!fits && reportGraphErrors(sampleRate)) return kExitUsage;
+        if (readers[i].sampleRate() != sampleRate) {
+            // An audio file that does not fit is an audio problem (exit 1), like an unreadable one.
+            printError(quotedName(inputFiles[i]) + " has a sample rate of " + formatRate(readers[i].sampleRate()) +
+                       ", expected " + formatRate(sampleRate) + " (the rate of " + quotedName(inputFiles[0]) +
+                       "); all inputs must share one rate");
+            return kExitFailure;
+        }
+        if (readers[i].channels() != graph.inputs[i].channels) {
+            printError(quotedName(inputFiles[i]) + " has " + plural(readers[i].channels(), "channel", "channels") +
+                       ", graph input " + quotedName(graph.inputs[i].name) + " expects " +
+                       std::to_string(graph.inputs[i].channels));
+            return kExitFailure;
+        }
+    }
+
+    // Compile.
+    CompileOptions options;
+    options.sampleRate = sampleRate;
+    options.maxBlockFrames = request.blockFrames;
+    options.batch = request.batch;
+    std::unique_ptr<Program> program = compileGraph(graph, Registry::builtin(), options, diags);
+    if (!diags.all().empty()) std::fputs(diags.formatAll().c_str(), stderr);   // warnings too
+    if (!program || diags.hasErrors()) return kExitUsage;
+    Executor& executor = program->executor();
+
+    // The executor's ports, by name, to the graph's.
+    const auto& execInputs = executor.inputs();
+    const auto& execOutputs = executor.outputs();
+    std::vector<int> inputSlot(execInputs.size()), outputSlot(execOutputs.size());
+    for (std::size_t k = 0; k < execInputs.size(); ++k) {
+        inputSlot[k] = findPort(graph.inputs, execInputs[k].name);
+        if (inputSlot[k] < 0 || readers[std::size_t(inputSlot[k])].channels() != execInputs[k].channels) {
+            printError("internal: compiled input " + quotedName(execInputs[k].name) + " does not match the graph");
+            return kExitFailure;
+        }
+    }
+    for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+        outputSlot[k] = findPort(graph.outputs, execOutputs[k].name);
+        if (outputSlot[k] < 0) {
+            printError("internal: compiled output " + quotedName(execOutputs[k].name) + " does not match the graph");
+            return kExitFailure;
+        }
+    }
+
+    // Outputs: temporary files beside the targets.
+    std::vector<std::string> protectedPaths = inputFiles;
+    protectedPaths.push_back(request.graphPath);
+    std::vector<io::AudioFileWriter> writers(execOutputs.size());
+    std::vector<bool> writes(execOutputs.size(), false);
+    for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+        const auto slot = std::size_t(outputSlot[k]);
+        if (outputFiles[slot].empty()) {
+            printNote("graph output " + quotedName(execOutputs[k].name) + " is not written (add -o " + execOutputs[k].name + "=FILE)");
+            continue;
+        }
+        if (auto error = writers[k].open(outputFiles[slot], formats[slot], sampleRate, execOutputs[k].channels, protectedPaths);
+            !error.empty()) {
+            printError(error);
+            return kExitFailure;
+        }
+        writes[k] = true;
+    }
+
+    // Stream.
+    const int block = request.blockFrames;
+    std::vector<AudioBuffer> inputBuffers, outputBuffers;
+    for (const auto& port : execInputs) inputBuffers.emplace_back(port.channels, block);
+    for (const auto& port : execOutputs) outputBuffers.emplace_back(port.channels, block);
+    std::vector<ConstAudioView> inputViews(execInputs.size());
+    std::vector<AudioView> outputViews(execOutputs.size());
+
+    std::int64_t totalFrames = 0;
+    for (const auto& reader : readers) totalFrames = std::max(totalFrames, reader.frames());
+    const int latency = executor.latencyFrames();
+    const std::int64_t framesToProcess = totalFrames + latency;
+    ProgressBar progress("rendering", totalFrames, stderr, request.showProgress && ProgressBar::isTerminal(stderr));
+    const auto started = std::chrono::steady_clock::now();
+
+    for (std::int64_t position = 0; position < framesToProcess;) {
+        if (interrupted) {
+            progress.finish();
+            printError("interrupted; no output written");
+            return kExitInterrupted;
+        }
+        const int frames = int(std::min<std::int64_t>(block, framesToProcess - position));
+        for (std::size_t k = 0; k < execInputs.size(); ++k) {
+            io::AudioFileReader& reader = readers[std::size_t(inputSlot[k])];
+            const AudioView view = inputBuffers[k].view().frameRange(0, frames);
+            std::int64_t got = 0;
+            if (reader.position() < reader.frames()) {
+                got = reader.read(view);
+                if (got < 0) {
+                    progress.finish();
+                    printError(reader.error());
+                    return kExitFailure;
+                }
+            }
+            if (got < frames) view.frameRange(int(got), frames - int(got)).clear();   // after the end: silence
+            inputViews[k] = view;
+        }
+        for (std::size_t k = 0; k < execOutputs.size(); ++k) outputViews[k] = outputBuffers[k].view().frameRange(0, frames);
+        executor.process(inputViews, outputViews);
+
+        if (executor.nonFiniteSamples() > 0) {
+            progress.finish();
+            std::string names;
+            for (std::size_t k = 0; k < execOutputs.size(); ++k) names += (names.empty() ? "" : ", ") + quotedName(execOutputs[k].name);
+            const std::int64_t frame = std::max<std::int64_t>(0, executor.firstNonFiniteFrame() - latency);
+            char when[64];
+            std::snprintf(when, sizeof when, " (%.3f s)", double(frame) / sampleRate);
+            printError(std::string("the graph produced non-finite samples (NaN or infinity) at ") +
+                       (execOutputs.size() == 1 ? "output " : "one of the outputs ") + names + ", first at frame " +
+                       std::to_string(frame) + when + "; no output written");
+            return kExitFailure;
+        }
+
+        // Output frame n holds input frame n - latency: drop the first `latency` frames.
+        const int skip = int(std::clamp<std::int64_t>(latency - position, 0, frames));
+        if (skip < frames) {
+            for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+                if (!writes[k]) continue;
+                if (auto error = writers[k].write(ConstAudioView(outputViews[k].frameRange(skip, frames - skip))); !error.empty()) {
+                    progress.finish();
+                    printError(error);
+                    return kExitFailure;
+                }
+            }
+        }
+        position += frames;
+        progress.update(std::max<std::int64_t>(0, position - latency));
+    }
+    progress.finish();
+    if (interrupted) {
+        printError("interrupted; no output written");
+        return kExitInterrupted;
+    }
+    for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+        if (!writes[k]) continue;
+        if (auto error = writers[k].commit(); !error.empty()) {
+            printError(error);
+            return kExitFailure;
+        }
+    }
+    const double wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    RenderSummary result;
+    result.sampleRate = sampleRate;
+    result.frames = totalFrames;
+    result.latencyFrames = latency;
+    result.wallSeconds = wallSeconds;
+    for (std::size_t i = 0; i < graph.inputs.size(); ++i) result.inputs.emplace_back(graph.inputs[i].name, inputFiles[i]);
+    for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+        if (!writes[k]) continue;
+        result.outputs.push_back({execOutputs[k].name, writers[k].path(), writers[k].format(), execOutputs[k].channels,
+                                  writers[k].clippedSamples()});
+    }
+    for (const auto& out : result.outputs)
+        if (out.clippedSamples > 0)
+            printWarning(quotedName(out.path) + ": " + plural(std::int64_t(out.clippedSamples), "sample", "samples") +
+                         " clipped at full scale; lower the level or write wav32f");
+
+    if (request.printSummary) {
+        const double seconds = double(totalFrames) / sampleRate;
+        std::printf("rendered %s: %lld frames, %.3f s at %s, in %.3f s (%.0fx realtime)\n", request.graphPath.c_str(),
+                    static_cast<long long>(totalFrames), seconds, formatRate(sampleRate).c_str(), wallSeconds,
+                    wallSeconds > 0 ? seconds / wallSeconds : 0.0);
+        std::printf("latency: %d frames (%.2f ms), trimmed from the output\n", latency, 1000.0 * latency / sampleRate);
+        for (const auto& [name, path] : result.inputs) std::printf("  %s <- %s\n", name.c_str(), path.c_str());
+        for (const auto& out : result.outputs)
+            std::printf("  %s -> %s (%s, %d ch), %llu clipped samples\n", out.name.c_str(), out.path.c_str(),
+                        io::outputFormatName(out.format), out.channels, static_cast<unsigned long long>(out.clippedSamples));
+    }
+    if (summary) *summary = std::move(result);
+    return kExitOk;
+}
+
+int runRender(const std::vector<std::string>& args) {
+    RenderRequest request;
+    bool help = false;
+    if (auto error = parseRenderArguments(args, request, help); !error.empty()) {
+        return usageError(error);
+    }
+    if (help) {
+        std::fputs(renderUsage(), stdout);
+        return kExitOk;
+    }
+    return render(request);
+}
+
+} // namespace sg::cli

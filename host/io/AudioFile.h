@@ -1,0 +1,123 @@
+// Audio files through libsndfile: a streaming reader into planar views and an atomic writer.
+//
+// Reader: any format libsndfile reads (WAV, FLAC, AIFF, Ogg Vorbis, …), delivered as planar
+// float blocks, full scale ±1.0. Memory does not grow with the file: one interleaved scratch of
+// kChunkFrames frames is reused. The length is the one the file declares (for WAV and AIFF read
+// from the header itself, since libsndfile silently shortens a truncated data chunk), so a cut
+// file is an error that names it, not a silently shorter render.
+//
+// Writer: formats wav16, wav24, wav32f, flac16, flac24. Samples go to a temporary file in the
+// target's folder (".name.XXXXXX.tmp"); commit() renames it over the target (rename(2) is atomic
+// within a file system), and a writer destroyed without commit() removes it, so a failed render
+// never leaves a half-written file. A target that is one of the given input files (same device
+// and inode, or same path) is refused. Integer formats get TPDF dither (host/io/Dither.h), then
+// rounding and clipping; clipped samples are counted. 32-bit float is written unchanged.
+#pragma once
+
+#include "core/Buffer.h"
+#include "host/io/Dither.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sg::io {
+
+/// Frames converted per libsndfile call (the size of the reused interleaved scratch).
+inline constexpr int kChunkFrames = 4096;
+
+/// The file formats the writer produces.
+enum class OutputFormat { Wav16, Wav24, Wav32f, Flac16, Flac24 };
+
+/// "wav16", "wav24", "wav32f", "flac16", "flac24".
+const char* outputFormatName(OutputFormat format);
+/// Parses one of the names above (case-insensitive); nullopt if unknown.
+std::optional<OutputFormat> parseOutputFormat(std::string_view text);
+/// The default format for a file name: wav24 for .wav, flac24 for .flac, else nullopt.
+std::optional<OutputFormat> defaultFormatForPath(const std::string& path);
+/// False when the name's extension says another container (.wav written as FLAC or the reverse).
+bool formatMatchesPath(OutputFormat format, const std::string& path);
+/// Bits per sample: 16, 24 or 32.
+int outputFormatBits(OutputFormat format);
+
+/// Streams one audio file as planar float blocks.
+class AudioFileReader {
+public:
+    AudioFileReader();
+    ~AudioFileReader();
+    AudioFileReader(AudioFileReader&&) noexcept;
+    AudioFileReader& operator=(AudioFileReader&&) noexcept;
+
+    /// Opens `path`. Returns "" or a message naming the file and the reason, e.g.
+    /// "cannot open 'x.wav': Format not recognised."
+    std::string open(const std::string& path);
+    /// Closes the file (also done on destruction).
+    void close();
+    /// True between a successful open() and close().
+    bool isOpen() const;
+
+    const std::string& path() const;        ///< as given to open()
+    double sampleRate() const;              ///< Hz
+    int channels() const;                   ///< channels per frame
+    std::int64_t frames() const;            ///< declared length in frames
+    std::int64_t position() const;          ///< frames delivered so far
+    /// "WAV, Signed 24 bit PCM" (libsndfile's names of container and encoding).
+    std::string formatDescription() const;
+
+    /// Reads up to view.frames frames into `view` (view.channels must equal channels()).
+    /// Returns the frames read (0 once the declared length is reached), or -1 on error, with
+    /// error() naming the file: a file that ends before its declared length is truncated.
+    std::int64_t read(const AudioView& view);
+    /// Moves to frame `frame` (0 <= frame <= frames()). Returns "" or an error.
+    std::string seek(std::int64_t frame);
+    /// The last error, "" if none.
+    const std::string& error() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+/// Writes one audio file through a temporary file that commit() renames over the target.
+class AudioFileWriter {
+public:
+    AudioFileWriter();
+    ~AudioFileWriter();   ///< removes the temporary file unless committed
+    AudioFileWriter(AudioFileWriter&&) noexcept;
+    AudioFileWriter& operator=(AudioFileWriter&&) noexcept;
+
+    /// Creates the temporary file beside `path`. Refuses a target that is a directory or one of
+    /// `protectedPaths` (inputs: compared by device and inode, and by path). `ditherSeed` makes
+    /// integer output reproducible. Returns "" or a message naming the file.
+    std::string open(const std::string& path, OutputFormat format, double sampleRate, int channels,
+                     const std::vector<std::string>& protectedPaths = {}, std::uint64_t ditherSeed = TpdfDither::kDefaultSeed);
+    /// Appends view.frames frames (view.channels must equal the channels given to open()).
+    /// Returns "" or a message naming the file (e.g. disk full).
+    std::string write(const ConstAudioView& view);
+    /// Finishes the file and renames it over the target. Returns "" or an error, in which case
+    /// the temporary file is removed and the target is untouched.
+    std::string commit();
+    /// Removes the temporary file, leaving the target untouched (the destructor does this too).
+    void discard();
+
+    const std::string& path() const;        ///< the target
+    const std::string& tempPath() const;    ///< the temporary file ("" when none)
+    OutputFormat format() const;            ///< as given to open()
+    int channels() const;                   ///< as given to open()
+    std::int64_t framesWritten() const;     ///< frames appended so far
+    /// Samples beyond the integer range (|x| ≥ full scale), clipped. Always 0 for wav32f.
+    std::uint64_t clippedSamples() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+/// True when `a` and `b` name the same file: same device and inode if both exist, else the
+/// same normalised absolute path.
+bool sameFile(const std::string& a, const std::string& b);
+
+} // namespace sg::io
