@@ -36,7 +36,7 @@ const char* kGood =
 
 } // namespace
 
-TEST_CASE("cli: help and per-command help exit 0; unknown commands exit 2", "[cli]") {
+TEST_CASE("cli: help and per-command help exit 0, unknown commands exit 2", "[cli]") {
     auto r = runCli("--help");
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("stagegraph render GRAPH.yaml"));

@@ -95,7 +95,7 @@ TEST_CASE("delay: an impulse comes out exactly D frames later", "[nodes]") {
         }
 }
 
-TEST_CASE("delay: batched lanes keep their own lengths; splits and in-place change nothing", "[nodes]") {
+TEST_CASE("delay: batched lanes keep their own lengths, and splits and in-place change nothing", "[nodes]") {
     const int maxBlock = 8192;
     const std::vector<int> channels{2, 1, 1};
     const std::vector<InstanceSetup> setup{instanceOf("delay", paramsOf("delay", {{"samples", 5}}), 2),
@@ -128,7 +128,7 @@ TEST_CASE("delay: batched lanes keep their own lengths; splits and in-place chan
     }
 }
 
-TEST_CASE("delay: setParam shortens the delay exactly at its frame; latency ignores it", "[nodes]") {
+TEST_CASE("delay: setParam shortens the delay exactly at its frame, and latency ignores it", "[nodes]") {
     const ParamValues p = paramsOf("delay", {{"samples", 100}});
     Lanes input(1, std::vector<float>(3000, 0.0f));
     input[0][880] = 1.0f;   // before the change: out at 980
