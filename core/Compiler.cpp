@@ -620,7 +620,6 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         call.inputLanes.resize(std::size_t(inPorts));
         call.outputLanes.resize(std::size_t(outPorts));
         std::vector<int> sumSlots;       // released after the step
-        std::vector<std::pair<int, int>> inPlaceValues;
         for (int vi : step.members) {
             const Vertex& v = model.vertices[std::size_t(vi)];
             for (int p = 0; p < inPorts; ++p) {
@@ -655,11 +654,9 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
                     for (const Edge& e : model.edges) if (e.to == vi && e.toPort == 0) feeding.push_back(&e);
                     if (feeding.size() == 1) {
                         auto src = std::make_pair(feeding[0]->from, feeding[0]->fromPort);
-                        const Vertex& sv = model.vertices[std::size_t(src.first)];
-                        if (consumerCount[src] == 1 && sv.kind == VertexKind::Node && valueSlots[src].size() == std::size_t(channels)) {
+                        if (consumerCount[src] == 1 && valueSlots[src].size() == std::size_t(channels)) {   // input slots are refilled every block
                             slots = valueSlots[src];
                             valueSlots[src].clear();   // ownership moves to the output
-                            inPlaceValues.push_back(src);
                         }
                     }
                 }
