@@ -2,6 +2,7 @@
 
 #include "host/cli/Render.h"
 #include "host/io/AudioFile.h"
+#include "nodes/meters/LoudnessMeter.h"
 
 #include <algorithm>
 #include <cmath>
@@ -92,6 +93,16 @@ bool readWholeFile(const std::string& path, AudioBuffer& out, std::string& error
     return true;
 }
 
+/// `audio` through a BS.1770-5 meter (an unprepared meter, channels() == 0, if it cannot take it).
+LoudnessMeter measureLoudness(const AudioBuffer& audio, double sampleRate) {
+    LoudnessMeter meter;
+    if (!meter.prepare(sampleRate, audio.channels()).empty()) return LoudnessMeter();
+    std::vector<const float*> channels;
+    for (int c = 0; c < audio.channels(); ++c) channels.push_back(audio.channel(c));
+    meter.process(channels.data(), audio.frames());
+    return meter;
+}
+
 std::string executableFolder() {
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -115,11 +126,15 @@ double rmsDbfs(const float* samples, int frames) {
 }
 
 std::optional<double> integratedLoudnessLufs(const AudioBuffer& audio, double sampleRate) {
-    // Hook: once the loudness meter exists (nodes/meters, BS.1770 K-weighting and gating),
-    // measure `audio` with it here; the demo then prints before/after loudness in LUFS.
-    (void)audio;
-    (void)sampleRate;
-    return std::nullopt;
+    const LoudnessMeter meter = measureLoudness(audio, sampleRate);
+    if (meter.channels() == 0 || !std::isfinite(meter.integratedLufs())) return std::nullopt;
+    return meter.integratedLufs();
+}
+
+std::optional<double> truePeakDbtp(const AudioBuffer& audio, double sampleRate) {
+    const LoudnessMeter meter = measureLoudness(audio, sampleRate);
+    if (meter.channels() == 0 || !std::isfinite(meter.truePeakDbtp())) return std::nullopt;
+    return meter.truePeakDbtp();
 }
 
 std::vector<std::string> graphSearchFolders() {
@@ -214,7 +229,7 @@ AudioBuffer makeDemoMix(double sampleRate, double seconds) {
         double previousInput = 0, highpass = 0;
         for (int n = 0; n < sixteenth && start + n < frames; ++n) {
             const double x = white();
-            highpass = highpassCoefficient * (highpass + x - previousInput);   // one-pole high-pass
+            highpass = highpassCoefficient * (highpass + x - previousInput); // one-pole high-pass
             previousInput = x;
             const double value = level * std::exp(-(n / sampleRate) / 0.03) * highpass;
             left[std::size_t(start + n)] += 0.7 * value;
@@ -327,8 +342,8 @@ int runDemo(const std::vector<std::string>& args) {
     for (int measure = 0; measure < 2; ++measure) {
         for (int c = 0; c < std::min(mix.channels(), master.channels()); ++c) {
             const double before = measure == 0 ? peakDbfs(mix.channel(c), mix.frames()) : rmsDbfs(mix.channel(c), mix.frames());
-            const double after = measure == 0 ? peakDbfs(master.channel(c), master.frames())
-                                              : rmsDbfs(master.channel(c), master.frames());
+            const double after =
+                measure == 0 ? peakDbfs(master.channel(c), master.frames()) : rmsDbfs(master.channel(c), master.frames());
             std::printf("  %-5s %-8s %7s dBFS %7s dBFS %10s\n", measure == 0 ? "peak" : "RMS", c < 2 ? channelNames[c] : "",
                         formatDb(before).c_str(), formatDb(after).c_str(), formatChange(before, after).c_str());
         }
@@ -336,10 +351,15 @@ int runDemo(const std::vector<std::string>& args) {
     const auto loudnessBefore = integratedLoudnessLufs(mix, kDemoSampleRate);
     const auto loudnessAfter = integratedLoudnessLufs(master, summary.sampleRate);
     if (loudnessBefore && loudnessAfter)
-        std::printf("  %-14s %7.1f LUFS %7.1f LUFS %+9.1f LU\n", "loudness", *loudnessBefore, *loudnessAfter,
+        std::printf("  %-14s %7.2f LUFS %7.2f LUFS %+8.2f LU\n", "loudness", *loudnessBefore, *loudnessAfter,
                     *loudnessAfter - *loudnessBefore);
     else
-        std::printf("  %-14s (once the loudness meter exists)\n", "loudness");
+        std::printf("  %-14s (nothing above the -70 LUFS gate)\n", "loudness");
+    const auto peakBefore = truePeakDbtp(mix, kDemoSampleRate);
+    const auto peakAfter = truePeakDbtp(master, summary.sampleRate);
+    if (peakBefore && peakAfter)
+        std::printf("  %-14s %7.2f dBTP %7.2f dBTP %10s\n", "true peak", *peakBefore, *peakAfter,
+                    formatChange(*peakBefore, *peakAfter).c_str());
     std::printf("  %-14s %d frames (%.2f ms), trimmed: the master lines up with the mix\n", "latency", summary.latencyFrames,
                 1000.0 * summary.latencyFrames / summary.sampleRate);
     std::printf("  %-14s %.3f s (%.0fx realtime)\n\n", "rendered in", summary.wallSeconds,

@@ -3,7 +3,8 @@
 // Synthesises a short stereo test mix (a detuned pad, a kick every 0.5 s, filtered-noise hats,
 // slightly different left and right), renders it through graphs/mastering/streaming.yaml with
 // the same code path as `stagegraph render`, and prints what changed: per channel peak and RMS
-// in dBFS before and after, and the graph's latency.
+// in dBFS, integrated loudness (LUFS) and true peak (dBTP) before and after, and the graph's
+// latency.
 #pragma once
 
 #include "core/Buffer.h"
@@ -26,9 +27,11 @@ double peakDbfs(const float* samples, int frames);
 /// RMS of one channel in dBFS (full-scale sine = -3.01 dBFS; -inf for silence).
 double rmsDbfs(const float* samples, int frames);
 
-/// Integrated loudness in LUFS (ITU-R BS.1770), or nullopt while the engine has no loudness
-/// meter. The hook the demo prints "loudness" from.
+/// Integrated loudness in LUFS (ITU-R BS.1770-5, gated; sg::LoudnessMeter), or nullopt when
+/// nothing passes the gates or the meter cannot take the channel count (1..8).
 std::optional<double> integratedLoudnessLufs(const AudioBuffer& audio, double sampleRate);
+/// True peak in dBTP (BS.1770-5 Annex 2, 4x), or nullopt for silence or an unmeasurable buffer.
+std::optional<double> truePeakDbtp(const AudioBuffer& audio, double sampleRate);
 
 /// Where the shipped graphs are: $STAGEGRAPH_GRAPHS, <exe>/../graphs, <exe>/../../graphs,
 /// <exe>/../share/stagegraph/graphs, and the source tree (STAGEGRAPH_SOURCE_DIR), in that order.

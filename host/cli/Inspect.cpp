@@ -79,9 +79,12 @@ const char* kCheckHelp =
     "Exit status: 0 valid, 2 usage or graph error.\n";
 
 std::string formatParamRange(const ParamInfo& p) {
-    if (!p.choices.empty()) {
+    if (!p.choices.empty()) {   // "12, 24 or 48": no '|', which would split a Markdown table cell
         std::string s;
-        for (double c : p.choices) s += (s.empty() ? "" : " | ") + formatQuantity(c, p.unit);
+        for (std::size_t i = 0; i < p.choices.size(); ++i) {
+            if (i > 0) s += i + 1 == p.choices.size() ? " or " : ", ";
+            s += formatQuantity(p.choices[i], p.unit);
+        }
         return s;
     }
     return formatQuantity(p.minValue, p.unit) + " .. " + formatQuantity(p.maxValue, p.unit);

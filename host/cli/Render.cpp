@@ -5,11 +5,14 @@
 #include "core/GraphLoader.h"
 #include "core/Registry.h"
 #include "host/cli/Progress.h"
+#include "host/cli/Report.h"
+#include "host/cli/Target.h"
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <charconv>
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -89,6 +92,11 @@ std::string formatRate(double hz) {
 
 // ---- arguments -----------------------------------------------------------------------------
 
+std::string lowercase(std::string text) {
+    for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
 /// "-x" or "--xyz", but not a negative number such as "-6".
 bool isOption(const std::string& arg) {
     return arg.size() > 1 && arg[0] == '-' && !std::isdigit(static_cast<unsigned char>(arg[1])) && arg[1] != '.';
@@ -102,7 +110,8 @@ bool isGraphFileName(const std::string& arg) {
 // ---- binding files to the graph's inputs and outputs --------------------------------------
 
 int findPort(const std::vector<ExternalDesc>& ports, const std::string& name) {
-    for (std::size_t i = 0; i < ports.size(); ++i) if (ports[i].name == name) return int(i);
+    for (std::size_t i = 0; i < ports.size(); ++i)
+        if (ports[i].name == name) return int(i);
     return -1;
 }
 
@@ -121,13 +130,15 @@ std::string bindFiles(const std::vector<ExternalDesc>& ports, const std::vector<
             const int port = findPort(ports, name);
             if (port >= 0) {
                 if (file.empty()) return std::string(flag) + " " + arg + ": no file after '='";
-                if (!bound[std::size_t(port)].empty()) return "graph " + std::string(kind) + " " + quotedName(name) + " is given twice";
+                if (!bound[std::size_t(port)].empty())
+                    return "graph " + std::string(kind) + " " + quotedName(name) + " is given twice";
                 bound[std::size_t(port)] = file;
                 continue;
             }
             std::error_code ec;
             if (!(isInput && fs::exists(arg, ec)))
-                return "the graph has no " + std::string(kind) + " " + quotedName(name) + " (its " + kind + "s: " + portList(ports) + ")";
+                return "the graph has no " + std::string(kind) + " " + quotedName(name) + " (its " + kind +
+                       "s: " + portList(ports) + ")";
         }
         bare.push_back(arg);
     }
@@ -139,24 +150,87 @@ std::string bindFiles(const std::vector<ExternalDesc>& ports, const std::vector<
             if (ports[i].file.empty()) openWithoutDefault.push_back(int(i));
         }
         int port = -1;
-        if (open.size() == 1) port = open[0];
-        else if (isInput && openWithoutDefault.size() == 1) port = openWithoutDefault[0];
+        if (open.size() == 1)
+            port = open[0];
+        else if (isInput && openWithoutDefault.size() == 1)
+            port = openWithoutDefault[0];
         if (port < 0) {
             if (open.empty())
-                return "no graph " + std::string(kind) + " left for " + quotedName(file) + " (its " + kind + "s: " + portList(ports) + ")";
-            return "cannot tell which graph " + std::string(kind) + " " + quotedName(file) + " is for (its " + kind + "s: " +
-                   portList(ports) + "); write " + flag + " NAME=FILE";
+                return "no graph " + std::string(kind) + " left for " + quotedName(file) + " (its " + kind +
+                       "s: " + portList(ports) + ")";
+            return "cannot tell which graph " + std::string(kind) + " " + quotedName(file) + " is for (its " + kind +
+                   "s: " + portList(ports) + "); write " + flag + " NAME=FILE";
         }
         bound[std::size_t(port)] = file;
     }
     if (isInput) {
         for (std::size_t i = 0; i < ports.size(); ++i) {
             if (!bound[i].empty()) continue;
-            if (!ports[i].file.empty()) bound[i] = ports[i].file;   // already relative to the graph file
-            else return "no file for graph input " + quotedName(ports[i].name) + " (give -i " + ports[i].name + "=FILE)";
+            if (!ports[i].file.empty())
+                bound[i] = ports[i].file; // already relative to the graph file
+            else
+                return "no file for graph input " + quotedName(ports[i].name) + " (give -i " + ports[i].name + "=FILE)";
         }
     }
     return {};
+}
+
+// ---- the summary ---------------------------------------------------------------------------
+
+std::string level(double value, const char* unit) {
+    if (!std::isfinite(value)) return std::string("-inf ") + unit;
+    char text[48];
+    std::snprintf(text, sizeof text, "%.2f %s", value, unit);
+    return text;
+}
+
+std::string targetName(const LoudnessTarget& target) {
+    char text[96];
+    std::snprintf(text, sizeof text, "%g LUFS, true peak <= %g dBTP", target.integratedLufs, target.ceilingDbtp);
+    return (target.name.empty() ? std::string() : target.name + ": ") + text;
+}
+
+std::string heavyLimitingText(const LoudnessTarget& target, const TargetResult& result) {
+    char text[160];
+    std::snprintf(text, sizeof text, "hitting %g LUFS needed heavy limiting: %.1f dB mean, %.1f dB max gain reduction",
+                  target.integratedLufs, result.meanGainReductionDb, result.maxGainReductionDb);
+    return text;
+}
+
+void printSummary(const RenderRequest& request, const RenderSummary& result) {
+    const double seconds = double(result.frames) / result.sampleRate;
+    std::printf("rendered %s: %lld frames, %.3f s at %s, in %.3f s (%.0fx realtime)\n", request.graphPath.c_str(),
+                static_cast<long long>(result.frames), seconds, formatRate(result.sampleRate).c_str(), result.wallSeconds,
+                result.wallSeconds > 0 ? seconds / result.wallSeconds : 0.0);
+    std::printf("latency: %d frames (%.2f ms), trimmed from the output\n", result.latencyFrames,
+                1000.0 * result.latencyFrames / result.sampleRate);
+    for (const auto& [name, path] : result.inputs) std::printf("  %s <- %s\n", name.c_str(), path.c_str());
+    for (const auto& out : result.outputs) {
+        std::printf("  %s -> %s (%s, %d ch), %llu clipped samples\n", out.name.c_str(), out.path.c_str(),
+                    io::outputFormatName(out.format), out.channels, static_cast<unsigned long long>(out.clippedSamples));
+        if (out.measured && !out.target)
+            std::printf("    %s integrated, true peak %s, LRA %.1f LU\n", level(out.figures.integratedLufs, "LUFS").c_str(),
+                        level(out.figures.truePeakDbtp, "dBTP").c_str(), out.figures.loudnessRangeLu);
+    }
+    if (!request.target) return;
+    std::printf("target %s\n", targetName(*request.target).c_str());
+    for (const auto& out : result.outputs) {
+        if (!out.target) continue;
+        const TargetResult& t = *out.target;
+        std::printf("  %s: %s -> %s integrated, gain %+.2f dB; true peak %s -> %s\n", out.name.c_str(),
+                    level(t.before.integratedLufs, "LUFS").c_str(), level(t.after.integratedLufs, "LUFS").c_str(), t.gainDb,
+                    level(t.before.truePeakDbtp, "dBTP").c_str(), level(t.after.truePeakDbtp, "dBTP").c_str());
+        if (t.maxGainReductionDb > 0)
+            std::printf("    limiter: %.2f dB max, %.2f dB mean gain reduction, limiting %.1f%% of the time\n",
+                        t.maxGainReductionDb, t.meanGainReductionDb, t.limitedPercent);
+        else
+            std::printf("    limiter: no gain reduction needed\n");
+        if (t.meanGainReductionDb > kHeavyLimitingDb)
+            std::printf("    warning: %s\n", heavyLimitingText(*request.target, t).c_str());
+        std::printf("    pass 2 (gain, limiter, %s): %d %s, %.3f s\n", io::outputFormatName(out.format), t.pass2Runs,
+                    t.pass2Runs == 1 ? "run" : "runs", t.pass2Seconds);
+    }
+    std::printf("pass 1 (the graph): %.3f s\n", result.pass1Seconds);
 }
 
 } // namespace
@@ -173,6 +247,13 @@ const char* renderUsage() {
            "                          with one input left; inputs with a default file need no -i\n"
            "  -o [NAME=]FILE...       output files; a bare FILE fits a graph with one output\n"
            "  --set node.param=VALUE  override a parameter (repeatable), e.g. --set trim.gain=-2dB\n"
+           "  --target VALUE          bring every output to a loudness: -14LUFS, or a preset: spotify\n"
+           "                          (-14 LUFS, -1 dBTP), apple (-16, -1), youtube (-14, -1), amazon\n"
+           "                          (-14, -2), ebu-r128 (-23, -1), atsc-a85 (-24, -2); gain, then a\n"
+           "                          true-peak limiter, measured on the written file (two passes)\n"
+           "  --ceiling LEVEL         true-peak ceiling for --target, e.g. -1dBTP (default: the\n"
+           "                          preset's, -1 dBTP for a bare loudness)\n"
+           "  --report FILE.json      write every tap's figures and each output's loudness to FILE\n"
            "  --format FORMAT         wav16 | wav24 | wav32f | flac16 | flac24\n"
            "                          (default: wav24 for .wav, flac24 for .flac)\n"
            "  --block N               host block in frames, 1..8192 (default 1024)\n"
@@ -185,6 +266,8 @@ const char* renderUsage() {
 std::string parseRenderArguments(const std::vector<std::string>& args, RenderRequest& request, bool& helpRequested) {
     helpRequested = false;
     std::vector<std::string> positional;
+    std::string targetText, ceilingText;
+    bool haveTarget = false, haveCeiling = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         std::string name = arg, inlineValue;
@@ -204,9 +287,12 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
             return into.size() == before ? name + " needs a value" : std::string();
         };
         auto takeOne = [&](std::string& value) -> std::string {
-            if (hasInline) value = inlineValue;
-            else if (i + 1 < args.size()) value = args[++i];
-            else return name + " needs a value";
+            if (hasInline)
+                value = inlineValue;
+            else if (i + 1 < args.size())
+                value = args[++i];
+            else
+                return name + " needs a value";
             return {};
         };
         std::string error;
@@ -232,7 +318,8 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
             if (error.empty()) {
                 int frames = 0;
                 const auto [end, code] = std::from_chars(value.data(), value.data() + value.size(), frames);
-                if (code != std::errc() || end != value.data() + value.size() || frames < kMinBlockFrames || frames > kMaxBlockFrames)
+                if (code != std::errc() || end != value.data() + value.size() || frames < kMinBlockFrames ||
+                    frames > kMaxBlockFrames)
                     error = "--block: expected a frame count from " + std::to_string(kMinBlockFrames) + " to " +
                             std::to_string(kMaxBlockFrames) + ", got '" + value + "'";
                 else
@@ -240,14 +327,32 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
             }
         } else if (name == "--no-batch") {
             request.batch = false;
-        } else if (name == "--target" || name == "--ceiling" || name == "--report") {
-            error = name + " is not supported yet";
+        } else if (name == "--target" || name == "--ceiling") {
+            std::string& value = name == "--target" ? targetText : ceilingText;
+            error = takeOne(value);
+            // "--target -14 LUFS", "--ceiling -1 dBTP": the unit as an argument of its own.
+            const char* unit = name == "--target" ? "lufs" : "dbtp";
+            if (error.empty() && !hasInline && i + 1 < args.size() &&
+                (lowercase(args[i + 1]) == unit || (name == "--target" && lowercase(args[i + 1]) == "lkfs")))
+                value += " " + args[++i];
+            (name == "--target" ? haveTarget : haveCeiling) = true;
+        } else if (name == "--report") {
+            error = takeOne(request.reportPath);
+            if (error.empty() && request.reportPath.empty()) error = "--report needs a file name";
         } else if (isOption(arg)) {
             error = "unknown option '" + arg + "'";
         } else {
             positional.push_back(arg);
         }
         if (!error.empty()) return error;
+    }
+    if (haveCeiling && !haveTarget) return "--ceiling needs --target (it is the true-peak ceiling of a loudness target)";
+    if (haveTarget) {
+        LoudnessTarget target;
+        if (auto error = parseLoudnessTarget(targetText, target); !error.empty()) return error;
+        if (haveCeiling)
+            if (auto error = parseCeiling(ceilingText, target.ceilingDbtp); !error.empty()) return error;
+        request.target = target;
     }
     if (!positional.empty()) request.graphPath = positional[0];
     if (positional.size() > 1) return "unexpected argument '" + positional[1] + "' (one graph file per render)";
@@ -282,15 +387,16 @@ int render(const RenderRequest& request, RenderSummary* summary) {
     std::vector<std::string> inputFiles, outputFiles;
     if (auto error = bindFiles(graph.inputs, request.inputs, true, inputFiles); !error.empty()) return usageError(error);
     if (auto error = bindFiles(graph.outputs, request.outputs, false, outputFiles); !error.empty()) return usageError(error);
-    if (graph.inputs.empty()) return usageError("the graph " + quotedName(request.graphPath) + " has no inputs: nothing to render");
+    if (graph.inputs.empty())
+        return usageError("the graph " + quotedName(request.graphPath) + " has no inputs: nothing to render");
     std::vector<io::OutputFormat> formats(graph.outputs.size(), io::OutputFormat::Wav24);
     for (std::size_t o = 0; o < graph.outputs.size(); ++o) {
         const std::string& path = outputFiles[o];
         if (path.empty()) continue;
         if (request.format) {
             if (!io::formatMatchesPath(*request.format, path))
-                return usageError(std::string("--format ") + io::outputFormatName(*request.format) +
-                                  " does not fit the name " + quotedName(path));
+                return usageError(std::string("--format ") + io::outputFormatName(*request.format) + " does not fit the name " +
+                                  quotedName(path));
             formats[o] = *request.format;
         } else if (auto format = io::defaultFormatForPath(path)) {
             formats[o] = *format;
@@ -305,11 +411,22 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         if (io::sameFile(path, request.graphPath))
             return usageError("refusing to overwrite the graph file " + quotedName(request.graphPath));
         std::error_code ec;
-        const bool device = fs::is_character_file(path, ec);   // /dev/null may take several outputs
+        const bool device = fs::is_character_file(path, ec); // /dev/null may take several outputs
         for (std::size_t earlier = 0; earlier < o && !device; ++earlier)
             if (!outputFiles[earlier].empty() && io::sameFile(path, outputFiles[earlier]))
-                return usageError("outputs " + quotedName(graph.outputs[earlier].name) + " and " + quotedName(graph.outputs[o].name) +
-                                  " would both write " + quotedName(path));
+                return usageError("outputs " + quotedName(graph.outputs[earlier].name) + " and " +
+                                  quotedName(graph.outputs[o].name) + " would both write " + quotedName(path));
+    }
+
+    if (!request.reportPath.empty()) {
+        const std::string& report = request.reportPath;
+        for (const auto& input : inputFiles)
+            if (io::sameFile(report, input)) return usageError("--report: refusing to overwrite input file " + quotedName(input));
+        if (io::sameFile(report, request.graphPath))
+            return usageError("--report: refusing to overwrite the graph file " + quotedName(request.graphPath));
+        for (const auto& path : outputFiles)
+            if (!path.empty() && io::sameFile(report, path))
+                return usageError("--report " + quotedName(report) + " is also an output file");
     }
 
     // The graph's rate comes from the inputs, so it is compiled after they are opened. When an
@@ -359,7 +476,7 @@ int render(const RenderRequest& request, RenderSummary* summary) {
     options.maxBlockFrames = request.blockFrames;
     options.batch = request.batch;
     std::unique_ptr<Program> program = compileGraph(graph, Registry::builtin(), options, diags);
-    if (!diags.all().empty()) std::fputs(diags.formatAll().c_str(), stderr);   // warnings too
+    if (!diags.all().empty()) std::fputs(diags.formatAll().c_str(), stderr); // warnings too
     if (!program || diags.hasErrors()) return kExitUsage;
     Executor& executor = program->executor();
 
@@ -382,23 +499,64 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         }
     }
 
-    // Outputs: temporary files beside the targets.
+    // Outputs: temporary files beside the targets; with --target, pass 1 goes to unlinked
+    // float scratch files instead and the writers are opened by pass 2.
+    const bool targeting = request.target.has_value();
+    const bool measuring = targeting || !request.reportPath.empty() || request.measureOutputs;
     std::vector<std::string> protectedPaths = inputFiles;
     protectedPaths.push_back(request.graphPath);
     std::vector<io::AudioFileWriter> writers(execOutputs.size());
     std::vector<bool> writes(execOutputs.size(), false);
+    std::vector<std::unique_ptr<WrittenSampleMeter>> outputMeters(execOutputs.size());
+    std::vector<std::unique_ptr<TempSampleFile>> pass1Files(execOutputs.size());
+    std::vector<std::unique_ptr<LoudnessMeter>> pass1Meters(execOutputs.size());
     for (std::size_t k = 0; k < execOutputs.size(); ++k) {
         const auto slot = std::size_t(outputSlot[k]);
-        if (outputFiles[slot].empty()) {
-            printNote("graph output " + quotedName(execOutputs[k].name) + " is not written (add -o " + execOutputs[k].name + "=FILE)");
+        const std::string& path = outputFiles[slot];
+        if (path.empty()) {
+            printNote("graph output " + quotedName(execOutputs[k].name) + " is not written (add -o " + execOutputs[k].name +
+                      "=FILE)");
             continue;
         }
-        if (auto error = writers[k].open(outputFiles[slot], formats[slot], sampleRate, execOutputs[k].channels, protectedPaths);
-            !error.empty()) {
+        const int channels = execOutputs[k].channels;
+        if (targeting) {
+            if (channels > kLoudnessMaxChannels)
+                return usageError("--target: graph output " + quotedName(execOutputs[k].name) + " has " +
+                                  plural(channels, "channel", "channels") + "; loudness is measured on 1 to " +
+                                  std::to_string(kLoudnessMaxChannels));
+            pass1Files[k] = std::make_unique<TempSampleFile>();
+            if (auto error = pass1Files[k]->create(fs::path(path).parent_path().string(), channels); !error.empty()) {
+                printError(error);
+                return kExitFailure;
+            }
+            pass1Meters[k] = std::make_unique<LoudnessMeter>();
+            if (auto error = pass1Meters[k]->prepare(sampleRate, channels); !error.empty()) {
+                printError("--target: " + error);
+                return kExitFailure;
+            }
+        } else {
+            if (auto error = writers[k].open(path, formats[slot], sampleRate, channels, protectedPaths); !error.empty()) {
+                printError(error);
+                return kExitFailure;
+            }
+            if (measuring) {
+                outputMeters[k] = std::make_unique<WrittenSampleMeter>();
+                if (auto error = outputMeters[k]->prepare(sampleRate, channels, formats[slot]); !error.empty()) {
+                    printNote("output " + quotedName(execOutputs[k].name) + " is not measured: " + error);
+                    outputMeters[k].reset();
+                }
+            }
+        }
+        writes[k] = true;
+    }
+    if (targeting && std::find(writes.begin(), writes.end(), true) == writes.end())
+        return usageError("--target: no graph output is written (give -o [NAME=]FILE)");
+    AtomicTextFile reportFile;
+    if (!request.reportPath.empty()) {
+        if (auto error = reportFile.open(request.reportPath); !error.empty()) {
             printError(error);
             return kExitFailure;
         }
-        writes[k] = true;
     }
 
     // Stream.
@@ -408,12 +566,14 @@ int render(const RenderRequest& request, RenderSummary* summary) {
     for (const auto& port : execOutputs) outputBuffers.emplace_back(port.channels, block);
     std::vector<ConstAudioView> inputViews(execInputs.size());
     std::vector<AudioView> outputViews(execOutputs.size());
+    std::vector<const float*> meterPointers(kLoudnessMaxChannels);
 
     std::int64_t totalFrames = 0;
     for (const auto& reader : readers) totalFrames = std::max(totalFrames, reader.frames());
     const int latency = executor.latencyFrames();
     const std::int64_t framesToProcess = totalFrames + latency;
-    ProgressBar progress("rendering", totalFrames, stderr, request.showProgress && ProgressBar::isTerminal(stderr));
+    ProgressBar progress(targeting ? "pass 1" : "rendering", totalFrames, stderr,
+                         request.showProgress && ProgressBar::isTerminal(stderr));
     const auto started = std::chrono::steady_clock::now();
 
     for (std::int64_t position = 0; position < framesToProcess;) {
@@ -435,7 +595,7 @@ int render(const RenderRequest& request, RenderSummary* summary) {
                     return kExitFailure;
                 }
             }
-            if (got < frames) view.frameRange(int(got), frames - int(got)).clear();   // after the end: silence
+            if (got < frames) view.frameRange(int(got), frames - int(got)).clear(); // after the end: silence
             inputViews[k] = view;
         }
         for (std::size_t k = 0; k < execOutputs.size(); ++k) outputViews[k] = outputBuffers[k].view().frameRange(0, frames);
@@ -444,7 +604,8 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         if (executor.nonFiniteSamples() > 0) {
             progress.finish();
             std::string names;
-            for (std::size_t k = 0; k < execOutputs.size(); ++k) names += (names.empty() ? "" : ", ") + quotedName(execOutputs[k].name);
+            for (std::size_t k = 0; k < execOutputs.size(); ++k)
+                names += (names.empty() ? "" : ", ") + quotedName(execOutputs[k].name);
             const std::int64_t frame = std::max<std::int64_t>(0, executor.firstNonFiniteFrame() - latency);
             char when[64];
             std::snprintf(when, sizeof when, " (%.3f s)", double(frame) / sampleRate);
@@ -459,7 +620,17 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         if (skip < frames) {
             for (std::size_t k = 0; k < execOutputs.size(); ++k) {
                 if (!writes[k]) continue;
-                if (auto error = writers[k].write(ConstAudioView(outputViews[k].frameRange(skip, frames - skip))); !error.empty()) {
+                const ConstAudioView out(outputViews[k].frameRange(skip, frames - skip));
+                std::string error;
+                if (targeting) {
+                    error = pass1Files[k]->write(out);
+                    for (int c = 0; c < out.channels; ++c) meterPointers[std::size_t(c)] = out.channel(c);
+                    pass1Meters[k]->process(meterPointers.data(), out.frames);
+                } else {
+                    error = writers[k].write(out);
+                    if (outputMeters[k]) outputMeters[k]->process(out);
+                }
+                if (!error.empty()) {
                     progress.finish();
                     printError(error);
                     return kExitFailure;
@@ -474,6 +645,34 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         printError("interrupted; no output written");
         return kExitInterrupted;
     }
+    const double pass1Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    RenderSummary result;
+    result.taps = executor.measurements();
+
+    // --target: pass 2 for every written output (each uncommitted until all have landed).
+    std::vector<std::optional<TargetResult>> targetResults(execOutputs.size());
+    if (targeting) {
+        for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+            if (!writes[k]) continue;
+            const auto slot = std::size_t(outputSlot[k]);
+            TargetResult delivered;
+            const std::string error =
+                deliverToTarget(*pass1Files[k], figuresOf(*pass1Meters[k]), *request.target, outputFiles[slot], formats[slot],
+                                protectedPaths, writers[k], delivered, request.showProgress, &interrupted);
+            pass1Files[k].reset(); // frees its disk space now
+            if (interrupted) {
+                printError("interrupted; no output written");
+                return kExitInterrupted;
+            }
+            if (!error.empty()) {
+                printError(error + "; no output written");
+                return kExitFailure;
+            }
+            targetResults[k] = delivered;
+        }
+    }
+
     for (std::size_t k = 0; k < execOutputs.size(); ++k) {
         if (!writes[k]) continue;
         if (auto error = writers[k].commit(); !error.empty()) {
@@ -483,33 +682,69 @@ int render(const RenderRequest& request, RenderSummary* summary) {
     }
     const double wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-    RenderSummary result;
     result.sampleRate = sampleRate;
     result.frames = totalFrames;
     result.latencyFrames = latency;
     result.wallSeconds = wallSeconds;
+    result.pass1Seconds = pass1Seconds;
     for (std::size_t i = 0; i < graph.inputs.size(); ++i) result.inputs.emplace_back(graph.inputs[i].name, inputFiles[i]);
     for (std::size_t k = 0; k < execOutputs.size(); ++k) {
         if (!writes[k]) continue;
-        result.outputs.push_back({execOutputs[k].name, writers[k].path(), writers[k].format(), execOutputs[k].channels,
-                                  writers[k].clippedSamples()});
+        RenderedOutput out;
+        out.name = execOutputs[k].name;
+        out.path = writers[k].path();
+        out.format = writers[k].format();
+        out.channels = execOutputs[k].channels;
+        out.clippedSamples = writers[k].clippedSamples();
+        if (targetResults[k]) {
+            out.measured = true;
+            out.figures = targetResults[k]->after;
+            out.target = targetResults[k];
+        } else if (outputMeters[k]) {
+            out.measured = true;
+            out.figures = figuresOf(outputMeters[k]->meter());
+        }
+        result.outputs.push_back(std::move(out));
     }
     for (const auto& out : result.outputs)
         if (out.clippedSamples > 0)
             printWarning(quotedName(out.path) + ": " + plural(std::int64_t(out.clippedSamples), "sample", "samples") +
                          " clipped at full scale; lower the level or write wav32f");
-
-    if (request.printSummary) {
-        const double seconds = double(totalFrames) / sampleRate;
-        std::printf("rendered %s: %lld frames, %.3f s at %s, in %.3f s (%.0fx realtime)\n", request.graphPath.c_str(),
-                    static_cast<long long>(totalFrames), seconds, formatRate(sampleRate).c_str(), wallSeconds,
-                    wallSeconds > 0 ? seconds / wallSeconds : 0.0);
-        std::printf("latency: %d frames (%.2f ms), trimmed from the output\n", latency, 1000.0 * latency / sampleRate);
-        for (const auto& [name, path] : result.inputs) std::printf("  %s <- %s\n", name.c_str(), path.c_str());
+    if (targeting)
         for (const auto& out : result.outputs)
-            std::printf("  %s -> %s (%s, %d ch), %llu clipped samples\n", out.name.c_str(), out.path.c_str(),
-                        io::outputFormatName(out.format), out.channels, static_cast<unsigned long long>(out.clippedSamples));
+            if (out.target && out.target->meanGainReductionDb > kHeavyLimitingDb)
+                printWarning(heavyLimitingText(*request.target, *out.target) + " on " + quotedName(out.path));
+
+    if (!request.reportPath.empty()) {
+        RenderReport report;
+        report.graphPath = request.graphPath;
+        report.sampleRate = sampleRate;
+        report.frames = totalFrames;
+        report.latencyFrames = latency;
+        report.blockFrames = block;
+        report.wallSeconds = wallSeconds;
+        report.inputs = result.inputs;
+        report.target = request.target;
+        for (const auto& out : result.outputs) {
+            ReportOutput entry;
+            entry.name = out.name;
+            entry.path = out.path;
+            entry.format = out.format;
+            entry.measured = out.measured;
+            entry.channels = out.channels;
+            entry.figures = out.figures;
+            entry.clippedSamples = out.clippedSamples;
+            entry.target = out.target;
+            report.outputs.push_back(std::move(entry));
+        }
+        report.taps = result.taps;
+        if (auto error = reportFile.commit(reportJson(report)); !error.empty()) {
+            printError(error + " (the audio files were written)");
+            return kExitFailure;
+        }
     }
+
+    if (request.printSummary) printSummary(request, result);
     if (summary) *summary = std::move(result);
     return kExitOk;
 }

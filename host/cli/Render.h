@@ -1,6 +1,7 @@
 // `stagegraph render`: a graph over audio files, offline.
 //
 //   stagegraph render GRAPH.yaml -i [NAME=]FILE… -o [NAME=]FILE… [--set node.param=VALUE…]
+//                     [--target -14LUFS|PRESET [--ceiling -1dBTP]] [--report FILE.json]
 //                     [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]
 //
 // Flow: load the graph → apply --set → map files to the graph's inputs and outputs → open the
@@ -11,11 +12,20 @@
 // dropped and as many frames of silence are fed after the inputs end), so it is sample-aligned
 // with the input and as long as the longest input; shorter inputs are padded with silence.
 //
+// --target: every written output is brought to an integrated loudness under a true-peak ceiling
+// in two streamed passes (host/cli/Target.h); the figures are measured on the written samples.
+// --report: a JSON file with every tap's figures, each output's loudness figures and the render
+// facts (host/cli/Report.h), written atomically once the outputs are committed.
+//
 // Exit status: 0 success; 1 processing or I/O failure (unreadable or truncated input, write
-// error, non-finite samples: no output is left behind); 2 usage or graph error (including
-// inputs whose rate or channel count does not fit); 130 interrupted (no output left behind).
+// error, non-finite samples, a target that cannot be reached: no output is left behind);
+// 2 usage or graph error (including inputs whose rate or channel count does not fit, a bad
+// --target or --ceiling); 130 interrupted (no output left behind).
 #pragma once
 
+#include "core/Executor.h"
+#include "core/Node.h"
+#include "host/cli/Target.h"
 #include "host/io/AudioFile.h"
 
 #include <cstdint>
@@ -28,38 +38,46 @@ namespace sg::cli {
 
 /// What to render, as given on the command line.
 struct RenderRequest {
-    std::string graphPath;                ///< the YAML graph file
-    std::vector<std::string> inputs;      ///< "[NAME=]FILE"
-    std::vector<std::string> outputs;     ///< "[NAME=]FILE"
-    std::vector<std::string> overrides;   ///< "node.param=VALUE"
-    std::optional<io::OutputFormat> format;   ///< nullopt: from each output's extension
-    int blockFrames = 1024;               ///< host block, 1 … 8192
-    bool batch = true;                    ///< lane batching in the compiler
-    bool printSummary = true;             ///< the summary on stdout
-    bool showProgress = true;             ///< the progress bar (only ever on a terminal)
+    std::string graphPath;                  ///< the YAML graph file
+    std::vector<std::string> inputs;        ///< "[NAME=]FILE"
+    std::vector<std::string> outputs;       ///< "[NAME=]FILE"
+    std::vector<std::string> overrides;     ///< "node.param=VALUE"
+    std::optional<io::OutputFormat> format; ///< nullopt: from each output's extension
+    int blockFrames = 1024;                 ///< host block, 1 … 8192
+    bool batch = true;                      ///< lane batching in the compiler
+    bool printSummary = true;               ///< the summary on stdout
+    bool showProgress = true;               ///< the progress bar (only ever on a terminal)
+    std::optional<LoudnessTarget> target;   ///< --target (with --ceiling applied)
+    std::string reportPath;                 ///< --report FILE.json ("" = none)
+    bool measureOutputs = false;            ///< measure written outputs even without --report
 };
 
 /// One file written by a render.
 struct RenderedOutput {
-    std::string name;                     ///< graph output
-    std::string path;                     ///< the file written
-    io::OutputFormat format = io::OutputFormat::Wav24;   ///< its format
-    int channels = 0;                     ///< its channel count
-    std::uint64_t clippedSamples = 0;     ///< samples clipped at full scale (integer formats)
+    std::string name;                                  ///< graph output
+    std::string path;                                  ///< the file written
+    io::OutputFormat format = io::OutputFormat::Wav24; ///< its format
+    int channels = 0;                                  ///< its channel count
+    std::uint64_t clippedSamples = 0;                  ///< samples clipped at full scale (integer formats)
+    bool measured = false;                             ///< `figures` is valid (--report, --target, measureOutputs)
+    OutputFigures figures;                             ///< loudness figures of the samples written
+    std::optional<TargetResult> target;                ///< what --target did to it
 };
 
 /// What a successful render did.
 struct RenderSummary {
-    double sampleRate = 0;                ///< Hz
-    std::int64_t frames = 0;              ///< frames written per output
-    int latencyFrames = 0;                ///< graph latency, trimmed from the output
-    double wallSeconds = 0;               ///< time spent processing and writing
-    std::vector<std::pair<std::string, std::string>> inputs;   ///< graph input, file
-    std::vector<RenderedOutput> outputs;  ///< files written, in the executor's output order
+    double sampleRate = 0;                                   ///< Hz
+    std::int64_t frames = 0;                                 ///< frames written per output
+    int latencyFrames = 0;                                   ///< graph latency, trimmed from the output
+    double wallSeconds = 0;                                  ///< time spent processing and writing
+    double pass1Seconds = 0;                                 ///< of which running the graph (the rest: --target's pass 2)
+    std::vector<std::pair<std::string, std::string>> inputs; ///< graph input, file
+    std::vector<RenderedOutput> outputs;                     ///< files written, in the executor's output order
+    std::vector<Executor::NodeMeasurements> taps;            ///< figures of the graph's meters
 };
 
-inline constexpr int kMinBlockFrames = 1;      ///< smallest --block
-inline constexpr int kMaxBlockFrames = 8192;   ///< largest --block
+inline constexpr int kMinBlockFrames = 1;    ///< smallest --block
+inline constexpr int kMaxBlockFrames = 8192; ///< largest --block
 
 /// Parses the arguments of `render` (after the command name). Returns "" or a usage error.
 /// `helpRequested` is set by -h / --help.

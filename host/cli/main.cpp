@@ -1,4 +1,5 @@
 // The `stagegraph` command: dispatches to the sub-commands in host/cli.
+#include "host/cli/Analyze.h"
 #include "host/cli/Demo.h"
 #include "host/cli/Inspect.h"
 #include "host/cli/Render.h"
@@ -19,13 +20,16 @@ const char* kUsage =
     "\n"
     "usage:\n"
     "  stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [--set node.param=VALUE...]\n"
+    "                    [--target -14LUFS|spotify|apple|youtube|amazon|ebu-r128|atsc-a85]\n"
+    "                    [--ceiling -1dBTP] [--report FILE.json]\n"
     "                    [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]\n"
     "  stagegraph check GRAPH.yaml [--schedule]      validate and summarise, no audio\n"
     "  stagegraph dot GRAPH.yaml                     Graphviz DOT of the graph\n"
     "  stagegraph nodes [TYPE] [--markdown]          the node library and its parameters\n"
     "  stagegraph demo                               the built-in example, end to end\n"
-    "  stagegraph analyze FILE... [--json]           (loudness analysis: not built yet)\n"
-    "  stagegraph live GRAPH.yaml...                 (live playback: not built yet)\n"
+    "  stagegraph analyze FILE... [--json]           loudness, true peak and more, per file\n"
+    "  stagegraph live GRAPH.yaml... [-i FILE | --input-device ID] [--device ID] [--api jack|alsa|pulse]\n"
+    "                  [--block N] [--duration S] [--loop] [--match-loudness] [--tee FILE] [--list-devices]\n"
     "\n"
     "Run 'stagegraph COMMAND --help' for a command's options.\n"
     "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error.\n";
@@ -53,8 +57,9 @@ int main(int argc, char** argv) {
         if (command == "dot") return sg::cli::runDot(args);
         if (command == "nodes") return sg::cli::runNodes(args);
         if (command == "demo") return sg::cli::runDemo(args);
-        if (command == "analyze" || command == "live") {
-            std::fprintf(stderr, "stagegraph %s: not built yet in this version\n", command.c_str());
+        if (command == "analyze") return sg::cli::runAnalyze(args);
+        if (command == "live") {
+            std::fputs("stagegraph live: not built yet in this version\n", stderr);
             return 2;
         }
     } catch (const std::exception& e) {

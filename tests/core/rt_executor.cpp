@@ -1,7 +1,8 @@
-// Real-time safety: processing a compiled graph performs no heap allocation.
-// Global operator new/delete are replaced to count calls while a flag is set.
+// Real-time safety: processing a compiled graph performs no heap allocation
+// (counted by tests/support/RtAllocations, which replaces the allocator).
 #include "core/Compiler.h"
 #include "core/Executor.h"
+#include "support/RtAllocations.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -10,37 +11,13 @@
 #include <cstdlib>
 #include <new>
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-}
-
-void* operator new(std::size_t size) {
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size ? size : 1);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& t) noexcept { return operator new(size, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
 using namespace sg;
 
 TEST_CASE("rt: processing allocates nothing, at any block size, while parameters change", "[rt]") {
     // The counter itself must work, or the test proves nothing.
-    counting = true;
-    auto* probe = new int(3);
-    counting = false;
+    int* probe = nullptr;
+    REQUIRE(sg::test::allocationsDuring([&] { probe = new int(3); }) == 1);
     delete probe;
-    REQUIRE(allocations.load() == 1);
-    allocations = 0;
 
     std::string yaml = "stagegraph: 1\ninputs:\n";
     for (int i = 0; i < 6; ++i) yaml += "  t" + std::to_string(i) + ": {channels: 1}\n";
@@ -78,7 +55,7 @@ TEST_CASE("rt: processing allocates nothing, at any block size, while parameters
     for (auto& b : in) inViews.push_back(b.view());
     std::vector<AudioView> outViews{out.view()};
 
-    counting = true;
+    const long allocations = sg::test::allocationsDuring([&] {
     for (int block : {1, 17, 64, 512, 8192}) {
         for (int i = 0; i < 20; ++i) {
             ConstAudioView slices[6];
@@ -89,6 +66,6 @@ TEST_CASE("rt: processing allocates nothing, at any block size, while parameters
         }
     }
     ex.reset();
-    counting = false;
-    CHECK(allocations.load() == 0);
+    });
+    CHECK(allocations == 0);
 }

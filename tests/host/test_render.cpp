@@ -88,7 +88,8 @@ TEST_CASE("render runs a gain graph over a file, sample-aligned and at the file'
     writeFloatWav(dir.file("in.wav"), input, 44100);
 
     SECTION("bare files, wav32f") {
-        auto r = runCli("render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav")) + " --format wav32f");
+        auto r =
+            runCli("render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav")) + " --format wav32f");
         INFO(r.err);
         REQUIRE(r.status == 0);
         CHECK_THAT(r.out, Catch::Contains("11028 frames"));
@@ -99,7 +100,8 @@ TEST_CASE("render runs a gain graph over a file, sample-aligned and at the file'
         const double g = dbToLinear(-6);
         double worst = 0;
         for (int c = 0; c < 2; ++c)
-            for (std::size_t i = 0; i < input[0].size(); ++i) worst = std::max(worst, std::abs(out.channels[c][i] - input[c][i] * g));
+            for (std::size_t i = 0; i < input[0].size(); ++i)
+                worst = std::max(worst, std::abs(out.channels[c][i] - input[c][i] * g));
         CHECK(worst < 1e-6);
         CHECK(dir.list() == std::vector<std::string>{"gain.yaml", "in.wav", "out.wav"});
     }
@@ -113,7 +115,7 @@ TEST_CASE("render runs a gain graph over a file, sample-aligned and at the file'
         const double g = dbToLinear(-12), lsb = std::ldexp(1.0, -23);
         double worst = 0;
         for (std::size_t i = 0; i < input[0].size(); ++i) worst = std::max(worst, std::abs(out.channels[1][i] - input[1][i] * g));
-        CHECK(worst <= 1.5 * lsb);   // rounding + TPDF dither
+        CHECK(worst <= 1.5 * lsb); // rounding + TPDF dither
     }
     SECTION("an input with a default file in the graph needs no -i") {
         std::string yaml = kGainGraph;
@@ -149,9 +151,12 @@ TEST_CASE("render trims the graph's latency and pads shorter inputs", "[render]"
         const auto input = stereoNoise(1000);
         writeFloatWav(dir.file("in.wav"), input);
         for (int latency : {100, 3000}) {
-            const std::string graph = dir.write("lat.yaml", "stagegraph: 1\ninputs: {mix: {channels: 2}}\noutputs: {out: {channels: 2}}\n"
-                                                           "nodes: {look: {type: latency, samples: " + std::to_string(latency) + "}}\n"
-                                                           "connections: [\"mix -> look -> out\"]\n");
+            const std::string graph =
+                dir.write("lat.yaml", "stagegraph: 1\ninputs: {mix: {channels: 2}}\noutputs: {out: {channels: 2}}\n"
+                                      "nodes: {look: {type: latency, samples: " +
+                                          std::to_string(latency) +
+                                          "}}\n"
+                                          "connections: [\"mix -> look -> out\"]\n");
             auto r = runCli("render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav")) +
                             " --format wav32f --block 64");
             INFO(latency << "\n" << r.err);
@@ -159,7 +164,7 @@ TEST_CASE("render trims the graph's latency and pads shorter inputs", "[render]"
             CHECK_THAT(r.out, Catch::Contains("latency: " + std::to_string(latency) + " frames"));
             FileContents out = readBack(dir.file("out.wav"));
             REQUIRE(out.channels[0].size() == input[0].size());
-            CHECK(out.channels[0] == input[0]);   // aligned to the sample, bit for bit
+            CHECK(out.channels[0] == input[0]); // aligned to the sample, bit for bit
             CHECK(out.channels[1] == input[1]);
         }
     }
@@ -218,8 +223,8 @@ TEST_CASE("render fails on unreadable or truncated input with status 1 and leave
 TEST_CASE("render names the file and the expected value on rate and channel mismatches", "[render]") {
     TempDir dir;
     const std::string twoInputs = dir.write("two.yaml", "stagegraph: 1\ninputs: {a: {channels: 2}, b: {channels: 2}}\n"
-                                                       "outputs: {out: {channels: 2}}\nnodes: {g: {type: gain}}\n"
-                                                       "connections: [\"a -> g\", \"b -> g\", \"g -> out\"]\n");
+                                                        "outputs: {out: {channels: 2}}\nnodes: {g: {type: gain}}\n"
+                                                        "connections: [\"a -> g\", \"b -> g\", \"g -> out\"]\n");
     writeFloatWav(dir.file("a48.wav"), stereoNoise(100), 48000);
     writeFloatWav(dir.file("b44.wav"), stereoNoise(100), 44100);
     writeFloatWav(dir.file("mono.wav"), {test::noise(100, 0.5f, 3)}, 48000);
@@ -243,8 +248,8 @@ TEST_CASE("render names the file and the expected value on rate and channel mism
     CHECK(ambiguous.status == 2);
     CHECK_THAT(ambiguous.err, Catch::Contains("'a', 'b'"));
 
-    auto unknown = runCli("render " + q(twoInputs) + " -i a=" + q(dir.file("a48.wav")) + " c=" + q(dir.file("a48.wav")) +
-                          " -o " + q(dir.file("out.wav")));
+    auto unknown = runCli("render " + q(twoInputs) + " -i a=" + q(dir.file("a48.wav")) + " c=" + q(dir.file("a48.wav")) + " -o " +
+                          q(dir.file("out.wav")));
     CHECK(unknown.status == 2);
     CHECK_THAT(unknown.err, Catch::Contains("no input 'c'"));
     CHECK_FALSE(fs::exists(dir.file("out.wav")));
@@ -257,17 +262,21 @@ TEST_CASE("render rejects bad usage with status 2", "[render]") {
     writeFloatWav(dir.file("in.wav"), stereoNoise(100));
     const std::string before = slurp(dir.file("in.wav"));
     const std::string io = " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav"));
-    struct Case { std::string arguments; std::string message; };
+    struct Case {
+        std::string arguments;
+        std::string message;
+    };
     const std::vector<Case> cases = {
         {"render " + q(graph) + io + " --block 0", "--block"},
         {"render " + q(graph) + io + " --block 8193", "--block"},
         {"render " + q(graph) + io + " --block x", "--block"},
         {"render " + q(graph) + io + " --format mp3", "unknown format 'mp3'"},
         {"render " + q(graph) + io + " --format flac16", "does not fit"},
-        {"render " + q(graph) + io + " --target -14LUFS", "not supported yet"},
+        {"render " + q(graph) + io + " --target loudest", "--target: expected a loudness"},
         {"render " + q(graph) + io + " --bogus", "unknown option '--bogus'"},
         {"render " + q(graph) + " -i " + q(dir.file("in.wav")), "no output file"},
-        {"render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("in.wav")), "refusing to overwrite input file"},
+        {"render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("in.wav")),
+         "refusing to overwrite input file"},
         {"render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.mp3")), "cannot tell the format"},
         {"render " + q(graph) + io + " --set g.nothing=1", "nothing"},
     };
@@ -281,8 +290,9 @@ TEST_CASE("render rejects bad usage with status 2", "[render]") {
     CHECK(dir.list() == std::vector<std::string>{"gain.yaml", "in.wav"});
 
     // Graph errors are compiler-style diagnostics with file:line:col.
-    const std::string broken = dir.write("broken.yaml", "stagegraph: 1\ninputs: {mix: {channels: 2}}\noutputs: {out: {channels: 2}}\n"
-                                                        "nodes: {g: {type: gainn}}\nconnections: [\"mix -> g -> out\"]\n");
+    const std::string broken =
+        dir.write("broken.yaml", "stagegraph: 1\ninputs: {mix: {channels: 2}}\noutputs: {out: {channels: 2}}\n"
+                                 "nodes: {g: {type: gainn}}\nconnections: [\"mix -> g -> out\"]\n");
     auto r = runCli("render " + q(broken) + io);
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::Contains(broken + ":4:"));
@@ -292,7 +302,8 @@ TEST_CASE("render warns about clipped samples in integer output", "[render]") {
     TempDir dir;
     const std::string graph = dir.write("gain.yaml", kGainGraph);
     writeFloatWav(dir.file("in.wav"), {std::vector<float>(1000, 0.9f), std::vector<float>(1000, 0.1f)});
-    auto r = runCli("render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav")) + " --set g.gain=+6dB");
+    auto r =
+        runCli("render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav")) + " --set g.gain=+6dB");
     INFO(r.err);
     REQUIRE(r.status == 0);
     CHECK_THAT(r.err, Catch::Contains("1000 samples clipped"));
@@ -325,7 +336,7 @@ TEST_CASE("the progress bar stays quiet off a terminal and redraws at most 10 ti
     REQUIRE(sink);
     CHECK_FALSE(cli::ProgressBar::isTerminal(sink));
     {
-        cli::ProgressBar quiet("work", 100, sink);   // decides by isatty: a file is no terminal
+        cli::ProgressBar quiet("work", 100, sink); // decides by isatty: a file is no terminal
         CHECK_FALSE(quiet.enabled());
         for (int i = 0; i <= 100; ++i) quiet.update(i);
     }
@@ -341,7 +352,7 @@ TEST_CASE("the progress bar stays quiet off a terminal and redraws at most 10 ti
         }
         CHECK(updates > 100);
         CHECK(bar.redraws() >= 2);
-        CHECK(bar.redraws() <= 4);   // 350 ms at most 10 per second
+        CHECK(bar.redraws() <= 4); // 350 ms at most 10 per second
     }
     std::fflush(sink);
     CHECK(std::ftell(sink) > 0);
@@ -383,7 +394,8 @@ TEST_CASE("stagegraph demo renders the streaming master and reports the change",
     auto r = runCli("demo --keep " + q(dir.path()));
     INFO(r.err);
     REQUIRE(r.status == 0);
-    CHECK_THAT(r.out, Catch::Contains("peak") && Catch::Contains("RMS") && Catch::Contains("latency") && Catch::Contains("loudness"));
+    CHECK_THAT(r.out,
+               Catch::Contains("peak") && Catch::Contains("RMS") && Catch::Contains("latency") && Catch::Contains("loudness"));
     CHECK(dir.list() == std::vector<std::string>{"demo-master.wav", "demo-mix.wav"});
     io::AudioFileReader master;
     REQUIRE(master.open(dir.file("demo-master.wav")) == "");

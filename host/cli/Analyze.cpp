@@ -1,0 +1,287 @@
+#include "host/cli/Analyze.h"
+
+#include "core/Buffer.h"
+#include "host/cli/Progress.h"
+#include "host/io/AudioFile.h"
+#include "nodes/meters/LoudnessMeter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace sg::cli {
+
+namespace {
+
+constexpr int kBlockFrames = 8192;
+
+double decibels(double amplitude) { return amplitude > 0 ? 20.0 * std::log10(amplitude) : kSilentLevel; }
+
+/// A number for JSON: null when not finite.
+std::string jsonNumber(double value, int decimals) {
+    if (!std::isfinite(value)) return "null";
+    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0;   // no "-0.000"
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
+}
+
+std::string jsonString(const std::string& text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    char esc[8];
+                    std::snprintf(esc, sizeof esc, "\\u%04x", c);
+                    out += esc;
+                } else {
+                    out += char(c);
+                }
+        }
+    }
+    return out + "\"";
+}
+
+/// A figure for the table: "-23.0 LUFS", "-inf dBTP", "" for NaN.
+std::string cell(double value, const char* unit, int decimals = 1) {
+    if (std::isnan(value)) return "-";
+    char text[64];
+    if (std::isinf(value)) {
+        std::snprintf(text, sizeof text, "%sinf %s", value < 0 ? "-" : "", unit);
+        return text;
+    }
+    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0;   // no "-0.0 dB"
+    std::snprintf(text, sizeof text, "%.*f %s", decimals, value, unit);
+    return text;
+}
+
+std::string durationCell(double seconds) {
+    char text[64];
+    const long long tenths = std::llround(seconds * 10);
+    std::snprintf(text, sizeof text, "%lld:%02lld.%lld", tenths / 600, (tenths / 10) % 60, tenths % 10);
+    return text;
+}
+
+void printTable(const std::vector<FileAnalysis>& rows) {
+    const std::vector<std::string> header = {"file", "rate", "ch", "duration", "integrated", "range", "true peak",
+                                             "sample peak", "max momentary", "max short-term", "PLR", "crest",
+                                             "correlation"};
+    std::vector<std::vector<std::string>> table{header};
+    for (const FileAnalysis& a : rows) {
+        char rate[32], channels[16], correlation[32];
+        std::snprintf(rate, sizeof rate, "%g Hz", a.sampleRate);
+        std::snprintf(channels, sizeof channels, "%d", a.channels);
+        if (std::isnan(a.stereoCorrelation)) std::snprintf(correlation, sizeof correlation, "-");
+        else std::snprintf(correlation, sizeof correlation, "%+.2f", a.stereoCorrelation);
+        table.push_back({a.file, rate, channels, durationCell(a.durationSeconds), cell(a.integratedLufs, "LUFS"),
+                         cell(a.loudnessRangeLu, "LU"), cell(a.truePeakDbtp, "dBTP"), cell(a.samplePeakDbfs, "dBFS"),
+                         cell(a.maxMomentaryLufs, "LUFS"), cell(a.maxShortTermLufs, "LUFS"), cell(a.plrDb, "dB"),
+                         cell(a.crestFactorDb, "dB"), correlation});
+    }
+    std::vector<std::size_t> widths(header.size(), 0);
+    for (const auto& row : table)
+        for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (const auto& row : table) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (i > 0) line += "  ";
+            const std::string pad(widths[i] - row[i].size(), ' ');
+            line += i == 0 ? row[i] + pad : pad + row[i];   // names left, figures right
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        std::printf("%s\n", line.c_str());
+    }
+}
+
+} // namespace
+
+const char* analyzeUsage() {
+    return "usage: stagegraph analyze FILE... [--json] [--oversampling 4|8]\n"
+           "\n"
+           "Measures each audio file to ITU-R BS.1770-5 / EBU R 128: integrated loudness, loudness range,\n"
+           "true peak, sample peak, max momentary and short-term loudness, PLR; plus DC offset, crest factor\n"
+           "and stereo correlation.\n"
+           "\n"
+           "  --json              a JSON array, one object per file on its own line, keys: file,\n"
+           "                      sample_rate, channels, duration_s, integrated_lufs, loudness_range_lu,\n"
+           "                      true_peak_dbtp, sample_peak_dbfs, max_momentary_lufs, max_short_term_lufs,\n"
+           "                      plr_db, dc_offset_dbfs, stereo_correlation, crest_factor_db.\n"
+           "                      -inf (silence, nothing passes the gates) is written as null, and so is\n"
+           "                      stereo_correlation of a file that is not stereo.\n"
+           "  --oversampling N    true-peak oversampling: 4 (BS.1770-5 Annex 2, default) or 8\n"
+           "  -h, --help          this text\n"
+           "\n"
+           "Exit status: 0 every file analysed; 1 a file could not be read (named on stderr; the\n"
+           "others are still analysed); 2 usage error.\n";
+}
+
+std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, FileAnalysis& out) {
+    out = FileAnalysis{};
+    out.file = path;
+    io::AudioFileReader reader;
+    if (std::string error = reader.open(path); !error.empty()) return error;
+    const int channels = reader.channels();
+    out.sampleRate = reader.sampleRate();
+    out.channels = channels;
+    if (channels > kLoudnessMaxChannels)
+        return "'" + path + "': " + std::to_string(channels) + " channels; the loudness meter measures 1 to " +
+               std::to_string(kLoudnessMaxChannels);
+    LoudnessMeter meter;
+    LoudnessOptions meterOptions;
+    meterOptions.truePeakOversampling = options.truePeakOversampling;
+    if (std::string error = meter.prepare(reader.sampleRate(), channels, meterOptions); !error.empty())
+        return "'" + path + "': " + error;
+
+    AudioBuffer buffer(channels, kBlockFrames);
+    std::vector<const float*> pointers(static_cast<std::size_t>(channels));
+    for (int c = 0; c < channels; ++c) pointers[std::size_t(c)] = buffer.channel(c);
+    std::vector<double> sums(std::size_t(channels), 0.0), squares(std::size_t(channels), 0.0);
+    double cross = 0;
+    std::int64_t frames = 0;
+    ProgressBar progress("analyze " + path, reader.frames(), stderr, options.showProgress && ProgressBar::isTerminal(stderr));
+    for (;;) {
+        const std::int64_t got = reader.read(buffer.view());
+        if (got < 0) return reader.error();
+        if (got == 0) break;
+        const int n = int(got);
+        for (int c = 0; c < channels; ++c) {
+            const float* x = buffer.channel(c);
+            double sum = 0, square = 0;
+            for (int i = 0; i < n; ++i) {
+                sum += x[i];
+                square += double(x[i]) * x[i];
+            }
+            if (!std::isfinite(square))
+                return "'" + path + "': contains non-finite samples (NaN or infinity) in channel " + std::to_string(c + 1);
+            sums[std::size_t(c)] += sum;
+            squares[std::size_t(c)] += square;
+        }
+        if (channels == 2) {
+            const float* l = buffer.channel(0);
+            const float* r = buffer.channel(1);
+            double lr = 0;
+            for (int i = 0; i < n; ++i) lr += double(l[i]) * r[i];
+            cross += lr;
+        }
+        meter.process(pointers.data(), n);
+        frames += n;
+        progress.update(frames);
+    }
+    progress.finish();
+
+    out.frames = frames;
+    out.durationSeconds = out.sampleRate > 0 ? double(frames) / out.sampleRate : 0;
+    out.integratedLufs = meter.integratedLufs();
+    out.loudnessRangeLu = meter.loudnessRangeLu();
+    out.truePeakDbtp = meter.truePeakDbtp();
+    out.samplePeakDbfs = meter.samplePeakDbfs();
+    out.maxMomentaryLufs = meter.maxMomentaryLufs();
+    out.maxShortTermLufs = meter.maxShortTermLufs();
+    out.plrDb = meter.plrDb();
+    double dc = 0, totalSquares = 0;
+    for (int c = 0; c < channels; ++c) {
+        if (frames > 0) dc = std::max(dc, std::fabs(sums[std::size_t(c)] / double(frames)));
+        totalSquares += squares[std::size_t(c)];
+    }
+    out.dcOffsetDbfs = decibels(dc);
+    const double rms = frames > 0 ? std::sqrt(totalSquares / (double(frames) * channels)) : 0;
+    out.crestFactorDb = rms > 0 ? out.samplePeakDbfs - decibels(rms) : kSilentLevel;
+    out.stereoCorrelation = std::numeric_limits<double>::quiet_NaN();
+    if (channels == 2 && squares[0] > 0 && squares[1] > 0)
+        out.stereoCorrelation = std::clamp(cross / std::sqrt(squares[0] * squares[1]), -1.0, 1.0);
+    return {};
+}
+
+std::string analysisJson(const FileAnalysis& a) {
+    std::string json = "{";
+    json += "\"file\": " + jsonString(a.file);
+    json += ", \"sample_rate\": " + jsonNumber(a.sampleRate, 0);
+    json += ", \"channels\": " + std::to_string(a.channels);
+    json += ", \"duration_s\": " + jsonNumber(a.durationSeconds, 6);
+    json += ", \"integrated_lufs\": " + jsonNumber(a.integratedLufs, 3);
+    json += ", \"loudness_range_lu\": " + jsonNumber(a.loudnessRangeLu, 3);
+    json += ", \"true_peak_dbtp\": " + jsonNumber(a.truePeakDbtp, 3);
+    json += ", \"sample_peak_dbfs\": " + jsonNumber(a.samplePeakDbfs, 3);
+    json += ", \"max_momentary_lufs\": " + jsonNumber(a.maxMomentaryLufs, 3);
+    json += ", \"max_short_term_lufs\": " + jsonNumber(a.maxShortTermLufs, 3);
+    json += ", \"plr_db\": " + jsonNumber(a.plrDb, 3);
+    json += ", \"dc_offset_dbfs\": " + jsonNumber(a.dcOffsetDbfs, 3);
+    json += ", \"stereo_correlation\": " + jsonNumber(a.stereoCorrelation, 4);
+    json += ", \"crest_factor_db\": " + jsonNumber(a.crestFactorDb, 3);
+    return json + "}";
+}
+
+int runAnalyze(const std::vector<std::string>& args) {
+    std::vector<std::string> files;
+    bool json = false;
+    AnalyzeOptions options;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "-h" || a == "--help") {
+            std::fputs(analyzeUsage(), stdout);
+            return 0;
+        }
+        if (a == "--json") {
+            json = true;
+        } else if (a == "--oversampling" || a.rfind("--oversampling=", 0) == 0) {
+            std::string value;
+            if (a == "--oversampling") {
+                if (i + 1 >= args.size()) {
+                    std::fprintf(stderr, "stagegraph analyze: --oversampling needs a value (4 or 8)\n\n%s", analyzeUsage());
+                    return 2;
+                }
+                value = args[++i];
+            } else {
+                value = a.substr(std::string("--oversampling=").size());
+            }
+            if (value != "4" && value != "8") {
+                std::fprintf(stderr, "stagegraph analyze: --oversampling: expected 4 or 8, got '%s'\n", value.c_str());
+                return 2;
+            }
+            options.truePeakOversampling = value == "8" ? 8 : 4;
+        } else if (a.size() > 1 && a[0] == '-' && a != "--") {
+            std::fprintf(stderr, "stagegraph analyze: unknown option '%s'\n\n%s", a.c_str(), analyzeUsage());
+            return 2;
+        } else if (a == "--") {
+            files.insert(files.end(), args.begin() + std::ptrdiff_t(i) + 1, args.end());
+            break;
+        } else {
+            files.push_back(a);
+        }
+    }
+    if (files.empty()) {
+        std::fprintf(stderr, "stagegraph analyze: no files given\n\n%s", analyzeUsage());
+        return 2;
+    }
+
+    std::vector<FileAnalysis> results;
+    bool failed = false;
+    for (const std::string& file : files) {
+        FileAnalysis analysis;
+        if (std::string error = analyzeFile(file, options, analysis); !error.empty()) {
+            std::fprintf(stderr, "stagegraph analyze: error: %s\n", error.c_str());
+            failed = true;
+            continue;
+        }
+        results.push_back(std::move(analysis));
+    }
+    if (json) {
+        std::printf("[");
+        for (std::size_t i = 0; i < results.size(); ++i)
+            std::printf("%s\n  %s", i ? "," : "", analysisJson(results[i]).c_str());
+        std::printf("%s]\n", results.empty() ? "" : "\n");
+    } else if (!results.empty()) {
+        printTable(results);
+    }
+    std::fflush(stdout);
+    return failed ? 1 : 0;
+}
+
+} // namespace sg::cli

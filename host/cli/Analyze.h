@@ -1,0 +1,64 @@
+// `stagegraph analyze`: loudness and level figures of audio files.
+//
+//   stagegraph analyze FILE… [--json] [--oversampling 4|8]
+//
+// Each file is streamed through sg::LoudnessMeter (BS.1770-5 / EBU R 128, see
+// nodes/meters/LoudnessMeter.h) in blocks, so memory does not grow with the file. Besides the
+// meter's figures it reports the DC offset (largest |mean| of a channel), the stereo correlation
+// (sum LR / sqrt(sum L^2 sum R^2), 2-channel files only) and the crest factor (sample peak over
+// the RMS of all samples).
+//
+// Output: an aligned table, one row per file; with --json a JSON array with one object per file
+// on its own line, keys: file, sample_rate, channels, duration_s, integrated_lufs,
+// loudness_range_lu, true_peak_dbtp, sample_peak_dbfs, max_momentary_lufs, max_short_term_lufs,
+// plr_db, dc_offset_dbfs, stereo_correlation, crest_factor_db. A figure with nothing to measure
+// (-inf: silence, everything gated) and stereo_correlation of a file that is not stereo are null.
+//
+// Exit status: 0 all files analysed; 1 a file could not be read (its error names it on stderr;
+// the other files are still analysed and printed); 2 usage error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sg::cli {
+
+/// What analyze measures of one file. Levels that have nothing to measure are -inf.
+struct FileAnalysis {
+    std::string file;                ///< path as given
+    double sampleRate = 0;           ///< Hz
+    int channels = 0;
+    std::int64_t frames = 0;
+    double durationSeconds = 0;      ///< frames / sampleRate
+    double integratedLufs = 0;       ///< LUFS, gated
+    double loudnessRangeLu = 0;      ///< LU
+    double truePeakDbtp = 0;         ///< dBTP
+    double samplePeakDbfs = 0;       ///< dBFS
+    double maxMomentaryLufs = 0;     ///< LUFS
+    double maxShortTermLufs = 0;     ///< LUFS
+    double plrDb = 0;                ///< dB, true peak - integrated
+    double dcOffsetDbfs = 0;         ///< dBFS of the largest |mean| of a channel
+    double stereoCorrelation = 0;    ///< -1 .. 1; NaN if not stereo or a channel is silent
+    double crestFactorDb = 0;        ///< dB, sample peak / RMS of all samples
+};
+
+/// Options of one analysis.
+struct AnalyzeOptions {
+    int truePeakOversampling = 4;    ///< 4 or 8
+    bool showProgress = true;        ///< a progress bar on stderr when it is a terminal
+};
+
+/// Streams `path` through the meter. Returns "" or an error message naming the file.
+std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, FileAnalysis& out);
+
+/// The JSON object of one analysis, on one line (no trailing newline).
+std::string analysisJson(const FileAnalysis& analysis);
+
+/// `stagegraph analyze ARGS…`. Returns the exit status.
+int runAnalyze(const std::vector<std::string>& args);
+
+/// The usage text of `analyze`.
+const char* analyzeUsage();
+
+} // namespace sg::cli

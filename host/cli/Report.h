@@ -1,0 +1,98 @@
+// `stagegraph render … --report FILE.json`: what a render measured, as one JSON object.
+//
+//   {
+//     "graph": "master.yaml", "sample_rate": 48000, "frames": 480000, "duration_s": 10,
+//     "latency_frames": 240, "block_frames": 1024, "wall_seconds": 0.8,
+//     "inputs":  [{"name": "mix", "file": "mix.wav"}],
+//     "target":  {"name": "spotify", "integrated_lufs": -14, "ceiling_dbtp": -1} | null,
+//     "outputs": [{"name": "master", "file": "out.wav", "format": "wav24", "sample_rate": 48000,
+//                  "channels": 2, "duration_s": 10, "integrated_lufs": -14.0,
+//                  "loudness_range_lu": 5.1, "true_peak_dbtp": -1.02, "sample_peak_dbfs": -1.3,
+//                  "max_momentary_lufs": -9.8, "max_short_term_lufs": -12.1, "plr_db": 12.98,
+//                  "clipped_samples": 0,
+//                  "target": {"before_integrated_lufs": -22.3, "before_true_peak_dbtp": -7.1,
+//                             "gain_db": 8.3, "pass2_runs": 2, "limiter_ceiling_dbtp": -1.02,
+//                             "max_gain_reduction_db": 2.1, "mean_gain_reduction_db": 0.1,
+//                             "limited_percent": 3.2, "pass2_seconds": 0.3}}],
+//     "taps":    [{"node": "before", "type": "loudness",
+//                  "values": {"integrated_lufs": {"value": -22.3, "unit": "LUFS"}, …}}]
+//   }
+// Output figures use the keys of `stagegraph analyze --json` and are measured on exactly the
+// samples written (after format conversion and dither). "taps" lists every node that reports
+// measurements (Executor::measurements(): loudness taps, limiters), in schedule order; with
+// --target they are the graph's own figures, before the delivery gain. -inf and NaN are null.
+//
+// The file is written atomically: a temporary file beside it, renamed when complete.
+#pragma once
+
+#include "core/Executor.h"
+#include "core/Node.h"
+#include "host/cli/Target.h"
+#include "host/io/AudioFile.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sg::cli {
+
+/// One written output in a report.
+struct ReportOutput {
+    std::string name; ///< graph output
+    std::string path; ///< file written
+    io::OutputFormat format = io::OutputFormat::Wav24;
+    bool measured = false;              ///< figures valid (the meter takes 1..8 channels)
+    int channels = 0;                   ///< channels written
+    OutputFigures figures;              ///< of the written samples
+    std::uint64_t clippedSamples = 0;   ///< clipped at full scale
+    std::optional<TargetResult> target; ///< set when rendered to a target
+};
+
+/// Everything a report holds.
+struct RenderReport {
+    std::string graphPath;
+    double sampleRate = 0;   ///< Hz
+    std::int64_t frames = 0; ///< per output
+    int latencyFrames = 0;
+    int blockFrames = 0;
+    double wallSeconds = 0;
+    std::vector<std::pair<std::string, std::string>> inputs; ///< graph input, file
+    std::optional<LoudnessTarget> target;
+    std::vector<ReportOutput> outputs;
+    std::vector<Executor::NodeMeasurements> taps;
+};
+
+/// The report as JSON text (2-space indented, ends with a newline).
+std::string reportJson(const RenderReport& report);
+
+/// A JSON string literal of `text` (quotes and escapes).
+std::string jsonString(const std::string& text);
+/// A JSON number, or null when not finite.
+std::string jsonNumber(double value);
+
+/// A text file written through a temporary file beside it and renamed into place by commit();
+/// destroyed without commit(), it removes the temporary file.
+class AtomicTextFile {
+public:
+    AtomicTextFile() = default;
+    ~AtomicTextFile();
+    AtomicTextFile(const AtomicTextFile&) = delete;
+    AtomicTextFile& operator=(const AtomicTextFile&) = delete;
+
+    /// Creates the temporary file beside `path` (early, so a bad path fails before the work).
+    /// Returns "" or an error naming the file.
+    std::string open(const std::string& path);
+    /// Writes `text` as the whole content and renames the file over `path`. Returns "" or an error.
+    std::string commit(const std::string& text);
+    /// Removes the temporary file.
+    void discard();
+    const std::string& path() const { return path_; } ///< the target
+
+private:
+    std::string path_, tempPath_;
+    int fd_ = -1;
+};
+
+} // namespace sg::cli

@@ -1,0 +1,607 @@
+#include "nodes/meters/LoudnessMeter.h"
+
+#include "nodes/meters/LoudnessKernels.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <numbers>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+namespace sg {
+
+namespace {
+
+// ---- constants ------------------------------------------------------------------------------
+
+constexpr double kAbsoluteGateLufs = -70.0;
+constexpr double kLoudnessOffsetDb = -0.691;          ///< BS.1770-5 eq. (2)
+constexpr double kRelativeGateDb = -10.0;             ///< integrated (BS.1770-5 §2.8)
+constexpr double kRangeGateDb = -20.0;                ///< LRA (Tech 3342)
+constexpr int kMomentarySteps = 4;                    ///< 400 ms of 100 ms steps
+constexpr int kShortTermSteps = 30;                   ///< 3 s
+constexpr double kBinLu = 0.01;                       ///< histogram resolution
+constexpr int kBins = 8192;                           ///< -70 .. +11.92 LUFS (louder values land in the top bin)
+
+/// Energy (mean square, weighted) that reads `lufs`.
+double energyOf(double lufs) { return std::pow(10.0, (lufs - kLoudnessOffsetDb) / 10.0); }
+/// LUFS of a weighted mean square; kSilentLevel for 0.
+double loudnessOf(double energy) noexcept {
+    return energy > 0 ? kLoudnessOffsetDb + 10.0 * std::log10(energy) : kSilentLevel;
+}
+double decibelsOf(double amplitude) noexcept { return amplitude > 0 ? 20.0 * std::log10(amplitude) : kSilentLevel; }
+
+/// Histogram bin of a loudness >= -70 LUFS.
+int binOf(double lufs) noexcept {
+    const double bin = std::floor((lufs - kAbsoluteGateLufs) / kBinLu);
+    return int(std::clamp(bin, 0.0, double(kBins - 1)));
+}
+/// Loudness at the centre of a bin.
+double binCentre(int bin) noexcept { return kAbsoluteGateLufs + (bin + 0.5) * kBinLu; }
+
+// ---- true-peak interpolators ---------------------------------------------------------------
+
+/// BS.1770-5 Annex 2, phases 0 and 1 (phase 2 = phase 1 reversed, phase 3 = phase 0 reversed).
+constexpr double kAnnex2Phase0[12] = {0.0017089843750,  0.0109863281250, -0.0196533203125, 0.0332031250000,
+                                      -0.0594482421875, 0.1373291015625, 0.9721679687500,  -0.1022949218750,
+                                      0.0476074218750,  -0.0266113281250, 0.0148925781250, -0.0083007812500};
+constexpr double kAnnex2Phase1[12] = {-0.0291748046875, 0.0292968750000,  -0.0517578125000, 0.0891113281250,
+                                      -0.1665039062500, 0.4650878906250,  0.7797851562500,  -0.2003173828125,
+                                      0.1015625000000,  -0.0582275390625, 0.0330810546875, -0.0189208984375};
+
+/// Our 8x interpolator: 8 phases of kTaps8 taps from one Kaiser-windowed sinc (cutoff at the
+/// input's Nyquist frequency), each phase scaled to unity gain at DC.
+constexpr int kTaps8 = 16;
+constexpr double kKaiserBeta8 = 6.0;
+constexpr int kMaxTaps = 16;
+
+double besselI0(double x) {
+    double sum = 1, term = 1;
+    for (int k = 1; k < 64; ++k) {
+        term *= (x / (2.0 * k)) * (x / (2.0 * k));
+        sum += term;
+        if (term < sum * 1e-17) break;
+    }
+    return sum;
+}
+
+/// [phases][taps] coefficients of the interpolator for `oversampling`.
+std::vector<float> interpolatorCoefficients(int oversampling, int& taps) {
+    std::vector<float> out;
+    if (oversampling == 4) {
+        taps = 12;
+        out.resize(4 * 12);
+        for (int k = 0; k < 12; ++k) {
+            out[std::size_t(0 * 12 + k)] = float(kAnnex2Phase0[k]);
+            out[std::size_t(1 * 12 + k)] = float(kAnnex2Phase1[k]);
+            out[std::size_t(2 * 12 + k)] = float(kAnnex2Phase1[11 - k]);
+            out[std::size_t(3 * 12 + k)] = float(kAnnex2Phase0[11 - k]);
+        }
+        return out;
+    }
+    taps = kTaps8;
+    const int phases = 8, length = phases * kTaps8;
+    const double centre = (length - 1) / 2.0;
+    std::vector<double> h(static_cast<std::size_t>(length));
+    for (int j = 0; j < length; ++j) {
+        const double t = (j - centre) / phases;   // in input samples
+        const double sinc = t == 0 ? 1.0 : std::sin(std::numbers::pi * t) / (std::numbers::pi * t);
+        const double r = (j - centre) / (centre + 0.5);
+        const double window = besselI0(kKaiserBeta8 * std::sqrt(std::max(0.0, 1 - r * r))) / besselI0(kKaiserBeta8);
+        h[std::size_t(j)] = sinc * window;
+    }
+    out.resize(std::size_t(length));
+    for (int p = 0; p < phases; ++p) {
+        double dc = 0;
+        for (int k = 0; k < kTaps8; ++k) dc += h[std::size_t(k * phases + p)];
+        for (int k = 0; k < kTaps8; ++k) out[std::size_t(p * kTaps8 + k)] = float(h[std::size_t(k * phases + p)] / dc);
+    }
+    return out;
+}
+
+// ---- storage ----------------------------------------------------------------------------------
+
+/// A zeroed, 64-byte aligned array of doubles. Allocates only in assign().
+class AlignedDoubles {
+public:
+    AlignedDoubles() = default;
+    AlignedDoubles(const AlignedDoubles&) = delete;
+    AlignedDoubles& operator=(const AlignedDoubles&) = delete;
+    ~AlignedDoubles() { std::free(data_); }
+    void assign(std::size_t count) {
+        std::free(data_);
+        data_ = nullptr;
+        size_ = count;
+        const std::size_t bytes = (std::max<std::size_t>(count, 1) * sizeof(double) + 63) / 64 * 64;
+        data_ = static_cast<double*>(std::aligned_alloc(64, bytes));
+        if (!data_) throw std::bad_alloc();
+        clear();
+    }
+    void clear() noexcept { std::fill(data_, data_ + size_, 0.0); }
+    double* data() const noexcept { return data_; }
+
+private:
+    double* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/// Fenwick (binary indexed) tree over kBins bins: point add, prefix sum and k-th element in
+/// O(log kBins), in fixed memory.
+template <class T>
+class Fenwick {
+public:
+    void allocate() { tree_.assign(kBins + 1, T{}); }
+    void clear() noexcept { std::fill(tree_.begin(), tree_.end(), T{}); }
+    void add(int bin, T value) noexcept {
+        for (int i = bin + 1; i <= kBins; i += i & -i) tree_[std::size_t(i)] += value;
+    }
+    /// Sum of bins [0, bin]; 0 for bin < 0.
+    T prefix(int bin) const noexcept {
+        T sum{};
+        for (int i = std::min(bin, kBins - 1) + 1; i > 0; i -= i & -i) sum += tree_[std::size_t(i)];
+        return sum;
+    }
+    /// Smallest bin whose prefix sum reaches `k` (> 0); kBins - 1 if none.
+    int lowerBound(T k) const noexcept {
+        int position = 0;
+        for (int step = kBins; step > 0; step >>= 1) {
+            const int next = position + step;
+            if (next <= kBins && tree_[std::size_t(next)] < k) {
+                position = next;
+                k -= tree_[std::size_t(next)];
+            }
+        }
+        return std::min(position, kBins - 1);
+    }
+
+private:
+    std::vector<T> tree_;
+};
+static_assert((kBins & (kBins - 1)) == 0, "Fenwick::lowerBound needs a power of two");
+
+/// Saves the floating-point control state and sets flush-to-zero / denormals-are-zero, so an
+/// IIR state decaying after the music stops never runs on slow denormals.
+class DenormalGuard {
+public:
+#if defined(__SSE2__)
+    DenormalGuard() noexcept : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }
+    ~DenormalGuard() { _mm_setcsr(saved_); }
+private:
+    unsigned saved_;
+#endif
+};
+
+} // namespace
+
+// ---- free functions -------------------------------------------------------------------------
+
+void kWeightingStages(double sampleRate, KWeightingStage& shelf, KWeightingStage& highpass) {
+    // Shelf: the bilinear transform (prewarped at f0, K = tan(pi f0 / fs)) of
+    //   H(s) = (Vh s^2 + (Vb/Q) s + 1) / (s^2 + s/Q + 1),  Vh = 10^(G/20),
+    // with the mid coefficient Vb = Vh^0.4996667741545416 (not quite sqrt(Vh)): the value that
+    // the BS.1770 48 kHz table implies (it reproduces every coefficient to 1e-14; with sqrt(Vh)
+    // b0 would be 2.6e-5 off). Same derivation as libebur128 (Kokemüller) and ffmpeg's ebur128.
+    {
+        const double f0 = 1681.974450955533, gainDb = 3.999843853973347, q = 0.7071752369554196;
+        const double k = std::tan(std::numbers::pi * f0 / sampleRate);
+        const double vh = std::pow(10.0, gainDb / 20.0);
+        const double vb = std::pow(vh, 0.4996667741545416);
+        const double a0 = 1.0 + k / q + k * k;
+        shelf.b0 = (vh + vb * k / q + k * k) / a0;
+        shelf.b1 = 2.0 * (k * k - vh) / a0;
+        shelf.b2 = (vh - vb * k / q + k * k) / a0;
+        shelf.a1 = 2.0 * (k * k - 1.0) / a0;
+        shelf.a2 = (1.0 - k / q + k * k) / a0;
+    }
+    // RLB high-pass: H(s) = g s^2 / (s^2 + s/Q + 1), transformed the same way. The standard's
+    // table keeps the numerator at exactly 1, -2, 1 at 48 kHz, which fixes the prototype's gain
+    // g = a0(48 kHz) (+0.043 dB in the pass band, absorbed by the formula's -0.691 dB). Keeping g
+    // fixed makes every rate follow the same curve: at 96 kHz the numerator is 0.9975 (1, -2, 1).
+    // (libebur128 and ffmpeg keep 1, -2, 1 at every rate, so the same audio reads 0.022 LU lower
+    // at 96 kHz than at 48 kHz there, and 0.004 LU higher at 44.1 kHz.)
+    {
+        const double f0 = 38.13547087602444, q = 0.5003270373238773;
+        const auto denominator = [&](double rate) {
+            const double k = std::tan(std::numbers::pi * f0 / rate);
+            return 1.0 + k / q + k * k;
+        };
+        const double k = std::tan(std::numbers::pi * f0 / sampleRate);
+        const double a0 = denominator(sampleRate);
+        const double gain = denominator(48000.0) / a0;
+        highpass.b0 = gain;
+        highpass.b1 = -2.0 * gain;
+        highpass.b2 = gain;
+        highpass.a1 = 2.0 * (k * k - 1.0) / a0;
+        highpass.a2 = (1.0 - k / q + k * k) / a0;
+    }
+}
+
+namespace {
+struct LayoutEntry {
+    const char* name;
+    double weight;
+};
+constexpr double kSurroundWeight = 1.41;   ///< BS.1770-5 Table 3: |elevation| < 30, 60 <= |azimuth| <= 120
+const std::vector<LayoutEntry>& layoutOf(int channels) {
+    static const std::vector<LayoutEntry> layouts[9] = {
+        {},
+        {{"M", 1}},
+        {{"L", 1}, {"R", 1}},
+        {{"L", 1}, {"R", 1}, {"C", 1}},
+        {{"L", 1}, {"R", 1}, {"Ls", kSurroundWeight}, {"Rs", kSurroundWeight}},
+        {{"L", 1}, {"R", 1}, {"C", 1}, {"Ls", kSurroundWeight}, {"Rs", kSurroundWeight}},
+        {{"L", 1}, {"R", 1}, {"C", 1}, {"LFE", 0}, {"Ls", kSurroundWeight}, {"Rs", kSurroundWeight}},
+        {{"L", 1}, {"R", 1}, {"C", 1}, {"Ls", kSurroundWeight}, {"Rs", kSurroundWeight}, {"Lb", 1}, {"Rb", 1}},
+        {{"L", 1}, {"R", 1}, {"C", 1}, {"LFE", 0}, {"Ls", kSurroundWeight}, {"Rs", kSurroundWeight}, {"Lb", 1}, {"Rb", 1}},
+    };
+    return layouts[std::clamp(channels, 0, 8)];
+}
+} // namespace
+
+std::vector<double> defaultChannelWeights(int channels) {
+    std::vector<double> weights;
+    for (const LayoutEntry& e : layoutOf(channels)) weights.push_back(e.weight);
+    return weights;
+}
+
+std::string defaultChannelLayout(int channels) {
+    std::string names;
+    for (const LayoutEntry& e : layoutOf(channels)) {
+        if (!names.empty()) names += ' ';
+        names += e.name;
+    }
+    return names;
+}
+
+// ---- the meter ----------------------------------------------------------------------------
+
+struct LoudnessMeter::State {
+    double sampleRate = 48000;
+    int channels = 0;
+    int oversampling = 4;
+    double weights[kLoudnessMaxChannels] = {};
+    double absoluteGate = energyOf(kAbsoluteGateLufs);   ///< energy of -70 LUFS
+
+    // K-weighting
+    loudness::KWeightBank bank;
+    AlignedDoubles kState, kScratch;
+    void (*kWeight)(const loudness::KWeightBank&, const float* const*, int, int, double*) noexcept = nullptr;
+    alignas(64) double stepSums[loudness::kLanePad] = {};   ///< per channel sum of k^2 in the current step
+
+    // 100 ms steps
+    std::int64_t frames = 0;             ///< frames since reset
+    std::int64_t stepsDone = 0;          ///< completed steps
+    std::int64_t stepEnd = 0;            ///< absolute frame where the current step ends
+    double stepEnergy[kShortTermSteps] = {};   ///< sum_i G_i sum_n k^2 of the last completed steps (ring)
+    double momentaryEnergy = 0, shortTermEnergy = 0;   ///< of the last completed step
+    double maxMomentaryEnergy = 0, maxShortTermEnergy = 0;
+
+    // integrated: absolutely gated 400 ms blocks
+    Fenwick<std::uint32_t> blockCounts;
+    Fenwick<double> blockEnergies;
+    std::uint64_t blockCount = 0;
+    double blockEnergySum = 0;
+    // LRA: absolutely gated short-term values
+    Fenwick<std::uint32_t> rangeCounts;
+    std::uint64_t rangeCount = 0;
+    double rangeEnergySum = 0;
+
+    // peaks
+    int taps = 12;
+    std::vector<float> interpolator;     ///< [oversampling][taps]
+    void (*peak)(const float*, int, const float*, int, int, float&, float&) noexcept = nullptr;
+    float history[kLoudnessMaxChannels][kMaxTaps] = {};     ///< last taps-1 samples, oldest first
+    float stitch[2 * kMaxTaps] = {};
+    float samplePeak[kLoudnessMaxChannels] = {};
+    float truePeak[kLoudnessMaxChannels] = {};
+
+    // published readings (seqlock)
+    double integratedCached = kSilentLevel, rangeCached = 0;
+    std::atomic<std::uint32_t> sequence{0};
+    std::atomic<double> published[8];
+    std::atomic<std::int64_t> publishedFrames{0};
+
+    /// Frame at which step `index` (0-based) ends; for index < 0 the virtual steps before the
+    /// start (silence), nominally fs/10 frames long.
+    double boundary(std::int64_t index) const noexcept {
+        const double exact = double(index) * sampleRate / 10.0;
+        return index <= 0 ? exact : double(std::llround(exact));
+    }
+
+    void clear() noexcept {
+        kState.clear();
+        std::fill(std::begin(stepSums), std::end(stepSums), 0.0);
+        frames = 0;
+        stepsDone = 0;
+        stepEnd = std::llround(sampleRate / 10.0);
+        std::fill(std::begin(stepEnergy), std::end(stepEnergy), 0.0);
+        momentaryEnergy = shortTermEnergy = maxMomentaryEnergy = maxShortTermEnergy = 0;
+        blockCounts.clear();
+        blockEnergies.clear();
+        blockCount = 0;
+        blockEnergySum = 0;
+        rangeCounts.clear();
+        rangeCount = 0;
+        rangeEnergySum = 0;
+        for (auto& h : history) std::fill(std::begin(h), std::end(h), 0.0f);
+        std::fill(std::begin(samplePeak), std::end(samplePeak), 0.0f);
+        std::fill(std::begin(truePeak), std::end(truePeak), 0.0f);
+        integratedCached = kSilentLevel;
+        rangeCached = 0;
+        publish();
+    }
+
+    /// Mean energy of the window of the last `steps` steps ending with completed step `last`.
+    double windowEnergy(std::int64_t last, int steps) const noexcept {
+        double sum = 0;
+        for (int j = 0; j < steps; ++j) {
+            const std::int64_t index = last - j;
+            if (index < 0) break;
+            sum += stepEnergy[index % kShortTermSteps];
+        }
+        const double windowFrames = boundary(last + 1) - boundary(last + 1 - steps);
+        return sum / windowFrames;
+    }
+
+    void finishStep() noexcept {
+        double weighted = 0;
+        for (int c = 0; c < channels; ++c) weighted += weights[c] * stepSums[c];
+        std::fill(std::begin(stepSums), std::end(stepSums), 0.0);
+        const std::int64_t index = stepsDone;
+        stepEnergy[index % kShortTermSteps] = weighted;
+        ++stepsDone;
+        stepEnd = std::llround(double(stepsDone + 1) * sampleRate / 10.0);
+
+        momentaryEnergy = windowEnergy(index, kMomentarySteps);
+        shortTermEnergy = windowEnergy(index, kShortTermSteps);
+        maxMomentaryEnergy = std::max(maxMomentaryEnergy, momentaryEnergy);
+        maxShortTermEnergy = std::max(maxShortTermEnergy, shortTermEnergy);
+        if (stepsDone >= kMomentarySteps && momentaryEnergy > absoluteGateEnergy()) {
+            const int bin = binOf(loudnessOf(momentaryEnergy));
+            blockCounts.add(bin, 1);
+            blockEnergies.add(bin, momentaryEnergy);
+            ++blockCount;
+            blockEnergySum += momentaryEnergy;
+        }
+        if (stepsDone >= kShortTermSteps && shortTermEnergy >= absoluteGateEnergy()) {
+            rangeCounts.add(binOf(loudnessOf(shortTermEnergy)), 1);
+            ++rangeCount;
+            rangeEnergySum += shortTermEnergy;
+        }
+        integratedCached = integrated();
+        rangeCached = range();
+    }
+
+    double absoluteGateEnergy() const noexcept { return absoluteGate; }
+
+    double integrated() const noexcept {
+        if (blockCount == 0) return kSilentLevel;
+        const double gateEnergy = blockEnergySum / double(blockCount) * std::pow(10.0, kRelativeGateDb / 10.0);
+        const double gateLufs = loudnessOf(gateEnergy);
+        double keptEnergy = blockEnergySum;
+        double keptCount = double(blockCount);
+        if (gateLufs >= kAbsoluteGateLufs) {
+            const int gate = binOf(gateLufs);
+            // Bins below the gate's bin are dropped; the gate's own bin (all its blocks within
+            // 0.01 LU of the gate) is kept or dropped by its mean energy.
+            const double countBelow = double(blockCounts.prefix(gate - 1));
+            const double energyBelow = blockEnergies.prefix(gate - 1);
+            const double countAt = double(blockCounts.prefix(gate)) - countBelow;
+            const double energyAt = blockEnergies.prefix(gate) - energyBelow;
+            const bool keepGateBin = countAt > 0 && energyAt / countAt > gateEnergy;
+            keptCount -= countBelow + (keepGateBin ? 0 : countAt);
+            keptEnergy -= energyBelow + (keepGateBin ? 0 : energyAt);
+        }
+        if (keptCount <= 0 || keptEnergy <= 0) return kSilentLevel;
+        return loudnessOf(keptEnergy / keptCount);
+    }
+
+    double range() const noexcept {
+        if (rangeCount == 0) return 0;
+        const double gateLufs =
+            loudnessOf(rangeEnergySum / double(rangeCount) * std::pow(10.0, kRangeGateDb / 10.0));
+        int first = 0;   // first bin kept
+        if (gateLufs >= kAbsoluteGateLufs) {
+            const int gate = binOf(gateLufs);
+            first = binCentre(gate) >= gateLufs ? gate : gate + 1;
+        }
+        const std::uint32_t below = first > 0 ? rangeCounts.prefix(first - 1) : 0;
+        const std::uint64_t kept = rangeCount - below;
+        if (kept == 0) return 0;
+        const auto rankBin = [&](double p) {
+            const std::uint64_t rank = std::uint64_t(double(kept - 1) * p + 0.5);   // 0-based
+            return rangeCounts.lowerBound(std::uint32_t(below + rank + 1));
+        };
+        return binCentre(rankBin(0.95)) - binCentre(rankBin(0.10));
+    }
+
+    double truePeakAll() const noexcept {
+        float m = 0;
+        for (int c = 0; c < channels; ++c) m = std::max({m, truePeak[c], samplePeak[c]});
+        return m;
+    }
+    double samplePeakAll() const noexcept {
+        float m = 0;
+        for (int c = 0; c < channels; ++c) m = std::max(m, samplePeak[c]);
+        return m;
+    }
+
+    void publish() noexcept {
+        const std::uint32_t s = sequence.load(std::memory_order_relaxed);
+        sequence.store(s + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        const double values[8] = {stepsDone > 0 ? loudnessOf(momentaryEnergy) : kSilentLevel,
+                                  stepsDone > 0 ? loudnessOf(shortTermEnergy) : kSilentLevel,
+                                  integratedCached,
+                                  rangeCached,
+                                  loudnessOf(maxMomentaryEnergy),
+                                  loudnessOf(maxShortTermEnergy),
+                                  decibelsOf(truePeakAll()),
+                                  decibelsOf(samplePeakAll())};
+        for (int i = 0; i < 8; ++i) published[i].store(values[i], std::memory_order_relaxed);
+        publishedFrames.store(frames, std::memory_order_relaxed);
+        sequence.store(s + 2, std::memory_order_release);
+    }
+
+    void peaks(int channel, const float* x, int count) noexcept {
+        const int hist = taps - 1;
+        float* h = history[channel];
+        // The first outputs need the previous call's last samples: stitch them in front.
+        const int head = std::min(count, hist);
+        std::memcpy(stitch, h, sizeof(float) * std::size_t(hist));
+        std::memcpy(stitch + hist, x, sizeof(float) * std::size_t(head));
+        peak(stitch + hist, head, interpolator.data(), oversampling, taps, samplePeak[channel], truePeak[channel]);
+        if (count > hist)
+            peak(x + hist, count - hist, interpolator.data(), oversampling, taps, samplePeak[channel], truePeak[channel]);
+        if (count >= hist) {
+            std::memcpy(h, x + count - hist, sizeof(float) * std::size_t(hist));
+        } else {
+            std::memcpy(h, stitch + count, sizeof(float) * std::size_t(hist));
+        }
+    }
+};
+
+LoudnessMeter::LoudnessMeter() = default;
+LoudnessMeter::~LoudnessMeter() = default;
+LoudnessMeter::LoudnessMeter(LoudnessMeter&&) noexcept = default;
+LoudnessMeter& LoudnessMeter::operator=(LoudnessMeter&&) noexcept = default;
+
+std::string LoudnessMeter::prepare(double sampleRate, int channels, const LoudnessOptions& options) {
+    if (!(sampleRate >= 8000 && sampleRate <= 768000))
+        return "loudness meter: sample rate " + std::to_string(sampleRate) + " Hz is outside 8 kHz .. 768 kHz";
+    if (channels < 1 || channels > kLoudnessMaxChannels)
+        return "loudness meter: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " +
+               std::to_string(channels);
+    if (options.truePeakOversampling != 4 && options.truePeakOversampling != 8)
+        return "loudness meter: true-peak oversampling must be 4 or 8, got " +
+               std::to_string(options.truePeakOversampling);
+    std::vector<double> weights = options.channelWeights.empty() ? defaultChannelWeights(channels) : options.channelWeights;
+    if (int(weights.size()) != channels)
+        return "loudness meter: " + std::to_string(weights.size()) + " channel weights for " + std::to_string(channels) +
+               " channels";
+    for (double w : weights)
+        if (!(w >= 0 && std::isfinite(w))) return "loudness meter: channel weights must be finite and >= 0";
+
+    auto state = std::make_unique<State>();
+    State& s = *state;
+    s.sampleRate = sampleRate;
+    s.channels = channels;
+    s.oversampling = options.truePeakOversampling;
+    for (int c = 0; c < channels; ++c) s.weights[c] = weights[std::size_t(c)];
+
+    KWeightingStage shelf, highpass;
+    kWeightingStages(sampleRate, shelf, highpass);
+    const double coefficients[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
+                                     highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
+    for (int i = 0; i < 10; ++i)
+        for (int lane = 0; lane < loudness::kLanePad; ++lane) s.bank.coefficients[i][lane] = coefficients[i];
+    s.kState.assign(std::size_t(loudness::kStateVars) * loudness::kLanePad);
+    s.kScratch.assign(std::size_t(loudness::kChunkFrames) * loudness::kLanePad);
+    s.bank.lanes = channels;
+    s.bank.state = s.kState.data();
+    s.bank.scratch = s.kScratch.data();
+    const SimdArch arch = detectSimdArch();
+    s.kWeight = SG_SIMD_PICK(arch, kWeightedEnergy);
+    s.peak = SG_SIMD_PICK(arch, polyphasePeak);
+    s.interpolator = interpolatorCoefficients(s.oversampling, s.taps);
+
+    s.blockCounts.allocate();
+    s.blockEnergies.allocate();
+    s.rangeCounts.allocate();
+    s.clear();
+    state_ = std::move(state);
+    return {};
+}
+
+void LoudnessMeter::reset() noexcept {
+    if (state_) state_->clear();
+}
+
+void LoudnessMeter::process(const float* const* planar, int frames) noexcept {
+    if (!state_ || frames <= 0) return;
+    State& s = *state_;
+    DenormalGuard guard;
+    for (int c = 0; c < s.channels; ++c) s.peaks(c, planar[c], frames);
+    for (int offset = 0; offset < frames;) {
+        const int n = int(std::min<std::int64_t>(frames - offset, s.stepEnd - s.frames));
+        s.kWeight(s.bank, planar, offset, n, s.stepSums);
+        offset += n;
+        s.frames += n;
+        if (s.frames == s.stepEnd) {
+            s.finishStep();
+            s.publish();
+        }
+    }
+    s.publish();
+}
+
+double LoudnessMeter::sampleRate() const noexcept { return state_ ? state_->sampleRate : 0; }
+int LoudnessMeter::channels() const noexcept { return state_ ? state_->channels : 0; }
+int LoudnessMeter::truePeakOversampling() const noexcept { return state_ ? state_->oversampling : 0; }
+std::int64_t LoudnessMeter::framesProcessed() const noexcept { return state_ ? state_->frames : 0; }
+
+double LoudnessMeter::momentaryLufs() const noexcept {
+    return state_ && state_->stepsDone > 0 ? loudnessOf(state_->momentaryEnergy) : kSilentLevel;
+}
+double LoudnessMeter::shortTermLufs() const noexcept {
+    return state_ && state_->stepsDone > 0 ? loudnessOf(state_->shortTermEnergy) : kSilentLevel;
+}
+double LoudnessMeter::integratedLufs() const noexcept { return state_ ? state_->integratedCached : kSilentLevel; }
+double LoudnessMeter::loudnessRangeLu() const noexcept { return state_ ? state_->rangeCached : 0; }
+double LoudnessMeter::maxMomentaryLufs() const noexcept {
+    return state_ ? loudnessOf(state_->maxMomentaryEnergy) : kSilentLevel;
+}
+double LoudnessMeter::maxShortTermLufs() const noexcept {
+    return state_ ? loudnessOf(state_->maxShortTermEnergy) : kSilentLevel;
+}
+double LoudnessMeter::samplePeakDbfs() const noexcept { return state_ ? decibelsOf(state_->samplePeakAll()) : kSilentLevel; }
+double LoudnessMeter::samplePeakDbfs(int channel) const noexcept {
+    if (!state_ || channel < 0 || channel >= state_->channels) return kSilentLevel;
+    return decibelsOf(state_->samplePeak[channel]);
+}
+double LoudnessMeter::truePeakDbtp() const noexcept { return state_ ? decibelsOf(state_->truePeakAll()) : kSilentLevel; }
+double LoudnessMeter::truePeakDbtp(int channel) const noexcept {
+    if (!state_ || channel < 0 || channel >= state_->channels) return kSilentLevel;
+    return decibelsOf(std::max(state_->truePeak[channel], state_->samplePeak[channel]));
+}
+double LoudnessMeter::plrDb() const noexcept {
+    const double peak = truePeakDbtp(), loudness = integratedLufs();
+    if (peak == kSilentLevel || loudness == kSilentLevel) return kSilentLevel;
+    return peak - loudness;
+}
+
+LoudnessSnapshot LoudnessMeter::snapshot() const noexcept {
+    LoudnessSnapshot out;
+    if (!state_) return out;
+    const State& s = *state_;
+    double v[8];
+    std::int64_t frames = 0;
+    for (;;) {
+        const std::uint32_t before = s.sequence.load(std::memory_order_acquire);
+        if (before & 1u) continue;   // a publish is in progress (it takes nanoseconds)
+        for (int i = 0; i < 8; ++i) v[i] = s.published[i].load(std::memory_order_relaxed);
+        frames = s.publishedFrames.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (s.sequence.load(std::memory_order_relaxed) == before) break;
+    }
+    out.momentaryLufs = v[0];
+    out.shortTermLufs = v[1];
+    out.integratedLufs = v[2];
+    out.loudnessRangeLu = v[3];
+    out.maxMomentaryLufs = v[4];
+    out.maxShortTermLufs = v[5];
+    out.truePeakDbtp = v[6];
+    out.samplePeakDbfs = v[7];
+    out.frames = frames;
+    return out;
+}
+
+} // namespace sg

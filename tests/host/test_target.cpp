@@ -1,0 +1,608 @@
+// `stagegraph render --target / --ceiling / --report` end to end: the command is run as a user
+// runs it and the written file is read back and measured independently (libebur128 when it is
+// available, and our BS.1770 meter for the Annex 2 true peak).
+#include "host/cli/Demo.h"
+#include "host/cli/Target.h"
+#include "host/io/AudioFile.h"
+#include "nodes/meters/LoudnessMeter.h"
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#ifdef STAGEGRAPH_HAVE_EBUR128
+#include <ebur128.h>
+#endif
+
+namespace fs = std::filesystem;
+using namespace sg;
+using sg::test::runCli;
+using sg::test::TempDir;
+
+namespace {
+
+constexpr double kRate = 48000;
+
+const char* kPassGraph = R"(stagegraph: 1
+inputs: {mix: {channels: 2}}
+outputs: {out: {channels: 2}}
+nodes: {g: {type: gain, gain: 0 dB}}
+connections: ["mix -> g -> out"]
+)";
+
+std::string q(const std::string& path) { return "'" + path + "'"; }
+
+using Planar = std::vector<std::vector<float>>;
+
+Planar readAll(const std::string& path, double* rate = nullptr) {
+    io::AudioFileReader reader;
+    REQUIRE(reader.open(path) == "");
+    AudioBuffer buffer(reader.channels(), int(reader.frames()));
+    REQUIRE(reader.read(buffer.view()) == reader.frames());
+    if (rate) *rate = reader.sampleRate();
+    Planar out;
+    for (int c = 0; c < buffer.channels(); ++c) out.emplace_back(buffer.channel(c), buffer.channel(c) + buffer.frames());
+    return out;
+}
+
+void writeFloatWav(const std::string& path, const Planar& x) {
+    AudioBuffer buffer(int(x.size()), int(x[0].size()));
+    for (std::size_t c = 0; c < x.size(); ++c) std::copy(x[c].begin(), x[c].end(), buffer.channel(int(c)));
+    io::AudioFileWriter writer;
+    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, kRate, buffer.channels()) == "");
+    REQUIRE(writer.write(buffer.view()) == "");
+    REQUIRE(writer.commit() == "");
+}
+
+/// Integrated loudness and true peak of a signal, as an independent oracle sees them.
+struct Reading {
+    double integratedLufs = 0;
+    double truePeakDbtp = 0;               ///< our BS.1770-5 Annex 2 meter
+    double oracleTruePeakDbtp = -HUGE_VAL; ///< libebur128's own 4x interpolator (when built with it)
+    bool fromOracle = false;
+};
+
+Reading measure(const Planar& x, double rate = kRate) {
+    Reading r;
+    LoudnessMeter meter;
+    REQUIRE(meter.prepare(rate, int(x.size())) == "");
+    std::vector<const float*> pointers;
+    for (const auto& c : x) pointers.push_back(c.data());
+    meter.process(pointers.data(), int(x[0].size()));
+    r.integratedLufs = meter.integratedLufs();
+    r.truePeakDbtp = meter.truePeakDbtp();
+#ifdef STAGEGRAPH_HAVE_EBUR128
+    ebur128_state* state =
+        ebur128_init(unsigned(x.size()), static_cast<unsigned long>(rate), EBUR128_MODE_I | EBUR128_MODE_TRUE_PEAK);
+    REQUIRE(state != nullptr);
+    std::vector<float> interleaved(x.size() * x[0].size());
+    for (std::size_t n = 0; n < x[0].size(); ++n)
+        for (std::size_t c = 0; c < x.size(); ++c) interleaved[n * x.size() + c] = x[c][n];
+    REQUIRE(ebur128_add_frames_float(state, interleaved.data(), x[0].size()) == EBUR128_SUCCESS);
+    double lufs = 0;
+    REQUIRE(ebur128_loudness_global(state, &lufs) == EBUR128_SUCCESS);
+    double peak = 0;
+    for (unsigned c = 0; c < x.size(); ++c) {
+        double p = 0;
+        REQUIRE(ebur128_true_peak(state, c, &p) == EBUR128_SUCCESS);
+        peak = std::max(peak, p);
+    }
+    ebur128_destroy(&state);
+    r.integratedLufs = lufs;
+    r.oracleTruePeakDbtp = peak > 0 ? 20 * std::log10(peak) : -HUGE_VAL;
+    r.fromOracle = true;
+#endif
+    return r;
+}
+
+/// Scales every channel by 10^(db/20).
+Planar scaled(Planar x, double db) {
+    const double factor = std::pow(10.0, db / 20.0);
+    for (auto& c : x)
+        for (float& v : c) v = float(double(v) * factor);
+    return x;
+}
+
+/// Music-like material: the demo mix (pad, kick, hats) with a loud snare-like noise burst every
+/// 1.25 s, so its peak-to-loudness ratio (about 17 dB) makes -14 LUFS under -1 dBTP need limiting.
+/// The bursts are low-passed (two one-pole sections at 6 kHz), like a drum's spectrum.
+Planar dynamicMix(double seconds) {
+    const AudioBuffer mix = cli::makeDemoMix(kRate, seconds);
+    Planar x(2);
+    for (int c = 0; c < 2; ++c) x[std::size_t(c)].assign(mix.channel(c), mix.channel(c) + mix.frames());
+    auto burst = test::noise(mix.frames(), 3.0f, 99);
+    const double a = 1.0 - std::exp(-2 * M_PI * 6000.0 / kRate);
+    double s1 = 0, s2 = 0;
+    for (float& v : burst) {
+        s1 += a * (double(v) - s1);
+        s2 += a * (s1 - s2);
+        v = float(s2);
+    }
+    const int every = int(1.25 * kRate);
+    for (int start = int(0.3 * kRate); start < mix.frames(); start += every)
+        for (int n = 0; n < int(0.08 * kRate) && start + n < mix.frames(); ++n) {
+            const float envelope = 0.9f * float(std::exp(-double(n) / (0.012 * kRate)));
+            x[0][std::size_t(start + n)] += envelope * burst[std::size_t(start + n)];
+            x[1][std::size_t(start + n)] += 0.8f * envelope * burst[std::size_t(start + n)];
+        }
+    return x;
+}
+
+/// `x` scaled to `lufs` integrated (by our meter; the oracle agrees within a few hundredths).
+Planar atLoudness(const Planar& x, double lufs) {
+    LoudnessMeter meter;
+    REQUIRE(meter.prepare(kRate, int(x.size())) == "");
+    std::vector<const float*> pointers;
+    for (const auto& c : x) pointers.push_back(c.data());
+    meter.process(pointers.data(), int(x[0].size()));
+    return scaled(x, lufs - meter.integratedLufs());
+}
+
+bool noTemporaries(const TempDir& dir) {
+    for (const auto& name : dir.list())
+        if (name.find(".tmp") != std::string::npos || name.find("stagegraph-pass1") != std::string::npos) return false;
+    return true;
+}
+
+// ---- a small JSON reader, to check that the report parses ------------------------------------
+
+struct Json {
+    enum class Kind { Null, Bool, Number, String, Array, Object } kind = Kind::Null;
+    double number = 0;
+    bool boolean = false;
+    std::string text;
+    std::vector<Json> items;
+    std::map<std::string, Json> members;
+    const Json& operator[](const std::string& key) const {
+        static const Json missing;
+        const auto it = members.find(key);
+        return it == members.end() ? missing : it->second;
+    }
+    bool has(const std::string& key) const { return members.count(key) > 0; }
+};
+
+class JsonParser {
+public:
+    explicit JsonParser(const std::string& text) : s_(text) {}
+    bool parse(Json& out) {
+        if (!value(out)) return false;
+        space();
+        return i_ == s_.size();
+    }
+
+private:
+    void space() {
+        while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+    }
+    bool literal(const char* word) {
+        const std::size_t n = std::strlen(word);
+        if (s_.compare(i_, n, word) != 0) return false;
+        i_ += n;
+        return true;
+    }
+    bool string(std::string& out) {
+        if (s_[i_] != '"') return false;
+        for (++i_; i_ < s_.size(); ++i_) {
+            const char c = s_[i_];
+            if (c == '"') {
+                ++i_;
+                return true;
+            }
+            if (c == '\\') {
+                if (++i_ >= s_.size()) return false;
+                const char e = s_[i_];
+                if (e == 'u') {
+                    if (i_ + 4 >= s_.size()) return false;
+                    out += char(std::stoi(s_.substr(i_ + 1, 4), nullptr, 16));
+                    i_ += 4;
+                } else {
+                    out += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
+                }
+            } else if (static_cast<unsigned char>(c) < 0x20) {
+                return false;
+            } else {
+                out += c;
+            }
+        }
+        return false;
+    }
+    bool value(Json& out) {
+        space();
+        if (i_ >= s_.size()) return false;
+        const char c = s_[i_];
+        if (c == '{') {
+            out.kind = Json::Kind::Object;
+            ++i_;
+            space();
+            if (s_[i_] == '}') return ++i_, true;
+            while (true) {
+                space();
+                std::string key;
+                if (!string(key)) return false;
+                space();
+                if (s_[i_++] != ':') return false;
+                Json member;
+                if (!value(member) || out.members.count(key)) return false;
+                out.members[key] = member;
+                space();
+                if (s_[i_] == ',') {
+                    ++i_;
+                    continue;
+                }
+                if (s_[i_] == '}') return ++i_, true;
+                return false;
+            }
+        }
+        if (c == '[') {
+            out.kind = Json::Kind::Array;
+            ++i_;
+            space();
+            if (s_[i_] == ']') return ++i_, true;
+            while (true) {
+                Json item;
+                if (!value(item)) return false;
+                out.items.push_back(item);
+                space();
+                if (s_[i_] == ',') {
+                    ++i_;
+                    continue;
+                }
+                if (s_[i_] == ']') return ++i_, true;
+                return false;
+            }
+        }
+        if (c == '"') {
+            out.kind = Json::Kind::String;
+            return string(out.text);
+        }
+        if (literal("null")) return out.kind = Json::Kind::Null, true;
+        if (literal("true")) return out.kind = Json::Kind::Bool, out.boolean = true, true;
+        if (literal("false")) return out.kind = Json::Kind::Bool, out.boolean = false, true;
+        std::size_t used = 0;
+        try {
+            out.number = std::stod(s_.substr(i_), &used);
+        } catch (...) {
+            return false;
+        }
+        if (used == 0 || s_[i_] == '+' || s_.compare(i_, 3, "nan") == 0 || s_.compare(i_, 3, "inf") == 0 ||
+            s_.compare(i_, 4, "-inf") == 0)
+            return false;
+        i_ += used;
+        out.kind = Json::Kind::Number;
+        return true;
+    }
+    const std::string& s_;
+    std::size_t i_ = 0;
+};
+
+Json readJson(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    Json json;
+    INFO(text);
+    REQUIRE(JsonParser(text).parse(json));
+    return json;
+}
+
+} // namespace
+
+TEST_CASE("target values, presets and ceilings parse; bad ones are refused", "[render][target]") {
+    cli::LoudnessTarget t;
+    struct Good {
+        const char* text;
+        double lufs, ceiling;
+        const char* name;
+    };
+    for (const Good& g :
+         {Good{"spotify", -14, -1, "spotify"}, Good{"Apple", -16, -1, "apple"}, Good{"youtube", -14, -1, "youtube"},
+          Good{"AMAZON", -14, -2, "amazon"}, Good{"ebu-r128", -23, -1, "ebu-r128"}, Good{"atsc-a85", -24, -2, "atsc-a85"},
+          Good{"-14LUFS", -14, -1, ""}, Good{"-14 LUFS", -14, -1, ""}, Good{"-14", -14, -1, ""}, Good{"-24 LKFS", -24, -1, ""},
+          Good{"-9.5lufs", -9.5, -1, ""}}) {
+        CAPTURE(g.text);
+        REQUIRE(cli::parseLoudnessTarget(g.text, t) == "");
+        CHECK(t.integratedLufs == g.lufs);
+        CHECK(t.ceilingDbtp == g.ceiling);
+        CHECK(t.name == g.name);
+    }
+    for (const char* bad : {"", "loud", "14", "-14 dB", "-100LUFS", "spotifyy", "-14 LUFS extra"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(cli::parseLoudnessTarget(bad, t).empty());
+    }
+    double ceiling = 0;
+    CHECK(cli::parseCeiling("-1dBTP", ceiling) == "");
+    CHECK(ceiling == -1);
+    CHECK(cli::parseCeiling("-0.3 dBTP", ceiling) == "");
+    CHECK(ceiling == -0.3);
+    CHECK_THAT(cli::parseCeiling("-1", ceiling), Catch::Contains("unit"));
+    CHECK_THAT(cli::parseCeiling("+1dBTP", ceiling), Catch::Contains("out of range"));
+    CHECK_THAT(cli::parseCeiling("-21dBTP", ceiling), Catch::Contains("out of range"));
+    CHECK_FALSE(cli::parseCeiling("-1 dB", ceiling).empty());
+}
+
+TEST_CASE("render --target lands every preset within 0.1 LU, under its ceiling, from quiet and loud material",
+          "[render][target]") {
+    TempDir dir;
+    const std::string graph = dir.write("pass.yaml", kPassGraph);
+    const Planar music = dynamicMix(10.0);
+    const std::string quiet = dir.file("quiet.wav"), loud = dir.file("loud.wav");
+    writeFloatWav(quiet, atLoudness(music, -30)); // needs gain up, and limiting for -14 / -16
+    writeFloatWav(loud, atLoudness(music, -6));   // needs gain down (peaks above full scale)
+    const Reading quietIn = measure(readAll(quiet));
+    INFO("quiet material: " << quietIn.integratedLufs << " LUFS, " << quietIn.truePeakDbtp << " dBTP");
+    REQUIRE(quietIn.truePeakDbtp - quietIn.integratedLufs > 14.5); // PLR: -14 under -1 dBTP needs a limiter
+
+    double worstMiss = 0, worstOverCeiling = -HUGE_VAL, worstOracleOver = -HUGE_VAL;
+    bool flip = false;
+    for (const auto& preset : cli::loudnessPresets()) {
+        flip = !flip; // each material is written as wav16 for half the presets, flac24 for the others
+        for (const auto& [input, name] : {std::pair{quiet, "quiet"}, std::pair{loud, "loud"}}) {
+            {
+                const char* format = (std::string(name) == "quiet") == flip ? "wav16" : "flac24";
+                CAPTURE(preset.name, name, format);
+                const std::string out = dir.file(std::string(name) + "-" + preset.name + (format[0] == 'w' ? ".wav" : ".flac"));
+                const auto r = runCli("render " + q(graph) + " -i " + q(input) + " -o " + q(out) + " --format " + format +
+                                      " --target " + preset.name);
+                INFO(r.out << r.err);
+                REQUIRE(r.status == 0);
+                CHECK_THAT(r.out, Catch::Contains("gain") && Catch::Contains("LUFS"));
+                double rate = 0;
+                const Planar written = readAll(out, &rate);
+                CHECK(rate == kRate);
+                CHECK(written[0].size() == music[0].size());
+                const Reading got = measure(written);
+                INFO(got.integratedLufs << " LUFS, true peak " << got.truePeakDbtp << " dBTP (oracle " << got.oracleTruePeakDbtp
+                                        << ")");
+                CHECK(std::fabs(got.integratedLufs - preset.integratedLufs) <= 0.1);
+                CHECK(got.truePeakDbtp <= preset.ceilingDbtp);
+                // libebur128's interpolator is not the Annex 2 filter; it may read a little higher.
+                if (got.fromOracle) CHECK(got.oracleTruePeakDbtp <= preset.ceilingDbtp + 0.1);
+                worstMiss = std::max(worstMiss, std::fabs(got.integratedLufs - preset.integratedLufs));
+                worstOverCeiling = std::max(worstOverCeiling, got.truePeakDbtp - preset.ceilingDbtp);
+                worstOracleOver = std::max(worstOracleOver, got.oracleTruePeakDbtp - preset.ceilingDbtp);
+                // The quiet material at -14 / -16 LUFS had to be limited, and the summary says how much.
+                if (std::string(name) == "quiet" && preset.integratedLufs >= -16)
+                    CHECK_THAT(r.out, Catch::Contains("dB max") && Catch::Contains("dB mean gain reduction"));
+            }
+        }
+    }
+    std::printf("target presets: worst landing %.3f LU, worst true peak %+.3f dB vs ceiling (libebur128: %+.3f dB)\n", worstMiss,
+                worstOverCeiling, worstOracleOver);
+    CHECK(noTemporaries(dir));
+}
+
+TEST_CASE("render --target: a 16x interpolation of the limited file stays within the 4x grid's bound", "[render][target]") {
+    // The Annex 2 true peak is the standard's; a 16x windowed-sinc reading of the same file may
+    // exceed it by what a 4x grid can miss on this material (content mostly below 8 kHz).
+    TempDir dir;
+    const std::string graph = dir.write("pass.yaml", kPassGraph);
+    writeFloatWav(dir.file("in.wav"), atLoudness(dynamicMix(3.0), -30));
+    const auto r = runCli("render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav")) +
+                          " --target -12LUFS --ceiling -1.5dBTP --format wav32f");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    const Planar x = readAll(dir.file("out.wav"));
+    constexpr int kFactor = 16, kHalf = 24;
+    double peak = 0;
+    for (const auto& c : x) {
+        const auto size = std::int64_t(c.size());
+        for (std::int64_t n = 0; n < size; ++n) {
+            peak = std::max(peak, std::fabs(double(c[std::size_t(n)])));
+            if (std::fabs(c[std::size_t(n)]) < 0.5f) continue; // peaks only happen near loud samples
+            for (int f = 1; f < kFactor; ++f) {
+                double v = 0;
+                for (int j = -kHalf + 1; j <= kHalf; ++j) {
+                    const std::int64_t m = n + j;
+                    if (m < 0 || m >= size) continue;
+                    const double t = double(j) - double(f) / kFactor;
+                    const double window = 0.5 + 0.5 * std::cos(M_PI * t / kHalf); // Hann
+                    v += double(c[std::size_t(m)]) * std::sin(M_PI * t) / (M_PI * t) * window;
+                }
+                peak = std::max(peak, std::fabs(v));
+            }
+        }
+    }
+    const double peakDb = 20 * std::log10(peak);
+    INFO("16x peak " << peakDb << " dB");
+    CHECK(peakDb <= -1.5 + 0.1);
+    CHECK(measure(x).truePeakDbtp <= -1.5);
+}
+
+TEST_CASE("render --target: heavy limiting is reported, an unreachable target fails and leaves nothing", "[render][target]") {
+    TempDir dir;
+    const std::string graph = dir.write("pass.yaml", kPassGraph);
+    writeFloatWav(dir.file("in.wav"), atLoudness(dynamicMix(5.0), -20));
+    const std::string io = " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav"));
+
+    auto heavy = runCli("render " + q(graph) + io + " --target -8LUFS");
+    INFO(heavy.out << heavy.err);
+    REQUIRE(heavy.status == 0);
+    CHECK_THAT(heavy.out, Catch::Contains("hitting -8 LUFS needed heavy limiting"));
+    CHECK(std::fabs(measure(readAll(dir.file("out.wav"))).integratedLufs + 8) <= 0.1);
+    fs::remove(dir.file("out.wav"));
+
+    auto impossible = runCli("render " + q(graph) + io + " --target -2LUFS --ceiling -6dBTP");
+    INFO(impossible.out << impossible.err);
+    CHECK(impossible.status == 1);
+    CHECK_THAT(impossible.err, Catch::Contains("cannot bring") && Catch::Contains("-2 LUFS"));
+    CHECK_FALSE(fs::exists(dir.file("out.wav")));
+    CHECK(noTemporaries(dir));
+    CHECK(dir.list() == std::vector<std::string>{"in.wav", "pass.yaml"});
+
+    // Silence has no loudness to move.
+    writeFloatWav(dir.file("silent.wav"), Planar(2, std::vector<float>(48000, 0.0f)));
+    auto silent =
+        runCli("render " + q(graph) + " -i " + q(dir.file("silent.wav")) + " -o " + q(dir.file("out.wav")) + " --target spotify");
+    CHECK(silent.status == 1);
+    CHECK_THAT(silent.err, Catch::Contains("silent"));
+    CHECK_FALSE(fs::exists(dir.file("out.wav")));
+    CHECK(noTemporaries(dir));
+}
+
+TEST_CASE("render --target brings every output of a multi-output graph to the target", "[render][target]") {
+    TempDir dir;
+    // Two outputs of different widths and levels, each brought to the target on its own.
+    const std::string monoGraph = dir.write("mono.yaml", R"(stagegraph: 1
+inputs: {mix: {channels: 2}, side: {channels: 1}}
+outputs: {main: {channels: 2}, solo: {channels: 1}}
+nodes:
+  down: {type: gain, gain: -15 dB}
+connections: ["mix -> main", "side -> down -> solo"]
+)");
+    const Planar music = atLoudness(dynamicMix(6.0), -18);
+    writeFloatWav(dir.file("mix.wav"), music);
+    writeFloatWav(dir.file("side.wav"), Planar{music[0]});
+    const auto r = runCli("render " + q(monoGraph) + " -i mix=" + q(dir.file("mix.wav")) + " side=" + q(dir.file("side.wav")) +
+                          " -o main=" + q(dir.file("main.flac")) + " solo=" + q(dir.file("solo.flac")) + " --target apple");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    for (const char* file : {"main.flac", "solo.flac"}) {
+        CAPTURE(file);
+        const Reading got = measure(readAll(dir.file(file)));
+        CHECK(std::fabs(got.integratedLufs + 16) <= 0.1);
+        CHECK(got.truePeakDbtp <= -1.0);
+    }
+    CHECK(noTemporaries(dir));
+}
+
+TEST_CASE("render rejects bad --target, --ceiling and --report values with status 2", "[render][target]") {
+    TempDir dir;
+    const std::string graph = dir.write("pass.yaml", kPassGraph);
+    writeFloatWav(dir.file("in.wav"), Planar(2, test::sine(997, 0.1, kRate, 48000)));
+    const std::string io = " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav"));
+    struct Case {
+        std::string arguments, message;
+    };
+    const std::vector<Case> cases = {
+        {"--target loud", "--target"},
+        {"--target 14", "out of range"},
+        {"--target -14dB", "--target"},
+        {"--target -100LUFS", "out of range"},
+        {"--target", "--target needs a value"},
+        {"--target spotify --ceiling -1", "unit"},
+        {"--target spotify --ceiling +2dBTP", "out of range"},
+        {"--target spotify --ceiling -30 dBTP", "out of range"},
+        {"--ceiling -1dBTP", "--ceiling needs --target"},
+        {"--report " + q(dir.file("in.wav")), "refusing to overwrite input file"},
+        {"--report " + q(dir.file("out.wav")), "also an output file"},
+        {"--report", "--report needs a value"},
+    };
+    for (const auto& c : cases) {
+        auto r = runCli("render " + q(graph) + io + " " + c.arguments);
+        INFO(c.arguments << "\n" << r.err);
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::Contains(c.message));
+    }
+    CHECK(dir.list() == std::vector<std::string>{"in.wav", "pass.yaml"});
+    // Units given as separate arguments are joined: --target -14 LUFS --ceiling -2 dBTP.
+    auto spaced = runCli("render " + q(graph) + io + " --target -20 LUFS --ceiling -2 dBTP");
+    INFO(spaced.err);
+    CHECK(spaced.status == 0);
+    CHECK_THAT(spaced.out, Catch::Contains("-20 LUFS, true peak <= -2 dBTP"));
+}
+
+TEST_CASE("render --report writes every tap's figures and each output's, as parseable JSON", "[render][target]") {
+    TempDir dir;
+    const std::string graph = dir.write("taps.yaml", R"(stagegraph: 1
+inputs: {mix: {channels: 2}}
+outputs: {out: {channels: 2}}
+nodes:
+  before: {type: loudness}
+  trim:   {type: gain, gain: -6 dB}
+  limit:  {type: limiter, ceiling: -3 dBTP}
+  after:  {type: loudness}
+connections: ["mix -> before -> trim -> limit -> after -> out"]
+)");
+    const Planar music = atLoudness(dynamicMix(8.0), -16);
+    writeFloatWav(dir.file("in.wav"), music);
+    const Reading input = measure(music);
+    const std::string io = " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("out.wav"));
+    const char* analyzeKeys[] = {
+        "file",           "sample_rate",      "channels",           "duration_s",          "integrated_lufs", "loudness_range_lu",
+        "true_peak_dbtp", "sample_peak_dbfs", "max_momentary_lufs", "max_short_term_lufs", "plr_db"};
+
+    for (bool target : {false, true}) {
+        CAPTURE(target);
+        const std::string report = dir.file(target ? "target.json" : "plain.json");
+        auto r = runCli("render " + q(graph) + io + " --report " + q(report) + (target ? " --target ebu-r128" : ""));
+        INFO(r.out << r.err);
+        REQUIRE(r.status == 0);
+        const Json json = readJson(report);
+        REQUIRE(json.kind == Json::Kind::Object);
+        CHECK(json["graph"].text == graph);
+        CHECK(json["sample_rate"].number == kRate);
+        CHECK(json["frames"].number == double(music[0].size()));
+        CHECK(json["latency_frames"].number == 240); // the limiter's 5 ms
+        REQUIRE(json["inputs"].items.size() == 1);
+        CHECK(json["inputs"].items[0]["name"].text == "mix");
+
+        // Outputs: the analyze --json keys, measured on the written file.
+        REQUIRE(json["outputs"].items.size() == 1);
+        const Json& out = json["outputs"].items[0];
+        for (const char* key : analyzeKeys) CHECK(out.has(key));
+        CHECK(out["file"].text == dir.file("out.wav"));
+        CHECK(out["channels"].number == 2);
+        CHECK(out["format"].text == "wav24");
+        const Reading written = measure(readAll(dir.file("out.wav")));
+        CHECK(out["integrated_lufs"].number == Approx(written.integratedLufs).margin(0.05));
+        CHECK(out["true_peak_dbtp"].number == Approx(written.truePeakDbtp).margin(0.001));
+        CHECK(out["plr_db"].number == Approx(out["true_peak_dbtp"].number - out["integrated_lufs"].number).margin(1e-6));
+
+        // Taps: both loudness meters and the limiter, in schedule order, values with units.
+        REQUIRE(json["taps"].items.size() == 3);
+        const Json& before = json["taps"].items[0];
+        CHECK(before["node"].text == "before");
+        CHECK(before["type"].text == "loudness");
+        CHECK(before["values"]["integrated_lufs"]["unit"].text == "LUFS");
+        CHECK(before["values"]["integrated_lufs"]["value"].number == Approx(input.integratedLufs).margin(0.05));
+        CHECK(before["values"]["true_peak_dbtp"]["unit"].text == "dBTP");
+        CHECK(json["taps"].items[1]["node"].text == "limit");
+        CHECK(json["taps"].items[1]["values"]["max_gain_reduction_db"]["unit"].text == "dB");
+        CHECK(json["taps"].items[1]["values"]["max_gain_reduction_db"]["value"].number > 0);
+        const Json& after = json["taps"].items[2];
+        CHECK(after["node"].text == "after");
+        CHECK(after["values"]["true_peak_dbtp"]["value"].number <= -3.0);
+
+        if (target) {
+            CHECK(json["target"]["name"].text == "ebu-r128");
+            CHECK(json["target"]["integrated_lufs"].number == -23);
+            CHECK(json["target"]["ceiling_dbtp"].number == -1);
+            CHECK(out["target"]["gain_db"].kind == Json::Kind::Number);
+            CHECK(out["target"]["pass2_runs"].number >= 1);
+            CHECK(std::fabs(out["integrated_lufs"].number + 23) <= 0.1);
+            // The taps are the graph's own figures, before the delivery gain.
+            CHECK(after["values"]["integrated_lufs"]["value"].number ==
+                  Approx(out["target"]["before_integrated_lufs"].number).margin(0.05));
+        } else {
+            CHECK(json["target"].kind == Json::Kind::Null);
+            CHECK_FALSE(out.has("target"));
+        }
+    }
+    CHECK(noTemporaries(dir));
+
+    // A silent output: levels with nothing to measure are null, not -inf.
+    writeFloatWav(dir.file("silence.wav"), Planar(2, std::vector<float>(48000, 0.0f)));
+    auto r = runCli("render " + q(graph) + " -i " + q(dir.file("silence.wav")) + " -o " + q(dir.file("s.wav")) +
+                    " --format wav32f --report " + q(dir.file("s.json"))); // float: no dither on the silence
+    REQUIRE(r.status == 0);
+    const Json silent = readJson(dir.file("s.json"));
+    CHECK(silent["outputs"].items[0]["integrated_lufs"].kind == Json::Kind::Null);
+    CHECK(silent["outputs"].items[0]["true_peak_dbtp"].kind == Json::Kind::Null);
+    CHECK(silent["taps"].items[0]["values"]["integrated_lufs"]["value"].kind == Json::Kind::Null);
+
+    // A report that cannot be written fails the render with status 1, before any work.
+    auto bad = runCli("render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("new.wav")) + " --report " +
+                      q(dir.file("missing/folder/r.json")));
+    CHECK(bad.status == 1);
+    CHECK_THAT(bad.err, Catch::Contains("r.json"));
+    CHECK_FALSE(fs::exists(dir.file("new.wav")));
+    CHECK(noTemporaries(dir));
+}

@@ -1,0 +1,57 @@
+// Real-time safety of the limiter: process(), setParam() and reset() allocate nothing, at any
+// block size, and neither does a compiled graph with a limiter.
+// Allocations are counted by tests/support/RtAllocations.
+#include "core/Buffer.h"
+#include "core/Node.h"
+#include "core/Registry.h"
+#include "support/RtAllocations.h"
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+using namespace sg;
+
+TEST_CASE("rt: the limiter allocates nothing while processing, changing parameters or resetting", "[rt][limiter]") {
+    if (!sg::test::rtCountingAvailable()) {
+        WARN("allocations cannot be counted in this build");
+        return;
+    }
+    const NodeType* type = Registry::builtin().find("limiter");
+    REQUIRE(type != nullptr);
+    auto kernel = type->createKernel();
+    const ParamValues p = type->defaults();
+    const std::vector<InstanceSetup> setup{{p, {2}, {2}, "limiter"}, {p, {1}, {1}, "limiter"}};
+    REQUIRE(kernel->prepare({48000, 8192, detectSimdArch()}, setup) == "");
+    AudioBuffer buffer(3, 8192);
+    for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < 8192; ++i) buffer.channel(c)[i] = float(4.0 * std::sin(i * 0.01 * (c + 1)));   // +12 dB: limits
+    std::vector<float*> lanes{buffer.channel(0), buffer.channel(1), buffer.channel(2)};
+    const float* const* in[] = {lanes.data()};
+    float* const* out[] = {lanes.data()};
+    const long count = sg::test::allocationsDuring([&] {
+        std::int64_t position = 0;
+        for (int block : {1, 7, 64, 512, 8192})
+            for (int k = 0; k < 30; ++k) {
+                if (k == 3) {
+                    kernel->setParam(0, 0, -6.0, position + 5);
+                    kernel->setParam(1, 2, 300.0, position + 2);
+                }
+                ProcessContext ctx;
+                ctx.position = position;
+                ctx.frames = block;
+                ctx.inputs = in;
+                ctx.outputs = out;
+                kernel->process(ctx);
+                position += block;
+            }
+    });
+    CHECK(count == 0);
+    std::vector<Measurement> figures;
+    kernel->measurements(0, figures);
+    REQUIRE(figures.size() == 3);
+    CHECK(figures[0].value > 0);   // it did limit
+    CHECK(sg::test::allocationsDuring([&] { kernel->reset(); }) == 0);
+}
