@@ -80,7 +80,11 @@ TEST_CASE("compiler: --set overrides replace parameters and reject unknown nodes
     Diagnostics diags;
     GraphDesc desc;
     desc.file = "x.yaml";
-    desc.nodes.push_back({"eq", {}, "peak", {}, {{"gain", {}, {"3 dB", {}}}}});
+    NodeDesc eq;
+    eq.name = "eq";
+    eq.type = "peak";
+    eq.params.push_back({"gain", {}, {"3 dB", {}}});
+    desc.nodes.push_back(eq);
     applyOverrides(desc, {"eq.gain=-2 dB", "eq.freq=2 kHz", "nope.gain=1", "garbage"}, diags);
     REQUIRE(desc.nodes[0].params.size() == 2);
     CHECK(desc.nodes[0].params[0].value.text == "-2 dB");

@@ -76,7 +76,13 @@ CommandResult runShell(const std::string& commandLine) {
     return r;
 }
 
-CommandResult runCli(const std::string& arguments) { return runShell("'" + cliPath() + "' " + arguments); }
+CommandResult runCli(const std::string& arguments) {
+    std::string line = "'";
+    line += cliPath();
+    line += "' ";
+    line += arguments;
+    return runShell(line);
+}
 
 std::vector<float> sine(double frequencyHz, double amplitude, double sampleRate, std::int64_t frames, double phase) {
     std::vector<float> out(static_cast<std::size_t>(frames));
