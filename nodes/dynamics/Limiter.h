@@ -31,11 +31,12 @@
 //
 // The detection FIR runs along time, vectorised (nodes/dynamics/Limiter.simd.cpp); the gain
 // computer is scalar per frame. Output is bit-identical for every block split and SIMD width.
-// The loudness meter (nodes/meters/LoudnessMeter.h) exposes no interpolator to share, so this
-// file carries its own copy of the Annex 2 coefficients.
+// Its Annex 2 coefficients are the loudness meter's (nodes/meters/TruePeakFilter.h), so the
+// limiter detects peaks exactly as the meter measures them.
 #pragma once
 
 #include "core/Simd.h"
+#include "nodes/meters/TruePeakFilter.h"   // kAnnex2Phases
 
 namespace sg {
 
@@ -49,18 +50,6 @@ inline constexpr int kLimiterMinLatencyFrames = 12;
 /// Frames of history the true-peak detector reads before each frame (the FIR's span - 1).
 inline constexpr int kTruePeakHistoryFrames = 11;
 
-/// The BS.1770-5 Annex 2 4x interpolation filter, phase k, tap j (phases 2 and 3 are 1 and 0
-/// reversed). Phase k at frame n estimates the signal at n - 5.875 + k / 4.
-inline constexpr float kAnnex2Phases[4][12] = {
-    {0.0017089843750f, 0.0109863281250f, -0.0196533203125f, 0.0332031250000f, -0.0594482421875f, 0.1373291015625f,
-     0.9721679687500f, -0.1022949218750f, 0.0476074218750f, -0.0266113281250f, 0.0148925781250f, -0.0083007812500f},
-    {-0.0291748046875f, 0.0292968750000f, -0.0517578125000f, 0.0891113281250f, -0.1665039062500f, 0.4650878906250f,
-     0.7797851562500f, -0.2003173828125f, 0.1015625000000f, -0.0582275390625f, 0.0330810546875f, -0.0189208984375f},
-    {-0.0189208984375f, 0.0330810546875f, -0.0582275390625f, 0.1015625000000f, -0.2003173828125f, 0.7797851562500f,
-     0.4650878906250f, -0.1665039062500f, 0.0891113281250f, -0.0517578125000f, 0.0292968750000f, -0.0291748046875f},
-    {-0.0083007812500f, 0.0148925781250f, -0.0266113281250f, 0.0476074218750f, -0.1022949218750f, 0.9721679687500f,
-     0.1373291015625f, -0.0594482421875f, 0.0332031250000f, -0.0196533203125f, 0.0109863281250f, 0.0017089843750f},
-};
 
 } // namespace sg
 

@@ -1,5 +1,7 @@
 #include "nodes/meters/LoudnessMeter.h"
 
+#include "nodes/meters/TruePeakFilter.h"
+
 #include "nodes/meters/LoudnessKernels.h"
 
 #include <algorithm>
@@ -49,14 +51,6 @@ double binCentre(int bin) noexcept { return kAbsoluteGateLufs + (bin + 0.5) * kB
 
 // ---- true-peak interpolators ---------------------------------------------------------------
 
-/// BS.1770-5 Annex 2, phases 0 and 1 (phase 2 = phase 1 reversed, phase 3 = phase 0 reversed).
-constexpr double kAnnex2Phase0[12] = {0.0017089843750,  0.0109863281250, -0.0196533203125, 0.0332031250000,
-                                      -0.0594482421875, 0.1373291015625, 0.9721679687500,  -0.1022949218750,
-                                      0.0476074218750,  -0.0266113281250, 0.0148925781250, -0.0083007812500};
-constexpr double kAnnex2Phase1[12] = {-0.0291748046875, 0.0292968750000,  -0.0517578125000, 0.0891113281250,
-                                      -0.1665039062500, 0.4650878906250,  0.7797851562500,  -0.2003173828125,
-                                      0.1015625000000,  -0.0582275390625, 0.0330810546875, -0.0189208984375};
-
 /// Our 8x interpolator: 8 phases of kTaps8 taps from one Kaiser-windowed sinc (cutoff at the
 /// input's Nyquist frequency), each phase scaled to unity gain at DC.
 constexpr int kTaps8 = 16;
@@ -80,10 +74,7 @@ std::vector<float> interpolatorCoefficients(int oversampling, int& taps) {
         taps = 12;
         out.resize(4 * 12);
         for (int k = 0; k < 12; ++k) {
-            out[std::size_t(0 * 12 + k)] = float(kAnnex2Phase0[k]);
-            out[std::size_t(1 * 12 + k)] = float(kAnnex2Phase1[k]);
-            out[std::size_t(2 * 12 + k)] = float(kAnnex2Phase1[11 - k]);
-            out[std::size_t(3 * 12 + k)] = float(kAnnex2Phase0[11 - k]);
+            for (int phase = 0; phase < 4; ++phase) out[std::size_t(phase * 12 + k)] = kAnnex2Phases[phase][k];
         }
         return out;
     }
