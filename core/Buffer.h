@@ -7,6 +7,7 @@
 // scalar tail.
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <cstdlib>
@@ -96,6 +97,35 @@ private:
     std::size_t stride_ = 0;
     int channels_ = 0;
     int frames_ = 0;
+};
+
+/// A zeroed, 64-byte aligned array of trivially copyable values (kernel state, coefficients,
+/// scratch). Allocates only in assign(); clear() is real-time safe.
+template <typename T>
+class AlignedArray {
+public:
+    AlignedArray() = default;
+    AlignedArray(const AlignedArray&) = delete;
+    AlignedArray& operator=(const AlignedArray&) = delete;
+    ~AlignedArray() { std::free(data_); }
+    /// Allocates `count` zeroed values. Not real-time safe.
+    void assign(std::size_t count) {
+        std::free(data_);
+        data_ = nullptr;
+        size_ = count;
+        std::size_t bytes = (std::max<std::size_t>(count, 1) * sizeof(T) + kBufferAlignBytes - 1) / kBufferAlignBytes * kBufferAlignBytes;
+        data_ = static_cast<T*>(std::aligned_alloc(kBufferAlignBytes, bytes));
+        if (!data_) throw std::bad_alloc();
+        clear();
+    }
+    /// Sets every value to zero.
+    void clear() noexcept { if (data_) std::memset(static_cast<void*>(data_), 0, sizeof(T) * size_); }
+    T* data() const noexcept { return data_; }       ///< 64-byte aligned
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    T* data_ = nullptr;
+    std::size_t size_ = 0;
 };
 
 } // namespace sg

@@ -95,6 +95,21 @@ public:
         if (head_ == changes_.size()) clear();
         return c;
     }
+    /// Cuts frames [0, frames) of a block starting at absolute `position` at every queued change
+    /// and at most every `maxChunk` frames: calls apply(change) for each change due at a
+    /// segment's first frame, then run(start, count). The segments depend on absolute positions
+    /// only where changes fall, so output stays block-split independent.
+    template <class Apply, class Run>
+    void forEachSegment(std::int64_t position, int frames, int maxChunk, Apply&& apply, Run&& run) noexcept {
+        for (int start = 0; start < frames;) {
+            while (nextPosition() <= position + start) apply(pop());
+            const std::int64_t next = nextPosition();
+            int end = std::min(frames, start + maxChunk);
+            if (next < position + end) end = int(next - position);
+            run(start, end - start);
+            start = end;
+        }
+    }
 
 private:
     std::vector<Change> changes_;

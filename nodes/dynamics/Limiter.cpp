@@ -150,14 +150,9 @@ public:
     }
 
     void process(const ProcessContext& ctx) noexcept override {
-        for (int start = 0; start < ctx.frames;) {
-            while (queue_.nextPosition() <= ctx.position + start) apply(queue_.pop());
-            const std::int64_t next = queue_.nextPosition();
-            int end = std::min(ctx.frames, start + maxBlockFrames_);
-            if (next < ctx.position + end) end = int(next - ctx.position);
-            for (Instance& inst : instances_) run(ctx, inst, start, end - start);
-            start = end;
-        }
+        queue_.forEachSegment(ctx.position, ctx.frames, maxBlockFrames_,
+                              [this](const ParamQueue::Change& c) { apply(c); },
+                              [&](int start, int frames) { for (Instance& inst : instances_) run(ctx, inst, start, frames); });
     }
 
     void measurements(int instance, std::vector<Measurement>& out) const override {

@@ -1,4 +1,5 @@
 #include "nodes/filters/Biquad.h"
+#include "core/Buffer.h"
 
 #include "core/Registry.h"
 #include "core/Smoother.h"
@@ -250,28 +251,7 @@ double decayFrames(const Section& s) {
 
 // ---- aligned storage ----------------------------------------------------------------------
 
-/// A zeroed, 64-byte aligned array of doubles. Allocates only in assign().
-class AlignedDoubles {
-public:
-    AlignedDoubles() = default;
-    AlignedDoubles(const AlignedDoubles&) = delete;
-    AlignedDoubles& operator=(const AlignedDoubles&) = delete;
-    ~AlignedDoubles() { std::free(data_); }
-    void assign(std::size_t count) {
-        std::free(data_);
-        size_ = count;
-        const std::size_t bytes = (std::max<std::size_t>(count, 1) * sizeof(double) + 63) / 64 * 64;
-        data_ = static_cast<double*>(std::aligned_alloc(64, bytes));
-        if (!data_) throw std::bad_alloc();
-        std::fill(data_, data_ + size_, 0.0);
-    }
-    void clear() noexcept { std::fill(data_, data_ + size_, 0.0); }
-    double* data() const { return data_; }
-
-private:
-    double* data_ = nullptr;
-    std::size_t size_ = 0;
-};
+using AlignedDoubles = AlignedArray<double>;
 
 // ---- kernel ---------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 #include "nodes/meters/LoudnessMeter.h"
+#include "core/Buffer.h"
 
 #include "nodes/meters/TruePeakFilter.h"
 
@@ -100,29 +101,7 @@ std::vector<float> interpolatorCoefficients(int oversampling, int& taps) {
 
 // ---- storage ----------------------------------------------------------------------------------
 
-/// A zeroed, 64-byte aligned array of doubles. Allocates only in assign().
-class AlignedDoubles {
-public:
-    AlignedDoubles() = default;
-    AlignedDoubles(const AlignedDoubles&) = delete;
-    AlignedDoubles& operator=(const AlignedDoubles&) = delete;
-    ~AlignedDoubles() { std::free(data_); }
-    void assign(std::size_t count) {
-        std::free(data_);
-        data_ = nullptr;
-        size_ = count;
-        const std::size_t bytes = (std::max<std::size_t>(count, 1) * sizeof(double) + 63) / 64 * 64;
-        data_ = static_cast<double*>(std::aligned_alloc(64, bytes));
-        if (!data_) throw std::bad_alloc();
-        clear();
-    }
-    void clear() noexcept { std::fill(data_, data_ + size_, 0.0); }
-    double* data() const noexcept { return data_; }
-
-private:
-    double* data_ = nullptr;
-    std::size_t size_ = 0;
-};
+using AlignedDoubles = AlignedArray<double>;
 
 /// Fenwick (binary indexed) tree over kBins bins: point add, prefix sum and k-th element in
 /// O(log kBins), in fixed memory.

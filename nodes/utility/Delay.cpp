@@ -105,13 +105,9 @@ public:
     }
 
     void process(const ProcessContext& ctx) noexcept override {
-        for (int start = 0; start < ctx.frames;) {
-            while (queue_.nextPosition() <= ctx.position + start) apply(queue_.pop());
-            const std::int64_t next = queue_.nextPosition();
-            const int end = next < ctx.position + ctx.frames ? int(next - ctx.position) : ctx.frames;
-            for (const Instance& inst : instances_) run(ctx, inst, start, end - start);
-            start = end;
-        }
+        queue_.forEachSegment(ctx.position, ctx.frames, ctx.frames,
+                              [this](const ParamQueue::Change& c) { apply(c); },
+                              [&](int start, int frames) { for (const Instance& inst : instances_) run(ctx, inst, start, frames); });
     }
 
 private:

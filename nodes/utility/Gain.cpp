@@ -76,16 +76,9 @@ public:
     }
 
     void process(const ProcessContext& ctx) noexcept override {
-        const int chunk = int(curve_.size());
-        for (int start = 0; start < ctx.frames;) {
-            const std::int64_t position = ctx.position + start;
-            while (queue_.nextPosition() <= position) apply(queue_.pop());
-            const std::int64_t next = queue_.nextPosition();
-            int end = std::min(ctx.frames, start + chunk);
-            if (next < ctx.position + end) end = int(next - ctx.position);
-            run(ctx, start, end - start);
-            start = end;
-        }
+        queue_.forEachSegment(ctx.position, ctx.frames, int(curve_.size()),
+                              [this](const ParamQueue::Change& c) { apply(c); },
+                              [&](int start, int frames) { run(ctx, start, frames); });
     }
 
 private:
