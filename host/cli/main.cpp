@@ -2,6 +2,7 @@
 #include "host/cli/Analyze.h"
 #include "host/cli/Demo.h"
 #include "host/cli/Inspect.h"
+#include "host/cli/Live.h"
 #include "host/cli/Render.h"
 
 #include <cstdio>
@@ -27,9 +28,10 @@ const char* kUsage =
     "  stagegraph dot GRAPH.yaml                     Graphviz DOT of the graph\n"
     "  stagegraph nodes [TYPE] [--markdown]          the node library and its parameters\n"
     "  stagegraph demo                               the built-in example, end to end\n"
-    "  stagegraph analyze FILE... [--json]           loudness, true peak and more, per file\n"
+    "  stagegraph analyze FILE... [--json] [--oversampling 4|8]   loudness, true peak and more, per file\n"
     "  stagegraph live GRAPH.yaml... [-i FILE | --input-device ID] [--device ID] [--api jack|alsa|pulse]\n"
-    "                  [--block N] [--duration S] [--loop] [--match-loudness] [--tee FILE] [--list-devices]\n"
+    "                  [--rate HZ] [--block N] [--duration S] [--loop] [--match-loudness] [--crossfade MS]\n"
+    "                  [--tee FILE] [--set node.param=VALUE...] [--list-devices]\n"
     "\n"
     "Run 'stagegraph COMMAND --help' for a command's options.\n"
     "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error.\n";
@@ -58,10 +60,7 @@ int main(int argc, char** argv) {
         if (command == "nodes") return sg::cli::runNodes(args);
         if (command == "demo") return sg::cli::runDemo(args);
         if (command == "analyze") return sg::cli::runAnalyze(args);
-        if (command == "live") {
-            std::fputs("stagegraph live: not built yet in this version\n", stderr);
-            return 2;
-        }
+        if (command == "live") return sg::cli::runLive(args);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "stagegraph %s: error: %s\n", command.c_str(), e.what());
         return 1;

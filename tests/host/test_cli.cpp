@@ -40,7 +40,7 @@ TEST_CASE("cli: help and per-command help exit 0, unknown commands exit 2", "[cl
     auto r = runCli("--help");
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("stagegraph render GRAPH.yaml"));
-    for (const char* cmd : {"render", "check", "dot", "nodes", "demo"}) {
+    for (const char* cmd : {"render", "check", "dot", "nodes", "demo", "analyze", "live"}) {
         auto h = runCli(std::string(cmd) + " --help");
         CAPTURE(cmd, h.err);
         CHECK(h.status == 0);

@@ -1,0 +1,533 @@
+// `stagegraph live` against a real audio server: a JACK server with its dummy driver (48 kHz,
+// 256-frame periods), started and stopped by the ctest fixture tests/live/jackd-fixture.sh.
+// When jackd is not installed each test prints "SKIPPED: jackd is not installed" (ctest reports
+// it as skipped); when it is installed but no server answers, the tests fail.
+//
+// The sessions run in-process through sg::cli::runLive with commands written into a pipe, so
+// the timing of `switch` and `set` lines is the test's; the offline renders they are compared
+// with come from the `stagegraph render` command.
+#include "host/cli/Live.h"
+#include "host/io/AudioFile.h"
+#include "host/live/AudioDevice.h"
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+using namespace sg;
+
+namespace {
+
+constexpr double kRate = 48000; // the fixture's server rate
+
+bool jackdInstalled() { return test::runShell("command -v jackd").status == 0; }
+
+std::string serverName() {
+    const char* name = std::getenv("JACK_DEFAULT_SERVER");
+    return name && *name ? name : "default";
+}
+
+/// Skips (with the message ctest looks for) when jackd is not installed; fails when it is but no
+/// server answers.
+#define REQUIRE_JACK_SERVER()                                                                                                    \
+    do {                                                                                                                         \
+        ::setenv("JACK_NO_START_SERVER", "1", 1); /* clients (jack_lsp too) must not spawn a server */                           \
+        if (!jackdInstalled()) {                                                                                                 \
+            std::cout << "SKIPPED: jackd is not installed (apt-get install jackd2); live test not run" << std::endl;             \
+            return;                                                                                                              \
+        }                                                                                                                        \
+        INFO("no JACK server '" << serverName()                                                                                  \
+                                << "' answers: run the tests through ctest (fixture 'jack'), or start "                          \
+                                   "one: tests/live/jackd-fixture.sh start DIR");                                                \
+        REQUIRE(test::runShell("jack_lsp").status == 0);                                                                         \
+    } while (0)
+
+/// A planar float file.
+struct Audio {
+    double rate = 0;
+    std::vector<std::vector<float>> channels;
+    std::int64_t frames() const { return channels.empty() ? 0 : std::int64_t(channels[0].size()); }
+};
+
+void writeAudio(const std::string& path, const std::vector<std::vector<float>>& channels, double rate = kRate) {
+    io::AudioFileWriter writer;
+    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, rate, int(channels.size())) == "");
+    AudioBuffer buffer(int(channels.size()), int(channels[0].size()));
+    for (std::size_t c = 0; c < channels.size(); ++c) std::copy(channels[c].begin(), channels[c].end(), buffer.channel(int(c)));
+    REQUIRE(writer.write(buffer.view()) == "");
+    REQUIRE(writer.commit() == "");
+}
+
+Audio readAudio(const std::string& path) {
+    io::AudioFileReader reader;
+    REQUIRE(reader.open(path) == "");
+    Audio audio;
+    audio.rate = reader.sampleRate();
+    AudioBuffer buffer(reader.channels(), int(reader.frames()));
+    REQUIRE(reader.read(buffer.view()) == reader.frames());
+    for (int c = 0; c < reader.channels(); ++c)
+        audio.channels.emplace_back(buffer.channel(c), buffer.channel(c) + reader.frames());
+    return audio;
+}
+
+std::string gainGraph(double gainDb, int latencySamples = 0) {
+    std::string y = "stagegraph: 1\nname: gain" + std::to_string(int(gainDb)) +
+                    "\ninputs:\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n  level: {type: gain, gain: " +
+                    std::to_string(gainDb) + " dB}\n";
+    if (latencySamples > 0) y += "  look: {type: latency, samples: " + std::to_string(latencySamples) + "}\n";
+    y += std::string("connections:\n  - mix -> ") + (latencySamples > 0 ? "look -> " : "") + "level -> out\n";
+    return y;
+}
+
+/// What one in-process `stagegraph live` run gave.
+struct LiveRun {
+    int status = -1;
+    std::string out, err;
+    live::LiveSummary summary;
+};
+
+std::string slurp(std::FILE* file) {
+    std::string text;
+    std::rewind(file);
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+    return text;
+}
+
+/// Counts the occurrences of `text` in what the session has written to its error stream so far
+/// (the session flushes after every message; read with pread, leaving the stream alone).
+using MessageCounter = std::function<int(const std::string& text)>;
+
+/// Runs `stagegraph live ARGS` in-process. `script` gets the write end of the command pipe and a
+/// counter of the session's messages, and runs on its own thread (it may sleep between lines);
+/// the pipe is closed after it returns.
+LiveRun runLive(const std::vector<std::string>& args, const std::function<void(int fd, const MessageCounter&)>& script = {}) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    std::FILE* out = std::tmpfile();
+    std::FILE* err = std::tmpfile();
+    REQUIRE(out);
+    REQUIRE(err);
+    const MessageCounter count = [errFd = fileno(err)](const std::string& text) {
+        std::string seen(std::size_t(::lseek(errFd, 0, SEEK_END)), '\0');
+        seen.resize(std::size_t(std::max<ssize_t>(0, ::pread(errFd, seen.data(), seen.size(), 0))));
+        int found = 0;
+        for (std::size_t at = seen.find(text); at != std::string::npos; at = seen.find(text, at + 1)) ++found;
+        return found;
+    };
+    std::thread writer([&] {
+        if (script) script(fds[1], count);
+        ::close(fds[1]);
+    });
+    live::LiveConsole console;
+    console.commandFd = fds[0];
+    console.out = out;
+    console.err = err;
+    console.interactive = 0;
+    console.handleSignals = false;
+    LiveRun run;
+    run.status = cli::runLive(args, console, &run.summary);
+    writer.join();
+    ::close(fds[0]);
+    run.out = slurp(out);
+    run.err = slurp(err);
+    std::fclose(out);
+    std::fclose(err);
+    return run;
+}
+
+/// runLive, repeated (up to 3 runs) while the server reports xruns. An xrun is a scheduling
+/// event of a shared, loaded machine, not a property of the code under test; a run that is
+/// clean proves the session can play without one, and every content check still applies to it.
+LiveRun runLiveWithoutXruns(const std::vector<std::string>& args,
+                            const std::function<void(int fd, const MessageCounter&)>& script = {}) {
+    LiveRun run;
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+        run = runLive(args, script);
+        if (run.status != 0 || run.summary.xruns == 0) break;
+        WARN("attempt " << attempt << ": " << run.summary.xruns << " xruns reported by the server; running again");
+    }
+    return run;
+}
+
+void say(int fd, const std::string& line) {
+    const std::string text = line + "\n";
+    REQUIRE(::write(fd, text.data(), text.size()) == ssize_t(text.size()));
+}
+
+/// 'path' for /bin/sh.
+std::string quotedPath(const std::string& path) {
+    std::string quoted = "'";
+    quoted += path;
+    quoted += "'";
+    return quoted;
+}
+
+void sleepSeconds(double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); }
+
+/// Waits (10 s at most) until the session has written `text` at least `times` times.
+void waitForMessage(const MessageCounter& count, const std::string& text, int times = 1) {
+    for (int wait = 0; wait < 2000 && count(text) < times; ++wait) sleepSeconds(0.005);
+}
+
+/// Largest |x| over [from, to).
+double peak(const std::vector<float>& x, std::int64_t from, std::int64_t to) {
+    double m = 0;
+    for (std::int64_t n = std::max<std::int64_t>(0, from); n < std::min<std::int64_t>(to, std::int64_t(x.size())); ++n)
+        m = std::max(m, double(std::abs(x[std::size_t(n)])));
+    return m;
+}
+
+} // namespace
+
+TEST_CASE("jack: --list-devices shows the JACK server's device", "[live]") {
+    REQUIRE_JACK_SERVER();
+    // Independent: the clients that own playback ports, as jack_lsp reports them.
+    const auto ports = test::runShell("jack_lsp");
+    std::vector<std::string> clients;
+    std::size_t at = 0;
+    while (at < ports.out.size()) {
+        const std::size_t end = ports.out.find('\n', at);
+        const std::string line = ports.out.substr(at, end - at);
+        at = end == std::string::npos ? ports.out.size() : end + 1;
+        if (line.find(":playback_") != std::string::npos) clients.push_back(line.substr(0, line.find(':')));
+    }
+    REQUIRE_FALSE(clients.empty());
+
+    const LiveRun run = runLive({"--list-devices", "--api", "jack"});
+    INFO(run.out << run.err);
+    CHECK(run.status == 0);
+    CHECK(run.out.find("Jack") != std::string::npos);
+    for (const auto& client : clients) CHECK(run.out.find("'" + client + "'") != std::string::npos);
+    CHECK(run.out.find("48000 Hz") != std::string::npos);
+}
+
+TEST_CASE("jack: a file played with --tee is bit-identical to the offline render, delayed by the latency", "[live]") {
+    REQUIRE_JACK_SERVER();
+    test::TempDir dir;
+    const std::int64_t frames = std::int64_t(1.5 * kRate);
+    writeAudio(dir.file("in.wav"), {test::noise(frames, 0.4f, 21), test::noise(frames, 0.4f, 22)});
+    // A mastering-like chain with 37 frames of latency (as a lookahead limiter would have).
+    const std::string graph =
+        dir.write("master.yaml",
+                  "stagegraph: 1\nname: master\ninputs:\n  mix: {channels: 2}\noutputs:\n  master: {channels: 2}\nnodes:\n"
+                  "  hpf: {type: highpass, freq: 30 Hz, slope: 24}\n  body: {type: lowshelf, freq: 110 Hz, gain: 0.8 dB}\n"
+                  "  tone: {type: peak, freq: 3 kHz, q: 1, gain: -1.5 dB}\n  look: {type: latency, samples: 37}\n"
+                  "  trim: {type: gain, gain: -1 dB}\nconnections:\n  - mix -> hpf -> body -> tone -> look -> trim -> master\n");
+
+    const LiveRun run = runLiveWithoutXruns({graph, "-i", dir.file("in.wav"), "--tee", dir.file("tee.wav"), "--format", "wav32f"});
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    const auto rendered = test::runCli("render " + quotedPath(graph) + " -i " + quotedPath(dir.file("in.wav")) + " -o " +
+                                       quotedPath(dir.file("render.wav")) + " --format wav32f --block 1000");
+    INFO(rendered.err);
+    REQUIRE(rendered.status == 0);
+
+    const Audio tee = readAudio(dir.file("tee.wav")), render = readAudio(dir.file("render.wav"));
+    const int latency = run.summary.sessionLatencyFrames;
+    CHECK(latency == 37);
+    REQUIRE(render.frames() == frames);
+    // The live session plays the file plus its latency: tee[L + n] == render[n], tee[0..L) is the
+    // graph's answer to the silence before the file (zeros for this graph).
+    REQUIRE(tee.frames() == frames + latency);
+    REQUIRE(tee.channels.size() == 2);
+    for (std::size_t c = 0; c < 2; ++c) {
+        CHECK(std::memcmp(tee.channels[c].data() + latency, render.channels[c].data(), sizeof(float) * std::size_t(frames)) == 0);
+        CHECK(std::all_of(tee.channels[c].begin(), tee.channels[c].begin() + latency, [](float v) { return v == 0.0f; }));
+    }
+    CHECK(run.summary.xruns == 0);
+    CHECK(run.summary.underrunFrames == 0);
+    CHECK(run.summary.frames == frames + latency);
+    CHECK(run.summary.teeFrames == frames + latency);
+    CHECK(run.summary.blockFrames == 256);
+    // The summary (no terminal): callbacks, frames, xruns, process times.
+    CHECK(run.out.find("callbacks") != std::string::npos);
+    CHECK(run.out.find("p99") != std::string::npos);
+    CHECK(run.out.find("worst") != std::string::npos);
+}
+
+TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the crossfade bound, no gap, no xrun", "[live]") {
+    REQUIRE_JACK_SERVER();
+    test::TempDir dir;
+    // Four graphs: three gains and one with 100 frames of latency (so the session aligns them).
+    const double gainsDb[] = {0, -6, -12, -3};
+    std::vector<std::string> args;
+    for (int g = 0; g < 4; ++g) {
+        const std::string name = std::to_string(g + 1) + ".yaml"; // (gcc 12 warns wrongly on "g" + to_string + ".yaml")
+        args.push_back(dir.write(name, gainGraph(gainsDb[g], g == 3 ? 100 : 0)));
+    }
+    const double frequency = 220, amplitude = 0.5, fadeMs = 50;
+    const std::int64_t frames = std::int64_t(6.0 * kRate);
+    const auto sine = test::sine(frequency, amplitude, kRate, frames);
+    writeAudio(dir.file("sine.wav"), {sine, sine});
+    for (const std::string& extra :
+         std::vector<std::string>{"-i", dir.file("sine.wav"), "--tee", dir.file("tee.wav"), "--crossfade", "50"})
+        args.push_back(extra);
+
+    // 20 switches, 230 ms apart (each takes about 95 ms: warm-up 2148 frames + 50 ms fade). The
+    // next line goes 230 ms after the session acknowledged the last, so a control thread held up
+    // by a loaded machine cannot take two at once (the second would replace the first while it
+    // warms up, and the test would count 19).
+    const int order[20] = {2, 3, 1, 4, 2, 1, 3, 4, 1, 2, 4, 3, 2, 4, 1, 3, 1, 4, 2, 1};
+    const LiveRun run = runLiveWithoutXruns(args, [&](int fd, const MessageCounter& count) {
+        waitForMessage(count, "playing on");
+        sleepSeconds(0.4);
+        for (int k = 0; k < 20; ++k) {
+            say(fd, "switch " + std::to_string(order[k]));
+            waitForMessage(count, "switch to ", k + 1);
+            sleepSeconds(0.23);
+        }
+    });
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    CHECK(run.summary.xruns == 0);
+    CHECK(run.summary.underrunFrames == 0);
+    CHECK(run.summary.nonFiniteSamples == 0);
+    CHECK(run.summary.switches == 20);
+    std::vector<int> expected{1};
+    expected.insert(expected.end(), std::begin(order), std::end(order));
+    CHECK(run.summary.graphsPlayed == expected);
+
+    const Audio tee = readAudio(dir.file("tee.wav"));
+    const auto& y = tee.channels[0];
+    REQUIRE(tee.frames() == frames + 100);
+    for (float v : y) REQUIRE(std::isfinite(v));
+
+    // Step bound. The output is y[n] = c[n] s[n - L] with c = w_out g_out + w_in g_in (every graph
+    // is aligned to the session latency L, so both carry the same sine), w_in = sin(pi/2 i/F),
+    // w_out = cos(pi/2 i/F). Then
+    //   |y[n+1] - y[n]| <= |c[n+1]| |s[n+1] - s[n]| + |c[n+1] - c[n]| |s[n]|
+    //                   <= sqrt(g_out^2 + g_in^2) 2A sin(pi f/fs) + (g_out + g_in) A pi/(2F)
+    //                   <= sqrt(2) 2A sin(pi f/fs) + 2A pi/(2F)            (gains <= 1)
+    // = 0.0204 + 0.0007 here. A cut between gains 1 and 0.5 at a peak would step 0.25; a gap of one
+    // period would step up to A = 0.5.
+    const double fadeFrames = fadeMs / 1000 * kRate;
+    const double bound =
+        std::sqrt(2.0) * 2 * amplitude * std::sin(M_PI * frequency / kRate) + 2 * amplitude * M_PI / (2 * fadeFrames);
+    double worstStep = 0;
+    for (std::size_t n = 0; n + 1 < y.size(); ++n) worstStep = std::max(worstStep, double(std::abs(y[n + 1] - y[n])));
+    INFO("largest step " << worstStep << ", bound " << bound);
+    CHECK(worstStep <= bound * (1 + 1e-4));
+
+    // No gap, no dip: since w_out + w_in >= 1, every period's peak is at least the smaller gain's
+    // (sampled: A cos(pi f/fs) below the true peak at worst).
+    const int period = int(kRate / frequency) + 1;
+    const double smallest = std::pow(10.0, -12.0 / 20.0) * amplitude * std::cos(M_PI * frequency / kRate);
+    double lowest = 1;
+    for (std::int64_t n = 100; n + period <= frames + 100; n += period / 2) lowest = std::min(lowest, peak(y, n, n + period));
+    INFO("lowest period peak " << lowest << ", floor " << smallest);
+    CHECK(lowest >= smallest * (1 - 1e-4));
+
+    // The plateaus between the fades follow the graphs switched to, in order. A plateau is a
+    // level within 0.05 dB of a graph's gain for 8 periods in a row (36 ms; fades pass through
+    // other graphs' levels far faster, and plateaus last about 130 ms).
+    std::vector<int> plateaus;
+    int candidate = 0, repeats = 0;
+    for (std::int64_t n = 100; n + period <= frames + 100; n += period) {
+        const double levelDb = 20 * std::log10(peak(y, n, n + period) / amplitude);
+        int match = 0;
+        for (int g = 0; g < 4; ++g)
+            if (std::abs(levelDb - gainsDb[g]) < 0.05) match = g + 1;
+        repeats = match != 0 && match == candidate ? repeats + 1 : 1;
+        candidate = match;
+        if (match != 0 && repeats == 8 && (plateaus.empty() || plateaus.back() != match)) plateaus.push_back(match);
+    }
+    CHECK(plateaus == expected);
+}
+
+TEST_CASE("jack: missing device, impossible block size, bad graph: clear error, exit 1 or 2", "[live]") {
+    REQUIRE_JACK_SERVER();
+    test::TempDir dir;
+    const std::string good = dir.write("good.yaml", gainGraph(0));
+    const std::string bad =
+        dir.write("bad.yaml", "stagegraph: 1\ninputs:\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\n"
+                              "nodes:\n  level: {type: gian, gain: -3 dB}\nconnections:\n  - mix -> level -> out\n");
+    writeAudio(dir.file("in.wav"), {test::noise(4800, 0.1f, 1), test::noise(4800, 0.1f, 2)});
+    writeAudio(dir.file("in44.wav"), {test::noise(4410, 0.1f, 1), test::noise(4410, 0.1f, 2)}, 44100);
+    const std::string in = dir.file("in.wav");
+
+    LiveRun run = runLive({good, "-i", in, "--api", "jack", "--device", "no-such-device"});
+    INFO(run.err);
+    CHECK((run.status == 1 || run.status == 2));
+    CHECK(run.err.find("no output device 'no-such-device'") != std::string::npos);
+    CHECK(run.err.find("'system'") != std::string::npos); // names what there is
+
+    run = runLive({good, "-i", in, "--api", "jack", "--device", "7"});
+    CHECK((run.status == 1 || run.status == 2));
+    CHECK(run.err.find("no output device number 7") != std::string::npos);
+
+    for (const char* block : {"0", "9000", "-5", "64k"}) {
+        run = runLive({good, "-i", in, "--block", block});
+        INFO(run.err);
+        CHECK(run.status == 2);
+        CHECK(run.err.find("--block: expected a frame count from 1 to 8192") != std::string::npos);
+    }
+
+    run = runLive({good, bad, "-i", in, "--api", "jack"});
+    INFO(run.err);
+    CHECK(run.status == 2);
+    CHECK(run.err.find(bad + ":7:") != std::string::npos); // file:line:col of the node
+    CHECK(run.err.find("gian") != std::string::npos);
+    CHECK(run.summary.callbacks == 0); // nothing played
+
+    run = runLive({good, "-i", dir.file("in44.wav"), "--api", "jack"}); // the server runs at 48 kHz
+    INFO(run.err);
+    CHECK(run.status == 1);
+    CHECK(run.err.find("44100") != std::string::npos);
+    CHECK(run.err.find("48000") != std::string::npos);
+
+    run = runLive({good, "-i", dir.file("missing.wav")});
+    CHECK(run.status == 1);
+    CHECK(run.err.find("missing.wav") != std::string::npos);
+}
+
+TEST_CASE("jack: a graph that fails to compile while live leaves the playing one playing", "[live]") {
+    REQUIRE_JACK_SERVER();
+    test::TempDir dir;
+    const std::string first = dir.write("first.yaml", gainGraph(0));
+    const std::string second = dir.write("second.yaml", gainGraph(-6));
+    const std::int64_t frames = std::int64_t(2.0 * kRate);
+    const double amplitude = 0.5;
+    const auto sine = test::sine(220, amplitude, kRate, frames);
+    writeAudio(dir.file("sine.wav"), {sine, sine});
+
+    const LiveRun run = runLive(
+        {first, second, "-i", dir.file("sine.wav"), "--tee", dir.file("tee.wav")}, [&](int fd, const MessageCounter& count) {
+            waitForMessage(count, "playing on"); // the times below are from the start of the playback
+            sleepSeconds(0.3);
+            dir.write("second.yaml", "stagegraph: 1\ninputs:\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n"
+                                     "  level: {type: gain, gain: -6 Hz}\nconnections:\n  - mix -> level -> out\n");
+            say(fd, "switch 2"); // its file changed: compiled again, fails
+            waitForMessage(count, "did not compile", 1);
+            sleepSeconds(0.2);
+            say(fd, "reload 2"); // fails again
+            waitForMessage(count, "did not compile", 2);
+            sleepSeconds(0.6);
+            dir.write("second.yaml", gainGraph(-12));
+            say(fd, "switch 2"); // compiles now (the new content: -12 dB)
+        });
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    CHECK(run.summary.failedCompiles == 2);
+    CHECK(run.err.find("did not compile") != std::string::npos);
+    CHECK(run.err.find("graph 1 keeps playing") != std::string::npos);
+    CHECK(run.err.find("second.yaml:") != std::string::npos); // the compiler's own message with its mark
+    CHECK(run.summary.graphsPlayed == std::vector<int>{1, 2});
+    if (run.summary.xruns) WARN(run.summary.xruns << " xruns (scheduling on a loaded machine; the switch tests assert none)");
+
+    // Until the good switch the first graph plays on, without a gap: every period peaks at A.
+    const Audio tee = readAudio(dir.file("tee.wav"));
+    const auto& y = tee.channels[0];
+    REQUIRE(tee.frames() == frames);
+    const int period = int(kRate / 220) + 1;
+    std::int64_t firstChange = -1;
+    for (std::int64_t n = 0; n + period <= frames; n += period)
+        if (std::abs(peak(y, n, n + period) - amplitude) > 1e-3 * amplitude) {
+            firstChange = n;
+            break;
+        }
+    INFO("first change at " << firstChange / kRate << " s");
+    // The failed commands came 0.3 s and 0.5 s into the playback, the good one 1.1 s (later on a
+    // loaded machine, never earlier): a switch on a failed compile would show at about 0.35 s.
+    CHECK(firstChange > std::int64_t(0.7 * kRate));
+    // ... and the end is the new content of the file: -12 dB.
+    CHECK(std::abs(20 * std::log10(peak(y, frames - 4800, frames) / amplitude) - -12.0) < 0.05);
+}
+
+TEST_CASE("jack: set node.param VALUE changes a parameter at a sample position, smoothed", "[live]") {
+    REQUIRE_JACK_SERVER();
+    test::TempDir dir;
+    const std::string graph = dir.write("g.yaml", gainGraph(0));
+    const std::int64_t frames = std::int64_t(1.5 * kRate);
+    const double amplitude = 0.5;
+    writeAudio(dir.file("dc.wav"),
+               {std::vector<float>(std::size_t(frames), float(amplitude)), std::vector<float>(std::size_t(frames), 0.0f)});
+    const LiveRun run =
+        runLive({graph, "-i", dir.file("dc.wav"), "--tee", dir.file("tee.wav")}, [&](int fd, const MessageCounter& count) {
+            waitForMessage(count, "playing on");
+            sleepSeconds(0.3);
+            say(fd, "set level.gain 3 Hz");   // wrong unit: an error, nothing changes
+            say(fd, "set nothere.gain -3dB"); // no such node
+            say(fd, "set level.gain -6dB");
+        });
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    CHECK(run.err.find("expected a gain") != std::string::npos);
+    CHECK(run.err.find("no node 'nothere'") != std::string::npos);
+
+    // On DC the output is the gain itself: 1.0 before, 10^(-6/20) after, and in between a ramp
+    // over the gain node's 20 ms smoothing (960 frames at 48 kHz), never a jump.
+    const Audio tee = readAudio(dir.file("tee.wav"));
+    const auto& y = tee.channels[0];
+    const double after = amplitude * std::pow(10.0, -6.0 / 20.0);
+    std::int64_t start = -1, end = -1;
+    for (std::int64_t n = 0; n < frames; ++n) {
+        if (start < 0 && y[std::size_t(n)] != float(amplitude)) start = n;
+        if (start >= 0 && std::abs(y[std::size_t(n)] - after) < 1e-6) {
+            end = n;
+            break;
+        }
+    }
+    REQUIRE(start > 0);
+    REQUIRE(end > start);
+    CHECK(end - start == Approx(960).margin(2));
+    double worstStep = 0;
+    for (std::int64_t n = 0; n + 1 < frames; ++n)
+        worstStep = std::max(worstStep, double(std::abs(y[std::size_t(n + 1)] - y[std::size_t(n)])));
+    CHECK(worstStep <= (amplitude - after) / 960 * 1.01); // the ramp's slope: the largest step there is
+    CHECK(std::abs(y[std::size_t(frames - 1)] - after) < 1e-6);
+}
+
+TEST_CASE("jack: --loop plays the file again, --duration ends the session", "[live]") {
+    REQUIRE_JACK_SERVER();
+    test::TempDir dir;
+    const std::string graph = dir.write("g.yaml", gainGraph(-6));
+    const std::int64_t frames = 12000; // 0.25 s
+    const auto noise = test::noise(frames, 0.5f, 9);
+    writeAudio(dir.file("in.wav"), {noise, noise});
+    const LiveRun run = runLive({graph, "-i", dir.file("in.wav"), "--loop", "--duration", "0.9", "--tee", dir.file("tee.wav")});
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    const Audio tee = readAudio(dir.file("tee.wav"));
+    const auto& y = tee.channels[0];
+    REQUIRE(std::int64_t(y.size()) == std::int64_t(0.9 * kRate));
+    const float gain = float(std::pow(10.0, -6.0 / 20.0));
+    long mismatches = 0;
+    for (std::size_t n = 0; n < y.size(); ++n) mismatches += y[n] != noise[n % std::size_t(frames)] * gain;
+    CHECK(mismatches == 0);
+}
+
+TEST_CASE("jack: the stagegraph command plays, takes commands on standard input and prints its summary", "[live]") {
+    REQUIRE_JACK_SERVER();
+    test::TempDir dir;
+    const std::string a = dir.write("a.yaml", gainGraph(0)), b = dir.write("b.yaml", gainGraph(-6));
+    const std::int64_t frames = std::int64_t(1.5 * kRate);
+    const auto noise = test::noise(frames, 0.3f, 5);
+    writeAudio(dir.file("in.wav"), {noise, noise});
+    // Commands through a pipe into the real command's standard input.
+    const std::string cli = quotedPath(test::cliPath()), input = quotedPath(dir.file("in.wav"));
+    const auto piped = test::runShell("(sleep 0.6; echo 'switch 2') | " + cli + " live " + quotedPath(a) + " " + quotedPath(b) +
+                                      " -i " + input + " --tee " + quotedPath(dir.file("tee.wav")));
+    INFO(piped.out << piped.err);
+    CHECK(piped.status == 0);
+    CHECK(std::regex_search(piped.out, std::regex("1 switches, [0-9]+ xruns"))); // the summary, no terminal (xruns: see runLiveWithoutXruns)
+    CHECK(piped.out.find("p99") != std::string::npos);
+    CHECK(piped.err.find("switch to 2") != std::string::npos);
+    CHECK(readAudio(dir.file("tee.wav")).frames() == frames);
+
+    const auto bad = test::runShell(cli + " live " + quotedPath(a) + " -i " + input + " --block 0 </dev/null");
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("--block") != std::string::npos);
+}
