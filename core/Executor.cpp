@@ -1,37 +1,15 @@
 #include "core/Executor.h"
 
+#include "core/Denormals.h"
 #include "core/ExecutorPlan.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <xmmintrin.h>
-#endif
-
 namespace sg {
 
 namespace {
-
-/// Flush-to-zero and denormals-are-zero for the scope of one process() call, so recursive
-/// filters decaying into denormals cost nothing. Restores the caller's mode.
-class ScopedFlushDenormals {
-public:
-    ScopedFlushDenormals() noexcept {
-#if defined(__SSE2__)
-        saved_ = _mm_getcsr();
-        _mm_setcsr(saved_ | 0x8040u);   // FTZ (bit 15) | DAZ (bit 6)
-#endif
-    }
-    ~ScopedFlushDenormals() {
-#if defined(__SSE2__)
-        _mm_setcsr(saved_);
-#endif
-    }
-private:
-    unsigned saved_ = 0;
-};
 
 // Element-wise loops over padded lengths: buffers are padded to kSimdPadFrames, so the
 // compiler's vectorised loops need no scalar tail.

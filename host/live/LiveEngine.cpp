@@ -1,5 +1,7 @@
 #include "host/live/LiveEngine.h"
 
+#include "core/Denormals.h"
+#include "core/Units.h"
 #include "host/live/LiveGraph.h"
 
 #include <algorithm>
@@ -7,37 +9,9 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <xmmintrin.h>
-#endif
-
 namespace sg::live {
 
 namespace {
-
-/// FTZ and DAZ for the whole callback (the executor sets them inside process() too; the mixing
-/// and fades here run outside it). Restores the thread's previous mode.
-class ScopedFlushDenormals {
-public:
-    ScopedFlushDenormals() noexcept {
-#if defined(__SSE2__)
-        saved_ = _mm_getcsr();
-        _mm_setcsr(saved_ | 0x8040u); // FTZ (bit 15) | DAZ (bit 6)
-#endif
-    }
-    ~ScopedFlushDenormals() {
-#if defined(__SSE2__)
-        _mm_setcsr(saved_);
-#endif
-    }
-    ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;
-    ScopedFlushDenormals& operator=(const ScopedFlushDenormals&) = delete;
-
-private:
-    unsigned saved_ = 0;
-};
-
-double dbToLinear(double db) { return std::pow(10.0, db / 20.0); }
 
 /// Moves `value` toward `target` by at most `step`.
 double slew(double value, double target, double step) {
@@ -240,8 +214,8 @@ void LiveEngine::runChunk(const float* const* input, float* const* output, int o
     const bool plain = !next_ && currentFrom == 0 && currentTo == 0 && levelFrom == 0 && levelTo == 0;
     if (!plain) {
         // Linear ramps across the chunk between the gains at its start and its end.
-        const float gainA0 = float(dbToLinear(currentFrom + levelFrom)), gainA1 = float(dbToLinear(currentTo + levelTo));
-        const float gainB0 = float(dbToLinear(nextFrom + levelFrom)), gainB1 = float(dbToLinear(nextTo + levelTo));
+        const float gainA0 = float(dbToGain(currentFrom + levelFrom)), gainA1 = float(dbToGain(currentTo + levelTo));
+        const float gainB0 = float(dbToGain(nextFrom + levelFrom)), gainB1 = float(dbToGain(nextTo + levelTo));
         const float stepA = (gainA1 - gainA0) / float(frames), stepB = (gainB1 - gainB0) / float(frames);
         const std::int64_t fade = config_.crossfadeFrames;
         for (int c = 0; c < outputChannels; ++c) {

@@ -11,6 +11,7 @@
 // Each prints mean, p50, p99, p99.9 and worst process time per block, in us and as a fraction of
 // the deadline. Usage: bench_live [--seconds S] [--no-jack]
 #include "core/Compiler.h"
+#include "bench/BenchGraphs.h"
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
 #include "core/Registry.h"
@@ -41,26 +42,6 @@ constexpr double kRate = 48000;
 constexpr int kBlock = 64;
 constexpr double kDeadlineUs = 1e6 * kBlock / kRate; // 1333.3 us
 
-/// The mixing graph of bench_render: 32 mono strips (highpass, two bells, high shelf, fader, pan)
-/// summed on a stereo bus.
-std::string stripsGraph(int strips) {
-    std::string y = "stagegraph: 1\nname: strips\ninputs:\n";
-    for (int i = 0; i < strips; ++i) y += "  t" + std::to_string(i) + ": {channels: 1}\n";
-    y += "outputs:\n  mix: {channels: 2}\ntemplates:\n  strip:\n    params: {hp: 40 Hz, f: 1 kHz, level: 0 dB, pan: 0 %}\n"
-         "    inputs: {in: {channels: 1}}\n    outputs: {out: {channels: 2}}\n    nodes:\n"
-         "      hpf: {type: highpass, freq: $hp}\n      mud: {type: peak, freq: 300 Hz, gain: -2 dB}\n"
-         "      bell: {type: peak, freq: $f, gain: 2 dB}\n      air: {type: highshelf, freq: 10 kHz, gain: 1 dB}\n"
-         "      fader: {type: gain, gain: $level}\n      pan: {type: pan, pan: $pan}\n"
-         "    connections:\n      - in -> hpf -> mud -> bell -> air -> fader -> pan -> out\nnodes:\n";
-    for (int i = 0; i < strips; ++i)
-        y += "  s" + std::to_string(i) + ": {use: strip, hp: " + std::to_string(30 + i) +
-             " Hz, f: " + std::to_string(500 + 100 * i) + " Hz, level: -" + std::to_string(i % 7) +
-             " dB, pan: " + std::to_string(-80 + 5 * i) + " %}\n";
-    y += "  bus: {type: gain, gain: -6 dB}\nconnections:\n";
-    for (int i = 0; i < strips; ++i) y += "  - t" + std::to_string(i) + " -> s" + std::to_string(i) + " -> bus\n";
-    y += "  - bus -> mix\n";
-    return y;
-}
 
 AudioBuffer noise(int channels, int frames) {
     AudioBuffer buffer(channels, frames);
@@ -90,7 +71,7 @@ void report(const char* what, std::vector<double> us) {
 
 void benchExecutor(double seconds) {
     Diagnostics diags;
-    GraphDesc desc = loadGraphFromString(stripsGraph(32), "strips.yaml", ".", diags);
+    GraphDesc desc = loadGraphFromString(sg::bench::stripsGraph(32), "strips.yaml", ".", diags);
     CompileOptions options;
     options.maxBlockFrames = kBlock;
     auto program = compileGraph(desc, Registry::builtin(), options, diags);
@@ -122,7 +103,7 @@ void benchExecutor(double seconds) {
 void benchEngine(double seconds) {
     const std::string path =
         (std::filesystem::temp_directory_path() / ("bench_live_" + std::to_string(::getpid()) + ".yaml")).string();
-    std::ofstream(path) << stripsGraph(32);
+    std::ofstream(path) << sg::bench::stripsGraph(32);
     live::LiveFormat format;
     format.maxBlockFrames = kBlock;
     format.sourceChannels = 32;
@@ -207,7 +188,7 @@ void benchJack(double seconds) {
         if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (up) {
-        std::ofstream(dir + "/strips.yaml") << stripsGraph(32);
+        std::ofstream(dir + "/strips.yaml") << sg::bench::stripsGraph(32);
         const int frames = int(seconds * kRate);
         {
             io::AudioFileWriter writer;

@@ -7,6 +7,7 @@
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
 #include "core/Registry.h"
+#include "bench/BenchGraphs.h"
 
 #include <algorithm>
 #include <chrono>
@@ -79,23 +80,6 @@ std::string chainGraph() {
            "connections:\n  - mix -> b1 -> b2 -> b3 -> b4 -> b5 -> b6 -> b7 -> b8 -> out\n";
 }
 
-std::string stripsGraph(int strips) {
-    std::string y = "stagegraph: 1\ninputs:\n";
-    for (int i = 0; i < strips; ++i) y += "  t" + std::to_string(i) + ": {channels: 1}\n";
-    y += "outputs:\n  mix: {channels: 2}\ntemplates:\n  strip:\n    params: {hp: 40 Hz, f: 1 kHz, level: 0 dB, pan: 0 %}\n"
-         "    inputs: {in: {channels: 1}}\n    outputs: {out: {channels: 2}}\n    nodes:\n"
-         "      hpf: {type: highpass, freq: $hp}\n      mud: {type: peak, freq: 300 Hz, gain: -2 dB}\n"
-         "      bell: {type: peak, freq: $f, gain: 2 dB}\n      air: {type: highshelf, freq: 10 kHz, gain: 1 dB}\n"
-         "      fader: {type: gain, gain: $level}\n      pan: {type: pan, pan: $pan}\n"
-         "    connections:\n      - in -> hpf -> mud -> bell -> air -> fader -> pan -> out\nnodes:\n";
-    for (int i = 0; i < strips; ++i)
-        y += "  s" + std::to_string(i) + ": {use: strip, hp: " + std::to_string(30 + i) + " Hz, f: " + std::to_string(500 + 100 * i) +
-             " Hz, level: -" + std::to_string(i % 7) + " dB, pan: " + std::to_string(-80 + 5 * i) + " %}\n";
-    y += "  bus: {type: gain, gain: -6 dB}\nconnections:\n";
-    for (int i = 0; i < strips; ++i) y += "  - t" + std::to_string(i) + " -> s" + std::to_string(i) + " -> bus\n";
-    y += "  - bus -> mix\n";
-    return y;
-}
 
 } // namespace
 
@@ -115,8 +99,8 @@ int main(int argc, char** argv) {
     std::printf("8-biquad chain, stereo, %.0f s of audio: %.3f s  -> %.0fx realtime (%.1f M biquad-lane-frames/s)\n", chainSeconds,
                 chainMedian, chainSeconds / chainMedian, chainSeconds * 48000 * 2 * 8 / chainMedian / 1e6);
 
-    auto batched = compile(stripsGraph(32), true);
-    auto unbatched = compile(stripsGraph(32), false);
+    auto batched = compile(sg::bench::stripsGraph(32), true);
+    auto unbatched = compile(sg::bench::stripsGraph(32), false);
     std::vector<double> tb, tu;
     for (int r = 0; r < runs; ++r) {   // interleaved so machine noise hits both alike
         tb.push_back(timeRender(*batched, stripSeconds));
