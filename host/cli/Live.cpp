@@ -1,5 +1,7 @@
 #include "host/cli/Live.h"
 
+#include "host/cli/CommandLine.h"
+
 #include "core/Units.h"
 
 #include <cctype>
@@ -11,8 +13,6 @@ namespace sg::cli {
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitUsage = 2;
 
 /// "-x" or "--xyz", but not a negative number such as "-6".
 bool isOption(const std::string& arg) {
@@ -79,15 +79,10 @@ std::string parseLiveArguments(const std::vector<std::string>& args, LiveRequest
     bool inputDeviceGiven = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
-        std::string name = arg, inlineValue;
-        bool hasInline = false;
-        if (arg.rfind("--", 0) == 0) {
-            if (const auto eq = arg.find('='); eq != std::string::npos) {
-                name = arg.substr(0, eq);
-                inlineValue = arg.substr(eq + 1);
-                hasInline = true;
-            }
-        }
+        const OptionArgument option = splitOption(arg);
+        const std::string& name = option.name;
+        const std::string& inlineValue = option.inlineValue;
+        const bool hasInline = option.hasInlineValue;
         std::string value;
         auto takeOne = [&]() -> bool {
             if (hasInline)

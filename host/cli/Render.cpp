@@ -4,6 +4,7 @@
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
 #include "core/Registry.h"
+#include "host/cli/CommandLine.h"
 #include "host/cli/Progress.h"
 #include "host/cli/Report.h"
 #include "host/cli/Target.h"
@@ -23,41 +24,6 @@ namespace fs = std::filesystem;
 namespace sg::cli {
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitInterrupted = 130;
-
-// ---- interruption -----------------------------------------------------------------------
-
-volatile std::sig_atomic_t interrupted = 0;
-
-void onInterrupt(int) { interrupted = 1; }
-
-/// SIGINT and SIGTERM stop the render between blocks (so the temporary files are removed)
-/// instead of killing the process with them in place.
-class InterruptGuard {
-public:
-    InterruptGuard() {
-        interrupted = 0;
-        struct sigaction action {};
-        action.sa_handler = onInterrupt;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, &previousInt_);
-        sigaction(SIGTERM, &action, &previousTerm_);
-    }
-    ~InterruptGuard() {
-        sigaction(SIGINT, &previousInt_, nullptr);
-        sigaction(SIGTERM, &previousTerm_, nullptr);
-    }
-    InterruptGuard(const InterruptGuard&) = delete;
-    InterruptGuard& operator=(const InterruptGuard&) = delete;
-
-private:
-    struct sigaction previousInt_ {};
-    struct sigaction previousTerm_ {};
-};
 
 // ---- messages ------------------------------------------------------------------------------
 
@@ -270,15 +236,10 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
     bool haveTarget = false, haveCeiling = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
-        std::string name = arg, inlineValue;
-        bool hasInline = false;
-        if (arg.rfind("--", 0) == 0) {
-            if (const auto eq = arg.find('='); eq != std::string::npos) {
-                name = arg.substr(0, eq);
-                inlineValue = arg.substr(eq + 1);
-                hasInline = true;
-            }
-        }
+        const OptionArgument option = splitOption(arg);
+        const std::string& name = option.name;
+        const std::string& inlineValue = option.inlineValue;
+        const bool hasInline = option.hasInlineValue;
         // An option followed by one or more values, up to the next option.
         auto takeList = [&](std::vector<std::string>& into) -> std::string {
             const std::size_t before = into.size();
@@ -577,7 +538,7 @@ int render(const RenderRequest& request, RenderSummary* summary) {
     const auto started = std::chrono::steady_clock::now();
 
     for (std::int64_t position = 0; position < framesToProcess;) {
-        if (interrupted) {
+        if (*interruptFlag()) {
             progress.finish();
             printError("interrupted; no output written");
             return kExitInterrupted;
@@ -641,7 +602,7 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         progress.update(std::max<std::int64_t>(0, position - latency));
     }
     progress.finish();
-    if (interrupted) {
+    if (*interruptFlag()) {
         printError("interrupted; no output written");
         return kExitInterrupted;
     }
@@ -659,9 +620,9 @@ int render(const RenderRequest& request, RenderSummary* summary) {
             TargetResult delivered;
             const std::string error =
                 deliverToTarget(*pass1Files[k], figuresOf(*pass1Meters[k]), *request.target, outputFiles[slot], formats[slot],
-                                protectedPaths, writers[k], delivered, request.showProgress, &interrupted);
+                                protectedPaths, writers[k], delivered, request.showProgress, interruptFlag());
             pass1Files[k].reset(); // frees its disk space now
-            if (interrupted) {
+            if (*interruptFlag()) {
                 printError("interrupted; no output written");
                 return kExitInterrupted;
             }

@@ -1,5 +1,7 @@
 #include "host/live/LiveSession.h"
 
+#include "host/cli/CommandLine.h"
+
 #include "core/Compiler.h"
 #include "core/GraphLoader.h"
 #include "host/live/AudioRing.h"
@@ -28,9 +30,9 @@ namespace sg::live {
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+using cli::kExitFailure;
+using cli::kExitOk;
+using cli::kExitUsage;
 
 /// Seconds of audio the input and tee rings hold: the reader and the writer may stall this
 /// long (disk, scheduler) before the audio thread notices. They poll every kPollMilliseconds.
@@ -39,36 +41,6 @@ constexpr double kRingSeconds = 1.5;
 constexpr double kCalibrationSeconds = 10.0;
 /// Status line redraws per second.
 constexpr int kStatusPerSecond = 10;
-
-// ---- signals ------------------------------------------------------------------------------------
-
-volatile std::sig_atomic_t interrupted = 0;
-void onSignal(int) { interrupted = 1; }
-
-class SignalGuard {
-public:
-    explicit SignalGuard(bool active) : active_(active) {
-        interrupted = 0;
-        if (!active_) return;
-        struct sigaction action {};
-        action.sa_handler = onSignal;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, &previousInt_);
-        sigaction(SIGTERM, &action, &previousTerm_);
-    }
-    ~SignalGuard() {
-        if (!active_) return;
-        sigaction(SIGINT, &previousInt_, nullptr);
-        sigaction(SIGTERM, &previousTerm_, nullptr);
-    }
-    SignalGuard(const SignalGuard&) = delete;
-    SignalGuard& operator=(const SignalGuard&) = delete;
-
-private:
-    bool active_;
-    struct sigaction previousInt_ {};
-    struct sigaction previousTerm_ {};
-};
 
 std::string quoted(const std::string& text) { return "'" + text + "'"; }
 
@@ -476,7 +448,7 @@ int Session::run(LiveSummary* summary) {
         teeOpen_ = true;
     }
 
-    SignalGuard signals(console_.handleSignals);
+    cli::InterruptGuard signals(console_.handleSignals);
     if (fileMode_) {
         if (auto message = feeder_.prefill(*inputRing_, options_.loop); !message.empty()) {
             error(message);
@@ -514,7 +486,7 @@ int Session::run(LiveSummary* summary) {
 void Session::controlLoop() {
     RawTerminal raw(interactive_ ? console_.commandFd : -1);
     if (console_.commandFd < 0) commandsOpen_ = false;
-    while (!quit_ && !interrupted && !engine_->finished()) {
+    while (!quit_ && !*cli::interruptFlag() && !engine_->finished()) {
         if (auto message = stream_.runtimeError(); !message.empty()) {
             error("audio device: " + message);
             break; // finish() turns it into the exit status

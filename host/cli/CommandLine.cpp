@@ -1,0 +1,40 @@
+#include "host/cli/CommandLine.h"
+
+namespace sg::cli {
+
+namespace {
+volatile std::sig_atomic_t interrupted = 0;
+void onInterrupt(int) { interrupted = 1; }
+} // namespace
+
+OptionArgument splitOption(const std::string& argument) {
+    OptionArgument out{argument, {}, false};
+    if (argument.rfind("--", 0) == 0) {
+        if (const auto eq = argument.find('='); eq != std::string::npos) {
+            out.name = argument.substr(0, eq);
+            out.inlineValue = argument.substr(eq + 1);
+            out.hasInlineValue = true;
+        }
+    }
+    return out;
+}
+
+InterruptGuard::InterruptGuard(bool active) : active_(active) {
+    interrupted = 0;
+    if (!active_) return;
+    struct sigaction action {};
+    action.sa_handler = onInterrupt;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previousInt_);
+    sigaction(SIGTERM, &action, &previousTerm_);
+}
+
+InterruptGuard::~InterruptGuard() {
+    if (!active_) return;
+    sigaction(SIGINT, &previousInt_, nullptr);
+    sigaction(SIGTERM, &previousTerm_, nullptr);
+}
+
+volatile std::sig_atomic_t* interruptFlag() { return &interrupted; }
+
+} // namespace sg::cli
