@@ -75,7 +75,7 @@ TEST_CASE("cli: docs/nodes matches the registry (regenerate with 'make docs')", 
 }
 
 TEST_CASE("cli: shipped graphs check, print a schedule and draw", "[cli]") {
-    for (const char* g : {"graphs/mastering/streaming.yaml", "graphs/mixing/four-stems.yaml"}) {
+    for (const char* g : {"graphs/mastering/streaming.yaml", "graphs/mastering/loud.yaml", "graphs/mixing/four-stems.yaml"}) {
         std::string path = sourceDir() + "/" + g;
         auto r = runCli("check '" + path + "' --schedule");
         CAPTURE(g, r.err);
