@@ -10,14 +10,19 @@
 #include "host/cli/Target.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -198,6 +203,109 @@ void printSummary(const RenderRequest& request, const RenderSummary& result) {
     }
     std::printf("pass 1 (the graph): %.3f s\n", result.pass1Seconds);
 }
+
+// ---- the pipeline: reader thread -> executor (this thread) -> writer thread --------------
+
+/// Frames a pipeline chunk holds at least: one hand-off between threads per chunk, so --block 1
+/// costs no more synchronisation than --block 8192.
+constexpr int kPipelineChunkFrames = 16384;
+/// Chunks in flight per stage (one being filled, one being used, the rest queued).
+constexpr int kPipelineSlots = 4;
+
+/// A FIFO of slot indices between two threads (mutex and condition variable: offline work, one
+/// hand-off per chunk). Every slot is in exactly one queue or held by one thread, so push never
+/// waits and nothing allocates after construction.
+class SlotQueue {
+public:
+    SlotQueue() : slots_(kPipelineSlots) {}
+    void push(int slot) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            slots_[std::size_t((head_ + count_) % kPipelineSlots)] = slot;
+            ++count_;
+        }
+        ready_.notify_all();
+    }
+    /// The oldest slot; waits for one. -1 once closed and empty, or cancelled.
+    int pop() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [&] { return count_ > 0 || closed_ || cancelled_; });
+        if (cancelled_ || count_ == 0) return -1;
+        const int slot = slots_[std::size_t(head_)];
+        head_ = (head_ + 1) % kPipelineSlots;
+        --count_;
+        return slot;
+    }
+    /// No more pushes: pop() returns -1 once the queue is empty.
+    void close() {
+        { std::lock_guard<std::mutex> lock(mutex_); closed_ = true; }
+        ready_.notify_all();
+    }
+    /// pop() returns -1 from now on, queued slots or not.
+    void cancel() {
+        { std::lock_guard<std::mutex> lock(mutex_); cancelled_ = true; }
+        ready_.notify_all();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::vector<int> slots_;
+    int head_ = 0, count_ = 0;
+    bool closed_ = false, cancelled_ = false;
+};
+
+/// Decoded input frames for every executor input, and where a read failed.
+struct InputChunk {
+    std::vector<AudioBuffer> buffers;        // per executor input, chunkFrames frames
+    std::vector<std::int64_t> errorFrame;    // per input: the frame the file ended at, -1 if read fine
+    std::vector<std::string> errors;         // per input: the reader's message
+    int frames = 0;
+};
+
+/// Executor output frames (latency already trimmed) waiting to be written.
+struct OutputChunk {
+    std::vector<AudioBuffer> buffers;        // per executor output, chunkFrames frames
+    int frames = 0;
+};
+
+/// Owns the reader and writer threads; the destructor cancels and joins whatever still runs, so
+/// every early return stops them before the files and meters they use go away.
+struct RenderPipeline {
+    std::vector<InputChunk> inputChunks;
+    std::vector<OutputChunk> outputChunks;
+    SlotQueue freeInputs, fullInputs, freeOutputs, fullOutputs;
+    std::thread readerThread, writerThread;
+    std::atomic<bool> writerFailed{false};
+    std::string writerError;                 // set before writerFailed, read after the join
+
+    RenderPipeline(const std::vector<int>& inputChannels, const std::vector<int>& outputChannels, int chunkFrames) {
+        inputChunks.resize(kPipelineSlots);
+        outputChunks.resize(kPipelineSlots);
+        for (int s = 0; s < kPipelineSlots; ++s) {
+            for (int channels : inputChannels) inputChunks[std::size_t(s)].buffers.emplace_back(channels, chunkFrames);
+            inputChunks[std::size_t(s)].errorFrame.assign(inputChannels.size(), -1);
+            inputChunks[std::size_t(s)].errors.resize(inputChannels.size());
+            for (int channels : outputChannels) outputChunks[std::size_t(s)].buffers.emplace_back(channels, chunkFrames);
+            freeInputs.push(s);
+            freeOutputs.push(s);
+        }
+    }
+    ~RenderPipeline() {
+        freeInputs.cancel();
+        fullInputs.cancel();
+        freeOutputs.cancel();
+        fullOutputs.cancel();
+        if (readerThread.joinable()) readerThread.join();
+        if (writerThread.joinable()) writerThread.join();
+    }
+    /// Lets the writer finish what is queued and waits for it. True if every write succeeded.
+    bool finishWriting() {
+        fullOutputs.close();
+        if (writerThread.joinable()) writerThread.join();
+        return !writerFailed.load(std::memory_order_acquire);
+    }
+};
 
 } // namespace
 
@@ -520,14 +628,19 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         }
     }
 
-    // Stream.
+    // Stream, in three threads: a reader decodes chunks of input ahead (silence after each
+    // file's end), this thread runs the executor a block at a time, a writer dithers, encodes
+    // and meters the trimmed output. Chunks hold a whole number of blocks, so blocks never
+    // straddle chunks and the executor reads and writes the chunks in place. Each output's
+    // samples reach its writer in order, so dither and meters see exactly the single-threaded
+    // sequence. Errors are reported at the block where the single-threaded loop met them.
     const int block = request.blockFrames;
-    std::vector<AudioBuffer> inputBuffers, outputBuffers;
-    for (const auto& port : execInputs) inputBuffers.emplace_back(port.channels, block);
-    for (const auto& port : execOutputs) outputBuffers.emplace_back(port.channels, block);
+    const int chunkFrames = block * ((kPipelineChunkFrames + block - 1) / block);
+    std::vector<int> inputChannels, outputChannels;
+    for (const auto& port : execInputs) inputChannels.push_back(port.channels);
+    for (const auto& port : execOutputs) outputChannels.push_back(port.channels);
     std::vector<ConstAudioView> inputViews(execInputs.size());
     std::vector<AudioView> outputViews(execOutputs.size());
-    std::vector<const float*> meterPointers(kLoudnessMaxChannels);
 
     std::int64_t totalFrames = 0;
     for (const auto& reader : readers) totalFrames = std::max(totalFrames, reader.frames());
@@ -537,51 +650,45 @@ int render(const RenderRequest& request, RenderSummary* summary) {
                          request.showProgress && ProgressBar::isTerminal(stderr));
     const auto started = std::chrono::steady_clock::now();
 
-    for (std::int64_t position = 0; position < framesToProcess;) {
-        if (*interruptFlag()) {
-            progress.finish();
-            printError("interrupted; no output written");
-            return kExitInterrupted;
-        }
-        const int frames = int(std::min<std::int64_t>(block, framesToProcess - position));
-        for (std::size_t k = 0; k < execInputs.size(); ++k) {
-            io::AudioFileReader& reader = readers[std::size_t(inputSlot[k])];
-            const AudioView view = inputBuffers[k].view().frameRange(0, frames);
-            std::int64_t got = 0;
-            if (reader.position() < reader.frames()) {
-                got = reader.read(view);
-                if (got < 0) {
-                    progress.finish();
-                    printError(reader.error());
-                    return kExitFailure;
+    RenderPipeline pipeline(inputChannels, outputChannels, chunkFrames);
+    pipeline.readerThread = std::thread([&] {
+        for (std::int64_t start = 0; start < framesToProcess;) {
+            const int slot = pipeline.freeInputs.pop();
+            if (slot < 0) return;
+            InputChunk& chunk = pipeline.inputChunks[std::size_t(slot)];
+            chunk.frames = int(std::min<std::int64_t>(chunkFrames, framesToProcess - start));
+            bool failed = false;
+            for (std::size_t k = 0; k < execInputs.size(); ++k) {
+                io::AudioFileReader& reader = readers[std::size_t(inputSlot[k])];
+                const AudioView view = chunk.buffers[k].view().frameRange(0, chunk.frames);
+                std::int64_t got = 0;
+                chunk.errorFrame[k] = -1;
+                if (reader.position() < reader.frames()) {
+                    got = reader.read(view);
+                    if (got < 0) {
+                        chunk.errorFrame[k] = reader.position();
+                        chunk.errors[k] = reader.error();
+                        failed = true;
+                        got = std::clamp<std::int64_t>(reader.position() - start, 0, chunk.frames);
+                    }
                 }
+                if (got < chunk.frames) view.frameRange(int(got), chunk.frames - int(got)).clear(); // after the end: silence
             }
-            if (got < frames) view.frameRange(int(got), frames - int(got)).clear(); // after the end: silence
-            inputViews[k] = view;
+            pipeline.fullInputs.push(slot);
+            if (failed) break;
+            start += chunk.frames;
         }
-        for (std::size_t k = 0; k < execOutputs.size(); ++k) outputViews[k] = outputBuffers[k].view().frameRange(0, frames);
-        executor.process(inputViews, outputViews);
-
-        if (executor.nonFiniteSamples() > 0) {
-            progress.finish();
-            std::string names;
-            for (std::size_t k = 0; k < execOutputs.size(); ++k)
-                names += (names.empty() ? "" : ", ") + quotedName(execOutputs[k].name);
-            const std::int64_t frame = std::max<std::int64_t>(0, executor.firstNonFiniteFrame() - latency);
-            char when[64];
-            std::snprintf(when, sizeof when, " (%.3f s)", double(frame) / sampleRate);
-            printError(std::string("the graph produced non-finite samples (NaN or infinity) at ") +
-                       (execOutputs.size() == 1 ? "output " : "one of the outputs ") + names + ", first at frame " +
-                       std::to_string(frame) + when + "; no output written");
-            return kExitFailure;
-        }
-
-        // Output frame n holds input frame n - latency: drop the first `latency` frames.
-        const int skip = int(std::clamp<std::int64_t>(latency - position, 0, frames));
-        if (skip < frames) {
-            for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+        pipeline.fullInputs.close();
+    });
+    pipeline.writerThread = std::thread([&] {
+        std::vector<const float*> meterPointers(kLoudnessMaxChannels);
+        for (;;) {
+            const int slot = pipeline.fullOutputs.pop();
+            if (slot < 0) return;
+            const OutputChunk& chunk = pipeline.outputChunks[std::size_t(slot)];
+            for (std::size_t k = 0; k < execOutputs.size() && !pipeline.writerFailed.load(std::memory_order_relaxed); ++k) {
                 if (!writes[k]) continue;
-                const ConstAudioView out(outputViews[k].frameRange(skip, frames - skip));
+                const ConstAudioView out(chunk.buffers[k].view().frameRange(0, chunk.frames));
                 std::string error;
                 if (targeting) {
                     error = pass1Files[k]->write(out);
@@ -592,15 +699,87 @@ int render(const RenderRequest& request, RenderSummary* summary) {
                     if (outputMeters[k]) outputMeters[k]->process(out);
                 }
                 if (!error.empty()) {
-                    progress.finish();
-                    printError(error);
-                    return kExitFailure;
+                    pipeline.writerError = std::move(error);
+                    pipeline.writerFailed.store(true, std::memory_order_release);
                 }
             }
+            pipeline.freeOutputs.push(slot); // after a failure: keep recycling, write nothing
         }
+    });
+
+    int inputSlotNow = -1, outputSlotNow = -1;   // chunks this thread holds
+    int inputOffset = 0, outputFill = 0;         // frames used of each
+    auto submitOutput = [&] {
+        if (outputSlotNow < 0) return;
+        pipeline.outputChunks[std::size_t(outputSlotNow)].frames = outputFill;
+        pipeline.fullOutputs.push(outputSlotNow);
+        outputSlotNow = -1;
+    };
+    // A failure at this block: what came before is written first, and a write error there is
+    // the one the single-threaded loop would have met first.
+    auto fail = [&](const std::string& message) {
+        submitOutput();
+        const bool written = pipeline.finishWriting();
+        progress.finish();
+        printError(written ? message : pipeline.writerError);
+        return kExitFailure;
+    };
+
+    for (std::int64_t position = 0; position < framesToProcess;) {
+        if (*interruptFlag()) {
+            progress.finish();
+            printError("interrupted; no output written");
+            return kExitInterrupted;
+        }
+        if (pipeline.writerFailed.load(std::memory_order_acquire)) return fail(pipeline.writerError);
+        if (inputSlotNow < 0 || inputOffset == pipeline.inputChunks[std::size_t(inputSlotNow)].frames) {
+            if (inputSlotNow >= 0) pipeline.freeInputs.push(inputSlotNow);
+            inputSlotNow = pipeline.fullInputs.pop();
+            inputOffset = 0;
+            if (inputSlotNow < 0) return fail("internal: the input reader stopped early");
+        }
+        const InputChunk& in = pipeline.inputChunks[std::size_t(inputSlotNow)];
+        const int frames = int(std::min<std::int64_t>(block, framesToProcess - position));
+        for (std::size_t k = 0; k < execInputs.size(); ++k)
+            if (in.errorFrame[k] >= 0 && in.errorFrame[k] < position + frames) return fail(in.errors[k]);
+        if (outputSlotNow < 0) {
+            outputSlotNow = pipeline.freeOutputs.pop();
+            outputFill = 0;
+            if (outputSlotNow < 0) return fail("internal: the output writer stopped early");
+        }
+        const OutputChunk& out = pipeline.outputChunks[std::size_t(outputSlotNow)];
+        for (std::size_t k = 0; k < execInputs.size(); ++k) inputViews[k] = in.buffers[k].view().frameRange(inputOffset, frames);
+        for (std::size_t k = 0; k < execOutputs.size(); ++k) outputViews[k] = out.buffers[k].view().frameRange(outputFill, frames);
+        executor.process(inputViews, outputViews);
+        inputOffset += frames;
+
+        if (executor.nonFiniteSamples() > 0) {
+            std::string names;
+            for (std::size_t k = 0; k < execOutputs.size(); ++k)
+                names += (names.empty() ? "" : ", ") + quotedName(execOutputs[k].name);
+            const std::int64_t frame = std::max<std::int64_t>(0, executor.firstNonFiniteFrame() - latency);
+            char when[64];
+            std::snprintf(when, sizeof when, " (%.3f s)", double(frame) / sampleRate);
+            return fail(std::string("the graph produced non-finite samples (NaN or infinity) at ") +
+                        (execOutputs.size() == 1 ? "output " : "one of the outputs ") + names + ", first at frame " +
+                        std::to_string(frame) + when + "; no output written");
+        }
+
+        // Output frame n holds input frame n - latency: drop the first `latency` frames.
+        const int skip = int(std::clamp<std::int64_t>(latency - position, 0, frames));
+        if (skip > 0 && skip < frames)
+            for (std::size_t k = 0; k < execOutputs.size(); ++k)
+                for (int c = 0; c < outputViews[k].channels; ++c) {
+                    float* samples = outputViews[k].channel(c);
+                    std::memmove(samples, samples + skip, sizeof(float) * std::size_t(frames - skip));
+                }
+        outputFill += frames - skip;
+        if (outputFill + block > chunkFrames) submitOutput();
         position += frames;
         progress.update(std::max<std::int64_t>(0, position - latency));
     }
+    if (outputSlotNow >= 0 && outputFill > 0) submitOutput();
+    if (!pipeline.finishWriting()) return fail(pipeline.writerError);
     progress.finish();
     if (*interruptFlag()) {
         printError("interrupted; no output written");

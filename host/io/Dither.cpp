@@ -45,7 +45,33 @@ void TpdfDither::generate(float* out) noexcept {
 void TpdfDither::fill(float* out, std::size_t count) noexcept {
     std::size_t done = 0;
     while (done < count && pendingIndex_ < kLanes) out[done++] = pending_[pendingIndex_++];
-    for (; done + kLanes <= count; done += kLanes) generate(out + done);
+    const std::size_t bulkEnd = done + (count - done) / kLanes * kLanes;
+    if (done < bulkEnd) {
+        // generate() on local copies of the states, which the compiler keeps in vector registers.
+        std::uint64_t state0[kLanes], state1[kLanes];
+        for (int lane = 0; lane < kLanes; ++lane) {
+            state0[lane] = state0_[lane];
+            state1[lane] = state1_[lane];
+        }
+        float* __restrict o = out;
+        for (; done < bulkEnd; done += kLanes) {
+            for (int lane = 0; lane < kLanes; ++lane) {
+                std::uint64_t s1 = state0[lane];
+                const std::uint64_t s0 = state1[lane];
+                const std::uint64_t bits = s0 + s1;
+                state0[lane] = s0;
+                s1 ^= s1 << 23;
+                state1[lane] = s1 ^ s0 ^ (s1 >> 18) ^ (s0 >> 5);
+                const std::int32_t high = std::int32_t(std::uint32_t(bits >> 32)) >> 8;
+                const std::int32_t low = std::int32_t(std::uint32_t(bits)) >> 8;
+                o[done + std::size_t(lane)] = float(high + low) * 0x1p-24f;
+            }
+        }
+        for (int lane = 0; lane < kLanes; ++lane) {
+            state0_[lane] = state0[lane];
+            state1_[lane] = state1[lane];
+        }
+    }
     if (done < count) {
         generate(pending_);
         pendingIndex_ = 0;
