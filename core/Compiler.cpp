@@ -462,11 +462,70 @@ int compensateLatency(Model& model, const Registry& registry, const std::vector<
 // ---- pass 6: levels and lane batching ---------------------------------------------------------------
 
 struct Step {
-    std::vector<int> members;   // vertices, lane order
+    std::vector<int> members;   // vertices, lane order (a fused chain by its head)
     std::string key;
 };
 
-std::vector<Step> buildSteps(Model& model, const std::vector<int>& order, bool batch) {
+// ---- chain fusion (with batching) ------------------------------------------------------------------
+//
+// A maximal series v1 -> v2 -> ... -> vk of biquad-family nodes (batch key "biquad<sections>"),
+// where each vi's one connection goes from its port 0 to port 0 of v(i+1), which has no other
+// input, with equal channel counts and zero latency, runs as ONE instance of the biquad kernel
+// whose sections are the nodes' sections in order (InstanceSetup::stages); its key becomes
+// "biquad<total sections>". The kernel rounds a lane's value to float after the last section of
+// each stage, as the separate nodes' float buffers did, so fused and unfused renders are
+// bit-identical. CompileOptions::fuse turns it on; it needs batching too (--no-batch = one step
+// per node).
+
+/// Sections of a fusable biquad-family vertex, or 0.
+int biquadSections(const Vertex& v) {
+    if (v.kind != VertexKind::Node || !v.valid || v.inserted || v.latency != 0 || !v.type->info().batchable) return 0;
+    const std::string key = v.type->batchKey(v.params);
+    if (key.size() <= 6 || key.compare(0, 6, "biquad") != 0) return 0;
+    int sections = 0;
+    for (std::size_t i = 6; i < key.size(); ++i) {
+        if (key[i] < '0' || key[i] > '9') return 0;
+        sections = sections * 10 + (key[i] - '0');
+    }
+    return sections;
+}
+
+/// chains[v] = the vertices of the fused chain v heads (v first), empty if v heads none
+/// (alone, or inside another chain: then absorbed[v]).
+void fusedChains(const Model& model, const std::vector<int>& order, std::vector<std::vector<int>>& chains,
+                 std::vector<bool>& absorbed) {
+    chains.assign(model.vertices.size(), {});
+    absorbed.assign(model.vertices.size(), false);
+    auto next = [&](int vi) {
+        const Vertex& v = model.vertices[std::size_t(vi)];
+        if (biquadSections(v) == 0) return -1;
+        const Edge* out = nullptr;
+        for (const Edge& e : model.edges) {
+            if (e.from != vi) continue;
+            if (out) return -1;
+            out = &e;
+        }
+        if (!out || out->fromPort != 0 || out->toPort != 0) return -1;
+        const Vertex& w = model.vertices[std::size_t(out->to)];
+        if (biquadSections(w) == 0) return -1;
+        for (const Edge& e : model.edges) if (e.to == out->to && &e != out) return -1;
+        if (v.outputChannels.empty() || w.inputChannels.empty() || w.outputChannels.empty() ||
+            v.outputChannels[0] != w.inputChannels[0] || w.outputChannels[0] != w.inputChannels[0])
+            return -1;
+        return out->to;
+    };
+    for (int vi : order) {   // predecessors first: a chain is met at its head
+        if (absorbed[std::size_t(vi)]) continue;
+        std::vector<int> chain{vi};
+        for (int w = next(vi); w >= 0; w = next(w)) chain.push_back(w);
+        if (chain.size() < 2) continue;
+        for (std::size_t i = 1; i < chain.size(); ++i) absorbed[std::size_t(chain[i])] = true;
+        chains[std::size_t(vi)] = std::move(chain);
+    }
+}
+
+std::vector<Step> buildSteps(Model& model, const std::vector<int>& order, bool batch,
+                             const std::vector<std::vector<int>>& chains, const std::vector<bool>& absorbed) {
     std::vector<int> position(model.vertices.size(), 0);
     for (std::size_t i = 0; i < order.size(); ++i) position[std::size_t(order[i])] = int(i);
     for (int vi : order) {   // level = longest path from a source
@@ -478,8 +537,13 @@ std::vector<Step> buildSteps(Model& model, const std::vector<int>& order, bool b
     std::map<std::pair<int, std::string>, std::size_t> groups;
     for (int vi : order) {
         const Vertex& v = model.vertices[std::size_t(vi)];
-        if (v.kind != VertexKind::Node) continue;
+        if (v.kind != VertexKind::Node || absorbed[std::size_t(vi)]) continue;
         std::string key = v.type->batchKey(v.params);
+        if (!chains[std::size_t(vi)].empty()) {
+            int sections = 0;
+            for (int c : chains[std::size_t(vi)]) sections += biquadSections(model.vertices[std::size_t(c)]);
+            key = "biquad" + std::to_string(sections);
+        }
         if (batch && v.type->info().batchable) {
             // Same-level vertices never have a path between them, and steps run level by level,
             // so grouping by (level, key) cannot create a cycle.
@@ -569,11 +633,21 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
     const int latency = compensateLatency(model, registry, order, options.sampleRate, diags);
     if (diags.hasErrors()) return nullptr;
     order = topologicalOrder(model);   // with the inserted delays
-    std::vector<Step> steps = buildSteps(model, order, options.batch);
+    std::vector<std::vector<int>> chains;
+    std::vector<bool> absorbed;
+    if (options.batch && options.fuse) fusedChains(model, order, chains, absorbed);
+    else chains.assign(model.vertices.size(), {}), absorbed.assign(model.vertices.size(), false);
+    std::vector<Step> steps = buildSteps(model, order, options.batch, chains, absorbed);
+    // The vertex whose outputs a step member produces: a fused chain's last node.
+    auto tailOf = [&](int vi) { return chains[std::size_t(vi)].empty() ? vi : chains[std::size_t(vi)].back(); };
 
     // Consumers of every (vertex, output port): which step reads it, and how.
     std::vector<int> stepOf(model.vertices.size(), -1);
-    for (std::size_t s = 0; s < steps.size(); ++s) for (int v : steps[s].members) stepOf[std::size_t(v)] = int(s);
+    for (std::size_t s = 0; s < steps.size(); ++s)
+        for (int v : steps[s].members) {
+            stepOf[std::size_t(v)] = int(s);
+            for (int c : chains[std::size_t(v)]) stepOf[std::size_t(c)] = int(s);
+        }
     const int kOutputStep = int(steps.size());   // external outputs are read after the last step
     auto consumerStep = [&](int v) { return model.vertices[std::size_t(v)].kind == VertexKind::Output ? kOutputStep : stepOf[std::size_t(v)]; };
     std::map<std::pair<int, int>, int> lastUse;        // (vertex, port) -> step
@@ -642,7 +716,8 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
                 }
             }
         }
-        for (int vi : step.members) {
+        for (int head : step.members) {
+            const int vi = tailOf(head);
             const Vertex& v = model.vertices[std::size_t(vi)];
             for (int p = 0; p < outPorts; ++p) {
                 auto key = std::make_pair(vi, p);
@@ -651,7 +726,7 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
                 // In place: port 0 output over port 0 input when that input is read by this node alone.
                 if (p == 0 && v.type->info().inPlace && inPorts > 0) {
                     std::vector<const Edge*> feeding;
-                    for (const Edge& e : model.edges) if (e.to == vi && e.toPort == 0) feeding.push_back(&e);
+                    for (const Edge& e : model.edges) if (e.to == head && e.toPort == 0) feeding.push_back(&e);
                     if (feeding.size() == 1) {
                         auto src = std::make_pair(feeding[0]->from, feeding[0]->fromPort);
                         if (consumerCount[src] == 1 && valueSlots[src].size() == std::size_t(channels)) {   // input slots are refilled every block
@@ -668,9 +743,9 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         // Release what this step was the last to read, sums, and outputs nobody reads.
         for (auto& [key, use] : lastUse) if (use == int(s)) releaseValue(key);
         for (int slot : sumSlots) pool.release(slot);
-        for (int vi : step.members)
+        for (int head : step.members)
             for (int p = 0; p < outPorts; ++p)
-                if (!lastUse.count({vi, p})) releaseValue({vi, p});
+                if (!lastUse.count({tailOf(head), p})) releaseValue({tailOf(head), p});
     }
 
     // Allocate the slots and turn symbols into pointers.
@@ -718,13 +793,30 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         std::vector<InstanceSetup> instances;
         for (std::size_t m = 0; m < step.members.size(); ++m) {
             const Vertex& v = model.vertices[std::size_t(step.members[m])];
-            instances.push_back({v.params, v.inputChannels, v.outputChannels, v.type->info().name});
+            const std::vector<int>& chain = chains[std::size_t(step.members[m])];
+            if (chain.empty()) {
+                instances.push_back({v.params, v.inputChannels, v.outputChannels, v.type->info().name});
+            } else {   // a fused chain: its nodes as stages, parameter indices by offset
+                InstanceSetup setup{{}, v.inputChannels, model.vertices[std::size_t(chain.back())].outputChannels,
+                                    v.type->info().name};
+                for (int c : chain) {
+                    const Vertex& cv = model.vertices[std::size_t(c)];
+                    setup.stages.push_back({cv.type->info().name, cv.params});
+                    setup.params.insert(setup.params.end(), cv.params.begin(), cv.params.end());
+                }
+                instances.push_back(std::move(setup));
+            }
             call.instanceNames.push_back(v.name);
             call.instanceTypes.push_back(v.type->info().name);
-            if (!v.inserted) {
-                const auto& params = v.type->info().params;
-                for (std::size_t p = 0; p < params.size(); ++p)
-                    plan->params.push_back({v.name, params[p].id, int(s), int(m), int(p), params[p].minValue, params[p].maxValue});
+            int offset = 0;
+            for (int c : chain.empty() ? std::vector<int>{step.members[m]} : chain) {
+                const Vertex& cv = model.vertices[std::size_t(c)];
+                const auto& params = cv.type->info().params;
+                if (!cv.inserted)
+                    for (std::size_t p = 0; p < params.size(); ++p)
+                        plan->params.push_back({cv.name, params[p].id, int(s), int(m), offset + int(p), params[p].minValue,
+                                                params[p].maxValue});
+                offset += int(params.size());
             }
         }
         std::string why = call.kernel->prepare(spec, instances);
@@ -767,7 +859,13 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
     for (const auto& out : graph.outputs) { sched.outputNames.push_back(out.name); sched.outputChannels.push_back(out.channels); }
     for (std::size_t s = 0; s < steps.size(); ++s) {
         ScheduleStep st;
-        for (int vi : steps[s].members) st.nodes.push_back(nodeIndex[std::size_t(vi)]);
+        bool fused = false;
+        for (int vi : steps[s].members) fused |= !chains[std::size_t(vi)].empty();
+        for (int vi : steps[s].members) {
+            const std::vector<int>& chain = chains[std::size_t(vi)];
+            for (int c : chain.empty() ? std::vector<int>{vi} : chain) st.nodes.push_back(nodeIndex[std::size_t(c)]);
+            if (fused) st.stages.push_back(chain.empty() ? 1 : int(chain.size()));
+        }
         st.kernel = steps[s].key;
         st.lanes = symbolic[s].outputLanes.empty() ? 0 : int(symbolic[s].outputLanes[0].size());
         std::set<int> ins, outs;
@@ -800,8 +898,14 @@ std::string Schedule::describe() const {
     };
     for (std::size_t s = 0; s < steps.size(); ++s) {
         const ScheduleStep& st = steps[s];
+        // Nodes fused into one instance (run in series) are joined by '>'.
         std::string names;
-        for (int n : st.nodes) names += (names.empty() ? "" : " ") + nodes[std::size_t(n)].name;
+        for (std::size_t i = 0, k = 0; i < st.nodes.size(); ++k) {
+            const int count = k < st.stages.size() ? st.stages[k] : 1;
+            for (int j = 0; j < count && i < st.nodes.size(); ++j, ++i)
+                names += (i == 0 ? "" : j == 0 ? " " : ">") + nodes[std::size_t(st.nodes[i])].name;
+        }
+        if (!st.stages.empty()) names += "  (fused)";
         std::snprintf(line, sizeof line, "  %3zu  %-10s %3d lane%s  in[%s] out[%s]%s  ", s + 1, st.kernel.c_str(), st.lanes,
                       st.lanes == 1 ? " " : "s", range(st.inputBuffers).c_str(), range(st.outputBuffers).c_str(),
                       st.sumsBefore ? (" +" + std::to_string(st.sumsBefore) + " sums").c_str() : "");

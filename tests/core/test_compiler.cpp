@@ -154,14 +154,22 @@ TEST_CASE("compiler: same-type nodes at one level are batched into one step and 
     }
     yaml += "  - bus -> mix\n";
     Diagnostics diags;
-    auto batched = compileYaml(yaml, diags);
+    CompileOptions fusedOptions;
+    fusedOptions.fuse = true;
+    auto batched = compileYaml(yaml, diags, fusedOptions);
     REQUIRE(batched);
     const Schedule& s = batched->schedule();
-    // hp x8, eq x8, gain x8 batched; pans not batchable; one bus
-    REQUIRE(s.steps.size() == 3 + 8 + 1);
+    // hp -> eq fused into one 2-section instance, x8 batched; gain x8 batched; pans not
+    // batchable; one bus
+    REQUIRE(s.steps.size() == 2 + 8 + 1);
+    CHECK(s.steps[0].kernel == "biquad2");
     CHECK(s.steps[0].lanes == 8);
+    CHECK(s.steps[0].nodes.size() == 16);
+    CHECK(s.steps[0].stages == std::vector<int>(8, 2));
+    CHECK(s.steps[1].kernel == "gain");
     CHECK(s.steps[1].lanes == 8);
-    CHECK(s.steps[2].lanes == 8);
+    CHECK(s.steps[2].lanes == 2);
+    CHECK_THAT(s.describe(), Catch::Contains("hp0>eq0 hp1>eq1") && Catch::Contains("(fused)"));
     CHECK(s.steps.back().sumsBefore == 2);
     CHECK(s.bufferCount < s.edgeCount);
 
@@ -170,6 +178,11 @@ TEST_CASE("compiler: same-type nodes at one level are batched into one step and 
     auto unbatched = compileYaml(yaml, diags, unbatchedOptions);
     REQUIRE(unbatched);
     CHECK(unbatched->schedule().steps.size() == 8 * 4 + 1);
+    CompileOptions unfusedOptions;
+    unfusedOptions.fuse = false;
+    auto unfused = compileYaml(yaml, diags, unfusedOptions);
+    REQUIRE(unfused);
+    CHECK(unfused->schedule().steps.size() == 3 + 8 + 1);   // hp x8 and eq x8 batched apart
 
     const std::int64_t frames = 12000;
     std::vector<Planar> in;
@@ -178,6 +191,8 @@ TEST_CASE("compiler: same-type nodes at one level are batched into one step and 
     auto b = renderFixed(unbatched->executor(), in, frames, 100);
     std::string where;
     CHECK(bitIdentical(a, b, &where));
+    INFO(where);
+    CHECK(bitIdentical(a, renderFixed(unfused->executor(), in, frames, 256), &where));
     INFO(where);
 }
 

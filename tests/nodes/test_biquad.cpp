@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <complex>
@@ -369,4 +371,163 @@ TEST_CASE("biquad: kernel speed (prints lane-samples per second)", "[.][bench]")
             std::printf("biquad %s, %d section(s), %2d lanes: %.0f M lane-samples/s\n", simdArchName(detectSimdArch()), sections,
                         lanes, double(frames) * lanes / seconds / 1e6);
         }
+}
+
+namespace {
+
+/// Normalised RBJ cookbook coefficients b0 b1 b2 a1 a2 for the shapes the cascade test uses,
+/// written out here from the cookbook (same expressions, so the same doubles).
+std::array<double, 5> cookbook(const std::string& type, double f0, double q, double gainDb, double fs) {
+    const double w0 = 2 * kPi * f0 / fs, cosW = std::cos(w0), sinW = std::sin(w0), alpha = sinW / (2 * q);
+    const double A = std::pow(10.0, gainDb / 40);
+    double b0 = 1, b1 = 0, b2 = 0, a0 = 1, a1 = 0, a2 = 0;
+    if (type == "highpass") {
+        b0 = (1 + cosW) / 2; b1 = -(1 + cosW); b2 = (1 + cosW) / 2;
+        a0 = 1 + alpha; a1 = -2 * cosW; a2 = 1 - alpha;
+    } else if (type == "peak") {
+        b0 = 1 + alpha * A; b1 = -2 * cosW; b2 = 1 - alpha * A;
+        a0 = 1 + alpha / A; a1 = -2 * cosW; a2 = 1 - alpha / A;
+    } else if (type == "lowshelf") {
+        const double k = 2 * std::sqrt(A) * alpha;
+        b0 = A * ((A + 1) - (A - 1) * cosW + k); b1 = 2 * A * ((A - 1) - (A + 1) * cosW); b2 = A * ((A + 1) - (A - 1) * cosW - k);
+        a0 = (A + 1) + (A - 1) * cosW + k; a1 = -2 * ((A - 1) + (A + 1) * cosW); a2 = (A + 1) + (A - 1) * cosW - k;
+    } else if (type == "highshelf") {
+        const double k = 2 * std::sqrt(A) * alpha;
+        b0 = A * ((A + 1) + (A - 1) * cosW + k); b1 = -2 * A * ((A - 1) + (A + 1) * cosW); b2 = A * ((A + 1) + (A - 1) * cosW - k);
+        a0 = (A + 1) - (A - 1) * cosW + k; a1 = 2 * ((A - 1) - (A + 1) * cosW); a2 = (A + 1) - (A - 1) * cosW - k;
+    } else {
+        FAIL("no cookbook section for " << type);
+    }
+    return {b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0};
+}
+
+/// One node of a reference chain: its sections (a Butterworth cascade for highpass slope > 12).
+struct RefStage {
+    std::string type;
+    double freqHz, q, gainDb, slope;
+    std::vector<std::array<double, 5>> sections(double fs) const {
+        if (type != "highpass" || slope <= 12) return {cookbook(type, freqHz, q, gainDb, fs)};
+        const int n = slope >= 48 ? 4 : 2, order = 2 * n;
+        std::vector<std::array<double, 5>> out;
+        for (int k = 1; k <= n; ++k) out.push_back(cookbook(type, freqHz, 1 / (2 * std::cos((2 * k - 1) * kPi / (2 * order))), gainDb, fs));
+        return out;
+    }
+    ParamValues params() const {
+        if (type == "highpass") return paramsOf(type, {{"freq", freqHz}, {"q", q}, {"slope", slope}});
+        return paramsOf(type, {{"freq", freqHz}, {"q", q}, {"gain", gainDb}});
+    }
+};
+
+/// Straightforward scalar reference: each stage's sections in double, one after another over the
+/// whole signal (transposed direct form II), float between stages as separate nodes' buffers.
+std::vector<float> referenceCascade(const std::vector<RefStage>& chain, const std::vector<float>& x, double fs) {
+    std::vector<double> signal(x.begin(), x.end());
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+        for (const auto& c : chain[k].sections(fs)) {
+            double z1 = 0, z2 = 0;
+            for (double& v : signal) {
+                const double in = v, y = c[0] * in + z1;
+                z1 = (c[1] * in + z2) - c[3] * y;
+                z2 = c[2] * in - c[4] * y;
+                v = y;
+            }
+        }
+        for (double& v : signal) v = double(float(v));
+    }
+    return std::vector<float>(signal.begin(), signal.end());
+}
+
+InstanceSetup fusedInstance(const std::vector<RefStage>& chain, int channels) {
+    InstanceSetup setup = instanceOf(chain[0].type, chain[0].params(), channels);
+    setup.params.clear();
+    for (const RefStage& s : chain) {
+        setup.stages.push_back({s.type, s.params()});
+        const ParamValues p = s.params();
+        setup.params.insert(setup.params.end(), p.begin(), p.end());
+    }
+    return setup;
+}
+
+} // namespace
+
+TEST_CASE("biquad: pipelined sections and fused chains equal a scalar double cascade bit for bit", "[nodes]") {
+    const double fs = 48000;
+    // Mastering chains of 5 sections with different stage boundaries: 2+1+1+1 and 4+1, plain
+    // 4-section highpass instances, and 1 section alone.
+    auto master = [](int i) {
+        return std::vector<RefStage>{{"highpass", 25.0 + i, 0.7071, 0, 24},
+                                     {"lowshelf", 120.0 + 10 * i, 0.7071, 2.0 - 0.5 * i, 12},
+                                     {"peak", 2500.0 + 100 * i, 1.4, -3.0 + i, 12},
+                                     {"highshelf", 9000.0 + 200 * i, 0.7071, 1.5, 12}};
+    };
+    auto steep = [](int i) { return std::vector<RefStage>{{"highpass", 40.0 + 5 * i, 0.7071, 0, 48}, {"peak", 300.0 * (i + 1), 2, 4, 12}}; };
+    struct Case {
+        std::vector<std::vector<RefStage>> instances;
+        std::vector<int> channels;
+    };
+    std::vector<Case> cases;
+    cases.push_back({{master(0)}, {2}});
+    cases.push_back({{{{"highpass", 30, 0.7071, 0, 48}}}, {2}});
+    cases.push_back({{{{"peak", 1000, 1, 6, 12}}}, {1}});
+    {
+        Case many;
+        for (int i = 0; i < 21; ++i) {
+            many.instances.push_back(i % 3 == 2 ? steep(i) : master(i));
+            many.channels.push_back(i % 2 ? 2 : 1);
+        }
+        cases.push_back(many);
+    }
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+        const Case& test = cases[c];
+        std::vector<InstanceSetup> setup;
+        for (std::size_t i = 0; i < test.instances.size(); ++i)
+            setup.push_back(test.instances[i].size() == 1 ? instanceOf(test.instances[i][0].type, test.instances[i][0].params(), test.channels[i])
+                                                          : fusedInstance(test.instances[i], test.channels[i]));
+        const int lanes = inputLanes(setup);
+        const Lanes input = noiseLanes(lanes, 3000, 91 + std::uint32_t(c));
+        Lanes expected;
+        for (std::size_t i = 0; i < test.instances.size(); ++i)
+            for (int ch = 0; ch < test.channels[i]; ++ch)
+                expected.push_back(referenceCascade(test.instances[i], input[expected.size()], fs));
+        for (SimdArch arch : availableArchs()) {
+            CAPTURE(c, simdArchName(arch));
+            RenderPlan plan;
+            plan.blockSizes = {300, 1, 64, 63, 512, 5};
+            auto kernel = preparedKernel(setup[0].type, {fs, 512, arch}, setup);
+            REQUIRE(sameBits(render(*kernel, input, lanes, 512, plan), expected));
+        }
+    }
+}
+
+TEST_CASE("biquad: a fused chain equals its nodes run one after another, parameters reached by offset", "[nodes]") {
+    const double fs = 48000;
+    const std::vector<RefStage> chain{{"highpass", 30, 0.7071, 0, 24}, {"lowshelf", 150, 0.7071, 3, 12},
+                                      {"peak", 2000, 1, -2, 12}, {"highshelf", 10000, 0.7071, 2, 12}};
+    const Lanes input = noiseLanes(2, 6000, 5);
+    // Changes: lowshelf gain (its parameter 1), peak freq (0) and highshelf gain (1). In the fused
+    // instance a stage's parameter p is at (parameters of the stages before it) + p.
+    struct Change { std::size_t stage; int param; std::int64_t position; double value; };
+    const std::vector<Change> changes{{1, 1, 700, -4}, {2, 0, 1500, 800}, {3, 1, 1510, -6}, {0, 0, 4000, 80}};
+    RenderPlan plan;
+    plan.blockSizes = {128, 77, 512};
+    std::vector<int> offset{0};
+    for (const RefStage& s : chain) offset.push_back(offset.back() + int(s.params().size()));
+    for (const Change& ch : changes) plan.events.push_back({ch.position, 0, offset[ch.stage] + ch.param, ch.value});
+    std::sort(plan.events.begin(), plan.events.end(), [](const ParamEvent& a, const ParamEvent& b) { return a.position < b.position; });
+    auto fused = preparedKernel("highpass", {fs, 512, detectSimdArch()}, {fusedInstance(chain, 2)});
+    const Lanes out = render(*fused, input, 2, 512, plan);
+
+    Lanes separate = input;
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+        RenderPlan own;
+        own.blockSizes = {200};
+        for (const Change& ch : changes)
+            if (ch.stage == k) own.events.push_back({ch.position, 0, ch.param, ch.value});
+        auto alone = preparedKernel(chain[k].type, {fs, 512, detectSimdArch()}, {instanceOf(chain[k].type, chain[k].params(), 2)});
+        separate = render(*alone, separate, 2, 512, own);
+    }
+    REQUIRE(sameBits(out, separate));
+    // The changes did something: without them the output differs.
+    auto still = preparedKernel("highpass", {fs, 512, detectSimdArch()}, {fusedInstance(chain, 2)});
+    CHECK_FALSE(sameBits(render(*still, input, 2, 512), out));
 }
