@@ -176,15 +176,9 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
     }
     progress.finish();
 
+    static_cast<OutputFigures&>(out) = figuresOf(meter);
     out.frames = frames;
     out.durationSeconds = out.sampleRate > 0 ? double(frames) / out.sampleRate : 0;
-    out.integratedLufs = meter.integratedLufs();
-    out.loudnessRangeLu = meter.loudnessRangeLu();
-    out.truePeakDbtp = meter.truePeakDbtp();
-    out.samplePeakDbfs = meter.samplePeakDbfs();
-    out.maxMomentaryLufs = meter.maxMomentaryLufs();
-    out.maxShortTermLufs = meter.maxShortTermLufs();
-    out.plrDb = meter.plrDb();
     double dc = 0, totalSquares = 0;
     for (int c = 0; c < channels; ++c) {
         if (frames > 0) dc = std::max(dc, std::fabs(sums[std::size_t(c)] / double(frames)));

@@ -18,26 +18,19 @@
 // the other files are still analysed and printed); 2 usage error.
 #pragma once
 
+#include "host/cli/Figures.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace sg::cli {
 
-/// What analyze measures of one file. Levels that have nothing to measure are -inf.
-struct FileAnalysis {
+/// What analyze measures of one file: the meter's figures (shared with render's --target and
+/// --report) and a few more. Levels that have nothing to measure are -inf.
+struct FileAnalysis : OutputFigures {
     std::string file;                ///< path as given
-    double sampleRate = 0;           ///< Hz
-    int channels = 0;
-    std::int64_t frames = 0;
     double durationSeconds = 0;      ///< frames / sampleRate
-    double integratedLufs = 0;       ///< LUFS, gated
-    double loudnessRangeLu = 0;      ///< LU
-    double truePeakDbtp = 0;         ///< dBTP
-    double samplePeakDbfs = 0;       ///< dBFS
-    double maxMomentaryLufs = 0;     ///< LUFS
-    double maxShortTermLufs = 0;     ///< LUFS
-    double plrDb = 0;                ///< dB, true peak - integrated
     double dcOffsetDbfs = 0;         ///< dBFS of the largest |mean| of a channel
     double stereoCorrelation = 0;    ///< -1 .. 1; NaN if not stereo or a channel is silent
     double crestFactorDb = 0;        ///< dB, sample peak / RMS of all samples

@@ -104,21 +104,6 @@ std::string parseCeiling(const std::string& text, double& ceilingDbtp) {
     return {};
 }
 
-OutputFigures figuresOf(const LoudnessMeter& meter) {
-    OutputFigures f;
-    f.sampleRate = meter.sampleRate();
-    f.channels = meter.channels();
-    f.frames = meter.framesProcessed();
-    f.integratedLufs = meter.integratedLufs();
-    f.loudnessRangeLu = meter.loudnessRangeLu();
-    f.truePeakDbtp = meter.truePeakDbtp();
-    f.samplePeakDbfs = meter.samplePeakDbfs();
-    f.maxMomentaryLufs = meter.maxMomentaryLufs();
-    f.maxShortTermLufs = meter.maxShortTermLufs();
-    f.plrDb = meter.plrDb();
-    return f;
-}
-
 // ---- measuring what is written ------------------------------------------------------------
 
 std::string WrittenSampleMeter::prepare(double sampleRate, int channels, io::OutputFormat format, std::uint64_t ditherSeed) {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include "core/Buffer.h"
+#include "host/cli/Figures.h"
 #include "host/io/AudioFile.h"
 #include "host/io/Dither.h"
 #include "nodes/meters/LoudnessMeter.h"
@@ -59,22 +60,6 @@ std::string parseLoudnessTarget(const std::string& text, LoudnessTarget& out);
 /// kMinCeilingDbtp .. kMaxCeilingDbtp. Returns "" or a usage error.
 std::string parseCeiling(const std::string& text, double& ceilingDbtp);
 
-/// The loudness and peak figures of one stream, named as in `analyze --json`. -inf where there
-/// is nothing to measure.
-struct OutputFigures {
-    double sampleRate = 0; ///< Hz
-    int channels = 0;
-    std::int64_t frames = 0;
-    double integratedLufs = kSilentLevel;   ///< LUFS
-    double loudnessRangeLu = 0;             ///< LU
-    double truePeakDbtp = kSilentLevel;     ///< dBTP (BS.1770-5 Annex 2, 4x)
-    double samplePeakDbfs = kSilentLevel;   ///< dBFS
-    double maxMomentaryLufs = kSilentLevel; ///< LUFS
-    double maxShortTermLufs = kSilentLevel; ///< LUFS
-    double plrDb = kSilentLevel;            ///< dB
-};
-/// The figures a meter has measured so far.
-OutputFigures figuresOf(const LoudnessMeter& meter);
 
 /// Measures exactly the samples an io::AudioFileWriter stores for the same views in the same
 /// order: for integer formats the same TPDF dither sequence (same seed) and quantisation
