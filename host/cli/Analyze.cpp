@@ -199,13 +199,11 @@ std::string analysisJson(const FileAnalysis& a) {
     json += ", \"sample_rate\": " + jsonNumber(a.sampleRate, 0);
     json += ", \"channels\": " + std::to_string(a.channels);
     json += ", \"duration_s\": " + jsonNumber(a.durationSeconds, 6);
-    json += ", \"integrated_lufs\": " + jsonNumber(a.integratedLufs, 3);
-    json += ", \"loudness_range_lu\": " + jsonNumber(a.loudnessRangeLu, 3);
-    json += ", \"true_peak_dbtp\": " + jsonNumber(a.truePeakDbtp, 3);
-    json += ", \"sample_peak_dbfs\": " + jsonNumber(a.samplePeakDbfs, 3);
-    json += ", \"max_momentary_lufs\": " + jsonNumber(a.maxMomentaryLufs, 3);
-    json += ", \"max_short_term_lufs\": " + jsonNumber(a.maxShortTermLufs, 3);
-    json += ", \"plr_db\": " + jsonNumber(a.plrDb, 3);
+    for (const FigureField& field : figureFields(a)) {
+        json += ", \"";
+        json += field.key;
+        json += "\": " + jsonNumber(field.value, 3);
+    }
     json += ", \"dc_offset_dbfs\": " + jsonNumber(a.dcOffsetDbfs, 3);
     json += ", \"stereo_correlation\": " + jsonNumber(a.stereoCorrelation, 4);
     json += ", \"crest_factor_db\": " + jsonNumber(a.crestFactorDb, 3);

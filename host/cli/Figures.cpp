@@ -17,4 +17,14 @@ OutputFigures figuresOf(const LoudnessMeter& meter) {
     return f;
 }
 
+std::array<FigureField, 7> figureFields(const OutputFigures& f) {
+    return {{{"integrated_lufs", f.integratedLufs},
+             {"loudness_range_lu", f.loudnessRangeLu},
+             {"true_peak_dbtp", f.truePeakDbtp},
+             {"sample_peak_dbfs", f.samplePeakDbfs},
+             {"max_momentary_lufs", f.maxMomentaryLufs},
+             {"max_short_term_lufs", f.maxShortTermLufs},
+             {"plr_db", f.plrDb}}};
+}
+
 } // namespace sg::cli

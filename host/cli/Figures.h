@@ -4,6 +4,7 @@
 
 #include "nodes/meters/LoudnessMeter.h"
 
+#include <array>
 #include <cstdint>
 
 namespace sg::cli {
@@ -24,5 +25,13 @@ struct OutputFigures {
 
 /// The figures a meter has measured so far.
 OutputFigures figuresOf(const LoudnessMeter& meter);
+
+/// One figure under its JSON key.
+struct FigureField {
+    const char* key;   ///< "integrated_lufs", ...
+    double value;
+};
+/// The level figures under the keys of `analyze --json` and `--report`, in that order.
+std::array<FigureField, 7> figureFields(const OutputFigures& figures);
 
 } // namespace sg::cli

@@ -84,13 +84,7 @@ std::string array(const std::vector<std::string>& items, int indent) {
 }
 
 void addFigures(ObjectWriter& o, const OutputFigures& f) {
-    o.number("integrated_lufs", f.integratedLufs);
-    o.number("loudness_range_lu", f.loudnessRangeLu);
-    o.number("true_peak_dbtp", f.truePeakDbtp);
-    o.number("sample_peak_dbfs", f.samplePeakDbfs);
-    o.number("max_momentary_lufs", f.maxMomentaryLufs);
-    o.number("max_short_term_lufs", f.maxShortTermLufs);
-    o.number("plr_db", f.plrDb);
+    for (const FigureField& field : figureFields(f)) o.number(field.key, field.value);
 }
 
 } // namespace
