@@ -6,6 +6,7 @@
 #include "core/Buffer.h"
 #include "core/Node.h"
 #include "core/Registry.h"
+#include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
 
@@ -21,6 +22,13 @@ namespace sg::nodetest {
 
 /// Samples of every lane: signal[lane][frame].
 using Lanes = std::vector<std::vector<float>>;
+
+/// `lanes` lanes of deterministic white noise at `amplitude`, lane l seeded with seed + l.
+inline Lanes noiseLanes(int lanes, std::int64_t frames, std::uint32_t seed, float amplitude) {
+    Lanes out;
+    for (int l = 0; l < lanes; ++l) out.push_back(sg::test::noise(frames, amplitude, seed + std::uint32_t(l)));
+    return out;
+}
 
 /// A parameter change delivered through NodeKernel::setParam.
 struct ParamEvent {

@@ -79,11 +79,6 @@ double fittedAmplitude(const std::vector<float>& y, double omega, std::int64_t f
 
 bool reportWanted() { return std::getenv("STAGEGRAPH_NODES_REPORT") != nullptr; }
 
-Lanes noiseLanes(int lanes, std::int64_t frames, std::uint32_t seed) {
-    Lanes out;
-    for (int l = 0; l < lanes; ++l) out.push_back(noise(frames, 0.5f, seed + std::uint32_t(l)));
-    return out;
-}
 
 } // namespace
 
@@ -199,7 +194,7 @@ TEST_CASE("biquad: magnitude responses match the prewarped analog prototypes wit
 
 TEST_CASE("biquad: frequencies at or above Nyquist are clamped to 0.49 fs and stay stable", "[nodes]") {
     const double rate = 44100;
-    const Lanes input = noiseLanes(1, 4000, 9);
+    const Lanes input = noiseLanes(1, 4000, 9, 0.5f);
     for (const char* type : {"lowpass", "highpass", "peak", "bandpass", "highshelf"}) {
         CAPTURE(type);
         auto above = preparedKernel(type, {rate, 512, detectSimdArch()}, {instanceOf(type, paramsOf(type, {{"freq", 24000}}), 1)});
@@ -233,7 +228,7 @@ TEST_CASE("biquad: the impulse response has decayed by 120 dB after the declared
 
 TEST_CASE("biquad: a ramped change ends at the filter the new value gives", "[nodes]") {
     const double rate = 48000;
-    const Lanes input = noiseLanes(1, 30000, 17);
+    const Lanes input = noiseLanes(1, 30000, 17, 0.5f);
     auto moved = preparedKernel("peak", {rate, 512, detectSimdArch()}, {instanceOf("peak", paramsOf("peak", {{"freq", 500}, {"gain", -6}}), 1)});
     auto direct = preparedKernel("peak", {rate, 512, detectSimdArch()}, {instanceOf("peak", paramsOf("peak", {{"freq", 2000}, {"gain", 9}}), 1)});
     RenderPlan plan;
@@ -252,7 +247,7 @@ TEST_CASE("biquad: output does not depend on block splits, also while parameters
     const std::vector<InstanceSetup> setup{instanceOf("peak", paramsOf("peak", {{"freq", 300}, {"gain", 5}}), 2),
                                            instanceOf("highshelf", paramsOf("highshelf", {{"gain", -4}}), 1),
                                            instanceOf("lowpass", paramsOf("lowpass", {{"freq", 2000}, {"q", 2}}), 1)};
-    const Lanes input = noiseLanes(4, 7000, 33);
+    const Lanes input = noiseLanes(4, 7000, 33, 0.5f);
     for (bool cut : {false, true}) {
         CAPTURE(cut);
         RenderPlan plan;
@@ -289,7 +284,7 @@ TEST_CASE("biquad: batched across types and lane counts, in-place and on every S
                 setup.push_back(instanceOf(type, p, channels.back()));
             }
             const int lanes = inputLanes(setup);
-            const Lanes input = noiseLanes(lanes, 2500, 71);
+            const Lanes input = noiseLanes(lanes, 2500, 71, 0.5f);
             RenderPlan plan;
             plan.blockSizes = {200, 7, 512, 64};
             plan.events = {{300, 0, 0, 1234}};
@@ -333,7 +328,7 @@ TEST_CASE("biquad: mixed section counts in one kernel are refused", "[nodes]") {
 TEST_CASE("biquad: reset clears the state", "[nodes]") {
     auto kernel = preparedKernel("lowpass", {48000, 256, detectSimdArch()},
                                  {instanceOf("lowpass", paramsOf("lowpass", {{"freq", 50}, {"slope", 48}}), 2)});
-    render(*kernel, noiseLanes(2, 1000, 5), 2, 256);
+    render(*kernel, noiseLanes(2, 1000, 5, 0.5f), 2, 256);
     kernel->reset();
     const Lanes silent = render(*kernel, Lanes(2, std::vector<float>(1000, 0.0f)), 2, 256);
     for (const auto& lane : silent)
@@ -349,7 +344,7 @@ TEST_CASE("biquad: kernel speed (prints lane-samples per second)", "[.][bench]")
             if (sections > 1) p[std::size_t(Registry::builtin().find(type)->paramIndex("slope"))] = 48;
             auto kernel = preparedKernel(type, {48000, block, detectSimdArch()}, {instanceOf(type, p, lanes)});
             AudioBuffer buffer(lanes, block);
-            const Lanes noiseIn = noiseLanes(lanes, block, 3);
+            const Lanes noiseIn = noiseLanes(lanes, block, 3, 0.5f);
             std::vector<float*> pointers;
             for (int l = 0; l < lanes; ++l) {
                 std::copy(noiseIn[std::size_t(l)].begin(), noiseIn[std::size_t(l)].end(), buffer.channel(l));
@@ -484,7 +479,7 @@ TEST_CASE("biquad: pipelined sections and fused chains equal a scalar double cas
             setup.push_back(test.instances[i].size() == 1 ? instanceOf(test.instances[i][0].type, test.instances[i][0].params(), test.channels[i])
                                                           : fusedInstance(test.instances[i], test.channels[i]));
         const int lanes = inputLanes(setup);
-        const Lanes input = noiseLanes(lanes, 3000, 91 + std::uint32_t(c));
+        const Lanes input = noiseLanes(lanes, 3000, 91 + std::uint32_t(c), 0.5f);
         Lanes expected;
         for (std::size_t i = 0; i < test.instances.size(); ++i)
             for (int ch = 0; ch < test.channels[i]; ++ch)
@@ -503,7 +498,7 @@ TEST_CASE("biquad: a fused chain equals its nodes run one after another, paramet
     const double fs = 48000;
     const std::vector<RefStage> chain{{"highpass", 30, 0.7071, 0, 24}, {"lowshelf", 150, 0.7071, 3, 12},
                                       {"peak", 2000, 1, -2, 12}, {"highshelf", 10000, 0.7071, 2, 12}};
-    const Lanes input = noiseLanes(2, 6000, 5);
+    const Lanes input = noiseLanes(2, 6000, 5, 0.5f);
     // Changes: lowshelf gain (its parameter 1), peak freq (0) and highshelf gain (1). In the fused
     // instance a stage's parameter p is at (parameters of the stages before it) + p.
     struct Change { std::size_t stage; int param; std::int64_t position; double value; };

@@ -16,11 +16,6 @@ namespace {
 
 constexpr double kRate = 48000;
 
-Lanes noiseLanes(int lanes, std::int64_t frames, std::uint32_t seed) {
-    Lanes out;
-    for (int l = 0; l < lanes; ++l) out.push_back(noise(frames, 0.9f, seed + std::uint32_t(l)));
-    return out;
-}
 
 } // namespace
 
@@ -49,7 +44,7 @@ TEST_CASE("gain: declaration", "[nodes]") {
 }
 
 TEST_CASE("gain: output is the input times 10^(dB/20)", "[nodes]") {
-    const Lanes input = noiseLanes(2, 1000, 11);
+    const Lanes input = noiseLanes(2, 1000, 11, 0.9f);
     for (double db : {-120.0, -60.0, -6.0, -0.5, 0.0, 3.0, 6.0206, 40.0}) {
         CAPTURE(db);
         auto kernel = preparedKernel("gain", {kRate, 256, detectSimdArch()}, {instanceOf("gain", paramsOf("gain", {{"gain", db}}), 2)});
@@ -66,7 +61,7 @@ TEST_CASE("gain: output is the input times 10^(dB/20)", "[nodes]") {
 }
 
 TEST_CASE("gain: invert flips the polarity exactly", "[nodes]") {
-    const Lanes input = noiseLanes(1, 777, 5);
+    const Lanes input = noiseLanes(1, 777, 5, 0.9f);
     auto kernel = preparedKernel("gain", {kRate, 128, detectSimdArch()}, {instanceOf("gain", paramsOf("gain", {{"invert", 1}}), 1)});
     const Lanes out = render(*kernel, input, 1, 128);
     for (std::size_t n = 0; n < input[0].size(); ++n) REQUIRE(out[0][n] == -input[0][n]);
@@ -115,7 +110,7 @@ TEST_CASE("gain: a polarity change passes through zero instead of jumping", "[no
 
 TEST_CASE("gain: output does not depend on how the stream is split into blocks", "[nodes]") {
     const int maxBlock = 8192;
-    const Lanes input = noiseLanes(3, 6000, 21);
+    const Lanes input = noiseLanes(3, 6000, 21, 0.9f);
     const std::vector<InstanceSetup> setup{instanceOf("gain", paramsOf("gain", {{"gain", -3}}), 2),
                                            instanceOf("gain", paramsOf("gain", {{"gain", 4}}), 1)};
     for (bool cut : {false, true}) {
@@ -144,7 +139,7 @@ TEST_CASE("gain: batched, unbatched, in-place and every SIMD architecture give t
     const std::vector<InstanceSetup> setup{
         instanceOf("gain", paramsOf("gain", {{"gain", -6}}), 1), instanceOf("gain", paramsOf("gain", {{"gain", 2.5}, {"invert", 1}}), 2),
         instanceOf("gain", paramsOf("gain", {{"gain", -100}}), 1), instanceOf("gain", paramsOf("gain", {{"gain", 0}}), 3)};
-    const Lanes input = noiseLanes(7, 3001, 3);
+    const Lanes input = noiseLanes(7, 3001, 3, 0.9f);
     RenderPlan plan;
     plan.blockSizes = {333, 17, 512};
     plan.events = {{700, 1, 0, -12}, {900, 3, 1, 1}};
