@@ -5,14 +5,16 @@ BUILD     ?= build
 ASAN_BUILD?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS?=
+# CI (CI=true, as .ci/run is run) builds with warnings as errors.
+WERROR    ?= $(if $(filter true 1,$(CI)),ON,OFF)
 
 # Debian 12 packages. jackd2 must come in the same apt-get call as librtaudio-dev (or before it):
 # installed later it pulls JACK headers that remove librtaudio-dev.
 PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev libsndfile1-dev \
             libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
-            ffmpeg sox graphviz
+            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz
 
-.PHONY: all deps configure build demo test test-fast test-asan bench docs clean
+.PHONY: all deps configure build demo test test-fast test-asan bench docs clean format format-check
 
 all: build
 
@@ -34,7 +36,7 @@ deps:
 	fi
 
 $(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSTAGEGRAPH_WERROR=$(WERROR) $(CMAKE_ARGS)
 
 configure: deps $(BUILD)/CMakeCache.txt
 
@@ -44,9 +46,9 @@ build: configure
 demo: build
 	./$(BUILD)/stagegraph demo
 
-# The whole suite through ctest (Release), then the unit tests again under AddressSanitizer
-# and UndefinedBehaviorSanitizer.
-test: build
+# The formatting check, the whole suite through ctest (Release), then the unit tests again under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	$(MAKE) test-asan
 
@@ -54,7 +56,7 @@ test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 test-asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTAGEGRAPH_SANITIZE=ON -DSTAGEGRAPH_BENCH=OFF $(CMAKE_ARGS)
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTAGEGRAPH_SANITIZE=ON -DSTAGEGRAPH_BENCH=OFF -DSTAGEGRAPH_WERROR=$(WERROR) $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target stagegraph stagegraph_tests stagegraph_rt_tests
 	cd $(ASAN_BUILD) && UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
 
@@ -63,6 +65,15 @@ bench: build
 
 docs: build
 	./$(BUILD)/stagegraph nodes --markdown --out docs/nodes
+
+# Every C++ file of the tree in the checked-in .clang-format style (clang-format 14, Debian 12).
+SOURCES = $(shell git ls-files '*.cpp' '*.h' 2>/dev/null)
+format: deps
+	clang-format -i $(SOURCES)
+
+format-check: deps
+	@clang-format --dry-run --Werror $(SOURCES) || { echo "run 'make format' (clang-format 14)"; exit 1; }
+	@echo "format: $(words $(SOURCES)) files formatted"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

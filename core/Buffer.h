@@ -26,15 +26,17 @@ inline constexpr int kSimdPadFrames = 16;
 constexpr int paddedFrames(int frames) { return (frames + kSimdPadFrames - 1) / kSimdPadFrames * kSimdPadFrames; }
 
 /// A non-owning planar view: `channels` channels of `frames` frames each.
-template <typename Sample>
-struct BasicAudioView {
-    Sample* data = nullptr;          ///< first frame of channel 0
-    std::size_t strideFrames = 0;    ///< distance between channel starts, in frames
-    int channels = 0;                ///< number of channels
-    int frames = 0;                  ///< number of frames per channel
+template <typename Sample> struct BasicAudioView {
+    Sample* data = nullptr;       ///< first frame of channel 0
+    std::size_t strideFrames = 0; ///< distance between channel starts, in frames
+    int channels = 0;             ///< number of channels
+    int frames = 0;               ///< number of frames per channel
 
     /// Pointer to the first frame of channel `channel`.
-    Sample* channel(int channel) const { assert(channel >= 0 && channel < channels); return data + strideFrames * std::size_t(channel); }
+    Sample* channel(int channel) const {
+        assert(channel >= 0 && channel < channels);
+        return data + strideFrames * std::size_t(channel);
+    }
     /// A view of `count` channels starting at `first`, same frames.
     BasicAudioView channelRange(int first, int count) const {
         assert(first >= 0 && count >= 0 && first + count <= channels);
@@ -64,7 +66,10 @@ public:
     AudioBuffer(const AudioBuffer&) = delete;
     AudioBuffer& operator=(const AudioBuffer&) = delete;
     AudioBuffer(AudioBuffer&& other) noexcept { swap(other); }
-    AudioBuffer& operator=(AudioBuffer&& other) noexcept { swap(other); return *this; }
+    AudioBuffer& operator=(AudioBuffer&& other) noexcept {
+        swap(other);
+        return *this;
+    }
     ~AudioBuffer() { release(); }
 
     /// Allocates channels x padded(frames) samples, zeroed. Not real-time safe.
@@ -83,15 +88,20 @@ public:
     AudioView view() const { return {data_, stride_, channels_, frames_}; }
     /// Pointer to channel `channel` (64-byte aligned).
     float* channel(int channel) const { return data_ + stride_ * std::size_t(channel); }
-    int channels() const { return channels_; }          ///< channel count
-    int frames() const { return frames_; }              ///< frames per channel (unpadded)
+    int channels() const { return channels_; }           ///< channel count
+    int frames() const { return frames_; }               ///< frames per channel (unpadded)
     std::size_t strideFrames() const { return stride_; } ///< padded frames per channel
 
 private:
-    void release() { std::free(data_); data_ = nullptr; }
+    void release() {
+        std::free(data_);
+        data_ = nullptr;
+    }
     void swap(AudioBuffer& o) noexcept {
-        std::swap(data_, o.data_); std::swap(stride_, o.stride_);
-        std::swap(channels_, o.channels_); std::swap(frames_, o.frames_);
+        std::swap(data_, o.data_);
+        std::swap(stride_, o.stride_);
+        std::swap(channels_, o.channels_);
+        std::swap(frames_, o.frames_);
     }
     float* data_ = nullptr;
     std::size_t stride_ = 0;
@@ -101,8 +111,7 @@ private:
 
 /// A zeroed, 64-byte aligned array of trivially copyable values (kernel state, coefficients,
 /// scratch). Allocates only in assign(); clear() is real-time safe.
-template <typename T>
-class AlignedArray {
+template <typename T> class AlignedArray {
 public:
     AlignedArray() = default;
     AlignedArray(const AlignedArray&) = delete;
@@ -113,14 +122,17 @@ public:
         std::free(data_);
         data_ = nullptr;
         size_ = count;
-        std::size_t bytes = (std::max<std::size_t>(count, 1) * sizeof(T) + kBufferAlignBytes - 1) / kBufferAlignBytes * kBufferAlignBytes;
+        std::size_t bytes =
+            (std::max<std::size_t>(count, 1) * sizeof(T) + kBufferAlignBytes - 1) / kBufferAlignBytes * kBufferAlignBytes;
         data_ = static_cast<T*>(std::aligned_alloc(kBufferAlignBytes, bytes));
         if (!data_) throw std::bad_alloc();
         clear();
     }
     /// Sets every value to zero.
-    void clear() noexcept { if (data_) std::memset(static_cast<void*>(data_), 0, sizeof(T) * size_); }
-    T* data() const noexcept { return data_; }       ///< 64-byte aligned
+    void clear() noexcept {
+        if (data_) std::memset(static_cast<void*>(data_), 0, sizeof(T) * size_);
+    }
+    T* data() const noexcept { return data_; } ///< 64-byte aligned
     std::size_t size() const noexcept { return size_; }
 
 private:

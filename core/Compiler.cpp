@@ -29,21 +29,25 @@ enum class VertexKind { Input, Node, Output };
 
 struct Vertex {
     VertexKind kind = VertexKind::Node;
-    int external = -1;               // index into inputs/outputs for Input/Output
+    int external = -1; // index into inputs/outputs for Input/Output
     std::string name;
     SourceMark mark;
     const NodeType* type = nullptr;
     ParamValues params;
-    double order = 0;                // declaration order key (ties in topological order)
+    double order = 0; // declaration order key (ties in topological order)
     bool inserted = false;
-    bool valid = true;               // resolved without error
-    bool poisoned = false;           // a connection into it failed: no follow-on errors
+    bool valid = true;     // resolved without error
+    bool poisoned = false; // a connection into it failed: no follow-on errors
     std::vector<int> inputChannels, outputChannels;
     int latency = 0;
-    int arrival = 0;                 // latency of this vertex's output signal
+    int arrival = 0; // latency of this vertex's output signal
     int level = 0;
-    int inputPorts() const { return kind == VertexKind::Output ? 1 : kind == VertexKind::Input ? 0 : int(type->info().inputs.size()); }
-    int outputPorts() const { return kind == VertexKind::Input ? 1 : kind == VertexKind::Output ? 0 : int(type->info().outputs.size()); }
+    int inputPorts() const {
+        return kind == VertexKind::Output ? 1 : kind == VertexKind::Input ? 0 : int(type->info().inputs.size());
+    }
+    int outputPorts() const {
+        return kind == VertexKind::Input ? 1 : kind == VertexKind::Output ? 0 : int(type->info().outputs.size());
+    }
 };
 
 struct Edge {
@@ -55,7 +59,7 @@ struct Edge {
 struct Model {
     std::vector<Vertex> vertices;
     std::vector<Edge> edges;
-    std::vector<int> inputVertex, outputVertex;   // external index -> vertex
+    std::vector<int> inputVertex, outputVertex; // external index -> vertex
 };
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
@@ -68,8 +72,8 @@ std::string listNames(const std::vector<std::string>& names) {
 
 // ---- pass 1: resolve types, parameters, ports ----------------------------------------------
 
-bool parseParam(const NodeType& type, int index, const ValueDesc& value, const std::string& nodeName,
-                ParamValues& params, Diagnostics& diags) {
+bool parseParam(const NodeType& type, int index, const ValueDesc& value, const std::string& nodeName, ParamValues& params,
+                Diagnostics& diags) {
     const ParamInfo& info = type.info().params[std::size_t(index)];
     ParsedQuantity q = parseQuantity(value.text, info.unit);
     if (!q.value) {
@@ -137,7 +141,10 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
                     for (const auto& info : v.type->info().params) {
                         ids.push_back(info.id);
                         int d = editDistance(p.key, info.id);
-                        if (d < best) { best = d; hint = info.id; }
+                        if (d < best) {
+                            best = d;
+                            hint = info.id;
+                        }
                     }
                     diags.error(p.keyMark, "node " + quote(nd.name) + ": unknown parameter " + quote(p.key) + " for type " +
                                                quote(nd.type) + (hint.empty() ? "" : " (did you mean " + quote(hint) + "?)") +
@@ -154,7 +161,10 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
             }
             if (ok) {
                 std::string why = v.type->validate(v.params);
-                if (!why.empty()) { diags.error(nd.mark, "node " + quote(nd.name) + ": " + why); ok = false; }
+                if (!why.empty()) {
+                    diags.error(nd.mark, "node " + quote(nd.name) + ": " + why);
+                    ok = false;
+                }
             }
             v.valid = ok;
         }
@@ -181,13 +191,15 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
         auto toIt = destinations.find(c.to.node);
         bool ok = true;
         if (fromIt == sources.end()) {
-            diags.error(c.from.mark, destinations.count(c.from.node) ? quote(c.from.node) + " is a graph output; it cannot feed a connection"
-                                                                     : "unknown node or input " + quote(c.from.node));
+            diags.error(c.from.mark, destinations.count(c.from.node)
+                                         ? quote(c.from.node) + " is a graph output; it cannot feed a connection"
+                                         : "unknown node or input " + quote(c.from.node));
             ok = false;
         }
         if (toIt == destinations.end()) {
-            diags.error(c.to.mark, sources.count(c.to.node) ? quote(c.to.node) + " is a graph input; it cannot receive a connection"
-                                                            : "unknown node or output " + quote(c.to.node));
+            diags.error(c.to.mark, sources.count(c.to.node)
+                                       ? quote(c.to.node) + " is a graph input; it cannot receive a connection"
+                                       : "unknown node or output " + quote(c.to.node));
             ok = false;
         }
         if (!ok) {
@@ -201,7 +213,7 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
         const Vertex& src = model.vertices[std::size_t(e.from)];
         Vertex& dst = model.vertices[std::size_t(e.to)];
         const bool dstPoisonedBefore = dst.poisoned;
-        dst.poisoned = true;   // restored below once the connection resolves
+        dst.poisoned = true; // restored below once the connection resolves
         if (src.kind == VertexKind::Output) {
             diags.error(c.from.mark, quote(src.name) + " is a graph output; it cannot feed a connection");
             continue;
@@ -211,12 +223,18 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
             continue;
         }
         if (src.kind == VertexKind::Input) {
-            if (!c.from.port.empty()) { diags.error(c.from.mark, "graph input " + quote(src.name) + " has no ports"); continue; }
+            if (!c.from.port.empty()) {
+                diags.error(c.from.mark, "graph input " + quote(src.name) + " has no ports");
+                continue;
+            }
             e.fromPort = 0;
         } else if (src.type) {
             const auto& outs = src.type->info().outputs;
             if (c.from.port.empty()) {
-                if (outs.empty()) { diags.error(c.from.mark, "node " + quote(src.name) + " has no output"); continue; }
+                if (outs.empty()) {
+                    diags.error(c.from.mark, "node " + quote(src.name) + " has no output");
+                    continue;
+                }
                 e.fromPort = 0;
             } else {
                 e.fromPort = src.type->outputIndex(c.from.port);
@@ -229,15 +247,21 @@ void resolveNodes(const GraphDesc& graph, const Registry& registry, Model& model
                 }
             }
         } else {
-            e.fromPort = 0;   // unknown type, already reported: keep the edge so errors do not cascade
+            e.fromPort = 0; // unknown type, already reported: keep the edge so errors do not cascade
         }
         if (dst.kind == VertexKind::Output) {
-            if (!c.to.port.empty()) { diags.error(c.to.mark, "graph output " + quote(dst.name) + " has no ports"); continue; }
+            if (!c.to.port.empty()) {
+                diags.error(c.to.mark, "graph output " + quote(dst.name) + " has no ports");
+                continue;
+            }
             e.toPort = 0;
         } else if (dst.type) {
             const auto& ins = dst.type->info().inputs;
             if (c.to.port.empty()) {
-                if (ins.empty()) { diags.error(c.to.mark, "node " + quote(dst.name) + " has no input"); continue; }
+                if (ins.empty()) {
+                    diags.error(c.to.mark, "node " + quote(dst.name) + " has no input");
+                    continue;
+                }
                 e.toPort = 0;
             } else {
                 e.toPort = dst.type->inputIndex(c.to.port);
@@ -270,7 +294,8 @@ BoostGraph toBoost(const Model& model) {
 bool detectCycles(const Model& model, Diagnostics& diags) {
     BoostGraph g = toBoost(model);
     std::vector<int> component(model.vertices.size());
-    int count = boost::strong_components(g, boost::make_iterator_property_map(component.begin(), boost::get(boost::vertex_index, g)));
+    int count =
+        boost::strong_components(g, boost::make_iterator_property_map(component.begin(), boost::get(boost::vertex_index, g)));
     std::vector<std::vector<int>> members(static_cast<std::size_t>(count));
     for (std::size_t v = 0; v < component.size(); ++v) members[std::size_t(component[v])].push_back(int(v));
     bool found = false;
@@ -281,7 +306,8 @@ bool detectCycles(const Model& model, Diagnostics& diags) {
         found = true;
         // Name one cycle: start at the first-declared member, walk to successors inside the
         // component (breadth-first back to the start).
-        std::sort(scc.begin(), scc.end(), [&](int a, int b) { return model.vertices[std::size_t(a)].order < model.vertices[std::size_t(b)].order; });
+        std::sort(scc.begin(), scc.end(),
+                  [&](int a, int b) { return model.vertices[std::size_t(a)].order < model.vertices[std::size_t(b)].order; });
         std::set<int> inScc(scc.begin(), scc.end());
         int start = scc.front();
         std::map<int, int> parent;
@@ -289,11 +315,18 @@ bool detectCycles(const Model& model, Diagnostics& diags) {
         q.push(start);
         int last = -1;
         while (!q.empty() && last < 0) {
-            int v = q.front(); q.pop();
+            int v = q.front();
+            q.pop();
             for (const Edge& e : model.edges) {
                 if (e.from != v || !inScc.count(e.to)) continue;
-                if (e.to == start) { last = v; break; }
-                if (!parent.count(e.to)) { parent[e.to] = v; q.push(e.to); }
+                if (e.to == start) {
+                    last = v;
+                    break;
+                }
+                if (!parent.count(e.to)) {
+                    parent[e.to] = v;
+                    q.push(e.to);
+                }
             }
         }
         std::vector<int> path;
@@ -313,15 +346,21 @@ bool detectCycles(const Model& model, Diagnostics& diags) {
 std::vector<int> topologicalOrder(const Model& model) {
     std::vector<int> indegree(model.vertices.size(), 0);
     std::vector<std::vector<int>> successors(model.vertices.size());
-    for (const Edge& e : model.edges) { ++indegree[std::size_t(e.to)]; successors[std::size_t(e.from)].push_back(e.to); }
+    for (const Edge& e : model.edges) {
+        ++indegree[std::size_t(e.to)];
+        successors[std::size_t(e.from)].push_back(e.to);
+    }
     auto later = [&](int a, int b) { return model.vertices[std::size_t(a)].order > model.vertices[std::size_t(b)].order; };
     std::priority_queue<int, std::vector<int>, decltype(later)> ready(later);
-    for (std::size_t v = 0; v < model.vertices.size(); ++v) if (indegree[v] == 0) ready.push(int(v));
+    for (std::size_t v = 0; v < model.vertices.size(); ++v)
+        if (indegree[v] == 0) ready.push(int(v));
     std::vector<int> order;
     while (!ready.empty()) {
-        int v = ready.top(); ready.pop();
+        int v = ready.top();
+        ready.pop();
         order.push_back(v);
-        for (int s : successors[std::size_t(v)]) if (--indegree[std::size_t(s)] == 0) ready.push(s);
+        for (int s : successors[std::size_t(v)])
+            if (--indegree[std::size_t(s)] == 0) ready.push(s);
     }
     return order;
 }
@@ -339,7 +378,10 @@ void propagateChannels(Model& model, const std::vector<int>& order, Diagnostics&
         for (Edge& e : model.edges) {
             if (e.to != vi) continue;
             const Vertex& src = model.vertices[std::size_t(e.from)];
-            if (std::size_t(e.fromPort) >= src.outputChannels.size()) { v.poisoned = true; continue; }  // source failed, reported
+            if (std::size_t(e.fromPort) >= src.outputChannels.size()) {
+                v.poisoned = true;
+                continue;
+            } // source failed, reported
             e.channels = src.outputChannels[std::size_t(e.fromPort)];
             int& have = channels[std::size_t(e.toPort)];
             std::string portName = v.kind == VertexKind::Output ? "" : v.type->info().inputs[std::size_t(e.toPort)].name;
@@ -362,7 +404,10 @@ void propagateChannels(Model& model, const std::vector<int>& order, Diagnostics&
             if (channels[0] == 0 && !v.poisoned) diags.error(v.mark, "output " + quote(v.name) + " is not connected");
             continue;
         }
-        if (!v.valid || !ok || v.poisoned) { v.valid = false; continue; }
+        if (!v.valid || !ok || v.poisoned) {
+            v.valid = false;
+            continue;
+        }
         const auto& inputs = v.type->info().inputs;
         for (std::size_t p = 0; p < inputs.size(); ++p) {
             if (channels[p] == 0 && inputs[p].required) {
@@ -370,7 +415,10 @@ void propagateChannels(Model& model, const std::vector<int>& order, Diagnostics&
                 ok = false;
             }
         }
-        if (!ok) { v.valid = false; continue; }
+        if (!ok) {
+            v.valid = false;
+            continue;
+        }
         std::vector<int> out;
         std::string why = v.type->resolveChannels(v.params, channels, out);
         if (!why.empty()) {
@@ -420,9 +468,10 @@ int insertDelay(Model& model, const Registry& registry, int edgeIndex, int frame
     return di;
 }
 
-int compensateLatency(Model& model, const Registry& registry, const std::vector<int>& order, double sampleRate, Diagnostics& diags) {
+int compensateLatency(Model& model, const Registry& registry, const std::vector<int>& order, double sampleRate,
+                      Diagnostics& diags) {
     // Arrival of every vertex's output in topological order; delays on the early edges.
-    std::map<std::tuple<int, int, int>, int> sharedDelays;   // (source, port, frames) -> delay vertex
+    std::map<std::tuple<int, int, int>, int> sharedDelays; // (source, port, frames) -> delay vertex
     auto alignInto = [&](int vi, int target) {
         for (std::size_t ei = 0; ei < model.edges.size(); ++ei) {
             Edge& e = model.edges[ei];
@@ -432,7 +481,7 @@ int compensateLatency(Model& model, const Registry& registry, const std::vector<
             int frames = target - arrival;
             auto key = std::make_tuple(e.from, e.fromPort, frames);
             auto it = sharedDelays.find(key);
-            if (it != sharedDelays.end()) {   // one delay line serves every edge needing the same shift
+            if (it != sharedDelays.end()) { // one delay line serves every edge needing the same shift
                 e.from = it->second;
                 e.fromPort = 0;
                 continue;
@@ -443,26 +492,34 @@ int compensateLatency(Model& model, const Registry& registry, const std::vector<
     };
     for (int vi : order) {
         Vertex& v = model.vertices[std::size_t(vi)];
-        if (v.kind == VertexKind::Input) { v.arrival = 0; continue; }
+        if (v.kind == VertexKind::Input) {
+            v.arrival = 0;
+            continue;
+        }
         if (v.kind == VertexKind::Output) continue;
         int maxIn = 0;
-        for (const Edge& e : model.edges) if (e.to == vi) maxIn = std::max(maxIn, model.vertices[std::size_t(e.from)].arrival);
+        for (const Edge& e : model.edges)
+            if (e.to == vi) maxIn = std::max(maxIn, model.vertices[std::size_t(e.from)].arrival);
         alignInto(vi, maxIn);
-        Vertex& again = model.vertices[std::size_t(vi)];   // vertices may have grown
+        Vertex& again = model.vertices[std::size_t(vi)]; // vertices may have grown
         again.latency = again.valid ? again.type->latencyFrames(again.params, sampleRate) : 0;
         again.arrival = maxIn + again.latency;
     }
     int total = 0;
     for (int vi : model.outputVertex)
-        for (const Edge& e : model.edges) if (e.to == vi) total = std::max(total, model.vertices[std::size_t(e.from)].arrival);
-    for (int vi : model.outputVertex) { alignInto(vi, total); model.vertices[std::size_t(vi)].arrival = total; }
+        for (const Edge& e : model.edges)
+            if (e.to == vi) total = std::max(total, model.vertices[std::size_t(e.from)].arrival);
+    for (int vi : model.outputVertex) {
+        alignInto(vi, total);
+        model.vertices[std::size_t(vi)].arrival = total;
+    }
     return total;
 }
 
 // ---- pass 6: levels and lane batching ---------------------------------------------------------------
 
 struct Step {
-    std::vector<int> members;   // vertices, lane order (a fused chain by its head)
+    std::vector<int> members; // vertices, lane order (a fused chain by its head)
     std::string key;
 };
 
@@ -508,13 +565,14 @@ void fusedChains(const Model& model, const std::vector<int>& order, std::vector<
         if (!out || out->fromPort != 0 || out->toPort != 0) return -1;
         const Vertex& w = model.vertices[std::size_t(out->to)];
         if (biquadSections(w) == 0) return -1;
-        for (const Edge& e : model.edges) if (e.to == out->to && &e != out) return -1;
+        for (const Edge& e : model.edges)
+            if (e.to == out->to && &e != out) return -1;
         if (v.outputChannels.empty() || w.inputChannels.empty() || w.outputChannels.empty() ||
             v.outputChannels[0] != w.inputChannels[0] || w.outputChannels[0] != w.inputChannels[0])
             return -1;
         return out->to;
     };
-    for (int vi : order) {   // predecessors first: a chain is met at its head
+    for (int vi : order) { // predecessors first: a chain is met at its head
         if (absorbed[std::size_t(vi)]) continue;
         std::vector<int> chain{vi};
         for (int w = next(vi); w >= 0; w = next(w)) chain.push_back(w);
@@ -524,14 +582,15 @@ void fusedChains(const Model& model, const std::vector<int>& order, std::vector<
     }
 }
 
-std::vector<Step> buildSteps(Model& model, const std::vector<int>& order, bool batch,
-                             const std::vector<std::vector<int>>& chains, const std::vector<bool>& absorbed) {
+std::vector<Step> buildSteps(Model& model, const std::vector<int>& order, bool batch, const std::vector<std::vector<int>>& chains,
+                             const std::vector<bool>& absorbed) {
     std::vector<int> position(model.vertices.size(), 0);
     for (std::size_t i = 0; i < order.size(); ++i) position[std::size_t(order[i])] = int(i);
-    for (int vi : order) {   // level = longest path from a source
+    for (int vi : order) { // level = longest path from a source
         Vertex& v = model.vertices[std::size_t(vi)];
         v.level = 0;
-        for (const Edge& e : model.edges) if (e.to == vi) v.level = std::max(v.level, model.vertices[std::size_t(e.from)].level + 1);
+        for (const Edge& e : model.edges)
+            if (e.to == vi) v.level = std::max(v.level, model.vertices[std::size_t(e.from)].level + 1);
     }
     std::vector<Step> steps;
     std::map<std::pair<int, std::string>, std::size_t> groups;
@@ -548,7 +607,10 @@ std::vector<Step> buildSteps(Model& model, const std::vector<int>& order, bool b
             // Same-level vertices never have a path between them, and steps run level by level,
             // so grouping by (level, key) cannot create a cycle.
             auto [it, inserted] = groups.try_emplace({v.level, key}, steps.size());
-            if (!inserted) { steps[it->second].members.push_back(vi); continue; }
+            if (!inserted) {
+                steps[it->second].members.push_back(vi);
+                continue;
+            }
         }
         steps.push_back({{vi}, v.type->info().batchable ? key : v.type->info().name});
     }
@@ -568,13 +630,18 @@ std::vector<Step> buildSteps(Model& model, const std::vector<int>& order, bool b
 class SlotPool {
 public:
     int acquire() {
-        if (!free_.empty()) { int s = *free_.begin(); free_.erase(free_.begin()); return s; }
+        if (!free_.empty()) {
+            int s = *free_.begin();
+            free_.erase(free_.begin());
+            return s;
+        }
         return count_++;
     }
     void release(int slot) { free_.insert(slot); }
     int count() const { return count_; }
+
 private:
-    std::set<int> free_;   // lowest first: deterministic
+    std::set<int> free_; // lowest first: deterministic
     int count_ = 0;
 };
 
@@ -599,8 +666,10 @@ void applyOverrides(GraphDesc& graph, const std::vector<std::string>& overrides,
         }
         auto p = std::find_if(it->params.begin(), it->params.end(), [&](const ParamDesc& d) { return d.key == param; });
         ParamDesc desc{param, mark, {value, mark}};
-        if (p != it->params.end()) *p = desc;
-        else it->params.push_back(desc);
+        if (p != it->params.end())
+            *p = desc;
+        else
+            it->params.push_back(desc);
     }
 }
 
@@ -620,8 +689,10 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
     Model model;
     resolveNodes(graph, registry, model, diags);
     for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
-        if (graph.inputs[i].channels < 1) diags.error(graph.inputs[i].mark, "input " + quote(graph.inputs[i].name) + ": channels must be at least 1");
-        bool used = std::any_of(model.edges.begin(), model.edges.end(), [&](const Edge& e) { return e.from == model.inputVertex[i]; });
+        if (graph.inputs[i].channels < 1)
+            diags.error(graph.inputs[i].mark, "input " + quote(graph.inputs[i].name) + ": channels must be at least 1");
+        bool used =
+            std::any_of(model.edges.begin(), model.edges.end(), [&](const Edge& e) { return e.from == model.inputVertex[i]; });
         if (!used) diags.warning(graph.inputs[i].mark, "input " + quote(graph.inputs[i].name) + " is not connected to anything");
     }
     if (graph.outputs.empty()) diags.error(fileMark, "the graph has no outputs");
@@ -632,11 +703,13 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
 
     const int latency = compensateLatency(model, registry, order, options.sampleRate, diags);
     if (diags.hasErrors()) return nullptr;
-    order = topologicalOrder(model);   // with the inserted delays
+    order = topologicalOrder(model); // with the inserted delays
     std::vector<std::vector<int>> chains;
     std::vector<bool> absorbed;
-    if (options.batch && options.fuse) fusedChains(model, order, chains, absorbed);
-    else chains.assign(model.vertices.size(), {}), absorbed.assign(model.vertices.size(), false);
+    if (options.batch && options.fuse)
+        fusedChains(model, order, chains, absorbed);
+    else
+        chains.assign(model.vertices.size(), {}), absorbed.assign(model.vertices.size(), false);
     std::vector<Step> steps = buildSteps(model, order, options.batch, chains, absorbed);
     // The vertex whose outputs a step member produces: a fused chain's last node.
     auto tailOf = [&](int vi) { return chains[std::size_t(vi)].empty() ? vi : chains[std::size_t(vi)].back(); };
@@ -648,10 +721,12 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
             stepOf[std::size_t(v)] = int(s);
             for (int c : chains[std::size_t(v)]) stepOf[std::size_t(c)] = int(s);
         }
-    const int kOutputStep = int(steps.size());   // external outputs are read after the last step
-    auto consumerStep = [&](int v) { return model.vertices[std::size_t(v)].kind == VertexKind::Output ? kOutputStep : stepOf[std::size_t(v)]; };
-    std::map<std::pair<int, int>, int> lastUse;        // (vertex, port) -> step
-    std::map<std::pair<int, int>, int> consumerCount;  // (vertex, port) -> edges reading it
+    const int kOutputStep = int(steps.size()); // external outputs are read after the last step
+    auto consumerStep = [&](int v) {
+        return model.vertices[std::size_t(v)].kind == VertexKind::Output ? kOutputStep : stepOf[std::size_t(v)];
+    };
+    std::map<std::pair<int, int>, int> lastUse;       // (vertex, port) -> step
+    std::map<std::pair<int, int>, int> consumerCount; // (vertex, port) -> edges reading it
     for (const Edge& e : model.edges) {
         auto key = std::make_pair(e.from, e.fromPort);
         lastUse[key] = std::max(lastUse.count(key) ? lastUse[key] : -1, consumerStep(e.to));
@@ -666,15 +741,18 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
     for (const auto& out : graph.outputs) plan->outputs.push_back({out.name, out.channels});
 
     SlotPool pool;
-    std::map<std::pair<int, int>, std::vector<int>> valueSlots;   // (vertex, port) -> channel slots
+    std::map<std::pair<int, int>, std::vector<int>> valueSlots; // (vertex, port) -> channel slots
     auto releaseValue = [&](std::pair<int, int> key) {
         for (int s : valueSlots[key]) pool.release(s);
     };
     // Symbolic slot numbers first; pointers after the pool size is known.
-    struct SymbolicSum { int destination; std::vector<int> sources; };
+    struct SymbolicSum {
+        int destination;
+        std::vector<int> sources;
+    };
     struct SymbolicCall {
         std::vector<SymbolicSum> sums;
-        std::vector<std::vector<int>> inputLanes, outputLanes;   // slot or -1 = silence
+        std::vector<std::vector<int>> inputLanes, outputLanes; // slot or -1 = silence
     };
     std::vector<SymbolicCall> symbolic(steps.size());
     std::vector<std::vector<int>> inputSlotIds(graph.inputs.size());
@@ -693,12 +771,13 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         const int inPorts = first.inputPorts(), outPorts = first.outputPorts();
         call.inputLanes.resize(std::size_t(inPorts));
         call.outputLanes.resize(std::size_t(outPorts));
-        std::vector<int> sumSlots;       // released after the step
+        std::vector<int> sumSlots; // released after the step
         for (int vi : step.members) {
             const Vertex& v = model.vertices[std::size_t(vi)];
             for (int p = 0; p < inPorts; ++p) {
                 std::vector<const Edge*> feeding;
-                for (const Edge& e : model.edges) if (e.to == vi && e.toPort == p) feeding.push_back(&e);
+                for (const Edge& e : model.edges)
+                    if (e.to == vi && e.toPort == p) feeding.push_back(&e);
                 const int channels = v.inputChannels[std::size_t(p)];
                 if (feeding.empty()) {
                     for (int c = 0; c < channels; ++c) call.inputLanes[std::size_t(p)].push_back(-1);
@@ -726,22 +805,26 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
                 // In place: port 0 output over port 0 input when that input is read by this node alone.
                 if (p == 0 && v.type->info().inPlace && inPorts > 0) {
                     std::vector<const Edge*> feeding;
-                    for (const Edge& e : model.edges) if (e.to == head && e.toPort == 0) feeding.push_back(&e);
+                    for (const Edge& e : model.edges)
+                        if (e.to == head && e.toPort == 0) feeding.push_back(&e);
                     if (feeding.size() == 1) {
                         auto src = std::make_pair(feeding[0]->from, feeding[0]->fromPort);
-                        if (consumerCount[src] == 1 && valueSlots[src].size() == std::size_t(channels)) {   // input slots are refilled every block
+                        if (consumerCount[src] == 1 &&
+                            valueSlots[src].size() == std::size_t(channels)) { // input slots are refilled every block
                             slots = valueSlots[src];
-                            valueSlots[src].clear();   // ownership moves to the output
+                            valueSlots[src].clear(); // ownership moves to the output
                         }
                     }
                 }
-                if (slots.empty()) for (int c = 0; c < channels; ++c) slots.push_back(pool.acquire());
+                if (slots.empty())
+                    for (int c = 0; c < channels; ++c) slots.push_back(pool.acquire());
                 for (int c = 0; c < channels; ++c) call.outputLanes[std::size_t(p)].push_back(slots[std::size_t(c)]);
                 valueSlots[key] = slots;
             }
         }
         // Release what this step was the last to read, sums, and outputs nobody reads.
-        for (auto& [key, use] : lastUse) if (use == int(s)) releaseValue(key);
+        for (auto& [key, use] : lastUse)
+            if (use == int(s)) releaseValue(key);
         for (int slot : sumSlots) pool.release(slot);
         for (int head : step.members)
             for (int p = 0; p < outPorts; ++p)
@@ -752,7 +835,9 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
     plan->slots.resize(std::size_t(pool.count()));
     for (auto& slot : plan->slots) slot.resize(1, options.maxBlockFrames);
     plan->silence.resize(1, options.maxBlockFrames);
-    auto slotPtr = [&](int slot) -> float* { return slot < 0 ? plan->silence.channel(0) : plan->slots[std::size_t(slot)].channel(0); };
+    auto slotPtr = [&](int slot) -> float* {
+        return slot < 0 ? plan->silence.channel(0) : plan->slots[std::size_t(slot)].channel(0);
+    };
     for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
         plan->inputSlots.emplace_back();
         for (int slot : inputSlotIds[i]) plan->inputSlots.back().push_back(slotPtr(slot));
@@ -764,7 +849,8 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         for (const Edge& e : model.edges) {
             if (e.to != vi) continue;
             const auto& slots = valueSlots[{e.from, e.fromPort}];
-            for (int c = 0; c < graph.outputs[o].channels; ++c) plan->outputSources[o][std::size_t(c)].sources.push_back(slotPtr(slots[std::size_t(c)]));
+            for (int c = 0; c < graph.outputs[o].channels; ++c)
+                plan->outputSources[o][std::size_t(c)].sources.push_back(slotPtr(slots[std::size_t(c)]));
         }
     }
 
@@ -796,9 +882,9 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
             const std::vector<int>& chain = chains[std::size_t(step.members[m])];
             if (chain.empty()) {
                 instances.push_back({v.params, v.inputChannels, v.outputChannels, v.type->info().name});
-            } else {   // a fused chain: its nodes as stages, parameter indices by offset
-                InstanceSetup setup{{}, v.inputChannels, model.vertices[std::size_t(chain.back())].outputChannels,
-                                    v.type->info().name};
+            } else { // a fused chain: its nodes as stages, parameter indices by offset
+                InstanceSetup setup{
+                    {}, v.inputChannels, model.vertices[std::size_t(chain.back())].outputChannels, v.type->info().name};
                 for (int c : chain) {
                     const Vertex& cv = model.vertices[std::size_t(c)];
                     setup.stages.push_back({cv.type->info().name, cv.params});
@@ -814,8 +900,8 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
                 const auto& params = cv.type->info().params;
                 if (!cv.inserted)
                     for (std::size_t p = 0; p < params.size(); ++p)
-                        plan->params.push_back({cv.name, params[p].id, int(s), int(m), offset + int(p), params[p].minValue,
-                                                params[p].maxValue});
+                        plan->params.push_back(
+                            {cv.name, params[p].id, int(s), int(m), offset + int(p), params[p].minValue, params[p].maxValue});
                 offset += int(params.size());
             }
         }
@@ -846,7 +932,8 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         sched.tailSeconds = std::max(sched.tailSeconds, v.type->tailSeconds(v.params, options.sampleRate));
         if (v.inserted) ++sched.insertedDelays;
     }
-    for (int vi : order) if (nodeIndex[std::size_t(vi)] >= 0) sched.topologicalOrder.push_back(nodeIndex[std::size_t(vi)]);
+    for (int vi : order)
+        if (nodeIndex[std::size_t(vi)] >= 0) sched.topologicalOrder.push_back(nodeIndex[std::size_t(vi)]);
     auto endpoint = [&](int vi) {
         const Vertex& v = model.vertices[std::size_t(vi)];
         return v.kind == VertexKind::Node ? nodeIndex[std::size_t(vi)] : -1 - v.external;
@@ -855,8 +942,14 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
     sched.edgeCount = int(model.edges.size());
     sched.bufferCount = pool.count();
     sched.bufferChannels = pool.count();
-    for (const auto& in : graph.inputs) { sched.inputNames.push_back(in.name); sched.inputChannels.push_back(in.channels); }
-    for (const auto& out : graph.outputs) { sched.outputNames.push_back(out.name); sched.outputChannels.push_back(out.channels); }
+    for (const auto& in : graph.inputs) {
+        sched.inputNames.push_back(in.name);
+        sched.inputChannels.push_back(in.channels);
+    }
+    for (const auto& out : graph.outputs) {
+        sched.outputNames.push_back(out.name);
+        sched.outputChannels.push_back(out.channels);
+    }
     for (std::size_t s = 0; s < steps.size(); ++s) {
         ScheduleStep st;
         bool fused = false;
@@ -869,7 +962,9 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         st.kernel = steps[s].key;
         st.lanes = symbolic[s].outputLanes.empty() ? 0 : int(symbolic[s].outputLanes[0].size());
         std::set<int> ins, outs;
-        for (const auto& lanes : symbolic[s].inputLanes) for (int slot : lanes) if (slot >= 0) ins.insert(slot);
+        for (const auto& lanes : symbolic[s].inputLanes)
+            for (int slot : lanes)
+                if (slot >= 0) ins.insert(slot);
         for (const auto& lanes : symbolic[s].outputLanes) outs.insert(lanes.begin(), lanes.end());
         st.inputBuffers.assign(ins.begin(), ins.end());
         st.outputBuffers.assign(outs.begin(), outs.end());
@@ -885,8 +980,8 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
 std::string Schedule::describe() const {
     std::ostringstream out;
     char line[256];
-    std::snprintf(line, sizeof line, "schedule: %zu steps for %zu nodes, %s, %s, %.0f Hz, blocks of up to %d frames\n", steps.size(),
-                  nodes.size(), simd.c_str(), batched ? "lane-batched" : "unbatched", sampleRate, maxBlockFrames);
+    std::snprintf(line, sizeof line, "schedule: %zu steps for %zu nodes, %s, %s, %.0f Hz, blocks of up to %d frames\n",
+                  steps.size(), nodes.size(), simd.c_str(), batched ? "lane-batched" : "unbatched", sampleRate, maxBlockFrames);
     out << line;
     auto range = [](const std::vector<int>& v) {
         std::string s;
@@ -911,8 +1006,12 @@ std::string Schedule::describe() const {
                       st.sumsBefore ? (" +" + std::to_string(st.sumsBefore) + " sums").c_str() : "");
         out << line << names << '\n';
     }
-    std::snprintf(line, sizeof line, "buffers: %d mono buffers for %d connections (%d channels carried)\n", bufferCount, edgeCount,
-                  [&] { int c = 0; for (const auto& e : edges) c += e.channels; return c; }());
+    std::snprintf(line, sizeof line, "buffers: %d mono buffers for %d connections (%d channels carried)\n", bufferCount,
+                  edgeCount, [&] {
+                      int c = 0;
+                      for (const auto& e : edges) c += e.channels;
+                      return c;
+                  }());
     out << line;
     std::snprintf(line, sizeof line, "latency: %d frames (%.3f ms), %d compensation delay%s inserted\n", latencyFrames,
                   1000.0 * latencyFrames / sampleRate, insertedDelays, insertedDelays == 1 ? "" : "s");
@@ -924,16 +1023,23 @@ std::string scheduleToDot(const Schedule& s, const GraphDesc& graph) {
     std::ostringstream out;
     auto esc = [](const std::string& t) {
         std::string r;
-        for (char c : t) { if (c == '"' || c == '\\') r += '\\'; r += c; }
+        for (char c : t) {
+            if (c == '"' || c == '\\') r += '\\';
+            r += c;
+        }
         return r;
     };
-    out << "digraph \"" << esc(graph.name.empty() ? graph.file : graph.name) << "\" {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n";
+    out << "digraph \"" << esc(graph.name.empty() ? graph.file : graph.name)
+        << "\" {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n";
     for (std::size_t i = 0; i < s.inputNames.size(); ++i)
-        out << "  \"in:" << esc(s.inputNames[i]) << "\" [shape=invhouse, label=\"" << esc(s.inputNames[i]) << "\\n" << s.inputChannels[i] << " ch\"];\n";
+        out << "  \"in:" << esc(s.inputNames[i]) << "\" [shape=invhouse, label=\"" << esc(s.inputNames[i]) << "\\n"
+            << s.inputChannels[i] << " ch\"];\n";
     for (std::size_t i = 0; i < s.outputNames.size(); ++i)
-        out << "  \"out:" << esc(s.outputNames[i]) << "\" [shape=house, label=\"" << esc(s.outputNames[i]) << "\\n" << s.outputChannels[i] << " ch\"];\n";
+        out << "  \"out:" << esc(s.outputNames[i]) << "\" [shape=house, label=\"" << esc(s.outputNames[i]) << "\\n"
+            << s.outputChannels[i] << " ch\"];\n";
     for (const auto& n : s.nodes) {
-        out << "  \"" << esc(n.name) << "\" [shape=box" << (n.inserted ? ", style=dashed" : "") << ", label=\"" << esc(n.name) << "\\n"
+        out << "  \"" << esc(n.name) << "\" [shape=box" << (n.inserted ? ", style=dashed" : "") << ", label=\"" << esc(n.name)
+            << "\\n"
             << esc(n.type);
         if (n.latencyFrames) out << "\\nlatency " << n.latencyFrames;
         out << "\"];\n";
@@ -941,7 +1047,8 @@ std::string scheduleToDot(const Schedule& s, const GraphDesc& graph) {
     auto name = [&](int index, bool isSource) {
         if (index >= 0) return "\"" + esc(s.nodes[std::size_t(index)].name) + "\"";
         int ext = -1 - index;
-        return isSource ? "\"in:" + esc(s.inputNames[std::size_t(ext)]) + "\"" : "\"out:" + esc(s.outputNames[std::size_t(ext)]) + "\"";
+        return isSource ? "\"in:" + esc(s.inputNames[std::size_t(ext)]) + "\""
+                        : "\"out:" + esc(s.outputNames[std::size_t(ext)]) + "\"";
     };
     for (const auto& e : s.edges)
         out << "  " << name(e.from, true) << " -> " << name(e.to, false) << " [label=\"" << e.channels << "\"];\n";

@@ -23,9 +23,9 @@ namespace sg {
 class Executor;
 
 struct CompileOptions {
-    double sampleRate = 48000;       ///< Hz
-    int maxBlockFrames = 512;        ///< internal block; hosts may pass any size to process()
-    bool batch = true;               ///< lane batching (false = one step per node)
+    double sampleRate = 48000; ///< Hz
+    int maxBlockFrames = 512;  ///< internal block; hosts may pass any size to process()
+    bool batch = true;         ///< lane batching (false = one step per node)
     /// Chain fusion (with batch only): a series of biquad nodes runs as one multi-section
     /// instance whose sections are software-pipelined (see core/Compiler.cpp); bit-identical
     /// either way, 2.4x faster on an 8-biquad stereo chain here.
@@ -54,8 +54,8 @@ private:
 };
 
 /// Compiles and prepares. Returns nullptr if diags has errors.
-std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& registry,
-                                      const CompileOptions& options, Diagnostics& diags);
+std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& registry, const CompileOptions& options,
+                                      Diagnostics& diags);
 
 /// Graphviz DOT of the graph as compiled (nodes, ports, channels, inserted delays).
 std::string scheduleToDot(const Schedule& schedule, const GraphDesc& graph);

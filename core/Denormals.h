@@ -14,7 +14,7 @@ public:
     ScopedFlushDenormals() noexcept {
 #if defined(__SSE2__)
         saved_ = _mm_getcsr();
-        _mm_setcsr(saved_ | 0x8040u);   // FTZ (bit 15) | DAZ (bit 6)
+        _mm_setcsr(saved_ | 0x8040u); // FTZ (bit 15) | DAZ (bit 6)
 #endif
     }
     ~ScopedFlushDenormals() {

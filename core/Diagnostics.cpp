@@ -4,16 +4,24 @@ namespace sg {
 
 std::string Diagnostic::format() const {
     std::string out;
-    if (!mark.file.empty()) out += mark.file;
-    else out += "<input>";
+    if (!mark.file.empty())
+        out += mark.file;
+    else
+        out += "<input>";
     if (mark.line > 0) {
         out += ':' + std::to_string(mark.line);
         if (mark.column > 0) out += ':' + std::to_string(mark.column);
     }
     switch (severity) {
-        case Severity::Error: out += ": error: "; break;
-        case Severity::Warning: out += ": warning: "; break;
-        case Severity::Note: out += ": note: "; break;
+    case Severity::Error:
+        out += ": error: ";
+        break;
+    case Severity::Warning:
+        out += ": warning: ";
+        break;
+    case Severity::Note:
+        out += ": note: ";
+        break;
     }
     out += message;
     return out;

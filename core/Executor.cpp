@@ -49,8 +49,10 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
     ExecutorPlan& plan = *plan_;
     ScopedFlushDenormals flush;
     int total = 0;
-    if (!outputs.empty()) total = outputs[0].frames;
-    else if (!inputs.empty()) total = inputs[0].frames;
+    if (!outputs.empty())
+        total = outputs[0].frames;
+    else if (!inputs.empty())
+        total = inputs[0].frames;
 
     for (int done = 0; done < total;) {
         const int frames = std::min(plan.maxBlockFrames, total - done);
@@ -76,7 +78,10 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
             for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c) {
                 float* dst = out.channel(int(c)) + done;
                 const auto& sources = plan.outputSources[o][c].sources;
-                if (sources.empty()) { std::memset(dst, 0, sizeof(float) * std::size_t(frames)); continue; }
+                if (sources.empty()) {
+                    std::memset(dst, 0, sizeof(float) * std::size_t(frames));
+                    continue;
+                }
                 std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
                 for (std::size_t s = 1; s < sources.size(); ++s)
                     for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];

@@ -16,8 +16,8 @@
 
 namespace sg {
 
-struct ExecutorPlan;   // built by the compiler (core/ExecutorPlan.h)
-struct Measurement;    // core/Node.h
+struct ExecutorPlan; // built by the compiler (core/ExecutorPlan.h)
+struct Measurement;  // core/Node.h
 
 /// One external input or output of a running program.
 struct ExternalPort {

@@ -22,13 +22,13 @@ struct SumOp {
 /// One kernel call with its lane pointers.
 struct KernelCall {
     std::unique_ptr<NodeKernel> kernel;
-    std::vector<SumOp> sums;                         ///< done before the call
-    std::vector<std::vector<const float*>> inputLanes;  ///< [port][lane]
-    std::vector<std::vector<float*>> outputLanes;       ///< [port][lane]
+    std::vector<SumOp> sums;                           ///< done before the call
+    std::vector<std::vector<const float*>> inputLanes; ///< [port][lane]
+    std::vector<std::vector<float*>> outputLanes;      ///< [port][lane]
     std::vector<const float* const*> inputPorts;       ///< [port] -> inputLanes[port].data()
     std::vector<float* const*> outputPorts;
-    std::vector<std::string> instanceNames;            ///< dotted node name per instance
-    std::vector<std::string> instanceTypes;            ///< type name per instance
+    std::vector<std::string> instanceNames; ///< dotted node name per instance
+    std::vector<std::string> instanceTypes; ///< type name per instance
 };
 
 /// Where an external output's channel comes from: the sum of these channel pointers.
@@ -48,11 +48,11 @@ struct ExecutorPlan {
     int maxBlockFrames = 512;
     int latencyFrames = 0;
     std::vector<ExternalPort> inputs, outputs;
-    std::vector<AudioBuffer> slots;                  ///< mono channel buffers, reused by liveness
-    AudioBuffer silence;                             ///< one zero channel for unconnected inputs
-    std::vector<std::vector<float*>> inputSlots;     ///< [external input][channel]
-    std::vector<std::vector<OutputChannelSource>> outputSources;  ///< [external output][channel]
-    std::vector<KernelCall> calls;                   ///< in schedule order
+    std::vector<AudioBuffer> slots;                              ///< mono channel buffers, reused by liveness
+    AudioBuffer silence;                                         ///< one zero channel for unconnected inputs
+    std::vector<std::vector<float*>> inputSlots;                 ///< [external input][channel]
+    std::vector<std::vector<OutputChannelSource>> outputSources; ///< [external output][channel]
+    std::vector<KernelCall> calls;                               ///< in schedule order
     std::vector<ParamTarget> params;
     std::int64_t position = 0;
     std::uint64_t nonFinite = 0;

@@ -25,8 +25,8 @@ struct ParamDesc {
 
 /// One node instance: `tone: {type: peak, freq: 3 kHz}`, or after expansion `vocal.eq`.
 struct NodeDesc {
-    std::string name;            ///< dotted, unique
-    SourceMark mark;             ///< of the node's key
+    std::string name; ///< dotted, unique
+    SourceMark mark;  ///< of the node's key
     std::string type;
     SourceMark typeMark;
     std::vector<ParamDesc> params;
@@ -35,7 +35,7 @@ struct NodeDesc {
 /// One end of a connection. `node` is a node name or an external input/output name.
 struct EndpointDesc {
     std::string node;
-    std::string port;            ///< "" = the default port (first declared)
+    std::string port; ///< "" = the default port (first declared)
     SourceMark mark;
 };
 
@@ -49,16 +49,16 @@ struct ConnectionDesc {
 struct ExternalDesc {
     std::string name;
     int channels = 0;
-    std::string file;            ///< inputs: default file, resolved relative to the graph file ("" = none)
+    std::string file; ///< inputs: default file, resolved relative to the graph file ("" = none)
     SourceMark mark;
 };
 
 /// A whole loaded graph.
 struct GraphDesc {
-    std::string file;            ///< path of the top-level file as given
+    std::string file; ///< path of the top-level file as given
     int version = 0;
     std::string name;
-    std::string stage;           ///< mixing | mastering | translation | utility | teaching
+    std::string stage; ///< mixing | mastering | translation | utility | teaching
     std::string description;
     std::vector<ExternalDesc> inputs;
     std::vector<ExternalDesc> outputs;

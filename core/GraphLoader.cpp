@@ -50,7 +50,7 @@ namespace fs = std::filesystem;
 
 constexpr int kFormatVersion = 1;
 constexpr int kMaxChannels = 64;
-constexpr int kMaxUseDepth = 64;  // nesting of use: (templates and files); cycles are caught earlier
+constexpr int kMaxUseDepth = 64; // nesting of use: (templates and files); cycles are caught earlier
 
 // ---- errors ------------------------------------------------------------------------------
 
@@ -102,7 +102,10 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
     int bestDistance = INT_MAX;
     for (const auto& c : candidates) {
         int d = isTransposition(word, c) ? 1 : editDistance(word, c);
-        if (d < bestDistance) { bestDistance = d; best = c; }
+        if (d < bestDistance) {
+            bestDistance = d;
+            best = c;
+        }
     }
     int limit = word.size() <= 2 ? 0 : word.size() <= 4 ? 1 : 2;
     if (best.empty() || bestDistance > limit) return "";
@@ -158,7 +161,7 @@ struct Scalar {
 
 struct PortDecl {
     Scalar name;
-    Scalar channels;   ///< text, checked after substitution (may be `$ch` in a template)
+    Scalar channels; ///< text, checked after substitution (may be `$ch` in a template)
     bool hasChannels = false;
     Scalar file;
     bool hasFile = false;
@@ -173,8 +176,8 @@ struct ParamDecl {
 struct NodeDecl {
     Scalar name;
     bool isUse = false;
-    Scalar target;     ///< type name or use target
-    std::vector<std::pair<Scalar, Scalar>> params;  ///< key, value
+    Scalar target;                                 ///< type name or use target
+    std::vector<std::pair<Scalar, Scalar>> params; ///< key, value
 };
 
 /// What a graph file and a template have in common.
@@ -192,10 +195,10 @@ struct Template {
 };
 
 struct FileDoc {
-    std::string path;      ///< as shown in marks
-    std::string baseDir;   ///< resolves use: and input files
-    std::string identity;  ///< canonical path, for include cycles
-    bool usable = false;   ///< parsed to a map
+    std::string path;     ///< as shown in marks
+    std::string baseDir;  ///< resolves use: and input files
+    std::string identity; ///< canonical path, for include cycles
+    bool usable = false;  ///< parsed to a map
     int version = 0;
     std::string name, stage, description;
     Body body;
@@ -235,9 +238,8 @@ public:
             return;
         }
         doc_.usable = true;
-        static const std::vector<std::string> keys = {"stagegraph", "name",    "stage",       "description",
-                                                      "inputs",     "outputs", "nodes",       "connections",
-                                                      "templates",  "params"};
+        static const std::vector<std::string> keys = {"stagegraph", "name",  "stage",       "description", "inputs",
+                                                      "outputs",    "nodes", "connections", "templates",   "params"};
         bool sawVersion = false;
         forEachEntry(root, "key", [&](const Scalar& key, const YAML::Node& value) {
             const std::string& k = key.text;
@@ -247,8 +249,8 @@ public:
                 if (scalar(value, v, "stagegraph")) {
                     int version = 0;
                     if (!parseInt(v.text, version) || version != kFormatVersion)
-                        errors_.error(v.mark, "unsupported format version " + quote(v.text) +
-                                                  ": this stagegraph reads 'stagegraph: 1'");
+                        errors_.error(v.mark,
+                                      "unsupported format version " + quote(v.text) + ": this stagegraph reads 'stagegraph: 1'");
                     else
                         doc_.version = version;
                 }
@@ -258,8 +260,7 @@ public:
             } else if (k == "stage") {
                 Scalar v;
                 if (scalar(value, v, "stage")) {
-                    static const std::vector<std::string> stages = {"mixing", "mastering", "translation",
-                                                                    "utility", "teaching"};
+                    static const std::vector<std::string> stages = {"mixing", "mastering", "translation", "utility", "teaching"};
                     if (std::find(stages.begin(), stages.end(), v.text) == stages.end())
                         errors_.error(v.mark, "unknown stage " + quote(v.text) + suggestion(v.text, stages) +
                                                   "; expected mixing, mastering, translation, utility or teaching");
@@ -306,11 +307,10 @@ private:
 
     /// Calls f(key, value) for each entry of a map; reports non-name keys and duplicates
     /// ("duplicate <what> 'x' (first defined at line L)") and skips them.
-    template <class F>
-    void forEachEntry(const YAML::Node& map, const std::string& what, F f) {
+    template <class F> void forEachEntry(const YAML::Node& map, const std::string& what, F f) {
         std::map<std::string, int> firstLine;
         for (auto it = map.begin(); it != map.end(); ++it) {
-            const YAML::Node k = it->first;  // copies: `it->` is a proxy that dies with the expression
+            const YAML::Node k = it->first; // copies: `it->` is a proxy that dies with the expression
             const YAML::Node v = it->second;
             if (!k.IsScalar()) {
                 errors_.error(mark(k), "expected a name as key");
@@ -337,12 +337,18 @@ private:
     /// Keys shared by files and templates. Returns false if `key` is not one of them.
     bool parseBodyKey(const Scalar& key, const YAML::Node& value, Body& body) {
         const std::string& k = key.text;
-        if (k == "inputs") parsePorts(key, value, body.inputs, true);
-        else if (k == "outputs") parsePorts(key, value, body.outputs, false);
-        else if (k == "params") parseParams(key, value, body.params);
-        else if (k == "nodes") parseNodes(key, value, body.nodes);
-        else if (k == "connections") parseConnections(key, value, body.connections);
-        else return false;
+        if (k == "inputs")
+            parsePorts(key, value, body.inputs, true);
+        else if (k == "outputs")
+            parsePorts(key, value, body.outputs, false);
+        else if (k == "params")
+            parseParams(key, value, body.params);
+        else if (k == "nodes")
+            parseNodes(key, value, body.nodes);
+        else if (k == "connections")
+            parseConnections(key, value, body.connections);
+        else
+            return false;
         return true;
     }
 
@@ -415,8 +421,8 @@ private:
         forEachEntry(value, "node name", [&](const Scalar& name, const YAML::Node& spec) {
             bool nameOk = true;
             if (name.text.find('.') != std::string::npos) {
-                errors_.error(name.mark, "node name " + quote(name.text) +
-                                             " must not contain '.' (dots separate instance names)");
+                errors_.error(name.mark,
+                              "node name " + quote(name.text) + " must not contain '.' (dots separate instance names)");
                 nameOk = false;
             } else if (!isName(name.text)) {
                 errors_.error(name.mark, "invalid node name " + quote(name.text) +
@@ -464,7 +470,10 @@ private:
                 std::string hint;
                 for (const auto& [k, v] : node.params) {
                     std::string s = suggestion(k.text, {"type", "use"});
-                    if (!s.empty()) { hint = s; break; }
+                    if (!s.empty()) {
+                        hint = s;
+                        break;
+                    }
                 }
                 errors_.error(name.mark, what + " needs 'type: <node type>' or 'use: <template or file>'" + hint);
                 return;
@@ -492,8 +501,7 @@ private:
             errors_.error(mark(value), "'templates' must be a map of template names");
             return;
         }
-        static const std::vector<std::string> keys = {"description", "params", "inputs", "outputs",
-                                                      "nodes", "connections"};
+        static const std::vector<std::string> keys = {"description", "params", "inputs", "outputs", "nodes", "connections"};
         forEachEntry(value, "template", [&](const Scalar& name, const YAML::Node& spec) {
             if (!isName(name.text)) {
                 errors_.error(name.mark, "invalid template name " + quote(name.text) +
@@ -512,8 +520,8 @@ private:
                     Scalar ignored;
                     scalar(v, ignored, "description", true);
                 } else if (!parseBodyKey(k, v, t.body)) {
-                    errors_.error(k.mark, "template " + quote(name.text) + ": unknown key " + quote(k.text) +
-                                              suggestion(k.text, keys));
+                    errors_.error(k.mark,
+                                  "template " + quote(name.text) + ": unknown key " + quote(k.text) + suggestion(k.text, keys));
                 }
             });
             checkNameClashes(t.body);
@@ -528,8 +536,8 @@ private:
                 for (const auto& p : *ports)
                     if (p.name.text == n.name.text) {
                         errors_.error(n.name.mark, "node " + quote(n.name.text) + " has the same name as " +
-                                                       (ports == &body.inputs ? "input" : "output") + " " +
-                                                       quote(p.name.text) + " (line " + std::to_string(p.name.mark.line) + ")");
+                                                       (ports == &body.inputs ? "input" : "output") + " " + quote(p.name.text) +
+                                                       " (line " + std::to_string(p.name.mark.line) + ")");
                         return true;
                     }
             return false;
@@ -542,20 +550,20 @@ private:
 
 /// A parameter value in scope: final text and where it was written.
 struct ScopeValue {
-    bool defined = false;  ///< false: required parameter with no value (top file only)
+    bool defined = false; ///< false: required parameter with no value (top file only)
     Scalar value;
 };
 
 struct Scope {
     std::map<std::string, ScopeValue> values;
-    std::string owner;     ///< "template 'x'" / "graph 'f.yaml'" for messages
+    std::string owner; ///< "template 'x'" / "graph 'f.yaml'" for messages
 };
 
 /// The result of substituting `$name` in a scalar.
 struct Substituted {
     std::string text;
-    std::vector<int> sourceIndex;  ///< per char of text: index in the original text
-    SourceMark mark;               ///< whole-value mark (the supplied value's if the scalar is just `$name`)
+    std::vector<int> sourceIndex; ///< per char of text: index in the original text
+    SourceMark mark;              ///< whole-value mark (the supplied value's if the scalar is just `$name`)
     bool quoted = false;
     bool ok = true;
 
@@ -593,7 +601,7 @@ Substituted substitute(const Scalar& s, const Scope& scope, ErrorSink& errors) {
             ++i;
             continue;
         }
-        if (i + 1 < t.size() && t[i + 1] == '$') {  // `$$` is a literal `$`
+        if (i + 1 < t.size() && t[i + 1] == '$') { // `$$` is a literal `$`
             append("$", i);
             i += 2;
             continue;
@@ -612,9 +620,8 @@ Substituted substitute(const Scalar& s, const Scope& scope, ErrorSink& errors) {
             next = nameEnd + 1;
         } else {
             nameEnd = nameBegin;
-            while (nameEnd < t.size() && isParamChar(t[nameEnd]) && (nameEnd > nameBegin || isNameStart(t[nameEnd])))
-                ++nameEnd;
-            if (nameEnd == nameBegin) {  // a lone `$`: literal
+            while (nameEnd < t.size() && isParamChar(t[nameEnd]) && (nameEnd > nameBegin || isNameStart(t[nameEnd]))) ++nameEnd;
+            if (nameEnd == nameBegin) { // a lone `$`: literal
                 append("$", i);
                 ++i;
                 continue;
@@ -626,8 +633,8 @@ Substituted substitute(const Scalar& s, const Scope& scope, ErrorSink& errors) {
         if (it == scope.values.end()) {
             std::vector<std::string> names;
             for (const auto& [n, v] : scope.values) names.push_back(n);
-            errors.error(markOf(i), "undefined parameter '$" + name + "'" +
-                                        (scope.owner.empty() ? "" : " in " + scope.owner) + suggestion(name, names));
+            errors.error(markOf(i), "undefined parameter '$" + name + "'" + (scope.owner.empty() ? "" : " in " + scope.owner) +
+                                        suggestion(name, names));
             out.ok = false;
         } else if (!it->second.defined) {
             errors.error(markOf(i), "parameter " + quote(name) + " has no default; it is set where " + scope.owner +
@@ -656,8 +663,8 @@ enum class VertexKind { Real, BodyIn, BodyOut, ChildIn, ChildOut };
 struct Vertex {
     VertexKind kind = VertexKind::Real;
     int child = -1;
-    std::string node;  ///< Real: full node name
-    std::string port;  ///< Real: port ("" = default); others: port name
+    std::string node; ///< Real: full node name
+    std::string port; ///< Real: port ("" = default); others: port name
     SourceMark mark;
 
     bool terminal() const { return kind == VertexKind::Real || kind == VertexKind::BodyIn || kind == VertexKind::BodyOut; }
@@ -667,15 +674,15 @@ struct Vertex {
 
 struct Edge {
     Vertex from, to;
-    int order = -1;  ///< declaration index in this body; -1 for a child's summary edge
+    int order = -1; ///< declaration index in this body; -1 for a child's summary edge
 };
 
 /// How an expanded instance looks from outside: its ports, and what they alias inside.
 /// Edges run BodyIn -> Real, Real -> BodyOut or BodyIn -> BodyOut.
 struct Summary {
-    std::vector<std::string> inputs, outputs;  ///< declared order; the first is the default
+    std::vector<std::string> inputs, outputs; ///< declared order; the first is the default
     std::vector<Edge> edges;
-    std::string owner;                         ///< "template 'x'" / "graph 'f.yaml'"
+    std::string owner; ///< "template 'x'" / "graph 'f.yaml'"
 };
 
 struct Element {
@@ -689,8 +696,7 @@ public:
     Expander(GraphDesc& graph, ErrorSink& errors) : graph_(graph), errors_(errors) {}
 
     /// Parses a file's text into a cached FileDoc.
-    FileDoc& addDoc(const std::string& identity, const std::string& path, const std::string& baseDir,
-                    const std::string& text) {
+    FileDoc& addDoc(const std::string& identity, const std::string& path, const std::string& baseDir, const std::string& text) {
         auto doc = std::make_unique<FileDoc>();
         doc->path = path;
         doc->baseDir = baseDir;
@@ -716,20 +722,19 @@ private:
     ErrorSink& errors_;
     std::map<std::string, std::unique_ptr<FileDoc>> docs_;
     struct StackEntry {
-        std::string identity;  ///< file identity, or file identity + "#" + template
+        std::string identity; ///< file identity, or file identity + "#" + template
         std::string label;
     };
     std::vector<StackEntry> stack_;
 
     struct BodyNames {
-        std::map<std::string, std::string> real;  ///< local name -> full name
-        std::map<std::string, int> children;      ///< local name -> index in summaries
-        std::set<std::string> broken;             ///< declared but failed: no further errors
+        std::map<std::string, std::string> real; ///< local name -> full name
+        std::map<std::string, int> children;     ///< local name -> index in summaries
+        std::set<std::string> broken;            ///< declared but failed: no further errors
         std::vector<Summary> summaries;
     };
 
-    Summary expandBody(const FileDoc& doc, const Body& body, const std::string& prefix, const Scope& scope,
-                       bool top) {
+    Summary expandBody(const FileDoc& doc, const Body& body, const std::string& prefix, const Scope& scope, bool top) {
         Summary summary;
         summary.owner = scope.owner;
         BodyNames names;
@@ -796,8 +801,13 @@ private:
             for (const auto& e : names.summaries[c].edges) {
                 Edge lifted = e;
                 for (Vertex* v : {&lifted.from, &lifted.to}) {
-                    if (v->kind == VertexKind::BodyIn) { v->kind = VertexKind::ChildIn; v->child = int(c); }
-                    else if (v->kind == VertexKind::BodyOut) { v->kind = VertexKind::ChildOut; v->child = int(c); }
+                    if (v->kind == VertexKind::BodyIn) {
+                        v->kind = VertexKind::ChildIn;
+                        v->child = int(c);
+                    } else if (v->kind == VertexKind::BodyOut) {
+                        v->kind = VertexKind::ChildOut;
+                        v->child = int(c);
+                    }
                 }
                 lifted.order = -1;
                 edges.push_back(std::move(lifted));
@@ -809,7 +819,10 @@ private:
             if (!parseConnection(line, scope, elements)) continue;
             for (std::size_t i = 0; i + 1 < elements.size(); ++i) {
                 Element from = elements[i];
-                if (i > 0) { from.port.clear(); from.hasPort = false; }  // a middle port is the input side
+                if (i > 0) {
+                    from.port.clear();
+                    from.hasPort = false;
+                } // a middle port is the input side
                 std::optional<Vertex> a = resolve(from, true, body, names, prefix, top);
                 std::optional<Vertex> b = resolve(elements[i + 1], false, body, names, prefix, top);
                 if (a && b) edges.push_back({*a, *b, order});
@@ -825,7 +838,7 @@ private:
             int order;
         };
         std::vector<Path> paths;
-        std::multimap<std::string, std::size_t> outgoing;  // virtual vertex -> edges leaving it
+        std::multimap<std::string, std::size_t> outgoing; // virtual vertex -> edges leaving it
         for (std::size_t i = 0; i < edges.size(); ++i)
             if (!edges[i].from.terminal()) outgoing.emplace(edges[i].from.key(), i);
         std::set<std::string> onPath;
@@ -836,7 +849,7 @@ private:
                 return;
             }
             std::string k = edge.to.key();
-            if (!onPath.insert(k).second) return;  // a loop made only of pass-through ports
+            if (!onPath.insert(k).second) return; // a loop made only of pass-through ports
             auto [begin, end] = outgoing.equal_range(k);
             for (auto it = begin; it != end; ++it) self(self, source, edges[it->second], lastOrder);
             onPath.erase(k);
@@ -854,8 +867,7 @@ private:
     }
 
     /// Expands `{use: target, p: v}`; nullopt if it failed (errors reported).
-    std::optional<Summary> expandUse(const FileDoc& doc, const NodeDecl& node, const std::string& prefix,
-                                     const Scope& scope) {
+    std::optional<Summary> expandUse(const FileDoc& doc, const NodeDecl& node, const std::string& prefix, const Scope& scope) {
         const std::string fullName = prefix + node.name.text;
         Substituted target = substitute(node.target, scope, errors_);
         if (!target.ok) return std::nullopt;
@@ -886,15 +898,14 @@ private:
             } else {
                 childDoc = it->second.get();
             }
-            if (!childDoc->usable) return std::nullopt;  // its errors are reported in its file
+            if (!childDoc->usable) return std::nullopt; // its errors are reported in its file
             childBody = &childDoc->body;
         } else {
             const Template* t = doc.findTemplate(target.text);
             if (!t) {
                 for (const auto& tt : doc.templates) templateNames.push_back(tt.name.text);
                 errors_.error(at, "node " + quote(fullName) + ": unknown template " + quote(target.text) +
-                                      suggestion(target.text, templateNames) +
-                                      " (a file path needs a '/' or a .yaml ending)");
+                                      suggestion(target.text, templateNames) + " (a file path needs a '/' or a .yaml ending)");
                 return std::nullopt;
             }
             identity = doc.identity + "#" + target.text;
@@ -923,7 +934,10 @@ private:
                 continue;
             }
             Substituted v = substitute(value, scope, errors_);
-            if (!v.ok) { ok = false; continue; }
+            if (!v.ok) {
+                ok = false;
+                continue;
+            }
             childScope.values[key.text] = {true, {v.text, v.mark, v.quoted}};
         }
         for (const auto& p : childBody->params) {
@@ -1056,8 +1070,8 @@ private:
                 }
                 port = ports.front();
             } else if (std::find(ports.begin(), ports.end(), port) == ports.end()) {
-                errors_.error(e.mark, quote(prefix + e.name) + " (" + child.owner + ") has no " + side + " port " +
-                                          quote(port) + suggestion(port, ports) + "; its " + side + "s: " + joinNames(ports));
+                errors_.error(e.mark, quote(prefix + e.name) + " (" + child.owner + ") has no " + side + " port " + quote(port) +
+                                          suggestion(port, ports) + "; its " + side + "s: " + joinNames(ports));
                 return std::nullopt;
             }
             Vertex v;
@@ -1067,7 +1081,7 @@ private:
             v.mark = e.mark;
             return v;
         }
-        if (names.broken.count(e.name)) return std::nullopt;  // already reported
+        if (names.broken.count(e.name)) return std::nullopt; // already reported
         std::vector<std::string> known;
         for (const auto& [n, full] : names.real) known.push_back(n);
         for (const auto& [n, c] : names.children) known.push_back(n);
@@ -1102,8 +1116,8 @@ public:
     }
 };
 
-GraphDesc load(const std::string& text, const std::string& displayName, const std::string& baseDir,
-               const std::string& identity, Diagnostics& diags) {
+GraphDesc load(const std::string& text, const std::string& displayName, const std::string& baseDir, const std::string& identity,
+               Diagnostics& diags) {
     GraphDesc graph;
     graph.file = displayName;
     ErrorSink errors;

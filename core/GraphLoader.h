@@ -17,7 +17,7 @@ namespace sg {
 /// Loads `path`. On errors, `diags` has them and the returned graph is partial.
 GraphDesc loadGraph(const std::string& path, Diagnostics& diags);
 /// Loads from text; `displayName` is used in marks and `baseDir` resolves `use:` paths.
-GraphDesc loadGraphFromString(const std::string& text, const std::string& displayName,
-                              const std::string& baseDir, Diagnostics& diags);
+GraphDesc loadGraphFromString(const std::string& text, const std::string& displayName, const std::string& baseDir,
+                              Diagnostics& diags);
 
 } // namespace sg

@@ -5,24 +5,29 @@ namespace sg {
 std::string NodeType::resolveChannels(const ParamValues&, std::span<const int> in, std::vector<int>& out) const {
     const auto& decl = info();
     int channels = in.empty() ? 0 : in[0];
-    if (channels <= 0) return decl.inputs.empty() ? "node has no input to take channels from" : "input '" + decl.inputs[0].name + "' is not connected";
+    if (channels <= 0)
+        return decl.inputs.empty() ? "node has no input to take channels from"
+                                   : "input '" + decl.inputs[0].name + "' is not connected";
     out.assign(decl.outputs.size(), channels);
     return {};
 }
 
 int NodeType::paramIndex(const std::string& id) const {
     const auto& p = info().params;
-    for (std::size_t i = 0; i < p.size(); ++i) if (p[i].id == id) return int(i);
+    for (std::size_t i = 0; i < p.size(); ++i)
+        if (p[i].id == id) return int(i);
     return -1;
 }
 int NodeType::inputIndex(const std::string& name) const {
     const auto& p = info().inputs;
-    for (std::size_t i = 0; i < p.size(); ++i) if (p[i].name == name) return int(i);
+    for (std::size_t i = 0; i < p.size(); ++i)
+        if (p[i].name == name) return int(i);
     return -1;
 }
 int NodeType::outputIndex(const std::string& name) const {
     const auto& p = info().outputs;
-    for (std::size_t i = 0; i < p.size(); ++i) if (p[i].name == name) return int(i);
+    for (std::size_t i = 0; i < p.size(); ++i)
+        if (p[i].name == name) return int(i);
     return -1;
 }
 ParamValues NodeType::defaults() const {

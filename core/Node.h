@@ -30,7 +30,7 @@ namespace sg {
 
 /// One entry of a node type's parameter table. Values are in the unit kind's base unit.
 struct ParamInfo {
-    std::string id;              ///< name used in YAML ("freq")
+    std::string id; ///< name used in YAML ("freq")
     UnitKind unit = UnitKind::Plain;
     double minValue = 0;         ///< inclusive, base unit
     double maxValue = 1;         ///< inclusive, base unit
@@ -43,23 +43,23 @@ struct ParamInfo {
 /// A named port. Channel rules are stated in NodeTypeInfo::channelRule and enforced by
 /// NodeType::resolveChannels.
 struct PortInfo {
-    std::string name;            ///< "in", "out", "sidechain"
+    std::string name; ///< "in", "out", "sidechain"
     std::string description;
-    bool required = true;        ///< inputs only: must be connected
+    bool required = true; ///< inputs only: must be connected
 };
 
 /// Static declaration of a node type.
 struct NodeTypeInfo {
-    std::string name;            ///< YAML type ("peak")
-    std::string family;          ///< filters, dynamics, mixing, stereo, meters, utility, ...
-    std::string description;     ///< one line
+    std::string name;        ///< YAML type ("peak")
+    std::string family;      ///< filters, dynamics, mixing, stereo, meters, utility, ...
+    std::string description; ///< one line
     std::vector<PortInfo> inputs;
     std::vector<PortInfo> outputs;
     std::vector<ParamInfo> params;
-    std::string channelRule;     ///< for docs: "out has the channels of in"
-    bool batchable = false;      ///< instances with equal batchKey may share one kernel call
-    bool inPlace = false;        ///< output lane i may alias input lane i of port 0
-    std::string reference;       ///< formula / literature, for docs
+    std::string channelRule; ///< for docs: "out has the channels of in"
+    bool batchable = false;  ///< instances with equal batchKey may share one kernel call
+    bool inPlace = false;    ///< output lane i may alias input lane i of port 0
+    std::string reference;   ///< formula / literature, for docs
 };
 
 /// Parameter values of one instance, indexed like NodeTypeInfo::params, in base units.
@@ -67,22 +67,22 @@ using ParamValues = std::vector<double>;
 
 /// What a kernel is prepared with.
 struct PrepareSpec {
-    double sampleRate = 48000;   ///< Hz
-    int maxBlockFrames = 512;    ///< most frames any process() call gets
+    double sampleRate = 48000; ///< Hz
+    int maxBlockFrames = 512;  ///< most frames any process() call gets
     SimdArch simd = SimdArch::Sse2;
 };
 
 /// One node of a fused chain (see InstanceSetup::stages).
 struct InstanceStage {
-    std::string type;            ///< node type name ("highpass")
-    ParamValues params;          ///< indexed like that type's parameter table
+    std::string type;   ///< node type name ("highpass")
+    ParamValues params; ///< indexed like that type's parameter table
 };
 
 /// One instance handled by a kernel: its parameters and channel counts per port.
 struct InstanceSetup {
     ParamValues params;
-    std::vector<int> inputChannels;   ///< per input port (0 = unconnected optional port)
-    std::vector<int> outputChannels;  ///< per output port
+    std::vector<int> inputChannels;  ///< per input port (0 = unconnected optional port)
+    std::vector<int> outputChannels; ///< per output port
     /// The instance's type name. Set by the compiler: instances of different types that share
     /// a batch key (peak + highshelf -> "biquad1") run in one kernel. "" = the kernel's own type.
     std::string type = {};
@@ -95,8 +95,8 @@ struct InstanceSetup {
 
 /// Arguments of one process() call.
 struct ProcessContext {
-    std::int64_t position = 0;       ///< absolute frame index of the first frame
-    int frames = 0;                  ///< 1 .. maxBlockFrames
+    std::int64_t position = 0; ///< absolute frame index of the first frame
+    int frames = 0;            ///< 1 .. maxBlockFrames
     /// inputs[port][lane]: lane pointers, aligned, padded; an unconnected optional port's lanes
     /// point at silence. Inputs may alias outputs when the type declares inPlace.
     const float* const* const* inputs = nullptr;
@@ -106,9 +106,9 @@ struct ProcessContext {
 
 /// One figure a node reports (a meter's measurement): "integrated_lufs" = -14.2 "LUFS".
 struct Measurement {
-    std::string key;             ///< snake_case, stable (used as a JSON key)
+    std::string key; ///< snake_case, stable (used as a JSON key)
     double value = 0;
-    std::string unit;            ///< "LUFS", "LU", "dBTP", "dBFS", "", ...
+    std::string unit; ///< "LUFS", "LU", "dBTP", "dBFS", "", ...
 };
 
 /// Runs one or more instances of one node type.
@@ -124,11 +124,17 @@ public:
     /// Sets a new target for parameter `param` of instance `instance`, effective at absolute
     /// frame `position` and smoothed over the parameter's smoothing time from there.
     virtual void setParam(int instance, int param, double value, std::int64_t position) noexcept {
-        (void)instance; (void)param; (void)value; (void)position;
+        (void)instance;
+        (void)param;
+        (void)value;
+        (void)position;
     }
     /// Appends what instance `instance` has measured so far (meters). Not real-time: call it
     /// between process() calls or after the render, from the thread that processes.
-    virtual void measurements(int instance, std::vector<Measurement>& out) const { (void)instance; (void)out; }
+    virtual void measurements(int instance, std::vector<Measurement>& out) const {
+        (void)instance;
+        (void)out;
+    }
 };
 
 /// A node type: its declaration plus the functions of its parameters the compiler needs.
@@ -142,13 +148,27 @@ public:
     virtual std::string resolveChannels(const ParamValues& params, std::span<const int> inputChannels,
                                         std::vector<int>& outputChannels) const;
     /// Cross-parameter checks after each value is in range. Returns "" or a message.
-    virtual std::string validate(const ParamValues& params) const { (void)params; return {}; }
+    virtual std::string validate(const ParamValues& params) const {
+        (void)params;
+        return {};
+    }
     /// Latency in frames at `sampleRate`.
-    virtual int latencyFrames(const ParamValues& params, double sampleRate) const { (void)params; (void)sampleRate; return 0; }
+    virtual int latencyFrames(const ParamValues& params, double sampleRate) const {
+        (void)params;
+        (void)sampleRate;
+        return 0;
+    }
     /// How long output may continue after input stops, in seconds.
-    virtual double tailSeconds(const ParamValues& params, double sampleRate) const { (void)params; (void)sampleRate; return 0; }
+    virtual double tailSeconds(const ParamValues& params, double sampleRate) const {
+        (void)params;
+        (void)sampleRate;
+        return 0;
+    }
     /// Instances with equal keys can be batched into one kernel (only if info().batchable).
-    virtual std::string batchKey(const ParamValues& params) const { (void)params; return info().name; }
+    virtual std::string batchKey(const ParamValues& params) const {
+        (void)params;
+        return info().name;
+    }
     /// A fresh kernel. Setup time: may allocate.
     virtual std::unique_ptr<NodeKernel> createKernel() const = 0;
 
@@ -166,6 +186,7 @@ class DeclaredNodeType : public NodeType {
 public:
     explicit DeclaredNodeType(NodeTypeInfo info) : info_(std::move(info)) {}
     const NodeTypeInfo& info() const override { return info_; }
+
 private:
     NodeTypeInfo info_;
 };

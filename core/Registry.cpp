@@ -11,7 +11,8 @@ void Registry::add(std::unique_ptr<NodeType> type) {
 }
 
 const NodeType* Registry::find(const std::string& name) const {
-    for (const auto& t : types_) if (t->info().name == name) return t.get();
+    for (const auto& t : types_)
+        if (t->info().name == name) return t.get();
     return nullptr;
 }
 
@@ -39,10 +40,13 @@ int editDistance(const std::string& a, const std::string& b) {
 
 std::string Registry::closest(const std::string& name) const {
     std::string best;
-    int bestDistance = 3;  // suggest only near misses
+    int bestDistance = 3; // suggest only near misses
     for (const auto& t : types_) {
         int d = editDistance(name, t->info().name);
-        if (d < bestDistance) { bestDistance = d; best = t->info().name; }
+        if (d < bestDistance) {
+            bestDistance = d;
+            best = t->info().name;
+        }
     }
     return best;
 }

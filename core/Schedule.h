@@ -9,22 +9,22 @@ namespace sg {
 
 /// One resolved node of the compiled graph (declared or inserted by the compiler).
 struct ScheduledNode {
-    std::string name;            ///< dotted name; inserted delays are "<comp>.delayN"
+    std::string name; ///< dotted name; inserted delays are "<comp>.delayN"
     std::string type;
-    bool inserted = false;       ///< a latency-compensation delay added by the compiler
-    int latencyFrames = 0;       ///< the node's own latency
-    int arrivalFrames = 0;       ///< latency of the signal at this node's output
+    bool inserted = false; ///< a latency-compensation delay added by the compiler
+    int latencyFrames = 0; ///< the node's own latency
+    int arrivalFrames = 0; ///< latency of the signal at this node's output
     std::vector<int> inputChannels, outputChannels;
 };
 
 /// One step: one kernel call over `lanes` lanes, covering one or more nodes.
 struct ScheduleStep {
-    std::vector<int> nodes;      ///< indices into Schedule::nodes, in lane order
-    std::string kernel;          ///< type name (batch key)
-    int lanes = 0;               ///< output lanes of port 0 in one call
-    std::vector<int> inputBuffers;   ///< buffer slots read (after summing)
-    std::vector<int> outputBuffers;  ///< buffer slots written
-    int sumsBefore = 0;          ///< inputs formed by summing several connections
+    std::vector<int> nodes;         ///< indices into Schedule::nodes, in lane order
+    std::string kernel;             ///< type name (batch key)
+    int lanes = 0;                  ///< output lanes of port 0 in one call
+    std::vector<int> inputBuffers;  ///< buffer slots read (after summing)
+    std::vector<int> outputBuffers; ///< buffer slots written
+    int sumsBefore = 0;             ///< inputs formed by summing several connections
     /// Chain fusion: nodes per instance, in lane order (their sum is nodes.size()); a count
     /// above 1 is a chain run in series as one instance. Empty when no chain was fused here.
     std::vector<int> stages = {};
@@ -42,20 +42,20 @@ struct ScheduleEdge {
 struct Schedule {
     double sampleRate = 0;
     int maxBlockFrames = 0;
-    std::string simd;            ///< "sse2" | "avx2" | "avx512"
+    std::string simd; ///< "sse2" | "avx2" | "avx512"
     bool batched = true;
     std::vector<ScheduledNode> nodes;
-    std::vector<int> topologicalOrder;   ///< node indices, ties broken by declaration order
+    std::vector<int> topologicalOrder; ///< node indices, ties broken by declaration order
     std::vector<ScheduleStep> steps;
     std::vector<ScheduleEdge> edges;
-    std::vector<std::string> inputNames, outputNames;     ///< external ports
+    std::vector<std::string> inputNames, outputNames; ///< external ports
     std::vector<int> inputChannels, outputChannels;
-    int edgeCount = 0;           ///< connections after expansion (incl. inserted delays)
-    int bufferCount = 0;         ///< buffer slots after liveness reuse
-    int bufferChannels = 0;      ///< total channels allocated across slots
-    int latencyFrames = 0;       ///< whole graph, input to output
+    int edgeCount = 0;      ///< connections after expansion (incl. inserted delays)
+    int bufferCount = 0;    ///< buffer slots after liveness reuse
+    int bufferChannels = 0; ///< total channels allocated across slots
+    int latencyFrames = 0;  ///< whole graph, input to output
     int insertedDelays = 0;
-    double tailSeconds = 0;      ///< longest tail of any node
+    double tailSeconds = 0; ///< longest tail of any node
     /// Multi-line text for `check --schedule`.
     std::string describe() const;
 };

@@ -22,21 +22,28 @@ const char* simdArchName(SimdArch arch);
 /// Floats per batch: 4, 8, 16.
 int simdWidth(SimdArch arch);
 
-template <typename Fn>
-Fn pickSimd(SimdArch arch, Fn sse2, Fn avx2, Fn avx512) {
+template <typename Fn> Fn pickSimd(SimdArch arch, Fn sse2, Fn avx2, Fn avx512) {
     switch (arch) {
-        case SimdArch::Avx512: return avx512;
-        case SimdArch::Avx2: return avx2;
-        default: return sse2;
+    case SimdArch::Avx512:
+        return avx512;
+    case SimdArch::Avx2:
+        return avx2;
+    default:
+        return sse2;
     }
 }
 
 } // namespace sg
 
-#define SG_SIMD_DECLARE(...)                   \
-    namespace sg::simd_sse2 { __VA_ARGS__; }   \
-    namespace sg::simd_avx2 { __VA_ARGS__; }   \
-    namespace sg::simd_avx512 { __VA_ARGS__; }
+#define SG_SIMD_DECLARE(...)                                                                                                     \
+    namespace sg::simd_sse2 {                                                                                                    \
+    __VA_ARGS__;                                                                                                                 \
+    }                                                                                                                            \
+    namespace sg::simd_avx2 {                                                                                                    \
+    __VA_ARGS__;                                                                                                                 \
+    }                                                                                                                            \
+    namespace sg::simd_avx512 {                                                                                                  \
+    __VA_ARGS__;                                                                                                                 \
+    }
 
-#define SG_SIMD_PICK(arch, name) \
-    ::sg::pickSimd((arch), &::sg::simd_sse2::name, &::sg::simd_avx2::name, &::sg::simd_avx512::name)
+#define SG_SIMD_PICK(arch, name) ::sg::pickSimd((arch), &::sg::simd_sse2::name, &::sg::simd_avx2::name, &::sg::simd_avx512::name)

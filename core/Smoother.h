@@ -19,15 +19,17 @@ namespace sg {
 inline constexpr int kControlFrames = 32;
 
 /// First absolute frame after `position` that is a multiple of kControlFrames.
-inline std::int64_t nextControlFrame(std::int64_t position) {
-    return (position / kControlFrames + 1) * kControlFrames;
-}
+inline std::int64_t nextControlFrame(std::int64_t position) { return (position / kControlFrames + 1) * kControlFrames; }
 
 /// A linear ramp in absolute frames. Real-time safe, trivially copyable.
 class LinearRamp {
 public:
     /// Jumps to `value` with no ramp.
-    void jump(double value) { from_ = to_ = value; start_ = 0; length_ = 0; }
+    void jump(double value) {
+        from_ = to_ = value;
+        start_ = 0;
+        length_ = 0;
+    }
     /// Starts a ramp from the current value at `position` to `target` over `lengthFrames`.
     void rampTo(double target, std::int64_t position, std::int64_t lengthFrames) {
         from_ = valueAt(position);
@@ -62,18 +64,25 @@ private:
 class ParamQueue {
 public:
     struct Change {
-        std::int64_t position = 0;   ///< absolute frame
+        std::int64_t position = 0; ///< absolute frame
         int instance = 0, param = 0;
-        double value = 0;            ///< base unit
+        double value = 0; ///< base unit
     };
     /// Allocates room for `capacity` pending changes. Setup time.
-    void reserve(std::size_t capacity) { changes_.clear(); changes_.reserve(capacity); head_ = 0; }
+    void reserve(std::size_t capacity) {
+        changes_.clear();
+        changes_.reserve(capacity);
+        head_ = 0;
+    }
     /// Drops every pending change.
-    void clear() noexcept { changes_.clear(); head_ = 0; }
+    void clear() noexcept {
+        changes_.clear();
+        head_ = 0;
+    }
     /// Queues a change in position order (equal positions keep call order). Returns false,
     /// queuing nothing, when full: the caller then applies the change at once.
     bool push(const Change& change) noexcept {
-        if (head_ > 0 && changes_.size() == changes_.capacity()) {   // reclaim popped slots
+        if (head_ > 0 && changes_.size() == changes_.capacity()) { // reclaim popped slots
             changes_.erase(changes_.begin(), changes_.begin() + std::ptrdiff_t(head_));
             head_ = 0;
         }

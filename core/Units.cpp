@@ -10,28 +10,44 @@ namespace sg {
 
 const char* baseUnitSymbol(UnitKind kind) {
     switch (kind) {
-        case UnitKind::Frequency: return "Hz";
-        case UnitKind::Gain: return "dB";
-        case UnitKind::Time: return "ms";
-        case UnitKind::Percent: return "%";
-        case UnitKind::Ratio: return ":1";
-        case UnitKind::Loudness: return "LUFS";
-        case UnitKind::TruePeak: return "dBTP";
-        case UnitKind::Plain: return "";
+    case UnitKind::Frequency:
+        return "Hz";
+    case UnitKind::Gain:
+        return "dB";
+    case UnitKind::Time:
+        return "ms";
+    case UnitKind::Percent:
+        return "%";
+    case UnitKind::Ratio:
+        return ":1";
+    case UnitKind::Loudness:
+        return "LUFS";
+    case UnitKind::TruePeak:
+        return "dBTP";
+    case UnitKind::Plain:
+        return "";
     }
     return "";
 }
 
 const char* unitKindDescription(UnitKind kind) {
     switch (kind) {
-        case UnitKind::Frequency: return "a frequency (Hz, kHz)";
-        case UnitKind::Gain: return "a gain (dB)";
-        case UnitKind::Time: return "a time (ms, s)";
-        case UnitKind::Percent: return "a percentage (%)";
-        case UnitKind::Ratio: return "a ratio (4:1 or 4)";
-        case UnitKind::Loudness: return "a loudness (LUFS)";
-        case UnitKind::TruePeak: return "a true-peak level (dBTP)";
-        case UnitKind::Plain: return "a plain number";
+    case UnitKind::Frequency:
+        return "a frequency (Hz, kHz)";
+    case UnitKind::Gain:
+        return "a gain (dB)";
+    case UnitKind::Time:
+        return "a time (ms, s)";
+    case UnitKind::Percent:
+        return "a percentage (%)";
+    case UnitKind::Ratio:
+        return "a ratio (4:1 or 4)";
+    case UnitKind::Loudness:
+        return "a loudness (LUFS)";
+    case UnitKind::TruePeak:
+        return "a true-peak level (dBTP)";
+    case UnitKind::Plain:
+        return "a plain number";
     }
     return "a value";
 }
@@ -52,18 +68,16 @@ std::string_view trim(std::string_view s) {
 
 // Which kind a unit symbol belongs to, and the factor/offset to the kind's base unit.
 struct UnitSymbol {
-    const char* symbol;   // lower case
+    const char* symbol; // lower case
     UnitKind kind;
     double scale;
 };
 
 constexpr UnitSymbol kSymbols[] = {
-    {"hz", UnitKind::Frequency, 1.0},    {"khz", UnitKind::Frequency, 1000.0},
-    {"db", UnitKind::Gain, 1.0},         {"dbfs", UnitKind::Gain, 1.0},
-    {"ms", UnitKind::Time, 1.0},         {"s", UnitKind::Time, 1000.0},
-    {"us", UnitKind::Time, 0.001},       {"sec", UnitKind::Time, 1000.0},
-    {"%", UnitKind::Percent, 1.0},       {"lufs", UnitKind::Loudness, 1.0},
-    {"lkfs", UnitKind::Loudness, 1.0},   {"dbtp", UnitKind::TruePeak, 1.0},
+    {"hz", UnitKind::Frequency, 1.0},  {"khz", UnitKind::Frequency, 1000.0}, {"db", UnitKind::Gain, 1.0},
+    {"dbfs", UnitKind::Gain, 1.0},     {"ms", UnitKind::Time, 1.0},          {"s", UnitKind::Time, 1000.0},
+    {"us", UnitKind::Time, 0.001},     {"sec", UnitKind::Time, 1000.0},      {"%", UnitKind::Percent, 1.0},
+    {"lufs", UnitKind::Loudness, 1.0}, {"lkfs", UnitKind::Loudness, 1.0},    {"dbtp", UnitKind::TruePeak, 1.0},
 };
 
 bool parseNumber(std::string_view s, double& out, std::size_t& used) {
@@ -96,36 +110,51 @@ ParsedQuantity parseQuantity(std::string_view rawText, UnitKind kind) {
     if (kind == UnitKind::Gain) {
         std::string l = lower(text);
         std::string_view num;
-        if (l.size() > 1 && l.front() == 'x') num = text.substr(1);
-        else if (l.size() > 1 && l.back() == 'x') num = text.substr(0, text.size() - 1);
+        if (l.size() > 1 && l.front() == 'x')
+            num = text.substr(1);
+        else if (l.size() > 1 && l.back() == 'x')
+            num = text.substr(0, text.size() - 1);
         if (!num.empty()) {
-            double v; std::size_t used;
+            double v;
+            std::size_t used;
             if (parseNumber(trim(num), v, used) && used == trim(num).size()) {
                 if (v <= 0) return fail("a linear gain factor must be greater than 0, got '" + std::string(text) + "'");
-                ParsedQuantity r; r.value = 20.0 * std::log10(v); return r;
+                ParsedQuantity r;
+                r.value = 20.0 * std::log10(v);
+                return r;
             }
         }
     }
     // Ratio "4:1"
     if (auto colon = text.find(':'); colon != std::string_view::npos) {
         if (kind != UnitKind::Ratio) return fail("");
-        double a, b; std::size_t ua, ub;
+        double a, b;
+        std::size_t ua, ub;
         auto left = trim(text.substr(0, colon)), right = trim(text.substr(colon + 1));
         if (!parseNumber(left, a, ua) || ua != left.size() || !parseNumber(right, b, ub) || ub != right.size() || b <= 0)
             return fail("");
-        ParsedQuantity r; r.value = a / b; return r;
+        ParsedQuantity r;
+        r.value = a / b;
+        return r;
     }
 
-    double number; std::size_t used;
+    double number;
+    std::size_t used;
     if (!parseNumber(text, number, used)) return fail("");
     std::string_view unit = trim(text.substr(used));
-    if (unit.empty()) { ParsedQuantity r; r.value = number; return r; }
+    if (unit.empty()) {
+        ParsedQuantity r;
+        r.value = number;
+        return r;
+    }
     if (kind == UnitKind::Plain) return fail("expected a plain number without a unit, got '" + std::string(text) + "'");
     std::string u = lower(unit);
     for (const auto& sym : kSymbols) {
         if (u == sym.symbol) {
             if (sym.kind != kind) return fail("");
-            ParsedQuantity r; r.value = number * sym.scale; return r;
+            ParsedQuantity r;
+            r.value = number * sym.scale;
+            return r;
         }
     }
     return fail("");

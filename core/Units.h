@@ -29,7 +29,7 @@ const char* unitKindDescription(UnitKind kind);
 /// Result of parsing one value: the number in the base unit, or an error message.
 struct ParsedQuantity {
     std::optional<double> value;
-    std::string error;   ///< set when !value, e.g. "expected a time (ms, s), got '3 dB'"
+    std::string error; ///< set when !value, e.g. "expected a time (ms, s), got '3 dB'"
 };
 
 /// Parses `text` as a value of `kind`. Accepts surrounding spaces, a space or none between

@@ -48,7 +48,7 @@ connections:
             sg::ConstAudioView inView = in.view();
             sg::AudioView outView = out.view();
             executor.process({&inView, 1}, {&outView, 1});
-            if (b < blocks / 2) continue;   // let the filters settle
+            if (b < blocks / 2) continue; // let the filters settle
             for (int n = 0; n < block; ++n) {
                 sumIn += double(in.channel(0)[n]) * in.channel(0)[n];
                 sumOut += double(out.channel(0)[n]) * out.channel(0)[n];

@@ -21,7 +21,7 @@ double decibels(double amplitude) { return amplitude > 0 ? 20.0 * std::log10(amp
 /// A number for JSON: null when not finite.
 std::string jsonNumber(double value, int decimals) {
     if (!std::isfinite(value)) return "null";
-    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0;   // no "-0.000"
+    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0; // no "-0.000"
     char text[64];
     std::snprintf(text, sizeof text, "%.*f", decimals, value);
     return text;
@@ -31,19 +31,29 @@ std::string jsonString(const std::string& text) {
     std::string out = "\"";
     for (unsigned char c : text) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char esc[8];
-                    std::snprintf(esc, sizeof esc, "\\u%04x", c);
-                    out += esc;
-                } else {
-                    out += char(c);
-                }
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (c < 0x20) {
+                char esc[8];
+                std::snprintf(esc, sizeof esc, "\\u%04x", c);
+                out += esc;
+            } else {
+                out += char(c);
+            }
         }
     }
     return out + "\"";
@@ -57,7 +67,7 @@ std::string cell(double value, const char* unit, int decimals = 1) {
         std::snprintf(text, sizeof text, "%sinf %s", value < 0 ? "-" : "", unit);
         return text;
     }
-    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0;   // no "-0.0 dB"
+    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0; // no "-0.0 dB"
     std::snprintf(text, sizeof text, "%.*f %s", decimals, value, unit);
     return text;
 }
@@ -70,16 +80,18 @@ std::string durationCell(double seconds) {
 }
 
 void printTable(const std::vector<FileAnalysis>& rows) {
-    const std::vector<std::string> header = {"file", "rate", "ch", "duration", "integrated", "range", "true peak",
-                                             "sample peak", "max momentary", "max short-term", "PLR", "crest",
-                                             "correlation"};
+    const std::vector<std::string> header = {"file",  "rate",      "ch",          "duration",      "integrated",
+                                             "range", "true peak", "sample peak", "max momentary", "max short-term",
+                                             "PLR",   "crest",     "correlation"};
     std::vector<std::vector<std::string>> table{header};
     for (const FileAnalysis& a : rows) {
         char rate[32], channels[16], correlation[32];
         std::snprintf(rate, sizeof rate, "%g Hz", a.sampleRate);
         std::snprintf(channels, sizeof channels, "%d", a.channels);
-        if (std::isnan(a.stereoCorrelation)) std::snprintf(correlation, sizeof correlation, "-");
-        else std::snprintf(correlation, sizeof correlation, "%+.2f", a.stereoCorrelation);
+        if (std::isnan(a.stereoCorrelation))
+            std::snprintf(correlation, sizeof correlation, "-");
+        else
+            std::snprintf(correlation, sizeof correlation, "%+.2f", a.stereoCorrelation);
         table.push_back({a.file, rate, channels, durationCell(a.durationSeconds), cell(a.integratedLufs, "LUFS"),
                          cell(a.loudnessRangeLu, "LU"), cell(a.truePeakDbtp, "dBTP"), cell(a.samplePeakDbfs, "dBFS"),
                          cell(a.maxMomentaryLufs, "LUFS"), cell(a.maxShortTermLufs, "LUFS"), cell(a.plrDb, "dB"),
@@ -93,7 +105,7 @@ void printTable(const std::vector<FileAnalysis>& rows) {
         for (std::size_t i = 0; i < row.size(); ++i) {
             if (i > 0) line += "  ";
             const std::string pad(widths[i] - row[i].size(), ' ');
-            line += i == 0 ? row[i] + pad : pad + row[i];   // names left, figures right
+            line += i == 0 ? row[i] + pad : pad + row[i]; // names left, figures right
         }
         while (!line.empty() && line.back() == ' ') line.pop_back();
         std::printf("%s\n", line.c_str());
@@ -266,8 +278,7 @@ int runAnalyze(const std::vector<std::string>& args) {
     }
     if (json) {
         std::printf("[");
-        for (std::size_t i = 0; i < results.size(); ++i)
-            std::printf("%s\n  %s", i ? "," : "", analysisJson(results[i]).c_str());
+        for (std::size_t i = 0; i < results.size(); ++i) std::printf("%s\n  %s", i ? "," : "", analysisJson(results[i]).c_str());
         std::printf("%s]\n", results.empty() ? "" : "\n");
     } else if (!results.empty()) {
         printTable(results);

@@ -29,17 +29,17 @@ namespace sg::cli {
 /// What analyze measures of one file: the meter's figures (shared with render's --target and
 /// --report) and a few more. Levels that have nothing to measure are -inf.
 struct FileAnalysis : OutputFigures {
-    std::string file;                ///< path as given
-    double durationSeconds = 0;      ///< frames / sampleRate
-    double dcOffsetDbfs = 0;         ///< dBFS of the largest |mean| of a channel
-    double stereoCorrelation = 0;    ///< -1 .. 1; NaN if not stereo or a channel is silent
-    double crestFactorDb = 0;        ///< dB, sample peak / RMS of all samples
+    std::string file;             ///< path as given
+    double durationSeconds = 0;   ///< frames / sampleRate
+    double dcOffsetDbfs = 0;      ///< dBFS of the largest |mean| of a channel
+    double stereoCorrelation = 0; ///< -1 .. 1; NaN if not stereo or a channel is silent
+    double crestFactorDb = 0;     ///< dB, sample peak / RMS of all samples
 };
 
 /// Options of one analysis.
 struct AnalyzeOptions {
-    int truePeakOversampling = 4;    ///< 4 or 8
-    bool showProgress = true;        ///< a progress bar on stderr when it is a terminal
+    int truePeakOversampling = 4; ///< 4 or 8
+    bool showProgress = true;     ///< a progress bar on stderr when it is a terminal
 };
 
 /// Streams `path` through the meter. Returns "" or an error message naming the file.

@@ -14,8 +14,8 @@ inline constexpr int kExitInterrupted = 130; ///< stopped by SIGINT / SIGTERM
 
 /// An argument split at its first '=' when it is a long option: "--block=64" -> {"--block", "64", true}.
 struct OptionArgument {
-    std::string name;            ///< the option (or the whole argument)
-    std::string inlineValue;     ///< after '=', if any
+    std::string name;        ///< the option (or the whole argument)
+    std::string inlineValue; ///< after '=', if any
     bool hasInlineValue = false;
 };
 OptionArgument splitOption(const std::string& argument);

@@ -28,7 +28,7 @@ OutputFigures figuresOf(const LoudnessMeter& meter);
 
 /// One figure under its JSON key.
 struct FigureField {
-    const char* key;   ///< "integrated_lufs", ...
+    const char* key; ///< "integrated_lufs", ...
     double value;
 };
 /// The level figures under the keys of `analyze --json` and `--report`, in that order.

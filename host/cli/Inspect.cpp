@@ -31,18 +31,34 @@ GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool allowSchedul
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto value = [&](const char* what) -> std::string {
-            if (i + 1 >= args.size()) { g.error = a + " needs " + what; return {}; }
+            if (i + 1 >= args.size()) {
+                g.error = a + " needs " + what;
+                return {};
+            }
             return args[++i];
         };
-        if (a == "--help" || a == "-h") g.help = true;
-        else if (a == "--schedule" && allowSchedule) g.schedule = true;
-        else if (a == "--no-batch") g.batch = false;
-        else if (a == "--rate") { std::string v = value("a sample rate in Hz"); g.rate = std::atof(v.c_str()); if (g.rate <= 0 && g.error.empty()) g.error = "--rate: not a sample rate: " + v; }
-        else if (a == "--block") { std::string v = value("a frame count"); g.block = std::atoi(v.c_str()); if ((g.block < 1 || g.block > 8192) && g.error.empty()) g.error = "--block: expected 1 to 8192 frames, got " + v; }
-        else if (a == "--set") g.overrides.push_back(value("node.param=VALUE"));
-        else if (!a.empty() && a[0] == '-') g.error = "unknown option " + a;
-        else if (g.graph.empty()) g.graph = a;
-        else g.error = "unexpected argument " + a;
+        if (a == "--help" || a == "-h")
+            g.help = true;
+        else if (a == "--schedule" && allowSchedule)
+            g.schedule = true;
+        else if (a == "--no-batch")
+            g.batch = false;
+        else if (a == "--rate") {
+            std::string v = value("a sample rate in Hz");
+            g.rate = std::atof(v.c_str());
+            if (g.rate <= 0 && g.error.empty()) g.error = "--rate: not a sample rate: " + v;
+        } else if (a == "--block") {
+            std::string v = value("a frame count");
+            g.block = std::atoi(v.c_str());
+            if ((g.block < 1 || g.block > 8192) && g.error.empty()) g.error = "--block: expected 1 to 8192 frames, got " + v;
+        } else if (a == "--set")
+            g.overrides.push_back(value("node.param=VALUE"));
+        else if (!a.empty() && a[0] == '-')
+            g.error = "unknown option " + a;
+        else if (g.graph.empty())
+            g.graph = a;
+        else
+            g.error = "unexpected argument " + a;
     }
     if (!g.help && g.error.empty() && g.graph.empty()) g.error = "missing GRAPH.yaml";
     return g;
@@ -79,7 +95,7 @@ const char* kCheckHelp =
     "Exit status: 0 valid, 2 usage or graph error.\n";
 
 std::string formatParamRange(const ParamInfo& p) {
-    if (!p.choices.empty()) {   // "12, 24 or 48": no '|', which would split a Markdown table cell
+    if (!p.choices.empty()) { // "12, 24 or 48": no '|', which would split a Markdown table cell
         std::string s;
         for (std::size_t i = 0; i < p.choices.size(); ++i) {
             if (i > 0) s += i + 1 == p.choices.size() ? " or " : ", ";
@@ -94,8 +110,14 @@ std::string formatParamRange(const ParamInfo& p) {
 
 int runCheck(const std::vector<std::string>& args) {
     GraphArgs g = parseGraphArgs(args, true);
-    if (g.help) { std::fputs(kCheckHelp, stdout); return 0; }
-    if (!g.error.empty()) { std::fprintf(stderr, "stagegraph check: %s\n%s", g.error.c_str(), kCheckHelp); return 2; }
+    if (g.help) {
+        std::fputs(kCheckHelp, stdout);
+        return 0;
+    }
+    if (!g.error.empty()) {
+        std::fprintf(stderr, "stagegraph check: %s\n%s", g.error.c_str(), kCheckHelp);
+        return 2;
+    }
     GraphDesc desc;
     auto program = build(g, desc);
     if (!program) return 2;
@@ -119,7 +141,8 @@ int runCheck(const std::vector<std::string>& args) {
     outs = describePorts(s.outputNames, s.outputChannels);
     std::printf("  inputs:      %s\n  outputs:     %s\n", ins.empty() ? "none" : ins.c_str(), outs.c_str());
     std::printf("  nodes:       %d declared, %d compensation delays, %zu steps\n", declared, s.insertedDelays, s.steps.size());
-    std::printf("  latency:     %d frames (%.2f ms at %.0f Hz)\n", s.latencyFrames, 1000.0 * s.latencyFrames / s.sampleRate, s.sampleRate);
+    std::printf("  latency:     %d frames (%.2f ms at %.0f Hz)\n", s.latencyFrames, 1000.0 * s.latencyFrames / s.sampleRate,
+                s.sampleRate);
     if (s.tailSeconds > 0) std::printf("  tail:        %.3f s\n", s.tailSeconds);
     if (g.schedule) {
         std::fputc('\n', stdout);
@@ -136,7 +159,10 @@ int runDot(const std::vector<std::string>& args) {
                   "Draw it with: dot -Tsvg graph.dot -o graph.svg");
         return 0;
     }
-    if (!g.error.empty()) { std::fprintf(stderr, "stagegraph dot: %s\n", g.error.c_str()); return 2; }
+    if (!g.error.empty()) {
+        std::fprintf(stderr, "stagegraph dot: %s\n", g.error.c_str());
+        return 2;
+    }
     GraphDesc desc;
     auto program = build(g, desc);
     if (!program) return 2;
@@ -150,25 +176,31 @@ std::string nodeMarkdown(const std::string& typeName) {
     const NodeTypeInfo& info = type->info();
     std::ostringstream md;
     md << "# " << info.name << "\n\n"
-       << "*Family:* " << info.family << (info.batchable ? " · lane-batched" : "") << (info.inPlace ? " · in place" : "") << "\n\n"
+       << "*Family:* " << info.family << (info.batchable ? " · lane-batched" : "") << (info.inPlace ? " · in place" : "")
+       << "\n\n"
        << info.description << "\n\n";
     md << "## Ports\n\n| port | direction | description |\n|---|---|---|\n";
-    for (const auto& p : info.inputs) md << "| `" << p.name << "` | input" << (p.required ? "" : " (optional)") << " | " << p.description << " |\n";
+    for (const auto& p : info.inputs)
+        md << "| `" << p.name << "` | input" << (p.required ? "" : " (optional)") << " | " << p.description << " |\n";
     for (const auto& p : info.outputs) md << "| `" << p.name << "` | output | " << p.description << " |\n";
     if (!info.channelRule.empty()) md << "\nChannels: " << info.channelRule << "\n";
     md << "\n## Parameters\n\n";
-    if (info.params.empty()) md << "None.\n";
+    if (info.params.empty())
+        md << "None.\n";
     else {
         md << "| parameter | unit | range | default | smoothing | description |\n|---|---|---|---|---|---|\n";
         for (const auto& p : info.params) {
             md << "| `" << p.id << "` | " << (p.unit == UnitKind::Plain ? "number" : baseUnitSymbol(p.unit)) << " | "
                << formatParamRange(p) << " | " << formatQuantity(p.defaultValue, p.unit) << " | "
-               << (p.smoothingMs > 0 ? formatQuantity(p.smoothingMs, UnitKind::Time) : std::string("-")) << " | " << p.description << " |\n";
+               << (p.smoothingMs > 0 ? formatQuantity(p.smoothingMs, UnitKind::Time) : std::string("-")) << " | " << p.description
+               << " |\n";
         }
     }
     if (!info.reference.empty()) md << "\n## Reference\n\n" << info.reference << "\n";
     md << "\n## Example\n\n```yaml\n" << info.name << "_1: {type: " << info.name;
-    for (const auto& p : info.params) { md << ", " << p.id << ": " << formatQuantity(p.defaultValue, p.unit); }
+    for (const auto& p : info.params) {
+        md << ", " << p.id << ": " << formatQuantity(p.defaultValue, p.unit);
+    }
     md << "}\n```\n";
     return md.str();
 }
@@ -179,7 +211,8 @@ std::string nodeIndexMarkdown() {
           "do not edit by hand (a test checks that these pages match the registry).\n\n"
           "| node | family | description |\n|---|---|---|\n";
     for (const NodeType* t : Registry::builtin().all())
-        md << "| [" << t->info().name << "](" << t->info().name << ".md) | " << t->info().family << " | " << t->info().description << " |\n";
+        md << "| [" << t->info().name << "](" << t->info().name << ".md) | " << t->info().family << " | " << t->info().description
+           << " |\n";
     return md.str();
 }
 
@@ -187,21 +220,27 @@ int runNodes(const std::vector<std::string>& args) {
     bool markdown = false;
     std::string type, outDir;
     for (std::size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--markdown") markdown = true;
-        else if (args[i] == "--out" && i + 1 < args.size()) outDir = args[++i];
+        if (args[i] == "--markdown")
+            markdown = true;
+        else if (args[i] == "--out" && i + 1 < args.size())
+            outDir = args[++i];
         else if (args[i] == "--help" || args[i] == "-h") {
             std::puts("usage: stagegraph nodes [TYPE] [--markdown] [--out DIR]\n"
                       "Lists the node library; with TYPE, one node's ports and parameters.\n"
                       "  --markdown  print the reference as Markdown\n"
                       "  --out DIR   write the Markdown reference, one page per node, into DIR");
             return 0;
-        } else if (!args[i].empty() && args[i][0] == '-') { std::fprintf(stderr, "stagegraph nodes: unknown option %s\n", args[i].c_str()); return 2; }
-        else type = args[i];
+        } else if (!args[i].empty() && args[i][0] == '-') {
+            std::fprintf(stderr, "stagegraph nodes: unknown option %s\n", args[i].c_str());
+            return 2;
+        } else
+            type = args[i];
     }
     const Registry& registry = Registry::builtin();
     if (!type.empty() && !registry.find(type)) {
         std::string hint = registry.closest(type);
-        std::fprintf(stderr, "stagegraph nodes: unknown node type '%s'%s\n", type.c_str(), hint.empty() ? "" : (" (did you mean '" + hint + "'?)").c_str());
+        std::fprintf(stderr, "stagegraph nodes: unknown node type '%s'%s\n", type.c_str(),
+                     hint.empty() ? "" : (" (did you mean '" + hint + "'?)").c_str());
         return 2;
     }
     if (!outDir.empty()) {
@@ -215,7 +254,8 @@ int runNodes(const std::vector<std::string>& args) {
         return 0;
     }
     if (markdown) {
-        if (!type.empty()) std::fputs(nodeMarkdown(type).c_str(), stdout);
+        if (!type.empty())
+            std::fputs(nodeMarkdown(type).c_str(), stdout);
         else {
             std::fputs(nodeIndexMarkdown().c_str(), stdout);
             for (const NodeType* t : registry.all()) {
@@ -228,7 +268,10 @@ int runNodes(const std::vector<std::string>& args) {
     if (type.empty()) {
         std::string family;
         for (const NodeType* t : registry.all()) {
-            if (t->info().family != family) { family = t->info().family; std::printf("%s%s:\n", family == registry.all().front()->info().family ? "" : "\n", family.c_str()); }
+            if (t->info().family != family) {
+                family = t->info().family;
+                std::printf("%s%s:\n", family == registry.all().front()->info().family ? "" : "\n", family.c_str());
+            }
             std::printf("  %-12s %s\n", t->info().name.c_str(), t->info().description.c_str());
         }
         std::puts("\nRun 'stagegraph nodes TYPE' for a node's ports and parameters.");
@@ -245,8 +288,8 @@ int runNodes(const std::vector<std::string>& args) {
     if (info.batchable) std::printf("  lane-batched: instances at the same graph level share one SIMD kernel call\n");
     std::printf("  parameters:\n");
     for (const auto& p : info.params)
-        std::printf("    %-10s %-22s default %-10s %s\n", p.id.c_str(), formatParamRange(p).c_str(), formatQuantity(p.defaultValue, p.unit).c_str(),
-                    p.description.c_str());
+        std::printf("    %-10s %-22s default %-10s %s\n", p.id.c_str(), formatParamRange(p).c_str(),
+                    formatQuantity(p.defaultValue, p.unit).c_str(), p.description.c_str());
     if (!info.reference.empty()) std::printf("  reference: %s\n", info.reference.c_str());
     return 0;
 }

@@ -13,7 +13,6 @@ namespace sg::cli {
 
 namespace {
 
-
 /// "-x" or "--xyz", but not a negative number such as "-6".
 bool isOption(const std::string& arg) {
     return arg.size() > 1 && arg[0] == '-' && !std::isdigit(static_cast<unsigned char>(arg[1])) && arg[1] != '.';

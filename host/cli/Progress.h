@@ -22,7 +22,7 @@ public:
     ProgressBar(std::string label, std::int64_t total, std::FILE* stream = stderr);
     /// The same with the decision made by the caller (tests, --quiet).
     ProgressBar(std::string label, std::int64_t total, std::FILE* stream, bool enabled);
-    ~ProgressBar();   ///< clears the line if something was drawn
+    ~ProgressBar(); ///< clears the line if something was drawn
     ProgressBar(const ProgressBar&) = delete;
     ProgressBar& operator=(const ProgressBar&) = delete;
 

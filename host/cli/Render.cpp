@@ -14,8 +14,8 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -238,12 +238,18 @@ public:
     }
     /// No more pushes: pop() returns -1 once the queue is empty.
     void close() {
-        { std::lock_guard<std::mutex> lock(mutex_); closed_ = true; }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            closed_ = true;
+        }
         ready_.notify_all();
     }
     /// pop() returns -1 from now on, queued slots or not.
     void cancel() {
-        { std::lock_guard<std::mutex> lock(mutex_); cancelled_ = true; }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            cancelled_ = true;
+        }
         ready_.notify_all();
     }
 
@@ -257,15 +263,15 @@ private:
 
 /// Decoded input frames for every executor input, and where a read failed.
 struct InputChunk {
-    std::vector<AudioBuffer> buffers;        // per executor input, chunkFrames frames
-    std::vector<std::int64_t> errorFrame;    // per input: the frame the file ended at, -1 if read fine
-    std::vector<std::string> errors;         // per input: the reader's message
+    std::vector<AudioBuffer> buffers;     // per executor input, chunkFrames frames
+    std::vector<std::int64_t> errorFrame; // per input: the frame the file ended at, -1 if read fine
+    std::vector<std::string> errors;      // per input: the reader's message
     int frames = 0;
 };
 
 /// Executor output frames (latency already trimmed) waiting to be written.
 struct OutputChunk {
-    std::vector<AudioBuffer> buffers;        // per executor output, chunkFrames frames
+    std::vector<AudioBuffer> buffers; // per executor output, chunkFrames frames
     int frames = 0;
 };
 
@@ -277,7 +283,7 @@ struct RenderPipeline {
     SlotQueue freeInputs, fullInputs, freeOutputs, fullOutputs;
     std::thread readerThread, writerThread;
     std::atomic<bool> writerFailed{false};
-    std::string writerError;                 // set before writerFailed, read after the join
+    std::string writerError; // set before writerFailed, read after the join
 
     RenderPipeline(const std::vector<int>& inputChannels, const std::vector<int>& outputChannels, int chunkFrames) {
         inputChunks.resize(kPipelineSlots);
@@ -707,8 +713,8 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         }
     });
 
-    int inputSlotNow = -1, outputSlotNow = -1;   // chunks this thread holds
-    int inputOffset = 0, outputFill = 0;         // frames used of each
+    int inputSlotNow = -1, outputSlotNow = -1; // chunks this thread holds
+    int inputOffset = 0, outputFill = 0;       // frames used of each
     auto submitOutput = [&] {
         if (outputSlotNow < 0) return;
         pipeline.outputChunks[std::size_t(outputSlotNow)].frames = outputFill;
@@ -749,7 +755,8 @@ int render(const RenderRequest& request, RenderSummary* summary) {
         }
         const OutputChunk& out = pipeline.outputChunks[std::size_t(outputSlotNow)];
         for (std::size_t k = 0; k < execInputs.size(); ++k) inputViews[k] = in.buffers[k].view().frameRange(inputOffset, frames);
-        for (std::size_t k = 0; k < execOutputs.size(); ++k) outputViews[k] = out.buffers[k].view().frameRange(outputFill, frames);
+        for (std::size_t k = 0; k < execOutputs.size(); ++k)
+            outputViews[k] = out.buffers[k].view().frameRange(outputFill, frames);
         executor.process(inputViews, outputViews);
         inputOffset += frames;
 

@@ -60,7 +60,6 @@ std::string parseLoudnessTarget(const std::string& text, LoudnessTarget& out);
 /// kMinCeilingDbtp .. kMaxCeilingDbtp. Returns "" or a usage error.
 std::string parseCeiling(const std::string& text, double& ceilingDbtp);
 
-
 /// Measures exactly the samples an io::AudioFileWriter stores for the same views in the same
 /// order: for integer formats the same TPDF dither sequence (same seed) and quantisation
 /// (io::quantize), read back as q / 2^(bits-1); for wav32f the floats themselves.

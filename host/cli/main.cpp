@@ -16,25 +16,24 @@
 
 namespace {
 
-const char* kUsage =
-    "stagegraph " STAGEGRAPH_VERSION " - a node-graph audio engine for mixing and mastering\n"
-    "\n"
-    "usage:\n"
-    "  stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [--set node.param=VALUE...]\n"
-    "                    [--target -14LUFS|spotify|apple|youtube|amazon|ebu-r128|atsc-a85]\n"
-    "                    [--ceiling -1dBTP] [--report FILE.json]\n"
-    "                    [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]\n"
-    "  stagegraph check GRAPH.yaml [--schedule]      validate and summarise, no audio\n"
-    "  stagegraph dot GRAPH.yaml                     Graphviz DOT of the graph\n"
-    "  stagegraph nodes [TYPE] [--markdown]          the node library and its parameters\n"
-    "  stagegraph demo                               the built-in example, end to end\n"
-    "  stagegraph analyze FILE... [--json] [--oversampling 4|8]   loudness, true peak and more, per file\n"
-    "  stagegraph live GRAPH.yaml... [-i FILE | --input-device ID] [--device ID] [--api jack|alsa|pulse]\n"
-    "                  [--rate HZ] [--block N] [--duration S] [--loop] [--match-loudness] [--crossfade MS]\n"
-    "                  [--tee FILE] [--set node.param=VALUE...] [--list-devices]\n"
-    "\n"
-    "Run 'stagegraph COMMAND --help' for a command's options.\n"
-    "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error.\n";
+const char* kUsage = "stagegraph " STAGEGRAPH_VERSION " - a node-graph audio engine for mixing and mastering\n"
+                     "\n"
+                     "usage:\n"
+                     "  stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [--set node.param=VALUE...]\n"
+                     "                    [--target -14LUFS|spotify|apple|youtube|amazon|ebu-r128|atsc-a85]\n"
+                     "                    [--ceiling -1dBTP] [--report FILE.json]\n"
+                     "                    [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]\n"
+                     "  stagegraph check GRAPH.yaml [--schedule]      validate and summarise, no audio\n"
+                     "  stagegraph dot GRAPH.yaml                     Graphviz DOT of the graph\n"
+                     "  stagegraph nodes [TYPE] [--markdown]          the node library and its parameters\n"
+                     "  stagegraph demo                               the built-in example, end to end\n"
+                     "  stagegraph analyze FILE... [--json] [--oversampling 4|8]   loudness, true peak and more, per file\n"
+                     "  stagegraph live GRAPH.yaml... [-i FILE | --input-device ID] [--device ID] [--api jack|alsa|pulse]\n"
+                     "                  [--rate HZ] [--block N] [--duration S] [--loop] [--match-loudness] [--crossfade MS]\n"
+                     "                  [--tee FILE] [--set node.param=VALUE...] [--list-devices]\n"
+                     "\n"
+                     "Run 'stagegraph COMMAND --help' for a command's options.\n"
+                     "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error.\n";
 
 } // namespace
 

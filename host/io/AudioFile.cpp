@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fcntl.h>
+#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,7 +36,8 @@ constexpr FormatEntry kFormats[] = {
 };
 
 const FormatEntry& entryOf(OutputFormat format) {
-    for (const auto& e : kFormats) if (e.format == format) return e;
+    for (const auto& e : kFormats)
+        if (e.format == format) return e;
     return kFormats[0];
 }
 
@@ -59,7 +60,8 @@ int outputFormatBits(OutputFormat format) { return entryOf(format).bits; }
 std::optional<OutputFormat> parseOutputFormat(std::string_view text) {
     std::string lower(text);
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    for (const auto& e : kFormats) if (lower == e.name) return e.format;
+    for (const auto& e : kFormats)
+        if (lower == e.name) return e.format;
     return std::nullopt;
 }
 
@@ -78,7 +80,8 @@ bool formatMatchesPath(OutputFormat format, const std::string& path) {
 }
 
 bool sameFile(const std::string& a, const std::string& b) {
-    struct stat sa {}, sb {};
+    struct stat sa {
+    }, sb{};
     const bool haveA = ::stat(a.c_str(), &sa) == 0, haveB = ::stat(b.c_str(), &sb) == 0;
     if (haveA && haveB) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     std::error_code ec;
@@ -93,12 +96,22 @@ namespace {
 
 int bytesPerSample(int subformat) {
     switch (subformat) {
-        case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: case SF_FORMAT_ULAW: case SF_FORMAT_ALAW: return 1;
-        case SF_FORMAT_PCM_16: return 2;
-        case SF_FORMAT_PCM_24: return 3;
-        case SF_FORMAT_PCM_32: case SF_FORMAT_FLOAT: return 4;
-        case SF_FORMAT_DOUBLE: return 8;
-        default: return 0;
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8:
+    case SF_FORMAT_ULAW:
+    case SF_FORMAT_ALAW:
+        return 1;
+    case SF_FORMAT_PCM_16:
+        return 2;
+    case SF_FORMAT_PCM_24:
+        return 3;
+    case SF_FORMAT_PCM_32:
+    case SF_FORMAT_FLOAT:
+        return 4;
+    case SF_FORMAT_DOUBLE:
+        return 8;
+    default:
+        return 0;
     }
 }
 
@@ -127,7 +140,7 @@ std::optional<std::int64_t> declaredFrames(const std::string& path, const SF_INF
         const std::uint32_t size = readU32(chunk + 4, bigEndian);
         if (!form && std::memcmp(chunk, "data", 4) == 0) {
             const int frameBytes = bytesPerSample(info.format & SF_FORMAT_SUBMASK) * info.channels;
-            if (frameBytes <= 0 || size == 0 || size == 0xFFFFFFFFu) return std::nullopt;   // streamed: length unknown
+            if (frameBytes <= 0 || size == 0 || size == 0xFFFFFFFFu) return std::nullopt; // streamed: length unknown
             return std::int64_t(size / std::uint32_t(frameBytes));
         }
         if (form && std::memcmp(chunk, "COMM", 4) == 0) {
@@ -157,8 +170,8 @@ struct AudioFileReader::State {
     std::string path;
     std::int64_t frames = 0;
     std::int64_t position = 0;
-    bool lengthIsEstimate = false;   // compressed formats whose count libsndfile estimates
-    std::vector<float> scratch;      // kChunkFrames interleaved frames, reused
+    bool lengthIsEstimate = false; // compressed formats whose count libsndfile estimates
+    std::vector<float> scratch;    // kChunkFrames interleaved frames, reused
     std::string error;
 
     void close() {
@@ -174,7 +187,7 @@ AudioFileReader::AudioFileReader(AudioFileReader&&) noexcept = default;
 AudioFileReader& AudioFileReader::operator=(AudioFileReader&&) noexcept = default;
 
 std::string AudioFileReader::open(const std::string& path) {
-    state_ = std::make_unique<State>();   // closes any previous file
+    state_ = std::make_unique<State>(); // closes any previous file
     State& s = *state_;
     s.path = path;
     struct stat st {};
@@ -227,7 +240,7 @@ std::int64_t AudioFileReader::read(const AudioView& view) {
         done += std::max<sf_count_t>(got, 0);
         if (got < chunk) {
             const int code = sf_error(s.file);
-            if (s.lengthIsEstimate && code == SF_ERR_NO_ERROR) {   // the estimate was long: end here
+            if (s.lengthIsEstimate && code == SF_ERR_NO_ERROR) { // the estimate was long: end here
                 s.frames = s.position + done;
                 break;
             }
@@ -247,7 +260,8 @@ std::string AudioFileReader::seek(std::int64_t frame) {
     State& s = *state_;
     if (!s.file) return s.error = "cannot seek in " + quotedPath(s.path) + ": file is not open";
     if (frame < 0 || frame > s.frames) return s.error = "cannot seek in " + quotedPath(s.path) + ": frame out of range";
-    if (sf_seek(s.file, frame, SEEK_SET) < 0) return s.error = "cannot seek in " + quotedPath(s.path) + ": " + sf_strerror(s.file);
+    if (sf_seek(s.file, frame, SEEK_SET) < 0)
+        return s.error = "cannot seek in " + quotedPath(s.path) + ": " + sf_strerror(s.file);
     s.position = frame;
     return {};
 }
@@ -264,9 +278,9 @@ struct AudioFileWriter::State {
     int bits = 24;
     bool floatSamples = false;
     TpdfDither dither;
-    std::vector<float> floatScratch;         // kChunkFrames interleaved frames
-    std::vector<float> ditherScratch;        // as many dither values (integer formats)
-    std::vector<std::int32_t> intScratch;    // as many quantised samples
+    std::vector<float> floatScratch;      // kChunkFrames interleaved frames
+    std::vector<float> ditherScratch;     // as many dither values (integer formats)
+    std::vector<std::int32_t> intScratch; // as many quantised samples
     std::int64_t frames = 0;
     std::uint64_t clipped = 0;
 
@@ -422,7 +436,7 @@ std::string AudioFileWriter::commit() {
         s.discard();
         return "cannot write " + quotedPath(s.path) + ": " + reason;
     }
-    if (s.tempPath.empty()) return {};   // written straight to a device or pipe
+    if (s.tempPath.empty()) return {}; // written straight to a device or pipe
     if (::rename(s.tempPath.c_str(), s.path.c_str()) != 0) {
         std::string reason = std::strerror(errno);
         s.discard();

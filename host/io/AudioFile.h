@@ -59,11 +59,11 @@ public:
     /// True between a successful open() and close().
     bool isOpen() const;
 
-    const std::string& path() const;        ///< as given to open()
-    double sampleRate() const;              ///< Hz
-    int channels() const;                   ///< channels per frame
-    std::int64_t frames() const;            ///< declared length in frames
-    std::int64_t position() const;          ///< frames delivered so far
+    const std::string& path() const; ///< as given to open()
+    double sampleRate() const;       ///< Hz
+    int channels() const;            ///< channels per frame
+    std::int64_t frames() const;     ///< declared length in frames
+    std::int64_t position() const;   ///< frames delivered so far
     /// "WAV, Signed 24 bit PCM" (libsndfile's names of container and encoding).
     std::string formatDescription() const;
 
@@ -85,7 +85,7 @@ private:
 class AudioFileWriter {
 public:
     AudioFileWriter();
-    ~AudioFileWriter();   ///< removes the temporary file unless committed
+    ~AudioFileWriter(); ///< removes the temporary file unless committed
     AudioFileWriter(AudioFileWriter&&) noexcept;
     AudioFileWriter& operator=(AudioFileWriter&&) noexcept;
 
@@ -103,11 +103,11 @@ public:
     /// Removes the temporary file, leaving the target untouched (the destructor does this too).
     void discard();
 
-    const std::string& path() const;        ///< the target
-    const std::string& tempPath() const;    ///< the temporary file ("" when none)
-    OutputFormat format() const;            ///< as given to open()
-    int channels() const;                   ///< as given to open()
-    std::int64_t framesWritten() const;     ///< frames appended so far
+    const std::string& path() const;     ///< the target
+    const std::string& tempPath() const; ///< the temporary file ("" when none)
+    OutputFormat format() const;         ///< as given to open()
+    int channels() const;                ///< as given to open()
+    std::int64_t framesWritten() const;  ///< frames appended so far
     /// Samples beyond the integer range (|x| ≥ full scale), clipped. Always 0 for wav32f.
     std::uint64_t clippedSamples() const;
 

@@ -21,7 +21,7 @@ void TpdfDither::reseed(std::uint64_t seed) noexcept {
     for (int lane = 0; lane < kLanes; ++lane) {
         state0_[lane] = splitMix64(seed);
         state1_[lane] = splitMix64(seed);
-        if ((state0_[lane] | state1_[lane]) == 0) state1_[lane] = 1;   // all-zero is a fixed point
+        if ((state0_[lane] | state1_[lane]) == 0) state1_[lane] = 1; // all-zero is a fixed point
     }
     pendingIndex_ = kLanes;
 }
@@ -103,7 +103,7 @@ std::uint64_t quantize(const float* in, std::size_t count, int bits, std::int32_
     const float lowestInput = -1.0f, highestInput = float(highest / scale);
     std::uint32_t clipped = 0;
     std::uint64_t total = 0;
-    for (std::size_t start = 0; start < count; start += 1u << 20) {   // 32-bit counters, vectorised
+    for (std::size_t start = 0; start < count; start += 1u << 20) { // 32-bit counters, vectorised
         const std::size_t end = std::min(count, start + (std::size_t(1) << 20));
         clipped = 0;
         for (std::size_t i = start; i < end; ++i) clipped += std::uint32_t((x[i] < lowestInput) | (x[i] > highestInput));

@@ -150,9 +150,11 @@ public:
     }
 
     void process(const ProcessContext& ctx) noexcept override {
-        queue_.forEachSegment(ctx.position, ctx.frames, maxBlockFrames_,
-                              [this](const ParamQueue::Change& c) { apply(c); },
-                              [&](int start, int frames) { for (Instance& inst : instances_) run(ctx, inst, start, frames); });
+        queue_.forEachSegment(
+            ctx.position, ctx.frames, maxBlockFrames_, [this](const ParamQueue::Change& c) { apply(c); },
+            [&](int start, int frames) {
+                for (Instance& inst : instances_) run(ctx, inst, start, frames);
+            });
     }
 
     void measurements(int instance, std::vector<Measurement>& out) const override {

@@ -36,7 +36,7 @@
 #pragma once
 
 #include "core/Simd.h"
-#include "nodes/meters/TruePeakFilter.h"   // kAnnex2Phases
+#include "nodes/meters/TruePeakFilter.h" // kAnnex2Phases
 
 namespace sg {
 
@@ -49,7 +49,6 @@ void registerLimiterNodes(Registry& registry);
 inline constexpr int kLimiterMinLatencyFrames = 12;
 /// Frames of history the true-peak detector reads before each frame (the FIR's span - 1).
 inline constexpr int kTruePeakHistoryFrames = 11;
-
 
 } // namespace sg
 

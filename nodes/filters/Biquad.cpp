@@ -23,7 +23,7 @@ constexpr double kSmoothingMs = 20;
 constexpr double kMinFreqHz = 10, kMaxFreqHz = 24000;
 constexpr double kMinQ = 0.1, kMaxQ = 40;
 constexpr double kMinGainDb = -30, kMaxGainDb = 30;
-constexpr double kNyquistClamp = 0.49;   ///< f0 is limited to this fraction of the sample rate
+constexpr double kNyquistClamp = 0.49; ///< f0 is limited to this fraction of the sample rate
 constexpr int kMaxSections = 4;
 
 struct ShapeDecl {
@@ -31,14 +31,16 @@ struct ShapeDecl {
     Shape shape;
 };
 constexpr ShapeDecl kShapes[] = {
-    {"lowpass", Shape::Lowpass},   {"highpass", Shape::Highpass}, {"bandpass", Shape::Bandpass},
-    {"notch", Shape::Notch},       {"allpass", Shape::Allpass},   {"peak", Shape::Peak},
-    {"lowshelf", Shape::LowShelf}, {"highshelf", Shape::HighShelf},
+    {"lowpass", Shape::Lowpass}, {"highpass", Shape::Highpass}, {"bandpass", Shape::Bandpass}, {"notch", Shape::Notch},
+    {"allpass", Shape::Allpass}, {"peak", Shape::Peak},         {"lowshelf", Shape::LowShelf}, {"highshelf", Shape::HighShelf},
 };
 
 bool shapeFromName(const std::string& name, Shape& shape) {
     for (const ShapeDecl& d : kShapes)
-        if (name == d.name) { shape = d.shape; return true; }
+        if (name == d.name) {
+            shape = d.shape;
+            return true;
+        }
     return false;
 }
 
@@ -53,15 +55,19 @@ bool hasSlope(Shape shape) { return shape == Shape::Lowpass || shape == Shape::H
 // ---- declarations -------------------------------------------------------------------------
 
 ParamInfo freqParam(double defaultHz, const char* what) {
-    return {"freq", UnitKind::Frequency, kMinFreqHz, kMaxFreqHz, defaultHz, kSmoothingMs,
-            std::string(what) + "; clamped to 0.49 x sample rate. Changes glide over 20 ms.", {}};
+    return {"freq",
+            UnitKind::Frequency,
+            kMinFreqHz,
+            kMaxFreqHz,
+            defaultHz,
+            kSmoothingMs,
+            std::string(what) + "; clamped to 0.49 x sample rate. Changes glide over 20 ms.",
+            {}};
 }
 ParamInfo qParam(double defaultQ, const char* what) {
     return {"q", UnitKind::Plain, kMinQ, kMaxQ, defaultQ, kSmoothingMs, what, {}};
 }
-ParamInfo gainParam(const char* what) {
-    return {"gain", UnitKind::Gain, kMinGainDb, kMaxGainDb, 0, kSmoothingMs, what, {}};
-}
+ParamInfo gainParam(const char* what) { return {"gain", UnitKind::Gain, kMinGainDb, kMaxGainDb, 0, kSmoothingMs, what, {}}; }
 
 NodeTypeInfo shapeInfo(Shape shape) {
     NodeTypeInfo info;
@@ -82,62 +88,60 @@ NodeTypeInfo shapeInfo(Shape shape) {
         "Steepness in dB/octave: 12 = one section with q; 24 and 48 = Butterworth cascades of 2 and 4 sections "
         "(section Qs from the Butterworth pole angles).";
     switch (shape) {
-        case Shape::Lowpass:
-            info.description = "Removes content above freq; 12, 24 or 48 dB/octave.";
-            info.params = {freqParam(10000, "Cutoff frequency (-3 dB for Butterworth settings)"),
-                           qParam(std::numbers::sqrt2 / 2, butterworthQ),
-                           {"slope", UnitKind::Plain, 12, 48, 12, 0, slopeText, {12, 24, 48}}};
-            info.reference = common + ". H(s) = 1/(s^2 + s/Q + 1); slopes 24/48: Butterworth |H|^2 = 1/(1 + W^2N), "
-                                      "N = slope/6, section Q_k = 1/(2 cos((2k-1) pi/2N)).";
-            break;
-        case Shape::Highpass:
-            info.description = "Removes content below freq (rumble, DC); 12, 24 or 48 dB/octave.";
-            info.params = {freqParam(100, "Cutoff frequency (-3 dB for Butterworth settings)"),
-                           qParam(std::numbers::sqrt2 / 2, butterworthQ),
-                           {"slope", UnitKind::Plain, 12, 48, 12, 0, slopeText, {12, 24, 48}}};
-            info.reference = common + ". H(s) = s^2/(s^2 + s/Q + 1); slopes 24/48: Butterworth |H|^2 = W^2N/(1 + W^2N), "
-                                      "N = slope/6, section Q_k = 1/(2 cos((2k-1) pi/2N)).";
-            break;
-        case Shape::Bandpass:
-            info.description = "Passes a band around freq at 0 dB peak gain, 12 dB/octave skirts.";
-            info.params = {freqParam(1000, "Centre frequency"),
-                           qParam(std::numbers::sqrt2 / 2, "Centre frequency / bandwidth between the -3 dB points.")};
-            info.reference = common + ". Constant 0 dB peak gain: H(s) = (s/Q)/(s^2 + s/Q + 1).";
-            break;
-        case Shape::Notch:
-            info.description = "Removes a narrow band around freq (hum, a resonance).";
-            info.params = {freqParam(1000, "Centre frequency (infinite attenuation)"),
-                           qParam(std::numbers::sqrt2 / 2, "Centre frequency / bandwidth between the -3 dB points; "
-                                                           "higher is narrower.")};
-            info.reference = common + ". H(s) = (s^2 + 1)/(s^2 + s/Q + 1).";
-            break;
-        case Shape::Allpass:
-            info.description = "Unity gain at every frequency; phase turns through -360 degrees around freq.";
-            info.params = {freqParam(1000, "Frequency of -180 degrees phase"),
-                           qParam(std::numbers::sqrt2 / 2, "Sharpness of the phase transition around freq.")};
-            info.reference = common + ". H(s) = (s^2 - s/Q + 1)/(s^2 + s/Q + 1).";
-            break;
-        case Shape::Peak:
-            info.description = "Boosts or cuts a band around freq by gain (parametric EQ bell).";
-            info.params = {freqParam(1000, "Centre frequency"),
-                           qParam(1, "Bandwidth: higher is narrower (cookbook Q of the peaking EQ)."),
-                           gainParam("Boost (+) or cut (-) at freq.")};
-            info.reference = common + ", A = 10^(gain/40). H(s) = (s^2 + s A/Q + 1)/(s^2 + s/(A Q) + 1).";
-            break;
-        case Shape::LowShelf:
-            info.description = "Boosts or cuts everything below freq by gain.";
-            info.params = {freqParam(100, "Shelf midpoint frequency (gain/2 there)"),
-                           gainParam("Shelf gain below freq."),
-                           qParam(std::numbers::sqrt2 / 2, "Shelf steepness (0.7071 = steepest with no overshoot).")};
-            info.reference = common + ", A = 10^(gain/40). H(s) = A (s^2 + (sqrt(A)/Q) s + A)/(A s^2 + (sqrt(A)/Q) s + 1).";
-            break;
-        case Shape::HighShelf:
-            info.description = "Boosts or cuts everything above freq by gain.";
-            info.params = {freqParam(10000, "Shelf midpoint frequency (gain/2 there)"),
-                           gainParam("Shelf gain above freq."),
-                           qParam(std::numbers::sqrt2 / 2, "Shelf steepness (0.7071 = steepest with no overshoot).")};
-            info.reference = common + ", A = 10^(gain/40). H(s) = A (A s^2 + (sqrt(A)/Q) s + 1)/(s^2 + (sqrt(A)/Q) s + A).";
-            break;
+    case Shape::Lowpass:
+        info.description = "Removes content above freq; 12, 24 or 48 dB/octave.";
+        info.params = {freqParam(10000, "Cutoff frequency (-3 dB for Butterworth settings)"),
+                       qParam(std::numbers::sqrt2 / 2, butterworthQ),
+                       {"slope", UnitKind::Plain, 12, 48, 12, 0, slopeText, {12, 24, 48}}};
+        info.reference = common + ". H(s) = 1/(s^2 + s/Q + 1); slopes 24/48: Butterworth |H|^2 = 1/(1 + W^2N), "
+                                  "N = slope/6, section Q_k = 1/(2 cos((2k-1) pi/2N)).";
+        break;
+    case Shape::Highpass:
+        info.description = "Removes content below freq (rumble, DC); 12, 24 or 48 dB/octave.";
+        info.params = {freqParam(100, "Cutoff frequency (-3 dB for Butterworth settings)"),
+                       qParam(std::numbers::sqrt2 / 2, butterworthQ),
+                       {"slope", UnitKind::Plain, 12, 48, 12, 0, slopeText, {12, 24, 48}}};
+        info.reference = common + ". H(s) = s^2/(s^2 + s/Q + 1); slopes 24/48: Butterworth |H|^2 = W^2N/(1 + W^2N), "
+                                  "N = slope/6, section Q_k = 1/(2 cos((2k-1) pi/2N)).";
+        break;
+    case Shape::Bandpass:
+        info.description = "Passes a band around freq at 0 dB peak gain, 12 dB/octave skirts.";
+        info.params = {freqParam(1000, "Centre frequency"),
+                       qParam(std::numbers::sqrt2 / 2, "Centre frequency / bandwidth between the -3 dB points.")};
+        info.reference = common + ". Constant 0 dB peak gain: H(s) = (s/Q)/(s^2 + s/Q + 1).";
+        break;
+    case Shape::Notch:
+        info.description = "Removes a narrow band around freq (hum, a resonance).";
+        info.params = {freqParam(1000, "Centre frequency (infinite attenuation)"),
+                       qParam(std::numbers::sqrt2 / 2, "Centre frequency / bandwidth between the -3 dB points; "
+                                                       "higher is narrower.")};
+        info.reference = common + ". H(s) = (s^2 + 1)/(s^2 + s/Q + 1).";
+        break;
+    case Shape::Allpass:
+        info.description = "Unity gain at every frequency; phase turns through -360 degrees around freq.";
+        info.params = {freqParam(1000, "Frequency of -180 degrees phase"),
+                       qParam(std::numbers::sqrt2 / 2, "Sharpness of the phase transition around freq.")};
+        info.reference = common + ". H(s) = (s^2 - s/Q + 1)/(s^2 + s/Q + 1).";
+        break;
+    case Shape::Peak:
+        info.description = "Boosts or cuts a band around freq by gain (parametric EQ bell).";
+        info.params = {freqParam(1000, "Centre frequency"),
+                       qParam(1, "Bandwidth: higher is narrower (cookbook Q of the peaking EQ)."),
+                       gainParam("Boost (+) or cut (-) at freq.")};
+        info.reference = common + ", A = 10^(gain/40). H(s) = (s^2 + s A/Q + 1)/(s^2 + s/(A Q) + 1).";
+        break;
+    case Shape::LowShelf:
+        info.description = "Boosts or cuts everything below freq by gain.";
+        info.params = {freqParam(100, "Shelf midpoint frequency (gain/2 there)"), gainParam("Shelf gain below freq."),
+                       qParam(std::numbers::sqrt2 / 2, "Shelf steepness (0.7071 = steepest with no overshoot).")};
+        info.reference = common + ", A = 10^(gain/40). H(s) = A (s^2 + (sqrt(A)/Q) s + A)/(A s^2 + (sqrt(A)/Q) s + 1).";
+        break;
+    case Shape::HighShelf:
+        info.description = "Boosts or cuts everything above freq by gain.";
+        info.params = {freqParam(10000, "Shelf midpoint frequency (gain/2 there)"), gainParam("Shelf gain above freq."),
+                       qParam(std::numbers::sqrt2 / 2, "Shelf steepness (0.7071 = steepest with no overshoot).")};
+        info.reference = common + ", A = 10^(gain/40). H(s) = A (A s^2 + (sqrt(A)/Q) s + 1)/(s^2 + (sqrt(A)/Q) s + A).";
+        break;
     }
     return info;
 }
@@ -146,11 +150,16 @@ NodeTypeInfo shapeInfo(Shape shape) {
 std::vector<Role> shapeRoles(Shape shape) {
     std::vector<Role> roles;
     for (const ParamInfo& p : shapeInfo(shape).params) {
-        if (p.id == "freq") roles.push_back(Role::Freq);
-        else if (p.id == "q") roles.push_back(Role::Q);
-        else if (p.id == "gain") roles.push_back(Role::Gain);
-        else if (p.id == "slope") roles.push_back(Role::Slope);
-        else roles.push_back(Role::None);
+        if (p.id == "freq")
+            roles.push_back(Role::Freq);
+        else if (p.id == "q")
+            roles.push_back(Role::Q);
+        else if (p.id == "gain")
+            roles.push_back(Role::Gain);
+        else if (p.id == "slope")
+            roles.push_back(Role::Slope);
+        else
+            roles.push_back(Role::None);
     }
     return roles;
 }
@@ -177,64 +186,87 @@ Section cookbookSection(Shape shape, double freqHz, double q, double gainDb, dou
     const double A = std::pow(10.0, gainDb / 40);
     double b0 = 1, b1 = 0, b2 = 0, a0 = 1, a1 = 0, a2 = 0;
     switch (shape) {
-        case Shape::Lowpass:
-            b0 = (1 - cosW) / 2; b1 = 1 - cosW; b2 = (1 - cosW) / 2;
-            a0 = 1 + alpha; a1 = -2 * cosW; a2 = 1 - alpha;
-            break;
-        case Shape::Highpass:
-            b0 = (1 + cosW) / 2; b1 = -(1 + cosW); b2 = (1 + cosW) / 2;
-            a0 = 1 + alpha; a1 = -2 * cosW; a2 = 1 - alpha;
-            break;
-        case Shape::Bandpass:
-            b0 = alpha; b1 = 0; b2 = -alpha;
-            a0 = 1 + alpha; a1 = -2 * cosW; a2 = 1 - alpha;
-            break;
-        case Shape::Notch:
-            b0 = 1; b1 = -2 * cosW; b2 = 1;
-            a0 = 1 + alpha; a1 = -2 * cosW; a2 = 1 - alpha;
-            break;
-        case Shape::Allpass:
-            b0 = 1 - alpha; b1 = -2 * cosW; b2 = 1 + alpha;
-            a0 = 1 + alpha; a1 = -2 * cosW; a2 = 1 - alpha;
-            break;
-        case Shape::Peak:
-            b0 = 1 + alpha * A; b1 = -2 * cosW; b2 = 1 - alpha * A;
-            a0 = 1 + alpha / A; a1 = -2 * cosW; a2 = 1 - alpha / A;
-            break;
-        case Shape::LowShelf: {
-            const double k = 2 * std::sqrt(A) * alpha;
-            b0 = A * ((A + 1) - (A - 1) * cosW + k);
-            b1 = 2 * A * ((A - 1) - (A + 1) * cosW);
-            b2 = A * ((A + 1) - (A - 1) * cosW - k);
-            a0 = (A + 1) + (A - 1) * cosW + k;
-            a1 = -2 * ((A - 1) + (A + 1) * cosW);
-            a2 = (A + 1) + (A - 1) * cosW - k;
-            break;
-        }
-        case Shape::HighShelf: {
-            const double k = 2 * std::sqrt(A) * alpha;
-            b0 = A * ((A + 1) + (A - 1) * cosW + k);
-            b1 = -2 * A * ((A - 1) + (A + 1) * cosW);
-            b2 = A * ((A + 1) + (A - 1) * cosW - k);
-            a0 = (A + 1) - (A - 1) * cosW + k;
-            a1 = 2 * ((A - 1) - (A + 1) * cosW);
-            a2 = (A + 1) - (A - 1) * cosW - k;
-            break;
-        }
+    case Shape::Lowpass:
+        b0 = (1 - cosW) / 2;
+        b1 = 1 - cosW;
+        b2 = (1 - cosW) / 2;
+        a0 = 1 + alpha;
+        a1 = -2 * cosW;
+        a2 = 1 - alpha;
+        break;
+    case Shape::Highpass:
+        b0 = (1 + cosW) / 2;
+        b1 = -(1 + cosW);
+        b2 = (1 + cosW) / 2;
+        a0 = 1 + alpha;
+        a1 = -2 * cosW;
+        a2 = 1 - alpha;
+        break;
+    case Shape::Bandpass:
+        b0 = alpha;
+        b1 = 0;
+        b2 = -alpha;
+        a0 = 1 + alpha;
+        a1 = -2 * cosW;
+        a2 = 1 - alpha;
+        break;
+    case Shape::Notch:
+        b0 = 1;
+        b1 = -2 * cosW;
+        b2 = 1;
+        a0 = 1 + alpha;
+        a1 = -2 * cosW;
+        a2 = 1 - alpha;
+        break;
+    case Shape::Allpass:
+        b0 = 1 - alpha;
+        b1 = -2 * cosW;
+        b2 = 1 + alpha;
+        a0 = 1 + alpha;
+        a1 = -2 * cosW;
+        a2 = 1 - alpha;
+        break;
+    case Shape::Peak:
+        b0 = 1 + alpha * A;
+        b1 = -2 * cosW;
+        b2 = 1 - alpha * A;
+        a0 = 1 + alpha / A;
+        a1 = -2 * cosW;
+        a2 = 1 - alpha / A;
+        break;
+    case Shape::LowShelf: {
+        const double k = 2 * std::sqrt(A) * alpha;
+        b0 = A * ((A + 1) - (A - 1) * cosW + k);
+        b1 = 2 * A * ((A - 1) - (A + 1) * cosW);
+        b2 = A * ((A + 1) - (A - 1) * cosW - k);
+        a0 = (A + 1) + (A - 1) * cosW + k;
+        a1 = -2 * ((A - 1) + (A + 1) * cosW);
+        a2 = (A + 1) + (A - 1) * cosW - k;
+        break;
+    }
+    case Shape::HighShelf: {
+        const double k = 2 * std::sqrt(A) * alpha;
+        b0 = A * ((A + 1) + (A - 1) * cosW + k);
+        b1 = -2 * A * ((A - 1) + (A + 1) * cosW);
+        b2 = A * ((A + 1) + (A - 1) * cosW - k);
+        a0 = (A + 1) - (A - 1) * cosW + k;
+        a1 = 2 * ((A - 1) - (A + 1) * cosW);
+        a2 = (A + 1) - (A - 1) * cosW - k;
+        break;
+    }
     }
     return {b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0};
 }
 
 /// All sections of a filter: one cookbook section, or a Butterworth cascade for
 /// lowpass/highpass with sections > 1 (q ignored there).
-void designSections(Shape shape, int sections, double freqHz, double q, double gainDb, double sampleRate,
-                    Section* out) {
+void designSections(Shape shape, int sections, double freqHz, double q, double gainDb, double sampleRate, Section* out) {
     if (sections <= 1) {
         out[0] = cookbookSection(shape, freqHz, q, gainDb, sampleRate);
         return;
     }
     const int order = 2 * sections;
-    for (int k = 1; k <= sections; ++k) {   // ascending Q: the gentlest section first
+    for (int k = 1; k <= sections; ++k) { // ascending Q: the gentlest section first
         const double angle = (2 * k - 1) * std::numbers::pi / (2 * order);
         out[k - 1] = cookbookSection(shape, freqHz, 1 / (2 * std::cos(angle)), gainDb, sampleRate);
     }
@@ -287,11 +319,20 @@ public:
                 double freq = 1000, q = std::numbers::sqrt2 / 2, gain = 0, slope = 12;
                 for (std::size_t p = 0; p < stage.roles.size(); ++p) {
                     switch (stage.roles[p]) {
-                        case Role::Freq: freq = params[p]; break;
-                        case Role::Q: q = params[p]; break;
-                        case Role::Gain: gain = params[p]; break;
-                        case Role::Slope: slope = params[p]; break;
-                        case Role::None: break;
+                    case Role::Freq:
+                        freq = params[p];
+                        break;
+                    case Role::Q:
+                        q = params[p];
+                        break;
+                    case Role::Gain:
+                        gain = params[p];
+                        break;
+                    case Role::Slope:
+                        slope = params[p];
+                        break;
+                    case Role::None:
+                        break;
                     }
                 }
                 stage.freqHz.jump(std::clamp(freq, kMinFreqHz, kMaxFreqHz));
@@ -320,7 +361,7 @@ public:
         roundAfter_.assign(std::size_t(bank_.sections) * std::size_t(bank_.stride));
         sectionRounds_.assign(std::size_t(bank_.sections), 0);
         for (int i = 0; i + 1 < int(stageBegin_.size()); ++i)
-            for (int k = stageBegin_[std::size_t(i)]; k + 1 < stageBegin_[std::size_t(i) + 1]; ++k) {   // all but the last stage
+            for (int k = stageBegin_[std::size_t(i)]; k + 1 < stageBegin_[std::size_t(i) + 1]; ++k) { // all but the last stage
                 const Stage& stage = stages_[std::size_t(k)];
                 const std::size_t last = std::size_t(stage.firstSection + stage.sections - 1);
                 sectionRounds_[last] = 1;
@@ -388,12 +429,12 @@ private:
     /// One node's filter: an instance, or one stage of a fused chain.
     struct Stage {
         Shape shape = Shape::Peak;
-        std::vector<Role> roles;          ///< role of each parameter index
+        std::vector<Role> roles; ///< role of each parameter index
         int firstLane = 0, lanes = 0, sections = 1;
-        int firstSection = 0;             ///< its first section in the instance's cascade
+        int firstSection = 0; ///< its first section in the instance's cascade
         LinearRamp freqHz, q, gainDb;
-        std::int64_t coefficientFrame = 0;   ///< control frame the coefficients were computed at
-        bool settled = true;              ///< coefficients final (no ramp running or pending)
+        std::int64_t coefficientFrame = 0; ///< control frame the coefficients were computed at
+        bool settled = true;               ///< coefficients final (no ramp running or pending)
     };
 
     /// A queued change takes effect: a new ramp from its frame.
@@ -408,10 +449,17 @@ private:
         Stage& inst = stages_[std::size_t(k)];
         const double value = change.value;
         switch (inst.roles[param]) {
-            case Role::Freq: inst.freqHz.rampTo(std::clamp(value, kMinFreqHz, kMaxFreqHz), change.position, smoothingFrames_); break;
-            case Role::Q: inst.q.rampTo(std::clamp(value, kMinQ, kMaxQ), change.position, smoothingFrames_); break;
-            case Role::Gain: inst.gainDb.rampTo(std::clamp(value, kMinGainDb, kMaxGainDb), change.position, smoothingFrames_); break;
-            default: return;   // slope changes the structure: fixed when the graph is compiled
+        case Role::Freq:
+            inst.freqHz.rampTo(std::clamp(value, kMinFreqHz, kMaxFreqHz), change.position, smoothingFrames_);
+            break;
+        case Role::Q:
+            inst.q.rampTo(std::clamp(value, kMinQ, kMaxQ), change.position, smoothingFrames_);
+            break;
+        case Role::Gain:
+            inst.gainDb.rampTo(std::clamp(value, kMinGainDb, kMaxGainDb), change.position, smoothingFrames_);
+            break;
+        default:
+            return; // slope changes the structure: fixed when the graph is compiled
         }
         inst.settled = false;
         ramping_ = true;
@@ -420,27 +468,28 @@ private:
     /// Coefficients of `inst` from its parameters at absolute frame `frame`, into its lanes.
     void updateCoefficients(Stage& inst, std::int64_t frame) noexcept {
         Section sections[kMaxSections];
-        designSections(inst.shape, inst.sections, inst.freqHz.valueAt(frame), inst.q.valueAt(frame),
-                       inst.gainDb.valueAt(frame), sampleRate_, sections);
+        designSections(inst.shape, inst.sections, inst.freqHz.valueAt(frame), inst.q.valueAt(frame), inst.gainDb.valueAt(frame),
+                       sampleRate_, sections);
         const std::size_t stride = std::size_t(bank_.stride);
         double* c = coefficients_.data();
         for (int s = 0; s < inst.sections; ++s)
             for (int k = 0; k < 5; ++k)
                 for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l)
-                    c[(std::size_t(inst.firstSection + s) * 5 + std::size_t(k)) * stride + std::size_t(l)] = sections[s][std::size_t(k)];
+                    c[(std::size_t(inst.firstSection + s) * 5 + std::size_t(k)) * stride + std::size_t(l)] =
+                        sections[s][std::size_t(k)];
         inst.coefficientFrame = frame;
     }
 
     Shape ownShape_;
     double sampleRate_ = 48000;
     std::int64_t smoothingFrames_ = 0;
-    std::vector<Stage> stages_;       ///< every instance's stages, in instance order
-    std::vector<int> stageBegin_;     ///< instance i has stages [stageBegin_[i], stageBegin_[i + 1])
-    bool ramping_ = false;            ///< some instance's coefficients still move
-    ParamQueue queue_;                ///< changes waiting for their frame
+    std::vector<Stage> stages_;   ///< every instance's stages, in instance order
+    std::vector<int> stageBegin_; ///< instance i has stages [stageBegin_[i], stageBegin_[i + 1])
+    bool ramping_ = false;        ///< some instance's coefficients still move
+    ParamQueue queue_;            ///< changes waiting for their frame
     biquad::Bank bank_;
     AlignedDoubles coefficients_, state_, scratch_, roundAfter_;
-    std::vector<unsigned char> sectionRounds_;   ///< per section: some lane rounds after it
+    std::vector<unsigned char> sectionRounds_; ///< per section: some lane rounds after it
     void (*process_)(const biquad::Bank&, const float* const*, float* const*, int, int) noexcept = nullptr;
 };
 

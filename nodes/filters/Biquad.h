@@ -46,16 +46,16 @@ inline constexpr int kMaxPassLanes = 32;
 
 /// Structure-of-arrays state of all lanes of one kernel.
 struct Bank {
-    int lanes = 0;                    ///< real lanes
-    int stride = 0;                   ///< lanes rounded up to kLanePad
-    int sections = 1;                 ///< second-order sections per lane
-    const double* coefficients = nullptr;  ///< [section][b0 b1 b2 a1 a2][stride], a0 = 1
-    double* state = nullptr;          ///< [section][z1 z2][stride]
-    double* scratch = nullptr;        ///< kChunkFrames * kMaxPassLanes, 64-byte aligned
+    int lanes = 0;                        ///< real lanes
+    int stride = 0;                       ///< lanes rounded up to kLanePad
+    int sections = 1;                     ///< second-order sections per lane
+    const double* coefficients = nullptr; ///< [section][b0 b1 b2 a1 a2][stride], a0 = 1
+    double* state = nullptr;              ///< [section][z1 z2][stride]
+    double* scratch = nullptr;            ///< kChunkFrames * kMaxPassLanes, 64-byte aligned
     /// [section][stride]: 1 where a lane's output of that section is rounded to float (the end of
     /// a fused chain's stage, where separate nodes would have written a float buffer), else 0.
     const double* roundAfter = nullptr;
-    const unsigned char* sectionRounds = nullptr;   ///< [section]: 1 if some lane rounds after it
+    const unsigned char* sectionRounds = nullptr; ///< [section]: 1 if some lane rounds after it
 };
 
 } // namespace biquad
@@ -63,5 +63,5 @@ struct Bank {
 
 // Runs frames [start, start + frames) of every lane of `bank` from in[lane] to out[lane]
 // (out may alias in).
-SG_SIMD_DECLARE(void processBiquadBank(const ::sg::biquad::Bank& bank, const float* const* in, float* const* out,
-                                       int start, int frames) noexcept)
+SG_SIMD_DECLARE(void processBiquadBank(const ::sg::biquad::Bank& bank, const float* const* in, float* const* out, int start,
+                                       int frames) noexcept)

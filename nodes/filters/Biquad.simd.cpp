@@ -33,10 +33,9 @@ inline __m512d roundToFloat(__m512d v) noexcept {
 #endif
 
 /// One section's coefficients and state for G batches, held in registers across a chunk.
-template <class Batch, int G>
-struct SectionRegs {
+template <class Batch, int G> struct SectionRegs {
     Batch b0[G], b1[G], b2[G], a1[G], a2[G], z1[G], z2[G];
-    typename Batch::batch_bool_type roundMask[G];   ///< lanes whose output is rounded to float
+    typename Batch::batch_bool_type roundMask[G]; ///< lanes whose output is rounded to float
 
     void load(const biquad::Bank& bank, int section, int firstLane) noexcept {
         constexpr int width = int(Batch::size);
@@ -66,16 +65,17 @@ struct SectionRegs {
     }
     /// Transposed direct form II on one scratch row, in place; Round: the lanes in roundMask
     /// store their output rounded to float.
-    template <bool Round>
-    void step(double* row) noexcept {
+    template <bool Round> void step(double* row) noexcept {
         constexpr int width = int(Batch::size);
         for (int g = 0; g < G; ++g) {
             const Batch x = Batch::load_aligned(row + g * width);
             const Batch y = b0[g] * x + z1[g];
             z1[g] = (b1[g] * x + z2[g]) - a1[g] * y;
             z2[g] = b2[g] * x - a2[g] * y;
-            if constexpr (Round) xsimd::select(roundMask[g], Batch(roundToFloat(y)), y).store_aligned(row + g * width);
-            else y.store_aligned(row + g * width);
+            if constexpr (Round)
+                xsimd::select(roundMask[g], Batch(roundToFloat(y)), y).store_aligned(row + g * width);
+            else
+                y.store_aligned(row + g * width);
         }
     }
 };
@@ -90,7 +90,7 @@ void runSections(const biquad::Bank& bank, double* scratch, int firstLane, int f
     constexpr int span = G * int(Batch::size);
     SectionRegs<Batch, G> regs[P];
     for (int k = 0; k < P; ++k) regs[k].load(bank, firstSection + k, firstLane);
-    const int steadyBegin = std::min(P - 1, n), steadyEnd = n;   // all P sections active in [P-1, n)
+    const int steadyBegin = std::min(P - 1, n), steadyEnd = n; // all P sections active in [P-1, n)
     auto ragged = [&](int t) {
         for (int k = 0; k < P; ++k) {
             const int i = t - k;
@@ -107,8 +107,7 @@ void runSections(const biquad::Bank& bank, double* scratch, int firstLane, int f
 
 /// Lanes [firstLane, firstLane + G * W) with batches of W doubles of architecture Arch.
 template <class Arch, int G>
-void runPass(const biquad::Bank& bank, const float* const* in, float* const* out, int firstLane, int start,
-             int frames) noexcept {
+void runPass(const biquad::Bank& bank, const float* const* in, float* const* out, int firstLane, int start, int frames) noexcept {
     using Batch = xsimd::batch<double, Arch>;
     constexpr int width = int(Batch::size);
     constexpr int span = G * width;
@@ -128,16 +127,33 @@ void runPass(const biquad::Bank& bank, const float* const* in, float* const* out
         for (int s = 0; s < bank.sections;) {
             const int p = std::min(pipeline, bank.sections - s);
             // Rounding between fused stages only where some section of this group needs it.
-            const bool round = std::any_of(bank.sectionRounds + s, bank.sectionRounds + s + p, [](unsigned char r) { return r != 0; });
+            const bool round =
+                std::any_of(bank.sectionRounds + s, bank.sectionRounds + s + p, [](unsigned char r) { return r != 0; });
             switch (p + (round ? 4 : 0)) {
-                case 1: runSections<Batch, G, 1, false>(bank, scratch, firstLane, s, n); break;
-                case 2: runSections<Batch, G, 2, false>(bank, scratch, firstLane, s, n); break;
-                case 3: runSections<Batch, G, 3, false>(bank, scratch, firstLane, s, n); break;
-                case 4: runSections<Batch, G, 4, false>(bank, scratch, firstLane, s, n); break;
-                case 5: runSections<Batch, G, 1, true>(bank, scratch, firstLane, s, n); break;
-                case 6: runSections<Batch, G, 2, true>(bank, scratch, firstLane, s, n); break;
-                case 7: runSections<Batch, G, 3, true>(bank, scratch, firstLane, s, n); break;
-                default: runSections<Batch, G, 4, true>(bank, scratch, firstLane, s, n); break;
+            case 1:
+                runSections<Batch, G, 1, false>(bank, scratch, firstLane, s, n);
+                break;
+            case 2:
+                runSections<Batch, G, 2, false>(bank, scratch, firstLane, s, n);
+                break;
+            case 3:
+                runSections<Batch, G, 3, false>(bank, scratch, firstLane, s, n);
+                break;
+            case 4:
+                runSections<Batch, G, 4, false>(bank, scratch, firstLane, s, n);
+                break;
+            case 5:
+                runSections<Batch, G, 1, true>(bank, scratch, firstLane, s, n);
+                break;
+            case 6:
+                runSections<Batch, G, 2, true>(bank, scratch, firstLane, s, n);
+                break;
+            case 7:
+                runSections<Batch, G, 3, true>(bank, scratch, firstLane, s, n);
+                break;
+            default:
+                runSections<Batch, G, 4, true>(bank, scratch, firstLane, s, n);
+                break;
             }
             s += p;
         }
@@ -151,8 +167,7 @@ void runPass(const biquad::Bank& bank, const float* const* in, float* const* out
 
 } // namespace
 
-void processBiquadBank(const biquad::Bank& bank, const float* const* in, float* const* out, int start,
-                       int frames) noexcept {
+void processBiquadBank(const biquad::Bank& bank, const float* const* in, float* const* out, int start, int frames) noexcept {
     using Arch = SG_SIMD_ARCH;
     // A few lanes run in the narrowest batch that holds them: less padding work, same numbers
     // (the operations per lane are the same whatever the batch width).
@@ -165,10 +180,22 @@ void processBiquadBank(const biquad::Bank& bank, const float* const* in, float* 
     for (int lane = 0; lane < bank.lanes;) {
         const int batches = (bank.lanes - lane + kWidth - 1) / kWidth;
         switch (std::min(batches, 4)) {
-            case 1: runPass<Arch, 1>(bank, in, out, lane, start, frames); lane += kWidth; break;
-            case 2: runPass<Arch, 2>(bank, in, out, lane, start, frames); lane += 2 * kWidth; break;
-            case 3: runPass<Arch, 3>(bank, in, out, lane, start, frames); lane += 3 * kWidth; break;
-            default: runPass<Arch, 4>(bank, in, out, lane, start, frames); lane += 4 * kWidth; break;
+        case 1:
+            runPass<Arch, 1>(bank, in, out, lane, start, frames);
+            lane += kWidth;
+            break;
+        case 2:
+            runPass<Arch, 2>(bank, in, out, lane, start, frames);
+            lane += 2 * kWidth;
+            break;
+        case 3:
+            runPass<Arch, 3>(bank, in, out, lane, start, frames);
+            lane += 3 * kWidth;
+            break;
+        default:
+            runPass<Arch, 4>(bank, in, out, lane, start, frames);
+            lane += 4 * kWidth;
+            break;
         }
     }
 }

@@ -34,9 +34,9 @@ struct KWeightBank {
 
 // Filters frames [offset, offset + frames) of planar[0 .. bank.lanes) and adds each filtered
 // sample's square to sums[lane] (in frame order).
-SG_SIMD_DECLARE(void kWeightedEnergy(const ::sg::loudness::KWeightBank& bank, const float* const* planar, int offset,
-                                     int frames, double* sums) noexcept)
+SG_SIMD_DECLARE(void kWeightedEnergy(const ::sg::loudness::KWeightBank& bank, const float* const* planar, int offset, int frames,
+                                     double* sums) noexcept)
 // For n in [0, frames): reads x[n - taps + 1 .. n]; coefficients are [phases][taps].
 // Raises samplePeak to max |x[n]| and truePeak to max |y_p[n]|.
-SG_SIMD_DECLARE(void polyphasePeak(const float* x, int frames, const float* coefficients, int phases, int taps,
-                                   float& samplePeak, float& truePeak) noexcept)
+SG_SIMD_DECLARE(void polyphasePeak(const float* x, int frames, const float* coefficients, int phases, int taps, float& samplePeak,
+                                   float& truePeak) noexcept)

@@ -13,14 +13,13 @@ namespace sg::SG_SIMD_NS {
 
 namespace {
 
-using loudness::KWeightBank;
 using loudness::kChunkFrames;
 using loudness::kLanePad;
+using loudness::KWeightBank;
 
 /// K-weights lanes [0, bank.lanes) in groups of one batch of Arch.
 template <class Arch>
-void kWeightGroups(const KWeightBank& bank, const float* const* planar, int offset, int frames,
-                   double* sums) noexcept {
+void kWeightGroups(const KWeightBank& bank, const float* const* planar, int offset, int frames, double* sums) noexcept {
     using Batch = xsimd::batch<double, Arch>;
     constexpr int width = int(Batch::size);
     static_assert(kLanePad % width == 0);
@@ -36,10 +35,8 @@ void kWeightGroups(const KWeightBank& bank, const float* const* planar, int offs
         for (int g = 0; g < groups; ++g) {
             const int first = g * width;
             const auto coefficient = [&](int index) { return Batch::load_unaligned(&bank.coefficients[index][first]); };
-            const Batch b0 = coefficient(0), b1 = coefficient(1), b2 = coefficient(2), a1 = coefficient(3),
-                        a2 = coefficient(4);
-            const Batch h0 = coefficient(5), h1 = coefficient(6), h2 = coefficient(7), c1 = coefficient(8),
-                        c2 = coefficient(9);
+            const Batch b0 = coefficient(0), b1 = coefficient(1), b2 = coefficient(2), a1 = coefficient(3), a2 = coefficient(4);
+            const Batch h0 = coefficient(5), h1 = coefficient(6), h2 = coefficient(7), c1 = coefficient(8), c2 = coefficient(9);
             Batch x1 = Batch::load_unaligned(state + 0 * kLanePad + first);
             Batch x2 = Batch::load_unaligned(state + 1 * kLanePad + first);
             Batch s1 = Batch::load_unaligned(state + 2 * kLanePad + first);
@@ -54,9 +51,12 @@ void kWeightGroups(const KWeightBank& bank, const float* const* planar, int offs
                 const Batch s = (((b0 * x + b1 * x1) + b2 * x2) - a2 * s2) - a1 * s1;
                 const Batch k = (((h0 * s + h1 * s1) + h2 * s2) - c2 * k2) - c1 * k1;
                 sum = sum + k * k;
-                x2 = x1; x1 = x;
-                s2 = s1; s1 = s;
-                k2 = k1; k1 = k;
+                x2 = x1;
+                x1 = x;
+                s2 = s1;
+                s1 = s;
+                k2 = k1;
+                k1 = k;
             }
             x1.store_unaligned(state + 0 * kLanePad + first);
             x2.store_unaligned(state + 1 * kLanePad + first);
@@ -70,8 +70,7 @@ void kWeightGroups(const KWeightBank& bank, const float* const* planar, int offs
 }
 
 /// Largest lane of a batch.
-template <class Batch>
-float largestLane(const Batch& b) noexcept {
+template <class Batch> float largestLane(const Batch& b) noexcept {
     alignas(64) float lanes[Batch::size];
     b.store_aligned(lanes);
     float m = lanes[0];
@@ -81,10 +80,7 @@ float largestLane(const Batch& b) noexcept {
 
 /// Lane-wise maximum. (xsimd::max on AVX-512 trips GCC 12's -Wmaybe-uninitialized inside
 /// its own intrinsics header; a compare and blend is the same operation.)
-template <class Batch>
-Batch larger(const Batch& a, const Batch& b) noexcept {
-    return xsimd::select(a > b, a, b);
-}
+template <class Batch> Batch larger(const Batch& a, const Batch& b) noexcept { return xsimd::select(a > b, a, b); }
 
 /// One output of phase p, summed in tap order (the vector path sums in the same order).
 inline float phaseOutput(const float* x, int n, const float* h, int taps) noexcept {
@@ -128,10 +124,9 @@ void peakFixed(const float* x, int frames, const float* coefficients, int phases
 
 } // namespace
 
-void kWeightedEnergy(const KWeightBank& bank, const float* const* planar, int offset, int frames,
-                     double* sums) noexcept {
+void kWeightedEnergy(const KWeightBank& bank, const float* const* planar, int offset, int frames, double* sums) noexcept {
     if (frames <= 0 || bank.lanes <= 0) return;
-    // Few lanes run in the narrowest batch that holds them (same operations per lane).
+        // Few lanes run in the narrowest batch that holds them (same operations per lane).
 #if defined(__AVX2__)
     if (bank.lanes <= 2) return kWeightGroups<xsimd::sse2>(bank, planar, offset, frames, sums);
 #endif

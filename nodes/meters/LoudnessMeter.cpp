@@ -26,20 +26,18 @@ namespace {
 // ---- constants ------------------------------------------------------------------------------
 
 constexpr double kAbsoluteGateLufs = -70.0;
-constexpr double kLoudnessOffsetDb = -0.691;          ///< BS.1770-5 eq. (2)
-constexpr double kRelativeGateDb = -10.0;             ///< integrated (BS.1770-5 §2.8)
-constexpr double kRangeGateDb = -20.0;                ///< LRA (Tech 3342)
-constexpr int kMomentarySteps = 4;                    ///< 400 ms of 100 ms steps
-constexpr int kShortTermSteps = 30;                   ///< 3 s
-constexpr double kBinLu = 0.01;                       ///< histogram resolution
-constexpr int kBins = 8192;                           ///< -70 .. +11.92 LUFS (louder values land in the top bin)
+constexpr double kLoudnessOffsetDb = -0.691; ///< BS.1770-5 eq. (2)
+constexpr double kRelativeGateDb = -10.0;    ///< integrated (BS.1770-5 §2.8)
+constexpr double kRangeGateDb = -20.0;       ///< LRA (Tech 3342)
+constexpr int kMomentarySteps = 4;           ///< 400 ms of 100 ms steps
+constexpr int kShortTermSteps = 30;          ///< 3 s
+constexpr double kBinLu = 0.01;              ///< histogram resolution
+constexpr int kBins = 8192;                  ///< -70 .. +11.92 LUFS (louder values land in the top bin)
 
 /// Energy (mean square, weighted) that reads `lufs`.
 double energyOf(double lufs) { return std::pow(10.0, (lufs - kLoudnessOffsetDb) / 10.0); }
 /// LUFS of a weighted mean square; kSilentLevel for 0.
-double loudnessOf(double energy) noexcept {
-    return energy > 0 ? kLoudnessOffsetDb + 10.0 * std::log10(energy) : kSilentLevel;
-}
+double loudnessOf(double energy) noexcept { return energy > 0 ? kLoudnessOffsetDb + 10.0 * std::log10(energy) : kSilentLevel; }
 double decibelsOf(double amplitude) noexcept { return amplitude > 0 ? 20.0 * std::log10(amplitude) : kSilentLevel; }
 
 /// Histogram bin of a loudness >= -70 LUFS.
@@ -84,7 +82,7 @@ std::vector<float> interpolatorCoefficients(int oversampling, int& taps) {
     const double centre = (length - 1) / 2.0;
     std::vector<double> h(static_cast<std::size_t>(length));
     for (int j = 0; j < length; ++j) {
-        const double t = (j - centre) / phases;   // in input samples
+        const double t = (j - centre) / phases; // in input samples
         const double sinc = t == 0 ? 1.0 : std::sin(std::numbers::pi * t) / (std::numbers::pi * t);
         const double r = (j - centre) / (centre + 0.5);
         const double window = besselI0(kKaiserBeta8 * std::sqrt(std::max(0.0, 1 - r * r))) / besselI0(kKaiserBeta8);
@@ -105,8 +103,7 @@ using AlignedDoubles = AlignedArray<double>;
 
 /// Fenwick (binary indexed) tree over kBins bins: point add, prefix sum and k-th element in
 /// O(log kBins), in fixed memory.
-template <class T>
-class Fenwick {
+template <class T> class Fenwick {
 public:
     void allocate() { tree_.assign(kBins + 1, T{}); }
     void clear() noexcept { std::fill(tree_.begin(), tree_.end(), T{}); }
@@ -144,6 +141,7 @@ public:
 #if defined(__SSE2__)
     DenormalGuard() noexcept : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }
     ~DenormalGuard() { _mm_setcsr(saved_); }
+
 private:
     unsigned saved_;
 #endif
@@ -199,7 +197,7 @@ struct LayoutEntry {
     const char* name;
     double weight;
 };
-constexpr double kSurroundWeight = 1.41;   ///< BS.1770-5 Table 3: |elevation| < 30, 60 <= |azimuth| <= 120
+constexpr double kSurroundWeight = 1.41; ///< BS.1770-5 Table 3: |elevation| < 30, 60 <= |azimuth| <= 120
 const std::vector<LayoutEntry>& layoutOf(int channels) {
     static const std::vector<LayoutEntry> layouts[9] = {
         {},
@@ -238,20 +236,20 @@ struct LoudnessMeter::State {
     int channels = 0;
     int oversampling = 4;
     double weights[kLoudnessMaxChannels] = {};
-    double absoluteGate = energyOf(kAbsoluteGateLufs);   ///< energy of -70 LUFS
+    double absoluteGate = energyOf(kAbsoluteGateLufs); ///< energy of -70 LUFS
 
     // K-weighting
     loudness::KWeightBank bank;
     AlignedDoubles kState, kScratch;
     void (*kWeight)(const loudness::KWeightBank&, const float* const*, int, int, double*) noexcept = nullptr;
-    alignas(64) double stepSums[loudness::kLanePad] = {};   ///< per channel sum of k^2 in the current step
+    alignas(64) double stepSums[loudness::kLanePad] = {}; ///< per channel sum of k^2 in the current step
 
     // 100 ms steps
-    std::int64_t frames = 0;             ///< frames since reset
-    std::int64_t stepsDone = 0;          ///< completed steps
-    std::int64_t stepEnd = 0;            ///< absolute frame where the current step ends
-    double stepEnergy[kShortTermSteps] = {};   ///< sum_i G_i sum_n k^2 of the last completed steps (ring)
-    double momentaryEnergy = 0, shortTermEnergy = 0;   ///< of the last completed step
+    std::int64_t frames = 0;                         ///< frames since reset
+    std::int64_t stepsDone = 0;                      ///< completed steps
+    std::int64_t stepEnd = 0;                        ///< absolute frame where the current step ends
+    double stepEnergy[kShortTermSteps] = {};         ///< sum_i G_i sum_n k^2 of the last completed steps (ring)
+    double momentaryEnergy = 0, shortTermEnergy = 0; ///< of the last completed step
     double maxMomentaryEnergy = 0, maxShortTermEnergy = 0;
 
     // integrated: absolutely gated 400 ms blocks
@@ -266,9 +264,9 @@ struct LoudnessMeter::State {
 
     // peaks
     int taps = 12;
-    std::vector<float> interpolator;     ///< [oversampling][taps]
+    std::vector<float> interpolator; ///< [oversampling][taps]
     void (*peak)(const float*, int, const float*, int, int, float&, float&) noexcept = nullptr;
-    float history[kLoudnessMaxChannels][kMaxTaps] = {};     ///< last taps-1 samples, oldest first
+    float history[kLoudnessMaxChannels][kMaxTaps] = {}; ///< last taps-1 samples, oldest first
     float stitch[2 * kMaxTaps] = {};
     float samplePeak[kLoudnessMaxChannels] = {};
     float truePeak[kLoudnessMaxChannels] = {};
@@ -376,9 +374,8 @@ struct LoudnessMeter::State {
 
     double range() const noexcept {
         if (rangeCount == 0) return 0;
-        const double gateLufs =
-            loudnessOf(rangeEnergySum / double(rangeCount) * std::pow(10.0, kRangeGateDb / 10.0));
-        int first = 0;   // first bin kept
+        const double gateLufs = loudnessOf(rangeEnergySum / double(rangeCount) * std::pow(10.0, kRangeGateDb / 10.0));
+        int first = 0; // first bin kept
         if (gateLufs >= kAbsoluteGateLufs) {
             const int gate = binOf(gateLufs);
             first = binCentre(gate) >= gateLufs ? gate : gate + 1;
@@ -387,7 +384,7 @@ struct LoudnessMeter::State {
         const std::uint64_t kept = rangeCount - below;
         if (kept == 0) return 0;
         const auto rankBin = [&](double p) {
-            const std::uint64_t rank = std::uint64_t(double(kept - 1) * p + 0.5);   // 0-based
+            const std::uint64_t rank = std::uint64_t(double(kept - 1) * p + 0.5); // 0-based
             return rangeCounts.lowerBound(std::uint32_t(below + rank + 1));
         };
         return binCentre(rankBin(0.95)) - binCentre(rankBin(0.10));
@@ -451,8 +448,7 @@ std::string LoudnessMeter::prepare(double sampleRate, int channels, const Loudne
         return "loudness meter: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " +
                std::to_string(channels);
     if (options.truePeakOversampling != 4 && options.truePeakOversampling != 8)
-        return "loudness meter: true-peak oversampling must be 4 or 8, got " +
-               std::to_string(options.truePeakOversampling);
+        return "loudness meter: true-peak oversampling must be 4 or 8, got " + std::to_string(options.truePeakOversampling);
     std::vector<double> weights = options.channelWeights.empty() ? defaultChannelWeights(channels) : options.channelWeights;
     if (int(weights.size()) != channels)
         return "loudness meter: " + std::to_string(weights.size()) + " channel weights for " + std::to_string(channels) +
@@ -526,12 +522,8 @@ double LoudnessMeter::shortTermLufs() const noexcept {
 }
 double LoudnessMeter::integratedLufs() const noexcept { return state_ ? state_->integratedCached : kSilentLevel; }
 double LoudnessMeter::loudnessRangeLu() const noexcept { return state_ ? state_->rangeCached : 0; }
-double LoudnessMeter::maxMomentaryLufs() const noexcept {
-    return state_ ? loudnessOf(state_->maxMomentaryEnergy) : kSilentLevel;
-}
-double LoudnessMeter::maxShortTermLufs() const noexcept {
-    return state_ ? loudnessOf(state_->maxShortTermEnergy) : kSilentLevel;
-}
+double LoudnessMeter::maxMomentaryLufs() const noexcept { return state_ ? loudnessOf(state_->maxMomentaryEnergy) : kSilentLevel; }
+double LoudnessMeter::maxShortTermLufs() const noexcept { return state_ ? loudnessOf(state_->maxShortTermEnergy) : kSilentLevel; }
 double LoudnessMeter::samplePeakDbfs() const noexcept { return state_ ? decibelsOf(state_->samplePeakAll()) : kSilentLevel; }
 double LoudnessMeter::samplePeakDbfs(int channel) const noexcept {
     if (!state_ || channel < 0 || channel >= state_->channels) return kSilentLevel;
@@ -556,7 +548,7 @@ LoudnessSnapshot LoudnessMeter::snapshot() const noexcept {
     std::int64_t frames = 0;
     for (;;) {
         const std::uint32_t before = s.sequence.load(std::memory_order_acquire);
-        if (before & 1u) continue;   // a publish is in progress (it takes nanoseconds)
+        if (before & 1u) continue; // a publish is in progress (it takes nanoseconds)
         for (int i = 0; i < 8; ++i) v[i] = s.published[i].load(std::memory_order_relaxed);
         frames = s.publishedFrames.load(std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_acquire);

@@ -59,21 +59,21 @@ std::string defaultChannelLayout(int channels);
 
 /// Setup options of a LoudnessMeter.
 struct LoudnessOptions {
-    int truePeakOversampling = 4;         ///< 4 (BS.1770-5 Annex 2 filter) or 8 (our 8x interpolator)
-    std::vector<double> channelWeights;   ///< G_i per channel; empty = defaultChannelWeights(channels)
+    int truePeakOversampling = 4;       ///< 4 (BS.1770-5 Annex 2 filter) or 8 (our 8x interpolator)
+    std::vector<double> channelWeights; ///< G_i per channel; empty = defaultChannelWeights(channels)
 };
 
 /// Readings published for other threads (live status lines). Levels as in LoudnessMeter.
 struct LoudnessSnapshot {
-    double momentaryLufs = kSilentLevel;     ///< LUFS, 400 ms window
-    double shortTermLufs = kSilentLevel;     ///< LUFS, 3 s window
-    double integratedLufs = kSilentLevel;    ///< LUFS, gated, since reset
-    double loudnessRangeLu = 0;              ///< LU, since reset
-    double maxMomentaryLufs = kSilentLevel;  ///< LUFS, since reset
-    double maxShortTermLufs = kSilentLevel;  ///< LUFS, since reset
-    double truePeakDbtp = kSilentLevel;      ///< dBTP, all channels, since reset
-    double samplePeakDbfs = kSilentLevel;    ///< dBFS, all channels, since reset
-    std::int64_t frames = 0;                 ///< frames measured when these were published
+    double momentaryLufs = kSilentLevel;    ///< LUFS, 400 ms window
+    double shortTermLufs = kSilentLevel;    ///< LUFS, 3 s window
+    double integratedLufs = kSilentLevel;   ///< LUFS, gated, since reset
+    double loudnessRangeLu = 0;             ///< LU, since reset
+    double maxMomentaryLufs = kSilentLevel; ///< LUFS, since reset
+    double maxShortTermLufs = kSilentLevel; ///< LUFS, since reset
+    double truePeakDbtp = kSilentLevel;     ///< dBTP, all channels, since reset
+    double samplePeakDbfs = kSilentLevel;   ///< dBFS, all channels, since reset
+    std::int64_t frames = 0;                ///< frames measured when these were published
 };
 
 /// A BS.1770-5 / EBU R 128 meter for one multichannel stream.
@@ -93,10 +93,10 @@ public:
     /// readings do not depend on how the stream is split into calls.
     void process(const float* const* planar, int frames) noexcept;
 
-    double sampleRate() const noexcept;           ///< Hz, as prepared
-    int channels() const noexcept;                ///< as prepared
-    int truePeakOversampling() const noexcept;    ///< 4 or 8
-    std::int64_t framesProcessed() const noexcept;  ///< frames since reset
+    double sampleRate() const noexcept;            ///< Hz, as prepared
+    int channels() const noexcept;                 ///< as prepared
+    int truePeakOversampling() const noexcept;     ///< 4 or 8
+    std::int64_t framesProcessed() const noexcept; ///< frames since reset
 
     /// LUFS of the last 400 ms, as of the last completed 100 ms step.
     double momentaryLufs() const noexcept;

@@ -20,7 +20,12 @@ NodeTypeInfo tapInfo() {
                        "loudness, loudness range, true and sample peak, PLR.";
     info.inputs = {{"in", "signal to measure, 1 to 8 channels", true}};
     info.outputs = {{"out", "the input, unchanged (zero latency)", true}};
-    info.params = {{"oversampling", UnitKind::Plain, 4, 8, 4, 0,
+    info.params = {{"oversampling",
+                    UnitKind::Plain,
+                    4,
+                    8,
+                    4,
+                    0,
                     "True-peak oversampling: 4 = the BS.1770-5 Annex 2 filter; 8 = a finer interpolator (test "
                     "tones read within -0.12/+0.02 dB of their crest, against -0.29/+0.22 dB with 4x). Fixed when the "
                     "graph starts.",

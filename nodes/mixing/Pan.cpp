@@ -24,7 +24,12 @@ NodeTypeInfo panInfo() {
     info.inputs = {{"in", "mono (panned) or stereo (balanced) signal", true}};
     info.outputs = {{"out", "stereo signal", true}};
     info.params = {
-        {"pan", UnitKind::Percent, -100, 100, 0, kSmoothingMs,
+        {"pan",
+         UnitKind::Percent,
+         -100,
+         100,
+         0,
+         kSmoothingMs,
          "Position: -100 % hard left, 0 centre, +100 % hard right. Mono: sin/cos law, -3.01 dB per side at centre. "
          "Stereo: balance, unity at centre, +3.01 dB on the kept side when hard-panned. Ramps over 20 ms.",
          {}},
@@ -85,16 +90,16 @@ public:
     }
 
     void process(const ProcessContext& ctx) noexcept override {
-        queue_.forEachSegment(ctx.position, ctx.frames, int(leftCurve_.size()),
-                              [this](const ParamQueue::Change& c) { apply(c); },
-                              [&](int start, int frames) { run(ctx, start, frames); });
+        queue_.forEachSegment(
+            ctx.position, ctx.frames, int(leftCurve_.size()), [this](const ParamQueue::Change& c) { apply(c); },
+            [&](int start, int frames) { run(ctx, start, frames); });
     }
 
 private:
     struct Instance {
         int firstInLane = 0;
         int inputChannels = 1;
-        LinearRamp pan;   ///< position in %
+        LinearRamp pan; ///< position in %
     };
     /// A queued change takes effect: a new ramp from its frame.
     void apply(const ParamQueue::Change& change) noexcept {
@@ -118,7 +123,7 @@ private:
                 multiplyConstant_(inLeft, outLeft, frames, float(left));
                 multiplyConstant_(inRight, outRight, frames, float(right));
             } else {
-                for (int n = 0; n < frames; ++n) {   // each frame's gains depend only on its position
+                for (int n = 0; n < frames; ++n) { // each frame's gains depend only on its position
                     double left = 0, right = 0;
                     panGains(inst.pan.valueAt(position + n), inst.inputChannels, left, right);
                     leftCurve_[std::size_t(n)] = float(left);
@@ -131,8 +136,8 @@ private:
     }
 
     std::vector<Instance> instances_;
-    ParamQueue queue_;   ///< changes waiting for their frame
-    std::vector<float> leftCurve_, rightCurve_;   ///< per-frame gains while ramping
+    ParamQueue queue_;                          ///< changes waiting for their frame
+    std::vector<float> leftCurve_, rightCurve_; ///< per-frame gains while ramping
     std::int64_t smoothingFrames_ = 0;
     void (*multiplyConstant_)(const float*, float*, int, float) noexcept = nullptr;
     void (*multiplyCurve_)(const float*, const float*, float*, int) noexcept = nullptr;

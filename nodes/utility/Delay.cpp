@@ -99,26 +99,28 @@ public:
     }
 
     void setParam(int instance, int param, double value, std::int64_t position) noexcept override {
-        if (latency_) return;   // the compiler has compensated the prepared latency
+        if (latency_) return; // the compiler has compensated the prepared latency
         const ParamQueue::Change change{position, instance, param, value};
         if (!queue_.push(change)) apply(change);
     }
 
     void process(const ProcessContext& ctx) noexcept override {
-        queue_.forEachSegment(ctx.position, ctx.frames, ctx.frames,
-                              [this](const ParamQueue::Change& c) { apply(c); },
-                              [&](int start, int frames) { for (const Instance& inst : instances_) run(ctx, inst, start, frames); });
+        queue_.forEachSegment(
+            ctx.position, ctx.frames, ctx.frames, [this](const ParamQueue::Change& c) { apply(c); },
+            [&](int start, int frames) {
+                for (const Instance& inst : instances_) run(ctx, inst, start, frames);
+            });
     }
 
 private:
     struct Instance {
         int firstLane = 0, lanes = 0;
         double timeMs = 0, samples = 0;
-        int capacityFrames = 0;          ///< the longest delay the rings hold (prepared D)
-        int delayFrames = 0;             ///< current D
+        int capacityFrames = 0; ///< the longest delay the rings hold (prepared D)
+        int delayFrames = 0;    ///< current D
     };
     struct Lane {
-        std::vector<float> ring;         ///< capacity + maxBlockFrames frames
+        std::vector<float> ring; ///< capacity + maxBlockFrames frames
         std::size_t writeIndex = 0;
     };
 
@@ -126,9 +128,12 @@ private:
     void apply(const ParamQueue::Change& change) noexcept {
         if (change.instance < 0 || std::size_t(change.instance) >= instances_.size()) return;
         Instance& inst = instances_[std::size_t(change.instance)];
-        if (change.param == kTimeParam) inst.timeMs = std::clamp(change.value, 0.0, kMaxTimeMs);
-        else if (change.param == kSamplesParam) inst.samples = std::clamp(std::round(change.value), 0.0, kMaxSamples);
-        else return;
+        if (change.param == kTimeParam)
+            inst.timeMs = std::clamp(change.value, 0.0, kMaxTimeMs);
+        else if (change.param == kSamplesParam)
+            inst.samples = std::clamp(std::round(change.value), 0.0, kMaxSamples);
+        else
+            return;
         const std::int64_t frames = delayFrames(inst.timeMs, inst.samples, sampleRate_);
         inst.delayFrames = int(std::clamp<std::int64_t>(frames, 0, inst.capacityFrames));
     }
@@ -142,13 +147,13 @@ private:
             const float* in = ctx.inputs[0][l] + start;
             float* out = ctx.outputs[0][l] + start;
             Lane& lane = lanes_[std::size_t(l)];
-            if (lane.ring.empty()) {   // prepared with D = 0
+            if (lane.ring.empty()) { // prepared with D = 0
                 if (in != out) std::memmove(out, in, sizeof(float) * std::size_t(frames));
                 continue;
             }
             const std::size_t size = lane.ring.size();
             float* ring = lane.ring.data();
-            for (int done = 0; done < frames;) {   // segments of at most maxBlockFrames
+            for (int done = 0; done < frames;) { // segments of at most maxBlockFrames
                 const int n = std::min(frames - done, maxBlockFrames_);
                 copyIn(ring, size, lane.writeIndex, in + done, std::size_t(n));
                 const std::size_t readIndex = (lane.writeIndex + size - std::size_t(inst.delayFrames)) % size;
@@ -174,7 +179,7 @@ private:
     int maxBlockFrames_ = 512;
     std::vector<Instance> instances_;
     std::vector<Lane> lanes_;
-    ParamQueue queue_;   ///< changes waiting for their frame
+    ParamQueue queue_; ///< changes waiting for their frame
 };
 
 class DelayType final : public DeclaredNodeType {

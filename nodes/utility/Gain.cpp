@@ -23,10 +23,22 @@ NodeTypeInfo gainInfo() {
     info.inputs = {{"in", "signal, any number of channels", true}};
     info.outputs = {{"out", "signal times the gain factor", true}};
     info.params = {
-        {"gain", UnitKind::Gain, -120, 40, 0, kSmoothingMs,
-         "Level change; factor 10^(gain/20) on every channel. Changes ramp linearly in amplitude over 20 ms.", {}},
-        {"invert", UnitKind::Plain, 0, 1, 0, kSmoothingMs,
-         "Polarity: 1 multiplies by -1. A change ramps the factor through zero over 20 ms (no click).", {0, 1}},
+        {"gain",
+         UnitKind::Gain,
+         -120,
+         40,
+         0,
+         kSmoothingMs,
+         "Level change; factor 10^(gain/20) on every channel. Changes ramp linearly in amplitude over 20 ms.",
+         {}},
+        {"invert",
+         UnitKind::Plain,
+         0,
+         1,
+         0,
+         kSmoothingMs,
+         "Polarity: 1 multiplies by -1. A change ramps the factor through zero over 20 ms (no click).",
+         {0, 1}},
     };
     info.channelRule = "out has the channels of in";
     info.batchable = true;
@@ -76,9 +88,9 @@ public:
     }
 
     void process(const ProcessContext& ctx) noexcept override {
-        queue_.forEachSegment(ctx.position, ctx.frames, int(curve_.size()),
-                              [this](const ParamQueue::Change& c) { apply(c); },
-                              [&](int start, int frames) { run(ctx, start, frames); });
+        queue_.forEachSegment(
+            ctx.position, ctx.frames, int(curve_.size()), [this](const ParamQueue::Change& c) { apply(c); },
+            [&](int start, int frames) { run(ctx, start, frames); });
     }
 
 private:
@@ -86,15 +98,18 @@ private:
         int firstLane = 0, lanes = 0;
         double gainDb = 0;
         bool inverted = false;
-        LinearRamp factor;   ///< signed linear factor
+        LinearRamp factor; ///< signed linear factor
     };
     /// A queued change takes effect: a new ramp from its frame.
     void apply(const ParamQueue::Change& change) noexcept {
         if (change.instance < 0 || std::size_t(change.instance) >= instances_.size()) return;
         Instance& inst = instances_[std::size_t(change.instance)];
-        if (change.param == kGainParam) inst.gainDb = std::clamp(change.value, -120.0, 40.0);
-        else if (change.param == kInvertParam) inst.inverted = change.value >= 0.5;
-        else return;
+        if (change.param == kGainParam)
+            inst.gainDb = std::clamp(change.value, -120.0, 40.0);
+        else if (change.param == kInvertParam)
+            inst.inverted = change.value >= 0.5;
+        else
+            return;
         inst.factor.rampTo(gainFactor(inst.gainDb, inst.inverted), change.position, smoothingFrames_);
     }
 
@@ -120,8 +135,8 @@ private:
     }
 
     std::vector<Instance> instances_;
-    ParamQueue queue_;           ///< changes waiting for their frame
-    std::vector<float> curve_;   ///< per-frame factor while ramping, maxBlockFrames long
+    ParamQueue queue_;         ///< changes waiting for their frame
+    std::vector<float> curve_; ///< per-frame factor while ramping, maxBlockFrames long
     std::int64_t smoothingFrames_ = 0;
     void (*multiplyConstant_)(const float*, float*, int, float) noexcept = nullptr;
     void (*multiplyCurve_)(const float*, const float*, float*, int) noexcept = nullptr;

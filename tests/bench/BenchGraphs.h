@@ -17,8 +17,9 @@ inline std::string stripsGraph(int strips) {
          "      fader: {type: gain, gain: $level}\n      pan: {type: pan, pan: $pan}\n"
          "    connections:\n      - in -> hpf -> mud -> bell -> air -> fader -> pan -> out\nnodes:\n";
     for (int i = 0; i < strips; ++i)
-        y += "  s" + std::to_string(i) + ": {use: strip, hp: " + std::to_string(30 + i) + " Hz, f: " + std::to_string(500 + 100 * i) +
-             " Hz, level: -" + std::to_string(i % 7) + " dB, pan: " + std::to_string(-80 + 5 * i) + " %}\n";
+        y += "  s" + std::to_string(i) + ": {use: strip, hp: " + std::to_string(30 + i) +
+             " Hz, f: " + std::to_string(500 + 100 * i) + " Hz, level: -" + std::to_string(i % 7) +
+             " dB, pan: " + std::to_string(-80 + 5 * i) + " %}\n";
     y += "  bus: {type: gain, gain: -6 dB}\nconnections:\n";
     for (int i = 0; i < strips; ++i) y += "  - t" + std::to_string(i) + " -> s" + std::to_string(i) + " -> bus\n";
     y += "  - bus -> mix\n";

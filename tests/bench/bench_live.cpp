@@ -10,8 +10,8 @@
 //     by the server).
 // Each prints mean, p50, p99, p99.9 and worst process time per block, in us and as a fraction of
 // the deadline. Usage: bench_live [--seconds S] [--no-jack]
-#include "core/Compiler.h"
 #include "bench/BenchGraphs.h"
+#include "core/Compiler.h"
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
 #include "core/Registry.h"
@@ -41,7 +41,6 @@ namespace {
 constexpr double kRate = 48000;
 constexpr int kBlock = 64;
 constexpr double kDeadlineUs = 1e6 * kBlock / kRate; // 1333.3 us
-
 
 AudioBuffer noise(int channels, int frames) {
     AudioBuffer buffer(channels, frames);

@@ -21,9 +21,7 @@
 #include <string>
 #include <vector>
 
-#ifdef STAGEGRAPH_HAVE_EBUR128
 #include <ebur128.h>
-#endif
 
 using namespace sg;
 
@@ -89,7 +87,6 @@ Result runOurs(const Loop& loop, double audioSeconds, int oversampling) {
     return r;
 }
 
-#ifdef STAGEGRAPH_HAVE_EBUR128
 Result runEbur128(const Loop& loop, double audioSeconds) {
     const auto start = std::chrono::steady_clock::now();
     ebur128_state* st = ebur128_init(2, (unsigned long)kRate, EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK);
@@ -115,7 +112,6 @@ Result runEbur128(const Loop& loop, double audioSeconds) {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }
-#endif
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -148,25 +144,19 @@ int main(int argc, char** argv) {
         ours.push_back(lastOurs.seconds);
         lastOurs8 = runOurs(loop, audioSeconds, 8);
         ours8.push_back(lastOurs8.seconds);
-#ifdef STAGEGRAPH_HAVE_EBUR128
         lastTheirs = runEbur128(loop, audioSeconds);
         theirs.push_back(lastTheirs.seconds);
-#endif
     }
     const double oursMedian = median(ours), ours8Median = median(ours8);
     std::printf("  stagegraph LoudnessMeter (4x): %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 oursMedian, audioSeconds / oursMedian, lastOurs.integrated, lastOurs.range, lastOurs.truePeak);
     std::printf("  stagegraph LoudnessMeter (8x): %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 ours8Median, audioSeconds / ours8Median, lastOurs8.integrated, lastOurs8.range, lastOurs8.truePeak);
-#ifdef STAGEGRAPH_HAVE_EBUR128
     const double theirsMedian = median(theirs);
     std::printf("  libebur128 %d.%d.%d:               %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
-                EBUR128_VERSION_MAJOR, EBUR128_VERSION_MINOR, EBUR128_VERSION_PATCH, theirsMedian,
-                audioSeconds / theirsMedian, lastTheirs.integrated, lastTheirs.range, lastTheirs.truePeak);
+                EBUR128_VERSION_MAJOR, EBUR128_VERSION_MINOR, EBUR128_VERSION_PATCH, theirsMedian, audioSeconds / theirsMedian,
+                lastTheirs.integrated, lastTheirs.range, lastTheirs.truePeak);
     std::printf("  ratio libebur128 / stagegraph (4x): %.2fx %s\n", theirsMedian / oursMedian,
                 theirsMedian > oursMedian ? "(stagegraph faster)" : "(libebur128 faster)");
-#else
-    std::printf("  libebur128 not found at build time: no comparison\n");
-#endif
     return 0;
 }

@@ -3,11 +3,11 @@
 //  2. 3 minutes of 32 mono strips (4 biquads + gain + pan each) summed to one stereo bus,
 //     lane-batched and unbatched: the batching speed-up.
 // Prints medians of several runs. Usage: bench_render [--quick] [--runs N]
+#include "bench/BenchGraphs.h"
 #include "core/Compiler.h"
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
 #include "core/Registry.h"
-#include "bench/BenchGraphs.h"
 
 #include <algorithm>
 #include <chrono>
@@ -48,7 +48,9 @@ double timeRender(Program& program, double seconds) {
         inputs.emplace_back(port.channels, loopFrames);
         for (int c = 0; c < port.channels; ++c)
             for (int n = 0; n < loopFrames; ++n) {
-                seed ^= seed << 13; seed ^= seed >> 17; seed ^= seed << 5;
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
                 inputs.back().channel(c)[n] = float(seed) * (0.25f / 4294967296.0f) - 0.125f;
             }
     }
@@ -80,15 +82,18 @@ std::string chainGraph() {
            "connections:\n  - mix -> b1 -> b2 -> b3 -> b4 -> b5 -> b6 -> b7 -> b8 -> out\n";
 }
 
-
 } // namespace
 
 int main(int argc, char** argv) {
     int runs = 5;
     double chainSeconds = 600, stripSeconds = 180;
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--quick")) { runs = 3; chainSeconds = 60; stripSeconds = 20; }
-        else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
+        if (!std::strcmp(argv[i], "--quick")) {
+            runs = 3;
+            chainSeconds = 60;
+            stripSeconds = 20;
+        } else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
+            runs = std::max(1, std::atoi(argv[++i]));
     }
     std::printf("bench_render: SIMD %s, %d runs each, medians\n", simdArchName(detectSimdArch()), runs);
 
@@ -96,13 +101,13 @@ int main(int argc, char** argv) {
     std::vector<double> t;
     for (int r = 0; r < runs; ++r) t.push_back(timeRender(*chain, chainSeconds));
     double chainMedian = median(t);
-    std::printf("8-biquad chain, stereo, %.0f s of audio: %.3f s  -> %.0fx realtime (%.1f M biquad-lane-frames/s)\n", chainSeconds,
-                chainMedian, chainSeconds / chainMedian, chainSeconds * 48000 * 2 * 8 / chainMedian / 1e6);
+    std::printf("8-biquad chain, stereo, %.0f s of audio: %.3f s  -> %.0fx realtime (%.1f M biquad-lane-frames/s)\n",
+                chainSeconds, chainMedian, chainSeconds / chainMedian, chainSeconds * 48000 * 2 * 8 / chainMedian / 1e6);
 
     auto batched = compile(sg::bench::stripsGraph(32), true);
     auto unbatched = compile(sg::bench::stripsGraph(32), false);
     std::vector<double> tb, tu;
-    for (int r = 0; r < runs; ++r) {   // interleaved so machine noise hits both alike
+    for (int r = 0; r < runs; ++r) { // interleaved so machine noise hits both alike
         tb.push_back(timeRender(*batched, stripSeconds));
         tu.push_back(timeRender(*unbatched, stripSeconds));
     }

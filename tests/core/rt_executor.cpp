@@ -24,13 +24,17 @@ TEST_CASE("rt: processing allocates nothing, at any block size, while parameters
     yaml += "outputs:\n  out: {channels: 2}\nnodes:\n";
     for (int i = 0; i < 6; ++i) {
         std::string n = std::to_string(i);
-        yaml += "  hp" + n + ": {type: highpass, freq: 80 Hz, slope: 24}\n  eq" + n + ": {type: peak, freq: 2 kHz, gain: 3 dB}\n"
-                "  lv" + n + ": {type: gain, gain: -3 dB}\n  pn" + n + ": {type: pan, pan: 20 %}\n";
+        yaml += "  hp" + n + ": {type: highpass, freq: 80 Hz, slope: 24}\n  eq" + n +
+                ": {type: peak, freq: 2 kHz, gain: 3 dB}\n"
+                "  lv" +
+                n + ": {type: gain, gain: -3 dB}\n  pn" + n + ": {type: pan, pan: 20 %}\n";
     }
-    yaml += "  look: {type: latency, samples: 32}\n  echo: {type: delay, time: 5 ms}\n  master: {type: lowshelf, freq: 100 Hz, gain: 1 dB}\nconnections:\n";
+    yaml += "  look: {type: latency, samples: 32}\n  echo: {type: delay, time: 5 ms}\n  master: {type: lowshelf, freq: 100 Hz, "
+            "gain: 1 dB}\nconnections:\n";
     for (int i = 0; i < 6; ++i) {
         std::string n = std::to_string(i);
-        yaml += "  - t" + n + " -> hp" + n + " -> eq" + n + " -> lv" + n + " -> pn" + n + (i == 0 ? " -> look" : "") + " -> master\n";
+        yaml +=
+            "  - t" + n + " -> hp" + n + " -> eq" + n + " -> lv" + n + " -> pn" + n + (i == 0 ? " -> look" : "") + " -> master\n";
     }
     yaml += "  - pn1 -> echo -> master\n  - master -> out\n";
     Diagnostics diags;
@@ -56,16 +60,19 @@ TEST_CASE("rt: processing allocates nothing, at any block size, while parameters
     std::vector<AudioView> outViews{out.view()};
 
     const long allocations = sg::test::allocationsDuring([&] {
-    for (int block : {1, 17, 64, 512, 8192}) {
-        for (int i = 0; i < 20; ++i) {
-            ConstAudioView slices[6];
-            for (int k = 0; k < 6; ++k) slices[k] = inViews[std::size_t(k)].frameRange(0, block);
-            AudioView outSlice = out.view().frameRange(0, block);
-            if (i == 5) { ex.setParam(handle, -6.0 + block % 7, ex.position()); ex.setParam(freq, 120.0, ex.position() + 3); }
-            ex.process(std::span<const ConstAudioView>(slices, 6), std::span<const AudioView>(&outSlice, 1));
+        for (int block : {1, 17, 64, 512, 8192}) {
+            for (int i = 0; i < 20; ++i) {
+                ConstAudioView slices[6];
+                for (int k = 0; k < 6; ++k) slices[k] = inViews[std::size_t(k)].frameRange(0, block);
+                AudioView outSlice = out.view().frameRange(0, block);
+                if (i == 5) {
+                    ex.setParam(handle, -6.0 + block % 7, ex.position());
+                    ex.setParam(freq, 120.0, ex.position() + 3);
+                }
+                ex.process(std::span<const ConstAudioView>(slices, 6), std::span<const AudioView>(&outSlice, 1));
+            }
         }
-    }
-    ex.reset();
+        ex.reset();
     });
     CHECK(allocations == 0);
 }

@@ -11,20 +11,20 @@ using namespace sg::test;
 
 namespace {
 
-const char* kHeader =
-    "stagegraph: 1\n"
-    "inputs:\n"
-    "  mix: {channels: 2}\n"
-    "outputs:\n"
-    "  out: {channels: 2}\n"
-    "nodes:\n";
+const char* kHeader = "stagegraph: 1\n"
+                      "inputs:\n"
+                      "  mix: {channels: 2}\n"
+                      "outputs:\n"
+                      "  out: {channels: 2}\n"
+                      "nodes:\n";
 
 std::string errorsOf(const std::string& yaml) {
     Diagnostics diags;
     auto program = compileYaml(yaml, diags);
     CHECK(program == nullptr);
     std::string all;
-    for (const auto& d : diags.all()) if (d.severity == Diagnostic::Severity::Error) all += d.format() + "\n";
+    for (const auto& d : diags.all())
+        if (d.severity == Diagnostic::Severity::Error) all += d.format() + "\n";
     return all;
 }
 
@@ -36,12 +36,12 @@ TEST_CASE("compiler: unknown node type names the node and suggests", "[compiler]
 }
 
 TEST_CASE("compiler: unknown parameter, wrong unit and out-of-range value are all reported in one run", "[compiler]") {
-    std::string e = errorsOf(std::string(kHeader) +
-                             "  a: {type: peak, frek: 1 kHz}\n"
-                             "  b: {type: peak, freq: 3 dB}\n"
-                             "  c: {type: peak, freq: 1 kHz, gain: 60 dB}\n"
-                             "connections:\n  - mix -> a -> b -> c -> out\n");
-    CHECK_THAT(e, Catch::Contains("test.yaml:7:19: error: node 'a': unknown parameter 'frek' for type 'peak' (did you mean 'freq'?)"));
+    std::string e = errorsOf(std::string(kHeader) + "  a: {type: peak, frek: 1 kHz}\n"
+                                                    "  b: {type: peak, freq: 3 dB}\n"
+                                                    "  c: {type: peak, freq: 1 kHz, gain: 60 dB}\n"
+                                                    "connections:\n  - mix -> a -> b -> c -> out\n");
+    CHECK_THAT(
+        e, Catch::Contains("test.yaml:7:19: error: node 'a': unknown parameter 'frek' for type 'peak' (did you mean 'freq'?)"));
     CHECK_THAT(e, Catch::Contains("test.yaml:8:25: error: node 'b': freq: expected a frequency (Hz, kHz), got '3 dB'"));
     CHECK_THAT(e, Catch::Contains("test.yaml:9:38: error: node 'c': gain: 60 dB is out of range (-30 dB to 30 dB, a gain (dB))"));
 }
@@ -52,17 +52,16 @@ TEST_CASE("compiler: unknown port names the node's ports", "[compiler]") {
 }
 
 TEST_CASE("compiler: a cycle is named node by node", "[compiler]") {
-    std::string e = errorsOf(std::string(kHeader) +
-                             "  a: {type: gain}\n  b: {type: gain}\n  c: {type: gain}\n"
-                             "connections:\n  - mix -> a -> b -> c -> out\n  - c -> a\n");
+    std::string e = errorsOf(std::string(kHeader) + "  a: {type: gain}\n  b: {type: gain}\n  c: {type: gain}\n"
+                                                    "connections:\n  - mix -> a -> b -> c -> out\n  - c -> a\n");
     CHECK_THAT(e, Catch::Contains("test.yaml:7:3: error: cycle: a -> b -> c -> a"));
 }
 
 TEST_CASE("compiler: channel mismatches are errors with both counts", "[compiler]") {
-    std::string e = errorsOf(
-        "stagegraph: 1\ninputs:\n  vox: {channels: 1}\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n"
-        "  bus: {type: gain}\n"
-        "connections:\n  - vox -> bus\n  - mix -> bus -> out\n");
+    std::string e =
+        errorsOf("stagegraph: 1\ninputs:\n  vox: {channels: 1}\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n"
+                 "  bus: {type: gain}\n"
+                 "connections:\n  - vox -> bus\n  - mix -> bus -> out\n");
     CHECK_THAT(e, Catch::Contains("error: channel mismatch: 'mix' sends 2 channels into 'bus.in', which already receives 1"));
     std::string e2 = errorsOf("stagegraph: 1\ninputs:\n  vox: {channels: 1}\noutputs:\n  out: {channels: 2}\nnodes:\n"
                               "  g: {type: gain}\nconnections:\n  - vox -> g -> out\n");
@@ -95,11 +94,10 @@ TEST_CASE("compiler: --set overrides replace parameters and reject unknown nodes
 
 TEST_CASE("compiler: latency compensation inserts delays so parallel paths line up", "[compiler]") {
     Diagnostics diags;
-    auto program = compileYaml(std::string(kHeader) +
-                                   "  slow: {type: latency, samples: 100}\n"
-                                   "  slower: {type: latency, samples: 30}\n"
-                                   "  dry: {type: gain}\n"
-                                   "connections:\n  - mix -> slow -> slower -> out\n  - mix -> dry -> out\n",
+    auto program = compileYaml(std::string(kHeader) + "  slow: {type: latency, samples: 100}\n"
+                                                      "  slower: {type: latency, samples: 30}\n"
+                                                      "  dry: {type: gain}\n"
+                                                      "connections:\n  - mix -> slow -> slower -> out\n  - mix -> dry -> out\n",
                                diags);
     REQUIRE(program);
     const Schedule& s = program->schedule();
@@ -113,13 +111,13 @@ TEST_CASE("compiler: null test - a latent path against its compensated inverted 
         CompileOptions options;
         options.sampleRate = rate;
         Diagnostics diags;
-        auto program = compileYaml(std::string(kHeader) +
-                                       "  look: {type: latency, samples: 37}\n"
-                                       "  eq: {type: peak, freq: 2 kHz, gain: 4 dB}\n"
-                                       "  eq2: {type: peak, freq: 2 kHz, gain: 4 dB}\n"
-                                       "  flip: {type: gain, invert: 1}\n"
-                                       "connections:\n  - mix -> look -> eq -> out\n  - mix -> eq2 -> flip -> out\n",
-                                   diags, options);
+        auto program =
+            compileYaml(std::string(kHeader) + "  look: {type: latency, samples: 37}\n"
+                                               "  eq: {type: peak, freq: 2 kHz, gain: 4 dB}\n"
+                                               "  eq2: {type: peak, freq: 2 kHz, gain: 4 dB}\n"
+                                               "  flip: {type: gain, invert: 1}\n"
+                                               "connections:\n  - mix -> look -> eq -> out\n  - mix -> eq2 -> flip -> out\n",
+                        diags, options);
         REQUIRE(program);
         CHECK(program->executor().latencyFrames() == 37);
         const std::int64_t frames = 20000;
@@ -132,7 +130,7 @@ TEST_CASE("compiler: null test - a latent path against its compensated inverted 
                 residual += double(out[0][std::size_t(c)][std::size_t(n)]) * out[0][std::size_t(c)][std::size_t(n)];
             }
         CHECK(energyIn > 1000);
-        CHECK(residual == 0.0);   // same filter, same input, aligned: exact cancellation
+        CHECK(residual == 0.0); // same filter, same input, aligned: exact cancellation
     }
 }
 
@@ -182,7 +180,7 @@ TEST_CASE("compiler: same-type nodes at one level are batched into one step and 
     unfusedOptions.fuse = false;
     auto unfused = compileYaml(yaml, diags, unfusedOptions);
     REQUIRE(unfused);
-    CHECK(unfused->schedule().steps.size() == 3 + 8 + 1);   // hp x8 and eq x8 batched apart
+    CHECK(unfused->schedule().steps.size() == 3 + 8 + 1); // hp x8 and eq x8 batched apart
 
     const std::int64_t frames = 12000;
     std::vector<Planar> in;
@@ -200,10 +198,10 @@ TEST_CASE("compiler: topological order is deterministic, ties by declaration ord
     Diagnostics diags;
     CompileOptions options;
     options.batch = false;
-    auto program = compileYaml(std::string(kHeader) +
-                                   "  z: {type: gain}\n  y: {type: gain}\n  x: {type: gain}\n"
-                                   "connections:\n  - mix -> x -> out\n  - mix -> z -> out\n  - mix -> y -> out\n",
-                               diags, options);
+    auto program =
+        compileYaml(std::string(kHeader) + "  z: {type: gain}\n  y: {type: gain}\n  x: {type: gain}\n"
+                                           "connections:\n  - mix -> x -> out\n  - mix -> z -> out\n  - mix -> y -> out\n",
+                    diags, options);
     REQUIRE(program);
     const Schedule& s = program->schedule();
     REQUIRE(s.topologicalOrder.size() == 3);

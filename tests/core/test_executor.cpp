@@ -147,18 +147,21 @@ TEST_CASE("executor: parameter changes at a sample position are block-split inde
             int n = int(std::min<std::int64_t>(block, frames - done));
             if (!changed && done + n > 10000) {
                 // split so the change lands exactly at frame 10000
-                if (done < 10000) n = int(10000 - done);
+                if (done < 10000)
+                    n = int(10000 - done);
                 else {
                     ex.setParam(tone, 6.0, 10000);
                     ex.setParam(bus, -12.0, 10000);
                     changed = true;
                 }
             }
-            auto part = renderFixed(ex, {{std::vector<float>(inputs[0][0].begin() + done, inputs[0][0].begin() + done + n),
-                                          std::vector<float>(inputs[0][1].begin() + done, inputs[0][1].begin() + done + n)},
-                                         {std::vector<float>(inputs[1][0].begin() + done, inputs[1][0].begin() + done + n)}},
+            auto part = renderFixed(ex,
+                                    {{std::vector<float>(inputs[0][0].begin() + done, inputs[0][0].begin() + done + n),
+                                      std::vector<float>(inputs[0][1].begin() + done, inputs[0][1].begin() + done + n)},
+                                     {std::vector<float>(inputs[1][0].begin() + done, inputs[1][0].begin() + done + n)}},
                                     n, n);
-            for (int c = 0; c < 2; ++c) std::copy(part[0][std::size_t(c)].begin(), part[0][std::size_t(c)].end(), out[0][std::size_t(c)].begin() + done);
+            for (int c = 0; c < 2; ++c)
+                std::copy(part[0][std::size_t(c)].begin(), part[0][std::size_t(c)].end(), out[0][std::size_t(c)].begin() + done);
             done += n;
         }
         results.push_back(out[0]);

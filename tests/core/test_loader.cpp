@@ -28,8 +28,11 @@ std::string pos(const std::string& text, const std::string& needle, int nth = 1)
     }
     int line = 1, column = 1;
     for (std::size_t i = 0; i < at; ++i) {
-        if (text[i] == '\n') { ++line; column = 1; }
-        else ++column;
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else
+            ++column;
     }
     return std::to_string(line) + ":" + std::to_string(column);
 }
@@ -113,8 +116,8 @@ TEST_CASE("loader: missing or wrong format version", "[loader]") {
     SECTION("other value") {
         const std::string text = "stagegraph: 2\n";
         auto l = loadText(text);
-        CHECK(lines(l.diags) ==
-              Lines{"g.yaml:" + pos(text, "2") + ": error: unsupported format version '2': this stagegraph reads 'stagegraph: 1'"});
+        CHECK(lines(l.diags) == Lines{"g.yaml:" + pos(text, "2") +
+                                      ": error: unsupported format version '2': this stagegraph reads 'stagegraph: 1'"});
     }
     SECTION("1 is accepted") {
         auto l = loadText("stagegraph: 1\nname: n\nstage: mastering\ndescription: d\n");
@@ -135,10 +138,11 @@ TEST_CASE("loader: misspelled top-level key gets a suggestion", "[loader]") {
                              "  - mix -> out\n"
                              "frobnicate: 3\n";
     auto l = loadText(text);
-    CHECK(lines(l.diags) == Lines{
-        "g.yaml:" + pos(text, "conections") + ": error: unknown key 'conections' (did you mean 'connections'?)",
-        "g.yaml:" + pos(text, "frobnicate") + ": error: unknown key 'frobnicate'",
-    });
+    CHECK(lines(l.diags) ==
+          Lines{
+              "g.yaml:" + pos(text, "conections") + ": error: unknown key 'conections' (did you mean 'connections'?)",
+              "g.yaml:" + pos(text, "frobnicate") + ": error: unknown key 'frobnicate'",
+          });
     CHECK(l.graph.connections.empty());
 }
 
@@ -173,12 +177,13 @@ TEST_CASE("loader: inputs and outputs are checked", "[loader]") {
                                  "  d: {channels: two}\n"
                                  "  e: {channels: 64}\n";
         auto l = loadText(text);
-        CHECK(lines(l.diags) == Lines{
-            "g.yaml:" + pos(text, "a:") + ": error: input 'a': missing 'channels'",
-            "g.yaml:" + pos(text, "0}") + ": error: input 'b': channels must be an integer from 1 to 64, got '0'",
-            "g.yaml:" + pos(text, "65") + ": error: input 'c': channels must be an integer from 1 to 64, got '65'",
-            "g.yaml:" + pos(text, "two") + ": error: input 'd': channels must be an integer from 1 to 64, got 'two'",
-        });
+        CHECK(lines(l.diags) ==
+              Lines{
+                  "g.yaml:" + pos(text, "a:") + ": error: input 'a': missing 'channels'",
+                  "g.yaml:" + pos(text, "0}") + ": error: input 'b': channels must be an integer from 1 to 64, got '0'",
+                  "g.yaml:" + pos(text, "65") + ": error: input 'c': channels must be an integer from 1 to 64, got '65'",
+                  "g.yaml:" + pos(text, "two") + ": error: input 'd': channels must be an integer from 1 to 64, got 'two'",
+              });
         REQUIRE(l.graph.inputs.size() == 5);
         CHECK(l.graph.inputs[4].name == "e");
         CHECK(l.graph.inputs[4].channels == 64);
@@ -210,16 +215,17 @@ TEST_CASE("loader: node names and node shape", "[loader]") {
                              "  neither: {tpye: gain}\n"
                              "  listy: {type: gain, freq: [1, 2]}\n";
     auto l = loadText(text);
-    CHECK(lines(l.diags) == Lines{
-        "g.yaml:" + pos(text, "mix", 2) + ": error: node 'mix' has the same name as input 'mix' (line 2)",
-        "g.yaml:" + pos(text, "a.b") + ": error: node name 'a.b' must not contain '.' (dots separate instance names)",
-        "g.yaml:" + pos(text, "9x") +
-            ": error: invalid node name '9x': use letters, digits, '_' and '-', starting with a letter or '_'",
-        "g.yaml:" + pos(text, "both") + ": error: node 'both' has both 'type' and 'use'; a node is one or the other",
-        "g.yaml:" + pos(text, "neither") +
-            ": error: node 'neither' needs 'type: <node type>' or 'use: <template or file>' (did you mean 'type'?)",
-        "g.yaml:" + pos(text, "[1, 2]") + ": error: node 'listy': parameter 'freq': expected a single value, got a list",
-    });
+    CHECK(lines(l.diags) ==
+          Lines{
+              "g.yaml:" + pos(text, "mix", 2) + ": error: node 'mix' has the same name as input 'mix' (line 2)",
+              "g.yaml:" + pos(text, "a.b") + ": error: node name 'a.b' must not contain '.' (dots separate instance names)",
+              "g.yaml:" + pos(text, "9x") +
+                  ": error: invalid node name '9x': use letters, digits, '_' and '-', starting with a letter or '_'",
+              "g.yaml:" + pos(text, "both") + ": error: node 'both' has both 'type' and 'use'; a node is one or the other",
+              "g.yaml:" + pos(text, "neither") +
+                  ": error: node 'neither' needs 'type: <node type>' or 'use: <template or file>' (did you mean 'type'?)",
+              "g.yaml:" + pos(text, "[1, 2]") + ": error: node 'listy': parameter 'freq': expected a single value, got a list",
+          });
 }
 
 TEST_CASE("loader: use of a missing file names the path at the use value", "[loader]") {
@@ -228,8 +234,8 @@ TEST_CASE("loader: use of a missing file names the path at the use value", "[loa
                              "nodes:\n"
                              "  bus: {use: strips/missing.yaml}\n";
     auto l = loadText(text, dir.path());
-    CHECK(lines(l.diags) == Lines{"g.yaml:" + pos(text, "strips/") + ": error: cannot read included graph '" +
-                                  dir.path() + "/strips/missing.yaml': " + std::strerror(ENOENT)});
+    CHECK(lines(l.diags) == Lines{"g.yaml:" + pos(text, "strips/") + ": error: cannot read included graph '" + dir.path() +
+                                  "/strips/missing.yaml': " + std::strerror(ENOENT)});
 }
 
 TEST_CASE("loader: a missing top-level file reports the OS reason", "[loader]") {
@@ -253,13 +259,15 @@ TEST_CASE("loader: template parameters must be supplied and declared", "[loader]
                              "  b: {use: strip, gain: -3 dB, pna: 10 %}\n"
                              "  c: {use: strp}\n";
     auto l = loadText(text);
-    CHECK(lines(l.diags) == Lines{
-        "g.yaml:" + pos(text, "strip}") + ": error: template 'strip' parameter 'gain' not supplied",
-        "g.yaml:" + pos(text, "pna") +
-            ": error: template 'strip' has no parameter 'pna' (did you mean 'pan'?); its parameters: gain, pan",
-        "g.yaml:" + pos(text, "strp") +
-            ": error: node 'c': unknown template 'strp' (did you mean 'strip'?) (a file path needs a '/' or a .yaml ending)",
-    });
+    CHECK(
+        lines(l.diags) ==
+        Lines{
+            "g.yaml:" + pos(text, "strip}") + ": error: template 'strip' parameter 'gain' not supplied",
+            "g.yaml:" + pos(text, "pna") +
+                ": error: template 'strip' has no parameter 'pna' (did you mean 'pan'?); its parameters: gain, pan",
+            "g.yaml:" + pos(text, "strp") +
+                ": error: node 'c': unknown template 'strp' (did you mean 'strip'?) (a file path needs a '/' or a .yaml ending)",
+        });
     CHECK(l.graph.nodes.empty());
 }
 
@@ -276,10 +284,11 @@ TEST_CASE("loader: undefined $name inside a template is reported at its position
                              "  b: {use: strip}\n";
     auto l = loadText(text);
     // Expanded twice, reported once each. In the quoted scalar, the column counts the quote.
-    CHECK(lines(l.diags) == Lines{
-        "g.yaml:" + pos(text, "$gian") + ": error: undefined parameter '$gian' in template 'strip' (did you mean 'gain'?)",
-        "g.yaml:" + pos(text, "$nope") + ": error: undefined parameter '$nope' in template 'strip'",
-    });
+    CHECK(lines(l.diags) ==
+          Lines{
+              "g.yaml:" + pos(text, "$gian") + ": error: undefined parameter '$gian' in template 'strip' (did you mean 'gain'?)",
+              "g.yaml:" + pos(text, "$nope") + ": error: undefined parameter '$nope' in template 'strip'",
+          });
 }
 
 TEST_CASE("loader: unknown names in connections are reported at the element", "[loader]") {
@@ -298,17 +307,18 @@ TEST_CASE("loader: unknown names in connections are reported at the element", "[
                              "  - hpf -> -> tone\n"
                              "  - hpf\n";
     auto l = loadText(text);
-    CHECK(lines(l.diags) == Lines{
-        "g.yaml:" + pos(text, "tnoe") + ": error: unknown name 'tnoe' in connection (did you mean 'tone'?)",
-        "g.yaml:" + pos(text, "nothing") + ": error: unknown name 'nothing' in connection",
-        "g.yaml:" + pos(text, "[mix") + ": error: connection: expected a single value, got a list",
-        "g.yaml:" + pos(text, "master -> mix") + ": error: output 'master' can only be a destination (right of '->')",
-        "g.yaml:" + pos(text, "mix\n") + ": error: input 'mix' can only be a source (left of '->')",
-        "g.yaml:" + pos(text, "mix.left") + ": error: input 'mix' has no ports; write just 'mix'",
-        "g.yaml:" + pos(text, "-> tone") +
-            ": error: connection 'hpf -> -> tone': missing name (connections look like 'a -> b.port -> c')",
-        "g.yaml:" + pos(text, "hpf\n", 2) + ": error: connection 'hpf' needs at least two names: 'a -> b'",
-    });
+    CHECK(lines(l.diags) ==
+          Lines{
+              "g.yaml:" + pos(text, "tnoe") + ": error: unknown name 'tnoe' in connection (did you mean 'tone'?)",
+              "g.yaml:" + pos(text, "nothing") + ": error: unknown name 'nothing' in connection",
+              "g.yaml:" + pos(text, "[mix") + ": error: connection: expected a single value, got a list",
+              "g.yaml:" + pos(text, "master -> mix") + ": error: output 'master' can only be a destination (right of '->')",
+              "g.yaml:" + pos(text, "mix\n") + ": error: input 'mix' can only be a source (left of '->')",
+              "g.yaml:" + pos(text, "mix.left") + ": error: input 'mix' has no ports; write just 'mix'",
+              "g.yaml:" + pos(text, "-> tone") +
+                  ": error: connection 'hpf -> -> tone': missing name (connections look like 'a -> b.port -> c')",
+              "g.yaml:" + pos(text, "hpf\n", 2) + ": error: connection 'hpf' needs at least two names: 'a -> b'",
+          });
     // The valid pairs of the first chain are kept.
     CHECK(connections(l.graph) == Lines{"mix -> hpf"});
 }
@@ -325,15 +335,16 @@ TEST_CASE("loader: several errors are reported in one run, in file order", "[loa
                              "  - mix -> a -> c\n"
                              "outptus: {}\n";
     auto l = loadText(text);
-    CHECK(lines(l.diags) == Lines{
-        "g.yaml:1:1: error: missing format version: add 'stagegraph: 1'",
-        "g.yaml:" + pos(text, "100") + ": error: input 'mix': channels must be an integer from 1 to 64, got '100'",
-        "g.yaml:" + pos(text, "a:", 2) + ": error: duplicate node name 'a' (first defined at line 5)",
-        "g.yaml:" + pos(text, "missing-template") +
-            ": error: node 'b': unknown template 'missing-template' (a file path needs a '/' or a .yaml ending)",
-        "g.yaml:" + pos(text, "c\n") + ": error: unknown name 'c' in connection",
-        "g.yaml:" + pos(text, "outptus") + ": error: unknown key 'outptus' (did you mean 'outputs'?)",
-    });
+    CHECK(lines(l.diags) ==
+          Lines{
+              "g.yaml:1:1: error: missing format version: add 'stagegraph: 1'",
+              "g.yaml:" + pos(text, "100") + ": error: input 'mix': channels must be an integer from 1 to 64, got '100'",
+              "g.yaml:" + pos(text, "a:", 2) + ": error: duplicate node name 'a' (first defined at line 5)",
+              "g.yaml:" + pos(text, "missing-template") +
+                  ": error: node 'b': unknown template 'missing-template' (a file path needs a '/' or a .yaml ending)",
+              "g.yaml:" + pos(text, "c\n") + ": error: unknown name 'c' in connection",
+              "g.yaml:" + pos(text, "outptus") + ": error: unknown key 'outptus' (did you mean 'outputs'?)",
+          });
     CHECK(l.diags.errorCount() == 6);
     CHECK(connections(l.graph) == Lines{"mix -> a"});
 }
@@ -375,11 +386,13 @@ TEST_CASE("loader: referring into an instance is not allowed", "[loader]") {
                              "  - mix -> vocal.eq.in\n"
                              "  - mix -> vocal.side\n";
     auto l = loadText(text);
-    CHECK(lines(l.diags) == Lines{
-        "g.yaml:" + pos(text, "vocal.eq") +
-            ": error: cannot connect inside instance 'vocal' of template 'strip': use its input ports (in)",
-        "g.yaml:" + pos(text, "vocal.side") + ": error: 'vocal' (template 'strip') has no input port 'side'; its inputs: in",
-    });
+    CHECK(
+        lines(l.diags) ==
+        Lines{
+            "g.yaml:" + pos(text, "vocal.eq") +
+                ": error: cannot connect inside instance 'vocal' of template 'strip': use its input ports (in)",
+            "g.yaml:" + pos(text, "vocal.side") + ": error: 'vocal' (template 'strip') has no input port 'side'; its inputs: in",
+        });
 }
 
 // ---- expansion ---------------------------------------------------------------------------
@@ -430,11 +443,10 @@ TEST_CASE("loader: connection chains, ports and summing", "[loader]") {
     INFO(l.diags.formatAll());
     REQUIRE(lines(l.diags).empty());
     CHECK(connections(l.graph) == Lines{
-        "mix -> hpf", "hpf -> comp", "comp -> master",
-        "kick -> duck.sidechain",
-        "hpf -> duck.in", "duck -> sum",  // the middle port is duck's input; its default output feeds sum
-        "mix -> sum",                     // a second connection into sum's input: kept, summed later
-    });
+                                      "mix -> hpf", "hpf -> comp", "comp -> master", "kick -> duck.sidechain", "hpf -> duck.in",
+                                      "duck -> sum", // the middle port is duck's input; its default output feeds sum
+                                      "mix -> sum",  // a second connection into sum's input: kept, summed later
+                                  });
     // Endpoint marks point at each element of the chain.
     const ConnectionDesc& c = l.graph.connections[1];
     CHECK(at(c.from.mark) == "g.yaml:" + pos(text, "hpf   "));
@@ -456,7 +468,7 @@ TEST_CASE("loader: templates with parameters and $name substitution", "[loader]"
                              "    outputs: {out: {channels: 1}}\n"
                              "    nodes:\n"
                              "      eq: {type: $filter, freq: $freq, note: \"${trim} dB, $$$price\"}\n"
-                             "      trim: {type: gain, gain: \"${trim}\"}\n"  // quoted: braces end a flow map
+                             "      trim: {type: gain, gain: \"${trim}\"}\n" // quoted: braces end a flow map
                              "    connections:\n"
                              "      - in -> eq -> trim -> out\n"
                              "nodes:\n"
@@ -469,13 +481,13 @@ TEST_CASE("loader: templates with parameters and $name substitution", "[loader]"
     REQUIRE(lines(l.diags).empty());
     REQUIRE(nodeNames(l.graph) == Lines{"a.eq", "a.trim", "b.eq", "b.trim"});
     const NodeDesc& aEq = node(l.graph, "a.eq");
-    CHECK(aEq.type == "peak");  // the default
-    CHECK(at(aEq.typeMark) == "g.yaml:" + pos(text, "peak"));  // whole `$filter`: the default's mark
+    CHECK(aEq.type == "peak");                                // the default
+    CHECK(at(aEq.typeMark) == "g.yaml:" + pos(text, "peak")); // whole `$filter`: the default's mark
     CHECK(param(aEq, "freq").value.text == "2 kHz");
-    CHECK(at(param(aEq, "freq").value.mark) == "g.yaml:" + pos(text, "2 kHz"));  // the use site
+    CHECK(at(param(aEq, "freq").value.mark) == "g.yaml:" + pos(text, "2 kHz")); // the use site
     CHECK(at(param(aEq, "freq").keyMark) == "g.yaml:" + pos(text, "freq: $freq"));
-    CHECK(param(aEq, "note").value.text == "-3 dB, $5");  // partial substitution, `$$` is `$`
-    CHECK(at(param(aEq, "note").value.mark) == "g.yaml:" + pos(text, "\"${trim}"));  // partial: the template's mark
+    CHECK(param(aEq, "note").value.text == "-3 dB, $5");                            // partial substitution, `$$` is `$`
+    CHECK(at(param(aEq, "note").value.mark) == "g.yaml:" + pos(text, "\"${trim}")); // partial: the template's mark
     CHECK(param(node(l.graph, "a.trim"), "gain").value.text == "-3");
     const NodeDesc& bEq = node(l.graph, "b.eq");
     CHECK(bEq.type == "lowshelf");
@@ -528,10 +540,16 @@ TEST_CASE("loader: nested templates give nested dotted names", "[loader]") {
     CHECK(at(param(node(l.graph, "bus.vocal.eq"), "freq").value.mark) == "g.yaml:" + pos(text, "3 kHz"));
     CHECK(param(node(l.graph, "bus.guitar.eq"), "freq").value.text == "1 kHz");
     CHECK(connections(l.graph) == Lines{
-        "bus.vocal.eq -> bus.vocal.pan", "bus.guitar.eq -> bus.guitar.pan",  // innermost first
-        "bus.vocal.pan -> bus.sum", "bus.guitar.pan -> bus.sum",             // then the bus
-        "v -> pre", "pre -> bus.vocal.eq", "g -> bus.guitar.eq", "bus.sum -> post", "post -> mix",
-    });
+                                      "bus.vocal.eq -> bus.vocal.pan",
+                                      "bus.guitar.eq -> bus.guitar.pan", // innermost first
+                                      "bus.vocal.pan -> bus.sum",
+                                      "bus.guitar.pan -> bus.sum", // then the bus
+                                      "v -> pre",
+                                      "pre -> bus.vocal.eq",
+                                      "g -> bus.guitar.eq",
+                                      "bus.sum -> post",
+                                      "post -> mix",
+                                  });
 }
 
 TEST_CASE("loader: instance ports alias internal endpoints (fan-out, fan-in, pass-through)", "[loader]") {
@@ -568,11 +586,11 @@ TEST_CASE("loader: instance ports alias internal endpoints (fan-out, fan-in, pas
     REQUIRE(lines(l.diags).empty());
     CHECK(nodeNames(l.graph) == Lines{"s.low", "s.high"});
     CHECK(connections(l.graph) == Lines{
-        "mix -> s.low", "mix -> s.high",          // fan-out: `in` feeds two nodes
-        "s.low -> master", "s.high -> master",    // fan-in: two sources feed `out`
-        "key -> s.high.sidechain",                // a port alias keeps the internal port
-        "mix -> aux",                             // in -> thru, then two pass-through wires; placed
-    });                                           // at the last declared connection it uses
+                                      "mix -> s.low", "mix -> s.high",       // fan-out: `in` feeds two nodes
+                                      "s.low -> master", "s.high -> master", // fan-in: two sources feed `out`
+                                      "key -> s.high.sidechain",             // a port alias keeps the internal port
+                                      "mix -> aux",                          // in -> thru, then two pass-through wires; placed
+                                  });                                        // at the last declared connection it uses
     // The endpoints keep the marks of where each end was written.
     const ConnectionDesc& fan = l.graph.connections[1];
     CHECK(at(fan.from.mark) == "g.yaml:" + pos(text, "mix -> s"));
@@ -632,16 +650,16 @@ TEST_CASE("loader: use of another file, relative to the including file", "[loade
         dir.write("graphs/parts/limit.yaml", bad);
         Diagnostics d2;
         loadGraph(topPath, d2);
-        CHECK(lines(d2) == Lines{limitPath + ":" + pos(bad, "$ceilng") + ": error: undefined parameter '$ceilng' in graph '" + limitPath +
-                                 "' (did you mean 'ceiling'?)"});
+        CHECK(lines(d2) == Lines{limitPath + ":" + pos(bad, "$ceilng") + ": error: undefined parameter '$ceilng' in graph '" +
+                                 limitPath + "' (did you mean 'ceiling'?)"});
     }
     SECTION("an included file's missing parameter is reported at the use site") {
         const std::string top2 = "stagegraph: 1\nnodes:\n  v: {use: strips/strip.yaml}\n";
         dir.write("graphs/top2.yaml", top2);
         Diagnostics d2;
         loadGraph(dir.file("graphs/top2.yaml"), d2);
-        CHECK(lines(d2) == Lines{dir.file("graphs/top2.yaml") + ":" + pos(top2, "strips/") + ": error: graph '" +
-                                 dir.path() + "/graphs/strips/strip.yaml' parameter 'freq' not supplied"});
+        CHECK(lines(d2) == Lines{dir.file("graphs/top2.yaml") + ":" + pos(top2, "strips/") + ": error: graph '" + dir.path() +
+                                 "/graphs/strips/strip.yaml' parameter 'freq' not supplied"});
     }
 }
 
@@ -677,7 +695,8 @@ TEST_CASE("loader: top-level params give defaults to $name in a standalone file"
                              "  lim: {type: limiter, ceiling: $ceiling}\n"
                              "  g: {type: gain, gain: $gain}\n";
     auto l = loadText(text);
-    CHECK(lines(l.diags) == Lines{"g.yaml:" + pos(text, "$gain") +
-                                  ": error: parameter 'gain' has no default; it is set where graph 'g.yaml' is included with 'use:'"});
+    CHECK(lines(l.diags) ==
+          Lines{"g.yaml:" + pos(text, "$gain") +
+                ": error: parameter 'gain' has no default; it is set where graph 'g.yaml' is included with 'use:'"});
     CHECK(param(node(l.graph, "lim"), "ceiling").value.text == "-1 dBTP");
 }

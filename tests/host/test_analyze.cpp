@@ -79,8 +79,7 @@ std::string writeWav(const TempDir& dir, const std::string& name, const Planar& 
 std::vector<float> sineAt(double dbfs, double hz, double rate, double seconds, double offset = 0) {
     std::vector<float> x(static_cast<std::size_t>(std::llround(seconds * rate)));
     const double a = std::pow(10.0, dbfs / 20);
-    for (std::size_t n = 0; n < x.size(); ++n)
-        x[n] = float(offset + a * std::sin(2 * std::numbers::pi * hz * double(n) / rate));
+    for (std::size_t n = 0; n < x.size(); ++n) x[n] = float(offset + a * std::sin(2 * std::numbers::pi * hz * double(n) / rate));
     return x;
 }
 
@@ -119,9 +118,20 @@ std::string jsonText(const std::string& object, const std::string& key) {
     return object.substr(at + quoted.size(), end - at - quoted.size());
 }
 
-const char* kKeys[] = {"file", "sample_rate", "channels", "duration_s", "integrated_lufs", "loudness_range_lu",
-                       "true_peak_dbtp", "sample_peak_dbfs", "max_momentary_lufs", "max_short_term_lufs", "plr_db",
-                       "dc_offset_dbfs", "stereo_correlation", "crest_factor_db"};
+const char* kKeys[] = {"file",
+                       "sample_rate",
+                       "channels",
+                       "duration_s",
+                       "integrated_lufs",
+                       "loudness_range_lu",
+                       "true_peak_dbtp",
+                       "sample_peak_dbfs",
+                       "max_momentary_lufs",
+                       "max_short_term_lufs",
+                       "plr_db",
+                       "dc_offset_dbfs",
+                       "stereo_correlation",
+                       "crest_factor_db"};
 
 } // namespace
 
@@ -136,7 +146,8 @@ TEST_CASE("analyze: --json figures of known signals", "[analyze]") {
     }();
     const std::string antiphase = writeWav(dir, "antiphase.wav", {tone, inverted}, 48000);
     const std::string mono = writeWav(dir, "mono.wav", {sineAt(-18, 1000, 44100, 6, 0.1)}, 44100);
-    const std::string silent = writeWav(dir, "silent.wav", {std::vector<float>(48000, 0.0f), std::vector<float>(48000, 0.0f)}, 48000);
+    const std::string silent =
+        writeWav(dir, "silent.wav", {std::vector<float>(48000, 0.0f), std::vector<float>(48000, 0.0f)}, 48000);
 
     const Captured r = analyze({"--json", stereo, antiphase, mono, silent});
     INFO(r.out << r.err);
@@ -162,7 +173,7 @@ TEST_CASE("analyze: --json figures of known signals", "[analyze]") {
     CHECK(*jsonValue(s, "max_momentary_lufs") == Approx(-23).margin(0.1));
     CHECK(*jsonValue(s, "max_short_term_lufs") == Approx(-23).margin(0.1));
     CHECK(*jsonValue(s, "plr_db") == Approx(*jsonValue(s, "true_peak_dbtp") - *jsonValue(s, "integrated_lufs")).margin(0.002));
-    CHECK(*jsonValue(s, "crest_factor_db") == Approx(20 * std::log10(std::sqrt(2.0))).margin(0.01));   // a sine: 3.01 dB
+    CHECK(*jsonValue(s, "crest_factor_db") == Approx(20 * std::log10(std::sqrt(2.0))).margin(0.01)); // a sine: 3.01 dB
     CHECK(*jsonValue(s, "stereo_correlation") == Approx(1.0).margin(1e-4));
     CHECK(*jsonValue(s, "dc_offset_dbfs") < -100);
 
@@ -217,7 +228,7 @@ TEST_CASE("analyze: figures equal the meter's on the same samples, both oversamp
         CHECK(a.maxMomentaryLufs == meter.maxMomentaryLufs());
         CHECK(a.maxShortTermLufs == meter.maxShortTermLufs());
         CHECK(a.plrDb == meter.plrDb());
-        CHECK(std::fabs(a.stereoCorrelation) < 0.02);   // independent noises
+        CHECK(std::fabs(a.stereoCorrelation) < 0.02); // independent noises
     }
     const Captured r8 = analyze({"--json", "--oversampling", "8", path});
     REQUIRE(r8.status == 0);
@@ -252,7 +263,7 @@ TEST_CASE("analyze: an unreadable file is named, the others still reported, exit
 
     const Captured none = analyze({"--json", garbage});
     CHECK(none.status == 1);
-    CHECK(none.out == "[]\n");   // still valid JSON
+    CHECK(none.out == "[]\n"); // still valid JSON
 }
 
 TEST_CASE("analyze: the table", "[analyze]") {
@@ -266,7 +277,7 @@ TEST_CASE("analyze: the table", "[analyze]") {
     std::vector<std::string> lines;
     std::istringstream in(r.out);
     for (std::string line; std::getline(in, line);) lines.push_back(line);
-    REQUIRE(lines.size() == 3);   // header + one row per file
+    REQUIRE(lines.size() == 3); // header + one row per file
     CHECK(lines[0].rfind("file", 0) == 0);
     CHECK(lines[0].find("integrated") != std::string::npos);
     CHECK(lines[0].find("true peak") != std::string::npos);
@@ -284,7 +295,7 @@ TEST_CASE("analyze: usage", "[analyze]") {
     const Captured help = analyze({"--help"});
     CHECK(help.status == 0);
     CHECK(help.out.rfind("usage: stagegraph analyze", 0) == 0);
-    CHECK(help.out.find("null") != std::string::npos);   // documents how -inf is written
+    CHECK(help.out.find("null") != std::string::npos); // documents how -inf is written
     CHECK(analyze({}).status == 2);
     CHECK(analyze({"--oversampling", "2", "x.wav"}).status == 2);
     CHECK(analyze({"--oversampling"}).status == 2);

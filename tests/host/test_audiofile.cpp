@@ -45,7 +45,7 @@ AudioBuffer readAll(const std::string& path, double* rate = nullptr) {
     if (rate) *rate = reader.sampleRate();
     AudioBuffer out(reader.channels(), int(reader.frames()));
     REQUIRE(reader.read(out.view()) == reader.frames());
-    REQUIRE(reader.read(out.view()) == 0);   // at the end
+    REQUIRE(reader.read(out.view()) == 0); // at the end
     REQUIRE(reader.error() == "");
     return out;
 }
@@ -143,7 +143,7 @@ TEST_CASE("TPDF dither is reproducible and triangular with variance 1/6 LSB^2", 
     CHECK(double(insideQuarter) / n == Approx(7.0 / 16.0).margin(0.003));
     CHECK(lowest >= -1.0);
     CHECK(highest < 1.0);
-    CHECK(std::abs(lagProduct / n) / variance < 0.005);   // consecutive values uncorrelated
+    CHECK(std::abs(lagProduct / n) / variance < 0.005); // consecutive values uncorrelated
 }
 
 TEST_CASE("wav32f round trip is exact, including values beyond full scale", "[io]") {
@@ -166,7 +166,11 @@ TEST_CASE("wav32f round trip is exact, including values beyond full scale", "[io
 TEST_CASE("integer formats round trip within rounding plus TPDF dither", "[io]") {
     test::TempDir dir;
     AudioBuffer signal = testSignal(2, 48000, 0.9f);
-    struct Case { OutputFormat format; const char* name; int bits; };
+    struct Case {
+        OutputFormat format;
+        const char* name;
+        int bits;
+    };
     for (Case k : {Case{OutputFormat::Wav16, "a.wav", 16}, Case{OutputFormat::Wav24, "b.wav", 24},
                    Case{OutputFormat::Flac16, "c.flac", 16}, Case{OutputFormat::Flac24, "d.flac", 24}}) {
         INFO(outputFormatName(k.format));
@@ -183,7 +187,7 @@ TEST_CASE("integer formats round trip within rounding plus TPDF dither", "[io]")
         // uniform ⊛ triangular with mean 0 and variance 1/12 + 1/6 = 1/4 LSB².
         ErrorStats s = errorStats(signal, back, k.bits);
         CHECK(s.maxAbsLsb <= 1.5);
-        CHECK(s.maxAbsLsb > 1.0);   // dither is present: plain rounding would stay within 0.5
+        CHECK(s.maxAbsLsb > 1.0); // dither is present: plain rounding would stay within 0.5
         CHECK(std::abs(s.meanLsb) < 0.01);
         CHECK(s.varianceLsb2 == Approx(0.25).epsilon(0.03));
     }
@@ -217,7 +221,7 @@ TEST_CASE("dithered output does not depend on how the stream is split into block
         const int n = std::min(step, signal.frames() - done);
         REQUIRE(writer.write(ConstAudioView(signal.view().frameRange(done, n))) == "");
         done += n;
-        step = step * 3 + 1;   // 1, 4, 13, 40, … crosses the chunk size
+        step = step * 3 + 1; // 1, 4, 13, 40, … crosses the chunk size
     }
     REQUIRE(writer.commit() == "");
     CHECK(slurp(dir.file("whole.wav")) == slurp(dir.file("split.wav")));
@@ -234,7 +238,7 @@ TEST_CASE("the reader delivers the same samples whatever the block size", "[io]"
     REQUIRE(reader.open(dir.file("x.wav")) == "");
     CHECK(reader.channels() == 3);
     CHECK(reader.frames() == 30000);
-    AudioBuffer block(3, 9000);   // larger than the reader's chunk
+    AudioBuffer block(3, 9000); // larger than the reader's chunk
     bool same = true;
     std::int64_t total = 0;
     for (int size : {1, 17, 4096, 9000, 9000, 9000}) {
@@ -392,7 +396,7 @@ TEST_CASE("truncated and unreadable files are errors that name the file", "[io]"
         REQUIRE(::truncate(path.c_str(), 100000) == 0);
         AudioFileReader reader;
         REQUIRE(reader.open(path) == "");
-        CHECK(reader.frames() == 48000);   // what the header declares
+        CHECK(reader.frames() == 48000); // what the header declares
         AudioBuffer block(2, 1024);
         std::int64_t got = 0, total = 0;
         while ((got = reader.read(block.view())) > 0) total += got;
@@ -408,7 +412,8 @@ TEST_CASE("truncated and unreadable files are errors that name the file", "[io]"
         REQUIRE(reader.open(path) == "");
         AudioBuffer block(2, 1024);
         std::int64_t got = 0;
-        while ((got = reader.read(block.view())) > 0) {}
+        while ((got = reader.read(block.view())) > 0) {
+        }
         CHECK(got == -1);
         CHECK_THAT(reader.error(), Catch::Contains("'" + path + "'"));
     }

@@ -23,16 +23,15 @@ std::string readFile(const std::string& path) {
     return ss.str();
 }
 
-const char* kGood =
-    "stagegraph: 1\n"
-    "inputs:\n"
-    "  mix: {channels: 2}\n"
-    "outputs:\n"
-    "  out: {channels: 2}\n"
-    "nodes:\n"
-    "  eq: {type: peak, freq: 1 kHz, gain: 2 dB}\n"
-    "connections:\n"
-    "  - mix -> eq -> out\n";
+const char* kGood = "stagegraph: 1\n"
+                    "inputs:\n"
+                    "  mix: {channels: 2}\n"
+                    "outputs:\n"
+                    "  out: {channels: 2}\n"
+                    "nodes:\n"
+                    "  eq: {type: peak, freq: 1 kHz, gain: 2 dB}\n"
+                    "connections:\n"
+                    "  - mix -> eq -> out\n";
 
 } // namespace
 
@@ -94,7 +93,7 @@ TEST_CASE("cli: shipped graphs check, print a schedule and draw", "[cli]") {
     // the mixing graph uses several inputs, a bus, a template and an included file, batched
     auto r = runCli("check '" + sourceDir() + "/graphs/mixing/four-stems.yaml' --schedule");
     CHECK_THAT(r.out, Catch::Contains("inputs:      kick (1 ch), bass (1 ch), guitar (1 ch), vocal (1 ch)"));
-    CHECK_THAT(r.out, Catch::Matches("(.|\n)*biquad[0-9]+ +[34] lanes(.|\n)*"));   // strips batched (and fused)
+    CHECK_THAT(r.out, Catch::Matches("(.|\n)*biquad[0-9]+ +[34] lanes(.|\n)*")); // strips batched (and fused)
     CHECK_THAT(r.out, Catch::Contains("(fused)"));
     CHECK_THAT(r.out, Catch::Contains("sums"));
 }
@@ -104,28 +103,42 @@ TEST_CASE("cli: every kind of bad graph exits 2 with file:line:col", "[cli]") {
     struct Case {
         const char* what;
         std::string yaml;
-        std::string expect;   // regex on stderr
+        std::string expect; // regex on stderr
     };
     const std::string head = "stagegraph: 1\ninputs:\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n";
     std::vector<Case> cases = {
         {"malformed YAML", "stagegraph: 1\nnodes: {a: [1, 2\n", R"(bad\.yaml:\d+:\d+: error: malformed YAML)"},
         {"missing format version", "inputs:\n  mix: {channels: 2}\n", R"(bad\.yaml:1:1: error: missing format version)"},
-        {"unknown node type", head + "  eq: {type: peek}\nconnections:\n  - mix -> eq -> out\n", R"(bad\.yaml:7:14: error: node 'eq': unknown node type 'peek')"},
-        {"unknown parameter", head + "  eq: {type: peak, frek: 1 kHz}\nconnections:\n  - mix -> eq -> out\n", R"(bad\.yaml:7:20: error: node 'eq': unknown parameter 'frek')"},
-        {"wrong unit", head + "  eq: {type: peak, freq: 3 dB}\nconnections:\n  - mix -> eq -> out\n", R"(bad\.yaml:7:26: error: node 'eq': freq: expected a frequency)"},
-        {"value out of range", head + "  eq: {type: peak, gain: 99 dB}\nconnections:\n  - mix -> eq -> out\n", R"(bad\.yaml:7:26: error: node 'eq': gain: 99 dB is out of range)"},
-        {"unknown port", head + "  eq: {type: peak}\nconnections:\n  - mix -> eq.side\n  - eq -> out\n", R"(bad\.yaml:9:12: error: node 'eq' \(peak\) has no input port 'side')"},
-        {"cycle", head + "  a: {type: gain}\n  b: {type: gain}\nconnections:\n  - mix -> a -> b -> out\n  - b -> a\n", R"(bad\.yaml:7:3: error: cycle: a -> b -> a)"},
-        {"channel mismatch", "stagegraph: 1\ninputs:\n  mono: {channels: 1}\noutputs:\n  out: {channels: 2}\nnodes:\n  g: {type: gain}\nconnections:\n  - mono -> g -> out\n",
+        {"unknown node type", head + "  eq: {type: peek}\nconnections:\n  - mix -> eq -> out\n",
+         R"(bad\.yaml:7:14: error: node 'eq': unknown node type 'peek')"},
+        {"unknown parameter", head + "  eq: {type: peak, frek: 1 kHz}\nconnections:\n  - mix -> eq -> out\n",
+         R"(bad\.yaml:7:20: error: node 'eq': unknown parameter 'frek')"},
+        {"wrong unit", head + "  eq: {type: peak, freq: 3 dB}\nconnections:\n  - mix -> eq -> out\n",
+         R"(bad\.yaml:7:26: error: node 'eq': freq: expected a frequency)"},
+        {"value out of range", head + "  eq: {type: peak, gain: 99 dB}\nconnections:\n  - mix -> eq -> out\n",
+         R"(bad\.yaml:7:26: error: node 'eq': gain: 99 dB is out of range)"},
+        {"unknown port", head + "  eq: {type: peak}\nconnections:\n  - mix -> eq.side\n  - eq -> out\n",
+         R"(bad\.yaml:9:12: error: node 'eq' \(peak\) has no input port 'side')"},
+        {"cycle", head + "  a: {type: gain}\n  b: {type: gain}\nconnections:\n  - mix -> a -> b -> out\n  - b -> a\n",
+         R"(bad\.yaml:7:3: error: cycle: a -> b -> a)"},
+        {"channel mismatch",
+         "stagegraph: 1\ninputs:\n  mono: {channels: 1}\noutputs:\n  out: {channels: 2}\nnodes:\n  g: {type: "
+         "gain}\nconnections:\n  - mono -> g -> out\n",
          R"(bad\.yaml:\d+:\d+: error: channel mismatch)"},
-        {"unconnected required input", head + "  g: {type: gain}\n  h: {type: gain}\nconnections:\n  - mix -> g -> out\n  - h -> out\n",
+        {"unconnected required input",
+         head + "  g: {type: gain}\n  h: {type: gain}\nconnections:\n  - mix -> g -> out\n  - h -> out\n",
          R"(bad\.yaml:8:3: error: node 'h': required input 'in' is not connected)"},
-        {"duplicate node name", head + "  g: {type: gain}\n  g: {type: gain}\nconnections:\n  - mix -> g -> out\n", R"(bad\.yaml:8:3: error: duplicate node name 'g')"},
-        {"misspelled key", head + "  g: {type: gain}\nconections:\n  - mix -> g -> out\n", R"(bad\.yaml:8:1: error: .*'conections'.*did you mean 'connections')"},
-        {"use: of a missing file", head + "  s: {use: parts/nothere.yaml}\nconnections:\n  - mix -> s -> out\n", R"(bad\.yaml:7:12: error: .*parts/nothere\.yaml)"},
+        {"duplicate node name", head + "  g: {type: gain}\n  g: {type: gain}\nconnections:\n  - mix -> g -> out\n",
+         R"(bad\.yaml:8:3: error: duplicate node name 'g')"},
+        {"misspelled key", head + "  g: {type: gain}\nconections:\n  - mix -> g -> out\n",
+         R"(bad\.yaml:8:1: error: .*'conections'.*did you mean 'connections')"},
+        {"use: of a missing file", head + "  s: {use: parts/nothere.yaml}\nconnections:\n  - mix -> s -> out\n",
+         R"(bad\.yaml:7:12: error: .*parts/nothere\.yaml)"},
         {"template parameter not supplied",
-         head.substr(0, head.size() - 7) + "templates:\n  t:\n    params: {level: ~}\n    inputs: {in: {channels: 2}}\n    outputs: {out: {channels: 2}}\n"
-             "    nodes:\n      g: {type: gain, gain: $level}\n    connections:\n      - in -> g -> out\nnodes:\n  s: {use: t}\nconnections:\n  - mix -> s -> out\n",
+         head.substr(0, head.size() - 7) +
+             "templates:\n  t:\n    params: {level: ~}\n    inputs: {in: {channels: 2}}\n    outputs: {out: {channels: 2}}\n"
+             "    nodes:\n      g: {type: gain, gain: $level}\n    connections:\n      - in -> g -> out\nnodes:\n  s: {use: "
+             "t}\nconnections:\n  - mix -> s -> out\n",
          R"(bad\.yaml:16:\d+: error: .*template 't' parameter 'level' not supplied)"},
     };
     for (const auto& c : cases) {

@@ -63,7 +63,8 @@ std::string fileBytes(const std::string& path) {
 
 /// Every input read whole, padded with silence, run block by block on this thread, the latency
 /// dropped, each output written in one call. Returns the clipped-sample counts.
-std::vector<std::uint64_t> referenceRender(const std::string& graphText, const std::vector<std::pair<std::string, std::string>>& inputs,
+std::vector<std::uint64_t> referenceRender(const std::string& graphText,
+                                           const std::vector<std::pair<std::string, std::string>>& inputs,
                                            const std::vector<std::pair<std::string, std::string>>& outputs,
                                            io::OutputFormat format, int block) {
     Diagnostics diags;
@@ -135,7 +136,8 @@ TEST_CASE("pipelined render writes the bytes of a single-threaded loop for every
     const int mixFrames = 41000, sideFrames = 23456;
     writeFloatWav(dir.file("mix.wav"), {test::noise(mixFrames, 0.7f, 3), test::noise(mixFrames, 0.7f, 4)});
     writeFloatWav(dir.file("side.wav"), {test::noise(sideFrames, 0.5f, 5)});
-    const std::vector<std::pair<std::string, std::string>> inputs = {{"mix", dir.file("mix.wav")}, {"side", dir.file("side.wav")}};
+    const std::vector<std::pair<std::string, std::string>> inputs = {{"mix", dir.file("mix.wav")},
+                                                                     {"side", dir.file("side.wav")}};
 
     const io::OutputFormat formats[] = {io::OutputFormat::Wav16, io::OutputFormat::Wav24, io::OutputFormat::Wav32f,
                                         io::OutputFormat::Flac16, io::OutputFormat::Flac24};
@@ -176,7 +178,7 @@ TEST_CASE("pipelined render reports an input truncated far ahead of the executor
     TempDir dir;
     const std::string graph = dir.write("gain.yaml", kGainGraph);
     const int frames = 200000;
-    const std::int64_t keptFrames = 120000;   // 8 bytes a frame after the 4096-byte-ish header
+    const std::int64_t keptFrames = 120000; // 8 bytes a frame after the 4096-byte-ish header
     std::vector<std::vector<float>> input = {test::noise(frames, 0.5f, 7), test::noise(frames, 0.5f, 8)};
 
     SECTION("the truncation: status 1, the file named, no output, no temporary file") {
@@ -199,7 +201,8 @@ TEST_CASE("pipelined render reports an input truncated far ahead of the executor
         writeFloatWav(dir.file("cut.wav"), input);
         const auto size = fs::file_size(dir.file("cut.wav"));
         REQUIRE(::truncate(dir.file("cut.wav").c_str(), off_t(size - std::uintmax_t(frames - keptFrames) * 8)) == 0);
-        auto r = runCli("render " + q(graph) + " -i " + q(dir.file("cut.wav")) + " -o " + q(dir.file("out.wav")) + " --block 256");
+        auto r =
+            runCli("render " + q(graph) + " -i " + q(dir.file("cut.wav")) + " -o " + q(dir.file("out.wav")) + " --block 256");
         CHECK(r.status == 1);
         CHECK_THAT(r.err, Catch::Contains("first at frame 5000") && !Catch::Contains("truncated"));
         CHECK_FALSE(fs::exists(dir.file("out.wav")));

@@ -19,9 +19,7 @@
 #include <memory>
 #include <sstream>
 
-#ifdef STAGEGRAPH_HAVE_EBUR128
 #include <ebur128.h>
-#endif
 
 namespace fs = std::filesystem;
 using namespace sg;
@@ -80,7 +78,6 @@ Reading measure(const Planar& x, double rate = kRate) {
     meter.process(pointers.data(), int(x[0].size()));
     r.integratedLufs = meter.integratedLufs();
     r.truePeakDbtp = meter.truePeakDbtp();
-#ifdef STAGEGRAPH_HAVE_EBUR128
     ebur128_state* state =
         ebur128_init(unsigned(x.size()), static_cast<unsigned long>(rate), EBUR128_MODE_I | EBUR128_MODE_TRUE_PEAK);
     REQUIRE(state != nullptr);
@@ -100,7 +97,6 @@ Reading measure(const Planar& x, double rate = kRate) {
     r.integratedLufs = lufs;
     r.oracleTruePeakDbtp = peak > 0 ? 20 * std::log10(peak) : -HUGE_VAL;
     r.fromOracle = true;
-#endif
     return r;
 }
 

@@ -227,7 +227,8 @@ TEST_CASE("jack: a file played with --tee is bit-identical to the offline render
                   "  tone: {type: peak, freq: 3 kHz, q: 1, gain: -1.5 dB}\n  look: {type: latency, samples: 37}\n"
                   "  trim: {type: gain, gain: -1 dB}\nconnections:\n  - mix -> hpf -> body -> tone -> look -> trim -> master\n");
 
-    const LiveRun run = runLiveWithoutXruns({graph, "-i", dir.file("in.wav"), "--tee", dir.file("tee.wav"), "--format", "wav32f"});
+    const LiveRun run =
+        runLiveWithoutXruns({graph, "-i", dir.file("in.wav"), "--tee", dir.file("tee.wav"), "--format", "wav32f"});
     INFO(run.out << run.err);
     REQUIRE(run.status == 0);
     const auto rendered = test::runCli("render " + quotedPath(graph) + " -i " + quotedPath(dir.file("in.wav")) + " -o " +
@@ -522,7 +523,8 @@ TEST_CASE("jack: the stagegraph command plays, takes commands on standard input 
                                       " -i " + input + " --tee " + quotedPath(dir.file("tee.wav")));
     INFO(piped.out << piped.err);
     CHECK(piped.status == 0);
-    CHECK(std::regex_search(piped.out, std::regex("1 switches, [0-9]+ xruns"))); // the summary, no terminal (xruns: see runLiveWithoutXruns)
+    CHECK(std::regex_search(piped.out,
+                            std::regex("1 switches, [0-9]+ xruns"))); // the summary, no terminal (xruns: see runLiveWithoutXruns)
     CHECK(piped.out.find("p99") != std::string::npos);
     CHECK(piped.err.find("switch to 2") != std::string::npos);
     CHECK(readAudio(dir.file("tee.wav")).frames() == frames);

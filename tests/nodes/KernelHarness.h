@@ -86,10 +86,10 @@ inline int outputLanes(const std::vector<InstanceSetup>& instances) {
 
 /// How render() cuts the stream and delivers parameter changes.
 struct RenderPlan {
-    std::vector<int> blockSizes{512};   ///< cycled; each clamped to maxBlockFrames
-    std::vector<ParamEvent> events;     ///< sorted by position
-    bool cutAtEvents = false;           ///< also end a block at every event position
-    bool inPlace = false;               ///< output lanes are the input lanes
+    std::vector<int> blockSizes{512}; ///< cycled; each clamped to maxBlockFrames
+    std::vector<ParamEvent> events;   ///< sorted by position
+    bool cutAtEvents = false;         ///< also end a block at every event position
+    bool inPlace = false;             ///< output lanes are the input lanes
 };
 
 /// Renders `input` through `kernel` (prepared with `maxBlockFrames`). Each event is delivered
@@ -127,7 +127,8 @@ inline Lanes render(NodeKernel& kernel, const Lanes& input, int outLanes, int ma
         ctx.outputs = outPorts;
         kernel.process(ctx);
         for (int l = 0; l < outLanes; ++l)
-            std::memcpy(output[std::size_t(l)].data() + position, outPointers[std::size_t(l)], sizeof(float) * std::size_t(frames));
+            std::memcpy(output[std::size_t(l)].data() + position, outPointers[std::size_t(l)],
+                        sizeof(float) * std::size_t(frames));
         position += frames;
     }
     return output;
@@ -137,8 +138,7 @@ inline Lanes render(NodeKernel& kernel, const Lanes& input, int outLanes, int ma
 inline bool sameBits(const Lanes& a, const Lanes& b) {
     if (a.size() != b.size()) return false;
     for (std::size_t l = 0; l < a.size(); ++l)
-        if (a[l].size() != b[l].size() || std::memcmp(a[l].data(), b[l].data(), sizeof(float) * a[l].size()) != 0)
-            return false;
+        if (a[l].size() != b[l].size() || std::memcmp(a[l].data(), b[l].data(), sizeof(float) * a[l].size()) != 0) return false;
     return true;
 }
 

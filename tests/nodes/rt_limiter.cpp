@@ -27,7 +27,7 @@ TEST_CASE("rt: the limiter allocates nothing while processing, changing paramete
     REQUIRE(kernel->prepare({48000, 8192, detectSimdArch()}, setup) == "");
     AudioBuffer buffer(3, 8192);
     for (int c = 0; c < 3; ++c)
-        for (int i = 0; i < 8192; ++i) buffer.channel(c)[i] = float(4.0 * std::sin(i * 0.01 * (c + 1)));   // +12 dB: limits
+        for (int i = 0; i < 8192; ++i) buffer.channel(c)[i] = float(4.0 * std::sin(i * 0.01 * (c + 1))); // +12 dB: limits
     std::vector<float*> lanes{buffer.channel(0), buffer.channel(1), buffer.channel(2)};
     const float* const* in[] = {lanes.data()};
     float* const* out[] = {lanes.data()};
@@ -52,6 +52,6 @@ TEST_CASE("rt: the limiter allocates nothing while processing, changing paramete
     std::vector<Measurement> figures;
     kernel->measurements(0, figures);
     REQUIRE(figures.size() == 3);
-    CHECK(figures[0].value > 0);   // it did limit
+    CHECK(figures[0].value > 0); // it did limit
     CHECK(sg::test::allocationsDuring([&] { kernel->reset(); }) == 0);
 }

@@ -29,7 +29,7 @@ TEST_CASE("rt: the loudness meter allocates nothing while measuring", "[rt][loud
         std::vector<double>* volatile v = new std::vector<double>(100);
         delete v;
     });
-    REQUIRE(probe >= (sg::test::rtCountingMalloc() ? 3 : 2));   // malloc (when interposed), new of the vector, its storage
+    REQUIRE(probe >= (sg::test::rtCountingMalloc() ? 3 : 2)); // malloc (when interposed), new of the vector, its storage
 
     const int frames = 48000 * 4;
     for (int channels : {1, 2, 6, 8}) {
@@ -97,6 +97,6 @@ TEST_CASE("rt: a graph with loudness taps allocates nothing while processing", "
     CHECK(count == 0);
     const auto measured = ex.measurements();
     REQUIRE(measured.size() == 2);
-    CHECK(std::isfinite(measured[0].values[0].value));   // integrated_lufs: the taps did measure
+    CHECK(std::isfinite(measured[0].values[0].value)); // integrated_lufs: the taps did measure
     CHECK(allocationsDuring([&] { ex.reset(); }) == 0);
 }

@@ -36,7 +36,7 @@ double prototypeMagnitude(const Setting& s, double f, double fs) {
     const double W = std::tan(kPi * f / fs) / std::tan(kPi * s.freqHz / fs);
     const std::string type = s.type;
     if ((type == "lowpass" || type == "highpass") && s.slope > 12) {
-        const double order = s.slope / 6;   // 24 dB/oct -> 4th order, 48 -> 8th
+        const double order = s.slope / 6; // 24 dB/oct -> 4th order, 48 -> 8th
         const double w2n = std::pow(W, 2 * order);
         return std::sqrt(type == "lowpass" ? 1 / (1 + w2n) : w2n / (1 + w2n));
     }
@@ -44,15 +44,24 @@ double prototypeMagnitude(const Setting& s, double f, double fs) {
     const C j(0, 1), p = j * W;
     const double Q = s.q, A = std::pow(10.0, s.gainDb / 40), rootA = std::sqrt(A);
     C h;
-    if (type == "lowpass") h = 1.0 / (p * p + p / Q + 1.0);
-    else if (type == "highpass") h = p * p / (p * p + p / Q + 1.0);
-    else if (type == "bandpass") h = (p / Q) / (p * p + p / Q + 1.0);
-    else if (type == "notch") h = (p * p + 1.0) / (p * p + p / Q + 1.0);
-    else if (type == "allpass") h = (p * p - p / Q + 1.0) / (p * p + p / Q + 1.0);
-    else if (type == "peak") h = (p * p + p * (A / Q) + 1.0) / (p * p + p / (A * Q) + 1.0);
-    else if (type == "lowshelf") h = A * (p * p + (rootA / Q) * p + A) / (A * p * p + (rootA / Q) * p + 1.0);
-    else if (type == "highshelf") h = A * (A * p * p + (rootA / Q) * p + 1.0) / (p * p + (rootA / Q) * p + A);
-    else FAIL("unknown type " << type);
+    if (type == "lowpass")
+        h = 1.0 / (p * p + p / Q + 1.0);
+    else if (type == "highpass")
+        h = p * p / (p * p + p / Q + 1.0);
+    else if (type == "bandpass")
+        h = (p / Q) / (p * p + p / Q + 1.0);
+    else if (type == "notch")
+        h = (p * p + 1.0) / (p * p + p / Q + 1.0);
+    else if (type == "allpass")
+        h = (p * p - p / Q + 1.0) / (p * p + p / Q + 1.0);
+    else if (type == "peak")
+        h = (p * p + p * (A / Q) + 1.0) / (p * p + p / (A * Q) + 1.0);
+    else if (type == "lowshelf")
+        h = A * (p * p + (rootA / Q) * p + A) / (A * p * p + (rootA / Q) * p + 1.0);
+    else if (type == "highshelf")
+        h = A * (A * p * p + (rootA / Q) * p + 1.0) / (p * p + (rootA / Q) * p + A);
+    else
+        FAIL("unknown type " << type);
     return std::abs(h);
 }
 
@@ -70,7 +79,11 @@ double fittedAmplitude(const std::vector<float>& y, double omega, std::int64_t f
     double ss = 0, cc = 0, sc = 0, ys = 0, yc = 0;
     for (std::int64_t n = first; n < first + count; ++n) {
         const double s = std::sin(omega * double(n)), c = std::cos(omega * double(n)), v = y[std::size_t(n)];
-        ss += s * s; cc += c * c; sc += s * c; ys += v * s; yc += v * c;
+        ss += s * s;
+        cc += c * c;
+        sc += s * c;
+        ys += v * s;
+        yc += v * c;
     }
     const double det = ss * cc - sc * sc;
     const double a = (ys * cc - yc * sc) / det, b = (yc * ss - ys * sc) / det;
@@ -78,7 +91,6 @@ double fittedAmplitude(const std::vector<float>& y, double omega, std::int64_t f
 }
 
 bool reportWanted() { return std::getenv("STAGEGRAPH_NODES_REPORT") != nullptr; }
-
 
 } // namespace
 
@@ -124,25 +136,44 @@ TEST_CASE("biquad: declarations", "[nodes]") {
 
 TEST_CASE("biquad: magnitude responses match the prewarped analog prototypes within 0.01 dB", "[nodes]") {
     const std::vector<Setting> settings{
-        {"lowpass", 1000, 0.7071, 0, 12},  {"lowpass", 200, 3, 0, 12},     {"lowpass", 12000, 0.5, 0, 12},
-        {"lowpass", 1000, 0.7071, 0, 24},  {"lowpass", 80, 0.7071, 0, 48}, {"lowpass", 6000, 0.7071, 0, 48},
-        {"highpass", 30, 0.7071, 0, 12},   {"highpass", 1000, 4, 0, 12},   {"highpass", 20, 0.7071, 0, 24},
-        {"highpass", 30, 0.7071, 0, 48},   {"highpass", 3000, 0.7071, 0, 48},
-        {"bandpass", 1000, 0.7071, 0, 0},  {"bandpass", 150, 5, 0, 0},     {"bandpass", 8000, 2, 0, 0},
-        {"notch", 1000, 0.7071, 0, 0},     {"notch", 60, 10, 0, 0},        {"notch", 5000, 3, 0, 0},
-        {"allpass", 1000, 0.7071, 0, 0},   {"allpass", 100, 2, 0, 0},
-        {"peak", 1000, 1, 6, 0},           {"peak", 100, 4, -12, 0},       {"peak", 8000, 0.5, 12, 0},
-        {"peak", 40, 2, 3, 0},             {"peak", 3000, 10, -30, 0},
-        {"lowshelf", 100, 0.7071, 6, 0},   {"lowshelf", 300, 1, -12, 0},   {"lowshelf", 50, 0.5, 4, 0},
-        {"highshelf", 8000, 0.7071, 6, 0}, {"highshelf", 3000, 0.7071, -9, 0}, {"highshelf", 12000, 2, 15, 0},
+        {"lowpass", 1000, 0.7071, 0, 12},
+        {"lowpass", 200, 3, 0, 12},
+        {"lowpass", 12000, 0.5, 0, 12},
+        {"lowpass", 1000, 0.7071, 0, 24},
+        {"lowpass", 80, 0.7071, 0, 48},
+        {"lowpass", 6000, 0.7071, 0, 48},
+        {"highpass", 30, 0.7071, 0, 12},
+        {"highpass", 1000, 4, 0, 12},
+        {"highpass", 20, 0.7071, 0, 24},
+        {"highpass", 30, 0.7071, 0, 48},
+        {"highpass", 3000, 0.7071, 0, 48},
+        {"bandpass", 1000, 0.7071, 0, 0},
+        {"bandpass", 150, 5, 0, 0},
+        {"bandpass", 8000, 2, 0, 0},
+        {"notch", 1000, 0.7071, 0, 0},
+        {"notch", 60, 10, 0, 0},
+        {"notch", 5000, 3, 0, 0},
+        {"allpass", 1000, 0.7071, 0, 0},
+        {"allpass", 100, 2, 0, 0},
+        {"peak", 1000, 1, 6, 0},
+        {"peak", 100, 4, -12, 0},
+        {"peak", 8000, 0.5, 12, 0},
+        {"peak", 40, 2, 3, 0},
+        {"peak", 3000, 10, -30, 0},
+        {"lowshelf", 100, 0.7071, 6, 0},
+        {"lowshelf", 300, 1, -12, 0},
+        {"lowshelf", 50, 0.5, 4, 0},
+        {"highshelf", 8000, 0.7071, 6, 0},
+        {"highshelf", 3000, 0.7071, -9, 0},
+        {"highshelf", 12000, 2, 15, 0},
     };
     constexpr int kTones = 24;
     std::map<std::pair<std::string, int>, double> worstDb;        // level >= -60 dB
     std::map<std::pair<std::string, int>, double> worstLowLinear; // level < -60 dB
     for (double rate : {44100.0, 48000.0, 96000.0}) {
         std::vector<double> tones;
-        for (int k = 0; k < kTones; ++k) tones.push_back(20 * std::pow(1000.0, k / double(kTones - 1)));  // 20 Hz .. 20 kHz
-        const std::int64_t window = std::llround(0.1 * rate);   // two periods of 20 Hz
+        for (int k = 0; k < kTones; ++k) tones.push_back(20 * std::pow(1000.0, k / double(kTones - 1))); // 20 Hz .. 20 kHz
+        const std::int64_t window = std::llround(0.1 * rate);                                            // two periods of 20 Hz
         // Settling: 1.5 x the declared 120 dB tail plus 50 ms, for the slowest setting.
         double settleSeconds = 0.05;
         for (const Setting& s : settings) {
@@ -169,7 +200,8 @@ TEST_CASE("biquad: magnitude responses match the prewarped analog prototypes wit
             for (int k = 0; k < kTones; ++k) {
                 CAPTURE(tones[std::size_t(k)]);
                 const double expected = prototypeMagnitude(s, tones[std::size_t(k)], rate);
-                const double measured = fittedAmplitude(out[std::size_t(k)], 2 * kPi * tones[std::size_t(k)] / rate, frames - window, window);
+                const double measured =
+                    fittedAmplitude(out[std::size_t(k)], 2 * kPi * tones[std::size_t(k)] / rate, frames - window, window);
                 const double expectedDb = 20 * std::log10(expected);
                 if (expectedDb >= -60) {
                     const double errorDb = std::abs(20 * std::log10(measured) - expectedDb);
@@ -197,8 +229,10 @@ TEST_CASE("biquad: frequencies at or above Nyquist are clamped to 0.49 fs and st
     const Lanes input = noiseLanes(1, 4000, 9, 0.5f);
     for (const char* type : {"lowpass", "highpass", "peak", "bandpass", "highshelf"}) {
         CAPTURE(type);
-        auto above = preparedKernel(type, {rate, 512, detectSimdArch()}, {instanceOf(type, paramsOf(type, {{"freq", 24000}}), 1)});
-        auto clamped = preparedKernel(type, {rate, 512, detectSimdArch()}, {instanceOf(type, paramsOf(type, {{"freq", 0.49 * rate}}), 1)});
+        auto above =
+            preparedKernel(type, {rate, 512, detectSimdArch()}, {instanceOf(type, paramsOf(type, {{"freq", 24000}}), 1)});
+        auto clamped =
+            preparedKernel(type, {rate, 512, detectSimdArch()}, {instanceOf(type, paramsOf(type, {{"freq", 0.49 * rate}}), 1)});
         const Lanes a = render(*above, input, 1, 512), b = render(*clamped, input, 1, 512);
         REQUIRE(sameBits(a, b));
         for (float y : a[0]) REQUIRE(std::abs(y) < 10.0f);
@@ -207,8 +241,8 @@ TEST_CASE("biquad: frequencies at or above Nyquist are clamped to 0.49 fs and st
 
 TEST_CASE("biquad: the impulse response has decayed by 120 dB after the declared tail", "[nodes]") {
     const double rate = 48000;
-    const std::vector<Setting> settings{{"lowpass", 100, 0.7071, 0, 12}, {"peak", 1000, 10, 12, 0},
-                                        {"highpass", 30, 0.7071, 0, 48}, {"notch", 60, 20, 0, 0}};
+    const std::vector<Setting> settings{
+        {"lowpass", 100, 0.7071, 0, 12}, {"peak", 1000, 10, 12, 0}, {"highpass", 30, 0.7071, 0, 48}, {"notch", 60, 20, 0, 0}};
     for (const Setting& s : settings) {
         CAPTURE(s.type, s.freqHz);
         const NodeType* t = Registry::builtin().find(s.type);
@@ -229,16 +263,18 @@ TEST_CASE("biquad: the impulse response has decayed by 120 dB after the declared
 TEST_CASE("biquad: a ramped change ends at the filter the new value gives", "[nodes]") {
     const double rate = 48000;
     const Lanes input = noiseLanes(1, 30000, 17, 0.5f);
-    auto moved = preparedKernel("peak", {rate, 512, detectSimdArch()}, {instanceOf("peak", paramsOf("peak", {{"freq", 500}, {"gain", -6}}), 1)});
-    auto direct = preparedKernel("peak", {rate, 512, detectSimdArch()}, {instanceOf("peak", paramsOf("peak", {{"freq", 2000}, {"gain", 9}}), 1)});
+    auto moved = preparedKernel("peak", {rate, 512, detectSimdArch()},
+                                {instanceOf("peak", paramsOf("peak", {{"freq", 500}, {"gain", -6}}), 1)});
+    auto direct = preparedKernel("peak", {rate, 512, detectSimdArch()},
+                                 {instanceOf("peak", paramsOf("peak", {{"freq", 2000}, {"gain", 9}}), 1)});
     RenderPlan plan;
     plan.events = {{1000, 0, 0, 2000}, {1000, 0, 2, 9}};
     const Lanes a = render(*moved, input, 1, 512, plan), b = render(*direct, input, 1, 512);
     double early = 0, late = 0;
     for (std::size_t n = 0; n < 1000; ++n) early = std::max(early, double(std::abs(a[0][n] - b[0][n])));
     for (std::size_t n = 20000; n < 30000; ++n) late = std::max(late, double(std::abs(a[0][n] - b[0][n])));
-    CHECK(early > 0.01);   // different filters before the change
-    CHECK(late < 1e-6);    // the same filter once the ramp and its transient are over
+    CHECK(early > 0.01); // different filters before the change
+    CHECK(late < 1e-6);  // the same filter once the ramp and its transient are over
 }
 
 TEST_CASE("biquad: output does not depend on block splits, also while parameters ramp", "[nodes]") {
@@ -253,15 +289,22 @@ TEST_CASE("biquad: output does not depend on block splits, also while parameters
         RenderPlan plan;
         plan.cutAtEvents = cut;
         // highshelf's gain is its parameter 1; lowpass' q is its parameter 1.
-        plan.events = cut ? std::vector<ParamEvent>{{1000, 0, 0, 3000}, {1333, 0, 0, 100}, {1500, 1, 1, 10}, {1530, 2, 1, 0.3}, {1600, 1, 0, 2000}}
-                          : std::vector<ParamEvent>{{1000, 0, 0, 3000}, {1017, 0, 2, -8}, {2500, 1, 1, 10}, {2600, 2, 0, 500}, {4500, 2, 1, 6}};
+        plan.events = cut ? std::vector<ParamEvent>{{1000, 0, 0, 3000},
+                                                    {1333, 0, 0, 100},
+                                                    {1500, 1, 1, 10},
+                                                    {1530, 2, 1, 0.3},
+                                                    {1600, 1, 0, 2000}}
+                          : std::vector<ParamEvent>{
+                                {1000, 0, 0, 3000}, {1017, 0, 2, -8}, {2500, 1, 1, 10}, {2600, 2, 0, 500}, {4500, 2, 1, 6}};
         Lanes reference;
         for (const auto& sizes : splitPlans(maxBlock)) {
             plan.blockSizes = sizes;
             auto kernel = preparedKernel("peak", {48000, maxBlock, detectSimdArch()}, setup);
             const Lanes out = render(*kernel, input, 4, maxBlock, plan);
-            if (reference.empty()) reference = out;
-            else REQUIRE(sameBits(out, reference));
+            if (reference.empty())
+                reference = out;
+            else
+                REQUIRE(sameBits(out, reference));
         }
     }
 }
@@ -308,7 +351,10 @@ TEST_CASE("biquad: batched across types and lane counts, in-place and on every S
                 RenderPlan single = plan;
                 single.events.clear();
                 for (ParamEvent e : plan.events)
-                    if (e.instance == int(i)) { e.instance = 0; single.events.push_back(e); }
+                    if (e.instance == int(i)) {
+                        e.instance = 0;
+                        single.events.push_back(e);
+                    }
                 auto alone = preparedKernel(setup[i].type, {48000, maxBlock, detectSimdArch()}, {setup[i]});
                 REQUIRE(sameBits(render(*alone, inputs[i], channels[i], maxBlock, single), expected[i]));
             }
@@ -377,19 +423,35 @@ std::array<double, 5> cookbook(const std::string& type, double f0, double q, dou
     const double A = std::pow(10.0, gainDb / 40);
     double b0 = 1, b1 = 0, b2 = 0, a0 = 1, a1 = 0, a2 = 0;
     if (type == "highpass") {
-        b0 = (1 + cosW) / 2; b1 = -(1 + cosW); b2 = (1 + cosW) / 2;
-        a0 = 1 + alpha; a1 = -2 * cosW; a2 = 1 - alpha;
+        b0 = (1 + cosW) / 2;
+        b1 = -(1 + cosW);
+        b2 = (1 + cosW) / 2;
+        a0 = 1 + alpha;
+        a1 = -2 * cosW;
+        a2 = 1 - alpha;
     } else if (type == "peak") {
-        b0 = 1 + alpha * A; b1 = -2 * cosW; b2 = 1 - alpha * A;
-        a0 = 1 + alpha / A; a1 = -2 * cosW; a2 = 1 - alpha / A;
+        b0 = 1 + alpha * A;
+        b1 = -2 * cosW;
+        b2 = 1 - alpha * A;
+        a0 = 1 + alpha / A;
+        a1 = -2 * cosW;
+        a2 = 1 - alpha / A;
     } else if (type == "lowshelf") {
         const double k = 2 * std::sqrt(A) * alpha;
-        b0 = A * ((A + 1) - (A - 1) * cosW + k); b1 = 2 * A * ((A - 1) - (A + 1) * cosW); b2 = A * ((A + 1) - (A - 1) * cosW - k);
-        a0 = (A + 1) + (A - 1) * cosW + k; a1 = -2 * ((A - 1) + (A + 1) * cosW); a2 = (A + 1) + (A - 1) * cosW - k;
+        b0 = A * ((A + 1) - (A - 1) * cosW + k);
+        b1 = 2 * A * ((A - 1) - (A + 1) * cosW);
+        b2 = A * ((A + 1) - (A - 1) * cosW - k);
+        a0 = (A + 1) + (A - 1) * cosW + k;
+        a1 = -2 * ((A - 1) + (A + 1) * cosW);
+        a2 = (A + 1) + (A - 1) * cosW - k;
     } else if (type == "highshelf") {
         const double k = 2 * std::sqrt(A) * alpha;
-        b0 = A * ((A + 1) + (A - 1) * cosW + k); b1 = -2 * A * ((A - 1) + (A + 1) * cosW); b2 = A * ((A + 1) + (A - 1) * cosW - k);
-        a0 = (A + 1) - (A - 1) * cosW + k; a1 = 2 * ((A - 1) - (A + 1) * cosW); a2 = (A + 1) - (A - 1) * cosW - k;
+        b0 = A * ((A + 1) + (A - 1) * cosW + k);
+        b1 = -2 * A * ((A - 1) + (A + 1) * cosW);
+        b2 = A * ((A + 1) + (A - 1) * cosW - k);
+        a0 = (A + 1) - (A - 1) * cosW + k;
+        a1 = 2 * ((A - 1) - (A + 1) * cosW);
+        a2 = (A + 1) - (A - 1) * cosW - k;
     } else {
         FAIL("no cookbook section for " << type);
     }
@@ -404,7 +466,8 @@ struct RefStage {
         if (type != "highpass" || slope <= 12) return {cookbook(type, freqHz, q, gainDb, fs)};
         const int n = slope >= 48 ? 4 : 2, order = 2 * n;
         std::vector<std::array<double, 5>> out;
-        for (int k = 1; k <= n; ++k) out.push_back(cookbook(type, freqHz, 1 / (2 * std::cos((2 * k - 1) * kPi / (2 * order))), gainDb, fs));
+        for (int k = 1; k <= n; ++k)
+            out.push_back(cookbook(type, freqHz, 1 / (2 * std::cos((2 * k - 1) * kPi / (2 * order))), gainDb, fs));
         return out;
     }
     ParamValues params() const {
@@ -455,7 +518,9 @@ TEST_CASE("biquad: pipelined sections and fused chains equal a scalar double cas
                                      {"peak", 2500.0 + 100 * i, 1.4, -3.0 + i, 12},
                                      {"highshelf", 9000.0 + 200 * i, 0.7071, 1.5, 12}};
     };
-    auto steep = [](int i) { return std::vector<RefStage>{{"highpass", 40.0 + 5 * i, 0.7071, 0, 48}, {"peak", 300.0 * (i + 1), 2, 4, 12}}; };
+    auto steep = [](int i) {
+        return std::vector<RefStage>{{"highpass", 40.0 + 5 * i, 0.7071, 0, 48}, {"peak", 300.0 * (i + 1), 2, 4, 12}};
+    };
     struct Case {
         std::vector<std::vector<RefStage>> instances;
         std::vector<int> channels;
@@ -476,8 +541,9 @@ TEST_CASE("biquad: pipelined sections and fused chains equal a scalar double cas
         const Case& test = cases[c];
         std::vector<InstanceSetup> setup;
         for (std::size_t i = 0; i < test.instances.size(); ++i)
-            setup.push_back(test.instances[i].size() == 1 ? instanceOf(test.instances[i][0].type, test.instances[i][0].params(), test.channels[i])
-                                                          : fusedInstance(test.instances[i], test.channels[i]));
+            setup.push_back(test.instances[i].size() == 1
+                                ? instanceOf(test.instances[i][0].type, test.instances[i][0].params(), test.channels[i])
+                                : fusedInstance(test.instances[i], test.channels[i]));
         const int lanes = inputLanes(setup);
         const Lanes input = noiseLanes(lanes, 3000, 91 + std::uint32_t(c), 0.5f);
         Lanes expected;
@@ -496,19 +562,27 @@ TEST_CASE("biquad: pipelined sections and fused chains equal a scalar double cas
 
 TEST_CASE("biquad: a fused chain equals its nodes run one after another, parameters reached by offset", "[nodes]") {
     const double fs = 48000;
-    const std::vector<RefStage> chain{{"highpass", 30, 0.7071, 0, 24}, {"lowshelf", 150, 0.7071, 3, 12},
-                                      {"peak", 2000, 1, -2, 12}, {"highshelf", 10000, 0.7071, 2, 12}};
+    const std::vector<RefStage> chain{{"highpass", 30, 0.7071, 0, 24},
+                                      {"lowshelf", 150, 0.7071, 3, 12},
+                                      {"peak", 2000, 1, -2, 12},
+                                      {"highshelf", 10000, 0.7071, 2, 12}};
     const Lanes input = noiseLanes(2, 6000, 5, 0.5f);
     // Changes: lowshelf gain (its parameter 1), peak freq (0) and highshelf gain (1). In the fused
     // instance a stage's parameter p is at (parameters of the stages before it) + p.
-    struct Change { std::size_t stage; int param; std::int64_t position; double value; };
+    struct Change {
+        std::size_t stage;
+        int param;
+        std::int64_t position;
+        double value;
+    };
     const std::vector<Change> changes{{1, 1, 700, -4}, {2, 0, 1500, 800}, {3, 1, 1510, -6}, {0, 0, 4000, 80}};
     RenderPlan plan;
     plan.blockSizes = {128, 77, 512};
     std::vector<int> offset{0};
     for (const RefStage& s : chain) offset.push_back(offset.back() + int(s.params().size()));
     for (const Change& ch : changes) plan.events.push_back({ch.position, 0, offset[ch.stage] + ch.param, ch.value});
-    std::sort(plan.events.begin(), plan.events.end(), [](const ParamEvent& a, const ParamEvent& b) { return a.position < b.position; });
+    std::sort(plan.events.begin(), plan.events.end(),
+              [](const ParamEvent& a, const ParamEvent& b) { return a.position < b.position; });
     auto fused = preparedKernel("highpass", {fs, 512, detectSimdArch()}, {fusedInstance(chain, 2)});
     const Lanes out = render(*fused, input, 2, 512, plan);
 
@@ -518,7 +592,8 @@ TEST_CASE("biquad: a fused chain equals its nodes run one after another, paramet
         own.blockSizes = {200};
         for (const Change& ch : changes)
             if (ch.stage == k) own.events.push_back({ch.position, 0, ch.param, ch.value});
-        auto alone = preparedKernel(chain[k].type, {fs, 512, detectSimdArch()}, {instanceOf(chain[k].type, chain[k].params(), 2)});
+        auto alone =
+            preparedKernel(chain[k].type, {fs, 512, detectSimdArch()}, {instanceOf(chain[k].type, chain[k].params(), 2)});
         separate = render(*alone, separate, 2, 512, own);
     }
     REQUIRE(sameBits(out, separate));

@@ -63,9 +63,12 @@ TEST_CASE("delay: latencyFrames is 0 for delay and D for latency", "[nodes]") {
     const NodeType* latency = Registry::builtin().find("latency");
     REQUIRE(delay != nullptr);
     REQUIRE(latency != nullptr);
-    struct Case { double timeMs, samples, rate; int frames; };
-    for (const Case& c : {Case{0, 0, 48000, 0}, Case{0, 64, 48000, 64}, Case{10, 0, 48000, 480},
-                          Case{1.3, 3, 44100, 60}, Case{2.5, 1, 96000, 241}, Case{10000, 0, 44100, 441000}}) {
+    struct Case {
+        double timeMs, samples, rate;
+        int frames;
+    };
+    for (const Case& c : {Case{0, 0, 48000, 0}, Case{0, 64, 48000, 64}, Case{10, 0, 48000, 480}, Case{1.3, 3, 44100, 60},
+                          Case{2.5, 1, 96000, 241}, Case{10000, 0, 44100, 441000}}) {
         const ParamValues p = paramsOf("delay", {{"time", c.timeMs}, {"samples", c.samples}});
         CHECK(delay->latencyFrames(p, c.rate) == 0);
         CHECK(latency->latencyFrames(p, c.rate) == c.frames);
@@ -74,7 +77,10 @@ TEST_CASE("delay: latencyFrames is 0 for delay and D for latency", "[nodes]") {
 }
 
 TEST_CASE("delay: an impulse comes out exactly D frames later", "[nodes]") {
-    struct Case { double timeMs, samples, rate; std::int64_t frames; };
+    struct Case {
+        double timeMs, samples, rate;
+        std::int64_t frames;
+    };
     for (const char* name : {"delay", "latency"})
         for (const Case& c : {Case{0, 0, 48000, 0}, Case{0, 1, 48000, 1}, Case{0, 511, 48000, 511}, Case{10, 0, 48000, 480},
                               Case{1.3, 3, 44100, 60}, Case{20, 7, 96000, 1927}}) {
@@ -111,8 +117,10 @@ TEST_CASE("delay: batched lanes keep their own lengths, and splits and in-place 
             plan.inPlace = inPlace;
             auto kernel = preparedKernel("delay", {48000, maxBlock, detectSimdArch()}, setup);
             const Lanes out = render(*kernel, input, 4, maxBlock, plan);
-            if (reference.empty()) reference = out;
-            else REQUIRE(sameBits(out, reference));
+            if (reference.empty())
+                reference = out;
+            else
+                REQUIRE(sameBits(out, reference));
         }
     // Each lane is its input shifted by its own D (5, 5, 1440, 0) with zeros before.
     const std::int64_t lengths[] = {5, 5, 1440, 0};
@@ -131,9 +139,9 @@ TEST_CASE("delay: batched lanes keep their own lengths, and splits and in-place 
 TEST_CASE("delay: setParam shortens the delay exactly at its frame, and latency ignores it", "[nodes]") {
     const ParamValues p = paramsOf("delay", {{"samples", 100}});
     Lanes input(1, std::vector<float>(3000, 0.0f));
-    input[0][880] = 1.0f;   // before the change: out at 980
-    input[0][990] = 2.0f;   // after the change (D = 50): out at 1040
-    input[0][1500] = 3.0f;  // a longer request is clamped to the prepared 100: out at 1600
+    input[0][880] = 1.0f;  // before the change: out at 980
+    input[0][990] = 2.0f;  // after the change (D = 50): out at 1040
+    input[0][1500] = 3.0f; // a longer request is clamped to the prepared 100: out at 1600
     for (const auto& sizes : splitPlans(2048)) {
         RenderPlan plan;
         plan.blockSizes = sizes;
@@ -155,8 +163,9 @@ TEST_CASE("delay: setParam shortens the delay exactly at its frame, and latency 
 }
 
 TEST_CASE("delay: reset clears the line", "[nodes]") {
-    auto kernel = preparedKernel("delay", {48000, 256, detectSimdArch()}, {instanceOf("delay", paramsOf("delay", {{"samples", 300}}), 1)});
-    render(*kernel, impulses(1, 200, 100), 1, 256);   // impulse still inside the line
+    auto kernel =
+        preparedKernel("delay", {48000, 256, detectSimdArch()}, {instanceOf("delay", paramsOf("delay", {{"samples", 300}}), 1)});
+    render(*kernel, impulses(1, 200, 100), 1, 256); // impulse still inside the line
     kernel->reset();
     const Lanes out = render(*kernel, Lanes(1, std::vector<float>(1000, 0.0f)), 1, 256);
     REQUIRE(onlyNonZero(out[0]) == -1);

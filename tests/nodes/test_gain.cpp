@@ -16,7 +16,6 @@ namespace {
 
 constexpr double kRate = 48000;
 
-
 } // namespace
 
 TEST_CASE("gain: declaration", "[nodes]") {
@@ -47,14 +46,15 @@ TEST_CASE("gain: output is the input times 10^(dB/20)", "[nodes]") {
     const Lanes input = noiseLanes(2, 1000, 11, 0.9f);
     for (double db : {-120.0, -60.0, -6.0, -0.5, 0.0, 3.0, 6.0206, 40.0}) {
         CAPTURE(db);
-        auto kernel = preparedKernel("gain", {kRate, 256, detectSimdArch()}, {instanceOf("gain", paramsOf("gain", {{"gain", db}}), 2)});
+        auto kernel =
+            preparedKernel("gain", {kRate, 256, detectSimdArch()}, {instanceOf("gain", paramsOf("gain", {{"gain", db}}), 2)});
         const Lanes out = render(*kernel, input, 2, 256);
         const double factor = std::pow(10.0, db / 20.0);
         const float factorF = float(factor);
         for (int l = 0; l < 2; ++l)
             for (std::size_t n = 0; n < input[0].size(); ++n) {
                 const float x = input[std::size_t(l)][n], y = out[std::size_t(l)][n];
-                REQUIRE(y == x * factorF);   // one float rounding of the exact factor
+                REQUIRE(y == x * factorF); // one float rounding of the exact factor
                 REQUIRE(std::abs(double(y) - double(x) * factor) <= 1.2e-7 * std::abs(double(x) * factor) + 1e-45);
             }
     }
@@ -62,7 +62,8 @@ TEST_CASE("gain: output is the input times 10^(dB/20)", "[nodes]") {
 
 TEST_CASE("gain: invert flips the polarity exactly", "[nodes]") {
     const Lanes input = noiseLanes(1, 777, 5, 0.9f);
-    auto kernel = preparedKernel("gain", {kRate, 128, detectSimdArch()}, {instanceOf("gain", paramsOf("gain", {{"invert", 1}}), 1)});
+    auto kernel =
+        preparedKernel("gain", {kRate, 128, detectSimdArch()}, {instanceOf("gain", paramsOf("gain", {{"invert", 1}}), 1)});
     const Lanes out = render(*kernel, input, 1, 128);
     for (std::size_t n = 0; n < input[0].size(); ++n) REQUIRE(out[0][n] == -input[0][n]);
 
@@ -75,7 +76,7 @@ TEST_CASE("gain: invert flips the polarity exactly", "[nodes]") {
 
 TEST_CASE("gain: a change ramps monotonically and reaches its target after 20 ms", "[nodes]") {
     const std::int64_t frames = 4000, at = 1000;
-    const std::int64_t ramp = std::llround(0.020 * kRate);   // 960 frames
+    const std::int64_t ramp = std::llround(0.020 * kRate); // 960 frames
     const Lanes ones(1, std::vector<float>(std::size_t(frames), 1.0f));
     for (double target : {-20.0, 12.0}) {
         CAPTURE(target);
@@ -88,9 +89,11 @@ TEST_CASE("gain: a change ramps monotonically and reaches its target after 20 ms
         for (std::int64_t n = 0; n <= at; ++n) REQUIRE(out[0][std::size_t(n)] == 1.0f);
         for (std::int64_t n = at + 1; n < at + ramp; ++n) {
             const float prev = out[0][std::size_t(n - 1)], cur = out[0][std::size_t(n)];
-            if (target < 0) REQUIRE(cur <= prev);
-            else REQUIRE(cur >= prev);
-            REQUIRE(cur != final);   // still on its way
+            if (target < 0)
+                REQUIRE(cur <= prev);
+            else
+                REQUIRE(cur >= prev);
+            REQUIRE(cur != final); // still on its way
         }
         // Halfway the linear ramp is halfway between the two factors.
         CHECK(out[0][std::size_t(at + ramp / 2)] == Approx((1.0 + final) / 2).epsilon(1e-6));
@@ -124,8 +127,10 @@ TEST_CASE("gain: output does not depend on how the stream is split into blocks",
             plan.blockSizes = sizes;
             auto kernel = preparedKernel("gain", {kRate, maxBlock, detectSimdArch()}, setup);
             const Lanes out = render(*kernel, input, 3, maxBlock, plan);
-            if (reference.empty()) reference = out;
-            else REQUIRE(sameBits(out, reference));
+            if (reference.empty())
+                reference = out;
+            else
+                REQUIRE(sameBits(out, reference));
         }
         // The changes did take effect.
         const double finalFactor = cut ? std::pow(10.0, 6 / 20.0) : -std::pow(10.0, -30 / 20.0);
@@ -136,9 +141,10 @@ TEST_CASE("gain: output does not depend on how the stream is split into blocks",
 TEST_CASE("gain: batched, unbatched, in-place and every SIMD architecture give the same bits", "[nodes]") {
     const int maxBlock = 512;
     const std::vector<int> channels{1, 2, 1, 3};
-    const std::vector<InstanceSetup> setup{
-        instanceOf("gain", paramsOf("gain", {{"gain", -6}}), 1), instanceOf("gain", paramsOf("gain", {{"gain", 2.5}, {"invert", 1}}), 2),
-        instanceOf("gain", paramsOf("gain", {{"gain", -100}}), 1), instanceOf("gain", paramsOf("gain", {{"gain", 0}}), 3)};
+    const std::vector<InstanceSetup> setup{instanceOf("gain", paramsOf("gain", {{"gain", -6}}), 1),
+                                           instanceOf("gain", paramsOf("gain", {{"gain", 2.5}, {"invert", 1}}), 2),
+                                           instanceOf("gain", paramsOf("gain", {{"gain", -100}}), 1),
+                                           instanceOf("gain", paramsOf("gain", {{"gain", 0}}), 3)};
     const Lanes input = noiseLanes(7, 3001, 3, 0.9f);
     RenderPlan plan;
     plan.blockSizes = {333, 17, 512};
@@ -162,7 +168,10 @@ TEST_CASE("gain: batched, unbatched, in-place and every SIMD architecture give t
             RenderPlan single = plan;
             single.events.clear();
             for (ParamEvent e : plan.events)
-                if (e.instance == int(i)) { e.instance = 0; single.events.push_back(e); }
+                if (e.instance == int(i)) {
+                    e.instance = 0;
+                    single.events.push_back(e);
+                }
             auto alone = preparedKernel("gain", {kRate, maxBlock, arch}, {setup[i]});
             REQUIRE(sameBits(render(*alone, inputs[i], channels[i], maxBlock, single), expected[i]));
         }

@@ -4,8 +4,8 @@
 // against a straightforward in-test implementation that keeps every block; libebur128 as an
 // oracle on music-like signals; block-size independence; channel layouts; the `loudness` tap
 // node in a compiled graph.
-#include "nodes/meters/LoudnessMeter.h"
 #include "core/Executor.h"
+#include "nodes/meters/LoudnessMeter.h"
 #include "support/TestSupport.h"
 #include "tests/nodes/KernelHarness.h"
 
@@ -20,9 +20,7 @@
 #include <random>
 #include <thread>
 
-#ifdef STAGEGRAPH_HAVE_EBUR128
 #include <ebur128.h>
-#endif
 
 using namespace sg;
 
@@ -189,7 +187,7 @@ struct Figures {
     bool operator==(const Figures&) const = default;
 };
 Figures figuresOf(const LoudnessMeter& m) {
-    return {m.integratedLufs(), m.loudnessRangeLu(), m.truePeakDbtp(), m.samplePeakDbfs(),
+    return {m.integratedLufs(),   m.loudnessRangeLu(),  m.truePeakDbtp(),  m.samplePeakDbfs(),
             m.maxMomentaryLufs(), m.maxShortTermLufs(), m.momentaryLufs(), m.shortTermLufs()};
 }
 
@@ -230,7 +228,7 @@ TEST_CASE("loudness: K-weighting at other rates follows the same analog curve", 
     }
     // The shape: -13.3 dB at 20 Hz (high-pass), +4 dB of shelf above 5 kHz.
     CHECK(kWeightingGainDb(20, 48000) == Approx(-13.28).margin(0.05));
-    CHECK(kWeightingGainDb(38.135, 48000) == Approx(-6.0).margin(0.05));   // Q = 0.5: |H| = Q at f0
+    CHECK(kWeightingGainDb(38.135, 48000) == Approx(-6.0).margin(0.05)); // Q = 0.5: |H| = Q at f0
     CHECK(kWeightingGainDb(10000, 48000) == Approx(4.04).margin(0.05));
 }
 
@@ -255,8 +253,8 @@ TEST_CASE("loudness: EBU Tech 3341 cases 3, 4 and 5 (gating)", "[loudness]") {
         CAPTURE(rate);
         const LoudnessMeter m3 = measured(stereoOf(steppedTone(1000, {{-36, 10}, {-23, 60}, {-36, 10}}, rate)), rate);
         CHECK(m3.integratedLufs() == Approx(-23.0).margin(0.1));
-        const LoudnessMeter m4 = measured(
-            stereoOf(steppedTone(1000, {{-72, 10}, {-36, 10}, {-23, 60}, {-36, 10}, {-72, 10}}, rate)), rate);
+        const LoudnessMeter m4 =
+            measured(stereoOf(steppedTone(1000, {{-72, 10}, {-36, 10}, {-23, 60}, {-36, 10}, {-72, 10}}, rate)), rate);
         CHECK(m4.integratedLufs() == Approx(-23.0).margin(0.1));
         const LoudnessMeter m5 = measured(stereoOf(steppedTone(1000, {{-26, 20}, {-20, 20.1}, {-26, 20}}, rate)), rate);
         CHECK(m5.integratedLufs() == Approx(-23.0).margin(0.1));
@@ -266,7 +264,7 @@ TEST_CASE("loudness: EBU Tech 3341 cases 3, 4 and 5 (gating)", "[loudness]") {
 TEST_CASE("loudness: EBU Tech 3341 case 6 (5.0 channels, surround weights)", "[loudness]") {
     for (double rate : kRates) {
         CAPTURE(rate);
-        const double levels[5] = {-28, -28, -24, -30, -30};   // L R C Ls Rs
+        const double levels[5] = {-28, -28, -24, -30, -30}; // L R C Ls Rs
         Planar x;
         for (double level : levels) x.push_back(steppedTone(1000, {{level, 20}}, rate));
         const LoudnessMeter m = measured(x, rate);
@@ -293,7 +291,7 @@ TEST_CASE("loudness: EBU Tech 3341 case 9 (short-term constant after 3 s)", "[lo
                 ++checked;
             }
         });
-        CHECK(checked == 121);   // 3.0 s .. 15.0 s
+        CHECK(checked == 121); // 3.0 s .. 15.0 s
     }
 }
 
@@ -315,7 +313,7 @@ TEST_CASE("loudness: EBU Tech 3341 case 12 (momentary constant after 1 s)", "[lo
                 ++checked;
             }
         });
-        CHECK(checked == 91);   // 1.0 s .. 10.0 s
+        CHECK(checked == 91); // 1.0 s .. 10.0 s
         CHECK(meter.maxMomentaryLufs() == Approx(-23.0).margin(0.1));
     }
 }
@@ -349,8 +347,8 @@ TEST_CASE("loudness: EBU Tech 3341 cases 15-19 (true peak, 4x and 8x)", "[loudne
         for (int oversampling : {4, 8}) {
             for (const Case& c : cases) {
                 CAPTURE(rate, oversampling, c.number);
-                const LoudnessMeter m = measured(truePeakSignal(rate, c.fraction, c.amplitude, c.phaseDegrees), rate, 777,
-                                                 oversampling);
+                const LoudnessMeter m =
+                    measured(truePeakSignal(rate, c.fraction, c.amplitude, c.phaseDegrees), rate, 777, oversampling);
                 CHECK(m.truePeakDbtp() <= c.expectedDbtp + 0.2);
                 CHECK(m.truePeakDbtp() >= c.expectedDbtp - 0.4);
                 CHECK(m.truePeakDbtp(0) == m.truePeakDbtp());
@@ -378,7 +376,7 @@ TEST_CASE("loudness: 8x true peak is closer than the 4x Annex 2 filter", "[loudn
             const Planar x = truePeakSignal(48000, fraction, 0.5, phase * 360.0 / 32, 0.25);
             const double error4 = measured(x, 48000, 4096, 4).truePeakDbtp() - 20 * std::log10(0.5);
             const double error8 = measured(x, 48000, 4096, 8).truePeakDbtp() - 20 * std::log10(0.5);
-            CHECK(error4 <= 0.2 + 0.05);   // Tech 3341's +0.2 dB, and the 4x filter's known ripple
+            CHECK(error4 <= 0.2 + 0.05); // Tech 3341's +0.2 dB, and the 4x filter's known ripple
             CHECK(error4 >= -0.4);
             worst4 = std::max(worst4, std::fabs(error4));
             worst8 = std::max(worst8, std::fabs(error8));
@@ -527,7 +525,6 @@ TEST_CASE("loudness: histogram gating and LRA match keeping every value", "[loud
 
 // ---- libebur128 as an oracle ----------------------------------------------------------------------
 
-#ifdef STAGEGRAPH_HAVE_EBUR128
 namespace {
 /// Tech 3342 from a list of short-term loudness values (LUFS): gates >= -70 and >= mean energy
 /// - 20 LU, then P95 - P10 by nearest rank.
@@ -568,9 +565,9 @@ TEST_CASE("loudness: agrees with libebur128 on music-like signals at 44.1, 48 an
             CAPTURE(rate, signal.seed);
             const Planar x = musicLike(rate, signal.seconds, signal.seed, signal.dynamics);
             const std::size_t frames = x[0].size();
-            ebur128_state* st = ebur128_init(2, (unsigned long)rate,
-                                             EBUR128_MODE_M | EBUR128_MODE_S | EBUR128_MODE_I | EBUR128_MODE_LRA |
-                                                 EBUR128_MODE_SAMPLE_PEAK);
+            ebur128_state* st =
+                ebur128_init(2, (unsigned long)rate,
+                             EBUR128_MODE_M | EBUR128_MODE_S | EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_SAMPLE_PEAK);
             REQUIRE(st != nullptr);
             LoudnessMeter meter;
             REQUIRE(meter.prepare(rate, 2) == "");
@@ -644,7 +641,6 @@ TEST_CASE("loudness: true peak close to libebur128's own interpolator", "[loudne
     const LoudnessMeter m = measured(x, 48000);
     CHECK(m.truePeakDbtp() == Approx(20 * std::log10(peak)).margin(0.3));
 }
-#endif
 
 // ---- properties ------------------------------------------------------------------------------------
 
@@ -655,7 +651,7 @@ TEST_CASE("loudness: readings do not depend on how the stream is split", "[loudn
         const Figures whole = figuresOf(measured(x, rate, int(x[0].size())));
         CHECK(std::isfinite(whole.integrated));
         for (const auto& plan : nodetest::splitPlans(8192)) {
-            if (plan.size() == 1 && plan[0] == 1 && rate != 48000) continue;   // one rate frame-by-frame is enough
+            if (plan.size() == 1 && plan[0] == 1 && rate != 48000) continue; // one rate frame-by-frame is enough
             LoudnessMeter meter;
             REQUIRE(meter.prepare(rate, 2) == "");
             std::size_t next = 0;
@@ -673,7 +669,7 @@ TEST_CASE("loudness: readings do not depend on how the stream is split", "[loudn
 
 TEST_CASE("loudness: silence, reset and setup errors", "[loudness]") {
     LoudnessMeter meter;
-    CHECK(meter.integratedLufs() == kSilentLevel);   // not prepared: still answers
+    CHECK(meter.integratedLufs() == kSilentLevel); // not prepared: still answers
     REQUIRE(meter.prepare(48000, 2) == "");
     const Planar silence(2, std::vector<float>(48000 * 5, 0.0f));
     feed(meter, silence, 512);
@@ -716,7 +712,7 @@ TEST_CASE("loudness: silence, reset and setup errors", "[loudness]") {
     options.truePeakOversampling = 4;
     options.channelWeights = {1.0};
     CHECK(bad.prepare(48000, 2, options) != "");
-    options.channelWeights = {1.0, 0.5};   // custom weights are used
+    options.channelWeights = {1.0, 0.5}; // custom weights are used
     REQUIRE(bad.prepare(48000, 2, options) == "");
     const std::vector<float> tone = steppedTone(1000, {{-20, 5}}, 48000);
     feed(bad, {tone, std::vector<float>(tone.size(), 0.0f)}, 1024);
@@ -741,8 +737,7 @@ TEST_CASE("loudness: the snapshot is consistent while the audio thread publishes
         std::int64_t lastFrames = 0;
         while (!done.load()) {
             const LoudnessSnapshot s = meter.snapshot();
-            if (s.momentaryLufs > s.maxMomentaryLufs + 1e-9 || s.frames < lastFrames ||
-                s.samplePeakDbfs > s.truePeakDbtp + 1e-9)
+            if (s.momentaryLufs > s.maxMomentaryLufs + 1e-9 || s.frames < lastFrames || s.samplePeakDbfs > s.truePeakDbtp + 1e-9)
                 ++torn;
             lastFrames = s.frames;
             ++reads;

@@ -19,7 +19,8 @@ constexpr double kRate = 48000;
 /// Left and right output gains measured with a DC input of 1 on every input channel.
 std::pair<double, double> measuredGains(double panPercent, int channels) {
     const Lanes ones(std::size_t(channels), std::vector<float>(64, 1.0f));
-    auto kernel = preparedKernel("pan", {kRate, 64, detectSimdArch()}, {instanceOf("pan", paramsOf("pan", {{"pan", panPercent}}), channels)});
+    auto kernel = preparedKernel("pan", {kRate, 64, detectSimdArch()},
+                                 {instanceOf("pan", paramsOf("pan", {{"pan", panPercent}}), channels)});
     const Lanes out = render(*kernel, ones, 2, 64);
     for (std::size_t n = 1; n < 64; ++n) {
         REQUIRE(out[0][n] == out[0][0]);
@@ -94,8 +95,10 @@ TEST_CASE("pan: stereo input is balanced with constant power, unity at centre", 
         CAPTURE(pan);
         std::tie(l, r) = measuredGains(pan, 2);
         CHECK(std::abs(l * l + r * r - 2.0) < 2e-6);
-        if (pan > 0) CHECK(l < r);
-        else CHECK(l > r);
+        if (pan > 0)
+            CHECK(l < r);
+        else
+            CHECK(l > r);
     }
     std::tie(l, r) = measuredGains(100, 2);
     CHECK(l == 0.0);
@@ -122,7 +125,8 @@ TEST_CASE("pan: a change ramps over 20 ms, monotonically", "[nodes]") {
     for (std::int64_t n = 1; n < 3000; ++n) {
         REQUIRE(out[0][std::size_t(n)] <= out[0][std::size_t(n - 1)]);
         REQUIRE(out[1][std::size_t(n)] >= out[1][std::size_t(n - 1)]);
-        REQUIRE(std::abs(double(out[0][std::size_t(n)]) * out[0][std::size_t(n)] + double(out[1][std::size_t(n)]) * out[1][std::size_t(n)] - 1) < 1e-6);
+        REQUIRE(std::abs(double(out[0][std::size_t(n)]) * out[0][std::size_t(n)] +
+                         double(out[1][std::size_t(n)]) * out[1][std::size_t(n)] - 1) < 1e-6);
     }
     CHECK(out[1][std::size_t(at)] == 0.0f);
     CHECK(out[1][std::size_t(at + 1)] > 0.0f);
@@ -143,10 +147,13 @@ TEST_CASE("pan: output does not depend on block splits or SIMD architecture", "[
         for (SimdArch arch : availableArchs())
             for (const auto& sizes : splitPlans(maxBlock)) {
                 plan.blockSizes = sizes;
-                auto kernel = preparedKernel("pan", {kRate, maxBlock, arch}, {instanceOf("pan", paramsOf("pan", {{"pan", -20}}), channels)});
+                auto kernel = preparedKernel("pan", {kRate, maxBlock, arch},
+                                             {instanceOf("pan", paramsOf("pan", {{"pan", -20}}), channels)});
                 const Lanes out = render(*kernel, input, 2, maxBlock, plan);
-                if (reference.empty()) reference = out;
-                else REQUIRE(sameBits(out, reference));
+                if (reference.empty())
+                    reference = out;
+                else
+                    REQUIRE(sameBits(out, reference));
             }
     }
 }

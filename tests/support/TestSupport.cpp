@@ -95,7 +95,9 @@ std::vector<float> noise(std::int64_t frames, float amplitude, std::uint32_t see
     std::vector<float> out(static_cast<std::size_t>(frames));
     std::uint32_t s = seed ? seed : 1;
     for (auto& v : out) {
-        s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
         v = amplitude * (float(double(s) / 4294967295.0) * 2.0f - 1.0f);
     }
     return out;
@@ -121,7 +123,8 @@ std::unique_ptr<Program> compileYaml(const std::string& yaml, Diagnostics& diags
 std::vector<Planar> renderBlocks(Executor& executor, const std::vector<Planar>& inputs, std::int64_t frames,
                                  const std::function<int()>& nextBlock) {
     std::vector<Planar> outputs;
-    for (const auto& port : executor.outputs()) outputs.emplace_back(std::size_t(port.channels), std::vector<float>(std::size_t(frames)));
+    for (const auto& port : executor.outputs())
+        outputs.emplace_back(std::size_t(port.channels), std::vector<float>(std::size_t(frames)));
     std::vector<std::vector<float>> inScratch, outScratch;
     for (std::int64_t done = 0; done < frames;) {
         int block = int(std::min<std::int64_t>(std::max(1, nextBlock()), frames - done));
@@ -140,7 +143,8 @@ std::vector<Planar> renderBlocks(Executor& executor, const std::vector<Planar>& 
         executor.process(inViews, outViews);
         for (std::size_t o = 0; o < outBuffers.size(); ++o)
             for (int c = 0; c < outBuffers[o].channels(); ++c)
-                std::memcpy(outputs[o][std::size_t(c)].data() + done, outBuffers[o].channel(c), sizeof(float) * std::size_t(block));
+                std::memcpy(outputs[o][std::size_t(c)].data() + done, outBuffers[o].channel(c),
+                            sizeof(float) * std::size_t(block));
         done += block;
     }
     return outputs;
@@ -151,16 +155,26 @@ std::vector<Planar> renderFixed(Executor& executor, const std::vector<Planar>& i
 }
 
 bool bitIdentical(const std::vector<Planar>& a, const std::vector<Planar>& b, std::string* where) {
-    if (a.size() != b.size()) { if (where) *where = "output count differs"; return false; }
+    if (a.size() != b.size()) {
+        if (where) *where = "output count differs";
+        return false;
+    }
     for (std::size_t o = 0; o < a.size(); ++o) {
-        if (a[o].size() != b[o].size()) { if (where) *where = "channel count differs"; return false; }
+        if (a[o].size() != b[o].size()) {
+            if (where) *where = "channel count differs";
+            return false;
+        }
         for (std::size_t c = 0; c < a[o].size(); ++c) {
-            if (a[o][c].size() != b[o][c].size()) { if (where) *where = "length differs"; return false; }
+            if (a[o][c].size() != b[o][c].size()) {
+                if (where) *where = "length differs";
+                return false;
+            }
             if (std::memcmp(a[o][c].data(), b[o][c].data(), sizeof(float) * a[o][c].size()) != 0) {
                 std::size_t n = 0;
                 while (n < a[o][c].size() && std::memcmp(&a[o][c][n], &b[o][c][n], sizeof(float)) == 0) ++n;
-                if (where) *where = "output " + std::to_string(o) + " channel " + std::to_string(c) + " frame " + std::to_string(n) + ": " +
-                                    std::to_string(a[o][c][n]) + " vs " + std::to_string(b[o][c][n]);
+                if (where)
+                    *where = "output " + std::to_string(o) + " channel " + std::to_string(c) + " frame " + std::to_string(n) +
+                             ": " + std::to_string(a[o][c][n]) + " vs " + std::to_string(b[o][c][n]);
                 return false;
             }
         }
