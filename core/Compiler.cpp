@@ -21,6 +21,13 @@ namespace sg {
 Program::Program() = default;
 Program::~Program() = default;
 
+/// The compiler's access to Program's private parts.
+struct ProgramAccess {
+    static std::unique_ptr<Program> make() { return std::unique_ptr<Program>(new Program()); }
+    static Schedule& schedule(Program& p) { return p.schedule_; }
+    static std::unique_ptr<Executor>& executor(Program& p) { return p.executor_; }
+};
+
 namespace {
 
 // ---- the compiler's own model ---------------------------------------------------------------
@@ -468,7 +475,7 @@ int insertDelay(Model& model, const Registry& registry, int edgeIndex, int frame
     return di;
 }
 
-int compensateLatency(Model& model, const Registry& registry, const std::vector<int>& order, double sampleRate,
+int compensateLatency(Model& model, const Registry& registry, const std::vector<int>& order, double sampleRate, int minLatency,
                       Diagnostics& diags) {
     // Arrival of every vertex's output in topological order; delays on the early edges.
     std::map<std::tuple<int, int, int>, int> sharedDelays; // (source, port, frames) -> delay vertex
@@ -505,7 +512,7 @@ int compensateLatency(Model& model, const Registry& registry, const std::vector<
         again.latency = again.valid ? again.type->latencyFrames(again.params, sampleRate) : 0;
         again.arrival = maxIn + again.latency;
     }
-    int total = 0;
+    int total = std::max(0, minLatency);
     for (int vi : model.outputVertex)
         for (const Edge& e : model.edges)
             if (e.to == vi) total = std::max(total, model.vertices[std::size_t(e.from)].arrival);
@@ -675,8 +682,8 @@ void applyOverrides(GraphDesc& graph, const std::vector<std::string>& overrides,
 
 // ---- the whole compiler --------------------------------------------------------------------------
 
-std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& registry, const CompileOptions& options,
-                                      Diagnostics& diags) {
+std::unique_ptr<Program> instantiateDesc(const GraphDesc& graph, const Registry& registry, const InstanceOptions& options,
+                                         Diagnostics& diags) {
     SourceMark fileMark{graph.file, 0, 0};
     if (options.sampleRate < 1000 || options.sampleRate > 768000) {
         diags.error(fileMark, "sample rate " + std::to_string(options.sampleRate) + " Hz is outside 1 kHz .. 768 kHz");
@@ -701,7 +708,7 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
     propagateChannels(model, order, diags);
     if (diags.hasErrors()) return nullptr;
 
-    const int latency = compensateLatency(model, registry, order, options.sampleRate, diags);
+    const int latency = compensateLatency(model, registry, order, options.sampleRate, options.minLatencyFrames, diags);
     if (diags.hasErrors()) return nullptr;
     order = topologicalOrder(model); // with the inserted delays
     std::vector<std::vector<int>> chains;
@@ -916,8 +923,8 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
     if (diags.hasErrors()) return nullptr;
 
     // The readable schedule.
-    auto program = std::unique_ptr<Program>(new Program());
-    Schedule& sched = program->schedule_;
+    auto program = ProgramAccess::make();
+    Schedule& sched = ProgramAccess::schedule(*program);
     sched.sampleRate = options.sampleRate;
     sched.maxBlockFrames = options.maxBlockFrames;
     sched.simd = simdArchName(options.simd);
@@ -971,7 +978,7 @@ std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& re
         st.sumsBefore = int(symbolic[s].sums.size());
         sched.steps.push_back(std::move(st));
     }
-    program->executor_ = std::make_unique<Executor>(std::move(plan));
+    ProgramAccess::executor(*program) = std::make_unique<Executor>(std::move(plan));
     return program;
 }
 
@@ -1054,6 +1061,53 @@ std::string scheduleToDot(const Schedule& s, const GraphDesc& graph) {
         out << "  " << name(e.from, true) << " -> " << name(e.to, false) << " [label=\"" << e.channels << "\"];\n";
     out << "}\n";
     return out.str();
+}
+
+} // namespace sg
+
+namespace sg {
+
+// ---- compile / instantiate -----------------------------------------------------------------------
+
+class CompiledGraph {
+public:
+    GraphDesc desc;
+    const Registry* registry = nullptr;
+};
+
+std::shared_ptr<const CompiledGraph> compile(const GraphDesc& graph, const Registry& registry, Diagnostics& diags) {
+    auto compiled = std::make_shared<CompiledGraph>();
+    compiled->desc = graph;
+    compiled->registry = &registry;
+    InstanceOptions probe;
+    if (!instantiateDesc(graph, registry, probe, diags)) return nullptr;
+    return compiled;
+}
+
+std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const InstanceOptions& options, Diagnostics& diags) {
+    return instantiateDesc(compiled.desc, *compiled.registry, options, diags);
+}
+
+CompiledPorts compiledPorts(const CompiledGraph& compiled) {
+    CompiledPorts ports;
+    for (const auto& in : compiled.desc.inputs) {
+        ports.inputNames.push_back(in.name);
+        ports.inputChannels.push_back(in.channels);
+    }
+    for (const auto& out : compiled.desc.outputs) {
+        ports.outputNames.push_back(out.name);
+        ports.outputChannels.push_back(out.channels);
+    }
+    return ports;
+}
+
+const GraphDesc& compiledDesc(const CompiledGraph& compiled) { return compiled.desc; }
+
+std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& registry, const CompileOptions& options,
+                                      Diagnostics& diags) {
+    auto compiled = compile(graph, registry, diags);
+    if (!compiled) return nullptr;
+    return instantiate(*compiled, options, diags);
 }
 
 } // namespace sg

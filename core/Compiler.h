@@ -21,17 +21,25 @@
 namespace sg {
 
 class Executor;
+class CompiledGraph;
 
-struct CompileOptions {
+/// What instantiate() needs besides the compiled graph: everything that depends on the sample
+/// rate, the block size or the machine.
+struct InstanceOptions {
     double sampleRate = 48000; ///< Hz
     int maxBlockFrames = 512;  ///< internal block; hosts may pass any size to process()
     bool batch = true;         ///< lane batching (false = one step per node)
-    /// Chain fusion (with batch only): a series of biquad nodes runs as one multi-section
-    /// instance whose sections are software-pipelined (see core/Compiler.cpp); bit-identical
-    /// either way, 2.4x faster on an 8-biquad stereo chain here.
+    /// Chain fusion (with batch only): a series of nodes whose types declare the same fusion
+    /// family runs as one multi-stage instance; bit-identical either way, 2.4x faster on an
+    /// 8-biquad stereo chain here.
     bool fuse = true;
     SimdArch simd = detectSimdArch();
+    /// The outputs lag the inputs by at least this many frames: latency compensation pads every
+    /// output path to max(graph latency, this). Live sessions align graphs of different latency.
+    int minLatencyFrames = 0;
 };
+/// The options of the one-call compileGraph(): the same fields.
+using CompileOptions = InstanceOptions;
 
 /// `--set node.param=VALUE` overrides, applied to the desc before compiling. Each text is
 /// "node.param=value" with a dotted node name. Errors go to diags with `origin` as file.
@@ -47,13 +55,34 @@ public:
     const Executor& executor() const { return *executor_; }
 
 private:
-    friend std::unique_ptr<Program> compileGraph(const GraphDesc&, const Registry&, const CompileOptions&, Diagnostics&);
+    friend struct ProgramAccess;
     Program();
     Schedule schedule_;
     std::unique_ptr<Executor> executor_;
 };
 
-/// Compiles and prepares. Returns nullptr if diags has errors.
+/// The rate-independent half of compiling: types, parameters, ports, cycles, order and channel
+/// counts resolved and checked, with every error found. Immutable; one compiled graph can be
+/// instantiated any number of times, at any rate and block size, without reloading YAML.
+/// Thread-safe to share (instantiate() only reads it).
+std::shared_ptr<const CompiledGraph> compile(const GraphDesc& graph, const Registry& registry, Diagnostics& diags);
+
+/// The rate-dependent half: latency compensation, fusion, batching, buffers and prepared
+/// kernels at `options`. Returns nullptr with errors in `diags` (a rate or block size out of
+/// range, a node that cannot prepare at this rate).
+std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const InstanceOptions& options, Diagnostics& diags);
+
+/// What hosts read of a compiled graph before instantiating it.
+struct CompiledPorts {
+    std::vector<std::string> inputNames, outputNames;
+    std::vector<int> inputChannels, outputChannels;
+};
+/// The external inputs and outputs of a compiled graph, in declaration order.
+CompiledPorts compiledPorts(const CompiledGraph& compiled);
+/// The graph as loaded (with overrides applied) that `compiled` was made from.
+const GraphDesc& compiledDesc(const CompiledGraph& compiled);
+
+/// compile() then instantiate(). Returns nullptr if diags has errors.
 std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& registry, const CompileOptions& options,
                                       Diagnostics& diags);
 
