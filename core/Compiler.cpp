@@ -441,11 +441,11 @@ void propagateChannels(Model& model, const std::vector<int>& order, Diagnostics&
 // ---- pass 5: latency compensation -----------------------------------------------------------------
 
 int insertDelay(Model& model, const Registry& registry, int edgeIndex, int frames, Diagnostics& diags) {
-    const NodeType* delayType = registry.find("delay");
-    int samplesParam = delayType ? delayType->paramIndex("samples") : -1;
+    const NodeType* delayType = registry.compensationDelay();
+    int samplesParam = delayType ? delayType->paramIndex(delayType->info().compensationParam) : -1;
     if (!delayType || samplesParam < 0) {
         diags.error(model.vertices[std::size_t(model.edges[std::size_t(edgeIndex)].to)].mark,
-                    "internal: latency compensation needs the 'delay' node type with a 'samples' parameter");
+                    "internal: latency compensation needs a node type that declares a compensation parameter");
         return -1;
     }
     Edge e = model.edges[std::size_t(edgeIndex)];
@@ -541,17 +541,11 @@ struct Step {
 // bit-identical. CompileOptions::fuse turns it on; it needs batching too (--no-batch = one step
 // per node).
 
-/// Sections of a fusable biquad-family vertex, or 0.
+/// Fusion units of a fusable vertex, or 0.
 int biquadSections(const Vertex& v) {
     if (v.kind != VertexKind::Node || !v.valid || v.inserted || v.latency != 0 || !v.type->info().batchable) return 0;
-    const std::string key = v.type->batchKey(v.params);
-    if (key.size() <= 6 || key.compare(0, 6, "biquad") != 0) return 0;
-    int sections = 0;
-    for (std::size_t i = 6; i < key.size(); ++i) {
-        if (key[i] < '0' || key[i] > '9') return 0;
-        sections = sections * 10 + (key[i] - '0');
-    }
-    return sections;
+    if (v.type->info().fusionFamily.empty()) return 0;
+    return v.type->fusionUnits(v.params);
 }
 
 /// chains[v] = the vertices of the fused chain v heads (v first), empty if v heads none
@@ -608,7 +602,7 @@ std::vector<Step> buildSteps(Model& model, const std::vector<int>& order, bool b
         if (!chains[std::size_t(vi)].empty()) {
             int sections = 0;
             for (int c : chains[std::size_t(vi)]) sections += biquadSections(model.vertices[std::size_t(c)]);
-            key = "biquad" + std::to_string(sections);
+            key = v.type->info().fusionFamily + std::to_string(sections);
         }
         if (batch && v.type->info().batchable) {
             // Same-level vertices never have a path between them, and steps run level by level,

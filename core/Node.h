@@ -59,7 +59,15 @@ struct NodeTypeInfo {
     std::string channelRule; ///< for docs: "out has the channels of in"
     bool batchable = false;  ///< instances with equal batchKey may share one kernel call
     bool inPlace = false;    ///< output lane i may alias input lane i of port 0
-    std::string reference;   ///< formula / literature, for docs
+    /// Chain fusion: a series of nodes whose types name the same family (each one connection
+    /// port 0 -> port 0, equal channels, no latency) runs as ONE instance of the chain head's
+    /// kernel, the nodes as stages in series (InstanceSetup::stages). Such chains batch together
+    /// when their total fusionUnits agree (key: family + total). "" = never fused.
+    std::string fusionFamily = {};
+    /// Latency compensation: this type can be the delay the compiler inserts on shorter paths;
+    /// the named parameter sets the delay in frames. "" = not usable for compensation.
+    std::string compensationParam = {};
+    std::string reference; ///< formula / literature, for docs
 };
 
 /// Parameter values of one instance, indexed like NodeTypeInfo::params, in base units.
@@ -168,6 +176,12 @@ public:
     virtual std::string batchKey(const ParamValues& params) const {
         (void)params;
         return info().name;
+    }
+    /// With info().fusionFamily: the size of this node in its family's kernel (biquads: second-
+    /// order sections). A fused chain's batch key is the family followed by the chain's total.
+    virtual int fusionUnits(const ParamValues& params) const {
+        (void)params;
+        return 1;
     }
     /// A fresh kernel. Setup time: may allocate.
     virtual std::unique_ptr<NodeKernel> createKernel() const = 0;

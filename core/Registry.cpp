@@ -16,6 +16,12 @@ const NodeType* Registry::find(const std::string& name) const {
     return nullptr;
 }
 
+const NodeType* Registry::compensationDelay() const {
+    for (const auto& t : types_)
+        if (!t->info().compensationParam.empty() && t->paramIndex(t->info().compensationParam) >= 0) return t.get();
+    return nullptr;
+}
+
 std::vector<const NodeType*> Registry::all() const {
     std::vector<const NodeType*> out;
     for (const auto& t : types_) out.push_back(t.get());

@@ -18,6 +18,9 @@ public:
     const NodeType* find(const std::string& name) const;
     /// All types, sorted by family then name.
     std::vector<const NodeType*> all() const;
+    /// The type latency compensation inserts (the first registered whose declaration names a
+    /// compensationParam), or nullptr.
+    const NodeType* compensationDelay() const;
     /// The closest registered name to `name` (for "did you mean"), or "".
     std::string closest(const std::string& name) const;
 

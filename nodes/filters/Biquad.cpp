@@ -78,6 +78,7 @@ NodeTypeInfo shapeInfo(Shape shape) {
     info.channelRule = "out has the channels of in";
     info.batchable = true;
     info.inPlace = true;
+    info.fusionFamily = "biquad"; // one kernel runs any series of biquad-family nodes as sections
     const std::string common =
         "RBJ Audio-EQ-Cookbook (R. Bristow-Johnson): bilinear transform of the analog prototype, prewarped at f0; "
         "w0 = 2 pi f0/fs, alpha = sin(w0)/(2Q)";
@@ -500,8 +501,9 @@ public:
     explicit BiquadType(Shape shape) : DeclaredNodeType(shapeInfo(shape)), shape_(shape), roles_(shapeRoles(shape)) {}
 
     std::string batchKey(const ParamValues& params) const override {
-        return "biquad" + std::to_string(sectionCount(shape_, value(params, Role::Slope, 12)));
+        return info().fusionFamily + std::to_string(fusionUnits(params));
     }
+    int fusionUnits(const ParamValues& params) const override { return sectionCount(shape_, value(params, Role::Slope, 12)); }
     double tailSeconds(const ParamValues& params, double sampleRate) const override {
         if (sampleRate <= 0) return 0;
         Section sections[kMaxSections];

@@ -35,7 +35,7 @@ NodeTypeInfo panInfo() {
          {}},
     };
     info.channelRule = "in has 1 or 2 channels; out has 2";
-    info.batchable = false;
+    info.batchable = true; // mono and stereo instances share one call: lanes map per instance
     info.inPlace = false;
     info.reference = "theta = (pan/100 + 1) pi/4. Mono: L = cos(theta), R = sin(theta) (L^2 + R^2 = 1). "
                      "Stereo balance: L' = sqrt(2) cos(theta) L, R' = sqrt(2) sin(theta) R (unity at centre, "

@@ -53,6 +53,7 @@ NodeTypeInfo delayInfo(bool latency) {
     info.channelRule = "out has the channels of in";
     info.batchable = true;
     info.inPlace = true;
+    if (!latency) info.compensationParam = "samples"; // the compiler's latency-compensation delay
     return info;
 }
 

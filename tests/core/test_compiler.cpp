@@ -157,16 +157,17 @@ TEST_CASE("compiler: same-type nodes at one level are batched into one step and 
     auto batched = compileYaml(yaml, diags, fusedOptions);
     REQUIRE(batched);
     const Schedule& s = batched->schedule();
-    // hp -> eq fused into one 2-section instance, x8 batched; gain x8 batched; pans not
-    // batchable; one bus
-    REQUIRE(s.steps.size() == 2 + 8 + 1);
+    // hp -> eq fused into one 2-section instance, x8 batched; gain x8 batched; the 8 mono-to-
+    // stereo pans batched; one bus
+    REQUIRE(s.steps.size() == 4);
     CHECK(s.steps[0].kernel == "biquad2");
     CHECK(s.steps[0].lanes == 8);
     CHECK(s.steps[0].nodes.size() == 16);
     CHECK(s.steps[0].stages == std::vector<int>(8, 2));
     CHECK(s.steps[1].kernel == "gain");
     CHECK(s.steps[1].lanes == 8);
-    CHECK(s.steps[2].lanes == 2);
+    CHECK(s.steps[2].kernel == "pan");
+    CHECK(s.steps[2].lanes == 16);
     CHECK_THAT(s.describe(), Catch::Contains("hp0>eq0 hp1>eq1") && Catch::Contains("(fused)"));
     CHECK(s.steps.back().sumsBefore == 2);
     CHECK(s.bufferCount < s.edgeCount);
@@ -180,7 +181,7 @@ TEST_CASE("compiler: same-type nodes at one level are batched into one step and 
     unfusedOptions.fuse = false;
     auto unfused = compileYaml(yaml, diags, unfusedOptions);
     REQUIRE(unfused);
-    CHECK(unfused->schedule().steps.size() == 3 + 8 + 1); // hp x8 and eq x8 batched apart
+    CHECK(unfused->schedule().steps.size() == 5); // hp x8, eq x8, gain x8, pan x8, bus
 
     const std::int64_t frames = 12000;
     std::vector<Planar> in;
@@ -188,10 +189,12 @@ TEST_CASE("compiler: same-type nodes at one level are batched into one step and 
     auto a = renderFixed(batched->executor(), in, frames, 512);
     auto b = renderFixed(unbatched->executor(), in, frames, 100);
     std::string where;
-    CHECK(bitIdentical(a, b, &where));
-    INFO(where);
-    CHECK(bitIdentical(a, renderFixed(unfused->executor(), in, frames, 256), &where));
-    INFO(where);
+    const bool batchedMatches = bitIdentical(a, b, &where);
+    INFO("batched vs unbatched: " << where);
+    CHECK(batchedMatches);
+    const bool fusedMatches = bitIdentical(a, renderFixed(unfused->executor(), in, frames, 256), &where);
+    INFO("fused vs unfused: " << where);
+    CHECK(fusedMatches);
 }
 
 TEST_CASE("compiler: topological order is deterministic, ties by declaration order", "[compiler]") {
