@@ -1,0 +1,171 @@
+// Pass 8, buffers: liveness over the schedule. Every signal (a vertex's output port) gets one
+// mono slot per channel when its step runs and gives them back after its last reader's step;
+// slots are reused lowest-first (deterministic). Several connections into one port are summed
+// into a temporary slot before the step. A type that declares inPlace writes its port-0 output
+// over its port-0 input when that input is read by nothing else. See core/passes/Passes.h.
+#include "core/passes/Passes.h"
+
+#include <algorithm>
+#include <set>
+
+namespace sg::passes {
+
+namespace {
+
+class SlotPool {
+public:
+    int acquire() {
+        if (!free_.empty()) {
+            const int s = *free_.begin();
+            free_.erase(free_.begin());
+            return s;
+        }
+        return count_++;
+    }
+    void release(int slot) { free_.insert(slot); }
+    int count() const { return count_; }
+
+private:
+    std::set<int> free_; // lowest first: deterministic
+    int count_ = 0;
+};
+
+} // namespace
+
+BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
+                           const std::vector<Step>& steps) {
+    const std::size_t vertexCount = model.vertices.size();
+    std::vector<int> stepOfUnit(units.size(), -1);
+    for (std::size_t s = 0; s < steps.size(); ++s)
+        for (int u : steps[s].units) stepOfUnit[std::size_t(u)] = int(s);
+    const int outputStep = int(steps.size()); // external outputs are read after the last step
+    auto consumerStep = [&](int v) {
+        return model.vertex(v).kind == VertexKind::Output ? outputStep : stepOfUnit[std::size_t(unitOf[std::size_t(v)])];
+    };
+
+    // Per signal (vertex, output port): the step that reads it last, and how many edges read it.
+    std::vector<std::vector<int>> lastUse(vertexCount), readers(vertexCount);
+    for (int v = 0; v < model.size(); ++v) {
+        const int ports = model.vertex(v).outputPorts();
+        lastUse[std::size_t(v)].assign(std::size_t(ports), -1);
+        readers[std::size_t(v)].assign(std::size_t(ports), 0);
+    }
+    std::vector<std::vector<std::pair<int, int>>> releaseAfter(steps.size() + 1);
+    for (const Edge& e : model.edges) {
+        int& last = lastUse[std::size_t(e.from)][std::size_t(e.fromPort)];
+        last = std::max(last, consumerStep(e.to));
+        ++readers[std::size_t(e.from)][std::size_t(e.fromPort)];
+    }
+    for (int v = 0; v < model.size(); ++v)
+        for (std::size_t p = 0; p < lastUse[std::size_t(v)].size(); ++p)
+            if (lastUse[std::size_t(v)][p] >= 0) releaseAfter[std::size_t(lastUse[std::size_t(v)][p])].push_back({v, int(p)});
+
+    SlotPool pool;
+    std::vector<std::vector<std::vector<int>>> value(vertexCount); // [vertex][port] -> channel slots
+    for (int v = 0; v < model.size(); ++v) value[std::size_t(v)].resize(std::size_t(model.vertex(v).outputPorts()));
+    auto release = [&](int v, int p) {
+        for (int s : value[std::size_t(v)][std::size_t(p)]) pool.release(s);
+        value[std::size_t(v)][std::size_t(p)].clear();
+    };
+
+    BufferPlan plan;
+    plan.calls.resize(steps.size());
+    for (std::size_t i = 0; i < model.inputVertex.size(); ++i) {
+        const int v = model.inputVertex[i];
+        auto& channels = value[std::size_t(v)][0];
+        for (int c = 0; c < model.vertex(v).outputChannels[0]; ++c) channels.push_back(pool.acquire());
+        plan.inputSlots.push_back(channels);
+        if (lastUse[std::size_t(v)][0] < 0) release(v, 0);
+    }
+
+    for (std::size_t s = 0; s < steps.size(); ++s) {
+        SymbolicCall& call = plan.calls[s];
+        const Vertex& first = model.vertex(units[std::size_t(steps[s].units[0])].head());
+        const int inPorts = first.inputPorts(),
+                  outPorts = model.vertex(units[std::size_t(steps[s].units[0])].tail()).outputPorts();
+        call.inputLanes.resize(std::size_t(inPorts));
+        call.outputLanes.resize(std::size_t(outPorts));
+        std::vector<int> sumSlots; // released after the step
+        for (int u : steps[s].units) {
+            const int head = units[std::size_t(u)].head();
+            const Vertex& v = model.vertex(head);
+            for (int p = 0; p < inPorts; ++p) {
+                std::vector<const Edge*> feeding;
+                for (int e : v.inEdges)
+                    if (model.edge(e).toPort == p) feeding.push_back(&model.edge(e));
+                const int channels = v.inputChannels[std::size_t(p)];
+                auto& lanes = call.inputLanes[std::size_t(p)];
+                if (feeding.empty()) {
+                    lanes.insert(lanes.end(), std::size_t(channels), -1);
+                } else if (feeding.size() == 1) {
+                    const auto& source = value[std::size_t(feeding[0]->from)][std::size_t(feeding[0]->fromPort)];
+                    lanes.insert(lanes.end(), source.begin(), source.begin() + channels);
+                } else {
+                    for (int c = 0; c < channels; ++c) {
+                        SymbolicSum sum{pool.acquire(), {}};
+                        for (const Edge* e : feeding)
+                            sum.sources.push_back(value[std::size_t(e->from)][std::size_t(e->fromPort)][std::size_t(c)]);
+                        lanes.push_back(sum.destination);
+                        sumSlots.push_back(sum.destination);
+                        call.sums.push_back(std::move(sum));
+                    }
+                }
+            }
+        }
+        for (int u : steps[s].units) {
+            const int head = units[std::size_t(u)].head(), tail = units[std::size_t(u)].tail();
+            const Vertex& v = model.vertex(tail);
+            for (int p = 0; p < outPorts; ++p) {
+                const int channels = v.outputChannels[std::size_t(p)];
+                std::vector<int> out;
+                // In place: port 0 output over port 0 input when that input is read by this node alone
+                // (external input slots too: they are refilled every block).
+                const Vertex& h = model.vertex(head);
+                if (p == 0 && h.type->info().inPlace && h.inputPorts() > 0) {
+                    const Edge* only = nullptr;
+                    int count = 0;
+                    for (int e : h.inEdges)
+                        if (model.edge(e).toPort == 0) {
+                            only = &model.edge(e);
+                            ++count;
+                        }
+                    if (count == 1) {
+                        auto& source = value[std::size_t(only->from)][std::size_t(only->fromPort)];
+                        if (readers[std::size_t(only->from)][std::size_t(only->fromPort)] == 1 &&
+                            source.size() == std::size_t(channels)) {
+                            out = source;
+                            source.clear(); // ownership moves to the output
+                        }
+                    }
+                }
+                if (out.empty())
+                    for (int c = 0; c < channels; ++c) out.push_back(pool.acquire());
+                call.outputLanes[std::size_t(p)].insert(call.outputLanes[std::size_t(p)].end(), out.begin(), out.end());
+                value[std::size_t(tail)][std::size_t(p)] = std::move(out);
+            }
+        }
+        // Release what this step was the last to read, the sums, and outputs nobody reads.
+        for (auto [v, p] : releaseAfter[s]) release(v, p);
+        for (int slot : sumSlots) pool.release(slot);
+        for (int u : steps[s].units) {
+            const int tail = units[std::size_t(u)].tail();
+            for (int p = 0; p < outPorts; ++p)
+                if (lastUse[std::size_t(tail)][std::size_t(p)] < 0) release(tail, p);
+        }
+    }
+
+    plan.outputSources.resize(model.outputVertex.size());
+    for (std::size_t o = 0; o < model.outputVertex.size(); ++o) {
+        const Vertex& out = model.vertex(model.outputVertex[o]);
+        plan.outputSources[o].resize(std::size_t(out.inputChannels[0]));
+        for (int e : out.inEdges) {
+            const auto& source = value[std::size_t(model.edge(e).from)][std::size_t(model.edge(e).fromPort)];
+            for (int c = 0; c < out.inputChannels[0]; ++c)
+                plan.outputSources[o][std::size_t(c)].push_back(source[std::size_t(c)]);
+        }
+    }
+    plan.slotCount = pool.count();
+    return plan;
+}
+
+} // namespace sg::passes

@@ -1,0 +1,234 @@
+// Pass 1, resolve: vertices for inputs, nodes and outputs; types, parameters (units, ranges,
+// choices, cross-parameter checks), ports and connections. See core/passes/Passes.h.
+#include "core/passes/Passes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace sg::passes {
+
+namespace {
+
+bool parseParam(const NodeType& type, int index, const ValueDesc& value, const std::string& nodeName, ParamValues& params,
+                Diagnostics& diags) {
+    const ParamInfo& info = type.info().params[std::size_t(index)];
+    ParsedQuantity q = parseQuantity(value.text, info.unit);
+    if (!q.value) {
+        diags.error(value.mark, "node " + quote(nodeName) + ": " + info.id + ": " + q.error);
+        return false;
+    }
+    double v = *q.value;
+    if (!info.choices.empty()) {
+        bool ok = std::any_of(info.choices.begin(), info.choices.end(), [&](double c) { return std::fabs(c - v) < 1e-9; });
+        if (!ok) {
+            std::vector<std::string> names;
+            for (double c : info.choices) names.push_back(formatQuantity(c, info.unit));
+            diags.error(value.mark, "node " + quote(nodeName) + ": " + info.id + ": " + formatQuantity(v, info.unit) +
+                                        " is not one of the accepted values (" + listNames(names) + ")");
+            return false;
+        }
+    } else if (v < info.minValue || v > info.maxValue) {
+        diags.error(value.mark, "node " + quote(nodeName) + ": " + info.id + ": " + formatQuantity(v, info.unit) +
+                                    " is out of range (" + formatQuantity(info.minValue, info.unit) + " to " +
+                                    formatQuantity(info.maxValue, info.unit) + ", " + unitKindDescription(info.unit) + ")");
+        return false;
+    }
+    params[std::size_t(index)] = v;
+    return true;
+}
+
+} // namespace
+
+void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model, Diagnostics& diags) {
+    // An input and an output may share a name: direction tells them apart.
+    std::map<std::string, int> sources, destinations;
+    for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
+        Vertex v;
+        v.kind = VertexKind::Input;
+        v.external = int(i);
+        v.name = graph.inputs[i].name;
+        v.mark = graph.inputs[i].mark;
+        v.outputChannels = {graph.inputs[i].channels};
+        v.order = -1e9 + double(i);
+        const int index = model.addVertex(std::move(v));
+        model.inputVertex.push_back(index);
+        sources[graph.inputs[i].name] = index;
+    }
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+        const NodeDesc& nd = graph.nodes[i];
+        Vertex v;
+        v.name = nd.name;
+        v.mark = nd.mark;
+        v.order = double(i);
+        v.type = registry.find(nd.type);
+        if (!v.type) {
+            std::string hint = registry.closest(nd.type);
+            diags.error(nd.typeMark.line ? nd.typeMark : nd.mark,
+                        "node " + quote(nd.name) + ": unknown node type " + quote(nd.type) +
+                            (hint.empty() ? " (see 'stagegraph nodes')" : " (did you mean " + quote(hint) + "?)"));
+            v.valid = false;
+        } else {
+            v.params = v.type->defaults();
+            bool ok = true;
+            std::set<std::string> seen;
+            for (const ParamDesc& p : nd.params) {
+                int index = v.type->paramIndex(p.key);
+                if (index < 0) {
+                    std::vector<std::string> ids;
+                    std::string hint;
+                    int best = 3;
+                    for (const auto& info : v.type->info().params) {
+                        ids.push_back(info.id);
+                        int d = editDistance(p.key, info.id);
+                        if (d < best) {
+                            best = d;
+                            hint = info.id;
+                        }
+                    }
+                    diags.error(p.keyMark, "node " + quote(nd.name) + ": unknown parameter " + quote(p.key) + " for type " +
+                                               quote(nd.type) + (hint.empty() ? "" : " (did you mean " + quote(hint) + "?)") +
+                                               "; parameters: " + listNames(ids));
+                    ok = false;
+                    continue;
+                }
+                if (!seen.insert(p.key).second) {
+                    diags.error(p.keyMark, "node " + quote(nd.name) + ": parameter " + quote(p.key) + " given twice");
+                    ok = false;
+                    continue;
+                }
+                ok &= parseParam(*v.type, index, p.value, nd.name, v.params, diags);
+            }
+            if (ok) {
+                std::string why = v.type->validate(v.params);
+                if (!why.empty()) {
+                    diags.error(nd.mark, "node " + quote(nd.name) + ": " + why);
+                    ok = false;
+                }
+            }
+            v.valid = ok;
+        }
+        if (sources.count(v.name) || destinations.count(v.name)) diags.error(nd.mark, "duplicate name " + quote(v.name));
+        const std::string name = v.name;
+        sources[name] = destinations[name] = model.addVertex(std::move(v));
+    }
+    for (std::size_t i = 0; i < graph.outputs.size(); ++i) {
+        Vertex v;
+        v.kind = VertexKind::Output;
+        v.external = int(i);
+        v.name = graph.outputs[i].name;
+        v.mark = graph.outputs[i].mark;
+        v.inputChannels = {graph.outputs[i].channels};
+        v.order = 1e9 + double(i);
+        const int index = model.addVertex(std::move(v));
+        model.outputVertex.push_back(index);
+        destinations[graph.outputs[i].name] = index;
+    }
+
+    // connections
+    for (const ConnectionDesc& c : graph.connections) {
+        auto fromIt = sources.find(c.from.node);
+        auto toIt = destinations.find(c.to.node);
+        bool ok = true;
+        if (fromIt == sources.end()) {
+            diags.error(c.from.mark, destinations.count(c.from.node)
+                                         ? quote(c.from.node) + " is a graph output; it cannot feed a connection"
+                                         : "unknown node or input " + quote(c.from.node));
+            ok = false;
+        }
+        if (toIt == destinations.end()) {
+            diags.error(c.to.mark, sources.count(c.to.node)
+                                       ? quote(c.to.node) + " is a graph input; it cannot receive a connection"
+                                       : "unknown node or output " + quote(c.to.node));
+            ok = false;
+        }
+        if (!ok) {
+            if (toIt != destinations.end()) model.vertex(toIt->second).poisoned = true;
+            continue;
+        }
+        Edge e;
+        e.from = fromIt->second;
+        e.to = toIt->second;
+        e.mark = c.to.mark;
+        const Vertex& src = model.vertex(e.from);
+        Vertex& dst = model.vertex(e.to);
+        const bool dstPoisonedBefore = dst.poisoned;
+        dst.poisoned = true; // restored below once the connection resolves
+        if (src.kind == VertexKind::Output) {
+            diags.error(c.from.mark, quote(src.name) + " is a graph output; it cannot feed a connection");
+            continue;
+        }
+        if (dst.kind == VertexKind::Input) {
+            diags.error(c.to.mark, quote(dst.name) + " is a graph input; it cannot receive a connection");
+            continue;
+        }
+        if (src.kind == VertexKind::Input) {
+            if (!c.from.port.empty()) {
+                diags.error(c.from.mark, "graph input " + quote(src.name) + " has no ports");
+                continue;
+            }
+            e.fromPort = 0;
+        } else if (src.type) {
+            const auto& outs = src.type->info().outputs;
+            if (c.from.port.empty()) {
+                if (outs.empty()) {
+                    diags.error(c.from.mark, "node " + quote(src.name) + " has no output");
+                    continue;
+                }
+                e.fromPort = 0;
+            } else {
+                e.fromPort = src.type->outputIndex(c.from.port);
+                if (e.fromPort < 0) {
+                    std::vector<std::string> names;
+                    for (const auto& p : outs) names.push_back(p.name);
+                    diags.error(c.from.mark, "node " + quote(src.name) + " (" + src.type->info().name + ") has no output port " +
+                                                 quote(c.from.port) + "; outputs: " + listNames(names));
+                    continue;
+                }
+            }
+        } else {
+            e.fromPort = 0; // unknown type, already reported: keep the edge so errors do not cascade
+        }
+        if (dst.kind == VertexKind::Output) {
+            if (!c.to.port.empty()) {
+                diags.error(c.to.mark, "graph output " + quote(dst.name) + " has no ports");
+                continue;
+            }
+            e.toPort = 0;
+        } else if (dst.type) {
+            const auto& ins = dst.type->info().inputs;
+            if (c.to.port.empty()) {
+                if (ins.empty()) {
+                    diags.error(c.to.mark, "node " + quote(dst.name) + " has no input");
+                    continue;
+                }
+                e.toPort = 0;
+            } else {
+                e.toPort = dst.type->inputIndex(c.to.port);
+                if (e.toPort < 0) {
+                    std::vector<std::string> names;
+                    for (const auto& p : ins) names.push_back(p.name);
+                    diags.error(c.to.mark, "node " + quote(dst.name) + " (" + dst.type->info().name + ") has no input port " +
+                                               quote(c.to.port) + "; inputs: " + listNames(names));
+                    continue;
+                }
+            }
+        } else {
+            e.toPort = 0;
+        }
+        dst.poisoned = dstPoisonedBefore;
+        model.addEdge(e);
+    }
+
+    // External inputs: channel counts, and a warning for an input nothing reads.
+    for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
+        if (graph.inputs[i].channels < 1)
+            diags.error(graph.inputs[i].mark, "input " + quote(graph.inputs[i].name) + ": channels must be at least 1");
+        if (model.vertex(model.inputVertex[i]).outEdges.empty())
+            diags.warning(graph.inputs[i].mark, "input " + quote(graph.inputs[i].name) + " is not connected to anything");
+    }
+    if (graph.outputs.empty()) diags.error({graph.file, 0, 0}, "the graph has no outputs");
+}
+
+} // namespace sg::passes
