@@ -54,11 +54,16 @@ std::unique_ptr<LiveGraph> LiveGraph::create(const std::string& path, const std:
     if (diags.hasErrors()) return nullptr;
     graph->name_ = !graph->desc_.name.empty() ? graph->desc_.name : std::filesystem::path(path).stem().string();
 
-    CompileOptions options;
+    graph->compiled_ = compile(graph->desc_, Registry::builtin(), diags);
+    if (!graph->compiled_) return nullptr;
+    graph->sampleRate_ = format.sampleRate;
+    graph->maxBlockFrames_ = format.maxBlockFrames;
+    InstanceOptions options;
     options.sampleRate = format.sampleRate;
     options.maxBlockFrames = format.maxBlockFrames;
-    graph->program_ = compileGraph(graph->desc_, Registry::builtin(), options, diags);
+    graph->program_ = instantiate(*graph->compiled_, options, diags);
     if (!graph->program_ || diags.hasErrors()) return nullptr;
+    graph->ownLatencyFrames_ = graph->program_->executor().latencyFrames();
     Executor& executor = graph->program_->executor();
 
     // Channel offsets of each external port, in declaration order.
@@ -110,7 +115,6 @@ std::unique_ptr<LiveGraph> LiveGraph::create(const std::string& path, const std:
     }
     graph->inputViews_.resize(executor.inputs().size());
     graph->outputViews_.resize(executor.outputs().size());
-    graph->maxBlockFrames_ = format.maxBlockFrames;
 
     if (format.meters && graph->inputChannels_ <= kLoudnessMaxChannels && graph->outputChannels_ <= kLoudnessMaxChannels &&
         graph->inputMeter_.prepare(format.sampleRate, graph->inputChannels_).empty() &&
@@ -122,14 +126,24 @@ std::unique_ptr<LiveGraph> LiveGraph::create(const std::string& path, const std:
     return graph;
 }
 
-int LiveGraph::latencyFrames() const { return program_->executor().latencyFrames(); }
+std::string LiveGraph::alignTo(int sessionLatencyFrames) {
+    const int alignment = std::max(0, sessionLatencyFrames - ownLatencyFrames_);
+    if (alignment == alignFrames_) return {};
+    alignFrames_ = alignment;
+    return setMaxBlockFrames(maxBlockFrames_);
+}
 
-void LiveGraph::alignTo(int sessionLatencyFrames) {
-    alignFrames_ = std::max(0, sessionLatencyFrames - latencyFrames());
-    if (alignFrames_ > 0)
-        alignBuffer_.resize(inputChannels_, alignFrames_ + maxBlockFrames_);
-    else
-        alignBuffer_ = AudioBuffer();
+std::string LiveGraph::setMaxBlockFrames(int maxBlockFrames) {
+    InstanceOptions options;
+    options.sampleRate = sampleRate_;
+    options.maxBlockFrames = maxBlockFrames;
+    options.minLatencyFrames = ownLatencyFrames_ + alignFrames_;
+    Diagnostics diags;
+    auto program = instantiate(*compiled_, options, diags);
+    if (!program) return diags.formatAll();
+    program_ = std::move(program);
+    maxBlockFrames_ = maxBlockFrames;
+    return {};
 }
 
 std::string LiveGraph::resolveParam(const std::string& target, const std::string& valueText, int& handle, double& value) const {
@@ -190,7 +204,6 @@ std::optional<double> LiveGraph::calibrateMatchGain(const AudioBuffer& source) {
 
 void LiveGraph::restart() noexcept {
     program_->executor().reset();
-    if (alignFrames_ > 0) alignBuffer_.view().clear();
     if (metered_) {
         inputMeter_.reset();
         outputMeter_.reset();
@@ -200,14 +213,7 @@ void LiveGraph::restart() noexcept {
 
 void LiveGraph::process(const AudioView& source, const AudioView& out) noexcept {
     const int frames = source.frames;
-    AudioView in = source;
-    if (alignFrames_ > 0) {
-        // The line holds alignFrames of history, then this block: its first `frames` frames are
-        // the input delayed by alignFrames.
-        for (int c = 0; c < inputChannels_; ++c)
-            std::memcpy(alignBuffer_.channel(c) + alignFrames_, source.channel(c), sizeof(float) * std::size_t(frames));
-        in = AudioView{alignBuffer_.channel(0), alignBuffer_.strideFrames(), inputChannels_, frames};
-    }
+    const AudioView& in = source;
     const auto& inputs = program_->executor().inputs();
     const auto& outputs = program_->executor().outputs();
     for (std::size_t i = 0; i < inputViews_.size(); ++i)
@@ -215,11 +221,6 @@ void LiveGraph::process(const AudioView& source, const AudioView& out) noexcept 
     for (std::size_t o = 0; o < outputViews_.size(); ++o)
         outputViews_[o] = out.channelRange(outputFirstChannel_[o], outputs[o].channels);
     program_->executor().process(inputViews_, outputViews_);
-    if (alignFrames_ > 0)
-        for (int c = 0; c < inputChannels_; ++c) {
-            float* line = alignBuffer_.channel(c);
-            std::memmove(line, line + frames, sizeof(float) * std::size_t(alignFrames_));
-        }
     playedFrames_ += frames;
 }
 

@@ -7,9 +7,11 @@
 // order, are the device's channels. All graphs of a session therefore need the same total input
 // and output channel counts.
 //
-// Latency alignment: every graph of a session is delayed to the session latency (the largest
-// latency among them) by a delay line on its input, so switching between graphs of different
-// latency is time-aligned: the crossfade mixes the same moment of the music from both.
+// Latency alignment: every graph of a session is instantiated with the session latency (the
+// largest latency among them) as its minimum (InstanceOptions::minLatencyFrames), so the
+// compiler's latency compensation delays its outputs to match: switching between graphs of
+// different latency is time-aligned, the crossfade mixing the same moment of the music from
+// both. The graph is compiled once; a new block size or alignment re-instantiates it.
 //
 // Processing (restart, process, setParam) belongs to the audio thread once the graph has been
 // handed to the engine; the control thread may destroy it only when the engine no longer holds
@@ -30,7 +32,8 @@
 
 namespace sg {
 class Program;
-}
+class CompiledGraph;
+} // namespace sg
 
 namespace sg::live {
 
@@ -64,15 +67,19 @@ public:
     const std::string& path() const { return path_; }         ///< the YAML file
     const std::string& name() const { return name_; }         ///< the graph's name (or the file's stem)
     const std::string& fileText() const { return fileText_; } ///< the top file's text when loaded
-    int latencyFrames() const;                                ///< the graph's own latency
+    int latencyFrames() const { return ownLatencyFrames_; }   ///< the graph's own latency
     int inputChannels() const { return inputChannels_; }      ///< total over its inputs
     int outputChannels() const { return outputChannels_; }    ///< total over its outputs
     const GraphDesc& desc() const { return desc_; }
 
-    /// Delays the input so the graph's output lags its input by `sessionLatencyFrames`
-    /// (>= latencyFrames(); a smaller value leaves the graph unaligned). Allocates; setup time.
-    void alignTo(int sessionLatencyFrames);
-    /// Frames of input delay added by alignTo().
+    /// Re-instantiates the compiled graph so its output lags its input by `sessionLatencyFrames`
+    /// (>= latencyFrames(); a smaller value leaves the graph unaligned). Allocates; setup time,
+    /// before the graph is handed to the engine. Returns "" or the compiler's message.
+    std::string alignTo(int sessionLatencyFrames);
+    /// Re-instantiates for blocks of at most `maxBlockFrames` (the device's period), keeping the
+    /// alignment, without reloading the YAML. Setup time. Returns "" or the compiler's message.
+    std::string setMaxBlockFrames(int maxBlockFrames);
+    /// Frames of delay added by alignTo() on top of the graph's own latency.
     int alignmentFrames() const { return alignFrames_; }
 
     /// Resolves "node.param" and a value written as in YAML ("-3 dB", "2 kHz") to a handle for
@@ -87,7 +94,7 @@ public:
 
     // ---- audio thread ----------------------------------------------------------------------
 
-    /// Clears all signal state (nodes, alignment delay, meter) and restarts at position 0.
+    /// Clears all signal state (nodes, meters) and restarts at position 0.
     void restart() noexcept;
     /// Processes source (sourceChannels x frames) into out (outputChannels x frames).
     void process(const AudioView& source, const AudioView& out) noexcept;
@@ -120,14 +127,16 @@ private:
 
     std::string path_, name_, fileText_;
     GraphDesc desc_;
+    std::shared_ptr<const CompiledGraph> compiled_;
     std::unique_ptr<Program> program_;
+    double sampleRate_ = 48000;
+    int ownLatencyFrames_ = 0;
     int inputChannels_ = 0, outputChannels_ = 0;
     std::vector<int> inputFirstChannel_, outputFirstChannel_; // per executor port
     std::vector<ConstAudioView> inputViews_;
     std::vector<AudioView> outputViews_;
     int maxBlockFrames_ = 0;
     int alignFrames_ = 0;
-    AudioBuffer alignBuffer_; // sourceChannels x (alignFrames + maxBlockFrames)
     LoudnessMeter inputMeter_, outputMeter_;
     bool metered_ = false;
     std::vector<const float*> inputPointers_, outputPointers_;
