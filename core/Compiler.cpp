@@ -4,6 +4,7 @@
 #include "core/Compiler.h"
 
 #include "core/Executor.h"
+#include "core/GraphLoader.h"
 #include "core/passes/Passes.h"
 
 #include <algorithm>
@@ -102,6 +103,20 @@ CompiledPorts compiledPorts(const CompiledGraph& compiled) {
 }
 
 const GraphDesc& compiledDesc(const CompiledGraph& compiled) { return compiled.desc; }
+
+std::shared_ptr<const CompiledGraph> loadAndCompile(const std::string& path, const std::vector<std::string>& overrides,
+                                                    const Registry& registry, Diagnostics& diags, GraphDesc* desc) {
+    // The loader drops what it could not read (a node without a type, a connection to an
+    // unknown name) and reports it, so the rest still compiles without follow-on errors.
+    GraphDesc graph = loadGraph(path, diags);
+    if (!overrides.empty()) applyOverrides(graph, overrides, diags);
+    const bool loaded = !diags.hasErrors();
+    // A file that could not be read or parsed (no format version came out of it) has nothing
+    // worth compiling: its errors are the loader's alone.
+    auto compiled = graph.version != 0 ? compile(graph, registry, diags) : nullptr;
+    if (desc) *desc = std::move(graph);
+    return loaded ? compiled : nullptr;
+}
 
 std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& registry, const CompileOptions& options,
                                       Diagnostics& diags) {

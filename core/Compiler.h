@@ -82,6 +82,13 @@ CompiledPorts compiledPorts(const CompiledGraph& compiled);
 /// The graph as loaded (with overrides applied) that `compiled` was made from.
 const GraphDesc& compiledDesc(const CompiledGraph& compiled);
 
+/// Loads the graph file `path` (core/GraphLoader.h), applies `overrides` and compiles it, with
+/// every error of every stage in one run: an error the loader finds (a bad `stage:`, an unknown
+/// key) does not hide the compiler's (a value out of range, an unconnected input). Returns
+/// nullptr if `diags` has errors; `desc`, if given, receives the graph as loaded.
+std::shared_ptr<const CompiledGraph> loadAndCompile(const std::string& path, const std::vector<std::string>& overrides,
+                                                    const Registry& registry, Diagnostics& diags, GraphDesc* desc = nullptr);
+
 /// compile() then instantiate(). Returns nullptr if diags has errors.
 std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& registry, const CompileOptions& options,
                                       Diagnostics& diags);

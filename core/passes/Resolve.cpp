@@ -39,6 +39,31 @@ bool parseParam(const NodeType& type, int index, const ValueDesc& value, const s
     return true;
 }
 
+/// The port `endpoint` names on `v` (an input port when `asInput`), or -1 after reporting why.
+int resolvePort(const Vertex& v, const EndpointDesc& endpoint, bool asInput, Diagnostics& diags) {
+    const char* kind = asInput ? "input" : "output";
+    if (v.kind != VertexKind::Node) { // an external input or output: one implicit port
+        if (endpoint.port.empty()) return 0;
+        diags.error(endpoint.mark, std::string("graph ") + (asInput ? "output " : "input ") + quote(v.name) + " has no ports");
+        return -1;
+    }
+    if (!v.type) return 0; // unknown type, already reported: keep the edge so errors do not cascade
+    const auto& ports = asInput ? v.type->info().inputs : v.type->info().outputs;
+    if (endpoint.port.empty()) {
+        if (!ports.empty()) return 0;
+        diags.error(endpoint.mark, "node " + quote(v.name) + " has no " + kind);
+        return -1;
+    }
+    const int index = asInput ? v.type->inputIndex(endpoint.port) : v.type->outputIndex(endpoint.port);
+    if (index < 0) {
+        std::vector<std::string> names;
+        for (const auto& p : ports) names.push_back(p.name);
+        diags.error(endpoint.mark, "node " + quote(v.name) + " (" + v.type->info().name + ") has no " + kind + " port " +
+                                       quote(endpoint.port) + "; " + kind + "s: " + listNames(names));
+    }
+    return index;
+}
+
 } // namespace
 
 void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model, Diagnostics& diags) {
@@ -163,60 +188,9 @@ void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model
             diags.error(c.to.mark, quote(dst.name) + " is a graph input; it cannot receive a connection");
             continue;
         }
-        if (src.kind == VertexKind::Input) {
-            if (!c.from.port.empty()) {
-                diags.error(c.from.mark, "graph input " + quote(src.name) + " has no ports");
-                continue;
-            }
-            e.fromPort = 0;
-        } else if (src.type) {
-            const auto& outs = src.type->info().outputs;
-            if (c.from.port.empty()) {
-                if (outs.empty()) {
-                    diags.error(c.from.mark, "node " + quote(src.name) + " has no output");
-                    continue;
-                }
-                e.fromPort = 0;
-            } else {
-                e.fromPort = src.type->outputIndex(c.from.port);
-                if (e.fromPort < 0) {
-                    std::vector<std::string> names;
-                    for (const auto& p : outs) names.push_back(p.name);
-                    diags.error(c.from.mark, "node " + quote(src.name) + " (" + src.type->info().name + ") has no output port " +
-                                                 quote(c.from.port) + "; outputs: " + listNames(names));
-                    continue;
-                }
-            }
-        } else {
-            e.fromPort = 0; // unknown type, already reported: keep the edge so errors do not cascade
-        }
-        if (dst.kind == VertexKind::Output) {
-            if (!c.to.port.empty()) {
-                diags.error(c.to.mark, "graph output " + quote(dst.name) + " has no ports");
-                continue;
-            }
-            e.toPort = 0;
-        } else if (dst.type) {
-            const auto& ins = dst.type->info().inputs;
-            if (c.to.port.empty()) {
-                if (ins.empty()) {
-                    diags.error(c.to.mark, "node " + quote(dst.name) + " has no input");
-                    continue;
-                }
-                e.toPort = 0;
-            } else {
-                e.toPort = dst.type->inputIndex(c.to.port);
-                if (e.toPort < 0) {
-                    std::vector<std::string> names;
-                    for (const auto& p : ins) names.push_back(p.name);
-                    diags.error(c.to.mark, "node " + quote(dst.name) + " (" + dst.type->info().name + ") has no input port " +
-                                               quote(c.to.port) + "; inputs: " + listNames(names));
-                    continue;
-                }
-            }
-        } else {
-            e.toPort = 0;
-        }
+        e.fromPort = resolvePort(src, c.from, false, diags);
+        e.toPort = resolvePort(dst, c.to, true, diags);
+        if (e.fromPort < 0 || e.toPort < 0) continue;
         dst.poisoned = dstPoisonedBefore;
         model.addEdge(e);
     }
