@@ -38,12 +38,28 @@ struct Edge {
     int order = -1; ///< declaration index in this body; -1 for a child's summary edge
 };
 
+/// An instance input left open somewhere inside a body, on its way up to the top.
+struct OpenInput {
+    OpenInstanceInput record;
+    /// Outputs of the body that the open input passes through to; the enclosing body, which
+    /// knows what they feed, turns them into consumers.
+    std::vector<std::string> throughOutputs;
+};
+
 /// How an expanded instance looks from outside: its ports, and what they alias inside.
 /// Edges run BodyIn -> Real, Real -> BodyOut or BodyIn -> BodyOut.
 struct Summary {
     std::vector<std::string> inputs, outputs; ///< declared order; the first is the default
     std::vector<Edge> edges;
-    std::string owner; ///< "template 'x'" / "graph 'f.yaml'"
+    std::string owner;                 ///< "template 'x'" / "graph 'f.yaml'"
+    std::vector<OpenInput> openInputs; ///< of the instances inside, outer first
+};
+
+/// Where a body is expanded: its instance path and the outermost instance's entry.
+struct InstanceContext {
+    std::string path;     ///< dotted, as written ("" = the top-level file)
+    SourceMark outerMark; ///< of the outermost instance's entry in the top-level file
+    std::string prefix() const { return path.empty() ? "" : path + "."; }
 };
 
 struct Element {
@@ -61,8 +77,10 @@ public:
         scope.owner = "graph " + quote(doc.path);
         for (const auto& p : doc.body.params) scope.values[p.name.text] = {p.hasDefault, p.defaultValue};
         stack_.push_back({doc.identity, doc.path});
-        expandBody(doc, doc.body, "", scope, true);
+        Summary summary = expandBody(doc, doc.body, InstanceContext{}, scope, true);
         stack_.pop_back();
+        // At the top every output is a real endpoint, so nothing is left to pass through.
+        for (auto& open : summary.openInputs) graph_.openInstanceInputs.push_back(std::move(open.record));
     }
 
 private:
@@ -80,9 +98,11 @@ private:
         std::map<std::string, int> children;     ///< local name -> index in summaries
         std::set<std::string> broken;            ///< declared but failed: no further errors
         std::vector<Summary> summaries;
+        std::vector<const NodeDecl*> childDecls; ///< parallel to summaries: the `use:` entries
     };
 
-    Summary expandBody(const FileDoc& doc, const Body& body, const std::string& prefix, const Scope& scope, bool top) {
+    Summary expandBody(const FileDoc& doc, const Body& body, const InstanceContext& instance, const Scope& scope, bool top) {
+        const std::string prefix = instance.prefix();
         Summary summary;
         summary.owner = scope.owner;
         BodyNames names;
@@ -130,17 +150,21 @@ private:
                     Substituted v = substitute(value, scope, errors_);
                     desc.params.push_back({key.text, key.mark, {v.text, v.mark}});
                 }
+                desc.instance = instance.path;
+                desc.instanceMark = instance.outerMark;
                 names.real[node.name.text] = fullName;
                 graph_.nodes.push_back(std::move(desc));
                 continue;
             }
-            std::optional<Summary> child = expandUse(doc, node, prefix, scope);
+            InstanceContext childInstance{fullName, top ? node.name.mark : instance.outerMark};
+            std::optional<Summary> child = expandUse(doc, node, childInstance, scope);
             if (!child) {
                 names.broken.insert(node.name.text);
                 continue;
             }
             names.children[node.name.text] = int(names.summaries.size());
             names.summaries.push_back(std::move(*child));
+            names.childDecls.push_back(&node);
         }
 
         // Edges: the children's port aliases, then this body's connections.
@@ -211,12 +235,79 @@ private:
             else
                 summary.edges.push_back({p.from, p.to, -1});
         }
+        collectOpenInputs(edges, names, prefix, summary);
         return summary;
     }
 
+    /// Adds to `summary` the inputs of this body's instances that no connection of this body
+    /// feeds, then the open inputs found inside each instance, resolving what they pass
+    /// through the instance's outputs to.
+    void collectOpenInputs(const std::vector<Edge>& edges, const BodyNames& names, const std::string& prefix, Summary& summary) {
+        std::set<std::pair<int, std::string>> fed; // (child, input port) with a connection into it
+        std::multimap<std::string, const Edge*> outgoing;
+        for (const auto& e : edges) {
+            if (e.order >= 0 && e.to.kind == VertexKind::ChildIn) fed.emplace(e.to.child, e.to.port);
+            if (!e.from.terminal()) outgoing.emplace(e.from.key(), &e);
+        }
+        // Real endpoints (and this body's outputs) reachable from a virtual vertex.
+        auto reach = [&](const Vertex& start, OpenInput& open) {
+            std::set<std::string> visited{start.key()};
+            std::vector<std::string> pending{start.key()};
+            while (!pending.empty()) {
+                std::string key = pending.back();
+                pending.pop_back();
+                auto [begin, end] = outgoing.equal_range(key);
+                for (auto it = begin; it != end; ++it) {
+                    const Vertex& to = it->second->to;
+                    auto& consumers = open.record.consumers;
+                    if (to.kind == VertexKind::Real) {
+                        bool known = std::any_of(consumers.begin(), consumers.end(),
+                                                 [&](const EndpointDesc& c) { return c.node == to.node && c.port == to.port; });
+                        if (!known) consumers.push_back(to.endpoint());
+                    } else if (to.kind == VertexKind::BodyOut) {
+                        auto& through = open.throughOutputs;
+                        if (std::find(through.begin(), through.end(), to.port) == through.end()) through.push_back(to.port);
+                    } else if (visited.insert(to.key()).second) {
+                        pending.push_back(to.key());
+                    }
+                }
+            }
+        };
+        for (std::size_t c = 0; c < names.summaries.size(); ++c) {
+            const Summary& child = names.summaries[c];
+            const NodeDecl& decl = *names.childDecls[c];
+            for (const auto& input : child.inputs) {
+                if (fed.count({int(c), input})) continue;
+                OpenInput open;
+                open.record.instance = prefix + decl.name.text;
+                open.record.input = input;
+                open.record.mark = decl.name.mark;
+                Vertex start;
+                start.kind = VertexKind::ChildIn;
+                start.child = int(c);
+                start.port = input;
+                reach(start, open);
+                summary.openInputs.push_back(std::move(open));
+            }
+            for (const auto& inner : child.openInputs) {
+                OpenInput open;
+                open.record = inner.record;
+                for (const auto& output : inner.throughOutputs) {
+                    Vertex start;
+                    start.kind = VertexKind::ChildOut;
+                    start.child = int(c);
+                    start.port = output;
+                    reach(start, open);
+                }
+                summary.openInputs.push_back(std::move(open));
+            }
+        }
+    }
+
     /// Expands `{use: target, p: v}`; nullopt if it failed (errors reported).
-    std::optional<Summary> expandUse(const FileDoc& doc, const NodeDecl& node, const std::string& prefix, const Scope& scope) {
-        const std::string fullName = prefix + node.name.text;
+    std::optional<Summary> expandUse(const FileDoc& doc, const NodeDecl& node, const InstanceContext& instance,
+                                     const Scope& scope) {
+        const std::string& fullName = instance.path;
         Substituted target = substitute(node.target, scope, errors_);
         if (!target.ok) return std::nullopt;
         const SourceMark& at = target.mark;
@@ -298,7 +389,7 @@ private:
         if (!ok) return std::nullopt;
 
         stack_.push_back({identity, label});
-        Summary s = expandBody(*childDoc, *childBody, fullName + ".", childScope, false);
+        Summary s = expandBody(*childDoc, *childBody, instance, childScope, false);
         stack_.pop_back();
         return s;
     }
