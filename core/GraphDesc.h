@@ -30,6 +30,8 @@ struct NodeDesc {
     std::string type;
     SourceMark typeMark;
     std::vector<ParamDesc> params;
+    std::string instance;    ///< dotted instance path as written ("" = top-level file; "a.b" for node "a.b.eq")
+    SourceMark instanceMark; ///< of the outermost instance's entry in the top-level file (unset if instance is "")
 };
 
 /// One end of a connection. `node` is a node name or an external input/output name.
@@ -43,6 +45,14 @@ struct EndpointDesc {
 struct ConnectionDesc {
     EndpointDesc from;
     EndpointDesc to;
+};
+
+/// A declared input of a template or file instance that nothing connects to from outside.
+struct OpenInstanceInput {
+    std::string instance;                ///< dotted instance path as written ("m", "a.b")
+    std::string input;                   ///< the instance's input port
+    SourceMark mark;                     ///< of the instance's entry in the including file
+    std::vector<EndpointDesc> consumers; ///< expanded endpoints it would feed (may be empty)
 };
 
 /// An external input or output of the graph.
@@ -64,6 +74,9 @@ struct GraphDesc {
     std::vector<ExternalDesc> outputs;
     std::vector<NodeDesc> nodes;             ///< in declaration order (expansion order for templates)
     std::vector<ConnectionDesc> connections; ///< in declaration order
+
+    /// Instance inputs left open, for the compiler to report; in expansion order, outer first.
+    std::vector<OpenInstanceInput> openInstanceInputs;
 };
 
 } // namespace sg

@@ -1,7 +1,8 @@
 // `stagegraph live` against a real audio server: a JACK server with its dummy driver (48 kHz,
 // 256-frame periods), started and stopped by the ctest fixture tests/live/jackd-fixture.sh.
-// When jackd is not installed each test prints "SKIPPED: jackd is not installed" (ctest reports
-// it as skipped); when it is installed but no server answers, the tests fail.
+// When jackd is not installed each test (JACK_TEST_CASE) prints "SKIPPED: jackd is not
+// installed" and runs nothing (ctest reports it as skipped); when it is installed but no
+// server answers, the tests fail.
 //
 // The sessions run in-process through sg::cli::runLive with commands written into a pipe, so
 // the timing of `switch` and `set` lines is the test's; the offline renders they are compared
@@ -22,7 +23,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <iostream>
 #include <thread>
 #include <unistd.h>
 
@@ -39,20 +39,30 @@ std::string serverName() {
     return name && *name ? name : "default";
 }
 
-/// Skips (with the message ctest looks for) when jackd is not installed; fails when it is but no
-/// server answers.
-#define REQUIRE_JACK_SERVER()                                                                                                    \
-    do {                                                                                                                         \
-        ::setenv("JACK_NO_START_SERVER", "1", 1); /* clients (jack_lsp too) must not spawn a server */                           \
-        if (!jackdInstalled()) {                                                                                                 \
-            std::cout << "SKIPPED: jackd is not installed (apt-get install jackd2); live test not run" << std::endl;             \
-            return;                                                                                                              \
-        }                                                                                                                        \
-        INFO("no JACK server '" << serverName()                                                                                  \
-                                << "' answers: run the tests through ctest (fixture 'jack'), or start "                          \
-                                   "one: tests/live/jackd-fixture.sh start DIR");                                                \
-        REQUIRE(test::runShell("jack_lsp").status == 0);                                                                         \
-    } while (0)
+/// True when a JACK server answers. When jackd is not installed, warns with the line ctest
+/// reports as a skip and returns false; when it is installed but no server answers, fails.
+bool jackServerReady() {
+    ::setenv("JACK_NO_START_SERVER", "1", 1); // clients (jack_lsp too) must not spawn a server
+    if (!jackdInstalled()) {
+        WARN("SKIPPED: jackd is not installed (apt-get install jackd2); live test not run");
+        return false;
+    }
+    INFO("no JACK server '" << serverName()
+                            << "' answers: run the tests through ctest (fixture 'jack'), or start "
+                               "one: tests/live/jackd-fixture.sh start DIR");
+    REQUIRE(test::runShell("jack_lsp").status == 0);
+    return true;
+}
+
+/// A test case whose body runs only when jackServerReady(): the body is a function of its own,
+/// so a skipped test ends without an early return (the way Catch's TEST_CASE is built).
+#define JACK_TEST_CASE(name, tags) JACK_TEST_CASE_WITH_BODY(INTERNAL_CATCH_UNIQUE_NAME(jackTestBody), name, tags)
+#define JACK_TEST_CASE_WITH_BODY(body, name, tags)                                                                               \
+    static void body();                                                                                                          \
+    TEST_CASE(name, tags) {                                                                                                      \
+        if (jackServerReady()) body();                                                                                           \
+    }                                                                                                                            \
+    static void body()
 
 /// A planar float file.
 struct Audio {
@@ -192,8 +202,7 @@ double peak(const std::vector<float>& x, std::int64_t from, std::int64_t to) {
 
 } // namespace
 
-TEST_CASE("jack: --list-devices shows the JACK server's device", "[live]") {
-    REQUIRE_JACK_SERVER();
+JACK_TEST_CASE("jack: --list-devices shows the JACK server's device", "[live]") {
     // Independent: the clients that own playback ports, as jack_lsp reports them.
     const auto ports = test::runShell("jack_lsp");
     std::vector<std::string> clients;
@@ -214,8 +223,7 @@ TEST_CASE("jack: --list-devices shows the JACK server's device", "[live]") {
     CHECK(run.out.find("48000 Hz") != std::string::npos);
 }
 
-TEST_CASE("jack: a file played with --tee is bit-identical to the offline render, delayed by the latency", "[live]") {
-    REQUIRE_JACK_SERVER();
+JACK_TEST_CASE("jack: a file played with --tee is bit-identical to the offline render, delayed by the latency", "[live]") {
     test::TempDir dir;
     const std::int64_t frames = std::int64_t(1.5 * kRate);
     writeAudio(dir.file("in.wav"), {test::noise(frames, 0.4f, 21), test::noise(frames, 0.4f, 22)});
@@ -259,8 +267,7 @@ TEST_CASE("jack: a file played with --tee is bit-identical to the offline render
     CHECK(run.out.find("worst") != std::string::npos);
 }
 
-TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the crossfade bound, no gap, no xrun", "[live]") {
-    REQUIRE_JACK_SERVER();
+JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the crossfade bound, no gap, no xrun", "[live]") {
     test::TempDir dir;
     // Four graphs: three gains and one with 100 frames of latency (so the session aligns them).
     const double gainsDb[] = {0, -6, -12, -3};
@@ -348,8 +355,7 @@ TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the crossfade 
     CHECK(plateaus == expected);
 }
 
-TEST_CASE("jack: missing device, impossible block size, bad graph: clear error, exit 1 or 2", "[live]") {
-    REQUIRE_JACK_SERVER();
+JACK_TEST_CASE("jack: missing device, impossible block size, bad graph: clear error, exit 1 or 2", "[live]") {
     test::TempDir dir;
     const std::string good = dir.write("good.yaml", gainGraph(0));
     const std::string bad =
@@ -394,8 +400,7 @@ TEST_CASE("jack: missing device, impossible block size, bad graph: clear error, 
     CHECK(run.err.find("missing.wav") != std::string::npos);
 }
 
-TEST_CASE("jack: a graph that fails to compile while live leaves the playing one playing", "[live]") {
-    REQUIRE_JACK_SERVER();
+JACK_TEST_CASE("jack: a graph that fails to compile while live leaves the playing one playing", "[live]") {
     test::TempDir dir;
     const std::string first = dir.write("first.yaml", gainGraph(0));
     const std::string second = dir.write("second.yaml", gainGraph(-6));
@@ -447,8 +452,7 @@ TEST_CASE("jack: a graph that fails to compile while live leaves the playing one
     CHECK(std::abs(20 * std::log10(peak(y, frames - 4800, frames) / amplitude) - -12.0) < 0.05);
 }
 
-TEST_CASE("jack: set node.param VALUE changes a parameter at a sample position, smoothed", "[live]") {
-    REQUIRE_JACK_SERVER();
+JACK_TEST_CASE("jack: set node.param VALUE changes a parameter at a sample position, smoothed", "[live]") {
     test::TempDir dir;
     const std::string graph = dir.write("g.yaml", gainGraph(0));
     const std::int64_t frames = std::int64_t(1.5 * kRate);
@@ -491,8 +495,7 @@ TEST_CASE("jack: set node.param VALUE changes a parameter at a sample position, 
     CHECK(std::abs(y[std::size_t(frames - 1)] - after) < 1e-6);
 }
 
-TEST_CASE("jack: --loop plays the file again, --duration ends the session", "[live]") {
-    REQUIRE_JACK_SERVER();
+JACK_TEST_CASE("jack: --loop plays the file again, --duration ends the session", "[live]") {
     test::TempDir dir;
     const std::string graph = dir.write("g.yaml", gainGraph(-6));
     const std::int64_t frames = 12000; // 0.25 s
@@ -510,8 +513,7 @@ TEST_CASE("jack: --loop plays the file again, --duration ends the session", "[li
     CHECK(mismatches == 0);
 }
 
-TEST_CASE("jack: the stagegraph command plays, takes commands on standard input and prints its summary", "[live]") {
-    REQUIRE_JACK_SERVER();
+JACK_TEST_CASE("jack: the stagegraph command plays, takes commands on standard input and prints its summary", "[live]") {
     test::TempDir dir;
     const std::string a = dir.write("a.yaml", gainGraph(0)), b = dir.write("b.yaml", gainGraph(-6));
     const std::int64_t frames = std::int64_t(1.5 * kRate);

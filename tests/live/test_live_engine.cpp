@@ -123,8 +123,9 @@ TEST_CASE("engine: one graph plays bit-identical to the executor, for any callba
         channel.resize(std::size_t(frames + latency));
     }
     std::string where;
-    CHECK(test::bitIdentical({offline.out}, expected, &where));
+    const bool identical = test::bitIdentical({offline.out}, expected, &where);
     INFO(where);
+    CHECK(identical);
 }
 
 TEST_CASE("engine: the crossfade is sin/cos over F frames and starts after the warm-up", "[live]") {

@@ -1,0 +1,144 @@
+// Loudness meter properties: readings independent of how the stream is split into blocks,
+// silence, reset and setup errors, and a snapshot that stays consistent while the audio thread
+// publishes.
+#include "tests/nodes/LoudnessTesting.h"
+
+#include "tests/nodes/KernelHarness.h"
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+using namespace sg;
+using namespace sg::loudnesstest;
+
+namespace {
+
+/// The figures compared between runs.
+struct Figures {
+    double integrated, range, truePeak, samplePeak, maxMomentary, maxShortTerm, momentary, shortTerm;
+    bool operator==(const Figures&) const = default;
+};
+Figures figuresOf(const LoudnessMeter& m) {
+    return {m.integratedLufs(),   m.loudnessRangeLu(),  m.truePeakDbtp(),  m.samplePeakDbfs(),
+            m.maxMomentaryLufs(), m.maxShortTermLufs(), m.momentaryLufs(), m.shortTermLufs()};
+}
+
+} // namespace
+
+// ---- properties ------------------------------------------------------------------------------------
+
+TEST_CASE("loudness: readings do not depend on how the stream is split", "[loudness]") {
+    for (double rate : {44100.0, 48000.0}) {
+        CAPTURE(rate);
+        const Planar x = musicLike(rate, 40, 7);
+        const Figures whole = figuresOf(measured(x, rate, int(x[0].size())));
+        CHECK(std::isfinite(whole.integrated));
+        for (const auto& plan : nodetest::splitPlans(8192)) {
+            if (plan.size() == 1 && plan[0] == 1 && rate != 48000) continue; // one rate frame-by-frame is enough
+            LoudnessMeter meter;
+            REQUIRE(meter.prepare(rate, 2) == "");
+            std::size_t next = 0;
+            for (std::size_t start = 0; start < x[0].size();) {
+                const std::size_t n = std::min<std::size_t>(std::size_t(plan[next++ % plan.size()]), x[0].size() - start);
+                const float* pointers[2] = {x[0].data() + start, x[1].data() + start};
+                meter.process(pointers, int(n));
+                start += n;
+            }
+            CAPTURE(plan.size(), plan[0]);
+            CHECK(figuresOf(meter) == whole);
+        }
+    }
+}
+
+TEST_CASE("loudness: silence, reset and setup errors", "[loudness]") {
+    LoudnessMeter meter;
+    CHECK(meter.integratedLufs() == kSilentLevel); // not prepared: still answers
+    REQUIRE(meter.prepare(48000, 2) == "");
+    const Planar silence(2, std::vector<float>(48000 * 5, 0.0f));
+    feed(meter, silence, 512);
+    CHECK(meter.integratedLufs() == kSilentLevel);
+    CHECK(meter.momentaryLufs() == kSilentLevel);
+    CHECK(meter.shortTermLufs() == kSilentLevel);
+    CHECK(meter.maxMomentaryLufs() == kSilentLevel);
+    CHECK(meter.truePeakDbtp() == kSilentLevel);
+    CHECK(meter.samplePeakDbfs() == kSilentLevel);
+    CHECK(meter.loudnessRangeLu() == 0);
+    CHECK(meter.plrDb() == kSilentLevel);
+    CHECK(std::isinf(kSilentLevel));
+    CHECK(kSilentLevel < 0);
+
+    // A quiet tone below the absolute gate reads momentary but no integrated loudness.
+    feed(meter, stereoOf(steppedTone(1000, {{-75, 5}}, 48000)), 512);
+    CHECK(meter.momentaryLufs() == Approx(-75).margin(0.1));
+    CHECK(meter.integratedLufs() == kSilentLevel);
+
+    // reset() forgets everything. (Here the three blocks that straddle the step from -75 dB
+    // pass the gates too and pull the reading 0.13 LU down.)
+    feed(meter, stereoOf(steppedTone(1000, {{-23, 5}}, 48000)), 512);
+    CHECK(meter.integratedLufs() == Approx(-23.13).margin(0.05));
+    meter.reset();
+    CHECK(meter.framesProcessed() == 0);
+    CHECK(meter.integratedLufs() == kSilentLevel);
+    CHECK(meter.truePeakDbtp() == kSilentLevel);
+    CHECK(meter.snapshot().integratedLufs == kSilentLevel);
+    const LoudnessMeter again = measured(stereoOf(steppedTone(1000, {{-23, 5}}, 48000)), 48000, 512);
+    feed(meter, stereoOf(steppedTone(1000, {{-23, 5}}, 48000)), 512);
+    CHECK(figuresOf(meter) == figuresOf(again));
+
+    LoudnessMeter bad;
+    CHECK(bad.prepare(48000, 0) != "");
+    CHECK(bad.prepare(48000, 9) != "");
+    CHECK(bad.prepare(1000, 2) != "");
+    LoudnessOptions options;
+    options.truePeakOversampling = 2;
+    CHECK(bad.prepare(48000, 2, options).find("4 or 8") != std::string::npos);
+    options.truePeakOversampling = 4;
+    options.channelWeights = {1.0};
+    CHECK(bad.prepare(48000, 2, options) != "");
+    options.channelWeights = {1.0, 0.5}; // custom weights are used
+    REQUIRE(bad.prepare(48000, 2, options) == "");
+    const std::vector<float> tone = steppedTone(1000, {{-20, 5}}, 48000);
+    feed(bad, {tone, std::vector<float>(tone.size(), 0.0f)}, 1024);
+    const double left = bad.integratedLufs();
+    bad.reset();
+    feed(bad, {std::vector<float>(tone.size(), 0.0f), tone}, 1024);
+    CHECK(bad.integratedLufs() - left == Approx(10 * std::log10(0.5)).margin(1e-6));
+}
+
+TEST_CASE("loudness: the snapshot is consistent while the audio thread publishes", "[loudness]") {
+    // A tone rising 1 dB per 100 ms step: the momentary loudness grows every step, so a torn
+    // snapshot (new momentary with an old maximum) would show momentary > max momentary.
+    const double rate = 48000;
+    std::vector<Segment> segments;
+    for (int i = 0; i < 60; ++i) segments.push_back({-70.0 + i, 0.1});
+    const Planar x = stereoOf(steppedTone(1000, segments, rate));
+    LoudnessMeter meter;
+    REQUIRE(meter.prepare(rate, 2) == "");
+    std::atomic<bool> done{false};
+    std::atomic<int> reads{0}, torn{0};
+    std::thread reader([&] {
+        std::int64_t lastFrames = 0;
+        while (!done.load()) {
+            const LoudnessSnapshot s = meter.snapshot();
+            if (s.momentaryLufs > s.maxMomentaryLufs + 1e-9 || s.frames < lastFrames || s.samplePeakDbfs > s.truePeakDbtp + 1e-9)
+                ++torn;
+            lastFrames = s.frames;
+            ++reads;
+        }
+    });
+    feed(meter, x, 16);
+    done = true;
+    reader.join();
+    CHECK(torn.load() == 0);
+    CHECK(reads.load() > 0);
+    const LoudnessSnapshot last = meter.snapshot();
+    CHECK(last.frames == meter.framesProcessed());
+    CHECK(last.momentaryLufs == meter.momentaryLufs());
+    CHECK(last.shortTermLufs == meter.shortTermLufs());
+    CHECK(last.integratedLufs == meter.integratedLufs());
+    CHECK(last.loudnessRangeLu == meter.loudnessRangeLu());
+    CHECK(last.truePeakDbtp == meter.truePeakDbtp());
+    CHECK(last.maxShortTermLufs == meter.maxShortTermLufs());
+}
