@@ -1,11 +1,16 @@
 #include "host/cli/Target.h"
 
+#include "core/Compiler.h"
+#include "core/Executor.h"
+#include "core/GraphLoader.h"
 #include "core/Node.h"
+#include "core/OfflineRunner.h"
 #include "core/Registry.h"
 #include "core/Units.h"
 #include "host/cli/Progress.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -218,26 +223,100 @@ struct PassOutcome {
     double maxGainReductionDb = 0, meanGainReductionDb = 0, limitedPercent = 0;
 };
 
-/// One run of pass 2: source -> gain -> limiter -> writer (opened here), measuring the stored
-/// samples. Returns "" or an error ("interrupted" when the flag was raised).
+/// The gain node's range, dB: larger gains are spread over several gain nodes.
+constexpr double kGainNodeMaxDb = 40;
+/// The limiter node's lowest ceiling, dBTP: a lower one is reached by scaling around it.
+constexpr double kLimiterNodeMinCeilingDbtp = -20;
+
+std::string numberText(double value) { return formatNumber(value, "%.17g"); }
+
+/// Pass 2 as a graph: in -> gain -> limiter -> out. A gain beyond the gain node's range is
+/// spread over several gain nodes; a limiter ceiling below the node's floor C0 uses a peak
+/// limiter's scale invariance, limit_C(y) = a * limit_C0(y / a) with 20 log10(a) = C - C0: the
+/// input is lowered by C - C0 more and raised by it after the limiter.
+std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbtp) {
+    double shiftDb = 0;
+    if (limiterCeilingDbtp < kLimiterNodeMinCeilingDbtp) {
+        shiftDb = limiterCeilingDbtp - kLimiterNodeMinCeilingDbtp; // negative
+        limiterCeilingDbtp = kLimiterNodeMinCeilingDbtp;
+    }
+    const double preGainDb = gainDb - shiftDb;
+    const int stages = std::max(1, int(std::ceil(std::fabs(preGainDb) / kGainNodeMaxDb)));
+    std::string yaml = "stagegraph: 1\nname: target-pass-2\nstage: mastering\n";
+    yaml += "inputs: {in: {channels: " + std::to_string(channels) + "}}\n";
+    yaml += "outputs: {out: {channels: " + std::to_string(channels) + "}}\nnodes:\n";
+    std::string chain = "in";
+    for (int i = 0; i < stages; ++i) {
+        const std::string name = stages == 1 ? "gain" : "gain" + std::to_string(i + 1);
+        yaml += "  " + name + ": {type: gain, gain: " + numberText(preGainDb / stages) + " dB}\n";
+        chain += " -> " + name;
+    }
+    yaml += "  limiter: {type: limiter, ceiling: " + numberText(limiterCeilingDbtp) +
+            " dBTP, lookahead: " + numberText(kLimiterLookaheadMs) + " ms, release: " + numberText(kLimiterReleaseMs) + " ms}\n";
+    chain += " -> limiter";
+    if (shiftDb != 0) {
+        yaml += "  restore: {type: gain, gain: " + numberText(shiftDb) + " dB}\n";
+        chain += " -> restore";
+    }
+    yaml += "connections: [\"" + chain + " -> out\"]\n";
+    return yaml;
+}
+
+/// The pass-1 scratch file, read back.
+class ScratchFileSource final : public AudioSource {
+public:
+    explicit ScratchFileSource(TempSampleFile& file) : file_(file), remaining_(file.frames()) {}
+    int channels() const override { return file_.channels(); }
+    int read(const AudioView& block) override {
+        const int frames = int(std::min<std::int64_t>(block.frames, remaining_));
+        if (frames == 0) return 0;
+        const std::int64_t got = file_.read(block.frameRange(0, frames));
+        if (got < 0) return -1;
+        remaining_ -= got;
+        if (got < frames) remaining_ = 0; // ended early: the end
+        return int(got);
+    }
+
+private:
+    TempSampleFile& file_;
+    std::int64_t remaining_;
+};
+
+/// The output file, and a meter of exactly what it stores.
+class WriterSink final : public AudioSink {
+public:
+    WriterSink(io::AudioFileWriter& writer, WrittenSampleMeter& meter) : writer_(writer), meter_(meter) {}
+    bool write(const ConstAudioView& block) override {
+        error_ = writer_.write(block);
+        if (!error_.empty()) return false;
+        meter_.process(block);
+        return true;
+    }
+    const std::string& error() const { return error_; }
+
+private:
+    io::AudioFileWriter& writer_;
+    WrittenSampleMeter& meter_;
+    std::string error_;
+};
+
+/// One run of pass 2: source -> [gain -> limiter, a compiled graph] -> writer (opened here),
+/// measuring the stored samples. Returns "" or an error ("interrupted" when the flag was raised).
 std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, const std::string& path,
                     io::OutputFormat format, const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer,
                     PassOutcome& outcome, const std::string& label, bool showProgress,
                     const volatile std::sig_atomic_t* interrupted) {
     const int channels = source.channels();
-    const NodeType* limiter = Registry::builtin().find("limiter");
-    if (!limiter) return "internal: the limiter node is not registered";
-    ParamValues params = limiter->defaults();
-    params[std::size_t(limiter->paramIndex("ceiling"))] = limiterCeilingDbtp;
-    params[std::size_t(limiter->paramIndex("lookahead"))] = kLimiterLookaheadMs;
-    params[std::size_t(limiter->paramIndex("release"))] = kLimiterReleaseMs;
-    const InstanceSetup setup{params, {channels}, {channels}, "limiter"};
-    std::unique_ptr<NodeKernel> kernel = limiter->createKernel();
-    if (auto error = kernel->prepare({sampleRate, kPassBlockFrames, detectSimdArch()}, std::span<const InstanceSetup>(&setup, 1));
-        !error.empty())
-        return error;
-    kernel->reset();
-    const int latency = limiter->latencyFrames(params, sampleRate);
+    Diagnostics diags;
+    const GraphDesc desc = loadGraphFromString(pass2GraphYaml(channels, gainDb, limiterCeilingDbtp), "target pass 2", ".", diags);
+    std::shared_ptr<const CompiledGraph> compiled;
+    if (!diags.hasErrors()) compiled = compile(desc, Registry::builtin(), diags);
+    InstanceOptions options;
+    options.sampleRate = sampleRate;
+    options.maxBlockFrames = kPassBlockFrames;
+    std::unique_ptr<Program> program;
+    if (compiled && !diags.hasErrors()) program = instantiate(*compiled, options, diags);
+    if (!program || diags.hasErrors()) return "internal: the graph of pass 2 does not compile: " + diags.formatAll();
 
     WrittenSampleMeter meter;
     if (auto error = meter.prepare(sampleRate, channels, format); !error.empty()) return error;
@@ -245,71 +324,58 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     if (auto error = writer.open(path, format, sampleRate, channels, protectedPaths); !error.empty()) return error;
     if (auto error = source.rewind(); !error.empty()) return error;
 
-    AudioBuffer block(channels, kPassBlockFrames);
-    std::vector<float*> lanes(static_cast<std::size_t>(channels));
-    for (int c = 0; c < channels; ++c) lanes[std::size_t(c)] = block.channel(c);
-    const float* const* inPorts[] = {lanes.data()};
-    float* const* outPorts[] = {lanes.data()};
-    const float factor = float(dbToGain(gainDb));
-
-    const std::int64_t total = source.frames();
-    ProgressBar progress(label, total, stderr, showProgress && ProgressBar::isTerminal(stderr));
-    std::int64_t read = 0;
-    for (std::int64_t position = 0; position < total + latency;) {
-        if (interrupted && *interrupted) {
-            progress.finish();
-            writer.discard();
-            return "interrupted";
-        }
-        const int frames = int(std::min<std::int64_t>(kPassBlockFrames, total + latency - position));
-        const AudioView view = block.view().frameRange(0, frames);
-        std::int64_t got = 0;
-        if (read < total) {
-            got = source.read(view.frameRange(0, int(std::min<std::int64_t>(frames, total - read))));
-            if (got < 0) {
-                progress.finish();
-                writer.discard();
-                return "cannot read back the temporary file of pass 1";
-            }
-            read += got;
-        }
-        if (got < frames) view.frameRange(int(got), frames - int(got)).clear();
-        for (int c = 0; c < channels; ++c) {
-            float* x = block.channel(c);
-            for (int f = 0; f < frames; ++f) x[f] *= factor;
-        }
-        ProcessContext ctx;
-        ctx.position = position;
-        ctx.frames = frames;
-        ctx.inputs = inPorts;
-        ctx.outputs = outPorts;
-        kernel->process(ctx);
-        // Output frame n of the limiter is input frame n - latency.
-        const int skip = int(std::clamp<std::int64_t>(latency - position, 0, frames));
-        if (skip < frames) {
-            const ConstAudioView out = view.frameRange(skip, frames - skip);
-            if (auto error = writer.write(out); !error.empty()) {
-                progress.finish();
-                writer.discard();
-                return error;
-            }
-            meter.process(out);
-        }
-        position += frames;
-        progress.update(std::max<std::int64_t>(0, position - latency));
-    }
+    ProgressBar progress(label, source.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
+    std::atomic<bool> stop{interrupted && *interrupted};
+    RunnerOptions runnerOptions;
+    runnerOptions.blockFrames = kPassBlockFrames;
+    runnerOptions.stop = &stop;
+    runnerOptions.onProgress = [&](std::int64_t outputFrames) {
+        progress.update(outputFrames);
+        if (interrupted && *interrupted) stop.store(true, std::memory_order_relaxed);
+    };
+    ScratchFileSource input(source);
+    WriterSink output(writer, meter);
+    AudioSource* sources[] = {&input};
+    AudioSink* sinks[] = {&output};
+    OfflineRunner runner(program->executor(), runnerOptions);
+    const RunResult result = runner.run(sources, sinks);
     progress.finish();
+    std::string error;
+    switch (result.status) {
+    case RunStatus::Finished:
+        break;
+    case RunStatus::Stopped:
+        error = "interrupted";
+        break;
+    case RunStatus::SourceFailed:
+        error = "cannot read back the temporary file of pass 1";
+        break;
+    case RunStatus::SinkFailed:
+        error = output.error();
+        break;
+    case RunStatus::NonFinite:
+        error = "pass 2 produced non-finite samples (NaN or infinity)";
+        break;
+    case RunStatus::Mismatch:
+        error = "internal: " + result.mismatch;
+        break;
+    }
+    if (!error.empty()) {
+        writer.discard();
+        return error;
+    }
 
     outcome.figures = figuresOf(meter.meter());
-    std::vector<Measurement> figures;
-    kernel->measurements(0, figures);
-    for (const auto& m : figures) {
-        if (m.key == "max_gain_reduction_db")
-            outcome.maxGainReductionDb = m.value;
-        else if (m.key == "mean_gain_reduction_db")
-            outcome.meanGainReductionDb = m.value;
-        else if (m.key == "limited_percent")
-            outcome.limitedPercent = m.value;
+    for (const auto& node : program->executor().measurements()) {
+        if (node.node != "limiter") continue;
+        for (const auto& m : node.values) {
+            if (m.key == "max_gain_reduction_db")
+                outcome.maxGainReductionDb = m.value;
+            else if (m.key == "mean_gain_reduction_db")
+                outcome.meanGainReductionDb = m.value;
+            else if (m.key == "limited_percent")
+                outcome.limitedPercent = m.value;
+        }
     }
     return {};
 }

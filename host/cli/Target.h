@@ -9,9 +9,10 @@
 // Two streamed passes per written output, memory bounded for any length:
 //   1. the graph is rendered once into an unlinked float temp file in the output's folder
 //      (TempSampleFile) while a LoudnessMeter measures it: integrated loudness I1;
-//   2. the temp file is streamed through a gain of (target - I1) dB, the `limiter` node (ceiling
-//      = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms) and the writer's
-//      quantisation and dither; WrittenSampleMeter measures exactly the samples stored. If the
+//   2. the temp file is streamed through a compiled graph, `gain` (target - I1 dB) -> `limiter`
+//      (ceiling = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run by the
+//      OfflineRunner (which trims the limiter's lookahead), into the writer's quantisation and
+//      dither; WrittenSampleMeter measures exactly the samples stored. If the
 //      integrated loudness misses by more than kLandingToleranceLu (limiting lowers it) the gain
 //      is corrected (secant steps) and pass 2 runs again; if the true peak exceeds the ceiling,
 //      the limiter's ceiling is lowered by the excess and pass 2 runs again; at most kMaxPass2Runs.

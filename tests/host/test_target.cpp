@@ -602,3 +602,38 @@ connections: ["mix -> before -> trim -> limit -> after -> out"]
     CHECK_FALSE(fs::exists(dir.file("new.wav")));
     CHECK(noTemporaries(dir));
 }
+
+TEST_CASE("render --target reaches past the gain and limiter nodes' ranges: +50 dB of gain, a -20 dBTP ceiling",
+          "[render][target]") {
+    // Pass 2 is a compiled graph, so its gain (-120..+40 dB per node) and the limiter's ceiling
+    // (-20..0 dBTP) have ranges; the target has not. The figures come from the written file.
+    TempDir dir;
+    const std::string graph = dir.write("pass.yaml", kPassGraph);
+    const Planar music = dynamicMix(6.0);
+    SECTION("very quiet material to -14 LUFS: about +46 dB") {
+        const std::string input = dir.file("faint.wav"), out = dir.file("out.wav");
+        writeFloatWav(input, atLoudness(music, -60));
+        const auto r = runCli("render " + q(graph) + " -i " + q(input) + " -o " + q(out) + " --format wav32f --target -14LUFS");
+        INFO(r.out << r.err);
+        REQUIRE(r.status == 0);
+        const Reading got = measure(readAll(out));
+        INFO(got.integratedLufs << " LUFS, true peak " << got.truePeakDbtp << " dBTP");
+        CHECK(std::fabs(got.integratedLufs - -14) <= cli::kAcceptToleranceLu);
+        CHECK(got.truePeakDbtp <= -1);
+    }
+    SECTION("a -20 dBTP ceiling (the limiter aims 0.02 dB under it)") {
+        const std::string input = dir.file("mix.wav"), out = dir.file("out.wav");
+        writeFloatWav(input, atLoudness(music, -14));
+        const auto r = runCli("render " + q(graph) + " -i " + q(input) + " -o " + q(out) +
+                              " --format wav32f --target -28LUFS --ceiling -20dBTP");
+        INFO(r.out << r.err);
+        REQUIRE(r.status == 0);
+        const Reading got = measure(readAll(out));
+        INFO(got.integratedLufs << " LUFS, true peak " << got.truePeakDbtp << " dBTP");
+        CHECK(std::fabs(got.integratedLufs - -28) <= cli::kAcceptToleranceLu);
+        CHECK(got.truePeakDbtp <= -20);
+        INFO("the limiter had work to do: the material's crest factor is above 8 dB");
+        CHECK_THAT(r.out, Catch::Contains("dB max"));
+    }
+    CHECK(noTemporaries(dir));
+}

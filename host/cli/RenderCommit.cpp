@@ -1,0 +1,191 @@
+#include "host/cli/RenderCommit.h"
+
+#include "core/Executor.h"
+#include "host/cli/CommandLine.h"
+#include "host/cli/RenderText.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace sg::cli {
+
+namespace {
+
+std::string heavyLimitingWarning(const LoudnessTarget& target, const TargetResult& result) {
+    char text[160];
+    std::snprintf(text, sizeof text, "hitting %g LUFS needed heavy limiting: %.1f dB mean, %.1f dB max gain reduction",
+                  target.integratedLufs, result.meanGainReductionDb, result.maxGainReductionDb);
+    return text;
+}
+
+} // namespace
+
+int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, RenderOutputs& outputs) {
+    const auto& execOutputs = plan.program->executor().outputs();
+    const std::size_t count = execOutputs.size();
+    outputs.targeting = request.target.has_value();
+    const bool measuring = outputs.targeting || !request.reportPath.empty() || request.measureOutputs;
+    outputs.writes.assign(count, false);
+    outputs.writers = std::vector<io::AudioFileWriter>(count);
+    outputs.meters.resize(count);
+    outputs.pass1Files.resize(count);
+    outputs.pass1Meters.resize(count);
+    for (std::size_t k = 0; k < count; ++k) {
+        const auto slot = std::size_t(plan.outputSlot[k]);
+        const std::string& path = plan.outputFiles[slot];
+        if (path.empty()) {
+            printRenderNote("graph output " + quotedText(execOutputs[k].name) + " is not written (add -o " + execOutputs[k].name +
+                            "=FILE)");
+            continue;
+        }
+        const int channels = execOutputs[k].channels;
+        if (outputs.targeting) {
+            if (channels > kLoudnessMaxChannels)
+                return renderUsageError("--target: graph output " + quotedText(execOutputs[k].name) + " has " +
+                                        countText(channels, "channel", "channels") + "; loudness is measured on 1 to " +
+                                        std::to_string(kLoudnessMaxChannels));
+            outputs.pass1Files[k] = std::make_unique<TempSampleFile>();
+            if (auto error = outputs.pass1Files[k]->create(fs::path(path).parent_path().string(), channels); !error.empty()) {
+                printRenderError(error);
+                return kExitFailure;
+            }
+            outputs.pass1Meters[k] = std::make_unique<LoudnessMeter>();
+            if (auto error = outputs.pass1Meters[k]->prepare(plan.sampleRate, channels); !error.empty()) {
+                printRenderError("--target: " + error);
+                return kExitFailure;
+            }
+        } else {
+            if (auto error = outputs.writers[k].open(path, plan.formats[slot], plan.sampleRate, channels, plan.protectedPaths);
+                !error.empty()) {
+                printRenderError(error);
+                return kExitFailure;
+            }
+            if (measuring) {
+                outputs.meters[k] = std::make_unique<WrittenSampleMeter>();
+                if (auto error = outputs.meters[k]->prepare(plan.sampleRate, channels, plan.formats[slot]); !error.empty()) {
+                    printRenderNote("output " + quotedText(execOutputs[k].name) + " is not measured: " + error);
+                    outputs.meters[k].reset();
+                }
+            }
+        }
+        outputs.writes[k] = true;
+    }
+    if (outputs.targeting && std::find(outputs.writes.begin(), outputs.writes.end(), true) == outputs.writes.end())
+        return renderUsageError("--target: no graph output is written (give -o [NAME=]FILE)");
+    if (!request.reportPath.empty()) {
+        if (auto error = outputs.reportFile.open(request.reportPath); !error.empty()) {
+            printRenderError(error);
+            return kExitFailure;
+        }
+    }
+    return kExitOk;
+}
+
+int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& outputs, const StreamedRender& streamed,
+                 RenderSummary& summary) {
+    const Executor& executor = plan.program->executor();
+    const auto& execOutputs = executor.outputs();
+    RenderSummary result;
+    result.taps = executor.measurements();
+
+    // --target: pass 2 for every written output (each uncommitted until all have landed).
+    std::vector<std::optional<TargetResult>> targetResults(execOutputs.size());
+    if (outputs.targeting) {
+        for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+            if (!outputs.writes[k]) continue;
+            const auto slot = std::size_t(plan.outputSlot[k]);
+            TargetResult delivered;
+            const std::string error = deliverToTarget(*outputs.pass1Files[k], figuresOf(*outputs.pass1Meters[k]), *request.target,
+                                                      plan.outputFiles[slot], plan.formats[slot], plan.protectedPaths,
+                                                      outputs.writers[k], delivered, request.showProgress, interruptFlag());
+            outputs.pass1Files[k].reset(); // frees its disk space now
+            if (*interruptFlag()) {
+                printRenderError("interrupted; no output written");
+                return kExitInterrupted;
+            }
+            if (!error.empty()) {
+                printRenderError(error + "; no output written");
+                return kExitFailure;
+            }
+            targetResults[k] = delivered;
+        }
+    }
+
+    for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+        if (!outputs.writes[k]) continue;
+        if (auto error = outputs.writers[k].commit(); !error.empty()) {
+            printRenderError(error);
+            return kExitFailure;
+        }
+    }
+    const double wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - streamed.started).count();
+
+    result.sampleRate = plan.sampleRate;
+    result.frames = streamed.frames;
+    result.latencyFrames = executor.latencyFrames();
+    result.wallSeconds = wallSeconds;
+    result.pass1Seconds = streamed.pass1Seconds;
+    for (std::size_t i = 0; i < plan.inputs.size(); ++i) result.inputs.emplace_back(plan.inputs[i].name, plan.inputFiles[i]);
+    for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+        if (!outputs.writes[k]) continue;
+        RenderedOutput out;
+        out.name = execOutputs[k].name;
+        out.path = outputs.writers[k].path();
+        out.format = outputs.writers[k].format();
+        out.channels = execOutputs[k].channels;
+        out.clippedSamples = outputs.writers[k].clippedSamples();
+        if (targetResults[k]) {
+            out.measured = true;
+            out.figures = targetResults[k]->after;
+            out.target = targetResults[k];
+        } else if (outputs.meters[k]) {
+            out.measured = true;
+            out.figures = figuresOf(outputs.meters[k]->meter());
+        }
+        result.outputs.push_back(std::move(out));
+    }
+    for (const auto& out : result.outputs)
+        if (out.clippedSamples > 0)
+            printRenderWarning(quotedText(out.path) + ": " + countText(std::int64_t(out.clippedSamples), "sample", "samples") +
+                               " clipped at full scale; lower the level or write wav32f");
+    if (outputs.targeting)
+        for (const auto& out : result.outputs)
+            if (out.target && out.target->meanGainReductionDb > kHeavyLimitingDb)
+                printRenderWarning(heavyLimitingWarning(*request.target, *out.target) + " on " + quotedText(out.path));
+
+    if (!request.reportPath.empty()) {
+        RenderReport report;
+        report.graphPath = request.graphPath;
+        report.sampleRate = plan.sampleRate;
+        report.frames = streamed.frames;
+        report.latencyFrames = result.latencyFrames;
+        report.blockFrames = request.blockFrames;
+        report.wallSeconds = wallSeconds;
+        report.inputs = result.inputs;
+        report.target = request.target;
+        for (const auto& out : result.outputs) {
+            ReportOutput entry;
+            entry.name = out.name;
+            entry.path = out.path;
+            entry.format = out.format;
+            entry.measured = out.measured;
+            entry.channels = out.channels;
+            entry.figures = out.figures;
+            entry.clippedSamples = out.clippedSamples;
+            entry.target = out.target;
+            report.outputs.push_back(std::move(entry));
+        }
+        report.taps = result.taps;
+        if (auto error = outputs.reportFile.commit(reportJson(report)); !error.empty()) {
+            printRenderError(error + " (the audio files were written)");
+            return kExitFailure;
+        }
+    }
+    summary = std::move(result);
+    return kExitOk;
+}
+
+} // namespace sg::cli

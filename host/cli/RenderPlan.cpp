@@ -1,0 +1,228 @@
+#include "host/cli/RenderPlan.h"
+
+#include "core/Executor.h"
+#include "core/GraphLoader.h"
+#include "core/Registry.h"
+#include "host/cli/CommandLine.h"
+#include "host/cli/RenderText.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace sg::cli {
+
+namespace {
+
+std::string portList(const std::vector<ExternalDesc>& ports) {
+    if (ports.empty()) return "none";
+    std::string out;
+    for (const auto& p : ports) out += (out.empty() ? "" : ", ") + quotedText(p.name);
+    return out;
+}
+
+int findPort(const std::vector<ExternalDesc>& ports, const std::string& name) {
+    for (std::size_t i = 0; i < ports.size(); ++i)
+        if (ports[i].name == name) return int(i);
+    return -1;
+}
+
+/// Binds "[NAME=]FILE" arguments to `ports`. A bare FILE goes to the one port not yet bound
+/// (for inputs: or the one unbound port without a default file). Returns "" or a usage error.
+std::string bindFiles(const std::vector<ExternalDesc>& ports, const std::vector<std::string>& args, bool isInput,
+                      std::vector<std::string>& bound) {
+    const char* kind = isInput ? "input" : "output";
+    const char* flag = isInput ? "-i" : "-o";
+    bound.assign(ports.size(), std::string());
+    std::vector<std::string> bare;
+    for (const auto& arg : args) {
+        const auto eq = arg.find('=');
+        if (eq != std::string::npos && eq > 0) {
+            const std::string name = arg.substr(0, eq), file = arg.substr(eq + 1);
+            const int port = findPort(ports, name);
+            if (port >= 0) {
+                if (file.empty()) return std::string(flag) + " " + arg + ": no file after '='";
+                if (!bound[std::size_t(port)].empty())
+                    return "graph " + std::string(kind) + " " + quotedText(name) + " is given twice";
+                bound[std::size_t(port)] = file;
+                continue;
+            }
+            std::error_code ec;
+            if (!(isInput && fs::exists(arg, ec)))
+                return "the graph has no " + std::string(kind) + " " + quotedText(name) + " (its " + kind +
+                       "s: " + portList(ports) + ")";
+        }
+        bare.push_back(arg);
+    }
+    for (const auto& file : bare) {
+        std::vector<int> open, openWithoutDefault;
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            if (!bound[i].empty()) continue;
+            open.push_back(int(i));
+            if (ports[i].file.empty()) openWithoutDefault.push_back(int(i));
+        }
+        int port = -1;
+        if (open.size() == 1)
+            port = open[0];
+        else if (isInput && openWithoutDefault.size() == 1)
+            port = openWithoutDefault[0];
+        if (port < 0) {
+            if (open.empty())
+                return "no graph " + std::string(kind) + " left for " + quotedText(file) + " (its " + kind +
+                       "s: " + portList(ports) + ")";
+            return "cannot tell which graph " + std::string(kind) + " " + quotedText(file) + " is for (its " + kind +
+                   "s: " + portList(ports) + "); write " + flag + " NAME=FILE";
+        }
+        bound[std::size_t(port)] = file;
+    }
+    if (isInput) {
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            if (!bound[i].empty()) continue;
+            if (!ports[i].file.empty())
+                bound[i] = ports[i].file; // already relative to the graph file
+            else
+                return "no file for graph input " + quotedText(ports[i].name) + " (give -i " + ports[i].name + "=FILE)";
+        }
+    }
+    return {};
+}
+
+/// Formats per output and the checks that no output overwrites an input, the graph or another
+/// output, and that --report does not either. Returns "" or a usage error.
+std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
+    plan.formats.assign(plan.outputs.size(), io::OutputFormat::Wav24);
+    for (std::size_t o = 0; o < plan.outputs.size(); ++o) {
+        const std::string& path = plan.outputFiles[o];
+        if (path.empty()) continue;
+        if (request.format) {
+            if (!io::formatMatchesPath(*request.format, path))
+                return std::string("--format ") + io::outputFormatName(*request.format) + " does not fit the name " +
+                       quotedText(path);
+            plan.formats[o] = *request.format;
+        } else if (auto format = io::defaultFormatForPath(path)) {
+            plan.formats[o] = *format;
+        } else {
+            return "cannot tell the format of " + quotedText(path) +
+                   " from its name; use --format wav16|wav24|wav32f|flac16|flac24";
+        }
+        for (const auto& input : plan.inputFiles)
+            if (io::sameFile(path, input))
+                return "refusing to overwrite input file " + quotedText(input) + " with output " +
+                       quotedText(plan.outputs[o].name);
+        if (io::sameFile(path, request.graphPath)) return "refusing to overwrite the graph file " + quotedText(request.graphPath);
+        std::error_code ec;
+        const bool device = fs::is_character_file(path, ec); // /dev/null may take several outputs
+        for (std::size_t earlier = 0; earlier < o && !device; ++earlier)
+            if (!plan.outputFiles[earlier].empty() && io::sameFile(path, plan.outputFiles[earlier]))
+                return "outputs " + quotedText(plan.outputs[earlier].name) + " and " + quotedText(plan.outputs[o].name) +
+                       " would both write " + quotedText(path);
+    }
+    if (!request.reportPath.empty()) {
+        const std::string& report = request.reportPath;
+        for (const auto& input : plan.inputFiles)
+            if (io::sameFile(report, input)) return "--report: refusing to overwrite input file " + quotedText(input);
+        if (io::sameFile(report, request.graphPath))
+            return "--report: refusing to overwrite the graph file " + quotedText(request.graphPath);
+        for (const auto& path : plan.outputFiles)
+            if (!path.empty() && io::sameFile(report, path)) return "--report " + quotedText(report) + " is also an output file";
+    }
+    return {};
+}
+
+/// Opens every input and checks that they share one rate and fit the declared channels.
+/// Returns kExitOk or kExitFailure (an audio file that does not fit is an audio problem).
+int openInputs(RenderPlan& plan) {
+    plan.readers = std::vector<io::AudioFileReader>(plan.inputs.size());
+    for (std::size_t i = 0; i < plan.readers.size(); ++i) {
+        if (auto error = plan.readers[i].open(plan.inputFiles[i]); !error.empty()) {
+            printRenderError(error);
+            return kExitFailure;
+        }
+    }
+    plan.sampleRate = plan.readers[0].sampleRate();
+    for (std::size_t i = 0; i < plan.readers.size(); ++i) {
+        const io::AudioFileReader& reader = plan.readers[i];
+        if (reader.sampleRate() != plan.sampleRate) {
+            printRenderError(quotedText(plan.inputFiles[i]) + " has a sample rate of " + rateText(reader.sampleRate()) +
+                             ", expected " + rateText(plan.sampleRate) + " (the rate of " + quotedText(plan.inputFiles[0]) +
+                             "); all inputs must share one rate");
+            return kExitFailure;
+        }
+        if (reader.channels() != plan.inputs[i].channels) {
+            printRenderError(quotedText(plan.inputFiles[i]) + " has " + countText(reader.channels(), "channel", "channels") +
+                             ", graph input " + quotedText(plan.inputs[i].name) + " expects " +
+                             std::to_string(plan.inputs[i].channels));
+            return kExitFailure;
+        }
+    }
+    return kExitOk;
+}
+
+} // namespace
+
+int planRender(const RenderRequest& request, RenderPlan& plan) {
+    if (request.blockFrames < kMinBlockFrames || request.blockFrames > kMaxBlockFrames)
+        return renderUsageError("--block: expected a frame count from 1 to 8192, got " + std::to_string(request.blockFrames));
+
+    // The graph, its overrides, and every graph error: before any file is touched.
+    Diagnostics diags;
+    GraphDesc graph = loadGraph(request.graphPath, diags);
+    if (!diags.hasErrors() && !request.overrides.empty()) applyOverrides(graph, request.overrides, diags);
+    if (!diags.hasErrors()) plan.compiled = compile(graph, Registry::builtin(), diags);
+    if (!diags.all().empty()) std::fputs(diags.formatAll().c_str(), stderr); // warnings too
+    if (diags.hasErrors() || !plan.compiled) return kExitUsage;
+    plan.inputs = compiledDesc(*plan.compiled).inputs;
+    plan.outputs = compiledDesc(*plan.compiled).outputs;
+
+    // Files for the graph's inputs and outputs.
+    if (auto error = bindFiles(plan.inputs, request.inputs, true, plan.inputFiles); !error.empty())
+        return renderUsageError(error);
+    if (auto error = bindFiles(plan.outputs, request.outputs, false, plan.outputFiles); !error.empty())
+        return renderUsageError(error);
+    if (plan.inputs.empty())
+        return renderUsageError("the graph " + quotedText(request.graphPath) + " has no inputs: nothing to render");
+    if (auto error = checkOutputs(request, plan); !error.empty()) return renderUsageError(error);
+    plan.protectedPaths = plan.inputFiles;
+    plan.protectedPaths.push_back(request.graphPath);
+
+    if (const int status = openInputs(plan); status != kExitOk) return status;
+
+    // The compiled graph at the inputs' rate. Errors here depend on the rate or the block (a
+    // node that cannot prepare at this rate): graph errors too, status 2.
+    InstanceOptions options;
+    options.sampleRate = plan.sampleRate;
+    options.maxBlockFrames = request.blockFrames;
+    options.batch = request.batch;
+    Diagnostics instanceDiags;
+    plan.program = instantiate(*plan.compiled, options, instanceDiags);
+    if (instanceDiags.hasErrors() || !plan.program) {
+        for (const Diagnostic& d : instanceDiags.all())
+            if (d.severity == Diagnostic::Severity::Error) std::fprintf(stderr, "%s\n", d.format().c_str());
+        return kExitUsage;
+    }
+
+    // The executor's ports, by name, to the graph's.
+    const Executor& executor = plan.program->executor();
+    const auto& execInputs = executor.inputs();
+    const auto& execOutputs = executor.outputs();
+    plan.inputSlot.assign(execInputs.size(), -1);
+    plan.outputSlot.assign(execOutputs.size(), -1);
+    for (std::size_t k = 0; k < execInputs.size(); ++k) {
+        plan.inputSlot[k] = findPort(plan.inputs, execInputs[k].name);
+        if (plan.inputSlot[k] < 0 || plan.readers[std::size_t(plan.inputSlot[k])].channels() != execInputs[k].channels) {
+            printRenderError("internal: compiled input " + quotedText(execInputs[k].name) + " does not match the graph");
+            return kExitFailure;
+        }
+    }
+    for (std::size_t k = 0; k < execOutputs.size(); ++k) {
+        plan.outputSlot[k] = findPort(plan.outputs, execOutputs[k].name);
+        if (plan.outputSlot[k] < 0) {
+            printRenderError("internal: compiled output " + quotedText(execOutputs[k].name) + " does not match the graph");
+            return kExitFailure;
+        }
+    }
+    return kExitOk;
+}
+
+} // namespace sg::cli

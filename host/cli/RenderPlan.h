@@ -1,0 +1,39 @@
+// Planning a render: everything decided before the first frame is read.
+//
+// Load the graph, apply --set, compile ONCE (rate-independent: every graph error is reported
+// here, before any input is opened), bind files to the graph's ports, check outputs and
+// --report against the inputs and each other, open the inputs (they set the rate; all must
+// agree and match the declared channel counts), then instantiate the compiled graph at that
+// rate and block size.
+#pragma once
+
+#include "core/Compiler.h"
+#include "host/cli/Render.h"
+#include "host/io/AudioFile.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sg::cli {
+
+/// What planning decided; the pipeline and the commit stage read it.
+struct RenderPlan {
+    std::shared_ptr<const CompiledGraph> compiled; ///< the graph, compiled once
+    std::vector<ExternalDesc> inputs, outputs;     ///< the graph's ports, in declaration order
+    std::vector<std::string> inputFiles;           ///< per declared input
+    std::vector<std::string> outputFiles;          ///< per declared output ("" = not written)
+    std::vector<io::OutputFormat> formats;         ///< per declared output
+    std::vector<std::string> protectedPaths;       ///< inputs and the graph: never overwritten
+    std::vector<io::AudioFileReader> readers;      ///< per declared input, open
+    double sampleRate = 0;                         ///< Hz, the inputs'
+    std::unique_ptr<Program> program;              ///< instantiated at sampleRate
+    std::vector<int> inputSlot;                    ///< executor input k -> declared input
+    std::vector<int> outputSlot;                   ///< executor output k -> declared output
+};
+
+/// Plans `request`. Returns kExitOk, or the exit status after printing why (graph errors as
+/// file:line:col diagnostics, usage errors with the --help hint, unreadable inputs).
+int planRender(const RenderRequest& request, RenderPlan& plan);
+
+} // namespace sg::cli

@@ -1,0 +1,24 @@
+// The messages of `stagegraph render`, shared by its planning, pipeline and commit stages.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sg::cli {
+
+/// "stagegraph render: error: MESSAGE" on stderr.
+void printRenderError(const std::string& message);
+/// "stagegraph render: warning: MESSAGE" on stderr.
+void printRenderWarning(const std::string& message);
+/// "stagegraph render: note: MESSAGE" on stderr.
+void printRenderNote(const std::string& message);
+/// Prints a usage error and the --help hint; returns kExitUsage.
+int renderUsageError(const std::string& message);
+/// 'TEXT', as names and paths appear in messages.
+std::string quotedText(const std::string& text);
+/// "1 sample", "3 samples".
+std::string countText(std::int64_t count, const char* one, const char* many);
+/// "48000 Hz".
+std::string rateText(double hz);
+
+} // namespace sg::cli
