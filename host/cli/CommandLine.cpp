@@ -7,18 +7,6 @@ volatile std::sig_atomic_t interrupted = 0;
 void onInterrupt(int) { interrupted = 1; }
 } // namespace
 
-OptionArgument splitOption(const std::string& argument) {
-    OptionArgument out{argument, {}, false};
-    if (argument.rfind("--", 0) == 0) {
-        if (const auto eq = argument.find('='); eq != std::string::npos) {
-            out.name = argument.substr(0, eq);
-            out.inlineValue = argument.substr(eq + 1);
-            out.hasInlineValue = true;
-        }
-    }
-    return out;
-}
-
 InterruptGuard::InterruptGuard(bool active) : active_(active) {
     interrupted = 0;
     if (!active_) return;

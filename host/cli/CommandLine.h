@@ -1,4 +1,4 @@
-// What every sub-command shares: exit statuses, `--name=value` splitting, and turning SIGINT /
+// What every sub-command shares: exit statuses, and turning SIGINT /
 // SIGTERM into a flag so long work can stop cleanly (temporary files removed, terminal restored).
 #pragma once
 
@@ -11,14 +11,6 @@ inline constexpr int kExitOk = 0;            ///< success
 inline constexpr int kExitFailure = 1;       ///< processing or I/O failure
 inline constexpr int kExitUsage = 2;         ///< usage or graph error
 inline constexpr int kExitInterrupted = 130; ///< stopped by SIGINT / SIGTERM
-
-/// An argument split at its first '=' when it is a long option: "--block=64" -> {"--block", "64", true}.
-struct OptionArgument {
-    std::string name;        ///< the option (or the whole argument)
-    std::string inlineValue; ///< after '=', if any
-    bool hasInlineValue = false;
-};
-OptionArgument splitOption(const std::string& argument);
 
 /// While alive (and active), SIGINT and SIGTERM set interruptFlag() instead of ending the
 /// process; the previous handlers come back on destruction.

@@ -72,6 +72,7 @@ std::unique_ptr<CLI::App> makeCommandApp(const CommandText& text) {
     app->set_help_flag("-h,--help", "this text");
     app->allow_windows_style_options(false);
     app->positionals_at_end(false);
+    app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast); // "--block 64 --block 128": 128
     return app;
 }
 
