@@ -150,9 +150,11 @@ int runCheck(const std::vector<std::string>& args) {
     ins = describePorts(s.inputNames, s.inputChannels);
     outs = describePorts(s.outputNames, s.outputChannels);
     std::printf("  inputs:      %s\n  outputs:     %s\n", ins.empty() ? "none" : ins.c_str(), outs.c_str());
-    std::printf("  nodes:       %d declared, %d compensation delays, %zu steps\n", declared, s.insertedDelays, s.steps.size());
-    std::printf("  latency:     %d frames (%.2f ms at %.0f Hz)\n", s.latencyFrames, 1000.0 * s.latencyFrames / s.sampleRate,
-                s.sampleRate);
+    std::printf("  nodes:       %d declared, %s, %s\n", declared,
+                plural(s.insertedDelays, "compensation delay", "compensation delays").c_str(),
+                plural(std::int64_t(s.steps.size()), "step", "steps").c_str());
+    std::printf("  latency:     %s (%.2f ms at %.0f Hz)\n", plural(s.latencyFrames, "frame", "frames").c_str(),
+                1000.0 * s.latencyFrames / s.sampleRate, s.sampleRate);
     if (s.tailSeconds > 0) std::printf("  tail:        %.3f s\n", s.tailSeconds);
     if (g.schedule) {
         std::fputc('\n', stdout);
@@ -253,7 +255,8 @@ int runNodes(const std::vector<std::string>& args) {
         };
         write("README.md", nodeIndexMarkdown());
         for (const NodeType* t : registry.all()) write(t->info().name + ".md", nodeMarkdown(t->info().name));
-        std::printf("wrote %zu node pages to %s\n", registry.all().size(), outDir.c_str());
+        std::printf("wrote %s to %s\n", plural(std::int64_t(registry.all().size()), "node page", "node pages").c_str(),
+                    outDir.c_str());
         return 0;
     }
     if (markdown) {

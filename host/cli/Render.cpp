@@ -49,10 +49,6 @@ std::string portList(const std::vector<ExternalDesc>& ports) {
     return out;
 }
 
-std::string plural(std::int64_t count, const char* one, const char* many) {
-    return std::to_string(count) + " " + (count == 1 ? one : many);
-}
-
 std::string formatRate(double hz) {
     char text[32];
     std::snprintf(text, sizeof text, "%g Hz", hz);
@@ -151,15 +147,15 @@ std::string heavyLimitingText(const LoudnessTarget& target, const TargetResult& 
 
 void printSummary(const RenderRequest& request, const RenderSummary& result) {
     const double seconds = double(result.frames) / result.sampleRate;
-    std::printf("rendered %s: %lld frames, %.3f s at %s, in %.3f s (%.0fx realtime)\n", request.graphPath.c_str(),
-                static_cast<long long>(result.frames), seconds, formatRate(result.sampleRate).c_str(), result.wallSeconds,
-                result.wallSeconds > 0 ? seconds / result.wallSeconds : 0.0);
-    std::printf("latency: %d frames (%.2f ms), trimmed from the output\n", result.latencyFrames,
+    std::printf("rendered %s: %s, %.3f s at %s, in %.3f s (%.0fx realtime)\n", request.graphPath.c_str(),
+                plural(result.frames, "frame", "frames").c_str(), seconds, formatRate(result.sampleRate).c_str(),
+                result.wallSeconds, result.wallSeconds > 0 ? seconds / result.wallSeconds : 0.0);
+    std::printf("latency: %s (%.2f ms), trimmed from the output\n", plural(result.latencyFrames, "frame", "frames").c_str(),
                 1000.0 * result.latencyFrames / result.sampleRate);
     for (const auto& [name, path] : result.inputs) std::printf("  %s <- %s\n", name.c_str(), path.c_str());
     for (const auto& out : result.outputs) {
-        std::printf("  %s -> %s (%s, %d ch), %llu clipped samples\n", out.name.c_str(), out.path.c_str(),
-                    io::outputFormatName(out.format), out.channels, static_cast<unsigned long long>(out.clippedSamples));
+        std::printf("  %s -> %s (%s, %d ch), %s\n", out.name.c_str(), out.path.c_str(), io::outputFormatName(out.format),
+                    out.channels, plural(std::int64_t(out.clippedSamples), "clipped sample", "clipped samples").c_str());
         if (out.measured && !out.target)
             std::printf("    %s integrated, true peak %s, LRA %.1f LU\n", level(out.figures.integratedLufs, "LUFS").c_str(),
                         level(out.figures.truePeakDbtp, "dBTP").c_str(), out.figures.loudnessRangeLu);
@@ -179,8 +175,8 @@ void printSummary(const RenderRequest& request, const RenderSummary& result) {
             std::printf("    limiter: no gain reduction needed\n");
         if (t.meanGainReductionDb > kHeavyLimitingDb)
             std::printf("    warning: %s\n", heavyLimitingText(*request.target, t).c_str());
-        std::printf("    pass 2 (gain, limiter, %s): %d %s, %.3f s\n", io::outputFormatName(out.format), t.pass2Runs,
-                    t.pass2Runs == 1 ? "run" : "runs", t.pass2Seconds);
+        std::printf("    pass 2 (gain, limiter, %s): %s, %.3f s\n", io::outputFormatName(out.format),
+                    plural(t.pass2Runs, "run", "runs").c_str(), t.pass2Seconds);
     }
     std::printf("pass 1 (the graph): %.3f s\n", result.pass1Seconds);
 }

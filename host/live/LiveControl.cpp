@@ -120,9 +120,9 @@ bool Session::recompile(int index, const char* why) {
         message(lines);
     }
     if (fresh->latencyFrames() > sessionLatency_)
-        message("warning: graph " + std::to_string(index + 1) + " now has " + std::to_string(fresh->latencyFrames()) +
-                " frames of latency, more than the session's " + std::to_string(sessionLatency_) +
-                ": switching to it is not time-aligned (restart the session to align it)");
+        message("warning: graph " + std::to_string(index + 1) + " now has " +
+                cli::plural(fresh->latencyFrames(), "frame", "frames") + " of latency, more than the session's " +
+                std::to_string(sessionLatency_) + ": switching to it is not time-aligned (restart the session to align it)");
     fresh->alignTo(sessionLatency_);
     if (options_.matchLoudness || engine_->matching()) calibrate(*fresh);
     graveyard_.push_back(std::move(entry.instance));

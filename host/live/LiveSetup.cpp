@@ -330,13 +330,13 @@ int Session::run(LiveSummary* summary) {
     // What is playing, once (the summary repeats the figures at the end).
     {
         char text[512];
-        std::snprintf(text, sizeof text, "playing on %s device '%s': %g Hz, %d-frame period (%.2f ms)%s, latency %d frames",
+        std::snprintf(text, sizeof text, "playing on %s device '%s': %g Hz, %d-frame period (%.2f ms)%s, latency %s",
                       streamInfo_.apiName.c_str(), streamInfo_.outputDeviceName.c_str(), sampleRate_, streamInfo_.blockFrames,
                       1000.0 * streamInfo_.blockFrames / sampleRate_,
                       streamInfo_.blockFrames != options_.blockFrames
                           ? (" (asked " + std::to_string(options_.blockFrames) + ")").c_str()
                           : "",
-                      sessionLatency_);
+                      cli::plural(sessionLatency_, "frame", "frames").c_str());
         message(text);
         for (std::size_t g = 0; g < graphs_.size(); ++g)
             message("  " + std::to_string(g + 1) + ": " + graphs_[g].instance->name() + " (" + graphs_[g].path + ")");

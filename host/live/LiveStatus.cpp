@@ -120,24 +120,28 @@ int Session::finish(int status, LiveSummary* summary) {
 
     if (engine_ && result.callbacks > 0) {
         if (result.teeOverflowFrames > 0) {
-            error("the tee writer fell behind: " + std::to_string(result.teeOverflowFrames) + " frames missing from " +
+            error("the tee writer fell behind: " + cli::plural(result.teeOverflowFrames, "frame", "frames") + " missing from " +
                   quoted(options_.teePath));
             if (status == kExitOk) status = kExitFailure;
         }
         if (result.nonFiniteSamples > 0) {
-            error("the graph produced " + std::to_string(result.nonFiniteSamples) +
-                  " non-finite samples (NaN or infinity); they were replaced by silence");
+            error("the graph produced " +
+                  cli::plural(std::int64_t(result.nonFiniteSamples), "non-finite sample", "non-finite samples") +
+                  " (NaN or infinity); they were replaced by silence");
             if (status == kExitOk) status = kExitFailure;
         }
         std::FILE* out = console_.out;
         const double pct = result.deadlineUs > 0 ? 100.0 / result.deadlineUs : 0;
-        std::fprintf(out, "live: %zu graph%s on %s device '%s', %g Hz, %d-frame period (deadline %.0f us), latency %d frames\n",
-                     graphs_.size(), graphs_.size() == 1 ? "" : "s", result.apiName.c_str(), result.outputDeviceName.c_str(),
-                     result.sampleRateHz, result.blockFrames, result.deadlineUs, result.sessionLatencyFrames);
-        std::fprintf(out, "played %.3f s: %llu callbacks, %lld frames, %llu switches, %llu xruns, %lld underrun frames\n",
-                     double(result.frames) / sampleRate_, static_cast<unsigned long long>(result.callbacks),
-                     static_cast<long long>(result.frames), static_cast<unsigned long long>(result.switches),
-                     static_cast<unsigned long long>(result.xruns), static_cast<long long>(result.underrunFrames));
+        std::fprintf(out, "live: %s on %s device '%s', %g Hz, %d-frame period (deadline %.0f us), latency %s\n",
+                     cli::plural(std::int64_t(graphs_.size()), "graph", "graphs").c_str(), result.apiName.c_str(),
+                     result.outputDeviceName.c_str(), result.sampleRateHz, result.blockFrames, result.deadlineUs,
+                     cli::plural(result.sessionLatencyFrames, "frame", "frames").c_str());
+        std::fprintf(out, "played %.3f s: %s, %s, %s, %s, %s\n", double(result.frames) / sampleRate_,
+                     cli::plural(std::int64_t(result.callbacks), "callback", "callbacks").c_str(),
+                     cli::plural(result.frames, "frame", "frames").c_str(),
+                     cli::plural(std::int64_t(result.switches), "switch", "switches").c_str(),
+                     cli::plural(std::int64_t(result.xruns), "xrun", "xruns").c_str(),
+                     cli::plural(result.underrunFrames, "underrun frame", "underrun frames").c_str());
         if (result.xruns > 0)
             std::fprintf(out, "first xrun after %.3f s (the driver missed a deadline: a loaded machine, or a period too short)\n",
                          double(result.firstXrunFrame) / sampleRate_);
@@ -149,7 +153,8 @@ int Session::finish(int status, LiveSummary* summary) {
                      formatLevel(result.truePeakDbtp, "dBTP").c_str());
         if (failedCompiles_ > 0) std::fprintf(out, "graphs that did not compile while live: %d\n", failedCompiles_);
         if (teeOpen_ && teeError.empty())
-            std::fprintf(out, "tee: %s (%lld frames)\n", options_.teePath.c_str(), static_cast<long long>(result.teeFrames));
+            std::fprintf(out, "tee: %s (%s)\n", options_.teePath.c_str(),
+                         cli::plural(result.teeFrames, "frame", "frames").c_str());
         std::fflush(out);
     }
     if (summary) *summary = std::move(result);
