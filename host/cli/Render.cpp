@@ -157,8 +157,10 @@ void printSummary(const RenderRequest& request, const RenderSummary& result) {
         std::printf("  %s -> %s (%s, %d ch), %s\n", out.name.c_str(), out.path.c_str(), io::outputFormatName(out.format),
                     out.channels, plural(std::int64_t(out.clippedSamples), "clipped sample", "clipped samples").c_str());
         if (out.measured && !out.target)
-            std::printf("    %s integrated, true peak %s, LRA %.1f LU\n", level(out.figures.integratedLufs, "LUFS").c_str(),
-                        level(out.figures.truePeakDbtp, "dBTP").c_str(), out.figures.loudnessRangeLu);
+            std::printf("    %s integrated, true peak %s, LRA %.1f %s\n",
+                        level(out.figures.integratedLufs, kIntegratedFigure.unit).c_str(),
+                        level(out.figures.truePeakDbtp, kTruePeakFigure.unit).c_str(), out.figures.loudnessRangeLu,
+                        kLoudnessRangeFigure.unit);
     }
     if (!request.target) return;
     std::printf("target %s\n", targetName(*request.target).c_str());
@@ -166,8 +168,10 @@ void printSummary(const RenderRequest& request, const RenderSummary& result) {
         if (!out.target) continue;
         const TargetResult& t = *out.target;
         std::printf("  %s: %s -> %s integrated, gain %+.2f dB; true peak %s -> %s\n", out.name.c_str(),
-                    level(t.before.integratedLufs, "LUFS").c_str(), level(t.after.integratedLufs, "LUFS").c_str(), t.gainDb,
-                    level(t.before.truePeakDbtp, "dBTP").c_str(), level(t.after.truePeakDbtp, "dBTP").c_str());
+                    level(t.before.integratedLufs, kIntegratedFigure.unit).c_str(),
+                    level(t.after.integratedLufs, kIntegratedFigure.unit).c_str(), t.gainDb,
+                    level(t.before.truePeakDbtp, kTruePeakFigure.unit).c_str(),
+                    level(t.after.truePeakDbtp, kTruePeakFigure.unit).c_str());
         if (t.maxGainReductionDb > 0)
             std::printf("    limiter: %.2f dB max, %.2f dB mean gain reduction, limiting %.1f%% of the time\n",
                         t.maxGainReductionDb, t.meanGainReductionDb, t.limitedPercent);
