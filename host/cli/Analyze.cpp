@@ -1,6 +1,9 @@
 #include "host/cli/Analyze.h"
 
 #include "core/Buffer.h"
+#include "host/cli/CommandLine.h"
+#include "host/cli/CommandParser.h"
+#include "host/cli/Json.h"
 #include "host/cli/Progress.h"
 #include "host/io/AudioFile.h"
 #include "nodes/meters/LoudnessMeter.h"
@@ -17,47 +20,6 @@ namespace {
 constexpr int kBlockFrames = 8192;
 
 double decibels(double amplitude) { return amplitude > 0 ? 20.0 * std::log10(amplitude) : kSilentLevel; }
-
-/// A number for JSON: null when not finite.
-std::string jsonNumber(double value, int decimals) {
-    if (!std::isfinite(value)) return "null";
-    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0; // no "-0.000"
-    char text[64];
-    std::snprintf(text, sizeof text, "%.*f", decimals, value);
-    return text;
-}
-
-std::string jsonString(const std::string& text) {
-    std::string out = "\"";
-    for (unsigned char c : text) {
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (c < 0x20) {
-                char esc[8];
-                std::snprintf(esc, sizeof esc, "\\u%04x", c);
-                out += esc;
-            } else {
-                out += char(c);
-            }
-        }
-    }
-    return out + "\"";
-}
 
 /// A figure for the table: "-23.0 LUFS", "-inf dBTP", "" for NaN.
 std::string cell(double value, const char* unit, int decimals = 1) {
@@ -80,22 +42,32 @@ std::string durationCell(double seconds) {
 }
 
 void printTable(const std::vector<FileAnalysis>& rows) {
-    const std::vector<std::string> header = {"file",  "rate",      "ch",          "duration",      "integrated",
-                                             "range", "true peak", "sample peak", "max momentary", "max short-term",
-                                             "PLR",   "crest",     "correlation"};
+    const std::vector<std::string> header = {"file",
+                                             kSampleRateFigure.label,
+                                             kChannelsFigure.label,
+                                             kDurationFigure.label,
+                                             kIntegratedFigure.label,
+                                             kLoudnessRangeFigure.label,
+                                             kTruePeakFigure.label,
+                                             kSamplePeakFigure.label,
+                                             kMaxMomentaryFigure.label,
+                                             kMaxShortTermFigure.label,
+                                             kPlrFigure.label,
+                                             kCrestFactorFigure.label,
+                                             kStereoCorrelationFigure.label};
     std::vector<std::vector<std::string>> table{header};
     for (const FileAnalysis& a : rows) {
-        char rate[32], channels[16], correlation[32];
-        std::snprintf(rate, sizeof rate, "%g Hz", a.sampleRate);
-        std::snprintf(channels, sizeof channels, "%d", a.channels);
+        char rate[32], correlation[32];
+        std::snprintf(rate, sizeof rate, "%g %s", a.sampleRate, kSampleRateFigure.unit);
         if (std::isnan(a.stereoCorrelation))
             std::snprintf(correlation, sizeof correlation, "-");
         else
             std::snprintf(correlation, sizeof correlation, "%+.2f", a.stereoCorrelation);
-        table.push_back({a.file, rate, channels, durationCell(a.durationSeconds), cell(a.integratedLufs, "LUFS"),
-                         cell(a.loudnessRangeLu, "LU"), cell(a.truePeakDbtp, "dBTP"), cell(a.samplePeakDbfs, "dBFS"),
-                         cell(a.maxMomentaryLufs, "LUFS"), cell(a.maxShortTermLufs, "LUFS"), cell(a.plrDb, "dB"),
-                         cell(a.crestFactorDb, "dB"), correlation});
+        std::vector<std::string> row = {a.file, rate, std::to_string(a.channels), durationCell(a.durationSeconds)};
+        for (const FigureField& field : figureFields(a)) row.push_back(cell(field.value, field.name.unit));
+        row.push_back(cell(a.crestFactorDb, kCrestFactorFigure.unit));
+        row.push_back(correlation);
+        table.push_back(std::move(row));
     }
     std::vector<std::size_t> widths(header.size(), 0);
     for (const auto& row : table)
@@ -112,26 +84,43 @@ void printTable(const std::vector<FileAnalysis>& rows) {
     }
 }
 
+/// The options of one invocation and the parser whose declarations point at them.
+struct AnalyzeArguments {
+    std::vector<std::string> files;
+    bool json = false;
+    std::string oversampling;
+    std::unique_ptr<CLI::App> app;
+
+    AnalyzeArguments() {
+        app = makeCommandApp({"usage: stagegraph analyze FILE... [--json] [--oversampling 4|8]",
+                              "Measures each audio file to ITU-R BS.1770-5 / EBU R 128: integrated loudness, loudness range,\n"
+                              "true peak, sample peak, max momentary and short-term loudness, PLR; plus DC offset, crest factor\n"
+                              "and stereo correlation.",
+                              "Exit status: 0 every file analysed; 1 a file could not be read (named on stderr; the\n"
+                              "others are still analysed); 2 usage error."});
+        app->add_option("FILE", files, "audio files (WAV, FLAC, AIFF, Ogg...)");
+        app->add_flag("--json", json,
+                      "a JSON array, one object per file on its own line, keys: file,\n"
+                      "sample_rate, channels, duration_s, integrated_lufs, loudness_range_lu,\n"
+                      "true_peak_dbtp, sample_peak_dbfs, max_momentary_lufs, max_short_term_lufs,\n"
+                      "plr_db, dc_offset_dbfs, stereo_correlation, crest_factor_db.\n"
+                      "-inf (silence, nothing passes the gates) is written as null, and so is\n"
+                      "stereo_correlation of a file that is not stereo.");
+        app->add_option("--oversampling", oversampling, "true-peak oversampling: 4 (BS.1770-5 Annex 2, default) or 8")
+            ->type_name("N");
+    }
+};
+
+int usageError(const std::string& message) {
+    std::fprintf(stderr, "stagegraph analyze: error: %s\n(see 'stagegraph analyze --help')\n", message.c_str());
+    return kExitUsage;
+}
+
 } // namespace
 
 const char* analyzeUsage() {
-    return "usage: stagegraph analyze FILE... [--json] [--oversampling 4|8]\n"
-           "\n"
-           "Measures each audio file to ITU-R BS.1770-5 / EBU R 128: integrated loudness, loudness range,\n"
-           "true peak, sample peak, max momentary and short-term loudness, PLR; plus DC offset, crest factor\n"
-           "and stereo correlation.\n"
-           "\n"
-           "  --json              a JSON array, one object per file on its own line, keys: file,\n"
-           "                      sample_rate, channels, duration_s, integrated_lufs, loudness_range_lu,\n"
-           "                      true_peak_dbtp, sample_peak_dbfs, max_momentary_lufs, max_short_term_lufs,\n"
-           "                      plr_db, dc_offset_dbfs, stereo_correlation, crest_factor_db.\n"
-           "                      -inf (silence, nothing passes the gates) is written as null, and so is\n"
-           "                      stereo_correlation of a file that is not stereo.\n"
-           "  --oversampling N    true-peak oversampling: 4 (BS.1770-5 Annex 2, default) or 8\n"
-           "  -h, --help          this text\n"
-           "\n"
-           "Exit status: 0 every file analysed; 1 a file could not be read (named on stderr; the\n"
-           "others are still analysed); 2 usage error.\n";
+    static const std::string text = helpText(*AnalyzeArguments().app);
+    return text.c_str();
 }
 
 std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, FileAnalysis& out) {
@@ -206,64 +195,35 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
 }
 
 std::string analysisJson(const FileAnalysis& a) {
-    std::string json = "{";
-    json += "\"file\": " + jsonString(a.file);
-    json += ", \"sample_rate\": " + jsonNumber(a.sampleRate, 0);
-    json += ", \"channels\": " + std::to_string(a.channels);
-    json += ", \"duration_s\": " + jsonNumber(a.durationSeconds, 6);
-    for (const FigureField& field : figureFields(a)) {
-        json += ", \"";
-        json += field.key;
-        json += "\": " + jsonNumber(field.value, 3);
-    }
-    json += ", \"dc_offset_dbfs\": " + jsonNumber(a.dcOffsetDbfs, 3);
-    json += ", \"stereo_correlation\": " + jsonNumber(a.stereoCorrelation, 4);
-    json += ", \"crest_factor_db\": " + jsonNumber(a.crestFactorDb, 3);
-    return json + "}";
+    Json json = Json::object();
+    json["file"] = a.file;
+    json[kSampleRateFigure.key] = jsonFixed(a.sampleRate, 0);
+    json[kChannelsFigure.key] = a.channels;
+    json[kDurationFigure.key] = jsonFixed(a.durationSeconds, 6);
+    for (const FigureField& field : figureFields(a)) json[field.name.key] = jsonFixed(field.value, 3);
+    json[kDcOffsetFigure.key] = jsonFixed(a.dcOffsetDbfs, 3);
+    json[kStereoCorrelationFigure.key] = jsonFixed(a.stereoCorrelation, 4);
+    json[kCrestFactorFigure.key] = jsonFixed(a.crestFactorDb, 3);
+    return oneLineText(json);
 }
 
 int runAnalyze(const std::vector<std::string>& args) {
-    std::vector<std::string> files;
-    bool json = false;
+    AnalyzeArguments arguments;
+    const ParseOutcome outcome = parseCommandArguments(*arguments.app, args);
+    if (outcome.help) {
+        std::fputs(analyzeUsage(), stdout);
+        return kExitOk;
+    }
+    if (!outcome.error.empty()) return usageError(outcome.error);
     AnalyzeOptions options;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "-h" || a == "--help") {
-            std::fputs(analyzeUsage(), stdout);
-            return 0;
-        }
-        if (a == "--json") {
-            json = true;
-        } else if (a == "--oversampling" || a.rfind("--oversampling=", 0) == 0) {
-            std::string value;
-            if (a == "--oversampling") {
-                if (i + 1 >= args.size()) {
-                    std::fprintf(stderr, "stagegraph analyze: --oversampling needs a value (4 or 8)\n\n%s", analyzeUsage());
-                    return 2;
-                }
-                value = args[++i];
-            } else {
-                value = a.substr(std::string("--oversampling=").size());
-            }
-            if (value != "4" && value != "8") {
-                std::fprintf(stderr, "stagegraph analyze: --oversampling: expected 4 or 8, got '%s'\n", value.c_str());
-                return 2;
-            }
-            options.truePeakOversampling = value == "8" ? 8 : 4;
-        } else if (a.size() > 1 && a[0] == '-' && a != "--") {
-            std::fprintf(stderr, "stagegraph analyze: unknown option '%s'\n\n%s", a.c_str(), analyzeUsage());
-            return 2;
-        } else if (a == "--") {
-            files.insert(files.end(), args.begin() + std::ptrdiff_t(i) + 1, args.end());
-            break;
-        } else {
-            files.push_back(a);
-        }
+    if (arguments.app->count("--oversampling")) {
+        if (arguments.oversampling != "4" && arguments.oversampling != "8")
+            return usageError("--oversampling: expected 4 or 8, got '" + arguments.oversampling + "'");
+        options.truePeakOversampling = arguments.oversampling == "8" ? 8 : 4;
     }
-    if (files.empty()) {
-        std::fprintf(stderr, "stagegraph analyze: no files given\n\n%s", analyzeUsage());
-        return 2;
-    }
+    const std::vector<std::string>& files = arguments.files;
+    const bool json = arguments.json;
+    if (files.empty()) return usageError("no files given");
 
     std::vector<FileAnalysis> results;
     bool failed = false;
@@ -284,7 +244,7 @@ int runAnalyze(const std::vector<std::string>& args) {
         printTable(results);
     }
     std::fflush(stdout);
-    return failed ? 1 : 0;
+    return failed ? kExitFailure : kExitOk;
 }
 
 } // namespace sg::cli

@@ -7,16 +7,8 @@ volatile std::sig_atomic_t interrupted = 0;
 void onInterrupt(int) { interrupted = 1; }
 } // namespace
 
-OptionArgument splitOption(const std::string& argument) {
-    OptionArgument out{argument, {}, false};
-    if (argument.rfind("--", 0) == 0) {
-        if (const auto eq = argument.find('='); eq != std::string::npos) {
-            out.name = argument.substr(0, eq);
-            out.inlineValue = argument.substr(eq + 1);
-            out.hasInlineValue = true;
-        }
-    }
-    return out;
+std::string plural(std::int64_t count, const char* one, const char* many) {
+    return std::to_string(count) + " " + (count == 1 ? one : many);
 }
 
 InterruptGuard::InterruptGuard(bool active) : active_(active) {

@@ -1,8 +1,9 @@
-// What every sub-command shares: exit statuses, `--name=value` splitting, and turning SIGINT /
-// SIGTERM into a flag so long work can stop cleanly (temporary files removed, terminal restored).
+// What every sub-command shares: exit statuses, counts in words ("1 step", "2 steps"), and
+// turning SIGINT / SIGTERM into a flag so long work can stop cleanly (temporary files removed, terminal restored).
 #pragma once
 
 #include <csignal>
+#include <cstdint>
 #include <string>
 
 namespace sg::cli {
@@ -12,13 +13,8 @@ inline constexpr int kExitFailure = 1;       ///< processing or I/O failure
 inline constexpr int kExitUsage = 2;         ///< usage or graph error
 inline constexpr int kExitInterrupted = 130; ///< stopped by SIGINT / SIGTERM
 
-/// An argument split at its first '=' when it is a long option: "--block=64" -> {"--block", "64", true}.
-struct OptionArgument {
-    std::string name;        ///< the option (or the whole argument)
-    std::string inlineValue; ///< after '=', if any
-    bool hasInlineValue = false;
-};
-OptionArgument splitOption(const std::string& argument);
+/// "1 step", "0 steps", "2 steps": a count and the noun that agrees with it.
+std::string plural(std::int64_t count, const char* one, const char* many);
 
 /// While alive (and active), SIGINT and SIGTERM set interruptFlag() instead of ending the
 /// process; the previous handlers come back on destruction.

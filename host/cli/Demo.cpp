@@ -24,15 +24,6 @@ constexpr const char* kDemoGraph = "mastering/streaming.yaml";
 
 void printError(const std::string& message) { std::fprintf(stderr, "stagegraph demo: error: %s\n", message.c_str()); }
 
-const char* demoUsage() {
-    return "usage: stagegraph demo [--keep DIR]\n"
-           "\n"
-           "Synthesises a 10 s stereo test mix, renders it through graphs/mastering/streaming.yaml\n"
-           "and prints what changed (peak and RMS per channel, latency).\n"
-           "\n"
-           "  --keep DIR   write demo-mix.wav and demo-master.wav to DIR and keep them\n";
-}
-
 /// A temporary folder removed with its contents on destruction (unless released).
 class ScratchFolder {
 public:
@@ -261,21 +252,15 @@ AudioBuffer makeDemoMix(double sampleRate, double seconds) {
 
 int runDemo(const std::vector<std::string>& args) {
     std::string keepFolder;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& arg = args[i];
-        if (arg == "-h" || arg == "--help") {
-            std::fputs(demoUsage(), stdout);
-            return 0;
-        }
-        if (arg == "--keep" && i + 1 < args.size()) {
-            keepFolder = args[++i];
-        } else if (arg.rfind("--keep=", 0) == 0 && arg.size() > 7) {
-            keepFolder = arg.substr(7);
-        } else {
-            printError(arg == "--keep" ? "--keep needs a folder" : "unexpected argument '" + arg + "'");
-            std::fputs(demoUsage(), stderr);
-            return 2;
-        }
+    bool help = false;
+    if (std::string error = parseDemoArguments(args, keepFolder, help); !error.empty()) {
+        printError(error);
+        std::fputs("(see 'stagegraph demo --help')\n", stderr);
+        return 2;
+    }
+    if (help) {
+        std::fputs(demoUsage(), stdout);
+        return 0;
     }
 
     const std::string graphPath = findShippedGraph(kDemoGraph);

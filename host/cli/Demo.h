@@ -18,6 +18,12 @@ namespace sg::cli {
 /// `stagegraph demo ARGS…`. Returns the exit status.
 int runDemo(const std::vector<std::string>& args);
 
+/// Parses the arguments of `demo` (host/cli/DemoArgs.cpp). Returns "" or a usage error;
+/// `help` is set by -h / --help.
+std::string parseDemoArguments(const std::vector<std::string>& args, std::string& keepFolder, bool& help);
+/// The usage text of `demo`.
+const char* demoUsage();
+
 /// The demo's synthetic stereo mix: `seconds` long at `sampleRate`, peak at -6 dBFS.
 /// Deterministic (fixed noise seed).
 AudioBuffer makeDemoMix(double sampleRate, double seconds);

@@ -18,13 +18,13 @@ OutputFigures figuresOf(const LoudnessMeter& meter) {
 }
 
 std::array<FigureField, 7> figureFields(const OutputFigures& f) {
-    return {{{"integrated_lufs", f.integratedLufs},
-             {"loudness_range_lu", f.loudnessRangeLu},
-             {"true_peak_dbtp", f.truePeakDbtp},
-             {"sample_peak_dbfs", f.samplePeakDbfs},
-             {"max_momentary_lufs", f.maxMomentaryLufs},
-             {"max_short_term_lufs", f.maxShortTermLufs},
-             {"plr_db", f.plrDb}}};
+    return {{{kIntegratedFigure, f.integratedLufs},
+             {kLoudnessRangeFigure, f.loudnessRangeLu},
+             {kTruePeakFigure, f.truePeakDbtp},
+             {kSamplePeakFigure, f.samplePeakDbfs},
+             {kMaxMomentaryFigure, f.maxMomentaryLufs},
+             {kMaxShortTermFigure, f.maxShortTermLufs},
+             {kPlrFigure, f.plrDb}}};
 }
 
 } // namespace sg::cli

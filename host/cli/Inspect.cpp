@@ -4,6 +4,8 @@
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
 #include "core/Registry.h"
+#include "host/cli/CommandLine.h"
+#include "host/cli/CommandParser.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,42 +28,62 @@ struct GraphArgs {
     std::string error;
 };
 
-GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool allowSchedule) {
-    GraphArgs g;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&](const char* what) -> std::string {
-            if (i + 1 >= args.size()) {
-                g.error = a + " needs " + what;
-                return {};
-            }
-            return args[++i];
-        };
-        if (a == "--help" || a == "-h")
-            g.help = true;
-        else if (a == "--schedule" && allowSchedule)
-            g.schedule = true;
-        else if (a == "--no-batch")
-            g.batch = false;
-        else if (a == "--rate") {
-            std::string v = value("a sample rate in Hz");
-            g.rate = std::atof(v.c_str());
-            if (g.rate <= 0 && g.error.empty()) g.error = "--rate: not a sample rate: " + v;
-        } else if (a == "--block") {
-            std::string v = value("a frame count");
-            g.block = std::atoi(v.c_str());
-            if ((g.block < 1 || g.block > 8192) && g.error.empty()) g.error = "--block: expected 1 to 8192 frames, got " + v;
-        } else if (a == "--set")
-            g.overrides.push_back(value("node.param=VALUE"));
-        else if (!a.empty() && a[0] == '-')
-            g.error = "unknown option " + a;
-        else if (g.graph.empty())
-            g.graph = a;
-        else
-            g.error = "unexpected argument " + a;
+/// The options of `check` (with --schedule) and `dot`, declared for the parser and --help.
+struct GraphOptions {
+    std::vector<std::string> graphs, overrides;
+    std::string rate, block;
+    bool schedule = false, noBatch = false;
+    std::unique_ptr<CLI::App> app;
+
+    explicit GraphOptions(bool check) {
+        app = check ? makeCommandApp({"usage: stagegraph check GRAPH.yaml [--schedule] [--rate HZ] [--block N] [--no-batch] "
+                                      "[--set node.param=VALUE...]",
+                                      "Loads, validates and compiles a graph without audio and prints a summary.",
+                                      "Exit status: 0 valid, 2 usage or graph error."})
+                    : makeCommandApp({"usage: stagegraph dot GRAPH.yaml [--set node.param=VALUE...] > graph.dot",
+                                      "Prints the compiled graph (with inserted latency-compensation delays, dashed) as\n"
+                                      "Graphviz DOT. Draw it with: dot -Tsvg graph.dot -o graph.svg",
+                                      "Exit status: 0 success, 2 usage or graph error."});
+        app->add_option("GRAPH.yaml", graphs, "the graph file");
+        if (check) app->add_flag("--schedule", schedule, "print the compiled steps, lanes per step, buffers and latency");
+        app->add_option("--rate", rate, "sample rate to compile for (default 48000)")->type_name("HZ");
+        app->add_option("--block", block, "internal block size in frames (default 512)")->type_name("N");
+        app->add_flag("--no-batch", noBatch, "one step per node (no lane batching)");
+        app->add_option("--set", overrides, "override a parameter (repeatable)")
+            ->type_name("node.param=VALUE")
+            ->allow_extra_args(false); // one value per --set: "--set a=1 GRAPH.yaml" keeps the graph
     }
-    if (!g.help && g.error.empty() && g.graph.empty()) g.error = "missing GRAPH.yaml";
+};
+
+GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool check) {
+    GraphArgs g;
+    GraphOptions o(check);
+    const ParseOutcome outcome = parseCommandArguments(*o.app, args);
+    g.help = outcome.help;
+    g.error = outcome.error;
+    if (g.help || !g.error.empty()) return g;
+    g.schedule = o.schedule;
+    g.batch = !o.noBatch;
+    g.overrides = o.overrides;
+    if (o.app->count("--rate")) {
+        g.rate = std::atof(o.rate.c_str());
+        if (g.rate <= 0) g.error = "--rate: not a sample rate: " + o.rate;
+    }
+    if (o.app->count("--block")) {
+        g.block = std::atoi(o.block.c_str());
+        if (g.block < 1 || g.block > 8192) g.error = "--block: expected 1 to 8192 frames, got " + o.block;
+    }
+    if (o.graphs.size() > 1) g.error = "unexpected argument " + o.graphs[1];
+    if (o.graphs.empty()) g.error = "missing GRAPH.yaml";
+    if (!o.graphs.empty()) g.graph = o.graphs.front();
     return g;
+}
+
+std::string graphHelp(bool check) { return helpText(*GraphOptions(check).app); }
+
+int graphUsageError(const char* command, const std::string& message) {
+    std::fprintf(stderr, "stagegraph %s: error: %s\n(see 'stagegraph %s --help')\n", command, message.c_str(), command);
+    return kExitUsage;
 }
 
 /// Loads and compiles; prints diagnostics. Returns nullptr on error.
@@ -85,15 +107,6 @@ std::unique_ptr<Program> build(const GraphArgs& g, GraphDesc& desc) {
     return program;
 }
 
-const char* kCheckHelp =
-    "usage: stagegraph check GRAPH.yaml [--schedule] [--rate HZ] [--block N] [--no-batch] [--set node.param=VALUE...]\n"
-    "Loads, validates and compiles a graph without audio and prints a summary.\n"
-    "  --schedule   print the compiled steps, lanes per step, buffers and latency\n"
-    "  --rate HZ    sample rate to compile for (default 48000)\n"
-    "  --block N    internal block size in frames (default 512)\n"
-    "  --no-batch   one step per node (no lane batching)\n"
-    "Exit status: 0 valid, 2 usage or graph error.\n";
-
 std::string formatParamRange(const ParamInfo& p) {
     if (!p.choices.empty()) { // "12, 24 or 48": no '|', which would split a Markdown table cell
         std::string s;
@@ -111,13 +124,10 @@ std::string formatParamRange(const ParamInfo& p) {
 int runCheck(const std::vector<std::string>& args) {
     GraphArgs g = parseGraphArgs(args, true);
     if (g.help) {
-        std::fputs(kCheckHelp, stdout);
-        return 0;
+        std::fputs(graphHelp(true).c_str(), stdout);
+        return kExitOk;
     }
-    if (!g.error.empty()) {
-        std::fprintf(stderr, "stagegraph check: %s\n%s", g.error.c_str(), kCheckHelp);
-        return 2;
-    }
+    if (!g.error.empty()) return graphUsageError("check", g.error);
     GraphDesc desc;
     auto program = build(g, desc);
     if (!program) return 2;
@@ -140,9 +150,11 @@ int runCheck(const std::vector<std::string>& args) {
     ins = describePorts(s.inputNames, s.inputChannels);
     outs = describePorts(s.outputNames, s.outputChannels);
     std::printf("  inputs:      %s\n  outputs:     %s\n", ins.empty() ? "none" : ins.c_str(), outs.c_str());
-    std::printf("  nodes:       %d declared, %d compensation delays, %zu steps\n", declared, s.insertedDelays, s.steps.size());
-    std::printf("  latency:     %d frames (%.2f ms at %.0f Hz)\n", s.latencyFrames, 1000.0 * s.latencyFrames / s.sampleRate,
-                s.sampleRate);
+    std::printf("  nodes:       %d declared, %s, %s\n", declared,
+                plural(s.insertedDelays, "compensation delay", "compensation delays").c_str(),
+                plural(std::int64_t(s.steps.size()), "step", "steps").c_str());
+    std::printf("  latency:     %s (%.2f ms at %.0f Hz)\n", plural(s.latencyFrames, "frame", "frames").c_str(),
+                1000.0 * s.latencyFrames / s.sampleRate, s.sampleRate);
     if (s.tailSeconds > 0) std::printf("  tail:        %.3f s\n", s.tailSeconds);
     if (g.schedule) {
         std::fputc('\n', stdout);
@@ -154,15 +166,10 @@ int runCheck(const std::vector<std::string>& args) {
 int runDot(const std::vector<std::string>& args) {
     GraphArgs g = parseGraphArgs(args, false);
     if (g.help) {
-        std::puts("usage: stagegraph dot GRAPH.yaml [--set node.param=VALUE...] > graph.dot\n"
-                  "Prints the compiled graph (with inserted latency-compensation delays, dashed) as Graphviz DOT.\n"
-                  "Draw it with: dot -Tsvg graph.dot -o graph.svg");
-        return 0;
+        std::fputs(graphHelp(false).c_str(), stdout);
+        return kExitOk;
     }
-    if (!g.error.empty()) {
-        std::fprintf(stderr, "stagegraph dot: %s\n", g.error.c_str());
-        return 2;
-    }
+    if (!g.error.empty()) return graphUsageError("dot", g.error);
     GraphDesc desc;
     auto program = build(g, desc);
     if (!program) return 2;
@@ -218,24 +225,22 @@ std::string nodeIndexMarkdown() {
 
 int runNodes(const std::vector<std::string>& args) {
     bool markdown = false;
-    std::string type, outDir;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--markdown")
-            markdown = true;
-        else if (args[i] == "--out" && i + 1 < args.size())
-            outDir = args[++i];
-        else if (args[i] == "--help" || args[i] == "-h") {
-            std::puts("usage: stagegraph nodes [TYPE] [--markdown] [--out DIR]\n"
-                      "Lists the node library; with TYPE, one node's ports and parameters.\n"
-                      "  --markdown  print the reference as Markdown\n"
-                      "  --out DIR   write the Markdown reference, one page per node, into DIR");
-            return 0;
-        } else if (!args[i].empty() && args[i][0] == '-') {
-            std::fprintf(stderr, "stagegraph nodes: unknown option %s\n", args[i].c_str());
-            return 2;
-        } else
-            type = args[i];
+    std::vector<std::string> types;
+    std::string outDir;
+    auto app = makeCommandApp({"usage: stagegraph nodes [TYPE] [--markdown] [--out DIR]",
+                               "Lists the node library; with TYPE, one node's ports and parameters.",
+                               "Exit status: 0 success, 2 usage error (an unknown TYPE)."});
+    app->add_option("TYPE", types, "a node type, e.g. peak");
+    app->add_flag("--markdown", markdown, "print the reference as Markdown");
+    app->add_option("--out", outDir, "write the Markdown reference, one page per node, into DIR")->type_name("DIR");
+    const ParseOutcome outcome = parseCommandArguments(*app, args);
+    if (outcome.help) {
+        std::fputs(helpText(*app).c_str(), stdout);
+        return kExitOk;
     }
+    if (!outcome.error.empty()) return graphUsageError("nodes", outcome.error);
+    if (types.size() > 1) return graphUsageError("nodes", "one TYPE at a time, got '" + types[0] + "' and '" + types[1] + "'");
+    const std::string type = types.empty() ? std::string() : types.front();
     const Registry& registry = Registry::builtin();
     if (!type.empty() && !registry.find(type)) {
         std::string hint = registry.closest(type);
@@ -250,7 +255,8 @@ int runNodes(const std::vector<std::string>& args) {
         };
         write("README.md", nodeIndexMarkdown());
         for (const NodeType* t : registry.all()) write(t->info().name + ".md", nodeMarkdown(t->info().name));
-        std::printf("wrote %zu node pages to %s\n", registry.all().size(), outDir.c_str());
+        std::printf("wrote %s to %s\n", plural(std::int64_t(registry.all().size()), "node page", "node pages").c_str(),
+                    outDir.c_str());
         return 0;
     }
     if (markdown) {

@@ -1,6 +1,7 @@
 #include "host/cli/Report.h"
 
 #include "core/Node.h"
+#include "host/cli/Json.h"
 
 #include <cerrno>
 #include <cmath>
@@ -15,164 +16,75 @@ namespace fs = std::filesystem;
 
 namespace sg::cli {
 
-std::string jsonString(const std::string& text) {
-    std::string out = "\"";
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (c < 0x20) {
-                char escaped[8];
-                std::snprintf(escaped, sizeof escaped, "\\u%04x", unsigned(c));
-                out += escaped;
-            } else {
-                out += ch;
-            }
-        }
-    }
-    return out + "\"";
-}
-
-std::string jsonNumber(double value) {
-    if (!std::isfinite(value)) return "null";
-    char text[40];
-    std::snprintf(text, sizeof text, "%.10g", value);
-    return text;
-}
-
 namespace {
 
-/// Collects "key": value pairs of one object at an indentation.
-class ObjectWriter {
-public:
-    explicit ObjectWriter(int indent) : indent_(indent) {}
-    void add(const std::string& key, const std::string& rawValue) {
-        text_ += (first_ ? "\n" : ",\n") + std::string(std::size_t(indent_ + 2), ' ') + jsonString(key) + ": " + rawValue;
-        first_ = false;
-    }
-    void number(const std::string& key, double value) { add(key, jsonNumber(value)); }
-    void string(const std::string& key, const std::string& value) { add(key, jsonString(value)); }
-    std::string close() const { return first_ ? "{}" : "{" + text_ + "\n" + std::string(std::size_t(indent_), ' ') + "}"; }
-
-private:
-    int indent_;
-    std::string text_;
-    bool first_ = true;
-};
-
-std::string array(const std::vector<std::string>& items, int indent) {
-    if (items.empty()) return "[]";
-    std::string out = "[";
-    for (std::size_t i = 0; i < items.size(); ++i)
-        out += (i ? ",\n" : "\n") + std::string(std::size_t(indent + 2), ' ') + items[i];
-    return out + "\n" + std::string(std::size_t(indent), ' ') + "]";
-}
-
-void addFigures(ObjectWriter& o, const OutputFigures& f) {
-    for (const FigureField& field : figureFields(f)) o.number(field.key, field.value);
+/// The level figures under their keys; null when not measured.
+void addFigures(Json& object, const OutputFigures& figures, bool measured) {
+    for (const FigureField& field : figureFields(figures))
+        object[field.name.key] = measured ? jsonRounded(field.value) : Json(nullptr);
 }
 
 } // namespace
 
 std::string reportJson(const RenderReport& report) {
-    ObjectWriter root(0);
-    root.string("graph", report.graphPath);
-    root.number("sample_rate", report.sampleRate);
-    root.number("frames", double(report.frames));
-    root.number("duration_s", report.sampleRate > 0 ? double(report.frames) / report.sampleRate : 0.0);
-    root.number("latency_frames", report.latencyFrames);
-    root.number("block_frames", report.blockFrames);
-    root.number("wall_seconds", report.wallSeconds);
+    const double durationSeconds = report.sampleRate > 0 ? double(report.frames) / report.sampleRate : 0.0;
+    Json root = Json::object();
+    root["graph"] = report.graphPath;
+    root[kSampleRateFigure.key] = jsonRounded(report.sampleRate);
+    root["frames"] = report.frames;
+    root[kDurationFigure.key] = jsonRounded(durationSeconds);
+    root["latency_frames"] = report.latencyFrames;
+    root["block_frames"] = report.blockFrames;
+    root["wall_seconds"] = jsonRounded(report.wallSeconds);
 
-    std::vector<std::string> inputs;
-    for (const auto& [name, file] : report.inputs) {
-        ObjectWriter o(4);
-        o.string("name", name);
-        o.string("file", file);
-        inputs.push_back(o.close());
-    }
-    root.add("inputs", array(inputs, 2));
+    Json& inputs = root["inputs"] = Json::array();
+    for (const auto& [name, file] : report.inputs) inputs.push_back(Json{{"name", name}, {"file", file}});
 
     if (report.target) {
-        ObjectWriter o(2);
-        if (report.target->name.empty())
-            o.add("name", "null");
-        else
-            o.string("name", report.target->name);
-        o.number("integrated_lufs", report.target->integratedLufs);
-        o.number("ceiling_dbtp", report.target->ceilingDbtp);
-        root.add("target", o.close());
+        Json target = Json::object();
+        target["name"] = report.target->name.empty() ? Json(nullptr) : Json(report.target->name);
+        target[kIntegratedFigure.key] = jsonRounded(report.target->integratedLufs);
+        target["ceiling_dbtp"] = jsonRounded(report.target->ceilingDbtp);
+        root["target"] = std::move(target);
     } else {
-        root.add("target", "null");
+        root["target"] = nullptr;
     }
 
-    std::vector<std::string> outputs;
+    Json& outputs = root["outputs"] = Json::array();
     for (const auto& out : report.outputs) {
-        ObjectWriter o(4);
-        o.string("name", out.name);
-        o.string("file", out.path);
-        o.string("format", io::outputFormatName(out.format));
-        o.number("sample_rate", report.sampleRate);
-        o.number("channels", out.channels);
-        o.number("duration_s", report.sampleRate > 0 ? double(report.frames) / report.sampleRate : 0.0);
-        if (out.measured) {
-            addFigures(o, out.figures);
-        } else {
-            for (const char* key : {"integrated_lufs", "loudness_range_lu", "true_peak_dbtp", "sample_peak_dbfs",
-                                    "max_momentary_lufs", "max_short_term_lufs", "plr_db"})
-                o.add(key, "null");
-        }
-        o.number("clipped_samples", double(out.clippedSamples));
+        Json o = Json::object();
+        o["name"] = out.name;
+        o["file"] = out.path;
+        o["format"] = io::outputFormatName(out.format);
+        o[kSampleRateFigure.key] = jsonRounded(report.sampleRate);
+        o[kChannelsFigure.key] = out.channels;
+        o[kDurationFigure.key] = jsonRounded(durationSeconds);
+        addFigures(o, out.figures, out.measured);
+        o["clipped_samples"] = out.clippedSamples;
         if (out.target) {
             const TargetResult& t = *out.target;
-            ObjectWriter r(6);
-            r.number("before_integrated_lufs", t.before.integratedLufs);
-            r.number("before_true_peak_dbtp", t.before.truePeakDbtp);
-            r.number("gain_db", t.gainDb);
-            r.number("pass2_runs", t.pass2Runs);
-            r.number("limiter_ceiling_dbtp", t.limiterCeilingDbtp);
-            r.number("max_gain_reduction_db", t.maxGainReductionDb);
-            r.number("mean_gain_reduction_db", t.meanGainReductionDb);
-            r.number("limited_percent", t.limitedPercent);
-            r.number("pass2_seconds", t.pass2Seconds);
-            o.add("target", r.close());
+            Json r = Json::object();
+            r["before_integrated_lufs"] = jsonRounded(t.before.integratedLufs);
+            r["before_true_peak_dbtp"] = jsonRounded(t.before.truePeakDbtp);
+            r["gain_db"] = jsonRounded(t.gainDb);
+            r["pass2_runs"] = t.pass2Runs;
+            r["limiter_ceiling_dbtp"] = jsonRounded(t.limiterCeilingDbtp);
+            r["max_gain_reduction_db"] = jsonRounded(t.maxGainReductionDb);
+            r["mean_gain_reduction_db"] = jsonRounded(t.meanGainReductionDb);
+            r["limited_percent"] = jsonRounded(t.limitedPercent);
+            r["pass2_seconds"] = jsonRounded(t.pass2Seconds);
+            o["target"] = std::move(r);
         }
-        outputs.push_back(o.close());
+        outputs.push_back(std::move(o));
     }
-    root.add("outputs", array(outputs, 2));
 
-    std::vector<std::string> taps;
+    Json& taps = root["taps"] = Json::array();
     for (const auto& tap : report.taps) {
-        ObjectWriter o(4);
-        o.string("node", tap.node);
-        o.string("type", tap.type);
-        ObjectWriter values(6);
-        for (const auto& m : tap.values) {
-            ObjectWriter v(8);
-            v.number("value", m.value);
-            v.string("unit", m.unit);
-            values.add(m.key, v.close());
-        }
-        o.add("values", values.close());
-        taps.push_back(o.close());
+        Json values = Json::object();
+        for (const auto& m : tap.values) values[m.key] = Json{{"value", jsonRounded(m.value)}, {"unit", m.unit}};
+        taps.push_back(Json{{"node", tap.node}, {"type", tap.type}, {"values", std::move(values)}});
     }
-    root.add("taps", array(taps, 2));
-    return root.close() + "\n";
+    return indentedText(root) + "\n";
 }
 
 // ---- atomic text file ------------------------------------------------------------------------

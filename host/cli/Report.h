@@ -67,11 +67,6 @@ struct RenderReport {
 /// The report as JSON text (2-space indented, ends with a newline).
 std::string reportJson(const RenderReport& report);
 
-/// A JSON string literal of `text` (quotes and escapes).
-std::string jsonString(const std::string& text);
-/// A JSON number, or null when not finite.
-std::string jsonNumber(double value);
-
 /// A text file written through a temporary file beside it and renamed into place by commit();
 /// destroyed without commit(), it removes the temporary file.
 class AtomicTextFile {

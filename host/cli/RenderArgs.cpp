@@ -1,0 +1,145 @@
+// The options of `stagegraph render`, declared once (CLI11) for parsing and `--help`.
+#include "host/cli/CommandParser.h"
+#include "host/cli/Render.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+
+namespace sg::cli {
+
+namespace {
+
+std::string lowercase(std::string text) {
+    for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+bool isGraphFileName(const std::string& arg) {
+    const std::string ext = std::filesystem::path(arg).extension().string();
+    return arg.find('=') == std::string::npos && (ext == ".yaml" || ext == ".yml");
+}
+
+/// "--target -14 LUFS", "--ceiling -1 dBTP": the unit given as a word of its own is joined to
+/// the value before parsing, so the option keeps one value.
+std::vector<std::string> joinUnits(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        out.push_back(args[i]);
+        const bool target = args[i] == "--target", ceiling = args[i] == "--ceiling";
+        if (!(target || ceiling) || i + 2 >= args.size()) continue;
+        const std::string unit = lowercase(args[i + 2]);
+        if (unit == (target ? "lufs" : "dbtp") || (target && unit == "lkfs")) {
+            out.push_back(args[i + 1] + " " + args[i + 2]);
+            i += 2;
+        }
+    }
+    return out;
+}
+
+/// The values an invocation fills in, and the parser whose options point at them.
+struct RenderOptions {
+    std::vector<std::string> positional, inputs, outputs, overrides;
+    std::string format, block, target, ceiling, report;
+    bool noBatch = false;
+    std::unique_ptr<CLI::App> app;
+
+    RenderOptions() {
+        app = makeCommandApp({"usage: stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [options]",
+                              "Runs GRAPH.yaml over audio files. The graph runs at the inputs' sample rate; the output is\n"
+                              "aligned with the input (the graph's latency is trimmed) and as long as the longest input.",
+                              "Integer formats are TPDF-dithered. Outputs appear only when the render succeeded.\n"
+                              "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error."});
+        app->add_option("GRAPH.yaml", positional, "the graph to run")->type_name("");
+        app->add_option("-i,--input", inputs,
+                        "input files (WAV, FLAC, AIFF, Ogg...); a bare FILE fits a graph\n"
+                        "with one input left; inputs with a default file need no -i")
+            ->type_name("[NAME=]FILE...");
+        app->add_option("-o,--output", outputs, "output files; a bare FILE fits a graph with one output")
+            ->type_name("[NAME=]FILE...");
+        app->add_option("--set", overrides, "override a parameter (repeatable), e.g. --set trim.gain=-2dB")
+            ->type_name("node.param=VALUE");
+        app->add_option("--target", target,
+                        "bring every output to a loudness: -14LUFS, or a preset: spotify\n"
+                        "(-14 LUFS, -1 dBTP), apple (-16, -1), youtube (-14, -1), amazon\n"
+                        "(-14, -2), ebu-r128 (-23, -1), atsc-a85 (-24, -2); gain, then a\n"
+                        "true-peak limiter, measured on the written file (two passes)")
+            ->type_name("VALUE");
+        app->add_option("--ceiling", ceiling,
+                        "true-peak ceiling for --target, e.g. -1dBTP (default: the\n"
+                        "preset's, -1 dBTP for a bare loudness)")
+            ->type_name("LEVEL");
+        app->add_option("--report", report, "write every tap's figures and each output's loudness to FILE")
+            ->type_name("FILE.json");
+        app->add_option("--format", format,
+                        "wav16 | wav24 | wav32f | flac16 | flac24\n(default: wav24 for .wav, flac24 for .flac)")
+            ->type_name("FORMAT");
+        app->add_option("--block", block, "host block in frames, 1..8192 (default 1024)")->type_name("N");
+        app->add_flag("--no-batch", noBatch, "compile without lane batching");
+    }
+};
+
+} // namespace
+
+const char* renderUsage() {
+    static const std::string text = helpText(*RenderOptions().app);
+    return text.c_str();
+}
+
+std::string parseRenderArguments(const std::vector<std::string>& args, RenderRequest& request, bool& helpRequested) {
+    helpRequested = false;
+    RenderOptions o;
+    const ParseOutcome outcome = parseCommandArguments(*o.app, joinUnits(args));
+    if (outcome.help) {
+        helpRequested = true;
+        return {};
+    }
+    if (!outcome.error.empty()) return outcome.error;
+
+    request.inputs.insert(request.inputs.end(), o.inputs.begin(), o.inputs.end());
+    request.outputs.insert(request.outputs.end(), o.outputs.begin(), o.outputs.end());
+    request.overrides.insert(request.overrides.end(), o.overrides.begin(), o.overrides.end());
+    if (o.noBatch) request.batch = false;
+    if (o.app->count("--format")) {
+        request.format = io::parseOutputFormat(o.format);
+        if (!request.format) return "--format: unknown format '" + o.format + "' (wav16, wav24, wav32f, flac16 or flac24)";
+    }
+    if (o.app->count("--block")) {
+        int frames = 0;
+        const std::string& value = o.block;
+        const auto [end, code] = std::from_chars(value.data(), value.data() + value.size(), frames);
+        if (code != std::errc() || end != value.data() + value.size() || frames < kMinBlockFrames || frames > kMaxBlockFrames)
+            return "--block: expected a frame count from " + std::to_string(kMinBlockFrames) + " to " +
+                   std::to_string(kMaxBlockFrames) + ", got '" + value + "'";
+        request.blockFrames = frames;
+    }
+    if (o.app->count("--report")) {
+        if (o.report.empty()) return "--report needs a file name";
+        request.reportPath = o.report;
+    }
+    const bool haveTarget = o.app->count("--target") > 0, haveCeiling = o.app->count("--ceiling") > 0;
+    if (haveCeiling && !haveTarget) return "--ceiling needs --target (it is the true-peak ceiling of a loudness target)";
+    if (haveTarget) {
+        LoudnessTarget target;
+        if (auto error = parseLoudnessTarget(o.target, target); !error.empty()) return error;
+        if (haveCeiling)
+            if (auto error = parseCeiling(o.ceiling, target.ceilingDbtp); !error.empty()) return error;
+        request.target = target;
+    }
+    if (!o.positional.empty()) request.graphPath = o.positional[0];
+    if (o.positional.size() > 1) return "unexpected argument '" + o.positional[1] + "' (one graph file per render)";
+    if (request.graphPath.empty()) {
+        // `render -i in.wav graph.yaml ...`: the graph was taken as an input.
+        auto it = std::find_if(request.inputs.begin(), request.inputs.end(), isGraphFileName);
+        if (it != request.inputs.end()) {
+            request.graphPath = *it;
+            request.inputs.erase(it);
+        }
+    }
+    if (request.graphPath.empty()) return "no graph file given";
+    if (request.outputs.empty()) return "no output file given (-o [NAME=]FILE)";
+    return {};
+}
+
+} // namespace sg::cli

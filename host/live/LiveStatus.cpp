@@ -1,0 +1,164 @@
+// What a live session shows: messages, the status line and the summary at the end.
+#include "host/live/LiveSessionInternal.h"
+
+#include "host/live/Terminal.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <poll.h>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace sg::live::detail {
+
+std::string formatLevel(double value, const char* unit) {
+    char text[32];
+    if (!std::isfinite(value))
+        std::snprintf(text, sizeof text, "-inf %s", unit);
+    else
+        std::snprintf(text, sizeof text, "%.1f %s", value, unit);
+    return text;
+}
+
+void Session::message(const std::string& text) {
+    if (interactive_ && statusShown_) std::fputs("\r\033[K", console_.err);
+    std::fprintf(console_.err, "%s\n", text.c_str());
+    std::fflush(console_.err);
+    if (interactive_ && statusShown_) drawStatus(true);
+}
+
+void Session::error(const std::string& text) { message("stagegraph live: error: " + text); }
+
+std::string Session::statusText() {
+    const int current = engine_->currentGraph(), target = engine_->targetGraph();
+    const double deadlineNs = 1e9 * streamInfo_.blockFrames / sampleRate_;
+    const std::uint64_t callbacks = engine_->callbacks();
+    const std::int64_t totalNs = engine_->processTimes().totalNanoseconds();
+    if (callbacks > lastCallbacks_) {
+        shownLoadPercent_ = 100.0 * double(totalNs - lastTotalNs_) / double(callbacks - lastCallbacks_) / deadlineNs;
+        shownPeakPercent_ = 100.0 * double(engine_->takeRecentWorstNanoseconds()) / deadlineNs;
+        lastCallbacks_ = callbacks;
+        lastTotalNs_ = totalNs;
+    }
+    const LoudnessSnapshot loudness = engine_->outputLoudness();
+    const double seconds = double(engine_->framesOut()) / sampleRate_;
+    char text[512];
+    std::snprintf(text, sizeof text,
+                  "[%d/%zu%s] %s | DSP %4.1f%% (peak %4.1f%%) | xruns %llu | M %s S %s | TP %s | %s%s | %d:%04.1f", current,
+                  graphs_.size(), target != current ? ("->" + std::to_string(target)).c_str() : "",
+                  graphs_[std::size_t(current - 1)].instance ? graphs_[std::size_t(current - 1)].instance->name().c_str() : "?",
+                  shownLoadPercent_, shownPeakPercent_, static_cast<unsigned long long>(engine_->xruns()),
+                  formatLevel(loudness.momentaryLufs, "").c_str(), formatLevel(loudness.shortTermLufs, "LUFS").c_str(),
+                  formatLevel(loudness.truePeakDbtp, "dBTP").c_str(),
+                  engine_->matching() ? ("match " + formatLevel(engine_->matchGainDb(), "dB") + " | ").c_str() : "",
+                  ("level " + formatLevel(engine_->levelDb(), "dB")).c_str(), int(seconds / 60), std::fmod(seconds, 60.0));
+    return text;
+}
+
+void Session::drawStatus(bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - lastStatus_ < std::chrono::milliseconds(1000 / kStatusPerSecond)) return;
+    lastStatus_ = now;
+    std::string line = prompting_ ? ":" + prompt_ : statusText();
+    std::fprintf(console_.err, "\r\033[K%s", line.c_str());
+    std::fflush(console_.err);
+    statusShown_ = true;
+}
+
+int Session::finish(int status, LiveSummary* summary) {
+    stream_.close();
+    feeder_.stop();
+    std::string teeError;
+    if (teeOpen_) teeError = tee_.finish();
+
+    if (status == kExitOk) {
+        if (feeder_.failed()) {
+            error(feeder_.error());
+            status = kExitFailure;
+        } else if (auto message = stream_.runtimeError(); !message.empty()) {
+            status = kExitFailure;
+        }
+        if (!teeError.empty()) {
+            error(teeError);
+            status = kExitFailure;
+        }
+    }
+
+    LiveSummary result;
+    result.apiName = streamInfo_.apiName;
+    result.outputDeviceName = streamInfo_.outputDeviceName;
+    result.sampleRateHz = sampleRate_;
+    result.blockFrames = streamInfo_.blockFrames;
+    result.sessionLatencyFrames = sessionLatency_;
+    result.failedCompiles = failedCompiles_;
+    result.graphsPlayed = graphsPlayed_;
+    if (engine_) {
+        const ProcessTimes& times = engine_->processTimes();
+        result.callbacks = engine_->callbacks();
+        result.frames = engine_->framesOut();
+        result.xruns = engine_->xruns();
+        result.firstXrunFrame = engine_->firstXrunFrame();
+        result.underrunFrames = engine_->underrunFrames();
+        result.teeOverflowFrames = engine_->teeOverflowFrames();
+        result.nonFiniteSamples = engine_->nonFiniteSamples();
+        result.switches = engine_->switchesCompleted();
+        result.meanProcessUs = times.meanNanoseconds() / 1000.0;
+        result.p99ProcessUs = double(times.percentileNanoseconds(0.99)) / 1000.0;
+        result.worstProcessUs = double(times.worstNanoseconds()) / 1000.0;
+        result.deadlineUs = streamInfo_.blockFrames > 0 ? 1e6 * streamInfo_.blockFrames / sampleRate_ : 0;
+        const LoudnessSnapshot loudness = engine_->outputLoudness();
+        result.maxMomentaryLufs = loudness.maxMomentaryLufs;
+        result.maxShortTermLufs = loudness.maxShortTermLufs;
+        result.truePeakDbtp = loudness.truePeakDbtp;
+    }
+    result.teeFrames = teeOpen_ ? tee_.framesWritten() : 0;
+
+    if (engine_ && result.callbacks > 0) {
+        if (result.teeOverflowFrames > 0) {
+            error("the tee writer fell behind: " + cli::plural(result.teeOverflowFrames, "frame", "frames") + " missing from " +
+                  quoted(options_.teePath));
+            if (status == kExitOk) status = kExitFailure;
+        }
+        if (result.nonFiniteSamples > 0) {
+            error("the graph produced " +
+                  cli::plural(std::int64_t(result.nonFiniteSamples), "non-finite sample", "non-finite samples") +
+                  " (NaN or infinity); they were replaced by silence");
+            if (status == kExitOk) status = kExitFailure;
+        }
+        std::FILE* out = console_.out;
+        const double pct = result.deadlineUs > 0 ? 100.0 / result.deadlineUs : 0;
+        std::fprintf(out, "live: %s on %s device '%s', %g Hz, %d-frame period (deadline %.0f us), latency %s\n",
+                     cli::plural(std::int64_t(graphs_.size()), "graph", "graphs").c_str(), result.apiName.c_str(),
+                     result.outputDeviceName.c_str(), result.sampleRateHz, result.blockFrames, result.deadlineUs,
+                     cli::plural(result.sessionLatencyFrames, "frame", "frames").c_str());
+        std::fprintf(out, "played %.3f s: %s, %s, %s, %s, %s\n", double(result.frames) / sampleRate_,
+                     cli::plural(std::int64_t(result.callbacks), "callback", "callbacks").c_str(),
+                     cli::plural(result.frames, "frame", "frames").c_str(),
+                     cli::plural(std::int64_t(result.switches), "switch", "switches").c_str(),
+                     cli::plural(std::int64_t(result.xruns), "xrun", "xruns").c_str(),
+                     cli::plural(result.underrunFrames, "underrun frame", "underrun frames").c_str());
+        if (result.xruns > 0)
+            std::fprintf(out, "first xrun after %.3f s (the driver missed a deadline: a loaded machine, or a period too short)\n",
+                         double(result.firstXrunFrame) / sampleRate_);
+        std::fprintf(out, "process time per callback: mean %.1f us (%.1f%%), p99 %.1f us (%.1f%%), worst %.1f us (%.1f%%)\n",
+                     result.meanProcessUs, result.meanProcessUs * pct, result.p99ProcessUs, result.p99ProcessUs * pct,
+                     result.worstProcessUs, result.worstProcessUs * pct);
+        std::fprintf(out, "output: max momentary %s, max short-term %s, true peak %s\n",
+                     formatLevel(result.maxMomentaryLufs, "LUFS").c_str(), formatLevel(result.maxShortTermLufs, "LUFS").c_str(),
+                     formatLevel(result.truePeakDbtp, "dBTP").c_str());
+        if (failedCompiles_ > 0) std::fprintf(out, "graphs that did not compile while live: %d\n", failedCompiles_);
+        if (teeOpen_ && teeError.empty())
+            std::fprintf(out, "tee: %s (%s)\n", options_.teePath.c_str(),
+                         cli::plural(result.teeFrames, "frame", "frames").c_str());
+        std::fflush(out);
+    }
+    if (summary) *summary = std::move(result);
+    return status;
+}
+
+} // namespace sg::live::detail
