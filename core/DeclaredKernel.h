@@ -24,6 +24,7 @@
 #include "core/Smoother.h"
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -114,6 +115,21 @@ private:
     std::vector<LinearRamp> values_;      ///< per stage and parameter
     std::vector<std::int64_t> smoothing_; ///< frames, per stage and parameter
     ParamQueue queue_;                    ///< changes waiting for their frame
+};
+
+/// A kernel of the node declared by struct D (see declaration<D>()); p() gives D's handles.
+template <class D> class DeclaredKernelOf : public DeclaredKernel {
+protected:
+    DeclaredKernelOf() : DeclaredKernel(declaration<D>().decl) {}
+    /// The declaration's parameter handles.
+    static const D& p() { return declaration<D>(); }
+};
+
+/// The node type declared by struct D whose kernel is K; derive to add latency, channel rules...
+template <class D, class K> class DeclaredTypeOf : public DeclaredNodeType {
+public:
+    DeclaredTypeOf() : DeclaredNodeType(declaration<D>().decl.info()) {}
+    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<K>(); }
 };
 
 } // namespace sg

@@ -154,4 +154,11 @@ private:
     std::vector<ParamBehaviour> behaviours_;
 };
 
+/// The one instance of a node's declaration struct D (a NodeDecl member `decl` and the handles
+/// of its parameters), built on first use, shared by its type and kernels.
+template <class D> const D& declaration() {
+    static const D instance;
+    return instance;
+}
+
 } // namespace sg

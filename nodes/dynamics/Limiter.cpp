@@ -91,15 +91,7 @@ struct LimiterDecl {
     }
 };
 
-const LimiterDecl& limiterDecl() {
-    static const LimiterDecl decl;
-    return decl;
-}
-
-class LimiterKernel final : public DeclaredKernel {
-public:
-    LimiterKernel() : DeclaredKernel(limiterDecl().decl), p_(limiterDecl()) {}
-
+class LimiterKernel final : public DeclaredKernelOf<LimiterDecl> {
     void measurements(int instance, std::vector<Measurement>& out) const override {
         if (instance < 0 || std::size_t(instance) >= instances_.size()) return;
         const Instance& inst = instances_[std::size_t(instance)];
@@ -144,7 +136,7 @@ private:
             Instance inst;
             inst.firstLane = lanes(i).firstInput;
             inst.lanes = lanes(i).inputs;
-            inst.latencyFrames = lookaheadFrames(value(i, p_.lookahead), sampleRate());
+            inst.latencyFrames = lookaheadFrames(value(i, p().lookahead), sampleRate());
             inst.attackFrames = inst.latencyFrames - (kLimiterMinLatencyFrames - 2);
             inst.holdFrames = inst.latencyFrames + 1;
             inst.holdPositions.assign(std::size_t(inst.holdFrames) + 1, 0);
@@ -178,17 +170,17 @@ private:
 
     /// The ceiling and the release apply from their frame on, no glide.
     void paramChanged(int instance, int param, std::int64_t) noexcept override {
-        if (param == p_.ceiling.index)
+        if (param == p().ceiling.index)
             updateCeiling(instance);
-        else if (param == p_.release.index)
+        else if (param == p().release.index)
             updateRelease(instance);
     }
     void updateCeiling(int i) noexcept {
         Instance& inst = instances_[std::size_t(i)];
-        inst.ceiling = dbToGain(value(i, p_.ceiling) - safetyDb(inst.attackFrames));
+        inst.ceiling = dbToGain(value(i, p().ceiling) - safetyDb(inst.attackFrames));
     }
     void updateRelease(int i) noexcept {
-        instances_[std::size_t(i)].releaseFactor = releaseFactorFor(value(i, p_.release), sampleRate());
+        instances_[std::size_t(i)].releaseFactor = releaseFactorFor(value(i, p().release), sampleRate());
     }
 
     void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
@@ -272,7 +264,6 @@ private:
         }
     }
 
-    const LimiterDecl& p_;
     std::vector<Instance> instances_;
     std::vector<Lane> lanes_;
     std::vector<float> peak_; ///< detected peak per frame of the current segment
@@ -280,11 +271,10 @@ private:
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
 };
 
-class LimiterType final : public DeclaredNodeType {
+class LimiterType final : public DeclaredTypeOf<LimiterDecl, LimiterKernel> {
 public:
-    LimiterType() : DeclaredNodeType(limiterDecl().decl.info()) {}
     int latencyFrames(const ParamValues& params, double sampleRate) const override {
-        const ParamRef lookahead = limiterDecl().lookahead;
+        const ParamRef lookahead = declaration<LimiterDecl>().lookahead;
         if (params.size() <= std::size_t(lookahead.index)) return kLimiterMinLatencyFrames;
         return lookaheadFrames(params[std::size_t(lookahead.index)], sampleRate);
     }
@@ -292,7 +282,6 @@ public:
         return sampleRate > 0 ? double(latencyFrames(params, sampleRate)) / sampleRate : 0.0;
     }
     std::string batchKey(const ParamValues&) const override { return "limiter"; }
-    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<LimiterKernel>(); }
 };
 
 } // namespace

@@ -38,21 +38,13 @@ struct TapDecl {
     }
 };
 
-const TapDecl& tapDecl() {
-    static const TapDecl decl;
-    return decl;
-}
-
-class LoudnessTapKernel final : public DeclaredKernel {
-public:
-    LoudnessTapKernel() : DeclaredKernel(tapDecl().decl) {}
-
+class LoudnessTapKernel final : public DeclaredKernelOf<TapDecl> {
 private:
     std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
         meters_.clear();
         for (int i = 0; i < instanceCount(); ++i) {
             LoudnessOptions options;
-            options.truePeakOversampling = value(i, tapDecl().oversampling) >= 8 ? 8 : 4;
+            options.truePeakOversampling = value(i, p().oversampling) >= 8 ? 8 : 4;
             LoudnessMeter meter;
             if (std::string error = meter.prepare(spec.sampleRate, lanes(i).inputs, options); !error.empty()) return error;
             meters_.push_back(std::move(meter));
@@ -96,9 +88,8 @@ private:
     std::vector<LoudnessMeter> meters_;
 };
 
-class LoudnessTapType final : public DeclaredNodeType {
+class LoudnessTapType final : public DeclaredTypeOf<TapDecl, LoudnessTapKernel> {
 public:
-    LoudnessTapType() : DeclaredNodeType(tapDecl().decl.info()) {}
     std::string resolveChannels(const ParamValues& params, std::span<const int> inputChannels,
                                 std::vector<int>& outputChannels) const override {
         const int channels = inputChannels.empty() ? 0 : inputChannels[0];
@@ -106,7 +97,6 @@ public:
             return "in: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " + std::to_string(channels);
         return NodeType::resolveChannels(params, inputChannels, outputChannels);
     }
-    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<LoudnessTapKernel>(); }
 };
 
 } // namespace

@@ -35,11 +35,6 @@ struct PanDecl {
     }
 };
 
-const PanDecl& panDecl() {
-    static const PanDecl decl;
-    return decl;
-}
-
 /// Left and right gains at pan position `panPercent` for a mono (1) or stereo (2) input.
 /// cos(theta) is computed as sin(pi/2 - theta) so that hard left / right give exact zeros and
 /// the law is exactly mirror-symmetric.
@@ -50,10 +45,7 @@ void panGains(double panPercent, int inputChannels, double& left, double& right)
     right = scale * std::sin((1.0 + p) * (std::numbers::pi / 4));
 }
 
-class PanKernel final : public DeclaredKernel {
-public:
-    PanKernel() : DeclaredKernel(panDecl().decl), p_(panDecl()) {}
-
+class PanKernel final : public DeclaredKernelOf<PanDecl> {
 private:
     std::string prepareKernel(const PrepareSpec&, std::span<const InstanceSetup>) override {
         for (int i = 0; i < instanceCount(); ++i)
@@ -68,7 +60,7 @@ private:
         const std::int64_t position = ctx.position + start;
         for (int i = 0; i < instanceCount(); ++i) {
             const InstanceLanes& lanes = this->lanes(i);
-            const LinearRamp& pan = ramp(i, p_.pan);
+            const LinearRamp& pan = ramp(i, p().pan);
             const float* inLeft = ctx.inputs[0][lanes.firstInput] + start;
             const float* inRight = ctx.inputs[0][lanes.firstInput + lanes.inputs - 1] + start;
             float* outLeft = ctx.outputs[0][lanes.firstOutput] + start;
@@ -91,13 +83,11 @@ private:
         }
     }
 
-    const PanDecl& p_;
     std::vector<float> leftCurve_, rightCurve_; ///< per-frame gains while ramping
 };
 
-class PanType final : public DeclaredNodeType {
+class PanType final : public DeclaredTypeOf<PanDecl, PanKernel> {
 public:
-    PanType() : DeclaredNodeType(panDecl().decl.info()) {}
     std::string resolveChannels(const ParamValues&, std::span<const int> inputChannels,
                                 std::vector<int>& outputChannels) const override {
         const int channels = inputChannels.empty() ? 0 : inputChannels[0];
@@ -107,7 +97,6 @@ public:
         outputChannels.assign(1, 2);
         return {};
     }
-    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<PanKernel>(); }
 };
 
 } // namespace

@@ -38,19 +38,11 @@ struct GainDecl {
     }
 };
 
-const GainDecl& gainDecl() {
-    static const GainDecl decl;
-    return decl;
-}
-
-class GainKernel final : public DeclaredKernel {
-public:
-    GainKernel() : DeclaredKernel(gainDecl().decl), p_(gainDecl()) {}
-
+class GainKernel final : public DeclaredKernelOf<GainDecl> {
 private:
     /// The signed linear factor of `instance`'s current parameter values.
     double factorOf(int instance) const {
-        return (value(instance, p_.invert) >= 0.5 ? -1.0 : 1.0) * dbToGain(value(instance, p_.gain));
+        return (value(instance, p().invert) >= 0.5 ? -1.0 : 1.0) * dbToGain(value(instance, p().gain));
     }
 
     std::string prepareKernel(const PrepareSpec&, std::span<const InstanceSetup>) override {
@@ -89,19 +81,12 @@ private:
         }
     }
 
-    const GainDecl& p_;
     std::vector<LinearRamp> factors_; ///< signed linear factor per instance
     std::vector<float> curve_;        ///< per-frame factor while ramping, maxBlockFrames long
 };
 
-class GainType final : public DeclaredNodeType {
-public:
-    GainType() : DeclaredNodeType(gainDecl().decl.info()) {}
-    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<GainKernel>(); }
-};
-
 } // namespace
 
-void registerGainNodes(Registry& registry) { registry.add(std::make_unique<GainType>()); }
+void registerGainNodes(Registry& registry) { registry.add(std::make_unique<DeclaredTypeOf<GainDecl, GainKernel>>()); }
 
 } // namespace sg
