@@ -19,7 +19,8 @@ SG_SIMD_DECLARE(void multiplyByCurve(const float* in, const float* curve, float*
 SG_SIMD_DECLARE(void mix(const float* x, float a, const float* y, float b, float* out, int frames) noexcept)
 // out[n] = x[n] + y[n], n < frames.
 SG_SIMD_DECLARE(void sum(const float* x, const float* y, float* out, int frames) noexcept)
-// out[n] = 10^(db[n] / 20) (amplitude factor), in float, n < frames; within 4 ulp of the exact value.
+// out[n] = 10^(db[n] / 20) (amplitude factor), in float, n < frames; relative error below 2e-6
+// (2e-5 dB) over -120 .. +40 dB, most of it from the float exponent db * ln(10) / 20.
 SG_SIMD_DECLARE(void decibelsToGain(const float* db, float* out, int frames) noexcept)
 // out[n] = 20 log10(|gain[n]|) (dB), in float, n < frames; -inf for 0; within 1e-5 dB of exact.
 SG_SIMD_DECLARE(void gainToDecibels(const float* gain, float* out, int frames) noexcept)
