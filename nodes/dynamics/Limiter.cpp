@@ -1,8 +1,7 @@
 #include "nodes/dynamics/Limiter.h"
 
+#include "core/DeclaredKernel.h"
 #include "core/Registry.h"
-#include "core/Smoother.h"
-#include "nodes/utility/Gain.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,10 +11,6 @@
 namespace sg {
 
 namespace {
-
-constexpr int kCeilingParam = 0;
-constexpr int kLookaheadParam = 1;
-constexpr int kReleaseParam = 2;
 
 constexpr double kMinCeilingDbtp = -20, kMaxCeilingDbtp = 0;
 constexpr double kMinLookaheadMs = 0.5, kMaxLookaheadMs = 20;
@@ -53,110 +48,50 @@ double releaseFactorFor(double releaseMs, double sampleRate) {
     return std::exp(-1000.0 / (std::max(releaseMs, kMinReleaseMs) * sampleRate));
 }
 
-NodeTypeInfo limiterInfo() {
-    NodeTypeInfo info;
-    info.name = "limiter";
-    info.family = "dynamics";
-    info.description = "True-peak lookahead limiter: the 4x-oversampled (BS.1770 Annex 2) peak of the output never "
-                       "exceeds the ceiling; one gain for all channels.";
-    info.inputs = {{"in", "signal, any number of channels (limited together)", true}};
-    info.outputs = {{"out", "limited signal, delayed by the lookahead", true}};
-    // clang-format off
-    info.params = {
-        {"ceiling", UnitKind::TruePeak, kMinCeilingDbtp, kMaxCeilingDbtp, -1, 0,
-         "Highest true peak of the output (BS.1770-5 Annex 2, 4x oversampled). A change applies from its frame on.", {}},
-        {"lookahead", UnitKind::Time, kMinLookaheadMs, kMaxLookaheadMs, 5, 0,
-         "How far ahead peaks are seen; also the latency (at least 12 frames). The gain falls over lookahead - 10 "
-         "frames. Fixed when the graph is compiled.", {}},
-        {"release", UnitKind::Time, kMinReleaseMs, kMaxReleaseMs, 50, 0,
-         "Time constant of the recovery once a peak has passed: the gain reduction in dB decays as exp(-t / release).",
-         {}},
-    };
-    // clang-format on
-    info.channelRule = "out has the channels of in";
-    info.batchable = true;
-    info.inPlace = true;
-    info.reference =
-        "Detection: p[n] = max over channels of |x| and of the BS.1770-5 Annex 2 4x polyphase FIR outputs; "
-        "r[n] = min(1, C / p[n]), C = the ceiling lowered by 0.001 dB + 0.5 dB / (L - 10) (float rounding, and the "
-        "small overs a gain still moving within the filter's span leaves between clustered peaks). Gain, in ln g: "
-        "h = min of ln r over the last L + 1 frames (monotonic deque), e[n] = min(h[n], c e[n-1]) with "
-        "c = exp(-1 / (release * fs)) (the reduction in dB decays exponentially), g = exp(mean of e over the last "
-        "L - 10 frames) (attack; exact fixed-point sum), y[n] = g[n] x[n - L], L = latency = max(12, lookahead * fs) "
-        "frames. The mean is below the required gain across the 12-frame span of the interpolation filter around "
-        "every peak, so the output's true peak stays under the ceiling; below the ceiling y[n] = x[n - L] exactly. "
-        "Reports max_gain_reduction_db, mean_gain_reduction_db (over all frames) and limited_percent (frames with at "
-        "least 0.1 dB of gain reduction).";
-    return info;
-}
+struct LimiterDecl {
+    NodeDecl decl{"limiter", "dynamics"};
+    SteppedParam ceiling =
+        decl.param("ceiling")
+            .truePeak(kMinCeilingDbtp, kMaxCeilingDbtp)
+            .defaultValue(-1)
+            .describe("Highest true peak of the output (BS.1770-5 Annex 2, 4x oversampled). A change applies from its frame on.")
+            .stepped();
+    FixedParam lookahead = decl.param("lookahead")
+                               .time(kMinLookaheadMs, kMaxLookaheadMs)
+                               .defaultValue(5)
+                               .describe("How far ahead peaks are seen; also the latency (at least 12 frames). The gain "
+                                         "falls over lookahead - 10 frames. Fixed when the graph is compiled.")
+                               .fixed();
+    SteppedParam release = decl.param("release")
+                               .time(kMinReleaseMs, kMaxReleaseMs)
+                               .defaultValue(50)
+                               .describe("Time constant of the recovery once a peak has passed: the gain reduction in dB "
+                                         "decays as exp(-t / release).")
+                               .stepped();
 
-class LimiterKernel final : public NodeKernel {
-public:
-    std::string prepare(const PrepareSpec& spec, std::span<const InstanceSetup> instances) override {
-        accumulateTruePeak_ = SG_SIMD_PICK(spec.simd, accumulateTruePeak);
-        multiplyCurve_ = SG_SIMD_PICK(spec.simd, multiplyByCurve);
-        sampleRate_ = spec.sampleRate;
-        maxBlockFrames_ = std::max(1, spec.maxBlockFrames);
-        peak_.assign(std::size_t(maxBlockFrames_), 0.0f);
-        gain_.assign(std::size_t(maxBlockFrames_), 1.0f);
-        instances_.clear();
-        lanes_.clear();
-        queue_.reserve(16 + 8 * instances.size());
-        for (const InstanceSetup& setup : instances) {
-            if (setup.params.size() < 3) return "limiter: expected 3 parameters";
-            const int channels = setup.inputChannels.empty() ? 0 : setup.inputChannels[0];
-            if (channels <= 0) return "limiter: input 'in' is not connected";
-            Instance inst;
-            inst.firstLane = int(lanes_.size());
-            inst.lanes = channels;
-            inst.latencyFrames = lookaheadFrames(setup.params[kLookaheadParam], spec.sampleRate);
-            inst.attackFrames = inst.latencyFrames - (kLimiterMinLatencyFrames - 2);
-            inst.holdFrames = inst.latencyFrames + 1;
-            inst.ceiling = dbToGain(setup.params[kCeilingParam] - safetyDb(inst.attackFrames));
-            inst.releaseFactor = releaseFactorFor(setup.params[kReleaseParam], spec.sampleRate);
-            inst.holdPositions.assign(std::size_t(inst.holdFrames) + 1, 0);
-            inst.holdValues.assign(std::size_t(inst.holdFrames) + 1, 0.0);
-            inst.box.assign(std::size_t(inst.attackFrames), 0);
-            instances_.push_back(std::move(inst));
-            for (int c = 0; c < channels; ++c) {
-                Lane lane;
-                // History (the delay line, which also covers the detector's 11 frames) + one block.
-                lane.work.assign(std::size_t(instances_.back().latencyFrames + maxBlockFrames_), 0.0f);
-                lanes_.push_back(std::move(lane));
-            }
-        }
-        reset();
-        return {};
+    LimiterDecl() {
+        decl.describe("True-peak lookahead limiter: the 4x-oversampled (BS.1770 Annex 2) peak of the output never "
+                      "exceeds the ceiling; one gain for all channels.")
+            .input("in", "signal, any number of channels (limited together)")
+            .output("out", "limited signal, delayed by the lookahead")
+            .channelRule("out has the channels of in")
+            .batchable()
+            .inPlace()
+            .reference(
+                "Detection: p[n] = max over channels of |x| and of the BS.1770-5 Annex 2 4x polyphase FIR outputs; "
+                "r[n] = min(1, C / p[n]), C = the ceiling lowered by 0.001 dB + 0.5 dB / (L - 10) (float rounding, and the "
+                "small overs a gain still moving within the filter's span leaves between clustered peaks). Gain, in ln g: "
+                "h = min of ln r over the last L + 1 frames (monotonic deque), e[n] = min(h[n], c e[n-1]) with "
+                "c = exp(-1 / (release * fs)) (the reduction in dB decays exponentially), g = exp(mean of e over the last "
+                "L - 10 frames) (attack; exact fixed-point sum), y[n] = g[n] x[n - L], L = latency = max(12, lookahead * fs) "
+                "frames. The mean is below the required gain across the 12-frame span of the interpolation filter around "
+                "every peak, so the output's true peak stays under the ceiling; below the ceiling y[n] = x[n - L] exactly. "
+                "Reports max_gain_reduction_db, mean_gain_reduction_db (over all frames) and limited_percent (frames with at "
+                "least 0.1 dB of gain reduction).");
     }
+};
 
-    void reset() noexcept override {
-        while (!queue_.empty()) apply(queue_.pop());
-        for (Instance& inst : instances_) {
-            inst.holdHead = inst.holdCount = 0;
-            inst.logEnvelope = 0.0;
-            std::fill(inst.box.begin(), inst.box.end(), 0);
-            inst.boxIndex = 0;
-            inst.boxSum = 0;
-            inst.maxReductionDb = inst.sumReductionDb = 0;
-            inst.limitedFrames = inst.countedFrames = 0;
-        }
-        for (Lane& lane : lanes_) std::fill(lane.work.begin(), lane.work.end(), 0.0f);
-    }
-
-    void setParam(int instance, int param, double value, std::int64_t position) noexcept override {
-        if (param == kLookaheadParam) return; // the compiler has compensated the prepared latency
-        const ParamQueue::Change change{position, instance, param, value};
-        if (!queue_.push(change)) apply(change);
-    }
-
-    void process(const ProcessContext& ctx) noexcept override {
-        queue_.forEachSegment(
-            ctx.position, ctx.frames, maxBlockFrames_, [this](const ParamQueue::Change& c) { apply(c); },
-            [&](int start, int frames) {
-                for (Instance& inst : instances_) run(ctx, inst, start, frames);
-            });
-    }
-
+class LimiterKernel final : public DeclaredKernelOf<LimiterDecl> {
     void measurements(int instance, std::vector<Measurement>& out) const override {
         if (instance < 0 || std::size_t(instance) >= instances_.size()) return;
         const Instance& inst = instances_[std::size_t(instance)];
@@ -191,13 +126,65 @@ private:
         std::vector<float> work; ///< [L frames of history | this block]
     };
 
-    void apply(const ParamQueue::Change& change) noexcept {
-        if (change.instance < 0 || std::size_t(change.instance) >= instances_.size()) return;
-        Instance& inst = instances_[std::size_t(change.instance)];
-        if (change.param == kCeilingParam)
-            inst.ceiling = dbToGain(std::clamp(change.value, kMinCeilingDbtp, kMaxCeilingDbtp) - safetyDb(inst.attackFrames));
-        else if (change.param == kReleaseParam)
-            inst.releaseFactor = releaseFactorFor(std::clamp(change.value, kMinReleaseMs, kMaxReleaseMs), sampleRate_);
+    std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
+        accumulateTruePeak_ = SG_SIMD_PICK(spec.simd, accumulateTruePeak);
+        peak_.assign(std::size_t(maxBlockFrames()), 0.0f);
+        gain_.assign(std::size_t(maxBlockFrames()), 1.0f);
+        instances_.clear();
+        lanes_.clear();
+        for (int i = 0; i < instanceCount(); ++i) {
+            Instance inst;
+            inst.firstLane = lanes(i).firstInput;
+            inst.lanes = lanes(i).inputs;
+            inst.latencyFrames = lookaheadFrames(value(i, p().lookahead), sampleRate());
+            inst.attackFrames = inst.latencyFrames - (kLimiterMinLatencyFrames - 2);
+            inst.holdFrames = inst.latencyFrames + 1;
+            inst.holdPositions.assign(std::size_t(inst.holdFrames) + 1, 0);
+            inst.holdValues.assign(std::size_t(inst.holdFrames) + 1, 0.0);
+            inst.box.assign(std::size_t(inst.attackFrames), 0);
+            instances_.push_back(std::move(inst));
+            updateCeiling(i);
+            updateRelease(i);
+            for (int c = 0; c < lanes(i).inputs; ++c) {
+                Lane lane;
+                // History (the delay line, which also covers the detector's 11 frames) + one block.
+                lane.work.assign(std::size_t(instances_.back().latencyFrames + maxBlockFrames()), 0.0f);
+                lanes_.push_back(std::move(lane));
+            }
+        }
+        return {};
+    }
+
+    void clearState() noexcept override {
+        for (Instance& inst : instances_) {
+            inst.holdHead = inst.holdCount = 0;
+            inst.logEnvelope = 0.0;
+            std::fill(inst.box.begin(), inst.box.end(), 0);
+            inst.boxIndex = 0;
+            inst.boxSum = 0;
+            inst.maxReductionDb = inst.sumReductionDb = 0;
+            inst.limitedFrames = inst.countedFrames = 0;
+        }
+        for (Lane& lane : lanes_) std::fill(lane.work.begin(), lane.work.end(), 0.0f);
+    }
+
+    /// The ceiling and the release apply from their frame on, no glide.
+    void paramChanged(int instance, int param, std::int64_t) noexcept override {
+        if (param == p().ceiling.index)
+            updateCeiling(instance);
+        else if (param == p().release.index)
+            updateRelease(instance);
+    }
+    void updateCeiling(int i) noexcept {
+        Instance& inst = instances_[std::size_t(i)];
+        inst.ceiling = dbToGain(value(i, p().ceiling) - safetyDb(inst.attackFrames));
+    }
+    void updateRelease(int i) noexcept {
+        instances_[std::size_t(i)].releaseFactor = releaseFactorFor(value(i, p().release), sampleRate());
+    }
+
+    void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
+        for (Instance& inst : instances_) run(ctx, inst, start, frames);
     }
 
     /// The gain of the next frame (absolute `position`) from its detected peak. Works on ln g:
@@ -248,7 +235,7 @@ private:
         return rounded;
     }
 
-    /// Frames [start, start + frames) of `inst`; frames <= maxBlockFrames_.
+    /// Frames [start, start + frames) of `inst`; frames <= maxBlockFrames().
     void run(const ProcessContext& ctx, Instance& inst, int start, int frames) noexcept {
         if (frames <= 0) return;
         const int history = inst.latencyFrames;
@@ -272,34 +259,29 @@ private:
             if (unity)
                 std::memcpy(out, work, sizeof(float) * std::size_t(frames));
             else
-                multiplyCurve_(work, gain_.data(), out, frames);
+                elementwise().multiplyByCurve(work, gain_.data(), out, frames);
             std::memmove(work, work + frames, sizeof(float) * std::size_t(history));
         }
     }
 
-    double sampleRate_ = 48000;
-    int maxBlockFrames_ = 512;
     std::vector<Instance> instances_;
     std::vector<Lane> lanes_;
     std::vector<float> peak_; ///< detected peak per frame of the current segment
     std::vector<float> gain_; ///< gain per frame of the current segment
-    ParamQueue queue_;        ///< changes waiting for their frame
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
-    void (*multiplyCurve_)(const float*, const float*, float*, int) noexcept = nullptr;
 };
 
-class LimiterType final : public DeclaredNodeType {
+class LimiterType final : public DeclaredTypeOf<LimiterDecl, LimiterKernel> {
 public:
-    LimiterType() : DeclaredNodeType(limiterInfo()) {}
     int latencyFrames(const ParamValues& params, double sampleRate) const override {
-        if (params.size() <= std::size_t(kLookaheadParam)) return kLimiterMinLatencyFrames;
-        return lookaheadFrames(params[kLookaheadParam], sampleRate);
+        const ParamRef lookahead = declaration<LimiterDecl>().lookahead;
+        if (params.size() <= std::size_t(lookahead.index)) return kLimiterMinLatencyFrames;
+        return lookaheadFrames(params[std::size_t(lookahead.index)], sampleRate);
     }
     double tailSeconds(const ParamValues& params, double sampleRate) const override {
         return sampleRate > 0 ? double(latencyFrames(params, sampleRate)) / sampleRate : 0.0;
     }
     std::string batchKey(const ParamValues&) const override { return "limiter"; }
-    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<LimiterKernel>(); }
 };
 
 } // namespace

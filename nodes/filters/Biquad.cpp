@@ -1,8 +1,8 @@
 #include "nodes/filters/Biquad.h"
 #include "core/Buffer.h"
 
+#include "core/DeclaredKernel.h"
 #include "core/Registry.h"
-#include "core/Smoother.h"
 
 #include <algorithm>
 #include <array>
@@ -17,7 +17,6 @@ namespace sg {
 namespace {
 
 enum class Shape { Lowpass, Highpass, Bandpass, Notch, Allpass, Peak, LowShelf, HighShelf };
-enum class Role { Freq, Q, Gain, Slope, None };
 
 constexpr double kSmoothingMs = 20;
 constexpr double kMinFreqHz = 10, kMaxFreqHz = 24000;
@@ -26,17 +25,17 @@ constexpr double kMinGainDb = -30, kMaxGainDb = 30;
 constexpr double kNyquistClamp = 0.49; ///< f0 is limited to this fraction of the sample rate
 constexpr int kMaxSections = 4;
 
-struct ShapeDecl {
+struct ShapeName {
     const char* name;
     Shape shape;
 };
-constexpr ShapeDecl kShapes[] = {
+constexpr ShapeName kShapes[] = {
     {"lowpass", Shape::Lowpass}, {"highpass", Shape::Highpass}, {"bandpass", Shape::Bandpass}, {"notch", Shape::Notch},
     {"allpass", Shape::Allpass}, {"peak", Shape::Peak},         {"lowshelf", Shape::LowShelf}, {"highshelf", Shape::HighShelf},
 };
 
 bool shapeFromName(const std::string& name, Shape& shape) {
-    for (const ShapeDecl& d : kShapes)
+    for (const ShapeName& d : kShapes)
         if (name == d.name) {
             shape = d.shape;
             return true;
@@ -45,7 +44,7 @@ bool shapeFromName(const std::string& name, Shape& shape) {
 }
 
 const char* shapeName(Shape shape) {
-    for (const ShapeDecl& d : kShapes)
+    for (const ShapeName& d : kShapes)
         if (d.shape == shape) return d.name;
     return "biquad";
 }
@@ -54,115 +53,117 @@ bool hasSlope(Shape shape) { return shape == Shape::Lowpass || shape == Shape::H
 
 // ---- declarations -------------------------------------------------------------------------
 
-ParamInfo freqParam(double defaultHz, const char* what) {
-    return {"freq",
-            UnitKind::Frequency,
-            kMinFreqHz,
-            kMaxFreqHz,
-            defaultHz,
-            kSmoothingMs,
-            std::string(what) + "; clamped to 0.49 x sample rate. Changes glide over 20 ms.",
-            {}};
-}
-ParamInfo qParam(double defaultQ, const char* what) {
-    return {"q", UnitKind::Plain, kMinQ, kMaxQ, defaultQ, kSmoothingMs, what, {}};
-}
-ParamInfo gainParam(const char* what) { return {"gain", UnitKind::Gain, kMinGainDb, kMaxGainDb, 0, kSmoothingMs, what, {}}; }
+/// A shape's declaration and the handles of its parameters (invalid where it has none).
+struct ShapeDecl {
+    explicit ShapeDecl(Shape shape);
+    Shape shape;
+    NodeDecl decl;
+    SmoothedParam freq, q, gain;
+    FixedParam slope;
+};
 
-NodeTypeInfo shapeInfo(Shape shape) {
-    NodeTypeInfo info;
-    info.name = shapeName(shape);
-    info.family = "filters";
-    info.inputs = {{"in", "signal, any number of channels (each filtered alike)", true}};
-    info.outputs = {{"out", "filtered signal", true}};
-    info.channelRule = "out has the channels of in";
-    info.batchable = true;
-    info.inPlace = true;
-    info.fusionFamily = "biquad"; // one kernel runs any series of biquad-family nodes as sections
+SmoothedParam declareFreq(NodeDecl& decl, double defaultHz, const char* what) {
+    return decl.param("freq")
+        .frequency(kMinFreqHz, kMaxFreqHz)
+        .defaultValue(defaultHz)
+        .describe(std::string(what) + "; clamped to 0.49 x sample rate. Changes glide over 20 ms.")
+        .smoothingMs(kSmoothingMs);
+}
+SmoothedParam declareQ(NodeDecl& decl, double defaultQ, const char* what) {
+    return decl.param("q").plain(kMinQ, kMaxQ).defaultValue(defaultQ).describe(what).smoothingMs(kSmoothingMs);
+}
+SmoothedParam declareGain(NodeDecl& decl, const char* what) {
+    return decl.param("gain").decibels(kMinGainDb, kMaxGainDb).defaultValue(0).describe(what).smoothingMs(kSmoothingMs);
+}
+FixedParam declareSlope(NodeDecl& decl) {
+    return decl.param("slope")
+        .plain(12, 48)
+        .choices({12, 24, 48})
+        .defaultValue(12)
+        .describe("Steepness in dB/octave: 12 = one section with q; 24 and 48 = Butterworth cascades of 2 and 4 sections "
+                  "(section Qs from the Butterworth pole angles).")
+        .fixed();
+}
+
+ShapeDecl::ShapeDecl(Shape s) : shape(s), decl(shapeName(s), "filters") {
+    decl.input("in", "signal, any number of channels (each filtered alike)")
+        .output("out", "filtered signal")
+        .channelRule("out has the channels of in")
+        .batchable()
+        .inPlace()
+        .fusionFamily("biquad"); // one kernel runs any series of biquad-family nodes as sections
     const std::string common =
         "RBJ Audio-EQ-Cookbook (R. Bristow-Johnson): bilinear transform of the analog prototype, prewarped at f0; "
         "w0 = 2 pi f0/fs, alpha = sin(w0)/(2Q)";
     const char* butterworthQ =
         "Resonance of the 12 dB/oct section (0.7071 = Butterworth, higher peaks at freq). Ignored for slope 24 and 48, "
         "which are Butterworth cascades.";
-    const char* slopeText =
-        "Steepness in dB/octave: 12 = one section with q; 24 and 48 = Butterworth cascades of 2 and 4 sections "
-        "(section Qs from the Butterworth pole angles).";
+    constexpr double kButterworthQ = std::numbers::sqrt2 / 2;
     switch (shape) {
     case Shape::Lowpass:
-        info.description = "Removes content above freq; 12, 24 or 48 dB/octave.";
-        info.params = {freqParam(10000, "Cutoff frequency (-3 dB for Butterworth settings)"),
-                       qParam(std::numbers::sqrt2 / 2, butterworthQ),
-                       {"slope", UnitKind::Plain, 12, 48, 12, 0, slopeText, {12, 24, 48}}};
-        info.reference = common + ". H(s) = 1/(s^2 + s/Q + 1); slopes 24/48: Butterworth |H|^2 = 1/(1 + W^2N), "
-                                  "N = slope/6, section Q_k = 1/(2 cos((2k-1) pi/2N)).";
+        decl.describe("Removes content above freq; 12, 24 or 48 dB/octave.");
+        freq = declareFreq(decl, 10000, "Cutoff frequency (-3 dB for Butterworth settings)");
+        q = declareQ(decl, kButterworthQ, butterworthQ);
+        slope = declareSlope(decl);
+        decl.reference(common + ". H(s) = 1/(s^2 + s/Q + 1); slopes 24/48: Butterworth |H|^2 = 1/(1 + W^2N), "
+                                "N = slope/6, section Q_k = 1/(2 cos((2k-1) pi/2N)).");
         break;
     case Shape::Highpass:
-        info.description = "Removes content below freq (rumble, DC); 12, 24 or 48 dB/octave.";
-        info.params = {freqParam(100, "Cutoff frequency (-3 dB for Butterworth settings)"),
-                       qParam(std::numbers::sqrt2 / 2, butterworthQ),
-                       {"slope", UnitKind::Plain, 12, 48, 12, 0, slopeText, {12, 24, 48}}};
-        info.reference = common + ". H(s) = s^2/(s^2 + s/Q + 1); slopes 24/48: Butterworth |H|^2 = W^2N/(1 + W^2N), "
-                                  "N = slope/6, section Q_k = 1/(2 cos((2k-1) pi/2N)).";
+        decl.describe("Removes content below freq (rumble, DC); 12, 24 or 48 dB/octave.");
+        freq = declareFreq(decl, 100, "Cutoff frequency (-3 dB for Butterworth settings)");
+        q = declareQ(decl, kButterworthQ, butterworthQ);
+        slope = declareSlope(decl);
+        decl.reference(common + ". H(s) = s^2/(s^2 + s/Q + 1); slopes 24/48: Butterworth |H|^2 = W^2N/(1 + W^2N), "
+                                "N = slope/6, section Q_k = 1/(2 cos((2k-1) pi/2N)).");
         break;
     case Shape::Bandpass:
-        info.description = "Passes a band around freq at 0 dB peak gain, 12 dB/octave skirts.";
-        info.params = {freqParam(1000, "Centre frequency"),
-                       qParam(std::numbers::sqrt2 / 2, "Centre frequency / bandwidth between the -3 dB points.")};
-        info.reference = common + ". Constant 0 dB peak gain: H(s) = (s/Q)/(s^2 + s/Q + 1).";
+        decl.describe("Passes a band around freq at 0 dB peak gain, 12 dB/octave skirts.");
+        freq = declareFreq(decl, 1000, "Centre frequency");
+        q = declareQ(decl, kButterworthQ, "Centre frequency / bandwidth between the -3 dB points.");
+        decl.reference(common + ". Constant 0 dB peak gain: H(s) = (s/Q)/(s^2 + s/Q + 1).");
         break;
     case Shape::Notch:
-        info.description = "Removes a narrow band around freq (hum, a resonance).";
-        info.params = {freqParam(1000, "Centre frequency (infinite attenuation)"),
-                       qParam(std::numbers::sqrt2 / 2, "Centre frequency / bandwidth between the -3 dB points; "
-                                                       "higher is narrower.")};
-        info.reference = common + ". H(s) = (s^2 + 1)/(s^2 + s/Q + 1).";
+        decl.describe("Removes a narrow band around freq (hum, a resonance).");
+        freq = declareFreq(decl, 1000, "Centre frequency (infinite attenuation)");
+        q = declareQ(decl, kButterworthQ, "Centre frequency / bandwidth between the -3 dB points; higher is narrower.");
+        decl.reference(common + ". H(s) = (s^2 + 1)/(s^2 + s/Q + 1).");
         break;
     case Shape::Allpass:
-        info.description = "Unity gain at every frequency; phase turns through -360 degrees around freq.";
-        info.params = {freqParam(1000, "Frequency of -180 degrees phase"),
-                       qParam(std::numbers::sqrt2 / 2, "Sharpness of the phase transition around freq.")};
-        info.reference = common + ". H(s) = (s^2 - s/Q + 1)/(s^2 + s/Q + 1).";
+        decl.describe("Unity gain at every frequency; phase turns through -360 degrees around freq.");
+        freq = declareFreq(decl, 1000, "Frequency of -180 degrees phase");
+        q = declareQ(decl, kButterworthQ, "Sharpness of the phase transition around freq.");
+        decl.reference(common + ". H(s) = (s^2 - s/Q + 1)/(s^2 + s/Q + 1).");
         break;
     case Shape::Peak:
-        info.description = "Boosts or cuts a band around freq by gain (parametric EQ bell).";
-        info.params = {freqParam(1000, "Centre frequency"),
-                       qParam(1, "Bandwidth: higher is narrower (cookbook Q of the peaking EQ)."),
-                       gainParam("Boost (+) or cut (-) at freq.")};
-        info.reference = common + ", A = 10^(gain/40). H(s) = (s^2 + s A/Q + 1)/(s^2 + s/(A Q) + 1).";
+        decl.describe("Boosts or cuts a band around freq by gain (parametric EQ bell).");
+        freq = declareFreq(decl, 1000, "Centre frequency");
+        q = declareQ(decl, 1, "Bandwidth: higher is narrower (cookbook Q of the peaking EQ).");
+        gain = declareGain(decl, "Boost (+) or cut (-) at freq.");
+        decl.reference(common + ", A = 10^(gain/40). H(s) = (s^2 + s A/Q + 1)/(s^2 + s/(A Q) + 1).");
         break;
     case Shape::LowShelf:
-        info.description = "Boosts or cuts everything below freq by gain.";
-        info.params = {freqParam(100, "Shelf midpoint frequency (gain/2 there)"), gainParam("Shelf gain below freq."),
-                       qParam(std::numbers::sqrt2 / 2, "Shelf steepness (0.7071 = steepest with no overshoot).")};
-        info.reference = common + ", A = 10^(gain/40). H(s) = A (s^2 + (sqrt(A)/Q) s + A)/(A s^2 + (sqrt(A)/Q) s + 1).";
+        decl.describe("Boosts or cuts everything below freq by gain.");
+        freq = declareFreq(decl, 100, "Shelf midpoint frequency (gain/2 there)");
+        gain = declareGain(decl, "Shelf gain below freq.");
+        q = declareQ(decl, kButterworthQ, "Shelf steepness (0.7071 = steepest with no overshoot).");
+        decl.reference(common + ", A = 10^(gain/40). H(s) = A (s^2 + (sqrt(A)/Q) s + A)/(A s^2 + (sqrt(A)/Q) s + 1).");
         break;
     case Shape::HighShelf:
-        info.description = "Boosts or cuts everything above freq by gain.";
-        info.params = {freqParam(10000, "Shelf midpoint frequency (gain/2 there)"), gainParam("Shelf gain above freq."),
-                       qParam(std::numbers::sqrt2 / 2, "Shelf steepness (0.7071 = steepest with no overshoot).")};
-        info.reference = common + ", A = 10^(gain/40). H(s) = A (A s^2 + (sqrt(A)/Q) s + 1)/(s^2 + (sqrt(A)/Q) s + A).";
+        decl.describe("Boosts or cuts everything above freq by gain.");
+        freq = declareFreq(decl, 10000, "Shelf midpoint frequency (gain/2 there)");
+        gain = declareGain(decl, "Shelf gain above freq.");
+        q = declareQ(decl, kButterworthQ, "Shelf steepness (0.7071 = steepest with no overshoot).");
+        decl.reference(common + ", A = 10^(gain/40). H(s) = A (A s^2 + (sqrt(A)/Q) s + 1)/(s^2 + (sqrt(A)/Q) s + A).");
         break;
     }
-    return info;
 }
 
-/// Which role each parameter index of a shape's table plays.
-std::vector<Role> shapeRoles(Shape shape) {
-    std::vector<Role> roles;
-    for (const ParamInfo& p : shapeInfo(shape).params) {
-        if (p.id == "freq")
-            roles.push_back(Role::Freq);
-        else if (p.id == "q")
-            roles.push_back(Role::Q);
-        else if (p.id == "gain")
-            roles.push_back(Role::Gain);
-        else if (p.id == "slope")
-            roles.push_back(Role::Slope);
-        else
-            roles.push_back(Role::None);
-    }
-    return roles;
+/// The declaration of `shape` (built once).
+const ShapeDecl& shapeDecl(Shape shape) {
+    static const ShapeDecl decls[] = {ShapeDecl(Shape::Lowpass),  ShapeDecl(Shape::Highpass), ShapeDecl(Shape::Bandpass),
+                                      ShapeDecl(Shape::Notch),    ShapeDecl(Shape::Allpass),  ShapeDecl(Shape::Peak),
+                                      ShapeDecl(Shape::LowShelf), ShapeDecl(Shape::HighShelf)};
+    return decls[int(shape)];
 }
 
 /// Second-order sections for a shape and its slope parameter (12 dB/oct per section).
@@ -288,71 +289,42 @@ using AlignedDoubles = AlignedArray<double>;
 
 // ---- kernel ---------------------------------------------------------------------------------
 
-class BiquadKernel final : public NodeKernel {
+class BiquadKernel final : public DeclaredKernel {
 public:
-    explicit BiquadKernel(Shape shape) : ownShape_(shape) {}
+    explicit BiquadKernel(Shape shape) : DeclaredKernel(shapeDecl(shape).decl) {}
 
-    std::string prepare(const PrepareSpec& spec, std::span<const InstanceSetup> setups) override {
-        sampleRate_ = spec.sampleRate;
+private:
+    /// Any biquad-family type: the compiler batches and fuses them into one kernel.
+    const NodeDecl* declFor(const std::string& type) const override {
+        Shape shape = Shape::Peak;
+        if (type.empty()) return DeclaredKernel::declFor(type);
+        return shapeFromName(type, shape) ? &shapeDecl(shape).decl : nullptr;
+    }
+
+    std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
         process_ = SG_SIMD_PICK(spec.simd, processBiquadBank);
-        smoothingFrames_ = std::llround(kSmoothingMs * spec.sampleRate / 1000.0);
-        queue_.reserve(16 + 8 * setups.size());
         stages_.clear();
-        stageBegin_.assign(1, 0);
-        int lanes = 0, sections = -1;
-        for (const InstanceSetup& setup : setups) {
-            const int channels = setup.inputChannels.empty() ? 0 : setup.inputChannels[0];
-            if (channels <= 0) return "input 'in' is not connected";
-            // A fused chain runs its stages' sections in series; a plain instance is one stage.
-            const std::size_t stageCount = setup.stages.empty() ? 1 : setup.stages.size();
+        int sections = -1;
+        for (int i = 0; i < instanceCount(); ++i) {
             int instanceSections = 0;
-            for (std::size_t k = 0; k < stageCount; ++k) {
-                const std::string& type = setup.stages.empty() ? setup.type : setup.stages[k].type;
-                const ParamValues& params = setup.stages.empty() ? setup.params : setup.stages[k].params;
-                Stage stage;
-                stage.shape = ownShape_;
-                if (!type.empty() && !shapeFromName(type, stage.shape))
-                    return "the biquad kernel cannot run node type '" + type + "'";
-                stage.roles = shapeRoles(stage.shape);
-                if (params.size() != stage.roles.size())
-                    return std::string(shapeName(stage.shape)) + ": expected " + std::to_string(stage.roles.size()) +
-                           " parameters, got " + std::to_string(params.size());
-                double freq = 1000, q = std::numbers::sqrt2 / 2, gain = 0, slope = 12;
-                for (std::size_t p = 0; p < stage.roles.size(); ++p) {
-                    switch (stage.roles[p]) {
-                    case Role::Freq:
-                        freq = params[p];
-                        break;
-                    case Role::Q:
-                        q = params[p];
-                        break;
-                    case Role::Gain:
-                        gain = params[p];
-                        break;
-                    case Role::Slope:
-                        slope = params[p];
-                        break;
-                    case Role::None:
-                        break;
-                    }
-                }
-                stage.freqHz.jump(std::clamp(freq, kMinFreqHz, kMaxFreqHz));
-                stage.q.jump(std::clamp(q, kMinQ, kMaxQ));
-                stage.gainDb.jump(std::clamp(gain, kMinGainDb, kMaxGainDb));
-                stage.sections = sectionCount(stage.shape, slope);
+            for (int k = firstStage(i); k < firstStage(i + 1); ++k) {
+                Shape shape = Shape::Peak;
+                shapeFromName(stageDecl(k).info().name, shape);
+                Stage stage{&shapeDecl(shape)};
+                stage.sections = sectionCount(shape, stage.decl->slope.valid() ? value(k, stage.decl->slope) : 12);
                 stage.firstSection = instanceSections;
                 instanceSections += stage.sections;
-                stage.firstLane = lanes;
-                stage.lanes = channels;
-                stages_.push_back(std::move(stage));
+                stage.firstLane = lanes(i).firstInput;
+                stage.lanes = lanes(i).inputs;
+                stages_.push_back(stage);
             }
             if (sections >= 0 && instanceSections != sections)
                 return "instances with " + std::to_string(sections) + " and " + std::to_string(instanceSections) +
                        " filter sections cannot share one biquad kernel";
             sections = instanceSections;
-            lanes += channels;
-            stageBegin_.push_back(int(stages_.size()));
         }
+        const int lanes =
+            instanceCount() == 0 ? 0 : this->lanes(instanceCount() - 1).firstInput + this->lanes(instanceCount() - 1).inputs;
         bank_.lanes = lanes;
         bank_.stride = (lanes + biquad::kLanePad - 1) / biquad::kLanePad * biquad::kLanePad;
         bank_.sections = std::max(sections, 1);
@@ -361,8 +333,8 @@ public:
         scratch_.assign(std::size_t(biquad::kChunkFrames) * biquad::kMaxPassLanes);
         roundAfter_.assign(std::size_t(bank_.sections) * std::size_t(bank_.stride));
         sectionRounds_.assign(std::size_t(bank_.sections), 0);
-        for (int i = 0; i + 1 < int(stageBegin_.size()); ++i)
-            for (int k = stageBegin_[std::size_t(i)]; k + 1 < stageBegin_[std::size_t(i) + 1]; ++k) { // all but the last stage
+        for (int i = 0; i < instanceCount(); ++i)
+            for (int k = firstStage(i); k + 1 < firstStage(i + 1); ++k) { // all but the last stage
                 const Stage& stage = stages_[std::size_t(k)];
                 const std::size_t last = std::size_t(stage.firstSection + stage.sections - 1);
                 sectionRounds_[last] = 1;
@@ -374,120 +346,91 @@ public:
         bank_.coefficients = coefficients_.data();
         bank_.state = state_.data();
         bank_.scratch = scratch_.data();
-        reset();
         return {};
     }
 
-    void reset() noexcept override {
-        while (!queue_.empty()) apply(queue_.pop());
+    void clearState() noexcept override {
         state_.clear();
-        for (Stage& inst : stages_) {
-            inst.freqHz.finish();
-            inst.q.finish();
-            inst.gainDb.finish();
-            updateCoefficients(inst, 0);
-            inst.settled = true;
+        for (int k = 0; k < stageCount(); ++k) {
+            updateCoefficients(k, 0);
+            stages_[std::size_t(k)].settled = true;
         }
         ramping_ = false;
     }
 
-    void setParam(int instance, int param, double value, std::int64_t position) noexcept override {
-        const ParamQueue::Change change{position, instance, param, value};
-        if (!queue_.push(change)) apply(change);
+    /// A new ramp from the change's frame: coefficients move from the next control frame.
+    void paramChanged(int stage, int, std::int64_t) noexcept override {
+        stages_[std::size_t(stage)].settled = false;
+        ramping_ = true;
     }
 
-    void process(const ProcessContext& ctx) noexcept override {
+    void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
         const float* const* in = ctx.inputs[0];
         float* const* out = ctx.outputs[0];
-        for (int start = 0; start < ctx.frames;) {
+        for (int end = start + frames; start < end;) {
             const std::int64_t position = ctx.position + start;
-            while (queue_.nextPosition() <= position) apply(queue_.pop());
-            const std::int64_t next = queue_.nextPosition();
-            int end = next < ctx.position + ctx.frames ? int(next - ctx.position) : ctx.frames;
+            int stop = end;
             if (ramping_) {
                 // Coefficients of frame p come from the parameters at floor(p / kControlFrames) *
                 // kControlFrames, so they do not depend on where blocks start.
                 const std::int64_t controlFrame = position - ((position % kControlFrames) + kControlFrames) % kControlFrames;
-                end = int(std::min<std::int64_t>(end, controlFrame + kControlFrames - ctx.position));
+                stop = int(std::min<std::int64_t>(stop, controlFrame + kControlFrames - ctx.position));
                 bool any = false;
-                for (Stage& inst : stages_) {
-                    if (inst.settled) continue;
-                    if (inst.coefficientFrame != controlFrame) {
-                        updateCoefficients(inst, controlFrame);
-                        inst.settled = inst.freqHz.settledAt(controlFrame) && inst.q.settledAt(controlFrame) &&
-                                       inst.gainDb.settledAt(controlFrame);
+                for (int k = 0; k < stageCount(); ++k) {
+                    Stage& stage = stages_[std::size_t(k)];
+                    if (stage.settled) continue;
+                    if (stage.coefficientFrame != controlFrame) {
+                        updateCoefficients(k, controlFrame);
+                        stage.settled = settledAt(k, controlFrame);
                     }
-                    any |= !inst.settled;
+                    any |= !stage.settled;
                 }
                 ramping_ = any;
             }
-            process_(bank_, in, out, start, end - start);
-            start = end;
+            process_(bank_, in, out, start, stop - start);
+            start = stop;
         }
     }
 
-private:
     /// One node's filter: an instance, or one stage of a fused chain.
     struct Stage {
-        Shape shape = Shape::Peak;
-        std::vector<Role> roles; ///< role of each parameter index
+        const ShapeDecl* decl = nullptr;
         int firstLane = 0, lanes = 0, sections = 1;
-        int firstSection = 0; ///< its first section in the instance's cascade
-        LinearRamp freqHz, q, gainDb;
+        int firstSection = 0;              ///< its first section in the instance's cascade
         std::int64_t coefficientFrame = 0; ///< control frame the coefficients were computed at
         bool settled = true;               ///< coefficients final (no ramp running or pending)
     };
 
-    /// A queued change takes effect: a new ramp from its frame.
-    void apply(const ParamQueue::Change& change) noexcept {
-        if (change.instance < 0 || std::size_t(change.instance) + 1 >= stageBegin_.size() || change.param < 0) return;
-        // The instance's parameter indices run through its stages by offset.
-        std::size_t param = std::size_t(change.param);
-        int k = stageBegin_[std::size_t(change.instance)];
-        const int end = stageBegin_[std::size_t(change.instance) + 1];
-        while (k < end && param >= stages_[std::size_t(k)].roles.size()) param -= stages_[std::size_t(k++)].roles.size();
-        if (k == end) return;
-        Stage& inst = stages_[std::size_t(k)];
-        const double value = change.value;
-        switch (inst.roles[param]) {
-        case Role::Freq:
-            inst.freqHz.rampTo(std::clamp(value, kMinFreqHz, kMaxFreqHz), change.position, smoothingFrames_);
-            break;
-        case Role::Q:
-            inst.q.rampTo(std::clamp(value, kMinQ, kMaxQ), change.position, smoothingFrames_);
-            break;
-        case Role::Gain:
-            inst.gainDb.rampTo(std::clamp(value, kMinGainDb, kMaxGainDb), change.position, smoothingFrames_);
-            break;
-        default:
-            return; // slope changes the structure: fixed when the graph is compiled
-        }
-        inst.settled = false;
-        ramping_ = true;
+    /// A parameter of stage `k` at absolute `frame` (`fallback` if the shape has none).
+    double valueAt(int k, SmoothedParam p, std::int64_t frame, double fallback) const {
+        return p.valid() ? ramp(k, p).valueAt(frame) : fallback;
+    }
+    bool settledAt(int k, std::int64_t frame) const {
+        const ShapeDecl& d = *stages_[std::size_t(k)].decl;
+        for (SmoothedParam p : {d.freq, d.q, d.gain})
+            if (p.valid() && !ramp(k, p).settledAt(frame)) return false;
+        return true;
     }
 
-    /// Coefficients of `inst` from its parameters at absolute frame `frame`, into its lanes.
-    void updateCoefficients(Stage& inst, std::int64_t frame) noexcept {
+    /// Coefficients of stage `k` from its parameters at absolute frame `frame`, into its lanes.
+    void updateCoefficients(int k, std::int64_t frame) noexcept {
+        Stage& stage = stages_[std::size_t(k)];
+        const ShapeDecl& d = *stage.decl;
         Section sections[kMaxSections];
-        designSections(inst.shape, inst.sections, inst.freqHz.valueAt(frame), inst.q.valueAt(frame), inst.gainDb.valueAt(frame),
-                       sampleRate_, sections);
+        designSections(d.shape, stage.sections, valueAt(k, d.freq, frame, 1000), valueAt(k, d.q, frame, std::numbers::sqrt2 / 2),
+                       valueAt(k, d.gain, frame, 0), sampleRate(), sections);
         const std::size_t stride = std::size_t(bank_.stride);
         double* c = coefficients_.data();
-        for (int s = 0; s < inst.sections; ++s)
-            for (int k = 0; k < 5; ++k)
-                for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l)
-                    c[(std::size_t(inst.firstSection + s) * 5 + std::size_t(k)) * stride + std::size_t(l)] =
-                        sections[s][std::size_t(k)];
-        inst.coefficientFrame = frame;
+        for (int s = 0; s < stage.sections; ++s)
+            for (int j = 0; j < 5; ++j)
+                for (int l = stage.firstLane; l < stage.firstLane + stage.lanes; ++l)
+                    c[(std::size_t(stage.firstSection + s) * 5 + std::size_t(j)) * stride + std::size_t(l)] =
+                        sections[s][std::size_t(j)];
+        stage.coefficientFrame = frame;
     }
 
-    Shape ownShape_;
-    double sampleRate_ = 48000;
-    std::int64_t smoothingFrames_ = 0;
-    std::vector<Stage> stages_;   ///< every instance's stages, in instance order
-    std::vector<int> stageBegin_; ///< instance i has stages [stageBegin_[i], stageBegin_[i + 1])
-    bool ramping_ = false;        ///< some instance's coefficients still move
-    ParamQueue queue_;            ///< changes waiting for their frame
+    std::vector<Stage> stages_; ///< indexed like the base's stages
+    bool ramping_ = false;      ///< some stage's coefficients still move
     biquad::Bank bank_;
     AlignedDoubles coefficients_, state_, scratch_, roundAfter_;
     std::vector<unsigned char> sectionRounds_; ///< per section: some lane rounds after it
@@ -498,38 +441,32 @@ private:
 
 class BiquadType final : public DeclaredNodeType {
 public:
-    explicit BiquadType(Shape shape) : DeclaredNodeType(shapeInfo(shape)), shape_(shape), roles_(shapeRoles(shape)) {}
+    explicit BiquadType(Shape shape) : DeclaredNodeType(shapeDecl(shape).decl.info()), d_(shapeDecl(shape)) {}
 
     std::string batchKey(const ParamValues& params) const override {
         return info().fusionFamily + std::to_string(fusionUnits(params));
     }
-    int fusionUnits(const ParamValues& params) const override { return sectionCount(shape_, value(params, Role::Slope, 12)); }
+    int fusionUnits(const ParamValues& params) const override { return sectionCount(d_.shape, paramValue(params, d_.slope, 12)); }
     double tailSeconds(const ParamValues& params, double sampleRate) const override {
         if (sampleRate <= 0) return 0;
         Section sections[kMaxSections];
-        const int count = sectionCount(shape_, value(params, Role::Slope, 12));
-        designSections(shape_, count, value(params, Role::Freq, 1000), value(params, Role::Q, std::numbers::sqrt2 / 2),
-                       value(params, Role::Gain, 0), sampleRate, sections);
+        const int count = fusionUnits(params);
+        designSections(d_.shape, count, paramValue(params, d_.freq, 1000), paramValue(params, d_.q, std::numbers::sqrt2 / 2),
+                       paramValue(params, d_.gain, 0), sampleRate, sections);
         double frames = 0;
         for (int s = 0; s < count; ++s) frames += decayFrames(sections[s]);
         return frames / sampleRate;
     }
-    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<BiquadKernel>(shape_); }
+    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<BiquadKernel>(d_.shape); }
 
 private:
-    double value(const ParamValues& params, Role role, double fallback) const {
-        for (std::size_t p = 0; p < roles_.size() && p < params.size(); ++p)
-            if (roles_[p] == role) return params[p];
-        return fallback;
-    }
-    Shape shape_;
-    std::vector<Role> roles_;
+    const ShapeDecl& d_;
 };
 
 } // namespace
 
 void registerBiquadNodes(Registry& registry) {
-    for (const ShapeDecl& d : kShapes) registry.add(std::make_unique<BiquadType>(d.shape));
+    for (const ShapeName& d : kShapes) registry.add(std::make_unique<BiquadType>(d.shape));
 }
 
 } // namespace sg

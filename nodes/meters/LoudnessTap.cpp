@@ -1,5 +1,6 @@
 #include "nodes/meters/LoudnessTap.h"
 
+#include "core/DeclaredKernel.h"
 #include "core/Registry.h"
 #include "nodes/meters/LoudnessMeter.h"
 
@@ -10,74 +11,65 @@ namespace sg {
 
 namespace {
 
-constexpr int kOversamplingParam = 0;
+struct TapDecl {
+    NodeDecl decl{"loudness", "meters"};
+    FixedParam oversampling = decl.param("oversampling")
+                                  .plain(4, 8)
+                                  .choices({4, 8})
+                                  .defaultValue(4)
+                                  .describe("True-peak oversampling: 4 = the BS.1770-5 Annex 2 filter; 8 = a finer "
+                                            "interpolator (test tones read within -0.12/+0.02 dB of their crest, against "
+                                            "-0.29/+0.22 dB with 4x). Fixed when the graph starts.")
+                                  .fixed();
 
-NodeTypeInfo tapInfo() {
-    NodeTypeInfo info;
-    info.name = "loudness";
-    info.family = "meters";
-    info.description = "Passes its input through unchanged and measures it: integrated, momentary and short-term "
-                       "loudness, loudness range, true and sample peak, PLR.";
-    info.inputs = {{"in", "signal to measure, 1 to 8 channels", true}};
-    info.outputs = {{"out", "the input, unchanged (zero latency)", true}};
-    info.params = {{"oversampling",
-                    UnitKind::Plain,
-                    4,
-                    8,
-                    4,
-                    0,
-                    "True-peak oversampling: 4 = the BS.1770-5 Annex 2 filter; 8 = a finer interpolator (test "
-                    "tones read within -0.12/+0.02 dB of their crest, against -0.29/+0.22 dB with 4x). Fixed when the "
-                    "graph starts.",
-                    {4, 8}}};
-    info.channelRule = "out has the channels of in (1 to 8); roles by count: 1 M, 2 L R, 3 L R C, 4 L R Ls Rs, "
-                       "5 L R C Ls Rs, 6 L R C LFE Ls Rs, 7 L R C Ls Rs Lb Rb, 8 L R C LFE Ls Rs Lb Rb";
-    info.batchable = false;
-    info.inPlace = true;
-    info.reference = "ITU-R BS.1770-5 (K-weighting, gating, Annex 2 true peak), EBU Tech 3341 (momentary 400 ms, "
-                     "short-term 3 s, integrated), EBU Tech 3342 (loudness range). Channel weights: L R C 1.0, "
-                     "Ls Rs 1.41, LFE excluded. Reports: integrated_lufs, loudness_range_lu, true_peak_dbtp, "
-                     "sample_peak_dbfs, max_momentary_lufs, max_short_term_lufs, plr_db, momentary_lufs, "
-                     "short_term_lufs (-inf when there is nothing to measure). See docs/loudness.md.";
-    return info;
-}
+    TapDecl() {
+        decl.describe("Passes its input through unchanged and measures it: integrated, momentary and short-term "
+                      "loudness, loudness range, true and sample peak, PLR.")
+            .input("in", "signal to measure, 1 to 8 channels")
+            .output("out", "the input, unchanged (zero latency)")
+            .channelRule("out has the channels of in (1 to 8); roles by count: 1 M, 2 L R, 3 L R C, 4 L R Ls Rs, "
+                         "5 L R C Ls Rs, 6 L R C LFE Ls Rs, 7 L R C Ls Rs Lb Rb, 8 L R C LFE Ls Rs Lb Rb")
+            .inPlace()
+            .reference("ITU-R BS.1770-5 (K-weighting, gating, Annex 2 true peak), EBU Tech 3341 (momentary 400 ms, "
+                       "short-term 3 s, integrated), EBU Tech 3342 (loudness range). Channel weights: L R C 1.0, "
+                       "Ls Rs 1.41, LFE excluded. Reports: integrated_lufs, loudness_range_lu, true_peak_dbtp, "
+                       "sample_peak_dbfs, max_momentary_lufs, max_short_term_lufs, plr_db, momentary_lufs, "
+                       "short_term_lufs (-inf when there is nothing to measure). See docs/loudness.md.");
+    }
+};
 
-class LoudnessTapKernel final : public NodeKernel {
-public:
-    std::string prepare(const PrepareSpec& spec, std::span<const InstanceSetup> instances) override {
+class LoudnessTapKernel final : public DeclaredKernelOf<TapDecl> {
+private:
+    std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
         meters_.clear();
-        firstLanes_.clear();
-        int lanes = 0;
-        for (const InstanceSetup& setup : instances) {
-            const int channels = setup.inputChannels.empty() ? 0 : setup.inputChannels[0];
-            if (channels <= 0) return "input 'in' is not connected";
+        for (int i = 0; i < instanceCount(); ++i) {
             LoudnessOptions options;
-            options.truePeakOversampling =
-                setup.params.size() > std::size_t(kOversamplingParam) && setup.params[kOversamplingParam] >= 8 ? 8 : 4;
+            options.truePeakOversampling = value(i, p().oversampling) >= 8 ? 8 : 4;
             LoudnessMeter meter;
-            if (std::string error = meter.prepare(spec.sampleRate, channels, options); !error.empty()) return error;
+            if (std::string error = meter.prepare(spec.sampleRate, lanes(i).inputs, options); !error.empty()) return error;
             meters_.push_back(std::move(meter));
-            firstLanes_.push_back(lanes);
-            lanes += channels;
         }
         return {};
     }
 
-    void reset() noexcept override {
+    void clearState() noexcept override {
         for (LoudnessMeter& meter : meters_) meter.reset();
     }
 
-    void process(const ProcessContext& ctx) noexcept override {
+    void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
         for (std::size_t i = 0; i < meters_.size(); ++i) {
-            const int first = firstLanes_[i];
-            const float* const* in = ctx.inputs[0] + first;
-            float* const* out = ctx.outputs[0] + first;
-            for (int c = 0; c < meters_[i].channels(); ++c)
-                if (in[c] != out[c]) std::memcpy(out[c], in[c], sizeof(float) * std::size_t(ctx.frames));
-            meters_[i].process(in, ctx.frames);
+            const int first = lanes(int(i)).firstInput;
+            const float* in[kLoudnessMaxChannels];
+            for (int c = 0; c < meters_[i].channels(); ++c) {
+                in[c] = ctx.inputs[0][first + c] + start;
+                float* out = ctx.outputs[0][first + c] + start;
+                if (in[c] != out) std::memcpy(out, in[c], sizeof(float) * std::size_t(frames));
+            }
+            meters_[i].process(in, frames);
         }
     }
 
+public:
     void measurements(int instance, std::vector<Measurement>& out) const override {
         if (instance < 0 || std::size_t(instance) >= meters_.size()) return;
         const LoudnessMeter& m = meters_[std::size_t(instance)];
@@ -94,12 +86,10 @@ public:
 
 private:
     std::vector<LoudnessMeter> meters_;
-    std::vector<int> firstLanes_;
 };
 
-class LoudnessTapType final : public DeclaredNodeType {
+class LoudnessTapType final : public DeclaredTypeOf<TapDecl, LoudnessTapKernel> {
 public:
-    LoudnessTapType() : DeclaredNodeType(tapInfo()) {}
     std::string resolveChannels(const ParamValues& params, std::span<const int> inputChannels,
                                 std::vector<int>& outputChannels) const override {
         const int channels = inputChannels.empty() ? 0 : inputChannels[0];
@@ -107,7 +97,6 @@ public:
             return "in: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " + std::to_string(channels);
         return NodeType::resolveChannels(params, inputChannels, outputChannels);
     }
-    std::unique_ptr<NodeKernel> createKernel() const override { return std::make_unique<LoudnessTapKernel>(); }
 };
 
 } // namespace

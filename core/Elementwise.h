@@ -1,0 +1,43 @@
+// Element-wise SIMD kernels shared by nodes: each output frame depends only on the same frame of
+// the inputs, so they vectorise along time (batches of consecutive frames).
+//
+// Compiled once per architecture (core/Elementwise.simd.cpp, see core/Simd.h). Unaligned loads:
+// lane pointers may start anywhere (a segment's first frame). No FMA, and the scalar tails round
+// exactly like the vector bodies (one IEEE operation per step), so multiply, mix and sum give
+// the same bits on every architecture and for every split of a stream. The dB conversions run
+// every frame, tail included, through the same vector exp/log, so they too are split-independent.
+// `out` may alias an input in every kernel.
+#pragma once
+
+#include "core/Simd.h"
+
+// out[n] = in[n] * factor, n < frames.
+SG_SIMD_DECLARE(void multiplyByConstant(const float* in, float* out, int frames, float factor) noexcept)
+// out[n] = in[n] * curve[n], n < frames.
+SG_SIMD_DECLARE(void multiplyByCurve(const float* in, const float* curve, float* out, int frames) noexcept)
+// out[n] = a * x[n] + b * y[n] (two roundings and an add, no FMA), n < frames.
+SG_SIMD_DECLARE(void mix(const float* x, float a, const float* y, float b, float* out, int frames) noexcept)
+// out[n] = x[n] + y[n], n < frames.
+SG_SIMD_DECLARE(void sum(const float* x, const float* y, float* out, int frames) noexcept)
+// out[n] = 10^(db[n] / 20) (amplitude factor), in float, n < frames; relative error below 2e-6
+// (2e-5 dB) over -120 .. +40 dB, most of it from the float exponent db * ln(10) / 20.
+SG_SIMD_DECLARE(void decibelsToGain(const float* db, float* out, int frames) noexcept)
+// out[n] = 20 log10(|gain[n]|) (dB), in float, n < frames; -inf for 0; within 1e-5 dB of exact.
+SG_SIMD_DECLARE(void gainToDecibels(const float* gain, float* out, int frames) noexcept)
+
+namespace sg {
+
+/// The element-wise kernels of one architecture, as function pointers picked at setup.
+struct Elementwise {
+    void (*multiplyByConstant)(const float* in, float* out, int frames, float factor) noexcept;
+    void (*multiplyByCurve)(const float* in, const float* curve, float* out, int frames) noexcept;
+    void (*mix)(const float* x, float a, const float* y, float b, float* out, int frames) noexcept;
+    void (*sum)(const float* x, const float* y, float* out, int frames) noexcept;
+    void (*decibelsToGain)(const float* db, float* out, int frames) noexcept;
+    void (*gainToDecibels)(const float* gain, float* out, int frames) noexcept;
+
+    /// The table for `arch` (static, never null).
+    static const Elementwise& forArch(SimdArch arch);
+};
+
+} // namespace sg
