@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -108,6 +110,49 @@ public:
 private:
     int nodeCount_ = 0;
 };
+
+/// "prefix" followed by the number (test vertex names). Appends rather than using
+/// `"literal" + std::to_string(i)`, which GCC 12 misreads as an overlapping copy (-Wrestrict).
+inline std::string numbered(const char* prefix, int number) {
+    std::string text(prefix);
+    text += std::to_string(number);
+    return text;
+}
+
+/// A random DAG for the property tests: 1 to 3 inputs and `nodeCount` nodes of `channels`
+/// channels, each node fed by 1 to 3 connections (repeats allowed: they are summed) from the
+/// inputs and the nodes before it in a hidden topological rank; the nodes are declared in a
+/// random order. Types: gain, peak and delay (three batch keys, peak chains fuse) and loudness
+/// (not batchable). Every node nothing reads feeds the one output.
+inline PassModel randomDag(std::mt19937& random, int nodeCount, int channels) {
+    static const char* const kTypes[] = {"gain", "peak", "delay", "loudness"};
+    PassModel m;
+    const int inputs = std::uniform_int_distribution<int>(1, 3)(random);
+    std::vector<int> sources;
+    for (int i = 0; i < inputs; ++i) sources.push_back(m.input(numbered("in", i), channels));
+    std::vector<int> declared(static_cast<std::size_t>(nodeCount));
+    for (int i = 0; i < nodeCount; ++i) declared[std::size_t(i)] = i;
+    std::shuffle(declared.begin(), declared.end(), random);
+    std::discrete_distribution<int> pickType({4, 4, 2, 1});
+    std::vector<int> nodes;
+    for (int r = 0; r < nodeCount; ++r) {
+        const int v = m.node(numbered("n", r), kTypes[pickType(random)], channels);
+        m.model.vertex(v).order = declared[std::size_t(r)];
+        const int fanIn = std::uniform_int_distribution<int>(1, 3)(random);
+        for (int k = 0; k < fanIn; ++k) {
+            // mostly recent sources, so chains form
+            const int count = int(sources.size());
+            const int back = std::min(count - 1, std::geometric_distribution<int>(0.4)(random));
+            m.connect(sources[std::size_t(count - 1 - back)], v, channels);
+        }
+        sources.push_back(v);
+        nodes.push_back(v);
+    }
+    const int out = m.output("out", channels);
+    for (int v : nodes)
+        if (m.model.vertex(v).outEdges.empty()) m.connect(v, out, channels);
+    return m;
+}
 
 /// Every error message in `diags`, one per line.
 inline std::string errorText(const Diagnostics& diags) {
