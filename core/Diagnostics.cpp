@@ -2,6 +2,10 @@
 
 namespace sg {
 
+std::string plural(long long count, const char* one, const char* many) {
+    return std::to_string(count) + " " + (count == 1 ? one : many);
+}
+
 std::string Diagnostic::format() const {
     std::string out;
     if (!mark.file.empty())

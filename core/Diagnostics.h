@@ -41,4 +41,7 @@ private:
     int errorCount_ = 0;
 };
 
+/// "1 channel", "2 channels": a count with its noun, for messages.
+std::string plural(long long count, const char* one, const char* many);
+
 } // namespace sg

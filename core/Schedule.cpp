@@ -9,9 +9,10 @@ namespace sg {
 std::string Schedule::describe() const {
     std::ostringstream out;
     char line[256];
-    std::snprintf(line, sizeof line, "schedule: %zu steps for %zu nodes, %s, %s, %.0f Hz, blocks of up to %d frames\n",
-                  steps.size(), nodes.size(), simd.c_str(), batched ? "lane-batched" : "unbatched", sampleRate, maxBlockFrames);
-    out << line;
+    std::snprintf(line, sizeof line, ", %s, %s, %.0f Hz, blocks of up to %s\n", simd.c_str(),
+                  batched ? "lane-batched" : "unbatched", sampleRate, plural(maxBlockFrames, "frame", "frames").c_str());
+    out << "schedule: " << plural(long(steps.size()), "step", "steps") << " for " << plural(long(nodes.size()), "node", "nodes")
+        << line;
     auto range = [](const std::vector<int>& v) {
         std::string s;
         for (int x : v) {
@@ -32,19 +33,16 @@ std::string Schedule::describe() const {
         if (!st.stages.empty()) names += "  (fused)";
         std::snprintf(line, sizeof line, "  %3zu  %-10s %3d lane%s  in[%s] out[%s]%s  ", s + 1, st.kernel.c_str(), st.lanes,
                       st.lanes == 1 ? " " : "s", range(st.inputBuffers).c_str(), range(st.outputBuffers).c_str(),
-                      st.sumsBefore ? (" +" + std::to_string(st.sumsBefore) + " sums").c_str() : "");
+                      st.sumsBefore ? (" +" + plural(st.sumsBefore, "sum", "sums")).c_str() : "");
         out << line << names << '\n';
     }
-    std::snprintf(line, sizeof line, "buffers: %d mono buffers for %d connections (%d channels carried)\n", bufferCount,
-                  edgeCount, [&] {
-                      int c = 0;
-                      for (const auto& e : edges) c += e.channels;
-                      return c;
-                  }());
-    out << line;
-    std::snprintf(line, sizeof line, "latency: %d frames (%.3f ms), %d compensation delay%s inserted\n", latencyFrames,
-                  1000.0 * latencyFrames / sampleRate, insertedDelays, insertedDelays == 1 ? "" : "s");
-    out << line;
+    int carried = 0;
+    for (const auto& e : edges) carried += e.channels;
+    out << "buffers: " << plural(bufferCount, "mono buffer", "mono buffers") << " for "
+        << plural(edgeCount, "connection", "connections") << " (" << plural(carried, "channel", "channels") << " carried)\n";
+    std::snprintf(line, sizeof line, " (%.3f ms), ", 1000.0 * latencyFrames / sampleRate);
+    out << "latency: " << plural(latencyFrames, "frame", "frames") << line
+        << plural(insertedDelays, "compensation delay", "compensation delays") << " inserted\n";
     return out.str();
 }
 

@@ -51,6 +51,11 @@ void GraphModel::resource(int e, int from, int fromPort) {
     vertex(from).outEdges.push_back(e);
 }
 
+void noteInstance(const Vertex& vertex, Diagnostics& diags) {
+    if (vertex.instance.empty()) return;
+    diags.note(vertex.instanceMark, "in instance " + quote(vertex.instance) + " (node " + quote(vertex.name) + ")");
+}
+
 std::string quote(const std::string& text) { return "'" + text + "'"; }
 
 std::string listNames(const std::vector<std::string>& names) {

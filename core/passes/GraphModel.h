@@ -68,6 +68,10 @@ public:
     int size() const { return int(vertices.size()); }
 };
 
+/// After an error about a node inside a template or included graph: a note at the instance
+/// the user wrote ("in instance 'm'"), so the error is found from the file they edit.
+void noteInstance(const Vertex& vertex, Diagnostics& diags);
+
 /// "'name'".
 std::string quote(const std::string& text);
 /// "a, b, c" or "none".

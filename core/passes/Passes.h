@@ -34,7 +34,8 @@ void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model
 bool findCycles(GraphModel& model, Diagnostics& diags);
 
 /// order: a deterministic topological order (Kahn; ties broken by declaration order) of every
-/// vertex not on a cycle. O((V + E) log V).
+/// vertex neither on a cycle nor downstream of one (what a cycle feeds is invalid too, and later
+/// passes skip it without follow-on errors). O((V + E) log V).
 std::vector<int> topologicalOrder(const GraphModel& model);
 
 /// channels: channel counts from the inputs through every node in `order` (each type's

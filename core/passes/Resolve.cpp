@@ -83,9 +83,12 @@ void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model
     }
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
         const NodeDesc& nd = graph.nodes[i];
+        const int errorsBefore = diags.errorCount();
         Vertex v;
         v.name = nd.name;
         v.mark = nd.mark;
+        v.instance = nd.instance;
+        v.instanceMark = nd.instanceMark;
         v.order = double(i);
         v.type = registry.find(nd.type);
         if (!v.type) {
@@ -134,6 +137,7 @@ void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model
             }
             v.valid = ok;
         }
+        if (diags.errorCount() > errorsBefore) noteInstance(v, diags);
         if (sources.count(v.name) || destinations.count(v.name)) diags.error(nd.mark, "duplicate name " + quote(v.name));
         const std::string name = v.name;
         sources[name] = destinations[name] = model.addVertex(std::move(v));

@@ -7,10 +7,6 @@ volatile std::sig_atomic_t interrupted = 0;
 void onInterrupt(int) { interrupted = 1; }
 } // namespace
 
-std::string plural(std::int64_t count, const char* one, const char* many) {
-    return std::to_string(count) + " " + (count == 1 ? one : many);
-}
-
 InterruptGuard::InterruptGuard(bool active) : active_(active) {
     interrupted = 0;
     if (!active_) return;

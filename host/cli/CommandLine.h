@@ -2,6 +2,8 @@
 // turning SIGINT / SIGTERM into a flag so long work can stop cleanly (temporary files removed, terminal restored).
 #pragma once
 
+#include "core/Diagnostics.h"
+
 #include <csignal>
 #include <cstdint>
 #include <string>
@@ -14,7 +16,7 @@ inline constexpr int kExitUsage = 2;         ///< usage or graph error
 inline constexpr int kExitInterrupted = 130; ///< stopped by SIGINT / SIGTERM
 
 /// "1 step", "0 steps", "2 steps": a count and the noun that agrees with it.
-std::string plural(std::int64_t count, const char* one, const char* many);
+using ::sg::plural; // core/Diagnostics.h
 
 /// While alive (and active), SIGINT and SIGTERM set interruptFlag() instead of ending the
 /// process; the previous handlers come back on destruction.

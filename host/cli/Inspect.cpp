@@ -89,15 +89,14 @@ int graphUsageError(const char* command, const std::string& message) {
 /// Loads and compiles; prints diagnostics. Returns nullptr on error.
 std::unique_ptr<Program> build(const GraphArgs& g, GraphDesc& desc) {
     Diagnostics diags;
-    desc = loadGraph(g.graph, diags);
-    if (!diags.hasErrors()) applyOverrides(desc, g.overrides, diags);
+    const auto compiled = loadAndCompile(g.graph, g.overrides, Registry::builtin(), diags, &desc);
     std::unique_ptr<Program> program;
-    if (!diags.hasErrors()) {
+    if (compiled) {
         CompileOptions options;
         options.sampleRate = g.rate;
         options.maxBlockFrames = g.block;
         options.batch = g.batch;
-        program = compileGraph(desc, Registry::builtin(), options, diags);
+        program = instantiate(*compiled, options, diags);
     }
     std::fputs(diags.formatAll().c_str(), stderr);
     if (diags.hasErrors()) {

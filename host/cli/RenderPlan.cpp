@@ -167,9 +167,7 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
 
     // The graph, its overrides, and every graph error: before any file is touched.
     Diagnostics diags;
-    GraphDesc graph = loadGraph(request.graphPath, diags);
-    if (!diags.hasErrors() && !request.overrides.empty()) applyOverrides(graph, request.overrides, diags);
-    if (!diags.hasErrors()) plan.compiled = compile(graph, Registry::builtin(), diags);
+    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags);
     if (!diags.all().empty()) std::fputs(diags.formatAll().c_str(), stderr); // warnings too
     if (diags.hasErrors() || !plan.compiled) return kExitUsage;
     plan.inputs = compiledDesc(*plan.compiled).inputs;

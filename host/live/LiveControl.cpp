@@ -123,7 +123,12 @@ bool Session::recompile(int index, const char* why) {
         message("warning: graph " + std::to_string(index + 1) + " now has " +
                 cli::plural(fresh->latencyFrames(), "frame", "frames") + " of latency, more than the session's " +
                 std::to_string(sessionLatency_) + ": switching to it is not time-aligned (restart the session to align it)");
-    fresh->alignTo(sessionLatency_);
+    if (const std::string failed = fresh->alignTo(sessionLatency_); !failed.empty()) {
+        ++failedCompiles_;
+        error("graph " + std::to_string(index + 1) + " (" + entry.path + ") could not be aligned " + why + "; graph " +
+              std::to_string(engine_->targetGraph()) + " keeps playing\n" + failed);
+        return false;
+    }
     if (options_.matchLoudness || engine_->matching()) calibrate(*fresh);
     graveyard_.push_back(std::move(entry.instance));
     entry.instance = std::move(fresh);

@@ -48,14 +48,10 @@ std::unique_ptr<LiveGraph> LiveGraph::create(const std::string& path, const std:
     std::unique_ptr<LiveGraph> graph(new LiveGraph());
     graph->path_ = path;
     graph->fileText_ = readText(path);
-    graph->desc_ = loadGraph(path, diags);
-    if (diags.hasErrors()) return nullptr;
-    if (!overrides.empty()) applyOverrides(graph->desc_, overrides, diags);
-    if (diags.hasErrors()) return nullptr;
+    graph->compiled_ = loadAndCompile(path, overrides, Registry::builtin(), diags, &graph->desc_);
+    if (!graph->compiled_) return nullptr;
     graph->name_ = !graph->desc_.name.empty() ? graph->desc_.name : std::filesystem::path(path).stem().string();
 
-    graph->compiled_ = compile(graph->desc_, Registry::builtin(), diags);
-    if (!graph->compiled_) return nullptr;
     graph->sampleRate_ = format.sampleRate;
     graph->maxBlockFrames_ = format.maxBlockFrames;
     InstanceOptions options;

@@ -79,6 +79,8 @@ public:
     /// Re-instantiates for blocks of at most `maxBlockFrames` (the device's period), keeping the
     /// alignment, without reloading the YAML. Setup time. Returns "" or the compiler's message.
     std::string setMaxBlockFrames(int maxBlockFrames);
+    /// Most frames one process() call takes (the block size it was instantiated for).
+    int maxBlockFrames() const { return maxBlockFrames_; }
     /// Frames of delay added by alignTo() on top of the graph's own latency.
     int alignmentFrames() const { return alignFrames_; }
 

@@ -147,8 +147,10 @@ int Session::prepareGraphs() {
     for (const auto& path : options_.graphPaths) {
         Diagnostics diags;
         descs.push_back(loadGraph(path, diags));
-        if (diags.hasErrors()) {
-            std::fputs(diags.formatAll().c_str(), console_.err);
+        if (diags.hasErrors()) { // every error of the file in this run, the compiler's too
+            Diagnostics all;
+            loadAndCompile(path, {}, Registry::builtin(), all);
+            std::fputs(all.formatAll().c_str(), console_.err);
             bad = true;
         }
     }
@@ -193,24 +195,19 @@ int Session::prepareGraphs() {
 }
 
 int Session::fitGraphsToDevice(int blockFrames) {
-    // The device decides the period; the graphs run in blocks of exactly that.
-    if (blockFrames != format_.maxBlockFrames) {
-        format_.maxBlockFrames = blockFrames;
-        for (auto& entry : graphs_) {
-            Diagnostics diags;
-            std::string message;
-            entry.instance = compile(entry, diags, message);
-            if (!entry.instance) {
-                std::fputs(diags.formatAll().c_str(), console_.err);
-                if (!message.empty()) error(message);
-                return kExitUsage;
-            }
-        }
-    }
+    // The device decides the period; the graphs run in blocks of exactly that. Each graph is
+    // re-instantiated from its compiled form (no YAML is read again), aligned to the session's
+    // latency by the compiler's own compensation delays.
+    format_.maxBlockFrames = blockFrames;
     for (const auto& entry : graphs_) sessionLatency_ = std::max(sessionLatency_, entry.instance->latencyFrames());
     for (std::size_t g = 0; g < graphs_.size(); ++g) {
         LiveGraph& graph = *graphs_[g].instance;
-        graph.alignTo(sessionLatency_);
+        std::string problem = graph.maxBlockFrames() != blockFrames ? graph.setMaxBlockFrames(blockFrames) : std::string();
+        if (problem.empty()) problem = graph.alignTo(sessionLatency_);
+        if (!problem.empty()) {
+            std::fputs(problem.c_str(), console_.err);
+            return kExitUsage;
+        }
         if (options_.matchLoudness) calibrate(graph);
         if (options_.matchLoudness && !graph.metered())
             message("warning: graph " + std::to_string(g + 1) + " is not loudness-matched: the meter takes at most " +

@@ -150,5 +150,5 @@ TEST_CASE("pass channels: a node with bad parameters still passes its channels o
     CHECK(m.model.vertex(pan).valid);
     CHECK_FALSE(m.model.vertex(pan).poisoned);
     REQUIRE(diags.errorCount() == 1);
-    CHECK(diags.all()[0].message == "channel mismatch: output 'mono' is declared with 1 channels, but 'pan' sends 2");
+    CHECK(diags.all()[0].message == "channel mismatch: output 'mono' is declared with 1 channel, but 'pan' sends 2");
 }

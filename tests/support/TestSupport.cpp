@@ -116,8 +116,10 @@ namespace sg::test {
 std::unique_ptr<Program> compileYaml(const std::string& yaml, Diagnostics& diags, const CompileOptions& options,
                                      const std::string& name, const std::string& baseDir) {
     GraphDesc desc = loadGraphFromString(yaml, name, baseDir, diags);
-    if (diags.hasErrors()) return nullptr;
-    return compileGraph(desc, Registry::builtin(), options, diags);
+    // As the hosts do (loadAndCompile): a loader error does not hide the compiler's.
+    const bool loaded = !diags.hasErrors();
+    auto program = desc.version != 0 ? compileGraph(desc, Registry::builtin(), options, diags) : nullptr;
+    return loaded ? std::move(program) : nullptr;
 }
 
 std::vector<Planar> renderBlocks(Executor& executor, const std::vector<Planar>& inputs, std::int64_t frames,
