@@ -64,20 +64,31 @@ int resolvePort(const Vertex& v, const EndpointDesc& endpoint, bool asInput, Dia
     return index;
 }
 
+/// The vertex of external input or output `i`: its channels on its one port, ordered before
+/// (inputs) or after (outputs) every node for the topological order's ties.
+Vertex externalVertex(const ExternalDesc& port, VertexKind kind, std::size_t i) {
+    Vertex v;
+    v.kind = kind;
+    v.external = int(i);
+    v.name = port.name;
+    v.mark = port.mark;
+    if (kind == VertexKind::Input) {
+        v.outputChannels = {port.channels};
+        v.order = -1e9 + double(i);
+    } else {
+        v.inputChannels = {port.channels};
+        v.order = 1e9 + double(i);
+    }
+    return v;
+}
+
 } // namespace
 
 void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model, Diagnostics& diags) {
     // An input and an output may share a name: direction tells them apart.
     std::map<std::string, int> sources, destinations;
     for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
-        Vertex v;
-        v.kind = VertexKind::Input;
-        v.external = int(i);
-        v.name = graph.inputs[i].name;
-        v.mark = graph.inputs[i].mark;
-        v.outputChannels = {graph.inputs[i].channels};
-        v.order = -1e9 + double(i);
-        const int index = model.addVertex(std::move(v));
+        const int index = model.addVertex(externalVertex(graph.inputs[i], VertexKind::Input, i));
         model.inputVertex.push_back(index);
         sources[graph.inputs[i].name] = index;
     }
@@ -143,14 +154,7 @@ void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model
         sources[name] = destinations[name] = model.addVertex(std::move(v));
     }
     for (std::size_t i = 0; i < graph.outputs.size(); ++i) {
-        Vertex v;
-        v.kind = VertexKind::Output;
-        v.external = int(i);
-        v.name = graph.outputs[i].name;
-        v.mark = graph.outputs[i].mark;
-        v.inputChannels = {graph.outputs[i].channels};
-        v.order = 1e9 + double(i);
-        const int index = model.addVertex(std::move(v));
+        const int index = model.addVertex(externalVertex(graph.outputs[i], VertexKind::Output, i));
         model.outputVertex.push_back(index);
         destinations[graph.outputs[i].name] = index;
     }

@@ -69,23 +69,26 @@ TEST_CASE("executor: output is bit-identical for any host block size and random 
             CAPTURE(block);
             ex.reset();
             std::string where;
-            CHECK(bitIdentical(reference, renderFixed(ex, inputs, frames, block), &where));
+            const bool identical1 = bitIdentical(reference, renderFixed(ex, inputs, frames, block), &where);
             INFO(where);
+            CHECK(identical1);
         }
         std::mt19937 rng(static_cast<std::uint32_t>(rate));
         std::uniform_int_distribution<int> size(1, 3000);
         ex.reset();
         std::string where;
-        CHECK(bitIdentical(reference, renderBlocks(ex, inputs, frames, [&] { return size(rng); }), &where));
+        const bool identical2 = bitIdentical(reference, renderBlocks(ex, inputs, frames, [&] { return size(rng); }), &where);
         INFO(where);
+        CHECK(identical2);
 
         // A different internal block size: the schedule itself is cut differently.
         CompileOptions small = options;
         small.maxBlockFrames = 48;
         auto program2 = compileYaml(kGraph, diags, small);
         REQUIRE(program2);
-        CHECK(bitIdentical(reference, renderFixed(program2->executor(), inputs, frames, 1000), &where));
+        const bool identical3 = bitIdentical(reference, renderFixed(program2->executor(), inputs, frames, 1000), &where);
         INFO(where);
+        CHECK(identical3);
     }
 }
 
@@ -102,8 +105,10 @@ TEST_CASE("executor: batched and unbatched renders are bit-identical", "[executo
     REQUIRE(b);
     CHECK(a->schedule().steps.size() < b->schedule().steps.size());
     std::string where;
-    CHECK(bitIdentical(renderFixed(a->executor(), inputs, frames, 256), renderFixed(b->executor(), inputs, frames, 256), &where));
+    const bool identical4 =
+        bitIdentical(renderFixed(a->executor(), inputs, frames, 256), renderFixed(b->executor(), inputs, frames, 256), &where);
     INFO(where);
+    CHECK(identical4);
 }
 
 TEST_CASE("executor: every SIMD architecture the CPU has gives the same bits", "[executor]") {
@@ -168,8 +173,9 @@ TEST_CASE("executor: parameter changes at a sample position are block-split inde
     }
     for (std::size_t i = 1; i < results.size(); ++i) {
         std::string where;
-        CHECK(bitIdentical({results[0]}, {results[i]}, &where));
+        const bool identical5 = bitIdentical({results[0]}, {results[i]}, &where);
         INFO(where);
+        CHECK(identical5);
     }
     // and the change did something: the bus is 11 dB lower at the end than before
     double before = 0, after = 0;
@@ -231,10 +237,12 @@ TEST_CASE("executor: fused biquad chains render the same bits as separate nodes,
         results.push_back(renderFixed(ex, inputs, frames, 333)[0]);
     }
     std::string where;
-    CHECK(bitIdentical({results[0]}, {results[1]}, &where));
+    const bool identical6 = bitIdentical({results[0]}, {results[1]}, &where);
     INFO(where);
-    CHECK(bitIdentical({results[0]}, {results[2]}, &where));
+    CHECK(identical6);
+    const bool identical7 = bitIdentical({results[0]}, {results[2]}, &where);
     INFO(where);
+    CHECK(identical7);
     // The changes did something: without them the render is the same before frame 3000 only.
     Diagnostics diags;
     auto still = compileYaml(kGraph, diags, fused);
