@@ -176,7 +176,15 @@ int runDot(const std::vector<std::string>& args) {
     return 0;
 }
 
-std::string nodeMarkdown(const std::string& typeName) {
+std::string nodeNotes(const std::string& dir, const std::string& typeName) {
+    std::ifstream in(std::filesystem::path(dir) / "notes" / (typeName + ".md"), std::ios::binary);
+    if (!in) return {};
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::string nodeMarkdown(const std::string& typeName, const std::string& notes) {
     const NodeType* type = Registry::builtin().find(typeName);
     if (!type) return {};
     const NodeTypeInfo& info = type->info();
@@ -208,6 +216,7 @@ std::string nodeMarkdown(const std::string& typeName) {
         md << ", " << p.id << ": " << formatQuantity(p.defaultValue, p.unit);
     }
     md << "}\n```\n";
+    if (!notes.empty()) md << "\n## Notes and measurements\n\n" << notes;
     return md.str();
 }
 
@@ -253,7 +262,8 @@ int runNodes(const std::vector<std::string>& args) {
             std::ofstream(std::filesystem::path(outDir) / name, std::ios::binary) << text;
         };
         write("README.md", nodeIndexMarkdown());
-        for (const NodeType* t : registry.all()) write(t->info().name + ".md", nodeMarkdown(t->info().name));
+        for (const NodeType* t : registry.all())
+            write(t->info().name + ".md", nodeMarkdown(t->info().name, nodeNotes(outDir, t->info().name)));
         std::printf("wrote %s to %s\n", plural(std::int64_t(registry.all().size()), "node page", "node pages").c_str(),
                     outDir.c_str());
         return 0;

@@ -13,8 +13,12 @@ int runDot(const std::vector<std::string>& args);
 /// stagegraph nodes [TYPE] [--markdown] [--out DIR]
 int runNodes(const std::vector<std::string>& args);
 
-/// Markdown reference page of one node type (docs/nodes/<type>.md).
-std::string nodeMarkdown(const std::string& type);
+/// Markdown reference page of one node type (docs/nodes/<type>.md), generated from its
+/// declaration; `notes` (hand-written maths, figures, measurement tables kept in
+/// docs/nodes/notes/<type>.md) is appended when not empty.
+std::string nodeMarkdown(const std::string& type, const std::string& notes = {});
+/// The hand-written notes for `type` in the reference folder `dir` (DIR/notes/<type>.md), or "".
+std::string nodeNotes(const std::string& dir, const std::string& type);
 /// Markdown index of all node types (docs/nodes/README.md).
 std::string nodeIndexMarkdown();
 

@@ -69,7 +69,7 @@ TEST_CASE("cli: docs/nodes matches the registry (regenerate with 'make docs')", 
     CHECK(readFile(dir + "README.md") == cli::nodeIndexMarkdown());
     for (const NodeType* t : Registry::builtin().all()) {
         CAPTURE(t->info().name);
-        CHECK(readFile(dir + t->info().name + ".md") == cli::nodeMarkdown(t->info().name));
+        CHECK(readFile(dir + t->info().name + ".md") == cli::nodeMarkdown(t->info().name, cli::nodeNotes(dir, t->info().name)));
     }
 }
 
