@@ -13,41 +13,84 @@
 
 using namespace sg;
 
+namespace {
+
+/// Channel counts per input port that `type` accepts: every port connected (optional ones too,
+/// so sidechains run), each with `channels` where it takes them, else the other count.
+bool acceptedInputs(const NodeType& type, const ParamValues& p, int channels, std::vector<int>& inputs,
+                    std::vector<int>& outputs) {
+    const std::size_t ports = type.info().inputs.size();
+    for (int other : {channels, channels == 2 ? 1 : 2}) {
+        for (int mask = 0; mask < (1 << ports) && mask < 256; ++mask) { // which ports take `other`
+            inputs.assign(ports, channels);
+            for (std::size_t i = 0; i < ports; ++i)
+                if (mask & (1 << i)) inputs[i] = other;
+            outputs.clear();
+            if (type.resolveChannels(p, inputs, outputs).empty()) return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
 TEST_CASE("rt: every kit kernel allocates nothing while processing, changing parameters or resetting", "[rt][kit]") {
     REQUIRE(sg::test::rtCountingAvailable());
+    constexpr int kFrames = 4096;
     for (const NodeType* type : Registry::builtin().all()) {
         INFO(type->info().name);
         auto kernel = type->createKernel();
         const ParamValues p = type->defaults();
-        std::vector<int> outA, outB;
-        REQUIRE(type->resolveChannels(p, std::vector<int>{2}, outA) == "");
-        REQUIRE(type->resolveChannels(p, std::vector<int>{1}, outB) == "");
-        const std::vector<InstanceSetup> setup{{p, {2}, outA, type->info().name}, {p, {1}, outB, type->info().name}};
-        REQUIRE(kernel->prepare({48000, 4096, detectSimdArch()}, setup) == "");
-        AudioBuffer input(3, 4096), output(outA[0] + outB[0], 4096);
-        for (int c = 0; c < 3; ++c)
-            for (int i = 0; i < 4096; ++i) input.channel(c)[i] = float(2.0 * std::sin(i * 0.01 * (c + 1)));
-        std::vector<const float*> inLanes{input.channel(0), input.channel(1), input.channel(2)};
-        std::vector<float*> outLanes;
-        for (int c = 0; c < output.channels(); ++c) outLanes.push_back(output.channel(c));
-        const float* const* in[] = {inLanes.data()};
-        float* const* out[] = {outLanes.data()};
+        // Two instances (stereo and mono where the type takes both), every port connected.
+        std::vector<InstanceSetup> setup;
+        for (int channels : {2, 1}) {
+            std::vector<int> ins, outs;
+            if (acceptedInputs(*type, p, channels, ins, outs)) setup.push_back({p, ins, outs, type->info().name});
+        }
+        REQUIRE_FALSE(setup.empty());
+        REQUIRE(kernel->prepare({48000, kFrames, detectSimdArch()}, setup) == "");
+        // Lanes of port k are the instances' channels of port k, in instance order.
+        const std::size_t inPorts = setup[0].inputChannels.size(), outPorts = setup[0].outputChannels.size();
+        std::vector<AudioBuffer> inputs(inPorts), outputs(outPorts);
+        std::vector<std::vector<const float*>> inLanes(inPorts);
+        std::vector<std::vector<float*>> outLanes(outPorts);
+        for (std::size_t k = 0; k < inPorts; ++k) {
+            int lanes = 0;
+            for (const auto& s : setup) lanes += s.inputChannels[k];
+            inputs[k].resize(lanes, kFrames);
+            for (int c = 0; c < lanes; ++c) {
+                for (int i = 0; i < kFrames; ++i) inputs[k].channel(c)[i] = float(2.0 * std::sin(i * 0.01 * (c + 1)));
+                inLanes[k].push_back(inputs[k].channel(c));
+            }
+        }
+        for (std::size_t k = 0; k < outPorts; ++k) {
+            int lanes = 0;
+            for (const auto& s : setup) lanes += s.outputChannels[k];
+            outputs[k].resize(lanes, kFrames);
+            for (int c = 0; c < lanes; ++c) outLanes[k].push_back(outputs[k].channel(c));
+        }
+        std::vector<const float* const*> in;
+        std::vector<float* const*> out;
+        for (auto& lanes : inLanes) in.push_back(lanes.data());
+        for (auto& lanes : outLanes) out.push_back(lanes.data());
         const auto& params = type->info().params;
+        const int instances = int(setup.size());
         const long count = sg::test::allocationsDuring([&] {
             std::int64_t position = 0;
-            for (int block : {1, 7, 64, 512, 4096})
+            for (int block : {1, 7, 64, 512, kFrames})
                 for (int k = 0; k < 20; ++k) {
                     if (k % 5 == 3)
                         for (std::size_t i = 0; i < params.size(); ++i) {
                             const double value = k % 2 ? params[i].maxValue : params[i].minValue;
-                            kernel->setParam(int(i % 2), int(i), value, position + 3);                     // in this block
-                            kernel->setParam(int(i % 2), int(i), params[i].defaultValue, position + 5000); // ahead
+                            const int instance = int(i) % instances;
+                            kernel->setParam(instance, int(i), value, position + 3);                     // in this block
+                            kernel->setParam(instance, int(i), params[i].defaultValue, position + 5000); // ahead
                         }
                     ProcessContext ctx;
                     ctx.position = position;
                     ctx.frames = block;
-                    ctx.inputs = in;
-                    ctx.outputs = out;
+                    ctx.inputs = in.data();
+                    ctx.outputs = out.data();
                     kernel->process(ctx);
                     position += block;
                 }
