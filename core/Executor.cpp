@@ -119,9 +119,10 @@ std::vector<Executor::NodeMeasurements> Executor::measurements() const {
     std::vector<NodeMeasurements> out;
     for (const auto& call : plan_->calls) {
         for (std::size_t i = 0; i < call.instanceNames.size(); ++i) {
-            NodeMeasurements m{call.instanceNames[i], call.instanceTypes[i], {}};
+            NodeMeasurements m{call.instanceNames[i], call.instanceTypes[i], {}, {}};
             call.kernel->measurements(int(i), m.values);
-            if (!m.values.empty()) out.push_back(std::move(m));
+            call.kernel->series(int(i), m.series);
+            if (!m.values.empty() || !m.series.empty()) out.push_back(std::move(m));
         }
     }
     return out;

@@ -16,8 +16,9 @@
 
 namespace sg {
 
-struct ExecutorPlan; // built by the compiler (core/ExecutorPlan.h)
-struct Measurement;  // core/Node.h
+struct ExecutorPlan;      // built by the compiler (core/ExecutorPlan.h)
+struct Measurement;       // core/Node.h
+struct MeasurementSeries; // core/Node.h
 
 /// One external input or output of a running program.
 struct ExternalPort {
@@ -63,6 +64,7 @@ public:
         std::string node;
         std::string type;
         std::vector<Measurement> values;
+        std::vector<MeasurementSeries> series; ///< time series (gain reduction over time, ...)
     };
     /// Every node that reports measurements, in schedule order. Not real-time: call between
     /// process() calls or after the render.

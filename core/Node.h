@@ -119,6 +119,18 @@ struct Measurement {
     std::string unit; ///< "LUFS", "LU", "dBTP", "dBFS", "", ...
 };
 
+/// A time series a node reports (gain reduction over time, a band's level): values[k] covers
+/// frames [k * framesPerValue, (k + 1) * framesPerValue) of the render, 0-based from the node's
+/// first processed frame. See core/SeriesRecorder.h for how nodes record one.
+struct MeasurementSeries {
+    std::string key;                 ///< snake_case, stable (JSON key): "gain_reduction_db"
+    std::string unit;                ///< "dB", "LUFS", ...
+    double sampleRate = 48000;       ///< Hz, of the frames counted
+    std::int64_t framesPerValue = 0; ///< frames each value covers
+    std::string reduction;           ///< how a value sums its frames: "max", "mean", "last"
+    std::vector<float> values;
+};
+
 /// Runs one or more instances of one node type.
 class NodeKernel {
 public:
@@ -140,6 +152,12 @@ public:
     /// Appends what instance `instance` has measured so far (meters). Not real-time: call it
     /// between process() calls or after the render, from the thread that processes.
     virtual void measurements(int instance, std::vector<Measurement>& out) const {
+        (void)instance;
+        (void)out;
+    }
+    /// Appends the time series instance `instance` has recorded so far. Not real-time, like
+    /// measurements().
+    virtual void series(int instance, std::vector<MeasurementSeries>& out) const {
         (void)instance;
         (void)out;
     }

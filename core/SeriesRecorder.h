@@ -1,0 +1,100 @@
+// A time series recorded by a node while it processes (gain reduction over time, a level
+// history), real-time safe and bounded in memory for any length of input.
+//
+// One value is kept per window of W frames (W = round(sampleRate / valuesPerSecond)), reduced
+// from the window's frames by max, mean or last. The storage is allocated by prepare(); when it
+// is full, neighbouring values are merged pairwise by the same reduction and W doubles, so the
+// whole render stays covered in constant memory: with the default 65,536 values at 10 per
+// second, the first 109 minutes keep 10 Hz, a 4-hour render 5 Hz. add() never allocates.
+#pragma once
+
+#include "core/Node.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sg {
+
+class SeriesRecorder {
+public:
+    enum class Reduction { Max, Mean, Last };
+
+    /// Allocates room for `capacity` values (even, >= 2). Setup time.
+    void prepare(double sampleRate, double valuesPerSecond, Reduction reduction, std::size_t capacity = 65536) {
+        sampleRate_ = sampleRate;
+        initialWindow_ = std::max<std::int64_t>(1, std::llround(sampleRate / std::max(valuesPerSecond, 1e-3)));
+        reduction_ = reduction;
+        values_.assign(std::max<std::size_t>(2, capacity & ~std::size_t(1)), 0.0f);
+        reset();
+    }
+    /// Forgets everything recorded. Real-time safe.
+    void reset() noexcept {
+        window_ = initialWindow_;
+        size_ = 0;
+        inWindow_ = 0;
+        accumulator_ = 0;
+    }
+    /// One frame's value. Real-time safe.
+    void add(float value) noexcept {
+        switch (reduction_) {
+        case Reduction::Max:
+            accumulator_ = inWindow_ == 0 ? value : std::max(accumulator_, double(value));
+            break;
+        case Reduction::Mean:
+            accumulator_ += value;
+            break;
+        case Reduction::Last:
+            accumulator_ = value;
+            break;
+        }
+        if (++inWindow_ == window_) push(float(reduction_ == Reduction::Mean ? accumulator_ / double(window_) : accumulator_));
+    }
+    /// What was recorded so far, including a partial last window.
+    MeasurementSeries snapshot(std::string key, std::string unit) const {
+        MeasurementSeries series;
+        series.key = std::move(key);
+        series.unit = std::move(unit);
+        series.sampleRate = sampleRate_;
+        series.framesPerValue = window_;
+        series.reduction = reduction_ == Reduction::Max ? "max" : reduction_ == Reduction::Mean ? "mean" : "last";
+        series.values.assign(values_.begin(), values_.begin() + std::ptrdiff_t(size_));
+        if (inWindow_ > 0)
+            series.values.push_back(float(reduction_ == Reduction::Mean ? accumulator_ / double(inWindow_) : accumulator_));
+        return series;
+    }
+
+private:
+    void push(float value) noexcept {
+        values_[size_++] = value;
+        inWindow_ = 0;
+        accumulator_ = 0;
+        if (size_ == values_.size()) { // full: halve the resolution, keep the whole render
+            for (std::size_t i = 0; i < size_ / 2; ++i) values_[i] = merge(values_[2 * i], values_[2 * i + 1]);
+            size_ /= 2;
+            window_ *= 2;
+        }
+    }
+    float merge(float a, float b) const noexcept {
+        switch (reduction_) {
+        case Reduction::Max:
+            return std::max(a, b);
+        case Reduction::Mean:
+            return 0.5f * (a + b);
+        case Reduction::Last:
+            return b;
+        }
+        return b;
+    }
+
+    double sampleRate_ = 48000;
+    std::int64_t initialWindow_ = 4800, window_ = 4800, inWindow_ = 0;
+    Reduction reduction_ = Reduction::Max;
+    double accumulator_ = 0;
+    std::vector<float> values_;
+    std::size_t size_ = 0;
+};
+
+} // namespace sg
