@@ -5,9 +5,6 @@
 // every frame goes through the same vector exp / log whatever the split.
 #include "core/Elementwise.h"
 
-// GCC 12's AVX-512 headers trip a false -Wmaybe-uninitialized (an intrinsic's undefined source
-// operand) inside xsimd::exp / log; the whole file is otherwise warning-clean.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
