@@ -32,7 +32,7 @@ constexpr int kBlock = 512;
 /// channels (or the other count where the type refuses it), with its lane buffers.
 struct Rig {
     std::unique_ptr<NodeKernel> kernel;
-    std::vector<AudioBuffer> inputs, outputs;
+    std::vector<AudioBuffer> inputs, outputs; ///< one mono buffer per lane
     std::vector<std::vector<const float*>> inLanes;
     std::vector<std::vector<float*>> outLanes;
     std::vector<const float* const*> in;
@@ -60,22 +60,31 @@ Rig makeRig(const NodeType& type, int instances, int channels) {
         rig.error = why;
         return rig;
     }
+    // One mono buffer per lane, as the executor's slots are (core/passes/Buffers.cpp). Reserved
+    // first: lane pointers must stay where they are.
+    std::size_t inLaneCount = 0, outLaneCount = 0;
+    for (int c : ins) inLaneCount += std::size_t(c * instances);
+    for (int c : outs) outLaneCount += std::size_t(c * instances);
+    rig.inputs.reserve(inLaneCount);
+    rig.outputs.reserve(outLaneCount);
     std::uint32_t seed = 12345;
     for (std::size_t k = 0; k < inPorts; ++k) {
-        rig.inputs.emplace_back(ins[k] * instances, kBlock);
         rig.inLanes.emplace_back();
         for (int c = 0; c < ins[k] * instances; ++c) {
+            rig.inputs.emplace_back(1, kBlock);
             for (int n = 0; n < kBlock; ++n) {
                 seed = seed * 1664525u + 1013904223u;
-                rig.inputs.back().channel(c)[n] = 0.5f * (float(seed >> 8) / 8388608.0f - 1.0f);
+                rig.inputs.back().channel(0)[n] = 0.5f * (float(seed >> 8) / 8388608.0f - 1.0f);
             }
-            rig.inLanes.back().push_back(rig.inputs.back().channel(c));
+            rig.inLanes.back().push_back(rig.inputs.back().channel(0));
         }
     }
     for (std::size_t k = 0; k < outs.size(); ++k) {
-        rig.outputs.emplace_back(outs[k] * instances, kBlock);
         rig.outLanes.emplace_back();
-        for (int c = 0; c < outs[k] * instances; ++c) rig.outLanes.back().push_back(rig.outputs.back().channel(c));
+        for (int c = 0; c < outs[k] * instances; ++c) {
+            rig.outputs.emplace_back(1, kBlock);
+            rig.outLanes.back().push_back(rig.outputs.back().channel(0));
+        }
     }
     for (auto& l : rig.inLanes) rig.in.push_back(l.data());
     for (auto& l : rig.outLanes) rig.out.push_back(l.data());
