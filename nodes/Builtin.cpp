@@ -3,8 +3,17 @@
 #include "core/Registry.h"
 #include "nodes/dynamics/Limiter.h"
 #include "nodes/filters/Biquad.h"
+#include "nodes/meters/BandMeter.h"
+#include "nodes/meters/Correlation.h"
+#include "nodes/meters/LevelHistory.h"
 #include "nodes/meters/LoudnessTap.h"
 #include "nodes/mixing/Pan.h"
+#include "nodes/stereo/Balance.h"
+#include "nodes/stereo/Channels.h"
+#include "nodes/stereo/MidSide.h"
+#include "nodes/stereo/MonoBass.h"
+#include "nodes/stereo/Polarity.h"
+#include "nodes/stereo/Width.h"
 #include "nodes/utility/Delay.h"
 #include "nodes/utility/Gain.h"
 
@@ -17,6 +26,15 @@ void registerBuiltinNodes(Registry& registry) {
     registerBiquadNodes(registry);
     registerLoudnessTapNodes(registry);
     registerLimiterNodes(registry);
+    registerMidSideNodes(registry);
+    registerWidthNodes(registry);
+    registerMonoBassNodes(registry);
+    registerBalanceNodes(registry);
+    registerPolarityNodes(registry);
+    registerChannelNodes(registry);
+    registerCorrelationNodes(registry);
+    registerBandMeterNodes(registry);
+    registerLevelHistoryNodes(registry);
 }
 
 } // namespace sg

@@ -24,6 +24,23 @@ void addFigures(Json& object, const OutputFigures& figures, bool measured) {
         object[field.name.key] = measured ? jsonRounded(field.value) : Json(nullptr);
 }
 
+/// A tap's time series: [{"key", "unit", "frames_per_value", "sample_rate", "reduction",
+/// "values": [...]}], values rounded like every figure, non-finite ones null.
+Json seriesJson(const std::vector<MeasurementSeries>& series) {
+    Json list = Json::array();
+    for (const MeasurementSeries& s : series) {
+        Json values = Json::array();
+        for (float v : s.values) values.push_back(jsonRounded(double(v)));
+        list.push_back(Json{{"key", s.key},
+                            {"unit", s.unit},
+                            {"frames_per_value", s.framesPerValue},
+                            {"sample_rate", jsonRounded(s.sampleRate)},
+                            {"reduction", s.reduction},
+                            {"values", std::move(values)}});
+    }
+    return list;
+}
+
 } // namespace
 
 std::string reportJson(const RenderReport& report) {
@@ -82,7 +99,9 @@ std::string reportJson(const RenderReport& report) {
     for (const auto& tap : report.taps) {
         Json values = Json::object();
         for (const auto& m : tap.values) values[m.key] = Json{{"value", jsonRounded(m.value)}, {"unit", m.unit}};
-        taps.push_back(Json{{"node", tap.node}, {"type", tap.type}, {"values", std::move(values)}});
+        Json tapJson = Json{{"node", tap.node}, {"type", tap.type}, {"values", std::move(values)}};
+        if (!tap.series.empty()) tapJson["series"] = seriesJson(tap.series);
+        taps.push_back(std::move(tapJson));
     }
     return indentedText(root) + "\n";
 }

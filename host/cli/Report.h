@@ -15,12 +15,18 @@
 //                             "max_gain_reduction_db": 2.1, "mean_gain_reduction_db": 0.1,
 //                             "limited_percent": 3.2, "pass2_seconds": 0.3}}],
 //     "taps":    [{"node": "before", "type": "loudness",
-//                  "values": {"integrated_lufs": {"value": -22.3, "unit": "LUFS"}, …}}]
+//                  "values": {"integrated_lufs": {"value": -22.3, "unit": "LUFS"}, …},
+//                  "series": [{"key": "momentary_lufs", "unit": "LUFS", "frames_per_value": 4800,
+//                              "sample_rate": 48000, "reduction": "last",
+//                              "values": [-23.1, -22.8, …]}, …]}]
 //   }
 // Output figures use the keys of `stagegraph analyze --json` and are measured on exactly the
 // samples written (after format conversion and dither). "taps" lists every node that reports
 // measurements (Executor::measurements(): loudness taps, limiters), in schedule order; with
 // --target they are the graph's own figures, before the delivery gain. -inf and NaN are null.
+// A tap that records time series (NodeKernel::series: level history, correlation) has "series":
+// values[k] covers frames [k * frames_per_value, (k + 1) * frames_per_value) of the render from
+// the node's first frame (the last value may cover fewer); taps without series have no key.
 //
 // The file is written atomically: a temporary file beside it, renamed when complete.
 #pragma once
