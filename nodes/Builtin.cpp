@@ -5,6 +5,7 @@
 #include "nodes/filters/Biquad.h"
 #include "nodes/meters/LoudnessTap.h"
 #include "nodes/mixing/Pan.h"
+#include "nodes/saturation/Saturation.h"
 #include "nodes/utility/Delay.h"
 #include "nodes/utility/Gain.h"
 
@@ -17,6 +18,7 @@ void registerBuiltinNodes(Registry& registry) {
     registerBiquadNodes(registry);
     registerLoudnessTapNodes(registry);
     registerLimiterNodes(registry);
+    registerSaturationNodes(registry);
 }
 
 } // namespace sg
