@@ -8,6 +8,7 @@
 #include "nodes/meters/LevelHistory.h"
 #include "nodes/meters/LoudnessTap.h"
 #include "nodes/mixing/Pan.h"
+#include "nodes/saturation/Saturation.h"
 #include "nodes/stereo/Balance.h"
 #include "nodes/stereo/Channels.h"
 #include "nodes/stereo/MidSide.h"
@@ -35,6 +36,7 @@ void registerBuiltinNodes(Registry& registry) {
     registerCorrelationNodes(registry);
     registerBandMeterNodes(registry);
     registerLevelHistoryNodes(registry);
+    registerSaturationNodes(registry);
 }
 
 } // namespace sg

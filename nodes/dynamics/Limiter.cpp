@@ -2,6 +2,9 @@
 
 #include "core/DeclaredKernel.h"
 #include "core/Registry.h"
+#include "core/SeriesRecorder.h"
+#include "nodes/filters/BiquadDesign.h"
+#include "nodes/utility/Oversampler.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,12 +18,21 @@ namespace {
 constexpr double kMinCeilingDbtp = -20, kMaxCeilingDbtp = 0;
 constexpr double kMinLookaheadMs = 0.5, kMaxLookaheadMs = 20;
 constexpr double kMinReleaseMs = 1, kMaxReleaseMs = 1000;
+constexpr double kHighPassOffHz = 10, kMaxHighPassHz = 500;
+/// Oversampling of the detector.
+constexpr int kDetectionFactor = 8;
 
-/// The gain computer aims this far below the stated ceiling, in dB: 0.001 dB for the float
-/// rounding of x * g and of a meter's filter sum, plus 0.5 dB / A for the small overs a gain
-/// that still moves within the 12-frame span of the interpolation filter can leave when peaks of
-/// different heights cluster (measured at most 0.02 dB for A = 12 on +12 dB noise, about 1/A).
-double safetyDb(int attackFrames) { return 0.001 + 0.5 / double(attackFrames); }
+/// The part of the safety that covers meters: a gain that moves within the span of a long
+/// reconstruction filter (sox's, 4x) lets a dense, bright signal (clipped noise, hats) read up to
+/// 0.39 dB above the peak the detector found; the 16-bit dither and float rounding add < 0.01 dB.
+/// Measured per meter: docs/nodes/notes/limiter.md.
+constexpr double kMeterMarginDb = 0.3;
+/// The gain computer aims this far below the stated ceiling, in dB: 0.02 dB for float rounding,
+/// the TPDF dither of a 16-bit file (+-2 LSB, 0.0006 dB at -1 dBFS) and the spread between meters'
+/// interpolators, plus 1 dB / A for the small overs a gain that still moves within the span of
+/// the interpolation filter can leave when peaks of different heights cluster (about 1/A).
+/// Measured margins per meter: docs/nodes/notes/limiter.md.
+double safetyDb(int attackFrames) { return kMeterMarginDb + 1.0 / double(attackFrames); }
 /// Log gains (ln g <= 0) are summed as integers in units of 2^-36 (exact, no drift; 200 dB over
 /// 768 kHz x 20 ms fits in 2^55).
 constexpr double kFixedOne = 68719476736.0; // 2^36
@@ -30,12 +42,15 @@ constexpr double kMinLogGain = -23.025850929940457;
 constexpr double kUnityLogThreshold = -1.0 / 16777216.0; // -2^-24 (5e-7 dB)
 /// dB per unit of ln g: 20 / ln 10.
 constexpr double kDbPerNeper = 8.685889638065037;
-/// A frame counts as limited (limited_percent) from this much gain reduction on, in dB: the
-/// exponential release leaves a tail of tiny reductions that would otherwise count.
+/// A frame counts as limited (limited_percent, and the program-dependent release's duty) from
+/// this much gain reduction on, in dB.
 constexpr double kLimitedThresholdDb = 0.1;
-
-// The delay line doubles as the detector's history: it must hold the FIR's 11 past frames.
-static_assert(kLimiterMinLatencyFrames > kTruePeakHistoryFrames);
+/// Time constant of the duty d[n] of the program-dependent release, seconds.
+constexpr double kDutySeconds = 1.0;
+/// At full adaptive release, sustained limiting releases this many times slower (1 + 4).
+constexpr double kAdaptiveSpan = 4.0;
+/// Values per second of the gain_reduction_db series.
+constexpr double kSeriesRate = 10.0;
 
 /// Latency in frames for a lookahead in ms at `sampleRate`.
 int lookaheadFrames(double lookaheadMs, double sampleRate) {
@@ -43,7 +58,7 @@ int lookaheadFrames(double lookaheadMs, double sampleRate) {
     return int(std::max<long long>(kLimiterMinLatencyFrames, frames));
 }
 
-/// Per-frame factor of the release on ln g: the gain reduction in dB decays as exp(-t / release).
+/// Per-frame factor of a release on ln g with time constant `releaseMs`.
 double releaseFactorFor(double releaseMs, double sampleRate) {
     return std::exp(-1000.0 / (std::max(releaseMs, kMinReleaseMs) * sampleRate));
 }
@@ -54,40 +69,66 @@ struct LimiterDecl {
         decl.param("ceiling")
             .truePeak(kMinCeilingDbtp, kMaxCeilingDbtp)
             .defaultValue(-1)
-            .describe("Highest true peak of the output (BS.1770-5 Annex 2, 4x oversampled). A change applies from its frame on.")
+            .describe("Highest true peak of the output, on any honest meter (BS.1770 Annex 2 4x, libebur128, ffmpeg "
+                      "ebur128, 8x interpolators; a near-ideal 4x resampler within 0.1 dB). A change applies from its "
+                      "frame on.")
             .stepped();
     FixedParam lookahead = decl.param("lookahead")
                                .time(kMinLookaheadMs, kMaxLookaheadMs)
                                .defaultValue(5)
-                               .describe("How far ahead peaks are seen; also the latency (at least 12 frames). The gain "
-                                         "falls over lookahead - 10 frames. Fixed when the graph is compiled.")
+                               .describe("How far ahead peaks are seen; also the latency (at least 220 frames: the "
+                                         "detection filter's span of 174 and an attack of 48). The gain falls over "
+                                         "lookahead - 172 frames. Fixed when the graph is compiled.")
                                .fixed();
     SteppedParam release = decl.param("release")
                                .time(kMinReleaseMs, kMaxReleaseMs)
                                .defaultValue(50)
                                .describe("Time constant of the recovery once a peak has passed: the gain reduction in dB "
-                                         "decays as exp(-t / release).")
+                                         "decays as exp(-t / release) (longer under adaptive_release).")
                                .stepped();
+    SteppedParam sidechainHpf = decl.param("sidechain_hpf")
+                                    .frequency(kHighPassOffHz, kMaxHighPassHz)
+                                    .defaultValue(kHighPassOffHz)
+                                    .describe("High-pass (2nd-order Butterworth) on what drives the release, so the low "
+                                              "end does not hold the gain down; a full-band guard with the lookahead as "
+                                              "release still keeps the ceiling. 10 Hz (the minimum) is off.")
+                                    .stepped();
+    SteppedParam adaptiveRelease =
+        decl.param("adaptive_release")
+            .percent(0, 100)
+            .defaultValue(0)
+            .describe("Program-dependent release: the release time is multiplied by 1 + 4 a d, a = this share, d = the "
+                      "share of the last second spent limiting (one-pole, 1 s). 0 % is a fixed release.")
+            .stepped();
 
     LimiterDecl() {
-        decl.describe("True-peak lookahead limiter: the 4x-oversampled (BS.1770 Annex 2) peak of the output never "
-                      "exceeds the ceiling; one gain for all channels.")
+        decl.describe("True-peak lookahead limiter: the 8x-oversampled peak of the output never exceeds the ceiling on "
+                      "any honest true-peak meter; one gain for all channels.")
             .input("in", "signal, any number of channels (limited together)")
             .output("out", "limited signal, delayed by the lookahead")
             .channelRule("out has the channels of in")
             .batchable()
             .inPlace()
             .reference(
-                "Detection: p[n] = max over channels of |x| and of the BS.1770-5 Annex 2 4x polyphase FIR outputs; "
-                "r[n] = min(1, C / p[n]), C = the ceiling lowered by 0.001 dB + 0.5 dB / (L - 10) (float rounding, and the "
-                "small overs a gain still moving within the filter's span leaves between clustered peaks). Gain, in ln g: "
-                "h = min of ln r over the last L + 1 frames (monotonic deque), e[n] = min(h[n], c e[n-1]) with "
-                "c = exp(-1 / (release * fs)) (the reduction in dB decays exponentially), g = exp(mean of e over the last "
-                "L - 10 frames) (attack; exact fixed-point sum), y[n] = g[n] x[n - L], L = latency = max(12, lookahead * fs) "
-                "frames. The mean is below the required gain across the 12-frame span of the interpolation filter around "
-                "every peak, so the output's true peak stays under the ceiling; below the ceiling y[n] = x[n - L] exactly. "
-                "Reports max_gain_reduction_db, mean_gain_reduction_db (over all frames) and limited_percent (frames with at "
-                "least 0.1 dB of gain reduction).");
+                "Detection: p[n] = max over channels of |x|, of the BS.1770-5 Annex 2 4x values and of an 8x polyphase "
+                "interpolation (Kaiser-windowed sinc, "
+                "174 taps per phase, flat to 0.475 fs, images from 0.5 fs rejected by 70 dB; nodes/utility/Oversampler.h), each "
+                "local "
+                "maximum refined by a parabola through it and its neighbours; r[n] = min(1, C / p[n]), C = the ceiling "
+                "lowered by 0.3 dB + 1 dB / A (a gain moving within a long reconstruction filter's span lets dense bright "
+                "material read higher on sharp meters; measured). Gain, in ln g: h = min of ln r over the last L + 2 frames "
+                "(monotonic "
+                "deque), e[n] = min(h[n], c e[n-1]) with c = exp(-1 / (tau fs)), tau = release (1 + 4 a d), d = share "
+                "of the last second limited by >= 0.1 dB (program-dependent release, a = adaptive_release), "
+                "g = exp(mean of e over the last A = L - 172 frames) (attack; exact fixed-point sum), y[n] = g[n] x[n - L], "
+                "L = latency = max(220, lookahead * fs) frames. The mean is below the required gain across the whole "
+                "174-frame span of the interpolation filter around every peak. With sidechain_hpf, e is driven by the "
+                "Annex 2 true peak of the high-passed signal and a full-band guard (release = lookahead) keeps the "
+                "ceiling. Below the ceiling y[n] = x[n - L] exactly. Reports max_gain_reduction_db, "
+                "mean_gain_reduction_db (over all frames), limited_percent (frames with at least 0.1 dB of gain "
+                "reduction) and the series gain_reduction_db (max per 100 ms). References: ITU-R BS.1770-5 Annex 2; "
+                "Kaiser, \"Nonrecursive digital filter design using the I0-sinh window function\" (1974); "
+                "G. Signalsmith, \"Lookahead limiter\" (2022).");
     }
 };
 
@@ -100,35 +141,87 @@ class LimiterKernel final : public DeclaredKernelOf<LimiterDecl> {
         out.push_back({"mean_gain_reduction_db", inst.sumReductionDb / frames, "dB"});
         out.push_back({"limited_percent", 100.0 * double(inst.limitedFrames) / frames, "%"});
     }
+    void series(int instance, std::vector<MeasurementSeries>& out) const override {
+        if (instance < 0 || std::size_t(instance) >= instances_.size()) return;
+        out.push_back(instances_[std::size_t(instance)].reductionSeries.snapshot("gain_reduction_db", "dB"));
+    }
 
 private:
+    /// Sliding minimum over the last `frames` values (monotonic deque in a ring of frames + 1).
+    struct HoldMin {
+        std::vector<std::int64_t> positions;
+        std::vector<double> values;
+        std::size_t head = 0, count = 0;
+        int frames = 1;
+        void allocate(int holdFrames) {
+            frames = holdFrames;
+            positions.assign(std::size_t(holdFrames) + 1, 0);
+            values.assign(std::size_t(holdFrames) + 1, 0.0);
+        }
+        void clear() noexcept { head = count = 0; }
+        double push(double value, std::int64_t position) noexcept {
+            const std::size_t slots = positions.size();
+            while (count > 0) { // drop tail values that can never be the minimum again
+                const std::size_t tail = (head + count - 1) % slots;
+                if (values[tail] < value) break;
+                --count;
+            }
+            const std::size_t at = (head + count) % slots;
+            positions[at] = position;
+            values[at] = value;
+            ++count;
+            while (positions[head] <= position - frames) {
+                head = (head + 1) % slots;
+                --count;
+            }
+            return values[head];
+        }
+    };
     struct Instance {
         int firstLane = 0, lanes = 0;
-        int latencyFrames = kLimiterMinLatencyFrames;  ///< L
-        int attackFrames = 2;                          ///< A = L - 10
-        int holdFrames = kLimiterMinLatencyFrames + 1; ///< H = L + 1
-        double ceiling = 1;                            ///< linear, safety margin included
-        double releaseFactor = 0;                      ///< c per frame
-        // Monotonic deque of (position, required gain) over the last H frames; values rise
-        // from head to tail, so the head is the minimum. A ring of H + 1 slots.
-        std::vector<std::int64_t> holdPositions;
-        std::vector<double> holdValues; ///< ln of the required gains
-        std::size_t holdHead = 0, holdCount = 0;
+        int latencyFrames = kLimiterMinLatencyFrames; ///< L
+        int attackFrames = 2;                         ///< A = L - T + 2
+        double ceiling = 1;                           ///< linear, safety margin included
+        double releaseMs = 50;
+        double releaseFactor = 0; ///< c per frame at d = 0
+        double adaptive = 0;      ///< a, 0 .. 1
+        double guardFactor = 0;   ///< c_g per frame (release = lookahead)
+        bool highPass = false;    ///< sidechain high-pass on
+        biquad::Section highPassSection{};
+        HoldMin hold, sideHold;
         double logEnvelope = 0;        ///< ln e[n-1]
+        double guardEnvelope = 0;      ///< ln e_g[n-1]
+        double duty = 0;               ///< d[n-1]
         std::vector<std::int64_t> box; ///< last A values of ln e, fixed point
         std::size_t boxIndex = 0;
         std::int64_t boxSum = 0;
+        SeriesRecorder reductionSeries;
         // Statistics over output frames from L on.
         double maxReductionDb = 0, sumReductionDb = 0;
         std::int64_t limitedFrames = 0, countedFrames = 0;
     };
     struct Lane {
-        std::vector<float> work; ///< [L frames of history | this block]
+        std::vector<float> work; ///< [L frames of history | this block]: the delay line
+        Oversampler detector;
+        float before = 0, last = 0; ///< |z| of the two latest 8x values (the parabola's a, b)
+        biquad::SectionState highPassState;
+        std::vector<float> side; ///< [kSideHistory | this block]: the high-passed signal
     };
+
+    /// The high-passed sidechain is detected with the Annex 2 filter (centred 5.875 frames back)
+    /// but read kSideDelay frames later, so it lines up with the 8x detector (centred T/2 back).
+    int sideDelay_ = 0;
+    int sideHistory_ = 0;
 
     std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
         accumulateTruePeak_ = SG_SIMD_PICK(spec.simd, accumulateTruePeak);
+        const OversamplerDesign design = detectionOversampling(kDetectionFactor);
+        taps_ = oversamplerTapsPerPhase(design);
+        if (taps_ != kLimiterDetectionSpan) return "limiter: detection filter span differs from the declared minimum latency";
+        sideDelay_ = std::max(0, taps_ / 2 - 6);
+        sideHistory_ = kTruePeakHistoryFrames + sideDelay_;
         peak_.assign(std::size_t(maxBlockFrames()), 0.0f);
+        sidePeak_.assign(std::size_t(maxBlockFrames()), 0.0f);
         gain_.assign(std::size_t(maxBlockFrames()), 1.0f);
         instances_.clear();
         lanes_.clear();
@@ -137,87 +230,129 @@ private:
             inst.firstLane = lanes(i).firstInput;
             inst.lanes = lanes(i).inputs;
             inst.latencyFrames = lookaheadFrames(value(i, p().lookahead), sampleRate());
-            inst.attackFrames = inst.latencyFrames - (kLimiterMinLatencyFrames - 2);
-            inst.holdFrames = inst.latencyFrames + 1;
-            inst.holdPositions.assign(std::size_t(inst.holdFrames) + 1, 0);
-            inst.holdValues.assign(std::size_t(inst.holdFrames) + 1, 0.0);
+            inst.attackFrames = inst.latencyFrames - taps_ + 2;
+            // H = L + 2: one frame more than the filter's span needs, for a parabola's crest that
+            // lies one 8x step back, in the previous frame.
+            inst.hold.allocate(inst.latencyFrames + 2);
+            inst.sideHold.allocate(inst.latencyFrames + 2);
             inst.box.assign(std::size_t(inst.attackFrames), 0);
+            inst.guardFactor = releaseFactorFor(1000.0 * inst.latencyFrames / sampleRate(), sampleRate());
+            inst.reductionSeries.prepare(sampleRate(), kSeriesRate, SeriesRecorder::Reduction::Max);
             instances_.push_back(std::move(inst));
-            updateCeiling(i);
-            updateRelease(i);
             for (int c = 0; c < lanes(i).inputs; ++c) {
                 Lane lane;
-                // History (the delay line, which also covers the detector's 11 frames) + one block.
                 lane.work.assign(std::size_t(instances_.back().latencyFrames + maxBlockFrames()), 0.0f);
+                lane.detector.prepare(design, maxBlockFrames(), spec.simd);
+                lane.side.assign(std::size_t(sideHistory_ + maxBlockFrames()), 0.0f);
                 lanes_.push_back(std::move(lane));
             }
+            updateCeiling(i);
+            updateRelease(i);
+            updateHighPass(i);
         }
         return {};
     }
 
     void clearState() noexcept override {
         for (Instance& inst : instances_) {
-            inst.holdHead = inst.holdCount = 0;
-            inst.logEnvelope = 0.0;
+            inst.hold.clear();
+            inst.sideHold.clear();
+            inst.logEnvelope = inst.guardEnvelope = inst.duty = 0.0;
             std::fill(inst.box.begin(), inst.box.end(), 0);
             inst.boxIndex = 0;
             inst.boxSum = 0;
+            inst.reductionSeries.reset();
             inst.maxReductionDb = inst.sumReductionDb = 0;
             inst.limitedFrames = inst.countedFrames = 0;
         }
-        for (Lane& lane : lanes_) std::fill(lane.work.begin(), lane.work.end(), 0.0f);
+        for (Lane& lane : lanes_) {
+            std::fill(lane.work.begin(), lane.work.end(), 0.0f);
+            std::fill(lane.side.begin(), lane.side.end(), 0.0f);
+            lane.detector.reset();
+            lane.before = lane.last = 0;
+            lane.highPassState.clear();
+        }
     }
 
-    /// The ceiling and the release apply from their frame on, no glide.
+    /// Every parameter but the lookahead applies from its frame on, no glide.
     void paramChanged(int instance, int param, std::int64_t) noexcept override {
         if (param == p().ceiling.index)
             updateCeiling(instance);
-        else if (param == p().release.index)
+        else if (param == p().release.index || param == p().adaptiveRelease.index)
             updateRelease(instance);
+        else if (param == p().sidechainHpf.index)
+            updateHighPass(instance);
     }
     void updateCeiling(int i) noexcept {
         Instance& inst = instances_[std::size_t(i)];
         inst.ceiling = dbToGain(value(i, p().ceiling) - safetyDb(inst.attackFrames));
     }
     void updateRelease(int i) noexcept {
-        instances_[std::size_t(i)].releaseFactor = releaseFactorFor(value(i, p().release), sampleRate());
+        Instance& inst = instances_[std::size_t(i)];
+        inst.releaseMs = value(i, p().release);
+        inst.releaseFactor = releaseFactorFor(inst.releaseMs, sampleRate());
+        inst.adaptive = value(i, p().adaptiveRelease) / 100.0;
+    }
+    void updateHighPass(int i) noexcept {
+        Instance& inst = instances_[std::size_t(i)];
+        const double hz = value(i, p().sidechainHpf);
+        const bool was = inst.highPass;
+        inst.highPass = hz > kHighPassOffHz;
+        if (inst.highPass)
+            inst.highPassSection = biquad::cookbookSection(biquad::Shape::Highpass, hz, 0.7071067811865476, 0, sampleRate());
+        if (inst.highPass && !was) { // the side path starts from rest, in step with the main one
+            inst.sideHold.clear();
+            for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) lanes_[std::size_t(l)].highPassState.clear();
+        }
     }
 
     void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
         for (Instance& inst : instances_) run(ctx, inst, start, frames);
     }
 
-    /// The gain of the next frame (absolute `position`) from its detected peak. Works on ln g:
+    double requiredLogGain(const Instance& inst, float peak) const noexcept {
+        return double(peak) > inst.ceiling ? std::max(std::log(inst.ceiling / double(peak)), kMinLogGain) : 0.0;
+    }
+
+    /// The gain of the next frame (absolute `position`) from its detected peaks. Works on ln g:
     /// the release is then one multiply, the attack's mean a geometric one (still <= every value
     /// it averages, which is all the guarantee needs) and the gain reduction in dB comes free.
-    float nextGain(Instance& inst, float peak, std::int64_t position) noexcept {
-        const double required = double(peak) > inst.ceiling ? std::max(std::log(inst.ceiling / double(peak)), kMinLogGain) : 0.0;
-        const std::size_t slots = inst.holdPositions.size();
-        while (inst.holdCount > 0) { // drop tail values that can never be the minimum again
-            const std::size_t tail = (inst.holdHead + inst.holdCount - 1) % slots;
-            if (inst.holdValues[tail] < required) break;
-            --inst.holdCount;
+    float nextGain(Instance& inst, float peak, float sidePeak, std::int64_t position) noexcept {
+        const double held = inst.hold.push(requiredLogGain(inst, peak), position);
+        double factor = inst.releaseFactor;
+        if (inst.adaptive > 0) {
+            const double tau = inst.releaseMs * (1.0 + kAdaptiveSpan * inst.adaptive * inst.duty);
+            factor = releaseFactorFor(tau, sampleRate());
         }
-        const std::size_t at = (inst.holdHead + inst.holdCount) % slots;
-        inst.holdPositions[at] = position;
-        inst.holdValues[at] = required;
-        ++inst.holdCount;
-        while (inst.holdPositions[inst.holdHead] <= position - inst.holdFrames) {
-            inst.holdHead = (inst.holdHead + 1) % slots;
-            --inst.holdCount;
+        if (inst.highPass) {
+            const double sideHeld = inst.sideHold.push(requiredLogGain(inst, sidePeak), position);
+            double released = inst.logEnvelope * factor;
+            if (released > kUnityLogThreshold) released = 0.0;
+            inst.logEnvelope = std::min(sideHeld, released);
+            double guard = inst.guardEnvelope * inst.guardFactor;
+            if (guard > kUnityLogThreshold) guard = 0.0;
+            inst.guardEnvelope = std::min(held, guard);
+        } else {
+            double released = inst.logEnvelope * factor;
+            if (released > kUnityLogThreshold) released = 0.0;
+            inst.logEnvelope = std::min(held, released);
+            inst.guardEnvelope = 0.0;
         }
-        const double held = inst.holdValues[inst.holdHead];
+        const double envelope = std::min(inst.logEnvelope, inst.guardEnvelope);
+        if (inst.adaptive > 0) {
+            const double limited = -envelope * kDbPerNeper >= kLimitedThresholdDb ? 1.0 : 0.0;
+            inst.duty += (limited - inst.duty) * (1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate())));
+        }
 
-        double released = inst.logEnvelope * inst.releaseFactor;
-        if (released > kUnityLogThreshold) released = 0.0;
-        inst.logEnvelope = std::min(held, released);
-
-        const auto fixed = std::int64_t(std::floor(inst.logEnvelope * kFixedOne));
+        const auto fixed = std::int64_t(std::floor(envelope * kFixedOne));
         inst.boxSum += fixed - inst.box[inst.boxIndex];
         inst.box[inst.boxIndex] = fixed;
         if (++inst.boxIndex == inst.box.size()) inst.boxIndex = 0;
         if (inst.boxSum == 0) {
-            if (position >= inst.latencyFrames) ++inst.countedFrames;
+            if (position >= inst.latencyFrames) {
+                ++inst.countedFrames;
+                inst.reductionSeries.add(0.0f);
+            }
             return 1.0f;
         }
         const double logGain = double(inst.boxSum) / (kFixedOne * double(inst.attackFrames));
@@ -231,8 +366,40 @@ private:
             inst.maxReductionDb = std::max(inst.maxReductionDb, reductionDb);
             inst.sumReductionDb += reductionDb;
             if (reductionDb >= kLimitedThresholdDb) ++inst.limitedFrames;
+            inst.reductionSeries.add(float(reductionDb));
         }
         return rounded;
+    }
+
+    /// peak_[i] = max(peak_[i], |x[i - T/2]|, refined |z| of frame i) for one lane.
+    void detect(Lane& lane, const float* input, const float* delayed, int frames) noexcept {
+        lane.detector.up(input, frames);
+        float before = lane.before, last = lane.last;
+        const int factor = lane.detector.factor();
+        const float* phases[kDetectionFactor];
+        for (int k = 0; k < factor; ++k) phases[k] = lane.detector.phase(k);
+        for (int i = 0; i < frames; ++i) {
+            float m = std::max(peak_[std::size_t(i)], std::fabs(delayed[i]));
+            for (int k = 0; k < factor; ++k) {
+                const float now = std::fabs(phases[k][i]);
+                m = std::max(m, now);
+                // `last` is a local maximum of |z|: refine it by the parabola through its neighbours.
+                if (last >= before && last >= now && last > 0) {
+                    const float curvature = 2.0f * last - before - now;
+                    if (curvature > 0) {
+                        const float slope = before - now;
+                        m = std::max(m, last + slope * slope / (8.0f * curvature));
+                    } else {
+                        m = std::max(m, last);
+                    }
+                }
+                before = last;
+                last = now;
+            }
+            peak_[std::size_t(i)] = m;
+        }
+        lane.before = before;
+        lane.last = last;
     }
 
     /// Frames [start, start + frames) of `inst`; frames <= maxBlockFrames().
@@ -240,15 +407,27 @@ private:
         if (frames <= 0) return;
         const int history = inst.latencyFrames;
         std::fill(peak_.begin(), peak_.begin() + frames, 0.0f);
+        if (inst.highPass) std::fill(sidePeak_.begin(), sidePeak_.begin() + frames, 0.0f);
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
-            float* work = lanes_[std::size_t(l)].work.data();
-            std::memcpy(work + history, ctx.inputs[0][l] + start, sizeof(float) * std::size_t(frames));
-            accumulateTruePeak_(work + history, frames, peak_.data());
+            Lane& lane = lanes_[std::size_t(l)];
+            float* work = lane.work.data();
+            const float* in = ctx.inputs[0][l] + start;
+            std::memcpy(work + history, in, sizeof(float) * std::size_t(frames));
+            detect(lane, work + history, work + history - taps_ / 2, frames);
+            // The Annex 2 4x values of the same instants (its centre is 5.875 frames back).
+            accumulateTruePeak_(work + history - sideDelay_, frames, peak_.data());
+            if (inst.highPass) {
+                float* side = lane.side.data() + sideHistory_;
+                for (int i = 0; i < frames; ++i)
+                    side[i] = float(lane.highPassState.process(inst.highPassSection, double(work[history + i])));
+                accumulateTruePeak_(side - sideDelay_, frames, sidePeak_.data());
+                std::memmove(lane.side.data(), lane.side.data() + frames, sizeof(float) * std::size_t(sideHistory_));
+            }
         }
         const std::int64_t position = ctx.position + start;
         bool unity = true;
         for (int i = 0; i < frames; ++i) {
-            const float g = nextGain(inst, peak_[std::size_t(i)], position + i);
+            const float g = nextGain(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
             gain_[std::size_t(i)] = g;
             unity = unity && g == 1.0f;
         }
@@ -266,8 +445,10 @@ private:
 
     std::vector<Instance> instances_;
     std::vector<Lane> lanes_;
-    std::vector<float> peak_; ///< detected peak per frame of the current segment
-    std::vector<float> gain_; ///< gain per frame of the current segment
+    int taps_ = kLimiterDetectionSpan;
+    std::vector<float> peak_;     ///< detected peak per frame of the current segment
+    std::vector<float> sidePeak_; ///< detected peak of the high-passed sidechain
+    std::vector<float> gain_;     ///< gain per frame of the current segment
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
 };
 

@@ -1,42 +1,49 @@
 // limiter: a true-peak lookahead limiter with one gain for all channels of an instance.
 //
-// Detection (ITU-R BS.1770-5 Annex 2): each input frame n gives
-//   p[n] = max over channels of ( |x[n-5]|, |x[n-6]|, |v_k[n]| for k = 0..3 ),
-//   v_k[n] = sum_{j=0..11} c_k[j] x[n-j]     (the Annex 2 4x polyphase FIR, 48 taps),
-// the oversampled values between x[n-6] and x[n-5]. Required gain r[n] = min(1, C / p[n]) with
-// C the ceiling as a linear factor, lowered by a safety of 0.001 dB + 0.5 dB / A (A below): float
-// rounding, and the small overs (measured <= 0.02 dB at A = 12, shrinking as 1/A) that a gain still
-// moving within the filter's 12-frame span leaves where peaks of different heights cluster.
+// Detection, 8x oversampled (nodes/utility/Oversampler.h, detection design: Kaiser-windowed sinc,
+// T = 174 taps per phase, passband to 0.475 fs, images from 0.5 fs rejected by 70 dB): each
+// input frame n gives
+//   p[n] = max over channels of ( |x[n - T/2]|, the 8 interpolated values z[8n + k],
+//                                 the BS.1770-5 Annex 2 4x values of the same instant ),
+// where each local maximum of |z| is refined by a parabola through it and its two neighbours
+// (peak = b + (a - c)^2 / (8 (2b - a - c))), so a crest that falls between two 8x points is not
+// missed (the grid alone can miss up to 1 / cos(pi f / 8 fs): 0.14 dB at 0.45 fs). z estimates
+// the band-limited signal a reconstruction filter (a meter, a DAC) sees, so the output's true
+// peak holds on meters with other interpolators (libebur128, ffmpeg, sox, our 4x and 8x).
+// Required gain r[n] = min(1, C / p[n]) with C the ceiling as a linear factor, lowered by a
+// safety of 0.3 dB + 1 dB / A (A below): a gain still moving within a long reconstruction
+// filter's span lets dense bright material read higher on sharp meters (sox), float rounding and
+// the TPDF dither of a 16-bit file; measured per meter in docs/nodes/notes/limiter.md.
 //
 // Gain (Signalsmith-style min-hold + box filter), on ln g so that the release is one multiply:
-//   h[n] = min(ln r[n-H+1 .. n])                 hold, monotonic deque, H = L + 1 frames
-//   e[n] = min(h[n], c * e[n-1])                 release: the reduction in dB decays as
-//                                                exp(-t / release), c = exp(-1 / (release * fs))
-//   g[n] = exp(mean(e[n-A+1 .. n]))              attack: box filter (a geometric mean of the
-//                                                gains), A = L - 10 frames
-//   y[n] = g[n] * x[n - L]                       L = latency = lookahead frames (at least 12)
-// Any mean of values is at most their largest, so g[n] <= r[m] for every m in [n-H+1, n-A+1];
-// with A = L - 10 and H = L + 1 that covers the whole 12-frame span of every oversampled value
-// that output frame n contributes to, so a lone peak meets a gain that is already down and flat
-// across the interpolation filter: the output's Annex 2 true peak stays at or below the ceiling.
+//   h[n] = min(ln r[n-H+1 .. n])                 hold, monotonic deque, H = L + 2 frames
+//   e[n] = min(h[n], c[n] * e[n-1])              release: c = exp(-1 / (tau * fs))
+//   g[n] = exp(mean(e[n-A+1 .. n]))              attack: box filter, A = L - T + 2 frames
+//   y[n] = g[n] * x[n - L]                       L = latency = max(220, lookahead frames)
+// Any mean of values is at most their largest, so g[n] <= r[m] for every m in [n-H+1, n-A+1],
+// which covers all T detection frames whose filter span contains input frame n - L.
+// Program-dependent release: tau = release * (1 + 4 a d[n]), a = `adaptive_release` (0..1),
+// d[n] = the share of the last second (one-pole average, time constant 1 s) with at least
+// 0.1 dB of gain reduction: sustained limiting (dense masters) recovers up to 5x slower and
+// pumps less; an isolated transient recovers at `release`.
+// Sidechain high-pass (2nd-order Butterworth at `sidechain_hpf`, off at its minimum): the release
+// path above is then driven by the high-passed signal (BS.1770 Annex 2 4x detection of it, aligned
+// with the full-band detector), so the low end does not hold the gain down; a full-band guard,
+// e_g[n] = min(h[n], c_g e_g[n-1]) with a release of the lookahead, keeps the ceiling, and the
+// gain is min(e, e_g). Off, the guard never acts (e <= e_g).
 // ln g is summed as integers (multiples of 2^-36, rounded down) so the mean never drifts, and the
 // float gain is rounded down. Below the ceiling every ln g is exactly 0 and the gain exactly 1:
 // the output is the input delayed by L frames, bit for bit.
 //
-// Latency: L = max(12, round(lookahead * fs / 1000)) frames, declared, so the compiler
-// compensates it. The ceiling and release may change while running (from their frame on, no
-// glide: the lookahead absorbs a lower ceiling); the lookahead is fixed when the graph is compiled.
-// Measurements: max and mean gain reduction in dB, and the share of frames limited by at least
-// 0.1 dB, over the output frames that carry input (from frame L on).
-//
-// The detection FIR runs along time, vectorised (nodes/dynamics/Limiter.simd.cpp); the gain
-// computer is scalar per frame. Output is bit-identical for every block split and SIMD width.
-// Its Annex 2 coefficients are the loudness meter's (nodes/meters/TruePeakFilter.h), so the
-// limiter detects peaks exactly as the meter measures them.
+// Latency: L = max(220, round(lookahead * fs / 1000)) frames (T + 46: A >= 48), declared, so the compiler
+// compensates it. Measurements: max and mean gain reduction in dB, and the share of frames
+// limited by at least 0.1 dB, over the output frames that carry input (from frame L on); series
+// "gain_reduction_db": the largest reduction of every 100 ms (core/SeriesRecorder.h).
+// Output is bit-identical for every block split, SIMD width and batching.
 #pragma once
 
 #include "core/Simd.h"
-#include "nodes/meters/TruePeakFilter.h" // kAnnex2Phases
+#include "nodes/meters/TruePeakFilter.h" // kAnnex2Phases (sidechain detector)
 
 namespace sg {
 
@@ -45,8 +52,14 @@ class Registry;
 /// Registers `limiter`.
 void registerLimiterNodes(Registry& registry);
 
-/// Fewest latency frames a limiter has: the Annex 2 filter spans 12 frames.
-inline constexpr int kLimiterMinLatencyFrames = 12;
+/// Taps per phase of the limiter's 8x detection filter: the frames it spans.
+inline constexpr int kLimiterDetectionSpan = 174;
+/// Fewest frames of the attack's box filter: a shorter one moves the gain so fast within the
+/// filter's span that a meter's reconstruction reads over (on +12 dB noise, measured 0.37 dB
+/// over at 2 frames, 0.3 dB at 16).
+inline constexpr int kLimiterMinAttackFrames = 48;
+/// Fewest latency frames a limiter has: the span T, + A_min - 2 (so A = L - T + 2 >= A_min).
+inline constexpr int kLimiterMinLatencyFrames = kLimiterDetectionSpan - 2 + kLimiterMinAttackFrames;
 /// Frames of history the true-peak detector reads before each frame (the FIR's span - 1).
 inline constexpr int kTruePeakHistoryFrames = 11;
 
