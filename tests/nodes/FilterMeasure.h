@@ -4,6 +4,7 @@
 #pragma once
 
 #include "support/TestSupport.h"
+#include "tests/nodes/KernelHarness.h"
 
 #include <catch2/catch.hpp>
 
@@ -62,6 +63,85 @@ inline std::vector<float> impulse(std::int64_t frames) {
     std::vector<float> x(std::size_t(frames), 0.0f);
     x[0] = 1.0f;
     return x;
+}
+
+/// The impulse response of one instance of a single-port node `type` with `params`, through the
+/// kernel harness.
+inline std::vector<float> impulseResponse(const std::string& type, const ParamValues& params, double sampleRate,
+                                          std::int64_t frames) {
+    auto kernel = nodetest::preparedKernel(type, {sampleRate, 512, detectSimdArch()}, {nodetest::instanceOf(type, params, 1)});
+    return nodetest::render(*kernel, {impulse(frames)}, 1, 512)[0];
+}
+
+/// Properties of a single-port filter node `type`: `instances` instances (mono and stereo) with
+/// params(i), hostile input (clipped noise at +20 dB, a full-scale square, a near-Nyquist tone),
+/// parameter changes `events` (instance, param, value at their frames) while running:
+///  - every block split of nodetest::splitPlans gives the same bits, at 44.1, 48 and 96 kHz;
+///  - every SIMD architecture gives the same bits, in place too;
+///  - each instance alone in its own kernel gives the same bits as the batched call;
+///  - everything stays finite.
+template <class Params>
+void checkSplitsBatchingArchitectures(const std::string& type, int instances, Params&& params,
+                                      const std::vector<nodetest::ParamEvent>& events) {
+    using namespace nodetest;
+    for (double fs : {44100.0, 48000.0, 96000.0}) {
+        CAPTURE(fs);
+        const int maxBlock = 4096;
+        const std::int64_t frames = 12000;
+        std::vector<InstanceSetup> setup;
+        std::vector<int> channels;
+        for (int i = 0; i < instances; ++i) {
+            channels.push_back(i % 2 ? 2 : 1);
+            setup.push_back(instanceOf(type, params(i), channels.back()));
+        }
+        const int lanes = inputLanes(setup);
+        Lanes input = noiseLanes(lanes, frames, 17, 10.0f);
+        for (int l = 0; l < lanes; ++l)
+            for (std::int64_t n = 0; n < frames; ++n) {
+                float& v = input[std::size_t(l)][std::size_t(n)];
+                if (l % 3 == 0) v = std::clamp(v, -1.0f, 1.0f);                           // clipped noise
+                if (l % 3 == 1) v = (n / (11 + l)) % 2 ? 1.0f : -1.0f;                    // full-scale square
+                if (l % 3 == 2) v = float(std::sin(0.97 * std::numbers::pi * double(n))); // 0.485 fs
+            }
+        Lanes reference;
+        for (const std::vector<int>& blocks : splitPlans(maxBlock)) {
+            RenderPlan plan;
+            plan.blockSizes = blocks;
+            plan.events = events;
+            auto kernel = preparedKernel(type, {fs, maxBlock, detectSimdArch()}, setup);
+            const Lanes out = render(*kernel, input, lanes, maxBlock, plan);
+            if (reference.empty()) reference = out;
+            CAPTURE(blocks.size(), blocks[0]);
+            REQUIRE(sameBits(out, reference));
+        }
+        for (const auto& lane : reference)
+            for (float v : lane) REQUIRE(std::isfinite(v));
+        RenderPlan plan;
+        plan.blockSizes = {200, 7, 512, 64};
+        plan.events = events;
+        for (SimdArch arch : availableArchs()) {
+            CAPTURE(simdArchName(arch));
+            for (bool inPlace : {false, true}) {
+                RenderPlan p = plan;
+                p.inPlace = inPlace;
+                auto kernel = preparedKernel(type, {fs, maxBlock, arch}, setup);
+                REQUIRE(sameBits(render(*kernel, input, lanes, maxBlock, p), reference));
+            }
+        }
+        const std::vector<Lanes> inputs = splitLanes(input, channels), expected = splitLanes(reference, channels);
+        for (std::size_t i = 0; i < setup.size(); ++i) {
+            CAPTURE(i);
+            RenderPlan single = plan;
+            single.events.clear();
+            for (ParamEvent e : events)
+                if (e.instance == int(i)) {
+                    e.instance = 0;
+                    single.events.push_back(e);
+                }
+            auto alone = preparedKernel(type, {fs, maxBlock, detectSimdArch()}, {setup[i]});
+            REQUIRE(sameBits(render(*alone, inputs[i], channels[i], maxBlock, single), expected[i]));
+        }
+    }
 }
 
 } // namespace sg::filtertest
