@@ -173,7 +173,8 @@ public:
     /// channels of input 0, which must be connected.
     virtual std::string resolveChannels(const ParamValues& params, std::span<const int> inputChannels,
                                         std::vector<int>& outputChannels) const;
-    /// Cross-parameter checks after each value is in range. Returns "" or a message.
+    /// Cross-parameter checks after each value is in range. Returns "" or a message; one that
+    /// starts with "<param id>:" is reported at that parameter's value when the graph sets it.
     virtual std::string validate(const ParamValues& params) const {
         (void)params;
         return {};

@@ -3,6 +3,9 @@
 #include "core/Registry.h"
 #include "nodes/dynamics/Limiter.h"
 #include "nodes/filters/Biquad.h"
+#include "nodes/filters/Crossover.h"
+#include "nodes/filters/DcBlocker.h"
+#include "nodes/filters/Tilt.h"
 #include "nodes/meters/BandMeter.h"
 #include "nodes/meters/Correlation.h"
 #include "nodes/meters/LevelHistory.h"
@@ -25,6 +28,9 @@ void registerBuiltinNodes(Registry& registry) {
     registerDelayNodes(registry);
     registerPanNodes(registry);
     registerBiquadNodes(registry);
+    registerCrossoverNodes(registry);
+    registerTiltNodes(registry);
+    registerDcBlockerNodes(registry);
     registerLoudnessTapNodes(registry);
     registerLimiterNodes(registry);
     registerMidSideNodes(registry);

@@ -142,7 +142,11 @@ void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model
             if (ok) {
                 std::string why = v.type->validate(v.params);
                 if (!why.empty()) {
-                    diags.error(nd.mark, "node " + quote(nd.name) + ": " + why);
+                    // "<param>: ..." names a parameter; where the user set it, point at its value.
+                    SourceMark at = nd.mark;
+                    for (const ParamDesc& p : nd.params)
+                        if (why.rfind(p.key + ":", 0) == 0) at = p.value.mark;
+                    diags.error(at, "node " + quote(nd.name) + ": " + why);
                     ok = false;
                 }
             }

@@ -98,6 +98,12 @@ void designSections(Shape shape, int sections, double freqHz, double q, double g
     }
 }
 
+LinkwitzRiley4 linkwitzRiley4(double freqHz, double sampleRate) {
+    constexpr double q = std::numbers::sqrt2 / 2;
+    return {cookbookSection(Shape::Lowpass, freqHz, q, 0, sampleRate), cookbookSection(Shape::Highpass, freqHz, q, 0, sampleRate),
+            cookbookSection(Shape::Allpass, freqHz, q, 0, sampleRate)};
+}
+
 double decayFrames(const Section& s) {
     const std::complex<double> disc = std::sqrt(std::complex<double>(s[3] * s[3] - 4 * s[4]));
     const double r = std::max(std::abs((-s[3] + disc) / 2.0), std::abs((-s[3] - disc) / 2.0));

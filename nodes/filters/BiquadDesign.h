@@ -25,6 +25,14 @@ Section cookbookSection(Shape shape, double freqHz, double q, double gainDb, dou
 /// gentlest section first.
 void designSections(Shape shape, int sections, double freqHz, double q, double gainDb, double sampleRate, Section* out);
 
+/// One Linkwitz-Riley 24 dB/oct crossover point: the low-pass and the high-pass are each this
+/// Butterworth section (Q = 1/sqrt 2) applied twice, and lowpass^2 + highpass^2 is exactly the
+/// all-pass section (the bilinear transform of (s^2 - sqrt2 s + 1)/(s^2 + sqrt2 s + 1)).
+struct LinkwitzRiley4 {
+    Section lowpass, highpass, allpass;
+};
+LinkwitzRiley4 linkwitzRiley4(double freqHz, double sampleRate);
+
 /// Frames for a section's impulse response to decay by 120 dB (largest pole radius); 0 if unstable.
 double decayFrames(const Section& section);
 
