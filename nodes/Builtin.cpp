@@ -1,6 +1,7 @@
 // The node library: every built-in node type, registered explicitly (a static library would
 // drop self-registering objects).
 #include "core/Registry.h"
+#include "nodes/dynamics/DynamicsCore.h"
 #include "nodes/dynamics/Limiter.h"
 #include "nodes/filters/Biquad.h"
 #include "nodes/meters/LoudnessTap.h"
@@ -17,6 +18,7 @@ void registerBuiltinNodes(Registry& registry) {
     registerBiquadNodes(registry);
     registerLoudnessTapNodes(registry);
     registerLimiterNodes(registry);
+    registerDynamicsNodes(registry);
 }
 
 } // namespace sg
