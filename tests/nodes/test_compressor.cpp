@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 
 using namespace sg;
@@ -290,5 +291,22 @@ TEST_CASE("compressor: block splits, SIMD architectures and batching change no b
         auto alone1 = preparedKernel("compressor", {rate, 4096, SimdArch::Sse2}, {setup[1]});
         const Lanes y1 = renderKeyed(*alone1, {in[2]}, key, 4096, {64}, events1);
         CHECK(sameBits(Lanes{y0[0], y0[1], y1[0]}, reference));
+    }
+}
+
+// Not run by default (hidden tag): a quick cost figure for the report, 32 batched mono compressors.
+TEST_CASE("compressor: cost per sample and channel", "[.][perf]") {
+    const double rate = 48000;
+    const std::int64_t frames = std::int64_t(10 * rate);
+    for (double detector : {0.0, 1.0}) {
+        const auto params = paramsOf("compressor", {{"detector", detector}, {"threshold", -30}});
+        const std::vector<InstanceSetup> setup(32, instanceOf("compressor", params, 1));
+        const Lanes in = noiseLanes(32, frames, 1, 1.0f);
+        auto kernel = preparedKernel("compressor", {rate, 512, detectSimdArch()}, setup);
+        const auto start = std::chrono::steady_clock::now();
+        const Lanes y = render(*kernel, in, 32, 512);
+        const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+        std::printf("compressor detector %.0f: %.2f ns per sample per channel (32 lanes, render harness copies included)\n",
+                    detector, ns / double(frames) / 32);
     }
 }
