@@ -1,6 +1,7 @@
 // The node library: every built-in node type, registered explicitly (a static library would
 // drop self-registering objects).
 #include "core/Registry.h"
+#include "nodes/dynamics/DynamicsCore.h"
 #include "nodes/dynamics/Limiter.h"
 #include "nodes/filters/Biquad.h"
 #include "nodes/filters/Crossover.h"
@@ -43,6 +44,7 @@ void registerBuiltinNodes(Registry& registry) {
     registerBandMeterNodes(registry);
     registerLevelHistoryNodes(registry);
     registerSaturationNodes(registry);
+    registerDynamicsNodes(registry);
 }
 
 } // namespace sg

@@ -152,7 +152,7 @@ TEST_CASE("pass resolve: every error of several nodes is reported in one run", "
     GraphDesc g = stereoGraph();
     addNode(g, "a", "peak", 7, {{"frek", "1 kHz"}});
     addNode(g, "b", "peak", 8, {{"freq", "3 dB"}, {"gain", "60 dB"}}); // two errors in one node
-    addNode(g, "c", "gane", 9);
+    addNode(g, "c", "gainn", 9);
     addNode(g, "d", "gain", 10, {{"gain", "-6 dB"}});
     addNode(g, "e", "peak", 11, {{"freq", "1 kHz"}, {"freq", "2 kHz"}});
     connect(g, "mix", "a", 13);
@@ -169,7 +169,7 @@ TEST_CASE("pass resolve: every error of several nodes is reported in one run", "
     CHECK(errorsWith(diags, "node 'a': unknown parameter 'frek'").size() == 1);
     CHECK(errorsWith(diags, "node 'b': freq: expected a frequency").size() == 1);
     CHECK(errorsWith(diags, "node 'b': gain: 60 dB is out of range").size() == 1);
-    CHECK(errorsWith(diags, "node 'c': unknown node type 'gane' (did you mean 'gain'?)").size() == 1);
+    CHECK(errorsWith(diags, "node 'c': unknown node type 'gainn' (did you mean 'gain'?)").size() == 1);
     CHECK(errorsWith(diags, "node 'e': parameter 'freq' given twice").size() == 1);
     CHECK_FALSE(named(model, "a").valid);
     CHECK_FALSE(named(model, "b").valid);

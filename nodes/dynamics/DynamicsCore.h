@@ -1,0 +1,69 @@
+// The dynamics core shared by compressor, gate, deesser and dynamic_eq: level detector, static
+// gain computers in dB, attack/release smoothing of the gain change, stereo link, and the one
+// kernel (DynamicsKernel, DynamicsCore.cpp) that runs all four types on lanes.
+//
+// Signal flow per instance, every frame n (lanes = the instance's channels):
+//   d_c[n]  detector input of channel c: the `sidechain` port's channel c (or its only channel),
+//           or the input itself when the port is unconnected; high-passed (sidechain_hpf,
+//           compressor and gate) or band-filtered (B, deesser and dynamic_eq)
+//   L_c[n]  level in dB: peak = 20 log10 max |d_c| over the last W frames (a sliding maximum:
+//           a sine's level is its peak, without ripple, when W covers a period); rms =
+//           10 log10 of the mean of d_c^2 over the last W frames (box window)
+//   X_c[n]  linked level: (1 - k) L_c + k max_j L_j, k = link / 100
+//   T_c[n]  target gain change magnitude in dB (>= 0) from the static curve (staticCompressDb,
+//           staticExpandDb below; the gate adds hold and hysteresis)
+//   C_c[n]  smoothed: C = T + a (C[n-1] - T), a = exp(-1 / (tau fs)), tau = the rising or
+//           falling time constant. A step of T is covered to 1 - 1/e after exactly tau seconds
+//           (a^(tau fs) = 1/e): that is the definition of attack and release used here.
+//   y_c[n]  full band: x g, g = 10^((s C + makeup) / 20), s = -1 (a cut)
+//           split band: x + (g - 1) b, b = B(x), so y = x exactly whenever g = 1
+//
+// Reference: D. Giannoulis, M. Massberg, J. D. Reiss, "Digital Dynamic Range Compressor
+// Design - A Tutorial and Analysis", JAES 60(6), 2012 (quadratic soft knee, log-domain
+// smoothing with branching attack/release).
+#pragma once
+
+#include <cmath>
+
+namespace sg {
+
+class Registry;
+
+/// Registers `compressor`, `gate`, `deesser` and `dynamic_eq`.
+void registerDynamicsNodes(Registry& registry);
+
+namespace dynamics {
+
+/// Gain change in dB (<= 0) of a downward compressor for level x dB: threshold t dB, ratio r,
+/// knee width w dB (quadratic knee, Giannoulis et al. 2012 eq. 4):
+///   x < t - w/2: 0;  |x - t| <= w/2: (1/r - 1)(x - t + w/2)^2 / (2w);  x > t + w/2: (1/r - 1)(x - t).
+inline double staticCompressDb(double x, double t, double r, double w) noexcept {
+    const double slope = 1.0 / r - 1.0;
+    if (2.0 * (x - t) < -w) return 0.0;
+    if (2.0 * (x - t) > w) return slope * (x - t);
+    const double d = x - t + 0.5 * w;
+    return slope * d * d / (2.0 * w);
+}
+
+/// Gain change in dB (<= 0) of a downward expander for level x dB: threshold t, ratio r (the
+/// slope below t is r : 1), knee width w, the mirror image of the compressor's knee:
+///   x > t + w/2: 0;  |x - t| <= w/2: -(r - 1)(x - t - w/2)^2 / (2w);  x < t - w/2: (r - 1)(x - t).
+inline double staticExpandDb(double x, double t, double r, double w) noexcept {
+    const double slope = r - 1.0;
+    if (2.0 * (x - t) > w) return 0.0;
+    if (2.0 * (x - t) < -w) return slope * (x - t);
+    const double d = x - t - 0.5 * w;
+    return -slope * d * d / (2.0 * w);
+}
+
+/// Per-frame factor of a one-pole smoother with time constant `ms` at `sampleRate`: after
+/// tau * fs frames a step is covered to 1 - 1/e. 0 (instant) for ms <= 0.
+inline double timeConstantFactor(double ms, double sampleRate) noexcept {
+    return ms > 0 ? std::exp(-1000.0 / (ms * sampleRate)) : 0.0;
+}
+
+/// Lowest level in dB the detector reports (silence).
+inline constexpr double kFloorDb = -240.0;
+
+} // namespace dynamics
+} // namespace sg

@@ -1,0 +1,68 @@
+// Internal to nodes/dynamics: the declaration shape shared by the dynamics types and the type
+// class that runs them all on one kernel (DynamicsCore.cpp). The maths is in DynamicsCore.h.
+#pragma once
+
+#include "core/Node.h"
+#include "core/ParamDecl.h"
+#include "nodes/dynamics/DynamicsCore.h"
+
+#include <memory>
+#include <string>
+
+namespace sg::dynamics {
+
+/// What a type does with its gain change.
+enum class Kind {
+    Compressor, ///< full band, downward above the threshold, makeup, auto release
+    Gate,       ///< full band, downward below the threshold, hold and hysteresis
+    DeEsser,    ///< split band: a high-passed band compressed, the rest untouched, listen
+    DynamicEq,  ///< split band: a band-passed or shelf band cut or boosted above / below threshold
+};
+
+/// Detector modes (`detector` parameter).
+inline constexpr double kDetectorPeak = 0, kDetectorRms = 1;
+/// dynamic_eq band shapes (`shape` parameter).
+inline constexpr double kShapePeak = 0, kShapeLowShelf = 1, kShapeHighShelf = 2;
+/// dynamic_eq modes (`mode` parameter).
+inline constexpr double kModeAbove = 0, kModeBelow = 1;
+/// Largest detector window in ms (sliding maximum / box mean).
+inline constexpr double kMaxWindowMs = 100;
+/// Values per second of the gain reduction series.
+inline constexpr double kSeriesPerSecond = 10;
+
+/// Handles of every parameter a dynamics type may declare; those it lacks stay invalid.
+/// Member order is irrelevant: each type's constructor declares its parameters in table order.
+struct DynamicsDecl {
+    DynamicsDecl(const char* name, Kind kindOfType) : decl(name, "dynamics"), kind(kindOfType) {}
+    NodeDecl decl;
+    Kind kind;
+    SteppedParam threshold, ratio, knee, range, attack, hold, release, hysteresis, autoRelease, link, sidechainHighpass, freq, q,
+        shape, mode, listen;
+    SmoothedParam makeup;
+    FixedParam detector, window;
+
+    /// The parameters every type shares, declared in this order: detector, window, link.
+    void declareDetector(double defaultWindowMs, double defaultLinkPercent);
+};
+
+/// A dynamics node type: its declaration plus channel rule (sidechain 1 or in's channels),
+/// tail, batch key and the shared kernel.
+class DynamicsType final : public DeclaredNodeType {
+public:
+    explicit DynamicsType(const DynamicsDecl& declaration) : DeclaredNodeType(declaration.decl.info()), d_(declaration) {}
+    std::string resolveChannels(const ParamValues& params, std::span<const int> inputChannels,
+                                std::vector<int>& outputChannels) const override;
+    double tailSeconds(const ParamValues& params, double sampleRate) const override;
+    std::unique_ptr<NodeKernel> createKernel() const override;
+
+private:
+    const DynamicsDecl& d_;
+};
+
+/// Registration of each type (Compressor.cpp, Gate.cpp, DeEsser.cpp, DynamicEq.cpp).
+void registerCompressor(Registry& registry);
+void registerGate(Registry& registry);
+void registerDeEsser(Registry& registry);
+void registerDynamicEq(Registry& registry);
+
+} // namespace sg::dynamics
