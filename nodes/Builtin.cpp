@@ -5,7 +5,13 @@
 #include "nodes/filters/Biquad.h"
 #include "nodes/meters/LoudnessTap.h"
 #include "nodes/mixing/Pan.h"
+#include "nodes/sources/Noise.h"
+#include "nodes/sources/Sine.h"
+#include "nodes/sources/Sweep.h"
+#include "nodes/space/Echo.h"
+#include "nodes/space/Reverb.h"
 #include "nodes/utility/Delay.h"
+#include "nodes/utility/Dither.h"
 #include "nodes/utility/Gain.h"
 
 namespace sg {
@@ -17,6 +23,12 @@ void registerBuiltinNodes(Registry& registry) {
     registerBiquadNodes(registry);
     registerLoudnessTapNodes(registry);
     registerLimiterNodes(registry);
+    registerDitherNodes(registry);
+    registerEchoNodes(registry);
+    registerReverbNodes(registry);
+    registerNoiseNodes(registry);
+    registerSineNodes(registry);
+    registerSweepNodes(registry);
 }
 
 } // namespace sg
