@@ -51,6 +51,8 @@ RunResult OfflineRunner::run(std::span<AudioSource* const> sources, std::span<Au
     executor_.reset();
     const std::int64_t latency = executor_.latencyFrames();
     const std::int64_t tail = options_.tailFrames;
+    const bool fixedLength = options_.durationFrames >= 0;
+    const std::int64_t fixedEnd = options_.durationFrames + latency; // executor frames, with a fixed length
     const int block = options_.blockFrames;
     std::fill(inputEnded_.begin(), inputEnded_.end(), 0);
     bool allEnded = sources.empty();
@@ -66,7 +68,10 @@ RunResult OfflineRunner::run(std::span<AudioSource* const> sources, std::span<Au
         // Frames to process: a whole block while an input runs; after that, up to the end of
         // the latency and tail, so the executor sees exactly as many frames whatever the block.
         int frames = block;
-        if (allEnded) {
+        if (fixedLength) {
+            if (position >= fixedEnd) break;
+            frames = int(std::min<std::int64_t>(block, fixedEnd - position));
+        } else if (allEnded) {
             const std::int64_t end = inputFrames + latency + tail;
             if (position >= end) break;
             frames = int(std::min<std::int64_t>(block, end - position));
@@ -93,7 +98,9 @@ RunResult OfflineRunner::run(std::span<AudioSource* const> sources, std::span<Au
         if (result.status == RunStatus::SourceFailed) break;
         if (!allEnded) {
             inputFrames = position + longestRead;
-            if (endedNow) {
+            if (endedNow && fixedLength) {
+                allEnded = true; // the inputs are padded with silence up to the fixed end
+            } else if (endedNow) {
                 // The last input ended inside this block: process no further than the end.
                 allEnded = true;
                 frames = int(std::min<std::int64_t>(frames, inputFrames + latency + tail - position));

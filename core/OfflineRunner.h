@@ -5,6 +5,8 @@
 // is the graph's response to input frame n. The output is as long as the longest input; shorter
 // inputs are padded with silence. With a tail (tailFrames > 0, e.g. tailFramesOf(schedule)),
 // that many more frames are rendered after the longest input so reverbs and filters ring out.
+// With a fixed duration (durationFrames >= 0) the output is exactly that long instead: the way
+// a graph of sources only (noise, sine, sweep) is rendered.
 //
 // Sources and sinks are per external port, in the executor's port order. The runner owns one
 // block of every input and output (allocated in the constructor): run() copies each source's
@@ -55,6 +57,10 @@ std::int64_t tailFramesOf(const Schedule& schedule);
 struct RunnerOptions {
     int blockFrames = 1024;      ///< frames per Executor::process call (>= 1; the executor cuts larger ones)
     std::int64_t tailFrames = 0; ///< frames rendered after the longest input ends (beyond the latency)
+    /// >= 0: write exactly this many output frames, whatever the inputs (shorter ones are padded
+    /// with silence, longer ones are not read to their end; tailFrames is ignored). A graph with
+    /// no inputs (sources only) needs it. -1: as long as the longest input, plus the tail.
+    std::int64_t durationFrames = -1;
     /// Polled before every block; true stops the run (RunStatus::Stopped). May be null.
     const std::atomic<bool>* stop = nullptr;
     /// Stop at the first block whose outputs held a non-finite sample (RunStatus::NonFinite);

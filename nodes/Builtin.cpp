@@ -13,6 +13,11 @@
 #include "nodes/meters/LoudnessTap.h"
 #include "nodes/mixing/Pan.h"
 #include "nodes/saturation/Saturation.h"
+#include "nodes/sources/Noise.h"
+#include "nodes/sources/Sine.h"
+#include "nodes/sources/Sweep.h"
+#include "nodes/space/Echo.h"
+#include "nodes/space/Reverb.h"
 #include "nodes/stereo/Balance.h"
 #include "nodes/stereo/Channels.h"
 #include "nodes/stereo/MidSide.h"
@@ -20,6 +25,7 @@
 #include "nodes/stereo/Polarity.h"
 #include "nodes/stereo/Width.h"
 #include "nodes/utility/Delay.h"
+#include "nodes/utility/Dither.h"
 #include "nodes/utility/Gain.h"
 
 namespace sg {
@@ -45,6 +51,12 @@ void registerBuiltinNodes(Registry& registry) {
     registerLevelHistoryNodes(registry);
     registerSaturationNodes(registry);
     registerDynamicsNodes(registry);
+    registerDitherNodes(registry);
+    registerEchoNodes(registry);
+    registerReverbNodes(registry);
+    registerNoiseNodes(registry);
+    registerSineNodes(registry);
+    registerSweepNodes(registry);
 }
 
 } // namespace sg

@@ -3,6 +3,7 @@
 //   stagegraph render GRAPH.yaml -i [NAME=]FILE… -o [NAME=]FILE… [--set node.param=VALUE…]
 //                     [--target -14LUFS|PRESET [--ceiling -1dBTP]] [--report FILE.json]
 //                     [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]
+//                     [--duration SECONDS] [--rate HZ]
 //
 // Flow: load the graph → apply --set → map files to the graph's inputs and outputs → open the
 // inputs (the graph runs at their sample rate; all must agree and match the declared channel
@@ -12,6 +13,10 @@
 // dropped and as many frames of silence are fed after the inputs end), so it is sample-aligned
 // with the input and as long as the longest input; shorter inputs are padded with silence.
 //
+// --duration: the output is exactly round(SECONDS * rate) frames long. A graph with no inputs
+// (sources only: noise, sine, sweep) needs it, and runs at --rate (default 48 kHz). With inputs
+// it fixes the length too: shorter inputs are padded with silence (tails ring out up to the
+// end), longer ones are cut; --rate must then equal the inputs' rate (no resampling).
 // --target: every written output is brought to an integrated loudness under a true-peak ceiling
 // in two streamed passes (host/cli/Target.h); the figures are measured on the written samples.
 // --report: a JSON file with every tap's figures, each output's loudness figures and the render
@@ -50,6 +55,8 @@ struct RenderRequest {
     std::optional<LoudnessTarget> target;   ///< --target (with --ceiling applied)
     std::string reportPath;                 ///< --report FILE.json ("" = none)
     bool measureOutputs = false;            ///< measure written outputs even without --report
+    std::optional<double> durationSeconds;  ///< --duration: exact output length (> 0)
+    std::optional<double> sampleRate;       ///< --rate in Hz: the rate of a graph without inputs
 };
 
 /// One file written by a render.
@@ -76,8 +83,9 @@ struct RenderSummary {
     std::vector<Executor::NodeMeasurements> taps;            ///< figures of the graph's meters
 };
 
-inline constexpr int kMinBlockFrames = 1;    ///< smallest --block
-inline constexpr int kMaxBlockFrames = 8192; ///< largest --block
+inline constexpr int kMinBlockFrames = 1;           ///< smallest --block
+inline constexpr int kMaxBlockFrames = 8192;        ///< largest --block
+inline constexpr double kDefaultSourceRate = 48000; ///< Hz, a graph without inputs when --rate is not given
 
 /// Parses the arguments of `render` (after the command name). Returns "" or a usage error.
 /// `helpRequested` is set by -h / --help.

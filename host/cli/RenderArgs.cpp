@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 namespace sg::cli {
@@ -38,17 +40,44 @@ std::vector<std::string> joinUnits(const std::vector<std::string>& args) {
     return out;
 }
 
+/// A time: a bare number in seconds, or a number with ms / s.
+bool parseTimeMs(const std::string& text, double& ms) {
+    char* end = nullptr;
+    const double bare = std::strtod(text.c_str(), &end);
+    if (end && end != text.c_str() && *end == '\0') {
+        ms = bare * 1000.0;
+        return std::isfinite(ms);
+    }
+    const ParsedQuantity parsed = parseQuantity(text, UnitKind::Time);
+    if (!parsed.value) return false;
+    ms = *parsed.value;
+    return std::isfinite(ms);
+}
+
+/// A whole sample rate from 8 to 768 kHz: "44100", "48 kHz".
+bool parseRate(const std::string& text, double& hz) {
+    char* end = nullptr;
+    hz = std::strtod(text.c_str(), &end);
+    if (!(end && end != text.c_str() && *end == '\0')) {
+        const ParsedQuantity parsed = parseQuantity(text, UnitKind::Frequency);
+        if (!parsed.value) return false;
+        hz = *parsed.value;
+    }
+    return hz >= 8000 && hz <= 768000 && hz == std::floor(hz);
+}
+
 /// The values an invocation fills in, and the parser whose options point at them.
 struct RenderOptions {
     std::vector<std::string> positional, inputs, outputs, overrides;
-    std::string format, block, target, ceiling, report;
+    std::string format, block, target, ceiling, report, duration, rate;
     bool noBatch = false;
     std::unique_ptr<CLI::App> app;
 
     RenderOptions() {
         app = makeCommandApp({"usage: stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [options]",
                               "Runs GRAPH.yaml over audio files. The graph runs at the inputs' sample rate; the output is\n"
-                              "aligned with the input (the graph's latency is trimmed) and as long as the longest input.",
+                              "aligned with the input (the graph's latency is trimmed) and as long as the longest input\n"
+                              "(or exactly --duration). A graph with no inputs (sources only) needs --duration.",
                               "Integer formats are TPDF-dithered. Outputs appear only when the render succeeded.\n"
                               "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error."});
         app->add_option("GRAPH.yaml", positional, "the graph to run")->type_name("");
@@ -77,6 +106,15 @@ struct RenderOptions {
             ->type_name("FORMAT");
         app->add_option("--block", block, "host block in frames, 1..8192 (default 1024)")->type_name("N");
         app->add_flag("--no-batch", noBatch, "compile without lane batching");
+        app->add_option("--duration", duration,
+                        "render exactly this long (5, 2.5s, 500ms); needed by a graph with\n"
+                        "no inputs (sources only); with inputs, shorter ones are padded\n"
+                        "with silence and longer ones cut")
+            ->type_name("SECONDS");
+        app->add_option("--rate", rate,
+                        "sample rate of a graph with no inputs (default 48000); with\n"
+                        "inputs it must equal theirs")
+            ->type_name("HZ");
     }
 };
 
@@ -113,6 +151,17 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
             return "--block: expected a frame count from " + std::to_string(kMinBlockFrames) + " to " +
                    std::to_string(kMaxBlockFrames) + ", got '" + value + "'";
         request.blockFrames = frames;
+    }
+    if (o.app->count("--duration")) {
+        double ms = 0;
+        if (!parseTimeMs(o.duration, ms) || !(ms > 0))
+            return "--duration: expected a time above 0 (5, 2.5s, 500ms), got '" + o.duration + "'";
+        request.durationSeconds = ms / 1000.0;
+    }
+    if (o.app->count("--rate")) {
+        double hz = 0;
+        if (!parseRate(o.rate, hz)) return "--rate: expected a whole rate from 8000 to 768000 Hz, got '" + o.rate + "'";
+        request.sampleRate = hz;
     }
     if (o.app->count("--report")) {
         if (o.report.empty()) return "--report needs a file name";

@@ -296,6 +296,7 @@ int runRenderPipeline(const RenderRequest& request, RenderPlan& plan, RenderOutp
 
     std::int64_t totalFrames = 0;
     for (const auto& reader : plan.readers) totalFrames = std::max(totalFrames, reader.frames());
+    if (plan.durationFrames >= 0) totalFrames = plan.durationFrames; // --duration: exactly this long
     ProgressBar progress(outputs.targeting ? "pass 1" : "rendering", totalFrames, stderr,
                          request.showProgress && ProgressBar::isTerminal(stderr));
     streamed.started = std::chrono::steady_clock::now();
@@ -325,6 +326,7 @@ int runRenderPipeline(const RenderRequest& request, RenderPlan& plan, RenderOutp
     std::atomic<bool> stop{*interruptFlag() != 0};
     RunnerOptions options;
     options.blockFrames = block;
+    options.durationFrames = plan.durationFrames;
     options.stop = &stop;
     options.onProgress = [&](std::int64_t outputFrames) {
         progress.update(outputFrames);

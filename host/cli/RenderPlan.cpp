@@ -7,6 +7,7 @@
 #include "host/cli/RenderText.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -134,6 +135,7 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
 /// Returns kExitOk or kExitFailure (an audio file that does not fit is an audio problem).
 int openInputs(RenderPlan& plan) {
     plan.readers = std::vector<io::AudioFileReader>(plan.inputs.size());
+    if (plan.readers.empty()) return kExitOk;
     for (std::size_t i = 0; i < plan.readers.size(); ++i) {
         if (auto error = plan.readers[i].open(plan.inputFiles[i]); !error.empty()) {
             printRenderError(error);
@@ -178,13 +180,25 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
         return renderUsageError(error);
     if (auto error = bindFiles(plan.outputs, request.outputs, false, plan.outputFiles); !error.empty())
         return renderUsageError(error);
-    if (plan.inputs.empty())
-        return renderUsageError("the graph " + quotedText(request.graphPath) + " has no inputs: nothing to render");
+    if (plan.inputs.empty() && !request.durationSeconds)
+        return renderUsageError("the graph " + quotedText(request.graphPath) +
+                                " has no inputs: give its length with --duration SECONDS (and --rate HZ, default 48000)");
     if (auto error = checkOutputs(request, plan); !error.empty()) return renderUsageError(error);
     plan.protectedPaths = plan.inputFiles;
     plan.protectedPaths.push_back(request.graphPath);
 
     if (const int status = openInputs(plan); status != kExitOk) return status;
+    if (plan.inputs.empty()) {
+        plan.sampleRate = request.sampleRate.value_or(kDefaultSourceRate);
+    } else if (request.sampleRate && *request.sampleRate != plan.sampleRate) {
+        return renderUsageError("--rate " + rateText(*request.sampleRate) + " differs from the inputs' rate, " +
+                                rateText(plan.sampleRate) + " (render does not resample)");
+    }
+    if (request.durationSeconds) {
+        plan.durationFrames = std::llround(*request.durationSeconds * plan.sampleRate);
+        if (plan.durationFrames < 1)
+            return renderUsageError("--duration: shorter than one frame at " + rateText(plan.sampleRate));
+    }
 
     // The compiled graph at the inputs' rate. Errors here depend on the rate or the block (a
     // node that cannot prepare at this rate): graph errors too, status 2.

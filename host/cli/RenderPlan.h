@@ -3,7 +3,8 @@
 // Load the graph, apply --set, compile ONCE (rate-independent: every graph error is reported
 // here, before any input is opened), bind files to the graph's ports, check outputs and
 // --report against the inputs and each other, open the inputs (they set the rate; all must
-// agree and match the declared channel counts), then instantiate the compiled graph at that
+// agree and match the declared channel counts; a graph without inputs runs at --rate, 48 kHz by
+// default, for --duration, which it needs), then instantiate the compiled graph at that
 // rate and block size.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include "host/cli/Render.h"
 #include "host/io/AudioFile.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,7 +28,8 @@ struct RenderPlan {
     std::vector<io::OutputFormat> formats;         ///< per declared output
     std::vector<std::string> protectedPaths;       ///< inputs and the graph: never overwritten
     std::vector<io::AudioFileReader> readers;      ///< per declared input, open
-    double sampleRate = 0;                         ///< Hz, the inputs'
+    double sampleRate = 0;                         ///< Hz, the inputs' (or --rate, 48 kHz without inputs)
+    std::int64_t durationFrames = -1;              ///< --duration in frames: the exact output length; -1 = the inputs'
     std::unique_ptr<Program> program;              ///< instantiated at sampleRate
     std::vector<int> inputSlot;                    ///< executor input k -> declared input
     std::vector<int> outputSlot;                   ///< executor output k -> declared output
