@@ -49,35 +49,16 @@ struct DcBlockerDecl {
     }
 };
 
-class DcBlockerKernel final : public DeclaredKernelOf<DcBlockerDecl> {
-    std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
-        const int laneCount =
-            instanceCount() == 0 ? 0 : lanes(instanceCount() - 1).firstInput + lanes(instanceCount() - 1).inputs;
-        scratch_.prepare();
-        bank_.prepare(laneCount, 1, scratch_, spec.simd);
-        control_.prepare(instanceCount());
-        return {};
-    }
-    void clearState() noexcept override {
-        bank_.clear();
-        for (int i = 0; i < instanceCount(); ++i) updateCoefficients(i, 0);
-        control_.settleAll();
-    }
-    void paramChanged(int instance, int, std::int64_t) noexcept override { control_.changed(instance); }
-    void updateCoefficients(int i, std::int64_t frame) noexcept {
+class DcBlockerKernel final : public biquad::SectionCascadeKernel<DcBlockerDecl> {
+public:
+    DcBlockerKernel() : SectionCascadeKernel(1) {}
+
+private:
+    void updateCoefficients(int i, std::int64_t frame) noexcept override {
         const InstanceLanes& l = lanes(i);
         bank_.set(0, l.firstInput, l.inputs, dcSection(ramp(i, p().freq).valueAt(frame), sampleRate()));
     }
-    void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
-        control_.forEachSpan(
-            ctx.position, start, frames, [this](int i, std::int64_t frame) { updateCoefficients(i, frame); },
-            [this](int i, std::int64_t frame) { return ramp(i, p().freq).settledAt(frame); },
-            [&](int spanStart, int spanFrames) { bank_.run(ctx.inputs[0], ctx.outputs[0], spanStart, spanFrames); });
-    }
-
-    biquad::BankScratch scratch_;
-    biquad::SectionBank bank_;
-    biquad::ControlRateCoefficients control_;
+    bool settledAt(int i, std::int64_t frame) const noexcept override { return ramp(i, p().freq).settledAt(frame); }
 };
 
 class DcBlockerType final : public DeclaredTypeOf<DcBlockerDecl, DcBlockerKernel> {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "core/Buffer.h"
+#include "core/DeclaredKernel.h"
 #include "core/Node.h"
 #include "core/Smoother.h"
 #include "nodes/filters/Biquad.h"
@@ -106,6 +107,48 @@ private:
     std::vector<std::int64_t> coefficientFrame_; ///< control frame the coefficients were computed at
     std::vector<unsigned char> settled_;         ///< coefficients final (no ramp running or pending)
     bool ramping_ = false;
+};
+
+/// A kit kernel whose every instance is the same series of `sections` sections over all its
+/// lanes, their coefficients following its smoothed parameters at control rate (tilt, DC
+/// blocker). A node supplies the coefficients and when its parameters have settled.
+template <class D> class SectionCascadeKernel : public DeclaredKernelOf<D> {
+public:
+    explicit SectionCascadeKernel(int sections) : sections_(sections) {}
+
+protected:
+    /// Instance `instance`'s sections from its parameters at absolute `frame`, into bank_.
+    virtual void updateCoefficients(int instance, std::int64_t frame) noexcept = 0;
+    /// True when no parameter of `instance` moves any more from `frame` on.
+    virtual bool settledAt(int instance, std::int64_t frame) const noexcept = 0;
+
+    std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
+        const int count = this->instanceCount();
+        const int laneCount = count == 0 ? 0 : this->lanes(count - 1).firstInput + this->lanes(count - 1).inputs;
+        scratch_.prepare();
+        bank_.prepare(laneCount, sections_, scratch_, spec.simd);
+        control_.prepare(count);
+        return {};
+    }
+    void clearState() noexcept override {
+        bank_.clear();
+        for (int i = 0; i < this->instanceCount(); ++i) updateCoefficients(i, 0);
+        control_.settleAll();
+    }
+    void paramChanged(int instance, int, std::int64_t) noexcept override { control_.changed(instance); }
+    void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
+        control_.forEachSpan(
+            ctx.position, start, frames, [this](int i, std::int64_t frame) { updateCoefficients(i, frame); },
+            [this](int i, std::int64_t frame) { return settledAt(i, frame); },
+            [&](int spanStart, int spanFrames) { bank_.run(ctx.inputs[0], ctx.outputs[0], spanStart, spanFrames); });
+    }
+
+    SectionBank bank_;
+
+private:
+    int sections_;
+    BankScratch scratch_;
+    ControlRateCoefficients control_;
 };
 
 } // namespace sg::biquad

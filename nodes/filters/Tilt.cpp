@@ -44,23 +44,12 @@ struct TiltDecl {
     }
 };
 
-class TiltKernel final : public DeclaredKernelOf<TiltDecl> {
-    std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
-        const int laneCount =
-            instanceCount() == 0 ? 0 : lanes(instanceCount() - 1).firstInput + lanes(instanceCount() - 1).inputs;
-        scratch_.prepare();
-        bank_.prepare(laneCount, 2, scratch_, spec.simd);
-        control_.prepare(instanceCount());
-        return {};
-    }
-    void clearState() noexcept override {
-        bank_.clear();
-        for (int i = 0; i < instanceCount(); ++i) updateCoefficients(i, 0);
-        control_.settleAll();
-    }
-    void paramChanged(int instance, int, std::int64_t) noexcept override { control_.changed(instance); }
+class TiltKernel final : public biquad::SectionCascadeKernel<TiltDecl> {
+public:
+    TiltKernel() : SectionCascadeKernel(2) {}
 
-    void updateCoefficients(int i, std::int64_t frame) noexcept {
+private:
+    void updateCoefficients(int i, std::int64_t frame) noexcept override {
         const double gainDb = ramp(i, p().gain).valueAt(frame), freqHz = ramp(i, p().freq).valueAt(frame);
         const InstanceLanes& l = lanes(i);
         bank_.set(0, l.firstInput, l.inputs,
@@ -68,20 +57,9 @@ class TiltKernel final : public DeclaredKernelOf<TiltDecl> {
         bank_.set(1, l.firstInput, l.inputs,
                   biquad::cookbookSection(biquad::Shape::HighShelf, freqHz, kShelfQ, gainDb / 2, sampleRate()));
     }
-    bool settledAt(int i, std::int64_t frame) const noexcept {
+    bool settledAt(int i, std::int64_t frame) const noexcept override {
         return ramp(i, p().gain).settledAt(frame) && ramp(i, p().freq).settledAt(frame);
     }
-
-    void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
-        control_.forEachSpan(
-            ctx.position, start, frames, [this](int i, std::int64_t frame) { updateCoefficients(i, frame); },
-            [this](int i, std::int64_t frame) { return settledAt(i, frame); },
-            [&](int spanStart, int spanFrames) { bank_.run(ctx.inputs[0], ctx.outputs[0], spanStart, spanFrames); });
-    }
-
-    biquad::BankScratch scratch_;
-    biquad::SectionBank bank_;
-    biquad::ControlRateCoefficients control_;
 };
 
 class TiltType final : public DeclaredTypeOf<TiltDecl, TiltKernel> {

@@ -4,6 +4,7 @@
 #include "core/Registry.h"
 #include "core/SeriesRecorder.h"
 #include "nodes/meters/LoudnessMeter.h"
+#include "nodes/meters/LoudnessTapType.h"
 
 #include <cmath>
 #include <cstring>
@@ -117,16 +118,7 @@ private:
     std::vector<Meter> meters_;
 };
 
-class LevelHistoryType final : public DeclaredTypeOf<LevelHistoryDecl, LevelHistoryKernel> {
-public:
-    std::string resolveChannels(const ParamValues& params, std::span<const int> inputChannels,
-                                std::vector<int>& outputChannels) const override {
-        const int channels = inputChannels.empty() ? 0 : inputChannels[0];
-        if (channels > kLoudnessMaxChannels)
-            return "in: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " + std::to_string(channels);
-        return NodeType::resolveChannels(params, inputChannels, outputChannels);
-    }
-};
+using LevelHistoryType = LoudnessTapTypeOf<LevelHistoryDecl, LevelHistoryKernel>;
 
 } // namespace
 

@@ -3,6 +3,7 @@
 #include "core/DeclaredKernel.h"
 #include "core/Registry.h"
 #include "nodes/meters/LoudnessMeter.h"
+#include "nodes/meters/LoudnessTapType.h"
 
 #include <cstring>
 #include <vector>
@@ -88,16 +89,7 @@ private:
     std::vector<LoudnessMeter> meters_;
 };
 
-class LoudnessTapType final : public DeclaredTypeOf<TapDecl, LoudnessTapKernel> {
-public:
-    std::string resolveChannels(const ParamValues& params, std::span<const int> inputChannels,
-                                std::vector<int>& outputChannels) const override {
-        const int channels = inputChannels.empty() ? 0 : inputChannels[0];
-        if (channels > kLoudnessMaxChannels)
-            return "in: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " + std::to_string(channels);
-        return NodeType::resolveChannels(params, inputChannels, outputChannels);
-    }
-};
+using LoudnessTapType = LoudnessTapTypeOf<TapDecl, LoudnessTapKernel>;
 
 } // namespace
 
