@@ -9,6 +9,8 @@
 // `out` may alias an input in every kernel.
 #pragma once
 
+#include <cstdint>
+
 #include "core/Simd.h"
 
 // out[n] = in[n] * factor, n < frames.
@@ -38,6 +40,30 @@ struct Elementwise {
 
     /// The table for `arch` (static, never null).
     static const Elementwise& forArch(SimdArch arch);
+
+    /// A left and a right gain that follow one ramped parameter (pan, balance): out = in x gain
+    /// on both sides over `frames` frames from absolute `position`. gains(value, left, right)
+    /// gives the pair for a parameter value; while `ramp` moves, each frame's pair comes from its
+    /// own position (block-split independent) through the two curves (>= frames long).
+    template <class Ramp, class Gains>
+    void stereoGains(const Ramp& ramp, std::int64_t position, int frames, Gains&& gains, const float* inLeft,
+                     const float* inRight, float* outLeft, float* outRight, float* leftCurve, float* rightCurve) const noexcept {
+        if (ramp.settledAt(position)) {
+            double left = 0, right = 0;
+            gains(ramp.target(), left, right);
+            multiplyByConstant(inLeft, outLeft, frames, float(left));
+            multiplyByConstant(inRight, outRight, frames, float(right));
+            return;
+        }
+        for (int n = 0; n < frames; ++n) {
+            double left = 0, right = 0;
+            gains(ramp.valueAt(position + n), left, right);
+            leftCurve[n] = float(left);
+            rightCurve[n] = float(right);
+        }
+        multiplyByCurve(inLeft, leftCurve, outLeft, frames);
+        multiplyByCurve(inRight, rightCurve, outRight, frames);
+    }
 };
 
 } // namespace sg

@@ -65,21 +65,10 @@ private:
             const float* inRight = ctx.inputs[0][lanes.firstInput + lanes.inputs - 1] + start;
             float* outLeft = ctx.outputs[0][lanes.firstOutput] + start;
             float* outRight = ctx.outputs[0][lanes.firstOutput + 1] + start;
-            if (pan.settledAt(position)) {
-                double left = 0, right = 0;
-                panGains(pan.target(), lanes.inputs, left, right);
-                elementwise().multiplyByConstant(inLeft, outLeft, frames, float(left));
-                elementwise().multiplyByConstant(inRight, outRight, frames, float(right));
-            } else {
-                for (int n = 0; n < frames; ++n) { // each frame's gains depend only on its position
-                    double left = 0, right = 0;
-                    panGains(pan.valueAt(position + n), lanes.inputs, left, right);
-                    leftCurve_[std::size_t(n)] = float(left);
-                    rightCurve_[std::size_t(n)] = float(right);
-                }
-                elementwise().multiplyByCurve(inLeft, leftCurve_.data(), outLeft, frames);
-                elementwise().multiplyByCurve(inRight, rightCurve_.data(), outRight, frames);
-            }
+            const int channels = lanes.inputs;
+            elementwise().stereoGains(
+                pan, position, frames, [channels](double v, double& l, double& r) { panGains(v, channels, l, r); }, inLeft,
+                inRight, outLeft, outRight, leftCurve_.data(), rightCurve_.data());
         }
     }
 

@@ -61,21 +61,9 @@ class BalanceKernel final : public DeclaredKernelOf<BalanceDecl> {
             const float* inRight = ctx.inputs[0][l.firstInput + 1] + start;
             float* outLeft = ctx.outputs[0][l.firstOutput] + start;
             float* outRight = ctx.outputs[0][l.firstOutput + 1] + start;
-            if (balance.settledAt(position)) {
-                double left = 1, right = 1;
-                balanceGains(balance.target(), law, left, right);
-                elementwise().multiplyByConstant(inLeft, outLeft, frames, float(left));
-                elementwise().multiplyByConstant(inRight, outRight, frames, float(right));
-            } else {
-                for (int n = 0; n < frames; ++n) {
-                    double left = 1, right = 1;
-                    balanceGains(balance.valueAt(position + n), law, left, right);
-                    leftCurve_[std::size_t(n)] = float(left);
-                    rightCurve_[std::size_t(n)] = float(right);
-                }
-                elementwise().multiplyByCurve(inLeft, leftCurve_.data(), outLeft, frames);
-                elementwise().multiplyByCurve(inRight, rightCurve_.data(), outRight, frames);
-            }
+            elementwise().stereoGains(
+                balance, position, frames, [law](double v, double& gainL, double& gainR) { balanceGains(v, law, gainL, gainR); },
+                inLeft, inRight, outLeft, outRight, leftCurve_.data(), rightCurve_.data());
         }
     }
 
