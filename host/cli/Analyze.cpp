@@ -114,7 +114,7 @@ struct AnalyzeArguments {
 };
 
 int usageError(const std::string& message) {
-    std::fprintf(stderr, "stagegraph analyze: error: %s\n(see 'stagegraph analyze --help')\n", message.c_str());
+    std::fprintf(stderr, "stagegraph analyze: error: %s\n(see 'stagegraph analyze --help')\n", io::terminalText(message).c_str());
     return kExitUsage;
 }
 
