@@ -6,6 +6,7 @@
 #include "host/cli/Json.h"
 #include "host/cli/Progress.h"
 #include "host/io/AudioFile.h"
+#include "host/io/TerminalText.h"
 #include "nodes/meters/LoudnessMeter.h"
 
 #include <algorithm>
@@ -63,7 +64,8 @@ void printTable(const std::vector<FileAnalysis>& rows) {
             std::snprintf(correlation, sizeof correlation, "-");
         else
             std::snprintf(correlation, sizeof correlation, "%+.2f", a.stereoCorrelation);
-        std::vector<std::string> row = {a.file, rate, std::to_string(a.channels), durationCell(a.durationSeconds)};
+        std::vector<std::string> row = {io::terminalText(a.file), rate, std::to_string(a.channels),
+                                        durationCell(a.durationSeconds)};
         for (const FigureField& field : figureFields(a)) row.push_back(cell(field.value, field.name.unit));
         row.push_back(cell(a.crestFactorDb, kCrestFactorFigure.unit));
         row.push_back(correlation);
@@ -112,7 +114,7 @@ struct AnalyzeArguments {
 };
 
 int usageError(const std::string& message) {
-    std::fprintf(stderr, "stagegraph analyze: error: %s\n(see 'stagegraph analyze --help')\n", message.c_str());
+    std::fprintf(stderr, "stagegraph analyze: error: %s\n(see 'stagegraph analyze --help')\n", io::terminalText(message).c_str());
     return kExitUsage;
 }
 
@@ -146,7 +148,8 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
     std::vector<double> sums(std::size_t(channels), 0.0), squares(std::size_t(channels), 0.0);
     double cross = 0;
     std::int64_t frames = 0;
-    ProgressBar progress("analyze " + path, reader.frames(), stderr, options.showProgress && ProgressBar::isTerminal(stderr));
+    ProgressBar progress("analyze " + io::terminalText(path), reader.frames(), stderr,
+                         options.showProgress && ProgressBar::isTerminal(stderr));
     for (;;) {
         const std::int64_t got = reader.read(buffer.view());
         if (got < 0) return reader.error();
@@ -180,6 +183,11 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
     static_cast<OutputFigures&>(out) = figuresOf(meter);
     out.frames = frames;
     out.durationSeconds = out.sampleRate > 0 ? double(frames) / out.sampleRate : 0;
+    // BS.1770: no 400 ms block, no gated loudness. A silent short file is still silent (-inf).
+    if (double(frames) < 0.4 * out.sampleRate && std::isfinite(out.samplePeakDbfs)) {
+        out.shorterThanLoudnessBlock = true;
+        out.integratedLufs = out.maxMomentaryLufs = out.plrDb = std::numeric_limits<double>::quiet_NaN();
+    }
     double dc = 0, totalSquares = 0;
     for (int c = 0; c < channels; ++c) {
         if (frames > 0) dc = std::max(dc, std::fabs(sums[std::size_t(c)] / double(frames)));
@@ -230,10 +238,15 @@ int runAnalyze(const std::vector<std::string>& args) {
     for (const std::string& file : files) {
         FileAnalysis analysis;
         if (std::string error = analyzeFile(file, options, analysis); !error.empty()) {
-            std::fprintf(stderr, "stagegraph analyze: error: %s\n", error.c_str());
+            std::fprintf(stderr, "stagegraph analyze: error: %s\n", io::terminalText(error).c_str());
             failed = true;
             continue;
         }
+        if (analysis.shorterThanLoudnessBlock)
+            std::fprintf(stderr,
+                         "stagegraph analyze: note: '%s' is %.3f s long, shorter than one 400 ms loudness block: its "
+                         "integrated loudness, max momentary loudness and PLR are not defined\n",
+                         io::terminalText(file).c_str(), analysis.durationSeconds);
         results.push_back(std::move(analysis));
     }
     if (json) {

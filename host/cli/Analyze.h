@@ -34,6 +34,9 @@ struct FileAnalysis : OutputFigures {
     double dcOffsetDbfs = 0;      ///< dBFS of the largest |mean| of a channel
     double stereoCorrelation = 0; ///< -1 .. 1; NaN if not stereo or a channel is silent
     double crestFactorDb = 0;     ///< dB, sample peak / RMS of all samples
+    /// Not silent but shorter than one 400 ms gating block: integrated loudness, max momentary
+    /// and PLR are not defined (NaN: "-" in the table, null in JSON), which is not silent (-inf).
+    bool shorterThanLoudnessBlock = false;
 };
 
 /// Options of one analysis.

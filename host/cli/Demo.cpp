@@ -2,6 +2,7 @@
 
 #include "host/cli/Render.h"
 #include "host/io/AudioFile.h"
+#include "host/io/TerminalText.h"
 #include "nodes/meters/LoudnessMeter.h"
 
 #include <algorithm>
@@ -22,7 +23,9 @@ constexpr double kDemoSampleRate = 48000;
 constexpr double kDemoSeconds = 10;
 constexpr const char* kDemoGraph = "mastering/streaming.yaml";
 
-void printError(const std::string& message) { std::fprintf(stderr, "stagegraph demo: error: %s\n", message.c_str()); }
+void printError(const std::string& message) {
+    std::fprintf(stderr, "stagegraph demo: error: %s\n", io::terminalLines(message).c_str());
+}
 
 /// A temporary folder removed with its contents on destruction (unless released).
 class ScratchFolder {
@@ -321,7 +324,7 @@ int runDemo(const std::vector<std::string>& args) {
     }
 
     std::printf("stagegraph demo: a %.1f s synthetic stereo mix (pad, kick, hats) at %.0f Hz\n", kDemoSeconds, kDemoSampleRate);
-    std::printf("through %s\n\n", graphPath.c_str());
+    std::printf("through %s\n\n", io::terminalText(graphPath).c_str());
     std::printf("                 %12s %12s %10s\n", "before", "after", "change");
     const char* channelNames[] = {"L", "R"};
     for (int measure = 0; measure < 2; ++measure) {
@@ -350,7 +353,7 @@ int runDemo(const std::vector<std::string>& args) {
     std::printf("  %-14s %.3f s (%.0fx realtime)\n\n", "rendered in", summary.wallSeconds,
                 summary.wallSeconds > 0 ? double(summary.frames) / summary.sampleRate / summary.wallSeconds : 0.0);
     if (!keepFolder.empty())
-        std::printf("files: %s\n       %s\n", mixPath.c_str(), masterPath.c_str());
+        std::printf("files: %s\n       %s\n", io::terminalText(mixPath).c_str(), io::terminalText(masterPath).c_str());
     else
         std::printf("(the files were temporary; keep them with --keep DIR)\n");
     return 0;

@@ -6,7 +6,10 @@
 #include "core/Registry.h"
 #include "host/cli/CommandLine.h"
 #include "host/cli/CommandParser.h"
+#include "host/cli/Render.h"
+#include "host/io/TerminalText.h"
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -65,13 +68,12 @@ GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool check) {
     g.schedule = o.schedule;
     g.batch = !o.noBatch;
     g.overrides = o.overrides;
-    if (o.app->count("--rate")) {
-        g.rate = std::atof(o.rate.c_str());
-        if (g.rate <= 0) g.error = "--rate: not a sample rate: " + o.rate;
-    }
+    if (o.app->count("--rate") && !parseSampleRate(o.rate, g.rate))
+        g.error = "--rate: expected a whole rate from 8000 to 768000 Hz, got '" + o.rate + "'";
     if (o.app->count("--block")) {
-        g.block = std::atoi(o.block.c_str());
-        if (g.block < 1 || g.block > 8192) g.error = "--block: expected 1 to 8192 frames, got " + o.block;
+        const auto [end, code] = std::from_chars(o.block.data(), o.block.data() + o.block.size(), g.block);
+        if (code != std::errc() || end != o.block.data() + o.block.size() || g.block < 1 || g.block > 8192)
+            g.error = "--block: expected 1 to 8192 frames, got '" + o.block + "'";
     }
     if (o.graphs.size() > 1) g.error = "unexpected argument " + o.graphs[1];
     if (o.graphs.empty()) g.error = "missing GRAPH.yaml";
@@ -82,7 +84,8 @@ GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool check) {
 std::string graphHelp(bool check) { return helpText(*GraphOptions(check).app); }
 
 int graphUsageError(const char* command, const std::string& message) {
-    std::fprintf(stderr, "stagegraph %s: error: %s\n(see 'stagegraph %s --help')\n", command, message.c_str(), command);
+    std::fprintf(stderr, "stagegraph %s: error: %s\n(see 'stagegraph %s --help')\n", command, io::terminalText(message).c_str(),
+                 command);
     return kExitUsage;
 }
 
@@ -98,7 +101,7 @@ std::unique_ptr<Program> build(const GraphArgs& g, GraphDesc& desc) {
         options.batch = g.batch;
         program = instantiate(*compiled, options, diags);
     }
-    std::fputs(diags.formatAll().c_str(), stderr);
+    std::fputs(io::terminalLines(diags.formatAll()).c_str(), stderr); // messages quote the graph's text
     if (diags.hasErrors()) {
         std::fprintf(stderr, "%d error%s\n", diags.errorCount(), diags.errorCount() == 1 ? "" : "s");
         return nullptr;
@@ -133,16 +136,16 @@ int runCheck(const std::vector<std::string>& args) {
     const Schedule& s = program->schedule();
     int declared = 0;
     for (const auto& n : s.nodes) declared += n.inserted ? 0 : 1;
-    std::printf("%s: ok\n", g.graph.c_str());
-    if (!desc.name.empty()) std::printf("  name:        %s\n", desc.name.c_str());
-    if (!desc.stage.empty()) std::printf("  stage:       %s\n", desc.stage.c_str());
-    if (!desc.description.empty()) std::printf("  description: %s\n", desc.description.c_str());
+    std::printf("%s: ok\n", io::terminalText(g.graph).c_str());
+    if (!desc.name.empty()) std::printf("  name:        %s\n", io::terminalText(desc.name).c_str());
+    if (!desc.stage.empty()) std::printf("  stage:       %s\n", io::terminalText(desc.stage).c_str());
+    if (!desc.description.empty()) std::printf("  description: %s\n", io::terminalText(desc.description).c_str());
     std::string ins, outs;
     auto describePorts = [](const std::vector<std::string>& names, const std::vector<int>& channels) {
         std::string list;
         for (std::size_t i = 0; i < names.size(); ++i) {
             if (!list.empty()) list += ", ";
-            list += names[i] + " (" + std::to_string(channels[i]) + " ch)";
+            list += io::terminalText(names[i]) + " (" + std::to_string(channels[i]) + " ch)";
         }
         return list;
     };
@@ -157,7 +160,7 @@ int runCheck(const std::vector<std::string>& args) {
     if (s.tailSeconds > 0) std::printf("  tail:        %.3f s\n", s.tailSeconds);
     if (g.schedule) {
         std::fputc('\n', stdout);
-        std::fputs(s.describe().c_str(), stdout);
+        std::fputs(io::terminalLines(s.describe()).c_str(), stdout); // node names are the graph's text
     }
     return 0;
 }
@@ -172,7 +175,19 @@ int runDot(const std::vector<std::string>& args) {
     GraphDesc desc;
     auto program = build(g, desc);
     if (!program) return 2;
-    std::fputs(scheduleToDot(program->schedule(), desc).c_str(), stdout);
+    // DOT is data, but it is read on terminals too: the graph's names reach core's DOT writer
+    // (which escapes '"' and '\\') with their control characters already written as visible
+    // \xNN, so the output holds no control character but its own line ends.
+    Schedule safe = program->schedule();
+    for (auto& name : safe.inputNames) name = io::terminalText(name);
+    for (auto& name : safe.outputNames) name = io::terminalText(name);
+    for (auto& node : safe.nodes) {
+        node.name = io::terminalText(node.name);
+        node.type = io::terminalText(node.type);
+    }
+    desc.name = io::terminalText(desc.name);
+    desc.file = io::terminalText(desc.file);
+    std::fputs(scheduleToDot(safe, desc).c_str(), stdout);
     return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "host/cli/Live.h"
 
+#include "host/io/TerminalText.h"
+
 #include "host/cli/CommandLine.h"
 #include "host/cli/CommandParser.h"
 
@@ -98,7 +100,7 @@ bool parseTimeMs(const std::string& text, double bareUnitMs, double& ms) {
 }
 
 int usageError(const live::LiveConsole& console, const std::string& message) {
-    std::fprintf(console.err, "stagegraph live: error: %s\n(see 'stagegraph live --help')\n", message.c_str());
+    std::fprintf(console.err, "stagegraph live: error: %s\n(see 'stagegraph live --help')\n", io::terminalText(message).c_str());
     return kExitUsage;
 }
 

@@ -5,6 +5,7 @@
 #include "host/cli/RenderPipeline.h"
 #include "host/cli/RenderPlan.h"
 #include "host/cli/Target.h"
+#include "host/io/TerminalText.h"
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +15,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -23,7 +26,9 @@ namespace {
 
 // ---- messages ------------------------------------------------------------------------------
 
-void printError(const std::string& message) { std::fprintf(stderr, "stagegraph render: error: %s\n", message.c_str()); }
+void printError(const std::string& message) {
+    std::fprintf(stderr, "stagegraph render: error: %s\n", io::terminalLines(message).c_str());
+}
 
 int usageError(const std::string& message) {
     printError(message);
@@ -59,44 +64,63 @@ std::string heavyLimitingText(const LoudnessTarget& target, const TargetResult& 
     return text;
 }
 
-void printSummary(const RenderRequest& request, const RenderSummary& result) {
+/// The summary on `out` (stderr when the audio itself goes to stdout). Names and paths escaped.
+void printSummary(std::FILE* out, const RenderRequest& request, const RenderSummary& result) {
+    const auto safe = [](const std::string& text) { return io::terminalText(text); };
     const double seconds = double(result.frames) / result.sampleRate;
-    std::printf("rendered %s: %s, %.3f s at %s, in %.3f s (%.0fx realtime)\n", request.graphPath.c_str(),
-                plural(result.frames, "frame", "frames").c_str(), seconds, formatRate(result.sampleRate).c_str(),
-                result.wallSeconds, result.wallSeconds > 0 ? seconds / result.wallSeconds : 0.0);
-    std::printf("latency: %s (%.2f ms), trimmed from the output\n", plural(result.latencyFrames, "frame", "frames").c_str(),
-                1000.0 * result.latencyFrames / result.sampleRate);
-    for (const auto& [name, path] : result.inputs) std::printf("  %s <- %s\n", name.c_str(), path.c_str());
-    for (const auto& out : result.outputs) {
-        std::printf("  %s -> %s (%s, %d ch), %s\n", out.name.c_str(), out.path.c_str(), io::outputFormatName(out.format),
-                    out.channels, plural(std::int64_t(out.clippedSamples), "clipped sample", "clipped samples").c_str());
-        if (out.measured && !out.target)
-            std::printf("    %s integrated, true peak %s, LRA %.1f %s\n",
-                        level(out.figures.integratedLufs, kIntegratedFigure.unit).c_str(),
-                        level(out.figures.truePeakDbtp, kTruePeakFigure.unit).c_str(), out.figures.loudnessRangeLu,
-                        kLoudnessRangeFigure.unit);
+    std::fprintf(out, "rendered %s: %s, %.3f s at %s, in %.3f s (%.0fx realtime)\n", safe(request.graphPath).c_str(),
+                 plural(result.frames, "frame", "frames").c_str(), seconds, formatRate(result.sampleRate).c_str(),
+                 result.wallSeconds, result.wallSeconds > 0 ? seconds / result.wallSeconds : 0.0);
+    std::fprintf(out, "latency: %s (%.2f ms), trimmed from the output\n", plural(result.latencyFrames, "frame", "frames").c_str(),
+                 1000.0 * result.latencyFrames / result.sampleRate);
+    for (const auto& [name, path] : result.inputs) std::fprintf(out, "  %s <- %s\n", safe(name).c_str(), safe(path).c_str());
+    for (const auto& o : result.outputs) {
+        std::fprintf(out, "  %s -> %s (%s, %d ch), %s\n", safe(o.name).c_str(), safe(o.path).c_str(),
+                     io::outputFormatName(o.format), o.channels,
+                     plural(std::int64_t(o.clippedSamples), "clipped sample", "clipped samples").c_str());
+        if (o.measured && !o.target)
+            std::fprintf(out, "    %s integrated, true peak %s, LRA %.1f %s\n",
+                         level(o.figures.integratedLufs, kIntegratedFigure.unit).c_str(),
+                         level(o.figures.truePeakDbtp, kTruePeakFigure.unit).c_str(), o.figures.loudnessRangeLu,
+                         kLoudnessRangeFigure.unit);
     }
     if (!request.target) return;
-    std::printf("target %s\n", targetName(*request.target).c_str());
-    for (const auto& out : result.outputs) {
-        if (!out.target) continue;
-        const TargetResult& t = *out.target;
-        std::printf("  %s: %s -> %s integrated, gain %+.2f dB; true peak %s -> %s\n", out.name.c_str(),
-                    level(t.before.integratedLufs, kIntegratedFigure.unit).c_str(),
-                    level(t.after.integratedLufs, kIntegratedFigure.unit).c_str(), t.gainDb,
-                    level(t.before.truePeakDbtp, kTruePeakFigure.unit).c_str(),
-                    level(t.after.truePeakDbtp, kTruePeakFigure.unit).c_str());
+    std::fprintf(out, "target %s\n", targetName(*request.target).c_str());
+    for (const auto& o : result.outputs) {
+        if (!o.target) continue;
+        const TargetResult& t = *o.target;
+        std::fprintf(out, "  %s: %s -> %s integrated, gain %+.2f dB; true peak %s -> %s\n", safe(o.name).c_str(),
+                     level(t.before.integratedLufs, kIntegratedFigure.unit).c_str(),
+                     level(t.after.integratedLufs, kIntegratedFigure.unit).c_str(), t.gainDb,
+                     level(t.before.truePeakDbtp, kTruePeakFigure.unit).c_str(),
+                     level(t.after.truePeakDbtp, kTruePeakFigure.unit).c_str());
         if (t.maxGainReductionDb > 0)
-            std::printf("    limiter: %.2f dB max, %.2f dB mean gain reduction, limiting %.1f%% of the time\n",
-                        t.maxGainReductionDb, t.meanGainReductionDb, t.limitedPercent);
+            std::fprintf(out, "    limiter: %.2f dB max, %.2f dB mean gain reduction, limiting %.1f%% of the time\n",
+                         t.maxGainReductionDb, t.meanGainReductionDb, t.limitedPercent);
         else
-            std::printf("    limiter: no gain reduction needed\n");
+            std::fprintf(out, "    limiter: no gain reduction needed\n");
         if (t.meanGainReductionDb > kHeavyLimitingDb)
-            std::printf("    warning: %s\n", heavyLimitingText(*request.target, t).c_str());
-        std::printf("    pass 2 (gain, limiter, %s): %s, %.3f s\n", io::outputFormatName(out.format),
-                    plural(t.pass2Runs, "run", "runs").c_str(), t.pass2Seconds);
+            std::fprintf(out, "    warning: %s\n", heavyLimitingText(*request.target, t).c_str());
+        std::fprintf(out, "    pass 2 (gain, limiter, %s): %s, %.3f s\n", io::outputFormatName(o.format),
+                     plural(t.pass2Runs, "run", "runs").c_str(), t.pass2Seconds);
     }
-    std::printf("pass 1 (the graph): %.3f s\n", result.pass1Seconds);
+    std::fprintf(out, "pass 1 (the graph): %.3f s\n", result.pass1Seconds);
+}
+
+/// True when an output or the report is standard output ("-", /dev/stdout, or the very file or
+/// pipe stdout is): the summary must not be mixed into it.
+bool writesStandardOutput(const RenderRequest& request, const RenderPlan& plan) {
+    struct stat console {};
+    const bool haveConsole = ::fstat(STDOUT_FILENO, &console) == 0;
+    auto isStdout = [&](const std::string& path) {
+        if (path == "-") return true;
+        struct stat st {};
+        return haveConsole && ::stat(path.c_str(), &st) == 0 && st.st_dev == console.st_dev && st.st_ino == console.st_ino;
+    };
+    if (!request.reportPath.empty() && isStdout(request.reportPath)) return true;
+    for (const auto& path : plan.outputFiles)
+        if (!path.empty() && isStdout(path)) return true;
+    return false;
 }
 
 } // namespace
@@ -113,7 +137,7 @@ int render(const RenderRequest& request, RenderSummary* summary) {
     if (const int status = runRenderPipeline(request, plan, outputs, streamed); status != kExitOk) return status;
     RenderSummary result;
     if (const int status = commitRender(request, plan, outputs, streamed, result); status != kExitOk) return status;
-    if (request.printSummary) printSummary(request, result);
+    if (request.printSummary) printSummary(writesStandardOutput(request, plan) ? stderr : stdout, request, result);
     if (summary) *summary = std::move(result);
     return kExitOk;
 }

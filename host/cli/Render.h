@@ -98,6 +98,10 @@ int render(const RenderRequest& request, RenderSummary* summary = nullptr);
 /// `stagegraph render ARGS…`: parse, render, print the summary. Returns the exit status.
 int runRender(const std::vector<std::string>& args);
 
+/// A whole sample rate from 8000 to 768000 Hz ("44100", "48 kHz"); false for anything else
+/// (NaN, infinities, fractions). Shared by render, check and dot.
+bool parseSampleRate(const std::string& text, double& hz);
+
 /// The usage text of `render`.
 const char* renderUsage();
 

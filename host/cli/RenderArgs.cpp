@@ -29,10 +29,10 @@ std::vector<std::string> joinUnits(const std::vector<std::string>& args) {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < args.size(); ++i) {
         out.push_back(args[i]);
-        const bool target = args[i] == "--target", ceiling = args[i] == "--ceiling";
-        if (!(target || ceiling) || i + 2 >= args.size()) continue;
+        const bool target = args[i] == "--target", ceiling = args[i] == "--ceiling", maxGain = args[i] == "--max-gain";
+        if (!(target || ceiling || maxGain) || i + 2 >= args.size()) continue;
         const std::string unit = lowercase(args[i + 2]);
-        if (unit == (target ? "lufs" : "dbtp") || (target && unit == "lkfs")) {
+        if (unit == (target ? "lufs" : ceiling ? "dbtp" : "db") || (target && unit == "lkfs")) {
             out.push_back(args[i + 1] + " " + args[i + 2]);
             i += 2;
         }
@@ -54,22 +54,10 @@ bool parseTimeMs(const std::string& text, double& ms) {
     return std::isfinite(ms);
 }
 
-/// A whole sample rate from 8 to 768 kHz: "44100", "48 kHz".
-bool parseRate(const std::string& text, double& hz) {
-    char* end = nullptr;
-    hz = std::strtod(text.c_str(), &end);
-    if (!(end && end != text.c_str() && *end == '\0')) {
-        const ParsedQuantity parsed = parseQuantity(text, UnitKind::Frequency);
-        if (!parsed.value) return false;
-        hz = *parsed.value;
-    }
-    return hz >= 8000 && hz <= 768000 && hz == std::floor(hz);
-}
-
 /// The values an invocation fills in, and the parser whose options point at them.
 struct RenderOptions {
     std::vector<std::string> positional, inputs, outputs, overrides;
-    std::string format, block, target, ceiling, report, duration, rate;
+    std::string format, block, target, ceiling, maxGain, report, duration, rate;
     bool noBatch = false;
     std::unique_ptr<CLI::App> app;
 
@@ -99,6 +87,10 @@ struct RenderOptions {
                         "true-peak ceiling for --target, e.g. -1dBTP (default: the\n"
                         "preset's, -1 dBTP for a bare loudness)")
             ->type_name("LEVEL");
+        app->add_option("--max-gain", maxGain,
+                        "the most gain --target may apply (default 20dB, at most 60dB);\n"
+                        "an output that needs more is refused, not limited into shape")
+            ->type_name("GAIN");
         app->add_option("--report", report, "write every tap's figures and each output's loudness to FILE")
             ->type_name("FILE.json");
         app->add_option("--format", format,
@@ -119,6 +111,19 @@ struct RenderOptions {
 };
 
 } // namespace
+
+bool parseSampleRate(const std::string& text, double& hz) {
+    char* end = nullptr;
+    double value = std::strtod(text.c_str(), &end);
+    if (!(end && end != text.c_str() && *end == '\0')) {
+        const ParsedQuantity parsed = parseQuantity(text, UnitKind::Frequency);
+        if (!parsed.value) return false;
+        value = *parsed.value;
+    }
+    if (!(value >= 8000 && value <= 768000 && value == std::floor(value))) return false; // NaN fails here
+    hz = value;
+    return true;
+}
 
 const char* renderUsage() {
     static const std::string text = helpText(*RenderOptions().app);
@@ -160,7 +165,7 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
     }
     if (o.app->count("--rate")) {
         double hz = 0;
-        if (!parseRate(o.rate, hz)) return "--rate: expected a whole rate from 8000 to 768000 Hz, got '" + o.rate + "'";
+        if (!parseSampleRate(o.rate, hz)) return "--rate: expected a whole rate from 8000 to 768000 Hz, got '" + o.rate + "'";
         request.sampleRate = hz;
     }
     if (o.app->count("--report")) {
@@ -168,12 +173,16 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
         request.reportPath = o.report;
     }
     const bool haveTarget = o.app->count("--target") > 0, haveCeiling = o.app->count("--ceiling") > 0;
+    const bool haveMaxGain = o.app->count("--max-gain") > 0;
     if (haveCeiling && !haveTarget) return "--ceiling needs --target (it is the true-peak ceiling of a loudness target)";
+    if (haveMaxGain && !haveTarget) return "--max-gain needs --target (it caps the gain a loudness target applies)";
     if (haveTarget) {
         LoudnessTarget target;
         if (auto error = parseLoudnessTarget(o.target, target); !error.empty()) return error;
         if (haveCeiling)
             if (auto error = parseCeiling(o.ceiling, target.ceilingDbtp); !error.empty()) return error;
+        if (haveMaxGain)
+            if (auto error = parseMaxGain(o.maxGain, target.maxGainDb); !error.empty()) return error;
         request.target = target;
     }
     if (!o.positional.empty()) request.graphPath = o.positional[0];

@@ -5,6 +5,7 @@
 #include "core/Registry.h"
 #include "host/cli/CommandLine.h"
 #include "host/cli/RenderText.h"
+#include "host/io/TerminalText.h"
 
 #include <algorithm>
 #include <cmath>
@@ -89,6 +90,34 @@ std::string bindFiles(const std::vector<ExternalDesc>& ports, const std::vector<
     return {};
 }
 
+/// Every graph file the load read: the top-level one and each file pulled in by `use:`, found
+/// again from the source marks the loader keeps on every node, parameter, connection and port
+/// (GraphDesc lists no files of its own). A file that contributes nothing marked is missed.
+std::vector<std::string> graphFilesRead(const std::string& graphPath, const GraphDesc& desc) {
+    std::vector<std::string> files{graphPath};
+    auto add = [&](const SourceMark& mark) {
+        if (mark.file.empty()) return;
+        for (const auto& known : files)
+            if (known == mark.file) return;
+        files.push_back(mark.file);
+    };
+    for (const auto& node : desc.nodes) {
+        add(node.mark);
+        add(node.typeMark);
+        for (const auto& param : node.params) {
+            add(param.keyMark);
+            add(param.value.mark);
+        }
+    }
+    for (const auto& connection : desc.connections) {
+        add(connection.from.mark);
+        add(connection.to.mark);
+    }
+    for (const auto& port : desc.inputs) add(port.mark);
+    for (const auto& port : desc.outputs) add(port.mark);
+    return files;
+}
+
 /// Formats per output and the checks that no output overwrites an input, the graph or another
 /// output, and that --report does not either. Returns "" or a usage error.
 std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
@@ -111,7 +140,8 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
             if (io::sameFile(path, input))
                 return "refusing to overwrite input file " + quotedText(input) + " with output " +
                        quotedText(plan.outputs[o].name);
-        if (io::sameFile(path, request.graphPath)) return "refusing to overwrite the graph file " + quotedText(request.graphPath);
+        for (const auto& graph : plan.graphFiles)
+            if (io::sameFile(path, graph)) return "refusing to overwrite the graph file " + quotedText(graph);
         std::error_code ec;
         const bool device = fs::is_character_file(path, ec); // /dev/null may take several outputs
         for (std::size_t earlier = 0; earlier < o && !device; ++earlier)
@@ -123,8 +153,8 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
         const std::string& report = request.reportPath;
         for (const auto& input : plan.inputFiles)
             if (io::sameFile(report, input)) return "--report: refusing to overwrite input file " + quotedText(input);
-        if (io::sameFile(report, request.graphPath))
-            return "--report: refusing to overwrite the graph file " + quotedText(request.graphPath);
+        for (const auto& graph : plan.graphFiles)
+            if (io::sameFile(report, graph)) return "--report: refusing to overwrite the graph file " + quotedText(graph);
         for (const auto& path : plan.outputFiles)
             if (!path.empty() && io::sameFile(report, path)) return "--report " + quotedText(report) + " is also an output file";
     }
@@ -133,7 +163,7 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
 
 /// Opens every input and checks that they share one rate and fit the declared channels.
 /// Returns kExitOk or kExitFailure (an audio file that does not fit is an audio problem).
-int openInputs(RenderPlan& plan) {
+int openInputs(const RenderRequest& request, RenderPlan& plan) {
     plan.readers = std::vector<io::AudioFileReader>(plan.inputs.size());
     if (plan.readers.empty()) return kExitOk;
     for (std::size_t i = 0; i < plan.readers.size(); ++i) {
@@ -142,6 +172,12 @@ int openInputs(RenderPlan& plan) {
             return kExitFailure;
         }
     }
+    for (std::size_t i = 0; i < plan.readers.size(); ++i)
+        if (!plan.readers[i].lengthKnown() && !request.durationSeconds) {
+            printRenderError(quotedText(plan.inputFiles[i]) +
+                             " is a stream that declares no length; give the render's length with --duration SECONDS");
+            return kExitUsage;
+        }
     plan.sampleRate = plan.readers[0].sampleRate();
     for (std::size_t i = 0; i < plan.readers.size(); ++i) {
         const io::AudioFileReader& reader = plan.readers[i];
@@ -169,9 +205,11 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
 
     // The graph, its overrides, and every graph error: before any file is touched.
     Diagnostics diags;
-    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags);
-    if (!diags.all().empty()) std::fputs(diags.formatAll().c_str(), stderr); // warnings too
+    GraphDesc desc;
+    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, &desc);
+    if (!diags.all().empty()) std::fputs(io::terminalLines(diags.formatAll()).c_str(), stderr); // warnings too
     if (diags.hasErrors() || !plan.compiled) return kExitUsage;
+    plan.graphFiles = graphFilesRead(request.graphPath, desc);
     plan.inputs = compiledDesc(*plan.compiled).inputs;
     plan.outputs = compiledDesc(*plan.compiled).outputs;
 
@@ -185,9 +223,9 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
                                 " has no inputs: give its length with --duration SECONDS (and --rate HZ, default 48000)");
     if (auto error = checkOutputs(request, plan); !error.empty()) return renderUsageError(error);
     plan.protectedPaths = plan.inputFiles;
-    plan.protectedPaths.push_back(request.graphPath);
+    plan.protectedPaths.insert(plan.protectedPaths.end(), plan.graphFiles.begin(), plan.graphFiles.end());
 
-    if (const int status = openInputs(plan); status != kExitOk) return status;
+    if (const int status = openInputs(request, plan); status != kExitOk) return status;
     if (plan.inputs.empty()) {
         plan.sampleRate = request.sampleRate.value_or(kDefaultSourceRate);
     } else if (request.sampleRate && *request.sampleRate != plan.sampleRate) {
@@ -210,7 +248,7 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
     plan.program = instantiate(*plan.compiled, options, instanceDiags);
     if (instanceDiags.hasErrors() || !plan.program) {
         for (const Diagnostic& d : instanceDiags.all())
-            if (d.severity == Diagnostic::Severity::Error) std::fprintf(stderr, "%s\n", d.format().c_str());
+            if (d.severity == Diagnostic::Severity::Error) std::fprintf(stderr, "%s\n", io::terminalLines(d.format()).c_str());
         return kExitUsage;
     }
 

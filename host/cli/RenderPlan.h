@@ -26,7 +26,8 @@ struct RenderPlan {
     std::vector<std::string> inputFiles;           ///< per declared input
     std::vector<std::string> outputFiles;          ///< per declared output ("" = not written)
     std::vector<io::OutputFormat> formats;         ///< per declared output
-    std::vector<std::string> protectedPaths;       ///< inputs and the graph: never overwritten
+    std::vector<std::string> graphFiles;           ///< the graph and every file it `use:`s
+    std::vector<std::string> protectedPaths;       ///< inputs and graphFiles: never overwritten
     std::vector<io::AudioFileReader> readers;      ///< per declared input, open
     double sampleRate = 0;                         ///< Hz, the inputs' (or --rate, 48 kHz without inputs)
     std::int64_t durationFrames = -1;              ///< --duration in frames: the exact output length; -1 = the inputs'

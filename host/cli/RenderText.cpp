@@ -1,14 +1,22 @@
 #include "host/cli/RenderText.h"
 
 #include "host/cli/CommandLine.h"
+#include "host/io/TerminalText.h"
 
 #include <cstdio>
 
 namespace sg::cli {
 
-void printRenderError(const std::string& message) { std::fprintf(stderr, "stagegraph render: error: %s\n", message.c_str()); }
-void printRenderWarning(const std::string& message) { std::fprintf(stderr, "stagegraph render: warning: %s\n", message.c_str()); }
-void printRenderNote(const std::string& message) { std::fprintf(stderr, "stagegraph render: note: %s\n", message.c_str()); }
+// Messages quote graph names and paths: escaped here, where they reach the terminal.
+void printRenderError(const std::string& message) {
+    std::fprintf(stderr, "stagegraph render: error: %s\n", io::terminalLines(message).c_str());
+}
+void printRenderWarning(const std::string& message) {
+    std::fprintf(stderr, "stagegraph render: warning: %s\n", io::terminalLines(message).c_str());
+}
+void printRenderNote(const std::string& message) {
+    std::fprintf(stderr, "stagegraph render: note: %s\n", io::terminalLines(message).c_str());
+}
 
 int renderUsageError(const std::string& message) {
     printRenderError(message);

@@ -2,6 +2,7 @@
 
 #include "core/Node.h"
 #include "host/cli/Json.h"
+#include "host/io/OutputFiles.h"
 
 #include <cerrno>
 #include <cmath>
@@ -113,36 +114,19 @@ AtomicTextFile::~AtomicTextFile() { discard(); }
 void AtomicTextFile::discard() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
-    if (!tempPath_.empty()) ::unlink(tempPath_.c_str());
+    io::removeTemporary(tempPath_);
     tempPath_.clear();
 }
 
 std::string AtomicTextFile::open(const std::string& path) {
     discard();
     path_ = path;
-    const std::string cannot = "cannot write '" + path + "': ";
-    struct stat existing {};
-    const bool exists = ::stat(path.c_str(), &existing) == 0;
-    if (exists && S_ISDIR(existing.st_mode)) return cannot + "is a directory";
-    const fs::path target(path);
-    fs::path folder = target.parent_path();
-    if (folder.empty()) folder = ".";
-    std::string name = "."; // built with += : GCC 12 warns (-Wrestrict, falsely) on "." + string
-    name += target.filename().string();
-    name += ".XXXXXX.tmp";
-    std::string pattern = (folder / name).string();
-    fd_ = ::mkstemps(pattern.data(), 4);
-    if (fd_ < 0) return cannot + "cannot create a temporary file in '" + folder.string() + "': " + std::strerror(errno);
-    tempPath_ = pattern;
-    mode_t mode;
-    if (exists) {
-        mode = existing.st_mode & 07777;
-    } else {
-        const mode_t mask = ::umask(0);
-        ::umask(mask);
-        mode = 0666 & ~mask;
-    }
-    (void)::fchmod(fd_, mode);
+    io::OutputTarget target;
+    if (auto error = io::resolveOutputTarget(path, target); !error.empty()) return error;
+    finalPath_ = target.path;
+    if (target.streamed) return io::openStreamedTarget(target, fd_); // stdout, a device or a FIFO
+    if (auto error = io::createTemporaryBeside(target, fd_, tempPath_); !error.empty())
+        return "cannot write '" + path + "': " + error;
     return {};
 }
 
@@ -161,8 +145,13 @@ std::string AtomicTextFile::commit(const std::string& text) {
     }
     const int fd = fd_;
     fd_ = -1;
-    if (::close(fd) != 0 || ::rename(tempPath_.c_str(), path_.c_str()) != 0) {
+    if (::close(fd) != 0) {
         const std::string reason = std::strerror(errno);
+        discard();
+        return cannot + reason;
+    }
+    if (tempPath_.empty()) return {}; // streamed
+    if (auto reason = io::commitTemporary(tempPath_, finalPath_); !reason.empty()) {
         discard();
         return cannot + reason;
     }

@@ -82,17 +82,19 @@ public:
     AtomicTextFile(const AtomicTextFile&) = delete;
     AtomicTextFile& operator=(const AtomicTextFile&) = delete;
 
-    /// Creates the temporary file beside `path` (early, so a bad path fails before the work).
-    /// Returns "" or an error naming the file.
+    /// Creates the temporary file beside `path` (early, so a bad path fails before the work),
+    /// or opens stdout ("-"), a device or a FIFO to stream to (host/io/OutputFiles.h). Returns ""
+    /// or an error naming the file.
     std::string open(const std::string& path);
-    /// Writes `text` as the whole content and renames the file over `path`. Returns "" or an error.
+    /// Writes `text` as the whole content and renames the file over `path` (symbolic links
+    /// followed). Returns "" or an error.
     std::string commit(const std::string& text);
     /// Removes the temporary file.
     void discard();
     const std::string& path() const { return path_; } ///< the target
 
 private:
-    std::string path_, tempPath_;
+    std::string path_, finalPath_, tempPath_; // finalPath_: symbolic links followed
     int fd_ = -1;
 };
 

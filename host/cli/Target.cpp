@@ -109,6 +109,15 @@ std::string parseCeiling(const std::string& text, double& ceilingDbtp) {
     return {};
 }
 
+std::string parseMaxGain(const std::string& text, double& maxGainDb) {
+    const ParsedQuantity parsed = parseQuantity(trimmed(text), UnitKind::Gain);
+    if (!parsed.value || !std::isfinite(*parsed.value)) return "--max-gain: expected a gain such as 20dB, got '" + text + "'";
+    if (!(*parsed.value >= 0 && *parsed.value <= kMaxMaxGainDb))
+        return "--max-gain: " + formatNumber(*parsed.value) + " dB is out of range (0 .. " + formatNumber(kMaxMaxGainDb) + " dB)";
+    maxGainDb = *parsed.value;
+    return {};
+}
+
 // ---- measuring what is written ------------------------------------------------------------
 
 std::string WrittenSampleMeter::prepare(double sampleRate, int channels, io::OutputFormat format, std::uint64_t ditherSeed) {
@@ -435,11 +444,21 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
                             const volatile std::sig_atomic_t* interrupted) {
     result = {};
     result.before = before;
+    if (double(before.frames) < kLoudnessBlockSeconds * before.sampleRate)
+        return "'" + path + "': the output is " + formatNumber(double(before.frames) / before.sampleRate, "%.3f") +
+               " s long, shorter than one 400 ms loudness block (BS.1770): its loudness is not defined, so it cannot be "
+               "brought to " +
+               formatNumber(target.integratedLufs) + " LUFS";
     if (!std::isfinite(before.integratedLufs))
         return "'" + path + "': the output is silent or quieter than the -70 LUFS gate: there is no loudness to bring to " +
                formatNumber(target.integratedLufs) + " LUFS";
     const auto started = std::chrono::steady_clock::now();
     double gainDb = target.integratedLufs - before.integratedLufs;
+    if (gainDb > target.maxGainDb)
+        return "'" + path + "' reads " + formatNumber(before.integratedLufs, "%.1f") + " LUFS: reaching " +
+               formatNumber(target.integratedLufs) + " LUFS needs " + formatNumber(gainDb, "%+.1f") +
+               " dB of gain, more than --max-gain " + formatNumber(target.maxGainDb) +
+               " dB (check the levels, or raise --max-gain)";
     double limiterCeiling = target.ceilingDbtp - kLimiterMarginDb;
     std::vector<Trial> trials;
     PassOutcome outcome;
@@ -472,7 +491,8 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
             saturated = true;
             break;
         }
-        gainDb = *next;
+        if (gainDb >= target.maxGainDb && *next > gainDb) break; // no more gain than --max-gain
+        gainDb = std::min(*next, target.maxGainDb);
     }
     result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

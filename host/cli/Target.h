@@ -41,17 +41,21 @@ struct LoudnessTarget {
     std::string name;            ///< preset name ("spotify"), or "" for a bare loudness
     double integratedLufs = -14; ///< LUFS
     double ceilingDbtp = -1;     ///< dBTP
+    double maxGainDb = 20;       ///< --max-gain: the most gain pass 2 may apply, dB (more is refused)
 };
 
-inline constexpr double kMinTargetLufs = -60;       ///< quietest --target
-inline constexpr double kMaxTargetLufs = -1;        ///< loudest --target
-inline constexpr double kMinCeilingDbtp = -20;      ///< lowest --ceiling
-inline constexpr double kMaxCeilingDbtp = 0;        ///< highest --ceiling
-inline constexpr double kLandingToleranceLu = 0.02; ///< pass 2 is repeated while further off
-inline constexpr double kAcceptToleranceLu = 0.1;   ///< the promise: the file lands within this
-inline constexpr double kLimiterMarginDb = 0.02;    ///< the limiter aims this far under the ceiling
-inline constexpr int kMaxPass2Runs = 8;             ///< most runs of pass 2 per output
-inline constexpr double kHeavyLimitingDb = 3;       ///< mean gain reduction that earns a warning
+inline constexpr double kMinTargetLufs = -60;        ///< quietest --target
+inline constexpr double kMaxTargetLufs = -1;         ///< loudest --target
+inline constexpr double kMinCeilingDbtp = -20;       ///< lowest --ceiling
+inline constexpr double kMaxCeilingDbtp = 0;         ///< highest --ceiling
+inline constexpr double kLandingToleranceLu = 0.02;  ///< pass 2 is repeated while further off
+inline constexpr double kAcceptToleranceLu = 0.1;    ///< the promise: the file lands within this
+inline constexpr double kLimiterMarginDb = 0.02;     ///< the limiter aims this far under the ceiling
+inline constexpr int kMaxPass2Runs = 8;              ///< most runs of pass 2 per output
+inline constexpr double kHeavyLimitingDb = 3;        ///< mean gain reduction that earns a warning
+inline constexpr double kDefaultMaxGainDb = 20;      ///< --max-gain default, dB
+inline constexpr double kMaxMaxGainDb = 60;          ///< largest --max-gain, dB
+inline constexpr double kLoudnessBlockSeconds = 0.4; ///< BS.1770 gating block: shorter has no loudness
 
 /// The presets, in the order of the usage text.
 const std::vector<LoudnessTarget>& loudnessPresets();
@@ -60,6 +64,10 @@ std::string parseLoudnessTarget(const std::string& text, LoudnessTarget& out);
 /// Parses a --ceiling value: a true-peak level with its unit ("-1dBTP", "-1 dBTP"), within
 /// kMinCeilingDbtp .. kMaxCeilingDbtp. Returns "" or a usage error.
 std::string parseCeiling(const std::string& text, double& ceilingDbtp);
+
+/// Parses a --max-gain value: a gain in dB ("20dB", "20 dB", "20") from 0 to kMaxMaxGainDb.
+/// Returns "" or a usage error.
+std::string parseMaxGain(const std::string& text, double& maxGainDb);
 
 /// Measures exactly the samples an io::AudioFileWriter stores for the same views in the same
 /// order: for integer formats the same TPDF dither sequence (same seed) and quantisation

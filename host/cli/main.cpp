@@ -4,6 +4,8 @@
 #include "host/cli/Inspect.h"
 #include "host/cli/Live.h"
 #include "host/cli/Render.h"
+#include "host/io/OutputFiles.h"
+#include "host/io/TerminalText.h"
 
 #include <cstdio>
 #include <cstring>
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
         std::fputs(kUsage, stderr);
         return 2;
     }
+    // Every catchable terminating signal removes the temporary files before the process dies.
+    sg::io::installTemporaryFileCleanup();
     std::string command = argv[1];
     std::vector<std::string> args(argv + 2, argv + argc);
     if (command == "--help" || command == "-h" || command == "help") {
@@ -61,9 +65,10 @@ int main(int argc, char** argv) {
         if (command == "analyze") return sg::cli::runAnalyze(args);
         if (command == "live") return sg::cli::runLive(args);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "stagegraph %s: error: %s\n", command.c_str(), e.what());
+        std::fprintf(stderr, "stagegraph %s: error: %s\n", sg::io::terminalText(command).c_str(),
+                     sg::io::terminalText(e.what()).c_str());
         return 1;
     }
-    std::fprintf(stderr, "stagegraph: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    std::fprintf(stderr, "stagegraph: unknown command '%s'\n\n%s", sg::io::terminalText(command).c_str(), kUsage);
     return 2;
 }

@@ -1,5 +1,7 @@
 #include "host/io/AudioFile.h"
 
+#include "host/io/OutputFiles.h"
+
 #include <sndfile.h>
 
 #include <algorithm>
@@ -171,6 +173,7 @@ struct AudioFileReader::State {
     std::int64_t frames = 0;
     std::int64_t position = 0;
     bool lengthIsEstimate = false; // compressed formats whose count libsndfile estimates
+    bool lengthUnknown = false;    // a stream that declares no length (frames is only an upper bound)
     std::vector<float> scratch;    // kChunkFrames interleaved frames, reused
     std::string error;
 
@@ -200,8 +203,20 @@ std::string AudioFileReader::open(const std::string& path) {
         return s.error = "cannot open " + quotedPath(path) + ": no audio channels or no sample rate";
     }
     s.frames = s.info.frames;
-    if (auto declared = declaredFrames(path, s.info); declared && *declared > s.frames) s.frames = *declared;
+    // The header is read a second time only from a regular file: a pipe or FIFO cannot be
+    // opened twice (the second open would read the samples), and libsndfile cannot clamp a
+    // pipe's count to a length it does not know, so there its count is the declared one.
+    if (S_ISREG(st.st_mode))
+        if (auto declared = declaredFrames(path, s.info); declared && *declared > s.frames) s.frames = *declared;
     s.lengthIsEstimate = (s.info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
+    // A stream that declares no length (a FLAC whose STREAMINFO has no total, a WAV with the
+    // streamed sizes 0xFFFFFFFF read from a pipe): read to its end.
+    const int frameBytes = bytesPerSample(s.info.format & SF_FORMAT_SUBMASK) * s.info.channels;
+    const std::int64_t streamedMarker = frameBytes > 0 ? std::int64_t(0xFFFFFFFFu / unsigned(frameBytes)) - 1 : 0;
+    if (s.info.frames == SF_COUNT_MAX || (!S_ISREG(st.st_mode) && frameBytes > 0 && s.info.frames >= streamedMarker)) {
+        s.lengthIsEstimate = true;
+        s.lengthUnknown = true;
+    }
     s.scratch.assign(std::size_t(kChunkFrames) * std::size_t(s.info.channels), 0.0f);
     return {};
 }
@@ -213,6 +228,7 @@ double AudioFileReader::sampleRate() const { return state_->info.samplerate; }
 int AudioFileReader::channels() const { return state_->info.channels; }
 std::int64_t AudioFileReader::frames() const { return state_->frames; }
 std::int64_t AudioFileReader::position() const { return state_->position; }
+bool AudioFileReader::lengthKnown() const { return !state_->lengthUnknown; }
 const std::string& AudioFileReader::error() const { return state_->error; }
 
 std::string AudioFileReader::formatDescription() const {
@@ -268,11 +284,46 @@ std::string AudioFileReader::seek(std::int64_t frame) {
 
 // ---- writer ------------------------------------------------------------------------------
 
+/// libsndfile's I/O for a pipe: it goes forward only. When libsndfile seeks back to rewrite a
+/// header (FLAC's STREAMINFO at the end), the rewrite is dropped instead of being appended to
+/// the stream as garbage; the stream keeps the header written first (length unknown).
+struct PipeIo {
+    int fd = -1;
+    sf_count_t position = 0; ///< where libsndfile believes it is
+    sf_count_t streamed = 0; ///< bytes actually sent down the pipe
+
+    static sf_count_t length(void* self) { return static_cast<PipeIo*>(self)->streamed; }
+    static sf_count_t seek(sf_count_t offset, int whence, void* self) {
+        auto& io = *static_cast<PipeIo*>(self);
+        const sf_count_t base = whence == SEEK_CUR ? io.position : whence == SEEK_END ? io.streamed : 0;
+        io.position = std::clamp<sf_count_t>(base + offset, 0, io.streamed);
+        return io.position;
+    }
+    static sf_count_t read(void*, sf_count_t, void*) { return 0; }
+    static sf_count_t write(const void* data, sf_count_t count, void* self) {
+        auto& io = *static_cast<PipeIo*>(self);
+        const auto* bytes = static_cast<const char*>(data);
+        const sf_count_t skipped = std::min(count, io.streamed - io.position); // already sent: cannot be rewritten
+        for (sf_count_t done = skipped; done < count;) {
+            const ssize_t n = ::write(io.fd, bytes + done, std::size_t(count - done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return done;
+            done += n;
+            io.streamed += n;
+        }
+        io.position += count;
+        return count;
+    }
+    static sf_count_t tell(void* self) { return static_cast<PipeIo*>(self)->position; }
+};
+
 struct AudioFileWriter::State {
     SNDFILE* file = nullptr;
     int fd = -1;
     std::string path;
+    std::string finalPath; // `path` with symbolic links followed: what commit() replaces
     std::string tempPath;
+    std::unique_ptr<PipeIo> pipeIo; // FLAC to a pipe: libsndfile's I/O (host/io/AudioFile.cpp)
     OutputFormat format = OutputFormat::Wav24;
     int channels = 0;
     int bits = 24;
@@ -289,7 +340,7 @@ struct AudioFileWriter::State {
         file = nullptr;
         if (fd >= 0) ::close(fd);
         fd = -1;
-        if (!tempPath.empty()) ::unlink(tempPath.c_str());
+        removeTemporary(tempPath);
         tempPath.clear();
     }
     ~State() { discard(); }
@@ -297,29 +348,45 @@ struct AudioFileWriter::State {
 
 namespace {
 
-/// Creates ".name.XXXXXX.tmp" beside `path` (mkstemps) with the target's mode, or the usual
-/// 0666 & ~umask for a new file (mkstemp's own is 0600). Returns "" or the reason.
-std::string openTemporary(const std::string& path, const struct stat* existing, int& fd, std::string& tempPath) {
-    const fs::path target(path);
-    fs::path folder = target.parent_path();
-    if (folder.empty()) folder = ".";
-    std::string name = ".";
-    name += target.filename().string();
-    name += ".XXXXXX.tmp";
-    std::string pattern = (folder / name).string();
-    fd = ::mkstemps(pattern.data(), 4);
-    if (fd < 0) return "cannot create a temporary file in '" + folder.string() + "': " + std::strerror(errno);
-    tempPath = pattern;
-    mode_t mode;
-    if (existing) {
-        mode = existing->st_mode & 07777;
-    } else {
-        const mode_t mask = ::umask(0);
-        ::umask(mask);
-        mode = 0666 & ~mask;
+void putU16(std::string& out, unsigned v) {
+    out += char(v & 0xFF);
+    out += char((v >> 8) & 0xFF);
+}
+void putU32(std::string& out, std::uint32_t v) {
+    putU16(out, v & 0xFFFF);
+    putU16(out, v >> 16);
+}
+
+/// A WAV header for a stream whose length is not known when it starts (a pipe cannot be sought
+/// back to fix the sizes): RIFF and data sizes 0xFFFFFFFF, the convention of streamed WAV.
+std::string streamedWavHeader(OutputFormat format, int sampleRate, int channels) {
+    const bool floating = format == OutputFormat::Wav32f;
+    const unsigned bits = unsigned(outputFormatBits(format));
+    const unsigned blockAlign = unsigned(channels) * bits / 8;
+    std::string h = "RIFF";
+    putU32(h, 0xFFFFFFFFu);
+    h += "WAVEfmt ";
+    putU32(h, floating ? 18 : 16);
+    putU16(h, floating ? 3 : 1); // WAVE_FORMAT_IEEE_FLOAT : WAVE_FORMAT_PCM
+    putU16(h, unsigned(channels));
+    putU32(h, std::uint32_t(sampleRate));
+    putU32(h, std::uint32_t(sampleRate) * blockAlign);
+    putU16(h, blockAlign);
+    putU16(h, bits);
+    if (floating) putU16(h, 0); // cbSize
+    h += "data";
+    putU32(h, 0xFFFFFFFFu);
+    return h;
+}
+
+bool writeAll(int fd, const std::string& bytes) {
+    for (std::size_t done = 0; done < bytes.size();) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += std::size_t(n);
     }
-    (void)::fchmod(fd, mode);
-    return {};
+    return true;
 }
 
 } // namespace
@@ -347,41 +414,56 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
         return cannot + "unsupported sample rate " + std::to_string(sampleRate) + " Hz";
     if (path.empty()) return "cannot write '': empty file name";
 
-    struct stat target {};
-    const bool targetExists = ::stat(path.c_str(), &target) == 0;
-    if (targetExists && S_ISDIR(target.st_mode)) return cannot + "is a directory";
+    OutputTarget target;
+    if (auto error = resolveOutputTarget(path, target); !error.empty()) return error;
     for (const auto& input : protectedPaths)
-        if (sameFile(path, input)) return cannot + "refusing to overwrite input file " + quotedPath(input);
+        if (target.path != "-" && sameFile(target.path, input))
+            return cannot + "refusing to overwrite input file " + quotedPath(input);
 
-    if (targetExists && !S_ISREG(target.st_mode)) {
-        // A device or a pipe (/dev/null, a FIFO): write straight to it. Renaming over it would
-        // replace the device node itself.
-        if (!S_ISCHR(target.st_mode) && !S_ISFIFO(target.st_mode)) return cannot + "not a regular file";
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd < 0) return cannot + std::strerror(errno);
-        s.fd = fd;
+    bool pipe = false;
+    if (target.streamed) {
+        // stdout, a device or a FIFO: written straight to it. Renaming over it would replace the
+        // device node or the link itself.
+        if (auto error = openStreamedTarget(target, s.fd); !error.empty()) return error;
+        pipe = ::lseek(s.fd, 0, SEEK_CUR) < 0;
     } else {
         // Temporary file in the target's folder, so the final rename stays within one file system.
-        if (auto error = openTemporary(path, targetExists ? &target : nullptr, s.fd, s.tempPath); !error.empty())
-            return cannot + error;
+        if (auto error = createTemporaryBeside(target, s.fd, s.tempPath); !error.empty()) return cannot + error;
     }
+    s.finalPath = target.path;
 
     SF_INFO info{};
     info.samplerate = int(sampleRate);
     info.channels = channels;
     info.format = entryOf(format).sndfileFormat;
+    // libsndfile cannot write WAV to a pipe (it seeks back to the header at the end): there the
+    // header is ours, with the streamed sizes, and libsndfile writes the samples as raw PCM.
+    const bool ownHeader = pipe && !isFlac(format);
+    if (ownHeader) info.format = SF_FORMAT_RAW | SF_ENDIAN_LITTLE | (info.format & SF_FORMAT_SUBMASK);
     if (!sf_format_check(&info)) {
         s.discard();
         return cannot + outputFormatName(format) + " cannot hold " + std::to_string(channels) + " channels at " +
                std::to_string(int(sampleRate)) + " Hz";
     }
-    s.file = sf_open_fd(s.fd, SFM_WRITE, &info, SF_FALSE);
+    if (ownHeader && !writeAll(s.fd, streamedWavHeader(format, int(sampleRate), channels))) {
+        std::string reason = std::strerror(errno);
+        s.discard();
+        return cannot + reason;
+    }
+    if (pipe && !ownHeader) {
+        s.pipeIo = std::make_unique<PipeIo>();
+        s.pipeIo->fd = s.fd;
+        static SF_VIRTUAL_IO pipeCalls{&PipeIo::length, &PipeIo::seek, &PipeIo::read, &PipeIo::write, &PipeIo::tell};
+        s.file = sf_open_virtual(&pipeCalls, SFM_WRITE, &info, s.pipeIo.get());
+    } else {
+        s.file = sf_open_fd(s.fd, SFM_WRITE, &info, SF_FALSE);
+    }
     if (!s.file) {
         std::string reason = sf_strerror(nullptr);
         s.discard();
         return cannot + reason;
     }
-    if (!isFlac(format)) sf_command(s.file, SFC_RF64_AUTO_DOWNGRADE, nullptr, SF_TRUE);
+    if (!isFlac(format) && !ownHeader) sf_command(s.file, SFC_RF64_AUTO_DOWNGRADE, nullptr, SF_TRUE);
     const std::size_t scratchSamples = std::size_t(kChunkFrames) * std::size_t(channels);
     s.floatScratch.assign(scratchSamples, 0.0f);
     if (!s.floatSamples) {
@@ -437,8 +519,7 @@ std::string AudioFileWriter::commit() {
         return "cannot write " + quotedPath(s.path) + ": " + reason;
     }
     if (s.tempPath.empty()) return {}; // written straight to a device or pipe
-    if (::rename(s.tempPath.c_str(), s.path.c_str()) != 0) {
-        std::string reason = std::strerror(errno);
+    if (auto reason = commitTemporary(s.tempPath, s.finalPath); !reason.empty()) {
         s.discard();
         return "cannot write " + quotedPath(s.path) + ": " + reason;
     }

@@ -3,15 +3,18 @@
 // Reader: any format libsndfile reads (WAV, FLAC, AIFF, Ogg Vorbis, …), delivered as planar
 // float blocks, full scale ±1.0. Memory does not grow with the file: one interleaved scratch of
 // kChunkFrames frames is reused. The length is the one the file declares (for WAV and AIFF read
-// from the header itself, since libsndfile silently shortens a truncated data chunk), so a cut
-// file is an error that names it, not a silently shorter render.
+// from the header itself, since libsndfile silently shortens a truncated data chunk; only for a
+// regular file: a pipe is read once), so a cut file is an error that names it, not a silently
+// shorter render. A stream that declares no length is read to its end (lengthKnown()).
 //
-// Writer: formats wav16, wav24, wav32f, flac16, flac24. Samples go to a temporary file in the
-// target's folder (".name.XXXXXX.tmp"); commit() renames it over the target (rename(2) is atomic
-// within a file system), and a writer destroyed without commit() removes it, so a failed render
-// never leaves a half-written file. A target that is one of the given input files (same device
-// and inode, or same path) is refused. Integer formats get TPDF dither (host/io/Dither.h), then
-// rounding and clipping; clipped samples are counted. 32-bit float is written unchanged.
+// Writer: formats wav16, wav24, wav32f, flac16, flac24. The target follows the output rules of
+// host/io/OutputFiles.h (docs/safety.md): symbolic links are followed; stdout ("-"), devices and
+// FIFOs are streamed to (to a pipe, WAV with the streamed sizes 0xFFFFFFFF and FLAC without a
+// total); a regular file gets a temporary file in its folder (".name.sg-PID.XXXXXX.tmp") that
+// commit() renames over it (rename(2) is atomic within a file system), and a writer destroyed
+// without commit() removes it, so a failed render never leaves a half-written file. A target
+// that is one of the given input files (same device and inode, or same path) is refused. Integer formats get TPDF dither
+// (host/io/Dither.h), then rounding and clipping; clipped samples are counted. 32-bit float is written unchanged.
 #pragma once
 
 #include "core/Buffer.h"
@@ -64,6 +67,9 @@ public:
     int channels() const;            ///< channels per frame
     std::int64_t frames() const;     ///< declared length in frames
     std::int64_t position() const;   ///< frames delivered so far
+    /// False for a stream that declares no length (a WAV written to a pipe): frames() is then an
+    /// upper bound and read() ends, without error, where the stream does.
+    bool lengthKnown() const;
     /// "WAV, Signed 24 bit PCM" (libsndfile's names of container and encoding).
     std::string formatDescription() const;
 

@@ -2,6 +2,7 @@
 // calibrated, aligned), the device stream and the tee.
 #include "host/live/LiveSessionInternal.h"
 
+#include "host/io/TerminalText.h"
 #include "host/live/Terminal.h"
 
 #include <algorithm>
@@ -92,7 +93,7 @@ int Session::prepareSource() {
     Diagnostics diags;
     GraphDesc first = loadGraph(options_.graphPaths[0], diags);
     if (diags.hasErrors()) {
-        std::fputs(diags.formatAll().c_str(), console_.err);
+        std::fputs(io::terminalLines(diags.formatAll()).c_str(), console_.err);
         return kExitUsage;
     }
     sourceChannels_ = 0;
@@ -150,7 +151,7 @@ int Session::prepareGraphs() {
         if (diags.hasErrors()) { // every error of the file in this run, the compiler's too
             Diagnostics all;
             loadAndCompile(path, {}, Registry::builtin(), all);
-            std::fputs(all.formatAll().c_str(), console_.err);
+            std::fputs(io::terminalLines(all.formatAll()).c_str(), console_.err);
             bad = true;
         }
     }
@@ -169,11 +170,11 @@ int Session::prepareGraphs() {
             // Let the compiler's own message say what is wrong with it.
             Diagnostics diags;
             applyOverrides(descs[0], {text}, diags);
-            std::fputs(
-                diags.hasErrors()
-                    ? diags.formatAll().c_str()
-                    : ("--set: " + quoted(text) + ": no graph has a node named " + quoted(overrideNode(text)) + "\n").c_str(),
-                console_.err);
+            std::fputs(io::terminalLines(diags.hasErrors() ? diags.formatAll()
+                                                           : "--set: " + quoted(text) + ": no graph has a node named " +
+                                                                 quoted(overrideNode(text)) + "\n")
+                           .c_str(),
+                       console_.err);
             bad = true;
         }
     }
@@ -183,7 +184,7 @@ int Session::prepareGraphs() {
         Diagnostics diags;
         std::string message;
         graphs_[g].instance = compile(graphs_[g], diags, message);
-        if (!diags.all().empty()) std::fputs(diags.formatAll().c_str(), console_.err);
+        if (!diags.all().empty()) std::fputs(io::terminalLines(diags.formatAll()).c_str(), console_.err);
         if (!graphs_[g].instance) {
             if (!message.empty()) error(message);
             bad = true;
@@ -205,7 +206,7 @@ int Session::fitGraphsToDevice(int blockFrames) {
         std::string problem = graph.maxBlockFrames() != blockFrames ? graph.setMaxBlockFrames(blockFrames) : std::string();
         if (problem.empty()) problem = graph.alignTo(sessionLatency_);
         if (!problem.empty()) {
-            std::fputs(problem.c_str(), console_.err);
+            std::fputs(io::terminalLines(problem).c_str(), console_.err);
             return kExitUsage;
         }
         if (options_.matchLoudness) calibrate(graph);

@@ -1,6 +1,7 @@
 // What a live session shows: messages, the status line and the summary at the end.
 #include "host/live/LiveSessionInternal.h"
 
+#include "host/io/TerminalText.h"
 #include "host/live/Terminal.h"
 
 #include <algorithm>
@@ -27,7 +28,7 @@ std::string formatLevel(double value, const char* unit) {
 
 void Session::message(const std::string& text) {
     if (interactive_ && statusShown_) std::fputs("\r\033[K", console_.err);
-    std::fprintf(console_.err, "%s\n", text.c_str());
+    std::fprintf(console_.err, "%s\n", io::terminalLines(text).c_str()); // quotes graph names and paths
     std::fflush(console_.err);
     if (interactive_ && statusShown_) drawStatus(true);
 }
@@ -48,15 +49,16 @@ std::string Session::statusText() {
     const LoudnessSnapshot loudness = engine_->outputLoudness();
     const double seconds = double(engine_->framesOut()) / sampleRate_;
     char text[512];
-    std::snprintf(text, sizeof text,
-                  "[%d/%zu%s] %s | DSP %4.1f%% (peak %4.1f%%) | xruns %llu | M %s S %s | TP %s | %s%s | %d:%04.1f", current,
-                  graphs_.size(), target != current ? ("->" + std::to_string(target)).c_str() : "",
-                  graphs_[std::size_t(current - 1)].instance ? graphs_[std::size_t(current - 1)].instance->name().c_str() : "?",
-                  shownLoadPercent_, shownPeakPercent_, static_cast<unsigned long long>(engine_->xruns()),
-                  formatLevel(loudness.momentaryLufs, "").c_str(), formatLevel(loudness.shortTermLufs, "LUFS").c_str(),
-                  formatLevel(loudness.truePeakDbtp, "dBTP").c_str(),
-                  engine_->matching() ? ("match " + formatLevel(engine_->matchGainDb(), "dB") + " | ").c_str() : "",
-                  ("level " + formatLevel(engine_->levelDb(), "dB")).c_str(), int(seconds / 60), std::fmod(seconds, 60.0));
+    std::snprintf(
+        text, sizeof text, "[%d/%zu%s] %s | DSP %4.1f%% (peak %4.1f%%) | xruns %llu | M %s S %s | TP %s | %s%s | %d:%04.1f",
+        current, graphs_.size(), target != current ? ("->" + std::to_string(target)).c_str() : "",
+        graphs_[std::size_t(current - 1)].instance ? io::terminalText(graphs_[std::size_t(current - 1)].instance->name()).c_str()
+                                                   : "?",
+        shownLoadPercent_, shownPeakPercent_, static_cast<unsigned long long>(engine_->xruns()),
+        formatLevel(loudness.momentaryLufs, "").c_str(), formatLevel(loudness.shortTermLufs, "LUFS").c_str(),
+        formatLevel(loudness.truePeakDbtp, "dBTP").c_str(),
+        engine_->matching() ? ("match " + formatLevel(engine_->matchGainDb(), "dB") + " | ").c_str() : "",
+        ("level " + formatLevel(engine_->levelDb(), "dB")).c_str(), int(seconds / 60), std::fmod(seconds, 60.0));
     return text;
 }
 
@@ -134,8 +136,8 @@ int Session::finish(int status, LiveSummary* summary) {
         const double pct = result.deadlineUs > 0 ? 100.0 / result.deadlineUs : 0;
         std::fprintf(out, "live: %s on %s device '%s', %g Hz, %d-frame period (deadline %.0f us), latency %s\n",
                      cli::plural(std::int64_t(graphs_.size()), "graph", "graphs").c_str(), result.apiName.c_str(),
-                     result.outputDeviceName.c_str(), result.sampleRateHz, result.blockFrames, result.deadlineUs,
-                     cli::plural(result.sessionLatencyFrames, "frame", "frames").c_str());
+                     io::terminalText(result.outputDeviceName).c_str(), result.sampleRateHz, result.blockFrames,
+                     result.deadlineUs, cli::plural(result.sessionLatencyFrames, "frame", "frames").c_str());
         std::fprintf(out, "played %.3f s: %s, %s, %s, %s, %s\n", double(result.frames) / sampleRate_,
                      cli::plural(std::int64_t(result.callbacks), "callback", "callbacks").c_str(),
                      cli::plural(result.frames, "frame", "frames").c_str(),
@@ -153,7 +155,7 @@ int Session::finish(int status, LiveSummary* summary) {
                      formatLevel(result.truePeakDbtp, "dBTP").c_str());
         if (failedCompiles_ > 0) std::fprintf(out, "graphs that did not compile while live: %d\n", failedCompiles_);
         if (teeOpen_ && teeError.empty())
-            std::fprintf(out, "tee: %s (%s)\n", options_.teePath.c_str(),
+            std::fprintf(out, "tee: %s (%s)\n", io::terminalText(options_.teePath).c_str(),
                          cli::plural(result.teeFrames, "frame", "frames").c_str());
         std::fflush(out);
     }

@@ -1,0 +1,242 @@
+// docs/safety.md "Outputs": what `-o` and `--report` may write, run as a user runs the command.
+// Each case names the independent truth it checks: the file system's own view (lstat: a link
+// stays a link, a FIFO stays a FIFO, mode bits), the bytes read back through libsndfile, and
+// the content of files the run must not touch.
+//
+// STAGEGRAPH_SAFETY_CLI, when set, names the binary to test (to see these fail on an old build).
+#include "core/Buffer.h"
+#include "host/io/AudioFile.h"
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace sg;
+using sg::test::CommandResult;
+using sg::test::TempDir;
+
+namespace {
+
+const char* kGainGraph = R"(stagegraph: 1
+inputs: {mix: {channels: 2}}
+outputs: {out: {channels: 2}}
+nodes: {g: {type: gain, gain: -6 dB}}
+connections: ["mix -> g -> out"]
+)";
+
+constexpr int kFrames = 4800;
+
+std::string cli() {
+    const char* chosen = std::getenv("STAGEGRAPH_SAFETY_CLI");
+    return chosen && *chosen ? chosen : test::cliPath();
+}
+
+/// `cli()` quoted for the shell, built with += (GCC 12 warns, falsely, on "'" + string).
+std::string cliWord() {
+    std::string word = "'";
+    word += cli();
+    word += "' ";
+    return word;
+}
+
+CommandResult run(const std::string& arguments) { return test::runShell(cliWord() + arguments); }
+
+std::string q(const std::string& path) { return "'" + path + "'"; }
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void writeInput(const std::string& path) {
+    AudioBuffer buffer(2, kFrames);
+    const auto left = test::sine(1000, 0.5, 48000, kFrames), right = test::sine(500, 0.5, 48000, kFrames);
+    std::copy(left.begin(), left.end(), buffer.channel(0));
+    std::copy(right.begin(), right.end(), buffer.channel(1));
+    io::AudioFileWriter writer;
+    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, 48000, 2) == "");
+    REQUIRE(writer.write(buffer.view()) == "");
+    REQUIRE(writer.commit() == "");
+}
+
+/// Frames of an audio file as libsndfile reads it, -1 if unreadable.
+std::int64_t framesOf(const std::string& path) {
+    io::AudioFileReader reader;
+    if (!reader.open(path).empty()) return -1;
+    AudioBuffer buffer(reader.channels(), 1024);
+    std::int64_t total = 0;
+    for (;;) {
+        const std::int64_t got = reader.read(buffer.view());
+        if (got <= 0) return got < 0 ? -1 : total;
+        total += got;
+    }
+}
+
+bool isLink(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+bool noTemporaries(const TempDir& dir) {
+    for (const auto& name : dir.list())
+        if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") return false;
+    return true;
+}
+
+struct Setup {
+    TempDir dir;
+    std::string graph, input;
+    Setup() {
+        graph = dir.write("gain.yaml", kGainGraph);
+        input = dir.file("in.wav");
+        writeInput(input);
+    }
+    std::string render(const std::string& rest) const { return "render " + q(graph) + " -i " + q(input) + " " + rest; }
+};
+
+} // namespace
+
+TEST_CASE("safety: -o through a symbolic link writes the link's target and keeps the link", "[safety][outputs]") {
+    Setup s;
+    SECTION("the target exists") {
+        const std::string real = s.dir.write("real.wav", "old contents");
+        fs::create_symlink("real.wav", s.dir.file("link.wav"));
+        const auto r = run(s.render("-o " + q(s.dir.file("link.wav"))));
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        CHECK(isLink(s.dir.file("link.wav")));
+        CHECK(fs::read_symlink(s.dir.file("link.wav")) == "real.wav");
+        CHECK(framesOf(real) == kFrames);
+    }
+    SECTION("the target does not exist yet (a dangling link)") {
+        fs::create_directory(s.dir.file("sub"));
+        fs::create_symlink("sub/new.wav", s.dir.file("link.wav"));
+        const auto r = run(s.render("-o " + q(s.dir.file("link.wav"))));
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        CHECK(isLink(s.dir.file("link.wav")));
+        CHECK(framesOf(s.dir.file("sub/new.wav")) == kFrames);
+    }
+    SECTION("--report through a link") {
+        const std::string real = s.dir.write("real.json", "{}");
+        fs::create_symlink("real.json", s.dir.file("report.json"));
+        const auto r = run(s.render("-o " + q(s.dir.file("out.wav")) + " --report " + q(s.dir.file("report.json"))));
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        CHECK(isLink(s.dir.file("report.json")));
+        CHECK(slurp(real).find("\"outputs\"") != std::string::npos);
+    }
+    CHECK(noTemporaries(s.dir));
+}
+
+TEST_CASE("safety: a FIFO as output is streamed to, never replaced", "[safety][outputs]") {
+    Setup s;
+    for (const char* format : {"wav24", "wav32f", "flac16"}) {
+        DYNAMIC_SECTION(format) {
+            const std::string extension = std::string(format).rfind("flac", 0) == 0 ? ".flac" : ".wav";
+            const std::string fifo = s.dir.file(std::string("pipe") + extension);
+            REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+            // Through a link too, as /dev/stdout is a link to the process's pipe.
+            fs::create_symlink(fs::path(fifo).filename(), s.dir.file(std::string("link") + extension));
+            std::string received;
+            std::thread reader([&] { received = slurp(fifo); });
+            const auto r = run(s.render("-o " + q(s.dir.file(std::string("link") + extension)) + " --format " + format));
+            reader.join();
+            INFO(r.err);
+            REQUIRE(r.status == 0);
+            struct stat st {};
+            REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+            CHECK(S_ISFIFO(st.st_mode));
+            CHECK(isLink(s.dir.file(std::string("link") + extension)));
+            // What came through the pipe is a whole file: libsndfile reads every frame back.
+            const std::string copy = s.dir.write(std::string("received") + extension, received);
+            CHECK(framesOf(copy) == kFrames);
+        }
+    }
+    CHECK(noTemporaries(s.dir));
+}
+
+TEST_CASE("safety: -o - streams the audio to stdout and the summary to stderr", "[safety][outputs]") {
+    Setup s;
+    const std::string captured = s.dir.file("stdout.wav");
+    const auto r = test::runShell(cliWord() + s.render("-o - --format wav24") + " > " + q(captured));
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(framesOf(captured) == kFrames);
+    CHECK(r.err.find("rendered") != std::string::npos); // the summary went to stderr
+    CHECK(noTemporaries(s.dir));
+}
+
+TEST_CASE("safety: a write-protected output is refused and a replaced file keeps its mode", "[safety][outputs]") {
+    Setup s;
+    SECTION("write-protected: refused, untouched") {
+        const std::string out = s.dir.write("out.wav", "precious");
+        REQUIRE(::chmod(out.c_str(), 0444) == 0);
+        const auto r = run(s.render("-o " + q(out)));
+        CHECK(r.status != 0);
+        CHECK(r.err.find("write-protected") != std::string::npos);
+        CHECK(slurp(out) == "precious");
+        struct stat st {};
+        REQUIRE(::stat(out.c_str(), &st) == 0);
+        CHECK((st.st_mode & 07777) == 0444);
+        ::chmod(out.c_str(), 0644);
+    }
+    SECTION("replaced: same mode") {
+        const std::string out = s.dir.write("out.wav", "old");
+        REQUIRE(::chmod(out.c_str(), 0640) == 0);
+        const auto r = run(s.render("-o " + q(out)));
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        struct stat st {};
+        REQUIRE(::stat(out.c_str(), &st) == 0);
+        CHECK((st.st_mode & 07777) == 0640);
+        CHECK(framesOf(out) == kFrames);
+    }
+    CHECK(noTemporaries(s.dir));
+}
+
+TEST_CASE("safety: no output or report overwrites a graph pulled in by use:", "[safety][outputs]") {
+    TempDir dir;
+    fs::create_directory(dir.file("parts"));
+    const std::string part = dir.write("parts/trim.yaml", R"(stagegraph: 1
+inputs: {in: {channels: 2}}
+outputs: {out: {channels: 2}}
+nodes: {g: {type: gain, gain: -3 dB}}
+connections: ["in -> g -> out"]
+)");
+    const std::string top = dir.write("top.yaml", R"(stagegraph: 1
+inputs: {mix: {channels: 2}}
+outputs: {master: {channels: 2}}
+nodes: {trim: {use: parts/trim.yaml}}
+connections: ["mix -> trim -> master"]
+)");
+    const std::string input = dir.file("in.wav");
+    writeInput(input);
+    const std::string before = slurp(part);
+    const std::string render = "render " + q(top) + " -i " + q(input) + " ";
+    SECTION("-o") {
+        const auto r = run(render + "-o " + q(part) + " --format wav24");
+        CHECK(r.status == 2);
+        CHECK(r.err.find("graph file") != std::string::npos);
+    }
+    SECTION("-o through a link to it") {
+        fs::create_symlink("parts/trim.yaml", dir.file("sneaky.wav"));
+        const auto r = run(render + "-o " + q(dir.file("sneaky.wav")));
+        CHECK(r.status == 2);
+    }
+    SECTION("--report") {
+        const auto r = run(render + "-o " + q(dir.file("out.wav")) + " --report " + q(part));
+        CHECK(r.status == 2);
+        CHECK(r.err.find("graph file") != std::string::npos);
+        CHECK_FALSE(fs::exists(dir.file("out.wav")));
+    }
+    CHECK(slurp(part) == before);
+    CHECK(noTemporaries(dir));
+}
