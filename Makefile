@@ -4,6 +4,8 @@
 BUILD     ?= build
 ASAN_BUILD?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+# ccache hashes paths relative to the clone, so a fresh clone reuses an earlier clone's cache.
+export CCACHE_BASEDIR ?= $(CURDIR)
 CMAKE_ARGS?=
 # CI (CI=true, as .ci/run is run) builds with warnings as errors.
 WERROR    ?= $(if $(filter true 1,$(CI)),ON,OFF)
