@@ -169,7 +169,9 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
 
     // The graph, its overrides, and every graph error: before any file is touched.
     Diagnostics diags;
-    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags);
+    LoadOptions load;
+    load.includeDirs = request.includeDirs;
+    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load);
     if (!diags.all().empty()) std::fputs(diags.formatAll().c_str(), stderr); // warnings too
     if (diags.hasErrors() || !plan.compiled) return kExitUsage;
     plan.inputs = compiledDesc(*plan.compiled).inputs;
