@@ -58,7 +58,7 @@ struct OpenInstanceInput {
 /// An external input or output of the graph.
 struct ExternalDesc {
     std::string name;
-    int channels = 0;
+    int channels = 0; ///< -1: missing or invalid, already reported by the loader
     std::string file; ///< inputs: default file, resolved relative to the graph file ("" = none)
     SourceMark mark;
 };

@@ -167,13 +167,14 @@ private:
                 ExternalDesc ext;
                 ext.name = port.name.text;
                 ext.mark = port.name.mark;
+                ext.channels = -1; // missing or bad: reported here, so the compiler stays quiet about it
                 if (port.hasChannels) {
                     Substituted c = substitute(port.channels, scope, errors_);
                     int channels = 0;
                     if (c.ok && (!parseInt(c.text, channels) || channels < 1 || channels > kMaxChannels))
                         errors_.error(c.mark, std::string(isInput ? "input " : "output ") + quote(ext.name) +
                                                   ": channels must be an integer from 1 to 64, got " + quote(c.text));
-                    else
+                    else if (c.ok)
                         ext.channels = channels;
                 }
                 if (port.hasFile) {
@@ -201,7 +202,9 @@ private:
                 if (type.ok && type.text.empty()) errors_.error(type.mark, "node " + quote(fullName) + ": empty 'type'");
                 for (const auto& [key, value] : node.params) {
                     Substituted v = substitute(value, scope, errors_);
-                    desc.params.push_back({key.text, key.mark, {v.text, v.mark}});
+                    // An undefined `$name` is reported; the parameter keeps its default, so the
+                    // compiler does not report the empty text again.
+                    if (v.ok) desc.params.push_back({key.text, key.mark, {v.text, v.mark}});
                 }
                 desc.instance = instance.path;
                 desc.instanceMark = instance.outerMark;
