@@ -14,9 +14,10 @@ WERROR    ?= $(if $(filter true 1,$(CI)),ON,OFF)
 # installed later it pulls JACK headers that remove librtaudio-dev.
 PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev libsndfile1-dev \
             libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
-            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz
+            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev
 
-.PHONY: all deps configure build demo test test-fast test-asan bench docs clean format format-check
+.PHONY: all deps configure build demo test test-fast test-asan bench docs clean format format-check \
+        fuzz-build fuzz fuzz-smoke
 
 all: build
 
@@ -49,10 +50,11 @@ demo: build
 	./$(BUILD)/stagegraph demo
 
 # The formatting check, the whole suite through ctest (Release), then the unit tests again under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# AddressSanitizer and UndefinedBehaviorSanitizer, then a few seconds of each fuzz target.
 test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	$(MAKE) test-asan
+	$(MAKE) fuzz-smoke
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -77,5 +79,35 @@ format-check: deps
 	@clang-format --dry-run --Werror $(SOURCES) || { echo "run 'make format' (clang-format 14)"; exit 1; }
 	@echo "format: $(words $(SOURCES)) files formatted"
 
+# libFuzzer targets (fuzz/): their own clang configuration, never part of the GCC builds.
+# `make fuzz FUZZ_SECONDS=600` runs each target that long; what it finds new goes to
+# $(FUZZ_BUILD)/corpus-<target> (the checked-in seeds in fuzz/corpus/ are only read) and a
+# crash to $(FUZZ_BUILD)/crash-<target>-*: turn it into a regression test (docs/safety.md).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_TARGETS := graph units audio
+fuzz-build: deps
+	cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+define run-fuzzers
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  echo "== fuzz_$$t for $(1) s"; \
+	  dict=""; [ -f fuzz/$$t.dict ] && dict="-dict=fuzz/$$t.dict"; \
+	  $(FUZZ_BUILD)/fuzz_$$t $$dict -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- $(FUZZ_BUILD)/corpus-$$t fuzz/corpus/$$t 2>$(FUZZ_BUILD)/fuzz_$$t.log \
+	    || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" $(FUZZ_BUILD)/fuzz_$$t.log; \
+	done
+endef
+
+fuzz: fuzz-build
+	$(call run-fuzzers,$(FUZZ_SECONDS))
+
+fuzz-smoke: fuzz-build
+	$(call run-fuzzers,$(FUZZ_SMOKE_SECONDS))
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

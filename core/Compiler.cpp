@@ -8,6 +8,8 @@
 #include "core/passes/Passes.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 namespace sg {
 
@@ -67,10 +69,62 @@ std::shared_ptr<const CompiledGraph> compile(const GraphDesc& graph, const Regis
     return compiled;
 }
 
+namespace {
+
+/// "256 MiB", "3.2 GiB": a byte count for messages.
+std::string formatBytes(double bytes) {
+    char text[32];
+    if (bytes >= double(1 << 30))
+        std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(1 << 30));
+    else
+        std::snprintf(text, sizeof text, "%.1f MiB", bytes / double(1 << 20));
+    return text;
+}
+
+/// 'delay-memory': the delay lines the prepared graph would hold, before any is allocated. A
+/// node's latency is a delay line it keeps (a lookahead); the compensation-delay type (`delay`)
+/// holds its delay, which it reports as its tail; both times its channels, 4 bytes a sample.
+/// Reports at the node holding the most and returns false past the limit.
+bool checkDelayMemory(const passes::GraphModel& model, const Registry& registry, const GraphDesc& desc,
+                      const InstanceOptions& options, Diagnostics& diags) {
+    const NodeType* delayType = registry.compensationDelay();
+    double total = 0, largest = -1;
+    const passes::Vertex* holder = nullptr;
+    for (const passes::Vertex& v : model.vertices) {
+        if (v.kind != passes::VertexKind::Node || !v.valid || !v.type) continue;
+        double frames = std::max(0, v.type->latencyFrames(v.params, options.sampleRate));
+        if (v.type == delayType)
+            frames = std::max(frames, std::round(v.type->tailSeconds(v.params, options.sampleRate) * options.sampleRate));
+        int channels = 0;
+        for (int c : v.inputChannels) channels += std::max(c, 0);
+        const double bytes = frames * std::max(channels, 1) * double(sizeof(float));
+        total += bytes;
+        if (bytes > largest) {
+            largest = bytes;
+            holder = &v;
+        }
+    }
+    if (total <= double(options.limits.maxDelayMemoryBytes)) return true;
+    SourceMark at = holder ? holder->mark : SourceMark{desc.file, 1, 1};
+    std::string message = "delay lines at " + std::to_string(int(options.sampleRate)) + " Hz need " + formatBytes(total) +
+                          ": more than " + formatBytes(double(options.limits.maxDelayMemoryBytes)) +
+                          " (limit 'delay-memory', docs/safety.md)";
+    if (holder) message += "; node " + quote(holder->name) + " alone holds " + formatBytes(largest);
+    diags.error(at, message);
+    if (holder) passes::noteInstance(*holder, diags);
+    return false;
+}
+
+} // namespace
+
 std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const InstanceOptions& options, Diagnostics& diags) {
-    const SourceMark fileMark{compiled.desc.file, 0, 0};
-    if (!(options.sampleRate >= 1000 && options.sampleRate <= 768000)) {
-        diags.error(fileMark, "sample rate " + std::to_string(options.sampleRate) + " Hz is outside 1 kHz .. 768 kHz");
+    const SourceMark fileMark{compiled.desc.file, 1, 1};
+    const GraphLimits& limits = options.limits;
+    if (!(options.sampleRate >= limits.minSampleRate && options.sampleRate <= limits.maxSampleRate)) {
+        char text[160];
+        std::snprintf(text, sizeof text, "sample rate %g Hz is outside %g .. %g Hz (limit 'sample-rate', docs/safety.md)",
+                      options.sampleRate, limits.minSampleRate, limits.maxSampleRate);
+        diags.error(fileMark, text);
         return nullptr;
     }
     if (options.maxBlockFrames < 1 || options.maxBlockFrames > 8192) {
@@ -81,6 +135,7 @@ std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const Instan
     const int latency =
         passes::compensateLatency(model, *compiled.registry, compiled.order, options.sampleRate, options.minLatencyFrames, diags);
     if (diags.hasErrors()) return nullptr;
+    if (!checkDelayMemory(model, *compiled.registry, compiled.desc, options, diags)) return nullptr;
     const std::vector<int> order = passes::topologicalOrder(model); // with the inserted delays
     std::vector<int> unitOf;
     const std::vector<passes::Unit> units = passes::fuseChains(model, order, options.batch && options.fuse, unitOf);
@@ -106,14 +161,21 @@ const GraphDesc& compiledDesc(const CompiledGraph& compiled) { return compiled.d
 
 std::shared_ptr<const CompiledGraph> loadAndCompile(const std::string& path, const std::vector<std::string>& overrides,
                                                     const Registry& registry, Diagnostics& diags, GraphDesc* desc) {
+    return loadAndCompile(path, overrides, registry, diags, LoadOptions{}, desc);
+}
+
+std::shared_ptr<const CompiledGraph> loadAndCompile(const std::string& path, const std::vector<std::string>& overrides,
+                                                    const Registry& registry, Diagnostics& diags, const LoadOptions& load,
+                                                    GraphDesc* desc) {
     // The loader drops what it could not read (a node without a type, a connection to an
     // unknown name) and reports it, so the rest still compiles without follow-on errors.
-    GraphDesc graph = loadGraph(path, diags);
+    GraphDesc graph = loadGraph(path, diags, load);
     if (!overrides.empty()) applyOverrides(graph, overrides, diags);
     const bool loaded = !diags.hasErrors();
     // A file that could not be read or parsed (no format version came out of it) has nothing
     // worth compiling: its errors are the loader's alone.
-    auto compiled = graph.version != 0 ? compile(graph, registry, diags) : nullptr;
+    // Nor has a graph a limit stopped loading: it is partial.
+    auto compiled = graph.version != 0 && graph.complete ? compile(graph, registry, diags) : nullptr;
     if (desc) *desc = std::move(graph);
     return loaded ? compiled : nullptr;
 }

@@ -10,6 +10,7 @@
 
 #include "core/Diagnostics.h"
 #include "core/GraphDesc.h"
+#include "core/GraphLimits.h"
 #include "core/Registry.h"
 #include "core/Schedule.h"
 #include "core/Simd.h"
@@ -37,6 +38,8 @@ struct InstanceOptions {
     /// The outputs lag the inputs by at least this many frames: latency compensation pads every
     /// output path to max(graph latency, this). Live sessions align graphs of different latency.
     int minLatencyFrames = 0;
+    /// 'sample-rate' and 'delay-memory' are checked here (core/GraphLimits.h).
+    GraphLimits limits;
 };
 /// The options of the one-call compileGraph(): the same fields.
 using CompileOptions = InstanceOptions;
@@ -69,7 +72,7 @@ std::shared_ptr<const CompiledGraph> compile(const GraphDesc& graph, const Regis
 
 /// The rate-dependent half: latency compensation, fusion, batching, buffers and prepared
 /// kernels at `options`. Returns nullptr with errors in `diags` (a rate or block size out of
-/// range, a node that cannot prepare at this rate).
+/// range, delay lines past the 'delay-memory' limit, a node that cannot prepare at this rate).
 std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const InstanceOptions& options, Diagnostics& diags);
 
 /// What hosts read of a compiled graph before instantiating it.
@@ -88,6 +91,10 @@ const GraphDesc& compiledDesc(const CompiledGraph& compiled);
 /// nullptr if `diags` has errors; `desc`, if given, receives the graph as loaded.
 std::shared_ptr<const CompiledGraph> loadAndCompile(const std::string& path, const std::vector<std::string>& overrides,
                                                     const Registry& registry, Diagnostics& diags, GraphDesc* desc = nullptr);
+/// The same, with the loader's limits and include folders.
+std::shared_ptr<const CompiledGraph> loadAndCompile(const std::string& path, const std::vector<std::string>& overrides,
+                                                    const Registry& registry, Diagnostics& diags, const LoadOptions& load,
+                                                    GraphDesc* desc = nullptr);
 
 /// compile() then instantiate(). Returns nullptr if diags has errors.
 std::unique_ptr<Program> compileGraph(const GraphDesc& graph, const Registry& registry, const CompileOptions& options,

@@ -58,7 +58,7 @@ struct OpenInstanceInput {
 /// An external input or output of the graph.
 struct ExternalDesc {
     std::string name;
-    int channels = 0;
+    int channels = 0; ///< -1: missing or invalid, already reported by the loader
     std::string file; ///< inputs: default file, resolved relative to the graph file ("" = none)
     SourceMark mark;
 };
@@ -77,6 +77,10 @@ struct GraphDesc {
 
     /// Instance inputs left open, for the compiler to report; in expansion order, outer first.
     std::vector<OpenInstanceInput> openInstanceInputs;
+
+    /// False when a limit (core/GraphLimits.h) stopped loading: the graph is partial and not
+    /// worth compiling (its missing parts would only give follow-on errors).
+    bool complete = true;
 };
 
 } // namespace sg

@@ -24,39 +24,63 @@ namespace {
 namespace fs = std::filesystem;
 
 GraphDesc load(const std::string& text, const std::string& displayName, const std::string& baseDir, const std::string& identity,
-               Diagnostics& diags) {
+               Diagnostics& diags, const LoadOptions& options) {
     GraphDesc graph;
     graph.file = displayName;
     loader::ErrorSink errors;
-    loader::Documents docs(errors);
-    const loader::FileDoc& doc = docs.add(identity, displayName, baseDir, text);
+    loader::Documents docs(errors, options.limits);
+    const loader::FileDoc& doc = docs.add(identity, displayName, baseDir, text, false);
     graph.version = doc.version;
     graph.name = doc.name;
     graph.stage = doc.stage;
     graph.description = doc.description;
-    if (doc.usable) loader::expandGraph(doc, docs, graph, errors);
+    if (doc.usable) graph.complete = loader::expandGraph(doc, docs, graph, errors, options);
     errors.flushInto(diags);
     return graph;
 }
 
 } // namespace
 
-GraphDesc loadGraph(const std::string& path, Diagnostics& diags) {
+GraphDesc loadGraph(const std::string& path, Diagnostics& diags, const LoadOptions& options) {
     std::string text, reason;
-    if (!loader::readFile(path, text, reason)) {
+    switch (loader::readFile(path, options.limits.maxFileBytes, text, reason)) {
+    case loader::ReadStatus::Ok:
+        break;
+    case loader::ReadStatus::Failed: {
         GraphDesc graph;
         graph.file = path;
         diags.error({path, 0, 0}, "cannot read graph file " + loader::quote(path) + ": " + reason);
         return graph;
     }
+    case loader::ReadStatus::TooBig: {
+        GraphDesc graph;
+        graph.file = path;
+        diags.error({path, 1, 1}, loader::fileTooBigMessage(path, options.limits));
+        return graph;
+    }
+    }
     std::error_code ec;
     fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
-    return load(text, path, fs::path(path).parent_path().string(), ec ? path : canonical.string(), diags);
+    return load(text, path, fs::path(path).parent_path().string(), ec ? path : canonical.string(), diags, options);
 }
 
 GraphDesc loadGraphFromString(const std::string& text, const std::string& displayName, const std::string& baseDir,
-                              Diagnostics& diags) {
-    return load(text, displayName, baseDir, "<string>:" + displayName, diags);
+                              Diagnostics& diags, const LoadOptions& options) {
+    if (text.size() > options.limits.maxFileBytes) {
+        GraphDesc graph;
+        graph.file = displayName;
+        diags.error({displayName, 1, 1}, loader::fileTooBigMessage(displayName, options.limits));
+        return graph;
+    }
+    return load(text, displayName, baseDir, "<string>:" + displayName, diags, options);
+}
+
+std::string shippedGraphsDir() {
+#ifdef STAGEGRAPH_GRAPHS_DIR
+    return STAGEGRAPH_GRAPHS_DIR;
+#else
+    return "";
+#endif
 }
 
 } // namespace sg

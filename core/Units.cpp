@@ -97,7 +97,24 @@ bool parseNumber(std::string_view s, double& out, std::size_t& used) {
 
 } // namespace
 
+namespace {
+ParsedQuantity parseFiniteOrNot(std::string_view rawText, UnitKind kind);
+} // namespace
+
+// A number that overflows once scaled (1e308 kHz) or divided (1e300:1e-300) is an error, never an
+// infinite parameter value: found by fuzz/fuzz_units.cpp.
 ParsedQuantity parseQuantity(std::string_view rawText, UnitKind kind) {
+    ParsedQuantity r = parseFiniteOrNot(rawText, kind);
+    if (r.value && !std::isfinite(*r.value)) {
+        ParsedQuantity tooLarge;
+        tooLarge.error = "value '" + std::string(rawText) + "' is too large";
+        return tooLarge;
+    }
+    return r;
+}
+
+namespace {
+ParsedQuantity parseFiniteOrNot(std::string_view rawText, UnitKind kind) {
     std::string_view text = trim(rawText);
     auto fail = [&](const std::string& why) {
         ParsedQuantity r;
@@ -159,6 +176,8 @@ ParsedQuantity parseQuantity(std::string_view rawText, UnitKind kind) {
     }
     return fail("");
 }
+
+} // namespace
 
 std::string formatQuantity(double value, UnitKind kind) {
     char buf[64];

@@ -68,11 +68,38 @@ struct Element {
     SourceMark mark;
 };
 
+/// `path` made absolute, with `.`, `..` and symbolic links resolved as far as it exists.
+fs::path canonicalPath(const std::string& path) {
+    std::error_code ec;
+    fs::path absolute = fs::absolute(path, ec);
+    if (ec) return fs::path(path).lexically_normal();
+    fs::path canonical = fs::weakly_canonical(absolute, ec);
+    return ec ? absolute.lexically_normal() : canonical;
+}
+
+/// True if `path` is `root` or inside it (whole path components: /a/bc is not inside /a/b).
+bool isInside(const fs::path& path, const fs::path& root) {
+    auto p = path.begin(), r = root.begin();
+    for (; r != root.end(); ++r, ++p) {
+        if (r->empty()) continue; // a trailing separator
+        if (p == path.end() || *p != *r) return false;
+    }
+    return true;
+}
+
 class Expander {
 public:
-    Expander(GraphDesc& graph, Documents& docs, ErrorSink& errors) : graph_(graph), docs_(docs), errors_(errors) {}
+    Expander(GraphDesc& graph, Documents& docs, ErrorSink& errors, const LoadOptions& options)
+        : graph_(graph), docs_(docs), errors_(errors), options_(options) {}
+
+    bool stopped() const { return stopped_; }
 
     void expandTop(const FileDoc& doc) {
+        // Includes are confined to the top file's folder tree, the shipped graphs and the
+        // folders the caller names (symbolic links resolved, so a link cannot lead out).
+        allowedRoots_.push_back(canonicalPath(doc.baseDir.empty() ? "." : doc.baseDir));
+        if (!shippedGraphsDir().empty()) allowedRoots_.push_back(canonicalPath(shippedGraphsDir()));
+        for (const auto& dir : options_.includeDirs) allowedRoots_.push_back(canonicalPath(dir));
         Scope scope;
         scope.owner = "graph " + quote(doc.path);
         for (const auto& p : doc.body.params) scope.values[p.name.text] = {p.hasDefault, p.defaultValue};
@@ -87,6 +114,31 @@ private:
     GraphDesc& graph_;
     Documents& docs_;
     ErrorSink& errors_;
+    const LoadOptions& options_;
+    std::vector<fs::path> allowedRoots_;
+    std::size_t expandedNodes_ = 0;       ///< nodes and instances so far ('expanded-nodes')
+    std::size_t expandedConnections_ = 0; ///< steps of the connection walks so far ('expanded-connections')
+    bool stopped_ = false;                ///< a limit was reached: expansion stops, nothing more is reported
+
+    /// Counts one node or instance; at the limit, reports it at `at` and stops the expansion.
+    bool countNode(const SourceMark& at) {
+        if (stopped_) return false;
+        if (++expandedNodes_ <= options_.limits.maxExpandedNodes) return true;
+        errors_.error(at, limitMessage("nodes and template or file instances after expansion", options_.limits.maxExpandedNodes,
+                                       "expanded-nodes"));
+        stopped_ = true;
+        return false;
+    }
+    /// Counts one step of a connection walk; at the limit, reports it at `at` and stops.
+    bool countConnection(const SourceMark& at) {
+        if (stopped_) return false;
+        if (++expandedConnections_ <= options_.limits.maxExpandedConnections) return true;
+        errors_.error(at, limitMessage("connections after expansion (through template and file ports)",
+                                       options_.limits.maxExpandedConnections, "expanded-connections"));
+        stopped_ = true;
+        return false;
+    }
+
     struct StackEntry {
         std::string identity; ///< file identity, or file identity + "#" + template
         std::string label;
@@ -115,13 +167,14 @@ private:
                 ExternalDesc ext;
                 ext.name = port.name.text;
                 ext.mark = port.name.mark;
+                ext.channels = -1; // missing or bad: reported here, so the compiler stays quiet about it
                 if (port.hasChannels) {
                     Substituted c = substitute(port.channels, scope, errors_);
                     int channels = 0;
                     if (c.ok && (!parseInt(c.text, channels) || channels < 1 || channels > kMaxChannels))
                         errors_.error(c.mark, std::string(isInput ? "input " : "output ") + quote(ext.name) +
                                                   ": channels must be an integer from 1 to 64, got " + quote(c.text));
-                    else
+                    else if (c.ok)
                         ext.channels = channels;
                 }
                 if (port.hasFile) {
@@ -138,6 +191,7 @@ private:
         // Nodes, in order; instances expand in place.
         for (const auto& node : body.nodes) {
             const std::string fullName = prefix + node.name.text;
+            if (!countNode(top ? node.name.mark : instance.outerMark)) return summary;
             if (!node.isUse) {
                 NodeDesc desc;
                 desc.name = fullName;
@@ -148,7 +202,9 @@ private:
                 if (type.ok && type.text.empty()) errors_.error(type.mark, "node " + quote(fullName) + ": empty 'type'");
                 for (const auto& [key, value] : node.params) {
                     Substituted v = substitute(value, scope, errors_);
-                    desc.params.push_back({key.text, key.mark, {v.text, v.mark}});
+                    // An undefined `$name` is reported; the parameter keeps its default, so the
+                    // compiler does not report the empty text again.
+                    if (v.ok) desc.params.push_back({key.text, key.mark, {v.text, v.mark}});
                 }
                 desc.instance = instance.path;
                 desc.instanceMark = instance.outerMark;
@@ -214,7 +270,9 @@ private:
         for (std::size_t i = 0; i < edges.size(); ++i)
             if (!edges[i].from.terminal()) outgoing.emplace(edges[i].from.key(), i);
         std::set<std::string> onPath;
+        const SourceMark walkMark = top ? SourceMark{doc.path, 1, 1} : instance.outerMark;
         auto walk = [&](auto& self, const Vertex& source, const Edge& edge, int lastOrder) -> void {
+            if (!countConnection(top ? edge.from.mark : walkMark)) return;
             lastOrder = std::max(lastOrder, edge.order);
             if (edge.to.terminal()) {
                 paths.push_back({source, edge.to, lastOrder});
@@ -228,6 +286,7 @@ private:
         };
         for (const auto& e : edges)
             if (e.from.terminal()) walk(walk, e.from, e, -1);
+        if (stopped_) return summary;
         std::stable_sort(paths.begin(), paths.end(), [](const Path& a, const Path& b) { return a.order < b.order; });
         for (const auto& p : paths) {
             if (p.from.kind == VertexKind::Real && p.to.kind == VertexKind::Real)
@@ -324,16 +383,33 @@ private:
             identity = ec ? joined : canonical.string();
             label = joined;
             owner = "graph " + quote(joined);
+            if (options_.confineIncludes && !allowed(canonicalPath(joined))) {
+                errors_.error(at, "included graph " + quote(joined) +
+                                      " is outside the folders graphs are included from (the top-level graph's folder, "
+                                      "the shipped graphs, and --include-dir folders)");
+                return std::nullopt;
+            }
             if (onStack(identity, at, label)) return std::nullopt;
             childDoc = docs_.find(identity);
             if (!childDoc) {
                 std::string text, reason;
-                if (!readFile(joined, text, reason)) {
+                switch (readFile(joined, options_.limits.maxFileBytes, text, reason)) {
+                case ReadStatus::Ok:
+                    break;
+                case ReadStatus::Failed:
                     errors_.error(at, "cannot read included graph " + quote(joined) + ": " + reason);
+                    return std::nullopt;
+                case ReadStatus::TooBig:
+                    errors_.error(at, fileTooBigMessage(joined, options_.limits));
                     return std::nullopt;
                 }
                 std::string base = fs::path(joined).parent_path().string();
-                childDoc = &docs_.add(identity, joined, base, text);
+                childDoc = &docs_.add(identity, joined, base, text, true);
+            }
+            if (childDoc->notGraph) {
+                errors_.error(at,
+                              "included file " + quote(joined) + " is not a stagegraph graph (no 'stagegraph: 1' at its top)");
+                return std::nullopt;
             }
             if (!childDoc->usable) return std::nullopt; // its errors are reported in its file
             childBody = &childDoc->body;
@@ -352,8 +428,10 @@ private:
             childDoc = &doc;
             childBody = &t->body;
         }
-        if (int(stack_.size()) >= kMaxUseDepth) {
-            errors_.error(at, "'use:' nested more than " + std::to_string(kMaxUseDepth) + " levels deep");
+        if (int(stack_.size()) > options_.limits.maxNestingDepth) {
+            errors_.error(
+                at, limitMessage("'use:' nested inside 'use:'", std::size_t(options_.limits.maxNestingDepth), "nesting-depth"));
+            stopped_ = true; // the instances around it would report it again, one level up each
             return std::nullopt;
         }
 
@@ -392,6 +470,11 @@ private:
         Summary s = expandBody(*childDoc, *childBody, instance, childScope, false);
         stack_.pop_back();
         return s;
+    }
+
+    bool allowed(const fs::path& path) const {
+        return std::any_of(allowedRoots_.begin(), allowedRoots_.end(),
+                           [&](const fs::path& root) { return isInside(path, root); });
     }
 
     bool onStack(const std::string& identity, const SourceMark& at, const std::string& label) {
@@ -530,8 +613,10 @@ private:
 
 } // namespace
 
-void expandGraph(const FileDoc& top, Documents& docs, GraphDesc& graph, ErrorSink& errors) {
-    Expander(graph, docs, errors).expandTop(top);
+bool expandGraph(const FileDoc& top, Documents& docs, GraphDesc& graph, ErrorSink& errors, const LoadOptions& options) {
+    Expander expander(graph, docs, errors, options);
+    expander.expandTop(top);
+    return !expander.stopped();
 }
 
 } // namespace sg::loader

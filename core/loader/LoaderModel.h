@@ -6,6 +6,7 @@
 
 #include "core/Diagnostics.h"
 #include "core/GraphDesc.h"
+#include "core/GraphLimits.h"
 
 #include <map>
 #include <memory>
@@ -18,7 +19,6 @@ namespace sg::loader {
 
 inline constexpr int kFormatVersion = 1;
 inline constexpr int kMaxChannels = 64;
-inline constexpr int kMaxUseDepth = 64; ///< nesting of use: (templates and files); cycles are caught earlier
 
 // ---- errors ------------------------------------------------------------------------------
 
@@ -111,10 +111,12 @@ struct Template {
 
 /// One parsed file: the top file or an included one.
 struct FileDoc {
-    std::string path;     ///< as shown in marks
-    std::string baseDir;  ///< resolves use: and input files
-    std::string identity; ///< canonical path, for include cycles
-    bool usable = false;  ///< parsed to a map
+    std::string path;      ///< as shown in marks
+    std::string baseDir;   ///< resolves use: and input files
+    std::string identity;  ///< canonical path, for include cycles
+    bool usable = false;   ///< parsed to a map
+    bool included = false; ///< read through `use:` (not the top-level file)
+    bool notGraph = false; ///< included, but not a graph (no `stagegraph:` key): nothing of it is quoted
     int version = 0;
     std::string name, stage, description;
     Body body;
@@ -130,30 +132,41 @@ struct FileDoc {
 
 // ---- phases ------------------------------------------------------------------------------
 
-/// Phase 1 (core/loader/Parse.cpp): parses `text` into `doc` (whose path, baseDir and
-/// identity are set); structural errors go to `errors`.
-void parseFile(FileDoc& doc, const std::string& text, ErrorSink& errors);
+/// Phase 1 (core/loader/Parse.cpp): parses `text` into `doc` (whose path, baseDir, identity
+/// and `included` are set) within `limits` (YAML values, nesting; one YAML document, no NUL
+/// byte); structural errors go to `errors`.
+void parseFile(FileDoc& doc, const std::string& text, ErrorSink& errors, const GraphLimits& limits);
 
-/// Reads a whole file; on failure `reason` is the OS error text.
-bool readFile(const std::string& path, std::string& text, std::string& reason);
+enum class ReadStatus { Ok, Failed, TooBig };
+/// Reads a whole regular file of at most `maxBytes` (never a device, FIFO or folder: those fail
+/// with `reason` "not a regular file"); on failure `reason` is the OS error text.
+ReadStatus readFile(const std::string& path, std::size_t maxBytes, std::string& text, std::string& reason);
+/// "graph file 'x' is larger than N bytes (limit 'graph-file-size')".
+std::string fileTooBigMessage(const std::string& path, const GraphLimits& limits);
+/// "...: more than N (limit 'name')", the common ending of a limit's error.
+std::string limitMessage(const std::string& what, std::size_t limit, const char* name);
 
 /// Every file loaded for one graph, parsed once each, kept by identity.
 class Documents {
 public:
-    explicit Documents(ErrorSink& errors) : errors_(errors) {}
+    Documents(ErrorSink& errors, const GraphLimits& limits) : errors_(errors), limits_(limits) {}
     /// Parses `text` as the file shown as `path` and keeps it under `identity`.
-    FileDoc& add(const std::string& identity, const std::string& path, const std::string& baseDir, const std::string& text);
+    FileDoc& add(const std::string& identity, const std::string& path, const std::string& baseDir, const std::string& text,
+                 bool included);
     /// The file kept under `identity`, or nullptr.
     const FileDoc* find(const std::string& identity) const;
 
 private:
     ErrorSink& errors_;
+    GraphLimits limits_;
     std::map<std::string, std::unique_ptr<FileDoc>> docs_;
 };
 
 /// Phase 3 (core/loader/Expand.cpp): expands the body of `top` into `graph` (inputs,
 /// outputs, nodes, connections, open instance inputs), loading included files into `docs`.
 /// Substitution (phase 2, core/loader/Substitute.h) happens as each body is expanded.
-void expandGraph(const FileDoc& top, Documents& docs, GraphDesc& graph, ErrorSink& errors);
+/// Limits (nesting, nodes, connections) and where `use:` may read files from come from `options`.
+/// Returns false if a limit stopped the expansion.
+bool expandGraph(const FileDoc& top, Documents& docs, GraphDesc& graph, ErrorSink& errors, const LoadOptions& options);
 
 } // namespace sg::loader

@@ -4,22 +4,80 @@
 // are reported here, once per file. The only file of the loader that sees yaml-cpp.
 #include "core/loader/LoaderModel.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace sg::loader {
 namespace {
 
+/// Stops a pre-scan that went past a limit.
+struct LimitReached {
+    YAML::Mark mark;
+    std::string message;
+};
+
+/// Counts YAML values and nesting without building a tree (a tree costs ~200 bytes a value), so
+/// a file past 'yaml-nodes' or 'nesting-depth' is refused before yaml-cpp builds it (and before
+/// its recursive descent runs deep). Records where each document starts.
+class Prescan : public YAML::EventHandler {
+public:
+    explicit Prescan(const GraphLimits& limits) : limits_(limits) {}
+    int documents = 0;
+    YAML::Mark secondDocument;
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        if (++documents == 2) secondDocument = mark;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { count(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { count(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { count(mark); }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        open(mark);
+    }
+    void OnSequenceEnd() override { --depth_; }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        open(mark);
+    }
+    void OnMapEnd() override { --depth_; }
+
+private:
+    const GraphLimits& limits_;
+    std::size_t values_ = 0;
+    int depth_ = 0;
+
+    void count(const YAML::Mark& mark) {
+        if (++values_ > limits_.maxYamlNodes)
+            throw LimitReached{
+                mark, limitMessage("YAML values (maps, lists and scalars) in one file", limits_.maxYamlNodes, "yaml-nodes")};
+    }
+    void open(const YAML::Mark& mark) {
+        count(mark);
+        if (++depth_ > limits_.maxNestingDepth)
+            throw LimitReached{mark, limitMessage("YAML maps and lists nested inside each other",
+                                                  std::size_t(limits_.maxNestingDepth), "nesting-depth")};
+    }
+};
+
 class FileParser {
 public:
-    FileParser(FileDoc& doc, ErrorSink& errors) : doc_(doc), errors_(errors) {}
+    FileParser(FileDoc& doc, ErrorSink& errors, const GraphLimits& limits) : doc_(doc), errors_(errors), limits_(limits) {}
 
     void parse(const std::string& text) {
+        // A NUL byte ends yaml-cpp's input early or reads as an escape: a graph file is text.
+        if (auto nul = text.find('\0'); nul != std::string::npos) {
+            errors_.error(markOfOffset(text, nul), "the file holds a NUL byte (a graph file is UTF-8 text)");
+            return;
+        }
+        if (!prescan(text)) return;
         YAML::Node root;
         try {
             root = YAML::Load(text);
@@ -33,6 +91,12 @@ public:
         SourceMark start{doc_.path, 1, 1};
         if (!root.IsDefined() || root.IsNull()) {
             errors_.error(start, "missing format version: add 'stagegraph: 1'");
+            return;
+        }
+        // An included file that is not a graph (no `stagegraph:` at its top) is reported once, at
+        // the `use:` that named it, and nothing of its content is quoted: it may be any file.
+        if (doc_.included && (!root.IsMap() || !hasKey(root, "stagegraph"))) {
+            doc_.notGraph = true;
             return;
         }
         if (!root.IsMap()) {
@@ -85,6 +149,47 @@ public:
 private:
     FileDoc& doc_;
     ErrorSink& errors_;
+    const GraphLimits& limits_;
+
+    SourceMark markOfOffset(const std::string& text, std::size_t offset) const {
+        int line = 1, column = 1;
+        for (std::size_t i = 0; i < offset; ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                column = 1;
+            } else {
+                ++column;
+            }
+        }
+        return {doc_.path, line, column};
+    }
+
+    /// Counts values and nesting, and refuses a second YAML document (yaml-cpp's Load would
+    /// silently use the first). Returns false after reporting. Malformed YAML is left to Load,
+    /// which reports it, except in a second document, which Load never reads.
+    bool prescan(const std::string& text) {
+        std::istringstream in(text);
+        Prescan counter(limits_);
+        try {
+            YAML::Parser parser(in);
+            if (!parser.HandleNextDocument(counter)) return true; // empty file
+            if (parser.HandleNextDocument(counter) || counter.documents > 1) {
+                errors_.error(fromYaml(counter.secondDocument),
+                              "a second YAML document ('---'): a graph file holds one document");
+                return false;
+            }
+        } catch (const LimitReached& limit) {
+            errors_.error(fromYaml(limit.mark), limit.message);
+            return false;
+        } catch (const YAML::Exception& e) {
+            if (counter.documents > 1) {
+                errors_.error(fromYaml(counter.secondDocument),
+                              "a second YAML document ('---'): a graph file holds one document");
+                return false;
+            }
+        }
+        return true;
+    }
 
     SourceMark fromYaml(const YAML::Mark& m) const {
         if (m.line < 0) return {doc_.path, 0, 0};
@@ -350,14 +455,28 @@ private:
 
 } // namespace
 
-void parseFile(FileDoc& doc, const std::string& text, ErrorSink& errors) { FileParser(doc, errors).parse(text); }
+void parseFile(FileDoc& doc, const std::string& text, ErrorSink& errors, const GraphLimits& limits) {
+    FileParser(doc, errors, limits).parse(text);
+}
 
-bool readFile(const std::string& path, std::string& text, std::string& reason) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+ReadStatus readFile(const std::string& path, std::size_t maxBytes, std::string& text, std::string& reason) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         reason = std::strerror(errno);
-        return false;
+        return ReadStatus::Failed;
     }
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+        reason = S_ISDIR(info.st_mode) ? "a folder, not a graph file" : "not a regular file";
+        ::close(fd);
+        return ReadStatus::Failed;
+    }
+    if (std::size_t(info.st_size) > maxBytes) {
+        ::close(fd);
+        return ReadStatus::TooBig;
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     text.clear();
     char buffer[65536];
     while (true) {
@@ -366,23 +485,39 @@ bool readFile(const std::string& path, std::string& text, std::string& reason) {
             if (errno == EINTR) continue;
             reason = std::strerror(errno);
             ::close(fd);
-            return false;
+            return ReadStatus::Failed;
         }
         if (n == 0) break;
         text.append(buffer, std::size_t(n));
+        if (text.size() > maxBytes) { // grew while being read
+            ::close(fd);
+            return ReadStatus::TooBig;
+        }
     }
     ::close(fd);
-    return true;
+    return ReadStatus::Ok;
 }
 
-FileDoc& Documents::add(const std::string& identity, const std::string& path, const std::string& baseDir,
-                        const std::string& text) {
+std::string limitMessage(const std::string& what, std::size_t limit, const char* name) {
+    return what + ": more than " + std::to_string(limit) + " (limit " + quote(name) + ", docs/safety.md)";
+}
+
+std::string fileTooBigMessage(const std::string& path, const GraphLimits& limits) {
+    return limitMessage("graph file " + quote(path) + " is too large: bytes", limits.maxFileBytes, "graph-file-size");
+}
+
+FileDoc& Documents::add(const std::string& identity, const std::string& path, const std::string& baseDir, const std::string& text,
+                        bool included) {
     auto doc = std::make_unique<FileDoc>();
     doc->path = path;
     doc->baseDir = baseDir;
     doc->identity = identity;
+    doc->included = included;
     errors_.rankFile(path);
-    parseFile(*doc, text, errors_);
+    if (text.size() > limits_.maxFileBytes)
+        errors_.error({path, 1, 1}, fileTooBigMessage(path, limits_));
+    else
+        parseFile(*doc, text, errors_, limits_);
     FileDoc& ref = *doc;
     docs_[identity] = std::move(doc);
     return ref;

@@ -53,7 +53,8 @@ void propagateChannels(GraphModel& model, const std::vector<int>& order, const G
                 continue;
             }
             have = e.channels;
-            if (v.kind == VertexKind::Output && e.channels != v.inputChannels[0]) {
+            // An output without a valid count (-1) was reported by the loader: no mismatch to add.
+            if (v.kind == VertexKind::Output && v.inputChannels[0] >= 1 && e.channels != v.inputChannels[0]) {
                 diags.error(e.mark, "channel mismatch: output " + quote(v.name) + " is declared with " +
                                         plural(v.inputChannels[0], "channel", "channels") + ", but " + quote(src.name) +
                                         " sends " + std::to_string(e.channels));

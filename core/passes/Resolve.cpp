@@ -73,7 +73,9 @@ Vertex externalVertex(const ExternalDesc& port, VertexKind kind, std::size_t i) 
     v.name = port.name;
     v.mark = port.mark;
     if (kind == VertexKind::Input) {
-        v.outputChannels = {port.channels};
+        // An input without a valid channel count feeds nothing checkable: what it feeds is
+        // poisoned (no follow-on channel errors), like the output of a node that failed.
+        if (port.channels >= 1) v.outputChannels = {port.channels};
         v.order = -1e9 + double(i);
     } else {
         v.inputChannels = {port.channels};
@@ -209,7 +211,7 @@ void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model
 
     // External inputs: channel counts, and a warning for an input nothing reads.
     for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
-        if (graph.inputs[i].channels < 1)
+        if (graph.inputs[i].channels == 0) // -1: the loader has reported it
             diags.error(graph.inputs[i].mark, "input " + quote(graph.inputs[i].name) + ": channels must be at least 1");
         if (model.vertex(model.inputVertex[i]).outEdges.empty())
             diags.warning(graph.inputs[i].mark, "input " + quote(graph.inputs[i].name) + " is not connected to anything");

@@ -27,13 +27,14 @@ struct GraphArgs {
     double rate = 48000;
     int block = 512;
     std::vector<std::string> overrides;
+    std::vector<std::string> includeDirs; ///< --include-dir: more folders `use:` may read from
     bool help = false;
     std::string error;
 };
 
 /// The options of `check` (with --schedule) and `dot`, declared for the parser and --help.
 struct GraphOptions {
-    std::vector<std::string> graphs, overrides;
+    std::vector<std::string> graphs, overrides, includeDirs;
     std::string rate, block;
     bool schedule = false, noBatch = false;
     std::unique_ptr<CLI::App> app;
@@ -55,6 +56,9 @@ struct GraphOptions {
         app->add_option("--set", overrides, "override a parameter (repeatable)")
             ->type_name("node.param=VALUE")
             ->allow_extra_args(false); // one value per --set: "--set a=1 GRAPH.yaml" keeps the graph
+        app->add_option("--include-dir", includeDirs, "a folder 'use:' may also include graphs from (repeatable)")
+            ->type_name("DIR")
+            ->allow_extra_args(false);
     }
 };
 
@@ -68,6 +72,7 @@ GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool check) {
     g.schedule = o.schedule;
     g.batch = !o.noBatch;
     g.overrides = o.overrides;
+    g.includeDirs = o.includeDirs;
     if (o.app->count("--rate") && !parseSampleRate(o.rate, g.rate))
         g.error = "--rate: expected a whole rate from 8000 to 768000 Hz, got '" + o.rate + "'";
     if (o.app->count("--block")) {
@@ -92,7 +97,9 @@ int graphUsageError(const char* command, const std::string& message) {
 /// Loads and compiles; prints diagnostics. Returns nullptr on error.
 std::unique_ptr<Program> build(const GraphArgs& g, GraphDesc& desc) {
     Diagnostics diags;
-    const auto compiled = loadAndCompile(g.graph, g.overrides, Registry::builtin(), diags, &desc);
+    LoadOptions load;
+    load.includeDirs = g.includeDirs;
+    const auto compiled = loadAndCompile(g.graph, g.overrides, Registry::builtin(), diags, load, &desc);
     std::unique_ptr<Program> program;
     if (compiled) {
         CompileOptions options;

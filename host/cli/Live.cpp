@@ -40,7 +40,7 @@ std::vector<std::string> expandSets(const std::vector<std::string>& args) {
 
 /// The options of `live`, declared once for the parser and --help.
 struct LiveArguments {
-    std::vector<std::string> graphs, inputs, overrides;
+    std::vector<std::string> graphs, inputs, overrides, includeDirs;
     std::string inputDevice, device, api, rate, block, duration, crossfade, tee, format;
     bool loop = false, matchLoudness = false, listDevices = false;
     std::unique_ptr<CLI::App> app;
@@ -75,6 +75,9 @@ struct LiveArguments {
             ->type_name("FORMAT");
         app->add_option("--set", overrides, "override a parameter in every graph that has the node (repeatable)")
             ->type_name("node.param=VALUE")
+            ->allow_extra_args(false);
+        app->add_option("--include-dir", includeDirs, "a folder 'use:' may also include graphs from (repeatable)")
+            ->type_name("DIR")
             ->allow_extra_args(false);
         app->add_flag("--list-devices", listDevices, "list the audio devices and exit");
     }
@@ -173,6 +176,7 @@ std::string parseLiveArguments(const std::vector<std::string>& args, LiveRequest
         if (!options.teeFormat) return "--format: unknown format '" + a.format + "' (wav16, wav24, wav32f, flac16 or flac24)";
     }
     options.overrides.insert(options.overrides.end(), a.overrides.begin(), a.overrides.end());
+    options.includeDirs = a.includeDirs;
     options.graphPaths.insert(options.graphPaths.end(), a.graphs.begin(), a.graphs.end());
     request.listDevices = a.listDevices;
 

@@ -47,6 +47,7 @@ struct RenderRequest {
     std::vector<std::string> inputs;        ///< "[NAME=]FILE"
     std::vector<std::string> outputs;       ///< "[NAME=]FILE"
     std::vector<std::string> overrides;     ///< "node.param=VALUE"
+    std::vector<std::string> includeDirs;   ///< --include-dir: more folders `use:` may read from
     std::optional<io::OutputFormat> format; ///< nullopt: from each output's extension
     int blockFrames = 1024;                 ///< host block, 1 … 8192
     bool batch = true;                      ///< lane batching in the compiler

@@ -206,7 +206,9 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
     // The graph, its overrides, and every graph error: before any file is touched.
     Diagnostics diags;
     GraphDesc desc;
-    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, &desc);
+    LoadOptions load;
+    load.includeDirs = request.includeDirs;
+    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load, &desc);
     if (!diags.all().empty()) std::fputs(io::terminalLines(diags.formatAll()).c_str(), stderr); // warnings too
     if (diags.hasErrors() || !plan.compiled) return kExitUsage;
     plan.graphFiles = graphFilesRead(request.graphPath, desc);

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ int main(int argc, char** argv) {
         if (command == "demo") return sg::cli::runDemo(args);
         if (command == "analyze") return sg::cli::runAnalyze(args);
         if (command == "live") return sg::cli::runLive(args);
+    } catch (const std::bad_alloc&) {
+        // Not "std::bad_alloc": say what happened (exit 1, a processing failure, not a graph error).
+        std::fprintf(stderr, "stagegraph %s: error: out of memory\n", command.c_str());
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "stagegraph %s: error: %s\n", sg::io::terminalText(command).c_str(),
                      sg::io::terminalText(e.what()).c_str());

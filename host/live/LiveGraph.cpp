@@ -44,11 +44,12 @@ LiveGraph::LiveGraph() = default;
 LiveGraph::~LiveGraph() = default;
 
 std::unique_ptr<LiveGraph> LiveGraph::create(const std::string& path, const std::vector<std::string>& overrides,
-                                             const LiveFormat& format, Diagnostics& diags, std::string& error) {
+                                             const LiveFormat& format, Diagnostics& diags, std::string& error,
+                                             const LoadOptions& load) {
     std::unique_ptr<LiveGraph> graph(new LiveGraph());
     graph->path_ = path;
     graph->fileText_ = readText(path);
-    graph->compiled_ = loadAndCompile(path, overrides, Registry::builtin(), diags, &graph->desc_);
+    graph->compiled_ = loadAndCompile(path, overrides, Registry::builtin(), diags, load, &graph->desc_);
     if (!graph->compiled_) return nullptr;
     graph->name_ = !graph->desc_.name.empty() ? graph->desc_.name : std::filesystem::path(path).stem().string();
 

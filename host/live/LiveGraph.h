@@ -21,6 +21,7 @@
 #include "core/Buffer.h"
 #include "core/Diagnostics.h"
 #include "core/GraphDesc.h"
+#include "core/GraphLimits.h"
 #include "nodes/meters/LoudnessMeter.h"
 
 #include <atomic>
@@ -62,7 +63,8 @@ public:
     /// Loads, overrides and compiles `path` for `format`. Returns nullptr with the graph's
     /// errors in `diags`, or with `error` set for a port mismatch (channels that do not fit).
     static std::unique_ptr<LiveGraph> create(const std::string& path, const std::vector<std::string>& overrides,
-                                             const LiveFormat& format, Diagnostics& diags, std::string& error);
+                                             const LiveFormat& format, Diagnostics& diags, std::string& error,
+                                             const LoadOptions& load = {});
 
     const std::string& path() const { return path_; }         ///< the YAML file
     const std::string& name() const { return name_; }         ///< the graph's name (or the file's stem)

@@ -49,6 +49,7 @@ struct LiveOptions {
     std::string teePath;                       ///< --tee FILE
     std::optional<io::OutputFormat> teeFormat; ///< --format (default wav32f for .wav, flac24 for .flac)
     std::vector<std::string> overrides;        ///< --set node.param=VALUE (applied to every graph with the node)
+    std::vector<std::string> includeDirs;      ///< --include-dir: more folders `use:` may read from
     double levelDb = 0;                        ///< monitor level at start
 };
 

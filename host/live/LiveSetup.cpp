@@ -91,7 +91,9 @@ int Session::prepareSource() {
     }
     // An input device: the rate is asked for, or the device's own; the channels are the graph's.
     Diagnostics diags;
-    GraphDesc first = loadGraph(options_.graphPaths[0], diags);
+    LoadOptions load;
+    load.includeDirs = options_.includeDirs;
+    GraphDesc first = loadGraph(options_.graphPaths[0], diags, load);
     if (diags.hasErrors()) {
         std::fputs(io::terminalLines(diags.formatAll()).c_str(), console_.err);
         return kExitUsage;
@@ -124,7 +126,9 @@ int Session::prepareSource() {
 std::unique_ptr<LiveGraph> Session::compile(GraphEntry& entry, Diagnostics& diags, std::string& message) const {
     std::vector<std::string> overrides = entry.overrides;
     for (const auto& [target, value] : entry.liveSets) overrides.push_back(target + "=" + value);
-    return LiveGraph::create(entry.path, overrides, format_, diags, message);
+    LoadOptions load;
+    load.includeDirs = options_.includeDirs;
+    return LiveGraph::create(entry.path, overrides, format_, diags, message, load);
 }
 
 void Session::calibrate(LiveGraph& graph) const {
@@ -145,12 +149,14 @@ int Session::prepareGraphs() {
     // --set: each override goes to every graph that has its node; one that fits none is an error.
     std::vector<GraphDesc> descs;
     bool bad = false;
+    LoadOptions load;
+    load.includeDirs = options_.includeDirs;
     for (const auto& path : options_.graphPaths) {
         Diagnostics diags;
-        descs.push_back(loadGraph(path, diags));
+        descs.push_back(loadGraph(path, diags, load));
         if (diags.hasErrors()) { // every error of the file in this run, the compiler's too
             Diagnostics all;
-            loadAndCompile(path, {}, Registry::builtin(), all);
+            loadAndCompile(path, {}, Registry::builtin(), all, load);
             std::fputs(io::terminalLines(all.formatAll()).c_str(), console_.err);
             bad = true;
         }

@@ -43,3 +43,15 @@ TEST_CASE("units: decibel conversions are inverse", "[units]") {
     CHECK(dbToGain(-6.0206) == Approx(0.5).epsilon(1e-5));
     CHECK(gainToDb(dbToGain(-17.3)) == Approx(-17.3));
 }
+
+// Found by fuzz/fuzz_units.cpp (crash input "1e308 kHz"): a finite number that overflows once
+// scaled to the base unit, or a ratio that overflows, was returned as an infinite value.
+TEST_CASE("units: a value that overflows in the base unit is an error, never infinite", "[units][fuzz]") {
+    for (auto [text, kind] : {std::pair{"1e308 kHz", UnitKind::Frequency}, std::pair{"1e308 s", UnitKind::Time},
+                              std::pair{"1e300:1e-300", UnitKind::Ratio}}) {
+        INFO(text);
+        const ParsedQuantity q = parseQuantity(text, kind);
+        CHECK_FALSE(q.value);
+        CHECK(q.error == std::string("value '") + text + "' is too large");
+    }
+}
