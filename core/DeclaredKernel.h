@@ -74,6 +74,13 @@ protected:
     int instanceCount() const { return int(lanes_.size()); }
     /// Port-0 lanes of `instance`.
     const InstanceLanes& lanes(int instance) const { return lanes_[std::size_t(instance)]; }
+    /// "" when every instance's port-0 input has minChannels..maxChannels lanes, else the
+    /// message (for prepareKernel: a kernel prepared directly, not through the compiler).
+    std::string requireInputLanes(int minChannels, int maxChannels) const {
+        for (const InstanceLanes& l : lanes_)
+            if (l.inputs < minChannels || l.inputs > maxChannels) return channelRangeError(l.inputs, minChannels, maxChannels);
+        return {};
+    }
     /// Stages of every instance (as many as instances unless chains were fused).
     int stageCount() const { return int(stages_.size()); }
     /// Stages of `instance`: [firstStage(instance), firstStage(instance + 1)).

@@ -12,6 +12,24 @@ std::string NodeType::resolveChannels(const ParamValues&, std::span<const int> i
     return {};
 }
 
+std::string channelRangeError(int channels, int minChannels, int maxChannels) {
+    std::string expected = std::to_string(minChannels);
+    if (maxChannels == minChannels + 1)
+        expected += " or " + std::to_string(maxChannels);
+    else if (maxChannels > minChannels)
+        expected += " to " + std::to_string(maxChannels);
+    return "in: expects " + expected + (maxChannels == 1 ? " channel" : " channels") + ", got " + std::to_string(channels);
+}
+
+std::string channelsInRange(std::span<const int> inputChannels, int minChannels, int maxChannels, int outputs,
+                            std::size_t outputPorts, std::vector<int>& outputChannels) {
+    const int channels = inputChannels.empty() ? 0 : inputChannels[0];
+    if (channels == 0) return "input 'in' is not connected";
+    if (channels < minChannels || channels > maxChannels) return channelRangeError(channels, minChannels, maxChannels);
+    outputChannels.assign(outputPorts, outputs > 0 ? outputs : channels);
+    return {};
+}
+
 int NodeType::paramIndex(const std::string& id) const {
     const auto& p = info().params;
     for (std::size_t i = 0; i < p.size(); ++i)

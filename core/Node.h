@@ -214,6 +214,14 @@ public:
     ParamValues defaults() const;
 };
 
+/// The channel rule many types share: input port 0 connected with `minChannels` to
+/// `maxChannels` channels; each of `outputPorts` outputs then gets `outputs` channels (0 = as
+/// many as the input). Returns "" or the message ("in: expects 1 or 2 channels, got 6").
+std::string channelsInRange(std::span<const int> inputChannels, int minChannels, int maxChannels, int outputs,
+                            std::size_t outputPorts, std::vector<int>& outputChannels);
+/// The message channelsInRange() gives for `channels` outside minChannels..maxChannels.
+std::string channelRangeError(int channels, int minChannels, int maxChannels);
+
 /// A NodeType whose declaration is held as data (most types need nothing more).
 class DeclaredNodeType : public NodeType {
 public:

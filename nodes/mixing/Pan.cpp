@@ -48,9 +48,7 @@ void panGains(double panPercent, int inputChannels, double& left, double& right)
 class PanKernel final : public DeclaredKernelOf<PanDecl> {
 private:
     std::string prepareKernel(const PrepareSpec&, std::span<const InstanceSetup>) override {
-        for (int i = 0; i < instanceCount(); ++i)
-            if (lanes(i).inputs != 1 && lanes(i).inputs != 2)
-                return "in: expects 1 or 2 channels, got " + std::to_string(lanes(i).inputs);
+        if (std::string why = requireInputLanes(1, 2); !why.empty()) return why;
         leftCurve_.assign(std::size_t(maxBlockFrames()), 0.0f);
         rightCurve_.assign(std::size_t(maxBlockFrames()), 0.0f);
         return {};

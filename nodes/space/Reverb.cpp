@@ -87,9 +87,7 @@ struct ReverbDecl {
 
 class ReverbKernel final : public DeclaredKernelOf<ReverbDecl> {
     std::string prepareKernel(const PrepareSpec&, std::span<const InstanceSetup>) override {
-        for (int i = 0; i < instanceCount(); ++i)
-            if (lanes(i).inputs != 1 && lanes(i).inputs != 2)
-                return "in: expects 1 or 2 channels, got " + std::to_string(lanes(i).inputs);
+        if (std::string why = requireInputLanes(1, 2); !why.empty()) return why;
         lengths_ = lineLengths(sampleRate());
         preCapacity_ = int(std::llround(kMaxPreDelayMs * sampleRate() / 1000.0)) + 1;
         instances_.assign(std::size_t(instanceCount()), Instance());
@@ -194,11 +192,7 @@ class ReverbType final : public DeclaredTypeOf<ReverbDecl, ReverbKernel> {
 public:
     std::string resolveChannels(const ParamValues&, std::span<const int> inputChannels,
                                 std::vector<int>& outputChannels) const override {
-        const int channels = inputChannels.empty() ? 0 : inputChannels[0];
-        if (channels == 0) return "input 'in' is not connected";
-        if (channels != 1 && channels != 2) return "in: expects 1 or 2 channels, got " + std::to_string(channels);
-        outputChannels.assign(1, 2);
-        return {};
+        return channelsInRange(inputChannels, 1, 2, 2, 1, outputChannels);
     }
     double tailSeconds(const ParamValues& params, double sampleRate) const override {
         const ReverbDecl& d = declaration<ReverbDecl>();

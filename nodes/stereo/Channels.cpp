@@ -159,11 +159,7 @@ class MonoSumType final : public DeclaredTypeOf<MonoSumDecl, MonoSumKernel> {
 public:
     std::string resolveChannels(const ParamValues&, std::span<const int> inputChannels,
                                 std::vector<int>& outputChannels) const override {
-        const int channels = inputChannels.empty() ? 0 : inputChannels[0];
-        if (channels == 0) return "input 'in' is not connected";
-        if (channels != 1 && channels != 2) return "in: expects 1 or 2 channels, got " + std::to_string(channels);
-        outputChannels.assign(1, 1);
-        return {};
+        return channelsInRange(inputChannels, 1, 2, 1, 1, outputChannels);
     }
 };
 

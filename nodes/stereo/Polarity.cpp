@@ -40,9 +40,7 @@ struct PolarityDecl {
 
 class PolarityKernel final : public DeclaredKernelOf<PolarityDecl> {
     std::string prepareKernel(const PrepareSpec&, std::span<const InstanceSetup>) override {
-        for (int i = 0; i < instanceCount(); ++i)
-            if (lanes(i).inputs != 1 && lanes(i).inputs != 2)
-                return "in: expects 1 or 2 channels, got " + std::to_string(lanes(i).inputs);
+        if (std::string why = requireInputLanes(1, 2); !why.empty()) return why;
         curve_.assign(std::size_t(maxBlockFrames()), 0.0f);
         return {};
     }
@@ -72,11 +70,7 @@ class PolarityType final : public DeclaredTypeOf<PolarityDecl, PolarityKernel> {
 public:
     std::string resolveChannels(const ParamValues&, std::span<const int> inputChannels,
                                 std::vector<int>& outputChannels) const override {
-        const int channels = inputChannels.empty() ? 0 : inputChannels[0];
-        if (channels == 0) return "input 'in' is not connected";
-        if (channels != 1 && channels != 2) return "in: expects 1 or 2 channels, got " + std::to_string(channels);
-        outputChannels.assign(1, channels);
-        return {};
+        return channelsInRange(inputChannels, 1, 2, 0, 1, outputChannels);
     }
 };
 
