@@ -2,6 +2,7 @@
 // files shorter than one 400 ms loudness block, and the cap on --target's gain. Truths: the
 // frames written into the FIFO, libebur128-independent facts (a 0.2 s file has no 400 ms
 // block, BS.1770), and the gain the summary reports against the levels the test wrote.
+#include "SafetyTesting.h"
 #include "core/Buffer.h"
 #include "host/io/AudioFile.h"
 #include "support/TestSupport.h"
@@ -21,29 +22,9 @@ using namespace sg;
 using sg::test::CommandResult;
 using sg::test::TempDir;
 
+using namespace sg::test::safety;
+
 namespace {
-
-std::string cli() {
-    const char* chosen = std::getenv("STAGEGRAPH_SAFETY_CLI");
-    return chosen && *chosen ? chosen : test::cliPath();
-}
-
-/// `cli()` quoted for the shell, built with += (GCC 12 warns, falsely, on "'" + string).
-std::string cliWord() {
-    std::string word = "'";
-    word += cli();
-    word += "' ";
-    return word;
-}
-
-CommandResult run(const std::string& arguments) { return test::runShell(cliWord() + arguments); }
-
-std::string q(const std::string& path) { return "'" + path + "'"; }
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 /// A stereo sine file: `seconds` long at peak `amplitude`, 24-bit PCM in `container` (libsndfile
 /// directly: the project's writer makes WAV and FLAC only, and AIFF is wanted too).

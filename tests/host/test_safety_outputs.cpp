@@ -4,6 +4,7 @@
 // the content of files the run must not touch.
 //
 // STAGEGRAPH_SAFETY_CLI, when set, names the binary to test (to see these fail on an old build).
+#include "SafetyTesting.h"
 #include "core/Buffer.h"
 #include "host/io/AudioFile.h"
 #include "support/TestSupport.h"
@@ -22,6 +23,8 @@ using namespace sg;
 using sg::test::CommandResult;
 using sg::test::TempDir;
 
+using namespace sg::test::safety;
+
 namespace {
 
 const char* kGainGraph = R"(stagegraph: 1
@@ -32,28 +35,6 @@ connections: ["mix -> g -> out"]
 )";
 
 constexpr int kFrames = 4800;
-
-std::string cli() {
-    const char* chosen = std::getenv("STAGEGRAPH_SAFETY_CLI");
-    return chosen && *chosen ? chosen : test::cliPath();
-}
-
-/// `cli()` quoted for the shell, built with += (GCC 12 warns, falsely, on "'" + string).
-std::string cliWord() {
-    std::string word = "'";
-    word += cli();
-    word += "' ";
-    return word;
-}
-
-CommandResult run(const std::string& arguments) { return test::runShell(cliWord() + arguments); }
-
-std::string q(const std::string& path) { return "'" + path + "'"; }
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void writeInput(const std::string& path) {
     AudioBuffer buffer(2, kFrames);

@@ -6,6 +6,7 @@
 //
 // The child is spawned with every signal at its default disposition and none blocked: a test
 // run from a background job inherits SIGINT and SIGQUIT ignored (setup-notes, "Traps").
+#include "SafetyTesting.h"
 #include "host/io/OutputFiles.h"
 #include "support/TestSupport.h"
 
@@ -28,6 +29,8 @@ extern char** environ;
 namespace fs = std::filesystem;
 using sg::test::TempDir;
 
+using namespace sg::test::safety;
+
 namespace {
 
 // A source-only graph rendered one frame per block: slow enough to be caught mid-render, with a
@@ -37,19 +40,6 @@ outputs: {out: {channels: 1}}
 nodes: {tone: {type: sine, freq: 440 Hz, level: -6 dB}}
 connections: ["tone -> out"]
 )";
-
-std::string cli() {
-    const char* chosen = std::getenv("STAGEGRAPH_SAFETY_CLI");
-    return chosen && *chosen ? chosen : sg::test::cliPath();
-}
-
-/// `cli()` quoted for the shell, built with += (GCC 12 warns, falsely, on "'" + string).
-std::string cliWord() {
-    std::string word = "'";
-    word += cli();
-    word += "' ";
-    return word;
-}
 
 std::vector<std::string> temporaries(const TempDir& dir) {
     std::vector<std::string> found;

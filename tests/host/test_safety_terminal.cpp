@@ -1,6 +1,7 @@
 // docs/safety.md "Terminal output": text that comes from a graph or a path reaches the terminal
 // with its control characters escaped. The truth is the bytes printed: no ESC (0x1B), BEL (0x07)
 // or other C0/C1 control may appear but the line ends the program writes itself.
+#include "SafetyTesting.h"
 #include "host/io/TerminalText.h"
 #include "support/TestSupport.h"
 
@@ -11,22 +12,9 @@
 using sg::test::CommandResult;
 using sg::test::TempDir;
 
+using namespace sg::test::safety;
+
 namespace {
-
-std::string cli() {
-    const char* chosen = std::getenv("STAGEGRAPH_SAFETY_CLI");
-    return chosen && *chosen ? chosen : sg::test::cliPath();
-}
-
-/// `cli()` quoted for the shell, built with += (GCC 12 warns, falsely, on "'" + string).
-std::string cliWord() {
-    std::string word = "'";
-    word += cli();
-    word += "' ";
-    return word;
-}
-
-CommandResult run(const std::string& arguments) { return sg::test::runShell(cliWord() + arguments); }
 
 /// The first control byte other than '\n' in `text`, or -1.
 int firstControl(const std::string& text) {
