@@ -79,8 +79,8 @@ struct LiveSummary {
     std::uint64_t nonFiniteSamples = 0;
     float largestStep = 0;              ///< largest |y[n] - y[n-1]| sent to the device (clicks, gaps, cuts)
     std::int64_t largestStepFrame = -1; ///< the frame where it happened (-1 = none)
-    std::uint64_t switches = 0; ///< crossfades completed
-    int failedCompiles = 0;     ///< graphs that did not compile while live
+    std::uint64_t switches = 0;         ///< crossfades completed
+    int failedCompiles = 0;             ///< graphs that did not compile while live
     double meanProcessUs = 0, p99ProcessUs = 0, worstProcessUs = 0;
     double deadlineUs = 0; ///< period / rate
     double maxMomentaryLufs = -HUGE_VAL, maxShortTermLufs = -HUGE_VAL, truePeakDbtp = -HUGE_VAL;

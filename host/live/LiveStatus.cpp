@@ -158,10 +158,9 @@ int Session::finish(int status, LiveSummary* summary) {
         // What a soak run watches: nothing non-finite reached the device, and no click (a step far
         // beyond what the material itself has).
         std::fprintf(out, "non-finite samples: %llu; largest step between samples: %.6f (%s)",
-                     static_cast<unsigned long long>(result.nonFiniteSamples),
-                     double(result.largestStep), formatLevel(20 * std::log10(double(result.largestStep)), "dBFS").c_str());
-        if (result.largestStepFrame >= 0)
-            std::fprintf(out, " at %.3f s", double(result.largestStepFrame) / sampleRate_);
+                     static_cast<unsigned long long>(result.nonFiniteSamples), double(result.largestStep),
+                     formatLevel(20 * std::log10(double(result.largestStep)), "dBFS").c_str());
+        if (result.largestStepFrame >= 0) std::fprintf(out, " at %.3f s", double(result.largestStepFrame) / sampleRate_);
         std::fputc('\n', out);
         if (failedCompiles_ > 0) std::fprintf(out, "graphs that did not compile while live: %d\n", failedCompiles_);
         if (teeOpen_ && teeError.empty())

@@ -21,8 +21,8 @@
 namespace fs = std::filesystem;
 using namespace sg;
 using sg::test::CommandResult;
-using sg::test::TempDir;
 using sg::test::runShell;
+using sg::test::TempDir;
 
 using namespace sg::test::safety;
 
