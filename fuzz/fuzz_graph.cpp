@@ -1,5 +1,5 @@
 // libFuzzer target: the YAML loader and the compiler. Any text is loaded as a graph (includes
-// confined to a folder holding nothing), compiled, and instantiated at 48 kHz when it compiles
+// confined to a folder holding nothing) and compiled; when it compiles, instantiated at 48 kHz
 // with small limits, so one input stays fast. Must never crash, hang, leak or throw: every
 // problem is a diagnostic.
 #include "core/Compiler.h"
