@@ -1,12 +1,21 @@
 // The kernel of compressor, gate, deesser and dynamic_eq (maths: DynamicsCore.h).
 //
-// Per instance and segment: the detector runs per detector channel (filter, sliding maximum or
-// box mean square, then dB through the shared vector log, Elementwise::gainToDecibels), the gain
-// computer and the smoother run per lane and frame in double (no transcendental inside: the
-// static curves are polynomials in dB, the smoother one multiply-add), and the gain goes back to
-// linear through the shared vector exp (Elementwise::decibelsToGain) and is applied along time.
+// Per segment, in four passes:
+//   1. detection per detector lane: filter (double biquad), sliding maximum of |d| (van Herk /
+//      Gil-Werman: a prefix maximum inside the current window-long chunk and the suffix maxima
+//      of the previous one, O(1) per frame, no branches on the data) or box mean of d^2 (running
+//      sum, re-summed exactly once per window), then dB through the shared vector log
+//      (Elementwise::gainToDecibels);
+//   2. per lane: link, then the target change T from the static curve, vectorised along time
+//      (staticTargets, float; the gate's hold / hysteresis state machine is scalar);
+//   3. the attack / release recursion in double, vectorised across lanes: any 8 lanes of any
+//      instances together (smoothChanges), each with its own coefficients;
+//   4. per instance: statistics, makeup, back to linear through the shared vector exp
+//      (Elementwise::decibelsToGain), applied along time.
 // Everything depends on the frames processed since reset only, so output is bit-identical for
-// every block split; a lane never reads another instance's lanes, so batched = unbatched.
+// every block split; a lane's arithmetic never reads another instance's lanes, so batched =
+// unbatched; all vector kernels avoid FMA and do the same operations in their scalar tails, so
+// every SIMD architecture gives the same bits.
 #include "nodes/dynamics/DynamicsKernel.h"
 
 #include "core/DeclaredKernel.h"
@@ -15,6 +24,7 @@
 #include "nodes/filters/BiquadDesign.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -23,8 +33,6 @@ namespace sg::dynamics {
 
 namespace {
 
-/// A smoothed change this small (dB) is exactly 0, so a released gain returns to exactly 1.
-constexpr double kSnapDb = 1e-7;
 /// Q of the sidechain high-pass and of the shelf / de-esser bands (2nd-order Butterworth).
 constexpr double kButterworthQ = 0.7071067811865476;
 /// Auto release: the slow path charges with this many release times, and decays with this many.
@@ -45,7 +53,8 @@ public:
         const Instance& inst = instances_[std::size_t(instance)];
         const std::string what = d_.kind == Kind::DynamicEq ? "gain_change" : "gain_reduction";
         out.push_back({"max_" + what + "_db", inst.maxChangeDb, "dB"});
-        out.push_back({"mean_" + what + "_db", inst.sumChangeDb / double(std::max<std::int64_t>(1, inst.frames)), "dB"});
+        const double sum = (inst.sumChangeDb[0] + inst.sumChangeDb[1]) + (inst.sumChangeDb[2] + inst.sumChangeDb[3]);
+        out.push_back({"mean_" + what + "_db", sum / double(std::max<std::int64_t>(1, inst.frames)), "dB"});
     }
     void series(int instance, std::vector<MeasurementSeries>& out) const override {
         if (instance < 0 || std::size_t(instance) >= instances_.size()) return;
@@ -55,17 +64,14 @@ public:
 
 private:
     struct Lane {
-        biquad::SectionState detectorFilter;   ///< sidechain high-pass or band filter of the detector
-        biquad::SectionState audioFilter;      ///< band filter of the audio (split types with a sidechain)
-        std::vector<float> ring;               ///< last W values of |d| (peak) or d^2 (rms)
-        std::vector<std::int64_t> dequeFrames; ///< sliding maximum: frames of a decreasing run
-        std::vector<float> dequeValues;
-        std::size_t dequeHead = 0, dequeCount = 0;
-        std::int64_t frames = 0; ///< frames detected since reset
-        double sum = 0;          ///< rms: sum of the ring
-        double change = 0;       ///< C, dB >= 0
-        double slow = 0;         ///< auto release: slow path, dB >= 0
-        bool open = false;       ///< gate
+        biquad::SectionState detectorFilter; ///< sidechain high-pass or band filter of the detector
+        biquad::SectionState audioFilter;    ///< band filter of the audio (split types with a sidechain)
+        std::vector<float> ring;             ///< rms: the last W values of d^2; peak: |d| of the current chunk
+        std::vector<float> suffix;           ///< peak: suffix maxima of the previous chunk, [W] = 0
+        int at = 0;                          ///< position in the ring / chunk
+        float prefix = 0;                    ///< peak: maximum of the current chunk so far
+        double sum = 0;                      ///< rms: sum of the ring
+        bool open = false;                   ///< gate
         std::int64_t holdLeft = 0;
     };
     struct Instance {
@@ -78,14 +84,15 @@ private:
         bool autoRelease = false, listen = false, below = false, boost = false;
         bool detectorFiltered = false;
         biquad::Section detectorSection{}; ///< also the audio band of split types
-        double maxChangeDb = 0, sumChangeDb = 0;
+        double maxChangeDb = 0;
+        std::array<double, 4> sumChangeDb{}; ///< by frame modulo 4
         std::int64_t frames = 0;
         SeriesRecorder recorder;
     };
 
     double get(int i, ParamRef p, double fallback) const { return p.valid() ? value(i, p) : fallback; }
 
-    std::string prepareKernel(const PrepareSpec&, std::span<const InstanceSetup> setups) override {
+    std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup> setups) override {
         instances_.clear();
         lanes_.clear();
         instances_.resize(std::size_t(instanceCount()));
@@ -105,16 +112,21 @@ private:
             for (int c = 0; c < inst.channels; ++c) {
                 Lane lane;
                 lane.ring.assign(std::size_t(inst.windowFrames), 0.0f);
-                lane.dequeFrames.assign(std::size_t(inst.windowFrames) + 1, 0);
-                lane.dequeValues.assign(std::size_t(inst.windowFrames) + 1, 0.0f);
+                if (!inst.rms) lane.suffix.assign(std::size_t(inst.windowFrames) + 1, 0.0f);
                 lanes_.push_back(std::move(lane));
             }
-            update(i);
         }
+        // The recursion's lanes in groups of kSmoothLanes (the last one padded with idle lanes).
+        groups_.assign((lanes_.size() + kSmoothLanes - 1) / kSmoothLanes, SmoothGroup{});
+        for (int i = 0; i < instanceCount(); ++i) update(i);
         const std::size_t padded = std::size_t(maxBlockFrames()) + 16;
         levelDb_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
-        band_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
-        gainDb_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
+        band_.assign(lanes_.size(), std::vector<float>(padded, 0.0f));
+        gainDb_.assign(lanes_.size(), std::vector<float>(padded, 0.0f));
+        targets_.assign(std::size_t(maxBlockFrames()) * kSmoothLanes, 0.0);
+        changes_.assign(std::size_t(maxBlockFrames()) * kSmoothLanes, 0.0);
+        smoothChanges_ = SG_SIMD_PICK(spec.simd, smoothChanges);
+        staticTargets_ = SG_SIMD_PICK(spec.simd, staticTargets);
         curve_.assign(padded, 0.0f);
         audioBand_.assign(padded, 0.0f);
         linked_.assign(padded, 0.0f);
@@ -128,14 +140,20 @@ private:
             lane.detectorFilter.clear();
             lane.audioFilter.clear();
             std::fill(lane.ring.begin(), lane.ring.end(), 0.0f);
-            lane.dequeHead = lane.dequeCount = 0;
-            lane.frames = 0;
-            lane.sum = lane.change = lane.slow = 0;
+            std::fill(lane.suffix.begin(), lane.suffix.end(), 0.0f);
+            lane.at = 0;
+            lane.prefix = 0;
+            lane.sum = 0;
             lane.open = false;
             lane.holdLeft = 0;
         }
+        for (SmoothGroup& group : groups_) {
+            std::fill(std::begin(group.change), std::end(group.change), 0.0);
+            std::fill(std::begin(group.slow), std::end(group.slow), 0.0);
+        }
         for (Instance& inst : instances_) {
-            inst.maxChangeDb = inst.sumChangeDb = 0;
+            inst.maxChangeDb = 0;
+            inst.sumChangeDb = {};
             inst.frames = 0;
             inst.recorder.reset();
         }
@@ -167,6 +185,20 @@ private:
         inst.fallFactor = d_.kind == Kind::Gate ? attack : release;
         inst.slowRiseFactor = timeConstantFactor(kSlowAttackReleases * releaseMs, fs);
         inst.slowFallFactor = timeConstantFactor(kSlowReleaseReleases * releaseMs, fs);
+        for (int c = 0; c < inst.channels; ++c) {
+            const int lane = inst.firstLane + c;
+            SmoothCoefficients& k = groups_[std::size_t(lane / kSmoothLanes)].coefficients;
+            const int l = lane % kSmoothLanes;
+            k.rise[l] = inst.riseFactor;
+            k.fall[l] = inst.fallFactor;
+            k.riseRest[l] = 1.0 - inst.riseFactor;
+            k.fallRest[l] = 1.0 - inst.fallFactor;
+            k.slowRise[l] = inst.slowRiseFactor;
+            k.slowFall[l] = inst.slowFallFactor;
+            k.slowRiseRest[l] = 1.0 - inst.slowRiseFactor;
+            k.slowFallRest[l] = 1.0 - inst.slowFallFactor;
+            k.autoRelease[l] = inst.autoRelease ? 1.0 : 0.0;
+        }
         switch (d_.kind) {
         case Kind::Compressor:
         case Kind::Gate: {
@@ -194,7 +226,9 @@ private:
     }
 
     void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
-        for (int i = 0; i < instanceCount(); ++i) run(ctx, i, start, frames);
+        for (int i = 0; i < instanceCount(); ++i) targetsOf(ctx, i, start, frames);
+        smooth(frames);
+        for (int i = 0; i < instanceCount(); ++i) apply(ctx, i, start, frames);
     }
 
     /// Level in dB of `frames` detector samples `d` into levelDb (filters `d` into `band` first
@@ -205,36 +239,43 @@ private:
             for (int n = 0; n < frames; ++n) band[n] = float(lane.detectorFilter.process(inst.detectorSection, double(d[n])));
             source = band;
         }
-        const std::size_t w = std::size_t(inst.windowFrames);
+        const int w = inst.windowFrames;
+        float* ring = lane.ring.data();
         if (inst.rms) {
             for (int n = 0; n < frames; ++n) {
-                const std::size_t at = std::size_t(lane.frames++ % std::int64_t(w));
                 const float square = source[n] * source[n];
-                lane.sum += double(square) - double(lane.ring[at]);
-                lane.ring[at] = square;
-                if (at + 1 == w) { // once per window: the exact sum again, so rounding never drifts
+                lane.sum += double(square) - double(ring[lane.at]);
+                ring[lane.at] = square;
+                if (++lane.at == w) { // once per window: the exact sum again, so rounding never drifts
+                    lane.at = 0;
                     double exact = 0;
-                    for (float v : lane.ring) exact += double(v);
+                    for (int k = 0; k < w; ++k) exact += double(ring[k]);
                     lane.sum = exact;
                 }
                 levelDb[n] = float(std::max(lane.sum, 0.0) / double(w));
             }
         } else {
-            const std::size_t slots = lane.dequeFrames.size();
-            for (int n = 0; n < frames; ++n) {
-                const std::int64_t frame = lane.frames++;
-                const float v = std::fabs(source[n]);
-                while (lane.dequeCount > 0 && lane.dequeValues[(lane.dequeHead + lane.dequeCount - 1) % slots] <= v)
-                    --lane.dequeCount;
-                const std::size_t at = (lane.dequeHead + lane.dequeCount) % slots;
-                lane.dequeFrames[at] = frame;
-                lane.dequeValues[at] = v;
-                ++lane.dequeCount;
-                if (lane.dequeFrames[lane.dequeHead] <= frame - std::int64_t(w)) {
-                    lane.dequeHead = (lane.dequeHead + 1) % slots;
-                    --lane.dequeCount;
+            // Sliding maximum over the last W frames (van Herk 1992; Gil & Werman 1993): frames
+            // fall in chunks of W since reset; the window of a frame at chunk position j is the
+            // previous chunk from j + 1 on (suffix[j + 1]) and the current chunk up to j (prefix).
+            float* suffix = lane.suffix.data();
+            for (int n = 0; n < frames;) {
+                const int run = std::min(frames - n, w - lane.at);
+                float prefix = lane.prefix;
+                for (int j = lane.at, end = lane.at + run; j < end; ++j, ++n) {
+                    const float v = std::fabs(source[n]);
+                    ring[j] = v;
+                    prefix = std::max(prefix, v);
+                    levelDb[n] = std::max(suffix[j + 1], prefix);
                 }
-                levelDb[n] = lane.dequeValues[lane.dequeHead];
+                lane.prefix = prefix;
+                lane.at += run;
+                if (lane.at == w) { // the chunk is complete: its suffix maxima serve the next one
+                    float most = 0;
+                    for (int j = w - 1; j >= 0; --j) suffix[j] = most = std::max(most, ring[j]);
+                    lane.at = 0;
+                    lane.prefix = 0;
+                }
             }
         }
         elementwise().gainToDecibels(levelDb, levelDb, frames);
@@ -242,77 +283,128 @@ private:
         for (int n = 0; n < frames; ++n) levelDb[n] = std::max(levelDb[n] * scale, float(kFloorDb));
     }
 
-    /// Target change T in dB (>= 0) for linked level x; the gate's state advances.
-    double target(const Instance& inst, Lane& lane, double x) const noexcept {
-        switch (d_.kind) {
-        case Kind::Compressor:
-            return -staticCompressDb(x, inst.thresholdDb, inst.ratio, inst.kneeDb);
-        case Kind::Gate:
-            if (x >= inst.thresholdDb) {
-                lane.open = true;
+    /// The gate's target change T in dB (>= 0) for linked level x; its state advances.
+    double gateTarget(const Instance& inst, Lane& lane, double x) const noexcept {
+        if (x >= inst.thresholdDb) {
+            lane.open = true;
+            lane.holdLeft = inst.holdFrames;
+        } else if (lane.open) {
+            if (x >= inst.thresholdDb - inst.hysteresisDb)
                 lane.holdLeft = inst.holdFrames;
-            } else if (lane.open) {
-                if (x >= inst.thresholdDb - inst.hysteresisDb)
-                    lane.holdLeft = inst.holdFrames;
-                else if (lane.holdLeft > 0)
-                    --lane.holdLeft;
-                else
-                    lane.open = false;
-            }
-            return lane.open ? 0.0 : std::min(inst.rangeDb, -staticExpandDb(x, inst.thresholdDb, inst.ratio, 0.0));
-        case Kind::DeEsser:
-        case Kind::DynamicEq:
-            return std::min(inst.rangeDb, inst.below ? -staticExpandDb(x, inst.thresholdDb, inst.ratio, inst.kneeDb)
-                                                     : -staticCompressDb(x, inst.thresholdDb, inst.ratio, inst.kneeDb));
+            else if (lane.holdLeft > 0)
+                --lane.holdLeft;
+            else
+                lane.open = false;
         }
-        return 0.0;
+        return lane.open ? 0.0 : std::min(inst.rangeDb, -staticExpandDb(x, inst.thresholdDb, inst.ratio, 0.0));
     }
 
-    void run(const ProcessContext& ctx, int i, int start, int frames) noexcept {
+    /// Passes 1 and 2: the target change T of each lane of instance i into gainDb_[lane].
+    void targetsOf(const ProcessContext& ctx, int i, int start, int frames) noexcept {
         Instance& inst = instances_[std::size_t(i)];
         const bool keyed = inst.sidechainChannels > 0;
         const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
         for (int k = 0; k < detectors; ++k) {
             const float* d = keyed ? ctx.inputs[1][inst.firstSidechain + k] + start : ctx.inputs[0][inst.firstLane + k] + start;
-            detect(inst, lanes_[std::size_t(inst.firstLane + k)], d, band_[std::size_t(k)].data(),
+            detect(inst, lanes_[std::size_t(inst.firstLane + k)], d, band_[std::size_t(inst.firstLane + k)].data(),
                    levelDb_[std::size_t(k)].data(), frames);
         }
-        // Stereo link: X_c = L_c + k (max_j L_j - L_c).
-        const bool linking = inst.link > 0 && detectors > 1;
-        if (linking) {
+        // Stereo link: X_c = L_c + k (max_j L_j - L_c), in double as the level's own arithmetic.
+        if (inst.link > 0 && detectors > 1) {
             std::copy_n(levelDb_[0].data(), frames, linked_.data());
             for (int k = 1; k < detectors; ++k)
                 for (int n = 0; n < frames; ++n)
                     linked_[std::size_t(n)] = std::max(linked_[std::size_t(n)], levelDb_[std::size_t(k)][std::size_t(n)]);
-        }
-        std::fill_n(frameChange_.data(), frames, 0.0f);
-        const double sign = inst.boost ? 1.0 : -1.0;
-        for (int c = 0; c < inst.channels; ++c) {
-            Lane& lane = lanes_[std::size_t(inst.firstLane + c)];
-            const float* level = levelDb_[std::size_t(detectors == 1 ? 0 : c)].data();
-            float* gain = gainDb_[std::size_t(c)].data();
-            for (int n = 0; n < frames; ++n) {
-                double x = double(level[n]);
-                if (linking) x += inst.link * (double(linked_[std::size_t(n)]) - x);
-                const double t = target(inst, lane, x);
-                lane.change = t + (t > lane.change ? inst.riseFactor : inst.fallFactor) * (lane.change - t);
-                if (lane.change < kSnapDb) lane.change = 0.0;
-                double change = lane.change;
-                if (inst.autoRelease) {
-                    lane.slow = t + (t > lane.slow ? inst.slowRiseFactor : inst.slowFallFactor) * (lane.slow - t);
-                    if (lane.slow < kSnapDb) lane.slow = 0.0;
-                    change = std::max(change, lane.slow);
+            for (int k = 0; k < detectors; ++k) {
+                float* level = levelDb_[std::size_t(k)].data();
+                for (int n = 0; n < frames; ++n) {
+                    const double x = double(level[n]);
+                    level[n] = float(x + inst.link * (double(linked_[std::size_t(n)]) - x));
                 }
-                gain[n] = float(sign * change);
-                frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], float(change));
             }
         }
-        for (int n = 0; n < frames; ++n) {
-            const double change = double(frameChange_[std::size_t(n)]);
-            inst.maxChangeDb = std::max(inst.maxChangeDb, change);
-            inst.sumChangeDb += change;
-            inst.recorder.add(float(change));
+        for (int c = 0; c < inst.channels; ++c) {
+            const float* level = levelDb_[std::size_t(detectors == 1 ? 0 : c)].data();
+            float* target = gainDb_[std::size_t(inst.firstLane + c)].data();
+            switch (d_.kind) {
+            case Kind::Gate: {
+                Lane& lane = lanes_[std::size_t(inst.firstLane + c)];
+                for (int n = 0; n < frames; ++n) target[n] = float(gateTarget(inst, lane, double(level[n])));
+                break;
+            }
+            case Kind::Compressor:
+                staticTargets_(level, frames, float(inst.thresholdDb), float(1.0 / inst.ratio - 1.0), float(inst.kneeDb), 1e30f,
+                               false, target);
+                break;
+            case Kind::DeEsser:
+            case Kind::DynamicEq:
+                staticTargets_(level, frames, float(inst.thresholdDb),
+                               float(inst.below ? inst.ratio - 1.0 : 1.0 / inst.ratio - 1.0), float(inst.kneeDb),
+                               float(inst.rangeDb), inst.below, target);
+                break;
+            }
         }
+    }
+
+    /// Pass 3: the attack / release recursion of every lane, kSmoothLanes lanes at a time:
+    /// gainDb_[lane] goes from T to the smoothed change magnitude (dB, >= 0).
+    void smooth(int frames) noexcept {
+        const int laneCount = int(lanes_.size());
+        for (std::size_t g = 0; g < groups_.size(); ++g) {
+            const int first = int(g) * kSmoothLanes, count = std::min(kSmoothLanes, laneCount - first);
+            for (int l = 0; l < kSmoothLanes; ++l) {
+                double* column = targets_.data() + l;
+                if (l < count) {
+                    const float* target = gainDb_[std::size_t(first + l)].data();
+                    for (int n = 0; n < frames; ++n) column[std::size_t(n) * kSmoothLanes] = double(target[n]);
+                } else {
+                    for (int n = 0; n < frames; ++n) column[std::size_t(n) * kSmoothLanes] = 0.0;
+                }
+            }
+            SmoothGroup& group = groups_[g];
+            smoothChanges_(targets_.data(), frames, group.coefficients, group.change, group.slow, changes_.data());
+            for (int l = 0; l < count; ++l) {
+                const double* column = changes_.data() + l;
+                float* change = gainDb_[std::size_t(first + l)].data();
+                for (int n = 0; n < frames; ++n) change[n] = float(column[std::size_t(n) * kSmoothLanes]);
+            }
+        }
+    }
+
+    /// The measurements of `frames` frames' changes `f` (dB, the largest of the channels).
+    static void statistics(Instance& inst, const float* f, int frames) noexcept {
+        const int offset = int(inst.frames & 3);
+        float most[4] = {float(inst.maxChangeDb), 0, 0, 0};
+        double sums[4]; // sums[j]: frames n of this segment with n % 4 == j
+        for (int j = 0; j < 4; ++j) sums[j] = inst.sumChangeDb[std::size_t((offset + j) & 3)];
+        int n = 0;
+        for (; n + 4 <= frames; n += 4)
+            for (int j = 0; j < 4; ++j) {
+                most[j] = std::max(most[j], f[n + j]);
+                sums[j] += double(f[n + j]);
+            }
+        for (; n < frames; ++n) {
+            most[n & 3] = std::max(most[n & 3], f[n]);
+            sums[n & 3] += double(f[n]);
+        }
+        for (int j = 0; j < 4; ++j) inst.sumChangeDb[std::size_t((offset + j) & 3)] = sums[j];
+        inst.maxChangeDb = double(std::max(std::max(most[0], most[1]), std::max(most[2], most[3])));
+    }
+
+    /// Pass 4 for instance i: statistics, makeup, the gain applied.
+    void apply(const ProcessContext& ctx, int i, int start, int frames) noexcept {
+        Instance& inst = instances_[std::size_t(i)];
+        const bool keyed = inst.sidechainChannels > 0;
+        const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
+        std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, frameChange_.data());
+        for (int c = 1; c < inst.channels; ++c) {
+            const float* change = gainDb_[std::size_t(inst.firstLane + c)].data();
+            for (int n = 0; n < frames; ++n) frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], change[n]);
+        }
+        // Statistics: the maximum is exact in any order; the sum runs in four accumulators by
+        // absolute frame modulo 4 (each in frame order), so it does not depend on the split either.
+        statistics(inst, frameChange_.data(), frames);
+        inst.recorder.add(frameChange_.data(), std::size_t(frames));
         inst.frames += frames;
 
         // Makeup (compressor): a smoothed parameter, added in dB.
@@ -328,14 +420,17 @@ private:
                 withMakeup = true;
             }
         }
+        const float sign = inst.boost ? 1.0f : -1.0f;
         for (int c = 0; c < inst.channels; ++c) {
             const float* x = ctx.inputs[0][inst.firstLane + c] + start;
             float* y = ctx.outputs[0][inst.firstLane + c] + start;
-            float* gain = gainDb_[std::size_t(c)].data();
+            float* gain = gainDb_[std::size_t(inst.firstLane + c)].data();
             if (withMakeup)
-                for (int n = 0; n < frames; ++n) gain[n] += makeup_[std::size_t(n)];
+                for (int n = 0; n < frames; ++n) gain[n] = sign * gain[n] + makeup_[std::size_t(n)];
+            else
+                for (int n = 0; n < frames; ++n) gain[n] = sign * gain[n];
             if (isSplit(d_.kind) && inst.listen) { // the detector band of this channel
-                std::copy_n(band_[std::size_t(detectors == 1 ? 0 : c)].data(), frames, y);
+                std::copy_n(band_[std::size_t(inst.firstLane + (detectors == 1 ? 0 : c))].data(), frames, y);
                 continue;
             }
             elementwise().decibelsToGain(gain, curve_.data(), frames);
@@ -344,7 +439,7 @@ private:
                 continue;
             }
             // y = x + (g - 1) b, b = the band of this channel's audio.
-            const float* b = band_[std::size_t(c)].data();
+            const float* b = band_[std::size_t(inst.firstLane + c)].data();
             if (keyed) {
                 Lane& lane = lanes_[std::size_t(inst.firstLane + c)];
                 for (int n = 0; n < frames; ++n)
@@ -359,8 +454,17 @@ private:
     std::vector<Instance> instances_;
     std::vector<Lane> lanes_;
     std::vector<std::vector<float>> levelDb_; ///< per detector: level in dB
-    std::vector<std::vector<float>> band_;    ///< per detector: the filtered detector signal
-    std::vector<std::vector<float>> gainDb_;  ///< per channel: gain in dB
+    std::vector<std::vector<float>> band_;    ///< per detector lane: the filtered detector signal
+    std::vector<std::vector<float>> gainDb_;  ///< per kernel lane: T, then the change, then the gain in dB
+    /// kSmoothLanes lanes of the recursion: their coefficients and state.
+    struct SmoothGroup {
+        SmoothCoefficients coefficients{};
+        double change[kSmoothLanes] = {}, slow[kSmoothLanes] = {};
+    };
+    std::vector<SmoothGroup> groups_;
+    std::vector<double> targets_, changes_; ///< frame-major [frame][kSmoothLanes]
+    void (*smoothChanges_)(const double*, int, const SmoothCoefficients&, double*, double*, double*) noexcept = nullptr;
+    void (*staticTargets_)(const float*, int, float, float, float, float, bool, float*) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
 };
 
