@@ -61,9 +61,14 @@ public:
             std::size_t k = i;
             if (inWindow_ == 0 && reduction_ != Reduction::Mean) accumulator = values[k++];
             switch (reduction_) {
-            case Reduction::Max:
-                for (; k < i + take; ++k) accumulator = std::max(accumulator, double(values[k]));
+            case Reduction::Max: { // four chains, as exact as one (a NaN first value still wins)
+                double most[4] = {accumulator, accumulator, accumulator, accumulator};
+                for (; k + 4 <= i + take; k += 4)
+                    for (int j = 0; j < 4; ++j) most[j] = std::max(most[j], double(values[k + std::size_t(j)]));
+                for (; k < i + take; ++k) most[0] = std::max(most[0], double(values[k]));
+                accumulator = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
                 break;
+            }
             case Reduction::Mean:
                 for (; k < i + take; ++k) accumulator += values[k];
                 break;

@@ -53,7 +53,8 @@ public:
         const Instance& inst = instances_[std::size_t(instance)];
         const std::string what = d_.kind == Kind::DynamicEq ? "gain_change" : "gain_reduction";
         out.push_back({"max_" + what + "_db", inst.maxChangeDb, "dB"});
-        const double sum = (inst.sumChangeDb[0] + inst.sumChangeDb[1]) + (inst.sumChangeDb[2] + inst.sumChangeDb[3]);
+        const auto& sums = inst.sumChangeDb;
+        const double sum = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]));
         out.push_back({"mean_" + what + "_db", sum / double(std::max<std::int64_t>(1, inst.frames)), "dB"});
     }
     void series(int instance, std::vector<MeasurementSeries>& out) const override {
@@ -85,7 +86,7 @@ private:
         bool detectorFiltered = false;
         biquad::Section detectorSection{}; ///< also the audio band of split types
         double maxChangeDb = 0;
-        std::array<double, 4> sumChangeDb{}; ///< by frame modulo 4
+        std::array<double, 8> sumChangeDb{}; ///< by frame count modulo 8 (changeStatistics)
         std::int64_t frames = 0;
         SeriesRecorder recorder;
     };
@@ -123,10 +124,11 @@ private:
         levelDb_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
         band_.assign(lanes_.size(), std::vector<float>(padded, 0.0f));
         gainDb_.assign(lanes_.size(), std::vector<float>(padded, 0.0f));
-        targets_.assign(std::size_t(maxBlockFrames()) * kSmoothLanes, 0.0);
-        changes_.assign(std::size_t(maxBlockFrames()) * kSmoothLanes, 0.0);
+        idleTargets_.assign(padded, 0.0f);
+        idleChanges_.assign(padded, 0.0f);
         smoothChanges_ = SG_SIMD_PICK(spec.simd, smoothChanges);
         staticTargets_ = SG_SIMD_PICK(spec.simd, staticTargets);
+        changeStatistics_ = SG_SIMD_PICK(spec.simd, changeStatistics);
         curve_.assign(padded, 0.0f);
         audioBand_.assign(padded, 0.0f);
         linked_.assign(padded, 0.0f);
@@ -258,21 +260,48 @@ private:
             // Sliding maximum over the last W frames (van Herk 1992; Gil & Werman 1993): frames
             // fall in chunks of W since reset; the window of a frame at chunk position j is the
             // previous chunk from j + 1 on (suffix[j + 1]) and the current chunk up to j (prefix).
+            // Both scans work 4 frames at a time: the maxima inside a group of 4 are independent
+            // of the running value, so the dependency chain is one max per 4 frames.
             float* suffix = lane.suffix.data();
             for (int n = 0; n < frames;) {
                 const int run = std::min(frames - n, w - lane.at);
                 float prefix = lane.prefix;
-                for (int j = lane.at, end = lane.at + run; j < end; ++j, ++n) {
+                int j = lane.at;
+                const int end = lane.at + run;
+                for (; j + 4 <= end; j += 4, n += 4) {
+                    const float v0 = std::fabs(source[n]), v1 = std::fabs(source[n + 1]);
+                    const float v2 = std::fabs(source[n + 2]), v3 = std::fabs(source[n + 3]);
+                    ring[j] = v0;
+                    ring[j + 1] = v1;
+                    ring[j + 2] = v2;
+                    ring[j + 3] = v3;
+                    const float v01 = std::max(v0, v1), v012 = std::max(v01, v2), v0123 = std::max(v012, v3);
+                    levelDb[n] = std::max(suffix[j + 1], std::max(prefix, v0));
+                    levelDb[n + 1] = std::max(suffix[j + 2], std::max(prefix, v01));
+                    levelDb[n + 2] = std::max(suffix[j + 3], std::max(prefix, v012));
+                    prefix = std::max(prefix, v0123);
+                    levelDb[n + 3] = std::max(suffix[j + 4], prefix);
+                }
+                for (; j < end; ++j, ++n) {
                     const float v = std::fabs(source[n]);
                     ring[j] = v;
                     prefix = std::max(prefix, v);
                     levelDb[n] = std::max(suffix[j + 1], prefix);
                 }
                 lane.prefix = prefix;
-                lane.at += run;
+                lane.at = end;
                 if (lane.at == w) { // the chunk is complete: its suffix maxima serve the next one
                     float most = 0;
-                    for (int j = w - 1; j >= 0; --j) suffix[j] = most = std::max(most, ring[j]);
+                    int k = w;
+                    for (; k >= 4; k -= 4) {
+                        const float v3 = ring[k - 1], v23 = std::max(ring[k - 2], v3), v123 = std::max(ring[k - 3], v23),
+                                    v0123 = std::max(ring[k - 4], v123);
+                        suffix[k - 1] = std::max(most, v3);
+                        suffix[k - 2] = std::max(most, v23);
+                        suffix[k - 3] = std::max(most, v123);
+                        suffix[k - 4] = most = std::max(most, v0123);
+                    }
+                    for (; k >= 1; --k) suffix[k - 1] = most = std::max(most, ring[k - 1]);
                     lane.at = 0;
                     lane.prefix = 0;
                 }
@@ -352,43 +381,15 @@ private:
         const int laneCount = int(lanes_.size());
         for (std::size_t g = 0; g < groups_.size(); ++g) {
             const int first = int(g) * kSmoothLanes, count = std::min(kSmoothLanes, laneCount - first);
-            for (int l = 0; l < kSmoothLanes; ++l) {
-                double* column = targets_.data() + l;
-                if (l < count) {
-                    const float* target = gainDb_[std::size_t(first + l)].data();
-                    for (int n = 0; n < frames; ++n) column[std::size_t(n) * kSmoothLanes] = double(target[n]);
-                } else {
-                    for (int n = 0; n < frames; ++n) column[std::size_t(n) * kSmoothLanes] = 0.0;
-                }
+            const float* targets[kSmoothLanes];
+            float* changes[kSmoothLanes];
+            for (int l = 0; l < kSmoothLanes; ++l) { // idle lanes read zeros and write a scratch
+                targets[l] = l < count ? gainDb_[std::size_t(first + l)].data() : idleTargets_.data();
+                changes[l] = l < count ? gainDb_[std::size_t(first + l)].data() : idleChanges_.data();
             }
             SmoothGroup& group = groups_[g];
-            smoothChanges_(targets_.data(), frames, group.coefficients, group.change, group.slow, changes_.data());
-            for (int l = 0; l < count; ++l) {
-                const double* column = changes_.data() + l;
-                float* change = gainDb_[std::size_t(first + l)].data();
-                for (int n = 0; n < frames; ++n) change[n] = float(column[std::size_t(n) * kSmoothLanes]);
-            }
+            smoothChanges_(targets, frames, group.coefficients, group.change, group.slow, changes);
         }
-    }
-
-    /// The measurements of `frames` frames' changes `f` (dB, the largest of the channels).
-    static void statistics(Instance& inst, const float* f, int frames) noexcept {
-        const int offset = int(inst.frames & 3);
-        float most[4] = {float(inst.maxChangeDb), 0, 0, 0};
-        double sums[4]; // sums[j]: frames n of this segment with n % 4 == j
-        for (int j = 0; j < 4; ++j) sums[j] = inst.sumChangeDb[std::size_t((offset + j) & 3)];
-        int n = 0;
-        for (; n + 4 <= frames; n += 4)
-            for (int j = 0; j < 4; ++j) {
-                most[j] = std::max(most[j], f[n + j]);
-                sums[j] += double(f[n + j]);
-            }
-        for (; n < frames; ++n) {
-            most[n & 3] = std::max(most[n & 3], f[n]);
-            sums[n & 3] += double(f[n]);
-        }
-        for (int j = 0; j < 4; ++j) inst.sumChangeDb[std::size_t((offset + j) & 3)] = sums[j];
-        inst.maxChangeDb = double(std::max(std::max(most[0], most[1]), std::max(most[2], most[3])));
     }
 
     /// Pass 4 for instance i: statistics, makeup, the gain applied.
@@ -403,7 +404,9 @@ private:
         }
         // Statistics: the maximum is exact in any order; the sum runs in four accumulators by
         // absolute frame modulo 4 (each in frame order), so it does not depend on the split either.
-        statistics(inst, frameChange_.data(), frames);
+        float most = float(inst.maxChangeDb);
+        changeStatistics_(frameChange_.data(), frames, inst.frames, inst.sumChangeDb.data(), &most);
+        inst.maxChangeDb = double(most);
         inst.recorder.add(frameChange_.data(), std::size_t(frames));
         inst.frames += frames;
 
@@ -462,9 +465,11 @@ private:
         double change[kSmoothLanes] = {}, slow[kSmoothLanes] = {};
     };
     std::vector<SmoothGroup> groups_;
-    std::vector<double> targets_, changes_; ///< frame-major [frame][kSmoothLanes]
-    void (*smoothChanges_)(const double*, int, const SmoothCoefficients&, double*, double*, double*) noexcept = nullptr;
+    std::vector<float> idleTargets_, idleChanges_; ///< the padding lanes of the last group
+    void (*smoothChanges_)(const float* const*, int, const SmoothCoefficients&, double*, double*,
+                           float* const*) noexcept = nullptr;
     void (*staticTargets_)(const float*, int, float, float, float, float, bool, float*) noexcept = nullptr;
+    void (*changeStatistics_)(const float*, int, std::int64_t, double*, float*) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
 };
 

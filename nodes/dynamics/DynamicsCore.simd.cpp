@@ -65,8 +65,8 @@ void staticTargets(const float* x, int frames, float t, float slope, float w, fl
         targets<false>(x, frames, t, slope, w, range, out);
 }
 
-void smoothChanges(const double* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
-                   double* out) noexcept {
+void smoothChanges(const float* const* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
+                   float* const* out) noexcept {
     constexpr int width = int(Doubles::size);
     constexpr int batches = dynamics::kSmoothLanes / width;
     static_assert(dynamics::kSmoothLanes % width == 0, "whole batches of lanes");
@@ -76,12 +76,12 @@ void smoothChanges(const double* targets, int frames, const dynamics::SmoothCoef
         s[b] = Doubles::load_unaligned(slow + b * width);
     }
     const Doubles snap(dynamics::kSnapDb), zero(0.0);
+    alignas(64) double t[dynamics::kSmoothLanes], o[dynamics::kSmoothLanes];
     for (int n = 0; n < frames; ++n) {
-        const double* t = targets + std::size_t(n) * dynamics::kSmoothLanes;
-        double* o = out + std::size_t(n) * dynamics::kSmoothLanes;
+        for (int l = 0; l < dynamics::kSmoothLanes; ++l) t[l] = double(targets[l][n]);
         for (int b = 0; b < batches; ++b) { // independent chains: their latencies overlap
             const int at = b * width;
-            const Doubles target = Doubles::load_unaligned(t + at);
+            const Doubles target = Doubles::load_aligned(t + at);
             const auto tiny = target < snap;
             // The products with C start at once; the comparisons run beside them.
             const Doubles rising = Doubles::load_aligned(k.riseRest + at) * target + Doubles::load_aligned(k.rise + at) * c[b];
@@ -95,13 +95,48 @@ void smoothChanges(const double* targets, int frames, const dynamics::SmoothCoef
                 xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
             c[b] = next;
             s[b] = slowNext;
-            xsimd::select(Doubles::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next).store_unaligned(o + at);
+            xsimd::select(Doubles::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next).store_aligned(o + at);
         }
+        for (int l = 0; l < dynamics::kSmoothLanes; ++l) out[l][n] = float(o[l]);
     }
     for (int b = 0; b < batches; ++b) {
         c[b].store_unaligned(change + b * width);
         s[b].store_unaligned(slow + b * width);
     }
+}
+
+} // namespace sg::SG_SIMD_NS
+
+namespace sg::SG_SIMD_NS {
+
+void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept {
+    constexpr int width = int(Doubles::size);
+    static_assert(8 % width == 0, "eight sums are whole batches");
+    float m = *most;
+    int n = 0;
+    // Up to the next frame whose count is a multiple of 8, one by one.
+    for (; n < frames && ((first + n) & 7) != 0; ++n) {
+        m = std::max(m, f[n]);
+        sums[(first + n) & 7] += double(f[n]);
+    }
+    Doubles s[8 / width];
+    for (int b = 0; b < 8 / width; ++b) s[b] = Doubles::load_unaligned(sums + b * width);
+    float mx[8] = {m, m, m, m, m, m, m, m};
+    alignas(64) double wide[8];
+    for (; n + 8 <= frames; n += 8) {
+        for (int j = 0; j < 8; ++j) {
+            mx[j] = std::max(mx[j], f[n + j]);
+            wide[j] = double(f[n + j]);
+        }
+        for (int b = 0; b < 8 / width; ++b) s[b] = s[b] + Doubles::load_aligned(wide + b * width);
+    }
+    for (int b = 0; b < 8 / width; ++b) s[b].store_unaligned(sums + b * width);
+    for (float v : mx) m = std::max(m, v);
+    for (; n < frames; ++n) {
+        m = std::max(m, f[n]);
+        sums[(first + n) & 7] += double(f[n]);
+    }
+    *most = m;
 }
 
 } // namespace sg::SG_SIMD_NS

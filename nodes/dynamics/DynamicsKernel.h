@@ -7,6 +7,7 @@
 #include "core/Simd.h"
 #include "nodes/dynamics/DynamicsCore.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -97,9 +98,15 @@ inline constexpr double kSnapDb = 1e-7;
 
 } // namespace sg::dynamics
 
-// The attack / release recursion of kSmoothLanes lanes at once, frame-major ([frame][lane]):
+// The attack / release recursion of kSmoothLanes lanes at once, targets[l][n] -> out[l][n]
+// (out[l] may be targets[l]; the state is double, out is rounded to float):
 //   C' = (1 - a) T + a C, a = rise when T > C else fall; C' = 0 when C < kSnapDb and T < kSnapDb;
 //   the slow path S likewise with the slow factors; out = max(C', S') where autoRelease, else C'.
 // `change` and `slow` ([kSmoothLanes]) carry C and S from call to call.
-SG_SIMD_DECLARE(void smoothChanges(const double* targets, int frames, const sg::dynamics::SmoothCoefficients& k, double* change,
-                                   double* slow, double* out) noexcept)
+SG_SIMD_DECLARE(void smoothChanges(const float* const* targets, int frames, const sg::dynamics::SmoothCoefficients& k,
+                                   double* change, double* slow, float* const* out) noexcept)
+
+// Measurements of `frames` frames' changes f (dB): most = max(most, f[n]); sums[j] += f[n] (in
+// double, in frame order) for the frames whose count since reset, first + n, is j modulo 8, so the
+// sums do not depend on how the frames were split into calls.
+SG_SIMD_DECLARE(void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept)
