@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -179,17 +181,19 @@ private:
         void clear() noexcept { head = count = 0; }
         double push(double value, std::int64_t position) noexcept {
             const std::size_t slots = positions.size();
+            // Ring indices: head < slots and count <= slots, so one subtraction wraps them.
+            const auto wrap = [slots](std::size_t index) { return index >= slots ? index - slots : index; };
             while (count > 0) { // drop tail values that can never be the minimum again
-                const std::size_t tail = (head + count - 1) % slots;
+                const std::size_t tail = wrap(head + count - 1);
                 if (values[tail] < value) break;
                 --count;
             }
-            const std::size_t at = (head + count) % slots;
+            const std::size_t at = wrap(head + count);
             positions[at] = position;
             values[at] = value;
             ++count;
             while (positions[head] <= position - frames) {
-                head = (head + 1) % slots;
+                head = wrap(head + 1);
                 --count;
             }
             return values[head];
@@ -245,6 +249,7 @@ private:
         peak_.assign(std::size_t(maxBlockFrames()), 0.0f);
         sidePeak_.assign(std::size_t(maxBlockFrames()), 0.0f);
         gain_.assign(std::size_t(maxBlockFrames()), 1.0f);
+        reductions_.assign(std::size_t(maxBlockFrames()), 0.0f);
         instances_.clear();
         lanes_.clear();
         for (int i = 0; i < instanceCount(); ++i) {
@@ -364,21 +369,25 @@ private:
             inst.duty += (limited - inst.duty) * (1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate())));
         }
 
-        const auto fixed = std::int64_t(std::floor(envelope * kFixedOne));
+        // floor(envelope * 2^36), exactly (|value| < 2^41: the conversions are exact).
+        const double scaled = envelope * kFixedOne;
+        std::int64_t fixed = std::int64_t(scaled);
+        if (double(fixed) > scaled) --fixed;
         inst.boxSum += fixed - inst.box[inst.boxIndex];
         inst.box[inst.boxIndex] = fixed;
         if (++inst.boxIndex == inst.box.size()) inst.boxIndex = 0;
         if (inst.boxSum == 0) {
             if (position >= inst.latencyFrames) {
                 ++inst.countedFrames;
-                inst.reductionSeries.add(0.0f);
+                reductions_[reductionCount_++] = 0.0f;
             }
             return 1.0f;
         }
         const double logGain = double(inst.boxSum) / (kFixedOne * double(inst.attackFrames));
         const double gain = std::exp(logGain);
         float rounded = float(gain);
-        if (double(rounded) > gain) rounded = std::nextafter(rounded, 0.0f);
+        if (double(rounded) > gain) // the next float towards 0 (rounded > 0 and normal: gain >= e^-23)
+            rounded = std::bit_cast<float>(std::bit_cast<std::uint32_t>(rounded) - 1u);
 
         if (position >= inst.latencyFrames) {
             ++inst.countedFrames;
@@ -386,7 +395,7 @@ private:
             inst.maxReductionDb = std::max(inst.maxReductionDb, reductionDb);
             inst.sumReductionDb += reductionDb;
             if (reductionDb >= kLimitedThresholdDb) ++inst.limitedFrames;
-            inst.reductionSeries.add(float(reductionDb));
+            reductions_[reductionCount_++] = float(reductionDb);
         }
         return rounded;
     }
@@ -529,11 +538,13 @@ private:
         }
         const std::int64_t position = ctx.position + start;
         bool unity = true;
+        reductionCount_ = 0;
         for (int i = 0; i < frames; ++i) {
             const float g = nextGain(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
             gain_[std::size_t(i)] = g;
             unity = unity && g == 1.0f;
         }
+        inst.reductionSeries.add(reductions_.data(), reductionCount_); // the counted frames' reductions, in order
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             float* work = lanes_[std::size_t(l)].work.data();
             float* out = ctx.outputs[0][l] + start;
@@ -561,9 +572,11 @@ private:
     void (*accumulateCrests_)(const float* const*, int, float*) noexcept = nullptr;
     void (*crestBound_)(const float* const*, int, float*) noexcept = nullptr;
     void (*fir_)(const float*, int, const float*, int, float*, bool) noexcept = nullptr;
-    std::vector<float> peak_;     ///< detected peak per frame of the current segment
-    std::vector<float> sidePeak_; ///< detected peak of the high-passed sidechain
-    std::vector<float> gain_;     ///< gain per frame of the current segment
+    std::vector<float> peak_;       ///< detected peak per frame of the current segment
+    std::vector<float> sidePeak_;   ///< detected peak of the high-passed sidechain
+    std::vector<float> gain_;       ///< gain per frame of the current segment
+    std::vector<float> reductions_; ///< gain reduction (dB) of the segment's counted frames, for the series
+    std::size_t reductionCount_ = 0;
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
 };
 
