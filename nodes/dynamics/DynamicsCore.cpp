@@ -67,10 +67,9 @@ private:
     struct Lane {
         biquad::SectionState detectorFilter; ///< sidechain high-pass or band filter of the detector
         biquad::SectionState audioFilter;    ///< band filter of the audio (split types with a sidechain)
-        std::vector<float> ring;             ///< rms: the last W values of d^2; peak: |d| of the current chunk
-        std::vector<float> suffix;           ///< peak: suffix maxima of the previous chunk, [W] = 0
-        int at = 0;                          ///< position in the ring / chunk
-        float prefix = 0;                    ///< peak: maximum of the current chunk so far
+        std::vector<float> ring;             ///< rms: the last W values of d^2
+        SlidingMaximum peak;                 ///< peak: max |d| over the last W frames
+        int at = 0;                          ///< rms: position in the ring
         double sum = 0;                      ///< rms: sum of the ring
         bool open = false;                   ///< gate
         std::int64_t holdLeft = 0;
@@ -112,8 +111,10 @@ private:
             widest = std::max(widest, inst.channels);
             for (int c = 0; c < inst.channels; ++c) {
                 Lane lane;
-                lane.ring.assign(std::size_t(inst.windowFrames), 0.0f);
-                if (!inst.rms) lane.suffix.assign(std::size_t(inst.windowFrames) + 1, 0.0f);
+                if (inst.rms)
+                    lane.ring.assign(std::size_t(inst.windowFrames), 0.0f);
+                else
+                    lane.peak.prepare(inst.windowFrames);
                 lanes_.push_back(std::move(lane));
             }
         }
@@ -142,9 +143,8 @@ private:
             lane.detectorFilter.clear();
             lane.audioFilter.clear();
             std::fill(lane.ring.begin(), lane.ring.end(), 0.0f);
-            std::fill(lane.suffix.begin(), lane.suffix.end(), 0.0f);
+            lane.peak.reset();
             lane.at = 0;
-            lane.prefix = 0;
             lane.sum = 0;
             lane.open = false;
             lane.holdLeft = 0;
@@ -257,55 +257,7 @@ private:
                 levelDb[n] = float(std::max(lane.sum, 0.0) / double(w));
             }
         } else {
-            // Sliding maximum over the last W frames (van Herk 1992; Gil & Werman 1993): frames
-            // fall in chunks of W since reset; the window of a frame at chunk position j is the
-            // previous chunk from j + 1 on (suffix[j + 1]) and the current chunk up to j (prefix).
-            // Both scans work 4 frames at a time: the maxima inside a group of 4 are independent
-            // of the running value, so the dependency chain is one max per 4 frames.
-            float* suffix = lane.suffix.data();
-            for (int n = 0; n < frames;) {
-                const int run = std::min(frames - n, w - lane.at);
-                float prefix = lane.prefix;
-                int j = lane.at;
-                const int end = lane.at + run;
-                for (; j + 4 <= end; j += 4, n += 4) {
-                    const float v0 = std::fabs(source[n]), v1 = std::fabs(source[n + 1]);
-                    const float v2 = std::fabs(source[n + 2]), v3 = std::fabs(source[n + 3]);
-                    ring[j] = v0;
-                    ring[j + 1] = v1;
-                    ring[j + 2] = v2;
-                    ring[j + 3] = v3;
-                    const float v01 = std::max(v0, v1), v012 = std::max(v01, v2), v0123 = std::max(v012, v3);
-                    levelDb[n] = std::max(suffix[j + 1], std::max(prefix, v0));
-                    levelDb[n + 1] = std::max(suffix[j + 2], std::max(prefix, v01));
-                    levelDb[n + 2] = std::max(suffix[j + 3], std::max(prefix, v012));
-                    prefix = std::max(prefix, v0123);
-                    levelDb[n + 3] = std::max(suffix[j + 4], prefix);
-                }
-                for (; j < end; ++j, ++n) {
-                    const float v = std::fabs(source[n]);
-                    ring[j] = v;
-                    prefix = std::max(prefix, v);
-                    levelDb[n] = std::max(suffix[j + 1], prefix);
-                }
-                lane.prefix = prefix;
-                lane.at = end;
-                if (lane.at == w) { // the chunk is complete: its suffix maxima serve the next one
-                    float most = 0;
-                    int k = w;
-                    for (; k >= 4; k -= 4) {
-                        const float v3 = ring[k - 1], v23 = std::max(ring[k - 2], v3), v123 = std::max(ring[k - 3], v23),
-                                    v0123 = std::max(ring[k - 4], v123);
-                        suffix[k - 1] = std::max(most, v3);
-                        suffix[k - 2] = std::max(most, v23);
-                        suffix[k - 3] = std::max(most, v123);
-                        suffix[k - 4] = most = std::max(most, v0123);
-                    }
-                    for (; k >= 1; --k) suffix[k - 1] = most = std::max(most, ring[k - 1]);
-                    lane.at = 0;
-                    lane.prefix = 0;
-                }
-            }
+            lane.peak.process(source, frames, levelDb);
         }
         elementwise().gainToDecibels(levelDb, levelDb, frames);
         const float scale = inst.rms ? 0.5f : 1.0f; // 20 log10(mean square) / 2 = 10 log10(mean square)
@@ -474,6 +426,68 @@ private:
 };
 
 } // namespace
+
+void SlidingMaximum::prepare(int windowFrames) {
+    window_ = windowFrames < 1 ? 1 : windowFrames;
+    chunk_.assign(std::size_t(window_), 0.0f);
+    suffix_.assign(std::size_t(window_) + 1, 0.0f);
+    reset();
+}
+
+void SlidingMaximum::reset() noexcept {
+    std::fill(suffix_.begin(), suffix_.end(), 0.0f);
+    at_ = 0;
+    prefix_ = 0;
+}
+
+void SlidingMaximum::process(const float* x, int frames, float* out) noexcept {
+    // Both scans work 4 frames at a time: the maxima inside a group of 4 do not depend on the
+    // running value, so the dependency chain is one max per 4 frames.
+    const int w = window_;
+    float* chunk = chunk_.data();
+    float* suffix = suffix_.data();
+    for (int n = 0; n < frames;) {
+        const int end = at_ + std::min(frames - n, w - at_);
+        float prefix = prefix_;
+        int j = at_;
+        for (; j + 4 <= end; j += 4, n += 4) {
+            const float v0 = std::fabs(x[n]), v1 = std::fabs(x[n + 1]), v2 = std::fabs(x[n + 2]), v3 = std::fabs(x[n + 3]);
+            chunk[j] = v0;
+            chunk[j + 1] = v1;
+            chunk[j + 2] = v2;
+            chunk[j + 3] = v3;
+            const float v01 = std::max(v0, v1), v012 = std::max(v01, v2), v0123 = std::max(v012, v3);
+            out[n] = std::max(suffix[j + 1], std::max(prefix, v0));
+            out[n + 1] = std::max(suffix[j + 2], std::max(prefix, v01));
+            out[n + 2] = std::max(suffix[j + 3], std::max(prefix, v012));
+            prefix = std::max(prefix, v0123);
+            out[n + 3] = std::max(suffix[j + 4], prefix);
+        }
+        for (; j < end; ++j, ++n) {
+            const float v = std::fabs(x[n]);
+            chunk[j] = v;
+            prefix = std::max(prefix, v);
+            out[n] = std::max(suffix[j + 1], prefix);
+        }
+        prefix_ = prefix;
+        at_ = end;
+        if (at_ == w) { // the chunk is complete: its suffix maxima serve the next one
+            float most = 0;
+            int k = w;
+            for (; k >= 4; k -= 4) {
+                const float v3 = chunk[k - 1], v23 = std::max(chunk[k - 2], v3), v123 = std::max(chunk[k - 3], v23),
+                            v0123 = std::max(chunk[k - 4], v123);
+                suffix[k - 1] = std::max(most, v3);
+                suffix[k - 2] = std::max(most, v23);
+                suffix[k - 3] = std::max(most, v123);
+                suffix[k - 4] = most = std::max(most, v0123);
+            }
+            for (; k >= 1; --k) suffix[k - 1] = most = std::max(most, chunk[k - 1]);
+            at_ = 0;
+            prefix_ = 0;
+        }
+    }
+}
 
 void DynamicsDecl::declareDetector(double defaultWindowMs, double defaultLinkPercent) {
     detector = decl.param("detector")
