@@ -125,11 +125,11 @@ private:
         levelDb_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
         band_.assign(lanes_.size(), std::vector<float>(padded, 0.0f));
         gainDb_.assign(lanes_.size(), std::vector<float>(padded, 0.0f));
-        idleTargets_.assign(padded, 0.0f);
-        idleChanges_.assign(padded, 0.0f);
         smoothChanges_ = SG_SIMD_PICK(spec.simd, smoothChanges);
         staticTargets_ = SG_SIMD_PICK(spec.simd, staticTargets);
         changeStatistics_ = SG_SIMD_PICK(spec.simd, changeStatistics);
+        idleTargets_.assign(padded, 0.0f);
+        idleChanges_.assign(padded, 0.0f);
         curve_.assign(padded, 0.0f);
         audioBand_.assign(padded, 0.0f);
         linked_.assign(padded, 0.0f);
@@ -340,7 +340,7 @@ private:
                 changes[l] = l < count ? gainDb_[std::size_t(first + l)].data() : idleChanges_.data();
             }
             SmoothGroup& group = groups_[g];
-            smoothChanges_(targets, frames, group.coefficients, group.change, group.slow, changes);
+            smoothChanges_(targets, count, frames, group.coefficients, group.change, group.slow, changes);
         }
     }
 
@@ -418,7 +418,7 @@ private:
     };
     std::vector<SmoothGroup> groups_;
     std::vector<float> idleTargets_, idleChanges_; ///< the padding lanes of the last group
-    void (*smoothChanges_)(const float* const*, int, const SmoothCoefficients&, double*, double*,
+    void (*smoothChanges_)(const float* const*, int, int, const SmoothCoefficients&, double*, double*,
                            float* const*) noexcept = nullptr;
     void (*staticTargets_)(const float*, int, float, float, float, float, bool, float*) noexcept = nullptr;
     void (*changeStatistics_)(const float*, int, std::int64_t, double*, float*) noexcept = nullptr;

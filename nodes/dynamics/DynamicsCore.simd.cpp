@@ -65,49 +65,76 @@ void staticTargets(const float* x, int frames, float t, float slope, float w, fl
         targets<false>(x, frames, t, slope, w, range, out);
 }
 
-void smoothChanges(const float* const* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
+namespace {
+
+/// smoothChanges on the first Used batches of lanes (compile-time, so the state stays in registers).
+template <class Batch, int Used>
+void smoothBatches(const float* const* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
                    float* const* out) noexcept {
-    constexpr int width = int(Doubles::size);
-    constexpr int batches = dynamics::kSmoothLanes / width;
-    static_assert(dynamics::kSmoothLanes % width == 0, "whole batches of lanes");
-    Doubles c[batches], s[batches];
-    for (int b = 0; b < batches; ++b) {
-        c[b] = Doubles::load_unaligned(change + b * width);
-        s[b] = Doubles::load_unaligned(slow + b * width);
+    constexpr int width = int(Batch::size);
+    const auto larger = [](const Batch& a, const Batch& b) { return xsimd::select(a < b, b, a); };
+    Batch c[Used], s[Used];
+    for (int b = 0; b < Used; ++b) {
+        c[b] = Batch::load_unaligned(change + b * width);
+        s[b] = Batch::load_unaligned(slow + b * width);
     }
-    const Doubles snap(dynamics::kSnapDb), zero(0.0);
+    const Batch snap(dynamics::kSnapDb), zero(0.0);
     alignas(64) double t[dynamics::kSmoothLanes], o[dynamics::kSmoothLanes];
     for (int n = 0; n < frames; ++n) {
-        for (int l = 0; l < dynamics::kSmoothLanes; ++l) t[l] = double(targets[l][n]);
-        for (int b = 0; b < batches; ++b) { // independent chains: their latencies overlap
+        for (int l = 0; l < Used * width; ++l) t[l] = double(targets[l][n]);
+        for (int b = 0; b < Used; ++b) { // independent chains: their latencies overlap
             const int at = b * width;
-            const Doubles target = Doubles::load_aligned(t + at);
+            const Batch target = Batch::load_aligned(t + at);
             const auto tiny = target < snap;
             // The products with C start at once; the comparisons run beside them.
-            const Doubles rising = Doubles::load_aligned(k.riseRest + at) * target + Doubles::load_aligned(k.rise + at) * c[b];
-            const Doubles falling = Doubles::load_aligned(k.fallRest + at) * target + Doubles::load_aligned(k.fall + at) * c[b];
-            const Doubles next = xsimd::select(tiny & (c[b] < snap), zero, xsimd::select(target > c[b], rising, falling));
-            const Doubles slowRising =
-                Doubles::load_aligned(k.slowRiseRest + at) * target + Doubles::load_aligned(k.slowRise + at) * s[b];
-            const Doubles slowFalling =
-                Doubles::load_aligned(k.slowFallRest + at) * target + Doubles::load_aligned(k.slowFall + at) * s[b];
-            const Doubles slowNext =
+            const Batch rising = Batch::load_aligned(k.riseRest + at) * target + Batch::load_aligned(k.rise + at) * c[b];
+            const Batch falling = Batch::load_aligned(k.fallRest + at) * target + Batch::load_aligned(k.fall + at) * c[b];
+            const Batch next = xsimd::select(tiny & (c[b] < snap), zero, xsimd::select(target > c[b], rising, falling));
+            const Batch slowRising =
+                Batch::load_aligned(k.slowRiseRest + at) * target + Batch::load_aligned(k.slowRise + at) * s[b];
+            const Batch slowFalling =
+                Batch::load_aligned(k.slowFallRest + at) * target + Batch::load_aligned(k.slowFall + at) * s[b];
+            const Batch slowNext =
                 xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
             c[b] = next;
             s[b] = slowNext;
-            xsimd::select(Doubles::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next).store_aligned(o + at);
+            xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next).store_aligned(o + at);
         }
-        for (int l = 0; l < dynamics::kSmoothLanes; ++l) out[l][n] = float(o[l]);
+        for (int l = 0; l < Used * width; ++l) out[l][n] = float(o[l]);
     }
-    for (int b = 0; b < batches; ++b) {
+    for (int b = 0; b < Used; ++b) {
         c[b].store_unaligned(change + b * width);
         s[b].store_unaligned(slow + b * width);
     }
 }
 
-} // namespace sg::SG_SIMD_NS
+} // namespace
 
-namespace sg::SG_SIMD_NS {
+void smoothChanges(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
+                   double* slow, float* const* out) noexcept {
+    constexpr int width = int(Doubles::size);
+    static_assert(dynamics::kSmoothLanes % width == 0, "whole batches of lanes");
+    lanes = std::clamp(lanes, 1, dynamics::kSmoothLanes);
+    // Only the batches that hold a used lane run, and one or two lanes (a mono or stereo
+    // instance alone) run on 2-lane batches whatever the architecture: the same operations on
+    // the same lanes, so the same bits. The caller points the rest of the lanes it passes
+    // (up to a whole batch) at zeros (targets) and a scratch (out).
+    using Pair = xsimd::batch<double, xsimd::sse2>;
+    if (lanes <= 2) return smoothBatches<Pair, 1>(targets, frames, k, change, slow, out);
+    switch ((lanes + width - 1) / width) {
+    case 1:
+        return smoothBatches<Doubles, 1>(targets, frames, k, change, slow, out);
+    case 2:
+        if constexpr (2 * width <= dynamics::kSmoothLanes)
+            return smoothBatches<Doubles, 2>(targets, frames, k, change, slow, out);
+        break;
+    case 3:
+    case 4:
+        if constexpr (4 * width <= dynamics::kSmoothLanes)
+            return smoothBatches<Doubles, 4>(targets, frames, k, change, slow, out);
+        break;
+    }
+}
 
 void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept {
     constexpr int width = int(Doubles::size);

@@ -98,12 +98,12 @@ inline constexpr double kSnapDb = 1e-7;
 
 } // namespace sg::dynamics
 
-// The attack / release recursion of kSmoothLanes lanes at once, targets[l][n] -> out[l][n]
+// The attack / release recursion of `lanes` (<= kSmoothLanes) lanes at once, targets[l][n] -> out[l][n]
 // (out[l] may be targets[l]; the state is double, out is rounded to float):
 //   C' = (1 - a) T + a C, a = rise when T > C else fall; C' = 0 when C < kSnapDb and T < kSnapDb;
 //   the slow path S likewise with the slow factors; out = max(C', S') where autoRelease, else C'.
 // `change` and `slow` ([kSmoothLanes]) carry C and S from call to call.
-SG_SIMD_DECLARE(void smoothChanges(const float* const* targets, int frames, const sg::dynamics::SmoothCoefficients& k,
+SG_SIMD_DECLARE(void smoothChanges(const float* const* targets, int lanes, int frames, const sg::dynamics::SmoothCoefficients& k,
                                    double* change, double* slow, float* const* out) noexcept)
 
 // Measurements of `frames` frames' changes f (dB): most = max(most, f[n]); sums[j] += f[n] (in
