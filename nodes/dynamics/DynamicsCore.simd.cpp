@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include <immintrin.h>
+
 namespace sg::SG_SIMD_NS {
 
 namespace {
@@ -136,6 +138,22 @@ void smoothChanges(const float* const* targets, int lanes, int frames, const dyn
     }
 }
 
+namespace {
+
+/// `Doubles::size` floats from p, converted (exactly) in registers: a conversion through memory
+/// would stall store forwarding.
+inline Doubles widen(const float* p) noexcept {
+#if defined(__AVX512F__)
+    return Doubles(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+#elif defined(__AVX__)
+    return Doubles(_mm256_cvtps_pd(_mm_loadu_ps(p)));
+#else
+    return Doubles(_mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+#endif
+}
+
+} // namespace
+
 void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept {
     constexpr int width = int(Doubles::size);
     static_assert(8 % width == 0, "eight sums are whole batches");
@@ -149,13 +167,9 @@ void changeStatistics(const float* f, int frames, std::int64_t first, double* su
     Doubles s[8 / width];
     for (int b = 0; b < 8 / width; ++b) s[b] = Doubles::load_unaligned(sums + b * width);
     float mx[8] = {m, m, m, m, m, m, m, m};
-    alignas(64) double wide[8];
     for (; n + 8 <= frames; n += 8) {
-        for (int j = 0; j < 8; ++j) {
-            mx[j] = std::max(mx[j], f[n + j]);
-            wide[j] = double(f[n + j]);
-        }
-        for (int b = 0; b < 8 / width; ++b) s[b] = s[b] + Doubles::load_aligned(wide + b * width);
+        for (int j = 0; j < 8; ++j) mx[j] = std::max(mx[j], f[n + j]);
+        for (int b = 0; b < 8 / width; ++b) s[b] = s[b] + widen(f + n + b * width);
     }
     for (int b = 0; b < 8 / width; ++b) s[b].store_unaligned(sums + b * width);
     for (float v : mx) m = std::max(m, v);
