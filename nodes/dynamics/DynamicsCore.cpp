@@ -21,11 +21,13 @@
 #include "core/DeclaredKernel.h"
 #include "core/Registry.h"
 #include "core/SeriesRecorder.h"
+#include "nodes/filters/Biquad.h"
 #include "nodes/filters/BiquadDesign.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -65,13 +67,12 @@ public:
 
 private:
     struct Lane {
-        biquad::SectionState detectorFilter; ///< sidechain high-pass or band filter of the detector
-        biquad::SectionState audioFilter;    ///< band filter of the audio (split types with a sidechain)
-        std::vector<float> ring;             ///< rms: the last W values of d^2
-        SlidingMaximum peak;                 ///< peak: max |d| over the last W frames
-        int at = 0;                          ///< rms: position in the ring
-        double sum = 0;                      ///< rms: sum of the ring
-        bool open = false;                   ///< gate
+        biquad::SectionState audioFilter; ///< band filter of the audio (split types with a sidechain)
+        std::vector<float> ring;          ///< rms: the last W values of d^2
+        SlidingMaximum peak;              ///< peak: max |d| over the last W frames
+        int at = 0;                       ///< rms: position in the ring
+        double sum = 0;                   ///< rms: sum of the ring
+        bool open = false;                ///< gate
         std::int64_t holdLeft = 0;
     };
     struct Instance {
@@ -120,6 +121,19 @@ private:
         }
         // The recursion's lanes in groups of kSmoothLanes (the last one padded with idle lanes).
         groups_.assign((lanes_.size() + kSmoothLanes - 1) / kSmoothLanes, SmoothGroup{});
+        // The detector filters of all lanes as one biquad bank (vectorised across lanes).
+        const int stride = (int(lanes_.size()) + biquad::kLanePad - 1) / biquad::kLanePad * biquad::kLanePad;
+        bankCoefficients_.assign(std::size_t(5 * stride), 0.0);
+        bankState_.assign(std::size_t(2 * stride), 0.0);
+        bankRoundAfter_.assign(std::size_t(stride), 0.0);
+        bankScratch_.assign(std::size_t(biquad::kChunkFrames * biquad::kMaxPassLanes + 8), 0.0);
+        auto* scratch = bankScratch_.data();
+        while (reinterpret_cast<std::uintptr_t>(scratch) % 64 != 0) ++scratch;
+        bank_ = {int(lanes_.size()), stride, 1, bankCoefficients_.data(), bankState_.data(), scratch, bankRoundAfter_.data(),
+                 &bankSectionRounds_};
+        bankIn_.assign(lanes_.size(), nullptr);
+        bankOut_.assign(lanes_.size(), nullptr);
+        processBank_ = SG_SIMD_PICK(spec.simd, processBiquadBank);
         for (int i = 0; i < instanceCount(); ++i) update(i);
         const std::size_t padded = std::size_t(maxBlockFrames()) + 16;
         levelDb_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
@@ -131,6 +145,7 @@ private:
         idleTargets_.assign(padded, 0.0f);
         idleChanges_.assign(padded, 0.0f);
         curve_.assign(padded, 0.0f);
+        zeros_.assign(padded, 0.0f);
         audioBand_.assign(padded, 0.0f);
         linked_.assign(padded, 0.0f);
         makeup_.assign(padded, 0.0f);
@@ -140,7 +155,6 @@ private:
 
     void clearState() noexcept override {
         for (Lane& lane : lanes_) {
-            lane.detectorFilter.clear();
             lane.audioFilter.clear();
             std::fill(lane.ring.begin(), lane.ring.end(), 0.0f);
             lane.peak.reset();
@@ -149,6 +163,7 @@ private:
             lane.open = false;
             lane.holdLeft = 0;
         }
+        std::fill(bankState_.begin(), bankState_.end(), 0.0);
         for (SmoothGroup& group : groups_) {
             std::fill(std::begin(group.change), std::end(group.change), 0.0);
             std::fill(std::begin(group.slow), std::end(group.slow), 0.0);
@@ -225,9 +240,31 @@ private:
             break;
         }
         }
+        // The bank's coefficients of this instance's lanes: its filter, or y = x when it has none.
+        const int stride = bank_.stride;
+        for (int c = 0; c < inst.channels; ++c)
+            for (int k = 0; k < 5; ++k)
+                bankCoefficients_[std::size_t(k * stride + inst.firstLane + c)] =
+                    inst.detectorFiltered ? inst.detectorSection[std::size_t(k)] : (k == 0 ? 1.0 : 0.0);
+        anyFiltered_ = false;
+        for (const Instance& other : instances_) anyFiltered_ = anyFiltered_ || other.detectorFiltered;
     }
 
     void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
+        if (anyFiltered_) { // pass 0: every detector filter at once, into band_
+            for (int i = 0; i < instanceCount(); ++i) {
+                const Instance& inst = instances_[std::size_t(i)];
+                const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
+                for (int k = 0; k < inst.channels; ++k) {
+                    const std::size_t lane = std::size_t(inst.firstLane + k);
+                    bankIn_[lane] = k >= detectors               ? zeros_.data()
+                                    : inst.sidechainChannels > 0 ? ctx.inputs[1][inst.firstSidechain + k] + start
+                                                                 : ctx.inputs[0][inst.firstLane + k] + start;
+                    bankOut_[lane] = band_[lane].data();
+                }
+            }
+            processBank_(bank_, bankIn_.data(), bankOut_.data(), 0, frames);
+        }
         for (int i = 0; i < instanceCount(); ++i) targetsOf(ctx, i, start, frames);
         smooth(frames);
         for (int i = 0; i < instanceCount(); ++i) apply(ctx, i, start, frames);
@@ -237,10 +274,7 @@ private:
     /// when the instance filters its detector; `band` then holds the filtered signal).
     void detect(const Instance& inst, Lane& lane, const float* d, float* band, float* levelDb, int frames) noexcept {
         const float* source = d;
-        if (inst.detectorFiltered) {
-            for (int n = 0; n < frames; ++n) band[n] = float(lane.detectorFilter.process(inst.detectorSection, double(d[n])));
-            source = band;
-        }
+        if (inst.detectorFiltered) source = band; // filtered by the bank (processSegment)
         const int w = inst.windowFrames;
         float* ring = lane.ring.data();
         if (inst.rms) {
@@ -417,6 +451,14 @@ private:
         double change[kSmoothLanes] = {}, slow[kSmoothLanes] = {};
     };
     std::vector<SmoothGroup> groups_;
+    biquad::Bank bank_{}; ///< the detector filters of all lanes
+    std::vector<double> bankCoefficients_, bankState_, bankRoundAfter_, bankScratch_;
+    unsigned char bankSectionRounds_ = 0;
+    std::vector<const float*> bankIn_;
+    std::vector<float*> bankOut_;
+    std::vector<float> zeros_;
+    bool anyFiltered_ = false;
+    void (*processBank_)(const biquad::Bank&, const float* const*, float* const*, int, int) noexcept = nullptr;
     std::vector<float> idleTargets_, idleChanges_; ///< the padding lanes of the last group
     void (*smoothChanges_)(const float* const*, int, int, const SmoothCoefficients&, double*, double*,
                            float* const*) noexcept = nullptr;
