@@ -1,21 +1,33 @@
 // The kernel of compressor, gate, deesser and dynamic_eq (maths: DynamicsCore.h).
 //
-// Per instance and segment: the detector runs per detector channel (filter, sliding maximum or
-// box mean square, then dB through the shared vector log, Elementwise::gainToDecibels), the gain
-// computer and the smoother run per lane and frame in double (no transcendental inside: the
-// static curves are polynomials in dB, the smoother one multiply-add), and the gain goes back to
-// linear through the shared vector exp (Elementwise::decibelsToGain) and is applied along time.
+// Per segment, in four passes:
+//   1. detection per detector lane: filter (double biquad), sliding maximum of |d| (van Herk /
+//      Gil-Werman: a prefix maximum inside the current window-long chunk and the suffix maxima
+//      of the previous one, O(1) per frame, no branches on the data) or box mean of d^2 (running
+//      sum, re-summed exactly once per window), then dB through the shared vector log
+//      (Elementwise::gainToDecibels);
+//   2. per lane: link, then the target change T from the static curve, vectorised along time
+//      (staticTargets, float; the gate's hold / hysteresis state machine is scalar);
+//   3. the attack / release recursion in double, vectorised across lanes: any 8 lanes of any
+//      instances together (smoothChanges), each with its own coefficients;
+//   4. per instance: statistics, makeup, back to linear through the shared vector exp
+//      (Elementwise::decibelsToGain), applied along time.
 // Everything depends on the frames processed since reset only, so output is bit-identical for
-// every block split; a lane never reads another instance's lanes, so batched = unbatched.
+// every block split; a lane's arithmetic never reads another instance's lanes, so batched =
+// unbatched; all vector kernels avoid FMA and do the same operations in their scalar tails, so
+// every SIMD architecture gives the same bits.
 #include "nodes/dynamics/DynamicsKernel.h"
 
 #include "core/DeclaredKernel.h"
 #include "core/Registry.h"
 #include "core/SeriesRecorder.h"
+#include "nodes/filters/Biquad.h"
 #include "nodes/filters/BiquadDesign.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -23,8 +35,6 @@ namespace sg::dynamics {
 
 namespace {
 
-/// A smoothed change this small (dB) is exactly 0, so a released gain returns to exactly 1.
-constexpr double kSnapDb = 1e-7;
 /// Q of the sidechain high-pass and of the shelf / de-esser bands (2nd-order Butterworth).
 constexpr double kButterworthQ = 0.7071067811865476;
 /// Auto release: the slow path charges with this many release times, and decays with this many.
@@ -45,7 +55,9 @@ public:
         const Instance& inst = instances_[std::size_t(instance)];
         const std::string what = d_.kind == Kind::DynamicEq ? "gain_change" : "gain_reduction";
         out.push_back({"max_" + what + "_db", inst.maxChangeDb, "dB"});
-        out.push_back({"mean_" + what + "_db", inst.sumChangeDb / double(std::max<std::int64_t>(1, inst.frames)), "dB"});
+        const auto& sums = inst.sumChangeDb;
+        const double sum = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]));
+        out.push_back({"mean_" + what + "_db", sum / double(std::max<std::int64_t>(1, inst.frames)), "dB"});
     }
     void series(int instance, std::vector<MeasurementSeries>& out) const override {
         if (instance < 0 || std::size_t(instance) >= instances_.size()) return;
@@ -55,17 +67,12 @@ public:
 
 private:
     struct Lane {
-        biquad::SectionState detectorFilter;   ///< sidechain high-pass or band filter of the detector
-        biquad::SectionState audioFilter;      ///< band filter of the audio (split types with a sidechain)
-        std::vector<float> ring;               ///< last W values of |d| (peak) or d^2 (rms)
-        std::vector<std::int64_t> dequeFrames; ///< sliding maximum: frames of a decreasing run
-        std::vector<float> dequeValues;
-        std::size_t dequeHead = 0, dequeCount = 0;
-        std::int64_t frames = 0; ///< frames detected since reset
-        double sum = 0;          ///< rms: sum of the ring
-        double change = 0;       ///< C, dB >= 0
-        double slow = 0;         ///< auto release: slow path, dB >= 0
-        bool open = false;       ///< gate
+        biquad::SectionState audioFilter; ///< band filter of the audio (split types with a sidechain)
+        std::vector<float> ring;          ///< rms: the last W values of d^2
+        SlidingMaximum peak;              ///< peak: max |d| over the last W frames
+        int at = 0;                       ///< rms: position in the ring
+        double sum = 0;                   ///< rms: sum of the ring
+        bool open = false;                ///< gate
         std::int64_t holdLeft = 0;
     };
     struct Instance {
@@ -78,14 +85,15 @@ private:
         bool autoRelease = false, listen = false, below = false, boost = false;
         bool detectorFiltered = false;
         biquad::Section detectorSection{}; ///< also the audio band of split types
-        double maxChangeDb = 0, sumChangeDb = 0;
+        double maxChangeDb = 0;
+        std::array<double, 8> sumChangeDb{}; ///< by frame count modulo 8 (changeStatistics)
         std::int64_t frames = 0;
         SeriesRecorder recorder;
     };
 
     double get(int i, ParamRef p, double fallback) const { return p.valid() ? value(i, p) : fallback; }
 
-    std::string prepareKernel(const PrepareSpec&, std::span<const InstanceSetup> setups) override {
+    std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup> setups) override {
         instances_.clear();
         lanes_.clear();
         instances_.resize(std::size_t(instanceCount()));
@@ -104,18 +112,40 @@ private:
             widest = std::max(widest, inst.channels);
             for (int c = 0; c < inst.channels; ++c) {
                 Lane lane;
-                lane.ring.assign(std::size_t(inst.windowFrames), 0.0f);
-                lane.dequeFrames.assign(std::size_t(inst.windowFrames) + 1, 0);
-                lane.dequeValues.assign(std::size_t(inst.windowFrames) + 1, 0.0f);
+                if (inst.rms)
+                    lane.ring.assign(std::size_t(inst.windowFrames), 0.0f);
+                else
+                    lane.peak.prepare(inst.windowFrames);
                 lanes_.push_back(std::move(lane));
             }
-            update(i);
         }
+        // The recursion's lanes in groups of kSmoothLanes (the last one padded with idle lanes).
+        groups_.assign((lanes_.size() + kSmoothLanes - 1) / kSmoothLanes, SmoothGroup{});
+        // The detector filters of all lanes as one biquad bank (vectorised across lanes).
+        const int stride = (int(lanes_.size()) + biquad::kLanePad - 1) / biquad::kLanePad * biquad::kLanePad;
+        bankCoefficients_.assign(std::size_t(5 * stride), 0.0);
+        bankState_.assign(std::size_t(2 * stride), 0.0);
+        bankRoundAfter_.assign(std::size_t(stride), 0.0);
+        bankScratch_.assign(std::size_t(biquad::kChunkFrames * biquad::kMaxPassLanes + 8), 0.0);
+        auto* scratch = bankScratch_.data();
+        while (reinterpret_cast<std::uintptr_t>(scratch) % 64 != 0) ++scratch;
+        bank_ = {int(lanes_.size()), stride, 1, bankCoefficients_.data(), bankState_.data(), scratch, bankRoundAfter_.data(),
+                 &bankSectionRounds_};
+        bankIn_.assign(lanes_.size(), nullptr);
+        bankOut_.assign(lanes_.size(), nullptr);
+        processBank_ = SG_SIMD_PICK(spec.simd, processBiquadBank);
+        for (int i = 0; i < instanceCount(); ++i) update(i);
         const std::size_t padded = std::size_t(maxBlockFrames()) + 16;
         levelDb_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
-        band_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
-        gainDb_.assign(std::size_t(widest), std::vector<float>(padded, 0.0f));
+        band_.assign(lanes_.size(), std::vector<float>(padded, 0.0f));
+        gainDb_.assign(lanes_.size(), std::vector<float>(padded, 0.0f));
+        smoothChanges_ = SG_SIMD_PICK(spec.simd, smoothChanges);
+        staticTargets_ = SG_SIMD_PICK(spec.simd, staticTargets);
+        changeStatistics_ = SG_SIMD_PICK(spec.simd, changeStatistics);
+        idleTargets_.assign(padded, 0.0f);
+        idleChanges_.assign(padded, 0.0f);
         curve_.assign(padded, 0.0f);
+        zeros_.assign(padded, 0.0f);
         audioBand_.assign(padded, 0.0f);
         linked_.assign(padded, 0.0f);
         makeup_.assign(padded, 0.0f);
@@ -125,17 +155,22 @@ private:
 
     void clearState() noexcept override {
         for (Lane& lane : lanes_) {
-            lane.detectorFilter.clear();
             lane.audioFilter.clear();
             std::fill(lane.ring.begin(), lane.ring.end(), 0.0f);
-            lane.dequeHead = lane.dequeCount = 0;
-            lane.frames = 0;
-            lane.sum = lane.change = lane.slow = 0;
+            lane.peak.reset();
+            lane.at = 0;
+            lane.sum = 0;
             lane.open = false;
             lane.holdLeft = 0;
         }
+        std::fill(bankState_.begin(), bankState_.end(), 0.0);
+        for (SmoothGroup& group : groups_) {
+            std::fill(std::begin(group.change), std::end(group.change), 0.0);
+            std::fill(std::begin(group.slow), std::end(group.slow), 0.0);
+        }
         for (Instance& inst : instances_) {
-            inst.maxChangeDb = inst.sumChangeDb = 0;
+            inst.maxChangeDb = 0;
+            inst.sumChangeDb = {};
             inst.frames = 0;
             inst.recorder.reset();
         }
@@ -167,6 +202,20 @@ private:
         inst.fallFactor = d_.kind == Kind::Gate ? attack : release;
         inst.slowRiseFactor = timeConstantFactor(kSlowAttackReleases * releaseMs, fs);
         inst.slowFallFactor = timeConstantFactor(kSlowReleaseReleases * releaseMs, fs);
+        for (int c = 0; c < inst.channels; ++c) {
+            const int lane = inst.firstLane + c;
+            SmoothCoefficients& k = groups_[std::size_t(lane / kSmoothLanes)].coefficients;
+            const int l = lane % kSmoothLanes;
+            k.rise[l] = inst.riseFactor;
+            k.fall[l] = inst.fallFactor;
+            k.riseRest[l] = 1.0 - inst.riseFactor;
+            k.fallRest[l] = 1.0 - inst.fallFactor;
+            k.slowRise[l] = inst.slowRiseFactor;
+            k.slowFall[l] = inst.slowFallFactor;
+            k.slowRiseRest[l] = 1.0 - inst.slowRiseFactor;
+            k.slowFallRest[l] = 1.0 - inst.slowFallFactor;
+            k.autoRelease[l] = inst.autoRelease ? 1.0 : 0.0;
+        }
         switch (d_.kind) {
         case Kind::Compressor:
         case Kind::Gate: {
@@ -191,128 +240,160 @@ private:
             break;
         }
         }
+        // The bank's coefficients of this instance's lanes: its filter, or y = x when it has none.
+        const int stride = bank_.stride;
+        for (int c = 0; c < inst.channels; ++c)
+            for (int k = 0; k < 5; ++k)
+                bankCoefficients_[std::size_t(k * stride + inst.firstLane + c)] =
+                    inst.detectorFiltered ? inst.detectorSection[std::size_t(k)] : (k == 0 ? 1.0 : 0.0);
+        anyFiltered_ = false;
+        for (const Instance& other : instances_) anyFiltered_ = anyFiltered_ || other.detectorFiltered;
     }
 
     void processSegment(const ProcessContext& ctx, int start, int frames) noexcept override {
-        for (int i = 0; i < instanceCount(); ++i) run(ctx, i, start, frames);
+        if (anyFiltered_) { // pass 0: every detector filter at once, into band_
+            for (int i = 0; i < instanceCount(); ++i) {
+                const Instance& inst = instances_[std::size_t(i)];
+                const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
+                for (int k = 0; k < inst.channels; ++k) {
+                    const std::size_t lane = std::size_t(inst.firstLane + k);
+                    bankIn_[lane] = k >= detectors               ? zeros_.data()
+                                    : inst.sidechainChannels > 0 ? ctx.inputs[1][inst.firstSidechain + k] + start
+                                                                 : ctx.inputs[0][inst.firstLane + k] + start;
+                    bankOut_[lane] = band_[lane].data();
+                }
+            }
+            processBank_(bank_, bankIn_.data(), bankOut_.data(), 0, frames);
+        }
+        for (int i = 0; i < instanceCount(); ++i) targetsOf(ctx, i, start, frames);
+        smooth(frames);
+        for (int i = 0; i < instanceCount(); ++i) apply(ctx, i, start, frames);
     }
 
     /// Level in dB of `frames` detector samples `d` into levelDb (filters `d` into `band` first
     /// when the instance filters its detector; `band` then holds the filtered signal).
     void detect(const Instance& inst, Lane& lane, const float* d, float* band, float* levelDb, int frames) noexcept {
         const float* source = d;
-        if (inst.detectorFiltered) {
-            for (int n = 0; n < frames; ++n) band[n] = float(lane.detectorFilter.process(inst.detectorSection, double(d[n])));
-            source = band;
-        }
-        const std::size_t w = std::size_t(inst.windowFrames);
+        if (inst.detectorFiltered) source = band; // filtered by the bank (processSegment)
+        const int w = inst.windowFrames;
+        float* ring = lane.ring.data();
         if (inst.rms) {
             for (int n = 0; n < frames; ++n) {
-                const std::size_t at = std::size_t(lane.frames++ % std::int64_t(w));
                 const float square = source[n] * source[n];
-                lane.sum += double(square) - double(lane.ring[at]);
-                lane.ring[at] = square;
-                if (at + 1 == w) { // once per window: the exact sum again, so rounding never drifts
+                lane.sum += double(square) - double(ring[lane.at]);
+                ring[lane.at] = square;
+                if (++lane.at == w) { // once per window: the exact sum again, so rounding never drifts
+                    lane.at = 0;
                     double exact = 0;
-                    for (float v : lane.ring) exact += double(v);
+                    for (int k = 0; k < w; ++k) exact += double(ring[k]);
                     lane.sum = exact;
                 }
                 levelDb[n] = float(std::max(lane.sum, 0.0) / double(w));
             }
         } else {
-            const std::size_t slots = lane.dequeFrames.size();
-            for (int n = 0; n < frames; ++n) {
-                const std::int64_t frame = lane.frames++;
-                const float v = std::fabs(source[n]);
-                while (lane.dequeCount > 0 && lane.dequeValues[(lane.dequeHead + lane.dequeCount - 1) % slots] <= v)
-                    --lane.dequeCount;
-                const std::size_t at = (lane.dequeHead + lane.dequeCount) % slots;
-                lane.dequeFrames[at] = frame;
-                lane.dequeValues[at] = v;
-                ++lane.dequeCount;
-                if (lane.dequeFrames[lane.dequeHead] <= frame - std::int64_t(w)) {
-                    lane.dequeHead = (lane.dequeHead + 1) % slots;
-                    --lane.dequeCount;
-                }
-                levelDb[n] = lane.dequeValues[lane.dequeHead];
-            }
+            lane.peak.process(source, frames, levelDb);
         }
         elementwise().gainToDecibels(levelDb, levelDb, frames);
         const float scale = inst.rms ? 0.5f : 1.0f; // 20 log10(mean square) / 2 = 10 log10(mean square)
         for (int n = 0; n < frames; ++n) levelDb[n] = std::max(levelDb[n] * scale, float(kFloorDb));
     }
 
-    /// Target change T in dB (>= 0) for linked level x; the gate's state advances.
-    double target(const Instance& inst, Lane& lane, double x) const noexcept {
-        switch (d_.kind) {
-        case Kind::Compressor:
-            return -staticCompressDb(x, inst.thresholdDb, inst.ratio, inst.kneeDb);
-        case Kind::Gate:
-            if (x >= inst.thresholdDb) {
-                lane.open = true;
+    /// The gate's target change T in dB (>= 0) for linked level x; its state advances.
+    double gateTarget(const Instance& inst, Lane& lane, double x) const noexcept {
+        if (x >= inst.thresholdDb) {
+            lane.open = true;
+            lane.holdLeft = inst.holdFrames;
+        } else if (lane.open) {
+            if (x >= inst.thresholdDb - inst.hysteresisDb)
                 lane.holdLeft = inst.holdFrames;
-            } else if (lane.open) {
-                if (x >= inst.thresholdDb - inst.hysteresisDb)
-                    lane.holdLeft = inst.holdFrames;
-                else if (lane.holdLeft > 0)
-                    --lane.holdLeft;
-                else
-                    lane.open = false;
-            }
-            return lane.open ? 0.0 : std::min(inst.rangeDb, -staticExpandDb(x, inst.thresholdDb, inst.ratio, 0.0));
-        case Kind::DeEsser:
-        case Kind::DynamicEq:
-            return std::min(inst.rangeDb, inst.below ? -staticExpandDb(x, inst.thresholdDb, inst.ratio, inst.kneeDb)
-                                                     : -staticCompressDb(x, inst.thresholdDb, inst.ratio, inst.kneeDb));
+            else if (lane.holdLeft > 0)
+                --lane.holdLeft;
+            else
+                lane.open = false;
         }
-        return 0.0;
+        return lane.open ? 0.0 : std::min(inst.rangeDb, -staticExpandDb(x, inst.thresholdDb, inst.ratio, 0.0));
     }
 
-    void run(const ProcessContext& ctx, int i, int start, int frames) noexcept {
+    /// Passes 1 and 2: the target change T of each lane of instance i into gainDb_[lane].
+    void targetsOf(const ProcessContext& ctx, int i, int start, int frames) noexcept {
         Instance& inst = instances_[std::size_t(i)];
         const bool keyed = inst.sidechainChannels > 0;
         const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
         for (int k = 0; k < detectors; ++k) {
             const float* d = keyed ? ctx.inputs[1][inst.firstSidechain + k] + start : ctx.inputs[0][inst.firstLane + k] + start;
-            detect(inst, lanes_[std::size_t(inst.firstLane + k)], d, band_[std::size_t(k)].data(),
+            detect(inst, lanes_[std::size_t(inst.firstLane + k)], d, band_[std::size_t(inst.firstLane + k)].data(),
                    levelDb_[std::size_t(k)].data(), frames);
         }
-        // Stereo link: X_c = L_c + k (max_j L_j - L_c).
-        const bool linking = inst.link > 0 && detectors > 1;
-        if (linking) {
+        // Stereo link: X_c = L_c + k (max_j L_j - L_c), in double as the level's own arithmetic.
+        if (inst.link > 0 && detectors > 1) {
             std::copy_n(levelDb_[0].data(), frames, linked_.data());
             for (int k = 1; k < detectors; ++k)
                 for (int n = 0; n < frames; ++n)
                     linked_[std::size_t(n)] = std::max(linked_[std::size_t(n)], levelDb_[std::size_t(k)][std::size_t(n)]);
-        }
-        std::fill_n(frameChange_.data(), frames, 0.0f);
-        const double sign = inst.boost ? 1.0 : -1.0;
-        for (int c = 0; c < inst.channels; ++c) {
-            Lane& lane = lanes_[std::size_t(inst.firstLane + c)];
-            const float* level = levelDb_[std::size_t(detectors == 1 ? 0 : c)].data();
-            float* gain = gainDb_[std::size_t(c)].data();
-            for (int n = 0; n < frames; ++n) {
-                double x = double(level[n]);
-                if (linking) x += inst.link * (double(linked_[std::size_t(n)]) - x);
-                const double t = target(inst, lane, x);
-                lane.change = t + (t > lane.change ? inst.riseFactor : inst.fallFactor) * (lane.change - t);
-                if (lane.change < kSnapDb) lane.change = 0.0;
-                double change = lane.change;
-                if (inst.autoRelease) {
-                    lane.slow = t + (t > lane.slow ? inst.slowRiseFactor : inst.slowFallFactor) * (lane.slow - t);
-                    if (lane.slow < kSnapDb) lane.slow = 0.0;
-                    change = std::max(change, lane.slow);
+            for (int k = 0; k < detectors; ++k) {
+                float* level = levelDb_[std::size_t(k)].data();
+                for (int n = 0; n < frames; ++n) {
+                    const double x = double(level[n]);
+                    level[n] = float(x + inst.link * (double(linked_[std::size_t(n)]) - x));
                 }
-                gain[n] = float(sign * change);
-                frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], float(change));
             }
         }
-        for (int n = 0; n < frames; ++n) {
-            const double change = double(frameChange_[std::size_t(n)]);
-            inst.maxChangeDb = std::max(inst.maxChangeDb, change);
-            inst.sumChangeDb += change;
-            inst.recorder.add(float(change));
+        for (int c = 0; c < inst.channels; ++c) {
+            const float* level = levelDb_[std::size_t(detectors == 1 ? 0 : c)].data();
+            float* target = gainDb_[std::size_t(inst.firstLane + c)].data();
+            switch (d_.kind) {
+            case Kind::Gate: {
+                Lane& lane = lanes_[std::size_t(inst.firstLane + c)];
+                for (int n = 0; n < frames; ++n) target[n] = float(gateTarget(inst, lane, double(level[n])));
+                break;
+            }
+            case Kind::Compressor:
+                staticTargets_(level, frames, float(inst.thresholdDb), float(1.0 / inst.ratio - 1.0), float(inst.kneeDb), 1e30f,
+                               false, target);
+                break;
+            case Kind::DeEsser:
+            case Kind::DynamicEq:
+                staticTargets_(level, frames, float(inst.thresholdDb),
+                               float(inst.below ? inst.ratio - 1.0 : 1.0 / inst.ratio - 1.0), float(inst.kneeDb),
+                               float(inst.rangeDb), inst.below, target);
+                break;
+            }
         }
+    }
+
+    /// Pass 3: the attack / release recursion of every lane, kSmoothLanes lanes at a time:
+    /// gainDb_[lane] goes from T to the smoothed change magnitude (dB, >= 0).
+    void smooth(int frames) noexcept {
+        const int laneCount = int(lanes_.size());
+        for (std::size_t g = 0; g < groups_.size(); ++g) {
+            const int first = int(g) * kSmoothLanes, count = std::min(kSmoothLanes, laneCount - first);
+            const float* targets[kSmoothLanes];
+            float* changes[kSmoothLanes];
+            for (int l = 0; l < kSmoothLanes; ++l) { // idle lanes read zeros and write a scratch
+                targets[l] = l < count ? gainDb_[std::size_t(first + l)].data() : idleTargets_.data();
+                changes[l] = l < count ? gainDb_[std::size_t(first + l)].data() : idleChanges_.data();
+            }
+            SmoothGroup& group = groups_[g];
+            smoothChanges_(targets, count, frames, group.coefficients, group.change, group.slow, changes);
+        }
+    }
+
+    /// Pass 4 for instance i: statistics, makeup, the gain applied.
+    void apply(const ProcessContext& ctx, int i, int start, int frames) noexcept {
+        Instance& inst = instances_[std::size_t(i)];
+        const bool keyed = inst.sidechainChannels > 0;
+        const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
+        std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, frameChange_.data());
+        for (int c = 1; c < inst.channels; ++c) {
+            const float* change = gainDb_[std::size_t(inst.firstLane + c)].data();
+            for (int n = 0; n < frames; ++n) frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], change[n]);
+        }
+        // Statistics: the maximum is exact in any order; the sum runs in four accumulators by
+        // absolute frame modulo 4 (each in frame order), so it does not depend on the split either.
+        float most = float(inst.maxChangeDb);
+        changeStatistics_(frameChange_.data(), frames, inst.frames, inst.sumChangeDb.data(), &most);
+        inst.maxChangeDb = double(most);
+        inst.recorder.add(frameChange_.data(), std::size_t(frames));
         inst.frames += frames;
 
         // Makeup (compressor): a smoothed parameter, added in dB.
@@ -328,14 +409,17 @@ private:
                 withMakeup = true;
             }
         }
+        const float sign = inst.boost ? 1.0f : -1.0f;
         for (int c = 0; c < inst.channels; ++c) {
             const float* x = ctx.inputs[0][inst.firstLane + c] + start;
             float* y = ctx.outputs[0][inst.firstLane + c] + start;
-            float* gain = gainDb_[std::size_t(c)].data();
+            float* gain = gainDb_[std::size_t(inst.firstLane + c)].data();
             if (withMakeup)
-                for (int n = 0; n < frames; ++n) gain[n] += makeup_[std::size_t(n)];
+                for (int n = 0; n < frames; ++n) gain[n] = sign * gain[n] + makeup_[std::size_t(n)];
+            else
+                for (int n = 0; n < frames; ++n) gain[n] = sign * gain[n];
             if (isSplit(d_.kind) && inst.listen) { // the detector band of this channel
-                std::copy_n(band_[std::size_t(detectors == 1 ? 0 : c)].data(), frames, y);
+                std::copy_n(band_[std::size_t(inst.firstLane + (detectors == 1 ? 0 : c))].data(), frames, y);
                 continue;
             }
             elementwise().decibelsToGain(gain, curve_.data(), frames);
@@ -344,7 +428,7 @@ private:
                 continue;
             }
             // y = x + (g - 1) b, b = the band of this channel's audio.
-            const float* b = band_[std::size_t(c)].data();
+            const float* b = band_[std::size_t(inst.firstLane + c)].data();
             if (keyed) {
                 Lane& lane = lanes_[std::size_t(inst.firstLane + c)];
                 for (int n = 0; n < frames; ++n)
@@ -359,12 +443,93 @@ private:
     std::vector<Instance> instances_;
     std::vector<Lane> lanes_;
     std::vector<std::vector<float>> levelDb_; ///< per detector: level in dB
-    std::vector<std::vector<float>> band_;    ///< per detector: the filtered detector signal
-    std::vector<std::vector<float>> gainDb_;  ///< per channel: gain in dB
+    std::vector<std::vector<float>> band_;    ///< per detector lane: the filtered detector signal
+    std::vector<std::vector<float>> gainDb_;  ///< per kernel lane: T, then the change, then the gain in dB
+    /// kSmoothLanes lanes of the recursion: their coefficients and state.
+    struct SmoothGroup {
+        SmoothCoefficients coefficients{};
+        double change[kSmoothLanes] = {}, slow[kSmoothLanes] = {};
+    };
+    std::vector<SmoothGroup> groups_;
+    biquad::Bank bank_{}; ///< the detector filters of all lanes
+    std::vector<double> bankCoefficients_, bankState_, bankRoundAfter_, bankScratch_;
+    unsigned char bankSectionRounds_ = 0;
+    std::vector<const float*> bankIn_;
+    std::vector<float*> bankOut_;
+    std::vector<float> zeros_;
+    bool anyFiltered_ = false;
+    void (*processBank_)(const biquad::Bank&, const float* const*, float* const*, int, int) noexcept = nullptr;
+    std::vector<float> idleTargets_, idleChanges_; ///< the padding lanes of the last group
+    void (*smoothChanges_)(const float* const*, int, int, const SmoothCoefficients&, double*, double*,
+                           float* const*) noexcept = nullptr;
+    void (*staticTargets_)(const float*, int, float, float, float, float, bool, float*) noexcept = nullptr;
+    void (*changeStatistics_)(const float*, int, std::int64_t, double*, float*) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
 };
 
 } // namespace
+
+void SlidingMaximum::prepare(int windowFrames) {
+    window_ = windowFrames < 1 ? 1 : windowFrames;
+    chunk_.assign(std::size_t(window_), 0.0f);
+    suffix_.assign(std::size_t(window_) + 1, 0.0f);
+    reset();
+}
+
+void SlidingMaximum::reset() noexcept {
+    std::fill(suffix_.begin(), suffix_.end(), 0.0f);
+    at_ = 0;
+    prefix_ = 0;
+}
+
+void SlidingMaximum::process(const float* x, int frames, float* out) noexcept {
+    // Both scans work 4 frames at a time: the maxima inside a group of 4 do not depend on the
+    // running value, so the dependency chain is one max per 4 frames.
+    const int w = window_;
+    float* chunk = chunk_.data();
+    float* suffix = suffix_.data();
+    for (int n = 0; n < frames;) {
+        const int end = at_ + std::min(frames - n, w - at_);
+        float prefix = prefix_;
+        int j = at_;
+        for (; j + 4 <= end; j += 4, n += 4) {
+            const float v0 = std::fabs(x[n]), v1 = std::fabs(x[n + 1]), v2 = std::fabs(x[n + 2]), v3 = std::fabs(x[n + 3]);
+            chunk[j] = v0;
+            chunk[j + 1] = v1;
+            chunk[j + 2] = v2;
+            chunk[j + 3] = v3;
+            const float v01 = std::max(v0, v1), v012 = std::max(v01, v2), v0123 = std::max(v012, v3);
+            out[n] = std::max(suffix[j + 1], std::max(prefix, v0));
+            out[n + 1] = std::max(suffix[j + 2], std::max(prefix, v01));
+            out[n + 2] = std::max(suffix[j + 3], std::max(prefix, v012));
+            prefix = std::max(prefix, v0123);
+            out[n + 3] = std::max(suffix[j + 4], prefix);
+        }
+        for (; j < end; ++j, ++n) {
+            const float v = std::fabs(x[n]);
+            chunk[j] = v;
+            prefix = std::max(prefix, v);
+            out[n] = std::max(suffix[j + 1], prefix);
+        }
+        prefix_ = prefix;
+        at_ = end;
+        if (at_ == w) { // the chunk is complete: its suffix maxima serve the next one
+            float most = 0;
+            int k = w;
+            for (; k >= 4; k -= 4) {
+                const float v3 = chunk[k - 1], v23 = std::max(chunk[k - 2], v3), v123 = std::max(chunk[k - 3], v23),
+                            v0123 = std::max(chunk[k - 4], v123);
+                suffix[k - 1] = std::max(most, v3);
+                suffix[k - 2] = std::max(most, v23);
+                suffix[k - 3] = std::max(most, v123);
+                suffix[k - 4] = most = std::max(most, v0123);
+            }
+            for (; k >= 1; --k) suffix[k - 1] = most = std::max(most, chunk[k - 1]);
+            at_ = 0;
+            prefix_ = 0;
+        }
+    }
+}
 
 void DynamicsDecl::declareDetector(double defaultWindowMs, double defaultLinkPercent) {
     detector = decl.param("detector")

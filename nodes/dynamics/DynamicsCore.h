@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cmath>
+#include <vector>
 
 namespace sg {
 
@@ -61,6 +62,28 @@ inline double staticExpandDb(double x, double t, double r, double w) noexcept {
 inline double timeConstantFactor(double ms, double sampleRate) noexcept {
     return ms > 0 ? std::exp(-1000.0 / (ms * sampleRate)) : 0.0;
 }
+
+/// The peak detector's sliding maximum: out[n] = max |x| over the last W frames (frames before
+/// reset count as 0), O(1) per frame whatever W (van Herk, Pattern Recognition Letters 13(7),
+/// 1992; Gil & Werman, IEEE PAMI 15(5), 1993): frames fall in chunks of W since reset; the window
+/// of a frame at chunk position j is the previous chunk from j + 1 on (its suffix maxima) and the
+/// current chunk up to j (a running prefix maximum). Exact, so any block split gives the same
+/// values.
+class SlidingMaximum {
+public:
+    /// Allocates for a window of `windowFrames` (>= 1). Setup time.
+    void prepare(int windowFrames);
+    /// Forgets the history. Real-time safe.
+    void reset() noexcept;
+    /// out[n] for the next `frames` frames of x (out may be x).
+    void process(const float* x, int frames, float* out) noexcept;
+
+private:
+    std::vector<float> chunk_;  ///< |x| of the current chunk
+    std::vector<float> suffix_; ///< suffix maxima of the previous chunk; [W] = 0
+    int window_ = 1, at_ = 0;   ///< W, position in the current chunk
+    float prefix_ = 0;          ///< maximum of the current chunk so far
+};
 
 /// Lowest level in dB the detector reports (silence).
 inline constexpr double kFloorDb = -240.0;

@@ -4,8 +4,10 @@
 
 #include "core/Node.h"
 #include "core/ParamDecl.h"
+#include "core/Simd.h"
 #include "nodes/dynamics/DynamicsCore.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -66,3 +68,45 @@ void registerDeEsser(Registry& registry);
 void registerDynamicEq(Registry& registry);
 
 } // namespace sg::dynamics
+
+// SIMD kernels of the dynamics core (DynamicsCore.simd.cpp, one copy per architecture; float and
+// double operations only, no FMA, the scalar tails do the same operations, so every architecture
+// and every split gives the same bits).
+//
+// out[n] = min(range, -G(x[n])) (the target change T, dB >= 0), n < frames, G the soft-knee curve
+// in float (DynamicsCore.h): compressor (expand = false, slope = 1/r - 1) or expander (expand =
+// true, slope = r - 1), threshold t, knee w (0 = hard).
+SG_SIMD_DECLARE(void staticTargets(const float* x, int frames, float t, float slope, float w, float range, bool expand,
+                                   float* out) noexcept)
+
+namespace sg::dynamics {
+
+/// Lanes smoothed together by smoothChanges: any lanes, of any instances (each has its own
+/// coefficients), so the recursion runs across lanes.
+inline constexpr int kSmoothLanes = 8;
+
+/// Per-lane coefficients of smoothChanges, a = exp(-1 / (tau fs)) for rising and falling
+/// targets, of the main and the slow (auto release) path; autoRelease 1 or 0.
+struct SmoothCoefficients {
+    alignas(64) double rise[kSmoothLanes], fall[kSmoothLanes], riseRest[kSmoothLanes], fallRest[kSmoothLanes];
+    alignas(64) double slowRise[kSmoothLanes], slowFall[kSmoothLanes], slowRiseRest[kSmoothLanes], slowFallRest[kSmoothLanes];
+    alignas(64) double autoRelease[kSmoothLanes];
+};
+
+/// A smoothed change this small (dB) is exactly 0, so a released gain returns to exactly 1.
+inline constexpr double kSnapDb = 1e-7;
+
+} // namespace sg::dynamics
+
+// The attack / release recursion of `lanes` (<= kSmoothLanes) lanes at once, targets[l][n] -> out[l][n]
+// (out[l] may be targets[l]; the state is double, out is rounded to float):
+//   C' = (1 - a) T + a C, a = rise when T > C else fall; C' = 0 when C < kSnapDb and T < kSnapDb;
+//   the slow path S likewise with the slow factors; out = max(C', S') where autoRelease, else C'.
+// `change` and `slow` ([kSmoothLanes]) carry C and S from call to call.
+SG_SIMD_DECLARE(void smoothChanges(const float* const* targets, int lanes, int frames, const sg::dynamics::SmoothCoefficients& k,
+                                   double* change, double* slow, float* const* out) noexcept)
+
+// Measurements of `frames` frames' changes f (dB): most = max(most, f[n]); sums[j] += f[n] (in
+// double, in frame order) for the frames whose count since reset, first + n, is j modulo 8, so the
+// sums do not depend on how the frames were split into calls.
+SG_SIMD_DECLARE(void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept)

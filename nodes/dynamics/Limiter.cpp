@@ -7,7 +7,10 @@
 #include "nodes/utility/Oversampler.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -21,6 +24,23 @@ constexpr double kMinReleaseMs = 1, kMaxReleaseMs = 1000;
 constexpr double kHighPassOffHz = 10, kMaxHighPassHz = 500;
 /// Oversampling of the detector.
 constexpr int kDetectionFactor = 8;
+/// detect() sorts frames in tiles of this many; its chunk maxima span the filter (T = 174),
+/// the frame before and the tile itself: 11 chunks of history (176 frames) and the tile's own.
+constexpr int kTileFrames = 16;
+constexpr int kHistoryChunks = 11;
+static_assert(kHistoryChunks * kTileFrames >= kLimiterDetectionSpan + 1, "the chunks cover the filter's span");
+/// The estimates of detect()'s second bound, cheapest first: taps [first, first + count) of each
+/// phase, around its centre (86, 87). A tile that the first cannot clear tries the second.
+struct EstimateTaps {
+    int first, count;
+};
+constexpr EstimateTaps kEstimates[] = {{80, 16}, {63, 48}};
+constexpr int kEstimateLevels = int(std::size(kEstimates));
+/// The float refinement can exceed its real-number bound b + |a - c| / 8 by float rounding,
+/// at most 1e-3 b (when 2b - a - c rounds to a tiny curvature): the bounds are raised by 2e-3.
+constexpr double kRefinementFactor = 1.002;
+/// A tile's state: quiet, or the index + 1 of the next estimate to try, or exact.
+constexpr unsigned char kTileQuiet = 0, kTileEstimate = 1, kTileExact = 1 + kEstimateLevels;
 
 /// The part of the safety that covers meters: a gain that moves within the span of a long
 /// reconstruction filter (sox's, 4x) lets a dense, bright signal (clipped noise, hats) read up to
@@ -161,17 +181,19 @@ private:
         void clear() noexcept { head = count = 0; }
         double push(double value, std::int64_t position) noexcept {
             const std::size_t slots = positions.size();
+            // Ring indices: head < slots and count <= slots, so one subtraction wraps them.
+            const auto wrap = [slots](std::size_t index) { return index >= slots ? index - slots : index; };
             while (count > 0) { // drop tail values that can never be the minimum again
-                const std::size_t tail = (head + count - 1) % slots;
+                const std::size_t tail = wrap(head + count - 1);
                 if (values[tail] < value) break;
                 --count;
             }
-            const std::size_t at = (head + count) % slots;
+            const std::size_t at = wrap(head + count);
             positions[at] = position;
             values[at] = value;
             ++count;
             while (positions[head] <= position - frames) {
-                head = (head + 1) % slots;
+                head = wrap(head + 1);
                 --count;
             }
             return values[head];
@@ -202,8 +224,6 @@ private:
     };
     struct Lane {
         std::vector<float> work; ///< [L frames of history | this block]: the delay line
-        Oversampler detector;
-        float before = 0, last = 0; ///< |z| of the two latest 8x values (the parabola's a, b)
         biquad::SectionState highPassState;
         std::vector<float> side; ///< [kSideHistory | this block]: the high-passed signal
     };
@@ -215,14 +235,21 @@ private:
 
     std::string prepareKernel(const PrepareSpec& spec, std::span<const InstanceSetup>) override {
         accumulateTruePeak_ = SG_SIMD_PICK(spec.simd, accumulateTruePeak);
+        accumulateMagnitude_ = SG_SIMD_PICK(spec.simd, accumulateMagnitude);
+        chunkMagnitudes_ = SG_SIMD_PICK(spec.simd, chunkMagnitudes);
+        accumulateCrests_ = SG_SIMD_PICK(spec.simd, accumulateCrests);
+        crestBound_ = SG_SIMD_PICK(spec.simd, crestBound);
+        fir_ = SG_SIMD_PICK(spec.simd, firAlongTime);
         const OversamplerDesign design = detectionOversampling(kDetectionFactor);
         taps_ = oversamplerTapsPerPhase(design);
         if (taps_ != kLimiterDetectionSpan) return "limiter: detection filter span differs from the declared minimum latency";
+        prepareDetection(design);
         sideDelay_ = std::max(0, taps_ / 2 - 6);
         sideHistory_ = kTruePeakHistoryFrames + sideDelay_;
         peak_.assign(std::size_t(maxBlockFrames()), 0.0f);
         sidePeak_.assign(std::size_t(maxBlockFrames()), 0.0f);
         gain_.assign(std::size_t(maxBlockFrames()), 1.0f);
+        reductions_.assign(std::size_t(maxBlockFrames()), 0.0f);
         instances_.clear();
         lanes_.clear();
         for (int i = 0; i < instanceCount(); ++i) {
@@ -241,8 +268,8 @@ private:
             instances_.push_back(std::move(inst));
             for (int c = 0; c < lanes(i).inputs; ++c) {
                 Lane lane;
-                lane.work.assign(std::size_t(instances_.back().latencyFrames + maxBlockFrames()), 0.0f);
-                lane.detector.prepare(design, maxBlockFrames(), spec.simd);
+                // + one tile: the last tile's magnitude may read past the block (conservative).
+                lane.work.assign(std::size_t(instances_.back().latencyFrames + maxBlockFrames() + kTileFrames), 0.0f);
                 lane.side.assign(std::size_t(sideHistory_ + maxBlockFrames()), 0.0f);
                 lanes_.push_back(std::move(lane));
             }
@@ -268,8 +295,6 @@ private:
         for (Lane& lane : lanes_) {
             std::fill(lane.work.begin(), lane.work.end(), 0.0f);
             std::fill(lane.side.begin(), lane.side.end(), 0.0f);
-            lane.detector.reset();
-            lane.before = lane.last = 0;
             lane.highPassState.clear();
         }
     }
@@ -344,21 +369,25 @@ private:
             inst.duty += (limited - inst.duty) * (1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate())));
         }
 
-        const auto fixed = std::int64_t(std::floor(envelope * kFixedOne));
+        // floor(envelope * 2^36), exactly (|value| < 2^41: the conversions are exact).
+        const double scaled = envelope * kFixedOne;
+        std::int64_t fixed = std::int64_t(scaled);
+        if (double(fixed) > scaled) --fixed;
         inst.boxSum += fixed - inst.box[inst.boxIndex];
         inst.box[inst.boxIndex] = fixed;
         if (++inst.boxIndex == inst.box.size()) inst.boxIndex = 0;
         if (inst.boxSum == 0) {
             if (position >= inst.latencyFrames) {
                 ++inst.countedFrames;
-                inst.reductionSeries.add(0.0f);
+                reductions_[reductionCount_++] = 0.0f;
             }
             return 1.0f;
         }
         const double logGain = double(inst.boxSum) / (kFixedOne * double(inst.attackFrames));
         const double gain = std::exp(logGain);
         float rounded = float(gain);
-        if (double(rounded) > gain) rounded = std::nextafter(rounded, 0.0f);
+        if (double(rounded) > gain) // the next float towards 0 (rounded > 0 and normal: gain >= e^-23)
+            rounded = std::bit_cast<float>(std::bit_cast<std::uint32_t>(rounded) - 1u);
 
         if (position >= inst.latencyFrames) {
             ++inst.countedFrames;
@@ -366,40 +395,123 @@ private:
             inst.maxReductionDb = std::max(inst.maxReductionDb, reductionDb);
             inst.sumReductionDb += reductionDb;
             if (reductionDb >= kLimitedThresholdDb) ++inst.limitedFrames;
-            inst.reductionSeries.add(float(reductionDb));
+            reductions_[reductionCount_++] = float(reductionDb);
         }
         return rounded;
     }
 
-    /// peak_[i] = max(peak_[i], |x[i - T/2]|, refined |z| of frame i) for one lane.
-    void detect(Lane& lane, const float* input, const float* delayed, int frames) noexcept {
-        lane.detector.up(input, frames);
-        float before = lane.before, last = lane.last;
-        const int factor = lane.detector.factor();
-        const float* phases[kDetectionFactor];
-        for (int k = 0; k < factor; ++k) phases[k] = lane.detector.phase(k);
-        for (int i = 0; i < frames; ++i) {
-            float m = std::max(peak_[std::size_t(i)], std::fabs(delayed[i]));
-            for (int k = 0; k < factor; ++k) {
-                const float now = std::fabs(phases[k][i]);
-                m = std::max(m, now);
-                // `last` is a local maximum of |z|: refine it by the parabola through its neighbours.
-                if (last >= before && last >= now && last > 0) {
-                    const float curvature = 2.0f * last - before - now;
-                    if (curvature > 0) {
-                        const float slope = before - now;
-                        m = std::max(m, last + slope * slope / (8.0f * curvature));
-                    } else {
-                        m = std::max(m, last);
-                    }
-                }
-                before = last;
-                last = now;
+    /// The detection filter's phases as float, [8][T], and the bounds that let detect() skip it.
+    void prepareDetection(const OversamplerDesign& design) {
+        const std::vector<double> h = oversamplerPrototype(design);
+        coefficients_.assign(std::size_t(kDetectionFactor * taps_), 0.0f);
+        double sumMagnitude = 0;
+        std::array<double, kEstimateLevels> tails{};
+        for (int k = 0; k < kDetectionFactor; ++k) {
+            double phaseSum = 0;
+            std::array<double, kEstimateLevels> phaseTails{};
+            for (int j = 0; j < taps_; ++j) {
+                const float c = float(h[std::size_t(j * kDetectionFactor + k)]);
+                coefficients_[std::size_t(k * taps_ + j)] = c;
+                phaseSum += std::fabs(double(c));
+                for (int e = 0; e < kEstimateLevels; ++e)
+                    if (j < kEstimates[e].first || j >= kEstimates[e].first + kEstimates[e].count)
+                        phaseTails[std::size_t(e)] += std::fabs(double(c));
             }
-            peak_[std::size_t(i)] = m;
+            sumMagnitude = std::max(sumMagnitude, phaseSum);
+            for (int e = 0; e < kEstimateLevels; ++e)
+                tails[std::size_t(e)] = std::max(tails[std::size_t(e)], phaseTails[std::size_t(e)]);
         }
-        lane.before = before;
-        lane.last = last;
+        // |z| <= sum |h_k| max|x| (plus float rounding, < 1e-4 relative over 174 taps), and a
+        // refined crest is at most 1 + 1/8 of its middle point (detect()).
+        silentFactor_ = 1.125 * sumMagnitude * (1 + 1e-4) * kRefinementFactor;
+        // |z - estimate| <= (tail + rounding of both sums) max|x|; the bound has it once in a point
+        // and twice in a spread / 8.
+        for (int e = 0; e < kEstimateLevels; ++e)
+            estimateSlackFactors_[std::size_t(e)] = 1.25 * (tails[std::size_t(e)] + 1e-4 * sumMagnitude) * kRefinementFactor;
+        const std::size_t padded = std::size_t(maxBlockFrames()) + 1 + kTileFrames;
+        for (auto& phase : phases_) phase.assign(padded, 0.0f);
+        bound_.assign(padded, 0.0f);
+        chunks_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2 + kHistoryChunks), 0.0f);
+        tileState_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0);
+    }
+
+    /// Phase k of the 8x signal (or its estimate) at frame i of the segment: phase(k)[i], i >= -1.
+    float* phase(int k) noexcept { return phases_[std::size_t(k)].data() + 1; }
+
+    /// Runs `fir` over frames [first, end) of the phases from the segment's input `x`, with
+    /// `taps` coefficients of each phase starting at tap `firstTap`.
+    void interpolate(const float* x, int first, int end, int firstTap, int taps) noexcept {
+        for (int k = 0; k < kDetectionFactor; ++k)
+            fir_(x + first - firstTap, end - first, coefficients_.data() + std::size_t(k * taps_ + firstTap), taps,
+                 phase(k) + first, false);
+    }
+
+    /// peak_[i] = max(peak_[i], |x[i - T/2]|, the refined 8x peaks of frame i) for one lane, where
+    /// `input` = x[0 ..] of the segment with T + 1 frames of history before it.
+    ///
+    /// Only the frames whose 8x peak can exceed the ceiling C matter (nextGain() ignores a peak
+    /// at or below C), so tiles of 16 frames are sorted by two rigorous upper bounds first:
+    ///   1. |z| <= sum_j |h_k[j]| max|x| over the filter's span (M, from 16-frame chunk maxima),
+    ///      and a refined crest is at most 9/8 of its middle point: 1.125 max_k ||h_k||_1 M <= C
+    ///      means nothing to detect (quiet material never runs the filter);
+    ///   2. an estimate from the 16 (then 48) central taps of each phase is within
+    ///      e = max_k (sum of |h_k| outside them) M of the exact value, and a crest through
+    ///      a, b, c exceeds b by at most |a - c| / 8: crestBound + 1.25 e <= C means nothing to
+    ///      detect either.
+    /// The remaining tiles run the full 174-tap phases and the refinement. A skipped tile's
+    /// peaks would all have been <= C, so the gains, and the output, are bit-identical to
+    /// detecting every frame; the bounds only decide how fast.
+    void detect(const float* input, const float* delayed, int frames, double ceiling) noexcept {
+        accumulateMagnitude_(delayed, frames, peak_.data());
+        const int tiles = (frames + kTileFrames - 1) / kTileFrames;
+        chunkMagnitudes_(input - kHistoryChunks * kTileFrames, tiles + kHistoryChunks, chunks_.data());
+        // Level 1: tiles whose window (the filter's span, the frame before, one tile) is quiet.
+        for (int t = 0; t < tiles; ++t) {
+            float most = 0;
+            for (int c = t; c <= t + kHistoryChunks; ++c) most = std::max(most, chunks_[std::size_t(c)]);
+            const double m = double(most);
+            tileState_[std::size_t(t)] = silentFactor_ * m <= ceiling ? kTileQuiet : kTileEstimate; // inf: not quiet
+            chunks_[std::size_t(t)] = most; // the window maximum of tile t from here on (c >= t are still unread)
+        }
+        // Level 2: runs of loud tiles get the estimates, cheapest first, until one rules an over
+        // out. (`!(x <= C)`: a NaN bound runs the filter.)
+        for (int e = 0; e < kEstimateLevels; ++e) {
+            const auto level = static_cast<unsigned char>(kTileEstimate + e);
+            forRuns(tiles, frames, level, [&](int first, int end) {
+                interpolate(input, first - 1, end, kEstimates[e].first, kEstimates[e].count);
+                const float* z[kDetectionFactor];
+                for (int k = 0; k < kDetectionFactor; ++k) z[k] = phase(k) + first;
+                crestBound_(z, end - first, bound_.data() + first);
+                for (int t = first / kTileFrames; t * kTileFrames < end; ++t) {
+                    const double slack = estimateSlackFactors_[std::size_t(e)] * double(chunks_[std::size_t(t)]);
+                    for (int i = t * kTileFrames; i < std::min(end, (t + 1) * kTileFrames); ++i)
+                        if (!(double(bound_[std::size_t(i)]) * kRefinementFactor + slack <= ceiling)) {
+                            tileState_[std::size_t(t)] = static_cast<unsigned char>(level + 1);
+                            break;
+                        }
+                }
+            });
+        }
+        // Level 3: the exact detection where the bounds could not rule an over out.
+        forRuns(tiles, frames, kTileExact, [&](int first, int end) {
+            interpolate(input, first - 1, end, 0, taps_);
+            const float* z[kDetectionFactor];
+            for (int k = 0; k < kDetectionFactor; ++k) z[k] = phase(k) + first;
+            accumulateCrests_(z, end - first, peak_.data() + first);
+        });
+    }
+
+    /// Calls f(first, end) for each maximal run of tiles with tileState_ >= `level`, in frames.
+    template <class F> void forRuns(int tiles, int frames, unsigned char level, F&& f) noexcept {
+        for (int t = 0; t < tiles;) {
+            if (tileState_[std::size_t(t)] < level) {
+                ++t;
+                continue;
+            }
+            const int first = t;
+            while (t < tiles && tileState_[std::size_t(t)] >= level) ++t;
+            f(first * kTileFrames, std::min(frames, t * kTileFrames));
+        }
     }
 
     /// Frames [start, start + frames) of `inst`; frames <= maxBlockFrames().
@@ -413,7 +525,7 @@ private:
             float* work = lane.work.data();
             const float* in = ctx.inputs[0][l] + start;
             std::memcpy(work + history, in, sizeof(float) * std::size_t(frames));
-            detect(lane, work + history, work + history - taps_ / 2, frames);
+            detect(work + history, work + history - taps_ / 2, frames, inst.ceiling);
             // The Annex 2 4x values of the same instants (its centre is 5.875 frames back).
             accumulateTruePeak_(work + history - sideDelay_, frames, peak_.data());
             if (inst.highPass) {
@@ -426,11 +538,13 @@ private:
         }
         const std::int64_t position = ctx.position + start;
         bool unity = true;
+        reductionCount_ = 0;
         for (int i = 0; i < frames; ++i) {
             const float g = nextGain(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
             gain_[std::size_t(i)] = g;
             unity = unity && g == 1.0f;
         }
+        inst.reductionSeries.add(reductions_.data(), reductionCount_); // the counted frames' reductions, in order
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             float* work = lanes_[std::size_t(l)].work.data();
             float* out = ctx.outputs[0][l] + start;
@@ -446,9 +560,23 @@ private:
     std::vector<Instance> instances_;
     std::vector<Lane> lanes_;
     int taps_ = kLimiterDetectionSpan;
-    std::vector<float> peak_;     ///< detected peak per frame of the current segment
-    std::vector<float> sidePeak_; ///< detected peak of the high-passed sidechain
-    std::vector<float> gain_;     ///< gain per frame of the current segment
+    std::vector<float> coefficients_;                         ///< [8][T]: h[8 j + k], as float
+    std::array<std::vector<float>, kDetectionFactor> phases_; ///< per phase: [frame -1 | segment]
+    std::vector<float> bound_;                                ///< crestBound of the estimate, per frame
+    std::vector<float> chunks_;                               ///< max |x| per 16 frames, then per tile window
+    std::vector<unsigned char> tileState_;                    ///< kTileQuiet, kTileEstimate + e or kTileExact
+    double silentFactor_ = 0;
+    std::array<double, kEstimateLevels> estimateSlackFactors_{};
+    void (*accumulateMagnitude_)(const float*, int, float*) noexcept = nullptr;
+    void (*chunkMagnitudes_)(const float*, int, float*) noexcept = nullptr;
+    void (*accumulateCrests_)(const float* const*, int, float*) noexcept = nullptr;
+    void (*crestBound_)(const float* const*, int, float*) noexcept = nullptr;
+    void (*fir_)(const float*, int, const float*, int, float*, bool) noexcept = nullptr;
+    std::vector<float> peak_;       ///< detected peak per frame of the current segment
+    std::vector<float> sidePeak_;   ///< detected peak of the high-passed sidechain
+    std::vector<float> gain_;       ///< gain per frame of the current segment
+    std::vector<float> reductions_; ///< gain reduction (dB) of the segment's counted frames, for the series
+    std::size_t reductionCount_ = 0;
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
 };
 

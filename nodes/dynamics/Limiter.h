@@ -10,6 +10,10 @@
 // missed (the grid alone can miss up to 1 / cos(pi f / 8 fs): 0.14 dB at 0.45 fs). z estimates
 // the band-limited signal a reconstruction filter (a meter, a DAC) sees, so the output's true
 // peak holds on meters with other interpolators (libebur128, ffmpeg, sox, our 4x and 8x).
+// Only peaks above C matter (below it r = 1), so the 8x filter runs only where two rigorous upper
+// bounds (max|x| times the filter's L1 norm; a 16- or 48-tap estimate plus its tail's L1 norm)
+// cannot rule an over out: quiet passages cost no filtering, and the output is bit-identical to
+// detecting every frame (Limiter.cpp, detect()).
 // Required gain r[n] = min(1, C / p[n]) with C the ceiling as a linear factor, lowered by a
 // safety of 0.3 dB + 1 dB / A (A below): a gain still moving within a long reconstruction
 // filter's span lets dense bright material read higher on sharp meters (sox), float rounding and
@@ -69,3 +73,19 @@ inline constexpr int kTruePeakHistoryFrames = 11;
 // x = samples and samples[-11 .. -1] must be readable (history). v_k as in the header comment,
 // summed in tap order j = 0..11 in float, so every architecture gives the same bits.
 SG_SIMD_DECLARE(void accumulateTruePeak(const float* samples, int frames, float* peak) noexcept)
+
+// The limiter's 8x detection, in parts (Limiter.cpp, detect()). z[k] are the 8 phases of the
+// interpolated signal, z[k][i] = z(8 i + k), each readable from index -1 (the frame before).
+// peak[i] = max(peak[i], |x[i]|), i < frames.
+SG_SIMD_DECLARE(void accumulateMagnitude(const float* x, int frames, float* peak) noexcept)
+// out[c] = max |x[16 c .. 16 c + 16)|, c < chunks.
+SG_SIMD_DECLARE(void chunkMagnitudes(const float* x, int chunks, float* out) noexcept)
+// peak[i] = max(peak[i], |z(s)| for s in 8 i .. 8 i + 7, and each local maximum |z(s)|,
+// s in 8 i - 1 .. 8 i + 6, refined by the parabola through |z(s - 1)|, |z(s)|, |z(s + 1)|),
+// i < frames: exactly the scalar refinement, in the same float operations.
+SG_SIMD_DECLARE(void accumulateCrests(const float* const* z, int frames, float* peak) noexcept)
+// bound[i] = max(|z(s)|, s in 8 i - 1 .. 8 i + 7) + max(|z(s - 1) - z(s + 1)|, s in 8 i - 1 ..
+// 8 i + 6) / 8, i < frames: with z an estimate within e of the exact phases, bound[i] + (1 + 2 / 8) e
+// is at least every value accumulateCrests would take for frame i (a parabola's crest exceeds
+// its middle point by at most |a - c| / 8).
+SG_SIMD_DECLARE(void crestBound(const float* const* z, int frames, float* bound) noexcept)

@@ -42,3 +42,116 @@ void accumulateTruePeak(const float* samples, int frames, float* peak) noexcept 
 }
 
 } // namespace sg::SG_SIMD_NS
+
+namespace sg::SG_SIMD_NS {
+
+void accumulateMagnitude(const float* x, int frames, float* peak) noexcept {
+    constexpr int width = int(Batch::size);
+    int i = 0;
+    for (; i + width <= frames; i += width)
+        larger(Batch::load_unaligned(peak + i), xsimd::abs(Batch::load_unaligned(x + i))).store_unaligned(peak + i);
+    for (; i < frames; ++i) peak[i] = std::max(peak[i], std::fabs(x[i]));
+}
+
+void chunkMagnitudes(const float* x, int chunks, float* out) noexcept {
+    constexpr int width = int(Batch::size);
+    static_assert(16 % width == 0, "a chunk is whole batches");
+    for (int c = 0; c < chunks; ++c) {
+        const float* chunk = x + 16 * c;
+        Batch m = xsimd::abs(Batch::load_unaligned(chunk));
+        for (int j = width; j < 16; j += width) m = larger(m, xsimd::abs(Batch::load_unaligned(chunk + j)));
+        alignas(64) float values[width];
+        m.store_aligned(values);
+        float most = values[0];
+        for (int j = 1; j < width; ++j) most = std::max(most, values[j]);
+        out[c] = most;
+    }
+}
+
+namespace {
+
+/// The refinement of one 8x step: `m` with the crest of `last` (a local maximum of |z| between
+/// `before` and `now`) and `now` itself, as the scalar code: m = max(m, now); if last >= before,
+/// last >= now, last > 0: m = max(m, curvature > 0 ? last + slope^2 / (8 curvature) : last).
+inline Batch crestStep(Batch m, const Batch& before, const Batch& last, const Batch& now) noexcept {
+    m = larger(m, now);
+    const auto crest = (last >= before) & (last >= now) & (last > Batch(0.0f));
+    const Batch curvature = Batch(2.0f) * last - before - now;
+    const Batch slope = before - now;
+    const Batch refined = xsimd::select(curvature > Batch(0.0f), last + slope * slope / (Batch(8.0f) * curvature), last);
+    return xsimd::select(crest, larger(m, refined), m);
+}
+
+inline float crestStep(float m, float before, float last, float now) noexcept {
+    m = std::max(m, now);
+    if (last >= before && last >= now && last > 0) {
+        const float curvature = 2.0f * last - before - now;
+        if (curvature > 0) {
+            const float slope = before - now;
+            m = std::max(m, last + slope * slope / (8.0f * curvature));
+        } else {
+            m = std::max(m, last);
+        }
+    }
+    return m;
+}
+
+} // namespace
+
+void accumulateCrests(const float* const* z, int frames, float* peak) noexcept {
+    constexpr int width = int(Batch::size);
+    int i = 0;
+    for (; i + width <= frames; i += width) {
+        Batch before = xsimd::abs(Batch::load_unaligned(z[6] + i - 1));
+        Batch last = xsimd::abs(Batch::load_unaligned(z[7] + i - 1));
+        Batch m = Batch::load_unaligned(peak + i);
+        for (int k = 0; k < 8; ++k) {
+            const Batch now = xsimd::abs(Batch::load_unaligned(z[k] + i));
+            m = crestStep(m, before, last, now);
+            before = last;
+            last = now;
+        }
+        m.store_unaligned(peak + i);
+    }
+    for (; i < frames; ++i) {
+        float before = std::fabs(z[6][i - 1]), last = std::fabs(z[7][i - 1]), m = peak[i];
+        for (int k = 0; k < 8; ++k) {
+            const float now = std::fabs(z[k][i]);
+            m = crestStep(m, before, last, now);
+            before = last;
+            last = now;
+        }
+        peak[i] = m;
+    }
+}
+
+void crestBound(const float* const* z, int frames, float* bound) noexcept {
+    constexpr int width = int(Batch::size);
+    int i = 0;
+    for (; i + width <= frames; i += width) {
+        Batch previous = Batch::load_unaligned(z[6] + i - 1), middle = Batch::load_unaligned(z[7] + i - 1);
+        Batch most = xsimd::abs(middle), spread(0.0f);
+        for (int k = 0; k < 8; ++k) {
+            const Batch next = Batch::load_unaligned(z[k] + i);
+            most = larger(most, xsimd::abs(next));
+            spread = larger(spread, xsimd::abs(previous - next));
+            previous = middle;
+            middle = next;
+        }
+        (most + spread * Batch(0.125f)).store_unaligned(bound + i);
+    }
+    for (; i < frames; ++i) {
+        float previous = z[6][i - 1], middle = z[7][i - 1];
+        float most = std::fabs(middle), spread = 0;
+        for (int k = 0; k < 8; ++k) {
+            const float next = z[k][i];
+            most = std::max(most, std::fabs(next));
+            spread = std::max(spread, std::fabs(previous - next));
+            previous = middle;
+            middle = next;
+        }
+        bound[i] = most + spread * 0.125f;
+    }
+}
+
+} // namespace sg::SG_SIMD_NS

@@ -4,20 +4,27 @@
 //   batched:  32 mono instances in one kernel call (as the compiler batches 32 channel strips),
 //             per lane — the figure a mixing graph pays per track.
 // Every input port is connected (sidechains too); sources (no input) run with their own output.
-// 10 s of audio in 512-frame blocks per measurement, median of 5. Types that cannot take the
-// layout (a channel rule that refuses it) print why instead of a figure.
+// 10 s of audio in 512-frame blocks per measurement, median of 5, timed in the thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID), so other processes on a shared machine do not count. Types that
+// cannot take the layout (a channel rule that refuses it) print why instead of a figure.
+// The input is white noise with peaks at --peak dBFS (default -6): level-dependent kernels (the
+// limiter's detection, a gate) cost differently at other levels. --music replaces the noise by a
+// 4 s music-like loop (kick, snare, bright hats, saw bass, chords; each lane shifted in time)
+// with the same peak (8 different lanes, repeated), copied into the input buffers block by block (the copy is timed too, about
+// 0.05 ns per sample).
 //
-// Usage: bench_nodes [--quick] [TYPE...]
+// Usage: bench_nodes [--quick] [--peak DB] [--music] [TYPE...]
 #include "core/Buffer.h"
 #include "core/Denormals.h"
 #include "core/Node.h"
 #include "core/Registry.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -37,9 +44,54 @@ struct Rig {
     std::vector<std::vector<float*>> outLanes;
     std::vector<const float* const*> in;
     std::vector<float* const*> out;
-    int lanes = 0; ///< output lanes of port 0 (or input lanes for a sink-like node)
+    std::vector<std::vector<float>> sources; ///< --music: the loop of each input lane
+    int lanes = 0;                           ///< output lanes of port 0 (or input lanes for a sink-like node)
     std::string error;
 };
+
+/// Peak of the input, linear.
+float inputPeak = 0.5f;
+/// --music: the input is musicLike() instead of noise.
+bool music = false;
+constexpr std::int64_t kMusicFrames = std::int64_t(4 * kRate);
+
+/// A music-like loop of kMusicFrames, lane `lane` shifted by 0.1 s per lane, peaking at `peak`.
+std::vector<float> musicLike(int lane, float peak) {
+    std::vector<double> x(std::size_t(kMusicFrames), 0.0);
+    std::uint32_t seed = 77u + std::uint32_t(lane);
+    double previous = 0, most = 0;
+    for (std::int64_t n = 0; n < kMusicFrames; ++n) {
+        const double t = double(n) / kRate + 0.1 * lane, beat = 0.25;
+        const double inBeat = std::fmod(t, 2 * beat), inHalf = std::fmod(t, beat);
+        const int step = int(t / beat);
+        seed = seed * 1664525u + 1013904223u;
+        const double white = double(seed >> 8) / 8388608.0 - 1.0;
+        const double bright = white - previous;
+        previous = white;
+        double v = 0.35 * bright * std::exp(-std::fmod(t, beat / 2) / 0.015);
+        if (step % 2 == 0)
+            v += 0.9 * std::sin(2 * M_PI * (50 * inBeat + 3 * (1 - std::exp(-inBeat / 0.03)))) * std::exp(-inBeat / 0.12);
+        else
+            v += (0.4 * white + 0.35 * std::sin(2 * M_PI * 190 * inHalf)) * std::exp(-inHalf / 0.06);
+        const double bassHz = (step / 4) % 2 ? 55.0 : 41.2;
+        for (int k = 1; k <= 30; ++k) v += 0.35 * std::sin(2 * M_PI * k * bassHz * t) / k;
+        for (double hz : {261.63, 329.63, 392.0, 523.25})
+            for (int k = 1; k <= 4; ++k) v += 0.08 * std::sin(2 * M_PI * k * hz * t + k) / k;
+        x[std::size_t(n)] = v;
+        most = std::max(most, std::fabs(v));
+    }
+    std::vector<float> out(x.size());
+    for (std::size_t n = 0; n < x.size(); ++n) out[n] = float(x[n] * double(peak) / most);
+    return out;
+}
+
+/// musicLike(lane % 8, inputPeak), made once.
+const std::vector<float>& musicLoop(int lane) {
+    static std::vector<std::vector<float>> loops;
+    if (loops.empty())
+        for (int l = 0; l < 8; ++l) loops.push_back(musicLike(l, inputPeak));
+    return loops[std::size_t(lane % 8)];
+}
 
 Rig makeRig(const NodeType& type, int instances, int channels) {
     Rig rig;
@@ -74,9 +126,10 @@ Rig makeRig(const NodeType& type, int instances, int channels) {
             rig.inputs.emplace_back(1, kBlock);
             for (int n = 0; n < kBlock; ++n) {
                 seed = seed * 1664525u + 1013904223u;
-                rig.inputs.back().channel(0)[n] = 0.5f * (float(seed >> 8) / 8388608.0f - 1.0f);
+                rig.inputs.back().channel(0)[n] = inputPeak * (float(seed >> 8) / 8388608.0f - 1.0f);
             }
             rig.inLanes.back().push_back(rig.inputs.back().channel(0));
+            if (music) rig.sources.push_back(musicLoop(int(rig.sources.size())));
         }
     }
     for (std::size_t k = 0; k < outs.size(); ++k) {
@@ -92,6 +145,13 @@ Rig makeRig(const NodeType& type, int instances, int channels) {
     return rig;
 }
 
+/// CPU time of this thread, seconds.
+double threadSeconds() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 /// Median nanoseconds per sample per lane over `runs` runs of `seconds` of audio.
 double nsPerLaneSample(Rig& rig, double seconds, int runs) {
     const std::int64_t blocks = std::int64_t(seconds * kRate / kBlock);
@@ -103,12 +163,15 @@ double nsPerLaneSample(Rig& rig, double seconds, int runs) {
         ctx.frames = kBlock;
         ctx.inputs = rig.in.data();
         ctx.outputs = rig.out.data();
-        const auto start = std::chrono::steady_clock::now();
+        const double start = threadSeconds();
         for (std::int64_t b = 0; b < blocks; ++b) {
             ctx.position = b * kBlock;
+            const std::int64_t at = (b * kBlock) % (kMusicFrames - kBlock);
+            for (std::size_t l = 0; l < rig.sources.size(); ++l)
+                std::memcpy(rig.inputs[l].channel(0), rig.sources[l].data() + at, sizeof(float) * kBlock);
             rig.kernel->process(ctx);
         }
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double elapsed = threadSeconds() - start;
         times.push_back(elapsed * 1e9 / (double(blocks) * kBlock * std::max(1, rig.lanes)));
     }
     std::sort(times.begin(), times.end());
@@ -123,13 +186,19 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--quick") == 0)
             quick = true;
+        else if (std::strcmp(argv[i], "--music") == 0)
+            music = true;
+        else if (std::strcmp(argv[i], "--peak") == 0 && i + 1 < argc)
+            inputPeak = float(std::pow(10.0, std::atof(argv[++i]) / 20.0));
         else
             only.push_back(argv[i]);
     }
     const double seconds = quick ? 1.0 : 10.0;
     const int runs = quick ? 3 : 5;
-    std::printf("bench_nodes: SIMD %s, 48 kHz, %d-frame blocks, %.0f s of audio, median of %d\n", simdArchName(detectSimdArch()),
-                kBlock, seconds, runs);
+    std::printf("bench_nodes: SIMD %s, 48 kHz, %d-frame blocks, %.0f s of %s peaking at %.1f dBFS, thread CPU time, median "
+                "of %d\n",
+                simdArchName(detectSimdArch()), kBlock, seconds, music ? "music" : "noise", 20.0 * std::log10(double(inputPeak)),
+                runs);
     std::printf("%-14s %-10s %16s %18s %10s\n", "node", "family", "stereo ns/smp/ch", "32 mono ns/smp/lane", "x-realtime");
     for (const NodeType* type : Registry::builtin().all()) {
         const std::string& name = type->info().name;

@@ -1,0 +1,183 @@
+// The dynamics core's vector kernels, compiled once per architecture (see core/Simd.h and
+// DynamicsKernel.h): the static curves along time (float batches of consecutive frames) and the
+// attack / release recursion across lanes (double batches of lanes, frame after frame).
+#include "nodes/dynamics/DynamicsKernel.h"
+
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+
+#include <immintrin.h>
+
+namespace sg::SG_SIMD_NS {
+
+namespace {
+
+using Floats = xsimd::batch<float, SG_SIMD_ARCH>;
+using Doubles = xsimd::batch<double, SG_SIMD_ARCH>;
+
+/// The same on every architecture (no xsimd::min / max: their NaN handling differs).
+inline Floats smaller(const Floats& a, const Floats& b) noexcept { return xsimd::select(b < a, b, a); }
+inline Doubles larger(const Doubles& a, const Doubles& b) noexcept { return xsimd::select(a < b, b, a); }
+
+/// -G(x) of the compressor (expand = false) or expander curve, min(range, .); the float
+/// operations of the scalar version below, one by one.
+template <bool Expand> inline Floats target(const Floats& x, float t, float slope, float w, float range) noexcept {
+    const Floats u = x - Floats(t);
+    const Floats twice = Floats(2.0f) * u;
+    const Floats d = Expand ? u - Floats(0.5f * w) : u + Floats(0.5f * w);
+    const Floats knee = w > 0 ? Floats(slope) * d * d / Floats(2.0f * w) : Floats(0.0f);
+    const Floats outer = Floats(slope) * u;
+    Floats g;
+    if (Expand)
+        g = xsimd::select(twice > Floats(w), Floats(0.0f), xsimd::select(twice < Floats(-w), outer, -knee));
+    else
+        g = xsimd::select(twice < Floats(-w), Floats(0.0f), xsimd::select(twice > Floats(w), outer, knee));
+    return smaller(Floats(range), -g);
+}
+
+template <bool Expand> inline float target(float x, float t, float slope, float w, float range) noexcept {
+    const float u = x - t;
+    const float twice = 2.0f * u;
+    const float d = Expand ? u - 0.5f * w : u + 0.5f * w;
+    const float knee = w > 0 ? slope * d * d / (2.0f * w) : 0.0f;
+    const float outer = slope * u;
+    float g;
+    if (Expand)
+        g = twice > w ? 0.0f : twice < -w ? outer : -knee;
+    else
+        g = twice < -w ? 0.0f : twice > w ? outer : knee;
+    return -g < range ? -g : range;
+}
+
+template <bool Expand> void targets(const float* x, int frames, float t, float slope, float w, float range, float* out) noexcept {
+    constexpr int width = int(Floats::size);
+    int n = 0;
+    for (; n + width <= frames; n += width)
+        target<Expand>(Floats::load_unaligned(x + n), t, slope, w, range).store_unaligned(out + n);
+    for (; n < frames; ++n) out[n] = target<Expand>(x[n], t, slope, w, range);
+}
+
+} // namespace
+
+void staticTargets(const float* x, int frames, float t, float slope, float w, float range, bool expand, float* out) noexcept {
+    if (expand)
+        targets<true>(x, frames, t, slope, w, range, out);
+    else
+        targets<false>(x, frames, t, slope, w, range, out);
+}
+
+namespace {
+
+/// smoothChanges on the first Used batches of lanes (compile-time, so the state stays in registers).
+template <class Batch, int Used>
+void smoothBatches(const float* const* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
+                   float* const* out) noexcept {
+    constexpr int width = int(Batch::size);
+    const auto larger = [](const Batch& a, const Batch& b) { return xsimd::select(a < b, b, a); };
+    Batch c[Used], s[Used];
+    for (int b = 0; b < Used; ++b) {
+        c[b] = Batch::load_unaligned(change + b * width);
+        s[b] = Batch::load_unaligned(slow + b * width);
+    }
+    const Batch snap(dynamics::kSnapDb), zero(0.0);
+    alignas(64) double t[dynamics::kSmoothLanes], o[dynamics::kSmoothLanes];
+    for (int n = 0; n < frames; ++n) {
+        for (int l = 0; l < Used * width; ++l) t[l] = double(targets[l][n]);
+        for (int b = 0; b < Used; ++b) { // independent chains: their latencies overlap
+            const int at = b * width;
+            const Batch target = Batch::load_aligned(t + at);
+            const auto tiny = target < snap;
+            // The products with C start at once; the comparisons run beside them.
+            const Batch rising = Batch::load_aligned(k.riseRest + at) * target + Batch::load_aligned(k.rise + at) * c[b];
+            const Batch falling = Batch::load_aligned(k.fallRest + at) * target + Batch::load_aligned(k.fall + at) * c[b];
+            const Batch next = xsimd::select(tiny & (c[b] < snap), zero, xsimd::select(target > c[b], rising, falling));
+            const Batch slowRising =
+                Batch::load_aligned(k.slowRiseRest + at) * target + Batch::load_aligned(k.slowRise + at) * s[b];
+            const Batch slowFalling =
+                Batch::load_aligned(k.slowFallRest + at) * target + Batch::load_aligned(k.slowFall + at) * s[b];
+            const Batch slowNext =
+                xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
+            c[b] = next;
+            s[b] = slowNext;
+            xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next).store_aligned(o + at);
+        }
+        for (int l = 0; l < Used * width; ++l) out[l][n] = float(o[l]);
+    }
+    for (int b = 0; b < Used; ++b) {
+        c[b].store_unaligned(change + b * width);
+        s[b].store_unaligned(slow + b * width);
+    }
+}
+
+} // namespace
+
+void smoothChanges(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
+                   double* slow, float* const* out) noexcept {
+    constexpr int width = int(Doubles::size);
+    static_assert(dynamics::kSmoothLanes % width == 0, "whole batches of lanes");
+    lanes = std::clamp(lanes, 1, dynamics::kSmoothLanes);
+    // Only the batches that hold a used lane run, and one or two lanes (a mono or stereo
+    // instance alone) run on 2-lane batches whatever the architecture: the same operations on
+    // the same lanes, so the same bits. The caller points the rest of the lanes it passes
+    // (up to a whole batch) at zeros (targets) and a scratch (out).
+    using Pair = xsimd::batch<double, xsimd::sse2>;
+    if (lanes <= 2) return smoothBatches<Pair, 1>(targets, frames, k, change, slow, out);
+    switch ((lanes + width - 1) / width) {
+    case 1:
+        return smoothBatches<Doubles, 1>(targets, frames, k, change, slow, out);
+    case 2:
+        if constexpr (2 * width <= dynamics::kSmoothLanes)
+            return smoothBatches<Doubles, 2>(targets, frames, k, change, slow, out);
+        break;
+    case 3:
+    case 4:
+        if constexpr (4 * width <= dynamics::kSmoothLanes)
+            return smoothBatches<Doubles, 4>(targets, frames, k, change, slow, out);
+        break;
+    }
+}
+
+namespace {
+
+/// `Doubles::size` floats from p, converted (exactly) in registers: a conversion through memory
+/// would stall store forwarding.
+inline Doubles widen(const float* p) noexcept {
+#if defined(__AVX512F__)
+    return Doubles(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+#elif defined(__AVX__)
+    return Doubles(_mm256_cvtps_pd(_mm_loadu_ps(p)));
+#else
+    return Doubles(_mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+#endif
+}
+
+} // namespace
+
+void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept {
+    constexpr int width = int(Doubles::size);
+    static_assert(8 % width == 0, "eight sums are whole batches");
+    float m = *most;
+    int n = 0;
+    // Up to the next frame whose count is a multiple of 8, one by one.
+    for (; n < frames && ((first + n) & 7) != 0; ++n) {
+        m = std::max(m, f[n]);
+        sums[(first + n) & 7] += double(f[n]);
+    }
+    Doubles s[8 / width];
+    for (int b = 0; b < 8 / width; ++b) s[b] = Doubles::load_unaligned(sums + b * width);
+    float mx[8] = {m, m, m, m, m, m, m, m};
+    for (; n + 8 <= frames; n += 8) {
+        for (int j = 0; j < 8; ++j) mx[j] = std::max(mx[j], f[n + j]);
+        for (int b = 0; b < 8 / width; ++b) s[b] = s[b] + widen(f + n + b * width);
+    }
+    for (int b = 0; b < 8 / width; ++b) s[b].store_unaligned(sums + b * width);
+    for (float v : mx) m = std::max(m, v);
+    for (; n < frames; ++n) {
+        m = std::max(m, f[n]);
+        sums[(first + n) & 7] += double(f[n]);
+    }
+    *most = m;
+}
+
+} // namespace sg::SG_SIMD_NS
