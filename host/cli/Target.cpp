@@ -30,6 +30,8 @@ namespace {
 
 /// Frames per block of pass 2.
 constexpr int kPassBlockFrames = io::kChunkFrames;
+/// Frames per block of the final encoding.
+constexpr int kEncodeBlockFrames = 4 * io::kChunkFrames;
 /// The limiter of pass 2.
 constexpr double kLimiterLookaheadMs = 5;
 constexpr double kLimiterReleaseMs = 50;
@@ -166,11 +168,19 @@ TempSampleFile::~TempSampleFile() {
     if (file_) std::fclose(file_);
 }
 
-std::string TempSampleFile::create(const std::string& folder, int channels) {
+std::string TempSampleFile::create(const std::string& folder, int channels, std::size_t memorySamples) {
     if (file_) std::fclose(file_);
     file_ = nullptr;
+    folder_ = folder;
     channels_ = channels;
     frames_ = 0;
+    memoryLimit_ = memorySamples;
+    memory_.clear();
+    readPosition_ = 0;
+    spilled_ = false;
+    spilledBytes_ = 0;
+    // The file is created now even when the samples may fit in memory, so that a folder where
+    // nothing can be created fails before any work rather than after it.
     std::vector<std::string> candidates{folder.empty() ? std::string(".") : folder};
     std::error_code ec;
     if (const fs::path system = fs::temp_directory_path(ec); !ec) candidates.push_back(system.string());
@@ -189,32 +199,76 @@ std::string TempSampleFile::create(const std::string& folder, int channels) {
             if (firstError.empty()) firstError = "cannot open a temporary file in '" + place + "': " + std::strerror(errno);
             continue;
         }
+        // Large sequential writes and reads: 1 MiB of stdio buffer instead of 4 KiB.
+        std::setvbuf(file_, nullptr, _IOFBF, std::size_t(1) << 20);
         return {};
     }
     return firstError;
 }
 
+std::string TempSampleFile::spill() {
+    spilled_ = true;
+    if (!memory_.empty()) {
+        if (std::fwrite(memory_.data(), sizeof(float), memory_.size(), file_) != memory_.size())
+            return std::string("cannot write the temporary file: ") + std::strerror(errno);
+        spilledBytes_ += memory_.size() * sizeof(float);
+    }
+    std::vector<float>().swap(memory_); // give the memory back
+    return {};
+}
+
 std::string TempSampleFile::write(const ConstAudioView& view) {
     if (!file_) return "temporary file is not open";
     const std::size_t samples = std::size_t(view.frames) * std::size_t(channels_);
+    if (!spilled_ && memory_.size() + samples <= memoryLimit_) {
+        const std::size_t at = memory_.size();
+        memory_.resize(at + samples);
+        io::interleave(view, memory_.data() + at);
+        frames_ += view.frames;
+        return {};
+    }
+    if (!spilled_)
+        if (auto error = spill(); !error.empty()) return error;
     if (interleaved_.size() < samples) interleaved_.resize(samples);
     io::interleave(view, interleaved_.data());
     if (std::fwrite(interleaved_.data(), sizeof(float), samples, file_) != samples)
         return std::string("cannot write the temporary file: ") + std::strerror(errno);
+    spilledBytes_ += samples * sizeof(float);
     frames_ += view.frames;
     return {};
 }
 
 std::string TempSampleFile::rewind() {
     if (!file_) return "temporary file is not open";
+    readPosition_ = 0;
+    if (!spilled_) return {};
     if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0)
         return std::string("cannot read the temporary file: ") + std::strerror(errno);
+    return {};
+}
+
+std::string TempSampleFile::clear() {
+    if (!file_) return "temporary file is not open";
+    frames_ = 0;
+    readPosition_ = 0;
+    memory_.clear(); // keeps its capacity for the next run
+    if (!spilled_) return {};
+    // Stays a file: a long output would only fill the memory again.
+    if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0 || ::ftruncate(::fileno(file_), 0) != 0)
+        return std::string("cannot reuse the temporary file: ") + std::strerror(errno);
     return {};
 }
 
 std::int64_t TempSampleFile::read(const AudioView& view) {
     if (!file_) return -1;
     const std::size_t samples = std::size_t(view.frames) * std::size_t(channels_);
+    if (!spilled_) {
+        const std::size_t available = std::min(samples, memory_.size() - readPosition_);
+        const int frames = int(available / std::size_t(channels_));
+        io::deinterleave(memory_.data() + readPosition_, view.frameRange(0, frames));
+        readPosition_ += std::size_t(frames) * std::size_t(channels_);
+        return frames;
+    }
     if (interleaved_.size() < samples) interleaved_.resize(samples);
     const std::size_t got = std::fread(interleaved_.data(), sizeof(float), samples, file_);
     if (got < samples && std::ferror(file_)) return -1;
@@ -291,12 +345,12 @@ private:
     std::int64_t remaining_;
 };
 
-/// The output file, and a meter of exactly what it stores.
-class WriterSink final : public AudioSink {
+/// A run's result: kept as float in the trial cache, and measured as the writer will store it.
+class TrialSink final : public AudioSink {
 public:
-    WriterSink(io::AudioFileWriter& writer, WrittenSampleMeter& meter) : writer_(writer), meter_(meter) {}
+    TrialSink(TempSampleFile& cache, WrittenSampleMeter& meter) : cache_(cache), meter_(meter) {}
     bool write(const ConstAudioView& block) override {
-        error_ = writer_.write(block);
+        error_ = cache_.write(block);
         if (!error_.empty()) return false;
         meter_.process(block);
         return true;
@@ -304,16 +358,16 @@ public:
     const std::string& error() const { return error_; }
 
 private:
-    io::AudioFileWriter& writer_;
+    TempSampleFile& cache_;
     WrittenSampleMeter& meter_;
     std::string error_;
 };
 
-/// One run of pass 2: source -> [gain -> limiter, a compiled graph] -> writer (opened here),
-/// measuring the stored samples. Returns "" or an error ("interrupted" when the flag was raised).
-std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, const std::string& path,
-                    io::OutputFormat format, const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer,
-                    PassOutcome& outcome, const std::string& label, bool showProgress,
+/// One run of pass 2: source -> [gain -> limiter, a compiled graph] -> `cache` (cleared here),
+/// measuring the samples as the writer would store them; nothing is encoded. Returns "" or an
+/// error ("interrupted" when the flag was raised).
+std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, io::OutputFormat format,
+                    TempSampleFile& cache, PassOutcome& outcome, const std::string& label, bool showProgress,
                     const volatile std::sig_atomic_t* interrupted) {
     const int channels = source.channels();
     Diagnostics diags;
@@ -329,8 +383,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
 
     WrittenSampleMeter meter;
     if (auto error = meter.prepare(sampleRate, channels, format); !error.empty()) return error;
-    writer.discard();
-    if (auto error = writer.open(path, format, sampleRate, channels, protectedPaths); !error.empty()) return error;
+    if (auto error = cache.clear(); !error.empty()) return error;
     if (auto error = source.rewind(); !error.empty()) return error;
 
     ProgressBar progress(label, source.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
@@ -343,7 +396,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
         if (interrupted && *interrupted) stop.store(true, std::memory_order_relaxed);
     };
     ScratchFileSource input(source);
-    WriterSink output(writer, meter);
+    TrialSink output(cache, meter);
     AudioSource* sources[] = {&input};
     AudioSink* sinks[] = {&output};
     OfflineRunner runner(program->executor(), runnerOptions);
@@ -369,10 +422,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
         error = "internal: " + result.mismatch;
         break;
     }
-    if (!error.empty()) {
-        writer.discard();
-        return error;
-    }
+    if (!error.empty()) return error;
 
     outcome.figures = figuresOf(meter.meter());
     for (const auto& node : program->executor().measurements()) {
@@ -386,6 +436,30 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
                 outcome.limitedPercent = m.value;
         }
     }
+    return {};
+}
+
+/// The one encoding: the accepted run's samples, from `cache`, into `writer` (opened here on
+/// `path`, left uncommitted). Returns "" or an error; on error `writer` holds nothing.
+std::string encodeCached(TempSampleFile& cache, double sampleRate, const std::string& path, io::OutputFormat format,
+                         const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer, bool showProgress,
+                         const volatile std::sig_atomic_t* interrupted) {
+    writer.discard();
+    if (auto error = writer.open(path, format, sampleRate, cache.channels(), protectedPaths); !error.empty()) return error;
+    if (auto error = cache.rewind(); !error.empty()) return error;
+    ProgressBar progress("writing", cache.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
+    AudioBuffer block(cache.channels(), kEncodeBlockFrames);
+    std::int64_t done = 0;
+    while (done < cache.frames()) {
+        if (interrupted && *interrupted) return "interrupted";
+        const int want = int(std::min<std::int64_t>(kEncodeBlockFrames, cache.frames() - done));
+        const std::int64_t got = cache.read(block.view().frameRange(0, want));
+        if (got <= 0) return "cannot read back the processed samples of pass 2";
+        if (auto error = writer.write(ConstAudioView(block.view().frameRange(0, int(got)))); !error.empty()) return error;
+        done += got;
+        progress.update(done);
+    }
+    progress.finish();
     return {};
 }
 
@@ -460,13 +534,17 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
                " dB of gain, more than --max-gain " + formatNumber(target.maxGainDb) +
                " dB (check the levels, or raise --max-gain)";
     double limiterCeiling = target.ceilingDbtp - kLimiterMarginDb;
+    // Each run keeps its result as float (memory, or a scratch file beside the output); only the
+    // run that lands is encoded, once.
+    TempSampleFile cache;
+    if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels()); !error.empty()) return error;
     std::vector<Trial> trials;
     PassOutcome outcome;
     bool saturated = false;
     for (int pass = 1; pass <= kMaxPass2Runs; ++pass) {
         const std::string label = pass == 1 ? "pass 2" : "pass 2, try " + std::to_string(pass);
-        if (auto error = runPass(source, before.sampleRate, gainDb, limiterCeiling, path, format, protectedPaths, writer, outcome,
-                                 label, showProgress, interrupted);
+        if (auto error = runPass(source, before.sampleRate, gainDb, limiterCeiling, format, cache, outcome, label, showProgress,
+                                 interrupted);
             !error.empty()) {
             writer.discard();
             return error;
@@ -494,12 +572,22 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
         if (gainDb >= target.maxGainDb && *next > gainDb) break; // no more gain than --max-gain
         gainDb = std::min(*next, target.maxGainDb);
     }
-    result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     const double lufs = result.after.integratedLufs;
     const bool landed = std::isfinite(lufs) && std::fabs(lufs - target.integratedLufs) <= kAcceptToleranceLu;
     const bool peakOk = !(result.after.truePeakDbtp > target.ceilingDbtp);
-    if (landed && peakOk) return {};
+    if (landed && peakOk) {
+        result.scratchBytes = cache.fileBytes();
+        if (auto error = encodeCached(cache, before.sampleRate, path, format, protectedPaths, writer, showProgress, interrupted);
+            !error.empty()) {
+            writer.discard();
+            return error;
+        }
+        result.encodes = 1;
+        result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return {};
+    }
+    result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     writer.discard();
     return "cannot bring '" + path + "' to " + formatNumber(target.integratedLufs) + " LUFS under a " +
            formatNumber(target.ceilingDbtp) + " dBTP ceiling: after " + std::to_string(result.pass2Runs) +
