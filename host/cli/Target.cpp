@@ -32,6 +32,8 @@ namespace {
 constexpr int kPassBlockFrames = io::kChunkFrames;
 /// Frames per block of the final encoding.
 constexpr int kEncodeBlockFrames = 4 * io::kChunkFrames;
+/// Where the predicted gain aims, LU over the target (kLandingToleranceLu is 0.02).
+constexpr double kPredictionAimLu = 0.005;
 /// The limiter of pass 2.
 constexpr double kLimiterLookaheadMs = 5;
 constexpr double kLimiterReleaseMs = 50;
@@ -510,6 +512,136 @@ std::optional<double> nextGain(const std::vector<Trial>& trials, double targetLu
     return std::clamp(last.gainDb + std::clamp(aim / slope, -30.0, 30.0), -80.0, 80.0);
 }
 
+/// The loudness a run's result would have at another gain, predicted from the run itself and
+/// the samples it was made from (both cached): no limiter run. Raising the gain by d dB scales
+/// the samples the limiter left alone (y = g x) by a = 10^(d/20) and, to first order, leaves the
+/// limited ones where the limiter put them (at the ceiling, their reduction grows by d). K-weighting
+/// is linear, so with v = the unlimited part of y and l = the rest, each 100 ms step's weighted
+/// energy at gain a is A a^2 + B a + C (A = sum K(v)^2, B = 2 sum K(v) K(l), C = sum K(l)^2), and
+/// BS.1770's gated integration over 400 ms blocks follows for any a. Peaks that only start to
+/// be limited at the new gain are not in the model: it reads high for d > 0, so a step it
+/// suggests falls a little short and the next run corrects from a nearer point.
+class LoudnessPredictor {
+public:
+    /// Measures `result` (the run at `gainDb`) against `source`; both are rewound here.
+    std::string measure(TempSampleFile& source, TempSampleFile& result, double gainDb, double sampleRate) {
+        const int channels = source.channels();
+        steps_.clear();
+        if (channels < 1 || channels > kLoudnessMaxChannels || result.channels() != channels ||
+            result.frames() != source.frames())
+            return "internal: pass 2's result does not match its source";
+        KWeightingStage shelf, highpass;
+        kWeightingStages(sampleRate, shelf, highpass);
+        const std::vector<double> weights = defaultChannelWeights(channels);
+        stepFrames_ = std::max(1, int(std::lround(sampleRate / 10)));
+        const double gain = std::pow(10.0, gainDb / 20);
+        // Filter state per channel, for v and l: two biquads each (direct form I, double).
+        struct Filter {
+            double x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0; // shelf in/out, then high-pass out
+            double run(const KWeightingStage& s, const KWeightingStage& h, double x) {
+                const double y = s.b0 * x + s.b1 * x1 + s.b2 * x2 - s.a1 * y1 - s.a2 * y2;
+                x2 = x1, x1 = x;
+                const double z = h.b0 * y + h.b1 * y1 + h.b2 * y2 - h.a1 * z1 - h.a2 * z2;
+                y2 = y1, y1 = y;
+                z2 = z1, z1 = z;
+                return z;
+            }
+        };
+        const auto count = std::size_t(channels);
+        std::vector<Filter> unlimited(count), limited(count);
+        if (auto error = source.rewind(); !error.empty()) return error;
+        if (auto error = result.rewind(); !error.empty()) return error;
+        AudioBuffer xs(channels, kPassBlockFrames), ys(channels, kPassBlockFrames);
+        Step step;
+        int inStep = 0;
+        double peakReductionDb = 0;
+        const double peakDecay = std::exp(-1 / sampleRate); // the largest recent reduction, forgotten over ~1 s
+        for (std::int64_t done = 0; done < source.frames();) {
+            const int want = int(std::min<std::int64_t>(kPassBlockFrames, source.frames() - done));
+            if (source.read(xs.view().frameRange(0, want)) != want || result.read(ys.view().frameRange(0, want)) != want)
+                return "cannot read back the temporary files of pass 2";
+            for (int f = 0; f < want; ++f) {
+                // The frame's gain reduction (one gain for all channels: read on the largest sample).
+                double x = 0, y = 0;
+                for (int c = 0; c < channels; ++c)
+                    if (std::fabs(double(xs.channel(c)[f])) > std::fabs(x))
+                        x = double(xs.channel(c)[f]), y = double(ys.channel(c)[f]);
+                x *= gain;
+                double reductionDb = 0;
+                if (std::fabs(x) > 1e-6 && std::fabs(y) < std::fabs(x)) reductionDb = -20 * std::log10(std::fabs(y / x));
+                if (reductionDb < 1e-4) reductionDb = 0; // left alone, to float precision
+                // Share of a gain change the frame follows: all of it unlimited, none at the peak
+                // of a reduction, 1 - R/Rpeak on its release (R = Rpeak c^k grows by d c^k).
+                peakReductionDb = std::max(reductionDb, peakReductionDb * peakDecay);
+                const double follows = peakReductionDb > 0 ? 1 - reductionDb / peakReductionDb : 1.0;
+                for (int c = 0; c < channels; ++c) {
+                    const double sample = double(ys.channel(c)[f]);
+                    const double kv = unlimited[std::size_t(c)].run(shelf, highpass, follows * sample);
+                    const double kl = limited[std::size_t(c)].run(shelf, highpass, (1 - follows) * sample);
+                    const double w = weights[std::size_t(c)];
+                    step.a += w * kv * kv;
+                    step.b += w * 2 * kv * kl;
+                    step.c += w * kl * kl;
+                }
+                if (++inStep == stepFrames_) {
+                    steps_.push_back(step);
+                    step = {};
+                    inStep = 0;
+                }
+            }
+            done += want;
+        }
+        return {};
+    }
+
+    /// Predicted integrated loudness, LUFS, at `deltaDb` more gain (-inf when all is gated).
+    double integratedLufs(double deltaDb) const {
+        const double a = std::pow(10.0, deltaDb / 20);
+        const double blockFrames = 4.0 * stepFrames_;
+        double sumAbsolute = 0, sumKept = 0;
+        int countAbsolute = 0, countKept = 0;
+        std::vector<double>& energies = energies_;
+        energies.clear();
+        for (std::size_t j = 3; j < steps_.size(); ++j) { // 400 ms blocks, a new one every 100 ms
+            double e = 0;
+            for (std::size_t k = j - 3; k <= j; ++k) e += steps_[k].a * a * a + steps_[k].b * a + steps_[k].c;
+            e = std::max(0.0, e / blockFrames);
+            energies.push_back(e);
+            if (-0.691 + 10 * std::log10(e) > -70) sumAbsolute += e, ++countAbsolute;
+        }
+        if (countAbsolute == 0) return -HUGE_VAL;
+        const double relativeGate = -0.691 + 10 * std::log10(sumAbsolute / countAbsolute) - 10;
+        for (double e : energies) {
+            const double l = -0.691 + 10 * std::log10(e);
+            if (l > -70 && l > relativeGate) sumKept += e, ++countKept;
+        }
+        return countKept == 0 ? -HUGE_VAL : -0.691 + 10 * std::log10(sumKept / countKept);
+    }
+
+    /// The gain change, dB, whose predicted loudness is `targetLufs`; nullopt if none within
+    /// +-kSearchDb (the loudness no longer follows the gain there). The model holds near the run:
+    /// far from it the split into limited and unlimited samples shows (their K-weighted edges
+    /// cancel only in the sum), so the search stays within a few dB.
+    std::optional<double> deltaFor(double targetLufs) const {
+        constexpr double kSearchDb = 6;
+        double lo = -kSearchDb, hi = kSearchDb;
+        if (steps_.size() < 4 || !(integratedLufs(lo) < targetLufs) || !(integratedLufs(hi) > targetLufs)) return std::nullopt;
+        for (int i = 0; i < 50; ++i) {
+            const double mid = 0.5 * (lo + hi);
+            (integratedLufs(mid) < targetLufs ? lo : hi) = mid;
+        }
+        return 0.5 * (lo + hi);
+    }
+
+private:
+    struct Step {
+        double a = 0, b = 0, c = 0;
+    };
+    std::vector<Step> steps_;
+    int stepFrames_ = 4800;
+    mutable std::vector<double> energies_;
+};
+
 } // namespace
 
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
@@ -539,6 +671,14 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     TempSampleFile cache;
     if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels()); !error.empty()) return error;
     std::vector<Trial> trials;
+    LoudnessPredictor predictor;
+    struct Followed {
+        double lufs = 0;          ///< the run the prediction was made from, LUFS
+        double predictedRise = 0; ///< the change it predicted, LU
+    };
+    Followed followed; ///< the prediction the current run follows, when `following`
+    bool following = false;
+    double modelTrust = 1; ///< actual / predicted change of the last one that was followed
     PassOutcome outcome;
     bool saturated = false;
     for (int pass = 1; pass <= kMaxPass2Runs; ++pass) {
@@ -564,10 +704,34 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
         if (pass == kMaxPass2Runs) break;
         if (!peakOk) limiterCeiling -= (peak - target.ceilingDbtp) + 0.01;
         trials.push_back({gainDb, lufs});
-        const auto next = nextGain(trials, target.integratedLufs);
+        auto next = nextGain(trials, target.integratedLufs);
         if (!next) {
             saturated = true;
             break;
+        }
+        // The run's own result predicts the gain that lands. The model misses what only starts to
+        // be limited at the new gain, so its predicted change is scaled by how the last followed
+        // prediction came true (actual / predicted change), and it aims a little past the target.
+        // Kept when it falls inside the bracket of earlier runs.
+        if (following && std::fabs(followed.predictedRise) > 0.01)
+            modelTrust = std::clamp((lufs - followed.lufs) / followed.predictedRise, 0.25, 1.5);
+        following = false;
+        if (auto error = predictor.measure(source, cache, gainDb, before.sampleRate); !error.empty()) return error;
+        const double base = predictor.integratedLufs(0);
+        const double miss = target.integratedLufs - lufs;
+        const double wanted = base + miss / modelTrust + (miss > 0 ? kPredictionAimLu : -kPredictionAimLu);
+        if (const auto delta = std::isfinite(base) ? predictor.deltaFor(wanted) : std::nullopt) {
+            const double predicted = gainDb + *delta;
+            double low = -HUGE_VAL, high = HUGE_VAL; // gains known to land under / over the target
+            for (const Trial& t : trials) {
+                if (t.lufs < target.integratedLufs) low = std::max(low, t.gainDb);
+                if (t.lufs > target.integratedLufs) high = std::min(high, t.gainDb);
+            }
+            if (predicted > low && predicted < high && predicted <= target.maxGainDb) {
+                next = predicted;
+                followed = Followed{lufs, predictor.integratedLufs(*delta) - base};
+                following = true;
+            }
         }
         if (gainDb >= target.maxGainDb && *next > gainDb) break; // no more gain than --max-gain
         gainDb = std::min(*next, target.maxGainDb);

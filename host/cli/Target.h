@@ -16,7 +16,11 @@
 //      (the run's result); WrittenSampleMeter measures it exactly as the writer will store it
 //      (same quantisation and dither sequence), without encoding anything. If the
 //      integrated loudness misses by more than kLandingToleranceLu (limiting lowers it) the gain
-//      is corrected (secant steps) and pass 2 runs again; if the true peak exceeds the ceiling,
+//      is corrected and pass 2 runs again: the next gain is
+//      predicted from the run's own result and its source (LoudnessPredictor in Target.cpp: the
+//      samples the limiter left alone follow a gain change, the limited ones mostly do not),
+//      scaled by how well the last prediction came true, inside the bracket of earlier runs
+//      (else secant steps); if the true peak exceeds the ceiling,
 //      the limiter's ceiling is lowered by the excess and pass 2 runs again; at most kMaxPass2Runs.
 //   The run that lands within kAcceptToleranceLu with its true peak at or under the ceiling is
 //   then encoded from its scratch, once (the writer's dither gives exactly the measured samples);

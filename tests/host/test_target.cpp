@@ -722,7 +722,8 @@ TEST_CASE("render --target decodes once and encodes once: the runs of pass 2 reu
     TempDir dir;
     const std::string graph = dir.write("pass.yaml", kPassGraph);
     writeFloatWav(dir.file("in.wav"), hostileMix(12.0, -30));
-    int multiRun = 0;
+    int multiRun = 0, mostRuns = 0;
+    std::string runCounts;
     for (const char* format : {"wav24", "flac16", "wav32f"}) {
         for (const auto& preset : {cli::loudnessPresets()[0], cli::loudnessPresets()[3]}) { // spotify, amazon (-2 dBTP)
             CAPTURE(format, preset.name);
@@ -736,6 +737,9 @@ TEST_CASE("render --target decodes once and encodes once: the runs of pass 2 reu
             const Json& o = json["outputs"].items[0];
             const int runs = int(o["target"]["pass2_runs"].number);
             if (runs >= 2) ++multiRun;
+            mostRuns = std::max(mostRuns, runs);
+            runCounts += ' ';
+            runCounts += std::to_string(runs);
             CHECK(o["target"]["output_encodes"].number == 1);
             // The written file is exactly what the last run measured (same quantisation and dither),
             // and an independent meter finds it on target and under the ceiling.
@@ -750,6 +754,7 @@ TEST_CASE("render --target decodes once and encodes once: the runs of pass 2 reu
             fs::remove(out);
         }
     }
+    std::printf("target on hostile material: runs of pass 2:%s\n", runCounts.c_str());
     CHECK(multiRun >= 4); // the material made pass 2 search: the runs did not each encode
     CHECK(noTemporaries(dir));
 }
