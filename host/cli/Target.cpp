@@ -177,7 +177,10 @@ std::string TempSampleFile::create(const std::string& folder, int channels, std:
     channels_ = channels;
     frames_ = 0;
     memoryLimit_ = memorySamples;
-    memory_.clear();
+    // Reserved, not touched: pages become resident only as samples arrive, and growing never
+    // copies (a doubling vector would briefly hold 1.5x the limit).
+    std::vector<float>().swap(memory_);
+    memory_.reserve(memoryLimit_);
     readPosition_ = 0;
     spilled_ = false;
     spilledBytes_ = 0;
@@ -535,7 +538,7 @@ public:
         const std::vector<double> weights = defaultChannelWeights(channels);
         stepFrames_ = std::max(1, int(std::lround(sampleRate / 10)));
         const double gain = std::pow(10.0, gainDb / 20);
-        // Filter state per channel, for v and l: two biquads each (direct form I, double).
+        // Filter state per channel, for y and l: two biquads each (direct form I, double).
         struct Filter {
             double x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0; // shelf in/out, then high-pass out
             double run(const KWeightingStage& s, const KWeightingStage& h, double x) {
@@ -546,9 +549,13 @@ public:
                 z2 = z1, z1 = z;
                 return z;
             }
+            double magnitude() const {
+                return std::max({std::fabs(x1), std::fabs(x2), std::fabs(y1), std::fabs(y2), std::fabs(z1), std::fabs(z2)});
+            }
         };
         const auto count = std::size_t(channels);
-        std::vector<Filter> unlimited(count), limited(count);
+        std::vector<Filter> whole(count), limited(count);
+        std::vector<char> limitedActive(count, 0);
         if (auto error = source.rewind(); !error.empty()) return error;
         if (auto error = result.rewind(); !error.empty()) return error;
         AudioBuffer xs(channels, kPassBlockFrames), ys(channels, kPassBlockFrames);
@@ -567,18 +574,27 @@ public:
                     if (std::fabs(double(xs.channel(c)[f])) > std::fabs(x))
                         x = double(xs.channel(c)[f]), y = double(ys.channel(c)[f]);
                 x *= gain;
+                // Left alone (y = g x to float precision, under 1e-4 dB of reduction): no logarithm.
                 double reductionDb = 0;
-                if (std::fabs(x) > 1e-6 && std::fabs(y) < std::fabs(x)) reductionDb = -20 * std::log10(std::fabs(y / x));
-                if (reductionDb < 1e-4) reductionDb = 0; // left alone, to float precision
+                if (std::fabs(y) < (1 - 1.2e-5) * std::fabs(x) && std::fabs(x) > 1e-6)
+                    reductionDb = -20 * std::log10(std::fabs(y / x));
                 // Share of a gain change the frame follows: all of it unlimited, none at the peak
                 // of a reduction, 1 - R/Rpeak on its release (R = Rpeak c^k grows by d c^k).
                 peakReductionDb = std::max(reductionDb, peakReductionDb * peakDecay);
-                const double follows = peakReductionDb > 0 ? 1 - reductionDb / peakReductionDb : 1.0;
+                const double stays = peakReductionDb > 0 ? reductionDb / peakReductionDb : 0.0;
                 for (int c = 0; c < channels; ++c) {
+                    const auto k = std::size_t(c);
                     const double sample = double(ys.channel(c)[f]);
-                    const double kv = unlimited[std::size_t(c)].run(shelf, highpass, follows * sample);
-                    const double kl = limited[std::size_t(c)].run(shelf, highpass, (1 - follows) * sample);
-                    const double w = weights[std::size_t(c)];
+                    const double ky = whole[k].run(shelf, highpass, sample);
+                    // K(l) only while l or its filter's memory is not zero (most frames are unlimited).
+                    double kl = 0;
+                    if (stays != 0 || limitedActive[k]) {
+                        kl = limited[k].run(shelf, highpass, stays * sample);
+                        limitedActive[k] = stays != 0 || limited[k].magnitude() > 1e-30;
+                        if (!limitedActive[k]) limited[k] = {};
+                    }
+                    const double kv = ky - kl; // K is linear: K(v) = K(y) - K(l)
+                    const double w = weights[k];
                     step.a += w * kv * kv;
                     step.b += w * 2 * kv * kl;
                     step.c += w * kl * kl;
