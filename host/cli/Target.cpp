@@ -515,150 +515,125 @@ std::optional<double> nextGain(const std::vector<Trial>& trials, double targetLu
     return std::clamp(last.gainDb + std::clamp(aim / slope, -30.0, 30.0), -80.0, 80.0);
 }
 
-/// The loudness a run's result would have at another gain, predicted from the run itself and
-/// the samples it was made from (both cached): no limiter run. Raising the gain by d dB scales
-/// the samples the limiter left alone (y = g x) by a = 10^(d/20) and, to first order, leaves the
-/// limited ones where the limiter put them (at the ceiling, their reduction grows by d). K-weighting
-/// is linear, so with v = the unlimited part of y and l = the rest, each 100 ms step's weighted
-/// energy at gain a is A a^2 + B a + C (A = sum K(v)^2, B = 2 sum K(v) K(l), C = sum K(l)^2), and
-/// BS.1770's gated integration over 400 ms blocks follows for any a. Peaks that only start to
-/// be limited at the new gain are not in the model: it reads high for d > 0, so a step it
-/// suggests falls a little short and the next run corrects from a nearer point.
-class LoudnessPredictor {
-public:
-    /// Measures `result` (the run at `gainDb`) against `source`; both are rewound here.
-    std::string measure(TempSampleFile& source, TempSampleFile& result, double gainDb, double sampleRate) {
-        const int channels = source.channels();
-        steps_.clear();
-        if (channels < 1 || channels > kLoudnessMaxChannels || result.channels() != channels ||
-            result.frames() != source.frames())
-            return "internal: pass 2's result does not match its source";
-        KWeightingStage shelf, highpass;
-        kWeightingStages(sampleRate, shelf, highpass);
-        const std::vector<double> weights = defaultChannelWeights(channels);
-        stepFrames_ = std::max(1, int(std::lround(sampleRate / 10)));
-        const double gain = std::pow(10.0, gainDb / 20);
-        // Filter state per channel, for y and l: two biquads each (direct form I, double).
-        struct Filter {
-            double x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0; // shelf in/out, then high-pass out
-            double run(const KWeightingStage& s, const KWeightingStage& h, double x) {
-                const double y = s.b0 * x + s.b1 * x1 + s.b2 * x2 - s.a1 * y1 - s.a2 * y2;
-                x2 = x1, x1 = x;
-                const double z = h.b0 * y + h.b1 * y1 + h.b2 * y2 - h.a1 * z1 - h.a2 * z2;
-                y2 = y1, y1 = y;
-                z2 = z1, z1 = z;
-                return z;
-            }
-            double magnitude() const {
-                return std::max({std::fabs(x1), std::fabs(x2), std::fabs(y1), std::fabs(y2), std::fabs(z1), std::fabs(z2)});
-            }
-        };
-        const auto count = std::size_t(channels);
-        std::vector<Filter> whole(count), limited(count);
-        std::vector<char> limitedActive(count, 0);
-        if (auto error = source.rewind(); !error.empty()) return error;
-        if (auto error = result.rewind(); !error.empty()) return error;
-        AudioBuffer xs(channels, kPassBlockFrames), ys(channels, kPassBlockFrames);
-        Step step;
-        int inStep = 0;
-        double peakReductionDb = 0;
-        const double peakDecay = std::exp(-1 / sampleRate); // the largest recent reduction, forgotten over ~1 s
-        for (std::int64_t done = 0; done < source.frames();) {
-            const int want = int(std::min<std::int64_t>(kPassBlockFrames, source.frames() - done));
-            if (source.read(xs.view().frameRange(0, want)) != want || result.read(ys.view().frameRange(0, want)) != want)
-                return "cannot read back the temporary files of pass 2";
-            for (int f = 0; f < want; ++f) {
-                // The frame's gain reduction (one gain for all channels: read on the largest sample).
-                double x = 0, y = 0;
-                for (int c = 0; c < channels; ++c)
-                    if (std::fabs(double(xs.channel(c)[f])) > std::fabs(x))
-                        x = double(xs.channel(c)[f]), y = double(ys.channel(c)[f]);
-                x *= gain;
-                // Left alone (y = g x to float precision, under 1e-4 dB of reduction): no logarithm.
-                double reductionDb = 0;
-                if (std::fabs(y) < (1 - 1.2e-5) * std::fabs(x) && std::fabs(x) > 1e-6)
-                    reductionDb = -20 * std::log10(std::fabs(y / x));
-                // Share of a gain change the frame follows: all of it unlimited, none at the peak
-                // of a reduction, 1 - R/Rpeak on its release (R = Rpeak c^k grows by d c^k).
-                peakReductionDb = std::max(reductionDb, peakReductionDb * peakDecay);
-                const double stays = peakReductionDb > 0 ? reductionDb / peakReductionDb : 0.0;
-                for (int c = 0; c < channels; ++c) {
-                    const auto k = std::size_t(c);
-                    const double sample = double(ys.channel(c)[f]);
-                    const double ky = whole[k].run(shelf, highpass, sample);
-                    // K(l) only while l or its filter's memory is not zero (most frames are unlimited).
-                    double kl = 0;
-                    if (stays != 0 || limitedActive[k]) {
-                        kl = limited[k].run(shelf, highpass, stays * sample);
-                        limitedActive[k] = stays != 0 || limited[k].magnitude() > 1e-30;
-                        if (!limitedActive[k]) limited[k] = {};
-                    }
-                    const double kv = ky - kl; // K is linear: K(v) = K(y) - K(l)
-                    const double w = weights[k];
-                    step.a += w * kv * kv;
-                    step.b += w * 2 * kv * kl;
-                    step.c += w * kl * kl;
-                }
-                if (++inStep == stepFrames_) {
-                    steps_.push_back(step);
-                    step = {};
-                    inStep = 0;
-                }
-            }
-            done += want;
-        }
-        return {};
-    }
-
-    /// Predicted integrated loudness, LUFS, at `deltaDb` more gain (-inf when all is gated).
-    double integratedLufs(double deltaDb) const {
-        const double a = std::pow(10.0, deltaDb / 20);
-        const double blockFrames = 4.0 * stepFrames_;
-        double sumAbsolute = 0, sumKept = 0;
-        int countAbsolute = 0, countKept = 0;
-        std::vector<double>& energies = energies_;
-        energies.clear();
-        for (std::size_t j = 3; j < steps_.size(); ++j) { // 400 ms blocks, a new one every 100 ms
-            double e = 0;
-            for (std::size_t k = j - 3; k <= j; ++k) e += steps_[k].a * a * a + steps_[k].b * a + steps_[k].c;
-            e = std::max(0.0, e / blockFrames);
-            energies.push_back(e);
-            if (-0.691 + 10 * std::log10(e) > -70) sumAbsolute += e, ++countAbsolute;
-        }
-        if (countAbsolute == 0) return -HUGE_VAL;
-        const double relativeGate = -0.691 + 10 * std::log10(sumAbsolute / countAbsolute) - 10;
-        for (double e : energies) {
-            const double l = -0.691 + 10 * std::log10(e);
-            if (l > -70 && l > relativeGate) sumKept += e, ++countKept;
-        }
-        return countKept == 0 ? -HUGE_VAL : -0.691 + 10 * std::log10(sumKept / countKept);
-    }
-
-    /// The gain change, dB, whose predicted loudness is `targetLufs`; nullopt if none within
-    /// +-kSearchDb (the loudness no longer follows the gain there). The model holds near the run:
-    /// far from it the split into limited and unlimited samples shows (their K-weighted edges
-    /// cancel only in the sum), so the search stays within a few dB.
-    std::optional<double> deltaFor(double targetLufs) const {
-        constexpr double kSearchDb = 6;
-        double lo = -kSearchDb, hi = kSearchDb;
-        if (steps_.size() < 4 || !(integratedLufs(lo) < targetLufs) || !(integratedLufs(hi) > targetLufs)) return std::nullopt;
-        for (int i = 0; i < 50; ++i) {
-            const double mid = 0.5 * (lo + hi);
-            (integratedLufs(mid) < targetLufs ? lo : hi) = mid;
-        }
-        return 0.5 * (lo + hi);
-    }
-
-private:
-    struct Step {
-        double a = 0, b = 0, c = 0;
-    };
-    std::vector<Step> steps_;
-    int stepFrames_ = 4800;
-    mutable std::vector<double> energies_;
-};
-
 } // namespace
+
+// ---- predicting the loudness at another gain ------------------------------------------------
+
+std::string LoudnessPredictor::measure(TempSampleFile& source, TempSampleFile& result, double gainDb, double sampleRate) {
+    const int channels = source.channels();
+    steps_.clear();
+    if (channels < 1 || channels > kLoudnessMaxChannels || result.channels() != channels || result.frames() != source.frames())
+        return "internal: pass 2's result does not match its source";
+    KWeightingStage shelf, highpass;
+    kWeightingStages(sampleRate, shelf, highpass);
+    const std::vector<double> weights = defaultChannelWeights(channels);
+    stepFrames_ = std::max(1, int(std::lround(sampleRate / 10)));
+    const double gain = std::pow(10.0, gainDb / 20);
+    // Filter state per channel, for y and l: two biquads each (direct form I, double).
+    struct Filter {
+        double x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0; // shelf in/out, then high-pass out
+        double run(const KWeightingStage& s, const KWeightingStage& h, double x) {
+            const double y = s.b0 * x + s.b1 * x1 + s.b2 * x2 - s.a1 * y1 - s.a2 * y2;
+            x2 = x1, x1 = x;
+            const double z = h.b0 * y + h.b1 * y1 + h.b2 * y2 - h.a1 * z1 - h.a2 * z2;
+            y2 = y1, y1 = y;
+            z2 = z1, z1 = z;
+            return z;
+        }
+        double magnitude() const {
+            return std::max({std::fabs(x1), std::fabs(x2), std::fabs(y1), std::fabs(y2), std::fabs(z1), std::fabs(z2)});
+        }
+    };
+    const auto count = std::size_t(channels);
+    std::vector<Filter> whole(count), limited(count);
+    std::vector<char> limitedActive(count, 0);
+    if (auto error = source.rewind(); !error.empty()) return error;
+    if (auto error = result.rewind(); !error.empty()) return error;
+    AudioBuffer xs(channels, kPassBlockFrames), ys(channels, kPassBlockFrames);
+    Step step;
+    int inStep = 0;
+    double peakReductionDb = 0;
+    const double peakDecay = std::exp(-1 / sampleRate); // the largest recent reduction, forgotten over ~1 s
+    for (std::int64_t done = 0; done < source.frames();) {
+        const int want = int(std::min<std::int64_t>(kPassBlockFrames, source.frames() - done));
+        if (source.read(xs.view().frameRange(0, want)) != want || result.read(ys.view().frameRange(0, want)) != want)
+            return "cannot read back the temporary files of pass 2";
+        for (int f = 0; f < want; ++f) {
+            // The frame's gain reduction (one gain for all channels: read on the largest sample).
+            double x = 0, y = 0;
+            for (int c = 0; c < channels; ++c)
+                if (std::fabs(double(xs.channel(c)[f])) > std::fabs(x))
+                    x = double(xs.channel(c)[f]), y = double(ys.channel(c)[f]);
+            x *= gain;
+            // Left alone (y = g x to float precision, under 1e-4 dB of reduction): no logarithm.
+            double reductionDb = 0;
+            if (std::fabs(y) < (1 - 1.2e-5) * std::fabs(x) && std::fabs(x) > 1e-6)
+                reductionDb = -20 * std::log10(std::fabs(y / x));
+            // Share of a gain change the frame follows: all of it unlimited, none at the peak
+            // of a reduction, 1 - R/Rpeak on its release (R = Rpeak c^k grows by d c^k).
+            peakReductionDb = std::max(reductionDb, peakReductionDb * peakDecay);
+            const double stays = peakReductionDb > 0 ? reductionDb / peakReductionDb : 0.0;
+            for (int c = 0; c < channels; ++c) {
+                const auto k = std::size_t(c);
+                const double sample = double(ys.channel(c)[f]);
+                const double ky = whole[k].run(shelf, highpass, sample);
+                // K(l) only while l or its filter's memory is not zero (most frames are unlimited).
+                double kl = 0;
+                if (stays != 0 || limitedActive[k]) {
+                    kl = limited[k].run(shelf, highpass, stays * sample);
+                    limitedActive[k] = stays != 0 || limited[k].magnitude() > 1e-30;
+                    if (!limitedActive[k]) limited[k] = {};
+                }
+                const double kv = ky - kl; // K is linear: K(v) = K(y) - K(l)
+                const double w = weights[k];
+                step.a += w * kv * kv;
+                step.b += w * 2 * kv * kl;
+                step.c += w * kl * kl;
+            }
+            if (++inStep == stepFrames_) {
+                steps_.push_back(step);
+                step = {};
+                inStep = 0;
+            }
+        }
+        done += want;
+    }
+    return {};
+}
+
+double LoudnessPredictor::integratedLufs(double deltaDb) const {
+    const double a = std::pow(10.0, deltaDb / 20);
+    const double blockFrames = 4.0 * stepFrames_;
+    double sumAbsolute = 0, sumKept = 0;
+    int countAbsolute = 0, countKept = 0;
+    std::vector<double>& energies = energies_;
+    energies.clear();
+    for (std::size_t j = 3; j < steps_.size(); ++j) { // 400 ms blocks, a new one every 100 ms
+        double e = 0;
+        for (std::size_t k = j - 3; k <= j; ++k) e += steps_[k].a * a * a + steps_[k].b * a + steps_[k].c;
+        e = std::max(0.0, e / blockFrames);
+        energies.push_back(e);
+        if (-0.691 + 10 * std::log10(e) > -70) sumAbsolute += e, ++countAbsolute;
+    }
+    if (countAbsolute == 0) return -HUGE_VAL;
+    const double relativeGate = -0.691 + 10 * std::log10(sumAbsolute / countAbsolute) - 10;
+    for (double e : energies) {
+        const double l = -0.691 + 10 * std::log10(e);
+        if (l > -70 && l > relativeGate) sumKept += e, ++countKept;
+    }
+    return countKept == 0 ? -HUGE_VAL : -0.691 + 10 * std::log10(sumKept / countKept);
+}
+
+std::optional<double> LoudnessPredictor::deltaFor(double targetLufs) const {
+    constexpr double kSearchDb = 6;
+    double lo = -kSearchDb, hi = kSearchDb;
+    if (steps_.size() < 4 || !(integratedLufs(lo) < targetLufs) || !(integratedLufs(hi) > targetLufs)) return std::nullopt;
+    for (int i = 0; i < 50; ++i) {
+        const double mid = 0.5 * (lo + hi);
+        (integratedLufs(mid) < targetLufs ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
 
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
                             const std::string& path, io::OutputFormat format, const std::vector<std::string>& protectedPaths,

@@ -39,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -144,6 +145,37 @@ private:
     bool spilled_ = false;
     std::uint64_t spilledBytes_ = 0;
     std::vector<float> interleaved_;
+};
+
+/// The loudness a run of pass 2 would have at another gain, predicted from the run's result and
+/// the samples it was made from (both cached), without running the limiter again. Raising the
+/// gain by d dB scales the samples the limiter left alone (y = g x) by a = 10^(d/20) and, to first
+/// order, leaves the limited ones where the limiter put them (at the peak of a reduction the
+/// reduction grows by d; on its release R = Rpeak c^k, by d c^k, so a frame follows the share
+/// 1 - R/Rpeak). K-weighting is linear: with v the following part of y and l the rest, each
+/// 100 ms step's weighted energy at gain a is A a^2 + B a + C (A = sum K(v)^2,
+/// B = 2 sum K(v) K(l), C = sum K(l)^2), and BS.1770's gated integration over 400 ms blocks
+/// follows for any a. Exact where nothing is limited; peaks that only start to be limited at the
+/// new gain are not in the model, so it reads high for d > 0.
+class LoudnessPredictor {
+public:
+    /// Measures `result` (the run at `gainDb` on `source`, latency trimmed, same length and
+    /// channels); both are rewound here. Returns "" or an error.
+    std::string measure(TempSampleFile& source, TempSampleFile& result, double gainDb, double sampleRate);
+    /// Predicted integrated loudness, LUFS, at `deltaDb` more gain (-inf when all is gated).
+    double integratedLufs(double deltaDb) const;
+    /// The gain change, dB, whose predicted loudness is `targetLufs`; nullopt if none within
+    /// +-6 dB. The model holds near the run: far from it the split into following and limited
+    /// samples shows (their K-weighted edges cancel only in the sum).
+    std::optional<double> deltaFor(double targetLufs) const;
+
+private:
+    struct Step {
+        double a = 0, b = 0, c = 0;
+    };
+    std::vector<Step> steps_;
+    int stepFrames_ = 4800;
+    mutable std::vector<double> energies_;
 };
 
 /// What delivering one output to the target did.

@@ -758,3 +758,72 @@ TEST_CASE("render --target decodes once and encodes once: the runs of pass 2 reu
     CHECK(multiRun >= 4); // the material made pass 2 search: the runs did not each encode
     CHECK(noTemporaries(dir));
 }
+
+namespace {
+
+/// `x` as a TempSampleFile (in memory).
+void toScratch(const Planar& x, cli::TempSampleFile& file, const std::string& folder) {
+    REQUIRE(file.create(folder, int(x.size())) == "");
+    AudioBuffer buffer(int(x.size()), int(x[0].size()));
+    for (std::size_t c = 0; c < x.size(); ++c) std::copy(x[c].begin(), x[c].end(), buffer.channel(int(c)));
+    REQUIRE(file.write(ConstAudioView(buffer.view())) == "");
+}
+
+} // namespace
+
+TEST_CASE("LoudnessPredictor: exact where nothing is limited, close and reading high where the limiter works",
+          "[render][target][predictor]") {
+    TempDir dir;
+    const Planar x = hostileMix(12.0, -30);
+
+    // Nothing limited: y = g x. The prediction at d dB more is the oracle's reading of y + d.
+    {
+        const double gainDb = 3;
+        const Planar y = scaled(x, gainDb);
+        cli::TempSampleFile source, result;
+        toScratch(x, source, dir.path());
+        toScratch(y, result, dir.path());
+        cli::LoudnessPredictor predictor;
+        REQUIRE(predictor.measure(source, result, gainDb, kRate) == "");
+        const Reading oracle = measure(y);
+        CHECK(predictor.integratedLufs(0) == Approx(oracle.integratedLufs).margin(0.01));
+        for (double d : {-4.0, -0.5, 0.7, 2.5})
+            CHECK(predictor.integratedLufs(d) == Approx(predictor.integratedLufs(0) + d).margin(1e-6));
+        const auto delta = predictor.deltaFor(oracle.integratedLufs + 1.25);
+        REQUIRE(delta.has_value());
+        CHECK(*delta == Approx(1.25).margin(0.02));
+    }
+
+    // Heavy limiting: real renders through gain -> limiter at g and at g + 1 dB.
+    const std::string graph = dir.write("limit.yaml", R"(stagegraph: 1
+inputs: {mix: {channels: 2}}
+outputs: {out: {channels: 2}}
+nodes:
+  g: {type: gain, gain: 0 dB}
+  limit: {type: limiter, ceiling: -1 dBTP, lookahead: 5 ms, release: 50 ms}
+connections: ["mix -> g -> limit -> out"]
+)");
+    writeFloatWav(dir.file("x.wav"), x);
+    const double gainDb = 15;
+    auto renderAt = [&](double db, const std::string& name) {
+        auto r = runCli("render " + q(graph) + " -i " + q(dir.file("x.wav")) + " -o " + q(dir.file(name)) +
+                        " --format wav32f --set g.gain=" + std::to_string(db) + "dB");
+        INFO(r.out << r.err);
+        REQUIRE(r.status == 0);
+        return readAll(dir.file(name));
+    };
+    const Planar y = renderAt(gainDb, "y.wav");
+    const Planar further = renderAt(gainDb + 1, "y1.wav");
+    cli::TempSampleFile source, result;
+    toScratch(x, source, dir.path());
+    toScratch(y, result, dir.path());
+    cli::LoudnessPredictor predictor;
+    REQUIRE(predictor.measure(source, result, gainDb, kRate) == "");
+    const double now = measure(y).integratedLufs, actual = measure(further).integratedLufs;
+    const double predicted = predictor.integratedLufs(1);
+    INFO("at +15 dB " << now << " LUFS; +1 dB more: " << actual << " LUFS, predicted " << predicted << ", naive " << now + 1);
+    REQUIRE(actual - now < 0.9); // the limiter holds back a good part of the dB
+    CHECK(predictor.integratedLufs(0) == Approx(now).margin(0.01));
+    CHECK(predicted >= actual - 0.01);                                        // reads high: new peaks are not in the model
+    CHECK(std::fabs(predicted - actual) < 0.5 * std::fabs(now + 1 - actual)); // far better than +1 dB
+}
