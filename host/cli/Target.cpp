@@ -707,8 +707,10 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
         if (following && std::fabs(followed.predictedRise) > 0.01)
             modelTrust = std::clamp((lufs - followed.lufs) / followed.predictedRise, 0.25, 1.5);
         following = false;
-        if (auto error = predictor.measure(source, cache, gainDb, before.sampleRate); !error.empty()) return error;
-        const double base = predictor.integratedLufs(0);
+        // A prediction that cannot be made (an unreadable scratch file fails the encoding anyway)
+        // leaves the plain search.
+        const bool measured = predictor.measure(source, cache, gainDb, before.sampleRate).empty();
+        const double base = measured ? predictor.integratedLufs(0) : -HUGE_VAL;
         const double miss = target.integratedLufs - lufs;
         const double wanted = base + miss / modelTrust + (miss > 0 ? kPredictionAimLu : -kPredictionAimLu);
         if (const auto delta = std::isfinite(base) ? predictor.deltaFor(wanted) : std::nullopt) {
