@@ -550,6 +550,7 @@ std::string LoudnessPredictor::measure(TempSampleFile& source, TempSampleFile& r
     if (auto error = source.rewind(); !error.empty()) return error;
     if (auto error = result.rewind(); !error.empty()) return error;
     AudioBuffer xs(channels, kPassBlockFrames), ys(channels, kPassBlockFrames);
+    std::vector<double> weighted(count * std::size_t(kPassBlockFrames)); // K(y), channel after channel
     Step step;
     int inStep = 0;
     double peakReductionDb = 0;
@@ -558,6 +559,12 @@ std::string LoudnessPredictor::measure(TempSampleFile& source, TempSampleFile& r
         const int want = int(std::min<std::int64_t>(kPassBlockFrames, source.frames() - done));
         if (source.read(xs.view().frameRange(0, want)) != want || result.read(ys.view().frameRange(0, want)) != want)
             return "cannot read back the temporary files of pass 2";
+        // K(y) of the block, one channel at a time: a tight recursion, no branches.
+        for (std::size_t k = 0; k < count; ++k) {
+            double* out = weighted.data() + k * std::size_t(kPassBlockFrames);
+            const float* in = ys.channel(int(k));
+            for (int f = 0; f < want; ++f) out[f] = whole[k].run(shelf, highpass, double(in[f]));
+        }
         for (int f = 0; f < want; ++f) {
             // The frame's gain reduction (one gain for all channels: read on the largest sample).
             double x = 0, y = 0;
@@ -572,11 +579,11 @@ std::string LoudnessPredictor::measure(TempSampleFile& source, TempSampleFile& r
             // Share of a gain change the frame follows: all of it unlimited, none at the peak
             // of a reduction, 1 - R/Rpeak on its release (R = Rpeak c^k grows by d c^k).
             peakReductionDb = std::max(reductionDb, peakReductionDb * peakDecay);
-            const double stays = peakReductionDb > 0 ? reductionDb / peakReductionDb : 0.0;
+            const double stays = reductionDb > 0 ? reductionDb / peakReductionDb : 0.0; // no division when unlimited
             for (int c = 0; c < channels; ++c) {
                 const auto k = std::size_t(c);
                 const double sample = double(ys.channel(c)[f]);
-                const double ky = whole[k].run(shelf, highpass, sample);
+                const double ky = weighted[k * std::size_t(kPassBlockFrames) + std::size_t(f)];
                 // K(l) only while l or its filter's memory is not zero (most frames are unlimited).
                 double kl = 0;
                 if (stays != 0 || limitedActive[k]) {
@@ -584,8 +591,12 @@ std::string LoudnessPredictor::measure(TempSampleFile& source, TempSampleFile& r
                     limitedActive[k] = stays != 0 || limited[k].magnitude() > 1e-30;
                     if (!limitedActive[k]) limited[k] = {};
                 }
-                const double kv = ky - kl; // K is linear: K(v) = K(y) - K(l)
                 const double w = weights[k];
+                if (kl == 0) { // most frames: v = y
+                    step.a += w * ky * ky;
+                    continue;
+                }
+                const double kv = ky - kl; // K is linear: K(v) = K(y) - K(l)
                 step.a += w * kv * kv;
                 step.b += w * 2 * kv * kl;
                 step.c += w * kl * kl;
