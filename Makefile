@@ -14,9 +14,10 @@ WERROR    ?= $(if $(filter true 1,$(CI)),ON,OFF)
 # installed later it pulls JACK headers that remove librtaudio-dev.
 PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev libsndfile1-dev \
             libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
-            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev
+            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev \
+            python3-numpy
 
-.PHONY: all deps configure build demo test test-fast test-asan bench docs clean format format-check \
+.PHONY: all deps configure build demo test test-fast test-asan bench bench-compare docs clean format format-check \
         fuzz-build fuzz fuzz-smoke
 
 all: build
@@ -66,6 +67,13 @@ test-asan: deps
 
 bench: build
 	@for b in $(BUILD)/tests/bench_*; do echo "== $$b"; $$b; done
+
+# stagegraph side by side with ffmpeg and SoX (docs/performance.md): makes its own material in
+# $(BUILD)/bench-compare, RUNS rounds in alternation, medians and ratios. BENCH_ARGS=--long adds
+# peak memory at 60 minutes; BENCH_ARGS="--only W2" runs one workload.
+RUNS ?= 5
+bench-compare: build
+	/usr/bin/python3 tests/bench/bench_compare.py --build $(BUILD) --runs $(RUNS) $(BENCH_ARGS)
 
 docs: build
 	./$(BUILD)/stagegraph nodes --markdown --out docs/nodes

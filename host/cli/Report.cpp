@@ -91,6 +91,7 @@ std::string reportJson(const RenderReport& report) {
             r["mean_gain_reduction_db"] = jsonRounded(t.meanGainReductionDb);
             r["limited_percent"] = jsonRounded(t.limitedPercent);
             r["pass2_seconds"] = jsonRounded(t.pass2Seconds);
+            r["output_encodes"] = t.encodes;
             o["target"] = std::move(r);
         }
         outputs.push_back(std::move(o));

@@ -13,7 +13,8 @@
 //                  "target": {"before_integrated_lufs": -22.3, "before_true_peak_dbtp": -7.1,
 //                             "gain_db": 8.3, "pass2_runs": 2, "limiter_ceiling_dbtp": -1.02,
 //                             "max_gain_reduction_db": 2.1, "mean_gain_reduction_db": 0.1,
-//                             "limited_percent": 3.2, "pass2_seconds": 0.3}}],
+//                             "limited_percent": 3.2, "pass2_seconds": 0.3,
+//                             "output_encodes": 1}}],   (runs of pass 2 reuse cached samples)
 //     "taps":    [{"node": "before", "type": "loudness",
 //                  "values": {"integrated_lufs": {"value": -22.3, "unit": "LUFS"}, …},
 //                  "series": [{"key": "momentary_lufs", "unit": "LUFS", "frames_per_value": 4800,

@@ -30,6 +30,10 @@ namespace {
 
 /// Frames per block of pass 2.
 constexpr int kPassBlockFrames = io::kChunkFrames;
+/// Frames per block of the final encoding.
+constexpr int kEncodeBlockFrames = 4 * io::kChunkFrames;
+/// Where the predicted gain aims, LU over the target (kLandingToleranceLu is 0.02).
+constexpr double kPredictionAimLu = 0.005;
 /// The limiter of pass 2.
 constexpr double kLimiterLookaheadMs = 5;
 constexpr double kLimiterReleaseMs = 50;
@@ -166,11 +170,22 @@ TempSampleFile::~TempSampleFile() {
     if (file_) std::fclose(file_);
 }
 
-std::string TempSampleFile::create(const std::string& folder, int channels) {
+std::string TempSampleFile::create(const std::string& folder, int channels, std::size_t memorySamples) {
     if (file_) std::fclose(file_);
     file_ = nullptr;
+    folder_ = folder;
     channels_ = channels;
     frames_ = 0;
+    memoryLimit_ = memorySamples;
+    // Reserved, not touched: pages become resident only as samples arrive, and growing never
+    // copies (a doubling vector would briefly hold 1.5x the limit).
+    std::vector<float>().swap(memory_);
+    memory_.reserve(memoryLimit_);
+    readPosition_ = 0;
+    spilled_ = false;
+    spilledBytes_ = 0;
+    // The file is created now even when the samples may fit in memory, so that a folder where
+    // nothing can be created fails before any work rather than after it.
     std::vector<std::string> candidates{folder.empty() ? std::string(".") : folder};
     std::error_code ec;
     if (const fs::path system = fs::temp_directory_path(ec); !ec) candidates.push_back(system.string());
@@ -189,32 +204,76 @@ std::string TempSampleFile::create(const std::string& folder, int channels) {
             if (firstError.empty()) firstError = "cannot open a temporary file in '" + place + "': " + std::strerror(errno);
             continue;
         }
+        // Large sequential writes and reads: 1 MiB of stdio buffer instead of 4 KiB.
+        std::setvbuf(file_, nullptr, _IOFBF, std::size_t(1) << 20);
         return {};
     }
     return firstError;
 }
 
+std::string TempSampleFile::spill() {
+    spilled_ = true;
+    if (!memory_.empty()) {
+        if (std::fwrite(memory_.data(), sizeof(float), memory_.size(), file_) != memory_.size())
+            return std::string("cannot write the temporary file: ") + std::strerror(errno);
+        spilledBytes_ += memory_.size() * sizeof(float);
+    }
+    std::vector<float>().swap(memory_); // give the memory back
+    return {};
+}
+
 std::string TempSampleFile::write(const ConstAudioView& view) {
     if (!file_) return "temporary file is not open";
     const std::size_t samples = std::size_t(view.frames) * std::size_t(channels_);
+    if (!spilled_ && memory_.size() + samples <= memoryLimit_) {
+        const std::size_t at = memory_.size();
+        memory_.resize(at + samples);
+        io::interleave(view, memory_.data() + at);
+        frames_ += view.frames;
+        return {};
+    }
+    if (!spilled_)
+        if (auto error = spill(); !error.empty()) return error;
     if (interleaved_.size() < samples) interleaved_.resize(samples);
     io::interleave(view, interleaved_.data());
     if (std::fwrite(interleaved_.data(), sizeof(float), samples, file_) != samples)
         return std::string("cannot write the temporary file: ") + std::strerror(errno);
+    spilledBytes_ += samples * sizeof(float);
     frames_ += view.frames;
     return {};
 }
 
 std::string TempSampleFile::rewind() {
     if (!file_) return "temporary file is not open";
+    readPosition_ = 0;
+    if (!spilled_) return {};
     if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0)
         return std::string("cannot read the temporary file: ") + std::strerror(errno);
+    return {};
+}
+
+std::string TempSampleFile::clear() {
+    if (!file_) return "temporary file is not open";
+    frames_ = 0;
+    readPosition_ = 0;
+    memory_.clear(); // keeps its capacity for the next run
+    if (!spilled_) return {};
+    // Stays a file: a long output would only fill the memory again.
+    if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0 || ::ftruncate(::fileno(file_), 0) != 0)
+        return std::string("cannot reuse the temporary file: ") + std::strerror(errno);
     return {};
 }
 
 std::int64_t TempSampleFile::read(const AudioView& view) {
     if (!file_) return -1;
     const std::size_t samples = std::size_t(view.frames) * std::size_t(channels_);
+    if (!spilled_) {
+        const std::size_t available = std::min(samples, memory_.size() - readPosition_);
+        const int frames = int(available / std::size_t(channels_));
+        io::deinterleave(memory_.data() + readPosition_, view.frameRange(0, frames));
+        readPosition_ += std::size_t(frames) * std::size_t(channels_);
+        return frames;
+    }
     if (interleaved_.size() < samples) interleaved_.resize(samples);
     const std::size_t got = std::fread(interleaved_.data(), sizeof(float), samples, file_);
     if (got < samples && std::ferror(file_)) return -1;
@@ -291,12 +350,12 @@ private:
     std::int64_t remaining_;
 };
 
-/// The output file, and a meter of exactly what it stores.
-class WriterSink final : public AudioSink {
+/// A run's result: kept as float in the trial cache, and measured as the writer will store it.
+class TrialSink final : public AudioSink {
 public:
-    WriterSink(io::AudioFileWriter& writer, WrittenSampleMeter& meter) : writer_(writer), meter_(meter) {}
+    TrialSink(TempSampleFile& cache, WrittenSampleMeter& meter) : cache_(cache), meter_(meter) {}
     bool write(const ConstAudioView& block) override {
-        error_ = writer_.write(block);
+        error_ = cache_.write(block);
         if (!error_.empty()) return false;
         meter_.process(block);
         return true;
@@ -304,16 +363,16 @@ public:
     const std::string& error() const { return error_; }
 
 private:
-    io::AudioFileWriter& writer_;
+    TempSampleFile& cache_;
     WrittenSampleMeter& meter_;
     std::string error_;
 };
 
-/// One run of pass 2: source -> [gain -> limiter, a compiled graph] -> writer (opened here),
-/// measuring the stored samples. Returns "" or an error ("interrupted" when the flag was raised).
-std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, const std::string& path,
-                    io::OutputFormat format, const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer,
-                    PassOutcome& outcome, const std::string& label, bool showProgress,
+/// One run of pass 2: source -> [gain -> limiter, a compiled graph] -> `cache` (cleared here),
+/// measuring the samples as the writer would store them; nothing is encoded. Returns "" or an
+/// error ("interrupted" when the flag was raised).
+std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, io::OutputFormat format,
+                    TempSampleFile& cache, PassOutcome& outcome, const std::string& label, bool showProgress,
                     const volatile std::sig_atomic_t* interrupted) {
     const int channels = source.channels();
     Diagnostics diags;
@@ -329,8 +388,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
 
     WrittenSampleMeter meter;
     if (auto error = meter.prepare(sampleRate, channels, format); !error.empty()) return error;
-    writer.discard();
-    if (auto error = writer.open(path, format, sampleRate, channels, protectedPaths); !error.empty()) return error;
+    if (auto error = cache.clear(); !error.empty()) return error;
     if (auto error = source.rewind(); !error.empty()) return error;
 
     ProgressBar progress(label, source.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
@@ -343,7 +401,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
         if (interrupted && *interrupted) stop.store(true, std::memory_order_relaxed);
     };
     ScratchFileSource input(source);
-    WriterSink output(writer, meter);
+    TrialSink output(cache, meter);
     AudioSource* sources[] = {&input};
     AudioSink* sinks[] = {&output};
     OfflineRunner runner(program->executor(), runnerOptions);
@@ -369,10 +427,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
         error = "internal: " + result.mismatch;
         break;
     }
-    if (!error.empty()) {
-        writer.discard();
-        return error;
-    }
+    if (!error.empty()) return error;
 
     outcome.figures = figuresOf(meter.meter());
     for (const auto& node : program->executor().measurements()) {
@@ -386,6 +441,30 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
                 outcome.limitedPercent = m.value;
         }
     }
+    return {};
+}
+
+/// The one encoding: the accepted run's samples, from `cache`, into `writer` (opened here on
+/// `path`, left uncommitted). Returns "" or an error; on error `writer` holds nothing.
+std::string encodeCached(TempSampleFile& cache, double sampleRate, const std::string& path, io::OutputFormat format,
+                         const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer, bool showProgress,
+                         const volatile std::sig_atomic_t* interrupted) {
+    writer.discard();
+    if (auto error = writer.open(path, format, sampleRate, cache.channels(), protectedPaths); !error.empty()) return error;
+    if (auto error = cache.rewind(); !error.empty()) return error;
+    ProgressBar progress("writing", cache.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
+    AudioBuffer block(cache.channels(), kEncodeBlockFrames);
+    std::int64_t done = 0;
+    while (done < cache.frames()) {
+        if (interrupted && *interrupted) return "interrupted";
+        const int want = int(std::min<std::int64_t>(kEncodeBlockFrames, cache.frames() - done));
+        const std::int64_t got = cache.read(block.view().frameRange(0, want));
+        if (got <= 0) return "cannot read back the processed samples of pass 2";
+        if (auto error = writer.write(ConstAudioView(block.view().frameRange(0, int(got)))); !error.empty()) return error;
+        done += got;
+        progress.update(done);
+    }
+    progress.finish();
     return {};
 }
 
@@ -438,6 +517,135 @@ std::optional<double> nextGain(const std::vector<Trial>& trials, double targetLu
 
 } // namespace
 
+// ---- predicting the loudness at another gain ------------------------------------------------
+
+std::string LoudnessPredictor::measure(TempSampleFile& source, TempSampleFile& result, double gainDb, double sampleRate) {
+    const int channels = source.channels();
+    steps_.clear();
+    if (channels < 1 || channels > kLoudnessMaxChannels || result.channels() != channels || result.frames() != source.frames())
+        return "internal: pass 2's result does not match its source";
+    KWeightingStage shelf, highpass;
+    kWeightingStages(sampleRate, shelf, highpass);
+    const std::vector<double> weights = defaultChannelWeights(channels);
+    stepFrames_ = std::max(1, int(std::lround(sampleRate / 10)));
+    const double gain = std::pow(10.0, gainDb / 20);
+    // Filter state per channel, for y and l: two biquads each (direct form I, double).
+    struct Filter {
+        double x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0; // shelf in/out, then high-pass out
+        double run(const KWeightingStage& s, const KWeightingStage& h, double x) {
+            const double y = s.b0 * x + s.b1 * x1 + s.b2 * x2 - s.a1 * y1 - s.a2 * y2;
+            x2 = x1, x1 = x;
+            const double z = h.b0 * y + h.b1 * y1 + h.b2 * y2 - h.a1 * z1 - h.a2 * z2;
+            y2 = y1, y1 = y;
+            z2 = z1, z1 = z;
+            return z;
+        }
+        double magnitude() const {
+            return std::max({std::fabs(x1), std::fabs(x2), std::fabs(y1), std::fabs(y2), std::fabs(z1), std::fabs(z2)});
+        }
+    };
+    const auto count = std::size_t(channels);
+    std::vector<Filter> whole(count), limited(count);
+    std::vector<char> limitedActive(count, 0);
+    if (auto error = source.rewind(); !error.empty()) return error;
+    if (auto error = result.rewind(); !error.empty()) return error;
+    AudioBuffer xs(channels, kPassBlockFrames), ys(channels, kPassBlockFrames);
+    std::vector<double> weighted(count * std::size_t(kPassBlockFrames)); // K(y), channel after channel
+    Step step;
+    int inStep = 0;
+    double peakReductionDb = 0;
+    const double peakDecay = std::exp(-1 / sampleRate); // the largest recent reduction, forgotten over ~1 s
+    for (std::int64_t done = 0; done < source.frames();) {
+        const int want = int(std::min<std::int64_t>(kPassBlockFrames, source.frames() - done));
+        if (source.read(xs.view().frameRange(0, want)) != want || result.read(ys.view().frameRange(0, want)) != want)
+            return "cannot read back the temporary files of pass 2";
+        // K(y) of the block, one channel at a time: a tight recursion, no branches.
+        for (std::size_t k = 0; k < count; ++k) {
+            double* out = weighted.data() + k * std::size_t(kPassBlockFrames);
+            const float* in = ys.channel(int(k));
+            for (int f = 0; f < want; ++f) out[f] = whole[k].run(shelf, highpass, double(in[f]));
+        }
+        for (int f = 0; f < want; ++f) {
+            // The frame's gain reduction (one gain for all channels: read on the largest sample).
+            double x = 0, y = 0;
+            for (int c = 0; c < channels; ++c)
+                if (std::fabs(double(xs.channel(c)[f])) > std::fabs(x))
+                    x = double(xs.channel(c)[f]), y = double(ys.channel(c)[f]);
+            x *= gain;
+            // Left alone (y = g x to float precision, under 1e-4 dB of reduction): no logarithm.
+            double reductionDb = 0;
+            if (std::fabs(y) < (1 - 1.2e-5) * std::fabs(x) && std::fabs(x) > 1e-6)
+                reductionDb = -20 * std::log10(std::fabs(y / x));
+            // Share of a gain change the frame follows: all of it unlimited, none at the peak
+            // of a reduction, 1 - R/Rpeak on its release (R = Rpeak c^k grows by d c^k).
+            peakReductionDb = std::max(reductionDb, peakReductionDb * peakDecay);
+            const double stays = reductionDb > 0 ? reductionDb / peakReductionDb : 0.0; // no division when unlimited
+            for (int c = 0; c < channels; ++c) {
+                const auto k = std::size_t(c);
+                const double sample = double(ys.channel(c)[f]);
+                const double ky = weighted[k * std::size_t(kPassBlockFrames) + std::size_t(f)];
+                // K(l) only while l or its filter's memory is not zero (most frames are unlimited).
+                double kl = 0;
+                if (stays != 0 || limitedActive[k]) {
+                    kl = limited[k].run(shelf, highpass, stays * sample);
+                    limitedActive[k] = stays != 0 || limited[k].magnitude() > 1e-30;
+                    if (!limitedActive[k]) limited[k] = {};
+                }
+                const double w = weights[k];
+                if (kl == 0) { // most frames: v = y
+                    step.a += w * ky * ky;
+                    continue;
+                }
+                const double kv = ky - kl; // K is linear: K(v) = K(y) - K(l)
+                step.a += w * kv * kv;
+                step.b += w * 2 * kv * kl;
+                step.c += w * kl * kl;
+            }
+            if (++inStep == stepFrames_) {
+                steps_.push_back(step);
+                step = {};
+                inStep = 0;
+            }
+        }
+        done += want;
+    }
+    return {};
+}
+
+double LoudnessPredictor::integratedLufs(double deltaDb) const {
+    const double a = std::pow(10.0, deltaDb / 20);
+    const double blockFrames = 4.0 * stepFrames_;
+    double sumAbsolute = 0, sumKept = 0;
+    int countAbsolute = 0, countKept = 0;
+    std::vector<double>& energies = energies_;
+    energies.clear();
+    for (std::size_t j = 3; j < steps_.size(); ++j) { // 400 ms blocks, a new one every 100 ms
+        double e = 0;
+        for (std::size_t k = j - 3; k <= j; ++k) e += steps_[k].a * a * a + steps_[k].b * a + steps_[k].c;
+        e = std::max(0.0, e / blockFrames);
+        energies.push_back(e);
+        if (-0.691 + 10 * std::log10(e) > -70) sumAbsolute += e, ++countAbsolute;
+    }
+    if (countAbsolute == 0) return -HUGE_VAL;
+    const double relativeGate = -0.691 + 10 * std::log10(sumAbsolute / countAbsolute) - 10;
+    for (double e : energies) {
+        const double l = -0.691 + 10 * std::log10(e);
+        if (l > -70 && l > relativeGate) sumKept += e, ++countKept;
+    }
+    return countKept == 0 ? -HUGE_VAL : -0.691 + 10 * std::log10(sumKept / countKept);
+}
+
+std::optional<double> LoudnessPredictor::deltaFor(double targetLufs) const {
+    constexpr double kSearchDb = 6;
+    double lo = -kSearchDb, hi = kSearchDb;
+    if (steps_.size() < 4 || !(integratedLufs(lo) < targetLufs) || !(integratedLufs(hi) > targetLufs)) return std::nullopt;
+    for (int i = 0; i < 50; ++i) {
+        const double mid = 0.5 * (lo + hi);
+        (integratedLufs(mid) < targetLufs ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
                             const std::string& path, io::OutputFormat format, const std::vector<std::string>& protectedPaths,
                             io::AudioFileWriter& writer, TargetResult& result, bool showProgress,
@@ -460,13 +668,25 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
                " dB of gain, more than --max-gain " + formatNumber(target.maxGainDb) +
                " dB (check the levels, or raise --max-gain)";
     double limiterCeiling = target.ceilingDbtp - kLimiterMarginDb;
+    // Each run keeps its result as float (memory, or a scratch file beside the output); only the
+    // run that lands is encoded, once.
+    TempSampleFile cache;
+    if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels()); !error.empty()) return error;
     std::vector<Trial> trials;
+    LoudnessPredictor predictor;
+    struct Followed {
+        double lufs = 0;          ///< the run the prediction was made from, LUFS
+        double predictedRise = 0; ///< the change it predicted, LU
+    };
+    Followed followed; ///< the prediction the current run follows, when `following`
+    bool following = false;
+    double modelTrust = 1; ///< actual / predicted change of the last one that was followed
     PassOutcome outcome;
     bool saturated = false;
     for (int pass = 1; pass <= kMaxPass2Runs; ++pass) {
         const std::string label = pass == 1 ? "pass 2" : "pass 2, try " + std::to_string(pass);
-        if (auto error = runPass(source, before.sampleRate, gainDb, limiterCeiling, path, format, protectedPaths, writer, outcome,
-                                 label, showProgress, interrupted);
+        if (auto error = runPass(source, before.sampleRate, gainDb, limiterCeiling, format, cache, outcome, label, showProgress,
+                                 interrupted);
             !error.empty()) {
             writer.discard();
             return error;
@@ -486,20 +706,56 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
         if (pass == kMaxPass2Runs) break;
         if (!peakOk) limiterCeiling -= (peak - target.ceilingDbtp) + 0.01;
         trials.push_back({gainDb, lufs});
-        const auto next = nextGain(trials, target.integratedLufs);
+        auto next = nextGain(trials, target.integratedLufs);
         if (!next) {
             saturated = true;
             break;
         }
+        // The run's own result predicts the gain that lands. The model misses what only starts to
+        // be limited at the new gain, so its predicted change is scaled by how the last followed
+        // prediction came true (actual / predicted change), and it aims a little past the target.
+        // Kept when it falls inside the bracket of earlier runs.
+        if (following && std::fabs(followed.predictedRise) > 0.01)
+            modelTrust = std::clamp((lufs - followed.lufs) / followed.predictedRise, 0.25, 1.5);
+        following = false;
+        // A prediction that cannot be made (an unreadable scratch file fails the encoding anyway)
+        // leaves the plain search.
+        const bool measured = predictor.measure(source, cache, gainDb, before.sampleRate).empty();
+        const double base = measured ? predictor.integratedLufs(0) : -HUGE_VAL;
+        const double miss = target.integratedLufs - lufs;
+        const double wanted = base + miss / modelTrust + (miss > 0 ? kPredictionAimLu : -kPredictionAimLu);
+        if (const auto delta = std::isfinite(base) ? predictor.deltaFor(wanted) : std::nullopt) {
+            const double predicted = gainDb + *delta;
+            double low = -HUGE_VAL, high = HUGE_VAL; // gains known to land under / over the target
+            for (const Trial& t : trials) {
+                if (t.lufs < target.integratedLufs) low = std::max(low, t.gainDb);
+                if (t.lufs > target.integratedLufs) high = std::min(high, t.gainDb);
+            }
+            if (predicted > low && predicted < high && predicted <= target.maxGainDb) {
+                next = predicted;
+                followed = Followed{lufs, predictor.integratedLufs(*delta) - base};
+                following = true;
+            }
+        }
         if (gainDb >= target.maxGainDb && *next > gainDb) break; // no more gain than --max-gain
         gainDb = std::min(*next, target.maxGainDb);
     }
-    result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     const double lufs = result.after.integratedLufs;
     const bool landed = std::isfinite(lufs) && std::fabs(lufs - target.integratedLufs) <= kAcceptToleranceLu;
     const bool peakOk = !(result.after.truePeakDbtp > target.ceilingDbtp);
-    if (landed && peakOk) return {};
+    if (landed && peakOk) {
+        result.scratchBytes = cache.fileBytes();
+        if (auto error = encodeCached(cache, before.sampleRate, path, format, protectedPaths, writer, showProgress, interrupted);
+            !error.empty()) {
+            writer.discard();
+            return error;
+        }
+        result.encodes = 1;
+        result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return {};
+    }
+    result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     writer.discard();
     return "cannot bring '" + path + "' to " + formatNumber(target.integratedLufs) + " LUFS under a " +
            formatNumber(target.ceilingDbtp) + " dBTP ceiling: after " + std::to_string(result.pass2Runs) +

@@ -6,18 +6,25 @@
 // --ceiling (with its unit, -20 .. 0 dBTP) overrides the preset's true-peak ceiling; a bare
 // loudness has -1 dBTP.
 //
-// Two streamed passes per written output, memory bounded for any length:
-//   1. the graph is rendered once into an unlinked float temp file in the output's folder
-//      (TempSampleFile) while a LoudnessMeter measures it: integrated loudness I1;
-//   2. the temp file is streamed through a compiled graph, `gain` (target - I1 dB) -> `limiter`
-//      (ceiling = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run by the
-//      OfflineRunner (which trims the limiter's lookahead), into the writer's quantisation and
-//      dither; WrittenSampleMeter measures exactly the samples stored. If the
+// One decoding of the input, one encoding of the output, memory bounded for any length:
+//   1. the graph is rendered once into float scratch samples (TempSampleFile: in memory when
+//      small, else an unlinked file in the output's folder) while a LoudnessMeter measures it:
+//      integrated loudness I1;
+//   2. the scratch samples are streamed through a compiled graph, `gain` (target - I1 dB) ->
+//      `limiter` (ceiling = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run
+//      by the OfflineRunner (which trims the limiter's lookahead), into a second float scratch
+//      (the run's result); WrittenSampleMeter measures it exactly as the writer will store it
+//      (same quantisation and dither sequence), without encoding anything. If the
 //      integrated loudness misses by more than kLandingToleranceLu (limiting lowers it) the gain
-//      is corrected (secant steps) and pass 2 runs again; if the true peak exceeds the ceiling,
+//      is corrected and pass 2 runs again: the next gain is
+//      predicted from the run's own result and its source (LoudnessPredictor in Target.cpp: the
+//      samples the limiter left alone follow a gain change, the limited ones mostly do not),
+//      scaled by how well the last prediction came true, inside the bracket of earlier runs
+//      (else secant steps); if the true peak exceeds the ceiling,
 //      the limiter's ceiling is lowered by the excess and pass 2 runs again; at most kMaxPass2Runs.
-//   The output is committed only when it lands within kAcceptToleranceLu with its true peak at
-//   or under the ceiling; otherwise the render fails (exit 1) and names what was reached.
+//   The run that lands within kAcceptToleranceLu with its true peak at or under the ceiling is
+//   then encoded from its scratch, once (the writer's dither gives exactly the measured samples);
+//   otherwise nothing is written, the render fails (exit 1) and names what was reached.
 // Every written output of a multi-output graph is delivered to the target on its own (its own
 // gain and limiter): a graph with stems and a master brings each to the target.
 #pragma once
@@ -29,8 +36,10 @@
 #include "nodes/meters/LoudnessMeter.h"
 
 #include <csignal>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,31 +102,80 @@ private:
     AudioBuffer planar_;
 };
 
-/// An interleaved float32 scratch file in a given folder, unlinked as soon as it is created (so
-/// nothing is left behind on any exit path, even a crash); the open descriptor keeps it alive.
+/// Interleaved float32 scratch samples: kept in memory up to kInMemorySamples samples, beyond
+/// that in a file in a given folder that is unlinked as soon as it is created (so nothing is left
+/// behind on any exit path, even a crash; the open descriptor keeps it alive). Memory stays
+/// bounded for any length; short renders never touch the disk.
 class TempSampleFile {
 public:
+    /// Samples (frames x channels) held in memory before spilling to the file (32 MiB).
+    static constexpr std::size_t kInMemorySamples = std::size_t(1) << 23;
+
     TempSampleFile() = default;
     ~TempSampleFile();
     TempSampleFile(const TempSampleFile&) = delete;
     TempSampleFile& operator=(const TempSampleFile&) = delete;
 
-    /// Creates the file in `folder` for `channels` channels. Returns "" or an error.
-    std::string create(const std::string& folder, int channels);
+    /// Prepares for `channels` channels, the file (if it is needed) in `folder`, else in the
+    /// system's temporary folder. `memorySamples` overrides kInMemorySamples (0: always a file).
+    /// Returns "" or an error.
+    std::string create(const std::string& folder, int channels, std::size_t memorySamples = kInMemorySamples);
     /// Appends the frames of `view`. Returns "" or an error (e.g. disk full).
     std::string write(const ConstAudioView& view);
     /// Moves back to the first frame for reading.
     std::string rewind();
+    /// Forgets every frame (the file is truncated) so that it can be written again.
+    std::string clear();
     /// Reads up to view.frames frames; returns the frames read (0 at the end) or -1 on error.
     std::int64_t read(const AudioView& view);
-    std::int64_t frames() const { return frames_; } ///< frames written
-    int channels() const { return channels_; }      ///< as created
+    std::int64_t frames() const { return frames_; }           ///< frames written
+    int channels() const { return channels_; }                ///< as created
+    bool onDisk() const { return spilled_; }                  ///< the samples went to the file
+    std::uint64_t fileBytes() const { return spilledBytes_; } ///< bytes written to the file, all in all
 
 private:
+    std::string spill();
     std::FILE* file_ = nullptr;
+    std::string folder_;
     int channels_ = 0;
     std::int64_t frames_ = 0;
+    std::size_t memoryLimit_ = kInMemorySamples;
+    std::vector<float> memory_;    ///< the samples, while they fit
+    std::size_t readPosition_ = 0; ///< in memory_, samples
+    bool spilled_ = false;
+    std::uint64_t spilledBytes_ = 0;
     std::vector<float> interleaved_;
+};
+
+/// The loudness a run of pass 2 would have at another gain, predicted from the run's result and
+/// the samples it was made from (both cached), without running the limiter again. Raising the
+/// gain by d dB scales the samples the limiter left alone (y = g x) by a = 10^(d/20) and, to first
+/// order, leaves the limited ones where the limiter put them (at the peak of a reduction the
+/// reduction grows by d; on its release R = Rpeak c^k, by d c^k, so a frame follows the share
+/// 1 - R/Rpeak). K-weighting is linear: with v the following part of y and l the rest, each
+/// 100 ms step's weighted energy at gain a is A a^2 + B a + C (A = sum K(v)^2,
+/// B = 2 sum K(v) K(l), C = sum K(l)^2), and BS.1770's gated integration over 400 ms blocks
+/// follows for any a. Exact where nothing is limited; peaks that only start to be limited at the
+/// new gain are not in the model, so it reads high for d > 0.
+class LoudnessPredictor {
+public:
+    /// Measures `result` (the run at `gainDb` on `source`, latency trimmed, same length and
+    /// channels); both are rewound here. Returns "" or an error.
+    std::string measure(TempSampleFile& source, TempSampleFile& result, double gainDb, double sampleRate);
+    /// Predicted integrated loudness, LUFS, at `deltaDb` more gain (-inf when all is gated).
+    double integratedLufs(double deltaDb) const;
+    /// The gain change, dB, whose predicted loudness is `targetLufs`; nullopt if none within
+    /// +-6 dB. The model holds near the run: far from it the split into following and limited
+    /// samples shows (their K-weighted edges cancel only in the sum).
+    std::optional<double> deltaFor(double targetLufs) const;
+
+private:
+    struct Step {
+        double a = 0, b = 0, c = 0;
+    };
+    std::vector<Step> steps_;
+    int stepFrames_ = 4800;
+    mutable std::vector<double> energies_;
 };
 
 /// What delivering one output to the target did.
@@ -130,13 +188,15 @@ struct TargetResult {
     double meanGainReductionDb = 0; ///< over all frames
     double limitedPercent = 0;      ///< share of frames limited
     int pass2Runs = 0;              ///< runs of pass 2 (1 .. kMaxPass2Runs)
-    double pass2Seconds = 0;        ///< time of all runs of pass 2
+    double pass2Seconds = 0;        ///< time of all runs of pass 2 and of the encoding
+    int encodes = 0;                ///< encodings of the output file: 1 once delivered (runs reuse cached samples)
+    std::uint64_t scratchBytes = 0; ///< bytes the runs of pass 2 wrote to their scratch file (0: kept in memory)
 };
 
-/// Pass 2 for one output: streams `source` (rewound here) through gain + limiter into `writer`
-/// (opened here on `path`; left uncommitted on success so that the caller commits every output
-/// together). `before` holds the pass-1 figures of `source`. `interrupted` is polled between
-/// blocks. Returns "" or an error; on error `writer` holds nothing.
+/// Pass 2 for one output: streams `source` (rewound here) through gain + limiter, as often as it
+/// takes, then encodes the run that landed into `writer` (opened here on `path`; left uncommitted on success so that the caller
+/// commits every output together). `before` holds the pass-1 figures of `source`. `interrupted` is polled between blocks. Returns
+/// "" or an error; on error `writer` holds nothing.
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
                             const std::string& path, io::OutputFormat format, const std::vector<std::string>& protectedPaths,
                             io::AudioFileWriter& writer, TargetResult& result, bool showProgress,
