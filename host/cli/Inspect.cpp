@@ -290,7 +290,7 @@ int runNodes(const std::vector<std::string>& args) {
     auto app = makeCommandApp({"usage: stagegraph nodes [TYPE] [--markdown] [--out DIR]\n"
                                "       stagegraph nodes --lv2 [FILTER]",
                                "Lists the node library; with TYPE, one node's ports and parameters. With --lv2, the "
-                               "installed LV2 plugins (those whose URI or name contains FILTER), their ports and "
+                               "installed LV2 plugins (those whose URI contains FILTER), their ports and "
                                "parameters.",
                                "Exit status: 0 success, 2 usage error (an unknown TYPE)."});
     app->add_option("TYPE", types, "a node type, e.g. peak");
@@ -307,6 +307,10 @@ int runNodes(const std::vector<std::string>& args) {
     const std::string type = types.empty() ? std::string() : types.front();
     if (lv2) return listLv2Plugins(type);
     const Registry& registry = Registry::builtin();
+    if (const NodeTypeProvider* provider = type.empty() ? nullptr : registry.findProvider(type)) {
+        std::printf("%s: %s\n", provider->typeName().c_str(), provider->description().c_str());
+        return 0;
+    }
     if (!type.empty() && !registry.find(type)) {
         std::string hint = registry.closest(type);
         std::fprintf(stderr, "stagegraph nodes: unknown node type '%s'%s\n", type.c_str(),
@@ -346,6 +350,9 @@ int runNodes(const std::vector<std::string>& args) {
             }
             std::printf("  %-12s %s\n", t->info().name.c_str(), t->info().description.c_str());
         }
+        for (const NodeTypeProvider* provider : registry.providers())
+            std::printf("\n%s:\n  %-12s %s\n", provider->typeName().c_str(), provider->typeName().c_str(),
+                        provider->description().c_str());
         std::puts("\nRun 'stagegraph nodes TYPE' for a node's ports and parameters.");
         return 0;
     }

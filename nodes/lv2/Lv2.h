@@ -27,7 +27,7 @@ struct Lv2PluginSummary {
 };
 
 /// Every installed plugin (LV2_PATH, else the system's LV2 folders), sorted by URI; with
-/// `filter`, only those whose URI or name contains it.
+/// `filter`, only those whose URI contains it.
 std::vector<Lv2PluginSummary> installedLv2Plugins(const std::string& filter = {});
 
 } // namespace sg

@@ -195,6 +195,7 @@ std::unique_ptr<Lv2Instance> Lv2Instance::create(const Lv2PluginType& type, doub
     {
         auto lock = world.lock();
         self->instance_ = lilv_plugin_instantiate(type.plugin(), rate, self->features_);
+        if (self->instance_) world.keepLoaded(type.plugin());
     }
     if (!self->instance_) {
         error = "LV2 plugin " + quoted(type.info().reference) + " failed to instantiate at " +
@@ -609,10 +610,11 @@ std::vector<Lv2PluginSummary> installedLv2Plugins(const std::string& filter) {
         const LilvPlugin* plugin = lilv_plugins_get(world.plugins(), it);
         Lv2PluginSummary s;
         s.uri = nodeString(lilv_plugin_get_uri(plugin));
+        // By URI only: the URI is in the bundles' manifests, a name would load every plugin's data.
+        if (!filter.empty() && s.uri.find(filter) == std::string::npos) continue;
         LilvNode* name = lilv_plugin_get_name(plugin);
         s.name = nodeString(name);
         lilv_node_free(name);
-        if (!filter.empty() && s.uri.find(filter) == std::string::npos && s.name.find(filter) == std::string::npos) continue;
         auto type = Lv2PluginType::make(plugin, s.unsupported);
         if (type) {
             s.audioInputs = type->mainInputs();

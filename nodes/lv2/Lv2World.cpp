@@ -6,6 +6,9 @@
 #include <lv2/resize-port/resize-port.h>
 #include <lv2/units/units.h>
 
+#include <algorithm>
+#include <dlfcn.h>
+
 namespace sg::lv2 {
 
 World& World::get() {
@@ -55,6 +58,16 @@ const LilvPlugin* World::find(const std::string& uri) const {
     const LilvPlugin* plugin = node ? lilv_plugins_get_by_uri(plugins_, node) : nullptr;
     lilv_node_free(node);
     return plugin;
+}
+
+void World::keepLoaded(const LilvPlugin* plugin) {
+    const LilvNode* library = lilv_plugin_get_library_uri(plugin);
+    char* path = library ? lilv_file_uri_parse(lilv_node_as_uri(library), nullptr) : nullptr;
+    if (!path) return;
+    if (std::find(keptLibraries_.begin(), keptLibraries_.end(), path) == keptLibraries_.end() &&
+        dlopen(path, RTLD_NOW | RTLD_NOLOAD)) // one more reference: lilv's dlclose no longer unloads it
+        keptLibraries_.push_back(path);
+    lilv_free(path);
 }
 
 LV2_URID World::map(const char* uri) {

@@ -38,6 +38,12 @@ public:
     /// The plugin named `uri`, or nullptr (call under lock()).
     const LilvPlugin* find(const std::string& uri) const;
 
+    /// Keeps `plugin`'s library loaded until the process ends (call under lock(), after an
+    /// instance of it exists): instantiating it again (latency probes, live reloads) reuses the
+    /// code, and state a plugin library keeps in its globals is never unloaded under it (leak
+    /// checkers then see it as reachable, which it is).
+    void keepLoaded(const LilvPlugin* plugin);
+
     /// URID map / unmap (their own lock: plugins may call them from instantiate).
     LV2_URID map(const char* uri);
     const char* unmap(LV2_URID urid);
@@ -62,6 +68,7 @@ private:
     LilvWorld* world_ = nullptr;
     const LilvPlugins* plugins_ = nullptr;
     Nodes nodes_{};
+    std::vector<std::string> keptLibraries_;
 
     std::mutex uridMutex_;
     std::unordered_map<std::string, LV2_URID> urids_;
