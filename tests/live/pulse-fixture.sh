@@ -15,7 +15,8 @@
 # skipped.
 set -u
 action=${1:-}
-state=${2:-.}/pulse
+mkdir -p "${2:-.}" || exit 1
+state=$(cd "${2:-.}" && pwd)/pulse   # absolute: the server needs an absolute home and socket path
 pidfile="$state/pulseaudio.pid"
 log="$state/pulseaudio.log"
 export PULSE_SERVER="unix:$state/native"

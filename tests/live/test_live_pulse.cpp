@@ -179,7 +179,7 @@ PULSE_TEST_CASE("pulse, alsa: switching between two graphs plays the first, then
     for (const char* api : kApis) {
         CAPTURE(api);
         test::TempDir dir;
-        const std::int64_t frames = std::int64_t(2 * kRate);
+        const std::int64_t frames = std::int64_t(1.5 * kRate);
         writeAudio(dir.file("in.wav"), {test::noise(frames, 0.4f, 41), test::noise(frames, 0.4f, 42)});
         // Graph b, restarted and warmed up on the music for longer than its delay line, then holds
         // exactly what its render holds there (no recursive state), so after the cut the tee
@@ -223,8 +223,11 @@ PULSE_TEST_CASE("pulse, alsa: no server: a clear error naming the API and the re
     ::setenv("PULSE_SERVER", saved.c_str(), 1);
     INFO(pulse.err << alsa.err);
     CHECK(pulse.status == 1);
-    CHECK(pulse.err.find("no Pulse device (is the PulseAudio server running? no server answers at PULSE_SERVER=unix:" +
-                         dir.file("no-server")) != std::string::npos);
+    // "no Pulse device (is the PulseAudio server running? no server answers at PULSE_SERVER=...)",
+    // or, when RtAudio has listed the server's devices earlier in this process, "cannot open
+    // Pulse device 'Null Output': error connecting output to PulseAudio server".
+    CHECK(pulse.err.find("Pulse device") != std::string::npos);
+    CHECK(pulse.err.find("PulseAudio server") != std::string::npos);
     CHECK(alsa.status == 1);
     CHECK(alsa.err.find("no ALSA device (no sound card, and ALSA's default device does not open") != std::string::npos);
 }
