@@ -11,6 +11,7 @@
 #include "host/cli/Live.h"
 #include "host/io/AudioFile.h"
 #include "host/live/AudioDevice.h"
+#include "nodes/lv2/Lv2.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -230,4 +231,39 @@ PULSE_TEST_CASE("pulse, alsa: no server: a clear error naming the API and the re
     CHECK(pulse.err.find("PulseAudio server") != std::string::npos);
     CHECK(alsa.status == 1);
     CHECK(alsa.err.find("no ALSA device (no sound card, and ALSA's default device does not open") != std::string::npos);
+}
+
+PULSE_TEST_CASE("pulse: live set reaches an LV2 plugin's control port", "[live][pulse][lv2]") {
+    const std::string nodelay = "http://gareus.org/oss/lv2/nodelay";
+    const auto installed = installedLv2Plugins(nodelay);
+    if (std::none_of(installed.begin(), installed.end(), [&](const Lv2PluginSummary& p) { return p.uri == nodelay; })) {
+        WARN("SKIPPED: LV2 plugin " << nodelay << " is not installed (apt-get install x42-plugins)");
+        return;
+    }
+    test::TempDir dir;
+    // Clicks every 0.1 s through x42's nodelay in mode 0 (delays without reporting latency).
+    const std::int64_t frames = std::int64_t(1.5 * kRate), every = 4800;
+    std::vector<float> clicks(std::size_t(frames), 0.0f);
+    for (std::int64_t n = 0; n < frames; n += every) clicks[std::size_t(n)] = 0.5f;
+    writeAudio(dir.file("in.wav"), {clicks});
+    const std::string graph =
+        dir.write("d.yaml", "stagegraph: 1\ninputs:\n  mix: {channels: 1}\noutputs:\n  out: {channels: 1}\nnodes:\n"
+                            "  d: {type: lv2, plugin: \"" +
+                                nodelay + "\", params: {delay: 0, report_latency: 0}}\nconnections:\n  - mix -> d -> out\n");
+    const LiveRun run = runLive(
+        {graph, "-i", dir.file("in.wav"), "--api", "pulse", "--tee", dir.file("tee.wav"), "--format", "wav32f"}, [](int fd) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            const std::string line = "set d.delay 480\n";
+            CHECK(::write(fd, line.data(), line.size()) == ssize_t(line.size()));
+        });
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    CHECK(run.err.find("error") == std::string::npos);
+    const Channels tee = readAudio(dir.file("tee.wav"));
+    REQUIRE(tee[0].size() == std::size_t(frames));
+    // The first click plays undelayed, the last one 480 frames (10 ms) late.
+    CHECK(tee[0][0] == 0.5f);
+    const std::int64_t last = (frames - 1) / every * every;
+    CHECK(tee[0][std::size_t(last)] == 0.0f);
+    CHECK(tee[0][std::size_t(last + 480)] == 0.5f);
 }
