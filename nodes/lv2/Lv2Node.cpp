@@ -55,6 +55,17 @@ std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 std::string nodeString(const LilvNode* node) { return node ? lilv_node_as_string(node) : ""; }
 
+/// An audio input marked lv2:isSideChain, or in a port group that is pg:sideChainOf another
+/// (LSP's sidechain compressors say it that way). Call under World::lock().
+bool isSideChain(World& world, const LilvPlugin* plugin, const LilvPort* port) {
+    const World::Nodes& n = world.nodes();
+    if (lilv_port_has_property(plugin, port, n.isSideChain)) return true;
+    LilvNode* group = lilv_port_get(plugin, port, n.group);
+    const bool side = group && lilv_world_ask(world.world(), group, n.sideChainOf, nullptr);
+    lilv_node_free(group);
+    return side;
+}
+
 class Lv2PluginType;
 
 /// One plugin instance and the buffers of its non-audio ports. Never moved: the features it
@@ -273,7 +284,7 @@ std::unique_ptr<Lv2PluginType> Lv2PluginType::make(const LilvPlugin* plugin, std
         if (lilv_port_is_a(plugin, port, n.audioPort)) {
             if (!input)
                 spec = {Role::AudioOut, type->outputs_++};
-            else if (lilv_port_has_property(plugin, port, n.isSideChain))
+            else if (isSideChain(world, plugin, port))
                 spec = {Role::SideIn, type->sideInputs_++};
             else
                 spec = {Role::MainIn, type->mainInputs_++};
@@ -295,7 +306,9 @@ std::unique_ptr<Lv2PluginType> Lv2PluginType::make(const LilvPlugin* plugin, std
             UnitKind unit = UnitKind::Plain;
             double scale = 1;
             LilvNodes* units = lilv_port_get_value(plugin, port, n.unit);
-            const std::string unitUri = units && lilv_nodes_size(units) ? nodeString(lilv_nodes_get_first(units)) : "";
+            // A unit declared inline (a blank node, as LSP does) has no URI to show: left out.
+            const LilvNode* unitNode = units && lilv_nodes_size(units) ? lilv_nodes_get_first(units) : nullptr;
+            const std::string unitUri = unitNode && lilv_node_is_uri(unitNode) ? nodeString(unitNode) : "";
             lilv_nodes_free(units);
             if (unitUri == LV2_UNITS__db)
                 unit = UnitKind::Gain;

@@ -36,6 +36,8 @@ World::World() {
     nodes_.unit = uri(LV2_UNITS__unit);
     nodes_.minimumSize = uri(LV2_RESIZE_PORT__minimumSize);
     nodes_.name = uri(LV2_CORE__name);
+    nodes_.group = uri("http://lv2plug.in/ns/ext/port-groups#group");
+    nodes_.sideChainOf = uri("http://lv2plug.in/ns/ext/port-groups#sideChainOf");
 
     map_.handle = this;
     map_.map = [](LV2_URID_Map_Handle handle, const char* text) { return static_cast<World*>(handle)->map(text); };
@@ -48,7 +50,7 @@ World::World() {
 World::~World() {
     for (LilvNode* n : {nodes_.audioPort, nodes_.controlPort, nodes_.cvPort, nodes_.atomPort, nodes_.inputPort, nodes_.outputPort,
                         nodes_.reportsLatency, nodes_.connectionOptional, nodes_.isSideChain, nodes_.toggled, nodes_.integer,
-                        nodes_.enumeration, nodes_.unit, nodes_.minimumSize, nodes_.name})
+                        nodes_.enumeration, nodes_.unit, nodes_.minimumSize, nodes_.name, nodes_.group, nodes_.sideChainOf})
         lilv_node_free(n);
     lilv_world_free(world_);
 }

@@ -55,6 +55,7 @@ public:
         LilvNode *audioPort, *controlPort, *cvPort, *atomPort, *inputPort, *outputPort;
         LilvNode *reportsLatency, *connectionOptional, *isSideChain, *toggled, *integer, *enumeration;
         LilvNode *unit, *minimumSize, *name;
+        LilvNode *group, *sideChainOf; ///< port groups: a group that is pg:sideChainOf another
     };
     const Nodes& nodes() const { return nodes_; }
 

@@ -24,6 +24,7 @@ const std::string kEqStereo = "http://lsp-plug.in/plugins/lv2/para_equalizer_x16
 const std::string kEqMono = "http://lsp-plug.in/plugins/lv2/para_equalizer_x16_mono";
 const std::string kLimiter = "http://lsp-plug.in/plugins/lv2/limiter_stereo";
 const std::string kNoDelay = "http://gareus.org/oss/lv2/nodelay";
+const std::string kSidechainCompressor = "http://lsp-plug.in/plugins/lv2/sc_compressor_stereo";
 const std::string kNeedsWorker = "http://gareus.org/oss/lv2/convoLV2#Mono";
 
 /// True when every plugin in `uris` is installed; otherwise warns with the line ctest reports
@@ -162,6 +163,34 @@ LV2_TEST_CASE("lv2: reported latency equals the measured impulse delay and is co
         const auto nulled = renderFixed(parallel->executor(), {music}, 24000, 512);
         INFO("residual peak " << peakOf(nulled));
         CHECK(peakOf(nulled) == 0.0);
+    }
+}
+
+LV2_TEST_CASE("lv2: a sidechain port group is the node's sidechain input", "[nodes][lv2]", kSidechainCompressor) {
+    // LSP's sidechain compressor, external sidechain (sct 2), threshold -40 dB, 10:1, beside an
+    // inverted dry path: a silent key leaves the music untouched (exact null), a loud key
+    // compresses it.
+    const std::string yaml =
+        "stagegraph: 1\ninputs:\n  mix: {channels: 2}\n  key: {channels: 2}\noutputs:\n  out: {channels: 2}\n"
+        "nodes:\n  comp: " +
+        lv2Node(kSidechainCompressor, "sct: 2, al: 0.01, cr: 10") +
+        "\n  inv: {type: gain, invert: 1}\nconnections:\n  - mix -> comp -> out\n  - key -> comp.sidechain\n"
+        "  - mix -> inv -> out\n";
+    const std::int64_t frames = 24000;
+    const Planar music = {noise(frames, 0.1f, 11), noise(frames, 0.1f, 12)};
+    for (float keyLevel : {0.0f, 0.5f}) {
+        CAPTURE(keyLevel);
+        Diagnostics diags;
+        auto program = compileYaml(yaml, diags);
+        INFO(diags.formatAll());
+        REQUIRE(program);
+        const Planar key = {noise(frames, keyLevel, 13), noise(frames, keyLevel, 14)};
+        const double residual = peakOf(renderFixed(program->executor(), {music, key}, frames, 512));
+        INFO("residual peak " << residual);
+        if (keyLevel == 0.0f)
+            CHECK(residual == 0.0);
+        else
+            CHECK(residual > 0.02);
     }
 }
 
