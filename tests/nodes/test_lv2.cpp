@@ -278,7 +278,11 @@ TEST_CASE("lv2: bad plugin nodes are graph errors at file:line:col, all in one r
                                                         "\"}\n"
                                                         "  e: {type: lv2}\n"
                                                         "  f: {type: lv2, plugin: \"urn:nobody:plugin\"}\n"
-                                                        "connections:\n  - mix -> a -> b -> c -> d -> e -> f -> out\n");
+                                                        "  g: {type: lv2, plugin: \"" +
+                                                        kEqMono +
+                                                        "\", params: {f_0: 3 dB}}\n"
+                                                        "connections:\n  - mix -> a -> b -> c -> d -> e -> f -> g -> out\n"
+                                                        "  - mix -> g.sidechain\n");
     const auto r = runCli("check " + quoted(graph));
     INFO(r.err);
     CHECK(r.status == 2);
@@ -295,6 +299,11 @@ TEST_CASE("lv2: bad plugin nodes are graph errors at file:line:col, all in one r
     CHECK(has(graph + ":11:3: error: node 'e': an lv2 node needs 'plugin: <URI>'"));
     CHECK(has(graph + ":12:26: error: node 'f': LV2 plugin 'urn:nobody:plugin' is not installed"));
     CHECK(has("'stagegraph nodes --lv2'"));
+    if (pluginsInstalled({kEqMono})) {
+        // The plugin's units are ours: a gain is not a frequency. And its ports are its own.
+        CHECK((has(graph + ":13:") && has("node 'g': f_0: expected a frequency")));
+        CHECK((has(graph + ":16:") && has("node 'g' (lv2) has no input port 'sidechain'; inputs: in")));
+    }
 }
 
 LV2_TEST_CASE("lv2: nodes --lv2 lists installed plugins with their ports and parameter ranges", "[nodes][lv2]", kNoDelay) {
