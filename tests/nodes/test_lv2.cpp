@@ -123,14 +123,18 @@ LV2_TEST_CASE("lv2: an EQ with every band off nulls against its input, bit for b
     CHECK(residual == 0.0);
 }
 
-LV2_TEST_CASE("lv2: reported latency equals the measured impulse delay and is compensated", "[nodes][lv2]", kNoDelay, kLimiter) {
+LV2_TEST_CASE("lv2: reported latency equals the measured impulse delay and is compensated", "[nodes][lv2]", kNoDelay, kLimiter,
+              kEqStereo) {
     struct Case {
         std::string node;
         int channels;
-        int latency; // expected: nodelay's `delay`; LSP's limiter: its 5 ms lookahead at 48 kHz
+        int latency;     // expected: nodelay's `delay`; LSP's limiter: its 5 ms lookahead at 48 kHz
+        double residual; // largest |null| allowed: LSP's EQ in FIR mode rounds in its FFTs
     };
-    for (const Case& c : {Case{lv2Node(kNoDelay, "delay: 100"), 1, 100}, Case{lv2Node(kNoDelay, "delay: 1234"), 2, 1234},
-                          Case{lv2Node(kLimiter), 2, 240}}) {
+    // LSP's EQ in FIR mode (mode 1), every band off: 6144 frames of latency; a one-frame
+    // misalignment would leave a residual near the signal's own level (0.1).
+    for (const Case& c : {Case{lv2Node(kNoDelay, "delay: 100"), 1, 100, 0}, Case{lv2Node(kNoDelay, "delay: 1234"), 2, 1234, 0},
+                          Case{lv2Node(kLimiter), 2, 240, 0}, Case{lv2Node(kEqStereo, "mode: 1"), 2, 6144, 1e-5}}) {
         CAPTURE(c.node);
         // The plugin alone: an impulse comes out `latency` frames late.
         Diagnostics diags;
@@ -162,7 +166,7 @@ LV2_TEST_CASE("lv2: reported latency equals the measured impulse delay and is co
         for (int ch = 0; ch < c.channels; ++ch) music.push_back(noise(24000, 0.1f, std::uint32_t(7 + ch)));
         const auto nulled = renderFixed(parallel->executor(), {music}, 24000, 512);
         INFO("residual peak " << peakOf(nulled));
-        CHECK(peakOf(nulled) == 0.0);
+        CHECK(peakOf(nulled) <= c.residual);
     }
 }
 
