@@ -15,7 +15,8 @@ WERROR    ?= $(if $(filter true 1,$(CI)),ON,OFF)
 PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev libsndfile1-dev \
             libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
             libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev \
-            python3-numpy
+            python3-numpy \
+            liblilv-dev lilv-utils lsp-plugins-lv2 x42-plugins pulseaudio libasound2-plugins alsa-utils
 
 .PHONY: all deps configure build demo test test-fast test-asan bench bench-compare docs clean format format-check \
         fuzz-build fuzz fuzz-smoke

@@ -174,6 +174,12 @@ CompiledPorts compiledPorts(const CompiledGraph& compiled) {
 
 const GraphDesc& compiledDesc(const CompiledGraph& compiled) { return compiled.desc; }
 
+const NodeType* compiledNodeType(const CompiledGraph& compiled, const std::string& name) {
+    for (const passes::Vertex& v : compiled.model.vertices)
+        if (v.kind == passes::VertexKind::Node && !v.inserted && v.name == name) return v.type;
+    return nullptr;
+}
+
 std::shared_ptr<const CompiledGraph> loadAndCompile(const std::string& path, const std::vector<std::string>& overrides,
                                                     const Registry& registry, Diagnostics& diags, GraphDesc* desc) {
     return loadAndCompile(path, overrides, registry, diags, LoadOptions{}, desc);

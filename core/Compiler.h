@@ -89,6 +89,9 @@ struct CompiledPorts {
 CompiledPorts compiledPorts(const CompiledGraph& compiled);
 /// The graph as loaded (with overrides applied) that `compiled` was made from.
 const GraphDesc& compiledDesc(const CompiledGraph& compiled);
+/// The resolved type of node `name` in `compiled` (a provider's node has its own type: an LV2
+/// plugin's ports and parameters), or nullptr if there is no such node.
+const NodeType* compiledNodeType(const CompiledGraph& compiled, const std::string& name);
 
 /// Loads the graph file `path` (core/GraphLoader.h), applies `overrides` and compiles it, with
 /// every error of every stage in one run: an error the loader finds (a bad `stage:`, an unknown

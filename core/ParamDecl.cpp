@@ -16,6 +16,10 @@ ParamBuilder& ParamBuilder::choices(std::initializer_list<double> values) {
     info_.choices = values;
     return *this;
 }
+ParamBuilder& ParamBuilder::choices(std::vector<double> values) {
+    info_.choices = std::move(values);
+    return *this;
+}
 ParamBuilder& ParamBuilder::defaultValue(double value) {
     info_.defaultValue = value;
     return *this;

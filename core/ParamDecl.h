@@ -81,6 +81,8 @@ public:
     ParamBuilder& plain(double minValue, double maxValue) { return range(UnitKind::Plain, minValue, maxValue); }
     /// The only accepted values (the range should span them).
     ParamBuilder& choices(std::initializer_list<double> values);
+    /// The only accepted values, known at run time (an LV2 plugin's enumeration).
+    ParamBuilder& choices(std::vector<double> values);
     /// The default, in the base unit.
     ParamBuilder& defaultValue(double value);
     /// Values are whole numbers: a change is rounded before it is clamped.

@@ -6,7 +6,8 @@
 namespace sg {
 
 void Registry::add(std::unique_ptr<NodeType> type) {
-    if (find(type->info().name)) throw std::logic_error("node type registered twice: " + type->info().name);
+    if (find(type->info().name) || findProvider(type->info().name))
+        throw std::logic_error("node type registered twice: " + type->info().name);
     types_.push_back(std::move(type));
 }
 
@@ -14,6 +15,24 @@ const NodeType* Registry::find(const std::string& name) const {
     for (const auto& t : types_)
         if (t->info().name == name) return t.get();
     return nullptr;
+}
+
+void Registry::addProvider(std::unique_ptr<NodeTypeProvider> provider) {
+    if (find(provider->typeName()) || findProvider(provider->typeName()))
+        throw std::logic_error("node type registered twice: " + provider->typeName());
+    providers_.push_back(std::move(provider));
+}
+
+const NodeTypeProvider* Registry::findProvider(const std::string& name) const {
+    for (const auto& p : providers_)
+        if (p->typeName() == name) return p.get();
+    return nullptr;
+}
+
+std::vector<const NodeTypeProvider*> Registry::providers() const {
+    std::vector<const NodeTypeProvider*> out;
+    for (const auto& p : providers_) out.push_back(p.get());
+    return out;
 }
 
 const NodeType* Registry::compensationDelay() const {
@@ -52,6 +71,13 @@ std::string Registry::closest(const std::string& name) const {
         if (d < bestDistance) {
             bestDistance = d;
             best = t->info().name;
+        }
+    }
+    for (const auto& p : providers_) {
+        int d = editDistance(name, p->typeName());
+        if (d < bestDistance) {
+            bestDistance = d;
+            best = p->typeName();
         }
     }
     return best;

@@ -7,6 +7,7 @@
 #include "nodes/filters/Crossover.h"
 #include "nodes/filters/DcBlocker.h"
 #include "nodes/filters/Tilt.h"
+#include "nodes/lv2/Lv2.h"
 #include "nodes/meters/BandMeter.h"
 #include "nodes/meters/Correlation.h"
 #include "nodes/meters/LevelHistory.h"
@@ -57,6 +58,7 @@ void registerBuiltinNodes(Registry& registry) {
     registerNoiseNodes(registry);
     registerSineNodes(registry);
     registerSweepNodes(registry);
+    registerLv2Nodes(registry);
 }
 
 } // namespace sg

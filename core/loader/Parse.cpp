@@ -364,6 +364,14 @@ private:
                     }
                     return;
                 }
+                if (k.text == "params" && v.IsMap()) { // grouped: {type: lv2, plugin: URI, params: {gain: -3}}
+                    forEachEntry(v, "parameter", [&](const Scalar& groupedKey, const YAML::Node& groupedValue) {
+                        Scalar param;
+                        if (scalar(groupedValue, param, what + ": parameter " + quote(groupedKey.text)))
+                            node.params.push_back({groupedKey, param});
+                    });
+                    return;
+                }
                 Scalar param;
                 if (!scalar(v, param, what + ": parameter " + quote(k.text))) return;
                 node.params.push_back({k, param});

@@ -95,16 +95,24 @@ void resolve(const GraphDesc& graph, const Registry& registry, GraphModel& model
         sources[graph.inputs[i].name] = index;
     }
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-        const NodeDesc& nd = graph.nodes[i];
         const int errorsBefore = diags.errorCount();
+        // A provider's node (`{type: lv2, plugin: URI}`) gets its own type, made from its settings
+        // (which the provider consumes from a copy); every other node is checked as written.
+        NodeDesc provided;
+        const NodeTypeProvider* provider =
+            registry.find(graph.nodes[i].type) ? nullptr : registry.findProvider(graph.nodes[i].type);
+        if (provider) provided = graph.nodes[i];
+        const NodeDesc& nd = provider ? provided : graph.nodes[i];
         Vertex v;
         v.name = nd.name;
         v.mark = nd.mark;
         v.instance = nd.instance;
         v.instanceMark = nd.instanceMark;
         v.order = double(i);
-        v.type = registry.find(nd.type);
-        if (!v.type) {
+        v.type = provider ? provider->typeFor(provided, diags) : registry.find(nd.type);
+        if (provider && !v.type) {
+            v.valid = false; // reported by the provider
+        } else if (!v.type) {
             std::string hint = registry.closest(nd.type);
             diags.error(nd.typeMark.line ? nd.typeMark : nd.mark,
                         "node " + quote(nd.name) + ": unknown node type " + quote(nd.type) +

@@ -8,6 +8,7 @@
 #include "host/cli/CommandParser.h"
 #include "host/cli/Render.h"
 #include "host/io/TerminalText.h"
+#include "nodes/lv2/Lv2.h"
 
 #include <charconv>
 #include <cstdio>
@@ -258,15 +259,48 @@ std::string nodeIndexMarkdown() {
     return md.str();
 }
 
+namespace {
+
+/// `stagegraph nodes --lv2 [FILTER]`: each plugin's URI, name, audio ports, latency and controls.
+int listLv2Plugins(const std::string& filter) {
+    const std::vector<Lv2PluginSummary> plugins = installedLv2Plugins(filter);
+    for (const Lv2PluginSummary& p : plugins) {
+        // Names and texts come from the plugins' files: escaped for the terminal (docs/safety.md).
+        std::printf("%s\n  %s\n", io::terminalText(p.uri).c_str(), io::terminalText(p.name).c_str());
+        if (!p.unsupported.empty()) {
+            std::printf("  not usable: %s\n", io::terminalText(p.unsupported).c_str());
+            continue;
+        }
+        std::printf("  audio: %d in%s, %d out%s\n", p.audioInputs,
+                    p.sidechainInputs ? (", " + std::to_string(p.sidechainInputs) + " sidechain").c_str() : "", p.audioOutputs,
+                    p.reportsLatency ? "; reports its latency" : "");
+        for (const ParamInfo& c : p.params)
+            std::printf("    %-14s %-26s default %-10s %s\n", io::terminalText(c.id).c_str(), formatParamRange(c).c_str(),
+                        formatQuantity(c.defaultValue, c.unit).c_str(), io::terminalText(c.description).c_str());
+    }
+    if (plugins.empty()) {
+        std::fprintf(stderr, "stagegraph nodes: no installed LV2 plugin%s%s (searched LV2_PATH or the system's LV2 folders)\n",
+                     filter.empty() ? "" : " matches ", filter.empty() ? "" : ("'" + filter + "'").c_str());
+        return 1;
+    }
+    return 0;
+}
+
+} // namespace
+
 int runNodes(const std::vector<std::string>& args) {
-    bool markdown = false;
+    bool markdown = false, lv2 = false;
     std::vector<std::string> types;
     std::string outDir;
-    auto app = makeCommandApp({"usage: stagegraph nodes [TYPE] [--markdown] [--out DIR]",
-                               "Lists the node library; with TYPE, one node's ports and parameters.",
+    auto app = makeCommandApp({"usage: stagegraph nodes [TYPE] [--markdown] [--out DIR]\n"
+                               "       stagegraph nodes --lv2 [FILTER]",
+                               "Lists the node library; with TYPE, one node's ports and parameters. With --lv2, the "
+                               "installed LV2 plugins (those whose URI contains FILTER), their ports and "
+                               "parameters.",
                                "Exit status: 0 success, 2 usage error (an unknown TYPE)."});
     app->add_option("TYPE", types, "a node type, e.g. peak");
     app->add_flag("--markdown", markdown, "print the reference as Markdown");
+    app->add_flag("--lv2", lv2, "list the installed LV2 plugins ({type: lv2, plugin: URI}, docs/plugins.md)");
     app->add_option("--out", outDir, "write the Markdown reference, one page per node, into DIR")->type_name("DIR");
     const ParseOutcome outcome = parseCommandArguments(*app, args);
     if (outcome.help) {
@@ -276,7 +310,12 @@ int runNodes(const std::vector<std::string>& args) {
     if (!outcome.error.empty()) return graphUsageError("nodes", outcome.error);
     if (types.size() > 1) return graphUsageError("nodes", "one TYPE at a time, got '" + types[0] + "' and '" + types[1] + "'");
     const std::string type = types.empty() ? std::string() : types.front();
+    if (lv2) return listLv2Plugins(type);
     const Registry& registry = Registry::builtin();
+    if (const NodeTypeProvider* provider = type.empty() ? nullptr : registry.findProvider(type)) {
+        std::printf("%s: %s\n", provider->typeName().c_str(), provider->description().c_str());
+        return 0;
+    }
     if (!type.empty() && !registry.find(type)) {
         std::string hint = registry.closest(type);
         std::fprintf(stderr, "stagegraph nodes: unknown node type '%s'%s\n", type.c_str(),
@@ -316,6 +355,9 @@ int runNodes(const std::vector<std::string>& args) {
             }
             std::printf("  %-12s %s\n", t->info().name.c_str(), t->info().description.c_str());
         }
+        for (const NodeTypeProvider* provider : registry.providers())
+            std::printf("\n%s:\n  %-12s %s\n", provider->typeName().c_str(), provider->typeName().c_str(),
+                        provider->description().c_str());
         std::puts("\nRun 'stagegraph nodes TYPE' for a node's ports and parameters.");
         return 0;
     }

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
@@ -256,6 +257,15 @@ std::string AudioStream::open(const StreamRequest& request, AudioCallback& callb
         if (devices.devices.empty()) {
             std::string why = devices.error.empty() ? "" : ": " + devices.error;
             if (api == AudioApi::Jack) why += " (is the JACK server running? jack_lsp lists its ports)";
+            if (api == AudioApi::Pulse) {
+                const char* server = std::getenv("PULSE_SERVER");
+                why += std::string(" (is the PulseAudio server running? no server answers") +
+                       (server && *server ? std::string(" at PULSE_SERVER=") + server : std::string()) +
+                       "; 'pactl info' asks it)";
+            }
+            if (api == AudioApi::Alsa)
+                why += " (no sound card, and ALSA's default device does not open: when it is PulseAudio's pulse plugin, "
+                       "is that server running? 'aplay -L' lists ALSA's devices)";
             return std::string("no ") + devices.displayName + " device" + why;
         }
     }

@@ -149,7 +149,7 @@ std::string LiveGraph::resolveParam(const std::string& target, const std::string
     const std::string node = target.substr(0, dot), param = target.substr(dot + 1);
     auto it = std::find_if(desc_.nodes.begin(), desc_.nodes.end(), [&](const NodeDesc& n) { return n.name == node; });
     if (it == desc_.nodes.end()) return "graph " + quoted(name_) + " has no node " + quoted(node);
-    const NodeType* type = Registry::builtin().find(it->type);
+    const NodeType* type = compiledNodeType(*compiled_, node); // an LV2 node's type is its plugin's
     const int index = type ? type->paramIndex(param) : -1;
     if (index < 0) return "node " + quoted(node) + " (" + it->type + ") has no parameter " + quoted(param);
     const ParamInfo& info = type->info().params[std::size_t(index)];
