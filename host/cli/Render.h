@@ -48,6 +48,7 @@ struct RenderRequest {
     std::vector<std::string> outputs;       ///< "[NAME=]FILE"
     std::vector<std::string> overrides;     ///< "node.param=VALUE"
     std::vector<std::string> includeDirs;   ///< --include-dir: more folders `use:` may read from
+    std::vector<std::string> swaps;         ///< --swap NAME=FILE: stages replaced (LoadOptions::swaps)
     std::optional<io::OutputFormat> format; ///< nullopt: from each output's extension
     int blockFrames = 1024;                 ///< host block, 1 … 8192
     bool batch = true;                      ///< lane batching in the compiler

@@ -56,7 +56,7 @@ bool parseTimeMs(const std::string& text, double& ms) {
 
 /// The values an invocation fills in, and the parser whose options point at them.
 struct RenderOptions {
-    std::vector<std::string> positional, inputs, outputs, overrides, includeDirs;
+    std::vector<std::string> positional, inputs, outputs, overrides, includeDirs, swaps;
     std::string format, block, target, ceiling, maxGain, report, duration, rate;
     bool noBatch = false;
     std::unique_ptr<CLI::App> app;
@@ -77,6 +77,11 @@ struct RenderOptions {
             ->type_name("[NAME=]FILE...");
         app->add_option("--set", overrides, "override a parameter (repeatable), e.g. --set trim.gain=-2dB")
             ->type_name("node.param=VALUE");
+        app->add_option("--swap", swaps,
+                        "replace the stage included as NAME (a `use:` instance) by FILE\n"
+                        "(repeatable), e.g. --swap mastering=graphs/mastering/loud.yaml")
+            ->type_name("NAME=FILE")
+            ->allow_extra_args(false);
         app->add_option("--include-dir", includeDirs, "a folder 'use:' may also include graphs from (repeatable)")
             ->type_name("DIR")
             ->allow_extra_args(false);
@@ -147,6 +152,7 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
     request.outputs.insert(request.outputs.end(), o.outputs.begin(), o.outputs.end());
     request.overrides.insert(request.overrides.end(), o.overrides.begin(), o.overrides.end());
     request.includeDirs = o.includeDirs;
+    request.swaps.insert(request.swaps.end(), o.swaps.begin(), o.swaps.end());
     if (o.noBatch) request.batch = false;
     if (o.app->count("--format")) {
         request.format = io::parseOutputFormat(o.format);

@@ -208,6 +208,7 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
     GraphDesc desc;
     LoadOptions load;
     load.includeDirs = request.includeDirs;
+    load.swaps = request.swaps;
     plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load, &desc);
     if (!diags.all().empty()) std::fputs(io::terminalLines(diags.formatAll()).c_str(), stderr); // warnings too
     if (diags.hasErrors() || !plan.compiled) return kExitUsage;
