@@ -56,7 +56,8 @@ void applyOverrides(GraphDesc& graph, const std::vector<std::string>& overrides,
             continue;
         }
         for (const auto& [targetNode, key] : targets) {
-            auto it = std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeDesc& n) { return n.name == targetNode; });
+            auto it =
+                std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeDesc& n) { return n.name == targetNode; });
             auto p = std::find_if(it->params.begin(), it->params.end(), [&](const ParamDesc& d) { return d.key == key; });
             ParamDesc desc{key, mark, {value, mark}};
             if (p != it->params.end())

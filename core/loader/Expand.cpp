@@ -125,7 +125,7 @@ private:
         std::string file; ///< absolute
         bool used = false;
     };
-    std::map<std::string, Swap> swaps_; ///< by instance path
+    std::map<std::string, Swap> swaps_;      ///< by instance path
     std::vector<std::string> instancePaths_; ///< every `use:` instance met, for messages
 
     void parseSwaps() {
@@ -141,11 +141,13 @@ private:
                 begin = dot + 1;
             }
             if (!nameOk || file.empty()) {
-                errors_.error(at, "expected NAME=FILE.yaml (NAME a `use:` instance, e.g. mastering=loud.yaml), got " + quote(text));
+                errors_.error(at,
+                              "expected NAME=FILE.yaml (NAME a `use:` instance, e.g. mastering=loud.yaml), got " + quote(text));
                 continue;
             }
             if (!looksLikeFile(file)) {
-                errors_.error(at, quote(text) + ": " + quote(file) + " is not a graph file (a path with a '/' or a .yaml ending)");
+                errors_.error(at,
+                              quote(text) + ": " + quote(file) + " is not a graph file (a path with a '/' or a .yaml ending)");
                 continue;
             }
             if (swaps_.count(name)) {
@@ -161,10 +163,10 @@ private:
     void reportUnusedSwaps() {
         for (const auto& [name, swap] : swaps_) {
             if (swap.used) continue;
-            errors_.error({"--swap", 0, 0}, quote(swap.text) + ": the graph has no `use:` instance named " + quote(name) +
-                                                suggestion(name, instancePaths_) +
-                                                (instancePaths_.empty() ? "; it has no instances"
-                                                                        : "; its instances: " + joinNames(instancePaths_)));
+            errors_.error(
+                {"--swap", 0, 0},
+                quote(swap.text) + ": the graph has no `use:` instance named " + quote(name) + suggestion(name, instancePaths_) +
+                    (instancePaths_.empty() ? "; it has no instances" : "; its instances: " + joinNames(instancePaths_)));
         }
     }
     std::size_t expandedNodes_ = 0;       ///< nodes and instances so far ('expanded-nodes')

@@ -2,10 +2,10 @@
 
 #include "host/cli/DemoSong.h"
 #include "host/cli/Render.h"
-#include "host/io/OutputFiles.h"
-#include "nodes/filters/BiquadDesign.h"
 #include "host/io/AudioFile.h"
+#include "host/io/OutputFiles.h"
 #include "host/io/TerminalText.h"
+#include "nodes/filters/BiquadDesign.h"
 #include "nodes/meters/LoudnessMeter.h"
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -24,7 +25,6 @@ namespace fs = std::filesystem;
 namespace sg::cli {
 
 namespace {
-
 
 void printError(const std::string& message) {
     std::fprintf(stderr, "stagegraph demo: error: %s\n", io::terminalLines(message).c_str());
@@ -335,10 +335,22 @@ TeachingFigures measureTeachingFigures(const AudioBuffer& audio, double sampleRa
 namespace {
 
 /// The graphs the demo runs and --stems writes, relative to the shipped graphs folder.
-const char* const kDemoGraphFiles[] = {"teaching/session-balanced.yaml", "teaching/session-flawed.yaml",
-                                       "teaching/mix-balanced.yaml",     "teaching/mix-flawed.yaml",
-                                       "teaching/parts/song-strip.yaml", "mixing/parts/vocal-strip.yaml",
-                                       "mastering/streaming.yaml",       "mastering/loud.yaml"};
+const char* const kDemoGraphFiles[] = {
+    "teaching/session-balanced.yaml", "teaching/session-flawed.yaml",  "teaching/mix-balanced.yaml", "teaching/mix-flawed.yaml",
+    "teaching/parts/song-strip.yaml", "mixing/parts/vocal-strip.yaml", "mastering/streaming.yaml",   "mastering/loud.yaml",
+    "translation/phone.yaml",         "translation/earbuds.yaml",      "translation/laptop.yaml",    "translation/car.yaml",
+    "translation/club.yaml"};
+
+/// The playback models of lesson 6, in graphs/translation/.
+const char* const kPlaybackModels[] = {"phone", "earbuds", "laptop", "car", "club"};
+
+/// One master of the balanced mix heard through a playback model.
+struct Playback {
+    std::string model, master;
+    TeachingFigures figures;
+    double lowLevelDb = 0;   ///< energy 50-120 Hz, mean square per channel, dB re full scale
+    double limiterMaxDb = 0; ///< the model's own limiter (0 if it has none)
+};
 
 /// One rendered version of the song.
 struct Version {
@@ -390,12 +402,13 @@ std::string writeStem(const std::string& path, const AudioBuffer& audio, double 
 }
 
 /// The limiter figures of a render (the deepest limiter if there are several).
-void limiterFigures(const RenderSummary& summary, Version& v) {
+template <class Figures> void limiterFigures(const RenderSummary& summary, Figures& v) {
     for (const auto& tap : summary.taps) {
         if (tap.type != "limiter") continue;
         for (const auto& m : tap.values) {
             if (m.key == "max_gain_reduction_db") v.limiterMaxDb = std::max(v.limiterMaxDb, m.value);
-            if (m.key == "mean_gain_reduction_db") v.limiterMeanDb = std::max(v.limiterMeanDb, m.value);
+            if constexpr (std::is_same_v<Figures, Version>)
+                if (m.key == "mean_gain_reduction_db") v.limiterMeanDb = std::max(v.limiterMeanDb, m.value);
         }
     }
 }
@@ -419,7 +432,7 @@ const Version& find(const std::vector<Version>& versions, const std::string& mix
     return versions.front();
 }
 
-void printStory(const std::vector<Version>& versions, double seconds) {
+void printStory(const std::vector<Version>& versions, const std::vector<Playback>& playbacks, double seconds) {
     std::printf("stagegraph demo: the built-in song, %.0f s at 48000 Hz, 120 bpm, Am-F-C-G; 7 stems\n", seconds);
     std::printf("(kick, snare, hats, bass, chords, lead, vocal), mixed twice, each mix mastered twice.\n\n");
     std::printf("%-22s %8s %9s %6s %6s %6s %6s %7s %11s\n", "", "loudness", "true peak", "PLR", "vocal", "low", "harsh",
@@ -474,12 +487,19 @@ void printStory(const std::vector<Version>& versions, double seconds) {
                 signedFixed(bl.figures.harshLevelDb - bs.figures.harshLevelDb).c_str(),
                 signedFixed(fl.figures.integratedLufs - fs_.figures.integratedLufs).c_str(),
                 signedFixed(fl.figures.harshLevelDb - fs_.figures.harshLevelDb).c_str());
-    std::printf("6. Translation: play any of these through graphs/translation/ (phone, earbuds, laptop, car,\n"
-                "   club), e.g. stagegraph compare A.yaml B.yaml -i ... --through graphs/translation/phone.yaml.\n\n");
+    std::printf("6. A master must hold up on phone, earbuds, laptop, car and club. The balanced mix's masters\n"
+                "   through the playback models of graphs/translation/ (low: the 50-120 Hz level, dBFS):\n");
+    std::printf("   %-8s %-10s %8s %6s %6s %6s %9s\n", "model", "master", "loudness", "low", "vocal", "harsh", "model GR");
+    for (const auto& p : playbacks)
+        std::printf("   %-8s %-10s %8s %6s %6s %6s %9s\n", p.model.c_str(), p.master.c_str(),
+                    fixed(p.figures.integratedLufs).c_str(), fixed(p.lowLevelDb, 1).c_str(),
+                    fixed(p.figures.vocalBandDb, 1).c_str(), fixed(p.figures.harshBandDb, 1).c_str(),
+                    fixed(p.limiterMaxDb, 1).c_str());
+    std::printf("\n");
     std::printf("Lessons, commands and what to listen for: docs/teaching/.\n");
 }
 
-void printJson(const std::vector<Version>& versions, double seconds) {
+void printJson(const std::vector<Version>& versions, const std::vector<Playback>& playbacks, double seconds) {
     nlohmann::ordered_json out;
     out["seconds"] = seconds;
     out["sample_rate"] = kDemoSongRate;
@@ -502,6 +522,20 @@ void printJson(const std::vector<Version>& versions, double seconds) {
         list.push_back(o);
     }
     out["versions"] = list;
+    nlohmann::ordered_json models = nlohmann::ordered_json::array();
+    for (const auto& p : playbacks) {
+        nlohmann::ordered_json o;
+        o["model"] = p.model;
+        o["master"] = p.master;
+        o["integrated_lufs"] = p.figures.integratedLufs;
+        o["true_peak_dbtp"] = p.figures.truePeakDbtp;
+        o["low_level_db"] = p.lowLevelDb;
+        o["vocal_band_db"] = p.figures.vocalBandDb;
+        o["harsh_band_db"] = p.figures.harshBandDb;
+        o["limiter_max_gain_reduction_db"] = p.limiterMaxDb;
+        models.push_back(o);
+    }
+    out["translation"] = models;
     std::printf("%s\n", out.dump(2).c_str());
 }
 
@@ -625,17 +659,42 @@ int runDemo(const std::vector<std::string>& args) {
         }
     }
 
+    // Lesson 6: the balanced mix's two masters through each playback model.
+    std::vector<Playback> playbacks;
+    for (const char* model : kPlaybackModels) {
+        for (const char* master : {"streaming", "loud"}) {
+            const std::string heard = (fs::path(scratch.path()) / (std::string(model) + "-" + master + ".wav")).string();
+            RenderRequest request;
+            request.graphPath = (fs::path(work) / "translation" / (std::string(model) + ".yaml")).string();
+            request.inputs = {(fs::path(renders) / (std::string("balanced-") + master + ".wav")).string()};
+            request.outputs = {heard};
+            request.format = io::OutputFormat::Wav32f;
+            request.printSummary = false;
+            request.showProgress = false;
+            RenderSummary summary;
+            if (const int status = render(request, &summary); status != 0) return status;
+            AudioBuffer audio;
+            if (std::string error; !readWholeFile(heard, audio, error)) {
+                printError(error);
+                return 1;
+            }
+            Playback p{model, master, measureTeachingFigures(audio, summary.sampleRate)};
+            p.lowLevelDb = p.figures.lowBandDb + decibels(energy(audio) / (double(audio.frames()) * audio.channels()));
+            limiterFigures(summary, p);
+            playbacks.push_back(p);
+        }
+    }
+
     if (options.json)
-        printJson(versions, seconds);
+        printJson(versions, playbacks, seconds);
     else
-        printStory(versions, seconds);
+        printStory(versions, playbacks, seconds);
     if (!options.json && !options.stemsFolder.empty())
         std::printf("\nstems and graphs: %s\ntry: stagegraph render %s --include-dir %s -o master=master.wav -o mix=mix.wav\n",
                     io::terminalText(work).c_str(),
                     io::terminalText((fs::path(work) / "teaching" / "session-flawed.yaml").string()).c_str(),
                     io::terminalText(work).c_str());
-    if (!options.json && !options.keepFolder.empty())
-        std::printf("mixes and masters: %s\n", io::terminalText(renders).c_str());
+    if (!options.json && !options.keepFolder.empty()) std::printf("mixes and masters: %s\n", io::terminalText(renders).c_str());
     return 0;
 }
 

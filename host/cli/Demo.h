@@ -30,12 +30,12 @@ int runDemo(const std::vector<std::string>& args);
 
 /// The options of `demo`.
 struct DemoOptions {
-    std::string stemsFolder;      ///< --stems DIR ("" = none)
-    std::string keepFolder;       ///< --keep DIR ("" = temporary)
-    bool force = false;           ///< --force: replace existing files
-    double seconds = 48;          ///< --length: song length in seconds (8 .. 60, whole bars)
-    bool json = false;            ///< --json
-    bool help = false;            ///< -h / --help
+    std::string stemsFolder; ///< --stems DIR ("" = none)
+    std::string keepFolder;  ///< --keep DIR ("" = temporary)
+    bool force = false;      ///< --force: replace existing files
+    double seconds = 48;     ///< --length: song length in seconds (8 .. 60, whole bars)
+    bool json = false;       ///< --json
+    bool help = false;       ///< -h / --help
 };
 
 /// Parses the arguments of `demo` (host/cli/DemoArgs.cpp). Returns "" or a usage error.
@@ -45,14 +45,14 @@ const char* demoUsage();
 
 /// The figures of the lessons, measured on one stereo file (host/cli/Demo.cpp).
 struct TeachingFigures {
-    double integratedLufs = 0;  ///< BS.1770-5, LUFS
-    double truePeakDbtp = 0;    ///< BS.1770-5 Annex 2, dBTP
-    double plrDb = 0;           ///< true peak - integrated loudness, dB
-    double vocalBandDb = 0;     ///< energy 500 Hz - 2.5 kHz relative to the whole, dB
-    double lowBandDb = 0;       ///< energy 50 - 120 Hz relative to the whole, dB
-    double harshBandDb = 0;     ///< energy 2 - 8 kHz relative to the whole, dB
-    double harshLevelDb = 0;    ///< energy 2 - 8 kHz, mean square per channel in dB re full scale
-    double lowRangeDb = 0;      ///< spread (P95 - P10) of the 3 s loudness below 120 Hz, dB
+    double integratedLufs = 0; ///< BS.1770-5, LUFS
+    double truePeakDbtp = 0;   ///< BS.1770-5 Annex 2, dBTP
+    double plrDb = 0;          ///< true peak - integrated loudness, dB
+    double vocalBandDb = 0;    ///< energy 500 Hz - 2.5 kHz relative to the whole, dB
+    double lowBandDb = 0;      ///< energy 50 - 120 Hz relative to the whole, dB
+    double harshBandDb = 0;    ///< energy 2 - 8 kHz relative to the whole, dB
+    double harshLevelDb = 0;   ///< energy 2 - 8 kHz, mean square per channel in dB re full scale
+    double lowRangeDb = 0;     ///< spread (P95 - P10) of the 3 s loudness below 120 Hz, dB
 };
 /// Band edges of the figures, Hz (4th-order Butterworth high-pass and low-pass at each edge).
 inline constexpr double kVocalBandHz[2] = {500, 2500};

@@ -136,8 +136,7 @@ struct Song {
     std::int64_t frameAt(double seconds) const { return std::llround(seconds * rate); }
 
     /// Adds `voice(t)` for t in [0, seconds) from `start` seconds on.
-    template <class Voice>
-    void place(std::vector<double>& out, double start, double seconds, Voice&& voice) const {
+    template <class Voice> void place(std::vector<double>& out, double start, double seconds, Voice&& voice) const {
         const std::int64_t first = frameAt(start), count = frameAt(seconds);
         for (std::int64_t k = 0; k < count && first + k < frames; ++k) out[std::size_t(first + k)] += voice(double(k) / rate);
     }

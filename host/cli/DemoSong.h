@@ -33,8 +33,8 @@ struct DemoStem {
     AudioBuffer audio;
 };
 
-inline constexpr double kDemoSongRate = 48000;  ///< Hz
-inline constexpr double kDemoSongSeconds = 48;  ///< default length: 24 bars at 120 bpm
+inline constexpr double kDemoSongRate = 48000;   ///< Hz
+inline constexpr double kDemoSongSeconds = 48;   ///< default length: 24 bars at 120 bpm
 inline constexpr double kDemoSongMinSeconds = 8; ///< shortest song (4 bars)
 inline constexpr double kDemoSongMaxSeconds = 60;
 

@@ -34,7 +34,8 @@ bool hasNode(const GraphDesc& desc, const std::string& node) {
 
 /// A template or file parameter "instance.param" that reaches a node (GraphDesc::paramBindings).
 bool hasBinding(const GraphDesc& desc, const std::string& path) {
-    return std::any_of(desc.paramBindings.begin(), desc.paramBindings.end(), [&](const ParamBinding& b) { return b.path == path; });
+    return std::any_of(desc.paramBindings.begin(), desc.paramBindings.end(),
+                       [&](const ParamBinding& b) { return b.path == path; });
 }
 
 } // namespace

@@ -56,7 +56,7 @@ const std::vector<CommandOptions> kDocumentedOptions = {
     {"check", {"-h, --help", "--schedule", "--rate", "--block", "--no-batch", "--set"}},
     {"dot", {"-h, --help", "--rate", "--block", "--no-batch", "--set"}},
     {"nodes", {"-h, --help", "--markdown", "--out"}},
-    {"demo", {"-h, --help", "--keep"}},
+    {"demo", {"-h, --help", "--stems", "--keep", "--force", "--length", "--json"}},
     {"live",
      {"-h, --help", "-i, --input", "--input-device", "--device", "--api", "--rate", "--block", "--duration", "--loop",
       "--match-loudness", "--crossfade", "--tee", "--format", "--set", "--list-devices"}},
