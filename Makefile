@@ -16,7 +16,7 @@ PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev 
             libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
             libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev
 
-.PHONY: all deps configure build demo test test-fast test-asan bench docs clean format format-check \
+.PHONY: all deps configure build demo teaching-docs test test-fast test-asan bench docs clean format format-check \
         fuzz-build fuzz fuzz-smoke
 
 all: build
@@ -48,6 +48,11 @@ build: configure
 
 demo: build
 	./$(BUILD)/stagegraph demo
+
+# Rewrites the `demo lines A-B` blocks of docs/teaching/*.md with what `stagegraph demo` prints
+# (tests/host/test_teaching.cpp checks them).
+teaching-docs: build
+	STAGEGRAPH_UPDATE_DOCS=1 ./$(BUILD)/tests/stagegraph_tests "[teaching-docs]"
 
 # The formatting check, the whole suite through ctest (Release), then the unit tests again under
 # AddressSanitizer and UndefinedBehaviorSanitizer, then a few seconds of each fuzz target.

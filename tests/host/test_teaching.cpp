@@ -157,13 +157,15 @@ TEST_CASE("teaching: each stem has its energy where its instrument lives", "[tea
 
 TEST_CASE("teaching: band figures follow Parseval and the Butterworth magnitude on two sines", "[teaching]") {
     // 1 kHz at amplitude 1 and 80 Hz at amplitude 0.5: energy shares 0.8 and 0.2, each weighted
-    // by the band's 4th-order Butterworth power responses 1/(1 + (fc/f)^8) and 1/(1 + (f/fc)^8).
+    // by the band's 4th-order Butterworth power responses through the bilinear transform,
+    // 1/(1 + (w(fc)/w(f))^8) and 1/(1 + (w(f)/w(fc))^8) with w(f) = tan(pi f / fs).
     const int frames = 4 * 48000;
     AudioBuffer x(1, frames);
     const auto a = test::sine(1000, 1.0, 48000, frames), b = test::sine(80, 0.5, 48000, frames);
     for (int n = 0; n < frames; ++n) x.channel(0)[n] = a[std::size_t(n)] + b[std::size_t(n)];
-    auto band = [](double f, const double* edges) {
-        return 1 / (1 + std::pow(edges[0] / f, 8)) / (1 + std::pow(f / edges[1], 8));
+    auto w = [](double f) { return std::tan(M_PI * f / 48000); };
+    auto band = [&](double f, const double* edges) {
+        return 1 / (1 + std::pow(w(edges[0]) / w(f), 8)) / (1 + std::pow(w(f) / w(edges[1]), 8));
     };
     auto expected = [&](const double* edges) { return 10 * std::log10(0.8 * band(1000, edges) + 0.2 * band(80, edges)); };
     CHECK(cli::bandRelativeDb(x, 48000, cli::kVocalBandHz[0], cli::kVocalBandHz[1]) ==
@@ -370,7 +372,7 @@ TEST_CASE("teaching lesson 6: the translation models change the figures as docum
 // A lesson page quotes the demo's output in blocks opened by "```demo lines A-B": the block holds
 // lines A to B (1-based) of what `stagegraph demo` prints. This test checks every block; with
 // STAGEGRAPH_UPDATE_DOCS=1 (`make teaching-docs`) it rewrites stale blocks instead.
-TEST_CASE("teaching: the figures quoted in docs/teaching are what `stagegraph demo` prints", "[teaching][docs]") {
+TEST_CASE("teaching: the figures quoted in docs/teaching are what `stagegraph demo` prints", "[teaching][teaching-docs]") {
 #if defined(__SANITIZE_ADDRESS__)
     WARN("skipped under AddressSanitizer: the full 48 s demo is checked by the Release build");
 #else
