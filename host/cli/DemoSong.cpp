@@ -118,11 +118,11 @@ double held(double t, double length, double attack, double release) {
     return std::min({1.0, t / attack, (length - t) / release});
 }
 
-/// Scales `x` so its peak is -6 dBFS and returns it as a mono buffer.
+/// Scales `x` so its peak is -2 dBFS and returns it as a mono buffer.
 AudioBuffer toStem(const std::vector<double>& x) {
     double peak = 0;
     for (double v : x) peak = std::max(peak, std::abs(v));
-    const double gain = peak > 0 ? std::pow(10.0, -6.0 / 20.0) / peak : 0.0;
+    const double gain = peak > 0 ? std::pow(10.0, -2.0 / 20.0) / peak : 0.0;
     AudioBuffer out(1, int(x.size()));
     for (std::size_t n = 0; n < x.size(); ++n) out.channel(0)[n] = float(x[n] * gain);
     return out;

@@ -16,7 +16,7 @@
 //   vocal   a voice-like part: a band-limited saw at 196-330 Hz with 5.5 Hz vibrato through
 //           three formant band-passes (vowels a / o / e per note), phrases of two bars
 //
-// Every stem peaks at -6 dBFS (one fixed gain per stem, computed from its own samples) and is
+// Every stem peaks at -2 dBFS (one fixed gain per stem, computed from its own samples) and is
 // deterministic: the noise is xorshift32 with fixed seeds, all arithmetic in double.
 #pragma once
 
