@@ -718,6 +718,10 @@ int compare(const CompareRequest& request, CompareResult& result) {
             for (const auto& c : candidates) reference = std::min(reference, c.result.sourceIntegratedLufs);
         for (auto& c : candidates) c.result.gainDb = reference - c.result.sourceIntegratedLufs;
         result.referenceLufs = reference;
+        // Through a playback model the loudness is matched after the model: pass 2 starts at
+        // unity gain and finds the reference among the candidates as the model plays them.
+        if (!request.throughPath.empty())
+            for (auto& c : candidates) c.result.gainDb = 0;
     }
 
     // 4. Pass 2 (repeated with a playback model until the candidates land together).
