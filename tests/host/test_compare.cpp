@@ -360,3 +360,26 @@ TEST_CASE("compare: bad input is named, every graph error in one run, nothing wr
     for (const auto& name : entries) CHECK(name.find(".tmp") == std::string::npos);
     CHECK(std::find(entries.begin(), entries.end(), "ab.wav") == entries.end());
 }
+
+TEST_CASE("analyze --json gains the balance figures, the same as compare measures", "[compare][analyze][cli]") {
+    TempDir dir;
+    const std::string mix = dir.file("mix.wav");
+    Planar x = steppedNoise(4, 0.2f, 0.05f);
+    const auto bass = test::sine(80, 0.3, kRate, std::int64_t(x[0].size()));
+    for (std::size_t n = 0; n < x[0].size(); ++n) x[1][n] += bass[n];
+    writeWav(mix, x);
+    const auto analyzed = test::runCli("analyze --json " + q(mix));
+    REQUIRE(analyzed.status == 0);
+    const Json a = Json::parse(analyzed.out)[0];
+    for (const char* key :
+         {"integrated_lufs", "loudness_range_lu", "true_peak_dbtp", "plr_db", "stereo_correlation", "crest_factor_db",
+          "band_31_5hz_db", "band_16khz_db", "harshness_db", "low_end_stability_lu", "low_end_range_lu", "correlation_min"})
+        CHECK(a.contains(key));
+    const std::string pass = dir.write("pass.yaml", chainGraph("g: {type: gain, gain: 0 dB}", "g"));
+    const Json c = compareJson(q(pass) + " -i " + q(mix))["candidates"][0];
+    for (const char* key : {"band_31_5hz_db", "band_63hz_db", "band_1khz_db", "band_16khz_db", "harshness_db",
+                            "low_end_stability_lu", "correlation_min", "integrated_lufs", "crest_factor_db"})
+        CHECK(a[key].get<double>() == Approx(c[key].get<double>()).margin(0.01));
+    // The bass sits in the 63 Hz band: it holds most of the energy there.
+    CHECK(a["band_63hz_db"].get<double>() > a["band_1khz_db"].get<double>() + 10);
+}
