@@ -6,6 +6,7 @@
 #include "core/Registry.h"
 #include "host/cli/CommandLine.h"
 #include "host/cli/CommandParser.h"
+#include "host/cli/HtmlReport.h"
 #include "host/cli/Json.h"
 #include "host/cli/RenderPlan.h"
 #include "host/cli/RenderText.h"
@@ -489,35 +490,39 @@ double largest(const CandidateResult& c, bool limiters, bool mean) {
     return best;
 }
 
+/// The figures of one candidate as the table prints them: label, value text.
+std::vector<std::pair<std::string, std::string>> figureRows(const CandidateResult& c) {
+    std::vector<std::pair<std::string, std::string>> rows{
+        {"as rendered", cell(c.sourceIntegratedLufs, "LUFS")},
+        {"matching gain", cell(c.gainDb, "dB", 2, true)},
+        {"integrated", cell(c.figures.integratedLufs, "LUFS", 2)},
+        {"loudness range", cell(c.figures.loudnessRangeLu, "LU")},
+        {"true peak", cell(c.figures.truePeakDbtp, "dBTP") + (c.figures.truePeakDbtp > 0 ? " (over 0)" : "")},
+        {"PLR", cell(c.figures.plrDb, "dB")},
+        {"crest factor", cell(c.balance.crestFactorDb, "dB")},
+        {"max short-term", cell(c.figures.maxShortTermLufs, "LUFS")}};
+    for (int b = 0; b < octave::kBandCount; ++b) rows.push_back({"band " + bandLabel(b), cell(c.balance.bandDb[std::size_t(b)], "dB")});
+    rows.push_back({"harshness 2-8 kHz", cell(c.balance.harshnessDb, "dB")});
+    rows.push_back({"low-end stability", cell(c.balance.lowEndStabilityLu, "LU", 2)});
+    rows.push_back({"low-end range", cell(c.balance.lowEndRangeLu, "LU")});
+    rows.push_back({"correlation mean", cell(c.balance.correlationMean, "", 2)});
+    rows.push_back({"correlation min", cell(c.balance.correlationMin, "", 2)});
+    rows.push_back({"limiter GR max", cell(largest(c, true, false), "dB")});
+    rows.push_back({"limiter GR mean", cell(largest(c, true, true), "dB", 2)});
+    rows.push_back({"compressor GR max", cell(largest(c, false, false), "dB")});
+    rows.push_back({"compressor GR mean", cell(largest(c, false, true), "dB", 2)});
+    return rows;
+}
+
 void printTable(const CompareRequest& request, const CompareResult& result) {
-    std::vector<std::vector<std::string>> rows;
-    auto row = [&](const std::string& name, auto value) {
-        std::vector<std::string> line{name};
-        for (const auto& c : result.candidates) line.push_back(value(c));
-        rows.push_back(std::move(line));
-    };
-    row("", [](const CandidateResult& c) { return io::terminalText(c.label); });
-    row("as rendered", [](const CandidateResult& c) { return cell(c.sourceIntegratedLufs, "LUFS"); });
-    row("matching gain", [](const CandidateResult& c) { return cell(c.gainDb, "dB", 2, true); });
-    row("integrated", [](const CandidateResult& c) { return cell(c.figures.integratedLufs, "LUFS", 2); });
-    row("loudness range", [](const CandidateResult& c) { return cell(c.figures.loudnessRangeLu, "LU"); });
-    row("true peak", [](const CandidateResult& c) {
-        return cell(c.figures.truePeakDbtp, "dBTP") + (c.figures.truePeakDbtp > 0 ? " (over 0)" : "");
-    });
-    row("PLR", [](const CandidateResult& c) { return cell(c.figures.plrDb, "dB"); });
-    row("crest factor", [](const CandidateResult& c) { return cell(c.balance.crestFactorDb, "dB"); });
-    row("max short-term", [](const CandidateResult& c) { return cell(c.figures.maxShortTermLufs, "LUFS"); });
-    for (int b = 0; b < octave::kBandCount; ++b)
-        row("band " + bandLabel(b), [b](const CandidateResult& c) { return cell(c.balance.bandDb[std::size_t(b)], "dB"); });
-    row("harshness 2-8 kHz", [](const CandidateResult& c) { return cell(c.balance.harshnessDb, "dB"); });
-    row("low-end stability", [](const CandidateResult& c) { return cell(c.balance.lowEndStabilityLu, "LU", 2); });
-    row("low-end range", [](const CandidateResult& c) { return cell(c.balance.lowEndRangeLu, "LU"); });
-    row("correlation mean", [](const CandidateResult& c) { return cell(c.balance.correlationMean, "", 2); });
-    row("correlation min", [](const CandidateResult& c) { return cell(c.balance.correlationMin, "", 2); });
-    row("limiter GR max", [](const CandidateResult& c) { return cell(largest(c, true, false), "dB"); });
-    row("limiter GR mean", [](const CandidateResult& c) { return cell(largest(c, true, true), "dB", 2); });
-    row("compressor GR max", [](const CandidateResult& c) { return cell(largest(c, false, false), "dB"); });
-    row("compressor GR mean", [](const CandidateResult& c) { return cell(largest(c, false, true), "dB", 2); });
+    std::vector<std::vector<std::string>> rows{{""}};
+    for (const auto& c : result.candidates) rows[0].push_back(io::terminalText(c.label));
+    for (std::size_t k = 0; k < result.candidates.size(); ++k) {
+        const auto figures = figureRows(result.candidates[k]);
+        if (k == 0)
+            for (const auto& f : figures) rows.push_back({f.first});
+        for (std::size_t i = 0; i < figures.size(); ++i) rows[i + 1].push_back(figures[i].second);
+    }
     std::vector<std::size_t> widths(rows[0].size(), 0);
     for (const auto& r : rows)
         for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
@@ -563,6 +568,37 @@ void printTable(const CompareRequest& request, const CompareResult& result) {
                     cell(n.relativeDb, "dB").c_str(), io::terminalText(result.candidates[std::size_t(n.first)].label).c_str(),
                     cell(n.peakDbfs, "dBFS").c_str(), cell(n.integratedLufs, "LUFS").c_str());
     }
+}
+
+/// The --html page of a comparison.
+HtmlReport htmlOf(const CompareRequest& request, const CompareResult& result) {
+    HtmlReport report;
+    report.title = "stagegraph compare";
+    report.comparison = true;
+    std::string inputs;
+    for (const auto& input : request.inputs) inputs += (inputs.empty() ? "" : ", ") + input;
+    report.facts = {{"inputs", inputs},
+                    {"sample rate", cell(result.sampleRate, "Hz", 0)},
+                    {"duration", cell(result.sampleRate > 0 ? double(result.frames) / result.sampleRate : 0, "s", 3)}};
+    if (!request.throughPath.empty()) report.facts.push_back({"through", request.throughPath});
+    report.facts.push_back({"matched to", result.referenceKind == "none" ? std::string("not matched (--no-match)")
+                                                                         : cell(result.referenceLufs, "LUFS", 2) + " (" +
+                                                                               result.referenceKind + ")"});
+    for (const auto& c : result.candidates) {
+        HtmlSection section;
+        section.title = c.label;
+        section.figures = figureRows(c);
+        section.figures.insert(section.figures.begin(), {"graph", c.graph});
+        section.loudness = c.figures;
+        section.balance = c.balance;
+        section.series = c.series;
+        for (const auto& tap : c.taps)
+            for (const auto& series : tap.series)
+                if (series.key == "gain_reduction_db") section.gainReduction.push_back({tap.node, series});
+        addDiagram(section, c.graph, request.overrides, request.includeDirs);
+        report.sections.push_back(std::move(section));
+    }
+    return report;
 }
 
 } // namespace
@@ -857,8 +893,20 @@ int runCompare(const std::vector<std::string>& args) {
         std::fputs(compareUsage(), stdout);
         return kExitOk;
     }
+    if (!request.htmlPath.empty()) { // before the work: a missing plotting library fails first
+        std::string javascript;
+        if (auto error = loadPlotLibrary(javascript); !error.empty()) {
+            printError(error);
+            return kExitFailure;
+        }
+    }
     CompareResult result;
     if (const int status = compare(request, result); status != kExitOk) return status;
+    if (!request.htmlPath.empty())
+        if (auto error = writeHtmlReport(request.htmlPath, htmlOf(request, result)); !error.empty()) {
+            printError(error);
+            return kExitFailure;
+        }
     if (request.json)
         std::fputs(compareJson(request, result).c_str(), stdout);
     else
