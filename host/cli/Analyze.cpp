@@ -3,6 +3,8 @@
 #include "core/Buffer.h"
 #include "host/cli/CommandLine.h"
 #include "host/cli/CommandParser.h"
+#include "host/cli/HtmlPages.h"
+#include "host/cli/HtmlReport.h"
 #include "host/cli/Json.h"
 #include "host/cli/Progress.h"
 #include "host/io/AudioFile.h"
@@ -115,11 +117,11 @@ void printAligned(const std::vector<std::vector<std::string>>& table) {
 struct AnalyzeArguments {
     std::vector<std::string> files;
     bool json = false;
-    std::string oversampling;
+    std::string oversampling, html;
     std::unique_ptr<CLI::App> app;
 
     AnalyzeArguments() {
-        app = makeCommandApp({"usage: stagegraph analyze FILE... [--json] [--oversampling 4|8]",
+        app = makeCommandApp({"usage: stagegraph analyze FILE... [--json] [--html FILE] [--oversampling 4|8]",
                               "Measures each audio file to ITU-R BS.1770-5 / EBU R 128: integrated loudness, loudness range,\n"
                               "true peak, sample peak, max momentary and short-term loudness, PLR; plus DC offset, crest factor\n"
                               "and stereo correlation; octave-band balance, harshness (2-8 kHz) and low-end stability.",
@@ -135,6 +137,8 @@ struct AnalyzeArguments {
                       "low_end_range_lu, correlation_min (docs/compare.md).\n"
                       "-inf (silence, nothing passes the gates) is written as null, and so is\n"
                       "stereo_correlation of a file that is not stereo.");
+        app->add_option("--html", html, "also write a self-contained page with plots of every file (docs/reports.md)")
+            ->type_name("FILE.html");
         app->add_option("--oversampling", oversampling, "true-peak oversampling: 4 (BS.1770-5 Annex 2, default) or 8")
             ->type_name("N");
     }
@@ -265,6 +269,17 @@ int runAnalyze(const std::vector<std::string>& args) {
     const std::vector<std::string>& files = arguments.files;
     const bool json = arguments.json;
     if (files.empty()) return usageError("no files given");
+    if (arguments.app->count("--html")) {
+        if (arguments.html.empty()) return usageError("--html needs a file name");
+        for (const std::string& file : files)
+            if (io::sameFile(arguments.html, file)) return usageError("--html: refusing to overwrite '" + file + "'");
+        std::string javascript;
+        if (auto error = loadPlotLibrary(javascript); !error.empty()) {
+            std::fprintf(stderr, "stagegraph analyze: error: %s\n", io::terminalText(error).c_str());
+            return kExitFailure;
+        }
+        options.keepSeries = true;
+    }
 
     std::vector<FileAnalysis> results;
     bool failed = false;
@@ -290,6 +305,11 @@ int runAnalyze(const std::vector<std::string>& args) {
         printTable(results);
     }
     std::fflush(stdout);
+    if (!arguments.html.empty())
+        if (auto error = writeAnalyzeHtml(arguments.html, results); !error.empty()) {
+            std::fprintf(stderr, "stagegraph analyze: error: %s\n", io::terminalText(error).c_str());
+            return kExitFailure;
+        }
     return failed ? kExitFailure : kExitOk;
 }
 

@@ -501,7 +501,8 @@ std::vector<std::pair<std::string, std::string>> figureRows(const CandidateResul
         {"PLR", cell(c.figures.plrDb, "dB")},
         {"crest factor", cell(c.balance.crestFactorDb, "dB")},
         {"max short-term", cell(c.figures.maxShortTermLufs, "LUFS")}};
-    for (int b = 0; b < octave::kBandCount; ++b) rows.push_back({"band " + bandLabel(b), cell(c.balance.bandDb[std::size_t(b)], "dB")});
+    for (int b = 0; b < octave::kBandCount; ++b)
+        rows.push_back({"band " + bandLabel(b), cell(c.balance.bandDb[std::size_t(b)], "dB")});
     rows.push_back({"harshness 2-8 kHz", cell(c.balance.harshnessDb, "dB")});
     rows.push_back({"low-end stability", cell(c.balance.lowEndStabilityLu, "LU", 2)});
     rows.push_back({"low-end range", cell(c.balance.lowEndRangeLu, "LU")});
@@ -581,9 +582,9 @@ HtmlReport htmlOf(const CompareRequest& request, const CompareResult& result) {
                     {"sample rate", cell(result.sampleRate, "Hz", 0)},
                     {"duration", cell(result.sampleRate > 0 ? double(result.frames) / result.sampleRate : 0, "s", 3)}};
     if (!request.throughPath.empty()) report.facts.push_back({"through", request.throughPath});
-    report.facts.push_back({"matched to", result.referenceKind == "none" ? std::string("not matched (--no-match)")
-                                                                         : cell(result.referenceLufs, "LUFS", 2) + " (" +
-                                                                               result.referenceKind + ")"});
+    report.facts.push_back({"matched to", result.referenceKind == "none"
+                                              ? std::string("not matched (--no-match)")
+                                              : cell(result.referenceLufs, "LUFS", 2) + " (" + result.referenceKind + ")"});
     for (const auto& c : result.candidates) {
         HtmlSection section;
         section.title = c.label;

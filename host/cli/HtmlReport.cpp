@@ -58,11 +58,20 @@ std::string escapeHtml(const std::string& text) {
     std::string out;
     for (char c : text) {
         switch (c) {
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '&': out += "&amp;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '&':
+            out += "&amp;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out += c;
         }
     }
     return out;
@@ -201,7 +210,7 @@ constexpr const char* kPageScript = R"JS(
         return {name: r.node, values: r.values, step: r.step, cls: 'gr'};
       }), -1);
     else
-      row.append('div').attr('class', 'plotbox note').text('gain reduction: no node of this graph records it');
+      row.append('div').attr('class', 'plotbox note').text(s.gain_reduction_note || 'gain reduction: no node of this graph records it');
     waveform(row, s);
     var dia = sec.append('div').attr('class', 'diagram');
     if (s.diagram) dia.html(s.diagram); else dia.append('p').attr('class', 'note').text(s.diagram_note);
@@ -271,6 +280,7 @@ std::string htmlReportText(const HtmlReport& report, const std::string& javascri
             reductions.push_back(Json{{"node", g.node}, {"step", jsonRounded(grStep)}, {"values", values}});
         }
         item["gain_reduction"] = reductions;
+        item["gain_reduction_note"] = s.gainReductionNote;
         item["diagram"] = inlineSvg(s.diagramSvg);
         item["diagram_note"] = s.diagramNote;
         sections.push_back(item);

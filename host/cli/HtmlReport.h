@@ -30,20 +30,21 @@ struct HtmlGainReduction {
 
 /// One measured stream on the page.
 struct HtmlSection {
-    std::string title;                                           ///< "master", "a.wav", a candidate's label
-    std::vector<std::pair<std::string, std::string>> figures;    ///< label, value text (a table)
-    OutputFigures loudness;                                      ///< for the true-peak line
-    BalanceFigures balance;                                      ///< band bars
-    SignalSeries series;                                         ///< loudness and waveform over time
-    std::vector<HtmlGainReduction> gainReduction;                ///< may be empty
-    std::string diagramSvg;                                      ///< Graphviz SVG ("" = none)
-    std::string diagramNote;                                     ///< why there is no diagram
+    std::string title;                                        ///< "master", "a.wav", a candidate's label
+    std::vector<std::pair<std::string, std::string>> figures; ///< label, value text (a table)
+    OutputFigures loudness;                                   ///< for the true-peak line
+    BalanceFigures balance;                                   ///< band bars
+    SignalSeries series;                                      ///< loudness and waveform over time
+    std::vector<HtmlGainReduction> gainReduction;             ///< may be empty
+    std::string gainReductionNote;                            ///< shown when gainReduction is empty
+    std::string diagramSvg;                                   ///< Graphviz SVG ("" = none)
+    std::string diagramNote;                                  ///< why there is no diagram
 };
 
 /// The whole page.
 struct HtmlReport {
-    std::string title;                                       ///< "stagegraph compare"
-    std::vector<std::pair<std::string, std::string>> facts;  ///< label, value: input, rate, ...
+    std::string title;                                      ///< "stagegraph compare"
+    std::vector<std::pair<std::string, std::string>> facts; ///< label, value: input, rate, ...
     std::vector<HtmlSection> sections;
     bool comparison = false; ///< draw the candidates together as well (compare)
 };
