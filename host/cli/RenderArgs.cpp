@@ -57,7 +57,7 @@ bool parseTimeMs(const std::string& text, double& ms) {
 /// The values an invocation fills in, and the parser whose options point at them.
 struct RenderOptions {
     std::vector<std::string> positional, inputs, outputs, overrides, includeDirs, swaps;
-    std::string format, block, target, ceiling, maxGain, report, duration, rate;
+    std::string format, block, target, ceiling, maxGain, report, duration, rate, html;
     bool noBatch = false;
     std::unique_ptr<CLI::App> app;
 
@@ -101,6 +101,8 @@ struct RenderOptions {
             ->type_name("GAIN");
         app->add_option("--report", report, "write every tap's figures and each output's loudness to FILE")
             ->type_name("FILE.json");
+        app->add_option("--html", html, "write a self-contained page with plots of every output (docs/reports.md)")
+            ->type_name("FILE.html");
         app->add_option("--format", format,
                         "wav16 | wav24 | wav32f | flac16 | flac24\n(default: wav24 for .wav, flac24 for .flac)")
             ->type_name("FORMAT");
@@ -181,6 +183,10 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
     if (o.app->count("--report")) {
         if (o.report.empty()) return "--report needs a file name";
         request.reportPath = o.report;
+    }
+    if (o.app->count("--html")) {
+        if (o.html.empty()) return "--html needs a file name";
+        request.htmlPath = o.html;
     }
     const bool haveTarget = o.app->count("--target") > 0, haveCeiling = o.app->count("--ceiling") > 0;
     const bool haveMaxGain = o.app->count("--max-gain") > 0;
