@@ -1,5 +1,6 @@
 #include "host/cli/Demo.h"
 
+#include "host/cli/CompareFigures.h"
 #include "host/cli/DemoSong.h"
 #include "host/cli/Render.h"
 #include "host/io/AudioFile.h"
@@ -279,35 +280,6 @@ double energy(const AudioBuffer& audio) {
 
 double decibels(double ratio) { return ratio > 0 ? 10.0 * std::log10(ratio) : -std::numeric_limits<double>::infinity(); }
 
-/// P95 - P10 of the 3 s mean-square levels (dB, every 100 ms, all channels summed) of the low
-/// band, gated like loudness range (Tech 3342): windows below -70 dB or 20 dB under the mean
-/// are left out.
-double lowRangeDb(const AudioBuffer& audio, double sampleRate) {
-    const auto low = bandPassed(audio, sampleRate, 0, kLowBandHz[1]);
-    const int window = int(std::lround(3.0 * sampleRate)), step = int(std::lround(0.1 * sampleRate));
-    std::vector<double> squares(std::size_t(audio.frames()) + 1, 0.0); // prefix sums
-    for (std::size_t n = 0; n < std::size_t(audio.frames()); ++n) {
-        double s = 0;
-        for (const auto& c : low) s += c[n] * c[n];
-        squares[n + 1] = squares[n] + s;
-    }
-    std::vector<double> levels;
-    double sum = 0;
-    for (int end = window; end <= audio.frames(); end += step) {
-        const double meanSquare = (squares[std::size_t(end)] - squares[std::size_t(end - window)]) / window;
-        if (decibels(meanSquare) > -70) {
-            levels.push_back(decibels(meanSquare));
-            sum += meanSquare;
-        }
-    }
-    if (levels.empty()) return 0;
-    const double gate = decibels(sum / double(levels.size())) - 20;
-    levels.erase(std::remove_if(levels.begin(), levels.end(), [&](double l) { return l < gate; }), levels.end());
-    std::sort(levels.begin(), levels.end());
-    auto percentile = [&](double p) { return levels[std::size_t(std::lround(double(levels.size() - 1) * p))]; };
-    return percentile(0.95) - percentile(0.10);
-}
-
 } // namespace
 
 double bandRelativeDb(const AudioBuffer& audio, double sampleRate, double loHz, double hiHz) {
@@ -315,18 +287,22 @@ double bandRelativeDb(const AudioBuffer& audio, double sampleRate, double loHz, 
 }
 
 TeachingFigures measureTeachingFigures(const AudioBuffer& audio, double sampleRate) {
+    // Loudness, true peak, harshness and the low end's range are compare's and analyze's own
+    // figures (host/cli/CompareFigures.h), so the demo, compare and analyze agree on a file.
     TeachingFigures f;
-    const LoudnessMeter meter = measureLoudness(audio, sampleRate);
-    f.integratedLufs = meter.integratedLufs();
-    f.truePeakDbtp = meter.truePeakDbtp();
+    SignalAnalyzer analyzer;
+    if (!analyzer.prepare(sampleRate, audio.channels()).empty()) return f;
+    analyzer.process(audio.view());
+    const BalanceFigures balance = analyzer.balance();
+    f.integratedLufs = analyzer.loudness().integratedLufs();
+    f.truePeakDbtp = analyzer.loudness().truePeakDbtp();
     f.plrDb = f.truePeakDbtp - f.integratedLufs;
     const double total = energy(audio);
     f.vocalBandDb = decibels(energy(bandPassed(audio, sampleRate, kVocalBandHz[0], kVocalBandHz[1])) / total);
     f.lowBandDb = decibels(energy(bandPassed(audio, sampleRate, kLowBandHz[0], kLowBandHz[1])) / total);
-    const double harsh = energy(bandPassed(audio, sampleRate, kHarshBandHz[0], kHarshBandHz[1]));
-    f.harshBandDb = decibels(harsh / total);
-    f.harshLevelDb = decibels(harsh / (double(audio.frames()) * audio.channels()));
-    f.lowRangeDb = lowRangeDb(audio, sampleRate);
+    f.harshBandDb = balance.harshnessDb;
+    f.harshLevelDb = balance.harshnessDb + decibels(total / (double(audio.frames()) * audio.channels()));
+    f.lowRangeDb = balance.lowEndRangeLu;
     return f;
 }
 
@@ -449,7 +425,7 @@ void printStory(const std::vector<Version>& versions, const std::vector<Playback
                     limiter.c_str());
     }
     std::printf("bands: energy relative to the whole mix, dB (vocal 500 Hz-2.5 kHz, low 50-120 Hz, harsh 2-8 kHz);\n"
-                "low-end range: spread (P95 - P10) of the 3 s loudness below 120 Hz, dB.\n\n");
+                "low-end range: spread (P95 - P10) of the 3 s loudness below 120 Hz, LU (as in compare).\n\n");
 
     const Version &bm = find(versions, "balanced", ""), &fm = find(versions, "flawed", "");
     const Version &bs = find(versions, "balanced", "streaming"), &bl = find(versions, "balanced", "loud");
@@ -476,8 +452,8 @@ void printStory(const std::vector<Version>& versions, const std::vector<Playback
                 signedFixed(bl.figures.integratedLufs - bs.figures.integratedLufs).c_str(), fixed(bl.figures.plrDb, 1).c_str(),
                 fixed(bs.figures.plrDb, 1).c_str(), fixed(bs.figures.plrDb - bl.figures.plrDb, 1).c_str());
     std::printf("4. Low end that feels powerful collapses under limiting. The loud master's limiter takes up to\n"
-                "   %s dB (%s dB on average); the low-end range goes from %s dB (streaming) to %s dB (loud),\n"
-                "   and from %s to %s dB on the flawed mix, whose kick and bass pile up at 60-100 Hz.\n",
+                "   %s dB (%s dB on average); the low-end range goes from %s LU (streaming) to %s LU (loud),\n"
+                "   and from %s to %s LU on the flawed mix, whose kick and bass pile up at 60-100 Hz.\n",
                 fixed(bl.limiterMaxDb, 1).c_str(), fixed(bl.limiterMeanDb, 1).c_str(), fixed(bs.figures.lowRangeDb, 1).c_str(),
                 fixed(bl.figures.lowRangeDb, 1).c_str(), fixed(fs_.figures.lowRangeDb, 1).c_str(),
                 fixed(fl.figures.lowRangeDb, 1).c_str());
@@ -514,9 +490,9 @@ void printJson(const std::vector<Version>& versions, const std::vector<Playback>
         o["plr_db"] = f.plrDb;
         o["vocal_band_db"] = f.vocalBandDb;
         o["low_band_db"] = f.lowBandDb;
-        o["harsh_band_db"] = f.harshBandDb;
+        o["harshness_db"] = f.harshBandDb;
         o["harsh_level_db"] = f.harshLevelDb;
-        o["low_range_db"] = f.lowRangeDb;
+        o["low_end_range_lu"] = f.lowRangeDb;
         o["limiter_max_gain_reduction_db"] = v.limiterMaxDb;
         o["limiter_mean_gain_reduction_db"] = v.limiterMeanDb;
         list.push_back(o);
@@ -531,7 +507,7 @@ void printJson(const std::vector<Version>& versions, const std::vector<Playback>
         o["true_peak_dbtp"] = p.figures.truePeakDbtp;
         o["low_level_db"] = p.lowLevelDb;
         o["vocal_band_db"] = p.figures.vocalBandDb;
-        o["harsh_band_db"] = p.figures.harshBandDb;
+        o["harshness_db"] = p.figures.harshBandDb;
         o["limiter_max_gain_reduction_db"] = p.limiterMaxDb;
         models.push_back(o);
     }

@@ -54,7 +54,8 @@ struct TeachingFigures {
     double harshLevelDb = 0;   ///< energy 2 - 8 kHz, mean square per channel in dB re full scale
     double lowRangeDb = 0;     ///< spread (P95 - P10) of the 3 s loudness below 120 Hz, dB
 };
-/// Band edges of the figures, Hz (4th-order Butterworth high-pass and low-pass at each edge).
+/// Band edges of the vocal and low figures, Hz (4th-order Butterworth high-pass and low-pass at
+/// each edge). Harshness (2-8 kHz) and the low-end range are compare's (host/cli/CompareFigures.h).
 inline constexpr double kVocalBandHz[2] = {500, 2500};
 inline constexpr double kLowBandHz[2] = {50, 120};
 inline constexpr double kHarshBandHz[2] = {2000, 8000};
