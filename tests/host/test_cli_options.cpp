@@ -50,7 +50,7 @@ struct CommandOptions {
 };
 const std::vector<CommandOptions> kDocumentedOptions = {
     {"render",
-     {"-h, --help", "-i, --input", "-o, --output", "--set", "--target", "--ceiling", "--report", "--format", "--block",
+     {"-h, --help", "-i, --input", "-o, --output", "--set", "--swap", "--target", "--ceiling", "--report", "--format", "--block",
       "--no-batch"}},
     {"analyze", {"-h, --help", "--json", "--oversampling"}},
     {"check", {"-h, --help", "--schedule", "--rate", "--block", "--no-batch", "--set"}},
