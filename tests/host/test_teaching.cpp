@@ -180,7 +180,7 @@ TEST_CASE("teaching: band figures follow Parseval and the Butterworth magnitude 
 
 // ---- the demo and its lessons -------------------------------------------------------------------
 
-TEST_CASE("teaching: the demo's loudness figures agree with libebur128 on the files it rendered", "[teaching]") {
+static void demoCheck0() {
     const DemoRun& run = demoRun();
     for (const char* mix : {"balanced", "flawed"}) {
         for (const char* master : {"", "streaming", "loud"}) {
@@ -192,7 +192,7 @@ TEST_CASE("teaching: the demo's loudness figures agree with libebur128 on the fi
     }
 }
 
-TEST_CASE("teaching lesson 2: the flawed mix's excesses survive every master within 1 dB", "[teaching]") {
+static void demoCheck1() {
     const DemoRun& run = demoRun();
     for (const char* band : {"vocal_band_db", "harshness_db"}) {
         const double inMix = run.get("flawed", "", band) - run.get("balanced", "", band);
@@ -211,7 +211,7 @@ TEST_CASE("teaching lesson 2: the flawed mix's excesses survive every master wit
           run.get("flawed", "", "low_end_range_lu") - run.get("balanced", "", "low_end_range_lu"));
 }
 
-TEST_CASE("teaching lesson 3: the loud master is louder and has less PLR; matching removes the level", "[teaching]") {
+static void demoCheck2() {
     const DemoRun& run = demoRun();
     for (const char* mix : {"balanced", "flawed"}) {
         INFO(mix);
@@ -229,7 +229,7 @@ TEST_CASE("teaching lesson 3: the loud master is louder and has less PLR; matchi
     }
 }
 
-TEST_CASE("teaching lesson 4: the low end's short-term range grows under heavy limiting", "[teaching]") {
+static void demoCheck3() {
     const DemoRun& run = demoRun();
     for (const char* mix : {"balanced", "flawed"}) {
         INFO(mix);
@@ -238,7 +238,7 @@ TEST_CASE("teaching lesson 4: the low end's short-term range grows under heavy l
     }
 }
 
-TEST_CASE("teaching lesson 5: the loud master's harsh-band energy rises more than its loudness", "[teaching]") {
+static void demoCheck4() {
     const DemoRun& run = demoRun();
     for (const char* mix : {"balanced", "flawed"}) {
         INFO(mix);
@@ -248,8 +248,7 @@ TEST_CASE("teaching lesson 5: the loud master's harsh-band energy rises more tha
     }
 }
 
-TEST_CASE("teaching: demo --stems writes stems and graphs that render by themselves; nothing is replaced without --force",
-          "[teaching]") {
+static void demoCheck5() {
     const DemoRun& run = demoRun();
     const std::string dir = run.stems.path();
     for (const char* f : {"stems/kick.wav", "stems/vocal.wav", "teaching/session-flawed.yaml", "teaching/mix-balanced.yaml",
@@ -290,7 +289,7 @@ TEST_CASE("teaching: demo --stems writes stems and graphs that render by themsel
     }
 }
 
-TEST_CASE("teaching: render --swap runs one session through another master", "[teaching]") {
+static void demoCheck6() {
     const DemoRun& run = demoRun();
     const std::string dir = run.stems.path();
     TempDir out;
@@ -321,7 +320,7 @@ TEST_CASE("teaching: render --swap runs one session through another master", "[t
 
 // ---- translation ----------------------------------------------------------------------------------
 
-TEST_CASE("teaching lesson 6: the translation models change the figures as documented", "[teaching]") {
+static void demoCheck7() {
     const DemoRun& run = demoRun();
     const std::string master = run.renders.file("balanced-streaming.wav");
     const AudioBuffer source = readFile(master);
@@ -427,7 +426,7 @@ TEST_CASE("teaching: the figures quoted in docs/teaching are what `stagegraph de
 
 // ---- the lessons through `stagegraph compare` --------------------------------------------------------
 
-TEST_CASE("teaching: the lessons hold through stagegraph compare at matched loudness", "[teaching]") {
+static void demoCheck8() {
     const DemoRun& run = demoRun();
     const std::string mix = run.renders.file("balanced-mix.wav");
     const std::string masters = test::sourceDir() + "/graphs/mastering/";
@@ -481,4 +480,23 @@ TEST_CASE("teaching: the lessons hold through stagegraph compare at matched loud
         CHECK(c["correlation_mean"].is_null()); // mono: no stereo correlation to measure
         CHECK(c["band_63hz_db"].get<double>() < -40);
     }
+}
+
+// ---- one process, one demo run ------------------------------------------------------------------
+
+// ctest runs each test case in its own process: the checks on the demo's output are sections of
+// one test case, so the whole song is rendered once per run (twice: the page check renders the
+// text output too, outside sanitizer builds).
+TEST_CASE("teaching: the demo on the built-in song, its lessons and its files", "[teaching]") {
+    SECTION("teaching: the demo's loudness figures agree with libebur128 on the files it rendered") { demoCheck0(); }
+    SECTION("teaching lesson 2: the flawed mix's excesses survive every master within 1 dB") { demoCheck1(); }
+    SECTION("teaching lesson 3: the loud master is louder and has less PLR; matching removes the level") { demoCheck2(); }
+    SECTION("teaching lesson 4: the low end's short-term range grows under heavy limiting") { demoCheck3(); }
+    SECTION("teaching lesson 5: the loud master's harsh-band energy rises more than its loudness") { demoCheck4(); }
+    SECTION("teaching: demo --stems writes stems and graphs that render by themselves; nothing is replaced without --force") {
+        demoCheck5();
+    }
+    SECTION("teaching: render --swap runs one session through another master") { demoCheck6(); }
+    SECTION("teaching lesson 6: the translation models change the figures as documented") { demoCheck7(); }
+    SECTION("teaching: the lessons hold through stagegraph compare at matched loudness") { demoCheck8(); }
 }
