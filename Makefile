@@ -16,9 +16,10 @@ PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev 
             libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
             libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev \
             python3-numpy \
-            liblilv-dev lilv-utils lsp-plugins-lv2 x42-plugins pulseaudio libasound2-plugins alsa-utils
+            liblilv-dev lilv-utils lsp-plugins-lv2 x42-plugins pulseaudio libasound2-plugins alsa-utils \
+            libjs-d3 chromium zlib1g-dev
 
-.PHONY: all deps configure build demo test test-fast test-asan bench bench-compare docs clean format format-check \
+.PHONY: all deps configure build demo teaching-docs test test-fast test-asan bench bench-compare docs clean format format-check \
         fuzz-build fuzz fuzz-smoke
 
 all: build
@@ -50,6 +51,11 @@ build: configure
 
 demo: build
 	./$(BUILD)/stagegraph demo
+
+# Rewrites the `demo lines A-B` blocks of docs/teaching/*.md with what `stagegraph demo` prints
+# (tests/host/test_teaching.cpp checks them).
+teaching-docs: build
+	STAGEGRAPH_UPDATE_DOCS=1 ./$(BUILD)/tests/stagegraph_tests "[teaching-docs]"
 
 # The formatting check, the whole suite through ctest (Release), then the unit tests again under
 # AddressSanitizer and UndefinedBehaviorSanitizer, then a few seconds of each fuzz target.

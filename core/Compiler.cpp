@@ -40,17 +40,31 @@ void applyOverrides(GraphDesc& graph, const std::vector<std::string>& overrides,
             continue;
         }
         std::string node = text.substr(0, dot), param = text.substr(dot + 1, eq - dot - 1), value = text.substr(eq + 1);
-        auto it = std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeDesc& n) { return n.name == node; });
-        if (it == graph.nodes.end()) {
-            diags.error(mark, quote(text) + ": the graph has no node named " + quote(node));
+        // A node's parameter, else a template or file parameter (`vocal_ch.level`): every node
+        // parameter it reaches unchanged (GraphDesc::paramBindings).
+        std::vector<std::pair<std::string, std::string>> targets;
+        if (std::any_of(graph.nodes.begin(), graph.nodes.end(), [&](const NodeDesc& n) { return n.name == node; })) {
+            targets.emplace_back(node, param);
+        } else {
+            for (const ParamBinding& b : graph.paramBindings)
+                if (b.path == node + "." + param) targets.emplace_back(b.node, b.key);
+        }
+        if (targets.empty()) {
+            diags.error(mark, quote(text) + ": the graph has no node named " + quote(node) +
+                                  " and no template or file instance with a parameter " + quote(param) +
+                                  " that reaches a node unchanged");
             continue;
         }
-        auto p = std::find_if(it->params.begin(), it->params.end(), [&](const ParamDesc& d) { return d.key == param; });
-        ParamDesc desc{param, mark, {value, mark}};
-        if (p != it->params.end())
-            *p = desc;
-        else
-            it->params.push_back(desc);
+        for (const auto& [targetNode, key] : targets) {
+            auto it =
+                std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeDesc& n) { return n.name == targetNode; });
+            auto p = std::find_if(it->params.begin(), it->params.end(), [&](const ParamDesc& d) { return d.key == key; });
+            ParamDesc desc{key, mark, {value, mark}};
+            if (p != it->params.end())
+                *p = desc;
+            else
+                it->params.push_back(desc);
+        }
     }
 }
 

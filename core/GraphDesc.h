@@ -63,6 +63,17 @@ struct ExternalDesc {
     SourceMark mark;
 };
 
+/// A template or file parameter that reaches a node parameter unchanged (`gain: $level`), so
+/// `--set vocal_ch.level=+4dB` (and live `set`) can set it: `path` is the instance path and the
+/// parameter ("vocal_ch.level"); one path may reach several node parameters, and a parameter
+/// passed on unchanged to an inner instance (`{use: strip, level: $level}`) is reached through
+/// both instances' paths.
+struct ParamBinding {
+    std::string path; ///< "instance.param"
+    std::string node; ///< expanded node name ("vocal_ch.fader")
+    std::string key;  ///< its parameter ("gain")
+};
+
 /// A whole loaded graph.
 struct GraphDesc {
     std::string file; ///< path of the top-level file as given
@@ -77,6 +88,9 @@ struct GraphDesc {
 
     /// Instance inputs left open, for the compiler to report; in expansion order, outer first.
     std::vector<OpenInstanceInput> openInstanceInputs;
+
+    /// Template and file parameters that reach node parameters unchanged, in expansion order.
+    std::vector<ParamBinding> paramBindings;
 
     /// False when the file did not parse into a graph map, or a limit (core/GraphLimits.h)
     /// stopped loading: the graph is partial and not worth compiling (its missing parts would

@@ -41,6 +41,11 @@ struct LoadOptions {
     std::vector<std::string> includeDirs;
     /// Confine `use:` files to the allowed folders (tests of the loader alone may turn it off).
     bool confineIncludes = true;
+    /// Stage swaps, `--swap NAME=FILE`: the `use:` instance NAME (dotted as in `--set`, e.g.
+    /// `mastering` or `mixing.vocal_ch`) expands the graph file FILE (relative to the working
+    /// directory) instead of what the graph names; its use-site parameters go to FILE. FILE's
+    /// folder tree is allowed for its own includes. A NAME that matches no instance is an error.
+    std::vector<std::string> swaps;
 };
 
 /// The folder of the graphs shipped with stagegraph (graphs/ of the source tree), always

@@ -100,6 +100,7 @@ public:
         allowedRoots_.push_back(canonicalPath(doc.baseDir.empty() ? "." : doc.baseDir));
         if (!shippedGraphsDir().empty()) allowedRoots_.push_back(canonicalPath(shippedGraphsDir()));
         for (const auto& dir : options_.includeDirs) allowedRoots_.push_back(canonicalPath(dir));
+        parseSwaps();
         Scope scope;
         scope.owner = "graph " + quote(doc.path);
         for (const auto& p : doc.body.params) scope.values[p.name.text] = {p.hasDefault, p.defaultValue};
@@ -108,6 +109,7 @@ public:
         stack_.pop_back();
         // At the top every output is a real endpoint, so nothing is left to pass through.
         for (auto& open : summary.openInputs) graph_.openInstanceInputs.push_back(std::move(open.record));
+        if (!stopped_) reportUnusedSwaps();
     }
 
 private:
@@ -116,6 +118,57 @@ private:
     ErrorSink& errors_;
     const LoadOptions& options_;
     std::vector<fs::path> allowedRoots_;
+
+    /// A `--swap NAME=FILE` (LoadOptions::swaps).
+    struct Swap {
+        std::string text; ///< as given
+        std::string file; ///< absolute
+        bool used = false;
+    };
+    std::map<std::string, Swap> swaps_;      ///< by instance path
+    std::vector<std::string> instancePaths_; ///< every `use:` instance met, for messages
+
+    void parseSwaps() {
+        const SourceMark at{"--swap", 0, 0};
+        for (const std::string& text : options_.swaps) {
+            const auto eq = text.find('=');
+            const std::string name = eq == std::string::npos ? "" : text.substr(0, eq);
+            const std::string file = eq == std::string::npos ? "" : text.substr(eq + 1);
+            bool nameOk = !name.empty();
+            for (std::size_t begin = 0; nameOk && begin <= name.size();) {
+                const std::size_t dot = std::min(name.find('.', begin), name.size());
+                nameOk = isName(name.substr(begin, dot - begin));
+                begin = dot + 1;
+            }
+            if (!nameOk || file.empty()) {
+                errors_.error(at,
+                              "expected NAME=FILE.yaml (NAME a `use:` instance, e.g. mastering=loud.yaml), got " + quote(text));
+                continue;
+            }
+            if (!looksLikeFile(file)) {
+                errors_.error(at,
+                              quote(text) + ": " + quote(file) + " is not a graph file (a path with a '/' or a .yaml ending)");
+                continue;
+            }
+            if (swaps_.count(name)) {
+                errors_.error(at, quote(text) + ": instance " + quote(name) + " is swapped twice");
+                continue;
+            }
+            const fs::path absolute = canonicalPath(file);
+            allowedRoots_.push_back(absolute.parent_path());
+            swaps_[name] = {text, absolute.string(), false};
+        }
+    }
+
+    void reportUnusedSwaps() {
+        for (const auto& [name, swap] : swaps_) {
+            if (swap.used) continue;
+            errors_.error(
+                {"--swap", 0, 0},
+                quote(swap.text) + ": the graph has no `use:` instance named " + quote(name) + suggestion(name, instancePaths_) +
+                    (instancePaths_.empty() ? "; it has no instances" : "; its instances: " + joinNames(instancePaths_)));
+        }
+    }
     std::size_t expandedNodes_ = 0;       ///< nodes and instances so far ('expanded-nodes')
     std::size_t expandedConnections_ = 0; ///< steps of the connection walks so far ('expanded-connections')
     bool stopped_ = false;                ///< a limit was reached: expansion stops, nothing more is reported
@@ -205,6 +258,9 @@ private:
                     // An undefined `$name` is reported; the parameter keeps its default, so the
                     // compiler does not report the empty text again.
                     if (v.ok) desc.params.push_back({key.text, key.mark, {v.text, v.mark}});
+                    if (const std::string ref = wholeReference(value); !ref.empty())
+                        if (auto it = scope.paths.find(ref); it != scope.paths.end())
+                            for (const auto& path : it->second) graph_.paramBindings.push_back({path, fullName, key.text});
                 }
                 desc.instance = instance.path;
                 desc.instanceMark = instance.outerMark;
@@ -367,7 +423,16 @@ private:
     std::optional<Summary> expandUse(const FileDoc& doc, const NodeDecl& node, const InstanceContext& instance,
                                      const Scope& scope) {
         const std::string& fullName = instance.path;
-        Substituted target = substitute(node.target, scope, errors_);
+        instancePaths_.push_back(fullName);
+        Substituted target;
+        const auto swap = swaps_.find(fullName);
+        if (swap != swaps_.end()) {
+            swap->second.used = true;
+            target.text = swap->second.file;
+            target.mark = {"--swap", 0, 0};
+        } else {
+            target = substitute(node.target, scope, errors_);
+        }
         if (!target.ok) return std::nullopt;
         const SourceMark& at = target.mark;
 
@@ -454,7 +519,10 @@ private:
                 continue;
             }
             childScope.values[key.text] = {true, {v.text, v.mark, v.quoted}};
+            if (const std::string ref = wholeReference(value); !ref.empty())
+                if (auto it = scope.paths.find(ref); it != scope.paths.end()) childScope.paths[key.text] = it->second;
         }
+        for (const auto& p : childBody->params) childScope.paths[p.name.text].push_back(fullName + "." + p.name.text);
         for (const auto& p : childBody->params) {
             if (childScope.values.count(p.name.text)) continue;
             if (p.hasDefault) {

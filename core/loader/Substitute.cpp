@@ -3,6 +3,16 @@
 
 namespace sg::loader {
 
+std::string wholeReference(const Scalar& s) {
+    const std::string& t = s.text;
+    std::string name;
+    if (t.size() > 3 && t.compare(0, 2, "${") == 0 && t.back() == '}')
+        name = t.substr(2, t.size() - 3);
+    else if (t.size() > 1 && t[0] == '$')
+        name = t.substr(1);
+    return isParamName(name) ? name : std::string();
+}
+
 Substituted substitute(const Scalar& s, const Scope& scope, ErrorSink& errors) {
     Substituted out;
     out.mark = s.mark;

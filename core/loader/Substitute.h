@@ -27,7 +27,12 @@ struct ScopeValue {
 struct Scope {
     std::map<std::string, ScopeValue> values;
     std::string owner; ///< "template 'x'" / "graph 'f.yaml'" for messages
+    /// Per parameter: the `instance.param` paths it can be set by (GraphDesc::paramBindings).
+    std::map<std::string, std::vector<std::string>> paths;
 };
+
+/// The parameter name if `s` is exactly `$name` or `${name}`, else "".
+std::string wholeReference(const Scalar& s);
 
 /// The result of substituting `$name` in a scalar.
 struct Substituted {

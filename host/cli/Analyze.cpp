@@ -3,6 +3,8 @@
 #include "core/Buffer.h"
 #include "host/cli/CommandLine.h"
 #include "host/cli/CommandParser.h"
+#include "host/cli/HtmlPages.h"
+#include "host/cli/HtmlReport.h"
 #include "host/cli/Json.h"
 #include "host/cli/Progress.h"
 #include "host/io/AudioFile.h"
@@ -42,6 +44,8 @@ std::string durationCell(double seconds) {
     return text;
 }
 
+void printAligned(const std::vector<std::vector<std::string>>& table);
+
 void printTable(const std::vector<FileAnalysis>& rows) {
     const std::vector<std::string> header = {"file",
                                              kSampleRateFigure.label,
@@ -71,7 +75,30 @@ void printTable(const std::vector<FileAnalysis>& rows) {
         row.push_back(correlation);
         table.push_back(std::move(row));
     }
-    std::vector<std::size_t> widths(header.size(), 0);
+    printAligned(table);
+    // The balance figures: a second table, so that neither is too wide for a terminal.
+    std::vector<std::string> balanceHeader{"file"};
+    for (int b = 0; b < octave::kBandCount; ++b) balanceHeader.push_back(bandLabel(b));
+    for (const char* label : {"harshness", "low-end sd", "low-end range", "corr. min"}) balanceHeader.push_back(label);
+    std::vector<std::vector<std::string>> balance{balanceHeader};
+    for (const FileAnalysis& a : rows) {
+        std::vector<std::string> row{io::terminalText(a.file)};
+        for (double band : a.balance.bandDb) row.push_back(cell(band, "dB"));
+        row.push_back(cell(a.balance.harshnessDb, "dB"));
+        row.push_back(cell(a.balance.lowEndStabilityLu, "LU", 2));
+        row.push_back(cell(a.balance.lowEndRangeLu, "LU"));
+        char correlation[32] = "-";
+        if (!std::isnan(a.balance.correlationMin))
+            std::snprintf(correlation, sizeof correlation, "%+.2f", a.balance.correlationMin);
+        row.push_back(correlation);
+        balance.push_back(std::move(row));
+    }
+    std::printf("\nband balance (dB re the whole), harshness (2-8 kHz), low-end stability (< 120 Hz):\n");
+    printAligned(balance);
+}
+
+void printAligned(const std::vector<std::vector<std::string>>& table) {
+    std::vector<std::size_t> widths(table[0].size(), 0);
     for (const auto& row : table)
         for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
     for (const auto& row : table) {
@@ -90,14 +117,14 @@ void printTable(const std::vector<FileAnalysis>& rows) {
 struct AnalyzeArguments {
     std::vector<std::string> files;
     bool json = false;
-    std::string oversampling;
+    std::string oversampling, html;
     std::unique_ptr<CLI::App> app;
 
     AnalyzeArguments() {
-        app = makeCommandApp({"usage: stagegraph analyze FILE... [--json] [--oversampling 4|8]",
+        app = makeCommandApp({"usage: stagegraph analyze FILE... [--json] [--html FILE] [--oversampling 4|8]",
                               "Measures each audio file to ITU-R BS.1770-5 / EBU R 128: integrated loudness, loudness range,\n"
                               "true peak, sample peak, max momentary and short-term loudness, PLR; plus DC offset, crest factor\n"
-                              "and stereo correlation.",
+                              "and stereo correlation; octave-band balance, harshness (2-8 kHz) and low-end stability.",
                               "Exit status: 0 every file analysed; 1 a file could not be read (named on stderr; the\n"
                               "others are still analysed); 2 usage error."});
         app->add_option("FILE", files, "audio files (WAV, FLAC, AIFF, Ogg...)");
@@ -105,9 +132,13 @@ struct AnalyzeArguments {
                       "a JSON array, one object per file on its own line, keys: file,\n"
                       "sample_rate, channels, duration_s, integrated_lufs, loudness_range_lu,\n"
                       "true_peak_dbtp, sample_peak_dbfs, max_momentary_lufs, max_short_term_lufs,\n"
-                      "plr_db, dc_offset_dbfs, stereo_correlation, crest_factor_db.\n"
+                      "plr_db, dc_offset_dbfs, stereo_correlation, crest_factor_db,\n"
+                      "band_31_5hz_db .. band_16khz_db, harshness_db, low_end_stability_lu,\n"
+                      "low_end_range_lu, correlation_min (docs/compare.md).\n"
                       "-inf (silence, nothing passes the gates) is written as null, and so is\n"
                       "stereo_correlation of a file that is not stereo.");
+        app->add_option("--html", html, "also write a self-contained page with plots of every file (docs/reports.md)")
+            ->type_name("FILE.html");
         app->add_option("--oversampling", oversampling, "true-peak oversampling: 4 (BS.1770-5 Annex 2, default) or 8")
             ->type_name("N");
     }
@@ -136,10 +167,9 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
     if (channels > kLoudnessMaxChannels)
         return "'" + path + "': " + std::to_string(channels) + " channels; the loudness meter measures 1 to " +
                std::to_string(kLoudnessMaxChannels);
-    LoudnessMeter meter;
-    LoudnessOptions meterOptions;
-    meterOptions.truePeakOversampling = options.truePeakOversampling;
-    if (std::string error = meter.prepare(reader.sampleRate(), channels, meterOptions); !error.empty())
+    SignalAnalyzer analyzer; // the loudness meter and the balance figures
+    if (std::string error = analyzer.prepare(reader.sampleRate(), channels, options.truePeakOversampling, options.keepSeries);
+        !error.empty())
         return "'" + path + "': " + error;
 
     AudioBuffer buffer(channels, kBlockFrames);
@@ -174,13 +204,15 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
             for (int i = 0; i < n; ++i) lr += double(l[i]) * r[i];
             cross += lr;
         }
-        meter.process(pointers.data(), n);
+        analyzer.process(pointers.data(), n);
         frames += n;
         progress.update(frames);
     }
     progress.finish();
 
-    static_cast<OutputFigures&>(out) = figuresOf(meter);
+    static_cast<OutputFigures&>(out) = figuresOf(analyzer.loudness());
+    out.balance = analyzer.balance();
+    out.series = analyzer.series();
     out.frames = frames;
     out.durationSeconds = out.sampleRate > 0 ? double(frames) / out.sampleRate : 0;
     // BS.1770: no 400 ms block, no gated loudness. A silent short file is still silent (-inf).
@@ -212,6 +244,11 @@ std::string analysisJson(const FileAnalysis& a) {
     json[kDcOffsetFigure.key] = jsonFixed(a.dcOffsetDbfs, 3);
     json[kStereoCorrelationFigure.key] = jsonFixed(a.stereoCorrelation, 4);
     json[kCrestFactorFigure.key] = jsonFixed(a.crestFactorDb, 3);
+    for (int b = 0; b < octave::kBandCount; ++b) json[bandKey(b)] = jsonFixed(a.balance.bandDb[std::size_t(b)], 2);
+    json["harshness_db"] = jsonFixed(a.balance.harshnessDb, 2);
+    json["low_end_stability_lu"] = jsonFixed(a.balance.lowEndStabilityLu, 3);
+    json["low_end_range_lu"] = jsonFixed(a.balance.lowEndRangeLu, 2);
+    json["correlation_min"] = jsonFixed(a.balance.correlationMin, 4);
     return oneLineText(json);
 }
 
@@ -232,6 +269,17 @@ int runAnalyze(const std::vector<std::string>& args) {
     const std::vector<std::string>& files = arguments.files;
     const bool json = arguments.json;
     if (files.empty()) return usageError("no files given");
+    if (arguments.app->count("--html")) {
+        if (arguments.html.empty()) return usageError("--html needs a file name");
+        for (const std::string& file : files)
+            if (io::sameFile(arguments.html, file)) return usageError("--html: refusing to overwrite '" + file + "'");
+        std::string javascript;
+        if (auto error = loadPlotLibrary(javascript); !error.empty()) {
+            std::fprintf(stderr, "stagegraph analyze: error: %s\n", io::terminalText(error).c_str());
+            return kExitFailure;
+        }
+        options.keepSeries = true;
+    }
 
     std::vector<FileAnalysis> results;
     bool failed = false;
@@ -257,6 +305,11 @@ int runAnalyze(const std::vector<std::string>& args) {
         printTable(results);
     }
     std::fflush(stdout);
+    if (!arguments.html.empty())
+        if (auto error = writeAnalyzeHtml(arguments.html, results); !error.empty()) {
+            std::fprintf(stderr, "stagegraph analyze: error: %s\n", io::terminalText(error).c_str());
+            return kExitFailure;
+        }
     return failed ? kExitFailure : kExitOk;
 }
 

@@ -11,13 +11,17 @@
 // Output: an aligned table, one row per file; with --json a JSON array with one object per file
 // on its own line, keys: file, sample_rate, channels, duration_s, integrated_lufs,
 // loudness_range_lu, true_peak_dbtp, sample_peak_dbfs, max_momentary_lufs, max_short_term_lufs,
-// plr_db, dc_offset_dbfs, stereo_correlation, crest_factor_db. A figure with nothing to measure
-// (-inf: silence, everything gated) and stereo_correlation of a file that is not stereo are null.
+// plr_db, dc_offset_dbfs, stereo_correlation, crest_factor_db, then the balance figures of
+// host/cli/CompareFigures.h: band_31_5hz_db .. band_16khz_db, harshness_db,
+// low_end_stability_lu, low_end_range_lu, correlation_min (docs/compare.md); the table prints
+// them as a second table. A figure with nothing to measure (-inf: silence, everything gated) and
+// stereo_correlation of a file that is not stereo are null.
 //
 // Exit status: 0 all files analysed; 1 a file could not be read (its error names it on stderr;
 // the other files are still analysed and printed); 2 usage error.
 #pragma once
 
+#include "host/cli/CompareFigures.h"
 #include "host/cli/Figures.h"
 
 #include <cstdint>
@@ -37,12 +41,17 @@ struct FileAnalysis : OutputFigures {
     /// Not silent but shorter than one 400 ms gating block: integrated loudness, max momentary
     /// and PLR are not defined (NaN: "-" in the table, null in JSON), which is not silent (-inf).
     bool shorterThanLoudnessBlock = false;
+    /// Octave-band balance, harshness, low-end stability, 400 ms correlation (host/cli/CompareFigures.h).
+    BalanceFigures balance;
+    /// Loudness and waveform over time (only with AnalyzeOptions::keepSeries).
+    SignalSeries series;
 };
 
 /// Options of one analysis.
 struct AnalyzeOptions {
     int truePeakOversampling = 4; ///< 4 or 8
     bool showProgress = true;     ///< a progress bar on stderr when it is a terminal
+    bool keepSeries = false;      ///< record FileAnalysis::series (for --html)
 };
 
 /// Streams `path` through the meter. Returns "" or an error message naming the file.

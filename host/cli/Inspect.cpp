@@ -7,8 +7,18 @@
 #include "host/cli/CommandLine.h"
 #include "host/cli/CommandParser.h"
 #include "host/cli/Render.h"
+#include "host/cli/Report.h"
+#include "host/io/AudioFile.h"
 #include "host/io/TerminalText.h"
 #include "nodes/lv2/Lv2.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
@@ -24,6 +34,8 @@ namespace {
 struct GraphArgs {
     std::string graph;
     bool schedule = false;
+    bool svg = false;       ///< dot --svg
+    std::string outputPath; ///< dot -o FILE ("" = stdout)
     bool batch = true;
     double rate = 48000;
     int block = 512;
@@ -37,7 +49,8 @@ struct GraphArgs {
 struct GraphOptions {
     std::vector<std::string> graphs, overrides, includeDirs;
     std::string rate, block;
-    bool schedule = false, noBatch = false;
+    bool schedule = false, noBatch = false, svg = false;
+    std::string outputPath;
     std::unique_ptr<CLI::App> app;
 
     explicit GraphOptions(bool check) {
@@ -45,12 +58,17 @@ struct GraphOptions {
                                       "[--set node.param=VALUE...]",
                                       "Loads, validates and compiles a graph without audio and prints a summary.",
                                       "Exit status: 0 valid, 2 usage or graph error."})
-                    : makeCommandApp({"usage: stagegraph dot GRAPH.yaml [--set node.param=VALUE...] > graph.dot",
+                    : makeCommandApp({"usage: stagegraph dot GRAPH.yaml [--svg] [-o FILE] [--set node.param=VALUE...]",
                                       "Prints the compiled graph (with inserted latency-compensation delays, dashed) as\n"
-                                      "Graphviz DOT. Draw it with: dot -Tsvg graph.dot -o graph.svg",
-                                      "Exit status: 0 success, 2 usage or graph error."});
+                                      "Graphviz DOT, or with --svg drawn by Graphviz (dot -Tsvg) as SVG, for slides.",
+                                      "Exit status: 0 success, 1 Graphviz missing or failing, or a write error,\n"
+                                      "2 usage or graph error."});
         app->add_option("GRAPH.yaml", graphs, "the graph file");
         if (check) app->add_flag("--schedule", schedule, "print the compiled steps, lanes per step, buffers and latency");
+        if (!check) {
+            app->add_flag("--svg", svg, "draw the diagram with Graphviz (dot -Tsvg) and write SVG");
+            app->add_option("-o,--output", outputPath, "write to FILE (atomically) instead of stdout")->type_name("FILE");
+        }
         app->add_option("--rate", rate, "sample rate to compile for (default 48000)")->type_name("HZ");
         app->add_option("--block", block, "internal block size in frames (default 512)")->type_name("N");
         app->add_flag("--no-batch", noBatch, "one step per node (no lane batching)");
@@ -71,6 +89,8 @@ GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool check) {
     g.error = outcome.error;
     if (g.help || !g.error.empty()) return g;
     g.schedule = o.schedule;
+    g.svg = o.svg;
+    g.outputPath = o.outputPath;
     g.batch = !o.noBatch;
     g.overrides = o.overrides;
     g.includeDirs = o.includeDirs;
@@ -178,20 +198,14 @@ int runCheck(const std::vector<std::string>& args) {
     return 0;
 }
 
-int runDot(const std::vector<std::string>& args) {
-    GraphArgs g = parseGraphArgs(args, false);
-    if (g.help) {
-        std::fputs(graphHelp(false).c_str(), stdout);
-        return kExitOk;
-    }
-    if (!g.error.empty()) return graphUsageError("dot", g.error);
-    GraphDesc desc;
-    auto program = build(g, desc);
-    if (!program) return 2;
+namespace {
+
+/// The DOT text of a built program, its names made terminal-safe.
+std::string safeDot(const Program& program, GraphDesc desc) {
     // DOT is data, but it is read on terminals too: the graph's names reach core's DOT writer
     // (which escapes '"' and '\\') with their control characters already written as visible
     // \xNN, so the output holds no control character but its own line ends.
-    Schedule safe = program->schedule();
+    Schedule safe = program.schedule();
     for (auto& name : safe.inputNames) name = io::terminalText(name);
     for (auto& name : safe.outputNames) name = io::terminalText(name);
     for (auto& node : safe.nodes) {
@@ -200,7 +214,137 @@ int runDot(const std::vector<std::string>& args) {
     }
     desc.name = io::terminalText(desc.name);
     desc.file = io::terminalText(desc.file);
-    std::fputs(scheduleToDot(safe, desc).c_str(), stdout);
+    return scheduleToDot(safe, desc);
+}
+
+} // namespace
+
+std::string graphDot(const std::string& graphPath, const std::vector<std::string>& overrides,
+                     const std::vector<std::string>& includeDirs, std::string& dot) {
+    Diagnostics diags;
+    LoadOptions load;
+    load.includeDirs = includeDirs;
+    GraphDesc desc;
+    const auto compiled = loadAndCompile(graphPath, overrides, Registry::builtin(), diags, load, &desc);
+    std::unique_ptr<Program> program;
+    if (compiled) {
+        CompileOptions options;
+        options.sampleRate = 48000;
+        program = instantiate(*compiled, options, diags);
+    }
+    if (diags.hasErrors() || !program) return diags.formatAll();
+    dot = safeDot(*program, desc);
+    return {};
+}
+
+std::string dotToSvg(const std::string& dot, std::string& svg) {
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0) return std::string("cannot run Graphviz: ") + std::strerror(errno);
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        ::close(in[0]), ::close(in[1]);
+        return std::string("cannot run Graphviz: ") + std::strerror(errno);
+    }
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+        ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
+        return std::string("cannot run Graphviz: ") + std::strerror(errno);
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    char arg0[] = "dot", arg1[] = "-Tsvg";
+    char* argv[] = {arg0, arg1, nullptr};
+    pid_t pid = -1;
+    const int spawned = ::posix_spawnp(&pid, "dot", &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in[0]), ::close(out[1]), ::close(err[1]);
+    if (spawned != 0) {
+        ::close(in[1]), ::close(out[0]), ::close(err[0]);
+        if (spawned == ENOENT) return "Graphviz is not installed: 'dot' was not found on PATH (Debian: apt-get install graphviz)";
+        return std::string("cannot run Graphviz 'dot': ") + std::strerror(spawned);
+    }
+    // Feed stdin while draining stdout and stderr, so no pipe fills up and blocks dot.
+    std::string errors;
+    svg.clear();
+    std::size_t written = 0;
+    int writeFd = in[1];
+    if (dot.empty()) ::close(writeFd), writeFd = -1;
+    bool outOpen = true, errOpen = true;
+    while (outOpen || errOpen) {
+        pollfd fds[3];
+        int count = 0;
+        if (outOpen) fds[count++] = {out[0], POLLIN, 0};
+        if (errOpen) fds[count++] = {err[0], POLLIN, 0};
+        if (writeFd >= 0) fds[count++] = {writeFd, POLLOUT, 0};
+        if (::poll(fds, nfds_t(count), -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int i = 0; i < count; ++i) {
+            if (fds[i].revents == 0) continue;
+            if (fds[i].fd == writeFd) {
+                const ssize_t n = ::write(writeFd, dot.data() + written, dot.size() - written);
+                if (n > 0) written += std::size_t(n);
+                if (n < 0 || written == dot.size()) ::close(writeFd), writeFd = -1;
+                continue;
+            }
+            char buffer[8192];
+            const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+            if (n > 0) {
+                (fds[i].fd == out[0] ? svg : errors).append(buffer, std::size_t(n));
+            } else if (n == 0 || errno != EINTR) {
+                if (fds[i].fd == out[0])
+                    outOpen = false;
+                else
+                    errOpen = false;
+            }
+        }
+    }
+    if (writeFd >= 0) ::close(writeFd);
+    ::close(out[0]), ::close(err[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || svg.find("<svg") == std::string::npos) {
+        while (!errors.empty() && (errors.back() == '\n' || errors.back() == '\r')) errors.pop_back();
+        return "Graphviz 'dot -Tsvg' failed" + (errors.empty() ? std::string() : ": " + errors);
+    }
+    return {};
+}
+
+int runDot(const std::vector<std::string>& args) {
+    GraphArgs g = parseGraphArgs(args, false);
+    if (g.help) {
+        std::fputs(graphHelp(false).c_str(), stdout);
+        return kExitOk;
+    }
+    if (!g.error.empty()) return graphUsageError("dot", g.error);
+    if (!g.outputPath.empty() && io::sameFile(g.outputPath, g.graph))
+        return graphUsageError("dot", "refusing to overwrite the graph file '" + g.graph + "'");
+    GraphDesc desc;
+    auto program = build(g, desc);
+    if (!program) return 2;
+    std::string text = safeDot(*program, desc);
+    if (g.svg) {
+        std::string svg;
+        if (auto error = dotToSvg(text, svg); !error.empty()) {
+            std::fprintf(stderr, "stagegraph dot: error: %s\n", io::terminalLines(error).c_str());
+            return kExitFailure;
+        }
+        text = std::move(svg);
+    }
+    if (g.outputPath.empty()) {
+        std::fputs(text.c_str(), stdout);
+        return 0;
+    }
+    AtomicTextFile file;
+    std::string error = file.open(g.outputPath);
+    if (error.empty()) error = file.commit(text);
+    if (!error.empty()) {
+        std::fprintf(stderr, "stagegraph dot: error: %s\n", io::terminalLines(error).c_str());
+        return kExitFailure;
+    }
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "host/cli/Render.h"
 
 #include "host/cli/CommandLine.h"
+#include "host/cli/HtmlPages.h"
 #include "host/cli/RenderCommit.h"
 #include "host/cli/RenderPipeline.h"
 #include "host/cli/RenderPlan.h"
@@ -152,7 +153,11 @@ int runRender(const std::vector<std::string>& args) {
         std::fputs(renderUsage(), stdout);
         return kExitOk;
     }
-    return render(request);
+    if (request.htmlPath.empty()) return render(request);
+    if (auto error = checkHtmlRequest(request); !error.empty()) return usageError(error);
+    RenderSummary summary;
+    if (const int status = render(request, &summary); status != kExitOk) return status;
+    return writeRenderHtml(request, summary);
 }
 
 } // namespace sg::cli

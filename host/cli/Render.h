@@ -3,7 +3,7 @@
 //   stagegraph render GRAPH.yaml -i [NAME=]FILE… -o [NAME=]FILE… [--set node.param=VALUE…]
 //                     [--target -14LUFS|PRESET [--ceiling -1dBTP]] [--report FILE.json]
 //                     [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]
-//                     [--duration SECONDS] [--rate HZ]
+//                     [--duration SECONDS] [--rate HZ] [--html FILE]
 //
 // Flow: load the graph → apply --set → map files to the graph's inputs and outputs → open the
 // inputs (the graph runs at their sample rate; all must agree and match the declared channel
@@ -21,6 +21,8 @@
 // in two streamed passes (host/cli/Target.h); the figures are measured on the written samples.
 // --report: a JSON file with every tap's figures, each output's loudness figures and the render
 // facts (host/cli/Report.h), written atomically once the outputs are committed.
+// --html: a page with plots of every written output (read back and measured once committed),
+// the graph's gain reduction over time and its diagram (host/cli/HtmlPages.h).
 //
 // Exit status: 0 success; 1 processing or I/O failure (unreadable or truncated input, write
 // error, non-finite samples, a target that cannot be reached: no output is left behind);
@@ -48,6 +50,7 @@ struct RenderRequest {
     std::vector<std::string> outputs;       ///< "[NAME=]FILE"
     std::vector<std::string> overrides;     ///< "node.param=VALUE"
     std::vector<std::string> includeDirs;   ///< --include-dir: more folders `use:` may read from
+    std::vector<std::string> swaps;         ///< --swap NAME=FILE: stages replaced (LoadOptions::swaps)
     std::optional<io::OutputFormat> format; ///< nullopt: from each output's extension
     int blockFrames = 1024;                 ///< host block, 1 … 8192
     bool batch = true;                      ///< lane batching in the compiler
@@ -55,6 +58,7 @@ struct RenderRequest {
     bool showProgress = true;               ///< the progress bar (only ever on a terminal)
     std::optional<LoudnessTarget> target;   ///< --target (with --ceiling applied)
     std::string reportPath;                 ///< --report FILE.json ("" = none)
+    std::string htmlPath;                   ///< --html FILE: a page with plots (host/cli/HtmlReport.h; "" = none)
     bool measureOutputs = false;            ///< measure written outputs even without --report
     std::optional<double> durationSeconds;  ///< --duration: exact output length (> 0)
     std::optional<double> sampleRate;       ///< --rate in Hz: the rate of a graph without inputs

@@ -56,8 +56,8 @@ bool parseTimeMs(const std::string& text, double& ms) {
 
 /// The values an invocation fills in, and the parser whose options point at them.
 struct RenderOptions {
-    std::vector<std::string> positional, inputs, outputs, overrides, includeDirs;
-    std::string format, block, target, ceiling, maxGain, report, duration, rate;
+    std::vector<std::string> positional, inputs, outputs, overrides, includeDirs, swaps;
+    std::string format, block, target, ceiling, maxGain, report, duration, rate, html;
     bool noBatch = false;
     std::unique_ptr<CLI::App> app;
 
@@ -77,6 +77,11 @@ struct RenderOptions {
             ->type_name("[NAME=]FILE...");
         app->add_option("--set", overrides, "override a parameter (repeatable), e.g. --set trim.gain=-2dB")
             ->type_name("node.param=VALUE");
+        app->add_option("--swap", swaps,
+                        "replace the stage included as NAME (a `use:` instance) by FILE\n"
+                        "(repeatable), e.g. --swap mastering=graphs/mastering/loud.yaml")
+            ->type_name("NAME=FILE")
+            ->allow_extra_args(false);
         app->add_option("--include-dir", includeDirs, "a folder 'use:' may also include graphs from (repeatable)")
             ->type_name("DIR")
             ->allow_extra_args(false);
@@ -96,6 +101,8 @@ struct RenderOptions {
             ->type_name("GAIN");
         app->add_option("--report", report, "write every tap's figures and each output's loudness to FILE")
             ->type_name("FILE.json");
+        app->add_option("--html", html, "write a self-contained page with plots of every output (docs/reports.md)")
+            ->type_name("FILE.html");
         app->add_option("--format", format,
                         "wav16 | wav24 | wav32f | flac16 | flac24\n(default: wav24 for .wav, flac24 for .flac)")
             ->type_name("FORMAT");
@@ -147,6 +154,7 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
     request.outputs.insert(request.outputs.end(), o.outputs.begin(), o.outputs.end());
     request.overrides.insert(request.overrides.end(), o.overrides.begin(), o.overrides.end());
     request.includeDirs = o.includeDirs;
+    request.swaps.insert(request.swaps.end(), o.swaps.begin(), o.swaps.end());
     if (o.noBatch) request.batch = false;
     if (o.app->count("--format")) {
         request.format = io::parseOutputFormat(o.format);
@@ -175,6 +183,10 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
     if (o.app->count("--report")) {
         if (o.report.empty()) return "--report needs a file name";
         request.reportPath = o.report;
+    }
+    if (o.app->count("--html")) {
+        if (o.html.empty()) return "--html needs a file name";
+        request.htmlPath = o.html;
     }
     const bool haveTarget = o.app->count("--target") > 0, haveCeiling = o.app->count("--ceiling") > 0;
     const bool haveMaxGain = o.app->count("--max-gain") > 0;

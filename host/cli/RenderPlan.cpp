@@ -208,6 +208,7 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
     GraphDesc desc;
     LoadOptions load;
     load.includeDirs = request.includeDirs;
+    load.swaps = request.swaps;
     plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load, &desc);
     if ((diags.hasErrors() || !plan.compiled) && desc.complete && request.sampleRate) {
         // With --rate the rate-dependent limits are known before any input is opened: same run.

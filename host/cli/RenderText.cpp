@@ -7,20 +7,26 @@
 
 namespace sg::cli {
 
+namespace {
+const char* commandName = "render";
+}
+
+void setRenderCommandName(const char* name) { commandName = name; }
+
 // Messages quote graph names and paths: escaped here, where they reach the terminal.
 void printRenderError(const std::string& message) {
-    std::fprintf(stderr, "stagegraph render: error: %s\n", io::terminalLines(message).c_str());
+    std::fprintf(stderr, "stagegraph %s: error: %s\n", commandName, io::terminalLines(message).c_str());
 }
 void printRenderWarning(const std::string& message) {
-    std::fprintf(stderr, "stagegraph render: warning: %s\n", io::terminalLines(message).c_str());
+    std::fprintf(stderr, "stagegraph %s: warning: %s\n", commandName, io::terminalLines(message).c_str());
 }
 void printRenderNote(const std::string& message) {
-    std::fprintf(stderr, "stagegraph render: note: %s\n", io::terminalLines(message).c_str());
+    std::fprintf(stderr, "stagegraph %s: note: %s\n", commandName, io::terminalLines(message).c_str());
 }
 
 int renderUsageError(const std::string& message) {
     printRenderError(message);
-    std::fputs("(see 'stagegraph render --help')\n", stderr);
+    std::fprintf(stderr, "(see 'stagegraph %s --help')\n", commandName);
     return kExitUsage;
 }
 

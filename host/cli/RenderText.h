@@ -6,6 +6,9 @@
 
 namespace sg::cli {
 
+/// Names the command in the messages below ("render" unless set): `compare` plans and runs its
+/// candidates with render's machinery and reports as itself. `name` must outlive the messages.
+void setRenderCommandName(const char* name);
 /// "stagegraph render: error: MESSAGE" on stderr.
 void printRenderError(const std::string& message);
 /// "stagegraph render: warning: MESSAGE" on stderr.

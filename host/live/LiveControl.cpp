@@ -190,18 +190,30 @@ void Session::execute(const LiveCommand& command) {
     case LiveCommand::Kind::Set: {
         const int number = engine_->targetGraph();
         GraphEntry& entry = graphs_[std::size_t(number - 1)];
-        int handle = -1;
-        double value = 0;
-        if (auto message = entry.instance->resolveParam(command.target, command.value, handle, value); !message.empty()) {
-            error("set: " + message);
+        // A template or file parameter ("vocal_ch.level") sets every node parameter it reaches.
+        std::vector<EngineCommand> sets;
+        std::string problem;
+        for (const std::string& target : entry.instance->paramTargets(command.target)) {
+            int handle = -1;
+            double value = 0;
+            if (auto message = entry.instance->resolveParam(target, command.value, handle, value); !message.empty()) {
+                problem = message;
+                break;
+            }
+            EngineCommand set;
+            set.kind = EngineCommand::Kind::SetParam;
+            set.graph = entry.instance.get();
+            set.handle = handle;
+            set.value = value;
+            sets.push_back(set);
+        }
+        if (!problem.empty()) {
+            error("set: " + problem);
             break;
         }
-        EngineCommand set;
-        set.kind = EngineCommand::Kind::SetParam;
-        set.graph = entry.instance.get();
-        set.handle = handle;
-        set.value = value;
-        if (!engine_->post(set)) {
+        bool posted = true;
+        for (const EngineCommand& set : sets) posted = posted && engine_->post(set);
+        if (!posted) {
             error("the audio thread is not taking commands (queue full)");
             break;
         }

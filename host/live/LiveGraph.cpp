@@ -143,6 +143,17 @@ std::string LiveGraph::setMaxBlockFrames(int maxBlockFrames) {
     return {};
 }
 
+std::vector<std::string> LiveGraph::paramTargets(const std::string& target) const {
+    std::vector<std::string> targets;
+    const auto dot = target.rfind('.');
+    const std::string node = dot == std::string::npos ? target : target.substr(0, dot);
+    if (std::none_of(desc_.nodes.begin(), desc_.nodes.end(), [&](const NodeDesc& n) { return n.name == node; }))
+        for (const ParamBinding& b : desc_.paramBindings)
+            if (b.path == target) targets.push_back(b.node + "." + b.key);
+    if (targets.empty()) targets.push_back(target);
+    return targets;
+}
+
 std::string LiveGraph::resolveParam(const std::string& target, const std::string& valueText, int& handle, double& value) const {
     const auto dot = target.rfind('.');
     if (dot == std::string::npos || dot == 0 || dot + 1 == target.size()) return "expected node.param, got " + quoted(target);

@@ -89,6 +89,9 @@ public:
     /// Resolves "node.param" and a value written as in YAML ("-3 dB", "2 kHz") to a handle for
     /// setParam() and the value in base units. Returns "" or a message. Control thread.
     std::string resolveParam(const std::string& target, const std::string& valueText, int& handle, double& value) const;
+    /// The node parameters "node.param" names: itself, or for a template or file parameter
+    /// ("vocal_ch.level") every node parameter it reaches unchanged (GraphDesc::paramBindings).
+    std::vector<std::string> paramTargets(const std::string& target) const;
 
     /// Runs `seconds`-long excerpt `source` (sourceChannels x frames) through the graph and
     /// returns the gain in dB that brings its output's integrated loudness to the source's (a

@@ -32,6 +32,12 @@ bool hasNode(const GraphDesc& desc, const std::string& node) {
     return std::any_of(desc.nodes.begin(), desc.nodes.end(), [&](const NodeDesc& n) { return n.name == node; });
 }
 
+/// A template or file parameter "instance.param" that reaches a node (GraphDesc::paramBindings).
+bool hasBinding(const GraphDesc& desc, const std::string& path) {
+    return std::any_of(desc.paramBindings.begin(), desc.paramBindings.end(),
+                       [&](const ParamBinding& b) { return b.path == path; });
+}
+
 } // namespace
 
 std::string readText(const std::string& path) {
@@ -167,7 +173,7 @@ int Session::prepareGraphs() {
     for (const auto& text : options_.overrides) {
         bool used = false;
         for (std::size_t g = 0; g < graphs_.size(); ++g) {
-            if (hasNode(descs[g], overrideNode(text))) {
+            if (hasNode(descs[g], overrideNode(text)) || hasBinding(descs[g], text.substr(0, text.find('=')))) {
                 graphs_[g].overrides.push_back(text);
                 used = true;
             }

@@ -150,4 +150,10 @@ public:
 
 void registerBandMeterNodes(Registry& registry) { registry.add(std::make_unique<BandMeterType>()); }
 
+namespace octave {
+const char* bandName(int band) { return kBandNames[std::size_t(band)]; }
+double midbandHz(int band) { return ::sg::midbandHz(band); }
+int bandSections(int band, double sampleRate, std::array<double, 5>* out) { return ::sg::bandSections(band, sampleRate, out); }
+} // namespace octave
+
 } // namespace sg

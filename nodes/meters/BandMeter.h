@@ -14,11 +14,27 @@
 // the mean square per channel in dB re full scale (a full-scale sine reads -3.01 dB).
 #pragma once
 
+#include <array>
+
 namespace sg {
 
 class Registry;
 
 /// Registers `bands`.
 void registerBandMeterNodes(Registry& registry);
+
+/// The octave bands of `bands`, shared with the host's band figures (analyze, compare) so that
+/// both measure with the same filters.
+namespace octave {
+inline constexpr int kBandCount = 10;  ///< 31.5 Hz .. 16 kHz
+inline constexpr int kMaxSections = 6; ///< 3 high-pass + 3 low-pass
+/// Nominal name of band `band` (0 = 31.5 Hz) as used in keys: "31_5hz" .. "16khz".
+const char* bandName(int band);
+/// Exact midband frequency of band `band`, Hz.
+double midbandHz(int band);
+/// The filter of band `band` at `sampleRate` (b0 b1 b2 a1 a2 per section, high-pass first) into
+/// out[0 .. n); returns n (at most kMaxSections).
+int bandSections(int band, double sampleRate, std::array<double, 5>* out);
+} // namespace octave
 
 } // namespace sg

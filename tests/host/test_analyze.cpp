@@ -276,8 +276,15 @@ TEST_CASE("analyze: the table", "[analyze]") {
     REQUIRE(r.status == 0);
     std::vector<std::string> lines;
     std::istringstream in(r.out);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    REQUIRE(lines.size() == 3); // header + one row per file
+    for (std::string line; std::getline(in, line) && !line.empty();) lines.push_back(line);
+    REQUIRE(lines.size() == 3); // header + one row per file; then the balance table
+    std::vector<std::string> balance;
+    for (std::string line; std::getline(in, line);) balance.push_back(line);
+    REQUIRE(balance.size() == 4); // title, header, one row per file
+    CHECK(balance[1].find("1 kHz") != std::string::npos);
+    CHECK(balance[2].rfind(a, 0) == 0);
+    CHECK(balance[3].rfind(b, 0) == 0);
+    CHECK(balance[2].find("  -0.1 dB") != std::string::npos); // the tone's band: its Butterworth edges
     CHECK(lines[0].rfind("file", 0) == 0);
     CHECK(lines[0].find("integrated") != std::string::npos);
     CHECK(lines[0].find("true peak") != std::string::npos);

@@ -50,13 +50,13 @@ struct CommandOptions {
 };
 const std::vector<CommandOptions> kDocumentedOptions = {
     {"render",
-     {"-h, --help", "-i, --input", "-o, --output", "--set", "--target", "--ceiling", "--report", "--format", "--block",
+     {"-h, --help", "-i, --input", "-o, --output", "--set", "--swap", "--target", "--ceiling", "--report", "--format", "--block",
       "--no-batch"}},
     {"analyze", {"-h, --help", "--json", "--oversampling"}},
     {"check", {"-h, --help", "--schedule", "--rate", "--block", "--no-batch", "--set"}},
     {"dot", {"-h, --help", "--rate", "--block", "--no-batch", "--set"}},
     {"nodes", {"-h, --help", "--markdown", "--out"}},
-    {"demo", {"-h, --help", "--keep"}},
+    {"demo", {"-h, --help", "--stems", "--keep", "--force", "--length", "--json"}},
     {"live",
      {"-h, --help", "-i, --input", "--input-device", "--device", "--api", "--rate", "--block", "--duration", "--loop",
       "--match-loudness", "--crossfade", "--tee", "--format", "--set", "--list-devices"}},

@@ -384,21 +384,3 @@ TEST_CASE("the demo mix and its level measurements", "[render]") {
     std::vector<float> silence(100, 0.0f);
     CHECK(std::isinf(cli::peakDbfs(silence.data(), 100)));
 }
-
-TEST_CASE("stagegraph demo renders the streaming master and reports the change", "[render]") {
-    REQUIRE_FALSE(cli::findShippedGraph("mastering/streaming.yaml").empty()); // shipped with the repository
-    TempDir dir;
-    auto r = runCli("demo --keep " + q(dir.path()));
-    INFO(r.err);
-    REQUIRE(r.status == 0);
-    CHECK_THAT(r.out,
-               Catch::Contains("peak") && Catch::Contains("RMS") && Catch::Contains("latency") && Catch::Contains("loudness"));
-    CHECK(dir.list() == std::vector<std::string>{"demo-master.wav", "demo-mix.wav"});
-    io::AudioFileReader master;
-    REQUIRE(master.open(dir.file("demo-master.wav")) == "");
-    CHECK(master.sampleRate() == 48000);
-    CHECK(master.channels() == 2);
-    CHECK(master.frames() == 480000);
-    auto bad = runCli("demo --bogus");
-    CHECK(bad.status == 2);
-}

@@ -432,7 +432,10 @@ TEST_CASE("shipped graphs: every file under graphs/ checks and renders aligned, 
             const int lag = bestLag(sum, aligned.outputs.at(ports.outputs[0]), 600);
             INFO(g << " output '" << ports.outputs[0] << "': best lag " << lag);
             CHECK(std::abs(lag) <= 8);
-            if (g.find("multiband") == std::string::npos && g.find("loud-club") == std::string::npos) CHECK(lag == 0);
+            // The playback models' low-pass filters (translation/) have real group delay too.
+            if (g.find("multiband") == std::string::npos && g.find("loud-club") == std::string::npos &&
+                g.find("translation/") == std::string::npos)
+                CHECK(lag == 0);
         }
     }
 }

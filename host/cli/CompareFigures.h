@@ -1,0 +1,117 @@
+// The balance figures of one stream, shared by `analyze` and `compare` (docs/compare.md):
+// octave-band balance, harshness, low-end stability, stereo correlation over 400 ms windows,
+// crest factor, and (for --html) the loudness and waveform over time.
+//
+//   band_<name>_db         10 log10(E_band / E_total): the energy of each octave band
+//                          (31.5 Hz .. 16 kHz, the filters of the `bands` node,
+//                          nodes/meters/BandMeter.h) relative to the whole, channels summed
+//   harshness_db           10 log10(E_harsh / E_total), E_harsh through a 6th-order Butterworth
+//                          high-pass at 2 kHz and low-pass at 8 kHz
+//   low_end_stability_lu   standard deviation (LU) of the short-term loudness (3 s, a value every
+//                          100 ms from 3 s on) of the signal low-passed at 120 Hz (6th-order
+//                          Butterworth), over the values that pass EBU Tech 3342's gates
+//                          (-70 LUFS absolute, 20 LU under their power mean)
+//   low_end_range_lu       95th minus 10th percentile of the same values (Tech 3342's LRA of
+//                          the low end)
+//   correlation_mean       mean over 400 ms windows of sum(LR) / sqrt(sum(L^2) sum(R^2)),
+//   correlation_min        and the smallest; windows where a channel is under -70 dBFS RMS are
+//                          skipped (stereo only)
+// Every figure is NaN when there is nothing to measure (silence, mono for correlation).
+// Streaming: memory does not grow with the input, except the 100 ms series kept for --html.
+#pragma once
+
+#include "core/Buffer.h"
+#include "nodes/meters/BandMeter.h"
+#include "nodes/meters/LoudnessMeter.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sg::cli {
+
+inline constexpr double kHarshLowHz = 2000;        ///< harshness band, lower edge
+inline constexpr double kHarshHighHz = 8000;       ///< harshness band, upper edge
+inline constexpr double kLowEndHz = 120;           ///< low-end stability: low-pass corner
+inline constexpr double kCorrelationWindowS = 0.4; ///< correlation windows, seconds
+inline constexpr double kSeriesStepS = 0.1;        ///< one series value per this many seconds
+
+/// What SignalAnalyzer measures besides the loudness meter's figures.
+struct BalanceFigures {
+    std::array<double, octave::kBandCount> bandDb{}; ///< dB re the whole, per octave band
+    double harshnessDb = 0;                          ///< dB re the whole
+    double lowEndStabilityLu = 0;                    ///< LU, standard deviation
+    double lowEndRangeLu = 0;                        ///< LU, 95th - 10th percentile
+    double correlationMean = 0;                      ///< -1 .. 1, mean over 400 ms windows
+    double correlationMin = 0;                       ///< -1 .. 1, smallest 400 ms window
+    double crestFactorDb = 0;                        ///< dB, sample peak / RMS of all samples
+};
+
+/// Time series, one value per kSeriesStepS (for plots).
+struct SignalSeries {
+    std::vector<float> momentaryLufs; ///< LUFS (-inf: silent)
+    std::vector<float> shortTermLufs; ///< LUFS
+    std::vector<float> minSample;     ///< smallest sample of the step, all channels
+    std::vector<float> maxSample;     ///< largest sample of the step, all channels
+};
+
+/// The JSON key of octave band `band`: "band_31_5hz_db".
+std::string bandKey(int band);
+/// A label for octave band `band`: "31.5 Hz", "1 kHz".
+std::string bandLabel(int band);
+
+/// Streams one signal through the loudness meter and the balance filters.
+class SignalAnalyzer {
+public:
+    /// Allocates for `channels` (1..8) at `sampleRate`. `keepSeries`: record SignalSeries.
+    /// Returns "" or an error.
+    std::string prepare(double sampleRate, int channels, int truePeakOversampling = 4, bool keepSeries = false);
+    /// Measures the next frames of planar[channel][frame].
+    void process(const float* const* planar, int frames);
+    /// Same, from a view.
+    void process(const ConstAudioView& view);
+
+    const LoudnessMeter& loudness() const { return meter_; } ///< the figures of BS.1770-5
+    BalanceFigures balance() const;                          ///< as of now
+    const SignalSeries& series() const { return series_; }   ///< empty unless keepSeries
+
+private:
+    void processStep(const float* const* planar, int offset, int frames);
+    void endStep();
+
+    using Section = std::array<double, 5>;
+    struct Filter {
+        std::array<Section, octave::kMaxSections> sections{};
+        int count = 0;
+    };
+    struct State {
+        std::array<double, 2> z{};
+    };
+    double runFilter(const Filter& filter, std::array<State, octave::kMaxSections>& state, double x) const;
+
+    double sampleRate_ = 0;
+    int channels_ = 0;
+    bool keepSeries_ = false;
+    LoudnessMeter meter_, lowMeter_;
+    std::array<Filter, octave::kBandCount> bands_{};
+    Filter harsh_{}, low_{};
+    /// Per channel: band states, harsh state, low state.
+    std::vector<std::array<std::array<State, octave::kMaxSections>, octave::kBandCount + 2>> states_;
+    std::array<double, octave::kBandCount> bandEnergy_{};
+    double harshEnergy_ = 0, totalEnergy_ = 0, peak_ = 0;
+    std::int64_t frames_ = 0;
+    int stepFrames_ = 0, inStep_ = 0;
+    float stepMin_ = 0, stepMax_ = 0;
+    std::vector<double> lowShortTerm_; ///< LUFS every 100 ms from 3 s on
+    AudioBuffer lowBuffer_;
+    std::vector<const float*> lowPointers_;
+    // 400 ms correlation windows
+    int windowFrames_ = 0, inWindow_ = 0;
+    double windowLL_ = 0, windowRR_ = 0, windowLR_ = 0;
+    double correlationSum_ = 0, correlationMin_ = 2;
+    int correlationWindows_ = 0;
+    SignalSeries series_;
+};
+
+} // namespace sg::cli
