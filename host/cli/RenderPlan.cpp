@@ -199,19 +199,29 @@ int openInputs(const RenderRequest& request, RenderPlan& plan) {
 
 } // namespace
 
+std::shared_ptr<const RenderGraph> loadRenderGraph(const RenderRequest& request) {
+    auto graph = std::make_shared<RenderGraph>();
+    Diagnostics diags;
+    GraphDesc desc;
+    LoadOptions load;
+    load.includeDirs = request.includeDirs;
+    graph->compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load, &desc);
+    if (diags.hasErrors()) graph->compiled.reset();
+    graph->graphFiles = graphFilesRead(request.graphPath, desc);
+    graph->diagnostics = diags.formatAll();
+    return graph;
+}
+
 int planRender(const RenderRequest& request, RenderPlan& plan) {
     if (request.blockFrames < kMinBlockFrames || request.blockFrames > kMaxBlockFrames)
         return renderUsageError("--block: expected a frame count from 1 to 8192, got " + std::to_string(request.blockFrames));
 
     // The graph, its overrides, and every graph error: before any file is touched.
-    Diagnostics diags;
-    GraphDesc desc;
-    LoadOptions load;
-    load.includeDirs = request.includeDirs;
-    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load, &desc);
-    if (!diags.all().empty()) std::fputs(io::terminalLines(diags.formatAll()).c_str(), stderr); // warnings too
-    if (diags.hasErrors() || !plan.compiled) return kExitUsage;
-    plan.graphFiles = graphFilesRead(request.graphPath, desc);
+    const std::shared_ptr<const RenderGraph> graph = request.graph ? request.graph : loadRenderGraph(request);
+    if (!graph->diagnostics.empty()) printRenderDiagnostics(graph->diagnostics); // warnings too
+    if (!graph->compiled) return kExitUsage;
+    plan.compiled = graph->compiled;
+    plan.graphFiles = graph->graphFiles;
     plan.inputs = compiledDesc(*plan.compiled).inputs;
     plan.outputs = compiledDesc(*plan.compiled).outputs;
 
@@ -250,7 +260,7 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
     plan.program = instantiate(*plan.compiled, options, instanceDiags);
     if (instanceDiags.hasErrors() || !plan.program) {
         for (const Diagnostic& d : instanceDiags.all())
-            if (d.severity == Diagnostic::Severity::Error) std::fprintf(stderr, "%s\n", io::terminalLines(d.format()).c_str());
+            if (d.severity == Diagnostic::Severity::Error) printRenderDiagnostics(d.format() + "\n");
         return kExitUsage;
     }
 
