@@ -445,6 +445,7 @@ bool convertRow(const RawRow& raw, const fs::path& folder, int index, std::vecto
     }
     if (const Cell* input = cell("input")) {
         row.inputText = input->text;
+        row.inputMark = input->mark;
         files(*input, "input", row.inputs, row.inputFiles);
     }
     const Cell* output = cell("output");
@@ -452,6 +453,7 @@ bool convertRow(const RawRow& raw, const fs::path& folder, int index, std::vecto
         diags.error(output ? output->mark : raw.mark, "this row names no output file");
     } else {
         row.outputText = output->text;
+        row.outputMark = output->mark;
         files(*output, "output", row.outputs, row.outputFiles);
     }
     if (const Cell* set = cell("set")) {
@@ -490,9 +492,8 @@ bool convertRow(const RawRow& raw, const fs::path& folder, int index, std::vecto
             diags.error(format->mark,
                         "format: unknown format '" + trimmed(format->text) + "' (wav16, wav24, wav32f, flac16 or flac24)");
     }
-    if (diags.errorCount() != errorsBefore) return false;
-    rows.push_back(std::move(row));
-    return true;
+    rows.push_back(std::move(row)); // with its errors too: the checks across rows still see it
+    return diags.errorCount() == errorsBefore;
 }
 
 /// The same file, for two rows: absolute and lexically normal (files need not exist yet).
@@ -504,21 +505,20 @@ std::string pathKey(const std::string& path) {
 
 /// No two rows write one file, and no row reads another row's output (rows run in any order,
 /// on any machine).
-void checkAcrossRows(const std::string& file, const std::vector<BatchRow>& rows, Diagnostics& diags) {
+void checkAcrossRows(const std::vector<BatchRow>& rows, Diagnostics& diags) {
     std::map<std::string, int> writers; // output -> line
     for (const auto& row : rows)
         for (const auto& out : row.outputFiles) {
             const auto [it, inserted] = writers.emplace(pathKey(out), row.line);
             if (!inserted)
-                diags.error({file, row.line, 1}, "output '" + out + "' is also written by the row on line " +
-                                                     std::to_string(it->second) + "; every row needs its own outputs");
+                diags.error(row.outputMark, "output '" + out + "' is also written by the row on line " +
+                                                std::to_string(it->second) + "; every row needs its own outputs");
         }
     for (const auto& row : rows)
         for (const auto& in : row.inputFiles)
             if (const auto it = writers.find(pathKey(in)); it != writers.end())
-                diags.error({file, row.line, 1},
-                            "input '" + in + "' is the output of the row on line " + std::to_string(it->second) +
-                                "; rows run in any order and on any machine, so none may read another's output");
+                diags.error(row.inputMark, "input '" + in + "' is the output of the row on line " + std::to_string(it->second) +
+                                               "; rows run in any order and on any machine, so none may read another's output");
 }
 
 } // namespace
@@ -541,14 +541,21 @@ void readBatchManifest(const std::string& path, std::vector<BatchRow>& rows, Dia
     std::string text;
     if (!readManifestText(path, text, diags)) return;
     std::vector<RawRow> raws;
+    Diagnostics found;
     if (csv)
-        readCsv(path, text, raws, diags);
+        readCsv(path, text, raws, found);
     else
-        readYaml(path, text, raws, diags);
+        readYaml(path, text, raws, found);
     const fs::path folder = fs::path(path).parent_path();
     int index = 0;
-    for (const auto& raw : raws) convertRow(raw, folder, index++, rows, diags);
-    checkAcrossRows(path, rows, diags);
+    for (const auto& raw : raws) convertRow(raw, folder, index++, rows, found);
+    checkAcrossRows(rows, found);
+    // In the order of the file, as a compiler lists them.
+    std::vector<Diagnostic> sorted = found.all();
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return a.mark.line != b.mark.line ? a.mark.line < b.mark.line : a.mark.column < b.mark.column;
+    });
+    for (auto& d : sorted) diags.error(d.mark, std::move(d.message));
     if (diags.hasErrors()) rows.clear();
 }
 

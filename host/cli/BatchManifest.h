@@ -41,6 +41,7 @@ struct BatchRow {
     std::vector<std::string> overrides;     ///< "node.param=VALUE"
     std::optional<LoudnessTarget> target;   ///< target (with ceiling and max_gain applied)
     std::optional<io::OutputFormat> format; ///< format
+    SourceMark inputMark, outputMark;       ///< where the input and output cells are
 };
 
 /// The columns, in the order the documentation lists them.

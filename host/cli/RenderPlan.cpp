@@ -96,7 +96,7 @@ std::string bindFiles(const std::vector<ExternalDesc>& ports, const std::vector<
 std::vector<std::string> graphFilesRead(const std::string& graphPath, const GraphDesc& desc) {
     std::vector<std::string> files{graphPath};
     auto add = [&](const SourceMark& mark) {
-        if (mark.file.empty()) return;
+        if (mark.file.empty() || mark.file == "--set") return; // a value from the command line, not a file
         for (const auto& known : files)
             if (known == mark.file) return;
         files.push_back(mark.file);
