@@ -43,8 +43,9 @@ struct LoadOptions {
     bool confineIncludes = true;
 };
 
-/// The folder of the graphs shipped with stagegraph (graphs/ of the source tree), always
-/// allowed for `use:`; "" if unknown.
+/// The folder of the graphs shipped with stagegraph, always allowed for `use:`: beside the
+/// installed command (<prefix>/share/stagegraph/graphs), else graphs/ of the source tree, else
+/// the configured install prefix's; "" if none exists.
 std::string shippedGraphsDir();
 
 } // namespace sg
