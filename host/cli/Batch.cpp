@@ -244,7 +244,7 @@ private:
 
 /// What happened to a row.
 struct RowResult {
-    enum class Status { Ok, Skipped, Error } status = Status::Ok;
+    enum class Status { Ok, Skipped, Error, Interrupted } status = Status::Ok;
     Json record;
     std::string messages; ///< the render's messages (errors for Error)
 };
@@ -346,7 +346,8 @@ RowResult renderRow(const BatchRow& row, BatchContext& context) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     record["seconds"] = jsonFixed(seconds, 3);
     if (status != kExitOk) {
-        result.status = RowResult::Status::Error;
+        // An interrupted row is logged as an error (it has no output) but is not a failure of its own.
+        result.status = status == kExitInterrupted ? RowResult::Status::Interrupted : RowResult::Status::Error;
         record["status"] = "error";
         record["exit_status"] = status;
         record["error"] = result.messages.empty() ? std::string("render failed") : result.messages;
@@ -470,7 +471,7 @@ int runBatch(const std::vector<std::string>& args) {
     ProgressBar progress("batch", std::int64_t(shard.size()), stderr);
     std::mutex reportMutex;
     std::atomic<std::size_t> next{0};
-    std::size_t done = 0, rendered = 0, skipped = 0, failed = 0;
+    std::size_t done = 0, rendered = 0, skipped = 0, failed = 0, stopped = 0;
     std::string logError;
     const auto started = std::chrono::steady_clock::now();
     auto worker = [&] {
@@ -487,6 +488,9 @@ int runBatch(const std::vector<std::string>& args) {
                 break;
             case RowResult::Status::Skipped:
                 ++skipped;
+                break;
+            case RowResult::Status::Interrupted:
+                ++stopped;
                 break;
             case RowResult::Status::Error:
                 ++failed;
@@ -515,7 +519,8 @@ int runBatch(const std::vector<std::string>& args) {
     std::fprintf(console, "batch %s: %s: %zu rendered, %zu skipped, %zu failed, in %.3f s\n",
                  io::terminalText(manifestPath).c_str(), scope.c_str(), rendered, skipped, failed, seconds);
     if (*interruptFlag()) {
-        printError("interrupted; " + plural(long(shard.size() - done), "row", "rows") + " not started or stopped");
+        printError("interrupted: " + plural(long(stopped), "row", "rows") + " stopped, " + std::to_string(shard.size() - done) +
+                   " not started; run again to resume");
         return kExitInterrupted;
     }
     if (!logError.empty()) {
