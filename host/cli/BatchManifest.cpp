@@ -1,5 +1,6 @@
 #include "host/cli/BatchManifest.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <sys/stat.h>
 
 namespace fs = std::filesystem;
@@ -18,6 +20,7 @@ namespace sg::cli {
 namespace {
 
 constexpr std::uintmax_t kMaxManifestBytes = 64u << 20; ///< a catalogue of a million rows fits
+constexpr int kMaxYamlDepth = 8;                        ///< a row list, a row, a list of inputs: 3 are used
 
 /// One item of a cell ("a.wav" of "a.wav;b.wav") with the cell's position.
 struct Item {
@@ -295,7 +298,49 @@ SourceMark yamlMark(const std::string& file, const YAML::Mark& mark) {
     return {file, mark.line + 1, mark.column + 1};
 }
 
+/// Nesting deeper than kMaxYamlDepth, found from parser events before any tree is built (so
+/// yaml-cpp's recursive descent never runs deep on a hostile file).
+struct TooDeep {
+    YAML::Mark mark;
+};
+class DepthCheck : public YAML::EventHandler {
+public:
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        open(mark);
+    }
+    void OnSequenceEnd() override { --depth_; }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        open(mark);
+    }
+    void OnMapEnd() override { --depth_; }
+
+private:
+    int depth_ = 0;
+    void open(const YAML::Mark& mark) {
+        if (++depth_ > kMaxYamlDepth) throw TooDeep{mark};
+    }
+};
+
 void readYaml(const std::string& file, const std::string& text, std::vector<RawRow>& raws, Diagnostics& diags) {
+    try {
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        DepthCheck check;
+        while (parser.HandleNextDocument(check)) {
+        }
+    } catch (const TooDeep& deep) {
+        diags.error(yamlMark(file, deep.mark), "lists and maps nested more than " + std::to_string(kMaxYamlDepth) +
+                                                   " deep: a manifest is a list of rows of text, lists and maps");
+        return;
+    } catch (const YAML::Exception& e) {
+        diags.error(yamlMark(file, e.mark), "malformed YAML: " + e.msg);
+        return;
+    }
     std::vector<YAML::Node> documents;
     try {
         documents = YAML::LoadAll(text);

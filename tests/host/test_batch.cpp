@@ -336,6 +336,9 @@ TEST_CASE("batch: bad manifests are refused with file:line:col, every error, not
          "- {input: in.wav, output: o.wav, graph: gain.yaml}\n---\n- {input: in.wav, output: p.wav, graph: gain.yaml}\n",
          {"two.yaml:3:1: error: a second YAML document"}},
         {"manifest.txt", "input,output,graph\n", {"manifest.txt: error: cannot tell the manifest's format"}},
+        {"deep.yaml",
+         "- " + std::string(100000, '[') + std::string(100000, ']') + "\n",
+         {"deep.yaml:1:", "nested more than 8 deep"}},
     };
     for (const auto& c : cases) {
         std::ofstream(dir.file(c.name), std::ios::binary) << c.text;
@@ -348,6 +351,10 @@ TEST_CASE("batch: bad manifests are refused with file:line:col, every error, not
     auto missing = runCli("batch " + q(dir.file("nothere.csv")));
     CHECK(missing.status == 2);
     CHECK_THAT(missing.err, Catch::Contains("nothere.csv: error: cannot read the manifest: No such file or directory"));
+    auto help = runCli("batch --help");
+    CHECK(help.status == 0);
+    CHECK_THAT(help.out, Catch::Contains("usage: stagegraph batch MANIFEST"));
+    CHECK_THAT(runCli("--help").out, Catch::Contains("stagegraph batch MANIFEST"));
     auto none = runCli("batch");
     CHECK(none.status == 2);
     CHECK_THAT(none.err, Catch::Contains("no manifest given"));
