@@ -45,7 +45,8 @@ struct LoadOptions {
 
 /// The folder of the graphs shipped with stagegraph, always allowed for `use:`: beside the
 /// installed command (<prefix>/share/stagegraph/graphs), else graphs/ of the source tree, else
-/// the configured install prefix's; "" if none exists.
+/// the configured install prefix's, else the Debian package's (/usr/share/stagegraph/graphs);
+/// "" if none exists.
 std::string shippedGraphsDir();
 
 } // namespace sg

@@ -83,7 +83,9 @@ GraphDesc loadGraphFromString(const std::string& text, const std::string& displa
 //     (a `cmake --install --prefix`, a `dpkg -x` tree);
 //  2. the source tree the engine was built from, STAGEGRAPH_GRAPHS_DIR: the build tree;
 //  3. the configured install prefix, STAGEGRAPH_INSTALLED_GRAPHS_DIR: a program of one's own
-//     linked with an installed engine.
+//     linked with an installed engine;
+//  4. where the Debian package installs them, STAGEGRAPH_PACKAGED_GRAPHS_DIR (/usr/share/…): a
+//     program of one's own linked with libstagegraph-dev.
 std::string shippedGraphsDir() {
     static const std::string folder = [] {
         std::vector<fs::path> candidates;
@@ -97,6 +99,9 @@ std::string shippedGraphsDir() {
 #endif
 #ifdef STAGEGRAPH_INSTALLED_GRAPHS_DIR
         candidates.emplace_back(STAGEGRAPH_INSTALLED_GRAPHS_DIR);
+#endif
+#ifdef STAGEGRAPH_PACKAGED_GRAPHS_DIR
+        candidates.emplace_back(STAGEGRAPH_PACKAGED_GRAPHS_DIR);
 #endif
         for (const auto& candidate : candidates)
             if (fs::is_directory(candidate, ec)) return candidate.string();
