@@ -17,7 +17,8 @@ PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev 
             libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev \
             python3-numpy \
             liblilv-dev lilv-utils lsp-plugins-lv2 x42-plugins pulseaudio libasound2-plugins alsa-utils \
-            libjs-d3 chromium zlib1g-dev
+            libjs-d3 chromium zlib1g-dev \
+            dpkg-dev file
 
 .PHONY: all deps configure build demo teaching-docs test test-fast test-asan bench bench-compare docs clean format format-check \
         fuzz-build fuzz fuzz-smoke

@@ -48,8 +48,10 @@ struct LoadOptions {
     std::vector<std::string> swaps;
 };
 
-/// The folder of the graphs shipped with stagegraph (graphs/ of the source tree), always
-/// allowed for `use:`; "" if unknown.
+/// The folder of the graphs shipped with stagegraph, always allowed for `use:`: beside the
+/// installed command (<prefix>/share/stagegraph/graphs), else graphs/ of the source tree, else
+/// the configured install prefix's, else the Debian package's (/usr/share/stagegraph/graphs);
+/// "" if none exists.
 std::string shippedGraphsDir();
 
 } // namespace sg

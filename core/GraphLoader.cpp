@@ -17,6 +17,7 @@
 #include "core/loader/LoaderModel.h"
 
 #include <filesystem>
+#include <vector>
 
 namespace sg {
 namespace {
@@ -81,12 +82,38 @@ GraphDesc loadGraphFromString(const std::string& text, const std::string& displa
     return load(text, displayName, baseDir, "<string>:" + displayName, diags, options);
 }
 
+// Where the shipped graphs are depends on how the engine is run (docs/install.md), so the
+// candidates are tried in this order and the first folder that exists wins:
+//  1. beside the running program in an install tree, <exe folder>/STAGEGRAPH_GRAPHS_FROM_BIN
+//     (../share/stagegraph/graphs): the installed command, wherever its prefix was moved to
+//     (a `cmake --install --prefix`, a `dpkg -x` tree);
+//  2. the source tree the engine was built from, STAGEGRAPH_GRAPHS_DIR: the build tree;
+//  3. the configured install prefix, STAGEGRAPH_INSTALLED_GRAPHS_DIR: a program of one's own
+//     linked with an installed engine;
+//  4. where the Debian package installs them, STAGEGRAPH_PACKAGED_GRAPHS_DIR (/usr/share/…): a
+//     program of one's own linked with libstagegraph-dev.
 std::string shippedGraphsDir() {
-#ifdef STAGEGRAPH_GRAPHS_DIR
-    return STAGEGRAPH_GRAPHS_DIR;
-#else
-    return "";
+    static const std::string folder = [] {
+        std::vector<fs::path> candidates;
+        std::error_code ec;
+#ifdef STAGEGRAPH_GRAPHS_FROM_BIN
+        const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+        if (!ec) candidates.push_back((exe.parent_path() / STAGEGRAPH_GRAPHS_FROM_BIN).lexically_normal());
 #endif
+#ifdef STAGEGRAPH_GRAPHS_DIR
+        candidates.emplace_back(STAGEGRAPH_GRAPHS_DIR);
+#endif
+#ifdef STAGEGRAPH_INSTALLED_GRAPHS_DIR
+        candidates.emplace_back(STAGEGRAPH_INSTALLED_GRAPHS_DIR);
+#endif
+#ifdef STAGEGRAPH_PACKAGED_GRAPHS_DIR
+        candidates.emplace_back(STAGEGRAPH_PACKAGED_GRAPHS_DIR);
+#endif
+        for (const auto& candidate : candidates)
+            if (fs::is_directory(candidate, ec)) return candidate.string();
+        return std::string();
+    }();
+    return folder;
 }
 
 } // namespace sg

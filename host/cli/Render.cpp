@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,7 +130,8 @@ bool writesStandardOutput(const RenderRequest& request, const RenderPlan& plan) 
 // ---- public ------------------------------------------------------------------------------
 
 int render(const RenderRequest& request, RenderSummary* summary) {
-    InterruptGuard interruptGuard;
+    std::optional<InterruptGuard> interruptGuard;
+    if (request.handleInterrupts) interruptGuard.emplace();
     RenderPlan plan;
     if (const int status = planRender(request, plan); status != kExitOk) return status;
     RenderOutputs outputs;

@@ -36,12 +36,15 @@
 #include "host/io/AudioFile.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace sg::cli {
+
+struct RenderGraph; // host/cli/RenderPlan.h
 
 /// What to render, as given on the command line.
 struct RenderRequest {
@@ -62,6 +65,10 @@ struct RenderRequest {
     bool measureOutputs = false;            ///< measure written outputs even without --report
     std::optional<double> durationSeconds;  ///< --duration: exact output length (> 0)
     std::optional<double> sampleRate;       ///< --rate in Hz: the rate of a graph without inputs
+    bool handleInterrupts = true;           ///< SIGINT / SIGTERM stop the render (false: the caller's InterruptGuard does)
+    /// graphPath loaded with `overrides` and compiled already (batch: once per graph and
+    /// overrides, loadRenderGraph()); null: the render loads it.
+    std::shared_ptr<const RenderGraph> graph;
 };
 
 /// One file written by a render.

@@ -96,7 +96,7 @@ std::string bindFiles(const std::vector<ExternalDesc>& ports, const std::vector<
 std::vector<std::string> graphFilesRead(const std::string& graphPath, const GraphDesc& desc) {
     std::vector<std::string> files{graphPath};
     auto add = [&](const SourceMark& mark) {
-        if (mark.file.empty()) return;
+        if (mark.file.empty() || mark.file == "--set") return; // a value from the command line, not a file
         for (const auto& known : files)
             if (known == mark.file) return;
         files.push_back(mark.file);
@@ -199,26 +199,36 @@ int openInputs(const RenderRequest& request, RenderPlan& plan) {
 
 } // namespace
 
-int planRender(const RenderRequest& request, RenderPlan& plan) {
-    if (request.blockFrames < kMinBlockFrames || request.blockFrames > kMaxBlockFrames)
-        return renderUsageError("--block: expected a frame count from 1 to 8192, got " + std::to_string(request.blockFrames));
-
-    // The graph, its overrides, and every graph error: before any file is touched.
+std::shared_ptr<const RenderGraph> loadRenderGraph(const RenderRequest& request) {
+    auto graph = std::make_shared<RenderGraph>();
     Diagnostics diags;
     GraphDesc desc;
     LoadOptions load;
     load.includeDirs = request.includeDirs;
     load.swaps = request.swaps;
-    plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load, &desc);
-    if ((diags.hasErrors() || !plan.compiled) && desc.complete && request.sampleRate) {
+    graph->compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load, &desc);
+    if ((diags.hasErrors() || !graph->compiled) && desc.complete && request.sampleRate) {
         // With --rate the rate-dependent limits are known before any input is opened: same run.
         InstanceOptions options;
         options.sampleRate = *request.sampleRate;
         checkAtRate(desc, Registry::builtin(), options, diags);
     }
-    if (!diags.all().empty()) std::fputs(io::terminalLines(diags.formatAll()).c_str(), stderr); // warnings too
-    if (diags.hasErrors() || !plan.compiled) return kExitUsage;
-    plan.graphFiles = graphFilesRead(request.graphPath, desc);
+    if (diags.hasErrors()) graph->compiled.reset();
+    graph->graphFiles = graphFilesRead(request.graphPath, desc);
+    graph->diagnostics = diags.formatAll();
+    return graph;
+}
+
+int planRender(const RenderRequest& request, RenderPlan& plan) {
+    if (request.blockFrames < kMinBlockFrames || request.blockFrames > kMaxBlockFrames)
+        return renderUsageError("--block: expected a frame count from 1 to 8192, got " + std::to_string(request.blockFrames));
+
+    // The graph, its overrides, and every graph error: before any file is touched.
+    const std::shared_ptr<const RenderGraph> graph = request.graph ? request.graph : loadRenderGraph(request);
+    if (!graph->diagnostics.empty()) printRenderDiagnostics(graph->diagnostics); // warnings too
+    if (!graph->compiled) return kExitUsage;
+    plan.compiled = graph->compiled;
+    plan.graphFiles = graph->graphFiles;
     plan.inputs = compiledDesc(*plan.compiled).inputs;
     plan.outputs = compiledDesc(*plan.compiled).outputs;
 
@@ -257,7 +267,7 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
     plan.program = instantiate(*plan.compiled, options, instanceDiags);
     if (instanceDiags.hasErrors() || !plan.program) {
         for (const Diagnostic& d : instanceDiags.all())
-            if (d.severity == Diagnostic::Severity::Error) std::fprintf(stderr, "%s\n", io::terminalLines(d.format()).c_str());
+            if (d.severity == Diagnostic::Severity::Error) printRenderDiagnostics(d.format() + "\n");
         return kExitUsage;
     }
 

@@ -19,6 +19,18 @@
 
 namespace sg::cli {
 
+/// A graph loaded with its overrides and compiled, as a render needs it. Immutable: renders of
+/// the same graph and overrides may share one (batch does, across threads).
+struct RenderGraph {
+    std::shared_ptr<const CompiledGraph> compiled; ///< null when the graph has errors
+    std::vector<std::string> graphFiles;           ///< the graph and every file it `use:`s
+    std::string diagnostics;                       ///< every error and warning, one formatted line each ("" = none)
+};
+
+/// Loads request.graphPath (with request.includeDirs), applies request.overrides and compiles
+/// it. Prints nothing: planRender() prints `diagnostics`.
+std::shared_ptr<const RenderGraph> loadRenderGraph(const RenderRequest& request);
+
 /// What planning decided; the pipeline and the commit stage read it.
 struct RenderPlan {
     std::shared_ptr<const CompiledGraph> compiled; ///< the graph, compiled once

@@ -9,24 +9,39 @@ namespace sg::cli {
 
 namespace {
 const char* commandName = "render";
+
+/// The capture of this thread, if any (RenderMessageCapture).
+thread_local std::string* capturedMessages = nullptr;
+
+void printMessage(const char* kind, const std::string& message) {
+    if (capturedMessages) {
+        *capturedMessages += std::string(kind) + ": " + message + "\n";
+        return;
+    }
+    std::fprintf(stderr, "stagegraph %s: %s: %s\n", commandName, kind, io::terminalLines(message).c_str());
 }
+} // namespace
 
 void setRenderCommandName(const char* name) { commandName = name; }
 
+RenderMessageCapture::RenderMessageCapture() : previous_(capturedMessages) { capturedMessages = &text_; }
+RenderMessageCapture::~RenderMessageCapture() { capturedMessages = previous_; }
+
+void printRenderDiagnostics(const std::string& lines) {
+    if (capturedMessages)
+        *capturedMessages += lines;
+    else
+        std::fputs(io::terminalLines(lines).c_str(), stderr);
+}
+
 // Messages quote graph names and paths: escaped here, where they reach the terminal.
-void printRenderError(const std::string& message) {
-    std::fprintf(stderr, "stagegraph %s: error: %s\n", commandName, io::terminalLines(message).c_str());
-}
-void printRenderWarning(const std::string& message) {
-    std::fprintf(stderr, "stagegraph %s: warning: %s\n", commandName, io::terminalLines(message).c_str());
-}
-void printRenderNote(const std::string& message) {
-    std::fprintf(stderr, "stagegraph %s: note: %s\n", commandName, io::terminalLines(message).c_str());
-}
+void printRenderError(const std::string& message) { printMessage("error", message); }
+void printRenderWarning(const std::string& message) { printMessage("warning", message); }
+void printRenderNote(const std::string& message) { printMessage("note", message); }
 
 int renderUsageError(const std::string& message) {
     printRenderError(message);
-    std::fprintf(stderr, "(see 'stagegraph %s --help')\n", commandName);
+    if (!capturedMessages) std::fprintf(stderr, "(see 'stagegraph %s --help')\n", commandName);
     return kExitUsage;
 }
 

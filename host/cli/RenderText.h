@@ -9,6 +9,25 @@ namespace sg::cli {
 /// Names the command in the messages below ("render" unless set): `compare` plans and runs its
 /// candidates with render's machinery and reports as itself. `name` must outlive the messages.
 void setRenderCommandName(const char* name);
+/// While alive, this thread's render messages (errors, warnings, notes, graph diagnostics) are
+/// collected, unescaped, instead of printed on stderr: batch keeps each row's for its log.
+/// Messages of other threads are not affected; captures nest.
+class RenderMessageCapture {
+public:
+    RenderMessageCapture();
+    ~RenderMessageCapture();
+    RenderMessageCapture(const RenderMessageCapture&) = delete;
+    RenderMessageCapture& operator=(const RenderMessageCapture&) = delete;
+    /// "error: …", "warning: …", "note: …" and "file:line:col: error: …" lines, in order.
+    const std::string& text() const { return text_; }
+
+private:
+    std::string text_;
+    std::string* previous_;
+};
+
+/// Graph diagnostics, formatted one per line (Diagnostics::formatAll()), on stderr.
+void printRenderDiagnostics(const std::string& lines);
 /// "stagegraph render: error: MESSAGE" on stderr.
 void printRenderError(const std::string& message);
 /// "stagegraph render: warning: MESSAGE" on stderr.

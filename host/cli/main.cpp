@@ -1,6 +1,7 @@
 // The `stagegraph` command: dispatches to the sub-commands in host/cli.
 #include "host/cli/Analyze.h"
 #include "host/cli/Compare.h"
+#include "host/cli/Batch.h"
 #include "host/cli/Demo.h"
 #include "host/cli/Inspect.h"
 #include "host/cli/Live.h"
@@ -38,6 +39,7 @@ const char* kUsage = "stagegraph " STAGEGRAPH_VERSION " - a node-graph audio eng
                      "  stagegraph live GRAPH.yaml... [-i FILE | --input-device ID] [--device ID] [--api jack|alsa|pulse]\n"
                      "                  [--rate HZ] [--block N] [--duration S] [--loop] [--match-loudness] [--crossfade MS]\n"
                      "                  [--tee FILE] [--set node.param=VALUE...] [--list-devices]\n"
+                     "  stagegraph batch MANIFEST [--jobs N] [--shard K/N] [--log FILE.jsonl]   a catalogue, resumable\n"
                      "\n"
                      "Run 'stagegraph COMMAND --help' for a command's options.\n"
                      "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error.\n";
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
         if (command == "analyze") return sg::cli::runAnalyze(args);
         if (command == "live") return sg::cli::runLive(args);
         if (command == "compare") return sg::cli::runCompare(args);
+        if (command == "batch") return sg::cli::runBatch(args);
     } catch (const std::bad_alloc&) {
         // Not "std::bad_alloc": say what happened (exit 1, a processing failure, not a graph error).
         std::fprintf(stderr, "stagegraph %s: error: out of memory\n", command.c_str());
