@@ -4,6 +4,8 @@
 // them for users.
 #pragma once
 
+#include "core/GraphDesc.h"
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -41,6 +43,10 @@ struct LoadOptions {
     std::vector<std::string> includeDirs;
     /// Confine `use:` files to the allowed folders (tests of the loader alone may turn it off).
     bool confineIncludes = true;
+    /// Graph files given by text, read instead of the disk when a path (the top-level file's as
+    /// given, an included file's as `use:` joins it) matches exactly. Every other rule (limits,
+    /// confinement) still applies. GraphDesc::files is what a load read.
+    std::vector<GraphFileText> fileTexts;
 };
 
 /// The folder of the graphs shipped with stagegraph (graphs/ of the source tree), always
