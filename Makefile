@@ -14,10 +14,11 @@ WERROR    ?= $(if $(filter true 1,$(CI)),ON,OFF)
 # installed later it pulls JACK headers that remove librtaudio-dev.
 PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev libsndfile1-dev \
             libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
-            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev
+            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev \
+            pybind11-dev python3-dev python3-numpy python3-pytest python3-distributed python3-venv
 
 .PHONY: all deps configure build demo test test-fast test-asan bench docs clean format format-check \
-        fuzz-build fuzz fuzz-smoke
+        fuzz-build fuzz fuzz-smoke python-pip-check
 
 all: build
 
@@ -108,6 +109,11 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	$(call run-fuzzers,$(FUZZ_SMOKE_SECONDS))
+
+# `pip install .` into a temporary venv, then a render with the installed package (docs/python.md).
+# A full Release build of the engine: minutes, so not part of `make test`.
+python-pip-check: deps
+	python/pip-install-check.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -439,13 +439,14 @@ public:
         checkedRate(sampleRate);
         Diagnostics diags;
         std::unique_ptr<Program> program;
+        const std::shared_ptr<const CompiledGraph> compiled = compiled_; // set() may replace compiled_
         {
             py::gil_scoped_release release;
-            program = pool_.take(compiled_, sampleRate, diags);
+            program = pool_.take(compiled, sampleRate, diags);
         }
         if (!program) throwGraphErrors(diags);
         const int latency = program->executor().latencyFrames();
-        pool_.give(compiled_, sampleRate, std::move(program));
+        pool_.give(compiled, sampleRate, std::move(program));
         return latency;
     }
 
