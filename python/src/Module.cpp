@@ -366,7 +366,10 @@ public:
         checkedRate(sampleRate);
         std::int64_t durationFrames = -1;
         if (!framesObject.is_none()) {
-            durationFrames = framesObject.cast<std::int64_t>();
+            if (py::isinstance<py::bool_>(framesObject) || !py::hasattr(framesObject, "__index__"))
+                throw py::type_error("frames: expected a whole number of frames, got " +
+                                     std::string(py::str(py::type::of(framesObject).attr("__name__"))));
+            durationFrames = py::int_(framesObject.attr("__index__")()).cast<std::int64_t>();
             if (durationFrames < 0 || durationFrames > INT_MAX)
                 throw py::value_error("frames: expected 0 to " + std::to_string(INT_MAX));
         }

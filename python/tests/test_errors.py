@@ -105,6 +105,10 @@ def test_wrong_arrays_raise_clear_errors():
         stems.process({n: np.zeros((1, 10), np.float32) for n in ("kick", "guitar", "vocal")}, 48000)
     with pytest.raises(ValueError, match="block"):
         g.processor(48000, block=0)
+    with pytest.raises(TypeError, match="frames"):
+        g.process(good, 48000, frames=1.5)
+    with pytest.raises(ValueError, match="frames"):
+        g.process(good, 48000, frames=-1)
     # Non-contiguous views are accepted (copied), not refused.
     wide = np.zeros((2, 200), np.float32)
     assert g.process(wide[:, ::2], 48000).shape == (2, 100)
