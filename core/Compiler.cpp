@@ -115,18 +115,33 @@ bool checkDelayMemory(const passes::GraphModel& model, const Registry& registry,
     return false;
 }
 
+/// 'sample-rate': false with an error when the rate is outside the limits.
+bool checkSampleRate(const GraphDesc& desc, const InstanceOptions& options, Diagnostics& diags) {
+    const GraphLimits& limits = options.limits;
+    if (options.sampleRate >= limits.minSampleRate && options.sampleRate <= limits.maxSampleRate) return true;
+    char text[160];
+    std::snprintf(text, sizeof text, "sample rate %g Hz is outside %g .. %g Hz (limit 'sample-rate', docs/safety.md)",
+                  options.sampleRate, limits.minSampleRate, limits.maxSampleRate);
+    diags.error({desc.file, 1, 1}, text);
+    return false;
+}
+
 } // namespace
+
+void checkAtRate(const GraphDesc& graph, const Registry& registry, const InstanceOptions& options, Diagnostics& diags) {
+    if (!checkSampleRate(graph, options, diags)) return;
+    // The model as far as it resolves; its own errors were reported by compile() already.
+    Diagnostics again;
+    passes::GraphModel model;
+    passes::resolve(graph, registry, model, again);
+    const std::vector<int> order = passes::topologicalOrder(model);
+    passes::propagateChannels(model, order, graph, again);
+    checkDelayMemory(model, registry, graph, options, diags);
+}
 
 std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const InstanceOptions& options, Diagnostics& diags) {
     const SourceMark fileMark{compiled.desc.file, 1, 1};
-    const GraphLimits& limits = options.limits;
-    if (!(options.sampleRate >= limits.minSampleRate && options.sampleRate <= limits.maxSampleRate)) {
-        char text[160];
-        std::snprintf(text, sizeof text, "sample rate %g Hz is outside %g .. %g Hz (limit 'sample-rate', docs/safety.md)",
-                      options.sampleRate, limits.minSampleRate, limits.maxSampleRate);
-        diags.error(fileMark, text);
-        return nullptr;
-    }
+    if (!checkSampleRate(compiled.desc, options, diags)) return nullptr;
     if (options.maxBlockFrames < 1 || options.maxBlockFrames > 8192) {
         diags.error(fileMark, "block size " + std::to_string(options.maxBlockFrames) + " is outside 1 .. 8192 frames");
         return nullptr;
@@ -172,10 +187,11 @@ std::shared_ptr<const CompiledGraph> loadAndCompile(const std::string& path, con
     GraphDesc graph = loadGraph(path, diags, load);
     if (!overrides.empty()) applyOverrides(graph, overrides, diags);
     const bool loaded = !diags.hasErrors();
-    // A file that could not be read or parsed (no format version came out of it) has nothing
-    // worth compiling: its errors are the loader's alone.
-    // Nor has a graph a limit stopped loading: it is partial.
-    auto compiled = graph.version != 0 && graph.complete ? compile(graph, registry, diags) : nullptr;
+    // A file that could not be read or parsed into a graph map has nothing worth compiling: its
+    // errors are the loader's alone. Nor has a graph a limit stopped loading: it is partial
+    // (GraphDesc::complete is false for both). A missing or unsupported `stagegraph:` version is
+    // one error among others: the rest is still compiled and checked.
+    auto compiled = graph.complete ? compile(graph, registry, diags) : nullptr;
     if (desc) *desc = std::move(graph);
     return loaded ? compiled : nullptr;
 }

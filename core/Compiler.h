@@ -75,6 +75,11 @@ std::shared_ptr<const CompiledGraph> compile(const GraphDesc& graph, const Regis
 /// range, delay lines past the 'delay-memory' limit, a node that cannot prepare at this rate).
 std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const InstanceOptions& options, Diagnostics& diags);
 
+/// The rate-dependent checks that still mean something when compile() found errors: the sample
+/// rate's range and the 'delay-memory' limit over the nodes that resolved. A host that knows the
+/// rate (check, render --rate) calls it after a failed compile, so one run reports these too.
+void checkAtRate(const GraphDesc& graph, const Registry& registry, const InstanceOptions& options, Diagnostics& diags);
+
 /// What hosts read of a compiled graph before instantiating it.
 struct CompiledPorts {
     std::vector<std::string> inputNames, outputNames;

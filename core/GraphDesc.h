@@ -85,8 +85,9 @@ struct GraphDesc {
     /// Instance inputs left open, for the compiler to report; in expansion order, outer first.
     std::vector<OpenInstanceInput> openInstanceInputs;
 
-    /// False when a limit (core/GraphLimits.h) stopped loading: the graph is partial and not
-    /// worth compiling (its missing parts would only give follow-on errors).
+    /// False when the file did not parse into a graph map, or a limit (core/GraphLimits.h)
+    /// stopped loading: the graph is partial and not worth compiling (its missing parts would
+    /// only give follow-on errors).
     bool complete = true;
 
     /// Every graph file read, in reading order: the top-level file (when loaded from a file) and

@@ -34,7 +34,10 @@ GraphDesc load(const std::string& text, const std::string& displayName, const st
     graph.name = doc.name;
     graph.stage = doc.stage;
     graph.description = doc.description;
-    if (doc.usable) graph.complete = loader::expandGraph(doc, docs, graph, errors, options);
+    // A file that did not parse into a graph map has nothing to compile; one that did is compiled
+    // even with other errors (a missing or wrong `stagegraph:` version among them), so one run
+    // reports everything the file gets wrong.
+    graph.complete = doc.usable && loader::expandGraph(doc, docs, graph, errors, options);
     errors.flushInto(diags);
     return graph;
 }
@@ -49,12 +52,14 @@ GraphDesc loadGraph(const std::string& path, Diagnostics& diags, const LoadOptio
     case loader::ReadStatus::Failed: {
         GraphDesc graph;
         graph.file = path;
+        graph.complete = false;
         diags.error({path, 0, 0}, "cannot read graph file " + loader::quote(path) + ": " + reason);
         return graph;
     }
     case loader::ReadStatus::TooBig: {
         GraphDesc graph;
         graph.file = path;
+        graph.complete = false;
         diags.error({path, 1, 1}, loader::fileTooBigMessage(path, options.limits));
         return graph;
     }
@@ -71,6 +76,7 @@ GraphDesc loadGraphFromString(const std::string& text, const std::string& displa
     if (text.size() > options.limits.maxFileBytes) {
         GraphDesc graph;
         graph.file = displayName;
+        graph.complete = false;
         diags.error({displayName, 1, 1}, loader::fileTooBigMessage(displayName, options.limits));
         return graph;
     }

@@ -1,5 +1,5 @@
 // libFuzzer target: the YAML loader and the compiler. Any text is loaded as a graph (includes
-// confined to a folder holding nothing) and, when it loads, compiled and instantiated at 48 kHz
+// confined to a folder holding nothing) and compiled; when it compiles, instantiated at 48 kHz
 // with small limits, so one input stays fast. Must never crash, hang, leak or throw: every
 // problem is a diagnostic.
 #include "core/Compiler.h"
@@ -20,12 +20,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     sg::Diagnostics diags;
     sg::GraphDesc graph = sg::loadGraphFromString(text, "fuzz.yaml", "/nonexistent-fuzz-dir", diags, load);
     for (const auto& d : diags.all()) (void)d.format();
-    if (diags.hasErrors() || !graph.complete) return 0;
+    if (!graph.complete) return 0;
+    // As loadAndCompile does: loader errors do not stop the compiler's checks.
+    const bool loaded = !diags.hasErrors();
     auto compiled = sg::compile(graph, sg::Registry::builtin(), diags);
-    if (!compiled) return 0;
     sg::InstanceOptions options;
     options.maxBlockFrames = 64;
     options.limits.maxDelayMemoryBytes = std::size_t(16) << 20;
+    if (!compiled || !loaded) {
+        sg::checkAtRate(graph, sg::Registry::builtin(), options, diags); // as check and render --rate do
+        return 0;
+    }
     auto program = sg::instantiate(*compiled, options, diags);
     (void)program;
     return 0;

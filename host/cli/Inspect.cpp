@@ -107,6 +107,11 @@ std::unique_ptr<Program> build(const GraphArgs& g, GraphDesc& desc) {
         options.maxBlockFrames = g.block;
         options.batch = g.batch;
         program = instantiate(*compiled, options, diags);
+    } else if (desc.complete) {
+        // The rate-dependent limits too, at the rate checked for, in the same run.
+        CompileOptions options;
+        options.sampleRate = g.rate;
+        checkAtRate(desc, Registry::builtin(), options, diags);
     }
     std::fputs(io::terminalLines(diags.formatAll()).c_str(), stderr); // messages quote the graph's text
     if (diags.hasErrors()) {

@@ -41,7 +41,7 @@ std::vector<std::string> expandSets(const std::vector<std::string>& args) {
 /// The options of `live`, declared once for the parser and --help.
 struct LiveArguments {
     std::vector<std::string> graphs, inputs, overrides, includeDirs;
-    std::string inputDevice, device, api, rate, block, duration, crossfade, tee, format;
+    std::string inputDevice, device, api, rate, block, duration, crossfade, cycle, tee, format;
     bool loop = false, matchLoudness = false, listDevices = false;
     std::unique_ptr<CLI::App> app;
 
@@ -67,6 +67,9 @@ struct LiveArguments {
         app->add_option("--rate", rate, "sample rate (default: the file's, or the device's)")->type_name("HZ");
         app->add_option("--block", block, "period in frames asked of the device, 1..8192 (default 256)")->type_name("N");
         app->add_option("--duration", duration, "stop after S seconds (also '500ms')")->type_name("S");
+        app->add_option("--cycle", cycle,
+                        "switch to the next graph every S seconds of played audio, round the list (A/B listening, soak runs)")
+            ->type_name("S");
         app->add_flag("--loop", loop, "play the file again from the start at its end");
         app->add_flag("--match-loudness", matchLoudness, "gain each graph so that all play at the source's short-term loudness");
         app->add_option("--crossfade", crossfade, "crossfade length (default 50 ms; 0 = a cut)")->type_name("MS");
@@ -168,6 +171,12 @@ std::string parseLiveArguments(const std::vector<std::string>& args, LiveRequest
             return "--crossfade: expected a time from 0 to 10000 ms (50, 80ms, 0.1s), got '" + a.crossfade + "'";
         options.crossfadeMs = ms;
     }
+    if (given("--cycle")) {
+        double ms = 0;
+        if (!parseTimeMs(a.cycle, 1000.0, ms) || !(ms >= 50 && ms <= 86400e3))
+            return "--cycle: expected a time from 50 ms to 24 hours (4, 1.5s, 500ms), got '" + a.cycle + "'";
+        options.cycleSeconds = ms / 1000.0;
+    }
     if (a.loop) options.loop = true;
     if (a.matchLoudness) options.matchLoudness = true;
     if (given("--tee")) options.teePath = a.tee;
@@ -186,6 +195,7 @@ std::string parseLiveArguments(const std::vector<std::string>& args, LiveRequest
     if (options.inputFile.empty() && !inputDeviceGiven)
         return "nothing to play: give -i FILE, or --input-device ID to process a device's input";
     if (options.loop && options.inputFile.empty()) return "--loop needs -i FILE";
+    if (options.cycleSeconds > 0 && options.graphPaths.size() < 2) return "--cycle needs two graphs or more to switch between";
     if (options.teeFormat && options.teePath.empty()) return "--format applies to --tee FILE, which is not given";
     return {};
 }

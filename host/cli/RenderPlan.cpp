@@ -209,6 +209,12 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
     LoadOptions load;
     load.includeDirs = request.includeDirs;
     plan.compiled = loadAndCompile(request.graphPath, request.overrides, Registry::builtin(), diags, load, &desc);
+    if ((diags.hasErrors() || !plan.compiled) && desc.complete && request.sampleRate) {
+        // With --rate the rate-dependent limits are known before any input is opened: same run.
+        InstanceOptions options;
+        options.sampleRate = *request.sampleRate;
+        checkAtRate(desc, Registry::builtin(), options, diags);
+    }
     if (!diags.all().empty()) std::fputs(io::terminalLines(diags.formatAll()).c_str(), stderr); // warnings too
     if (diags.hasErrors() || !plan.compiled) return kExitUsage;
     plan.graphFiles = graphFilesRead(request.graphPath, desc);

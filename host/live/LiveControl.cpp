@@ -32,6 +32,7 @@ void Session::controlLoop() {
         } else {
             std::this_thread::sleep_for(std::chrono::milliseconds(1000 / kStatusPerSecond / 4));
         }
+        cycle();
         reportSwitches();
         collectGarbage();
         if (interactive_) drawStatus(false);
@@ -42,6 +43,19 @@ void Session::controlLoop() {
         std::fflush(console_.err);
         statusShown_ = false;
     }
+}
+
+void Session::cycle() {
+    if (options_.cycleSeconds <= 0) return;
+    const std::int64_t period = std::max<std::int64_t>(1, std::llround(options_.cycleSeconds * sampleRate_));
+    if (nextCycleFrame_ == 0) nextCycleFrame_ = period;
+    if (engine_->framesOut() < nextCycleFrame_) return;
+    // One switch per due point, from where the session is going (a switch asked by hand counts).
+    while (nextCycleFrame_ <= engine_->framesOut()) nextCycleFrame_ += period;
+    LiveCommand command;
+    command.kind = LiveCommand::Kind::Switch;
+    command.graph = engine_->targetGraph() % int(graphs_.size()) + 1;
+    execute(command);
 }
 
 void Session::handleInput() {

@@ -33,6 +33,7 @@ LiveEngine::LiveEngine(const EngineConfig& config) : config_(config), commands_(
     source_.resize(config_.sourceChannels, config_.maxBlockFrames);
     mixA_.resize(config_.outputChannels, config_.maxBlockFrames);
     mixB_.resize(config_.outputChannels, config_.maxBlockFrames);
+    lastOutput_.assign(std::size_t(config_.outputChannels), 0.0f);
     const int fade = config_.crossfadeFrames;
     fadeTable_.resize(std::size_t(fade) + 1);
     for (int i = 0; i <= fade; ++i)
@@ -235,7 +236,21 @@ void LiveEngine::runChunk(const float* const* input, float* const* output, int o
     }
     matchDb_.store(next_ && fadePosition_ + frames >= config_.crossfadeFrames ? nextTo : currentTo, std::memory_order_relaxed);
 
-    // 4. Meter, tee, device.
+    // 4. Watch the steps between output samples (clicks), meter, tee, device.
+    for (int c = 0; c < outputChannels; ++c) {
+        const float* y = a.channel(c);
+        float previous = lastOutput_[std::size_t(c)];
+        for (int n = 0; n < frames; ++n) {
+            const float step = std::abs(y[n] - previous);
+            if (step > largestStep_) {
+                largestStep_ = step;
+                largestStepFrame_.store(framesPlayed_ + n, std::memory_order_relaxed);
+            }
+            previous = y[n];
+        }
+        lastOutput_[std::size_t(c)] = previous;
+    }
+    largestStepShown_.store(largestStep_, std::memory_order_relaxed);
     if (outputMetered_) {
         for (int c = 0; c < outputChannels; ++c) meterPointers_[std::size_t(c)] = a.channel(c);
         outputMeter_.process(meterPointers_.data(), frames);

@@ -117,6 +117,10 @@ public:
         return teeOverflow_.load(std::memory_order_relaxed);
     } ///< frames the tee ring could not take
     std::uint64_t nonFiniteSamples() const noexcept { return nonFinite_.load(std::memory_order_relaxed); }
+    /// The largest |y[n] - y[n-1]| of any output channel so far (y[-1] = 0): a click, a gap or a cut
+    /// shows here. Frame: where it happened (the later sample), -1 = none yet.
+    float largestStep() const noexcept { return largestStepShown_.load(std::memory_order_relaxed); }
+    std::int64_t largestStepFrame() const noexcept { return largestStepFrame_.load(std::memory_order_relaxed); }
     double matchGainDb() const noexcept { return matchDb_.load(std::memory_order_relaxed); }  ///< applied to the playing graph
     double levelDb() const noexcept { return levelShownDb_.load(std::memory_order_relaxed); } ///< monitor level target
     bool matching() const noexcept { return matchShown_.load(std::memory_order_relaxed); }
@@ -140,6 +144,8 @@ private:
     AudioBuffer source_, mixA_, mixB_;
     std::vector<float> fadeTable_; // sin(pi/2 * i/F), i = 0..F
     std::vector<const float*> meterPointers_;
+    std::vector<float> lastOutput_; // per output channel: the last sample sent
+    float largestStep_ = 0;
     LoudnessMeter outputMeter_;
     bool outputMetered_ = false;
 
@@ -161,6 +167,8 @@ private:
     std::atomic<std::uint64_t> switches_{0}, callbacks_{0}, xruns_{0}, nonFinite_{0};
     std::atomic<std::int64_t> framesOut_{0}, underrunFrames_{0}, teeOverflow_{0}, recentWorstNs_{0}, firstXrunFrame_{-1};
     std::atomic<double> matchDb_{0}, levelShownDb_{0};
+    std::atomic<float> largestStepShown_{0};
+    std::atomic<std::int64_t> largestStepFrame_{-1};
     std::atomic<bool> matchShown_{false};
     ProcessTimes times_;
 };

@@ -51,6 +51,7 @@ struct LiveOptions {
     std::vector<std::string> overrides;        ///< --set node.param=VALUE (applied to every graph with the node)
     std::vector<std::string> includeDirs;      ///< --include-dir: more folders `use:` may read from
     double levelDb = 0;                        ///< monitor level at start
+    double cycleSeconds = 0;                   ///< --cycle: switch to the next graph every S seconds played (0 = off)
 };
 
 /// Where the session talks to.
@@ -76,8 +77,10 @@ struct LiveSummary {
     std::int64_t teeOverflowFrames = 0;
     std::int64_t teeFrames = 0;
     std::uint64_t nonFiniteSamples = 0;
-    std::uint64_t switches = 0; ///< crossfades completed
-    int failedCompiles = 0;     ///< graphs that did not compile while live
+    float largestStep = 0;              ///< largest |y[n] - y[n-1]| sent to the device (clicks, gaps, cuts)
+    std::int64_t largestStepFrame = -1; ///< the frame where it happened (-1 = none)
+    std::uint64_t switches = 0;         ///< crossfades completed
+    int failedCompiles = 0;             ///< graphs that did not compile while live
     double meanProcessUs = 0, p99ProcessUs = 0, worstProcessUs = 0;
     double deadlineUs = 0; ///< period / rate
     double maxMomentaryLufs = -HUGE_VAL, maxShortTermLufs = -HUGE_VAL, truePeakDbtp = -HUGE_VAL;

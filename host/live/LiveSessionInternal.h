@@ -86,6 +86,7 @@ private:
     // while playing
     void controlLoop();
     void handleInput();
+    void cycle(); // --cycle: the next switch when it is due
     void handleLine(const std::string& line);
     void execute(const LiveCommand& command);
     bool recompile(int index, const char* why);
@@ -116,6 +117,7 @@ private:
     std::vector<std::unique_ptr<LiveGraph>> graveyard_;
     int sessionLatency_ = 0;
     int failedCompiles_ = 0;
+    std::int64_t nextCycleFrame_ = 0; // --cycle: frames played at the next switch (0 = not set yet)
 
     // audio
     CallbackSlot callbackSlot_;

@@ -108,6 +108,8 @@ int Session::finish(int status, LiveSummary* summary) {
         result.underrunFrames = engine_->underrunFrames();
         result.teeOverflowFrames = engine_->teeOverflowFrames();
         result.nonFiniteSamples = engine_->nonFiniteSamples();
+        result.largestStep = engine_->largestStep();
+        result.largestStepFrame = engine_->largestStepFrame();
         result.switches = engine_->switchesCompleted();
         result.meanProcessUs = times.meanNanoseconds() / 1000.0;
         result.p99ProcessUs = double(times.percentileNanoseconds(0.99)) / 1000.0;
@@ -153,6 +155,13 @@ int Session::finish(int status, LiveSummary* summary) {
         std::fprintf(out, "output: max momentary %s, max short-term %s, true peak %s\n",
                      formatLevel(result.maxMomentaryLufs, "LUFS").c_str(), formatLevel(result.maxShortTermLufs, "LUFS").c_str(),
                      formatLevel(result.truePeakDbtp, "dBTP").c_str());
+        // What a soak run watches: nothing non-finite reached the device, and no click (a step far
+        // beyond what the material itself has).
+        std::fprintf(out, "non-finite samples: %llu; largest step between samples: %.6f (%s)",
+                     static_cast<unsigned long long>(result.nonFiniteSamples), double(result.largestStep),
+                     formatLevel(20 * std::log10(double(result.largestStep)), "dBFS").c_str());
+        if (result.largestStepFrame >= 0) std::fprintf(out, " at %.3f s", double(result.largestStepFrame) / sampleRate_);
+        std::fputc('\n', out);
         if (failedCompiles_ > 0) std::fprintf(out, "graphs that did not compile while live: %d\n", failedCompiles_);
         if (teeOpen_ && teeError.empty())
             std::fprintf(out, "tee: %s (%s)\n", io::terminalText(options_.teePath).c_str(),

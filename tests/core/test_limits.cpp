@@ -178,6 +178,35 @@ TEST_CASE("limits: long delays at 768 kHz stop at 'delay-memory' before anything
     CHECK(lines(fine) == Lines{});
 }
 
+TEST_CASE("limits: 'delay-memory' is reported in the same run as the graph's other errors", "[limits][errors]") {
+    // The five 10 s lookaheads above, no format version, an unknown type and a value out of
+    // range: `check --rate 768000` reports all four, one run.
+    std::string text = "inputs: {mix: {channels: 2}}\noutputs: {out: {channels: 2}}\nnodes:\n";
+    std::string connections = "connections:\n";
+    for (int k = 0; k < 5; ++k) {
+        const std::string n = std::string("d") + std::to_string(k);
+        text += "  " + n + ": {type: latency, time: 10 s}\n";
+        connections += "  - mix -> " + n + " -> out\n";
+    }
+    text += "  odd: {type: gian}\n  loud: {type: gain, gain: 90 dB}\n";
+    connections += "  - mix -> odd\n  - mix -> loud\n";
+    text += connections;
+    TempDir dir;
+    const std::string path = dir.write("g.yaml", text);
+    const CommandResult r = runCli("check " + path + " --rate 768000");
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("g.yaml:1:1: error: missing format version") != std::string::npos);
+    CHECK(r.err.find("g.yaml:" + pos(text, "gian") + ": error: node 'odd': unknown node type 'gian'") != std::string::npos);
+    CHECK(r.err.find("g.yaml:" + pos(text, "90 dB") + ": error: ") != std::string::npos);
+    CHECK(r.err.find("g.yaml:" + pos(text, "d0:") + ": error: delay lines at 768000 Hz need 293.0 MiB") != std::string::npos);
+    CHECK(r.err.find("4 errors") != std::string::npos);
+    // At 48 kHz the delay lines fit: the other three errors only.
+    const CommandResult at48 = runCli("check " + path + " --rate 48000");
+    CHECK(at48.err.find("delay lines") == std::string::npos);
+    CHECK(at48.err.find("3 errors") != std::string::npos);
+}
+
 TEST_CASE("limits: a sample rate outside 1 kHz .. 768 kHz names 'sample-rate'", "[limits]") {
     const std::string text =
         "stagegraph: 1\ninputs: {mix: {channels: 1}}\noutputs: {out: {channels: 1}}\nconnections: [mix -> out]\n";

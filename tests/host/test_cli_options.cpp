@@ -166,6 +166,24 @@ TEST_CASE("cli options: negative numbers are values, not options", "[cli]") {
     CHECK(liveSet.options.overrides == std::vector<std::string>{"x.gain=-6dB"});
 }
 
+TEST_CASE("cli options: live --cycle takes a time and two graphs or more", "[cli]") {
+    cli::LiveRequest ok;
+    REQUIRE(cli::parseLiveArguments({"a.yaml", "b.yaml", "-i", "in.wav", "--cycle", "1.5s"}, ok) == "");
+    CHECK(ok.options.cycleSeconds == 1.5);
+    cli::LiveRequest bare;
+    REQUIRE(cli::parseLiveArguments({"a.yaml", "b.yaml", "-i", "in.wav", "--cycle=4"}, bare) == "");
+    CHECK(bare.options.cycleSeconds == 4);
+    for (const char* bad : {"0", "-1", "10ms", "nan", "inf", "3 dB", "x", "100000"}) {
+        cli::LiveRequest request;
+        const std::string error = cli::parseLiveArguments({"a.yaml", "b.yaml", "-i", "in.wav", "--cycle", bad}, request);
+        INFO(bad << ": " << error);
+        CHECK(error.rfind("--cycle: expected a time from 50 ms to 24 hours", 0) == 0);
+    }
+    cli::LiveRequest one;
+    CHECK(cli::parseLiveArguments({"a.yaml", "-i", "in.wav", "--cycle", "2"}, one) ==
+          "--cycle needs two graphs or more to switch between");
+}
+
 TEST_CASE("cli options: repeated options accumulate in order", "[cli]") {
     cli::RenderRequest request;
     bool help = false;

@@ -21,6 +21,7 @@
 namespace fs = std::filesystem;
 using namespace sg;
 using sg::test::CommandResult;
+using sg::test::runShell;
 using sg::test::TempDir;
 
 using namespace sg::test::safety;
@@ -178,6 +179,48 @@ TEST_CASE("safety: a write-protected output is refused and a replaced file keeps
         struct stat st {};
         REQUIRE(::stat(out.c_str(), &st) == 0);
         CHECK((st.st_mode & 07777) == 0640);
+        CHECK(framesOf(out) == kFrames);
+    }
+    CHECK(noTemporaries(s.dir));
+}
+
+TEST_CASE("safety: run by another user, a file it does not own is refused, its own is replaced", "[safety][outputs]") {
+    // The rule is about a user who is not root; the test becomes one with setpriv (util-linux),
+    // which needs root to start from. As another user, the test cannot make such a file at all.
+    if (::geteuid() != 0 || runShell("command -v setpriv").status != 0) {
+        WARN("not run: needs root and setpriv to run the command as another user");
+        return;
+    }
+    Setup s;
+    // The user 'nobody' (65534) reads the graph and the input, writes in the folder.
+    REQUIRE(::chmod(s.dir.path().c_str(), 01777) == 0);
+    const std::string asNobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    if (runShell(asNobody + cliWord() + "--version").status != 0) {
+        WARN("not run: user 65534 cannot run the binary under test (a folder on its path is closed to it)");
+        return;
+    }
+    SECTION("root's file, group- and world-writable: refused (a rename would hand it to nobody)") {
+        const std::string out = s.dir.write("roots.wav", "root's");
+        REQUIRE(::chmod(out.c_str(), 0666) == 0);
+        const auto r = runShell(asNobody + cliWord() + s.render("-o " + q(out)));
+        CHECK(r.status == 1);
+        CHECK(r.err.find("belongs to another user") != std::string::npos);
+        CHECK(slurp(out) == "root's");
+        struct stat st {};
+        REQUIRE(::stat(out.c_str(), &st) == 0);
+        CHECK(st.st_uid == 0);
+    }
+    SECTION("nobody's own file: replaced, still nobody's, same mode") {
+        const std::string out = s.dir.write("own.wav", "old");
+        REQUIRE(::chown(out.c_str(), 65534, 65534) == 0);
+        REQUIRE(::chmod(out.c_str(), 0604) == 0);
+        const auto r = runShell(asNobody + cliWord() + s.render("-o " + q(out)));
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        struct stat st {};
+        REQUIRE(::stat(out.c_str(), &st) == 0);
+        CHECK(st.st_uid == 65534);
+        CHECK((st.st_mode & 07777) == 0604);
         CHECK(framesOf(out) == kFrames);
     }
     CHECK(noTemporaries(s.dir));

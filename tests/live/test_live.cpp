@@ -25,6 +25,7 @@
 #include <functional>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 using namespace sg;
 
@@ -328,6 +329,15 @@ JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the cross
     for (std::size_t n = 0; n + 1 < y.size(); ++n) worstStep = std::max(worstStep, double(std::abs(y[n + 1] - y[n])));
     INFO("largest step " << worstStep << ", bound " << bound);
     CHECK(worstStep <= bound * (1 + 1e-4));
+    // The summary's figure is the same step, measured on what was sent (both channels, from 0).
+    double sentStep = 0;
+    for (const auto& channel : tee.channels) {
+        float previous = 0;
+        for (float v : channel) sentStep = std::max(sentStep, double(std::abs(v - std::exchange(previous, v))));
+    }
+    CHECK(double(run.summary.largestStep) == sentStep);
+    CHECK(run.summary.largestStepFrame >= 0);
+    CHECK(run.out.find("non-finite samples: 0; largest step between samples: ") != std::string::npos);
 
     // No gap, no dip: since w_out + w_in >= 1, every period's peak is at least the smaller gain's
     // (sampled: A cos(pi f/fs) below the true peak at worst).
@@ -353,6 +363,39 @@ JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the cross
         if (match != 0 && repeats == 8 && (plateaus.empty() || plateaus.back() != match)) plateaus.push_back(match);
     }
     CHECK(plateaus == expected);
+}
+
+JACK_TEST_CASE("jack: --cycle switches round the graphs by played time; a soak's summary", "[live]") {
+    test::TempDir dir;
+    std::vector<std::string> args{dir.write("a.yaml", gainGraph(0)), dir.write("b.yaml", gainGraph(-6)),
+                                  dir.write("c.yaml", gainGraph(-3))};
+    const std::int64_t frames = std::int64_t(2.3 * kRate);
+    const auto sine = test::sine(330, 0.5, kRate, frames);
+    writeAudio(dir.file("sine.wav"), {sine, sine});
+    for (const char* extra : {"--cycle", "500ms", "--crossfade", "20", "--tee"}) args.push_back(extra);
+    args.push_back(dir.file("tee.wav"));
+    args.push_back("-i");
+    args.push_back(dir.file("sine.wav"));
+    const LiveRun run = runLiveWithoutXruns(args);
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    // Due at 0.5, 1.0, 1.5 and 2.0 s of the 2.3 s played: 4 switches, round the list from graph 1.
+    CHECK(run.summary.switches == 4);
+    CHECK(run.summary.graphsPlayed == std::vector<int>{1, 2, 3, 1, 2});
+    CHECK(run.summary.nonFiniteSamples == 0);
+    const Audio tee = readAudio(dir.file("tee.wav"));
+    double sentStep = 0;
+    for (const auto& channel : tee.channels) {
+        float previous = 0;
+        for (float v : channel) sentStep = std::max(sentStep, double(std::abs(v - std::exchange(previous, v))));
+    }
+    CHECK(double(run.summary.largestStep) == sentStep);
+    // The bound of the test above: sqrt(2) 2A sin(pi f/fs) + 2A pi/(2F) = 0.0305 + 0.0016 (an
+    // equal-power fade between two gains <= 1 weighs the sine by up to sqrt(2)); a cut or a gap
+    // would step up to A = 0.5.
+    const double amplitude = 0.5, fadeFrames = 0.020 * kRate;
+    const double bound = std::sqrt(2.0) * 2 * amplitude * std::sin(M_PI * 330 / kRate) + 2 * amplitude * M_PI / (2 * fadeFrames);
+    CHECK(sentStep <= bound * (1 + 1e-4));
 }
 
 JACK_TEST_CASE("jack: missing device, impossible block size, bad graph: clear error, exit 1 or 2", "[live]") {
