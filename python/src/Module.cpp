@@ -263,7 +263,9 @@ std::shared_ptr<const CompiledGraph> build(const GraphSource& source, bool fromT
     for (const auto& [key, value] : source.settings) overrides.push_back(key + "=" + value);
     if (!overrides.empty()) applyOverrides(desc, overrides, diags, "set");
     const bool loaded = !diags.hasErrors();
-    auto compiled = desc.version != 0 && desc.complete ? compile(desc, Registry::builtin(), diags) : nullptr;
+    // As loadAndCompile(): a graph the loader could not read whole is not compiled (follow-on
+    // errors only); any other is, so one GraphError carries the loader's and the compiler's errors.
+    auto compiled = desc.complete ? compile(desc, Registry::builtin(), diags) : nullptr;
     if (!loaded || diags.hasErrors() || !compiled) throwGraphErrors(diags);
     if (files) *files = std::move(desc.files);
     return compiled;
