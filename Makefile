@@ -18,10 +18,11 @@ PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev 
             python3-numpy \
             liblilv-dev lilv-utils lsp-plugins-lv2 x42-plugins pulseaudio libasound2-plugins alsa-utils \
             libjs-d3 chromium zlib1g-dev \
-            dpkg-dev file
+            dpkg-dev file \
+            pybind11-dev python3-dev python3-pytest python3-distributed python3-venv
 
 .PHONY: all deps configure build demo teaching-docs test test-fast test-asan bench bench-compare docs clean format format-check \
-        fuzz-build fuzz fuzz-smoke
+        fuzz-build fuzz fuzz-smoke python-pip-check
 
 all: build
 
@@ -124,6 +125,11 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	$(call run-fuzzers,$(FUZZ_SMOKE_SECONDS))
+
+# `pip install .` into a temporary venv, then a render with the installed package (docs/python.md).
+# A full Release build of the engine: minutes, so not part of `make test`.
+python-pip-check: deps
+	python/pip-install-check.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -74,6 +74,13 @@ struct ParamBinding {
     std::string key;  ///< its parameter ("gain")
 };
 
+/// One graph file as the loader read it: the path it was read by (as `use:` joined it to the
+/// including file's folder, or as given for the top-level file) and its text.
+struct GraphFileText {
+    std::string path;
+    std::string text;
+};
+
 /// A whole loaded graph.
 struct GraphDesc {
     std::string file; ///< path of the top-level file as given
@@ -96,6 +103,11 @@ struct GraphDesc {
     /// stopped loading: the graph is partial and not worth compiling (its missing parts would
     /// only give follow-on errors).
     bool complete = true;
+
+    /// Every graph file read, in reading order: the top-level file (when loaded from a file) and
+    /// each file pulled in by `use:`, with its text. Given back as LoadOptions::fileTexts, they
+    /// load the same graph where the files are not (a graph shipped to another process).
+    std::vector<GraphFileText> files;
 };
 
 } // namespace sg

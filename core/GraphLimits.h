@@ -4,6 +4,8 @@
 // them for users.
 #pragma once
 
+#include "core/GraphDesc.h"
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -46,6 +48,10 @@ struct LoadOptions {
     /// directory) instead of what the graph names; its use-site parameters go to FILE. FILE's
     /// folder tree is allowed for its own includes. A NAME that matches no instance is an error.
     std::vector<std::string> swaps;
+    /// Graph files given by text, read instead of the disk when a path (the top-level file's as
+    /// given, an included file's as `use:` joins it) matches exactly. Every other rule (limits,
+    /// confinement) still applies. GraphDesc::files is what a load read.
+    std::vector<GraphFileText> fileTexts;
 };
 
 /// The folder of the graphs shipped with stagegraph, always allowed for `use:`: beside the

@@ -47,7 +47,7 @@ GraphDesc load(const std::string& text, const std::string& displayName, const st
 
 GraphDesc loadGraph(const std::string& path, Diagnostics& diags, const LoadOptions& options) {
     std::string text, reason;
-    switch (loader::readFile(path, options.limits.maxFileBytes, text, reason)) {
+    switch (loader::readGraphFile(path, options, text, reason)) {
     case loader::ReadStatus::Ok:
         break;
     case loader::ReadStatus::Failed: {
@@ -67,7 +67,9 @@ GraphDesc loadGraph(const std::string& path, Diagnostics& diags, const LoadOptio
     }
     std::error_code ec;
     fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
-    return load(text, path, fs::path(path).parent_path().string(), ec ? path : canonical.string(), diags, options);
+    GraphDesc graph = load(text, path, fs::path(path).parent_path().string(), ec ? path : canonical.string(), diags, options);
+    graph.files.insert(graph.files.begin(), GraphFileText{path, std::move(text)});
+    return graph;
 }
 
 GraphDesc loadGraphFromString(const std::string& text, const std::string& displayName, const std::string& baseDir,

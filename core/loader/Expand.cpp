@@ -458,8 +458,9 @@ private:
             childDoc = docs_.find(identity);
             if (!childDoc) {
                 std::string text, reason;
-                switch (readFile(joined, options_.limits.maxFileBytes, text, reason)) {
+                switch (readGraphFile(joined, options_, text, reason)) {
                 case ReadStatus::Ok:
+                    graph_.files.push_back({joined, text});
                     break;
                 case ReadStatus::Failed:
                     errors_.error(at, "cannot read included graph " + quote(joined) + ": " + reason);

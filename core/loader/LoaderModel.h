@@ -141,6 +141,8 @@ enum class ReadStatus { Ok, Failed, TooBig };
 /// Reads a whole regular file of at most `maxBytes` (never a device, FIFO or folder: those fail
 /// with `reason` "not a regular file"); on failure `reason` is the OS error text.
 ReadStatus readFile(const std::string& path, std::size_t maxBytes, std::string& text, std::string& reason);
+/// readFile(), or the text `options.fileTexts` gives for `path`.
+ReadStatus readGraphFile(const std::string& path, const LoadOptions& options, std::string& text, std::string& reason);
 /// "graph file 'x' is larger than N bytes (limit 'graph-file-size')".
 std::string fileTooBigMessage(const std::string& path, const GraphLimits& limits);
 /// "...: more than N (limit 'name')", the common ending of a limit's error.

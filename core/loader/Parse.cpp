@@ -506,6 +506,16 @@ ReadStatus readFile(const std::string& path, std::size_t maxBytes, std::string& 
     return ReadStatus::Ok;
 }
 
+ReadStatus readGraphFile(const std::string& path, const LoadOptions& options, std::string& text, std::string& reason) {
+    for (const GraphFileText& given : options.fileTexts) {
+        if (given.path != path) continue;
+        if (given.text.size() > options.limits.maxFileBytes) return ReadStatus::TooBig;
+        text = given.text;
+        return ReadStatus::Ok;
+    }
+    return readFile(path, options.limits.maxFileBytes, text, reason);
+}
+
 std::string limitMessage(const std::string& what, std::size_t limit, const char* name) {
     return what + ": more than " + std::to_string(limit) + " (limit " + quote(name) + ", docs/safety.md)";
 }

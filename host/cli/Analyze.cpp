@@ -156,21 +156,23 @@ const char* analyzeUsage() {
     return text.c_str();
 }
 
-std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, FileAnalysis& out) {
-    out = FileAnalysis{};
-    out.file = path;
-    io::AudioFileReader reader;
-    if (std::string error = reader.open(path); !error.empty()) return error;
-    const int channels = reader.channels();
-    out.sampleRate = reader.sampleRate();
+namespace {
+
+/// The measurement shared by files and signals in memory: `read` fills the first frames of a
+/// block of `channels` channels and returns how many (0 at the end) or -1 with `error` set.
+/// `name` prefixes errors about the signal ("'mix.wav': ").
+template <typename Read>
+std::string measure(int channels, double sampleRate, std::int64_t totalFrames, const std::string& name,
+                    const AnalyzeOptions& options, FileAnalysis& out, Read&& read) {
+    out.sampleRate = sampleRate;
     out.channels = channels;
-    if (channels > kLoudnessMaxChannels)
-        return "'" + path + "': " + std::to_string(channels) + " channels; the loudness meter measures 1 to " +
+    if (channels < 1 || channels > kLoudnessMaxChannels)
+        return name + std::to_string(channels) + " channels; the loudness meter measures 1 to " +
                std::to_string(kLoudnessMaxChannels);
     SignalAnalyzer analyzer; // the loudness meter and the balance figures
-    if (std::string error = analyzer.prepare(reader.sampleRate(), channels, options.truePeakOversampling, options.keepSeries);
+    if (std::string error = analyzer.prepare(sampleRate, channels, options.truePeakOversampling, options.keepSeries);
         !error.empty())
-        return "'" + path + "': " + error;
+        return name + error;
 
     AudioBuffer buffer(channels, kBlockFrames);
     std::vector<const float*> pointers(static_cast<std::size_t>(channels));
@@ -178,11 +180,12 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
     std::vector<double> sums(std::size_t(channels), 0.0), squares(std::size_t(channels), 0.0);
     double cross = 0;
     std::int64_t frames = 0;
-    ProgressBar progress("analyze " + io::terminalText(path), reader.frames(), stderr,
+    ProgressBar progress("analyze " + io::terminalText(out.file), totalFrames, stderr,
                          options.showProgress && ProgressBar::isTerminal(stderr));
     for (;;) {
-        const std::int64_t got = reader.read(buffer.view());
-        if (got < 0) return reader.error();
+        std::string error;
+        const std::int64_t got = read(buffer.view(), error);
+        if (got < 0) return error;
         if (got == 0) break;
         const int n = int(got);
         for (int c = 0; c < channels; ++c) {
@@ -193,7 +196,7 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
                 square += double(x[i]) * x[i];
             }
             if (!std::isfinite(square))
-                return "'" + path + "': contains non-finite samples (NaN or infinity) in channel " + std::to_string(c + 1);
+                return name + "contains non-finite samples (NaN or infinity) in channel " + std::to_string(c + 1);
             sums[std::size_t(c)] += sum;
             squares[std::size_t(c)] += square;
         }
@@ -232,6 +235,33 @@ std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, 
     if (channels == 2 && squares[0] > 0 && squares[1] > 0)
         out.stereoCorrelation = std::clamp(cross / std::sqrt(squares[0] * squares[1]), -1.0, 1.0);
     return {};
+}
+
+} // namespace
+
+std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, FileAnalysis& out) {
+    out = FileAnalysis{};
+    out.file = path;
+    io::AudioFileReader reader;
+    if (std::string error = reader.open(path); !error.empty()) return error;
+    return measure(reader.channels(), reader.sampleRate(), reader.frames(), "'" + path + "': ", options, out,
+                   [&](const AudioView& block, std::string& error) {
+                       const std::int64_t got = reader.read(block);
+                       if (got < 0) error = reader.error();
+                       return got;
+                   });
+}
+
+std::string analyzeSignal(const ConstAudioView& signal, double sampleRate, const AnalyzeOptions& options, FileAnalysis& out) {
+    out = FileAnalysis{};
+    if (!(sampleRate > 0)) return "the sample rate must be positive";
+    int position = 0;
+    return measure(signal.channels, sampleRate, signal.frames, "", options, out, [&](const AudioView& block, std::string&) {
+        const int frames = std::min(block.frames, signal.frames - position);
+        for (int c = 0; c < signal.channels; ++c) std::copy_n(signal.channel(c) + position, frames, block.channel(c));
+        position += frames;
+        return std::int64_t(frames);
+    });
 }
 
 std::string analysisJson(const FileAnalysis& a) {

@@ -21,6 +21,7 @@
 // the other files are still analysed and printed); 2 usage error.
 #pragma once
 
+#include "core/Buffer.h"
 #include "host/cli/CompareFigures.h"
 #include "host/cli/Figures.h"
 
@@ -56,6 +57,11 @@ struct AnalyzeOptions {
 
 /// Streams `path` through the meter. Returns "" or an error message naming the file.
 std::string analyzeFile(const std::string& path, const AnalyzeOptions& options, FileAnalysis& out);
+
+/// The same figures of a signal in memory (planar channels at `sampleRate` Hz), measured in the
+/// same blocks as a file, so a file and its samples give the same figures. `out.file` stays "".
+/// Returns "" or an error (a channel count the meter does not take, non-finite samples).
+std::string analyzeSignal(const ConstAudioView& signal, double sampleRate, const AnalyzeOptions& options, FileAnalysis& out);
 
 /// The JSON object of one analysis, on one line (no trailing newline).
 std::string analysisJson(const FileAnalysis& analysis);
