@@ -1,0 +1,25 @@
+// `stagegraph render GRAPH.yaml --target VALUE --album -i a.wav -i b.wav… -o DIR/ | -o A -o B…`
+//
+// Album mode: every input is one track, rendered through the same graph (one input, one
+// output); ONE gain (and one limiter ceiling) is applied to all tracks, computed from the
+// album's integrated loudness — every track's output measured as one concatenated stream, gated
+// over all tracks together (BS.1770-5; the Replay Gain album idea) — so the tracks keep their
+// loudness relative to each other while the album lands on the target (host/cli/Target.h,
+// deliverAlbumToTarget). Outputs: `-o DIR/` (an existing folder, or a path ending in '/')
+// writes DIR/<input's file name> (with --format's extension if given; a name whose extension
+// names no output format gets .wav), or one `-o FILE` per input, paired in order.
+//
+// Printed: a consistency table, one row per track and one for the album: loudness before and
+// after, true peak, loudness range and the octave-band balance of the written files (read back),
+// harshness. --report FILE.json writes the same as JSON (docs/reports.md); --html a page with
+// every track. Nothing is committed unless every track was delivered.
+#pragma once
+
+#include "host/cli/Render.h"
+
+namespace sg::cli {
+
+/// Runs an album render (`request.album`). Returns the exit status (errors printed).
+int renderAlbum(const RenderRequest& request);
+
+} // namespace sg::cli
