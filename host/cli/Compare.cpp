@@ -618,6 +618,9 @@ std::string parseCompareArguments(const std::vector<std::string>& args, CompareR
     CompareRequest& r = arguments.request;
     if (r.graphs.empty()) return "no candidate graphs given";
     if (r.inputs.empty()) return "no input given (-i FILE or -i NAME=FILE)";
+    for (const auto& input : r.inputs)
+        if (input == "-" || (input.size() > 2 && input.compare(input.size() - 2, 2, "=-") == 0))
+            return "-i " + input + ": every candidate reads the inputs, so standard input cannot be one; give a file";
     r.match = !arguments.noMatch;
     if (!arguments.level.empty()) {
         if (!r.match) return "--level and --no-match exclude each other";
