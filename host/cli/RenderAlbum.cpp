@@ -25,6 +25,12 @@ namespace {
 
 constexpr int kChunkFrames = 8192;
 
+/// What the album delivery did to the whole album.
+struct AlbumResult {
+    OutputFigures before; ///< the album as one stream (every track's pass-1 output in order)
+    double gainDb = 0;    ///< the album gain G = target - before.integratedLufs
+};
+
 /// One track while the album is rendered.
 struct Track {
     std::string input, output;
@@ -194,8 +200,6 @@ std::string albumJson(const RenderRequest& request, const std::vector<std::uniqu
     Json albumJson = Json::object();
     albumJson["before_integrated_lufs"] = jsonFixed(album.before.integratedLufs, 3);
     albumJson["gain_db"] = jsonFixed(album.gainDb, 3);
-    albumJson["pass2_runs"] = album.pass2Runs;
-    albumJson["limiter_ceiling_dbtp"] = jsonFixed(album.limiterCeilingDbtp, 3);
     OutputFigures written = albumWritten;
     written.truePeakDbtp = kSilentLevel;
     for (const auto& track : tracks) written.truePeakDbtp = std::max(written.truePeakDbtp, track->written.truePeakDbtp);
@@ -275,24 +279,35 @@ int renderAlbum(const RenderRequest& request) {
         printRenderError(error);
         return kExitFailure;
     }
-    std::vector<AlbumTrack> albumTracks;
-    for (auto& track : tracks) {
-        AlbumTrack t;
-        t.source = track->outputs.pass1Files[0].get();
-        t.before = track->before;
-        t.path = track->output;
-        t.format = track->plan.formats[0];
-        t.writer = &track->outputs.writers[0];
-        albumTracks.push_back(t);
+    // One gain G for the album. Each track is delivered to its own loudness plus G, under the
+    // album's ceiling (deliverToTarget: gain -> true-peak limiter -> file, measured on the
+    // samples written): where the limiter takes no loudness off, its gain is exactly G; where it
+    // does, the track gets back what the limiter took, so every track keeps its loudness
+    // relative to the album and the album lands on the target.
+    album.before = before;
+    if (!std::isfinite(before.integratedLufs)) {
+        printRenderError("--album: the album is silent or quieter than the -70 LUFS gate: there is no loudness to bring to " +
+                         cell(request.target->integratedLufs, "LUFS"));
+        return kExitFailure;
     }
+    album.gainDb = request.target->integratedLufs - before.integratedLufs;
     std::vector<std::string> protectedPaths;
     for (const auto& track : tracks)
         protectedPaths.insert(protectedPaths.end(), track->plan.protectedPaths.begin(), track->plan.protectedPaths.end());
-    if (auto error = deliverAlbumToTarget(albumTracks, before, *request.target, protectedPaths, album, request.showProgress,
-                                          interruptFlag());
-        !error.empty()) {
-        printRenderError(error);
-        return *interruptFlag() ? kExitInterrupted : kExitFailure;
+    std::vector<TargetResult> results(tracks.size());
+    for (std::size_t i = 0; i < tracks.size(); ++i) {
+        Track& track = *tracks[i];
+        LoudnessTarget own = *request.target;
+        own.name.clear();
+        own.integratedLufs = track.before.integratedLufs + album.gainDb;
+        if (auto error =
+                deliverToTarget(*track.outputs.pass1Files[0], track.before, own, track.output, track.plan.formats[0],
+                                protectedPaths, track.outputs.writers[0], results[i], request.showProgress, interruptFlag());
+            !error.empty()) {
+            printRenderError("--album: " + error);
+            return *interruptFlag() ? kExitInterrupted : kExitFailure;
+        }
+        track.outputs.pass1Files[0].reset(); // frees its disk space now
     }
     for (auto& track : tracks)
         if (auto error = track->outputs.writers[0].commit(); !error.empty()) {
@@ -306,8 +321,9 @@ int renderAlbum(const RenderRequest& request) {
         printRenderError(error);
         return kExitFailure;
     }
-    std::vector<TargetResult> results;
-    for (const auto& t : albumTracks) results.push_back(t.result);
+    if (std::fabs(albumWritten.integratedLufs - request.target->integratedLufs) > kAcceptToleranceLu)
+        printRenderWarning("--album: the album reads " + cell(albumWritten.integratedLufs, "LUFS", 2) + ", not " +
+                           cell(request.target->integratedLufs, "LUFS") + " (limiting changed the tracks' loudness range)");
     if (request.printSummary) printTable(request, tracks, album, albumWritten, albumBalance);
     if (!request.reportPath.empty())
         if (auto error = reportFile.commit(albumJson(request, tracks, results, album, albumWritten, albumBalance));

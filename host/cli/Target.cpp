@@ -294,17 +294,11 @@ private:
 /// The output file, and a meter of exactly what it stores.
 class WriterSink final : public AudioSink {
 public:
-    WriterSink(io::AudioFileWriter& writer, WrittenSampleMeter& meter, LoudnessMeter* album = nullptr)
-        : writer_(writer), meter_(meter), album_(album) {}
+    WriterSink(io::AudioFileWriter& writer, WrittenSampleMeter& meter) : writer_(writer), meter_(meter) {}
     bool write(const ConstAudioView& block) override {
         error_ = writer_.write(block);
         if (!error_.empty()) return false;
         meter_.process(block);
-        if (album_) { // --album: every track through one meter, as one concatenated stream
-            const float* pointers[kLoudnessMaxChannels];
-            for (int c = 0; c < block.channels; ++c) pointers[c] = block.channel(c);
-            album_->process(pointers, block.frames);
-        }
         return true;
     }
     const std::string& error() const { return error_; }
@@ -312,7 +306,6 @@ public:
 private:
     io::AudioFileWriter& writer_;
     WrittenSampleMeter& meter_;
-    LoudnessMeter* album_;
     std::string error_;
 };
 
@@ -321,7 +314,7 @@ private:
 std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, const std::string& path,
                     io::OutputFormat format, const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer,
                     PassOutcome& outcome, const std::string& label, bool showProgress,
-                    const volatile std::sig_atomic_t* interrupted, LoudnessMeter* albumMeter = nullptr) {
+                    const volatile std::sig_atomic_t* interrupted) {
     const int channels = source.channels();
     Diagnostics diags;
     const GraphDesc desc = loadGraphFromString(pass2GraphYaml(channels, gainDb, limiterCeilingDbtp), "target pass 2", ".", diags);
@@ -350,7 +343,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
         if (interrupted && *interrupted) stop.store(true, std::memory_order_relaxed);
     };
     ScratchFileSource input(source);
-    WriterSink output(writer, meter, albumMeter);
+    WriterSink output(writer, meter);
     AudioSource* sources[] = {&input};
     AudioSink* sinks[] = {&output};
     OfflineRunner runner(program->executor(), runnerOptions);
@@ -513,83 +506,6 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
            " runs of pass 2 (last gain " + formatNumber(result.gainDb, "%+.2f") + " dB, " +
            formatNumber(result.meanGainReductionDb, "%.1f") + " dB mean gain reduction) it reads " + formatLevel(lufs, "LUFS") +
            ", true peak " + formatLevel(result.after.truePeakDbtp, "dBTP") +
-           (saturated ? "; more gain only adds limiting: choose a lower target or a higher --ceiling" : "");
-}
-
-std::string deliverAlbumToTarget(std::vector<AlbumTrack>& tracks, const OutputFigures& albumBefore, const LoudnessTarget& target,
-                                 const std::vector<std::string>& protectedPaths, AlbumResult& result, bool showProgress,
-                                 const volatile std::sig_atomic_t* interrupted) {
-    result = {};
-    result.before = albumBefore;
-    if (tracks.empty()) return "no tracks";
-    if (!std::isfinite(albumBefore.integratedLufs))
-        return "the album is silent or quieter than the -70 LUFS gate: there is no loudness to bring to " +
-               formatNumber(target.integratedLufs) + " LUFS";
-    const auto started = std::chrono::steady_clock::now();
-    double gainDb = target.integratedLufs - albumBefore.integratedLufs;
-    if (gainDb > target.maxGainDb)
-        return "the album reads " + formatNumber(albumBefore.integratedLufs, "%.1f") + " LUFS: reaching " +
-               formatNumber(target.integratedLufs) + " LUFS needs " + formatNumber(gainDb, "%+.1f") +
-               " dB of gain, more than --max-gain " + formatNumber(target.maxGainDb) + " dB";
-    const double sampleRate = albumBefore.sampleRate;
-    double limiterCeiling = target.ceilingDbtp - kLimiterMarginDb;
-    std::vector<Trial> trials;
-    bool saturated = false;
-    for (int pass = 1; pass <= kMaxPass2Runs; ++pass) {
-        LoudnessMeter album;
-        if (auto error = album.prepare(sampleRate, tracks[0].source->channels()); !error.empty()) return error;
-        double peak = kSilentLevel;
-        for (AlbumTrack& track : tracks) {
-            PassOutcome outcome;
-            const std::string label =
-                "album pass 2 (" + std::to_string(&track - tracks.data() + 1) + "/" + std::to_string(tracks.size()) + ")";
-            if (auto error = runPass(*track.source, sampleRate, gainDb, limiterCeiling, track.path, track.format, protectedPaths,
-                                     *track.writer, outcome, label, showProgress, interrupted, &album);
-                !error.empty()) {
-                for (AlbumTrack& t : tracks) t.writer->discard();
-                return error;
-            }
-            track.result = {};
-            track.result.before = track.before;
-            track.result.after = outcome.figures;
-            track.result.gainDb = gainDb;
-            track.result.limiterCeilingDbtp = limiterCeiling;
-            track.result.maxGainReductionDb = outcome.maxGainReductionDb;
-            track.result.meanGainReductionDb = outcome.meanGainReductionDb;
-            track.result.limitedPercent = outcome.limitedPercent;
-            track.result.pass2Runs = pass;
-            peak = std::max(peak, outcome.figures.truePeakDbtp);
-        }
-        result.after = figuresOf(album);
-        result.gainDb = gainDb;
-        result.limiterCeilingDbtp = limiterCeiling;
-        result.pass2Runs = pass;
-        const double lufs = result.after.integratedLufs;
-        if (!std::isfinite(lufs)) break;
-        const bool peakOk = !(peak > target.ceilingDbtp);
-        if (peakOk && std::fabs(target.integratedLufs - lufs) <= kLandingToleranceLu) break;
-        if (pass == kMaxPass2Runs) break;
-        if (!peakOk) limiterCeiling -= (peak - target.ceilingDbtp) + 0.01;
-        trials.push_back({gainDb, lufs});
-        const auto next = nextGain(trials, target.integratedLufs);
-        if (!next) {
-            saturated = true;
-            break;
-        }
-        if (gainDb >= target.maxGainDb && *next > gainDb) break;
-        gainDb = std::min(*next, target.maxGainDb);
-    }
-    result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    double peak = kSilentLevel;
-    for (const AlbumTrack& track : tracks) peak = std::max(peak, track.result.after.truePeakDbtp);
-    const double lufs = result.after.integratedLufs;
-    const bool landed = std::isfinite(lufs) && std::fabs(lufs - target.integratedLufs) <= kAcceptToleranceLu;
-    if (landed && !(peak > target.ceilingDbtp)) return {};
-    for (AlbumTrack& t : tracks) t.writer->discard();
-    return "cannot bring the album to " + formatNumber(target.integratedLufs) + " LUFS under a " +
-           formatNumber(target.ceilingDbtp) + " dBTP ceiling: after " + std::to_string(result.pass2Runs) +
-           " runs of pass 2 (last gain " + formatNumber(result.gainDb, "%+.2f") + " dB) it reads " + formatLevel(lufs, "LUFS") +
-           ", true peak " + formatLevel(peak, "dBTP") +
            (saturated ? "; more gain only adds limiting: choose a lower target or a higher --ceiling" : "");
 }
 

@@ -142,35 +142,4 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
                             io::AudioFileWriter& writer, TargetResult& result, bool showProgress,
                             const volatile std::sig_atomic_t* interrupted);
 
-/// One track of `render --album` (host/cli/RenderAlbum.h): its pass-1 scratch file and output.
-struct AlbumTrack {
-    TempSampleFile* source = nullptr; ///< the graph's output for this track (pass 1)
-    OutputFigures before;             ///< its pass-1 figures
-    std::string path;                 ///< the output file
-    io::OutputFormat format = io::OutputFormat::Wav24;
-    io::AudioFileWriter* writer = nullptr; ///< opened here, left uncommitted on success
-    TargetResult result;                   ///< what the album delivery did to this track
-};
-
-/// What the album delivery did to the whole album.
-struct AlbumResult {
-    OutputFigures before, after; ///< the album as one stream (every track in order): pass 1, written
-    double gainDb = 0;           ///< the one gain applied to every track
-    double limiterCeilingDbtp = 0;
-    int pass2Runs = 0;
-    double pass2Seconds = 0;
-};
-
-/// Album delivery: ONE gain for every track, computed from the album's integrated loudness
-/// (`albumBefore`: every track's pass-1 output measured as one concatenated stream, gated over
-/// all of them together, BS.1770-5; the Replay Gain album idea), and one limiter ceiling for
-/// all, so the tracks keep their loudness relative to each other. Pass 2 runs every track
-/// (gain -> limiter -> writer) while one meter measures the written album; the gain is corrected
-/// as in deliverToTarget until the album lands within kLandingToleranceLu and every track's true
-/// peak is under the ceiling. Returns "" (every writer uncommitted, ready to commit) or an error
-/// (every writer discarded).
-std::string deliverAlbumToTarget(std::vector<AlbumTrack>& tracks, const OutputFigures& albumBefore, const LoudnessTarget& target,
-                                 const std::vector<std::string>& protectedPaths, AlbumResult& result, bool showProgress,
-                                 const volatile std::sig_atomic_t* interrupted);
-
 } // namespace sg::cli

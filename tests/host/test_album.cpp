@@ -1,7 +1,8 @@
 // `render --target … --album` through the CLI: the same gain on every track (a null test of each
 // written track against the track rendered alone and gained by the reported album gain), the
 // album's loudness on the target (libebur128 over the concatenation of the written tracks),
-// the ceiling held over all tracks, the consistency table and report, and bad input.
+// the ceiling held over all tracks with each track's loudness relative to the others kept, the
+// consistency table and report, and bad input.
 #include "core/Buffer.h"
 #include "host/io/AudioFile.h"
 #include "support/TestSupport.h"
@@ -137,25 +138,35 @@ TEST_CASE("render --album: one gain for every track, the album on the target", "
     CHECK(loud - quiet == Approx(20 * std::log10(4.0)).margin(0.2));
 }
 
-TEST_CASE("render --album: the ceiling holds over every track", "[album][cli]") {
+TEST_CASE("render --album: the ceiling holds over every track, which keeps its place in the album", "[album][cli]") {
     TempDir dir;
     const std::string graph = dir.write("eq.yaml", kEqGraph);
     const std::string a = dir.file("a.wav"), b = dir.file("b.wav");
     writeWav(a, noiseAt(3, 0.3f, 7));  // loud: the album gain takes its peaks over the ceiling
     writeWav(b, noiseAt(6, 0.15f, 9)); // 6 dB quieter, longer: pulls the album's loudness down
     const auto run =
-        test::runCli("render " + q(graph) + " --target -6LUFS --ceiling -1dBTP --album -i " + q(a) + " -i " + q(b) + " -o " +
+        test::runCli("render " + q(graph) + " --target -8LUFS --ceiling -1dBTP --album -i " + q(a) + " -i " + q(b) + " -o " +
                      q(dir.file("a-out.wav")) + " -o " + q(dir.file("b-out.wav")) + " --report " + q(dir.file("r.json")));
     INFO(run.err);
     REQUIRE(run.status == 0);
     std::ifstream in(dir.file("r.json"));
     const Json json = Json::parse(in);
-    CHECK(json["tracks"][0]["max_gain_reduction_db"].get<double>() > 0.5); // the loud track is limited
-    CHECK(json["tracks"][0]["gain_db"].get<double>() == json["tracks"][1]["gain_db"].get<double>());
+    const Json& loud = json["tracks"][0];
+    const Json& quiet = json["tracks"][1];
+    const double gainDb = json["album"]["gain_db"].get<double>();
+    CHECK(gainDb == Approx(-8 - json["album"]["before_integrated_lufs"].get<double>()).margin(0.001));
+    CHECK(loud["max_gain_reduction_db"].get<double>() > 0.2); // the loud track is limited…
+    CHECK(loud["gain_db"].get<double>() >= gainDb);           // …and gets back what the limiter took
+    CHECK(loud["gain_db"].get<double>() < gainDb + 0.5);
+    CHECK(quiet["max_gain_reduction_db"].get<double>() < 0.01); // the quiet one is not: exactly G
+    CHECK(quiet["gain_db"].get<double>() == Approx(gainDb).margin(1e-6));
     for (const auto& track : json["tracks"]) CHECK(track["true_peak_dbtp"].get<double>() <= -1.0);
+    // Each track keeps its loudness relative to the other: both moved by G.
+    CHECK(loud["integrated_lufs"].get<double>() - loud["before_integrated_lufs"].get<double>() == Approx(gainDb).margin(0.05));
+    CHECK(quiet["integrated_lufs"].get<double>() - quiet["before_integrated_lufs"].get<double>() == Approx(gainDb).margin(0.05));
     double peak = 0;
     const double album = concatenatedLoudness({readWav(dir.file("a-out.wav")), readWav(dir.file("b-out.wav"))}, &peak);
-    CHECK(album == Approx(-6).margin(0.1));
+    CHECK(album == Approx(-8).margin(0.1));
     CHECK(peak < -1 + 0.2); // libebur128's own true-peak interpolator: within its difference
 }
 
