@@ -445,9 +445,16 @@ struct CompareArguments {
              "or I/O failure (unreadable input, a silent candidate); 2 usage or graph error."});
         CompareRequest& r = request;
         app->add_option("GRAPH", r.graphs, "candidate graphs (YAML)");
-        app->add_option("-i,--input", r.inputs, "[NAME=]FILE: an input of every candidate")->type_name("[NAME=]FILE");
-        app->add_option("--set", r.overrides, "node.param=VALUE, applied to every candidate")->type_name("node.param=VALUE");
-        app->add_option("--include-dir", r.includeDirs, "another folder `use:` may read from")->type_name("DIR");
+        // One value per option, so options and candidate graphs may come in any order.
+        app->add_option("-i,--input", r.inputs, "[NAME=]FILE: an input of every candidate (repeatable)")
+            ->type_name("[NAME=]FILE")
+            ->allow_extra_args(false);
+        app->add_option("--set", r.overrides, "node.param=VALUE, applied to every candidate (repeatable)")
+            ->type_name("node.param=VALUE")
+            ->allow_extra_args(false);
+        app->add_option("--include-dir", r.includeDirs, "another folder `use:` may read from (repeatable)")
+            ->type_name("DIR")
+            ->allow_extra_args(false);
         app->add_option("--through", r.throughPath,
                         "render each candidate's output through this playback model (one input) before\n"
                         "measuring; loudness is then matched after the model")
@@ -618,6 +625,9 @@ std::string parseCompareArguments(const std::vector<std::string>& args, CompareR
     CompareRequest& r = arguments.request;
     if (r.graphs.empty()) return "no candidate graphs given";
     if (r.inputs.empty()) return "no input given (-i FILE or -i NAME=FILE)";
+    for (const auto& input : r.inputs)
+        if (input == "-" || (input.size() > 2 && input.compare(input.size() - 2, 2, "=-") == 0))
+            return "-i " + input + ": every candidate reads the inputs, so standard input cannot be one; give a file";
     r.match = !arguments.noMatch;
     if (!arguments.level.empty()) {
         if (!r.match) return "--level and --no-match exclude each other";

@@ -43,17 +43,18 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     sampleRate_ = sampleRate;
     channels_ = channels;
     keepSeries_ = keepSeries;
+    std::array<std::array<double, 5>, kSections> sections{};
     for (int b = 0; b < octave::kBandCount; ++b)
-        bands_[std::size_t(b)].count = octave::bandSections(b, sampleRate, bands_[std::size_t(b)].sections.data());
-    harsh_.count = 0;
-    biquad::designSections(biquad::Shape::Highpass, 3, kHarshLowHz, 0.7071, 0, sampleRate, harsh_.sections.data());
-    harsh_.count = 3;
+        setFilter(b, sections.data(), octave::bandSections(b, sampleRate, sections.data()));
+    biquad::designSections(biquad::Shape::Highpass, 3, kHarshLowHz, 0.7071, 0, sampleRate, sections.data());
+    int harshCount = 3;
     if (kHarshHighHz < 0.45 * sampleRate) {
-        biquad::designSections(biquad::Shape::Lowpass, 3, kHarshHighHz, 0.7071, 0, sampleRate, harsh_.sections.data() + 3);
-        harsh_.count = 6;
+        biquad::designSections(biquad::Shape::Lowpass, 3, kHarshHighHz, 0.7071, 0, sampleRate, sections.data() + 3);
+        harshCount = 6;
     }
-    biquad::designSections(biquad::Shape::Lowpass, 3, kLowEndHz, 0.7071, 0, sampleRate, low_.sections.data());
-    low_.count = 3;
+    setFilter(kHarshIndex, sections.data(), harshCount);
+    biquad::designSections(biquad::Shape::Lowpass, 3, kLowEndHz, 0.7071, 0, sampleRate, sections.data());
+    setFilter(kLowIndex, sections.data(), 3);
     states_.assign(std::size_t(channels), {});
     bandEnergy_.fill(0);
     harshEnergy_ = totalEnergy_ = peak_ = 0;
@@ -74,17 +75,17 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     return {};
 }
 
-double SignalAnalyzer::runFilter(const Filter& filter, std::array<State, octave::kMaxSections>& state, double x) const {
-    double y = x;
-    for (int s = 0; s < filter.count; ++s) {
-        const Section& c = filter.sections[std::size_t(s)];
-        auto& z = state[std::size_t(s)].z;
-        const double out = c[0] * y + z[0];
-        z[0] = (c[1] * y + z[1]) - c[3] * out;
-        z[1] = c[2] * y - c[4] * out;
-        y = out;
+void SignalAnalyzer::setFilter(int filter, const std::array<double, 5>* sections, int count) {
+    const auto f = std::size_t(filter);
+    for (int s = 0; s < kSections; ++s) {
+        const auto i = std::size_t(s);
+        if (s < count) {
+            bank_.b0[i][f] = sections[i][0], bank_.b1[i][f] = sections[i][1], bank_.b2[i][f] = sections[i][2];
+            bank_.a1[i][f] = sections[i][3], bank_.a2[i][f] = sections[i][4];
+        } else { // identity: y = x, and the state stays zero
+            bank_.b0[i][f] = 1, bank_.b1[i][f] = bank_.b2[i][f] = bank_.a1[i][f] = bank_.a2[i][f] = 0;
+        }
     }
-    return y;
 }
 
 void SignalAnalyzer::process(const ConstAudioView& view) {
@@ -110,29 +111,39 @@ void SignalAnalyzer::processStep(const float* const* planar, int offset, int fra
     for (int c = 0; c < channels_; ++c) {
         const float* x = planar[c] + offset;
         pointers[std::size_t(c)] = x;
-        auto& state = states_[std::size_t(c)];
+        BankState& state = states_[std::size_t(c)];
         double total = 0;
+        std::array<double, kFilters> energy{};
+        float* low = lowBuffer_.channel(c);
         for (int n = 0; n < frames; ++n) {
-            total += double(x[n]) * x[n];
-            peak_ = std::max(peak_, double(std::fabs(x[n])));
+            const double in = x[n];
+            total += in * in;
+            peak_ = std::max(peak_, std::fabs(in));
+            // Transposed direct form II, section by section, every filter of the bank at once
+            // (y = b0 v + z1; z1 = b1 v - a1 y + z2; z2 = b2 v - a2 y, as biquad::SectionState).
+            std::array<double, kFilters> v;
+            v.fill(in);
+            for (std::size_t s = 0; s < std::size_t(kSections); ++s) {
+                auto& z1 = state.z1[s];
+                auto& z2 = state.z2[s];
+                const auto& b0 = bank_.b0[s];
+                const auto& b1 = bank_.b1[s];
+                const auto& b2 = bank_.b2[s];
+                const auto& a1 = bank_.a1[s];
+                const auto& a2 = bank_.a2[s];
+                for (std::size_t f = 0; f < std::size_t(kFilters); ++f) {
+                    const double y = b0[f] * v[f] + z1[f];
+                    z1[f] = (b1[f] * v[f] + z2[f]) - a1[f] * y;
+                    z2[f] = b2[f] * v[f] - a2[f] * y;
+                    v[f] = y;
+                }
+            }
+            for (std::size_t f = 0; f < std::size_t(kFilters); ++f) energy[f] += v[f] * v[f];
+            low[n] = float(v[std::size_t(kLowIndex)]);
         }
         totalEnergy_ += total;
-        for (int b = 0; b < octave::kBandCount; ++b) {
-            double energy = 0;
-            for (int n = 0; n < frames; ++n) {
-                const double y = runFilter(bands_[std::size_t(b)], state[std::size_t(b)], x[n]);
-                energy += y * y;
-            }
-            bandEnergy_[std::size_t(b)] += energy;
-        }
-        double harsh = 0;
-        for (int n = 0; n < frames; ++n) {
-            const double y = runFilter(harsh_, state[kHarshIndex], x[n]);
-            harsh += y * y;
-        }
-        harshEnergy_ += harsh;
-        float* low = lowBuffer_.channel(c);
-        for (int n = 0; n < frames; ++n) low[n] = float(runFilter(low_, state[kLowIndex], x[n]));
+        for (int b = 0; b < octave::kBandCount; ++b) bandEnergy_[std::size_t(b)] += energy[std::size_t(b)];
+        harshEnergy_ += energy[std::size_t(kHarshIndex)];
         lowPointers_[std::size_t(c)] = low;
         if (keepSeries_)
             for (int n = 0; n < frames; ++n) {

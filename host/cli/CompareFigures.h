@@ -80,24 +80,26 @@ private:
     void processStep(const float* const* planar, int offset, int frames);
     void endStep();
 
-    using Section = std::array<double, 5>;
-    struct Filter {
-        std::array<Section, octave::kMaxSections> sections{};
-        int count = 0;
+    /// The 10 octave bands, the harshness band and the low-end low-pass as one bank of filters
+    /// of kSections sections each (shorter ones padded with identity sections), stored section
+    /// by section across the filters, so one sample runs through all of them as independent,
+    /// vectorisable chains instead of one long dependency chain per filter.
+    static constexpr int kFilters = octave::kBandCount + 2;
+    static constexpr int kSections = octave::kMaxSections;
+    struct Bank {
+        std::array<std::array<double, kFilters>, kSections> b0{}, b1{}, b2{}, a1{}, a2{};
     };
-    struct State {
-        std::array<double, 2> z{};
+    struct BankState {
+        std::array<std::array<double, kFilters>, kSections> z1{}, z2{};
     };
-    double runFilter(const Filter& filter, std::array<State, octave::kMaxSections>& state, double x) const;
+    void setFilter(int filter, const std::array<double, 5>* sections, int count);
 
     double sampleRate_ = 0;
     int channels_ = 0;
     bool keepSeries_ = false;
     LoudnessMeter meter_, lowMeter_;
-    std::array<Filter, octave::kBandCount> bands_{};
-    Filter harsh_{}, low_{};
-    /// Per channel: band states, harsh state, low state.
-    std::vector<std::array<std::array<State, octave::kMaxSections>, octave::kBandCount + 2>> states_;
+    Bank bank_{};
+    std::vector<BankState> states_; ///< per channel
     std::array<double, octave::kBandCount> bandEnergy_{};
     double harshEnergy_ = 0, totalEnergy_ = 0, peak_ = 0;
     std::int64_t frames_ = 0;

@@ -2,6 +2,7 @@
 
 #include "host/cli/CommandLine.h"
 #include "host/cli/HtmlPages.h"
+#include "host/cli/RenderAlbum.h"
 #include "host/cli/RenderCommit.h"
 #include "host/cli/RenderPipeline.h"
 #include "host/cli/RenderPlan.h"
@@ -155,6 +156,7 @@ int runRender(const std::vector<std::string>& args) {
         std::fputs(renderUsage(), stdout);
         return kExitOk;
     }
+    if (request.album) return renderAlbum(request);
     if (request.htmlPath.empty()) return render(request);
     if (auto error = checkHtmlRequest(request); !error.empty()) return usageError(error);
     RenderSummary summary;

@@ -61,6 +61,7 @@ struct RenderRequest {
     bool showProgress = true;               ///< the progress bar (only ever on a terminal)
     std::optional<LoudnessTarget> target;   ///< --target (with --ceiling applied)
     std::string reportPath;                 ///< --report FILE.json ("" = none)
+    bool album = false;                     ///< --album: one --target gain for every input (host/cli/RenderAlbum.h)
     std::string htmlPath;                   ///< --html FILE: a page with plots (host/cli/HtmlReport.h; "" = none)
     bool measureOutputs = false;            ///< measure written outputs even without --report
     std::optional<double> durationSeconds;  ///< --duration: exact output length (> 0)

@@ -58,7 +58,7 @@ bool parseTimeMs(const std::string& text, double& ms) {
 struct RenderOptions {
     std::vector<std::string> positional, inputs, outputs, overrides, includeDirs, swaps;
     std::string format, block, target, ceiling, maxGain, report, duration, rate, html;
-    bool noBatch = false;
+    bool noBatch = false, album = false;
     std::unique_ptr<CLI::App> app;
 
     RenderOptions() {
@@ -101,6 +101,10 @@ struct RenderOptions {
             ->type_name("GAIN");
         app->add_option("--report", report, "write every tap's figures and each output's loudness to FILE")
             ->type_name("FILE.json");
+        app->add_flag("--album", album,
+                      "with --target: every -i is a track through the graph, one gain for all\n"
+                      "(from the album's loudness, all tracks gated together); -o DIR/ or one\n"
+                      "-o per input; prints a consistency table (docs/reports.md)");
         app->add_option("--html", html, "write a self-contained page with plots of every output (docs/reports.md)")
             ->type_name("FILE.html");
         app->add_option("--format", format,
@@ -212,6 +216,12 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
         }
     }
     if (request.graphPath.empty()) return "no graph file given";
+    if (o.album) {
+        if (!request.target) return "--album needs --target (the album is brought to one loudness with one gain)";
+        if (request.inputs.empty()) return "--album: no tracks given (-i FILE, one per track)";
+        if (request.durationSeconds) return "--album and --duration exclude each other (each track keeps its length)";
+        request.album = true;
+    }
     if (request.outputs.empty()) return "no output file given (-o [NAME=]FILE)";
     return {};
 }
