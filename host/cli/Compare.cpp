@@ -455,6 +455,11 @@ struct CompareArguments {
         app->add_option("--include-dir", r.includeDirs, "another folder `use:` may read from (repeatable)")
             ->type_name("DIR")
             ->allow_extra_args(false);
+        app->add_option("--swap", r.swaps,
+                        "NAME=FILE: a candidate of the one GRAPH with its `use:` stage NAME replaced by FILE\n"
+                        "(repeatable: the same mix through several masters)")
+            ->type_name("NAME=FILE")
+            ->allow_extra_args(false);
         app->add_option("--through", r.throughPath,
                         "render each candidate's output through this playback model (one input) before\n"
                         "measuring; loudness is then matched after the model")
@@ -624,6 +629,17 @@ std::string parseCompareArguments(const std::vector<std::string>& args, CompareR
     if (!outcome.error.empty()) return outcome.error;
     CompareRequest& r = arguments.request;
     if (r.graphs.empty()) return "no candidate graphs given";
+    if (!r.swaps.empty()) {
+        // One session graph, a candidate per swap.
+        if (r.graphs.size() != 1)
+            return "--swap makes the candidates of one graph: give one GRAPH (a session that includes the stage by "
+                   "`use:`), not " +
+                   std::to_string(r.graphs.size());
+        for (const auto& swap : r.swaps)
+            if (swap.find('=') == std::string::npos || swap.front() == '=' || swap.back() == '=')
+                return "--swap: expected NAME=FILE, got '" + swap + "'";
+        r.graphs.assign(r.swaps.size(), r.graphs.front());
+    }
     if (r.inputs.empty()) return "no input given (-i FILE or -i NAME=FILE)";
     for (const auto& input : r.inputs)
         if (input == "-" || (input.size() > 2 && input.compare(input.size() - 2, 2, "=-") == 0))
@@ -679,7 +695,11 @@ int compare(const CompareRequest& request, CompareResult& result) {
         ~CommandNameReset() { setRenderCommandName("render"); }
     } commandNameReset;
     InterruptGuard guard;
-    const std::vector<std::string> labels = labelsOf(request.graphs);
+    std::vector<std::string> labelSources = request.graphs; // with --swap: the swapped-in files
+    if (!request.swaps.empty())
+        for (std::size_t i = 0; i < labelSources.size(); ++i)
+            labelSources[i] = request.swaps[i].substr(request.swaps[i].find('=') + 1);
+    const std::vector<std::string> labels = labelsOf(labelSources);
     std::vector<Candidate> candidates(request.graphs.size());
 
     // 1. Plan every candidate: all graph errors of all candidates in one run.
@@ -691,6 +711,7 @@ int compare(const CompareRequest& request, CompareResult& result) {
         render.inputs = request.inputs;
         render.overrides = request.overrides;
         render.includeDirs = request.includeDirs;
+        if (!request.swaps.empty()) render.swaps = {request.swaps[i]};
         render.blockFrames = request.blockFrames;
         render.showProgress = false;
         Candidate& c = candidates[i];

@@ -4,6 +4,7 @@
 //                      [--through PLAYBACK.yaml] [--level -16LUFS | --no-match] [--json]
 //                      [--ab FILE [--ab-seconds N] [--crossfade MS]] [--null FILE [--null-pair A,B]]
 //                      [--html FILE] [--block N] [--include-dir DIR]
+//   stagegraph compare SESSION.yaml --swap NAME=A.yaml --swap NAME=B.yaml… -i …   one graph, stages swapped
 //
 // Flow (docs/compare.md):
 //   1. every candidate is planned with render's machinery (RenderPlan: the same -i binding,
@@ -43,17 +44,20 @@ struct CompareRequest {
     std::vector<std::string> inputs;      ///< "[NAME=]FILE", bound to every candidate
     std::vector<std::string> overrides;   ///< --set, applied to every candidate
     std::vector<std::string> includeDirs; ///< --include-dir
-    std::string throughPath;              ///< --through playback model ("" = none)
-    std::optional<double> levelLufs;      ///< --level; nullopt: the quietest candidate
-    bool match = true;                    ///< false: --no-match
-    bool json = false;                    ///< --json
-    std::string abPath;                   ///< --ab FILE
-    double abSeconds = 4;                 ///< --ab-seconds
-    double crossfadeMs = 20;              ///< --crossfade
-    std::string nullPath;                 ///< --null FILE
-    std::string nullPair;                 ///< --null-pair A,B (labels or 1-based numbers)
-    std::string htmlPath;                 ///< --html FILE
-    int blockFrames = 1024;               ///< --block
+    /// --swap NAME=FILE, one a candidate: the one GRAPH with its stage NAME replaced by FILE
+    /// (the same mix through several masters). Empty, or as long as `graphs`.
+    std::vector<std::string> swaps;
+    std::string throughPath;         ///< --through playback model ("" = none)
+    std::optional<double> levelLufs; ///< --level; nullopt: the quietest candidate
+    bool match = true;               ///< false: --no-match
+    bool json = false;               ///< --json
+    std::string abPath;              ///< --ab FILE
+    double abSeconds = 4;            ///< --ab-seconds
+    double crossfadeMs = 20;         ///< --crossfade
+    std::string nullPath;            ///< --null FILE
+    std::string nullPair;            ///< --null-pair A,B (labels or 1-based numbers)
+    std::string htmlPath;            ///< --html FILE
+    int blockFrames = 1024;          ///< --block
 };
 
 /// One node's gain reduction in a candidate.

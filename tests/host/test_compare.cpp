@@ -130,6 +130,40 @@ TEST_CASE("compare matches integrated loudness to the quietest candidate; libebu
     CHECK(table.out.find("band 31.5 Hz") != std::string::npos);
 }
 
+TEST_CASE("compare --swap: one session, a candidate per swapped stage, equal to the swapped graphs", "[compare][cli][swap]") {
+    TempDir dir;
+    const std::string mix = dir.file("mix.wav");
+    writeWav(mix, steppedNoise(4, 0.3f, 0.05f));
+    const std::string soft = dir.write("soft.yaml", chainGraph("g: {type: gain, gain: -6 dB}", "g"));
+    const std::string hard = dir.write("hard.yaml", chainGraph("g: {type: gain, gain: -12 dB}", "g"));
+    const std::string session = dir.write("session.yaml", "stagegraph: 1\ninputs: {mix: {channels: 2}}\n"
+                                                          "outputs: {master: {channels: 2}}\n"
+                                                          "nodes: {stage: {use: soft.yaml}}\n"
+                                                          "connections: [\"mix -> stage -> master\"]\n");
+    const Json swapped =
+        compareJson(q(session) + " -i " + q(mix) + " --no-match --swap stage=" + q(soft) + " --swap stage=" + q(hard));
+    REQUIRE(swapped["candidates"].size() == 2);
+    CHECK(swapped["candidates"][0]["label"] == "soft");
+    CHECK(swapped["candidates"][1]["label"] == "hard");
+    // The same figures as the two stage graphs compared directly.
+    const Json direct = compareJson(q(soft) + " " + q(hard) + " -i " + q(mix) + " --no-match");
+    for (std::size_t i = 0; i < 2; ++i)
+        CHECK(swapped["candidates"][i]["integrated_lufs"].get<double>() ==
+              direct["candidates"][i]["integrated_lufs"].get<double>());
+    CHECK(swapped["candidates"][0]["integrated_lufs"].get<double>() - swapped["candidates"][1]["integrated_lufs"].get<double>() ==
+          Approx(6).margin(0.01));
+    // Usage: one graph only; NAME=FILE; an unknown stage is a graph error naming it.
+    auto r = test::runCli("compare " + q(session) + " " + q(soft) + " -i " + q(mix) + " --swap stage=" + q(hard));
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--swap makes the candidates of one graph") != std::string::npos);
+    r = test::runCli("compare " + q(session) + " -i " + q(mix) + " --swap stage");
+    CHECK(r.status == 2);
+    CHECK(r.err.find("expected NAME=FILE") != std::string::npos);
+    r = test::runCli("compare " + q(session) + " -i " + q(mix) + " --swap stag=" + q(hard));
+    CHECK(r.status == 2);
+    CHECK(r.err.find("'stag'") != std::string::npos);
+}
+
 TEST_CASE("compare reports the limiter's gain reduction as render --report measures it", "[compare][cli]") {
     TempDir dir;
     const std::string mix = dir.file("mix.wav");
