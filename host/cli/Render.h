@@ -9,11 +9,11 @@
 //
 // Flow: load the graph → apply --set → map files to the graph's inputs and outputs → open the
 // inputs (the graph runs at the first input's rate or --rate; inputs at other rates are
-// resampled to it, host/io/Resampler.h; each must match its declared channel count) → compile → stream blocks through the executor → write every output through a
-// temporary file renamed into place only when the whole render succeeded.
-// The output is trimmed by the graph's latency (the first latencyFrames output frames are
-// dropped and as many frames of silence are fed after the inputs end), so it is sample-aligned
-// with the input and as long as the longest input; shorter inputs are padded with silence.
+// resampled to it, host/io/Resampler.h; each must match its declared channel count) → compile → stream blocks through the
+// executor → write every output through a temporary file renamed into place only when the whole render succeeded. The output is
+// trimmed by the graph's latency (the first latencyFrames output frames are dropped and as many frames of silence are fed after
+// the inputs end), so it is sample-aligned with the input and as long as the longest input; shorter inputs are padded with
+// silence.
 //
 // --duration: the output is exactly round(SECONDS * rate) frames long. A graph with no inputs
 // (sources only: noise, sine, sweep) needs it, and runs at --rate (default 48 kHz). With inputs
@@ -66,7 +66,7 @@ struct RenderRequest {
     std::optional<double> sampleRate;       ///< --rate in Hz: the graph's rate (inputs are resampled to it)
     std::optional<double> outputRate;       ///< --output-rate in Hz: outputs resampled after the graph
     io::ResampleQuality resampleQuality = io::ResampleQuality::VeryHigh; ///< --resample-quality
-    std::optional<double> quality;          ///< --quality 0..1 (lossy formats): compression level 1 - quality
+    std::optional<double> quality;                          ///< --quality 0..1 (lossy formats): compression level 1 - quality
     io::BitrateMode bitrateMode = io::BitrateMode::Default; ///< --bitrate-mode (mp3, opus)
 };
 

@@ -115,8 +115,7 @@ struct RenderOptions {
                         "write the outputs at this rate (resampled after the graph, aligned,\n"
                         "round(frames * out/in) frames); --target then measures at it")
             ->type_name("HZ");
-        app->add_option("--resample-quality", resampleQuality,
-                        "quick | low | medium | high | very-high (default very-high)")
+        app->add_option("--resample-quality", resampleQuality, "quick | low | medium | high | very-high (default very-high)")
             ->type_name("Q");
         app->add_option("--block", block, "host block in frames, 1..8192 (default 1024)")->type_name("N");
         app->add_flag("--no-batch", noBatch, "compile without lane batching");
@@ -183,10 +182,14 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
     }
     if (o.app->count("--bitrate-mode")) {
         const std::string mode = lowercase(o.bitrateMode);
-        if (mode == "constant" || mode == "cbr") request.bitrateMode = io::BitrateMode::Constant;
-        else if (mode == "average" || mode == "abr") request.bitrateMode = io::BitrateMode::Average;
-        else if (mode == "variable" || mode == "vbr") request.bitrateMode = io::BitrateMode::Variable;
-        else return "--bitrate-mode: expected constant, average or variable, got '" + o.bitrateMode + "'";
+        if (mode == "constant" || mode == "cbr")
+            request.bitrateMode = io::BitrateMode::Constant;
+        else if (mode == "average" || mode == "abr")
+            request.bitrateMode = io::BitrateMode::Average;
+        else if (mode == "variable" || mode == "vbr")
+            request.bitrateMode = io::BitrateMode::Variable;
+        else
+            return "--bitrate-mode: expected constant, average or variable, got '" + o.bitrateMode + "'";
     }
     if (o.app->count("--output-rate")) {
         double hz = 0;

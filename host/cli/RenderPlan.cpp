@@ -145,8 +145,8 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
         }
         if (request.quality) {
             if (!io::takesQuality(plan.formats[o]))
-                return "--quality applies to lossy encodings (mp3, opus, ogg), not " +
-                       io::outputFormatName(plan.formats[o]) + " (" + quotedText(path) + ")";
+                return "--quality applies to lossy encodings (mp3, opus, ogg), not " + io::outputFormatName(plan.formats[o]) +
+                       " (" + quotedText(path) + ")";
             plan.formats[o].compressionLevel = 1.0 - *request.quality;
         }
         plan.formats[o].bitrateMode = request.bitrateMode;
@@ -166,7 +166,8 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
     if (!request.reportPath.empty()) {
         const std::string& report = request.reportPath;
         for (const auto& input : plan.inputFiles)
-            if (report != "-" && io::sameFile(report, inputFilePath(input))) return "--report: refusing to overwrite input file " + quotedText(input);
+            if (report != "-" && io::sameFile(report, inputFilePath(input)))
+                return "--report: refusing to overwrite input file " + quotedText(input);
         for (const auto& graph : plan.graphFiles)
             if (io::sameFile(report, graph)) return "--report: refusing to overwrite the graph file " + quotedText(graph);
         for (const auto& path : plan.outputFiles)

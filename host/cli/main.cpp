@@ -1,6 +1,7 @@
 // The `stagegraph` command: dispatches to the sub-commands in host/cli.
 #include "host/cli/Analyze.h"
 #include "host/cli/Demo.h"
+#include "host/cli/FormatList.h"
 #include "host/cli/Inspect.h"
 #include "host/cli/Live.h"
 #include "host/cli/Render.h"
@@ -25,12 +26,15 @@ const char* kUsage = "stagegraph " STAGEGRAPH_VERSION " - a node-graph audio eng
                      "  stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [--set node.param=VALUE...]\n"
                      "                    [--target -14LUFS|spotify|apple|youtube|amazon|ebu-r128|atsc-a85]\n"
                      "                    [--ceiling -1dBTP] [--report FILE.json]\n"
-                     "                    [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]\n"
+                     "                    [--format wav16|wav24|wav32f|flac16|flac24|mp3|opus|...] [--block N] [--no-batch]\n"
+                     "                    [--rate HZ] [--output-rate HZ] [--resample-quality Q] [--quality Q]\n"
+                     "                    (FILE may be -, standard input/output, or raw:RATE:CHANNELS:ENCODING:FILE)\n"
                      "  stagegraph check GRAPH.yaml [--schedule]      validate and summarise, no audio\n"
                      "  stagegraph dot GRAPH.yaml                     Graphviz DOT of the graph\n"
                      "  stagegraph nodes [TYPE] [--markdown]          the node library and its parameters\n"
                      "  stagegraph demo                               the built-in example, end to end\n"
                      "  stagegraph analyze FILE... [--json] [--oversampling 4|8]   loudness, true peak and more, per file\n"
+                     "  stagegraph formats [--markdown]               the file formats render writes\n"
                      "  stagegraph live GRAPH.yaml... [-i FILE | --input-device ID] [--device ID] [--api jack|alsa|pulse]\n"
                      "                  [--rate HZ] [--block N] [--duration S] [--loop] [--match-loudness] [--crossfade MS]\n"
                      "                  [--tee FILE] [--set node.param=VALUE...] [--list-devices]\n"
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
         if (command == "demo") return sg::cli::runDemo(args);
         if (command == "analyze") return sg::cli::runAnalyze(args);
         if (command == "live") return sg::cli::runLive(args);
+        if (command == "formats") return sg::cli::runFormats(args);
     } catch (const std::bad_alloc&) {
         // Not "std::bad_alloc": say what happened (exit 1, a processing failure, not a graph error).
         std::fprintf(stderr, "stagegraph %s: error: out of memory\n", command.c_str());

@@ -166,7 +166,9 @@ std::string AudioFileReader::open(const std::string& path) {
     }
     if (!s.file)
         return s.error = "cannot open " + quotedPath(path) + ": " + sf_strerror(nullptr) +
-                         (spec.raw ? "" : standardInput ? " (standard input: WAV, AIFF, AU, FLAC, Ogg… or raw:RATE:CHANNELS:ENCODING:-)" : "");
+                         (spec.raw        ? ""
+                          : standardInput ? " (standard input: WAV, AIFF, AU, FLAC, Ogg… or raw:RATE:CHANNELS:ENCODING:-)"
+                                          : "");
     if (s.info.channels <= 0 || s.info.samplerate <= 0) {
         s.close();
         return s.error = "cannot open " + quotedPath(path) + ": no audio channels or no sample rate";
@@ -491,7 +493,10 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
         static SF_VIRTUAL_IO pipeCalls{&PipeIo::length, &PipeIo::seek, &PipeIo::read, &PipeIo::write, &PipeIo::tell};
         s.file = sf_open_virtual(&pipeCalls, SFM_WRITE, &info, s.pipeIo.get());
     } else {
-        s.file = sf_open_fd(s.fd, SFM_WRITE, &info, SF_FALSE);
+        // libsndfile gets its own descriptor: it closes the one it is given when an open fails,
+        // even when told not to (1.2.0), and s.fd must stay ours to close exactly once.
+        const int own = ::dup(s.fd);
+        s.file = own >= 0 ? sf_open_fd(own, SFM_WRITE, &info, SF_TRUE) : nullptr;
     }
     if (!s.file) {
         std::string reason = sf_strerror(nullptr);

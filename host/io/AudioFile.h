@@ -11,8 +11,8 @@
 // Writer: every format of host/io/Formats.h (wav16, wav24, flac24, mp3, opus…). The target
 // follows the output rules of host/io/OutputFiles.h (docs/safety.md): symbolic links are followed; stdout ("-"), devices and
 // FIFOs are streamed to (to a pipe, WAV with the streamed sizes 0xFFFFFFFF, other containers
-// with the header they wrote first: FLAC without a total); a regular file gets a temporary file in its folder (".name.sg-PID.XXXXXX.tmp") that
-// commit() renames over it (rename(2) is atomic within a file system), and a writer destroyed
+// with the header they wrote first: FLAC without a total); a regular file gets a temporary file in its folder
+// (".name.sg-PID.XXXXXX.tmp") that commit() renames over it (rename(2) is atomic within a file system), and a writer destroyed
 // without commit() removes it, so a failed render never leaves a half-written file. A target
 // that is one of the given input files (same device and inode, or same path) is refused. 8-, 16-,
 // 20- and 24-bit integer encodings get TPDF dither (host/io/Dither.h), then rounding and

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace sg::io {
 
@@ -22,19 +24,19 @@ struct Major {
 // Every container of libsndfile 1.2. Containers the installed library does not write simply
 // never pass sf_format_check.
 constexpr Major kMajors[] = {
-    {SF_FORMAT_WAV, "wav", "wav"},        {SF_FORMAT_AIFF, "aiff", "aiff aif aifc"},
-    {SF_FORMAT_AU, "au", "au snd"},       {SF_FORMAT_RAW, "raw", ""},
-    {SF_FORMAT_PAF, "paf", "paf"},        {SF_FORMAT_SVX, "iff", "iff svx"},
-    {SF_FORMAT_NIST, "nist", ""},         {SF_FORMAT_VOC, "voc", "voc"},
-    {SF_FORMAT_IRCAM, "ircam", "sf"},     {SF_FORMAT_W64, "w64", "w64"},
-    {SF_FORMAT_MAT4, "mat4", ""},         {SF_FORMAT_MAT5, "mat5", "mat"},
-    {SF_FORMAT_PVF, "pvf", "pvf"},        {SF_FORMAT_XI, "xi", "xi"},
-    {SF_FORMAT_HTK, "htk", "htk"},        {SF_FORMAT_SDS, "sds", "sds"},
-    {SF_FORMAT_AVR, "avr", "avr"},        {SF_FORMAT_WAVEX, "wavex", ""},
-    {SF_FORMAT_SD2, "sd2", "sd2"},        {SF_FORMAT_FLAC, "flac", "flac"},
-    {SF_FORMAT_CAF, "caf", "caf"},        {SF_FORMAT_WVE, "wve", "wve"},
+    {SF_FORMAT_WAV, "wav", "wav"},          {SF_FORMAT_AIFF, "aiff", "aiff aif aifc"},
+    {SF_FORMAT_AU, "au", "au snd"},         {SF_FORMAT_RAW, "raw", ""},
+    {SF_FORMAT_PAF, "paf", "paf"},          {SF_FORMAT_SVX, "iff", "iff svx"},
+    {SF_FORMAT_NIST, "nist", ""},           {SF_FORMAT_VOC, "voc", "voc"},
+    {SF_FORMAT_IRCAM, "ircam", "sf"},       {SF_FORMAT_W64, "w64", "w64"},
+    {SF_FORMAT_MAT4, "mat4", ""},           {SF_FORMAT_MAT5, "mat5", "mat"},
+    {SF_FORMAT_PVF, "pvf", "pvf"},          {SF_FORMAT_XI, "xi", "xi"},
+    {SF_FORMAT_HTK, "htk", "htk"},          {SF_FORMAT_SDS, "sds", "sds"},
+    {SF_FORMAT_AVR, "avr", "avr"},          {SF_FORMAT_WAVEX, "wavex", ""},
+    {SF_FORMAT_SD2, "sd2", "sd2"},          {SF_FORMAT_FLAC, "flac", "flac"},
+    {SF_FORMAT_CAF, "caf", "caf"},          {SF_FORMAT_WVE, "wve", "wve"},
     {SF_FORMAT_OGG, "ogg", "ogg oga opus"}, {SF_FORMAT_MPC2K, "mpc2k", "mpc"},
-    {SF_FORMAT_RF64, "rf64", "rf64"},     {SF_FORMAT_MPEG, "mpeg", "mp3 mp2 mp1 m1a"},
+    {SF_FORMAT_RF64, "rf64", "rf64"},       {SF_FORMAT_MPEG, "mpeg", "mp3 mp2 mp1 m1a"},
 };
 
 struct Subtype {
@@ -45,40 +47,23 @@ struct Subtype {
 };
 
 constexpr Subtype kSubtypes[] = {
-    {SF_FORMAT_PCM_S8, "8", 8, false},
-    {SF_FORMAT_PCM_U8, "u8", 8, false},
-    {SF_FORMAT_PCM_16, "16", 16, false},
-    {SF_FORMAT_PCM_24, "24", 24, false},
-    {SF_FORMAT_PCM_32, "32", 0, false},
-    {SF_FORMAT_FLOAT, "32f", 0, false},
-    {SF_FORMAT_DOUBLE, "64f", 0, false},
-    {SF_FORMAT_ULAW, "ulaw", 0, true},
-    {SF_FORMAT_ALAW, "alaw", 0, true},
-    {SF_FORMAT_IMA_ADPCM, "ima", 0, true},
-    {SF_FORMAT_MS_ADPCM, "msadpcm", 0, true},
-    {SF_FORMAT_GSM610, "gsm", 0, true},
-    {SF_FORMAT_VOX_ADPCM, "vox", 0, true},
-    {SF_FORMAT_NMS_ADPCM_16, "nms16", 0, true},
-    {SF_FORMAT_NMS_ADPCM_24, "nms24", 0, true},
-    {SF_FORMAT_NMS_ADPCM_32, "nms32", 0, true},
-    {SF_FORMAT_G721_32, "g721", 0, true},
-    {SF_FORMAT_G723_24, "g723-24", 0, true},
-    {SF_FORMAT_G723_40, "g723-40", 0, true},
-    {SF_FORMAT_DWVW_12, "dwvw12", 12, false},
-    {SF_FORMAT_DWVW_16, "dwvw16", 16, false},
-    {SF_FORMAT_DWVW_24, "dwvw24", 24, false},
-    {SF_FORMAT_DWVW_N, "dwvwn", 0, false},
-    {SF_FORMAT_DPCM_8, "dpcm8", 8, false},
-    {SF_FORMAT_DPCM_16, "dpcm16", 16, false},
-    {SF_FORMAT_VORBIS, "vorbis", 0, true},
-    {SF_FORMAT_OPUS, "opus", 0, true},
-    {SF_FORMAT_ALAC_16, "alac16", 16, false},
-    {SF_FORMAT_ALAC_20, "alac20", 20, false},
-    {SF_FORMAT_ALAC_24, "alac24", 24, false},
-    {SF_FORMAT_ALAC_32, "alac32", 0, false},
-    {SF_FORMAT_MPEG_LAYER_I, "mp1", 0, true},
-    {SF_FORMAT_MPEG_LAYER_II, "mp2", 0, true},
-    {SF_FORMAT_MPEG_LAYER_III, "mp3", 0, true},
+    {SF_FORMAT_PCM_S8, "8", 8, false},          {SF_FORMAT_PCM_U8, "u8", 8, false},
+    {SF_FORMAT_PCM_16, "16", 16, false},        {SF_FORMAT_PCM_24, "24", 24, false},
+    {SF_FORMAT_PCM_32, "32", 0, false},         {SF_FORMAT_FLOAT, "32f", 0, false},
+    {SF_FORMAT_DOUBLE, "64f", 0, false},        {SF_FORMAT_ULAW, "ulaw", 0, true},
+    {SF_FORMAT_ALAW, "alaw", 0, true},          {SF_FORMAT_IMA_ADPCM, "ima", 0, true},
+    {SF_FORMAT_MS_ADPCM, "msadpcm", 0, true},   {SF_FORMAT_GSM610, "gsm", 0, true},
+    {SF_FORMAT_VOX_ADPCM, "vox", 0, true},      {SF_FORMAT_NMS_ADPCM_16, "nms16", 0, true},
+    {SF_FORMAT_NMS_ADPCM_24, "nms24", 0, true}, {SF_FORMAT_NMS_ADPCM_32, "nms32", 0, true},
+    {SF_FORMAT_G721_32, "g721", 0, true},       {SF_FORMAT_G723_24, "g723-24", 0, true},
+    {SF_FORMAT_G723_40, "g723-40", 0, true},    {SF_FORMAT_DWVW_12, "dwvw12", 12, false},
+    {SF_FORMAT_DWVW_16, "dwvw16", 16, false},   {SF_FORMAT_DWVW_24, "dwvw24", 24, false},
+    {SF_FORMAT_DWVW_N, "dwvwn", 0, false},      {SF_FORMAT_DPCM_8, "dpcm8", 8, false},
+    {SF_FORMAT_DPCM_16, "dpcm16", 16, false},   {SF_FORMAT_VORBIS, "vorbis", 0, true},
+    {SF_FORMAT_OPUS, "opus", 0, true},          {SF_FORMAT_ALAC_16, "alac16", 16, false},
+    {SF_FORMAT_ALAC_20, "alac20", 20, false},   {SF_FORMAT_ALAC_24, "alac24", 24, false},
+    {SF_FORMAT_ALAC_32, "alac32", 0, false},    {SF_FORMAT_MPEG_LAYER_I, "mp1", 0, true},
+    {SF_FORMAT_MPEG_LAYER_II, "mp2", 0, true},  {SF_FORMAT_MPEG_LAYER_III, "mp3", 0, true},
 };
 
 /// Names that are not CONTAINER + ENCODING.
@@ -99,8 +84,8 @@ constexpr Alias kAliases[] = {
 };
 
 /// The order a bare container name picks its encoding in.
-constexpr int kDefaultSubtypes[] = {SF_FORMAT_PCM_24, SF_FORMAT_PCM_16, SF_FORMAT_FLOAT,  SF_FORMAT_PCM_S8,
-                                    SF_FORMAT_PCM_U8, SF_FORMAT_DPCM_16, SF_FORMAT_ALAW, SF_FORMAT_VORBIS};
+constexpr int kDefaultSubtypes[] = {SF_FORMAT_PCM_24, SF_FORMAT_PCM_16,  SF_FORMAT_FLOAT, SF_FORMAT_PCM_S8,
+                                    SF_FORMAT_PCM_U8, SF_FORMAT_DPCM_16, SF_FORMAT_ALAW,  SF_FORMAT_VORBIS};
 
 std::string lowercase(std::string_view text) {
     std::string out(text);
@@ -290,59 +275,34 @@ std::string checkOutputFormat(const OutputFormat& format, double sampleRateHz, i
 
 namespace {
 
-/// A growing file in memory for libsndfile's virtual I/O.
-struct MemoryFile {
-    std::vector<char> bytes;
-    sf_count_t position = 0;
-    static sf_count_t length(void* self) { return sf_count_t(static_cast<MemoryFile*>(self)->bytes.size()); }
-    static sf_count_t seek(sf_count_t offset, int whence, void* self) {
-        auto& m = *static_cast<MemoryFile*>(self);
-        const sf_count_t base = whence == SEEK_CUR ? m.position : whence == SEEK_END ? sf_count_t(m.bytes.size()) : 0;
-        m.position = std::max<sf_count_t>(0, base + offset);
-        return m.position;
-    }
-    static sf_count_t read(void* out, sf_count_t count, void* self) {
-        auto& m = *static_cast<MemoryFile*>(self);
-        const sf_count_t n = std::clamp<sf_count_t>(sf_count_t(m.bytes.size()) - m.position, 0, count);
-        if (n > 0) std::memcpy(out, m.bytes.data() + m.position, std::size_t(n));
-        m.position += n;
-        return n;
-    }
-    static sf_count_t write(const void* data, sf_count_t count, void* self) {
-        auto& m = *static_cast<MemoryFile*>(self);
-        if (std::size_t(m.position + count) > m.bytes.size()) m.bytes.resize(std::size_t(m.position + count));
-        std::memcpy(m.bytes.data() + m.position, data, std::size_t(count));
-        m.position += count;
-        return count;
-    }
-    static sf_count_t tell(void* self) { return static_cast<MemoryFile*>(self)->position; }
-};
-
 /// Writes 4800 stereo frames (mono where the container is mono only) and reads them back.
 bool writesAndReads(int format) {
-    static SF_VIRTUAL_IO calls{&MemoryFile::length, &MemoryFile::seek, &MemoryFile::read, &MemoryFile::write,
-                               &MemoryFile::tell};
     for (int channels : {2, 1}) {
         SF_INFO info{};
         info.samplerate = 48000;
         info.channels = channels;
         info.format = format;
         if (!sf_format_check(&info)) continue;
-        MemoryFile memory;
-        SNDFILE* out = sf_open_virtual(&calls, SFM_WRITE, &info, &memory);
-        if (!out) continue;
-        std::vector<float> samples(std::size_t(4800 * channels));
-        for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = 0.25f * float(std::sin(0.05 * double(i)));
-        const bool wrote = sf_writef_float(out, samples.data(), 4800) == 4800;
-        if (sf_close(out) != 0 || !wrote) continue;
-        memory.position = 0;
-        SF_INFO back{};
-        if ((format & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) back = info;
-        SNDFILE* in = sf_open_virtual(&calls, SFM_READ, &back, &memory);
-        if (!in) continue;
-        const sf_count_t got = sf_readf_float(in, samples.data(), 4800);
-        sf_close(in);
-        if (got > 0) return true;
+        // A file in memory (memfd), opened as a file: the encoders see what a render gives them.
+        const int fd = ::memfd_create("stagegraph-format-probe", MFD_CLOEXEC);
+        if (fd < 0) return false;
+        bool ok = false;
+        // Each open gets its own descriptor: libsndfile 1.2.0 closes it when an open fails.
+        if (SNDFILE* out = sf_open_fd(::dup(fd), SFM_WRITE, &info, SF_TRUE)) {
+            std::vector<float> samples(std::size_t(4800 * channels));
+            for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = 0.25f * float(std::sin(0.05 * double(i)));
+            const bool wrote = sf_writef_float(out, samples.data(), 4800) == 4800;
+            if (sf_close(out) == 0 && wrote && ::lseek(fd, 0, SEEK_SET) == 0) {
+                SF_INFO back{};
+                if ((format & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) back = info;
+                if (SNDFILE* in = sf_open_fd(::dup(fd), SFM_READ, &back, SF_TRUE)) {
+                    ok = sf_readf_float(in, samples.data(), 4800) > 0;
+                    sf_close(in);
+                }
+            }
+        }
+        ::close(fd);
+        if (ok) return true;
     }
     return false;
 }
@@ -443,8 +403,7 @@ std::string parseInputSpec(const std::string& text, InputSpec& spec) {
         return "'" + text + "': raw channel count '" + channels + "' is not from 1 to 256";
     for (const auto& e : kRawEncodings)
         if (encoding == e.name) spec.sndfileFormat = SF_FORMAT_RAW | e.format;
-    if (spec.sndfileFormat == 0)
-        return "'" + text + "': unknown raw encoding '" + encoding + "' (" + rawEncodingNames() + ")";
+    if (spec.sndfileFormat == 0) return "'" + text + "': unknown raw encoding '" + encoding + "' (" + rawEncodingNames() + ")";
     if (spec.path.empty()) return "'" + text + "': no file after the encoding (use - for standard input)";
     return {};
 }

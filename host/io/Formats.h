@@ -87,12 +87,12 @@ const std::vector<FormatListing>& writableFormats();
 
 /// A parsed input spec (see above).
 struct InputSpec {
-    std::string path;        ///< the file; "-" for standard input
-    bool raw = false;        ///< headerless samples: the fields below apply
-    int sampleRate = 0;      ///< Hz
-    int channels = 0;        ///< per frame
-    int sndfileFormat = 0;   ///< SF_FORMAT_RAW | subtype | endianness
-    std::string encoding;    ///< as written ("f32le")
+    std::string path;      ///< the file; "-" for standard input
+    bool raw = false;      ///< headerless samples: the fields below apply
+    int sampleRate = 0;    ///< Hz
+    int channels = 0;      ///< per frame
+    int sndfileFormat = 0; ///< SF_FORMAT_RAW | subtype | endianness
+    std::string encoding;  ///< as written ("f32le")
 };
 /// Parses "FILE", "-" or "raw:RATE:CHANNELS:ENCODING:FILE". Returns "" or the reason.
 std::string parseInputSpec(const std::string& text, InputSpec& spec);

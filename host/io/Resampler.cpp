@@ -17,8 +17,8 @@ struct QualityEntry {
     unsigned long recipe;
 };
 constexpr QualityEntry kQualities[] = {
-    {ResampleQuality::Quick, "quick", SOXR_QQ},  {ResampleQuality::Low, "low", SOXR_LQ},
-    {ResampleQuality::Medium, "medium", SOXR_MQ}, {ResampleQuality::High, "high", SOXR_HQ},
+    {ResampleQuality::Quick, "quick", SOXR_QQ},         {ResampleQuality::Low, "low", SOXR_LQ},
+    {ResampleQuality::Medium, "medium", SOXR_MQ},       {ResampleQuality::High, "high", SOXR_HQ},
     {ResampleQuality::VeryHigh, "very-high", SOXR_VHQ},
 };
 
@@ -83,8 +83,7 @@ struct Resampler::State {
         for (;;) {
             if (filled == output.frames()) { // offline: grow rather than stall
                 AudioBuffer larger(channels, output.frames() * 2);
-                for (int c = 0; c < channels; ++c)
-                    std::copy(output.channel(c), output.channel(c) + filled, larger.channel(c));
+                for (int c = 0; c < channels; ++c) std::copy(output.channel(c), output.channel(c) + filled, larger.channel(c));
                 output = std::move(larger);
             }
             for (int c = 0; c < channels; ++c) {
@@ -119,7 +118,8 @@ std::string Resampler::prepare(double inRate, double outRate, int channels, int 
     s.inPointers.assign(std::size_t(channels), nullptr);
     s.outPointers.assign(std::size_t(channels), nullptr);
     const double ratio = outRate / inRate;
-    s.output.resize(channels, int(std::ceil(double(maxInputFrames) * ratio)) + int(std::ceil(kHeldBackFrames * std::min(ratio, 1.0))) + 64);
+    s.output.resize(channels,
+                    int(std::ceil(double(maxInputFrames) * ratio)) + int(std::ceil(kHeldBackFrames * std::min(ratio, 1.0))) + 64);
     return s.create();
 }
 

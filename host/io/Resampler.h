@@ -6,8 +6,8 @@
 // frames: the tail is cut or padded with silence to that count. Memory is bounded by the
 // largest input chunk, whatever the stream's length.
 //
-// Quality recipes (soxr's): quick (cubic interpolation), low (16-bit, 80 dB), medium (16-bit,
-// 100 dB), high (20-bit, ~125 dB), very-high (28-bit, ~170 dB; the default). All but quick use
+// Quality recipes (soxr's): quick (cubic interpolation), low and medium (16-bit precision,
+// ~96 dB), high (20-bit, ~120 dB), very-high (28-bit, ~170 dB; the default). All but quick use
 // a linear-phase filter with a passband to 91.3 % of the lower Nyquist frequency (soxr's
 // default).
 #pragma once

@@ -181,7 +181,8 @@ TEST_CASE("render resamples inputs and outputs like sox's own conversion (rate -
         const auto r = runCli("render " + q(graph) + " -i " + q(source) + " -o " + q(ours) + " --format wav32f" + rate +
                               std::to_string(c.out));
         REQUIRE(r.status == 0);
-        REQUIRE(runShell("sox -R " + q(source) + " -e float -b 32 " + q(theirs) + " rate -v " + std::to_string(c.out)).status == 0);
+        REQUIRE(runShell("sox -R " + q(source) + " -e float -b 32 " + q(theirs) + " rate -v " + std::to_string(c.out)).status ==
+                0);
         double rateOurs = 0;
         const auto a = readMono(ours, &rateOurs), b = readMono(theirs);
         CHECK(rateOurs == c.out);
