@@ -14,7 +14,8 @@ WERROR    ?= $(if $(filter true 1,$(CI)),ON,OFF)
 # installed later it pulls JACK headers that remove librtaudio-dev.
 PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev libsndfile1-dev \
             libxsimd-dev catch2 jackd2 libjack-jackd2-dev librtaudio-dev libebur128-dev \
-            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev
+            libcli11-dev nlohmann-json3-dev clang-format ffmpeg sox graphviz clang libfuzzer-14-dev \
+            libsoxr-dev
 
 .PHONY: all deps configure build demo test test-fast test-asan bench docs clean format format-check \
         fuzz-build fuzz fuzz-smoke

@@ -195,3 +195,26 @@ TEST_CASE("render resamples inputs and outputs like sox's own conversion (rate -
         CHECK(10 * std::log10(diff / power) < -80); // same timing and response: any offset would cost tens of dB
     }
 }
+
+TEST_CASE("--target with --output-rate measures and limits what is delivered, at the output rate", "[resample]") {
+    TempDir dir;
+    const std::string graph = dir.write("g.yaml", "stagegraph: 1\ninputs: {mix: {channels: 2}}\noutputs: {out: {channels: 2}}\n"
+                                                  "nodes: {g: {type: gain}}\nconnections: [mix -> g -> out]\n");
+    const std::string in = dir.file("in96.wav"), out = dir.file("out44.wav");
+    // Pink noise with a near-Nyquist (of 44.1 kHz) tone at 96 kHz: inter-sample peaks at the new rate.
+    REQUIRE(runShell("sox -R -n -r 96000 -c 2 -e float -b 32 " + q(in) + " synth 3 pinknoise synth 3 sine mix 21500 gain -10")
+                .status == 0);
+    const auto r = runCli("render " + q(graph) + " -i " + q(in) + " -o " + q(out) + " --output-rate 44100 --target -16LUFS");
+    REQUIRE(r.status == 0);
+    const auto a = runCli("analyze --json " + q(out));
+    REQUIRE(a.status == 0);
+    CHECK(a.out.find("\"sample_rate\": 44100") != std::string::npos);
+    auto number = [&](const std::string& key) {
+        const auto at = a.out.find("\"" + key + "\": ");
+        REQUIRE(at != std::string::npos);
+        return std::stod(a.out.substr(at + key.size() + 4));
+    };
+    CHECK(std::abs(number("integrated_lufs") + 16) <= 0.1);
+    CHECK(number("true_peak_dbtp") <= -1.0 + 0.05);
+    CHECK(number("duration_s") == Approx(3.0).margin(1e-6));
+}
