@@ -181,6 +181,12 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
 int openInputs(const RenderRequest& request, RenderPlan& plan) {
     plan.readers = std::vector<io::AudioFileReader>(plan.inputs.size());
     if (plan.readers.empty()) return kExitOk;
+    int standardInputs = 0;
+    for (const auto& file : plan.inputFiles) standardInputs += inputFilePath(file) == "-";
+    if (standardInputs > 1) {
+        printRenderError("standard input (-) can feed only one graph input, not " + std::to_string(standardInputs));
+        return kExitUsage;
+    }
     for (std::size_t i = 0; i < plan.readers.size(); ++i) {
         if (auto error = plan.readers[i].open(plan.inputFiles[i]); !error.empty()) {
             printRenderError(error);

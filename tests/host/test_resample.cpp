@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <vector>
 
 using namespace sg;
@@ -217,4 +218,34 @@ TEST_CASE("--target with --output-rate measures and limits what is delivered, at
     CHECK(std::abs(number("integrated_lufs") + 16) <= 0.1);
     CHECK(number("true_peak_dbtp") <= -1.0 + 0.05);
     CHECK(number("duration_s") == Approx(3.0).margin(1e-6));
+}
+
+TEST_CASE("a truncated input is still an error naming the file when it is resampled; a FIFO is read once", "[resample]") {
+    TempDir dir;
+    const std::string graph = dir.write("g.yaml", "stagegraph: 1\ninputs: {mix: {channels: 1}}\noutputs: {out: {channels: 1}}\n"
+                                                  "nodes: {g: {type: gain}}\nconnections: [mix -> g -> out]\n");
+    const std::string in = dir.file("cut44.wav");
+    REQUIRE(runShell("sox -R -n -r 44100 -c 1 -b 16 " + q(in) + " synth 2 sine 440").status == 0);
+    REQUIRE(runShell("truncate -s 100000 " + q(in)).status == 0);
+    const auto r = runCli("render " + q(graph) + " -i " + q(in) + " -o " + q(dir.file("out.wav")) + " --rate 48000");
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("cut44.wav") && Catch::Contains("truncated"));
+    CHECK_FALSE(std::ifstream(dir.file("out.wav")).good());
+
+    // A WAV from a FIFO at 44.1 kHz, resampled to 48 kHz: complete, not reported truncated (issue 13).
+    const std::string fifo = dir.file("fifo.wav");
+    REQUIRE(runShell("mkfifo " + q(fifo)).status == 0);
+    const auto piped =
+        runShell("(timeout 30 sox -R -n -r 44100 -c 1 -b 16 -t wav - synth 1 sine 440 > " + q(fifo) + " &) ; '" + cliPath() +
+                 "' render " + q(graph) + " -i " + q(fifo) + " -o " + q(dir.file("fifo-out.wav")) + " --rate 48000");
+    CHECK(piped.status == 0);
+    CHECK(readMono(dir.file("fifo-out.wav")).size() == 48000);
+
+    const auto twice = runCli("render " +
+                              q(dir.write("two.yaml", "stagegraph: 1\ninputs: {a: {channels: 1}, b: {channels: 1}}\n"
+                                                      "outputs: {out: {channels: 1}}\nnodes: {g: {type: gain}}\n"
+                                                      "connections: [a -> g, b -> g, g -> out]\n")) +
+                              " -i a=- -i b=- -o " + q(dir.file("x.wav")) + " < /dev/null");
+    CHECK(twice.status == 2);
+    CHECK_THAT(twice.err, Catch::Contains("standard input"));
 }
