@@ -74,8 +74,8 @@ struct RenderOptions {
         app->add_option("GRAPH.yaml", positional, "the graph to run")->type_name("");
         app->add_option("-i,--input", inputs,
                         "input files (every format libsndfile reads; - or raw:48000:2:f32le:-);\n"
-                        "a bare FILE fits a graph\n"
-                        "with one input left; inputs with a default file need no -i")
+                        "a bare FILE fits a graph with one input left; inputs with a\n"
+                        "default file need no -i")
             ->type_name("[NAME=]FILE...");
         app->add_option("-o,--output", outputs, "output files; a bare FILE fits a graph with one output")
             ->type_name("[NAME=]FILE...");
