@@ -149,6 +149,9 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
                        " (" + quotedText(path) + ")";
             plan.formats[o].compressionLevel = 1.0 - *request.quality;
         }
+        if (request.bitrateMode != io::BitrateMode::Default && !io::takesBitrateMode(plan.formats[o]))
+            return "--bitrate-mode applies to mp3 and opus, not " + io::outputFormatName(plan.formats[o]) + " (" +
+                   quotedText(path) + ")";
         plan.formats[o].bitrateMode = request.bitrateMode;
         for (const auto& input : plan.inputFiles)
             if (path != "-" && io::sameFile(path, inputFilePath(input)))

@@ -238,6 +238,11 @@ bool takesQuality(const OutputFormat& format) {
            sub == SF_FORMAT_MPEG_LAYER_III;
 }
 
+bool takesBitrateMode(const OutputFormat& format) {
+    const int sub = format.sndfileFormat & SF_FORMAT_SUBMASK;
+    return sub == SF_FORMAT_OPUS || sub == SF_FORMAT_MPEG_LAYER_III;
+}
+
 std::string sndfileFormatDescription(int sndfileFormat) {
     auto nameOf = [](int value) {
         SF_FORMAT_INFO info{};

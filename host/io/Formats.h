@@ -67,6 +67,8 @@ int outputFormatBits(const OutputFormat& format);
 bool isLossyFormat(const OutputFormat& format);
 /// True for the encoders whose quality --quality sets (Vorbis, Opus, MPEG).
 bool takesQuality(const OutputFormat& format);
+/// True for the encoders --bitrate-mode applies to (MPEG Layer III, Opus).
+bool takesBitrateMode(const OutputFormat& format);
 /// "" if `format` can hold `channels` at `sampleRateHz`, else why not (e.g. "Ogg Opus holds
 /// only 8, 12, 16, 24 or 48 kHz, not 44100 Hz").
 std::string checkOutputFormat(const OutputFormat& format, double sampleRateHz, int channels);

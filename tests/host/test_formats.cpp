@@ -235,6 +235,13 @@ TEST_CASE("render writes by extension and --format, and refuses what a format ca
     const auto qualityOnWav = render("-o " + q(dir.file("e.wav")) + " --quality 0.5");
     CHECK(qualityOnWav.status == 2);
     CHECK_THAT(qualityOnWav.err, Catch::Contains("--quality") && Catch::Contains("wav24"));
+    // --bitrate-mode: MP3 at a constant bitrate is larger than variable at the same quality.
+    REQUIRE(render("-o " + q(dir.file("cbr.mp3")) + " --quality 0.8 --bitrate-mode constant").status == 0);
+    REQUIRE(render("-o " + q(dir.file("vbr.mp3")) + " --quality 0.8 --bitrate-mode variable").status == 0);
+    CHECK(std::filesystem::file_size(dir.file("cbr.mp3")) > std::filesystem::file_size(dir.file("vbr.mp3")));
+    const auto modeOnOgg = render("-o " + q(dir.file("f.ogg")) + " --bitrate-mode constant");
+    CHECK(modeOnOgg.status == 2);
+    CHECK_THAT(modeOnOgg.err, Catch::Contains("--bitrate-mode") && Catch::Contains("ogg"));
 
     // Bad names and mismatches.
     for (const char* args :
