@@ -19,7 +19,8 @@ PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev 
             liblilv-dev lilv-utils lsp-plugins-lv2 x42-plugins pulseaudio libasound2-plugins alsa-utils \
             libjs-d3 chromium zlib1g-dev \
             dpkg-dev file \
-            pybind11-dev python3-dev python3-pytest python3-distributed python3-venv
+            pybind11-dev python3-dev python3-pytest python3-distributed python3-venv \
+            libsoxr-dev
 
 .PHONY: all deps configure build demo teaching-docs test test-fast test-asan bench bench-compare docs clean format format-check \
         fuzz-build fuzz fuzz-smoke python-pip-check

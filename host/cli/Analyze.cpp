@@ -127,7 +127,9 @@ struct AnalyzeArguments {
                               "and stereo correlation; octave-band balance, harshness (2-8 kHz) and low-end stability.",
                               "Exit status: 0 every file analysed; 1 a file could not be read (named on stderr; the\n"
                               "others are still analysed); 2 usage error."});
-        app->add_option("FILE", files, "audio files (WAV, FLAC, AIFF, Ogg...)");
+        app->add_option("FILE", files,
+                        "audio files (every format libsndfile reads), each at its own rate;\n"
+                        "- for standard input, raw:RATE:CHANNELS:ENCODING:FILE for raw samples");
         app->add_flag("--json", json,
                       "a JSON array, one object per file on its own line, keys: file,\n"
                       "sample_rate, channels, duration_s, integrated_lufs, loudness_range_lu,\n"

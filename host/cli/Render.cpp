@@ -76,10 +76,14 @@ void printSummary(std::FILE* out, const RenderRequest& request, const RenderSumm
                  result.wallSeconds, result.wallSeconds > 0 ? seconds / result.wallSeconds : 0.0);
     std::fprintf(out, "latency: %s (%.2f ms), trimmed from the output\n", plural(result.latencyFrames, "frame", "frames").c_str(),
                  1000.0 * result.latencyFrames / result.sampleRate);
+    if (result.outputRate > 0 && result.outputRate != result.sampleRate)
+        std::fprintf(out, "outputs resampled to %s (%s quality): %s\n", formatRate(result.outputRate).c_str(),
+                     io::resampleQualityName(request.resampleQuality),
+                     plural(io::resampledFrames(result.frames, result.sampleRate, result.outputRate), "frame", "frames").c_str());
     for (const auto& [name, path] : result.inputs) std::fprintf(out, "  %s <- %s\n", safe(name).c_str(), safe(path).c_str());
     for (const auto& o : result.outputs) {
         std::fprintf(out, "  %s -> %s (%s, %d ch), %s\n", safe(o.name).c_str(), safe(o.path).c_str(),
-                     io::outputFormatName(o.format), o.channels,
+                     io::outputFormatName(o.format).c_str(), o.channels,
                      plural(std::int64_t(o.clippedSamples), "clipped sample", "clipped samples").c_str());
         if (o.measured && !o.target)
             std::fprintf(out, "    %s integrated, true peak %s, LRA %.1f %s\n",
@@ -104,7 +108,7 @@ void printSummary(std::FILE* out, const RenderRequest& request, const RenderSumm
             std::fprintf(out, "    limiter: no gain reduction needed\n");
         if (t.meanGainReductionDb > kHeavyLimitingDb)
             std::fprintf(out, "    warning: %s\n", heavyLimitingText(*request.target, t).c_str());
-        std::fprintf(out, "    pass 2 (gain, limiter, %s): %s, %.3f s\n", io::outputFormatName(o.format),
+        std::fprintf(out, "    pass 2 (gain, limiter, %s): %s, %.3f s\n", io::outputFormatName(o.format).c_str(),
                      plural(t.pass2Runs, "run", "runs").c_str(), t.pass2Seconds);
     }
     std::fprintf(out, "pass 1 (the graph): %.3f s\n", result.pass1Seconds);

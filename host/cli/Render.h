@@ -3,20 +3,26 @@
 //   stagegraph render GRAPH.yaml -i [NAME=]FILE… -o [NAME=]FILE… [--set node.param=VALUE…]
 //                     [--target -14LUFS|PRESET [--ceiling -1dBTP]] [--report FILE.json]
 //                     [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]
-//                     [--duration SECONDS] [--rate HZ] [--html FILE]
+//                     [--duration SECONDS] [--rate HZ] [--output-rate HZ] [--html FILE]
+//                     [--resample-quality quick|low|medium|high|very-high] [--quality Q]
+//                     [--bitrate-mode constant|average|variable]
 //
 // Flow: load the graph → apply --set → map files to the graph's inputs and outputs → open the
-// inputs (the graph runs at their sample rate; all must agree and match the declared channel
-// counts) → compile → stream blocks through the executor → write every output through a
-// temporary file renamed into place only when the whole render succeeded.
-// The output is trimmed by the graph's latency (the first latencyFrames output frames are
-// dropped and as many frames of silence are fed after the inputs end), so it is sample-aligned
-// with the input and as long as the longest input; shorter inputs are padded with silence.
+// inputs (the graph runs at the first input's rate or --rate; inputs at other rates are
+// resampled to it, host/io/Resampler.h; each must match its declared channel count) → compile → stream blocks through the
+// executor → write every output through a temporary file renamed into place only when the whole render succeeded. The output is
+// trimmed by the graph's latency (the first latencyFrames output frames are dropped and as many frames of silence are fed after
+// the inputs end), so it is sample-aligned with the input and as long as the longest input; shorter inputs are padded with
+// silence.
 //
 // --duration: the output is exactly round(SECONDS * rate) frames long. A graph with no inputs
 // (sources only: noise, sine, sweep) needs it, and runs at --rate (default 48 kHz). With inputs
 // it fixes the length too: shorter inputs are padded with silence (tails ring out up to the
-// end), longer ones are cut; --rate must then equal the inputs' rate (no resampling).
+// end), longer ones are cut.
+// --output-rate: every output is resampled after the graph (and after the latency trim) to
+// this rate, exactly round(frames * out/in) frames, aligned: frame n of the graph's output is
+// at n * out/in. --target then works at the output rate: it measures and limits what is
+// delivered. An input that declares no length (a pipe) is read to its end.
 // --target: every written output is brought to an integrated loudness under a true-peak ceiling
 // in two streamed passes (host/cli/Target.h); the figures are measured on the written samples.
 // --report: a JSON file with every tap's figures, each output's loudness figures and the render
@@ -26,8 +32,8 @@
 //
 // Exit status: 0 success; 1 processing or I/O failure (unreadable or truncated input, write
 // error, non-finite samples, a target that cannot be reached: no output is left behind);
-// 2 usage or graph error (including inputs whose rate or channel count does not fit, a bad
-// --target or --ceiling); 130 interrupted (no output left behind).
+// 2 usage or graph error (including inputs whose channel count does not fit, a format that
+// cannot hold the output's rate or channels, a bad --target or --ceiling); 130 interrupted (no output left behind).
 #pragma once
 
 #include "core/Executor.h"
@@ -65,7 +71,11 @@ struct RenderRequest {
     std::string htmlPath;                   ///< --html FILE: a page with plots (host/cli/HtmlReport.h; "" = none)
     bool measureOutputs = false;            ///< measure written outputs even without --report
     std::optional<double> durationSeconds;  ///< --duration: exact output length (> 0)
-    std::optional<double> sampleRate;       ///< --rate in Hz: the rate of a graph without inputs
+    std::optional<double> sampleRate;       ///< --rate in Hz: the graph's rate (inputs are resampled to it)
+    std::optional<double> outputRate;       ///< --output-rate in Hz: outputs resampled after the graph
+    io::ResampleQuality resampleQuality = io::ResampleQuality::VeryHigh; ///< --resample-quality
+    std::optional<double> quality;                          ///< --quality 0..1 (lossy formats): compression level 1 - quality
+    io::BitrateMode bitrateMode = io::BitrateMode::Default; ///< --bitrate-mode (mp3, opus)
     bool handleInterrupts = true;           ///< SIGINT / SIGTERM stop the render (false: the caller's InterruptGuard does)
     /// graphPath loaded with `overrides` and compiled already (batch: once per graph and
     /// overrides, loadRenderGraph()); null: the render loads it.
@@ -86,7 +96,8 @@ struct RenderedOutput {
 
 /// What a successful render did.
 struct RenderSummary {
-    double sampleRate = 0;                                   ///< Hz
+    double sampleRate = 0;                                   ///< Hz, the graph's
+    double outputRate = 0;                                   ///< Hz, the written files' (--output-rate)
     std::int64_t frames = 0;                                 ///< frames written per output
     int latencyFrames = 0;                                   ///< graph latency, trimmed from the output
     double wallSeconds = 0;                                  ///< time spent processing and writing

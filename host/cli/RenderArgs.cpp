@@ -58,20 +58,24 @@ bool parseTimeMs(const std::string& text, double& ms) {
 struct RenderOptions {
     std::vector<std::string> positional, inputs, outputs, overrides, includeDirs, swaps;
     std::string format, block, target, ceiling, maxGain, report, duration, rate, html;
+    std::string outputRate, resampleQuality, quality, bitrateMode;
     bool noBatch = false, album = false;
     std::unique_ptr<CLI::App> app;
 
     RenderOptions() {
         app = makeCommandApp({"usage: stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [options]",
-                              "Runs GRAPH.yaml over audio files. The graph runs at the inputs' sample rate; the output is\n"
-                              "aligned with the input (the graph's latency is trimmed) and as long as the longest input\n"
-                              "(or exactly --duration). A graph with no inputs (sources only) needs --duration.",
+                              "Runs GRAPH.yaml over audio files. The graph runs at the first input's sample rate (or\n"
+                              "--rate); inputs at other rates are resampled to it. The output is aligned with the input\n"
+                              "(the graph's latency is trimmed) and as long as the longest input (or exactly --duration).\n"
+                              "A graph with no inputs (sources only) needs --duration. FILE may be - (standard input or\n"
+                              "output, WAV) or raw:RATE:CHANNELS:ENCODING:FILE for headerless samples (docs/formats.md).",
                               "Integer formats are TPDF-dithered. Outputs appear only when the render succeeded.\n"
                               "Exit status: 0 success, 1 processing or I/O failure, 2 usage or graph error."});
         app->add_option("GRAPH.yaml", positional, "the graph to run")->type_name("");
         app->add_option("-i,--input", inputs,
-                        "input files (WAV, FLAC, AIFF, Ogg...); a bare FILE fits a graph\n"
-                        "with one input left; inputs with a default file need no -i")
+                        "input files (every format libsndfile reads; - or raw:48000:2:f32le:-);\n"
+                        "a bare FILE fits a graph with one input left; inputs with a\n"
+                        "default file need no -i")
             ->type_name("[NAME=]FILE...");
         app->add_option("-o,--output", outputs, "output files; a bare FILE fits a graph with one output")
             ->type_name("[NAME=]FILE...");
@@ -108,8 +112,22 @@ struct RenderOptions {
         app->add_option("--html", html, "write a self-contained page with plots of every output (docs/reports.md)")
             ->type_name("FILE.html");
         app->add_option("--format", format,
-                        "wav16 | wav24 | wav32f | flac16 | flac24\n(default: wav24 for .wav, flac24 for .flac)")
+                        "wav16 | wav24 | wav32f | flac16 | flac24 | wav8 | wav64f | aiff24 |\n"
+                        "caf24 | w64-24 | rf64-24 | mp3 | opus | ogg | raw32f ... (every one:\n"
+                        "docs/formats.md; default from the extension: wav24 for .wav and -,\n"
+                        "flac24, aiff24, caf24, mp3, opus, ogg...)")
             ->type_name("FORMAT");
+        app->add_option("--quality", quality,
+                        "lossy formats (mp3, opus, ogg): 0 (smallest) to 1 (best); default:\n"
+                        "libsndfile's")
+            ->type_name("Q");
+        app->add_option("--bitrate-mode", bitrateMode, "mp3 and opus: constant | average | variable")->type_name("MODE");
+        app->add_option("--output-rate", outputRate,
+                        "write the outputs at this rate (resampled after the graph, aligned,\n"
+                        "round(frames * out/in) frames); --target then measures at it")
+            ->type_name("HZ");
+        app->add_option("--resample-quality", resampleQuality, "quick | low | medium | high | very-high (default very-high)")
+            ->type_name("Q");
         app->add_option("--block", block, "host block in frames, 1..8192 (default 1024)")->type_name("N");
         app->add_flag("--no-batch", noBatch, "compile without lane batching");
         app->add_option("--duration", duration,
@@ -118,8 +136,8 @@ struct RenderOptions {
                         "with silence and longer ones cut")
             ->type_name("SECONDS");
         app->add_option("--rate", rate,
-                        "sample rate of a graph with no inputs (default 48000); with\n"
-                        "inputs it must equal theirs")
+                        "the graph's sample rate: of a graph with no inputs (default\n"
+                        "48000); with inputs, every input is resampled to it")
             ->type_name("HZ");
     }
 };
@@ -162,7 +180,40 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
     if (o.noBatch) request.batch = false;
     if (o.app->count("--format")) {
         request.format = io::parseOutputFormat(o.format);
-        if (!request.format) return "--format: unknown format '" + o.format + "' (wav16, wav24, wav32f, flac16 or flac24)";
+        if (!request.format)
+            return "--format: unknown format '" + o.format +
+                   "' (wav16, wav24, wav32f, flac16, flac24, wav8, wav64f, aiff24, caf24, w64-24, rf64-24, mp3, opus, ogg, "
+                   "raw32f...; every one in docs/formats.md)";
+    }
+    if (o.app->count("--quality")) {
+        char* end = nullptr;
+        const double q = std::strtod(o.quality.c_str(), &end);
+        if (!(end && end != o.quality.c_str() && *end == '\0' && q >= 0 && q <= 1))
+            return "--quality: expected a number from 0 (smallest) to 1 (best), got '" + o.quality + "'";
+        request.quality = q;
+    }
+    if (o.app->count("--bitrate-mode")) {
+        const std::string mode = lowercase(o.bitrateMode);
+        if (mode == "constant" || mode == "cbr")
+            request.bitrateMode = io::BitrateMode::Constant;
+        else if (mode == "average" || mode == "abr")
+            request.bitrateMode = io::BitrateMode::Average;
+        else if (mode == "variable" || mode == "vbr")
+            request.bitrateMode = io::BitrateMode::Variable;
+        else
+            return "--bitrate-mode: expected constant, average or variable, got '" + o.bitrateMode + "'";
+    }
+    if (o.app->count("--output-rate")) {
+        double hz = 0;
+        if (!parseSampleRate(o.outputRate, hz))
+            return "--output-rate: expected a whole rate from 8000 to 768000 Hz, got '" + o.outputRate + "'";
+        request.outputRate = hz;
+    }
+    if (o.app->count("--resample-quality")) {
+        const auto quality = io::parseResampleQuality(o.resampleQuality);
+        if (!quality)
+            return "--resample-quality: expected quick, low, medium, high or very-high, got '" + o.resampleQuality + "'";
+        request.resampleQuality = *quality;
     }
     if (o.app->count("--block")) {
         int frames = 0;

@@ -33,6 +33,7 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
     outputs.meters.resize(count);
     outputs.pass1Files.resize(count);
     outputs.pass1Meters.resize(count);
+    outputs.resamplers.resize(count);
     for (std::size_t k = 0; k < count; ++k) {
         const auto slot = std::size_t(plan.outputSlot[k]);
         const std::string& path = plan.outputFiles[slot];
@@ -42,6 +43,15 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
             continue;
         }
         const int channels = execOutputs[k].channels;
+        if (plan.outputRate != plan.sampleRate) {
+            outputs.resamplers[k] = std::make_unique<io::Resampler>();
+            if (auto error = outputs.resamplers[k]->prepare(plan.sampleRate, plan.outputRate, channels, 2 * 16384,
+                                                            request.resampleQuality);
+                !error.empty()) {
+                printRenderError(quotedText(path) + ": " + error);
+                return kExitFailure;
+            }
+        }
         if (outputs.targeting) {
             if (channels > kLoudnessMaxChannels)
                 return renderUsageError("--target: graph output " + quotedText(execOutputs[k].name) + " has " +
@@ -53,19 +63,19 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
                 return kExitFailure;
             }
             outputs.pass1Meters[k] = std::make_unique<LoudnessMeter>();
-            if (auto error = outputs.pass1Meters[k]->prepare(plan.sampleRate, channels); !error.empty()) {
+            if (auto error = outputs.pass1Meters[k]->prepare(plan.outputRate, channels); !error.empty()) {
                 printRenderError("--target: " + error);
                 return kExitFailure;
             }
         } else {
-            if (auto error = outputs.writers[k].open(path, plan.formats[slot], plan.sampleRate, channels, plan.protectedPaths);
+            if (auto error = outputs.writers[k].open(path, plan.formats[slot], plan.outputRate, channels, plan.protectedPaths);
                 !error.empty()) {
                 printRenderError(error);
                 return kExitFailure;
             }
             if (measuring) {
                 outputs.meters[k] = std::make_unique<WrittenSampleMeter>();
-                if (auto error = outputs.meters[k]->prepare(plan.sampleRate, channels, plan.formats[slot]); !error.empty()) {
+                if (auto error = outputs.meters[k]->prepare(plan.outputRate, channels, plan.formats[slot]); !error.empty()) {
                     printRenderNote("output " + quotedText(execOutputs[k].name) + " is not measured: " + error);
                     outputs.meters[k].reset();
                 }
@@ -124,6 +134,7 @@ int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& 
     const double wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - streamed.started).count();
 
     result.sampleRate = plan.sampleRate;
+    result.outputRate = plan.outputRate;
     result.frames = streamed.frames;
     result.latencyFrames = executor.latencyFrames();
     result.wallSeconds = wallSeconds;

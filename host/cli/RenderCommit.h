@@ -26,11 +26,12 @@ struct RenderOutputs {
     std::vector<std::unique_ptr<TempSampleFile>> pass1Files; ///< --target: the graph's output, as float
     std::vector<std::unique_ptr<LoudnessMeter>> pass1Meters; ///< --target: its loudness
     AtomicTextFile reportFile;                               ///< --report, open early so a bad path fails first
+    std::vector<std::unique_ptr<io::Resampler>> resamplers;  ///< --output-rate: per output, after the graph (else null)
 };
 
 /// What the pipeline did, for the summary and the report.
 struct StreamedRender {
-    std::int64_t frames = 0;                         ///< frames per output (the longest input)
+    std::int64_t frames = 0;                         ///< frames per output at the graph's rate (the longest input)
     double pass1Seconds = 0;                         ///< running the graph and writing pass 1
     std::chrono::steady_clock::time_point started{}; ///< when streaming began
 };

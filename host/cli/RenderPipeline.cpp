@@ -251,6 +251,22 @@ void writeOutputs(RenderOutputs& outputs, Pipeline& pipeline) {
     const std::size_t count = pipeline.outputStreams.size();
     std::vector<char> done(count, 0);
     std::size_t finished = 0;
+    // Writes and meters frames of output k (at the output rate).
+    auto deliver = [&](std::size_t k, const ConstAudioView& out) {
+        std::string error;
+        if (outputs.targeting) {
+            error = outputs.pass1Files[k]->write(out);
+            for (int c = 0; c < out.channels; ++c) meterPointers[std::size_t(c)] = out.channel(c);
+            outputs.pass1Meters[k]->process(meterPointers.data(), out.frames);
+        } else {
+            error = outputs.writers[k].write(out);
+            if (outputs.meters[k]) outputs.meters[k]->process(out);
+        }
+        if (!error.empty()) {
+            pipeline.writerError = std::move(error);
+            pipeline.writerFailed.store(true, std::memory_order_release);
+        }
+    };
     for (std::size_t k = 0; k < count; ++k)
         if (!pipeline.outputStreams[k]) done[k] = 1, ++finished;
     while (finished < count) {
@@ -259,6 +275,11 @@ void writeOutputs(RenderOutputs& outputs, Pipeline& pipeline) {
             ChunkStream& stream = *pipeline.outputStreams[k];
             const int slot = stream.full.pop();
             if (slot < 0) {
+                // --output-rate: the resampler's tail, up to exactly round(frames * out/in) frames.
+                if (outputs.resamplers[k])
+                    for (ConstAudioView tail = outputs.resamplers[k]->flush(); tail.frames > 0 && !pipeline.writerFailed.load();
+                         tail = outputs.resamplers[k]->flush())
+                        deliver(k, tail);
                 done[k] = 1;
                 ++finished;
                 continue;
@@ -266,19 +287,7 @@ void writeOutputs(RenderOutputs& outputs, Pipeline& pipeline) {
             const auto s = std::size_t(slot);
             if (!pipeline.writerFailed.load(std::memory_order_relaxed)) {
                 const ConstAudioView out(stream.buffers[s].view().frameRange(0, stream.frames[s]));
-                std::string error;
-                if (outputs.targeting) {
-                    error = outputs.pass1Files[k]->write(out);
-                    for (int c = 0; c < out.channels; ++c) meterPointers[std::size_t(c)] = out.channel(c);
-                    outputs.pass1Meters[k]->process(meterPointers.data(), out.frames);
-                } else {
-                    error = outputs.writers[k].write(out);
-                    if (outputs.meters[k]) outputs.meters[k]->process(out);
-                }
-                if (!error.empty()) {
-                    pipeline.writerError = std::move(error);
-                    pipeline.writerFailed.store(true, std::memory_order_release);
-                }
+                deliver(k, outputs.resamplers[k] ? outputs.resamplers[k]->process(out) : out);
             }
             stream.free.push(slot); // after a failure: keep recycling, write nothing
         }
@@ -372,7 +381,7 @@ int runRenderPipeline(const RenderRequest& request, RenderPlan& plan, RenderOutp
         printRenderError("interrupted; no output written");
         return kExitInterrupted;
     }
-    streamed.frames = totalFrames;
+    streamed.frames = result.outputFrames;
     streamed.pass1Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - streamed.started).count();
     return kExitOk;
 }

@@ -118,6 +118,13 @@ std::vector<std::string> graphFilesRead(const std::string& graphPath, const Grap
     return files;
 }
 
+/// The file an input spec reads ("raw:48000:2:f32le:x.raw" reads x.raw).
+std::string inputFilePath(const std::string& spec) {
+    io::InputSpec parsed;
+    io::parseInputSpec(spec, parsed);
+    return parsed.path.empty() ? spec : parsed.path;
+}
+
 /// Formats per output and the checks that no output overwrites an input, the graph or another
 /// output, and that --report does not either. Returns "" or a usage error.
 std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
@@ -134,10 +141,20 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
             plan.formats[o] = *format;
         } else {
             return "cannot tell the format of " + quotedText(path) +
-                   " from its name; use --format wav16|wav24|wav32f|flac16|flac24";
+                   " from its name; use --format wav16|wav24|wav32f|flac16|flac24|mp3|opus|... (docs/formats.md)";
         }
+        if (request.quality) {
+            if (!io::takesQuality(plan.formats[o]))
+                return "--quality applies to lossy encodings (mp3, opus, ogg), not " + io::outputFormatName(plan.formats[o]) +
+                       " (" + quotedText(path) + ")";
+            plan.formats[o].compressionLevel = 1.0 - *request.quality;
+        }
+        if (request.bitrateMode != io::BitrateMode::Default && !io::takesBitrateMode(plan.formats[o]))
+            return "--bitrate-mode applies to mp3 and opus, not " + io::outputFormatName(plan.formats[o]) + " (" +
+                   quotedText(path) + ")";
+        plan.formats[o].bitrateMode = request.bitrateMode;
         for (const auto& input : plan.inputFiles)
-            if (io::sameFile(path, input))
+            if (path != "-" && io::sameFile(path, inputFilePath(input)))
                 return "refusing to overwrite input file " + quotedText(input) + " with output " +
                        quotedText(plan.outputs[o].name);
         for (const auto& graph : plan.graphFiles)
@@ -152,7 +169,8 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
     if (!request.reportPath.empty()) {
         const std::string& report = request.reportPath;
         for (const auto& input : plan.inputFiles)
-            if (io::sameFile(report, input)) return "--report: refusing to overwrite input file " + quotedText(input);
+            if (report != "-" && io::sameFile(report, inputFilePath(input)))
+                return "--report: refusing to overwrite input file " + quotedText(input);
         for (const auto& graph : plan.graphFiles)
             if (io::sameFile(report, graph)) return "--report: refusing to overwrite the graph file " + quotedText(graph);
         for (const auto& path : plan.outputFiles)
@@ -166,25 +184,24 @@ std::string checkOutputs(const RenderRequest& request, RenderPlan& plan) {
 int openInputs(const RenderRequest& request, RenderPlan& plan) {
     plan.readers = std::vector<io::AudioFileReader>(plan.inputs.size());
     if (plan.readers.empty()) return kExitOk;
+    int standardInputs = 0;
+    for (const auto& file : plan.inputFiles) standardInputs += inputFilePath(file) == "-";
+    if (standardInputs > 1) {
+        printRenderError("standard input (-) can feed only one graph input, not " + std::to_string(standardInputs));
+        return kExitUsage;
+    }
     for (std::size_t i = 0; i < plan.readers.size(); ++i) {
         if (auto error = plan.readers[i].open(plan.inputFiles[i]); !error.empty()) {
             printRenderError(error);
             return kExitFailure;
         }
     }
-    for (std::size_t i = 0; i < plan.readers.size(); ++i)
-        if (!plan.readers[i].lengthKnown() && !request.durationSeconds) {
-            printRenderError(quotedText(plan.inputFiles[i]) +
-                             " is a stream that declares no length; give the render's length with --duration SECONDS");
-            return kExitUsage;
-        }
-    plan.sampleRate = plan.readers[0].sampleRate();
+    // The graph's rate: --rate, else the first input's; inputs at another rate are resampled.
+    plan.sampleRate = request.sampleRate.value_or(plan.readers[0].fileSampleRate());
     for (std::size_t i = 0; i < plan.readers.size(); ++i) {
-        const io::AudioFileReader& reader = plan.readers[i];
-        if (reader.sampleRate() != plan.sampleRate) {
-            printRenderError(quotedText(plan.inputFiles[i]) + " has a sample rate of " + rateText(reader.sampleRate()) +
-                             ", expected " + rateText(plan.sampleRate) + " (the rate of " + quotedText(plan.inputFiles[0]) +
-                             "); all inputs must share one rate");
+        io::AudioFileReader& reader = plan.readers[i];
+        if (auto error = reader.resampleTo(plan.sampleRate, request.resampleQuality); !error.empty()) {
+            printRenderError(error);
             return kExitFailure;
         }
         if (reader.channels() != plan.inputs[i].channels) {
@@ -241,15 +258,17 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
         return renderUsageError("the graph " + quotedText(request.graphPath) +
                                 " has no inputs: give its length with --duration SECONDS (and --rate HZ, default 48000)");
     if (auto error = checkOutputs(request, plan); !error.empty()) return renderUsageError(error);
-    plan.protectedPaths = plan.inputFiles;
+    for (const auto& input : plan.inputFiles) plan.protectedPaths.push_back(inputFilePath(input));
     plan.protectedPaths.insert(plan.protectedPaths.end(), plan.graphFiles.begin(), plan.graphFiles.end());
 
     if (const int status = openInputs(request, plan); status != kExitOk) return status;
-    if (plan.inputs.empty()) {
-        plan.sampleRate = request.sampleRate.value_or(kDefaultSourceRate);
-    } else if (request.sampleRate && *request.sampleRate != plan.sampleRate) {
-        return renderUsageError("--rate " + rateText(*request.sampleRate) + " differs from the inputs' rate, " +
-                                rateText(plan.sampleRate) + " (render does not resample)");
+    if (plan.inputs.empty()) plan.sampleRate = request.sampleRate.value_or(kDefaultSourceRate);
+    plan.outputRate = request.outputRate.value_or(plan.sampleRate);
+    for (std::size_t o = 0; o < plan.outputs.size(); ++o) {
+        if (plan.outputFiles[o].empty()) continue;
+        if (auto reason = io::checkOutputFormat(plan.formats[o], plan.outputRate, plan.outputs[o].channels); !reason.empty())
+            return renderUsageError("cannot write " + quotedText(plan.outputFiles[o]) + " as " +
+                                    io::outputFormatName(plan.formats[o]) + ": " + reason);
     }
     if (request.durationSeconds) {
         plan.durationFrames = std::llround(*request.durationSeconds * plan.sampleRate);

@@ -2,9 +2,10 @@
 //
 // Load the graph, apply --set, compile ONCE (rate-independent: every graph error is reported
 // here, before any input is opened), bind files to the graph's ports, check outputs and
-// --report against the inputs and each other, open the inputs (they set the rate; all must
-// agree and match the declared channel counts; a graph without inputs runs at --rate, 48 kHz by
-// default, for --duration, which it needs), then instantiate the compiled graph at that
+// --report against the inputs and each other, open the inputs (the first sets the rate unless
+// --rate does; the others are resampled to it; each must match its declared channel count; a
+// graph without inputs runs at --rate, 48 kHz by default, for --duration, which it needs), check
+// that every output format holds the output rate, then instantiate the compiled graph at that
 // rate and block size.
 #pragma once
 
@@ -41,7 +42,8 @@ struct RenderPlan {
     std::vector<std::string> graphFiles;           ///< the graph and every file it `use:`s
     std::vector<std::string> protectedPaths;       ///< inputs and graphFiles: never overwritten
     std::vector<io::AudioFileReader> readers;      ///< per declared input, open
-    double sampleRate = 0;                         ///< Hz, the inputs' (or --rate, 48 kHz without inputs)
+    double sampleRate = 0;                         ///< Hz, the graph's: the first input's, or --rate (48 kHz without inputs)
+    double outputRate = 0;                         ///< Hz, the outputs' (--output-rate, else sampleRate)
     std::int64_t durationFrames = -1;              ///< --duration in frames: the exact output length; -1 = the inputs'
     std::unique_ptr<Program> program;              ///< instantiated at sampleRate
     std::vector<int> inputSlot;                    ///< executor input k -> declared input

@@ -3,6 +3,7 @@
 #include "host/cli/Compare.h"
 #include "host/cli/Batch.h"
 #include "host/cli/Demo.h"
+#include "host/cli/FormatList.h"
 #include "host/cli/Inspect.h"
 #include "host/cli/Live.h"
 #include "host/cli/Render.h"
@@ -27,7 +28,9 @@ const char* kUsage = "stagegraph " STAGEGRAPH_VERSION " - a node-graph audio eng
                      "  stagegraph render GRAPH.yaml -i [NAME=]FILE... -o [NAME=]FILE... [--set node.param=VALUE...]\n"
                      "                    [--target -14LUFS|spotify|apple|youtube|amazon|ebu-r128|atsc-a85]\n"
                      "                    [--ceiling -1dBTP] [--report FILE.json]\n"
-                     "                    [--format wav16|wav24|wav32f|flac16|flac24] [--block N] [--no-batch]\n"
+                     "                    [--format wav16|wav24|wav32f|flac16|flac24|mp3|opus|...] [--block N] [--no-batch]\n"
+                     "                    [--rate HZ] [--output-rate HZ] [--resample-quality Q] [--quality Q]\n"
+                     "                    (FILE may be -, standard input/output, or raw:RATE:CHANNELS:ENCODING:FILE)\n"
                      "                    [--swap NAME=FILE...]\n"
                      "  stagegraph check GRAPH.yaml [--schedule]      validate and summarise, no audio\n"
                      "  stagegraph dot GRAPH.yaml                     Graphviz DOT of the graph\n"
@@ -36,6 +39,7 @@ const char* kUsage = "stagegraph " STAGEGRAPH_VERSION " - a node-graph audio eng
                      "  stagegraph analyze FILE... [--json] [--oversampling 4|8]   loudness, true peak and more, per file\n"
                      "  stagegraph compare A.yaml B.yaml... -i [NAME=]FILE... [--through PLAYBACK.yaml] [--json]\n"
                      "                  [--ab FILE] [--null FILE] [--level LUFS | --no-match]   candidates at matched loudness\n"
+                     "  stagegraph formats [--markdown]               the file formats render writes\n"
                      "  stagegraph live GRAPH.yaml... [-i FILE | --input-device ID] [--device ID] [--api jack|alsa|pulse]\n"
                      "                  [--rate HZ] [--block N] [--duration S] [--loop] [--match-loudness] [--crossfade MS]\n"
                      "                  [--tee FILE] [--set node.param=VALUE...] [--list-devices]\n"
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {
         if (command == "live") return sg::cli::runLive(args);
         if (command == "compare") return sg::cli::runCompare(args);
         if (command == "batch") return sg::cli::runBatch(args);
+        if (command == "formats") return sg::cli::runFormats(args);
     } catch (const std::bad_alloc&) {
         // Not "std::bad_alloc": say what happened (exit 1, a processing failure, not a graph error).
         std::fprintf(stderr, "stagegraph %s: error: out of memory\n", command.c_str());

@@ -21,65 +21,9 @@ namespace sg::io {
 
 namespace {
 
-struct FormatEntry {
-    OutputFormat format;
-    const char* name;
-    int sndfileFormat;
-    int bits;
-};
-
-constexpr FormatEntry kFormats[] = {
-    // RF64 with auto-downgrade: a plain RIFF/WAVE file unless the data passes 4 GiB.
-    {OutputFormat::Wav16, "wav16", SF_FORMAT_RF64 | SF_FORMAT_PCM_16, 16},
-    {OutputFormat::Wav24, "wav24", SF_FORMAT_RF64 | SF_FORMAT_PCM_24, 24},
-    {OutputFormat::Wav32f, "wav32f", SF_FORMAT_RF64 | SF_FORMAT_FLOAT, 32},
-    {OutputFormat::Flac16, "flac16", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16},
-    {OutputFormat::Flac24, "flac24", SF_FORMAT_FLAC | SF_FORMAT_PCM_24, 24},
-};
-
-const FormatEntry& entryOf(OutputFormat format) {
-    for (const auto& e : kFormats)
-        if (e.format == format) return e;
-    return kFormats[0];
-}
-
-std::string lowerExtension(const std::string& path) {
-    std::string ext = fs::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return ext;
-}
-
-bool isFlac(OutputFormat format) { return format == OutputFormat::Flac16 || format == OutputFormat::Flac24; }
-
 std::string quotedPath(const std::string& path) { return "'" + path + "'"; }
 
 } // namespace
-
-const char* outputFormatName(OutputFormat format) { return entryOf(format).name; }
-
-int outputFormatBits(OutputFormat format) { return entryOf(format).bits; }
-
-std::optional<OutputFormat> parseOutputFormat(std::string_view text) {
-    std::string lower(text);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    for (const auto& e : kFormats)
-        if (lower == e.name) return e.format;
-    return std::nullopt;
-}
-
-std::optional<OutputFormat> defaultFormatForPath(const std::string& path) {
-    const std::string ext = lowerExtension(path);
-    if (ext == ".wav") return OutputFormat::Wav24;
-    if (ext == ".flac") return OutputFormat::Flac24;
-    return std::nullopt;
-}
-
-bool formatMatchesPath(OutputFormat format, const std::string& path) {
-    const std::string ext = lowerExtension(path);
-    if (ext == ".wav") return !isFlac(format);
-    if (ext == ".flac") return isFlac(format);
-    return true;
-}
 
 bool sameFile(const std::string& a, const std::string& b) {
     struct stat sa {
@@ -176,10 +120,16 @@ struct AudioFileReader::State {
     bool lengthUnknown = false;    // a stream that declares no length (frames is only an upper bound)
     std::vector<float> scratch;    // kChunkFrames interleaved frames, reused
     std::string error;
+    // resampleTo(): frames, position and rate as delivered; the file's own count and position
+    // stay in `frames` and `position` above.
+    std::unique_ptr<ResampledSource> resampled;
+    double deliveredRate = 0;
+    std::int64_t deliveredFrames = 0, deliveredPosition = 0;
 
     void close() {
         if (file) sf_close(file);
         file = nullptr;
+        resampled.reset();
     }
     ~State() { close(); }
 };
@@ -193,11 +143,32 @@ std::string AudioFileReader::open(const std::string& path) {
     state_ = std::make_unique<State>(); // closes any previous file
     State& s = *state_;
     s.path = path;
+    InputSpec spec;
+    if (auto error = parseInputSpec(path, spec); !error.empty()) return s.error = "cannot open " + error;
+    const bool standardInput = spec.path == "-";
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return s.error = "cannot open " + quotedPath(path) + ": " + std::strerror(errno);
+    if ((standardInput ? ::fstat(STDIN_FILENO, &st) : ::stat(spec.path.c_str(), &st)) != 0)
+        return s.error = "cannot open " + quotedPath(path) + ": " + std::strerror(errno);
     if (S_ISDIR(st.st_mode)) return s.error = "cannot open " + quotedPath(path) + ": is a directory";
-    s.file = sf_open(path.c_str(), SFM_READ, &s.info);
-    if (!s.file) return s.error = "cannot open " + quotedPath(path) + ": " + sf_strerror(nullptr);
+    if (spec.raw) {
+        s.info.samplerate = spec.sampleRate;
+        s.info.channels = spec.channels;
+        s.info.format = spec.sndfileFormat;
+    }
+    if (standardInput) {
+        // Opened once, as a stream: libsndfile reads the header and then the samples in order.
+        const int fd = ::dup(STDIN_FILENO);
+        if (fd < 0) return s.error = "cannot open " + quotedPath(path) + ": " + std::strerror(errno);
+        s.file = sf_open_fd(fd, SFM_READ, &s.info, SF_TRUE);
+        if (!s.file) ::close(fd);
+    } else {
+        s.file = sf_open(spec.path.c_str(), SFM_READ, &s.info);
+    }
+    if (!s.file)
+        return s.error = "cannot open " + quotedPath(path) + ": " + sf_strerror(nullptr) +
+                         (spec.raw        ? ""
+                          : standardInput ? " (standard input: WAV, AIFF, AU, FLAC, Ogg… or raw:RATE:CHANNELS:ENCODING:-)"
+                                          : "");
     if (s.info.channels <= 0 || s.info.samplerate <= 0) {
         s.close();
         return s.error = "cannot open " + quotedPath(path) + ": no audio channels or no sample rate";
@@ -206,28 +177,53 @@ std::string AudioFileReader::open(const std::string& path) {
     // The header is read a second time only from a regular file: a pipe or FIFO cannot be
     // opened twice (the second open would read the samples), and libsndfile cannot clamp a
     // pipe's count to a length it does not know, so there its count is the declared one.
-    if (S_ISREG(st.st_mode))
-        if (auto declared = declaredFrames(path, s.info); declared && *declared > s.frames) s.frames = *declared;
+    if (S_ISREG(st.st_mode) && !standardInput && !spec.raw)
+        if (auto declared = declaredFrames(spec.path, s.info); declared && *declared > s.frames) s.frames = *declared;
     s.lengthIsEstimate = (s.info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
     // A stream that declares no length (a FLAC whose STREAMINFO has no total, a WAV with the
-    // streamed sizes 0xFFFFFFFF read from a pipe): read to its end.
+    // streamed sizes 0xFFFFFFFF, or sox's 0x7FFFF000, read from a pipe; raw samples from a pipe):
+    // read to its end.
     const int frameBytes = bytesPerSample(s.info.format & SF_FORMAT_SUBMASK) * s.info.channels;
-    const std::int64_t streamedMarker = frameBytes > 0 ? std::int64_t(0xFFFFFFFFu / unsigned(frameBytes)) - 1 : 0;
-    if (s.info.frames == SF_COUNT_MAX || (!S_ISREG(st.st_mode) && frameBytes > 0 && s.info.frames >= streamedMarker)) {
+    const std::int64_t streamedMarker = frameBytes > 0 ? std::int64_t(0x7FFFF000u / unsigned(frameBytes)) - 1 : 0;
+    if (s.info.frames == SF_COUNT_MAX || (!S_ISREG(st.st_mode) && frameBytes > 0 && s.info.frames >= streamedMarker) ||
+        (spec.raw && !S_ISREG(st.st_mode))) {
         s.lengthIsEstimate = true;
         s.lengthUnknown = true;
+        if (spec.raw) s.frames = SF_COUNT_MAX / 4;
     }
     s.scratch.assign(std::size_t(kChunkFrames) * std::size_t(s.info.channels), 0.0f);
+    return {};
+}
+
+std::string AudioFileReader::resampleTo(double rate, ResampleQuality quality) {
+    State& s = *state_;
+    if (!s.file) return s.error = "cannot resample " + quotedPath(s.path) + ": file is not open";
+    if (s.position != 0 || s.resampled) return s.error = "cannot resample " + quotedPath(s.path) + ": reading has begun";
+    if (rate == double(s.info.samplerate)) return {};
+    s.resampled = std::make_unique<ResampledSource>();
+    State* state = &s;
+    auto pull = [state](const AudioView& view) -> std::int64_t {
+        State& st = *state;
+        const std::int64_t wanted = std::min<std::int64_t>(view.frames, st.frames - st.position);
+        return readNative(st, view.frameRange(0, int(std::max<std::int64_t>(wanted, 0))));
+    };
+    if (auto error = s.resampled->prepare(s.info.samplerate, rate, s.info.channels, quality, pull); !error.empty()) {
+        s.resampled.reset();
+        return s.error = quotedPath(s.path) + ": " + error;
+    }
+    s.deliveredRate = rate;
+    s.deliveredFrames = s.lengthUnknown ? s.frames : resampledFrames(s.frames, s.info.samplerate, rate);
     return {};
 }
 
 void AudioFileReader::close() { state_->close(); }
 bool AudioFileReader::isOpen() const { return state_->file != nullptr; }
 const std::string& AudioFileReader::path() const { return state_->path; }
-double AudioFileReader::sampleRate() const { return state_->info.samplerate; }
+double AudioFileReader::sampleRate() const { return state_->resampled ? state_->deliveredRate : state_->info.samplerate; }
+double AudioFileReader::fileSampleRate() const { return state_->info.samplerate; }
 int AudioFileReader::channels() const { return state_->info.channels; }
-std::int64_t AudioFileReader::frames() const { return state_->frames; }
-std::int64_t AudioFileReader::position() const { return state_->position; }
+std::int64_t AudioFileReader::frames() const { return state_->resampled ? state_->deliveredFrames : state_->frames; }
+std::int64_t AudioFileReader::position() const { return state_->resampled ? state_->deliveredPosition : state_->position; }
 bool AudioFileReader::lengthKnown() const { return !state_->lengthUnknown; }
 const std::string& AudioFileReader::error() const { return state_->error; }
 
@@ -247,6 +243,18 @@ std::int64_t AudioFileReader::read(const AudioView& view) {
                   " channels, the file has " + std::to_string(s.info.channels);
         return -1;
     }
+    if (s.resampled) {
+        const std::int64_t wanted = std::min<std::int64_t>(view.frames, s.deliveredFrames - s.deliveredPosition);
+        const std::int64_t got = s.resampled->read(view.frameRange(0, int(std::max<std::int64_t>(wanted, 0))));
+        if (got < 0) return -1;
+        s.deliveredPosition += got;
+        if (got < wanted) s.deliveredFrames = s.deliveredPosition; // a stream's estimate was long
+        return got;
+    }
+    return readNative(s, view);
+}
+
+std::int64_t AudioFileReader::readNative(State& s, const AudioView& view) {
     const std::int64_t wanted = std::min<std::int64_t>(view.frames, s.frames - s.position);
     std::int64_t done = 0;
     while (done < wanted) {
@@ -275,6 +283,7 @@ std::int64_t AudioFileReader::read(const AudioView& view) {
 std::string AudioFileReader::seek(std::int64_t frame) {
     State& s = *state_;
     if (!s.file) return s.error = "cannot seek in " + quotedPath(s.path) + ": file is not open";
+    if (s.resampled) return s.error = "cannot seek in " + quotedPath(s.path) + ": it is being resampled";
     if (frame < 0 || frame > s.frames) return s.error = "cannot seek in " + quotedPath(s.path) + ": frame out of range";
     if (sf_seek(s.file, frame, SEEK_SET) < 0)
         return s.error = "cannot seek in " + quotedPath(s.path) + ": " + sf_strerror(s.file);
@@ -359,9 +368,10 @@ void putU32(std::string& out, std::uint32_t v) {
 
 /// A WAV header for a stream whose length is not known when it starts (a pipe cannot be sought
 /// back to fix the sizes): RIFF and data sizes 0xFFFFFFFF, the convention of streamed WAV.
-std::string streamedWavHeader(OutputFormat format, int sampleRate, int channels) {
-    const bool floating = format == OutputFormat::Wav32f;
-    const unsigned bits = unsigned(outputFormatBits(format));
+/// `subtype`: PCM_U8, PCM_16, PCM_24, PCM_32, FLOAT or DOUBLE.
+std::string streamedWavHeader(int subtype, int sampleRate, int channels) {
+    const bool floating = subtype == SF_FORMAT_FLOAT || subtype == SF_FORMAT_DOUBLE;
+    const unsigned bits = unsigned(bytesPerSample(subtype)) * 8;
     const unsigned blockAlign = unsigned(channels) * bits / 8;
     std::string h = "RIFF";
     putU32(h, 0xFFFFFFFFu);
@@ -377,6 +387,12 @@ std::string streamedWavHeader(OutputFormat format, int sampleRate, int channels)
     h += "data";
     putU32(h, 0xFFFFFFFFu);
     return h;
+}
+
+/// Subtypes streamedWavHeader() describes.
+bool streamableWavSubtype(int subtype) {
+    return subtype == SF_FORMAT_PCM_U8 || subtype == SF_FORMAT_PCM_16 || subtype == SF_FORMAT_PCM_24 ||
+           subtype == SF_FORMAT_PCM_32 || subtype == SF_FORMAT_FLOAT || subtype == SF_FORMAT_DOUBLE;
 }
 
 bool writeAll(int fd, const std::string& bytes) {
@@ -404,7 +420,7 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
     s.format = format;
     s.channels = channels;
     s.bits = outputFormatBits(format);
-    s.floatSamples = format == OutputFormat::Wav32f;
+    s.floatSamples = s.bits == 0;
     s.dither.reseed(ditherSeed);
     s.frames = 0;
     s.clipped = 0;
@@ -413,6 +429,7 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
     if (!(sampleRate >= 1 && sampleRate <= 1e7) || sampleRate != double(int(sampleRate)))
         return cannot + "unsupported sample rate " + std::to_string(sampleRate) + " Hz";
     if (path.empty()) return "cannot write '': empty file name";
+    if (auto reason = checkOutputFormat(format, sampleRate, channels); !reason.empty()) return cannot + reason;
 
     OutputTarget target;
     if (auto error = resolveOutputTarget(path, target); !error.empty()) return error;
@@ -420,12 +437,24 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
         if (target.path != "-" && sameFile(target.path, input))
             return cannot + "refusing to overwrite input file " + quotedPath(input);
 
+    const int major = format.sndfileFormat & SF_FORMAT_TYPEMASK, subtype = format.sndfileFormat & SF_FORMAT_SUBMASK;
+    const bool wavFamily = major == SF_FORMAT_WAV || major == SF_FORMAT_RF64 || major == SF_FORMAT_WAVEX;
     bool pipe = false;
     if (target.streamed) {
         // stdout, a device or a FIFO: written straight to it. Renaming over it would replace the
         // device node or the link itself.
         if (auto error = openStreamedTarget(target, s.fd); !error.empty()) return error;
         pipe = ::lseek(s.fd, 0, SEEK_CUR) < 0;
+        // Containers whose header is completed at the end cannot go down a pipe (except WAV,
+        // whose streamed header is ours); FLAC, Ogg, MPEG and raw samples stream.
+        const bool streams = major == SF_FORMAT_FLAC || major == SF_FORMAT_OGG || major == SF_FORMAT_MPEG ||
+                             major == SF_FORMAT_RAW || (wavFamily && streamableWavSubtype(subtype));
+        if (pipe && !streams) {
+            s.discard();
+            return cannot + outputFormatName(format) +
+                   " cannot be streamed to a pipe (its header is completed at the end); write WAV (PCM or float), FLAC, "
+                   "Ogg, Opus, MP3 or raw";
+        }
     } else {
         // Temporary file in the target's folder, so the final rename stays within one file system.
         if (auto error = createTemporaryBeside(target, s.fd, s.tempPath); !error.empty()) return cannot + error;
@@ -435,17 +464,25 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
     SF_INFO info{};
     info.samplerate = int(sampleRate);
     info.channels = channels;
-    info.format = entryOf(format).sndfileFormat;
+    info.format = format.sndfileFormat;
+    // A WAV is RF64 with auto-downgrade where RF64 has the encoding: a plain RIFF/WAVE file
+    // unless the data passes 4 GiB.
+    bool autoDowngrade = false;
+    if (major == SF_FORMAT_WAV) {
+        SF_INFO rf64 = info;
+        rf64.format = SF_FORMAT_RF64 | subtype;
+        if (sf_format_check(&rf64)) info.format = rf64.format, autoDowngrade = true;
+    }
     // libsndfile cannot write WAV to a pipe (it seeks back to the header at the end): there the
     // header is ours, with the streamed sizes, and libsndfile writes the samples as raw PCM.
-    const bool ownHeader = pipe && !isFlac(format);
-    if (ownHeader) info.format = SF_FORMAT_RAW | SF_ENDIAN_LITTLE | (info.format & SF_FORMAT_SUBMASK);
+    const bool ownHeader = pipe && wavFamily;
+    if (ownHeader) info.format = SF_FORMAT_RAW | SF_ENDIAN_LITTLE | subtype;
     if (!sf_format_check(&info)) {
         s.discard();
         return cannot + outputFormatName(format) + " cannot hold " + std::to_string(channels) + " channels at " +
                std::to_string(int(sampleRate)) + " Hz";
     }
-    if (ownHeader && !writeAll(s.fd, streamedWavHeader(format, int(sampleRate), channels))) {
+    if (ownHeader && !writeAll(s.fd, streamedWavHeader(subtype, int(sampleRate), channels))) {
         std::string reason = std::strerror(errno);
         s.discard();
         return cannot + reason;
@@ -456,14 +493,34 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
         static SF_VIRTUAL_IO pipeCalls{&PipeIo::length, &PipeIo::seek, &PipeIo::read, &PipeIo::write, &PipeIo::tell};
         s.file = sf_open_virtual(&pipeCalls, SFM_WRITE, &info, s.pipeIo.get());
     } else {
-        s.file = sf_open_fd(s.fd, SFM_WRITE, &info, SF_FALSE);
+        // libsndfile gets its own descriptor: it closes the one it is given when an open fails,
+        // even when told not to (1.2.0), and s.fd must stay ours to close exactly once.
+        const int own = ::dup(s.fd);
+        s.file = own >= 0 ? sf_open_fd(own, SFM_WRITE, &info, SF_TRUE) : nullptr;
     }
     if (!s.file) {
         std::string reason = sf_strerror(nullptr);
         s.discard();
-        return cannot + reason;
+        return cannot + outputFormatName(format) + ": " + reason;
     }
-    if (!isFlac(format) && !ownHeader) sf_command(s.file, SFC_RF64_AUTO_DOWNGRADE, nullptr, SF_TRUE);
+    if (autoDowngrade && !ownHeader) sf_command(s.file, SFC_RF64_AUTO_DOWNGRADE, nullptr, SF_TRUE);
+    sf_command(s.file, SFC_SET_CLIPPING, nullptr, SF_TRUE); // float to integer encodings: clip, never wrap
+    if (format.compressionLevel >= 0) {
+        double level = format.compressionLevel;
+        if (sf_command(s.file, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level) != SF_TRUE) {
+            s.discard();
+            return cannot + outputFormatName(format) + " takes no compression level or quality";
+        }
+    }
+    if (format.bitrateMode != BitrateMode::Default) {
+        int mode = format.bitrateMode == BitrateMode::Constant  ? SF_BITRATE_MODE_CONSTANT
+                   : format.bitrateMode == BitrateMode::Average ? SF_BITRATE_MODE_AVERAGE
+                                                                : SF_BITRATE_MODE_VARIABLE;
+        if (sf_command(s.file, SFC_SET_BITRATE_MODE, &mode, sizeof mode) != SF_TRUE) {
+            s.discard();
+            return cannot + outputFormatName(format) + " takes no bitrate mode (only mp3 and opus do)";
+        }
+    }
     const std::size_t scratchSamples = std::size_t(kChunkFrames) * std::size_t(channels);
     s.floatScratch.assign(scratchSamples, 0.0f);
     if (!s.floatSamples) {

@@ -5,20 +5,25 @@
 // kChunkFrames frames is reused. The length is the one the file declares (for WAV and AIFF read
 // from the header itself, since libsndfile silently shortens a truncated data chunk; only for a
 // regular file: a pipe is read once), so a cut file is an error that names it, not a silently
-// shorter render. A stream that declares no length is read to its end (lengthKnown()).
+// shorter render. A stream that declares no length is read to its end (lengthKnown()); so is a
+// WAV from a pipe whose header carries a streamed size (0xFFFFFFFF, or sox's 0x7FFFF000).
 //
-// Writer: formats wav16, wav24, wav32f, flac16, flac24. The target follows the output rules of
-// host/io/OutputFiles.h (docs/safety.md): symbolic links are followed; stdout ("-"), devices and
-// FIFOs are streamed to (to a pipe, WAV with the streamed sizes 0xFFFFFFFF and FLAC without a
-// total); a regular file gets a temporary file in its folder (".name.sg-PID.XXXXXX.tmp") that
-// commit() renames over it (rename(2) is atomic within a file system), and a writer destroyed
+// Writer: every format of host/io/Formats.h (wav16, wav24, flac24, mp3, opus…). The target
+// follows the output rules of host/io/OutputFiles.h (docs/safety.md): symbolic links are followed; stdout ("-"), devices and
+// FIFOs are streamed to (to a pipe, WAV with the streamed sizes 0xFFFFFFFF, other containers
+// with the header they wrote first: FLAC without a total); a regular file gets a temporary file in its folder
+// (".name.sg-PID.XXXXXX.tmp") that commit() renames over it (rename(2) is atomic within a file system), and a writer destroyed
 // without commit() removes it, so a failed render never leaves a half-written file. A target
-// that is one of the given input files (same device and inode, or same path) is refused. Integer formats get TPDF dither
-// (host/io/Dither.h), then rounding and clipping; clipped samples are counted. 32-bit float is written unchanged.
+// that is one of the given input files (same device and inode, or same path) is refused. 8-, 16-,
+// 20- and 24-bit integer encodings get TPDF dither (host/io/Dither.h), then rounding and
+// clipping; clipped samples are counted. Float, 32-bit PCM and lossy encodings get the floats
+// (libsndfile converts and encodes them, clipping to full scale).
 #pragma once
 
 #include "core/Buffer.h"
 #include "host/io/Dither.h"
+#include "host/io/Formats.h"
+#include "host/io/Resampler.h"
 
 #include <cstdint>
 #include <memory>
@@ -32,20 +37,6 @@ namespace sg::io {
 /// Frames converted per libsndfile call (the size of the reused interleaved scratch).
 inline constexpr int kChunkFrames = 4096;
 
-/// The file formats the writer produces.
-enum class OutputFormat { Wav16, Wav24, Wav32f, Flac16, Flac24 };
-
-/// "wav16", "wav24", "wav32f", "flac16", "flac24".
-const char* outputFormatName(OutputFormat format);
-/// Parses one of the names above (case-insensitive); nullopt if unknown.
-std::optional<OutputFormat> parseOutputFormat(std::string_view text);
-/// The default format for a file name: wav24 for .wav, flac24 for .flac, else nullopt.
-std::optional<OutputFormat> defaultFormatForPath(const std::string& path);
-/// False when the name's extension says another container (.wav written as FLAC or the reverse).
-bool formatMatchesPath(OutputFormat format, const std::string& path);
-/// Bits per sample: 16, 24 or 32.
-int outputFormatBits(OutputFormat format);
-
 /// Streams one audio file as planar float blocks.
 class AudioFileReader {
 public:
@@ -54,16 +45,22 @@ public:
     AudioFileReader(AudioFileReader&&) noexcept;
     AudioFileReader& operator=(AudioFileReader&&) noexcept;
 
-    /// Opens `path`. Returns "" or a message naming the file and the reason, e.g.
-    /// "cannot open 'x.wav': Format not recognised."
+    /// Opens `path`, an input spec of host/io/Formats.h: a file, "-" (standard input) or
+    /// "raw:RATE:CHANNELS:ENCODING:FILE". Returns "" or a message naming the file and the
+    /// reason, e.g. "cannot open 'x.wav': Format not recognised."
     std::string open(const std::string& path);
+    /// From now on delivers the file resampled to `rate` Hz (host/io/Resampler.h): sampleRate(),
+    /// frames() and position() are then at that rate; seek() is refused. Call before the first
+    /// read(). Returns "" or an error.
+    std::string resampleTo(double rate, ResampleQuality quality = ResampleQuality::VeryHigh);
     /// Closes the file (also done on destruction).
     void close();
     /// True between a successful open() and close().
     bool isOpen() const;
 
     const std::string& path() const; ///< as given to open()
-    double sampleRate() const;       ///< Hz
+    double sampleRate() const;       ///< Hz, as delivered (the file's unless resampleTo())
+    double fileSampleRate() const;   ///< Hz, the file's own
     int channels() const;            ///< channels per frame
     std::int64_t frames() const;     ///< declared length in frames
     std::int64_t position() const;   ///< frames delivered so far
@@ -84,6 +81,7 @@ public:
 
 private:
     struct State;
+    static std::int64_t readNative(State& state, const AudioView& view);
     std::unique_ptr<State> state_;
 };
 
@@ -114,7 +112,7 @@ public:
     OutputFormat format() const;         ///< as given to open()
     int channels() const;                ///< as given to open()
     std::int64_t framesWritten() const;  ///< frames appended so far
-    /// Samples beyond the integer range (|x| ≥ full scale), clipped. Always 0 for wav32f.
+    /// Samples beyond the integer range (|x| ≥ full scale), clipped. Always 0 when outputFormatBits() is 0.
     std::uint64_t clippedSamples() const;
 
 private:
