@@ -260,7 +260,7 @@ TEST_CASE("render --html and analyze --html: pages with the output's plots and t
     CHECK(analyzeDom.find("it has no graph to draw") != std::string::npos);
 }
 
-TEST_CASE("--html: a missing plotting library fails before any work; inputs are never overwritten", "[html][cli]") {
+TEST_CASE("html reports: a missing plotting library fails before any work; inputs are never overwritten", "[html][cli]") {
     TempDir dir;
     const std::string mix = writeMix(dir, 1);
     const std::string graph = dir.write("g.yaml", chainGraph("g: {type: gain, gain: 0 dB}", "g"));

@@ -47,7 +47,8 @@ dpkg -x "$dev" "$work/root"
 ldd "$work/root/usr/bin/stagegraph" >"$work/ldd.txt"
 # The libraries the command links directly (its NEEDED entries), where the loader finds them here.
 readelf -d "$work/root/usr/bin/stagegraph" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | while read -r needed; do
-  lib=$(awk -v n="$needed" '$1 == n && $2 == "=>" {print $3}' "$work/ldd.txt")
+  # "libx.so.1 => /path (0x…)", or the dynamic loader's own line, "/path/ld-linux-x86-64.so.2 (0x…)".
+  lib=$(awk -v n="$needed" '($1 == n && $2 == "=>") {print $3; exit} (substr($1, length($1) - length(n)) == "/" n) {print $1; exit}' "$work/ldd.txt")
   [ -n "$lib" ] || fail "$needed is not found by the loader"
   owner=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || true
   [ -n "$owner" ] || owner=$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1) || true
