@@ -134,7 +134,7 @@ def test_bad_audio_files_name_the_file(tmp):
     with pytest.raises(OSError, match="junk.wav"):
         stagegraph.read_audio(str(tmp / "junk.wav"))
     with pytest.raises(ValueError, match="format"):
-        stagegraph.write_audio(str(tmp / "x.mp3"), np.zeros((1, 10), np.float32), 48000)
+        stagegraph.write_audio(str(tmp / "x.mp4"), np.zeros((1, 10), np.float32), 48000)
     with pytest.raises(stagegraph.AudioFileError):
         stagegraph.write_audio(str(tmp / "no-such-dir" / "x.wav"), np.zeros((1, 10), np.float32), 48000)
     with pytest.raises(ValueError, match="oversampling"):

@@ -317,11 +317,11 @@ TEST_CASE("batch: bad manifests are refused with file:line:col, every error, not
         {"values.csv",
          "input,output,graph,target,ceiling,format,set\n"
          "in.wav,o1.wav,gain.yaml,-99LUFS,,,\n"
-         "in.wav,o2.wav,gain.yaml,,-1dBTP,mp3,novalue\n"
+         "in.wav,o2.wav,gain.yaml,,-1dBTP,mp4,novalue\n"
          "in.wav,,gain.yaml,,,,\n"
          "in.wav,o1.wav,,,,,\n",
          {"values.csv:2:25: error: target:", "values.csv:3:26: error: ceiling needs a target",
-          "values.csv:3:33: error: format: unknown format 'mp3'", "values.csv:3:37: error: set: expected node.param=VALUE",
+          "values.csv:3:33: error: format: unknown format 'mp4'", "values.csv:3:37: error: set: expected node.param=VALUE",
           "values.csv:4:8: error: this row names no output file", "values.csv:5:15: error: this row names no graph",
           "values.csv:5:8: error: output", "is also written by the row on line 2"}},
         {"chain.csv",

@@ -197,7 +197,7 @@ TEST_CASE("render resamples inputs and outputs like sox's own conversion (rate -
     }
 }
 
-TEST_CASE("--target with --output-rate measures and limits what is delivered, at the output rate", "[resample]") {
+TEST_CASE("resample: --target with --output-rate measures and limits what is delivered, at the output rate", "[resample]") {
     TempDir dir;
     const std::string graph = dir.write("g.yaml", "stagegraph: 1\ninputs: {mix: {channels: 2}}\noutputs: {out: {channels: 2}}\n"
                                                   "nodes: {g: {type: gain}}\nconnections: [mix -> g -> out]\n");
