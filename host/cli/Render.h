@@ -76,7 +76,7 @@ struct RenderRequest {
     io::ResampleQuality resampleQuality = io::ResampleQuality::VeryHigh; ///< --resample-quality
     std::optional<double> quality;                          ///< --quality 0..1 (lossy formats): compression level 1 - quality
     io::BitrateMode bitrateMode = io::BitrateMode::Default; ///< --bitrate-mode (mp3, opus)
-    bool handleInterrupts = true;           ///< SIGINT / SIGTERM stop the render (false: the caller's InterruptGuard does)
+    bool handleInterrupts = true; ///< SIGINT / SIGTERM stop the render (false: the caller's InterruptGuard does)
     /// graphPath loaded with `overrides` and compiled already (batch: once per graph and
     /// overrides, loadRenderGraph()); null: the render loads it.
     std::shared_ptr<const RenderGraph> graph;

@@ -1,7 +1,7 @@
 // The `stagegraph` command: dispatches to the sub-commands in host/cli.
 #include "host/cli/Analyze.h"
-#include "host/cli/Compare.h"
 #include "host/cli/Batch.h"
+#include "host/cli/Compare.h"
 #include "host/cli/Demo.h"
 #include "host/cli/FormatList.h"
 #include "host/cli/Inspect.h"
