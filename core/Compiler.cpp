@@ -55,7 +55,10 @@ void applyOverrides(GraphDesc& graph, const std::vector<std::string>& overrides,
                                   " that reaches a node unchanged");
             continue;
         }
-        for (const auto& [targetNode, key] : targets) {
+        for (const auto& target : targets) {
+            // Named copies: clang 14 (the fuzz build) cannot capture structured bindings.
+            const std::string& targetNode = target.first;
+            const std::string& key = target.second;
             auto it =
                 std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeDesc& n) { return n.name == targetNode; });
             auto p = std::find_if(it->params.begin(), it->params.end(), [&](const ParamDesc& d) { return d.key == key; });

@@ -19,7 +19,7 @@ build=${1:-$here/build}
 sg=$build/stagegraph
 [ -x "$sg" ] || { echo "soak: no $sg (build first: make build)" >&2; exit 1; }
 live_seconds=${SOAK_LIVE_SECONDS:-600}
-hours=${SOAK_HOURS:-1 5 10}
+hours=${SOAK_HOURS-1 5 10}
 work=$(mktemp -d)
 server=stagegraph-soak-$$
 jackd_pid=
