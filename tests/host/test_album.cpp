@@ -3,6 +3,7 @@
 // album's loudness on the target (libebur128 over the concatenation of the written tracks),
 // the ceiling held over all tracks with each track's loudness relative to the others kept, the
 // consistency table and report, and bad input.
+#include "WavTesting.h"
 #include "core/Buffer.h"
 #include "host/io/AudioFile.h"
 #include "support/TestSupport.h"
@@ -25,24 +26,8 @@ using Planar = std::vector<std::vector<float>>;
 
 std::string q(const std::string& path) { return "'" + path + "'"; }
 
-void writeWav(const std::string& path, const Planar& channels, double rate = kRate) {
-    AudioBuffer buffer(int(channels.size()), int(channels[0].size()));
-    for (std::size_t c = 0; c < channels.size(); ++c) std::copy(channels[c].begin(), channels[c].end(), buffer.channel(int(c)));
-    io::AudioFileWriter writer;
-    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, rate, buffer.channels()) == "");
-    REQUIRE(writer.write(buffer.view()) == "");
-    REQUIRE(writer.commit() == "");
-}
-
-Planar readWav(const std::string& path) {
-    io::AudioFileReader reader;
-    REQUIRE(reader.open(path) == "");
-    AudioBuffer buffer(reader.channels(), int(reader.frames()));
-    REQUIRE(reader.read(buffer.view()) == reader.frames());
-    Planar out;
-    for (int c = 0; c < buffer.channels(); ++c) out.emplace_back(buffer.channel(c), buffer.channel(c) + buffer.frames());
-    return out;
-}
+using test::readWav;
+using test::writeWav;
 
 /// libebur128 over the tracks played one after the other.
 double concatenatedLoudness(const std::vector<Planar>& tracks, double* truePeakDbtp = nullptr) {

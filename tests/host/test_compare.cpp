@@ -4,6 +4,7 @@
 // candidates that differ only by gain, latency and polarity, the balance figures against signals
 // whose answer is known (a tone in one band, anti-phase channels, a bass that steps by 10 dB),
 // gain reduction against render --report, and bad input.
+#include "WavTesting.h"
 #include "core/Buffer.h"
 #include "host/io/AudioFile.h"
 #include "support/TestSupport.h"
@@ -27,24 +28,8 @@ using Planar = std::vector<std::vector<float>>;
 
 std::string q(const std::string& path) { return "'" + path + "'"; }
 
-void writeWav(const std::string& path, const Planar& channels) {
-    AudioBuffer buffer(int(channels.size()), int(channels[0].size()));
-    for (std::size_t c = 0; c < channels.size(); ++c) std::copy(channels[c].begin(), channels[c].end(), buffer.channel(int(c)));
-    io::AudioFileWriter writer;
-    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, kRate, buffer.channels()) == "");
-    REQUIRE(writer.write(buffer.view()) == "");
-    REQUIRE(writer.commit() == "");
-}
-
-Planar readWav(const std::string& path) {
-    io::AudioFileReader reader;
-    REQUIRE(reader.open(path) == "");
-    AudioBuffer buffer(reader.channels(), int(reader.frames()));
-    REQUIRE(reader.read(buffer.view()) == reader.frames());
-    Planar out;
-    for (int c = 0; c < buffer.channels(); ++c) out.emplace_back(buffer.channel(c), buffer.channel(c) + buffer.frames());
-    return out;
-}
+using test::readWav;
+using test::writeWav;
 
 double ebur128Integrated(const Planar& x) {
     ebur128_state* state = ebur128_init(unsigned(x.size()), static_cast<unsigned long>(kRate), EBUR128_MODE_I);

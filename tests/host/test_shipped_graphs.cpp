@@ -9,6 +9,7 @@
 //     with its defaults and with parameters passed at the use site (= the same --set on the file);
 //   - the mastering graphs hold their true-peak ceilings, and loud-club is louder than
 //     gentle-acoustic on the same mix; vocal-chain's dynamics all act on a vocal-like stem.
+#include "WavTesting.h"
 #include "core/Compiler.h"
 #include "core/Registry.h"
 #include "host/io/AudioFile.h"
@@ -42,24 +43,8 @@ std::string q(const std::string& path) { return "'" + path + "'"; }
 
 // ---- files ------------------------------------------------------------------------------------
 
-void writeWav(const std::string& path, const Planar& x) {
-    AudioBuffer buffer(int(x.size()), int(x[0].size()));
-    for (std::size_t c = 0; c < x.size(); ++c) std::copy(x[c].begin(), x[c].end(), buffer.channel(int(c)));
-    io::AudioFileWriter writer;
-    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, kRate, buffer.channels()) == "");
-    REQUIRE(writer.write(buffer.view()) == "");
-    REQUIRE(writer.commit() == "");
-}
-
-Planar readWav(const std::string& path) {
-    io::AudioFileReader reader;
-    REQUIRE(reader.open(path) == "");
-    AudioBuffer buffer(reader.channels(), int(reader.frames()));
-    REQUIRE(reader.read(buffer.view()) == reader.frames());
-    Planar out;
-    for (int c = 0; c < buffer.channels(); ++c) out.emplace_back(buffer.channel(c), buffer.channel(c) + buffer.frames());
-    return out;
-}
+using test::readWav;
+using test::writeWav;
 
 json readJson(const std::string& path) {
     std::ifstream in(path);
