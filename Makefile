@@ -20,9 +20,9 @@ PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev 
             libjs-d3 chromium zlib1g-dev \
             dpkg-dev file \
             pybind11-dev python3-dev python3-pytest python3-distributed python3-venv \
-            libsoxr-dev
+            libsoxr-dev valgrind
 
-.PHONY: all deps configure build demo teaching-docs test test-fast test-asan bench bench-compare docs clean format format-check \
+.PHONY: all deps configure build demo teaching-docs test test-fast test-asan bench bench-compare bench-callgrind docs clean format format-check \
         fuzz-build fuzz fuzz-smoke python-pip-check
 
 all: build
@@ -57,7 +57,12 @@ demo: build
 
 # Rewrites the `demo lines A-B` blocks of docs/teaching/*.md with what `stagegraph demo` prints
 # (tests/host/test_teaching.cpp checks them).
-teaching-docs: build
+teaching-# Instruction counts (valgrind's callgrind, AVX2 kernels) of W1, W2 and analyze on excerpts of the
+# bench-compare material: where the work is, steady on a shared machine.
+bench-callgrind: build
+	/usr/bin/python3 tests/bench/callgrind_profile.py --build $(BUILD) $(BENCH_ARGS)
+
+docs: build
 	STAGEGRAPH_UPDATE_DOCS=1 ./$(BUILD)/tests/stagegraph_tests "[teaching-docs]"
 
 # The formatting check, the whole suite through ctest (Release), then the unit tests again under
