@@ -326,6 +326,23 @@ struct PipeIo {
     static sf_count_t tell(void* self) { return static_cast<PipeIo*>(self)->position; }
 };
 
+namespace {
+
+/// Bytes packed before one write of little-endian PCM (AudioFileWriter::State::rawBytes).
+constexpr std::size_t kRawWriteBytes = std::size_t(1) << 20;
+
+/// The top `bytes` bytes of each full-scale sample, little-endian: what libsndfile's int to PCM
+/// conversion writes (the quantised values have zeros below them).
+void packLittleEndian(const std::int32_t* in, std::size_t count, int bytes, unsigned char* out) noexcept {
+    const int shift = 32 - 8 * bytes;
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto v = std::uint32_t(in[i]) >> shift;
+        for (int b = 0; b < bytes; ++b) out[i * std::size_t(bytes) + std::size_t(b)] = (unsigned char)(v >> (8 * b));
+    }
+}
+
+} // namespace
+
 struct AudioFileWriter::State {
     SNDFILE* file = nullptr;
     int fd = -1;
@@ -341,8 +358,22 @@ struct AudioFileWriter::State {
     std::vector<float> floatScratch;      // kChunkFrames interleaved frames
     std::vector<float> ditherScratch;     // as many dither values (integer formats)
     std::vector<std::int32_t> intScratch; // as many quantised samples
+    /// Little-endian integer PCM (WAV, RF64, W64, raw): the samples are packed here and written
+    /// with sf_write_raw in large writes, instead of libsndfile converting them through its
+    /// 8 KiB buffer (three write calls per 4096 frames, and a scalar conversion).
+    int rawBytesPerSample = 0;
+    std::vector<unsigned char> rawBytes;
+    std::size_t rawFill = 0;
     std::int64_t frames = 0;
     std::uint64_t clipped = 0;
+
+    /// Writes what rawBytes holds; "" or the reason.
+    std::string flushRaw() {
+        if (rawFill == 0) return {};
+        if (sf_write_raw(file, rawBytes.data(), sf_count_t(rawFill)) != sf_count_t(rawFill)) return sf_strerror(file);
+        rawFill = 0;
+        return {};
+    }
 
     void discard() {
         if (file) sf_close(file);
@@ -527,6 +558,18 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
         s.ditherScratch.assign(scratchSamples, 0.0f);
         s.intScratch.assign(scratchSamples, 0);
     }
+    const int endian = info.format & SF_FORMAT_ENDMASK;
+    const int writtenMajor = info.format & SF_FORMAT_TYPEMASK;
+    const bool littleEndian = ((writtenMajor == SF_FORMAT_WAV || writtenMajor == SF_FORMAT_RF64 ||
+                                writtenMajor == SF_FORMAT_WAVEX || writtenMajor == SF_FORMAT_W64) &&
+                               (endian == SF_ENDIAN_FILE || endian == SF_ENDIAN_LITTLE)) ||
+                              (writtenMajor == SF_FORMAT_RAW && endian == SF_ENDIAN_LITTLE);
+    s.rawBytesPerSample = 0;
+    if (littleEndian && !s.pipeIo && (subtype == SF_FORMAT_PCM_16 || subtype == SF_FORMAT_PCM_24 || subtype == SF_FORMAT_PCM_32))
+        s.rawBytesPerSample = bytesPerSample(subtype);
+    s.rawFill = 0;
+    if (s.rawBytesPerSample > 0)
+        s.rawBytes.assign(kRawWriteBytes - kRawWriteBytes % std::size_t(s.rawBytesPerSample * channels), 0);
     return {};
 }
 
@@ -544,9 +587,19 @@ std::string AudioFileWriter::write(const ConstAudioView& view) {
         if (s.floatSamples) {
             written = sf_writef_float(s.file, s.floatScratch.data(), chunk);
         } else {
-            s.clipped += quantize(s.floatScratch.data(), std::size_t(chunk) * std::size_t(s.channels), s.bits,
-                                  s.intScratch.data(), s.ditherScratch.data(), s.dither);
-            written = sf_writef_int(s.file, s.intScratch.data(), chunk);
+            const std::size_t samples = std::size_t(chunk) * std::size_t(s.channels);
+            s.clipped += quantize(s.floatScratch.data(), samples, s.bits, s.intScratch.data(), s.ditherScratch.data(), s.dither);
+            if (s.rawBytesPerSample > 0) {
+                const std::size_t bytes = samples * std::size_t(s.rawBytesPerSample);
+                if (s.rawFill + bytes > s.rawBytes.size())
+                    if (std::string reason = s.flushRaw(); !reason.empty())
+                        return "cannot write " + quotedPath(s.path) + ": " + reason;
+                packLittleEndian(s.intScratch.data(), samples, s.rawBytesPerSample, s.rawBytes.data() + s.rawFill);
+                s.rawFill += bytes;
+                written = chunk;
+            } else {
+                written = sf_writef_int(s.file, s.intScratch.data(), chunk);
+            }
         }
         if (written != chunk) {
             std::string reason = sf_strerror(s.file);
@@ -561,6 +614,10 @@ std::string AudioFileWriter::write(const ConstAudioView& view) {
 std::string AudioFileWriter::commit() {
     State& s = *state_;
     if (!s.file) return "cannot write " + quotedPath(s.path) + ": file is not open";
+    if (std::string reason = s.flushRaw(); !reason.empty()) {
+        s.discard();
+        return "cannot write " + quotedPath(s.path) + ": " + reason;
+    }
     const int closeError = sf_close(s.file);
     s.file = nullptr;
     if (closeError != 0) {

@@ -428,3 +428,61 @@ TEST_CASE("truncated and unreadable files are errors that name the file", "[io]"
         CHECK_THAT(reader.open(dir.path()), Catch::Contains("is a directory"));
     }
 }
+
+TEST_CASE("little-endian PCM packed by the writer equals libsndfile's own integer conversion", "[io]") {
+    // The writer packs WAV, RF64, W64 and raw PCM itself and writes it in large pieces; the
+    // samples must be those libsndfile writes from the same quantised integers (sf_writef_int),
+    // whatever the split of the stream, across the writer's 1 MiB buffer, and for clipped input.
+    test::TempDir dir;
+    const int frames = 250000; // 2 x 3 x 250000 bytes: more than one buffer
+    AudioBuffer signal = testSignal(2, frames, 1.4f);
+    for (const char* name : {"wav16", "wav24", "rf64-16", "rf64-24", "w64-16", "w64-24", "wavex24", "raw24", "aiff24"}) {
+        INFO(name);
+        const auto format = parseOutputFormat(name);
+        REQUIRE(format);
+        const int bits = outputFormatBits(*format);
+        // The reference: the same dither and quantisation, converted by libsndfile.
+        std::vector<float> interleaved(std::size_t(frames) * 2), ditherScratch(interleaved.size());
+        std::vector<std::int32_t> quantised(interleaved.size());
+        interleave(signal.view(), interleaved.data());
+        TpdfDither dither;
+        dither.reseed(TpdfDither::kDefaultSeed);
+        quantize(interleaved.data(), interleaved.size(), bits, quantised.data(), ditherScratch.data(), dither);
+        SF_INFO info{};
+        info.samplerate = 48000;
+        info.channels = 2;
+        info.format = format->sndfileFormat;
+        if ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) info.format |= SF_ENDIAN_LITTLE;
+        const std::string reference = dir.file(std::string("ref-") + name);
+        SNDFILE* ref = sf_open(reference.c_str(), SFM_WRITE, &info);
+        REQUIRE(ref);
+        REQUIRE(sf_writef_int(ref, quantised.data(), frames) == frames);
+        sf_close(ref);
+
+        const std::string ours = dir.file(std::string("ours-") + name);
+        AudioFileWriter writer;
+        REQUIRE(writer.open(ours, *format, 48000, 2) == "");
+        for (int done = 0, step = 7; done < frames; step = step * 2 + 1) {
+            const int n = std::min(step, frames - done);
+            REQUIRE(writer.write(ConstAudioView(signal.view().frameRange(done, n))) == "");
+            done += n;
+        }
+        CHECK(writer.clippedSamples() > 0);
+        REQUIRE(writer.commit() == "");
+
+        auto readInts = [&](const std::string& path) {
+            SF_INFO in{};
+            if ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) in = info;
+            SNDFILE* f = sf_open(path.c_str(), SFM_READ, &in);
+            REQUIRE(f);
+            std::vector<std::int32_t> v(std::size_t(in.frames) * std::size_t(in.channels));
+            CHECK(sf_readf_int(f, v.data(), in.frames) == in.frames);
+            sf_close(f);
+            return v;
+        };
+        const auto want = readInts(reference);
+        const auto got = readInts(ours);
+        REQUIRE(want.size() == quantised.size());
+        CHECK(got == want);
+    }
+}
