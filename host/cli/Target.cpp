@@ -330,7 +330,7 @@ std::string numberText(double value) { return formatNumber(value, "%.17g"); }
 /// spread over several gain nodes; a limiter ceiling below the node's floor C0 uses a peak
 /// limiter's scale invariance, limit_C(y) = a * limit_C0(y / a) with 20 log10(a) = C - C0: the
 /// input is lowered by C - C0 more and raised by it after the limiter.
-std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbtp) {
+std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb = 0) {
     double shiftDb = 0;
     if (limiterCeilingDbtp < kLimiterNodeMinCeilingDbtp) {
         shiftDb = limiterCeilingDbtp - kLimiterNodeMinCeilingDbtp; // negative
@@ -353,6 +353,10 @@ std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbt
     if (shiftDb != 0) {
         yaml += "  restore: {type: gain, gain: " + numberText(shiftDb) + " dB}\n";
         chain += " -> restore";
+    }
+    if (trimDb != 0) {
+        yaml += "  trim: {type: gain, gain: " + numberText(trimDb) + " dB}\n";
+        chain += " -> trim";
     }
     yaml += "connections: [\"" + chain + " -> out\"]\n";
     return yaml;
@@ -685,14 +689,20 @@ std::string probeAt(TempSampleFile& source, const std::vector<ProbeSegment>& seg
     LoudnessMeter meter;
     if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
     ProbeSource input(source, segments);
-    ProbeSink output(segments, meter);
+    ProbeSink measured(segments, meter);
+    // This thread reads and limits; the pipe's thread measures.
+    BlockPipe pipe(source.channels(), [&](const ConstAudioView& view) {
+        measured.write(view);
+        return std::string();
+    });
+    PipeSink output(pipe);
     std::int64_t frames = 0;
     for (const auto& s : segments) frames += s.warmup + s.frames;
     PassOutcome ignored;
-    if (auto error = runChain(input, output, nullptr, frames, sampleRate, gainDb, limiterCeilingDbtp, ignored, "probe",
-                              showProgress, interrupted);
-        !error.empty())
-        return error;
+    const std::string error = runChain(input, output, nullptr, frames, sampleRate, gainDb, limiterCeilingDbtp, ignored, "probe",
+                                       showProgress, interrupted);
+    pipe.finish();
+    if (!error.empty()) return error;
     lufs = meter.integratedLufs();
     return {};
 }
@@ -785,6 +795,10 @@ std::optional<double> nextGain(const std::vector<Trial>& trials, double targetLu
 }
 
 } // namespace
+
+std::string targetChainYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb) {
+    return pass2GraphYaml(channels, gainDb, limiterCeilingDbtp, trimDb);
+}
 
 // ---- predicting the loudness at another gain ------------------------------------------------
 

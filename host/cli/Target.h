@@ -190,6 +190,11 @@ private:
     mutable std::vector<double> energies_;
 };
 
+/// The chain that delivers an output, as a graph: in -> gain -> limiter (lookahead 5 ms, release
+/// 50 ms) -> trim -> out (gains beyond the gain node's range and ceilings under the limiter's are
+/// spread over more nodes). A render of it gives what deliverToTarget writes, bit for bit.
+std::string targetChainYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb);
+
 /// What delivering one output to the target did.
 struct TargetResult {
     OutputFigures before;           ///< the graph's output (pass 1)
