@@ -110,6 +110,7 @@ void printSummary(std::FILE* out, const RenderRequest& request, const RenderSumm
             std::fprintf(out, "    warning: %s\n", heavyLimitingText(*request.target, t).c_str());
         std::fprintf(out, "    pass 2 (gain, limiter, %s): %s, %.3f s\n", io::outputFormatName(o.format).c_str(),
                      plural(t.pass2Runs, "run", "runs").c_str(), t.pass2Seconds);
+        if (t.trimDb != 0) std::fprintf(out, "    trim after the limiter: %+.3f dB\n", t.trimDb);
     }
     std::fprintf(out, "pass 1 (the graph): %.3f s\n", result.pass1Seconds);
 }

@@ -86,6 +86,8 @@ std::string reportJson(const RenderReport& report) {
             r["before_true_peak_dbtp"] = jsonRounded(t.before.truePeakDbtp);
             r["gain_db"] = jsonRounded(t.gainDb);
             r["pass2_runs"] = t.pass2Runs;
+            r["trim_db"] = jsonRounded(t.trimDb);
+            r["probe_runs"] = t.probeRuns;
             r["limiter_ceiling_dbtp"] = jsonRounded(t.limiterCeilingDbtp);
             r["max_gain_reduction_db"] = jsonRounded(t.maxGainReductionDb);
             r["mean_gain_reduction_db"] = jsonRounded(t.meanGainReductionDb);

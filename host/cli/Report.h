@@ -11,7 +11,8 @@
 //                  "max_momentary_lufs": -9.8, "max_short_term_lufs": -12.1, "plr_db": 12.98,
 //                  "clipped_samples": 0,
 //                  "target": {"before_integrated_lufs": -22.3, "before_true_peak_dbtp": -7.1,
-//                             "gain_db": 8.3, "pass2_runs": 2, "limiter_ceiling_dbtp": -1.02,
+//                             "gain_db": 8.3, "pass2_runs": 1, "trim_db": -0.04, (after the limiter)
+//                             "probe_runs": 2, "limiter_ceiling_dbtp": -1.02,
 //                             "max_gain_reduction_db": 2.1, "mean_gain_reduction_db": 0.1,
 //                             "limited_percent": 3.2, "pass2_seconds": 0.3,
 //                             "output_encodes": 1}}],   (runs of pass 2 reuse cached samples)

@@ -10,16 +10,21 @@
 #include "host/cli/Progress.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -32,8 +37,18 @@ namespace {
 constexpr int kPassBlockFrames = io::kChunkFrames;
 /// Frames per block of the final encoding.
 constexpr int kEncodeBlockFrames = 4 * io::kChunkFrames;
-/// Where the predicted gain aims, LU over the target (kLandingToleranceLu is 0.02).
-constexpr double kPredictionAimLu = 0.005;
+/// Where a run aims, LU over the target: a run that lands over it is cut onto it after the
+/// limiter (up to kMaxTrimDb), one that falls short can only be lifted by its peak's headroom.
+constexpr double kOverAimLu = 0.15;
+/// The probe: kProbeSegmentSeconds measured out of every kProbeSpacingSeconds, each after
+/// kProbeWarmupSeconds that settle the limiter (release 50 ms: e^-4); outputs shorter than
+/// kProbeMinSeconds have no probe (a sample too small to tell, and a run costs little).
+constexpr double kProbeSpacingSeconds = 16;
+constexpr double kProbeSegmentSeconds = 2;
+constexpr double kProbeWarmupSeconds = 0.2;
+constexpr double kProbeMinSeconds = 48;
+/// A probe loss smaller than this, LU, counts as none: the first run keeps the plain gain.
+constexpr double kProbeNoLossLu = 0.005;
 /// The limiter of pass 2.
 constexpr double kLimiterLookaheadMs = 5;
 constexpr double kLimiterReleaseMs = 50;
@@ -252,6 +267,19 @@ std::string TempSampleFile::rewind() {
     return {};
 }
 
+std::string TempSampleFile::seek(std::int64_t frame) {
+    if (!file_) return "temporary file is not open";
+    if (frame < 0 || frame > frames_) return "internal: a seek past the end of a temporary file";
+    const std::size_t sample = std::size_t(frame) * std::size_t(channels_);
+    if (!spilled_) {
+        readPosition_ = sample;
+        return {};
+    }
+    if (std::fflush(file_) != 0 || ::fseeko(file_, off_t(sample * sizeof(float)), SEEK_SET) != 0)
+        return std::string("cannot read the temporary file: ") + std::strerror(errno);
+    return {};
+}
+
 std::string TempSampleFile::clear() {
     if (!file_) return "temporary file is not open";
     frames_ = 0;
@@ -302,7 +330,7 @@ std::string numberText(double value) { return formatNumber(value, "%.17g"); }
 /// spread over several gain nodes; a limiter ceiling below the node's floor C0 uses a peak
 /// limiter's scale invariance, limit_C(y) = a * limit_C0(y / a) with 20 log10(a) = C - C0: the
 /// input is lowered by C - C0 more and raised by it after the limiter.
-std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbtp) {
+std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb = 0) {
     double shiftDb = 0;
     if (limiterCeilingDbtp < kLimiterNodeMinCeilingDbtp) {
         shiftDb = limiterCeilingDbtp - kLimiterNodeMinCeilingDbtp; // negative
@@ -325,6 +353,10 @@ std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbt
     if (shiftDb != 0) {
         yaml += "  restore: {type: gain, gain: " + numberText(shiftDb) + " dB}\n";
         chain += " -> restore";
+    }
+    if (trimDb != 0) {
+        yaml += "  trim: {type: gain, gain: " + numberText(trimDb) + " dB}\n";
+        chain += " -> trim";
     }
     yaml += "connections: [\"" + chain + " -> out\"]\n";
     return yaml;
@@ -350,31 +382,126 @@ private:
     std::int64_t remaining_;
 };
 
-/// A run's result: kept as float in the trial cache, and measured as the writer will store it.
-class TrialSink final : public AudioSink {
+/// Hands frames to a second thread that consumes them in order (keeps and measures a run's
+/// result, or measures what is encoded), so that the work on each side of it uses its own core.
+/// Frames are copied into kPipeSlots buffers of kPipeSlotFrames; one hand-off (mutex and
+/// condition variable: offline work) per buffer; nothing allocates after construction.
+class BlockPipe {
 public:
-    TrialSink(TempSampleFile& cache, WrittenSampleMeter& meter) : cache_(cache), meter_(meter) {}
-    bool write(const ConstAudioView& block) override {
-        error_ = cache_.write(block);
-        if (!error_.empty()) return false;
-        meter_.process(block);
+    using Consumer = std::function<std::string(const ConstAudioView&)>;
+    BlockPipe(int channels, Consumer consume) : consume_(std::move(consume)) {
+        for (int s = 0; s < kPipeSlots; ++s) {
+            buffers_.emplace_back(channels, kPipeSlotFrames);
+            free_[std::size_t(s)] = s;
+        }
+        freeCount_ = kPipeSlots;
+        thread_ = std::thread([this] { consumeAll(); });
+    }
+    ~BlockPipe() { finish(); }
+    BlockPipe(const BlockPipe&) = delete;
+    BlockPipe& operator=(const BlockPipe&) = delete;
+
+    /// Copies the frames of `view` for the consumer. False once the consumer has failed.
+    bool push(const ConstAudioView& view) {
+        for (int done = 0; done < view.frames;) {
+            if (slot_ < 0) {
+                std::unique_lock<std::mutex> lock(mutex_);
+                changed_.wait(lock, [&] { return freeCount_ > 0 || failed_; });
+                if (failed_) return false;
+                slot_ = free_[std::size_t(--freeCount_)];
+                fill_ = 0;
+            }
+            const int frames = std::min(view.frames - done, kPipeSlotFrames - fill_);
+            const AudioView to = buffers_[std::size_t(slot_)].view();
+            for (int c = 0; c < view.channels; ++c)
+                std::memcpy(to.channel(c) + fill_, view.channel(c) + done, sizeof(float) * std::size_t(frames));
+            fill_ += frames;
+            done += frames;
+            if (fill_ == kPipeSlotFrames) submit();
+        }
         return true;
     }
-    const std::string& error() const { return error_; }
+    /// Hands over what is buffered and waits until everything is consumed. Returns "" or the
+    /// consumer's error.
+    std::string finish() {
+        if (!thread_.joinable()) return error_;
+        if (slot_ >= 0 && fill_ > 0) submit();
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            closed_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+        return error_;
+    }
 
 private:
-    TempSampleFile& cache_;
-    WrittenSampleMeter& meter_;
+    static constexpr int kPipeSlots = 4;
+    static constexpr int kPipeSlotFrames = 16384;
+
+    void submit() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            frames_[std::size_t(slot_)] = fill_;
+            full_[std::size_t((fullHead_ + fullCount_) % kPipeSlots)] = slot_;
+            ++fullCount_;
+        }
+        changed_.notify_all();
+        slot_ = -1;
+    }
+    void consumeAll() {
+        for (;;) {
+            int slot = -1;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                changed_.wait(lock, [&] { return fullCount_ > 0 || closed_; });
+                if (fullCount_ == 0) return; // closed, all consumed
+                slot = full_[std::size_t(fullHead_)];
+                fullHead_ = (fullHead_ + 1) % kPipeSlots;
+                --fullCount_;
+            }
+            std::string error;
+            if (!failed_) // written by this thread only
+                error = consume_(ConstAudioView(buffers_[std::size_t(slot)].view().frameRange(0, frames_[std::size_t(slot)])));
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (!error.empty()) error_ = std::move(error), failed_ = true;
+                free_[std::size_t(freeCount_++)] = slot;
+            }
+            changed_.notify_all();
+        }
+    }
+
+    Consumer consume_;
+    std::vector<AudioBuffer> buffers_;
+    std::array<int, kPipeSlots> frames_{}, free_{}, full_{};
+    int freeCount_ = 0, fullHead_ = 0, fullCount_ = 0;
+    int slot_ = -1, fill_ = 0; ///< the producer's buffer
+    bool closed_ = false, failed_ = false;
     std::string error_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::thread thread_;
 };
 
-/// One run of pass 2: source -> [gain -> limiter, a compiled graph] -> `cache` (cleared here),
-/// measuring the samples as the writer would store them; nothing is encoded. Returns "" or an
-/// error ("interrupted" when the flag was raised).
-std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, io::OutputFormat format,
-                    TempSampleFile& cache, PassOutcome& outcome, const std::string& label, bool showProgress,
-                    const volatile std::sig_atomic_t* interrupted) {
-    const int channels = source.channels();
+/// A run's result, handed to a BlockPipe.
+class PipeSink final : public AudioSink {
+public:
+    explicit PipeSink(BlockPipe& pipe) : pipe_(pipe) {}
+    bool write(const ConstAudioView& block) override { return pipe_.push(block); }
+
+private:
+    BlockPipe& pipe_;
+};
+
+/// Streams `input` through in -> gain -> limiter -> out (a compiled graph, run by the
+/// OfflineRunner) into `output`; `frames` is for the progress bar, `sinkError` the sink's message
+/// when it fails. Fills the limiter's figures of `outcome`. Returns "" or an error
+/// ("interrupted" when the flag was raised).
+std::string runChain(AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames, double sampleRate,
+                     double gainDb, double limiterCeilingDbtp, PassOutcome& outcome, const std::string& label, bool showProgress,
+                     const volatile std::sig_atomic_t* interrupted) {
+    const int channels = input.channels();
     Diagnostics diags;
     const GraphDesc desc = loadGraphFromString(pass2GraphYaml(channels, gainDb, limiterCeilingDbtp), "target pass 2", ".", diags);
     std::shared_ptr<const CompiledGraph> compiled;
@@ -386,12 +513,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     if (compiled && !diags.hasErrors()) program = instantiate(*compiled, options, diags);
     if (!program || diags.hasErrors()) return "internal: the graph of pass 2 does not compile: " + diags.formatAll();
 
-    WrittenSampleMeter meter;
-    if (auto error = meter.prepare(sampleRate, channels, format); !error.empty()) return error;
-    if (auto error = cache.clear(); !error.empty()) return error;
-    if (auto error = source.rewind(); !error.empty()) return error;
-
-    ProgressBar progress(label, source.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
+    ProgressBar progress(label, frames, stderr, showProgress && ProgressBar::isTerminal(stderr));
     std::atomic<bool> stop{interrupted && *interrupted};
     RunnerOptions runnerOptions;
     runnerOptions.blockFrames = kPassBlockFrames;
@@ -400,8 +522,6 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
         progress.update(outputFrames);
         if (interrupted && *interrupted) stop.store(true, std::memory_order_relaxed);
     };
-    ScratchFileSource input(source);
-    TrialSink output(cache, meter);
     AudioSource* sources[] = {&input};
     AudioSink* sinks[] = {&output};
     OfflineRunner runner(program->executor(), runnerOptions);
@@ -418,7 +538,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
         error = "cannot read back the temporary file of pass 1";
         break;
     case RunStatus::SinkFailed:
-        error = output.error();
+        error = sinkError ? *sinkError : "internal: a sink of pass 2 failed";
         break;
     case RunStatus::NonFinite:
         error = "pass 2 produced non-finite samples (NaN or infinity)";
@@ -429,7 +549,6 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     }
     if (!error.empty()) return error;
 
-    outcome.figures = figuresOf(meter.meter());
     for (const auto& node : program->executor().measurements()) {
         if (node.node != "limiter") continue;
         for (const auto& m : node.values) {
@@ -444,15 +563,168 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     return {};
 }
 
-/// The one encoding: the accepted run's samples, from `cache`, into `writer` (opened here on
-/// `path`, left uncommitted). Returns "" or an error; on error `writer` holds nothing.
-std::string encodeCached(TempSampleFile& cache, double sampleRate, const std::string& path, io::OutputFormat format,
-                         const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer, bool showProgress,
-                         const volatile std::sig_atomic_t* interrupted) {
+/// One run of pass 2: source -> [gain -> limiter] -> `cache` (cleared here), measuring the
+/// limiter's float output (integrated loudness, true peak); nothing is encoded. Returns "" or an
+/// error ("interrupted" when the flag was raised).
+std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, TempSampleFile& cache,
+                    PassOutcome& outcome, const std::string& label, bool showProgress,
+                    const volatile std::sig_atomic_t* interrupted) {
+    LoudnessMeter meter;
+    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
+    if (auto error = cache.clear(); !error.empty()) return error;
+    if (auto error = source.rewind(); !error.empty()) return error;
+    ScratchFileSource input(source);
+    // This thread reads and limits; the pipe's thread keeps the result and measures it.
+    BlockPipe pipe(source.channels(), [&](const ConstAudioView& view) {
+        if (auto error = cache.write(view); !error.empty()) return error;
+        const float* pointers[kLoudnessMaxChannels] = {};
+        for (int c = 0; c < view.channels; ++c) pointers[c] = view.channel(c);
+        meter.process(pointers, view.frames);
+        return std::string();
+    });
+    PipeSink output(pipe);
+    outcome = {};
+    const std::string error = runChain(input, output, nullptr, source.frames(), sampleRate, gainDb, limiterCeilingDbtp, outcome,
+                                       label, showProgress, interrupted);
+    if (auto pipeError = pipe.finish(); !pipeError.empty()) return pipeError;
+    if (!error.empty()) return error;
+    outcome.figures = figuresOf(meter);
+    return {};
+}
+
+// ---- the probe: the limiter's loudness loss on a sample of the output ------------------------
+
+/// A stretch of the output the probe runs over: `warmup` frames that settle the limiter, then
+/// `frames` frames that are measured.
+struct ProbeSegment {
+    std::int64_t start = 0; ///< first frame read (the warm-up's)
+    std::int64_t warmup = 0, frames = 0;
+};
+
+/// Measured stretches: kProbeSegmentSeconds out of every kProbeSpacingSeconds, centred.
+std::vector<ProbeSegment> probeSegments(std::int64_t frames, double sampleRate) {
+    const auto spacing = std::int64_t(std::llround(kProbeSpacingSeconds * sampleRate));
+    const auto length = std::int64_t(std::llround(kProbeSegmentSeconds * sampleRate));
+    const auto warmup = std::int64_t(std::llround(kProbeWarmupSeconds * sampleRate));
+    std::vector<ProbeSegment> segments;
+    for (std::int64_t window = 0; window + spacing <= frames; window += spacing)
+        segments.push_back({window + (spacing - length) / 2 - warmup, warmup, length});
+    return segments;
+}
+
+/// The segments of a scratch file, one after the other.
+class ProbeSource final : public AudioSource {
+public:
+    ProbeSource(TempSampleFile& file, const std::vector<ProbeSegment>& segments) : file_(file), segments_(segments) {}
+    int channels() const override { return file_.channels(); }
+    int read(const AudioView& block) override {
+        int done = 0;
+        while (done < block.frames && next_ < segments_.size()) {
+            const ProbeSegment& s = segments_[next_];
+            if (at_ == 0 && !file_.seek(s.start).empty()) return -1;
+            const int n = int(std::min<std::int64_t>(s.warmup + s.frames - at_, block.frames - done));
+            if (file_.read(block.frameRange(done, n)) != n) return -1;
+            done += n;
+            at_ += n;
+            if (at_ == s.warmup + s.frames) ++next_, at_ = 0;
+        }
+        return done;
+    }
+
+private:
+    TempSampleFile& file_;
+    const std::vector<ProbeSegment>& segments_;
+    std::size_t next_ = 0;
+    std::int64_t at_ = 0; ///< frames of segments_[next_] done
+};
+
+/// Measures what follows each segment's warm-up.
+class ProbeSink final : public AudioSink {
+public:
+    ProbeSink(const std::vector<ProbeSegment>& segments, LoudnessMeter& meter) : segments_(segments), meter_(meter) {}
+    bool write(const ConstAudioView& block) override {
+        const float* pointers[kLoudnessMaxChannels] = {};
+        for (int done = 0; done < block.frames && next_ < segments_.size();) {
+            const ProbeSegment& s = segments_[next_];
+            const int n = int(std::min<std::int64_t>(s.warmup + s.frames - at_, block.frames - done));
+            const std::int64_t from = std::max(at_, s.warmup); // first measured frame of the segment here
+            if (at_ + n > from) {
+                for (int c = 0; c < block.channels; ++c) pointers[c] = block.channel(c) + done + (from - at_);
+                meter_.process(pointers, int(at_ + n - from));
+            }
+            done += n;
+            at_ += n;
+            if (at_ == s.warmup + s.frames) ++next_, at_ = 0;
+        }
+        return true;
+    }
+
+private:
+    const std::vector<ProbeSegment>& segments_;
+    LoudnessMeter& meter_;
+    std::size_t next_ = 0;
+    std::int64_t at_ = 0;
+};
+
+/// Integrated loudness of the probe's segments of `source` as they are (no gain, no limiter).
+std::string probeReference(TempSampleFile& source, const std::vector<ProbeSegment>& segments, double sampleRate, double& lufs) {
+    LoudnessMeter meter;
+    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
+    ProbeSource input(source, segments);
+    ProbeSink output(segments, meter);
+    AudioBuffer block(source.channels(), kPassBlockFrames);
+    for (;;) {
+        const int got = input.read(block.view());
+        if (got < 0) return "cannot read back the temporary file of pass 1";
+        if (got == 0) break;
+        output.write(ConstAudioView(block.view().frameRange(0, got)));
+    }
+    lufs = meter.integratedLufs();
+    return {};
+}
+
+/// Integrated loudness of the probe's segments through gain -> limiter.
+std::string probeAt(TempSampleFile& source, const std::vector<ProbeSegment>& segments, double sampleRate, double gainDb,
+                    double limiterCeilingDbtp, double& lufs, bool showProgress, const volatile std::sig_atomic_t* interrupted) {
+    LoudnessMeter meter;
+    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
+    ProbeSource input(source, segments);
+    ProbeSink measured(segments, meter);
+    // This thread reads and limits; the pipe's thread measures.
+    BlockPipe pipe(source.channels(), [&](const ConstAudioView& view) {
+        measured.write(view);
+        return std::string();
+    });
+    PipeSink output(pipe);
+    std::int64_t frames = 0;
+    for (const auto& s : segments) frames += s.warmup + s.frames;
+    PassOutcome ignored;
+    const std::string error = runChain(input, output, nullptr, frames, sampleRate, gainDb, limiterCeilingDbtp, ignored, "probe",
+                                       showProgress, interrupted);
+    pipe.finish();
+    if (!error.empty()) return error;
+    lufs = meter.integratedLufs();
+    return {};
+}
+
+/// The one encoding: the accepted run's samples, from `cache`, times the trim (as a gain node
+/// after the limiter would: a float factor), into `writer` (opened here on `path`, left
+/// uncommitted) and into `meter` (prepared here: what the writer stores). Returns "" or an
+/// error; on error `writer` holds nothing.
+std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb, const std::string& path,
+                         io::OutputFormat format, const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer,
+                         WrittenSampleMeter& meter, bool showProgress, const volatile std::sig_atomic_t* interrupted) {
     writer.discard();
+    if (auto error = meter.prepare(sampleRate, cache.channels(), format); !error.empty()) return error;
     if (auto error = writer.open(path, format, sampleRate, cache.channels(), protectedPaths); !error.empty()) return error;
     if (auto error = cache.rewind(); !error.empty()) return error;
+    const float factor = float(dbToGain(trimDb)); // the gain node's factor, bit for bit
     ProgressBar progress("writing", cache.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
+    // This thread reads, trims and encodes; the pipe's thread measures the same samples.
+    BlockPipe pipe(cache.channels(), [&](const ConstAudioView& view) {
+        meter.process(view);
+        return std::string();
+    });
     AudioBuffer block(cache.channels(), kEncodeBlockFrames);
     std::int64_t done = 0;
     while (done < cache.frames()) {
@@ -460,12 +732,19 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, const std::st
         const int want = int(std::min<std::int64_t>(kEncodeBlockFrames, cache.frames() - done));
         const std::int64_t got = cache.read(block.view().frameRange(0, want));
         if (got <= 0) return "cannot read back the processed samples of pass 2";
-        if (auto error = writer.write(ConstAudioView(block.view().frameRange(0, int(got)))); !error.empty()) return error;
+        if (trimDb != 0)
+            for (int c = 0; c < block.channels(); ++c) {
+                float* samples = block.channel(c);
+                for (std::int64_t f = 0; f < got; ++f) samples[f] *= factor;
+            }
+        const ConstAudioView view(block.view().frameRange(0, int(got)));
+        if (!pipe.push(view)) break; // the pipe's error, below
+        if (auto error = writer.write(view); !error.empty()) return error;
         done += got;
         progress.update(done);
     }
     progress.finish();
-    return {};
+    return pipe.finish();
 }
 
 /// One run of pass 2: the gain it used and the loudness it gave.
@@ -516,6 +795,10 @@ std::optional<double> nextGain(const std::vector<Trial>& trials, double targetLu
 }
 
 } // namespace
+
+std::string targetChainYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb) {
+    return pass2GraphYaml(channels, gainDb, limiterCeilingDbtp, trimDb);
+}
 
 // ---- predicting the loudness at another gain ------------------------------------------------
 
@@ -661,17 +944,62 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
         return "'" + path + "': the output is silent or quieter than the -70 LUFS gate: there is no loudness to bring to " +
                formatNumber(target.integratedLufs) + " LUFS";
     const auto started = std::chrono::steady_clock::now();
-    double gainDb = target.integratedLufs - before.integratedLufs;
-    if (gainDb > target.maxGainDb)
+    const auto fail = [&](std::string error) {
+        writer.discard();
+        result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return error;
+    };
+    const double plainGainDb = target.integratedLufs - before.integratedLufs;
+    if (plainGainDb > target.maxGainDb)
         return "'" + path + "' reads " + formatNumber(before.integratedLufs, "%.1f") + " LUFS: reaching " +
-               formatNumber(target.integratedLufs) + " LUFS needs " + formatNumber(gainDb, "%+.1f") +
+               formatNumber(target.integratedLufs) + " LUFS needs " + formatNumber(plainGainDb, "%+.1f") +
                " dB of gain, more than --max-gain " + formatNumber(target.maxGainDb) +
                " dB (check the levels, or raise --max-gain)";
     double limiterCeiling = target.ceilingDbtp - kLimiterMarginDb;
+    const double aimLufs = target.integratedLufs + kOverAimLu;
+    double gainDb = plainGainDb;
+
+    // The probe: where the limiter will work, how much loudness it takes off, measured on a
+    // sample of the output; the first run's gain makes up for it (and aims over the target).
+    const bool mayLimit = !(before.truePeakDbtp + plainGainDb < limiterCeiling - 0.5);
+    if (mayLimit && double(before.frames) >= kProbeMinSeconds * before.sampleRate) {
+        const std::vector<ProbeSegment> segments = probeSegments(before.frames, before.sampleRate);
+        double reference = -HUGE_VAL;
+        if (auto error = probeReference(source, segments, before.sampleRate, reference); !error.empty()) return fail(error);
+        if (std::isfinite(reference)) {
+            // h(g): the whole output's loudness at gain g, predicted as its plain loudness plus the
+            // loss on the sample; increasing in g, ever flatter as the limiter takes over.
+            std::vector<Trial> probes;
+            double g = plainGainDb;
+            for (int k = 0; k < 2; ++k) {
+                double lufs = -HUGE_VAL;
+                if (auto error = probeAt(source, segments, before.sampleRate, g, limiterCeiling, lufs, showProgress, interrupted);
+                    !error.empty())
+                    return fail(error);
+                ++result.probeRuns;
+                if (!std::isfinite(lufs)) break;
+                const double loss = std::min(0.0, lufs - (reference + g));
+                result.probeLossDb = loss;
+                probes.push_back({g, before.integratedLufs + g + loss});
+                if (k == 0 && loss > -kProbeNoLossLu) break; // nothing to make up for
+                if (k == 0) {
+                    g = plainGainDb + kOverAimLu - loss; // what the loss at the plain gain asks for
+                } else {
+                    const Trial& a = probes[0];
+                    const Trial& b = probes[1];
+                    const double slope = std::clamp((b.lufs - a.lufs) / (b.gainDb - a.gainDb), 0.05, 1.0);
+                    g = b.gainDb + (aimLufs - b.lufs) / slope;
+                }
+            }
+            if (!probes.empty()) gainDb = probes.size() == 1 ? probes[0].gainDb : std::max(plainGainDb, g);
+        }
+    }
+    gainDb = std::min(gainDb, target.maxGainDb);
+
     // Each run keeps its result as float (memory, or a scratch file beside the output); only the
     // run that lands is encoded, once.
     TempSampleFile cache;
-    if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels()); !error.empty()) return error;
+    if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels()); !error.empty()) return fail(error);
     std::vector<Trial> trials;
     LoudnessPredictor predictor;
     struct Followed {
@@ -685,36 +1013,65 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     bool saturated = false;
     for (int pass = 1; pass <= kMaxPass2Runs; ++pass) {
         const std::string label = pass == 1 ? "pass 2" : "pass 2, try " + std::to_string(pass);
-        if (auto error = runPass(source, before.sampleRate, gainDb, limiterCeiling, format, cache, outcome, label, showProgress,
-                                 interrupted);
-            !error.empty()) {
-            writer.discard();
-            return error;
-        }
+        if (auto error =
+                runPass(source, before.sampleRate, gainDb, limiterCeiling, cache, outcome, label, showProgress, interrupted);
+            !error.empty())
+            return fail(error);
         result.pass2Runs = pass;
         result.gainDb = gainDb;
+        result.trimDb = 0;
         result.limiterCeilingDbtp = limiterCeiling;
         result.after = outcome.figures;
         result.maxGainReductionDb = outcome.maxGainReductionDb;
         result.meanGainReductionDb = outcome.meanGainReductionDb;
         result.limitedPercent = outcome.limitedPercent;
         const double lufs = outcome.figures.integratedLufs;
-        const double peak = outcome.figures.truePeakDbtp;
+        double peak = outcome.figures.truePeakDbtp;
         if (!std::isfinite(lufs)) break;
-        const bool peakOk = !(peak > target.ceilingDbtp);
-        if (peakOk && std::fabs(target.integratedLufs - lufs) <= kLandingToleranceLu) break;
+
+        // The trim that lands this run: a cut of up to kMaxTrimDb, a lift within the peak's room.
+        const double wanted = target.integratedLufs - lufs;
+        std::optional<double> trim;
+        if (std::fabs(wanted) <= kLandingToleranceLu && !(peak > target.ceilingDbtp - kTrimPeakMarginDb)) {
+            trim = 0.0;
+        } else {
+            const double low = -kMaxTrimDb;
+            const double high = std::isfinite(peak) ? target.ceilingDbtp - kTrimPeakMarginDb - peak : kMaxTrimDb;
+            const double t = std::clamp(wanted, low, std::max(low, high));
+            if (low <= high && std::fabs(t - wanted) <= kLandingToleranceLu) trim = t;
+        }
+        if (trim) {
+            WrittenSampleMeter written;
+            ++result.encodes;
+            if (auto error = encodeCached(cache, before.sampleRate, *trim, path, format, protectedPaths, writer, written,
+                                          showProgress, interrupted);
+                !error.empty())
+                return fail(error);
+            result.trimDb = *trim;
+            result.after = figuresOf(written.meter());
+            const double writtenLufs = result.after.integratedLufs;
+            peak = result.after.truePeakDbtp;
+            if (std::isfinite(writtenLufs) && std::fabs(writtenLufs - target.integratedLufs) <= kAcceptToleranceLu &&
+                !(peak > target.ceilingDbtp)) {
+                result.scratchBytes = cache.fileBytes();
+                result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                return {};
+            }
+            // What the writer stores missed (quantisation can add to a peak): search on.
+            writer.discard();
+        }
         if (pass == kMaxPass2Runs) break;
-        if (!peakOk) limiterCeiling -= (peak - target.ceilingDbtp) + 0.01;
+        if (peak > target.ceilingDbtp) limiterCeiling -= (peak - target.ceilingDbtp) + 0.01;
         trials.push_back({gainDb, lufs});
-        auto next = nextGain(trials, target.integratedLufs);
+        auto next = nextGain(trials, aimLufs);
         if (!next) {
             saturated = true;
             break;
         }
         // The run's own result predicts the gain that lands. The model misses what only starts to
         // be limited at the new gain, so its predicted change is scaled by how the last followed
-        // prediction came true (actual / predicted change), and it aims a little past the target.
-        // Kept when it falls inside the bracket of earlier runs.
+        // prediction came true (actual / predicted change); it aims over the target, so that a
+        // cut after the limiter lands it. Kept when it falls inside the bracket of earlier runs.
         if (following && std::fabs(followed.predictedRise) > 0.01)
             modelTrust = std::clamp((lufs - followed.lufs) / followed.predictedRise, 0.25, 1.5);
         following = false;
@@ -722,14 +1079,13 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
         // leaves the plain search.
         const bool measured = predictor.measure(source, cache, gainDb, before.sampleRate).empty();
         const double base = measured ? predictor.integratedLufs(0) : -HUGE_VAL;
-        const double miss = target.integratedLufs - lufs;
-        const double wanted = base + miss / modelTrust + (miss > 0 ? kPredictionAimLu : -kPredictionAimLu);
-        if (const auto delta = std::isfinite(base) ? predictor.deltaFor(wanted) : std::nullopt) {
+        const double miss = aimLufs - lufs;
+        if (const auto delta = std::isfinite(base) ? predictor.deltaFor(base + miss / modelTrust) : std::nullopt) {
             const double predicted = gainDb + *delta;
-            double low = -HUGE_VAL, high = HUGE_VAL; // gains known to land under / over the target
+            double low = -HUGE_VAL, high = HUGE_VAL; // gains known to land under / over the aim
             for (const Trial& t : trials) {
-                if (t.lufs < target.integratedLufs) low = std::max(low, t.gainDb);
-                if (t.lufs > target.integratedLufs) high = std::min(high, t.gainDb);
+                if (t.lufs < aimLufs) low = std::max(low, t.gainDb);
+                if (t.lufs > aimLufs) high = std::min(high, t.gainDb);
             }
             if (predicted > low && predicted < high && predicted <= target.maxGainDb) {
                 next = predicted;
@@ -742,21 +1098,7 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     }
 
     const double lufs = result.after.integratedLufs;
-    const bool landed = std::isfinite(lufs) && std::fabs(lufs - target.integratedLufs) <= kAcceptToleranceLu;
-    const bool peakOk = !(result.after.truePeakDbtp > target.ceilingDbtp);
-    if (landed && peakOk) {
-        result.scratchBytes = cache.fileBytes();
-        if (auto error = encodeCached(cache, before.sampleRate, path, format, protectedPaths, writer, showProgress, interrupted);
-            !error.empty()) {
-            writer.discard();
-            return error;
-        }
-        result.encodes = 1;
-        result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        return {};
-    }
-    result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    writer.discard();
+    fail({});
     return "cannot bring '" + path + "' to " + formatNumber(target.integratedLufs) + " LUFS under a " +
            formatNumber(target.ceilingDbtp) + " dBTP ceiling: after " + std::to_string(result.pass2Runs) +
            " runs of pass 2 (last gain " + formatNumber(result.gainDb, "%+.2f") + " dB, " +

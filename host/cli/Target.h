@@ -10,21 +10,29 @@
 //   1. the graph is rendered once into float scratch samples (TempSampleFile: in memory when
 //      small, else an unlinked file in the output's folder) while a LoudnessMeter measures it:
 //      integrated loudness I1;
-//   2. the scratch samples are streamed through a compiled graph, `gain` (target - I1 dB) ->
-//      `limiter` (ceiling = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run
-//      by the OfflineRunner (which trims the limiter's lookahead), into a second float scratch
-//      (the run's result); WrittenSampleMeter measures it exactly as the writer will store it
-//      (same quantisation and dither sequence), without encoding anything. If the
-//      integrated loudness misses by more than kLandingToleranceLu (limiting lowers it) the gain
-//      is corrected and pass 2 runs again: the next gain is
-//      predicted from the run's own result and its source (LoudnessPredictor in Target.cpp: the
-//      samples the limiter left alone follow a gain change, the limited ones mostly do not),
-//      scaled by how well the last prediction came true, inside the bracket of earlier runs
-//      (else secant steps); if the true peak exceeds the ceiling,
-//      the limiter's ceiling is lowered by the excess and pass 2 runs again; at most kMaxPass2Runs.
-//   The run that lands within kAcceptToleranceLu with its true peak at or under the ceiling is
-//   then encoded from its scratch, once (the writer's dither gives exactly the measured samples);
-//   otherwise nothing is written, the render fails (exit 1) and names what was reached.
+//   2. the gain that lands is estimated before any full run: when the limiter has work to do
+//      (the graph's true peak plus the gain reaches the ceiling) and the output is long enough,
+//      a probe runs the same gain -> limiter chain over a sample of the scratch samples (2 s
+//      out of every 16 s, each after 0.2 s of warm-up) and measures how much loudness the
+//      limiter takes off there; the gain is raised by that loss (two probes, a secant step);
+//   3. the scratch samples are streamed through a compiled graph, `gain` -> `limiter` (ceiling
+//      = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run by the
+//      OfflineRunner (which trims the limiter's lookahead), into a second float scratch (the
+//      run's result), measured as it is written (integrated loudness, true peak);
+//   4. a run lands when a gain after the limiter (the trim) can bring it onto the target: any
+//      cut up to kMaxTrimDb, a lift up to the room between its true peak and the ceiling
+//      (kTrimPeakMarginDb kept). A gain after a peak limiter scales its true peak and its
+//      loudness exactly, so no run is repeated for the last tenths of a LU: the output is what a
+//      plain render of in -> gain -> limiter -> trim (a gain node) gives, bit for bit. Within
+//      kLandingToleranceLu of the target there is no trim. A run outside that reach is followed
+//      by another (the next gain predicted from the run's own result and its source,
+//      LoudnessPredictor, aiming a little over the target so that a cut lands it; secant steps
+//      otherwise; the limiter's ceiling lowered when a peak would stay over it); at most
+//      kMaxPass2Runs;
+//   5. the run that lands is trimmed and encoded from its scratch, once, while WrittenSampleMeter
+//      measures exactly what the writer stores (same dither and quantisation); those figures
+//      are checked against the target and the ceiling again before anything is kept. Otherwise
+//      nothing is written, the render fails (exit 1) and names what was reached.
 // Every written output of a multi-output graph is delivered to the target on its own (its own
 // gain and limiter): a graph with stems and a master brings each to the target.
 #pragma once
@@ -57,7 +65,9 @@ inline constexpr double kMinTargetLufs = -60;        ///< quietest --target
 inline constexpr double kMaxTargetLufs = -1;         ///< loudest --target
 inline constexpr double kMinCeilingDbtp = -20;       ///< lowest --ceiling
 inline constexpr double kMaxCeilingDbtp = 0;         ///< highest --ceiling
-inline constexpr double kLandingToleranceLu = 0.02;  ///< pass 2 is repeated while further off
+inline constexpr double kLandingToleranceLu = 0.02;  ///< a run this close needs no trim
+inline constexpr double kMaxTrimDb = 0.5;            ///< largest cut after the limiter, dB
+inline constexpr double kTrimPeakMarginDb = 0.01;    ///< a lift after the limiter keeps this under the ceiling
 inline constexpr double kAcceptToleranceLu = 0.1;    ///< the promise: the file lands within this
 inline constexpr double kLimiterMarginDb = 0.02;     ///< the limiter aims this far under the ceiling
 inline constexpr int kMaxPass2Runs = 8;              ///< most runs of pass 2 per output
@@ -124,6 +134,8 @@ public:
     std::string write(const ConstAudioView& view);
     /// Moves back to the first frame for reading.
     std::string rewind();
+    /// Moves to `frame` (0 .. frames()) for reading.
+    std::string seek(std::int64_t frame);
     /// Forgets every frame (the file is truncated) so that it can be written again.
     std::string clear();
     /// Reads up to view.frames frames; returns the frames read (0 at the end) or -1 on error.
@@ -178,16 +190,24 @@ private:
     mutable std::vector<double> energies_;
 };
 
+/// The chain that delivers an output, as a graph: in -> gain -> limiter (lookahead 5 ms, release
+/// 50 ms) -> trim -> out (gains beyond the gain node's range and ceilings under the limiter's are
+/// spread over more nodes). A render of it gives what deliverToTarget writes, bit for bit.
+std::string targetChainYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb);
+
 /// What delivering one output to the target did.
 struct TargetResult {
     OutputFigures before;           ///< the graph's output (pass 1)
     OutputFigures after;            ///< the written file
     double gainDb = 0;              ///< gain applied before the limiter
+    double trimDb = 0;              ///< gain applied after the limiter (0, or what landed the run)
     double limiterCeilingDbtp = 0;  ///< the limiter's ceiling in the last pass
     double maxGainReductionDb = 0;  ///< the limiter's, last pass
     double meanGainReductionDb = 0; ///< over all frames
     double limitedPercent = 0;      ///< share of frames limited
     int pass2Runs = 0;              ///< runs of pass 2 (1 .. kMaxPass2Runs)
+    int probeRuns = 0;              ///< probes over a sample of the output before the first run
+    double probeLossDb = 0;         ///< loudness the limiter took off in the last probe, LU (<= 0)
     double pass2Seconds = 0;        ///< time of all runs of pass 2 and of the encoding
     int encodes = 0;                ///< encodings of the output file: 1 once delivered (runs reuse cached samples)
     std::uint64_t scratchBytes = 0; ///< bytes the runs of pass 2 wrote to their scratch file (0: kept in memory)

@@ -827,3 +827,173 @@ connections: ["mix -> g -> limit -> out"]
     CHECK(predicted >= actual - 0.01);                                        // reads high: new peaks are not in the model
     CHECK(std::fabs(predicted - actual) < 0.5 * std::fabs(now + 1 - actual)); // far better than +1 dB
 }
+
+namespace {
+
+/// Hostile material at 44.1 kHz for the probe and the trim: a music-like bed (chords, a decaying
+/// kick every 0.5 s), bursts of noise driven 12 dB into full-scale clipping, a 21 kHz tone near
+/// Nyquist at full scale (inter-sample peaks), 1.5 s of digital silence, and a quiet stretch,
+/// scaled to `lufs` (-34 LUFS needs about +20 dB).
+Planar hostile44k(double seconds, double lufs, double rate) {
+    const auto frames = std::int64_t(seconds * rate);
+    Planar x(2, std::vector<float>(std::size_t(frames), 0.0f));
+    const auto bed1 = test::sine(220, 0.12, rate, frames), bed2 = test::sine(277.2, 0.1, rate, frames, 1.0);
+    const auto bed3 = test::sine(329.6, 0.08, rate, frames, 2.0);
+    const auto nyquist = test::sine(21000, 1.0, rate, frames, M_PI / 3);
+    const auto hiss = test::noise(frames, 1.0f, 777);
+    for (std::int64_t n = 0; n < frames; ++n) {
+        const auto i = std::size_t(n);
+        const double t = double(n) / rate;
+        const double beat = std::fmod(t, 0.5);
+        const double kick = 0.9 * std::exp(-beat / 0.06) * std::sin(2 * M_PI * 55 * beat);
+        double l = bed1[i] + bed2[i] + kick, r = bed1[i] + bed3[i] + 0.8 * kick;
+        if (std::fmod(t, 3.7) < 0.25) { // clipped noise: 4x over full scale, clipped
+            const double v = std::clamp(4.0 * double(hiss[i]), -1.0, 1.0);
+            l += v, r -= v;
+        }
+        if (std::fmod(t, 5.3) < 0.1) l += nyquist[i], r += nyquist[i];  // near Nyquist, full scale
+        if (t > seconds * 0.4 && t < seconds * 0.4 + 1.5) l = r = 0;    // digital silence
+        if (t > seconds * 0.7 && t < seconds * 0.8) l *= 0.1, r *= 0.1; // a quiet stretch
+        x[0][i] = float(l);
+        x[1][i] = float(r);
+    }
+    LoudnessMeter meter;
+    REQUIRE(meter.prepare(rate, 2) == "");
+    const float* pointers[] = {x[0].data(), x[1].data()};
+    meter.process(pointers, int(frames));
+    return scaled(x, lufs - meter.integratedLufs());
+}
+
+void writeFloatWavAt(const std::string& path, const Planar& x, double rate) {
+    AudioBuffer buffer(int(x.size()), int(x[0].size()));
+    for (std::size_t c = 0; c < x.size(); ++c) std::copy(x[c].begin(), x[c].end(), buffer.channel(int(c)));
+    io::AudioFileWriter writer;
+    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, rate, buffer.channels()) == "");
+    REQUIRE(writer.write(buffer.view()) == "");
+    REQUIRE(writer.commit() == "");
+}
+
+} // namespace
+
+TEST_CASE("render --target: the probe sets the first run, a trim after the limiter lands it (44.1 kHz, hostile, +20 dB)",
+          "[render][target][probe]") {
+    // Long enough for the probe (48 s): it measures what the limiter takes off on a sample and
+    // the first run makes up for it; the trim (a gain after the limiter) then lands the run
+    // exactly. Every landing is checked by libebur128 and our Annex 2 meter on the written file.
+    TempDir dir;
+    constexpr double kRate44 = 44100;
+    const std::string graph = dir.write("pass.yaml", kPassGraph);
+    const std::string input = dir.file("in.wav");
+    writeFloatWavAt(input, hostile44k(60.0, -34, kRate44), kRate44);
+    int trimmed = 0, single = 0, cases = 0;
+    for (const char* target : {"spotify", "amazon", "-10LUFS"}) {
+        for (const char* format : {"wav16", "wav24"}) {
+            CAPTURE(target, format);
+            ++cases;
+            const std::string out = dir.file(std::string("out-") + format + ".wav"), report = dir.file("r.json");
+            auto r = runCli("render " + q(graph) + " -i " + q(input) + " -o " + q(out) + " --format " + format + " --target " +
+                            target + " --max-gain 40dB --report " + q(report));
+            INFO(r.out << r.err);
+            REQUIRE(r.status == 0);
+            const Json json = readJson(report);
+            const Json& t = json["outputs"].items[0]["target"];
+            const double lufs = json["target"]["integrated_lufs"].number, ceiling = json["target"]["ceiling_dbtp"].number;
+            CHECK(t["probe_runs"].number >= 1);
+            CHECK(t["output_encodes"].number == 1);
+            CHECK(t["gain_db"].number > 20); // +20 dB and more: the limiter works hard
+            CHECK(std::fabs(t["trim_db"].number) <= cli::kMaxTrimDb);
+            if (t["trim_db"].number != 0) ++trimmed;
+            if (t["pass2_runs"].number == 1) ++single;
+            double rate = 0;
+            const Planar written = readAll(out, &rate);
+            CHECK(rate == kRate44);
+            const Reading got = measure(written, kRate44);
+            INFO(t["pass2_runs"].number << " runs, trim " << t["trim_db"].number << " dB: " << got.integratedLufs << " LUFS, "
+                                        << got.truePeakDbtp << " dBTP (libebur128 " << got.oracleTruePeakDbtp << ")");
+            CHECK(std::fabs(got.integratedLufs - lufs) <= cli::kAcceptToleranceLu);
+            CHECK(got.truePeakDbtp <= ceiling);
+            CHECK(got.oracleTruePeakDbtp <= ceiling + 0.1);
+            CHECK(json["outputs"].items[0]["true_peak_dbtp"].number == Approx(got.truePeakDbtp).margin(0.001));
+        }
+    }
+    std::printf("target with a probe (44.1 kHz hostile, +20 dB): %d of %d landed by one run, %d trimmed\n", single, cases,
+                trimmed);
+    CHECK(trimmed >= 1); // the trim path was taken
+    CHECK(single >= cases / 2);
+    CHECK(noTemporaries(dir));
+}
+
+TEST_CASE("deliverToTarget writes what a plain render of its chain (gain, limiter, trim) gives, bit for bit",
+          "[render][target][probe]") {
+    // The delivered file against an independent render of targetChainYaml with the gains the
+    // delivery chose, at another block size: the same bits (float output, no dither).
+    TempDir dir;
+    const Planar x = hostileMix(50.0, -26); // long enough for the probe
+    const std::string input = dir.file("in.wav");
+    writeFloatWav(input, x);
+    for (const char* preset : {"spotify", "apple"}) {
+        CAPTURE(preset);
+        cli::LoudnessTarget target;
+        REQUIRE(cli::parseLoudnessTarget(preset, target) == "");
+        cli::TempSampleFile source;
+        toScratch(x, source, dir.path());
+        const Reading in = measure(x);
+        cli::OutputFigures before;
+        before.sampleRate = kRate;
+        before.channels = 2;
+        before.frames = std::int64_t(x[0].size());
+        before.integratedLufs = in.integratedLufs;
+        before.truePeakDbtp = in.truePeakDbtp;
+        io::AudioFileWriter writer;
+        cli::TargetResult result;
+        const std::string out = dir.file("delivered.wav");
+        REQUIRE(cli::deliverToTarget(source, before, target, out, io::OutputFormat::Wav32f, {}, writer, result, false, nullptr) ==
+                "");
+        REQUIRE(writer.commit() == "");
+        INFO("gain " << result.gainDb << " dB, trim " << result.trimDb << " dB, " << result.pass2Runs << " runs");
+        CHECK(result.probeRuns >= 1);
+        const std::string chain =
+            dir.write("chain.yaml", cli::targetChainYaml(2, result.gainDb, result.limiterCeilingDbtp, result.trimDb));
+        const std::string plain = dir.file("plain.wav");
+        auto r = runCli("render " + q(chain) + " -i " + q(input) + " -o " + q(plain) + " --format wav32f --block 777");
+        INFO(r.out << r.err);
+        REQUIRE(r.status == 0);
+        const Planar a = readAll(out), b = readAll(plain);
+        REQUIRE(a.size() == b.size());
+        for (std::size_t c = 0; c < a.size(); ++c) {
+            REQUIRE(a[c].size() == b[c].size());
+            CHECK(std::memcmp(a[c].data(), b[c].data(), sizeof(float) * a[c].size()) == 0);
+        }
+        const Reading got = measure(a);
+        CHECK(std::fabs(got.integratedLufs - target.integratedLufs) <= cli::kAcceptToleranceLu);
+        CHECK(got.truePeakDbtp <= target.ceilingDbtp);
+        fs::remove(out);
+        fs::remove(plain);
+    }
+}
+
+TEST_CASE("TempSampleFile::seek reads from any frame, in memory and spilled", "[render][target][scratch]") {
+    TempDir dir;
+    const Planar x = {test::noise(30000, 1.0f, 5), test::noise(30000, 1.0f, 6)};
+    for (std::size_t limit : {cli::TempSampleFile::kInMemorySamples, std::size_t(0)}) {
+        CAPTURE(limit);
+        cli::TempSampleFile file;
+        REQUIRE(file.create(dir.path(), 2, limit) == "");
+        AudioBuffer buffer(2, 30000);
+        for (int c = 0; c < 2; ++c) std::copy(x[std::size_t(c)].begin(), x[std::size_t(c)].end(), buffer.channel(c));
+        REQUIRE(file.write(ConstAudioView(buffer.view())) == "");
+        AudioBuffer block(2, 500);
+        for (std::int64_t at : {std::int64_t(12345), std::int64_t(0), std::int64_t(29600), std::int64_t(7)}) {
+            CAPTURE(at);
+            REQUIRE(file.seek(at) == "");
+            const std::int64_t got = file.read(block.view());
+            CHECK(got == std::min<std::int64_t>(500, 30000 - at));
+            for (int c = 0; c < 2; ++c)
+                CHECK(std::memcmp(block.channel(c), x[std::size_t(c)].data() + at, sizeof(float) * std::size_t(got)) == 0);
+        }
+        CHECK(file.seek(30000) == "");
+        CHECK(file.read(block.view()) == 0);
+        CHECK_FALSE(file.seek(30001).empty());
+        CHECK_FALSE(file.seek(-1).empty());
+    }
+}
