@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 namespace sg {
 
@@ -143,6 +144,20 @@ bool checkSampleRate(const GraphDesc& desc, const InstanceOptions& options, Diag
     return false;
 }
 
+/// InstanceOptions::threads = 0: the machine's cores when the estimated speed-up of sharing
+/// the graph between them is at least kAutoSpeedup and there is enough work per block for the
+/// hand-overs between threads (kAutoMinimumCost: channel-nodes; a stereo chain of six nodes
+/// has 12, the 32-strip mix of docs/performance.md 226), else 1.
+int autoThreads(const passes::GraphModel& model, const std::vector<passes::Unit>& units, const std::vector<int>& unitOf) {
+    constexpr double kAutoSpeedup = 1.3, kAutoMinimumCost = 24;
+    const int cores = std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxWorkerThreads);
+    if (cores == 1) return 1;
+    passes::PartitionEstimate estimate;
+    passes::assignWorkers(model, units, unitOf, cores, &estimate);
+    if (estimate.serial < kAutoMinimumCost || !(estimate.parallel > 0)) return 1;
+    return estimate.serial / estimate.parallel >= kAutoSpeedup ? cores : 1;
+}
+
 } // namespace
 
 void checkAtRate(const GraphDesc& graph, const Registry& registry, const InstanceOptions& options, Diagnostics& diags) {
@@ -171,8 +186,35 @@ std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const Instan
     const std::vector<int> order = passes::topologicalOrder(model); // with the inserted delays
     std::vector<int> unitOf;
     const std::vector<passes::Unit> units = passes::fuseChains(model, order, options.batch && options.fuse, unitOf);
-    const std::vector<passes::Step> steps = passes::batchUnits(model, units, unitOf, options.batch);
-    const passes::BufferPlan buffers = passes::allocateBuffers(model, units, unitOf, steps);
+    int threads = std::clamp(options.threads, 1, kMaxWorkerThreads);
+    if (options.threads == 0) threads = autoThreads(model, units, unitOf);
+    std::vector<passes::Step> steps;
+    std::vector<int> stepWorker; // empty: one worker, today's schedule exactly
+    if (threads == 1) {
+        steps = passes::batchUnits(model, units, unitOf, options.batch);
+    } else {
+        // Workers first, then batching within each worker: the batch key carries the worker.
+        const std::vector<int> workerOf = passes::assignWorkers(model, units, unitOf, threads);
+        std::vector<passes::Unit> keyed = units;
+        for (std::size_t u = 0; u < keyed.size(); ++u)
+            if (!keyed[u].key.empty()) keyed[u].key += "\x1fworker" + std::to_string(workerOf[u]);
+        steps = passes::batchUnits(model, keyed, unitOf, options.batch);
+        for (passes::Step& step : steps) {
+            const passes::Unit& first = units[std::size_t(step.units[0])];
+            step.key = first.key.empty() ? model.vertex(first.head()).type->info().name : first.key;
+            stepWorker.push_back(workerOf[std::size_t(step.units[0])]);
+        }
+        // Workers numbered in order of their first step: worker 0 (the caller's thread) runs
+        // the first step, and an unused worker index is never left in the middle.
+        std::vector<int> renumber(std::size_t(threads), -1);
+        int next = 0;
+        for (int& w : stepWorker) {
+            if (renumber[std::size_t(w)] < 0) renumber[std::size_t(w)] = next++;
+            w = renumber[std::size_t(w)];
+        }
+        if (next <= 1) stepWorker.clear();
+    }
+    const passes::BufferPlan buffers = passes::allocateBuffers(model, units, unitOf, steps, stepWorker);
     return passes::lower(model, compiled.desc, order, units, steps, buffers, latency, options, diags);
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/Denormals.h"
 #include "core/ExecutorPlan.h"
+#include "core/WorkerPool.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,23 +10,14 @@
 
 namespace sg {
 
-namespace {
-
-// Element-wise loops over padded lengths: buffers are padded to kSimdPadFrames, so the
-// compiler's vectorised loops need no scalar tail.
-inline void sumInto(float* __restrict destination, const std::vector<const float*>& sources, int frames) noexcept {
-    const int padded = paddedFrames(frames);
-    const float* first = sources[0];
-    for (int n = 0; n < padded; ++n) destination[n] = first[n];
-    for (std::size_t s = 1; s < sources.size(); ++s) {
-        const float* __restrict src = sources[s];
-        for (int n = 0; n < padded; ++n) destination[n] += src[n];
+Executor::Executor(std::unique_ptr<ExecutorPlan> plan) : plan_(std::move(plan)) {
+    int workers = 1;
+    for (int w : plan_->stepWorker) workers = std::max(workers, w + 1);
+    if (workers > 1) {
+        workers_ = std::make_unique<WorkerPool>(*plan_);
+        if (workers_->workers() == 1) workers_.reset(); // no thread could be started
     }
 }
-
-} // namespace
-
-Executor::Executor(std::unique_ptr<ExecutorPlan> plan) : plan_(std::move(plan)) {}
 Executor::~Executor() = default;
 
 const std::vector<ExternalPort>& Executor::inputs() const { return plan_->inputs; }
@@ -33,6 +25,7 @@ const std::vector<ExternalPort>& Executor::outputs() const { return plan_->outpu
 double Executor::sampleRate() const { return plan_->sampleRate; }
 int Executor::maxBlockFrames() const { return plan_->maxBlockFrames; }
 int Executor::latencyFrames() const { return plan_->latencyFrames; }
+int Executor::workerThreads() const { return workers_ ? workers_->workers() : 1; }
 std::int64_t Executor::position() const noexcept { return plan_->position; }
 std::uint64_t Executor::nonFiniteSamples() const noexcept { return plan_->nonFinite; }
 std::int64_t Executor::firstNonFiniteFrame() const noexcept { return plan_->firstNonFinite; }
@@ -62,15 +55,14 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
             for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
                 std::memcpy(plan.inputSlots[i][c], in.channel(int(c)) + done, sizeof(float) * std::size_t(frames));
         }
-        // 2. steps
-        ProcessContext ctx;
-        ctx.position = plan.position;
-        ctx.frames = frames;
-        for (auto& call : plan.calls) {
-            for (const auto& sum : call.sums) sumInto(sum.destination, sum.sources, frames);
-            ctx.inputs = call.inputPorts.data();
-            ctx.outputs = call.outputPorts.data();
-            call.kernel->process(ctx);
+        // 2. steps: on this thread, or shared with the workers
+        if (workers_) {
+            workers_->runBlock(plan.position, frames);
+        } else {
+            ProcessContext ctx;
+            ctx.position = plan.position;
+            ctx.frames = frames;
+            for (auto& call : plan.calls) runCall(call, ctx);
         }
         // 3. external outputs: sum of sources; non-finite samples contained and counted
         for (std::size_t o = 0; o < plan.outputSources.size() && o < outputs.size(); ++o) {

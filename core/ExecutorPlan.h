@@ -43,6 +43,24 @@ struct ParamTarget {
     double minValue = 0, maxValue = 0;
 };
 
+/// Runs one call: its sums, then its kernel. Element-wise loops over padded lengths: buffers
+/// are padded to kSimdPadFrames, so the vectorised loops need no scalar tail.
+inline void runCall(KernelCall& call, ProcessContext& ctx) noexcept {
+    const int padded = paddedFrames(ctx.frames);
+    for (const SumOp& sum : call.sums) {
+        float* __restrict destination = sum.destination;
+        const float* first = sum.sources[0];
+        for (int n = 0; n < padded; ++n) destination[n] = first[n];
+        for (std::size_t s = 1; s < sum.sources.size(); ++s) {
+            const float* __restrict src = sum.sources[s];
+            for (int n = 0; n < padded; ++n) destination[n] += src[n];
+        }
+    }
+    ctx.inputs = call.inputPorts.data();
+    ctx.outputs = call.outputPorts.data();
+    call.kernel->process(ctx);
+}
+
 struct ExecutorPlan {
     double sampleRate = 48000;
     int maxBlockFrames = 512;
@@ -53,6 +71,7 @@ struct ExecutorPlan {
     std::vector<std::vector<float*>> inputSlots;                 ///< [external input][channel]
     std::vector<std::vector<OutputChannelSource>> outputSources; ///< [external output][channel]
     std::vector<KernelCall> calls;                               ///< in schedule order
+    std::vector<int> stepWorker; ///< per call: its worker thread (empty = all on the caller's thread)
     std::vector<ParamTarget> params;
     std::int64_t position = 0;
     std::uint64_t nonFinite = 0;

@@ -46,6 +46,7 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
     plan->sampleRate = options.sampleRate;
     plan->maxBlockFrames = options.maxBlockFrames;
     plan->latencyFrames = latencyFrames;
+    plan->stepWorker = buffers.stepWorker;
     for (const auto& in : graph.inputs) plan->inputs.push_back({in.name, in.channels});
     for (const auto& out : graph.outputs) plan->outputs.push_back({out.name, out.channels});
 
@@ -126,6 +127,7 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
     sched.maxBlockFrames = options.maxBlockFrames;
     sched.simd = simdArchName(options.simd);
     sched.batched = options.batch;
+    for (int w : buffers.stepWorker) sched.workers = std::max(sched.workers, w + 1);
     sched.latencyFrames = latencyFrames;
     std::vector<int> nodeIndex(model.vertices.size(), -1);
     for (int vi = 0; vi < model.size(); ++vi) {
@@ -174,6 +176,7 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
         st.inputBuffers.assign(ins.begin(), ins.end());
         st.outputBuffers.assign(outs.begin(), outs.end());
         st.sumsBefore = int(symbolic.sums.size());
+        st.worker = buffers.stepWorker.empty() ? 0 : buffers.stepWorker[s];
         sched.steps.push_back(std::move(st));
     }
     ProgramAccess::executor(*program) = std::make_unique<Executor>(std::move(plan));

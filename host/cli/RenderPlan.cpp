@@ -282,6 +282,7 @@ int planRender(const RenderRequest& request, RenderPlan& plan) {
     options.sampleRate = plan.sampleRate;
     options.maxBlockFrames = request.blockFrames;
     options.batch = request.batch;
+    options.threads = request.threads;
     Diagnostics instanceDiags;
     plan.program = instantiate(*plan.compiled, options, instanceDiags);
     if (instanceDiags.hasErrors() || !plan.program) {

@@ -51,7 +51,7 @@ struct CommandOptions {
 const std::vector<CommandOptions> kDocumentedOptions = {
     {"render",
      {"-h, --help", "-i, --input", "-o, --output", "--set", "--swap", "--target", "--ceiling", "--report", "--format", "--block",
-      "--no-batch"}},
+      "--no-batch", "--threads"}},
     {"analyze", {"-h, --help", "--json", "--oversampling"}},
     {"check", {"-h, --help", "--schedule", "--rate", "--block", "--no-batch", "--set"}},
     {"dot", {"-h, --help", "--rate", "--block", "--no-batch", "--set"}},
