@@ -215,7 +215,15 @@ std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const Instan
         if (next <= 1) stepWorker.clear();
     }
     const passes::BufferPlan buffers = passes::allocateBuffers(model, units, unitOf, steps, stepWorker);
-    return passes::lower(model, compiled.desc, order, units, steps, buffers, latency, options, diags);
+    // Measurements in the one-worker schedule's order, whatever the thread count.
+    std::vector<int> unitRank;
+    if (!stepWorker.empty()) {
+        unitRank.assign(units.size(), 0);
+        int rank = 0;
+        for (const passes::Step& step : passes::batchUnits(model, units, unitOf, options.batch))
+            for (int u : step.units) unitRank[std::size_t(u)] = rank++;
+    }
+    return passes::lower(model, compiled.desc, order, units, steps, buffers, latency, options, diags, unitRank);
 }
 
 CompiledPorts compiledPorts(const CompiledGraph& compiled) {

@@ -33,10 +33,47 @@ std::int64_t Executor::firstNonFiniteFrame() const noexcept { return plan_->firs
 void Executor::reset() noexcept {
     for (auto& call : plan_->calls) call.kernel->reset();
     for (auto& slot : plan_->slots) slot.view().clear();
+    if (workers_) workers_->reset();
     plan_->position = 0;
     plan_->nonFinite = 0;
     plan_->firstNonFinite = -1;
 }
+
+namespace {
+
+/// External output `o`'s channels for `frames` frames from `offset`: the sum of their sources;
+/// non-finite samples are contained (replaced by silence) and counted.
+template <class Sources>
+void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int offset, int frames,
+                  const Sources& sourcesOf) noexcept {
+    for (std::size_t o = 0; o < plan.outputSources.size() && o < outputs.size(); ++o) {
+        const AudioView& out = outputs[o];
+        for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c) {
+            float* dst = out.channel(int(c)) + offset;
+            const std::vector<const float*>& sources = sourcesOf(o, c);
+            if (sources.empty()) {
+                std::memset(dst, 0, sizeof(float) * std::size_t(frames));
+                continue;
+            }
+            std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
+            for (std::size_t s = 1; s < sources.size(); ++s)
+                for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
+            bool finite = true;
+            for (int n = 0; n < frames; ++n) finite &= std::isfinite(dst[n]);
+            if (!finite) {
+                for (int n = 0; n < frames; ++n) {
+                    if (!std::isfinite(dst[n])) {
+                        if (plan.firstNonFinite < 0) plan.firstNonFinite = plan.position + n;
+                        ++plan.nonFinite;
+                        dst[n] = 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+} // namespace
 
 void Executor::process(std::span<const ConstAudioView> inputs, std::span<const AudioView> outputs) noexcept {
     ExecutorPlan& plan = *plan_;
@@ -47,6 +84,35 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
     else if (!inputs.empty())
         total = inputs[0].frames;
 
+    if (workers_) {
+        // Rounds of several internal blocks: every block's inputs in, the workers run the
+        // round, every block's outputs out.
+        WorkerPool& pool = *workers_;
+        const int block = plan.maxBlockFrames;
+        for (int done = 0; done < total;) {
+            const int remaining = total - done;
+            const int blocks = std::min(pool.roundBlocks(), (remaining + block - 1) / block);
+            const int last = std::min(block, remaining - (blocks - 1) * block);
+            for (int b = 0; b < blocks; ++b) {
+                const int frames = b + 1 == blocks ? last : block;
+                for (std::size_t i = 0; i < plan.inputSlots.size() && i < inputs.size(); ++i)
+                    for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
+                        std::memcpy(pool.inputSlot(b, i, c), inputs[i].channel(int(c)) + done + b * block,
+                                    sizeof(float) * std::size_t(frames));
+            }
+            pool.runRound(plan.position, blocks, last);
+            for (int b = 0; b < blocks; ++b) {
+                const int frames = b + 1 == blocks ? last : block;
+                writeOutputs(plan, outputs, done, frames, [&](std::size_t o, std::size_t c) -> const std::vector<const float*>& {
+                    return pool.outputSources(b, o, c);
+                });
+                plan.position += frames;
+                done += frames;
+            }
+        }
+        return;
+    }
+
     for (int done = 0; done < total;) {
         const int frames = std::min(plan.maxBlockFrames, total - done);
         // 1. external inputs into their slots
@@ -55,41 +121,15 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
             for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
                 std::memcpy(plan.inputSlots[i][c], in.channel(int(c)) + done, sizeof(float) * std::size_t(frames));
         }
-        // 2. steps: on this thread, or shared with the workers
-        if (workers_) {
-            workers_->runBlock(plan.position, frames);
-        } else {
-            ProcessContext ctx;
-            ctx.position = plan.position;
-            ctx.frames = frames;
-            for (auto& call : plan.calls) runCall(call, ctx);
-        }
+        // 2. steps
+        ProcessContext ctx;
+        ctx.position = plan.position;
+        ctx.frames = frames;
+        for (auto& call : plan.calls) runCall(call, ctx);
         // 3. external outputs: sum of sources; non-finite samples contained and counted
-        for (std::size_t o = 0; o < plan.outputSources.size() && o < outputs.size(); ++o) {
-            const AudioView& out = outputs[o];
-            for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c) {
-                float* dst = out.channel(int(c)) + done;
-                const auto& sources = plan.outputSources[o][c].sources;
-                if (sources.empty()) {
-                    std::memset(dst, 0, sizeof(float) * std::size_t(frames));
-                    continue;
-                }
-                std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
-                for (std::size_t s = 1; s < sources.size(); ++s)
-                    for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
-                bool finite = true;
-                for (int n = 0; n < frames; ++n) finite &= std::isfinite(dst[n]);
-                if (!finite) {
-                    for (int n = 0; n < frames; ++n) {
-                        if (!std::isfinite(dst[n])) {
-                            if (plan.firstNonFinite < 0) plan.firstNonFinite = plan.position + n;
-                            ++plan.nonFinite;
-                            dst[n] = 0.0f;
-                        }
-                    }
-                }
-            }
-        }
+        writeOutputs(plan, outputs, done, frames, [&](std::size_t o, std::size_t c) -> const std::vector<const float*>& {
+            return plan.outputSources[o][c].sources;
+        });
         plan.position += frames;
         done += frames;
     }
@@ -108,15 +148,20 @@ int Executor::findParam(const std::string& node, const std::string& param, std::
 }
 
 std::vector<Executor::NodeMeasurements> Executor::measurements() const {
-    std::vector<NodeMeasurements> out;
+    std::vector<std::pair<int, NodeMeasurements>> ranked; // in the one-worker schedule's order
+    int index = 0;
     for (const auto& call : plan_->calls) {
-        for (std::size_t i = 0; i < call.instanceNames.size(); ++i) {
+        for (std::size_t i = 0; i < call.instanceNames.size(); ++i, ++index) {
             NodeMeasurements m{call.instanceNames[i], call.instanceTypes[i], {}, {}};
             call.kernel->measurements(int(i), m.values);
             call.kernel->series(int(i), m.series);
-            if (!m.values.empty() || !m.series.empty()) out.push_back(std::move(m));
+            const int rank = i < call.instanceRanks.size() ? call.instanceRanks[i] : index;
+            if (!m.values.empty() || !m.series.empty()) ranked.emplace_back(rank, std::move(m));
         }
     }
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<NodeMeasurements> out;
+    for (auto& r : ranked) out.push_back(std::move(r.second));
     return out;
 }
 

@@ -29,6 +29,9 @@ struct KernelCall {
     std::vector<float* const*> outputPorts;
     std::vector<std::string> instanceNames; ///< dotted node name per instance
     std::vector<std::string> instanceTypes; ///< type name per instance
+    /// Per instance: its place in the one-worker schedule (measurements are listed in that
+    /// order). Empty: this schedule's order.
+    std::vector<int> instanceRanks = {};
 };
 
 /// Where an external output's channel comes from: the sum of these channel pointers.
@@ -43,11 +46,12 @@ struct ParamTarget {
     double minValue = 0, maxValue = 0;
 };
 
-/// Runs one call: its sums, then its kernel. Element-wise loops over padded lengths: buffers
-/// are padded to kSimdPadFrames, so the vectorised loops need no scalar tail.
-inline void runCall(KernelCall& call, ProcessContext& ctx) noexcept {
+/// Runs one kernel call: its sums, then the kernel on these ports. Element-wise loops over
+/// padded lengths: buffers are padded to kSimdPadFrames, so the vectorised loops need no tail.
+inline void runCall(NodeKernel& kernel, const std::vector<SumOp>& sums, const float* const* const* inputs,
+                    float* const* const* outputs, ProcessContext& ctx) noexcept {
     const int padded = paddedFrames(ctx.frames);
-    for (const SumOp& sum : call.sums) {
+    for (const SumOp& sum : sums) {
         float* __restrict destination = sum.destination;
         const float* first = sum.sources[0];
         for (int n = 0; n < padded; ++n) destination[n] = first[n];
@@ -56,9 +60,14 @@ inline void runCall(KernelCall& call, ProcessContext& ctx) noexcept {
             for (int n = 0; n < padded; ++n) destination[n] += src[n];
         }
     }
-    ctx.inputs = call.inputPorts.data();
-    ctx.outputs = call.outputPorts.data();
-    call.kernel->process(ctx);
+    ctx.inputs = inputs;
+    ctx.outputs = outputs;
+    kernel.process(ctx);
+}
+
+/// The same for a call of the plan, on its own lane pointers.
+inline void runCall(KernelCall& call, ProcessContext& ctx) noexcept {
+    runCall(*call.kernel, call.sums, call.inputPorts.data(), call.outputPorts.data(), ctx);
 }
 
 struct ExecutorPlan {

@@ -41,7 +41,8 @@ InstanceSetup instanceOf(const GraphModel& model, const Unit& unit) {
 
 std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, const std::vector<int>& order,
                                const std::vector<Unit>& units, const std::vector<Step>& steps, const BufferPlan& buffers,
-                               int latencyFrames, const InstanceOptions& options, Diagnostics& diags) {
+                               int latencyFrames, const InstanceOptions& options, Diagnostics& diags,
+                               const std::vector<int>& unitRank) {
     auto plan = std::make_unique<ExecutorPlan>();
     plan->sampleRate = options.sampleRate;
     plan->maxBlockFrames = options.maxBlockFrames;
@@ -97,6 +98,7 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
             const Unit& unit = units[std::size_t(step.units[m])];
             const Vertex& head = model.vertex(unit.head());
             instances.push_back(instanceOf(model, unit));
+            if (!unitRank.empty()) call.instanceRanks.push_back(unitRank[std::size_t(step.units[m])]);
             call.instanceNames.push_back(head.name);
             call.instanceTypes.push_back(head.type->info().name);
             int offset = 0;

@@ -120,9 +120,12 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
                            const std::vector<Step>& steps, const std::vector<int>& stepWorker = {});
 
 /// lowering: kernels created and prepared, lane pointers fixed, the executor plan and the
-/// readable schedule built. Returns nullptr with errors in `diags` if a kernel cannot prepare.
+/// readable schedule built. `unitRank` (several workers): each unit's place in the schedule on
+/// one worker, so measurements come in the same order whatever the thread count. Returns nullptr with errors in `diags` if a
+/// kernel cannot prepare.
 std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, const std::vector<int>& order,
                                const std::vector<Unit>& units, const std::vector<Step>& steps, const BufferPlan& buffers,
-                               int latencyFrames, const InstanceOptions& options, Diagnostics& diags);
+                               int latencyFrames, const InstanceOptions& options, Diagnostics& diags,
+                               const std::vector<int>& unitRank = {});
 
 } // namespace sg::passes

@@ -133,9 +133,10 @@ struct RenderOptions {
         app->add_flag("--no-batch", noBatch, "compile without lane batching");
         app->add_option("--threads", threads,
                         "threads that run the graph: auto (default: the machine's cores when\n"
-                        "the graph has branches worth sharing, such as the strips of a mix;\n"
-                        "else 1) or a count from 1; the output is bit-identical whatever\n"
-                        "the count (docs/performance.md)")
+                        "the graph has branches worth sharing, such as the strips of a mix,\n"
+                        "and the load average is below the cores; else 1) or a count from 1\n"
+                        "to 64; the output is bit-identical whatever the count\n"
+                        "(docs/performance.md)")
             ->type_name("N|auto");
         app->add_option("--duration", duration,
                         "render exactly this long (5, 2.5s, 500ms); needed by a graph with\n"

@@ -18,14 +18,14 @@ TEST_CASE("rt: processing on several worker threads allocates nothing, at any bl
     REQUIRE(sg::test::allocationsDuring([] { std::thread([] { delete new int(3); }).join(); }) >= 2);
 
     std::string yaml = "stagegraph: 1\ninputs:\n";
-    for (int i = 0; i < 8; ++i) yaml += "  t" + std::to_string(i) + ": {channels: 1}\n";
+    for (int i = 0; i < 8; ++i) yaml += std::string("  t") + std::to_string(i) + ": {channels: 1}\n";
     yaml += "outputs:\n  out: {channels: 2}\nnodes:\n";
     for (int i = 0; i < 8; ++i) {
         const std::string n = std::to_string(i);
-        yaml += "  hp" + n + ": {type: highpass, freq: 80 Hz}\n  eq" + n +
-                ": {type: peak, freq: " + std::to_string(300 * (i + 1)) + " Hz, gain: 3 dB}\n  cp" + n +
-                ": {type: compressor, threshold: -30 dB, ratio: 3}\n  pn" + n +
-                ": {type: pan, pan: " + std::to_string(-80 + 20 * i) + " %}\n";
+        yaml += "  hp" + n + ": {type: highpass, freq: 80 Hz}\n  eq" + n + std::string(": {type: peak, freq: ") +
+                std::to_string(300 * (i + 1)) + " Hz, gain: 3 dB}\n  cp" + n +
+                ": {type: compressor, threshold: -30 dB, ratio: 3}\n  pn" + n + std::string(": {type: pan, pan: ") +
+                std::to_string(-80 + 20 * i) + " %}\n";
     }
     yaml += "  look: {type: latency, samples: 32}\n  bus: {type: compressor, threshold: -20 dB, ratio: 2}\nconnections:\n";
     for (int i = 0; i < 8; ++i) {

@@ -27,13 +27,14 @@ std::string bytesOf(const std::string& path) {
 /// Eight strips (EQ, compressor, pan) into a bus compressor: branches worth two threads.
 std::string mixGraph() {
     std::string y = "stagegraph: 1\ninputs:\n";
-    for (int i = 0; i < 8; ++i) y += "  t" + std::to_string(i) + ": {channels: 1}\n";
+    for (int i = 0; i < 8; ++i) y += std::string("  t") + std::to_string(i) + ": {channels: 1}\n";
     y += "outputs:\n  mix: {channels: 2}\nnodes:\n";
     for (int i = 0; i < 8; ++i) {
         const std::string n = std::to_string(i);
-        y += "  hp" + n + ": {type: highpass, freq: 80 Hz}\n  eq" + n + ": {type: peak, freq: " + std::to_string(250 * (i + 1)) +
-             " Hz, gain: 2 dB}\n  cp" + n + ": {type: compressor, threshold: -30 dB, ratio: 3, makeup: 3 dB}\n  pn" + n +
-             ": {type: pan, pan: " + std::to_string(-70 + 20 * i) + " %}\n";
+        y += "  hp" + n + ": {type: highpass, freq: 80 Hz}\n  eq" + n + std::string(": {type: peak, freq: ") +
+             std::to_string(250 * (i + 1)) + " Hz, gain: 2 dB}\n  cp" + n +
+             ": {type: compressor, threshold: -30 dB, ratio: 3, makeup: 3 dB}\n  pn" + n + std::string(": {type: pan, pan: ") +
+             std::to_string(-70 + 20 * i) + " %}\n";
     }
     y += "  bus: {type: compressor, threshold: -20 dB, ratio: 2}\nconnections:\n";
     for (int i = 0; i < 8; ++i) {
@@ -54,9 +55,9 @@ TEST_CASE("render --threads: the same bytes on 1, 2 and 3 threads and by default
         std::vector<float> x = sg::test::noise(30000, 10.0f, std::uint32_t(i + 3));
         const std::vector<float> tone = sg::test::sine(21600, 0.95, 44100, 30000);
         for (std::size_t n = 0; n < x.size(); ++n) x[n] = i % 2 ? tone[n] : std::clamp(x[n], -1.0f, 1.0f);
-        const std::string file = dir.file("t" + std::to_string(i) + ".wav");
+        const std::string file = dir.file(std::string("t") + std::to_string(i) + ".wav");
         sg::test::writeWav(file, {x}, 44100);
-        inputs += " -i t" + std::to_string(i) + "=" + q(file);
+        inputs += std::string(" -i t") + std::to_string(i) + "=" + q(file);
     }
     std::string reference;
     for (const std::string threads : {"1", "2", "3", "auto", ""}) {
