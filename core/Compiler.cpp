@@ -144,18 +144,21 @@ bool checkSampleRate(const GraphDesc& desc, const InstanceOptions& options, Diag
     return false;
 }
 
-/// InstanceOptions::threads = 0: the machine's cores when the estimated speed-up of sharing
-/// the graph between them is at least kAutoSpeedup and there is enough work per block for the
-/// hand-overs between threads (kAutoMinimumCost: channel-nodes; a stereo chain of six nodes
-/// has 12, the 32-strip mix of docs/performance.md 226), else 1.
+/// InstanceOptions::threads = 0: as many workers as the cores, but no more than leaves each at
+/// least kAutoCostPerWorker of estimated work (channel-nodes; the 32-strip mix of
+/// docs/performance.md has 226, a stereo chain of six nodes 12), so that batches keep their
+/// SIMD width and the hand-overs stay small beside the work; and only if the partition's
+/// estimated speed-up is at least kAutoSpeedup. Else 1.
 int autoThreads(const passes::GraphModel& model, const std::vector<passes::Unit>& units, const std::vector<int>& unitOf) {
-    constexpr double kAutoSpeedup = 1.3, kAutoMinimumCost = 24;
+    constexpr double kAutoSpeedup = 1.3, kAutoCostPerWorker = 96;
     const int cores = std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxWorkerThreads);
-    if (cores == 1) return 1;
     passes::PartitionEstimate estimate;
-    passes::assignWorkers(model, units, unitOf, cores, &estimate);
-    if (estimate.serial < kAutoMinimumCost || !(estimate.parallel > 0)) return 1;
-    return estimate.serial / estimate.parallel >= kAutoSpeedup ? cores : 1;
+    passes::assignWorkers(model, units, unitOf, 1, &estimate);
+    const int workers = std::min(cores, int(estimate.serial / kAutoCostPerWorker));
+    if (workers <= 1) return 1;
+    passes::assignWorkers(model, units, unitOf, workers, &estimate);
+    if (!(estimate.parallel > 0) || estimate.serial / estimate.parallel < kAutoSpeedup) return 1;
+    return workers;
 }
 
 } // namespace

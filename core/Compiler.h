@@ -48,9 +48,9 @@ struct InstanceOptions {
     /// batching and run side by side; the caller of process() is worker 0 and the others are
     /// started here, at instantiation. The output is bit-identical whatever the count: the
     /// same kernels on the same lanes, sums in the same order. A chain without branches keeps
-    /// to one worker. Clamped to kMaxWorkerThreads. 0 = auto: the machine's cores, if the
-    /// graph's branches are worth sharing (an estimated speed-up of at least 1.3 and enough work
-    /// per block to outweigh the hand-overs), else 1.
+    /// to one worker. Clamped to kMaxWorkerThreads. 0 = auto: up to the machine's cores, as
+    /// many as leave each worker enough work to keep its batches wide (the 32-strip mix: 2),
+    /// if the graph's branches are worth sharing (an estimated speed-up of 1.3 or more), else 1.
     int threads = 1;
 };
 /// The options of the one-call compileGraph(): the same fields.

@@ -105,7 +105,7 @@ GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool check) {
         if (code != std::errc() || end != o.block.data() + o.block.size() || g.block < 1 || g.block > 8192)
             g.error = "--block: expected 1 to 8192 frames, got '" + o.block + "'";
     }
-    if (o.app->count("--threads")) {
+    if (check && o.app->count("--threads")) {
         const auto [end, code] = std::from_chars(o.threads.data(), o.threads.data() + o.threads.size(), g.threads);
         if (code != std::errc() || end != o.threads.data() + o.threads.size() || g.threads < 1 || g.threads > kMaxWorkerThreads)
             g.error =

@@ -132,7 +132,7 @@ struct RenderOptions {
         app->add_option("--block", block, "host block in frames, 1..8192 (default 1024)")->type_name("N");
         app->add_flag("--no-batch", noBatch, "compile without lane batching");
         app->add_option("--threads", threads,
-                        "threads that run the graph: auto (default: the machine's cores when\n"
+                        "threads that run the graph: auto (default: up to the machine's cores when\n"
                         "the graph has branches worth sharing, such as the strips of a mix,\n"
                         "and the load average is below the cores; else 1) or a count from 1\n"
                         "to 64; the output is bit-identical whatever the count\n"

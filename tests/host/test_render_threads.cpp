@@ -101,3 +101,24 @@ TEST_CASE("render --threads: 0, negative, too many or not a number is a usage er
     CHECK(help.status == 0);
     CHECK_THAT(help.out, Catch::Contains("--threads"));
 }
+
+TEST_CASE("check --schedule --threads 2 shows each step's worker; dot is unaffected", "[cli][threads]") {
+    TempDir dir;
+    const std::string graph = dir.write("mix.yaml", mixGraph());
+    const auto two = runCli("check " + q(graph) + " --schedule --threads 2");
+    INFO(two.err);
+    REQUIRE(two.status == 0);
+    CHECK_THAT(two.out, Catch::Contains("workers: 2 threads"));
+    CHECK_THAT(two.out, Catch::Contains("[worker 1]"));
+    const auto one = runCli("check " + q(graph) + " --schedule");
+    REQUIRE(one.status == 0);
+    CHECK_THAT(one.out, !Catch::Contains("[worker"));
+    for (const char* bad : {"0", "-2", "x"}) {
+        const auto r = runCli("check " + q(graph) + " --schedule --threads " + bad);
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::Contains("--threads"));
+    }
+    const auto dot = runCli("dot " + q(graph));
+    CHECK(dot.status == 0);
+    CHECK_THAT(dot.out, Catch::StartsWith("digraph"));
+}
