@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 namespace sg {
 
@@ -143,6 +144,23 @@ bool checkSampleRate(const GraphDesc& desc, const InstanceOptions& options, Diag
     return false;
 }
 
+/// InstanceOptions::threads = 0: as many workers as the cores, but no more than leaves each at
+/// least kAutoCostPerWorker of estimated work (channel-nodes; the 32-strip mix of
+/// docs/performance.md has 226, a stereo chain of six nodes 12), so that batches keep their
+/// SIMD width and the hand-overs stay small beside the work; and only if the partition's
+/// estimated speed-up is at least kAutoSpeedup. Else 1.
+int autoThreads(const passes::GraphModel& model, const std::vector<passes::Unit>& units, const std::vector<int>& unitOf) {
+    constexpr double kAutoSpeedup = 1.3, kAutoCostPerWorker = 96;
+    const int cores = std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxWorkerThreads);
+    passes::PartitionEstimate estimate;
+    passes::assignWorkers(model, units, unitOf, 1, &estimate);
+    const int workers = std::min(cores, int(estimate.serial / kAutoCostPerWorker));
+    if (workers <= 1) return 1;
+    passes::assignWorkers(model, units, unitOf, workers, &estimate);
+    if (!(estimate.parallel > 0) || estimate.serial / estimate.parallel < kAutoSpeedup) return 1;
+    return workers;
+}
+
 } // namespace
 
 void checkAtRate(const GraphDesc& graph, const Registry& registry, const InstanceOptions& options, Diagnostics& diags) {
@@ -171,9 +189,44 @@ std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const Instan
     const std::vector<int> order = passes::topologicalOrder(model); // with the inserted delays
     std::vector<int> unitOf;
     const std::vector<passes::Unit> units = passes::fuseChains(model, order, options.batch && options.fuse, unitOf);
-    const std::vector<passes::Step> steps = passes::batchUnits(model, units, unitOf, options.batch);
-    const passes::BufferPlan buffers = passes::allocateBuffers(model, units, unitOf, steps);
-    return passes::lower(model, compiled.desc, order, units, steps, buffers, latency, options, diags);
+    int threads = std::clamp(options.threads, 1, kMaxWorkerThreads);
+    if (options.threads == 0) threads = autoThreads(model, units, unitOf);
+    std::vector<passes::Step> steps;
+    std::vector<int> stepWorker; // empty: one worker, today's schedule exactly
+    if (threads == 1) {
+        steps = passes::batchUnits(model, units, unitOf, options.batch);
+    } else {
+        // Workers first, then batching within each worker: the batch key carries the worker.
+        const std::vector<int> workerOf = passes::assignWorkers(model, units, unitOf, threads);
+        std::vector<passes::Unit> keyed = units;
+        for (std::size_t u = 0; u < keyed.size(); ++u)
+            if (!keyed[u].key.empty()) keyed[u].key += "\x1fworker" + std::to_string(workerOf[u]);
+        steps = passes::batchUnits(model, keyed, unitOf, options.batch);
+        for (passes::Step& step : steps) {
+            const passes::Unit& first = units[std::size_t(step.units[0])];
+            step.key = first.key.empty() ? model.vertex(first.head()).type->info().name : first.key;
+            stepWorker.push_back(workerOf[std::size_t(step.units[0])]);
+        }
+        // Workers numbered in order of their first step: worker 0 (the caller's thread) runs
+        // the first step, and an unused worker index is never left in the middle.
+        std::vector<int> renumber(std::size_t(threads), -1);
+        int next = 0;
+        for (int& w : stepWorker) {
+            if (renumber[std::size_t(w)] < 0) renumber[std::size_t(w)] = next++;
+            w = renumber[std::size_t(w)];
+        }
+        if (next <= 1) stepWorker.clear();
+    }
+    const passes::BufferPlan buffers = passes::allocateBuffers(model, units, unitOf, steps, stepWorker);
+    // Measurements in the one-worker schedule's order, whatever the thread count.
+    std::vector<int> unitRank;
+    if (!stepWorker.empty()) {
+        unitRank.assign(units.size(), 0);
+        int rank = 0;
+        for (const passes::Step& step : passes::batchUnits(model, units, unitOf, options.batch))
+            for (int u : step.units) unitRank[std::size_t(u)] = rank++;
+    }
+    return passes::lower(model, compiled.desc, order, units, steps, buffers, latency, options, diags, unitRank);
 }
 
 CompiledPorts compiledPorts(const CompiledGraph& compiled) {

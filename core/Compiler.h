@@ -24,6 +24,9 @@ namespace sg {
 class Executor;
 class CompiledGraph;
 
+/// The most worker threads one program runs on (InstanceOptions::threads).
+inline constexpr int kMaxWorkerThreads = 64;
+
 /// What instantiate() needs besides the compiled graph: everything that depends on the sample
 /// rate, the block size or the machine.
 struct InstanceOptions {
@@ -40,6 +43,15 @@ struct InstanceOptions {
     int minLatencyFrames = 0;
     /// 'sample-rate' and 'delay-memory' are checked here (core/GraphLimits.h).
     GraphLimits limits;
+    /// Worker threads that run the graph's steps (1 = the caller's thread alone, today's path).
+    /// With more, independent branches (the strips of a mix) are split between workers before
+    /// batching and run side by side; the caller of process() is worker 0 and the others are
+    /// started here, at instantiation. The output is bit-identical whatever the count: the
+    /// same kernels on the same lanes, sums in the same order. A chain without branches keeps
+    /// to one worker. Clamped to kMaxWorkerThreads. 0 = auto: up to the machine's cores, as
+    /// many as leave each worker enough work to keep its batches wide (the 32-strip mix: 2),
+    /// if the graph's branches are worth sharing (an estimated speed-up of 1.3 or more), else 1.
+    int threads = 1;
 };
 /// The options of the one-call compileGraph(): the same fields.
 using CompileOptions = InstanceOptions;

@@ -2,6 +2,7 @@
 
 #include "core/Denormals.h"
 #include "core/ExecutorPlan.h"
+#include "core/WorkerPool.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,23 +10,14 @@
 
 namespace sg {
 
-namespace {
-
-// Element-wise loops over padded lengths: buffers are padded to kSimdPadFrames, so the
-// compiler's vectorised loops need no scalar tail.
-inline void sumInto(float* __restrict destination, const std::vector<const float*>& sources, int frames) noexcept {
-    const int padded = paddedFrames(frames);
-    const float* first = sources[0];
-    for (int n = 0; n < padded; ++n) destination[n] = first[n];
-    for (std::size_t s = 1; s < sources.size(); ++s) {
-        const float* __restrict src = sources[s];
-        for (int n = 0; n < padded; ++n) destination[n] += src[n];
+Executor::Executor(std::unique_ptr<ExecutorPlan> plan) : plan_(std::move(plan)) {
+    int workers = 1;
+    for (int w : plan_->stepWorker) workers = std::max(workers, w + 1);
+    if (workers > 1) {
+        workers_ = std::make_unique<WorkerPool>(*plan_);
+        if (workers_->workers() == 1) workers_.reset(); // no thread could be started
     }
 }
-
-} // namespace
-
-Executor::Executor(std::unique_ptr<ExecutorPlan> plan) : plan_(std::move(plan)) {}
 Executor::~Executor() = default;
 
 const std::vector<ExternalPort>& Executor::inputs() const { return plan_->inputs; }
@@ -33,6 +25,7 @@ const std::vector<ExternalPort>& Executor::outputs() const { return plan_->outpu
 double Executor::sampleRate() const { return plan_->sampleRate; }
 int Executor::maxBlockFrames() const { return plan_->maxBlockFrames; }
 int Executor::latencyFrames() const { return plan_->latencyFrames; }
+int Executor::workerThreads() const { return workers_ ? workers_->workers() : 1; }
 std::int64_t Executor::position() const noexcept { return plan_->position; }
 std::uint64_t Executor::nonFiniteSamples() const noexcept { return plan_->nonFinite; }
 std::int64_t Executor::firstNonFiniteFrame() const noexcept { return plan_->firstNonFinite; }
@@ -40,10 +33,47 @@ std::int64_t Executor::firstNonFiniteFrame() const noexcept { return plan_->firs
 void Executor::reset() noexcept {
     for (auto& call : plan_->calls) call.kernel->reset();
     for (auto& slot : plan_->slots) slot.view().clear();
+    if (workers_) workers_->reset();
     plan_->position = 0;
     plan_->nonFinite = 0;
     plan_->firstNonFinite = -1;
 }
+
+namespace {
+
+/// External output `o`'s channels for `frames` frames from `offset`: the sum of their sources;
+/// non-finite samples are contained (replaced by silence) and counted.
+template <class Sources>
+void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int offset, int frames,
+                  const Sources& sourcesOf) noexcept {
+    for (std::size_t o = 0; o < plan.outputSources.size() && o < outputs.size(); ++o) {
+        const AudioView& out = outputs[o];
+        for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c) {
+            float* dst = out.channel(int(c)) + offset;
+            const std::vector<const float*>& sources = sourcesOf(o, c);
+            if (sources.empty()) {
+                std::memset(dst, 0, sizeof(float) * std::size_t(frames));
+                continue;
+            }
+            std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
+            for (std::size_t s = 1; s < sources.size(); ++s)
+                for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
+            bool finite = true;
+            for (int n = 0; n < frames; ++n) finite &= std::isfinite(dst[n]);
+            if (!finite) {
+                for (int n = 0; n < frames; ++n) {
+                    if (!std::isfinite(dst[n])) {
+                        if (plan.firstNonFinite < 0) plan.firstNonFinite = plan.position + n;
+                        ++plan.nonFinite;
+                        dst[n] = 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+} // namespace
 
 void Executor::process(std::span<const ConstAudioView> inputs, std::span<const AudioView> outputs) noexcept {
     ExecutorPlan& plan = *plan_;
@@ -53,6 +83,35 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
         total = outputs[0].frames;
     else if (!inputs.empty())
         total = inputs[0].frames;
+
+    if (workers_) {
+        // Rounds of several internal blocks: every block's inputs in, the workers run the
+        // round, every block's outputs out.
+        WorkerPool& pool = *workers_;
+        const int block = plan.maxBlockFrames;
+        for (int done = 0; done < total;) {
+            const int remaining = total - done;
+            const int blocks = std::min(pool.roundBlocks(), (remaining + block - 1) / block);
+            const int last = std::min(block, remaining - (blocks - 1) * block);
+            for (int b = 0; b < blocks; ++b) {
+                const int frames = b + 1 == blocks ? last : block;
+                for (std::size_t i = 0; i < plan.inputSlots.size() && i < inputs.size(); ++i)
+                    for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
+                        std::memcpy(pool.inputSlot(b, i, c), inputs[i].channel(int(c)) + done + b * block,
+                                    sizeof(float) * std::size_t(frames));
+            }
+            pool.runRound(plan.position, blocks, last);
+            for (int b = 0; b < blocks; ++b) {
+                const int frames = b + 1 == blocks ? last : block;
+                writeOutputs(plan, outputs, done, frames, [&](std::size_t o, std::size_t c) -> const std::vector<const float*>& {
+                    return pool.outputSources(b, o, c);
+                });
+                plan.position += frames;
+                done += frames;
+            }
+        }
+        return;
+    }
 
     for (int done = 0; done < total;) {
         const int frames = std::min(plan.maxBlockFrames, total - done);
@@ -66,38 +125,11 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
         ProcessContext ctx;
         ctx.position = plan.position;
         ctx.frames = frames;
-        for (auto& call : plan.calls) {
-            for (const auto& sum : call.sums) sumInto(sum.destination, sum.sources, frames);
-            ctx.inputs = call.inputPorts.data();
-            ctx.outputs = call.outputPorts.data();
-            call.kernel->process(ctx);
-        }
+        for (auto& call : plan.calls) runCall(call, ctx);
         // 3. external outputs: sum of sources; non-finite samples contained and counted
-        for (std::size_t o = 0; o < plan.outputSources.size() && o < outputs.size(); ++o) {
-            const AudioView& out = outputs[o];
-            for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c) {
-                float* dst = out.channel(int(c)) + done;
-                const auto& sources = plan.outputSources[o][c].sources;
-                if (sources.empty()) {
-                    std::memset(dst, 0, sizeof(float) * std::size_t(frames));
-                    continue;
-                }
-                std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
-                for (std::size_t s = 1; s < sources.size(); ++s)
-                    for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
-                bool finite = true;
-                for (int n = 0; n < frames; ++n) finite &= std::isfinite(dst[n]);
-                if (!finite) {
-                    for (int n = 0; n < frames; ++n) {
-                        if (!std::isfinite(dst[n])) {
-                            if (plan.firstNonFinite < 0) plan.firstNonFinite = plan.position + n;
-                            ++plan.nonFinite;
-                            dst[n] = 0.0f;
-                        }
-                    }
-                }
-            }
-        }
+        writeOutputs(plan, outputs, done, frames, [&](std::size_t o, std::size_t c) -> const std::vector<const float*>& {
+            return plan.outputSources[o][c].sources;
+        });
         plan.position += frames;
         done += frames;
     }
@@ -116,15 +148,20 @@ int Executor::findParam(const std::string& node, const std::string& param, std::
 }
 
 std::vector<Executor::NodeMeasurements> Executor::measurements() const {
-    std::vector<NodeMeasurements> out;
+    std::vector<std::pair<int, NodeMeasurements>> ranked; // in the one-worker schedule's order
+    int index = 0;
     for (const auto& call : plan_->calls) {
-        for (std::size_t i = 0; i < call.instanceNames.size(); ++i) {
+        for (std::size_t i = 0; i < call.instanceNames.size(); ++i, ++index) {
             NodeMeasurements m{call.instanceNames[i], call.instanceTypes[i], {}, {}};
             call.kernel->measurements(int(i), m.values);
             call.kernel->series(int(i), m.series);
-            if (!m.values.empty() || !m.series.empty()) out.push_back(std::move(m));
+            const int rank = i < call.instanceRanks.size() ? call.instanceRanks[i] : index;
+            if (!m.values.empty() || !m.series.empty()) ranked.emplace_back(rank, std::move(m));
         }
     }
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<NodeMeasurements> out;
+    for (auto& r : ranked) out.push_back(std::move(r.second));
     return out;
 }
 

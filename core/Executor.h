@@ -1,5 +1,9 @@
 // Runs a compiled schedule block by block.
 //
+// On one thread, or on several (InstanceOptions::threads): then the caller of process() runs
+// its share of the steps and the other workers theirs, waiting for each other only where one
+// reads what another writes; process() returns when the block is done everywhere.
+//
 // process() never allocates, locks, logs or throws. Any number of frames may be passed; they
 // are cut into internal blocks of at most maxBlockFrames. Output is bit-identical for any
 // split of the stream into blocks. Non-finite samples at the outputs are replaced by silence
@@ -19,6 +23,7 @@ namespace sg {
 struct ExecutorPlan;      // built by the compiler (core/ExecutorPlan.h)
 struct Measurement;       // core/Node.h
 struct MeasurementSeries; // core/Node.h
+class WorkerPool;         // core/WorkerPool.h
 
 /// One external input or output of a running program.
 struct ExternalPort {
@@ -39,6 +44,10 @@ public:
     int maxBlockFrames() const;
     /// Whole-graph latency in frames: output frame n corresponds to input frame n - latency.
     int latencyFrames() const;
+    /// Threads that run the graph's steps, the caller of process() included: 1 unless the
+    /// program was instantiated with InstanceOptions::threads > 1 and the graph has branches
+    /// to share (the output is bit-identical either way).
+    int workerThreads() const;
 
     /// Clears all node state and restarts at position 0. Real-time safe.
     void reset() noexcept;
@@ -72,6 +81,7 @@ public:
 
 private:
     std::unique_ptr<ExecutorPlan> plan_;
+    std::unique_ptr<WorkerPool> workers_; ///< null on one thread; destroyed before plan_
 };
 
 } // namespace sg

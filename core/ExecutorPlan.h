@@ -29,6 +29,9 @@ struct KernelCall {
     std::vector<float* const*> outputPorts;
     std::vector<std::string> instanceNames; ///< dotted node name per instance
     std::vector<std::string> instanceTypes; ///< type name per instance
+    /// Per instance: its place in the one-worker schedule (measurements are listed in that
+    /// order). Empty: this schedule's order.
+    std::vector<int> instanceRanks = {};
 };
 
 /// Where an external output's channel comes from: the sum of these channel pointers.
@@ -43,6 +46,30 @@ struct ParamTarget {
     double minValue = 0, maxValue = 0;
 };
 
+/// Runs one kernel call: its sums, then the kernel on these ports. Element-wise loops over
+/// padded lengths: buffers are padded to kSimdPadFrames, so the vectorised loops need no tail.
+inline void runCall(NodeKernel& kernel, const std::vector<SumOp>& sums, const float* const* const* inputs,
+                    float* const* const* outputs, ProcessContext& ctx) noexcept {
+    const int padded = paddedFrames(ctx.frames);
+    for (const SumOp& sum : sums) {
+        float* __restrict destination = sum.destination;
+        const float* first = sum.sources[0];
+        for (int n = 0; n < padded; ++n) destination[n] = first[n];
+        for (std::size_t s = 1; s < sum.sources.size(); ++s) {
+            const float* __restrict src = sum.sources[s];
+            for (int n = 0; n < padded; ++n) destination[n] += src[n];
+        }
+    }
+    ctx.inputs = inputs;
+    ctx.outputs = outputs;
+    kernel.process(ctx);
+}
+
+/// The same for a call of the plan, on its own lane pointers.
+inline void runCall(KernelCall& call, ProcessContext& ctx) noexcept {
+    runCall(*call.kernel, call.sums, call.inputPorts.data(), call.outputPorts.data(), ctx);
+}
+
 struct ExecutorPlan {
     double sampleRate = 48000;
     int maxBlockFrames = 512;
@@ -53,6 +80,7 @@ struct ExecutorPlan {
     std::vector<std::vector<float*>> inputSlots;                 ///< [external input][channel]
     std::vector<std::vector<OutputChannelSource>> outputSources; ///< [external output][channel]
     std::vector<KernelCall> calls;                               ///< in schedule order
+    std::vector<int> stepWorker; ///< per call: its worker thread (empty = all on the caller's thread)
     std::vector<ParamTarget> params;
     std::int64_t position = 0;
     std::uint64_t nonFinite = 0;

@@ -13,6 +13,7 @@ std::string Schedule::describe() const {
                   batched ? "lane-batched" : "unbatched", sampleRate, plural(maxBlockFrames, "frame", "frames").c_str());
     out << "schedule: " << plural(long(steps.size()), "step", "steps") << " for " << plural(long(nodes.size()), "node", "nodes")
         << line;
+    if (workers > 1) out << "workers: " << workers << " threads, each runs its steps in order and waits only for what it reads\n";
     auto range = [](const std::vector<int>& v) {
         std::string s;
         for (int x : v) {
@@ -34,7 +35,9 @@ std::string Schedule::describe() const {
         std::snprintf(line, sizeof line, "  %3zu  %-10s %3d lane%s  in[%s] out[%s]%s  ", s + 1, st.kernel.c_str(), st.lanes,
                       st.lanes == 1 ? " " : "s", range(st.inputBuffers).c_str(), range(st.outputBuffers).c_str(),
                       st.sumsBefore ? (" +" + plural(st.sumsBefore, "sum", "sums")).c_str() : "");
-        out << line << names << '\n';
+        out << line;
+        if (workers > 1) out << "[worker " << st.worker << "]  ";
+        out << names << '\n';
     }
     int carried = 0;
     for (const auto& e : edges) carried += e.channels;

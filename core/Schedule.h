@@ -28,6 +28,7 @@ struct ScheduleStep {
     /// Chain fusion: nodes per instance, in lane order (their sum is nodes.size()); a count
     /// above 1 is a chain run in series as one instance. Empty when no chain was fused here.
     std::vector<int> stages = {};
+    int worker = 0; ///< the worker thread that runs it (InstanceOptions::threads)
 };
 
 /// One connection of the compiled graph (after expansion and delay insertion). Endpoints
@@ -44,6 +45,7 @@ struct Schedule {
     int maxBlockFrames = 0;
     std::string simd; ///< "sse2" | "avx2" | "avx512"
     bool batched = true;
+    int workers = 1; ///< worker threads that run steps (1: the caller's thread alone)
     std::vector<ScheduledNode> nodes;
     std::vector<int> topologicalOrder; ///< node indices, ties broken by declaration order
     std::vector<ScheduleStep> steps;

@@ -14,27 +14,32 @@ namespace {
 
 class SlotPool {
 public:
-    int acquire() {
-        if (!free_.empty()) {
-            const int s = *free_.begin();
-            free_.erase(free_.begin());
+    explicit SlotPool(int workers) : free_(std::size_t(std::max(workers, 1))) {}
+    int acquire(int worker) {
+        auto& free = free_[std::size_t(worker)];
+        if (!free.empty()) {
+            const int s = *free.begin();
+            free.erase(free.begin());
             return s;
         }
         return count_++;
     }
-    void release(int slot) { free_.insert(slot); }
+    void release(int slot, int worker) { free_[std::size_t(worker)].insert(slot); }
     int count() const { return count_; }
 
 private:
-    std::set<int> free_; // lowest first: deterministic
+    std::vector<std::set<int>> free_; // per worker, lowest first: deterministic
     int count_ = 0;
 };
 
 } // namespace
 
 BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
-                           const std::vector<Step>& steps) {
+                           const std::vector<Step>& steps, const std::vector<int>& stepWorker) {
     const std::size_t vertexCount = model.vertices.size();
+    int workers = 1;
+    for (int w : stepWorker) workers = std::max(workers, w + 1);
+    auto workerOfStep = [&](std::size_t s) { return stepWorker.empty() ? 0 : stepWorker[s]; };
     std::vector<int> stepOfUnit(units.size(), -1);
     for (std::size_t s = 0; s < steps.size(); ++s)
         for (int u : steps[s].units) stepOfUnit[std::size_t(u)] = int(s);
@@ -60,26 +65,54 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
         for (std::size_t p = 0; p < lastUse[std::size_t(v)].size(); ++p)
             if (lastUse[std::size_t(v)][p] >= 0) releaseAfter[std::size_t(lastUse[std::size_t(v)][p])].push_back({v, int(p)});
 
-    SlotPool pool;
+    // Per signal: the one worker that writes and reads it (-1: none yet; kMixed: several; a
+    // signal read by an external output counts as several: it is read after the block).
+    constexpr int kMixed = -2;
+    std::vector<std::vector<int>> signalWorker(vertexCount);
+    for (int v = 0; v < model.size(); ++v) signalWorker[std::size_t(v)].assign(std::size_t(model.vertex(v).outputPorts()), -1);
+    auto touch = [&](int v, int p, int worker) {
+        int& w = signalWorker[std::size_t(v)][std::size_t(p)];
+        w = (w == -1 || w == worker) ? worker : kMixed;
+    };
+    if (workers > 1) {
+        for (const Edge& e : model.edges) {
+            const int step = consumerStep(e.to);
+            touch(e.from, e.fromPort, step == outputStep ? kMixed : workerOfStep(std::size_t(step)));
+        }
+        for (std::size_t s = 0; s < steps.size(); ++s)
+            for (int u : steps[s].units) {
+                const int tail = units[std::size_t(u)].tail();
+                for (int p = 0; p < model.vertex(tail).outputPorts(); ++p) touch(tail, p, workerOfStep(s));
+            }
+    }
+
+    SlotPool pool(workers);
     std::vector<std::vector<std::vector<int>>> value(vertexCount); // [vertex][port] -> channel slots
     for (int v = 0; v < model.size(); ++v) value[std::size_t(v)].resize(std::size_t(model.vertex(v).outputPorts()));
     auto release = [&](int v, int p) {
-        for (int s : value[std::size_t(v)][std::size_t(p)]) pool.release(s);
+        const int owner = signalWorker[std::size_t(v)][std::size_t(p)];
+        if (owner == kMixed) { // crosses workers: never reused within a block
+            value[std::size_t(v)][std::size_t(p)].clear();
+            return;
+        }
+        for (int s : value[std::size_t(v)][std::size_t(p)]) pool.release(s, std::max(owner, 0));
         value[std::size_t(v)][std::size_t(p)].clear();
     };
 
     BufferPlan plan;
     plan.calls.resize(steps.size());
+    plan.stepWorker = stepWorker;
     for (std::size_t i = 0; i < model.inputVertex.size(); ++i) {
         const int v = model.inputVertex[i];
         auto& channels = value[std::size_t(v)][0];
-        for (int c = 0; c < model.vertex(v).outputChannels[0]; ++c) channels.push_back(pool.acquire());
+        for (int c = 0; c < model.vertex(v).outputChannels[0]; ++c) channels.push_back(pool.acquire(0));
         plan.inputSlots.push_back(channels);
         if (lastUse[std::size_t(v)][0] < 0) release(v, 0);
     }
 
     for (std::size_t s = 0; s < steps.size(); ++s) {
         SymbolicCall& call = plan.calls[s];
+        const int worker = workerOfStep(s);
         const Vertex& first = model.vertex(units[std::size_t(steps[s].units[0])].head());
         const int inPorts = first.inputPorts(),
                   outPorts = model.vertex(units[std::size_t(steps[s].units[0])].tail()).outputPorts();
@@ -102,7 +135,7 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
                     lanes.insert(lanes.end(), source.begin(), source.begin() + channels);
                 } else {
                     for (int c = 0; c < channels; ++c) {
-                        SymbolicSum sum{pool.acquire(), {}};
+                        SymbolicSum sum{pool.acquire(worker), {}};
                         for (const Edge* e : feeding)
                             sum.sources.push_back(value[std::size_t(e->from)][std::size_t(e->fromPort)][std::size_t(c)]);
                         lanes.push_back(sum.destination);
@@ -139,14 +172,14 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
                     }
                 }
                 if (out.empty())
-                    for (int c = 0; c < channels; ++c) out.push_back(pool.acquire());
+                    for (int c = 0; c < channels; ++c) out.push_back(pool.acquire(worker));
                 call.outputLanes[std::size_t(p)].insert(call.outputLanes[std::size_t(p)].end(), out.begin(), out.end());
                 value[std::size_t(tail)][std::size_t(p)] = std::move(out);
             }
         }
         // Release what this step was the last to read, the sums, and outputs nobody reads.
         for (auto [v, p] : releaseAfter[s]) release(v, p);
-        for (int slot : sumSlots) pool.release(slot);
+        for (int slot : sumSlots) pool.release(slot, worker);
         for (int u : steps[s].units) {
             const int tail = units[std::size_t(u)].tail();
             for (int p = 0; p < outPorts; ++p)

@@ -41,11 +41,13 @@ InstanceSetup instanceOf(const GraphModel& model, const Unit& unit) {
 
 std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, const std::vector<int>& order,
                                const std::vector<Unit>& units, const std::vector<Step>& steps, const BufferPlan& buffers,
-                               int latencyFrames, const InstanceOptions& options, Diagnostics& diags) {
+                               int latencyFrames, const InstanceOptions& options, Diagnostics& diags,
+                               const std::vector<int>& unitRank) {
     auto plan = std::make_unique<ExecutorPlan>();
     plan->sampleRate = options.sampleRate;
     plan->maxBlockFrames = options.maxBlockFrames;
     plan->latencyFrames = latencyFrames;
+    plan->stepWorker = buffers.stepWorker;
     for (const auto& in : graph.inputs) plan->inputs.push_back({in.name, in.channels});
     for (const auto& out : graph.outputs) plan->outputs.push_back({out.name, out.channels});
 
@@ -96,6 +98,7 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
             const Unit& unit = units[std::size_t(step.units[m])];
             const Vertex& head = model.vertex(unit.head());
             instances.push_back(instanceOf(model, unit));
+            if (!unitRank.empty()) call.instanceRanks.push_back(unitRank[std::size_t(step.units[m])]);
             call.instanceNames.push_back(head.name);
             call.instanceTypes.push_back(head.type->info().name);
             int offset = 0;
@@ -126,6 +129,7 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
     sched.maxBlockFrames = options.maxBlockFrames;
     sched.simd = simdArchName(options.simd);
     sched.batched = options.batch;
+    for (int w : buffers.stepWorker) sched.workers = std::max(sched.workers, w + 1);
     sched.latencyFrames = latencyFrames;
     std::vector<int> nodeIndex(model.vertices.size(), -1);
     for (int vi = 0; vi < model.size(); ++vi) {
@@ -174,6 +178,7 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
         st.inputBuffers.assign(ins.begin(), ins.end());
         st.outputBuffers.assign(outs.begin(), outs.end());
         st.sumsBefore = int(symbolic.sums.size());
+        st.worker = buffers.stepWorker.empty() ? 0 : buffers.stepWorker[s];
         sched.steps.push_back(std::move(st));
     }
     ProgramAccess::executor(*program) = std::make_unique<Executor>(std::move(plan));

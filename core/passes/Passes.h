@@ -68,6 +68,18 @@ struct Unit {
 /// inputs and outputs).
 std::vector<Unit> fuseChains(const GraphModel& model, const std::vector<int>& order, bool fuse, std::vector<int>& unitOf);
 
+/// partition: with `workers` > 1, the worker thread of every unit (0 .. workers - 1): a static
+/// list schedule over the units in topological order with an estimated cost per unit; a unit
+/// goes where it would finish first, ties to the worker of its latest predecessor. Batching
+/// then groups units of one worker only. All zeros with one worker. O(V + E) * workers.
+/// `estimate`, if given, receives the estimated cost of the whole graph on one worker and on
+/// `workers` (the longest path of the list schedule), in the same units.
+struct PartitionEstimate {
+    double serial = 0, parallel = 0;
+};
+std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
+                               int workers, PartitionEstimate* estimate = nullptr);
+
 /// One step of the schedule: units run by one kernel call, in lane order.
 struct Step {
     std::vector<int> units;
@@ -96,17 +108,24 @@ struct BufferPlan {
     std::vector<std::vector<int>> inputSlots;                 ///< [external input][channel]
     std::vector<std::vector<std::vector<int>>> outputSources; ///< [external output][channel] -> slots summed
     int slotCount = 0;
+    std::vector<int> stepWorker; ///< per step: the worker thread that runs it (empty = one worker)
 };
 
 /// buffers: liveness over the schedule; a slot is reused once its last reader has run; a
-/// type that declares inPlace writes over its port-0 input when nothing else reads it.
+/// type that declares inPlace writes over its port-0 input when nothing else reads it. With
+/// `stepWorker` (per step, several workers) a slot is reused only by the worker that wrote and
+/// read it: a signal that crosses workers keeps its slots for the whole block, so the threads
+/// never wait on each other for a buffer, only for the signals they read.
 BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
-                           const std::vector<Step>& steps);
+                           const std::vector<Step>& steps, const std::vector<int>& stepWorker = {});
 
 /// lowering: kernels created and prepared, lane pointers fixed, the executor plan and the
-/// readable schedule built. Returns nullptr with errors in `diags` if a kernel cannot prepare.
+/// readable schedule built. `unitRank` (several workers): each unit's place in the schedule on
+/// one worker, so measurements come in the same order whatever the thread count. Returns nullptr with errors in `diags` if a
+/// kernel cannot prepare.
 std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, const std::vector<int>& order,
                                const std::vector<Unit>& units, const std::vector<Step>& steps, const BufferPlan& buffers,
-                               int latencyFrames, const InstanceOptions& options, Diagnostics& diags);
+                               int latencyFrames, const InstanceOptions& options, Diagnostics& diags,
+                               const std::vector<int>& unitRank = {});
 
 } // namespace sg::passes

@@ -39,6 +39,7 @@ struct GraphArgs {
     bool batch = true;
     double rate = 48000;
     int block = 512;
+    int threads = 1; ///< check --threads: the schedule over that many worker threads
     std::vector<std::string> overrides;
     std::vector<std::string> includeDirs; ///< --include-dir: more folders `use:` may read from
     bool help = false;
@@ -48,7 +49,7 @@ struct GraphArgs {
 /// The options of `check` (with --schedule) and `dot`, declared for the parser and --help.
 struct GraphOptions {
     std::vector<std::string> graphs, overrides, includeDirs;
-    std::string rate, block;
+    std::string rate, block, threads;
     bool schedule = false, noBatch = false, svg = false;
     std::string outputPath;
     std::unique_ptr<CLI::App> app;
@@ -65,6 +66,9 @@ struct GraphOptions {
                                       "2 usage or graph error."});
         app->add_option("GRAPH.yaml", graphs, "the graph file");
         if (check) app->add_flag("--schedule", schedule, "print the compiled steps, lanes per step, buffers and latency");
+        if (check)
+            app->add_option("--threads", threads, "the schedule over N worker threads (render --threads; default 1)")
+                ->type_name("N");
         if (!check) {
             app->add_flag("--svg", svg, "draw the diagram with Graphviz (dot -Tsvg) and write SVG");
             app->add_option("-o,--output", outputPath, "write to FILE (atomically) instead of stdout")->type_name("FILE");
@@ -101,6 +105,12 @@ GraphArgs parseGraphArgs(const std::vector<std::string>& args, bool check) {
         if (code != std::errc() || end != o.block.data() + o.block.size() || g.block < 1 || g.block > 8192)
             g.error = "--block: expected 1 to 8192 frames, got '" + o.block + "'";
     }
+    if (check && o.app->count("--threads")) {
+        const auto [end, code] = std::from_chars(o.threads.data(), o.threads.data() + o.threads.size(), g.threads);
+        if (code != std::errc() || end != o.threads.data() + o.threads.size() || g.threads < 1 || g.threads > kMaxWorkerThreads)
+            g.error =
+                "--threads: expected a thread count from 1 to " + std::to_string(kMaxWorkerThreads) + ", got '" + o.threads + "'";
+    }
     if (o.graphs.size() > 1) g.error = "unexpected argument " + o.graphs[1];
     if (o.graphs.empty()) g.error = "missing GRAPH.yaml";
     if (!o.graphs.empty()) g.graph = o.graphs.front();
@@ -127,6 +137,7 @@ std::unique_ptr<Program> build(const GraphArgs& g, GraphDesc& desc) {
         options.sampleRate = g.rate;
         options.maxBlockFrames = g.block;
         options.batch = g.batch;
+        options.threads = g.threads;
         program = instantiate(*compiled, options, diags);
     } else if (desc.complete) {
         // The rate-dependent limits too, at the rate checked for, in the same run.

@@ -63,6 +63,7 @@ struct RenderRequest {
     std::optional<io::OutputFormat> format; ///< nullopt: from each output's extension
     int blockFrames = 1024;                 ///< host block, 1 … 8192
     bool batch = true;                      ///< lane batching in the compiler
+    int threads = 1;                        ///< worker threads for the graph (InstanceOptions::threads; 0 = auto)
     bool printSummary = true;               ///< the summary on stdout
     bool showProgress = true;               ///< the progress bar (only ever on a terminal)
     std::optional<LoudnessTarget> target;   ///< --target (with --ceiling applied)
@@ -100,6 +101,7 @@ struct RenderSummary {
     double outputRate = 0;                                   ///< Hz, the written files' (--output-rate)
     std::int64_t frames = 0;                                 ///< frames written per output
     int latencyFrames = 0;                                   ///< graph latency, trimmed from the output
+    int threads = 1;                                         ///< threads that ran the graph's steps
     double wallSeconds = 0;                                  ///< time spent processing and writing
     double pass1Seconds = 0;                                 ///< of which running the graph (the rest: --target's pass 2)
     std::vector<std::pair<std::string, std::string>> inputs; ///< graph input, file

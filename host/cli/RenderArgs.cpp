@@ -1,4 +1,5 @@
 // The options of `stagegraph render`, declared once (CLI11) for parsing and `--help`.
+#include "core/Compiler.h"
 #include "host/cli/CommandParser.h"
 #include "host/cli/Render.h"
 
@@ -57,7 +58,7 @@ bool parseTimeMs(const std::string& text, double& ms) {
 /// The values an invocation fills in, and the parser whose options point at them.
 struct RenderOptions {
     std::vector<std::string> positional, inputs, outputs, overrides, includeDirs, swaps;
-    std::string format, block, target, ceiling, maxGain, report, duration, rate, html;
+    std::string format, block, threads, target, ceiling, maxGain, report, duration, rate, html;
     std::string outputRate, resampleQuality, quality, bitrateMode;
     bool noBatch = false, album = false;
     std::unique_ptr<CLI::App> app;
@@ -130,6 +131,13 @@ struct RenderOptions {
             ->type_name("Q");
         app->add_option("--block", block, "host block in frames, 1..8192 (default 1024)")->type_name("N");
         app->add_flag("--no-batch", noBatch, "compile without lane batching");
+        app->add_option("--threads", threads,
+                        "threads that run the graph: auto (default: up to the machine's cores when\n"
+                        "the graph has branches worth sharing, such as the strips of a mix,\n"
+                        "and the load average is below the cores; else 1) or a count from 1\n"
+                        "to 64; the output is bit-identical whatever the count\n"
+                        "(docs/performance.md)")
+            ->type_name("N|auto");
         app->add_option("--duration", duration,
                         "render exactly this long (5, 2.5s, 500ms); needed by a graph with\n"
                         "no inputs (sources only); with inputs, shorter ones are padded\n"
@@ -223,6 +231,16 @@ std::string parseRenderArguments(const std::vector<std::string>& args, RenderReq
             return "--block: expected a frame count from " + std::to_string(kMinBlockFrames) + " to " +
                    std::to_string(kMaxBlockFrames) + ", got '" + value + "'";
         request.blockFrames = frames;
+    }
+    request.threads = 0; // auto: the output does not depend on it, only the time
+    if (o.app->count("--threads") && o.threads != "auto") {
+        int count = 0;
+        const std::string& value = o.threads;
+        const auto [end, code] = std::from_chars(value.data(), value.data() + value.size(), count);
+        if (code != std::errc() || end != value.data() + value.size() || count < 1 || count > kMaxWorkerThreads)
+            return "--threads: expected auto or a thread count from 1 to " + std::to_string(kMaxWorkerThreads) + ", got '" +
+                   value + "'";
+        request.threads = count;
     }
     if (o.app->count("--duration")) {
         double ms = 0;

@@ -137,6 +137,7 @@ int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& 
     result.outputRate = plan.outputRate;
     result.frames = streamed.frames;
     result.latencyFrames = executor.latencyFrames();
+    result.threads = executor.workerThreads();
     result.wallSeconds = wallSeconds;
     result.pass1Seconds = streamed.pass1Seconds;
     for (std::size_t i = 0; i < plan.inputs.size(); ++i) result.inputs.emplace_back(plan.inputs[i].name, plan.inputFiles[i]);
@@ -174,6 +175,7 @@ int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& 
         report.frames = streamed.frames;
         report.latencyFrames = result.latencyFrames;
         report.blockFrames = request.blockFrames;
+        report.threads = result.threads;
         report.wallSeconds = wallSeconds;
         report.inputs = result.inputs;
         report.target = request.target;

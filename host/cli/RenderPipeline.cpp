@@ -334,7 +334,9 @@ int runRenderPipeline(const RenderRequest& request, RenderPlan& plan, RenderOutp
 
     std::atomic<bool> stop{*interruptFlag() != 0};
     RunnerOptions options;
-    options.blockFrames = block;
+    // On several threads, a chunk per call: the executor hands its workers a round of blocks
+    // at a time, so they meet once per chunk rather than twice per block (same output).
+    options.blockFrames = executor.workerThreads() > 1 ? chunkFrames : block;
     options.durationFrames = plan.durationFrames;
     options.stop = &stop;
     options.onProgress = [&](std::int64_t outputFrames) {

@@ -53,6 +53,7 @@ std::string reportJson(const RenderReport& report) {
     root[kDurationFigure.key] = jsonRounded(durationSeconds);
     root["latency_frames"] = report.latencyFrames;
     root["block_frames"] = report.blockFrames;
+    root["threads"] = report.threads;
     root["wall_seconds"] = jsonRounded(report.wallSeconds);
 
     Json& inputs = root["inputs"] = Json::array();

@@ -2,7 +2,7 @@
 //
 //   {
 //     "graph": "master.yaml", "sample_rate": 48000, "frames": 480000, "duration_s": 10,
-//     "latency_frames": 240, "block_frames": 1024, "wall_seconds": 0.8,
+//     "latency_frames": 240, "block_frames": 1024, "threads": 1, "wall_seconds": 0.8,
 //     "inputs":  [{"name": "mix", "file": "mix.wav"}],
 //     "target":  {"name": "spotify", "integrated_lufs": -14, "ceiling_dbtp": -1} | null,
 //     "outputs": [{"name": "master", "file": "out.wav", "format": "wav24", "sample_rate": 48000,
@@ -65,6 +65,7 @@ struct RenderReport {
     std::int64_t frames = 0; ///< per output
     int latencyFrames = 0;
     int blockFrames = 0;
+    int threads = 1; ///< threads that ran the graph's steps (render --threads)
     double wallSeconds = 0;
     std::vector<std::pair<std::string, std::string>> inputs; ///< graph input, file
     std::optional<LoudnessTarget> target;

@@ -31,7 +31,7 @@ const char* kUsage = "stagegraph " STAGEGRAPH_VERSION " - a node-graph audio eng
                      "                    [--format wav16|wav24|wav32f|flac16|flac24|mp3|opus|...] [--block N] [--no-batch]\n"
                      "                    [--rate HZ] [--output-rate HZ] [--resample-quality Q] [--quality Q]\n"
                      "                    (FILE may be -, standard input/output, or raw:RATE:CHANNELS:ENCODING:FILE)\n"
-                     "                    [--swap NAME=FILE...]\n"
+                     "                    [--swap NAME=FILE...] [--threads N|auto]\n"
                      "  stagegraph check GRAPH.yaml [--schedule]      validate and summarise, no audio\n"
                      "  stagegraph dot GRAPH.yaml                     Graphviz DOT of the graph\n"
                      "  stagegraph nodes [TYPE] [--markdown]          the node library and its parameters\n"

@@ -51,9 +51,9 @@ struct CommandOptions {
 const std::vector<CommandOptions> kDocumentedOptions = {
     {"render",
      {"-h, --help", "-i, --input", "-o, --output", "--set", "--swap", "--target", "--ceiling", "--report", "--format", "--block",
-      "--no-batch"}},
+      "--no-batch", "--threads"}},
     {"analyze", {"-h, --help", "--json", "--oversampling"}},
-    {"check", {"-h, --help", "--schedule", "--rate", "--block", "--no-batch", "--set"}},
+    {"check", {"-h, --help", "--schedule", "--rate", "--block", "--no-batch", "--set", "--threads"}},
     {"dot", {"-h, --help", "--rate", "--block", "--no-batch", "--set"}},
     {"nodes", {"-h, --help", "--markdown", "--out"}},
     {"demo", {"-h, --help", "--stems", "--keep", "--force", "--length", "--json"}},

@@ -1,0 +1,74 @@
+// Real-time safety of the multi-threaded executor: once instantiated (threads started), a
+// process() shared between worker threads allocates nothing on any of them, at any block
+// size, while parameters change, across reset() (counted by tests/support/RtAllocations).
+#include "core/Compiler.h"
+#include "core/Executor.h"
+#include "support/RtAllocations.h"
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+using namespace sg;
+
+TEST_CASE("rt: processing on several worker threads allocates nothing, at any block size", "[rt][threads]") {
+    // The counter itself must work, and count on other threads too, or the test proves nothing.
+    REQUIRE(sg::test::allocationsDuring([] { std::thread([] { delete new int(3); }).join(); }) >= 2);
+
+    std::string yaml = "stagegraph: 1\ninputs:\n";
+    for (int i = 0; i < 8; ++i) yaml += std::string("  t") + std::to_string(i) + ": {channels: 1}\n";
+    yaml += "outputs:\n  out: {channels: 2}\nnodes:\n";
+    for (int i = 0; i < 8; ++i) {
+        const std::string n = std::to_string(i);
+        yaml += "  hp" + n + ": {type: highpass, freq: 80 Hz}\n  eq" + n + std::string(": {type: peak, freq: ") +
+                std::to_string(300 * (i + 1)) + " Hz, gain: 3 dB}\n  cp" + n +
+                ": {type: compressor, threshold: -30 dB, ratio: 3}\n  pn" + n + std::string(": {type: pan, pan: ") +
+                std::to_string(-80 + 20 * i) + " %}\n";
+    }
+    yaml += "  look: {type: latency, samples: 32}\n  bus: {type: compressor, threshold: -20 dB, ratio: 2}\nconnections:\n";
+    for (int i = 0; i < 8; ++i) {
+        const std::string n = std::to_string(i);
+        yaml +=
+            "  - t" + n + " -> hp" + n + " -> eq" + n + " -> cp" + n + " -> pn" + n + (i == 3 ? " -> look" : "") + " -> bus\n";
+    }
+    yaml += "  - eq0 -> cp7.sidechain\n  - bus -> out\n";
+    Diagnostics diags;
+    CompileOptions options;
+    options.threads = 2;
+    auto program = sg::test::compileYaml(yaml, diags, options);
+    INFO(diags.formatAll());
+    REQUIRE(program);
+    Executor& ex = program->executor();
+    REQUIRE(ex.workerThreads() == 2);
+    std::string error;
+    const int gain = ex.findParam("eq6", "gain", error);
+    REQUIRE(gain >= 0);
+
+    std::vector<AudioBuffer> in;
+    for (int i = 0; i < 8; ++i) {
+        in.emplace_back(1, 8192);
+        auto x = sg::test::noise(8192, 1.0f, std::uint32_t(i + 1));
+        std::copy(x.begin(), x.end(), in.back().channel(0));
+    }
+    AudioBuffer out(2, 8192);
+    std::vector<ConstAudioView> inViews;
+    for (auto& b : in) inViews.push_back(b.view());
+
+    const long allocations = sg::test::allocationsDuring([&] {
+        for (int block : {1, 17, 64, 512, 8192}) {
+            for (int i = 0; i < 20; ++i) {
+                ConstAudioView slices[8];
+                for (int k = 0; k < 8; ++k) slices[k] = inViews[std::size_t(k)].frameRange(0, block);
+                AudioView outSlice = out.view().frameRange(0, block);
+                if (i == 5) ex.setParam(gain, -6.0 + block % 7, ex.position());
+                ex.process(std::span<const ConstAudioView>(slices, 8), std::span<const AudioView>(&outSlice, 1));
+            }
+            // Long enough between blocks for the worker to go from spinning to sleeping.
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        ex.reset();
+    });
+    CHECK(allocations == 0);
+}

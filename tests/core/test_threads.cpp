@@ -1,0 +1,332 @@
+// Multi-threaded execution (InstanceOptions::threads, `render --threads`): a graph run on 2 or 3
+// worker threads renders bit-identically to one thread, at every block size, for every shipped
+// graph, the 32-strip mix of the benchmark, a graph of sends, sidechains and latency
+// compensation, and random graphs of fan-outs and sums. The oracle is the single-threaded
+// executor, whose own block-size independence is tested elsewhere.
+#include "core/Compiler.h"
+#include "core/Executor.h"
+#include "core/Registry.h"
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace sg;
+using sg::test::Planar;
+
+namespace {
+
+constexpr double kRate = 44100; // not the graphs' usual 48 kHz
+
+/// Hostile material for one input: clipped noise driven +20 dB, a tone near Nyquist, bursts
+/// and a stretch of digital silence (compressors release, filters decay towards denormals).
+Planar hostileInput(int channels, std::int64_t frames, std::uint32_t seed) {
+    Planar out;
+    for (int c = 0; c < channels; ++c) {
+        std::vector<float> x = sg::test::noise(frames, 10.0f, seed + std::uint32_t(c) * 7919u);
+        const std::vector<float> tone = sg::test::sine(0.49 * kRate, 0.9, kRate, frames, 0.3 * c);
+        for (std::int64_t n = 0; n < frames; ++n) {
+            float v = std::clamp(x[std::size_t(n)], -1.0f, 1.0f);
+            if ((seed + std::uint32_t(c)) % 3 == 0) v = tone[std::size_t(n)];
+            if (n > frames / 3 && n < frames / 2) v = 0.0f; // silence
+            if ((n / 2205) % 5 == 4) v *= 0.01f;            // quiet bursts
+            x[std::size_t(n)] = v;
+        }
+        out.push_back(std::move(x));
+    }
+    return out;
+}
+
+std::vector<Planar> inputsFor(const Executor& executor, std::int64_t frames) {
+    std::vector<Planar> inputs;
+    std::uint32_t seed = 11;
+    for (const ExternalPort& port : executor.inputs()) inputs.push_back(hostileInput(port.channels, frames, seed++));
+    return inputs;
+}
+
+std::unique_ptr<Program> instantiateAt(const CompiledGraph& compiled, int threads, int maxBlock) {
+    InstanceOptions options;
+    options.sampleRate = kRate;
+    options.maxBlockFrames = maxBlock;
+    options.threads = threads;
+    Diagnostics diags;
+    auto program = instantiate(compiled, options, diags);
+    INFO(diags.formatAll());
+    REQUIRE(program);
+    return program;
+}
+
+/// Host block patterns: fixed, and an irregular one (1 frame, odd sizes, larger than the
+/// executor's internal block).
+std::function<int()> pattern(int which) {
+    static const std::vector<int> irregular{1, 17, 300, 511, 64, 1024, 3, 777};
+    auto k = std::make_shared<std::size_t>(0);
+    switch (which) {
+    case 0:
+        return [] { return 512; };
+    case 1:
+        return [] { return 64; };
+    default:
+        return [k] { return irregular[(*k)++ % irregular.size()]; };
+    }
+}
+
+/// Renders `compiled` on 1 thread (512-frame blocks) and on 2 and 3 threads at three block
+/// patterns and two internal block sizes, twice each (the second run after reset()): all equal.
+void checkThreadsIdentical(const CompiledGraph& compiled, std::int64_t frames, const std::string& name) {
+    auto reference = instantiateAt(compiled, 1, 512);
+    const std::vector<Planar> inputs = inputsFor(reference->executor(), frames);
+    const std::vector<Planar> expected = sg::test::renderFixed(reference->executor(), inputs, frames, 512);
+    for (int threads : {2, 3}) {
+        for (int maxBlock : {512, 64}) {
+            auto program = instantiateAt(compiled, threads, maxBlock);
+            for (int p = 0; p < 3; ++p) {
+                for (int run = 0; run < 2; ++run) {
+                    program->executor().reset();
+                    const std::vector<Planar> got = sg::test::renderBlocks(program->executor(), inputs, frames, pattern(p));
+                    std::string where;
+                    const bool same = sg::test::bitIdentical(expected, got, &where);
+                    INFO(name << ": " << threads << " threads (" << program->executor().workerThreads()
+                              << " used), internal block " << maxBlock << ", pattern " << p << ", run " << run << ": " << where);
+                    CHECK(same);
+                }
+            }
+        }
+    }
+}
+
+std::shared_ptr<const CompiledGraph> compileFile(const std::string& path) {
+    Diagnostics diags;
+    auto compiled = loadAndCompile(path, {}, Registry::builtin(), diags);
+    INFO(path << "\n" << diags.formatAll());
+    REQUIRE(compiled);
+    return compiled;
+}
+
+std::shared_ptr<const CompiledGraph> compileText(const std::string& yaml) {
+    sg::test::TempDir dir;
+    const std::string path = dir.write("graph.yaml", yaml);
+    return compileFile(path);
+}
+
+std::string w2Path() { return sg::test::sourceDir() + "/tests/bench/graphs/w2.yaml"; }
+
+/// A graph with what makes threads hard: strips with different latencies (compensation delays
+/// inserted), a send to an effect bus, a sidechain from one strip into another's compressor,
+/// fan-out of one signal to several workers, and sums of many sources.
+std::string sendsAndSidechains(int strips) {
+    std::string y = "stagegraph: 1\ninputs:\n";
+    for (int i = 0; i < strips; ++i) y += std::string("  t") + std::to_string(i) + ": {channels: 1}\n";
+    y += "outputs:\n  main: {channels: 2}\n  fx: {channels: 1}\nnodes:\n";
+    for (int i = 0; i < strips; ++i) {
+        const std::string n = std::to_string(i);
+        y += "  hp" + n + std::string(": {type: highpass, freq: ") + std::to_string(40 + 10 * i) + " Hz}\n";
+        y += "  eq" + n + std::string(": {type: peak, freq: ") + std::to_string(500 + 300 * i) + " Hz, gain: 4 dB}\n";
+        if (i % 3 == 1) y += "  la" + n + std::string(": {type: latency, samples: ") + std::to_string(7 * i) + "}\n";
+        y += "  cp" + n + ": {type: compressor, threshold: -24 dB, ratio: 4, attack: 2 ms, release: 60 ms, makeup: 6 dB}\n";
+        y += "  pn" + n + std::string(": {type: pan, pan: ") + std::to_string(-90 + 180 * i / std::max(strips - 1, 1)) + " %}\n";
+    }
+    y += "  send: {type: delay, time: 7 ms}\n  wet: {type: lowshelf, freq: 200 Hz, gain: 3 dB}\n"
+         "  bus: {type: compressor, threshold: -18 dB, ratio: 2, attack: 10 ms, release: 100 ms}\n"
+         "  lim: {type: limiter, ceiling: -1 dBTP, lookahead: 2 ms, release: 30 ms}\nconnections:\n";
+    for (int i = 0; i < strips; ++i) {
+        const std::string n = std::to_string(i);
+        y += "  - t" + n + " -> hp" + n + " -> eq" + n + (i % 3 == 1 ? " -> la" + n : "") + " -> cp" + n + " -> pn" + n +
+             " -> bus\n";
+        if (i % 2 == 0) y += "  - eq" + n + " -> send\n"; // mono sends summed into the delay
+    }
+    y += std::string("  - eq0 -> cp") + std::to_string(strips - 1) + ".sidechain\n"; // strip 0 keys the last strip
+    y += "  - send -> wet\n  - wet -> pn0\n"                                         // the effect returns through a strip's pan
+         "  - bus -> lim -> main\n  - wet -> fx\n  - eq1 -> fx\n";
+    return y;
+}
+
+/// A random graph of mono nodes: every node sums 1 to 3 earlier signals (inputs or nodes), some
+/// add latency (compensation delays appear), two outputs sum several nodes each.
+std::string randomGraph(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    auto pick = [&](int n) { return int(rng() % std::uint32_t(n)); };
+    const int inputs = 2 + pick(4), nodes = 12 + pick(24);
+    std::string y = "stagegraph: 1\ninputs:\n";
+    for (int i = 0; i < inputs; ++i) y += std::string("  i") + std::to_string(i) + ": {channels: 1}\n";
+    y += "outputs:\n  a: {channels: 1}\n  b: {channels: 1}\nnodes:\n";
+    std::vector<std::string> names;
+    for (int i = 0; i < inputs; ++i) names.push_back(std::string("i") + std::to_string(i));
+    std::string connections;
+    for (int k = 0; k < nodes; ++k) {
+        const std::string n = std::string("n") + std::to_string(k);
+        switch (pick(6)) {
+        case 0:
+            y += "  " + n + std::string(": {type: gain, gain: ") + std::to_string(pick(13) - 9) + " dB}\n";
+            break;
+        case 1:
+            y += "  " + n + std::string(": {type: peak, freq: ") + std::to_string(100 + pick(15000)) + " Hz, gain: 6 dB, q: 2}\n";
+            break;
+        case 2:
+            y += "  " + n + std::string(": {type: highpass, freq: ") + std::to_string(20 + pick(2000)) + " Hz}\n";
+            break;
+        case 3:
+            y += "  " + n + std::string(": {type: latency, samples: ") + std::to_string(1 + pick(100)) + "}\n";
+            break;
+        case 4:
+            y += "  " + n + std::string(": {type: delay, time: ") + std::to_string(1 + pick(20)) + " ms}\n";
+            break;
+        default:
+            y += "  " + n + ": {type: compressor, threshold: -20 dB, ratio: 3, attack: 1 ms, release: 50 ms}\n";
+            break;
+        }
+        const int sources = 1 + pick(3);
+        std::vector<std::string> used;
+        for (int s = 0; s < sources; ++s) {
+            const std::string& from = names[std::size_t(pick(int(names.size())))];
+            if (std::find(used.begin(), used.end(), from) != used.end()) continue;
+            used.push_back(from);
+            connections += "  - " + from + " -> " + n + "\n";
+        }
+        names.push_back(n);
+    }
+    for (const char* out : {"a", "b"}) {
+        std::vector<std::string> used;
+        for (int s = 0; s < 4; ++s) {
+            const std::string& from = names[std::size_t(inputs + pick(nodes))];
+            if (std::find(used.begin(), used.end(), from) != used.end()) continue;
+            used.push_back(from);
+            connections += "  - " + from + " -> " + out + "\n";
+        }
+    }
+    return y + "connections:\n" + connections;
+}
+
+} // namespace
+
+TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain keeps to one", "[threads]") {
+    const auto w2 = compileFile(w2Path());
+    const auto one = instantiateAt(*w2, 1, 512);
+    CHECK(one->executor().workerThreads() == 1);
+    CHECK(one->schedule().workers == 1);
+    CHECK(one->schedule().steps.size() == 4); // EQ chain, compressor, pan (32 strips each), bus
+
+    const auto two = instantiateAt(*w2, 2, 512);
+    CHECK(two->executor().workerThreads() == 2);
+    REQUIRE(two->schedule().workers == 2);
+    // Each worker batches its own strips: 3 steps each, and the bus.
+    CHECK(two->schedule().steps.size() == 7);
+    int lanes[2] = {0, 0};
+    for (const ScheduleStep& step : two->schedule().steps)
+        if (step.kernel == "biquad4") lanes[step.worker] += step.lanes;
+    CHECK(lanes[0] == 16);
+    CHECK(lanes[1] == 16);
+    CHECK_THAT(two->schedule().describe(), Catch::Contains("[worker 1]"));
+
+    // The mastering chain has no branches: one worker whatever is asked.
+    const auto w1 = compileFile(sg::test::sourceDir() + "/tests/bench/graphs/w1.yaml");
+    CHECK(instantiateAt(*w1, 2, 512)->executor().workerThreads() == 1);
+    CHECK(instantiateAt(*w1, 0, 512)->executor().workerThreads() == 1); // auto
+    // Auto: 2 for the mix on a machine with 2 cores or more (226 channel-nodes of work: two
+    // workers of 16 strips keep their batches wide; more would split them), else 1.
+    const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+    CHECK(instantiateAt(*w2, 0, 512)->executor().workerThreads() == std::min(cores, 2));
+    // More threads than strips: every worker gets at least one step, none sits idle.
+    const auto many = instantiateAt(*w2, 40, 512);
+    CHECK(many->executor().workerThreads() <= 33);
+    CHECK(many->executor().workerThreads() > 2);
+}
+
+TEST_CASE("threads: the 32-strip mix renders bit-identically on 1, 2 and 3 threads at any block size", "[threads]") {
+    const auto w2 = compileFile(w2Path());
+    checkThreadsIdentical(*w2, 20000, "w2.yaml");
+}
+
+TEST_CASE("threads: every shipped graph renders bit-identically on 1, 2 and 3 threads", "[threads]") {
+    std::vector<std::string> graphs;
+    for (const auto& entry : fs::recursive_directory_iterator(sg::test::sourceDir() + "/graphs"))
+        if (entry.is_regular_file() && entry.path().extension() == ".yaml" && entry.path().parent_path().filename() != "parts")
+            graphs.push_back(entry.path().string());
+    std::sort(graphs.begin(), graphs.end());
+    REQUIRE(graphs.size() >= 15);
+    for (const std::string& path : graphs) {
+        SECTION(fs::path(path).filename().string()) {
+            const auto compiled = compileFile(path);
+            checkThreadsIdentical(*compiled, 12000, path);
+        }
+    }
+}
+
+TEST_CASE("threads: sends, a sidechain and latency compensation across workers stay bit-identical", "[threads]") {
+    const auto compiled = compileText(sendsAndSidechains(9));
+    const auto program = instantiateAt(*compiled, 3, 512);
+    CHECK(program->executor().workerThreads() == 3);
+    CHECK(program->schedule().insertedDelays > 0);
+    checkThreadsIdentical(*compiled, 16000, "sends and sidechains");
+}
+
+TEST_CASE("threads: random graphs of fan-outs, sums and latencies are bit-identical on 1 to 4 threads", "[threads]") {
+    int split = 0;
+    for (std::uint32_t seed = 1; seed <= 24; ++seed) {
+        const std::string yaml = randomGraph(seed);
+        CAPTURE(seed, yaml);
+        const auto compiled = compileText(yaml);
+        auto reference = instantiateAt(*compiled, 1, 256);
+        const std::int64_t frames = 6000;
+        const std::vector<Planar> inputs = inputsFor(reference->executor(), frames);
+        const std::vector<Planar> expected = sg::test::renderFixed(reference->executor(), inputs, frames, 256);
+        for (int threads = 2; threads <= 4; ++threads) {
+            auto program = instantiateAt(*compiled, threads, 128);
+            if (program->executor().workerThreads() > 1) ++split;
+            const std::vector<Planar> got = sg::test::renderBlocks(program->executor(), inputs, frames, pattern(2));
+            std::string where;
+            const bool same = sg::test::bitIdentical(expected, got, &where);
+            INFO(threads << " threads: " << where);
+            CHECK(same);
+        }
+    }
+    CHECK(split > 12); // many of them really ran on several threads
+}
+
+TEST_CASE("threads: measurements and parameter changes reach the workers' kernels", "[threads]") {
+    // setParam between blocks from the caller's thread, meters read after: as on one thread,
+    // listed in the same order.
+    const auto compiled = compileText(sendsAndSidechains(6));
+    const std::int64_t frames = 9000;
+    std::vector<std::vector<Executor::NodeMeasurements>> meters;
+    std::vector<std::vector<Planar>> outputs;
+    for (int threads : {1, 2}) {
+        auto program = instantiateAt(*compiled, threads, 512);
+        Executor& ex = program->executor();
+        std::string error;
+        const int gain = ex.findParam("eq5", "gain", error);
+        REQUIRE(gain >= 0);
+        const std::vector<Planar> inputs = inputsFor(ex, frames);
+        std::vector<Planar> first = sg::test::renderFixed(ex, inputs, frames / 2, 333);
+        ex.setParam(gain, -12.0, ex.position() + 10);
+        // The second half of the inputs.
+        std::vector<Planar> rest = inputs;
+        for (auto& in : rest)
+            for (auto& ch : in) ch.erase(ch.begin(), ch.begin() + frames / 2);
+        std::vector<Planar> second = sg::test::renderFixed(ex, rest, frames - frames / 2, 333);
+        for (std::size_t o = 0; o < first.size(); ++o)
+            for (std::size_t c = 0; c < first[o].size(); ++c)
+                first[o][c].insert(first[o][c].end(), second[o][c].begin(), second[o][c].end());
+        outputs.push_back(std::move(first));
+        meters.push_back(ex.measurements());
+    }
+    std::string where;
+    const bool same = sg::test::bitIdentical(outputs[0], outputs[1], &where);
+    INFO(where);
+    CHECK(same);
+    REQUIRE(meters[0].size() == meters[1].size());
+    REQUIRE(!meters[0].empty()); // the compressors and the limiter report
+    for (std::size_t m = 0; m < meters[0].size(); ++m) {
+        CHECK(meters[0][m].node == meters[1][m].node);
+        REQUIRE(meters[0][m].values.size() == meters[1][m].values.size());
+        for (std::size_t v = 0; v < meters[0][m].values.size(); ++v)
+            CHECK(std::memcmp(&meters[0][m].values[v].value, &meters[1][m].values[v].value, sizeof(double)) == 0);
+    }
+}
