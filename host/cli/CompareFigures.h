@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,9 +62,20 @@ std::string bandKey(int band);
 /// A label for octave band `band`: "31.5 Hz", "1 kHz".
 std::string bandLabel(int band);
 
-/// Streams one signal through the loudness meter and the balance filters.
+/// Streams one signal through the loudness meter and the balance filters. With two or more
+/// cores, the balance figures are measured on a thread of their own (process() copies the block
+/// to it and measures loudness meanwhile); the figures are the same either way.
 class SignalAnalyzer {
 public:
+    /// A band whose upper edge is f Hz is filtered at the lowest rate fs / 2^k that is at least
+    /// this many times f (bands reaching Nyquist and the harshness band: at fs).
+    static constexpr int kBandRateMargin = 8;
+
+    SignalAnalyzer();
+    ~SignalAnalyzer();
+    SignalAnalyzer(const SignalAnalyzer&) = delete;
+    SignalAnalyzer& operator=(const SignalAnalyzer&) = delete;
+
     /// Allocates for `channels` (1..8) at `sampleRate`. `keepSeries`: record SignalSeries.
     /// Returns "" or an error.
     std::string prepare(double sampleRate, int channels, int truePeakOversampling = 4, bool keepSeries = false);
@@ -73,41 +85,45 @@ public:
     void process(const ConstAudioView& view);
 
     const LoudnessMeter& loudness() const { return meter_; } ///< the figures of BS.1770-5
-    BalanceFigures balance() const;                          ///< as of now
+    BalanceFigures balance() const;                          ///< as of now (waits for the worker)
     const SignalSeries& series() const { return series_; }   ///< empty unless keepSeries
+    /// The rate (Hz) at which octave band `filter` (0..9), the harshness band (10) or the
+    /// low-end low-pass (11) is filtered; 0 before prepare().
+    double filterRate(int filter) const;
 
 private:
+    /// The 10 octave bands, the harshness band and the low-end low-pass as a multirate bank
+    /// (CompareFigures.cpp): the signal is halved in rate by half-band FIRs from one rate to the
+    /// next, and the filters of one rate run side by side in SIMD lanes.
+    struct Bank;
+    /// The thread that measures the balance figures beside the caller's loudness meter.
+    struct Worker;
+
     void processStep(const float* const* planar, int offset, int frames);
     void endStep();
-
-    /// The 10 octave bands, the harshness band and the low-end low-pass as one bank of filters
-    /// of kSections sections each (shorter ones padded with identity sections), stored section
-    /// by section across the filters, so one sample runs through all of them as independent,
-    /// vectorisable chains instead of one long dependency chain per filter.
-    static constexpr int kFilters = octave::kBandCount + 2;
-    static constexpr int kSections = octave::kMaxSections;
-    struct Bank {
-        std::array<std::array<double, kFilters>, kSections> b0{}, b1{}, b2{}, a1{}, a2{};
-    };
-    struct BankState {
-        std::array<std::array<double, kFilters>, kSections> z1{}, z2{};
-    };
-    void setFilter(int filter, const std::array<double, 5>* sections, int count);
+    /// The balance figures of frames of planar[channel][frame], in pieces ending on 100 ms steps.
+    void balanceBlock(const float* const* planar, int frames);
+    void balanceStep(const float* const* planar, int offset, int frames);
+    void feedLow(int frames);
+    void stopWorker();
 
     double sampleRate_ = 0;
     int channels_ = 0;
     bool keepSeries_ = false;
     LoudnessMeter meter_, lowMeter_;
-    Bank bank_{};
-    std::vector<BankState> states_; ///< per channel
+    std::unique_ptr<Bank> bank_;
+    std::unique_ptr<Worker> worker_; ///< null: the balance figures are measured in process()
+    int balanceInStep_ = 0;          ///< frames of the current 100 ms step, balance side
     std::array<double, octave::kBandCount> bandEnergy_{};
     double harshEnergy_ = 0, totalEnergy_ = 0, peak_ = 0;
     std::int64_t frames_ = 0;
     int stepFrames_ = 0, inStep_ = 0;
     float stepMin_ = 0, stepMax_ = 0;
     std::vector<double> lowShortTerm_; ///< LUFS every 100 ms from 3 s on
-    AudioBuffer lowBuffer_;
+    AudioBuffer lowBuffer_;            ///< the low end at the low meter's rate, one piece
     std::vector<const float*> lowPointers_;
+    std::int64_t lowFed_ = 0, lowStepEnd_ = 0; ///< frames given to lowMeter_, end of its current step
+    std::int64_t lowSteps_ = 0;                ///< lowMeter_'s completed 100 ms steps
     // 400 ms correlation windows
     int windowFrames_ = 0, inWindow_ = 0;
     double windowLL_ = 0, windowRR_ = 0, windowLR_ = 0;
