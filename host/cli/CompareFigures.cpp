@@ -75,13 +75,13 @@ struct SignalAnalyzer::Bank {
         int channel = 0, filter = 0; ///< filter: band 0..9, kHarshIndex, kLowIndex
     };
     struct Stage {
-        int factor = 1;                                             ///< 2^k
-        double rate = 0;                                            ///< Hz
-        std::vector<Lane> lanes;                                    ///< channel-major
-        std::vector<std::unique_ptr<bandbank::LaneCascade>> groups; ///< lanes in groups of kLanes
-        std::vector<std::vector<double>> signal;                    ///< per channel, this piece at this rate
-        int frames = 0;                                             ///< frames in signal
-        std::vector<Decimator> decimators;                          ///< per channel, to the next stage
+        int factor = 1;                            ///< 2^k
+        double rate = 0;                           ///< Hz
+        std::vector<Lane> lanes;                   ///< channel-major
+        std::vector<bandbank::LaneCascade> groups; ///< lanes in groups of kLanes
+        std::vector<std::vector<double>> signal;   ///< per channel, this piece at this rate
+        int frames = 0;                            ///< frames in signal
+        std::vector<Decimator> decimators;         ///< per channel, to the next stage
     };
     std::vector<Stage> stages;
     int lowStage = 0;
@@ -89,9 +89,12 @@ struct SignalAnalyzer::Bank {
     // half-band FIR: centre tap and the taps at odd distances from it
     double centre = 0.5;
     std::vector<double> taps;
-    void (*cascade)(bandbank::LaneCascade&, const double*, int, double*, double*) noexcept = nullptr;
+    void (*cascade)(bandbank::LaneCascade&, const double* const*, int, double*, double*) noexcept = nullptr;
     void (*decimate)(const double*, const double*, int, const double*, int, double, double*) noexcept = nullptr;
-    std::vector<double> scratch, out, sums; ///< [kChunk][kLanes], [kChunk][kLanes], [kLanes]
+    std::vector<double> out, sums;       ///< [kChunk][kLanes], [kLanes]
+    std::vector<const double*> inputs;   ///< per channel, where the current chunk starts
+    std::vector<std::vector<float>> low; ///< per channel: the low end of the last piece
+    int lowFrames = 0;
     static constexpr int kChunk = 64;
 };
 
@@ -210,8 +213,8 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     const SimdArch arch = detectSimdArch();
     bank->cascade = SG_SIMD_PICK(arch, laneCascade);
     bank->decimate = SG_SIMD_PICK(arch, halfbandDecimate);
-    bank->scratch.assign(std::size_t(Bank::kChunk * bandbank::kLanes), 0.0);
-    bank->out.assign(bank->scratch.size(), 0.0);
+    bank->out.assign(std::size_t(Bank::kChunk * bandbank::kLanes), 0.0);
+    bank->inputs.assign(std::size_t(channels), nullptr);
     bank->sums.assign(std::size_t(bandbank::kLanes), 0.0);
     bank->stages.resize(std::size_t(stageCount));
     for (int k = 0; k < stageCount; ++k) {
@@ -233,10 +236,11 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
         // with identity sections (y = x, state stays zero).
         std::array<std::array<double, 5>, bandbank::kSections> sections{};
         for (std::size_t i = 0; i < stage.lanes.size(); ++i) {
-            if (i % bandbank::kLanes == 0) stage.groups.push_back(std::make_unique<bandbank::LaneCascade>());
-            bandbank::LaneCascade& group = *stage.groups.back();
+            if (i % bandbank::kLanes == 0) stage.groups.emplace_back();
+            bandbank::LaneCascade& group = stage.groups.back();
             const int lane = int(i % bandbank::kLanes);
             group.lanes = lane + 1;
+            for (int l = lane; l < bandbank::kLanes; ++l) group.channel[l] = stage.lanes[i].channel; // padding too
             const int filter = stage.lanes[i].filter;
             int count = 0;
             if (filter < octave::kBandCount) {
@@ -267,7 +271,8 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     inStep_ = 0;
     stepMin_ = stepMax_ = 0;
     lowShortTerm_.clear();
-    lowBuffer_ = AudioBuffer(channels, stepFrames_ / bank_->stages[std::size_t(bank_->lowStage)].factor + 2);
+    bank_->low.assign(std::size_t(channels),
+                      std::vector<float>(std::size_t(stepFrames_ / bank_->stages[std::size_t(bank_->lowStage)].factor + 2)));
     lowPointers_.assign(std::size_t(channels), nullptr);
     lowFed_ = lowSteps_ = 0;
     lowStepEnd_ = std::llround(lowRate / 10.0);
@@ -379,20 +384,56 @@ void SignalAnalyzer::balanceStep(const float* const* planar, int offset, int fra
         const float* x = planar[c] + offset;
         pointers[std::size_t(c)] = x;
         double* signal = bank.stages[0].signal[std::size_t(c)].data();
-        double total = 0, peak = peak_;
-        for (int n = 0; n < frames; ++n) {
+        // Four running sums and maxima (independent chains), then combined.
+        double total[4] = {}, peak[4] = {peak_, peak_, peak_, peak_};
+        int n = 0;
+        for (; n + 4 <= frames; n += 4)
+            for (int j = 0; j < 4; ++j) {
+                const double in = x[n + j];
+                signal[n + j] = in;
+                total[j] += in * in;
+                peak[j] = std::max(peak[j], std::fabs(in));
+            }
+        for (; n < frames; ++n) {
             const double in = x[n];
             signal[n] = in;
-            total += in * in;
-            peak = std::max(peak, std::fabs(in));
+            total[0] += in * in;
+            peak[0] = std::max(peak[0], std::fabs(in));
         }
-        peak_ = peak;
-        totalEnergy_ += total;
+        peak_ = std::max(std::max(peak[0], peak[1]), std::max(peak[2], peak[3]));
+        totalEnergy_ += (total[0] + total[1]) + (total[2] + total[3]);
     }
     bank.stages[0].frames = frames;
 
+    runBank(bank, 0, bandEnergy_.data(), &harshEnergy_, true);
+    feedLow(bank.lowFrames);
+
+    if (channels_ == 2) {
+        const float* l = pointers[0];
+        const float* r = pointers[1];
+        for (int n = 0; n < frames; ++n) {
+            windowLL_ += double(l[n]) * l[n];
+            windowRR_ += double(r[n]) * r[n];
+            windowLR_ += double(l[n]) * r[n];
+            if (++inWindow_ == windowFrames_) {
+                const double count = windowFrames_;
+                if (windowLL_ / count > kSilentMeanSquare && windowRR_ / count > kSilentMeanSquare) {
+                    const double r400 = std::clamp(windowLR_ / std::sqrt(windowLL_ * windowRR_), -1.0, 1.0);
+                    correlationSum_ += r400;
+                    correlationMin_ = std::min(correlationMin_, r400);
+                    ++correlationWindows_;
+                }
+                inWindow_ = 0;
+                windowLL_ = windowRR_ = windowLR_ = 0;
+            }
+        }
+    }
+}
+
+void SignalAnalyzer::runBank(Bank& bank, int firstCounted, double* bands, double* harsh, bool feed) const {
     const int pairs = int(bank.taps.size());
     for (std::size_t k = 0; k < bank.stages.size(); ++k) {
+        const bool counted = int(k) >= firstCounted;
         Bank::Stage& stage = bank.stages[k];
         // The next rate's signal: every channel through its half-band decimator.
         if (k + 1 < bank.stages.size()) {
@@ -427,56 +468,34 @@ void SignalAnalyzer::balanceStep(const float* const* planar, int offset, int fra
         // This rate's filters, in groups of lanes; the energies of one piece are summed per lane
         // in frame order and then added channel by channel (at fs, the same sums in the same
         // order as a filter run on its own).
-        const bool low = int(k) == bank.lowStage;
+        const bool low = feed && int(k) == bank.lowStage;
         for (std::size_t g = 0; g < stage.groups.size(); ++g) {
-            bandbank::LaneCascade& group = *stage.groups[g];
+            bandbank::LaneCascade& group = stage.groups[g];
             const Bank::Lane* lanes = stage.lanes.data() + g * bandbank::kLanes;
             std::fill(bank.sums.begin(), bank.sums.end(), 0.0);
-            for (int start = 0; start < stage.frames; start += Bank::kChunk) {
-                const int n = std::min(Bank::kChunk, stage.frames - start);
-                for (int lane = 0; lane < group.lanes; ++lane) {
-                    const double* x = stage.signal[std::size_t(lanes[lane].channel)].data() + start;
-                    for (int i = 0; i < n; ++i) bank.scratch[std::size_t(i * bandbank::kLanes + lane)] = x[i];
-                }
-                bank.cascade(group, bank.scratch.data(), n, bank.sums.data(), low ? bank.out.data() : nullptr);
+            const int chunk = low ? Bank::kChunk : std::max(1, stage.frames); // the low end is copied out
+            for (int start = 0; start < stage.frames; start += chunk) {
+                const int n = std::min(chunk, stage.frames - start);
+                for (int c = 0; c < channels_; ++c) bank.inputs[std::size_t(c)] = stage.signal[std::size_t(c)].data() + start;
+                bank.cascade(group, bank.inputs.data(), n, bank.sums.data(), low ? bank.out.data() : nullptr);
                 if (low)
                     for (int lane = 0; lane < group.lanes; ++lane)
                         if (lanes[lane].filter == kLowIndex) {
-                            float* y = lowBuffer_.channel(lanes[lane].channel) + start;
+                            float* y = bank.low[std::size_t(lanes[lane].channel)].data() + start;
                             for (int i = 0; i < n; ++i) y[i] = float(bank.out[std::size_t(i * bandbank::kLanes + lane)]);
                         }
             }
             for (int lane = 0; lane < group.lanes; ++lane) {
                 const double energy = double(stage.factor) * bank.sums[std::size_t(lane)];
                 const int filter = lanes[lane].filter;
+                if (!counted) continue;
                 if (filter < octave::kBandCount)
-                    bandEnergy_[std::size_t(filter)] += energy;
+                    bands[filter] += energy;
                 else if (filter == kHarshIndex)
-                    harshEnergy_ += energy;
+                    *harsh += energy;
             }
         }
-        if (low) feedLow(stage.frames);
-    }
-
-    if (channels_ == 2) {
-        const float* l = pointers[0];
-        const float* r = pointers[1];
-        for (int n = 0; n < frames; ++n) {
-            windowLL_ += double(l[n]) * l[n];
-            windowRR_ += double(r[n]) * r[n];
-            windowLR_ += double(l[n]) * r[n];
-            if (++inWindow_ == windowFrames_) {
-                const double count = windowFrames_;
-                if (windowLL_ / count > kSilentMeanSquare && windowRR_ / count > kSilentMeanSquare) {
-                    const double r400 = std::clamp(windowLR_ / std::sqrt(windowLL_ * windowRR_), -1.0, 1.0);
-                    correlationSum_ += r400;
-                    correlationMin_ = std::min(correlationMin_, r400);
-                    ++correlationWindows_;
-                }
-                inWindow_ = 0;
-                windowLL_ = windowRR_ = windowLR_ = 0;
-            }
-        }
+        if (low) bank.lowFrames = stage.frames;
     }
 }
 
@@ -485,7 +504,7 @@ void SignalAnalyzer::feedLow(int frames) {
     // each step from 3 s on (Tech 3342's LRA sampling).
     for (int done = 0; done < frames;) {
         const int piece = int(std::min<std::int64_t>(frames - done, lowStepEnd_ - lowFed_));
-        for (int c = 0; c < channels_; ++c) lowPointers_[std::size_t(c)] = lowBuffer_.channel(c) + done;
+        for (int c = 0; c < channels_; ++c) lowPointers_[std::size_t(c)] = bank_->low[std::size_t(c)].data() + done;
         lowMeter_.process(lowPointers_.data(), piece);
         done += piece;
         lowFed_ += piece;
@@ -510,9 +529,26 @@ void SignalAnalyzer::endStep() {
 BalanceFigures SignalAnalyzer::balance() const {
     if (worker_) worker_->drain();
     BalanceFigures out;
+    // The decimators delay the slower rates by a few milliseconds: what is still in them belongs
+    // to the signal measured so far. Zeros for that long through a copy of the bank bring it out
+    // (the filters at fs are not delayed, and are not run).
+    std::array<double, octave::kBandCount> bandEnergy = bandEnergy_;
+    if (bank_ && bank_->stages.size() > 1 && frames_ > 0) {
+        Bank flush = *bank_;
+        const int factor = flush.stages.back().factor;
+        const int delay = (2 * int(flush.taps.size()) - 1) * (factor - 1); // at fs
+        double harsh = 0;
+        for (int done = 0; done < delay + factor;) {
+            const int n = std::min(stepFrames_, delay + factor - done);
+            for (auto& channel : flush.stages[0].signal) std::fill_n(channel.begin(), n, 0.0);
+            flush.stages[0].frames = n;
+            runBank(flush, 1, bandEnergy.data(), &harsh, false);
+            done += n;
+        }
+    }
     for (int b = 0; b < octave::kBandCount; ++b)
-        out.bandDb[std::size_t(b)] = totalEnergy_ > 0 && bandEnergy_[std::size_t(b)] > 0
-                                         ? 10 * std::log10(bandEnergy_[std::size_t(b)] / totalEnergy_)
+        out.bandDb[std::size_t(b)] = totalEnergy_ > 0 && bandEnergy[std::size_t(b)] > 0
+                                         ? 10 * std::log10(bandEnergy[std::size_t(b)] / totalEnergy_)
                                          : kNaN;
     out.harshnessDb = totalEnergy_ > 0 && harshEnergy_ > 0 ? 10 * std::log10(harshEnergy_ / totalEnergy_) : kNaN;
     const double rms = frames_ > 0 ? std::sqrt(totalEnergy_ / (double(frames_) * channels_)) : 0;

@@ -5,8 +5,8 @@
 // one channel), in transposed direct form II, double, the same operations in the same order as
 // biquad::SectionState:
 //   y = b0 v + z1;  z1 = (b1 v + z2) - a1 y;  z2 = b2 v - a2 y
-// Input and output are [frame][kLanes] (a lane's input need not be the same signal as another's);
-// each lane's squared output is added to sums[lane], frame after frame.
+// Lane l reads the signal of channel[l]; outputs are [frame][kLanes]; each lane's squared output
+// is added to sums[lane], frame after frame.
 //
 // halfbandDecimate: one output per two inputs of a linear-phase half-band FIR of 4P - 1 taps
 // (every other tap zero except the centre), from the input split into even[i] = x[2i] and
@@ -25,15 +25,17 @@ inline constexpr int kSections = 6; ///< sections per lane (shorter filters: ide
 /// Coefficients and state of up to kLanes cascades, structure of arrays.
 struct alignas(64) LaneCascade {
     int lanes = 0;                                  ///< lanes in use
+    double channel[kLanes] = {};                    ///< the input of each lane (padding: any valid one)
     double coefficients[kSections][5][kLanes] = {}; ///< b0 b1 b2 a1 a2 per section and lane
     double state[kSections][2][kLanes] = {};        ///< z1 z2
 };
 
 } // namespace sg::bandbank
 
-// Filters frames [0, frames) of in[frame * kLanes + lane] through every lane's cascade; adds each
-// output's square to sums[lane]; writes the outputs to out[frame * kLanes + lane] if out is not null.
-SG_SIMD_DECLARE(void laneCascade(::sg::bandbank::LaneCascade& bank, const double* in, int frames, double* sums,
+// Filters frames [0, frames) of signals[bank.channel[lane]][frame] through every lane's cascade;
+// adds each output's square to sums[lane]; writes the outputs to out[frame * kLanes + lane] if out
+// is not null.
+SG_SIMD_DECLARE(void laneCascade(::sg::bandbank::LaneCascade& bank, const double* const* signals, int frames, double* sums,
                                  double* out) noexcept)
 // Writes y[0 .. outFrames); even[i] and odd[i] must be readable for i in [1 - 2 pairCount, outFrames).
 SG_SIMD_DECLARE(void halfbandDecimate(const double* even, const double* odd, int outFrames, const double* g, int pairCount,

@@ -1,5 +1,5 @@
 // The balance figures of SignalAnalyzer (analyze, compare, album, demo) are measured by a
-// multirate bank: each octave band at the lowest rate fs / 2^k that is at least 8 times its
+// multirate bank: each octave band at the lowest rate fs / 2^k that is at least 32 times its
 // upper edge, decimated by half-band FIRs (host/cli/CompareFigures.cpp). Checked here against an
 // independent double-precision time-domain reference (every filter at fs, one section after the
 // other, as the figures are defined in docs/compare.md), on hostile material: pink noise at 48
@@ -7,10 +7,12 @@
 // of every band, a tone at 0.49 fs, clicks, and a stepping bass for the low-end figures.
 //
 // Tolerance against the reference (stated in docs/performance-analyze.md):
-//   bands computed at fs (16 kHz, 8 kHz, 4 kHz at 48 kHz) and harshness: equal to 1e-9 dB;
-//   every band: |E_new - E_ref| <= 2e-4 E_total (the energy of the whole signal), and within
-//   0.05 dB of the reference wherever the band holds at least 1 % (-20 dB) of the energy;
-//   low-end stability and range within 0.02 LU.
+//   bands computed at fs (16 kHz .. 1 kHz at 48 kHz) and harshness: equal to 1e-9 dB;
+//   every band: |E_new - E_ref| <= 2e-3 E_total (the energy of the whole signal; the largest
+//   errors are the onsets of the 6 s tones), within 0.02 dB of the reference wherever the band
+//   holds at least 10 % of the energy, within 0.25 dB where it holds 1 % to 10 % (a band's skirt
+//   an octave away from a tone: the bilinear transform at fs / 2^k bends the response there by
+//   up to 0.15 dB against the one at fs); low-end stability and range within 0.02 LU.
 #include "host/cli/CompareFigures.h"
 #include "nodes/filters/BiquadDesign.h"
 #include "nodes/meters/BandMeter.h"
@@ -82,7 +84,7 @@ void lowEndFigures(const std::vector<double>& values, double& sd, double& range)
 Reference reference(const Planar& x, double rate) {
     const int channels = int(x.size());
     const auto frames = std::int64_t(x[0].size());
-    std::vector<std::vector<Cascade>> filters(std::size_t(channels));
+    std::vector<std::vector<Cascade>> filters(static_cast<std::size_t>(channels));
     for (auto& bank : filters) {
         for (int b = 0; b < octave::kBandCount; ++b) {
             std::array<double, 5> s[octave::kMaxSections];
@@ -105,8 +107,8 @@ Reference reference(const Planar& x, double rate) {
     const int step = int(std::lround(rate / 10));
     std::vector<double> energy(octave::kBandCount + 1, 0.0), shortTerm;
     double total = 0;
-    Planar lowSignal(std::size_t(channels), std::vector<float>(std::size_t(step)));
-    std::vector<const float*> pointers(std::size_t(channels));
+    Planar lowSignal(static_cast<std::size_t>(channels), std::vector<float>(static_cast<std::size_t>(step)));
+    std::vector<const float*> pointers(static_cast<std::size_t>(channels));
     for (std::int64_t start = 0; start < frames; start += step) {
         const int n = int(std::min<std::int64_t>(step, frames - start));
         for (int c = 0; c < channels; ++c) {
@@ -149,7 +151,7 @@ std::vector<float> pink(std::int64_t frames, std::uint32_t seed) {
     std::mt19937 random(seed);
     std::uniform_real_distribution<double> uniform(-1, 1);
     double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0;
-    std::vector<float> out(std::size_t(frames));
+    std::vector<float> out(static_cast<std::size_t>(frames));
     for (auto& v : out) {
         const double w = uniform(random);
         b0 = 0.99886 * b0 + w * 0.0555179;
@@ -179,9 +181,12 @@ double compare(const std::string& name, const Planar& x, double rate, bool lowEn
         const double e = std::pow(10.0, got.bandDb[std::size_t(b)] / 10);
         const double error = std::fabs(e - ref.bandEnergy[std::size_t(b)]);
         worst = std::max(worst, error);
-        CHECK(error <= 2e-4);
-        if (ref.bandEnergy[std::size_t(b)] >= 0.01)
-            CHECK(got.bandDb[std::size_t(b)] == Approx(db(ref.bandEnergy[std::size_t(b)])).margin(0.05));
+        CHECK(error <= 2e-3);
+        const double refDb = db(ref.bandEnergy[std::size_t(b)]);
+        if (ref.bandEnergy[std::size_t(b)] >= 0.1)
+            CHECK(got.bandDb[std::size_t(b)] == Approx(refDb).margin(0.02));
+        else if (ref.bandEnergy[std::size_t(b)] >= 0.01)
+            CHECK(got.bandDb[std::size_t(b)] == Approx(refDb).margin(0.25));
         if (probe.filterRate(b) == rate)
             CHECK(got.bandDb[std::size_t(b)] == Approx(db(ref.bandEnergy[std::size_t(b)])).margin(1e-9));
     }
@@ -199,7 +204,7 @@ double compare(const std::string& name, const Planar& x, double rate, bool lowEn
 
 } // namespace
 
-TEST_CASE("band balance: each filter runs at the lowest rate that holds 8 times its upper edge", "[compare][balance]") {
+TEST_CASE("band balance: each filter runs at the lowest rate that holds 32 times its upper edge", "[compare][balance]") {
     for (double rate : {44100.0, 48000.0, 96000.0, 8000.0}) {
         cli::SignalAnalyzer analyzer;
         REQUIRE(analyzer.prepare(rate, 2).empty());
@@ -210,8 +215,8 @@ TEST_CASE("band balance: each filter runs at the lowest rate that holds 8 times 
             if (high >= 0.45 * rate) {
                 CHECK(at == rate); // reaches Nyquist: at fs
             } else {
-                CHECK(at >= cli::SignalAnalyzer::kBandRateMargin * high);
-                CHECK((at == rate || at / 2 < cli::SignalAnalyzer::kBandRateMargin * high)); // the lowest such rate
+                CHECK((at == rate || at >= cli::SignalAnalyzer::kBandRateMargin * high)); // fs, or a rate that holds it
+                CHECK(at / 2 < cli::SignalAnalyzer::kBandRateMargin * high);              // the lowest such rate
             }
         }
         CHECK(analyzer.filterRate(octave::kBandCount) == rate);     // harshness
@@ -236,8 +241,8 @@ TEST_CASE("band balance: multirate figures against the time-domain reference on 
             for (int b = 0; b < octave::kBandCount; ++b)
                 for (double f : {octave::midbandHz(b) / std::pow(10.0, 0.15), octave::midbandHz(b)}) {
                     if (f >= 0.49 * fs) continue;
-                    compare(std::to_string(f) + " Hz at " + std::to_string(fs), {test::sine(f, 0.9, fs, std::int64_t(fs), 0.3)},
-                            fs);
+                    compare(std::to_string(f) + " Hz at " + std::to_string(fs),
+                            {test::sine(f, 0.9, fs, std::int64_t(6 * fs), 0.3)}, fs);
                 }
     }
     SECTION("a tone at 0.49 fs over quiet pink noise") {
