@@ -71,9 +71,7 @@ struct Decimator {
 
 /// The multirate filter bank (see the header): stage k runs at fs / 2^k.
 struct SignalAnalyzer::Bank {
-    struct Lane {
-        int channel = 0, filter = 0; ///< filter: band 0..9, kHarshIndex, kLowIndex
-    };
+    using Lane = BankLane;
     struct Stage {
         int factor = 1;                            ///< 2^k
         double rate = 0;                           ///< Hz
@@ -94,6 +92,12 @@ struct SignalAnalyzer::Bank {
     std::vector<double> out, sums;       ///< [kChunk][kLanes], [kLanes]
     std::vector<const double*> inputs;   ///< per channel, where the current chunk starts
     std::vector<std::vector<float>> low; ///< per channel: the low end of the last piece
+    // The lanes at fs measured by process()'s thread (the second half of the channels).
+    std::vector<Lane> mainLanes;
+    std::vector<bandbank::LaneCascade> mainGroups;
+    std::vector<std::vector<double>> mainSignal; ///< per channel, the piece in double
+    std::vector<const double*> mainInputs;
+    std::vector<double> mainSums = std::vector<double>(bandbank::kLanes, 0.0);
     int lowFrames = 0;
     static constexpr int kChunk = 64;
 };
@@ -135,6 +139,37 @@ std::vector<double> halfbandTaps(int margin) {
     }
     for (double& g : out) g *= 0.5 / sum; // centre 0.5 + 2 sum(g) = 1
     return out;
+}
+
+/// The lanes in groups of bandbank::kLanes, each lane's sections designed at `rate`; shorter
+/// filters are padded with identity sections (y = x, state stays zero).
+void buildGroups(const std::vector<SignalAnalyzer::BankLane>& lanes, double rate, std::vector<bandbank::LaneCascade>& groups) {
+    std::array<std::array<double, 5>, bandbank::kSections> sections{};
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+        if (i % bandbank::kLanes == 0) groups.emplace_back();
+        bandbank::LaneCascade& group = groups.back();
+        const int lane = int(i % bandbank::kLanes);
+        group.lanes = lane + 1;
+        for (int l = lane; l < bandbank::kLanes; ++l) group.channel[l] = lanes[i].channel; // padding too
+        const int filter = lanes[i].filter;
+        int count = 0;
+        if (filter < octave::kBandCount) {
+            count = octave::bandSections(filter, rate, sections.data());
+        } else if (filter == kHarshIndex) {
+            biquad::designSections(biquad::Shape::Highpass, 3, kHarshLowHz, 0.7071, 0, rate, sections.data());
+            count = 3;
+            if (kHarshHighHz < 0.45 * rate) {
+                biquad::designSections(biquad::Shape::Lowpass, 3, kHarshHighHz, 0.7071, 0, rate, sections.data() + 3);
+                count = 6;
+            }
+        } else {
+            biquad::designSections(biquad::Shape::Lowpass, 3, kLowEndHz, 0.7071, 0, rate, sections.data());
+            count = 3;
+        }
+        for (int s = 0; s < bandbank::kSections; ++s)
+            for (int j = 0; j < 5; ++j)
+                group.coefficients[s][j][lane] = s < count ? sections[std::size_t(s)][std::size_t(j)] : (j == 0 ? 1.0 : 0.0);
+    }
 }
 
 } // namespace
@@ -232,41 +267,28 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
             if (bank->stageOfFilter[std::size_t(f)] == k) filters.push_back(f);
         for (int c = 0; c < channels; ++c)
             for (int f : filters) stage.lanes.push_back({c, f});
-        // The sections of each lane, designed at this stage's rate; shorter filters are padded
-        // with identity sections (y = x, state stays zero).
-        std::array<std::array<double, 5>, bandbank::kSections> sections{};
-        for (std::size_t i = 0; i < stage.lanes.size(); ++i) {
-            if (i % bandbank::kLanes == 0) stage.groups.emplace_back();
-            bandbank::LaneCascade& group = stage.groups.back();
-            const int lane = int(i % bandbank::kLanes);
-            group.lanes = lane + 1;
-            for (int l = lane; l < bandbank::kLanes; ++l) group.channel[l] = stage.lanes[i].channel; // padding too
-            const int filter = stage.lanes[i].filter;
-            int count = 0;
-            if (filter < octave::kBandCount) {
-                count = octave::bandSections(filter, stage.rate, sections.data());
-            } else if (filter == kHarshIndex) {
-                biquad::designSections(biquad::Shape::Highpass, 3, kHarshLowHz, 0.7071, 0, stage.rate, sections.data());
-                count = 3;
-                if (kHarshHighHz < 0.45 * stage.rate) {
-                    biquad::designSections(biquad::Shape::Lowpass, 3, kHarshHighHz, 0.7071, 0, stage.rate, sections.data() + 3);
-                    count = 6;
-                }
-            } else {
-                biquad::designSections(biquad::Shape::Lowpass, 3, kLowEndHz, 0.7071, 0, stage.rate, sections.data());
-                count = 3;
-            }
-            for (int s = 0; s < bandbank::kSections; ++s)
-                for (int j = 0; j < 5; ++j)
-                    group.coefficients[s][j][lane] = s < count ? sections[std::size_t(s)][std::size_t(j)] : (j == 0 ? 1.0 : 0.0);
+        if (k == 0 && channels >= 2) {
+            // The lanes of the second half of the channels at fs are measured by the caller's
+            // thread (process()), beside the loudness meter, the rest by the worker.
+            const int split = (channels + 1) / 2;
+            std::vector<Bank::Lane> worker;
+            for (const Bank::Lane& lane : stage.lanes)
+                (lane.channel >= split && lane.filter != kLowIndex ? bank->mainLanes : worker).push_back(lane);
+            stage.lanes = worker;
+            buildGroups(bank->mainLanes, stage.rate, bank->mainGroups);
         }
+        buildGroups(stage.lanes, stage.rate, stage.groups);
     }
+    bank->mainSignal.assign(std::size_t(channels), std::vector<double>(std::size_t(stepFrames_), 0.0));
+    bank->mainInputs.assign(std::size_t(channels), nullptr);
+    for (int c = 0; c < channels; ++c) bank->mainInputs[std::size_t(c)] = bank->mainSignal[std::size_t(c)].data();
     const double lowRate = bank->stages[std::size_t(bank->lowStage)].rate;
     if (std::string error = lowMeter_.prepare(lowRate, channels); !error.empty()) return error;
     bank_ = std::move(bank);
 
     bandEnergy_.fill(0);
-    harshEnergy_ = totalEnergy_ = peak_ = 0;
+    mainBandEnergy_.fill(0);
+    harshEnergy_ = mainHarshEnergy_ = totalEnergy_ = peak_ = 0;
     frames_ = 0;
     inStep_ = 0;
     stepMin_ = stepMax_ = 0;
@@ -375,6 +397,27 @@ void SignalAnalyzer::processStep(const float* const* planar, int offset, int fra
     }
     meter_.process(pointers.data(), frames);
     frames_ += frames;
+    Bank& bank = *bank_;
+    if (!bank.mainGroups.empty()) {
+        const int first = bank.mainLanes.front().channel;
+        for (int c = first; c < channels_; ++c) {
+            const float* x = pointers[std::size_t(c)];
+            double* y = bank.mainSignal[std::size_t(c)].data();
+            for (int n = 0; n < frames; ++n) y[n] = x[n];
+        }
+        for (std::size_t g = 0; g < bank.mainGroups.size(); ++g) {
+            std::fill(bank.mainSums.begin(), bank.mainSums.end(), 0.0);
+            bank.cascade(bank.mainGroups[g], bank.mainInputs.data(), frames, bank.mainSums.data(), nullptr);
+            for (int lane = 0; lane < bank.mainGroups[g].lanes; ++lane) {
+                const int filter = bank.mainLanes[g * bandbank::kLanes + std::size_t(lane)].filter;
+                const double energy = bank.mainSums[std::size_t(lane)];
+                if (filter < octave::kBandCount)
+                    mainBandEnergy_[std::size_t(filter)] += energy;
+                else if (filter == kHarshIndex)
+                    mainHarshEnergy_ += energy;
+            }
+        }
+    }
 }
 
 void SignalAnalyzer::balanceStep(const float* const* planar, int offset, int frames) {
@@ -533,6 +576,7 @@ BalanceFigures SignalAnalyzer::balance() const {
     // to the signal measured so far. Zeros for that long through a copy of the bank bring it out
     // (the filters at fs are not delayed, and are not run).
     std::array<double, octave::kBandCount> bandEnergy = bandEnergy_;
+    for (int b = 0; b < octave::kBandCount; ++b) bandEnergy[std::size_t(b)] += mainBandEnergy_[std::size_t(b)];
     if (bank_ && bank_->stages.size() > 1 && frames_ > 0) {
         Bank flush = *bank_;
         const int factor = flush.stages.back().factor;
@@ -550,7 +594,8 @@ BalanceFigures SignalAnalyzer::balance() const {
         out.bandDb[std::size_t(b)] = totalEnergy_ > 0 && bandEnergy[std::size_t(b)] > 0
                                          ? 10 * std::log10(bandEnergy[std::size_t(b)] / totalEnergy_)
                                          : kNaN;
-    out.harshnessDb = totalEnergy_ > 0 && harshEnergy_ > 0 ? 10 * std::log10(harshEnergy_ / totalEnergy_) : kNaN;
+    const double harshEnergy = harshEnergy_ + mainHarshEnergy_;
+    out.harshnessDb = totalEnergy_ > 0 && harshEnergy > 0 ? 10 * std::log10(harshEnergy / totalEnergy_) : kNaN;
     const double rms = frames_ > 0 ? std::sqrt(totalEnergy_ / (double(frames_) * channels_)) : 0;
     out.crestFactorDb = rms > 0 && peak_ > 0 ? 20 * std::log10(peak_ / rms) : kNaN;
 

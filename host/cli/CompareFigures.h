@@ -98,6 +98,11 @@ public:
     /// low-end low-pass (11) is filtered; 0 before prepare().
     double filterRate(int filter) const;
 
+    /// One lane of the bank: a filter (band 0..9, harshness 10, low end 11) of one channel.
+    struct BankLane {
+        int channel = 0, filter = 0;
+    };
+
 private:
     /// The 10 octave bands, the harshness band and the low-end low-pass as a multirate bank
     /// (CompareFigures.cpp): the signal is halved in rate by half-band FIRs from one rate to the
@@ -126,6 +131,8 @@ private:
     int balanceInStep_ = 0;          ///< frames of the current 100 ms step, balance side
     std::array<double, octave::kBandCount> bandEnergy_{};
     double harshEnergy_ = 0, totalEnergy_ = 0, peak_ = 0;
+    std::array<double, octave::kBandCount> mainBandEnergy_{}; ///< the lanes measured by process()
+    double mainHarshEnergy_ = 0;
     std::int64_t frames_ = 0;
     int stepFrames_ = 0, inStep_ = 0;
     float stepMin_ = 0, stepMax_ = 0;
