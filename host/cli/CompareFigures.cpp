@@ -1,10 +1,17 @@
 #include "host/cli/CompareFigures.h"
 
+#include "core/Simd.h"
 #include "nodes/filters/BiquadDesign.h"
+#include "nodes/meters/BandBankKernels.h"
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <cstring>
 #include <limits>
+#include <mutex>
+#include <numbers>
+#include <thread>
 
 namespace sg::cli {
 
@@ -25,7 +32,185 @@ double percentile(const std::vector<double>& sorted, double p) {
     return sorted[below] + (position - double(below)) * (sorted[above] - sorted[below]);
 }
 
+constexpr int kFilters = octave::kBandCount + 2;
+constexpr int kMaxStages = 12;
+/// The low end feeds a LoudnessMeter, which measures from 8 kHz up.
+constexpr double kLowMeterMinRate = 8000;
+
+/// The stage (rate fs / 2^stage) of a filter whose upper edge is `edgeHz` (0: none, the filter
+/// reaches Nyquist): the deepest one whose rate is at least `margin` times the edge and `minRate`.
+int stageOf(double edgeHz, double sampleRate, int margin, double minRate) {
+    int stage = 0;
+    if (edgeHz <= 0) return 0;
+    while (stage + 1 < kMaxStages) {
+        const double next = sampleRate / double(1 << (stage + 1));
+        if (next < margin * edgeHz || next < minRate) break;
+        ++stage;
+    }
+    return stage;
+}
+
+/// One rate's half-band decimator for one channel: its input is split into even and odd samples,
+/// each array keeping the last `history` of them in front of the new ones.
+struct Decimator {
+    std::vector<double> even, odd;
+    int history = 0;
+    bool pending = false; ///< an even sample waits for its odd partner
+    double held = 0;
+
+    void allocate(int pairs, int maxInput) {
+        history = 2 * pairs - 1;
+        even.assign(std::size_t(history + maxInput / 2 + 2), 0.0);
+        odd.assign(even.size(), 0.0);
+        pending = false;
+        held = 0;
+    }
+};
+
 } // namespace
+
+/// The multirate filter bank (see the header): stage k runs at fs / 2^k.
+struct SignalAnalyzer::Bank {
+    using Lane = BankLane;
+    struct Stage {
+        int factor = 1;                            ///< 2^k
+        double rate = 0;                           ///< Hz
+        std::vector<Lane> lanes;                   ///< channel-major
+        std::vector<bandbank::LaneCascade> groups; ///< lanes in groups of kLanes
+        std::vector<std::vector<double>> signal;   ///< per channel, this piece at this rate
+        int frames = 0;                            ///< frames in signal
+        std::vector<Decimator> decimators;         ///< per channel, to the next stage
+    };
+    std::vector<Stage> stages;
+    int lowStage = 0;
+    std::array<int, kFilters> stageOfFilter{};
+    // half-band FIR: centre tap and the taps at odd distances from it
+    double centre = 0.5;
+    std::vector<double> taps;
+    void (*cascade)(bandbank::LaneCascade&, const double* const*, int, double*, double*) noexcept = nullptr;
+    void (*decimate)(const double*, const double*, int, const double*, int, double, double*) noexcept = nullptr;
+    std::vector<double> out, sums;       ///< [kChunk][kLanes], [kLanes]
+    std::vector<const double*> inputs;   ///< per channel, where the current chunk starts
+    std::vector<std::vector<float>> low; ///< per channel: the low end of the last piece
+    // The lanes at fs measured by process()'s thread (the second half of the channels).
+    std::vector<Lane> mainLanes;
+    std::vector<bandbank::LaneCascade> mainGroups;
+    std::vector<std::vector<double>> mainSignal; ///< per channel, the piece in double
+    std::vector<const double*> mainInputs;
+    std::vector<double> mainSums = std::vector<double>(bandbank::kLanes, 0.0);
+    int lowFrames = 0;
+    static constexpr int kChunk = 64;
+};
+
+namespace {
+
+/// Zeroth-order modified Bessel function of the first kind (Kaiser window).
+double besselI0(double x) {
+    double sum = 1, term = 1;
+    for (int k = 1; k < 200; ++k) {
+        term *= (x / (2.0 * k)) * (x / (2.0 * k));
+        sum += term;
+        if (term < sum * 1e-17) break;
+    }
+    return sum;
+}
+
+/// A Kaiser-windowed half-band low-pass for decimation by 2 after a filter bank whose fastest
+/// filter at the next rate has its upper edge at 1 / (2 margin) of this rate: flat (1e-5) up to
+/// three times that edge, 100 dB down from where aliases would land under it. Returns the taps
+/// at odd distances 1, 3, 5 .. from the centre (the centre tap is 0.5), DC gain exactly 1.
+std::vector<double> halfbandTaps(int margin) {
+    const double attenuationDb = 100;
+    const double passEdge = 3.0 / (2.0 * margin); // of the rate
+    const double transition = 0.5 - 2 * passEdge;
+    const double beta = 0.1102 * (attenuationDb - 8.7);
+    const int length = int(std::ceil((attenuationDb - 7.95) / (2.285 * 2 * std::numbers::pi * transition))) + 1;
+    const int pairs = std::max(2, (length + 1 + 3) / 4); // 4 pairs - 1 taps >= length
+    const int total = 4 * pairs - 1;
+    const double centre = (total - 1) / 2.0;
+    std::vector<double> out(static_cast<std::size_t>(pairs), 0.0);
+    double sum = 0;
+    for (int j = 0; j < pairs; ++j) {
+        const double t = 2 * j + 1; // distance from the centre
+        const double r = t / (centre + 1);
+        const double window = besselI0(beta * std::sqrt(std::max(0.0, 1 - r * r))) / besselI0(beta);
+        out[std::size_t(j)] = 0.5 * std::sin(std::numbers::pi * t / 2) / (std::numbers::pi * t / 2) * window;
+        sum += 2 * out[std::size_t(j)];
+    }
+    for (double& g : out) g *= 0.5 / sum; // centre 0.5 + 2 sum(g) = 1
+    return out;
+}
+
+/// The lanes in groups of bandbank::kLanes, each lane's sections designed at `rate`; shorter
+/// filters are padded with identity sections (y = x, state stays zero).
+void buildGroups(const std::vector<SignalAnalyzer::BankLane>& lanes, double rate, std::vector<bandbank::LaneCascade>& groups) {
+    std::array<std::array<double, 5>, bandbank::kSections> sections{};
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+        if (i % bandbank::kLanes == 0) groups.emplace_back();
+        bandbank::LaneCascade& group = groups.back();
+        const int lane = int(i % bandbank::kLanes);
+        group.lanes = lane + 1;
+        for (int l = lane; l < bandbank::kLanes; ++l) group.channel[l] = lanes[i].channel; // padding too
+        const int filter = lanes[i].filter;
+        int count = 0;
+        if (filter < octave::kBandCount) {
+            count = octave::bandSections(filter, rate, sections.data());
+        } else if (filter == kHarshIndex) {
+            biquad::designSections(biquad::Shape::Highpass, 3, kHarshLowHz, 0.7071, 0, rate, sections.data());
+            count = 3;
+            if (kHarshHighHz < 0.45 * rate) {
+                biquad::designSections(biquad::Shape::Lowpass, 3, kHarshHighHz, 0.7071, 0, rate, sections.data() + 3);
+                count = 6;
+            }
+        } else {
+            biquad::designSections(biquad::Shape::Lowpass, 3, kLowEndHz, 0.7071, 0, rate, sections.data());
+            count = 3;
+        }
+        for (int s = 0; s < bandbank::kSections; ++s)
+            for (int j = 0; j < 5; ++j)
+                group.coefficients[s][j][lane] = s < count ? sections[std::size_t(s)][std::size_t(j)] : (j == 0 ? 1.0 : 0.0);
+    }
+}
+
+} // namespace
+
+/// A ring of blocks copied from process() and measured by a thread of its own.
+struct SignalAnalyzer::Worker {
+    static constexpr int kSlots = 6;
+    static constexpr int kSlotFrames = 8192;
+    std::thread thread;
+    std::mutex mutex;
+    std::condition_variable changed;
+    AudioBuffer slots[kSlots];
+    int slotFrames[kSlots] = {};
+    int head = 0, queued = 0; ///< next slot to fill; slots filled and not yet measured
+    bool stop = false;
+
+    /// Waits until every queued block has been measured.
+    void drain() {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return queued == 0; });
+    }
+};
+
+SignalAnalyzer::SignalAnalyzer() = default;
+SignalAnalyzer::~SignalAnalyzer() { stopWorker(); }
+
+void SignalAnalyzer::stopWorker() {
+    if (!worker_) return;
+    {
+        std::lock_guard lock(worker_->mutex);
+        worker_->stop = true;
+    }
+    worker_->changed.notify_all();
+    worker_->thread.join();
+    worker_.reset();
+}
+
+double SignalAnalyzer::filterRate(int filter) const {
+    if (!bank_ || filter < 0 || filter >= kFilters) return 0;
+    return bank_->stages[std::size_t(bank_->stageOfFilter[std::size_t(filter)])].rate;
+}
 
 std::string bandKey(int band) { return std::string("band_") + octave::bandName(band) + "_db"; }
 
@@ -36,35 +221,83 @@ std::string bandLabel(int band) {
 }
 
 std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePeakOversampling, bool keepSeries) {
+    stopWorker();
     LoudnessOptions options;
     options.truePeakOversampling = truePeakOversampling;
     if (std::string error = meter_.prepare(sampleRate, channels, options); !error.empty()) return error;
-    if (std::string error = lowMeter_.prepare(sampleRate, channels); !error.empty()) return error;
     sampleRate_ = sampleRate;
     channels_ = channels;
     keepSeries_ = keepSeries;
-    std::array<std::array<double, 5>, kSections> sections{};
-    for (int b = 0; b < octave::kBandCount; ++b)
-        setFilter(b, sections.data(), octave::bandSections(b, sampleRate, sections.data()));
-    biquad::designSections(biquad::Shape::Highpass, 3, kHarshLowHz, 0.7071, 0, sampleRate, sections.data());
-    int harshCount = 3;
-    if (kHarshHighHz < 0.45 * sampleRate) {
-        biquad::designSections(biquad::Shape::Lowpass, 3, kHarshHighHz, 0.7071, 0, sampleRate, sections.data() + 3);
-        harshCount = 6;
-    }
-    setFilter(kHarshIndex, sections.data(), harshCount);
-    biquad::designSections(biquad::Shape::Lowpass, 3, kLowEndHz, 0.7071, 0, sampleRate, sections.data());
-    setFilter(kLowIndex, sections.data(), 3);
-    states_.assign(std::size_t(channels), {});
-    bandEnergy_.fill(0);
-    harshEnergy_ = totalEnergy_ = peak_ = 0;
-    frames_ = 0;
     stepFrames_ = std::max(1, int(std::lround(kSeriesStepS * sampleRate)));
+
+    // Which rate each filter runs at. A band that reaches Nyquist (no low-pass edge under
+    // 0.45 fs), and the harshness band, run at fs: their figures are the time-domain ones exactly.
+    auto bank = std::make_unique<Bank>();
+    const double edge = std::pow(10.0, 0.15); // octave band edges: midband * 10^(+-0.15)
+    for (int b = 0; b < octave::kBandCount; ++b) {
+        const double highHz = octave::midbandHz(b) * edge;
+        bank->stageOfFilter[std::size_t(b)] = highHz < 0.45 * sampleRate ? stageOf(highHz, sampleRate, kBandRateMargin, 0) : 0;
+    }
+    bank->stageOfFilter[std::size_t(kHarshIndex)] = 0;
+    bank->lowStage = stageOf(kLowEndHz, sampleRate, kBandRateMargin, kLowMeterMinRate);
+    bank->stageOfFilter[std::size_t(kLowIndex)] = bank->lowStage;
+    const int stageCount = 1 + *std::max_element(bank->stageOfFilter.begin(), bank->stageOfFilter.end());
+
+    bank->taps = halfbandTaps(kBandRateMargin);
+    const int pairs = int(bank->taps.size());
+    const SimdArch arch = detectSimdArch();
+    bank->cascade = SG_SIMD_PICK(arch, laneCascade);
+    bank->decimate = SG_SIMD_PICK(arch, halfbandDecimate);
+    bank->out.assign(std::size_t(Bank::kChunk * bandbank::kLanes), 0.0);
+    bank->inputs.assign(std::size_t(channels), nullptr);
+    bank->sums.assign(std::size_t(bandbank::kLanes), 0.0);
+    bank->stages.resize(std::size_t(stageCount));
+    for (int k = 0; k < stageCount; ++k) {
+        Bank::Stage& stage = bank->stages[std::size_t(k)];
+        stage.factor = 1 << k;
+        stage.rate = sampleRate / stage.factor;
+        const int capacity = stepFrames_ / stage.factor + 2;
+        stage.signal.assign(std::size_t(channels), std::vector<double>(std::size_t(capacity), 0.0));
+        if (k + 1 < stageCount) {
+            stage.decimators.resize(std::size_t(channels));
+            for (Decimator& d : stage.decimators) d.allocate(pairs, capacity);
+        }
+        std::vector<int> filters;
+        for (int f = 0; f < kFilters; ++f)
+            if (bank->stageOfFilter[std::size_t(f)] == k) filters.push_back(f);
+        for (int c = 0; c < channels; ++c)
+            for (int f : filters) stage.lanes.push_back({c, f});
+        if (k == 0 && channels >= 2) {
+            // The lanes of the second half of the channels at fs are measured by the caller's
+            // thread (process()), beside the loudness meter, the rest by the worker.
+            const int split = (channels + 1) / 2;
+            std::vector<Bank::Lane> worker;
+            for (const Bank::Lane& lane : stage.lanes)
+                (lane.channel >= split && lane.filter != kLowIndex ? bank->mainLanes : worker).push_back(lane);
+            stage.lanes = worker;
+            buildGroups(bank->mainLanes, stage.rate, bank->mainGroups);
+        }
+        buildGroups(stage.lanes, stage.rate, stage.groups);
+    }
+    bank->mainSignal.assign(std::size_t(channels), std::vector<double>(std::size_t(stepFrames_), 0.0));
+    bank->mainInputs.assign(std::size_t(channels), nullptr);
+    for (int c = 0; c < channels; ++c) bank->mainInputs[std::size_t(c)] = bank->mainSignal[std::size_t(c)].data();
+    const double lowRate = bank->stages[std::size_t(bank->lowStage)].rate;
+    if (std::string error = lowMeter_.prepare(lowRate, channels); !error.empty()) return error;
+    bank_ = std::move(bank);
+
+    bandEnergy_.fill(0);
+    mainBandEnergy_.fill(0);
+    harshEnergy_ = mainHarshEnergy_ = totalEnergy_ = peak_ = 0;
+    frames_ = 0;
     inStep_ = 0;
     stepMin_ = stepMax_ = 0;
     lowShortTerm_.clear();
-    lowBuffer_ = AudioBuffer(channels, stepFrames_);
+    bank_->low.assign(std::size_t(channels),
+                      std::vector<float>(std::size_t(stepFrames_ / bank_->stages[std::size_t(bank_->lowStage)].factor + 2)));
     lowPointers_.assign(std::size_t(channels), nullptr);
+    lowFed_ = lowSteps_ = 0;
+    lowStepEnd_ = std::llround(lowRate / 10.0);
     windowFrames_ = std::max(1, int(std::lround(kCorrelationWindowS * sampleRate)));
     inWindow_ = 0;
     windowLL_ = windowRR_ = windowLR_ = 0;
@@ -72,20 +305,32 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     correlationMin_ = 2;
     correlationWindows_ = 0;
     series_ = SignalSeries{};
-    return {};
-}
-
-void SignalAnalyzer::setFilter(int filter, const std::array<double, 5>* sections, int count) {
-    const auto f = std::size_t(filter);
-    for (int s = 0; s < kSections; ++s) {
-        const auto i = std::size_t(s);
-        if (s < count) {
-            bank_.b0[i][f] = sections[i][0], bank_.b1[i][f] = sections[i][1], bank_.b2[i][f] = sections[i][2];
-            bank_.a1[i][f] = sections[i][3], bank_.a2[i][f] = sections[i][4];
-        } else { // identity: y = x, and the state stays zero
-            bank_.b0[i][f] = 1, bank_.b1[i][f] = bank_.b2[i][f] = bank_.a1[i][f] = bank_.a2[i][f] = 0;
-        }
+    balanceInStep_ = 0;
+    if (std::thread::hardware_concurrency() >= 2) {
+        worker_ = std::make_unique<Worker>();
+        for (AudioBuffer& slot : worker_->slots) slot = AudioBuffer(channels, Worker::kSlotFrames);
+        worker_->thread = std::thread([this] {
+            Worker& w = *worker_;
+            std::vector<const float*> pointers(static_cast<std::size_t>(channels_));
+            for (int slot = 0;; slot = (slot + 1) % Worker::kSlots) {
+                int frames = 0;
+                {
+                    std::unique_lock lock(w.mutex);
+                    w.changed.wait(lock, [&] { return w.queued > 0 || w.stop; });
+                    if (w.queued == 0) return;
+                    frames = w.slotFrames[slot];
+                }
+                for (int c = 0; c < channels_; ++c) pointers[std::size_t(c)] = w.slots[slot].channel(c);
+                balanceBlock(pointers.data(), frames);
+                {
+                    std::lock_guard lock(w.mutex);
+                    --w.queued;
+                }
+                w.changed.notify_all();
+            }
+        });
     }
+    return {};
 }
 
 void SignalAnalyzer::process(const ConstAudioView& view) {
@@ -95,8 +340,30 @@ void SignalAnalyzer::process(const ConstAudioView& view) {
 }
 
 void SignalAnalyzer::process(const float* const* planar, int frames) {
-    // In pieces that end on 100 ms steps, so the series and the low-end short-term loudness are
-    // read exactly at each step.
+    if (worker_) {
+        // The block to the worker, in slots; the loudness meter runs here meanwhile.
+        Worker& w = *worker_;
+        for (int done = 0; done < frames;) {
+            const int n = std::min(frames - done, Worker::kSlotFrames);
+            {
+                std::unique_lock lock(w.mutex);
+                w.changed.wait(lock, [&] { return w.queued < Worker::kSlots; });
+            }
+            for (int c = 0; c < channels_; ++c)
+                std::memcpy(w.slots[w.head].channel(c), planar[c] + done, sizeof(float) * std::size_t(n));
+            w.slotFrames[w.head] = n;
+            w.head = (w.head + 1) % Worker::kSlots;
+            {
+                std::lock_guard lock(w.mutex);
+                ++w.queued;
+            }
+            w.changed.notify_all();
+            done += n;
+        }
+    } else {
+        balanceBlock(planar, frames);
+    }
+    // In pieces that end on 100 ms steps, so the series are read exactly at each step.
     for (int done = 0; done < frames;) {
         const int piece = std::min(frames - done, stepFrames_ - inStep_);
         processStep(planar, done, piece);
@@ -106,45 +373,21 @@ void SignalAnalyzer::process(const float* const* planar, int frames) {
     }
 }
 
+void SignalAnalyzer::balanceBlock(const float* const* planar, int frames) {
+    for (int done = 0; done < frames;) {
+        const int piece = std::min(frames - done, stepFrames_ - balanceInStep_);
+        balanceStep(planar, done, piece);
+        done += piece;
+        balanceInStep_ += piece;
+        if (balanceInStep_ == stepFrames_) balanceInStep_ = 0;
+    }
+}
+
 void SignalAnalyzer::processStep(const float* const* planar, int offset, int frames) {
     std::vector<const float*> pointers(static_cast<std::size_t>(channels_));
     for (int c = 0; c < channels_; ++c) {
         const float* x = planar[c] + offset;
         pointers[std::size_t(c)] = x;
-        BankState& state = states_[std::size_t(c)];
-        double total = 0;
-        std::array<double, kFilters> energy{};
-        float* low = lowBuffer_.channel(c);
-        for (int n = 0; n < frames; ++n) {
-            const double in = x[n];
-            total += in * in;
-            peak_ = std::max(peak_, std::fabs(in));
-            // Transposed direct form II, section by section, every filter of the bank at once
-            // (y = b0 v + z1; z1 = b1 v - a1 y + z2; z2 = b2 v - a2 y, as biquad::SectionState).
-            std::array<double, kFilters> v;
-            v.fill(in);
-            for (std::size_t s = 0; s < std::size_t(kSections); ++s) {
-                auto& z1 = state.z1[s];
-                auto& z2 = state.z2[s];
-                const auto& b0 = bank_.b0[s];
-                const auto& b1 = bank_.b1[s];
-                const auto& b2 = bank_.b2[s];
-                const auto& a1 = bank_.a1[s];
-                const auto& a2 = bank_.a2[s];
-                for (std::size_t f = 0; f < std::size_t(kFilters); ++f) {
-                    const double y = b0[f] * v[f] + z1[f];
-                    z1[f] = (b1[f] * v[f] + z2[f]) - a1[f] * y;
-                    z2[f] = b2[f] * v[f] - a2[f] * y;
-                    v[f] = y;
-                }
-            }
-            for (std::size_t f = 0; f < std::size_t(kFilters); ++f) energy[f] += v[f] * v[f];
-            low[n] = float(v[std::size_t(kLowIndex)]);
-        }
-        totalEnergy_ += total;
-        for (int b = 0; b < octave::kBandCount; ++b) bandEnergy_[std::size_t(b)] += energy[std::size_t(b)];
-        harshEnergy_ += energy[std::size_t(kHarshIndex)];
-        lowPointers_[std::size_t(c)] = low;
         if (keepSeries_)
             for (int n = 0; n < frames; ++n) {
                 const bool first = inStep_ == 0 && n == 0 && c == 0;
@@ -153,8 +396,61 @@ void SignalAnalyzer::processStep(const float* const* planar, int offset, int fra
             }
     }
     meter_.process(pointers.data(), frames);
-    lowMeter_.process(lowPointers_.data(), frames);
     frames_ += frames;
+    Bank& bank = *bank_;
+    if (!bank.mainGroups.empty()) {
+        const int first = bank.mainLanes.front().channel;
+        for (int c = first; c < channels_; ++c) {
+            const float* x = pointers[std::size_t(c)];
+            double* y = bank.mainSignal[std::size_t(c)].data();
+            for (int n = 0; n < frames; ++n) y[n] = x[n];
+        }
+        for (std::size_t g = 0; g < bank.mainGroups.size(); ++g) {
+            std::fill(bank.mainSums.begin(), bank.mainSums.end(), 0.0);
+            bank.cascade(bank.mainGroups[g], bank.mainInputs.data(), frames, bank.mainSums.data(), nullptr);
+            for (int lane = 0; lane < bank.mainGroups[g].lanes; ++lane) {
+                const int filter = bank.mainLanes[g * bandbank::kLanes + std::size_t(lane)].filter;
+                const double energy = bank.mainSums[std::size_t(lane)];
+                if (filter < octave::kBandCount)
+                    mainBandEnergy_[std::size_t(filter)] += energy;
+                else if (filter == kHarshIndex)
+                    mainHarshEnergy_ += energy;
+            }
+        }
+    }
+}
+
+void SignalAnalyzer::balanceStep(const float* const* planar, int offset, int frames) {
+    Bank& bank = *bank_;
+    std::vector<const float*> pointers(static_cast<std::size_t>(channels_));
+    for (int c = 0; c < channels_; ++c) {
+        const float* x = planar[c] + offset;
+        pointers[std::size_t(c)] = x;
+        double* signal = bank.stages[0].signal[std::size_t(c)].data();
+        // Four running sums and maxima (independent chains), then combined.
+        double total[4] = {}, peak[4] = {peak_, peak_, peak_, peak_};
+        int n = 0;
+        for (; n + 4 <= frames; n += 4)
+            for (int j = 0; j < 4; ++j) {
+                const double in = x[n + j];
+                signal[n + j] = in;
+                total[j] += in * in;
+                peak[j] = std::max(peak[j], std::fabs(in));
+            }
+        for (; n < frames; ++n) {
+            const double in = x[n];
+            signal[n] = in;
+            total[0] += in * in;
+            peak[0] = std::max(peak[0], std::fabs(in));
+        }
+        peak_ = std::max(std::max(peak[0], peak[1]), std::max(peak[2], peak[3]));
+        totalEnergy_ += (total[0] + total[1]) + (total[2] + total[3]);
+    }
+    bank.stages[0].frames = frames;
+
+    runBank(bank, 0, bandEnergy_.data(), &harshEnergy_, true);
+    feedLow(bank.lowFrames);
+
     if (channels_ == 2) {
         const float* l = pointers[0];
         const float* r = pointers[1];
@@ -177,9 +473,94 @@ void SignalAnalyzer::processStep(const float* const* planar, int offset, int fra
     }
 }
 
+void SignalAnalyzer::runBank(Bank& bank, int firstCounted, double* bands, double* harsh, bool feed) const {
+    const int pairs = int(bank.taps.size());
+    for (std::size_t k = 0; k < bank.stages.size(); ++k) {
+        const bool counted = int(k) >= firstCounted;
+        Bank::Stage& stage = bank.stages[k];
+        // The next rate's signal: every channel through its half-band decimator.
+        if (k + 1 < bank.stages.size()) {
+            Bank::Stage& next = bank.stages[k + 1];
+            for (int c = 0; c < channels_; ++c) {
+                Decimator& d = stage.decimators[std::size_t(c)];
+                const double* x = stage.signal[std::size_t(c)].data();
+                const int h = d.history;
+                int made = 0, i = 0;
+                if (d.pending && stage.frames > 0) {
+                    d.even[std::size_t(h)] = d.held;
+                    d.odd[std::size_t(h)] = x[0];
+                    made = 1;
+                    i = 1;
+                    d.pending = false;
+                }
+                for (; i + 1 < stage.frames; i += 2, ++made) {
+                    d.even[std::size_t(h + made)] = x[i];
+                    d.odd[std::size_t(h + made)] = x[i + 1];
+                }
+                if (i < stage.frames) {
+                    d.held = x[i];
+                    d.pending = true;
+                }
+                bank.decimate(d.even.data() + h, d.odd.data() + h, made, bank.taps.data(), pairs, bank.centre,
+                              next.signal[std::size_t(c)].data());
+                std::memmove(d.even.data(), d.even.data() + made, sizeof(double) * std::size_t(h));
+                std::memmove(d.odd.data(), d.odd.data() + made, sizeof(double) * std::size_t(h));
+                next.frames = made;
+            }
+        }
+        // This rate's filters, in groups of lanes; the energies of one piece are summed per lane
+        // in frame order and then added channel by channel (at fs, the same sums in the same
+        // order as a filter run on its own).
+        const bool low = feed && int(k) == bank.lowStage;
+        for (std::size_t g = 0; g < stage.groups.size(); ++g) {
+            bandbank::LaneCascade& group = stage.groups[g];
+            const Bank::Lane* lanes = stage.lanes.data() + g * bandbank::kLanes;
+            std::fill(bank.sums.begin(), bank.sums.end(), 0.0);
+            const int chunk = low ? Bank::kChunk : std::max(1, stage.frames); // the low end is copied out
+            for (int start = 0; start < stage.frames; start += chunk) {
+                const int n = std::min(chunk, stage.frames - start);
+                for (int c = 0; c < channels_; ++c) bank.inputs[std::size_t(c)] = stage.signal[std::size_t(c)].data() + start;
+                bank.cascade(group, bank.inputs.data(), n, bank.sums.data(), low ? bank.out.data() : nullptr);
+                if (low)
+                    for (int lane = 0; lane < group.lanes; ++lane)
+                        if (lanes[lane].filter == kLowIndex) {
+                            float* y = bank.low[std::size_t(lanes[lane].channel)].data() + start;
+                            for (int i = 0; i < n; ++i) y[i] = float(bank.out[std::size_t(i * bandbank::kLanes + lane)]);
+                        }
+            }
+            for (int lane = 0; lane < group.lanes; ++lane) {
+                const double energy = double(stage.factor) * bank.sums[std::size_t(lane)];
+                const int filter = lanes[lane].filter;
+                if (!counted) continue;
+                if (filter < octave::kBandCount)
+                    bands[filter] += energy;
+                else if (filter == kHarshIndex)
+                    *harsh += energy;
+            }
+        }
+        if (low) bank.lowFrames = stage.frames;
+    }
+}
+
+void SignalAnalyzer::feedLow(int frames) {
+    // In pieces that end on the low meter's own 100 ms steps: its short-term loudness is taken at
+    // each step from 3 s on (Tech 3342's LRA sampling).
+    for (int done = 0; done < frames;) {
+        const int piece = int(std::min<std::int64_t>(frames - done, lowStepEnd_ - lowFed_));
+        for (int c = 0; c < channels_; ++c) lowPointers_[std::size_t(c)] = bank_->low[std::size_t(c)].data() + done;
+        lowMeter_.process(lowPointers_.data(), piece);
+        done += piece;
+        lowFed_ += piece;
+        if (lowFed_ == lowStepEnd_) {
+            ++lowSteps_;
+            if (lowSteps_ >= 30) lowShortTerm_.push_back(lowMeter_.shortTermLufs());
+            lowStepEnd_ = std::llround(double(lowSteps_ + 1) * lowMeter_.sampleRate() / 10.0);
+        }
+    }
+}
+
 void SignalAnalyzer::endStep() {
     inStep_ = 0;
-    if (double(frames_) >= 3.0 * sampleRate_ - 0.5) lowShortTerm_.push_back(lowMeter_.shortTermLufs());
     if (keepSeries_) {
         series_.momentaryLufs.push_back(float(meter_.momentaryLufs()));
         series_.shortTermLufs.push_back(float(meter_.shortTermLufs()));
@@ -189,12 +570,32 @@ void SignalAnalyzer::endStep() {
 }
 
 BalanceFigures SignalAnalyzer::balance() const {
+    if (worker_) worker_->drain();
     BalanceFigures out;
+    // The decimators delay the slower rates by a few milliseconds: what is still in them belongs
+    // to the signal measured so far. Zeros for that long through a copy of the bank bring it out
+    // (the filters at fs are not delayed, and are not run).
+    std::array<double, octave::kBandCount> bandEnergy = bandEnergy_;
+    for (int b = 0; b < octave::kBandCount; ++b) bandEnergy[std::size_t(b)] += mainBandEnergy_[std::size_t(b)];
+    if (bank_ && bank_->stages.size() > 1 && frames_ > 0) {
+        Bank flush = *bank_;
+        const int factor = flush.stages.back().factor;
+        const int delay = (2 * int(flush.taps.size()) - 1) * (factor - 1); // at fs
+        double harsh = 0;
+        for (int done = 0; done < delay + factor;) {
+            const int n = std::min(stepFrames_, delay + factor - done);
+            for (auto& channel : flush.stages[0].signal) std::fill_n(channel.begin(), n, 0.0);
+            flush.stages[0].frames = n;
+            runBank(flush, 1, bandEnergy.data(), &harsh, false);
+            done += n;
+        }
+    }
     for (int b = 0; b < octave::kBandCount; ++b)
-        out.bandDb[std::size_t(b)] = totalEnergy_ > 0 && bandEnergy_[std::size_t(b)] > 0
-                                         ? 10 * std::log10(bandEnergy_[std::size_t(b)] / totalEnergy_)
+        out.bandDb[std::size_t(b)] = totalEnergy_ > 0 && bandEnergy[std::size_t(b)] > 0
+                                         ? 10 * std::log10(bandEnergy[std::size_t(b)] / totalEnergy_)
                                          : kNaN;
-    out.harshnessDb = totalEnergy_ > 0 && harshEnergy_ > 0 ? 10 * std::log10(harshEnergy_ / totalEnergy_) : kNaN;
+    const double harshEnergy = harshEnergy_ + mainHarshEnergy_;
+    out.harshnessDb = totalEnergy_ > 0 && harshEnergy > 0 ? 10 * std::log10(harshEnergy / totalEnergy_) : kNaN;
     const double rms = frames_ > 0 ? std::sqrt(totalEnergy_ / (double(frames_) * channels_)) : 0;
     out.crestFactorDb = rms > 0 && peak_ > 0 ? 20 * std::log10(peak_ / rms) : kNaN;
 

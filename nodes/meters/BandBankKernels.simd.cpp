@@ -1,0 +1,128 @@
+// The band-balance bank's kernels, compiled once per architecture (see core/Simd.h and
+// BandBankKernels.h). No FMA and a fixed order of operations per lane / per output, so every
+// architecture gives the same bits.
+#include "nodes/meters/BandBankKernels.h"
+
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+
+namespace sg::SG_SIMD_NS {
+
+namespace {
+
+using bandbank::kLanes;
+using bandbank::kSections;
+using bandbank::LaneCascade;
+
+/// Lanes [0, Count * width of Batch) through their cascades, the batches interleaved in one
+/// loop so that their recursions overlap.
+template <class Batch, int Count>
+void cascadeBatches(LaneCascade& bank, const double* const* signals, int frames, double* sums, double* out) noexcept {
+    constexpr int width = int(Batch::size);
+    using Mask = typename Batch::batch_bool_type;
+    // Which channel feeds each lane: per batch, the channels present and their lane masks.
+    int present[Count][kLanes];
+    int presentCount[Count] = {};
+    Mask masks[Count][kLanes];
+    for (int g = 0; g < Count; ++g) {
+        const Batch channelOf = Batch::load_unaligned(&bank.channel[g * width]);
+        for (int lane = g * width; lane < (g + 1) * width; ++lane) {
+            const int c = int(bank.channel[lane]);
+            bool seen = false;
+            for (int i = 0; i < presentCount[g]; ++i) seen = seen || present[g][i] == c;
+            if (seen) continue;
+            masks[g][presentCount[g]] = channelOf == Batch(double(c));
+            present[g][presentCount[g]++] = c;
+        }
+    }
+    Batch b0[kSections][Count], b1[kSections][Count], b2[kSections][Count], a1[kSections][Count], a2[kSections][Count];
+    Batch z1[kSections][Count], z2[kSections][Count], sum[Count];
+    for (int s = 0; s < kSections; ++s)
+        for (int g = 0; g < Count; ++g) {
+            const int first = g * width;
+            b0[s][g] = Batch::load_unaligned(&bank.coefficients[s][0][first]);
+            b1[s][g] = Batch::load_unaligned(&bank.coefficients[s][1][first]);
+            b2[s][g] = Batch::load_unaligned(&bank.coefficients[s][2][first]);
+            a1[s][g] = Batch::load_unaligned(&bank.coefficients[s][3][first]);
+            a2[s][g] = Batch::load_unaligned(&bank.coefficients[s][4][first]);
+            z1[s][g] = Batch::load_unaligned(&bank.state[s][0][first]);
+            z2[s][g] = Batch::load_unaligned(&bank.state[s][1][first]);
+        }
+    for (int g = 0; g < Count; ++g) sum[g] = Batch::load_unaligned(sums + g * width);
+    for (int n = 0; n < frames; ++n) {
+        Batch v[Count];
+        for (int g = 0; g < Count; ++g) {
+            v[g] = Batch(signals[present[g][0]][n]);
+            for (int i = 1; i < presentCount[g]; ++i) v[g] = xsimd::select(masks[g][i], Batch(signals[present[g][i]][n]), v[g]);
+        }
+        for (int s = 0; s < kSections; ++s)
+            for (int g = 0; g < Count; ++g) {
+                const Batch y = b0[s][g] * v[g] + z1[s][g];
+                z1[s][g] = (b1[s][g] * v[g] + z2[s][g]) - a1[s][g] * y;
+                z2[s][g] = b2[s][g] * v[g] - a2[s][g] * y;
+                v[g] = y;
+            }
+        for (int g = 0; g < Count; ++g) {
+            sum[g] = sum[g] + v[g] * v[g];
+            if (out) v[g].store_unaligned(out + std::ptrdiff_t(n) * kLanes + g * width);
+        }
+    }
+    for (int s = 0; s < kSections; ++s)
+        for (int g = 0; g < Count; ++g) {
+            z1[s][g].store_unaligned(&bank.state[s][0][g * width]);
+            z2[s][g].store_unaligned(&bank.state[s][1][g * width]);
+        }
+    for (int g = 0; g < Count; ++g) sum[g].store_unaligned(sums + g * width);
+}
+
+} // namespace
+
+void laneCascade(LaneCascade& bank, const double* const* in, int frames, double* sums, double* out) noexcept {
+    if (frames <= 0 || bank.lanes <= 0) return;
+    // Lanes past bank.lanes are padding (kLanes wide), computed and never read back.
+    using Wide = xsimd::batch<double, SG_SIMD_ARCH>;
+    constexpr int width = int(Wide::size);
+    const int batches = (bank.lanes + width - 1) / width;
+#if defined(__AVX512F__)
+    if (bank.lanes <= 2) return cascadeBatches<xsimd::batch<double, xsimd::sse2>, 1>(bank, in, frames, sums, out);
+    if (bank.lanes <= 4) return cascadeBatches<xsimd::batch<double, xsimd::avx2>, 1>(bank, in, frames, sums, out);
+#elif defined(__AVX2__)
+    if (bank.lanes <= 2) return cascadeBatches<xsimd::batch<double, xsimd::sse2>, 1>(bank, in, frames, sums, out);
+#endif
+    static_assert(kLanes % width == 0 && kLanes / width <= 8);
+    switch (batches) {
+    case 1:
+        return cascadeBatches<Wide, 1>(bank, in, frames, sums, out);
+    case 2:
+        return cascadeBatches<Wide, 2>(bank, in, frames, sums, out);
+    case 3:
+        return cascadeBatches<Wide, 3>(bank, in, frames, sums, out);
+    case 4:
+        return cascadeBatches<Wide, 4>(bank, in, frames, sums, out);
+    default:
+        return cascadeBatches<Wide, kLanes / width>(bank, in, frames, sums, out);
+    }
+}
+
+void halfbandDecimate(const double* even, const double* odd, int outFrames, const double* g, int pairCount, double centre,
+                      double* y) noexcept {
+    using Batch = xsimd::batch<double, SG_SIMD_ARCH>;
+    constexpr int width = int(Batch::size);
+    const int p = pairCount;
+    int m = 0;
+    const Batch c(centre);
+    for (; m + width <= outFrames; m += width) {
+        Batch acc = c * Batch::load_unaligned(even + m - p + 1);
+        for (int j = 0; j < p; ++j)
+            acc = acc + Batch(g[j]) * (Batch::load_unaligned(odd + m - p + 1 + j) + Batch::load_unaligned(odd + m - p - j));
+        acc.store_unaligned(y + m);
+    }
+    for (; m < outFrames; ++m) {
+        double acc = centre * even[m - p + 1];
+        for (int j = 0; j < p; ++j) acc = acc + g[j] * (odd[m - p + 1 + j] + odd[m - p - j]);
+        y[m] = acc;
+    }
+}
+
+} // namespace sg::SG_SIMD_NS
