@@ -46,6 +46,8 @@ public:
     void fill(float* out, std::size_t count) noexcept;
 
 private:
+    friend std::uint64_t quantize(const float*, std::size_t, int, std::int32_t*, float*, TpdfDither&) noexcept;
+
     /// kLanes new values, one per generator.
     void generate(float* out) noexcept;
 
@@ -59,8 +61,10 @@ private:
 /// q = clamp(round(x * 2^(bits-1) + d), -2^(bits-1), 2^(bits-1) - 1) with one d per sample from
 /// `dither`, in order, so the result does not depend on how a stream is split into calls. Each
 /// q is stored left-justified in 32 bits (q << (32 - bits)), libsndfile's convention for int
-/// samples of any depth. `ditherScratch` holds `count` floats. `bits` is 8..24. Returns how
-/// many samples clipped (x * 2^(bits-1) outside the integer range before dither).
+/// samples of any depth. `bits` is 8..24. Returns how many samples clipped (x * 2^(bits-1)
+/// outside the integer range before dither). `ditherScratch` holds `count` floats (the
+/// baseline loop's dither values; with AVX2 the values are drawn, used and counted in one pass
+/// of the same integer and double operations, so every architecture gives the same results).
 std::uint64_t quantize(const float* in, std::size_t count, int bits, std::int32_t* out, float* ditherScratch,
                        TpdfDither& dither) noexcept;
 
