@@ -7,7 +7,9 @@
 #endif
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 
 namespace sg::io {
 
@@ -195,6 +197,30 @@ std::uint64_t quantize(const float* in, std::size_t count, int bits, std::int32_
     }
 #endif
     return quantizeBaseline(in, count, bits, out, ditherScratch, dither);
+}
+
+void packLittleEndian(const std::int32_t* in, std::size_t count, int bytes, unsigned char* out) noexcept {
+    constexpr bool littleEndianHost = std::endian::native == std::endian::little; // stores below are in that order
+    if (bytes == 4 && littleEndianHost) {
+        std::memcpy(out, in, count * 4);
+        return;
+    }
+    const int shift = 32 - 8 * bytes;
+    if (bytes == 3 && count > 0 && littleEndianHost) {
+        // Four bytes stored per sample, each store overlapping the next sample's first byte,
+        // which that sample's store then writes: one shift and one store per sample.
+        for (std::size_t i = 0; i + 1 < count; ++i) {
+            const std::uint32_t v = std::uint32_t(in[i]) >> shift;
+            std::memcpy(out + 3 * i, &v, 4);
+        }
+        const std::uint32_t last = std::uint32_t(in[count - 1]) >> shift;
+        for (int b = 0; b < 3; ++b) out[3 * (count - 1) + std::size_t(b)] = (unsigned char)(last >> (8 * b));
+        return;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t v = std::uint32_t(in[i]) >> shift;
+        for (int b = 0; b < bytes; ++b) out[i * std::size_t(bytes) + std::size_t(b)] = (unsigned char)(v >> (8 * b));
+    }
 }
 
 void interleave(ConstAudioView in, float* out) noexcept {

@@ -68,6 +68,11 @@ private:
 std::uint64_t quantize(const float* in, std::size_t count, int bits, std::int32_t* out, float* ditherScratch,
                        TpdfDither& dither) noexcept;
 
+/// Little-endian integer PCM of `bytes` (2, 3 or 4) bytes per sample from left-justified 32-bit
+/// samples (quantize's output): the top `bytes` bytes of each, least significant first, as
+/// libsndfile's int conversion writes them for WAV, RF64 and W64. out holds count * bytes.
+void packLittleEndian(const std::int32_t* in, std::size_t count, int bytes, unsigned char* out) noexcept;
+
 /// Interleaves planar float samples unchanged: out[frame * channels + channel].
 void interleave(ConstAudioView in, float* out) noexcept;
 /// Deinterleaves `frames` frames of `in` (in.channels interleaved) into the planar view `out`.

@@ -1,16 +1,20 @@
 // io::quantize against an independent reference: the dither sequence from TpdfDither::next(),
 // q = clamp(floor(x 2^(bits-1) + d + 0.5)) in double (exact there), the clip count from the
 // definition; on hostile input, for any split of the stream into calls, on the baseline and the
-// AVX2 copy of the fused loop.
+// AVX2 copy of the fused loop. io::packLittleEndian against libsndfile's own int conversion.
 #include "core/Simd.h"
 #include "host/io/Dither.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
+#include <sndfile.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <numbers>
 #include <string>
@@ -129,4 +133,44 @@ TEST_CASE("quantize: the fused loop leaves the dither sequence where next() woul
     bool same = true;
     for (int i = 0; i < 100; ++i) same = same && fused.next() == alone.next();
     CHECK(same);
+}
+
+TEST_CASE("packLittleEndian writes the bytes libsndfile writes for 16, 24 and 32-bit WAV", "[io]") {
+    // The oracle: the same left-justified samples through sf_writef_int into a WAV file, whose
+    // data chunk is compared byte for byte.
+    test::TempDir dir;
+    TpdfDither dither(3);
+    std::vector<float> x = hostileSamples(24);
+    x.resize(x.size() / 2 * 2); // whole stereo frames
+    std::vector<float> scratch(x.size());
+    for (int bits : {16, 24, 32}) {
+        INFO(bits << " bits");
+        std::vector<std::int32_t> q(x.size());
+        if (bits == 32) // full 32-bit values: every byte matters
+            for (std::size_t i = 0; i < q.size(); ++i) q[i] = std::int32_t(0x9E3779B9u * std::uint32_t(i + 1));
+        else
+            quantize(x.data(), x.size(), bits, q.data(), scratch.data(), dither);
+        const std::string path = dir.path() + "/oracle" + std::to_string(bits) + ".wav";
+        SF_INFO info{};
+        info.samplerate = 48000;
+        info.channels = 2;
+        info.format = SF_FORMAT_WAV | (bits == 16 ? SF_FORMAT_PCM_16 : bits == 24 ? SF_FORMAT_PCM_24 : SF_FORMAT_PCM_32);
+        SNDFILE* file = sf_open(path.c_str(), SFM_WRITE, &info);
+        REQUIRE(file != nullptr);
+        REQUIRE(sf_writef_int(file, q.data(), sf_count_t(q.size() / 2)) == sf_count_t(q.size() / 2));
+        sf_close(file);
+        std::ifstream stream(path, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
+        const std::size_t data = bytes.find("data");
+        REQUIRE(data != std::string::npos);
+        const std::size_t size = q.size() * std::size_t(bits / 8);
+        REQUIRE(bytes.size() >= data + 8 + size);
+        for (std::size_t count : {q.size(), std::size_t(1), std::size_t(0)}) { // whole, one sample, none
+            std::vector<unsigned char> packed(size + 1, 0xA5);
+            packLittleEndian(q.data(), count, bits / 8, packed.data());
+            const std::size_t n = count * std::size_t(bits / 8);
+            CHECK(std::memcmp(packed.data(), bytes.data() + data + 8, n) == 0);
+            CHECK(packed[n] == 0xA5); // nothing written past the end
+        }
+    }
 }
