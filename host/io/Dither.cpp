@@ -1,7 +1,15 @@
 #include "host/io/Dither.h"
 
+#include "core/Simd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 
 namespace sg::io {
 
@@ -79,12 +87,13 @@ void TpdfDither::fill(float* out, std::size_t count) noexcept {
     }
 }
 
-std::uint64_t quantize(const float* in, std::size_t count, int bits, std::int32_t* out, float* ditherScratch,
-                       TpdfDither& dither) noexcept {
-    dither.fill(ditherScratch, count);
-    const float* __restrict x = in;
-    const float* __restrict d = ditherScratch;
-    std::int32_t* __restrict q = out;
+namespace {
+
+/// The baseline: the dither values into `d` (TpdfDither::fill), then
+/// q = round-half-up(clamp(x 2^(bits-1) + d)) in double, where x 2^(bits-1) + d is exact.
+std::uint64_t quantizeBaseline(const float* __restrict x, std::size_t count, int bits, std::int32_t* __restrict q,
+                               float* __restrict d, TpdfDither& dither) noexcept {
+    dither.fill(d, count);
     const double scale = std::ldexp(1.0, bits - 1);
     const double lowest = -scale, highest = scale - 1;
     // Rounding by truncation in a positive domain: v + 2^(bits-1) + 0.5 >= 0.5 after clamping,
@@ -101,15 +110,117 @@ std::uint64_t quantize(const float* in, std::size_t count, int bits, std::int32_
     }
     // x * scale > highest exactly when x > highest / scale (both exact in float for bits <= 24).
     const float lowestInput = -1.0f, highestInput = float(highest / scale);
-    std::uint32_t clipped = 0;
     std::uint64_t total = 0;
     for (std::size_t start = 0; start < count; start += 1u << 20) { // 32-bit counters, vectorised
         const std::size_t end = std::min(count, start + (std::size_t(1) << 20));
-        clipped = 0;
+        std::uint32_t clipped = 0;
         for (std::size_t i = start; i < end; ++i) clipped += std::uint32_t((x[i] < lowestInput) | (x[i] > highestInput));
         total += clipped;
     }
     return total;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/// AVX2, one pass: the four generators are the four 64-bit lanes of a register, and each step
+/// quantises the next four samples with the baseline's operations (the dither value enters as
+/// double: (high + low) 2^-24 is exact in float and in double alike), so the results are the same.
+/// Samples [0, count), count a multiple of 4, the generators' states in state0 / state1.
+[[gnu::target("avx2,popcnt")]] std::uint64_t quantizeAvx2(const float* x, std::size_t count, int bits, std::int32_t* q,
+                                                          std::uint64_t* state0, std::uint64_t* state1) noexcept {
+    const double scale = std::ldexp(1.0, bits - 1);
+    const __m256d scaleV = _mm256_set1_pd(scale), lowest = _mm256_set1_pd(-scale), highest = _mm256_set1_pd(scale - 1);
+    const __m256d offset = _mm256_set1_pd(scale + 0.5), unit = _mm256_set1_pd(0x1p-24);
+    const __m128i integerOffset = _mm_set1_epi32(std::int32_t(scale));
+    const __m128i shift = _mm_cvtsi32_si128(32 - bits);
+    const __m128 lowestInput = _mm_set1_ps(-1.0f), highestInput = _mm_set1_ps(float((scale - 1) / scale));
+    const __m256i evenDwords = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    __m256i s0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(state0));
+    __m256i s1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(state1));
+    std::uint64_t clipped = 0;
+    for (std::size_t i = 0; i < count; i += 4) {
+        // xorshift128+ (a, b, c = 23, 18, 5) on the four generators
+        __m256i a = s0;
+        const __m256i b = s1;
+        const __m256i sum = _mm256_add_epi64(a, b);
+        s0 = b;
+        a = _mm256_xor_si256(a, _mm256_slli_epi64(a, 23));
+        s1 = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(_mm256_srli_epi64(a, 18), _mm256_srli_epi64(b, 5)));
+        // Top 24 bits of each 32-bit half, signed, then high + low in the low half of each lane.
+        const __m256i halves = _mm256_srai_epi32(sum, 8);
+        const __m256i pairs = _mm256_add_epi32(halves, _mm256_srli_epi64(halves, 32));
+        const __m128i dither = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(pairs, evenDwords));
+        const __m256d d = _mm256_mul_pd(_mm256_cvtepi32_pd(dither), unit);
+        const __m128 in = _mm_loadu_ps(x + i);
+        __m256d v = _mm256_add_pd(_mm256_mul_pd(_mm256_cvtps_pd(in), scaleV), d);
+        v = _mm256_max_pd(lowest, v);  // v < lowest ? lowest : v
+        v = _mm256_min_pd(highest, v); // v > highest ? highest : v
+        const __m128i level = _mm_sub_epi32(_mm256_cvttpd_epi32(_mm256_add_pd(v, offset)), integerOffset);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm_sll_epi32(level, shift));
+        const __m128 out = _mm_or_ps(_mm_cmplt_ps(in, lowestInput), _mm_cmpgt_ps(in, highestInput));
+        clipped += std::uint64_t(__builtin_popcount(unsigned(_mm_movemask_ps(out))));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(state0), s0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(state1), s1);
+    return clipped;
+}
+#endif
+
+} // namespace
+
+std::uint64_t quantize(const float* in, std::size_t count, int bits, std::int32_t* out, float* ditherScratch,
+                       TpdfDither& dither) noexcept {
+#if defined(__x86_64__) && defined(__GNUC__)
+    static_assert(TpdfDither::kLanes == 4, "the AVX2 loop holds the generators in one register");
+    // Checked per call, so that STAGEGRAPH_SIMD lowers it as for the engine's kernels (tests).
+    if (detectSimdArch() != SimdArch::Sse2) {
+        const double scale = std::ldexp(1.0, bits - 1);
+        const double lowest = -scale, highest = scale - 1, offset = scale + 0.5;
+        const auto integerOffset = std::int32_t(scale);
+        const std::int32_t step = std::int32_t(1) << (32 - bits);
+        const float highestInput = float(highest / scale);
+        std::uint64_t clipped = 0;
+        // One sample with the next value of the sequence (values left over from the previous
+        // call first, and the tail): the same operations as the loops.
+        auto one = [&](std::size_t i) {
+            double v = double(in[i]) * scale + double(dither.next());
+            v = v < lowest ? lowest : v;
+            v = v > highest ? highest : v;
+            out[i] = (std::int32_t(v + offset) - integerOffset) * step;
+            clipped += std::uint64_t((in[i] < -1.0f) | (in[i] > highestInput));
+        };
+        std::size_t done = 0;
+        while (done < count && dither.pendingIndex_ < TpdfDither::kLanes) one(done++);
+        const std::size_t groups = (count - done) / TpdfDither::kLanes * TpdfDither::kLanes;
+        if (groups > 0) clipped += quantizeAvx2(in + done, groups, bits, out + done, dither.state0_, dither.state1_);
+        for (done += groups; done < count;) one(done++);
+        return clipped;
+    }
+#endif
+    return quantizeBaseline(in, count, bits, out, ditherScratch, dither);
+}
+
+void packLittleEndian(const std::int32_t* in, std::size_t count, int bytes, unsigned char* out) noexcept {
+    constexpr bool littleEndianHost = std::endian::native == std::endian::little; // stores below are in that order
+    if (bytes == 4 && littleEndianHost) {
+        std::memcpy(out, in, count * 4);
+        return;
+    }
+    const int shift = 32 - 8 * bytes;
+    if (bytes == 3 && count > 0 && littleEndianHost) {
+        // Four bytes stored per sample, each store overlapping the next sample's first byte,
+        // which that sample's store then writes: one shift and one store per sample.
+        for (std::size_t i = 0; i + 1 < count; ++i) {
+            const std::uint32_t v = std::uint32_t(in[i]) >> shift;
+            std::memcpy(out + 3 * i, &v, 4);
+        }
+        const std::uint32_t last = std::uint32_t(in[count - 1]) >> shift;
+        for (int b = 0; b < 3; ++b) out[3 * (count - 1) + std::size_t(b)] = (unsigned char)(last >> (8 * b));
+        return;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t v = std::uint32_t(in[i]) >> shift;
+        for (int b = 0; b < bytes; ++b) out[i * std::size_t(bytes) + std::size_t(b)] = (unsigned char)(v >> (8 * b));
+    }
 }
 
 void interleave(ConstAudioView in, float* out) noexcept {

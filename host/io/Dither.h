@@ -46,6 +46,8 @@ public:
     void fill(float* out, std::size_t count) noexcept;
 
 private:
+    friend std::uint64_t quantize(const float*, std::size_t, int, std::int32_t*, float*, TpdfDither&) noexcept;
+
     /// kLanes new values, one per generator.
     void generate(float* out) noexcept;
 
@@ -59,10 +61,17 @@ private:
 /// q = clamp(round(x * 2^(bits-1) + d), -2^(bits-1), 2^(bits-1) - 1) with one d per sample from
 /// `dither`, in order, so the result does not depend on how a stream is split into calls. Each
 /// q is stored left-justified in 32 bits (q << (32 - bits)), libsndfile's convention for int
-/// samples of any depth. `ditherScratch` holds `count` floats. `bits` is 8..24. Returns how
-/// many samples clipped (x * 2^(bits-1) outside the integer range before dither).
+/// samples of any depth. `bits` is 8..24. Returns how many samples clipped (x * 2^(bits-1)
+/// outside the integer range before dither). `ditherScratch` holds `count` floats (the
+/// baseline loop's dither values; with AVX2 the values are drawn, used and counted in one pass
+/// of the same integer and double operations, so every architecture gives the same results).
 std::uint64_t quantize(const float* in, std::size_t count, int bits, std::int32_t* out, float* ditherScratch,
                        TpdfDither& dither) noexcept;
+
+/// Little-endian integer PCM of `bytes` (2, 3 or 4) bytes per sample from left-justified 32-bit
+/// samples (quantize's output): the top `bytes` bytes of each, least significant first, as
+/// libsndfile's int conversion writes them for WAV, RF64 and W64. out holds count * bytes.
+void packLittleEndian(const std::int32_t* in, std::size_t count, int bytes, unsigned char* out) noexcept;
 
 /// Interleaves planar float samples unchanged: out[frame * channels + channel].
 void interleave(ConstAudioView in, float* out) noexcept;

@@ -84,6 +84,11 @@ private:
         std::int64_t holdFrames = 0;
         bool autoRelease = false, listen = false, below = false, boost = false;
         bool detectorFiltered = false;
+        /// Peak detector, link 100 %, several detectors (not the gate): every channel's linked
+        /// level is the loudest channel's, max_c 20 log10 max_W |d_c| = 20 log10 max_W max_c |d_c|,
+        /// so one sliding maximum of max_c |d_c| (in the first lane) serves them all, and so do
+        /// one target, one recursion result and one gain curve.
+        bool sharedLevel = false;
         biquad::Section detectorSection{}; ///< also the audio band of split types
         double maxChangeDb = 0;
         std::array<double, 8> sumChangeDb{}; ///< by frame count modulo 8 (changeStatistics)
@@ -194,6 +199,24 @@ private:
         inst.below = get(i, d_.mode, kModeAbove) == kModeBelow;
         inst.boost = d_.kind == Kind::DynamicEq && inst.rangeDb > 0;
         inst.rangeDb = std::fabs(inst.rangeDb);
+        const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
+        const bool shared = !inst.rms && inst.link >= 1.0 && detectors > 1 && d_.kind != Kind::Gate;
+        if (shared != inst.sharedLevel) {
+            Lane* first = &lanes_[std::size_t(inst.firstLane)];
+            // Into sharing: the first lane's maximum becomes that of all channels (exact). Out of
+            // it: each lane restarts from the shared maximum, which holds the loudest channel's
+            // peaks for up to one window (the level link 100 % gave until then).
+            for (int k = 1; k < detectors; ++k) {
+                Lane& lane = first[k];
+                if (shared) {
+                    first->peak.mergeFrom(lane.peak);
+                } else {
+                    lane.peak.reset();
+                    lane.peak.mergeFrom(first->peak);
+                }
+            }
+            inst.sharedLevel = shared;
+        }
         const double attack = timeConstantFactor(get(i, d_.attack, 0), fs);
         const double releaseMs = get(i, d_.release, 0);
         const double release = timeConstantFactor(releaseMs, fs);
@@ -270,11 +293,9 @@ private:
         for (int i = 0; i < instanceCount(); ++i) apply(ctx, i, start, frames);
     }
 
-    /// Level in dB of `frames` detector samples `d` into levelDb (filters `d` into `band` first
-    /// when the instance filters its detector; `band` then holds the filtered signal).
-    void detect(const Instance& inst, Lane& lane, const float* d, float* band, float* levelDb, int frames) noexcept {
-        const float* source = d;
-        if (inst.detectorFiltered) source = band; // filtered by the bank (processSegment)
+    /// Level in dB of `frames` detector samples `source` (the filtered band when the instance
+    /// filters its detector) into levelDb.
+    void detect(const Instance& inst, Lane& lane, const float* source, float* levelDb, int frames) noexcept {
         const int w = inst.windowFrames;
         float* ring = lane.ring.data();
         if (inst.rms) {
@@ -319,13 +340,26 @@ private:
         Instance& inst = instances_[std::size_t(i)];
         const bool keyed = inst.sidechainChannels > 0;
         const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
-        for (int k = 0; k < detectors; ++k) {
-            const float* d = keyed ? ctx.inputs[1][inst.firstSidechain + k] + start : ctx.inputs[0][inst.firstLane + k] + start;
-            detect(inst, lanes_[std::size_t(inst.firstLane + k)], d, band_[std::size_t(inst.firstLane + k)].data(),
-                   levelDb_[std::size_t(k)].data(), frames);
+        auto detectorSignal = [&](int k) -> const float* { // filtered by the bank (processSegment)
+            return inst.detectorFiltered ? band_[std::size_t(inst.firstLane + k)].data()
+                   : keyed               ? ctx.inputs[1][inst.firstSidechain + k] + start
+                                         : ctx.inputs[0][inst.firstLane + k] + start;
+        };
+        if (inst.sharedLevel) { // one level: that of max_c |d_c|
+            float* loudest = linked_.data();
+            const float* d0 = detectorSignal(0);
+            for (int n = 0; n < frames; ++n) loudest[n] = std::fabs(d0[n]);
+            for (int k = 1; k < detectors; ++k) {
+                const float* d = detectorSignal(k);
+                for (int n = 0; n < frames; ++n) loudest[n] = std::max(loudest[n], std::fabs(d[n]));
+            }
+            detect(inst, lanes_[std::size_t(inst.firstLane)], loudest, levelDb_[0].data(), frames);
+        } else {
+            for (int k = 0; k < detectors; ++k)
+                detect(inst, lanes_[std::size_t(inst.firstLane + k)], detectorSignal(k), levelDb_[std::size_t(k)].data(), frames);
         }
         // Stereo link: X_c = L_c + k (max_j L_j - L_c), in double as the level's own arithmetic.
-        if (inst.link > 0 && detectors > 1) {
+        if (inst.link > 0 && detectors > 1 && !inst.sharedLevel) {
             std::copy_n(levelDb_[0].data(), frames, linked_.data());
             for (int k = 1; k < detectors; ++k)
                 for (int n = 0; n < frames; ++n)
@@ -339,8 +373,12 @@ private:
             }
         }
         for (int c = 0; c < inst.channels; ++c) {
-            const float* level = levelDb_[std::size_t(detectors == 1 ? 0 : c)].data();
+            const float* level = levelDb_[std::size_t(detectors == 1 || inst.sharedLevel ? 0 : c)].data();
             float* target = gainDb_[std::size_t(inst.firstLane + c)].data();
+            if (inst.sharedLevel && c > 0) { // the same level, the same static curve
+                std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, target);
+                continue;
+            }
             switch (d_.kind) {
             case Kind::Gate: {
                 Lane& lane = lanes_[std::size_t(inst.firstLane + c)];
@@ -384,7 +422,7 @@ private:
         const bool keyed = inst.sidechainChannels > 0;
         const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
         std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, frameChange_.data());
-        for (int c = 1; c < inst.channels; ++c) {
+        for (int c = 1; c < (inst.sharedLevel ? 1 : inst.channels); ++c) { // shared: every lane's is the first's
             const float* change = gainDb_[std::size_t(inst.firstLane + c)].data();
             for (int n = 0; n < frames; ++n) frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], change[n]);
         }
@@ -414,15 +452,18 @@ private:
             const float* x = ctx.inputs[0][inst.firstLane + c] + start;
             float* y = ctx.outputs[0][inst.firstLane + c] + start;
             float* gain = gainDb_[std::size_t(inst.firstLane + c)].data();
-            if (withMakeup)
+            // Shared level: the lanes' targets, so their recursions and gains, are identical, and
+            // curve_ already holds this channel's gain curve.
+            const bool curveReady = inst.sharedLevel && c > 0;
+            if (!curveReady && withMakeup)
                 for (int n = 0; n < frames; ++n) gain[n] = sign * gain[n] + makeup_[std::size_t(n)];
-            else
+            else if (!curveReady)
                 for (int n = 0; n < frames; ++n) gain[n] = sign * gain[n];
             if (isSplit(d_.kind) && inst.listen) { // the detector band of this channel
                 std::copy_n(band_[std::size_t(inst.firstLane + (detectors == 1 ? 0 : c))].data(), frames, y);
                 continue;
             }
-            elementwise().decibelsToGain(gain, curve_.data(), frames);
+            if (!curveReady) elementwise().decibelsToGain(gain, curve_.data(), frames);
             if (!isSplit(d_.kind)) {
                 elementwise().multiplyByCurve(x, curve_.data(), y, frames);
                 continue;
@@ -480,6 +521,12 @@ void SlidingMaximum::reset() noexcept {
     std::fill(suffix_.begin(), suffix_.end(), 0.0f);
     at_ = 0;
     prefix_ = 0;
+}
+
+void SlidingMaximum::mergeFrom(const SlidingMaximum& other) noexcept {
+    for (int j = 0; j < at_; ++j) chunk_[std::size_t(j)] = std::max(chunk_[std::size_t(j)], other.chunk_[std::size_t(j)]);
+    for (std::size_t j = 0; j < suffix_.size(); ++j) suffix_[j] = std::max(suffix_[j], other.suffix_[j]);
+    prefix_ = std::max(prefix_, other.prefix_);
 }
 
 void SlidingMaximum::process(const float* x, int frames, float* out) noexcept {

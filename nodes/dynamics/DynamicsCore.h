@@ -77,6 +77,10 @@ public:
     void reset() noexcept;
     /// out[n] for the next `frames` frames of x (out may be x).
     void process(const float* x, int frames, float* out) noexcept;
+    /// Becomes the sliding maximum of max(|x|, |y|), y the stream `other` has seen (the same
+    /// number of frames since reset, the same window): every stored maximum is the larger of the
+    /// two. Exact, since max commutes with max. Real-time safe.
+    void mergeFrom(const SlidingMaximum& other) noexcept;
 
 private:
     std::vector<float> chunk_;  ///< |x| of the current chunk

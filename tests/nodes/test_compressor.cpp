@@ -6,8 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
 using namespace sg;
 using namespace sg::nodetest;
@@ -162,6 +164,72 @@ TEST_CASE("compressor: link 0 % keys each channel alone, 100 % on the loudest, 5
             if (link == 0) CHECK(sameBits(Lanes{y[1]}, Lanes{in[1]})); // the quiet channel untouched, bit for bit
         }
     }
+}
+
+TEST_CASE("compressor: peak detector, link 100 %: bit for bit keyed on max(|l|, |r|), hostile stereo", "[nodes][compressor]") {
+    // With full link every channel keys on the loudest channel's level, and the peak level of
+    // the loudest is the peak level of max_c |d_c|: the same as one key channel carrying that.
+    for (double rate : kRates) {
+        const std::int64_t frames = std::int64_t(0.4 * rate);
+        Lanes in{sg::test::noise(frames, 10.0f, 21), sineAt(0.497 * rate, 0, rate, frames)}; // +20 dB drive, near Nyquist
+        for (float& v : in[1]) v = std::clamp(v * 1.5f, -1.0f, 1.0f);                        // clipped
+        scale(in[0], frames / 3, 2 * frames / 3, 0.001f); // the right channel leads in the middle third
+        std::vector<float> key(static_cast<std::size_t>(frames));
+        for (std::size_t n = 0; n < key.size(); ++n) key[n] = std::max(std::fabs(in[0][n]), std::fabs(in[1][n]));
+        for (double autoRelease : {0.0, 1.0}) {
+            INFO("rate " << rate << ", auto release " << autoRelease);
+            const auto params = paramsOf(
+                "compressor",
+                {{"threshold", -24}, {"ratio", 4}, {"knee", 6}, {"makeup", 2}, {"auto_release", autoRelease}, {"link", 100}});
+            auto linked = preparedKernel("compressor", {rate, 512, detectSimdArch()}, {instanceOf("compressor", params, 2)});
+            auto keyed = preparedKernel("compressor", {rate, 512, detectSimdArch()}, {keyedInstance("compressor", params, 2, 1)});
+            const Lanes y = renderKeyed(*linked, in, {}, 512, {512, 61, 300});
+            CHECK(sameBits(y, renderKeyed(*keyed, in, {key}, 512, {512})));
+            CHECK(gainDbAt(in[0], y[0], frames - 1) == Approx(gainDbAt(in[1], y[1], frames - 1)).margin(1e-4));
+        }
+    }
+}
+
+TEST_CASE("compressor: link stepping to and from 100 % mid-stream keeps each detector's history", "[nodes][compressor]") {
+    // Instant attack: a rising gain reduction follows the level at once, so entering link 100 %
+    // (whose shared maximum over the window is exact) must give the bits of link 100 % all
+    // along. Leaving it, each channel's own level is back one window later; the release (>= 1 ms)
+    // then carries a memory of the earlier levels that decays by e per ms.
+    const double rate = 48000;
+    const std::int64_t frames = 24000, change = 9001, window = 480; // window 10 ms
+    Lanes in = noiseLanes(2, frames, 5, 2.0f);
+    scale(in[1], 0, frames, 0.05f);
+    scale(in[1], 8800, 9100, 40.0f); // the quiet channel peaks just around the change
+    const NodeType* type = Registry::builtin().find("compressor");
+    auto renderWith = [&](double first, double then) {
+        const auto params =
+            paramsOf("compressor", {{"threshold", -20}, {"ratio", 3}, {"attack", 0}, {"release", 1}, {"link", first}});
+        auto kernel = preparedKernel("compressor", {rate, 1024, detectSimdArch()}, {instanceOf("compressor", params, 2)});
+        RenderPlan plan;
+        plan.blockSizes = {1024, 333};
+        if (then != first) plan.events = {{change, 0, type->paramIndex("link"), then}};
+        return render(*kernel, in, 2, 1024, plan);
+    };
+    auto sameFrom = [](const Lanes& a, const Lanes& b, std::int64_t from, std::int64_t to) {
+        for (std::size_t l = 0; l < a.size(); ++l)
+            for (std::int64_t n = from; n < to; ++n)
+                if (std::memcmp(&a[l][std::size_t(n)], &b[l][std::size_t(n)], sizeof(float)) != 0) return false;
+        return true;
+    };
+    const Lanes half = renderWith(50, 50), full = renderWith(100, 100);
+    REQUIRE(!sameFrom(half, full, change, frames)); // the link matters on this material
+    const Lanes entering = renderWith(50, 100), leaving = renderWith(100, 50);
+    CHECK(sameFrom(entering, half, 0, change));
+    CHECK(sameFrom(entering, full, change, frames));
+    CHECK(sameFrom(leaving, full, 0, change));
+    double worstDb = 0;
+    for (int c = 0; c < 2; ++c)
+        for (std::int64_t n = change + window + 1000; n < frames; ++n) // 1000 frames: ~20 release times
+            if (in[std::size_t(c)][std::size_t(n)] != 0.0f)
+                worstDb = std::max(worstDb, std::fabs(gainDbAt(in[std::size_t(c)], leaving[std::size_t(c)], n) -
+                                                      gainDbAt(in[std::size_t(c)], half[std::size_t(c)], n)));
+    INFO("largest gain difference after leaving link 100 %: " << worstDb << " dB");
+    CHECK(worstDb < 1e-4);
 }
 
 TEST_CASE("compressor: auto release is slower after sustained compression than after a short peak", "[nodes][compressor]") {
