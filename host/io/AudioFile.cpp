@@ -331,16 +331,6 @@ namespace {
 /// Bytes packed before one write of little-endian PCM (AudioFileWriter::State::rawBytes).
 constexpr std::size_t kRawWriteBytes = std::size_t(1) << 20;
 
-/// The top `bytes` bytes of each full-scale sample, little-endian: what libsndfile's int to PCM
-/// conversion writes (the quantised values have zeros below them).
-void packLittleEndian(const std::int32_t* in, std::size_t count, int bytes, unsigned char* out) noexcept {
-    const int shift = 32 - 8 * bytes;
-    for (std::size_t i = 0; i < count; ++i) {
-        const auto v = std::uint32_t(in[i]) >> shift;
-        for (int b = 0; b < bytes; ++b) out[i * std::size_t(bytes) + std::size_t(b)] = (unsigned char)(v >> (8 * b));
-    }
-}
-
 } // namespace
 
 struct AudioFileWriter::State {
