@@ -91,18 +91,17 @@ void laneCascade(LaneCascade& bank, const double* const* in, int frames, double*
     if (bank.lanes <= 2) return cascadeBatches<xsimd::batch<double, xsimd::sse2>, 1>(bank, in, frames, sums, out);
 #endif
     static_assert(kLanes % width == 0 && kLanes / width <= 8);
-    switch (batches) {
-    case 1:
-        return cascadeBatches<Wide, 1>(bank, in, frames, sums, out);
-    case 2:
-        return cascadeBatches<Wide, 2>(bank, in, frames, sums, out);
-    case 3:
-        return cascadeBatches<Wide, 3>(bank, in, frames, sums, out);
-    case 4:
-        return cascadeBatches<Wide, 4>(bank, in, frames, sums, out);
-    default:
-        return cascadeBatches<Wide, kLanes / width>(bank, in, frames, sums, out);
-    }
+    // Only batch counts that fit the padded lanes are instantiated (with 8-wide AVX-512 batches,
+    // 3 or 4 would index past kLanes; they can never be asked for).
+    constexpr int most = kLanes / width;
+    if (batches <= 1) return cascadeBatches<Wide, 1>(bank, in, frames, sums, out);
+    if constexpr (most >= 2)
+        if (batches == 2) return cascadeBatches<Wide, 2>(bank, in, frames, sums, out);
+    if constexpr (most >= 3)
+        if (batches == 3) return cascadeBatches<Wide, 3>(bank, in, frames, sums, out);
+    if constexpr (most >= 4)
+        if (batches == 4) return cascadeBatches<Wide, 4>(bank, in, frames, sums, out);
+    if constexpr (most > 4) return cascadeBatches<Wide, most>(bank, in, frames, sums, out);
 }
 
 void halfbandDecimate(const double* even, const double* odd, int outFrames, const double* g, int pairCount, double centre,
