@@ -167,36 +167,52 @@ class LimiterKernel final : public DeclaredKernelOf<LimiterDecl> {
     }
 
 private:
-    /// Sliding minimum over the last `frames` values (monotonic deque in a ring of frames + 1).
+    /// Sliding minimum over the values of the last `frames` positions (van Herk / Gil-Werman,
+    /// streaming): positions are cut into chunks of `frames`; the window ending in chunk c at
+    /// offset o is the previous chunk's suffix from o + 1 and chunk c's prefix to o, so a push
+    /// costs two minima, plus one per value when a chunk completes (its suffix minima), whatever
+    /// the window and without branches on the data. Values are <= 0 (ln r) and 0 stands for
+    /// "no value": an empty window and missing positions read as 0, as a deque that expires its
+    /// entries by position would give. The minimum of the same values, so the same bits.
     struct HoldMin {
-        std::vector<std::int64_t> positions;
-        std::vector<double> values;
-        std::size_t head = 0, count = 0;
+        std::vector<double> chunk;  ///< the current chunk's values, [0, offset)
+        std::vector<double> suffix; ///< previous chunk: suffix[j] = min(values j .. frames - 1), suffix[frames] = 0
+        double prefix = 0;          ///< min of the current chunk's values
+        int offset = 0;             ///< position of the next value in its chunk
         int frames = 1;
+        std::int64_t next = 0; ///< the position that continues the stream
         void allocate(int holdFrames) {
             frames = holdFrames;
-            positions.assign(std::size_t(holdFrames) + 1, 0);
-            values.assign(std::size_t(holdFrames) + 1, 0.0);
+            chunk.assign(std::size_t(holdFrames), 0.0);
+            suffix.assign(std::size_t(holdFrames) + 1, 0.0);
+            clear();
         }
-        void clear() noexcept { head = count = 0; }
+        void clear() noexcept {
+            std::fill(suffix.begin(), suffix.end(), 0.0);
+            prefix = 0;
+            offset = 0;
+            next = 0;
+        }
+        double append(double value) noexcept {
+            chunk[std::size_t(offset)] = value;
+            prefix = offset == 0 ? value : std::min(prefix, value);
+            const double held = std::min(suffix[std::size_t(offset) + 1], prefix);
+            if (++offset == frames) {
+                double most = 0;
+                for (int j = frames - 1; j >= 0; --j) suffix[std::size_t(j)] = most = std::min(chunk[std::size_t(j)], most);
+                offset = 0;
+            }
+            return held;
+        }
         double push(double value, std::int64_t position) noexcept {
-            const std::size_t slots = positions.size();
-            // Ring indices: head < slots and count <= slots, so one subtraction wraps them.
-            const auto wrap = [slots](std::size_t index) { return index >= slots ? index - slots : index; };
-            while (count > 0) { // drop tail values that can never be the minimum again
-                const std::size_t tail = wrap(head + count - 1);
-                if (values[tail] < value) break;
-                --count;
+            if (position != next) { // a gap reads as 0 (no value); a step back starts afresh
+                if (position < next)
+                    clear();
+                else
+                    for (std::int64_t m = std::max(next, position - frames); m < position; ++m) append(0.0);
             }
-            const std::size_t at = wrap(head + count);
-            positions[at] = position;
-            values[at] = value;
-            ++count;
-            while (positions[head] <= position - frames) {
-                head = wrap(head + 1);
-                --count;
-            }
-            return values[head];
+            next = position + 1;
+            return append(value);
         }
     };
     struct Instance {
@@ -250,6 +266,11 @@ private:
         sidePeak_.assign(std::size_t(maxBlockFrames()), 0.0f);
         gain_.assign(std::size_t(maxBlockFrames()), 1.0f);
         reductions_.assign(std::size_t(maxBlockFrames()), 0.0f);
+        sums_.assign(std::size_t(maxBlockFrames()), 0.0);
+        logGains_.assign(std::size_t(maxBlockFrames()), 0.0);
+        approx_.assign(std::size_t(maxBlockFrames()), 0.0);
+        dutyFactor_ = 1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate()));
+        meanLogGains_ = SG_SIMD_PICK(spec.simd, meanLogGains);
         instances_.clear();
         lanes_.clear();
         for (int i = 0; i < instanceCount(); ++i) {
@@ -339,10 +360,12 @@ private:
         return double(peak) > inst.ceiling ? std::max(std::log(inst.ceiling / double(peak)), kMinLogGain) : 0.0;
     }
 
-    /// The gain of the next frame (absolute `position`) from its detected peaks. Works on ln g:
-    /// the release is then one multiply, the attack's mean a geometric one (still <= every value
-    /// it averages, which is all the guarantee needs) and the gain reduction in dB comes free.
-    float nextGain(Instance& inst, float peak, float sidePeak, std::int64_t position) noexcept {
+    /// Advances the gain computer by one frame from its detected peaks (absolute `position`) and
+    /// returns the attack's box sum, ln g of the frame times 2^36 A. Works on ln g: the release is
+    /// then one multiply, the attack's mean a geometric one (still <= every value it averages,
+    /// which is all the guarantee needs) and the gain reduction in dB comes free. The serial part
+    /// of the gain; gainCurve() turns the sums into gains and statistics a segment at a time.
+    double advance(Instance& inst, float peak, float sidePeak, std::int64_t position) noexcept {
         const double held = inst.hold.push(requiredLogGain(inst, peak), position);
         double factor = inst.releaseFactor;
         if (inst.adaptive > 0) {
@@ -366,7 +389,7 @@ private:
         const double envelope = std::min(inst.logEnvelope, inst.guardEnvelope);
         if (inst.adaptive > 0) {
             const double limited = -envelope * kDbPerNeper >= kLimitedThresholdDb ? 1.0 : 0.0;
-            inst.duty += (limited - inst.duty) * (1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate())));
+            inst.duty += (limited - inst.duty) * dutyFactor_;
         }
 
         // floor(envelope * 2^36), exactly (|value| < 2^41: the conversions are exact).
@@ -376,27 +399,59 @@ private:
         inst.boxSum += fixed - inst.box[inst.boxIndex];
         inst.box[inst.boxIndex] = fixed;
         if (++inst.boxIndex == inst.box.size()) inst.boxIndex = 0;
-        if (inst.boxSum == 0) {
-            if (position >= inst.latencyFrames) {
-                ++inst.countedFrames;
-                reductions_[reductionCount_++] = 0.0f;
-            }
-            return 1.0f;
-        }
-        const double logGain = double(inst.boxSum) / (kFixedOne * double(inst.attackFrames));
-        const double gain = std::exp(logGain);
-        float rounded = float(gain);
-        if (double(rounded) > gain) // the next float towards 0 (rounded > 0 and normal: gain >= e^-23)
-            rounded = std::bit_cast<float>(std::bit_cast<std::uint32_t>(rounded) - 1u);
+        return double(inst.boxSum);
+    }
 
-        if (position >= inst.latencyFrames) {
-            ++inst.countedFrames;
-            const double reductionDb = -logGain * kDbPerNeper;
-            inst.maxReductionDb = std::max(inst.maxReductionDb, reductionDb);
-            inst.sumReductionDb += reductionDb;
-            if (reductionDb >= kLimitedThresholdDb) ++inst.limitedFrames;
-            reductions_[reductionCount_++] = float(reductionDb);
+    /// gain_[i] for the segment's box sums sums_[i], i < frames (first frame at absolute
+    /// `position`), and the statistics of its counted frames; returns whether every gain is 1.
+    ///
+    /// g = e^(sum / (2^36 A)) rounded down to a float, exactly as std::exp would give it: the
+    /// vector exp's guess v is within 2^-51 of e^x and libm's within 2^-52 (glibc: < 1 ulp), so
+    /// both lie in [v (1 - 2^-50), v (1 + 2^-50)]; where the two ends round down to the same
+    /// float, that float is the answer, and otherwise (a float boundary within 1e-15 of v,
+    /// about one frame in 10^7) std::exp decides. A sum of 0 is a gain of exactly 1.
+    bool gainCurve(Instance& inst, std::int64_t position, int frames) noexcept {
+        meanLogGains_(sums_.data(), frames, kFixedOne * double(inst.attackFrames), logGains_.data(), approx_.data());
+        constexpr double kBelow = 1.0 - 0x1p-50, kAbove = 1.0 + 0x1p-50;
+        bool unity = true;
+        for (int i = 0; i < frames; ++i) {
+            float g = 1.0f;
+            if (sums_[std::size_t(i)] != 0.0) {
+                const double v = approx_[std::size_t(i)];
+                const float low = floorToFloat(v * kBelow);
+                g = low == floorToFloat(v * kAbove) ? low : floorToFloat(std::exp(logGains_[std::size_t(i)]));
+            }
+            gain_[std::size_t(i)] = g;
+            unity = unity && g == 1.0f;
         }
+        // Statistics over the output frames that carry input (absolute position >= L), in frame
+        // order (the sum's rounding then does not depend on the block split).
+        const int first = int(std::clamp<std::int64_t>(inst.latencyFrames - position, 0, frames));
+        double most = inst.maxReductionDb, sum = inst.sumReductionDb;
+        std::int64_t limited = 0;
+        for (int i = first; i < frames; ++i) {
+            float reduction = 0.0f;
+            if (sums_[std::size_t(i)] != 0.0) {
+                const double reductionDb = -logGains_[std::size_t(i)] * kDbPerNeper;
+                most = std::max(most, reductionDb);
+                sum += reductionDb;
+                limited += reductionDb >= kLimitedThresholdDb ? 1 : 0;
+                reduction = float(reductionDb);
+            }
+            reductions_[std::size_t(i - first)] = reduction;
+        }
+        inst.maxReductionDb = most;
+        inst.sumReductionDb = sum;
+        inst.limitedFrames += limited;
+        inst.countedFrames += frames - first;
+        reductionCount_ = std::size_t(frames - first);
+        return unity;
+    }
+
+    /// The largest float <= `value` (value positive and normal as a float: e^-23 <= value <= 1).
+    static float floorToFloat(double value) noexcept {
+        float rounded = float(value);
+        if (double(rounded) > value) rounded = std::bit_cast<float>(std::bit_cast<std::uint32_t>(rounded) - 1u);
         return rounded;
     }
 
@@ -537,13 +592,9 @@ private:
             }
         }
         const std::int64_t position = ctx.position + start;
-        bool unity = true;
-        reductionCount_ = 0;
-        for (int i = 0; i < frames; ++i) {
-            const float g = nextGain(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
-            gain_[std::size_t(i)] = g;
-            unity = unity && g == 1.0f;
-        }
+        for (int i = 0; i < frames; ++i)
+            sums_[std::size_t(i)] = advance(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
+        const bool unity = gainCurve(inst, position, frames);
         inst.reductionSeries.add(reductions_.data(), reductionCount_); // the counted frames' reductions, in order
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             float* work = lanes_[std::size_t(l)].work.data();
@@ -576,6 +627,11 @@ private:
     std::vector<float> sidePeak_;   ///< detected peak of the high-passed sidechain
     std::vector<float> gain_;       ///< gain per frame of the current segment
     std::vector<float> reductions_; ///< gain reduction (dB) of the segment's counted frames, for the series
+    std::vector<double> sums_;      ///< the attack's box sum per frame of the current segment
+    std::vector<double> logGains_;  ///< ln g per frame of the current segment
+    std::vector<double> approx_;    ///< the vector exp's guess of g per frame
+    double dutyFactor_ = 0;         ///< 1 - exp(-1 / (1 s fs)): the duty's one-pole coefficient
+    void (*meanLogGains_)(const double*, int, double, double*, double*) noexcept = nullptr;
     std::size_t reductionCount_ = 0;
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
 };

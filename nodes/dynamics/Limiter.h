@@ -89,3 +89,8 @@ SG_SIMD_DECLARE(void accumulateCrests(const float* const* z, int frames, float* 
 // is at least every value accumulateCrests would take for frame i (a parabola's crest exceeds
 // its middle point by at most |a - c| / 8).
 SG_SIMD_DECLARE(void crestBound(const float* const* z, int frames, float* bound) noexcept)
+// The attack's mean and a first guess of its exponential (Limiter.cpp, gainCurve()):
+// logGain[i] = sums[i] / divisor (an IEEE division, as the scalar one) and approx[i] = e^logGain[i]
+// within 2^-51 relative (xsimd's exp; its bits may differ between architectures: the caller only
+// uses it where every value within 2^-50 of it rounds down to the same float), i < frames.
+SG_SIMD_DECLARE(void meanLogGains(const double* sums, int frames, double divisor, double* logGain, double* approx) noexcept)

@@ -154,4 +154,20 @@ void crestBound(const float* const* z, int frames, float* bound) noexcept {
     }
 }
 
+void meanLogGains(const double* sums, int frames, double divisor, double* logGain, double* approx) noexcept {
+    using Doubles = xsimd::batch<double, SG_SIMD_ARCH>;
+    constexpr int width = int(Doubles::size);
+    const Doubles d(divisor);
+    int i = 0;
+    for (; i + width <= frames; i += width) {
+        const Doubles x = Doubles::load_unaligned(sums + i) / d;
+        x.store_unaligned(logGain + i);
+        xsimd::exp(x).store_unaligned(approx + i);
+    }
+    for (; i < frames; ++i) {
+        logGain[i] = sums[i] / divisor;
+        approx[i] = std::exp(logGain[i]);
+    }
+}
+
 } // namespace sg::SG_SIMD_NS

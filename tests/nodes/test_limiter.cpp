@@ -9,8 +9,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <random>
 
 using namespace sg;
 using namespace sg::test;
@@ -507,4 +510,41 @@ TEST_CASE("limiter: the gain_reduction_db series holds the largest reduction of 
     double most = 0;
     for (float v : s.values) most = std::max(most, double(v));
     CHECK(most == Approx(figure(figures, "max_gain_reduction_db")).margin(1e-5));
+}
+
+TEST_CASE("limiter: the attack's vector mean and exp guess are the division and within 2^-51 of libm's exp, every SIMD "
+          "architecture",
+          "[nodes][limiter]") {
+    // The gain is the float below e^(sum / (2^36 A)); the guess only decides it where every value
+    // within 2^-50 of it rounds down alike (Limiter.cpp, gainCurve()), so its error must stay under
+    // 2^-51 (+ libm's < 1 ulp) over the whole range of ln g, [-23.03, 0], rounding boundaries too.
+    const double divisor = 68719476736.0 * 61; // 2^36 A with A = 61 (5 ms at 48 kHz)
+    std::vector<double> sums;
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> logGain(-23.025850929940457, 0.0);
+    for (int i = 0; i < 20000; ++i) sums.push_back(std::floor(logGain(rng) * divisor));
+    for (double x : {-1e-9, -1e-6, -0.001, -0.1, -0.5, -1.0, -std::log(2.0), -10.0, -23.0, -23.025850929940457})
+        sums.push_back(std::floor(x * divisor));
+    for (std::int64_t s = -1; s >= -70; --s) sums.push_back(double(s)); // the smallest reductions
+    // Values whose exp lies on a float (powers of two) or next to one.
+    for (int k = 1; k <= 33; ++k) {
+        const double exact = std::floor(-double(k) * std::log(2.0) * divisor);
+        for (double d = -3; d <= 3; ++d) sums.push_back(exact + d);
+    }
+    const int frames = int(sums.size());
+    for (SimdArch arch : availableArchs()) {
+        CAPTURE(simdArchName(arch));
+        const auto kernel = SG_SIMD_PICK(arch, meanLogGains);
+        std::vector<double> logs(sums.size()), approx(sums.size());
+        kernel(sums.data(), frames, divisor, logs.data(), approx.data());
+        double worst = 0;
+        for (int i = 0; i < frames; ++i) {
+            const double expected = sums[std::size_t(i)] / divisor;
+            REQUIRE(std::bit_cast<std::uint64_t>(logs[std::size_t(i)]) == std::bit_cast<std::uint64_t>(expected));
+            const double reference = std::exp(expected);
+            worst = std::max(worst, std::fabs(approx[std::size_t(i)] - reference) / reference);
+        }
+        INFO("worst relative difference " << worst);
+        CHECK(worst <= 0x1p-51);
+    }
 }
