@@ -268,9 +268,9 @@ private:
         reductions_.assign(std::size_t(maxBlockFrames()), 0.0f);
         sums_.assign(std::size_t(maxBlockFrames()), 0.0);
         logGains_.assign(std::size_t(maxBlockFrames()), 0.0);
-        approx_.assign(std::size_t(maxBlockFrames()), 0.0);
+        floored_.assign(std::size_t(maxBlockFrames()), 0.0);
         dutyFactor_ = 1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate()));
-        meanLogGains_ = SG_SIMD_PICK(spec.simd, meanLogGains);
+        attackGains_ = SG_SIMD_PICK(spec.simd, attackGains);
         instances_.clear();
         lanes_.clear();
         for (int i = 0; i < instanceCount(); ++i) {
@@ -411,34 +411,25 @@ private:
     /// float, that float is the answer, and otherwise (a float boundary within 1e-15 of v,
     /// about one frame in 10^7) std::exp decides. A sum of 0 is a gain of exactly 1.
     bool gainCurve(Instance& inst, std::int64_t position, int frames) noexcept {
-        meanLogGains_(sums_.data(), frames, kFixedOne * double(inst.attackFrames), logGains_.data(), approx_.data());
-        constexpr double kBelow = 1.0 - 0x1p-50, kAbove = 1.0 + 0x1p-50;
+        attackGains_(sums_.data(), frames, kFixedOne * double(inst.attackFrames), logGains_.data(), floored_.data());
+        for (int i = 0; i < frames; ++i) gain_[std::size_t(i)] = float(floored_[std::size_t(i)]); // exact
+        for (int i = 0; i < frames; ++i)
+            if (floored_[std::size_t(i)] < 0) gain_[std::size_t(i)] = floorToFloat(std::exp(logGains_[std::size_t(i)]));
         bool unity = true;
-        for (int i = 0; i < frames; ++i) {
-            float g = 1.0f;
-            if (sums_[std::size_t(i)] != 0.0) {
-                const double v = approx_[std::size_t(i)];
-                const float low = floorToFloat(v * kBelow);
-                g = low == floorToFloat(v * kAbove) ? low : floorToFloat(std::exp(logGains_[std::size_t(i)]));
-            }
-            gain_[std::size_t(i)] = g;
-            unity = unity && g == 1.0f;
-        }
+        for (int i = 0; i < frames; ++i) unity &= gain_[std::size_t(i)] == 1.0f;
         // Statistics over the output frames that carry input (absolute position >= L), in frame
         // order (the sum's rounding then does not depend on the block split).
         const int first = int(std::clamp<std::int64_t>(inst.latencyFrames - position, 0, frames));
         double most = inst.maxReductionDb, sum = inst.sumReductionDb;
         std::int64_t limited = 0;
+        // A frame at gain 1 has ln g = 0: it adds -0 to the sum (no change), to the maximum (>= +0)
+        // nothing, and 0 (+0) to the series.
         for (int i = first; i < frames; ++i) {
-            float reduction = 0.0f;
-            if (sums_[std::size_t(i)] != 0.0) {
-                const double reductionDb = -logGains_[std::size_t(i)] * kDbPerNeper;
-                most = std::max(most, reductionDb);
-                sum += reductionDb;
-                limited += reductionDb >= kLimitedThresholdDb ? 1 : 0;
-                reduction = float(reductionDb);
-            }
-            reductions_[std::size_t(i - first)] = reduction;
+            const double reductionDb = -logGains_[std::size_t(i)] * kDbPerNeper;
+            most = std::max(most, reductionDb);
+            sum += reductionDb;
+            limited += reductionDb >= kLimitedThresholdDb ? 1 : 0;
+            reductions_[std::size_t(i - first)] = float(reductionDb) + 0.0f;
         }
         inst.maxReductionDb = most;
         inst.sumReductionDb = sum;
@@ -629,9 +620,9 @@ private:
     std::vector<float> reductions_; ///< gain reduction (dB) of the segment's counted frames, for the series
     std::vector<double> sums_;      ///< the attack's box sum per frame of the current segment
     std::vector<double> logGains_;  ///< ln g per frame of the current segment
-    std::vector<double> approx_;    ///< the vector exp's guess of g per frame
+    std::vector<double> floored_;   ///< g per frame as attackGains gives it (-1: undecided)
     double dutyFactor_ = 0;         ///< 1 - exp(-1 / (1 s fs)): the duty's one-pole coefficient
-    void (*meanLogGains_)(const double*, int, double, double*, double*) noexcept = nullptr;
+    void (*attackGains_)(const double*, int, double, double*, double*) noexcept = nullptr;
     std::size_t reductionCount_ = 0;
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
 };

@@ -89,8 +89,9 @@ SG_SIMD_DECLARE(void accumulateCrests(const float* const* z, int frames, float* 
 // is at least every value accumulateCrests would take for frame i (a parabola's crest exceeds
 // its middle point by at most |a - c| / 8).
 SG_SIMD_DECLARE(void crestBound(const float* const* z, int frames, float* bound) noexcept)
-// The attack's mean and a first guess of its exponential (Limiter.cpp, gainCurve()):
-// logGain[i] = sums[i] / divisor (an IEEE division, as the scalar one) and approx[i] = e^logGain[i]
-// within 2^-51 relative (xsimd's exp; its bits may differ between architectures: the caller only
-// uses it where every value within 2^-50 of it rounds down to the same float), i < frames.
-SG_SIMD_DECLARE(void meanLogGains(const double* sums, int frames, double divisor, double* logGain, double* approx) noexcept)
+// The attack's mean and its gain (Limiter.cpp, gainCurve()): logGain[i] = sums[i] / divisor (an
+// IEEE division, as the scalar one) and floored[i] = the largest float <= e^logGain[i] as libm's
+// exp gives it (1 where sums[i] = 0), as a double, or -1 where this kernel cannot tell: from a
+// vector exp within 2^-51 of libm's (its bits may differ between architectures), the float is
+// known where every value within 2^-50 of it rounds down alike, i < frames.
+SG_SIMD_DECLARE(void attackGains(const double* sums, int frames, double divisor, double* logGain, double* floored) noexcept)
