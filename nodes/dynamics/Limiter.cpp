@@ -479,6 +479,7 @@ private:
         bound_.assign(padded, 0.0f);
         chunks_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2 + kHistoryChunks), 0.0f);
         tileState_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0);
+        threshold_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0.0);
     }
 
     /// Phase k of the 8x signal (or its estimate) at frame i of the segment: phase(k)[i], i >= -1.
@@ -507,7 +508,7 @@ private:
     /// The remaining tiles run the full 174-tap phases and the refinement. A skipped tile's
     /// peaks would all have been <= C, so the gains, and the output, are bit-identical to
     /// detecting every frame; the bounds only decide how fast.
-    void detect(const float* input, const float* delayed, int frames, double ceiling) noexcept {
+    void detect(const float* input, const float* delayed, int frames) noexcept {
         accumulateMagnitude_(delayed, frames, peak_.data());
         const int tiles = (frames + kTileFrames - 1) / kTileFrames;
         chunkMagnitudes_(input - kHistoryChunks * kTileFrames, tiles + kHistoryChunks, chunks_.data());
@@ -516,7 +517,8 @@ private:
             float most = 0;
             for (int c = t; c <= t + kHistoryChunks; ++c) most = std::max(most, chunks_[std::size_t(c)]);
             const double m = double(most);
-            tileState_[std::size_t(t)] = silentFactor_ * m <= ceiling ? kTileQuiet : kTileEstimate; // inf: not quiet
+            tileState_[std::size_t(t)] =
+                silentFactor_ * m <= threshold_[std::size_t(t)] ? kTileQuiet : kTileEstimate; // inf: not quiet
             chunks_[std::size_t(t)] = most; // the window maximum of tile t from here on (c >= t are still unread)
         }
         // Level 2: runs of loud tiles get the estimates, cheapest first, until one rules an over
@@ -531,7 +533,7 @@ private:
                 for (int t = first / kTileFrames; t * kTileFrames < end; ++t) {
                     const double slack = estimateSlackFactors_[std::size_t(e)] * double(chunks_[std::size_t(t)]);
                     for (int i = t * kTileFrames; i < std::min(end, (t + 1) * kTileFrames); ++i)
-                        if (!(double(bound_[std::size_t(i)]) * kRefinementFactor + slack <= ceiling)) {
+                        if (!(double(bound_[std::size_t(i)]) * kRefinementFactor + slack <= threshold_[std::size_t(t)])) {
                             tileState_[std::size_t(t)] = static_cast<unsigned char>(level + 1);
                             break;
                         }
@@ -545,6 +547,40 @@ private:
             for (int k = 0; k < kDetectionFactor; ++k) z[k] = phase(k) + first;
             accumulateCrests_(z, end - first, peak_.data() + first);
         });
+    }
+
+    /// threshold_[t]: the level at or below which the 8x peaks of tile t of the next `frames`
+    /// cannot change the gain, so detect() may leave them at their lower bounds (|x| and the
+    /// Annex 2 values, which it always takes).
+    ///
+    /// A peak at or below the ceiling C never matters (r = 1). While the limiter is releasing
+    /// from e = ln g (the envelope before the segment), a peak matters less and less: without
+    /// the sidechain high-pass, e[n] = min(h[n], c' e[n-1]) with c' >= c (the release factor at
+    /// d = 0; the adaptive one is closer to 1) and no snap to 0 while c' e[n-1] < -2^-24, so
+    /// e[n - 1] <= c^(n - s) e (s = the segment's first frame) and the released value at frame n
+    /// is at most B_n = c^(n - s + 1) e. A frame i stays in the hold up to n = i + H - 1; if its
+    /// ln r >= B_(i + H - 1) >= every released value it meets, then e[n] = min(h[n], released)
+    /// is the same whatever its exact peak (ln r only enters that minimum, below a smaller
+    /// value), and ln r >= B holds for every peak <= C e^-B. So the threshold of tile t is
+    /// max(C, C e^-B), B taken for its last frame, both reduced by 1e-6 (far more than the
+    /// float rounding of the release chain, of pow, exp and the log of the gain computer):
+    /// the output is bit-identical to detecting every frame exactly. The bound needs c for
+    /// every n up to i + H - 1, and the release may change at the next segment, so only tiles
+    /// whose frames leave the hold within this segment (i + H <= frames) get it.
+    void tileThresholds(const Instance& inst, int frames) noexcept {
+        const int tiles = (frames + kTileFrames - 1) / kTileFrames;
+        constexpr double kSlack = 1.0 - 1e-6;
+        const int holdFrames = inst.hold.frames;
+        for (int t = 0; t < tiles; ++t) {
+            double threshold = inst.ceiling;
+            const int last = std::min(frames, (t + 1) * kTileFrames) - 1;
+            if (!inst.highPass && inst.logEnvelope < 0 && last + holdFrames <= frames) {
+                const double released = std::pow(inst.releaseFactor, double(last + holdFrames)) * inst.logEnvelope * kSlack;
+                if (released < 2 * kUnityLogThreshold)
+                    threshold = std::max(threshold, inst.ceiling * std::exp(-released) * kSlack);
+            }
+            threshold_[std::size_t(t)] = threshold;
+        }
     }
 
     /// Calls f(first, end) for each maximal run of tiles with tileState_ >= `level`, in frames.
@@ -566,12 +602,13 @@ private:
         const int history = inst.latencyFrames;
         std::fill(peak_.begin(), peak_.begin() + frames, 0.0f);
         if (inst.highPass) std::fill(sidePeak_.begin(), sidePeak_.begin() + frames, 0.0f);
+        tileThresholds(inst, frames);
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             Lane& lane = lanes_[std::size_t(l)];
             float* work = lane.work.data();
             const float* in = ctx.inputs[0][l] + start;
             std::memcpy(work + history, in, sizeof(float) * std::size_t(frames));
-            detect(work + history, work + history - taps_ / 2, frames, inst.ceiling);
+            detect(work + history, work + history - taps_ / 2, frames);
             // The Annex 2 4x values of the same instants (its centre is 5.875 frames back).
             accumulateTruePeak_(work + history - sideDelay_, frames, peak_.data());
             if (inst.highPass) {
@@ -607,6 +644,7 @@ private:
     std::vector<float> bound_;                                ///< crestBound of the estimate, per frame
     std::vector<float> chunks_;                               ///< max |x| per 16 frames, then per tile window
     std::vector<unsigned char> tileState_;                    ///< kTileQuiet, kTileEstimate + e or kTileExact
+    std::vector<double> threshold_;                           ///< per tile: peaks up to here cannot change the gain
     double silentFactor_ = 0;
     std::array<double, kEstimateLevels> estimateSlackFactors_{};
     void (*accumulateMagnitude_)(const float*, int, float*) noexcept = nullptr;
