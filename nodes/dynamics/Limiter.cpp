@@ -402,6 +402,40 @@ private:
         return double(inst.boxSum);
     }
 
+    /// advance() over the segment for the usual settings (no sidechain high-pass, fixed
+    /// release), with the state in locals: the same operations in the same order, so the same
+    /// bits, without the reloads the compiler must do when the stores to sums_ may alias the
+    /// instance.
+    void advanceFixedRelease(Instance& inst, std::int64_t position, int frames) noexcept {
+        const double ceiling = inst.ceiling, factor = inst.releaseFactor;
+        double envelope = inst.logEnvelope;
+        std::int64_t sum = inst.boxSum;
+        std::int64_t* box = inst.box.data();
+        const std::size_t boxSize = inst.box.size();
+        std::size_t index = inst.boxIndex;
+        const float* peaks = peak_.data();
+        double* sums = sums_.data();
+        for (int i = 0; i < frames; ++i) {
+            const double peak = double(peaks[i]);
+            const double required = peak > ceiling ? std::max(std::log(ceiling / peak), kMinLogGain) : 0.0;
+            const double held = inst.hold.push(required, position + i);
+            double released = envelope * factor;
+            if (released > kUnityLogThreshold) released = 0.0;
+            envelope = std::min(held, released);
+            const double scaled = envelope * kFixedOne;
+            std::int64_t fixed = std::int64_t(scaled);
+            if (double(fixed) > scaled) --fixed;
+            sum += fixed - box[index];
+            box[index] = fixed;
+            if (++index == boxSize) index = 0;
+            sums[i] = double(sum);
+        }
+        inst.logEnvelope = envelope;
+        inst.guardEnvelope = 0.0;
+        inst.boxSum = sum;
+        inst.boxIndex = index;
+    }
+
     /// gain_[i] for the segment's box sums sums_[i], i < frames (first frame at absolute
     /// `position`), and the statistics of its counted frames; returns whether every gain is 1.
     ///
@@ -620,8 +654,11 @@ private:
             }
         }
         const std::int64_t position = ctx.position + start;
-        for (int i = 0; i < frames; ++i)
-            sums_[std::size_t(i)] = advance(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
+        if (!inst.highPass && inst.adaptive <= 0)
+            advanceFixedRelease(inst, position, frames);
+        else
+            for (int i = 0; i < frames; ++i)
+                sums_[std::size_t(i)] = advance(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
         const bool unity = gainCurve(inst, position, frames);
         inst.reductionSeries.add(reductions_.data(), reductionCount_); // the counted frames' reductions, in order
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
