@@ -445,20 +445,31 @@ private:
     /// float, that float is the answer, and otherwise (a float boundary within 1e-15 of v,
     /// about one frame in 10^7) std::exp decides. A sum of 0 is a gain of exactly 1.
     bool gainCurve(Instance& inst, std::int64_t position, int frames) noexcept {
-        attackGains_(sums_.data(), frames, kFixedOne * double(inst.attackFrames), logGains_.data(), floored_.data());
-        for (int i = 0; i < frames; ++i) gain_[std::size_t(i)] = float(floored_[std::size_t(i)]); // exact
-        for (int i = 0; i < frames; ++i)
-            if (floored_[std::size_t(i)] < 0) gain_[std::size_t(i)] = floorToFloat(std::exp(logGains_[std::size_t(i)]));
-        bool unity = true;
-        for (int i = 0; i < frames; ++i) unity &= gain_[std::size_t(i)] == 1.0f;
+        // Only the frames from the first to the last nonzero sum need the exp (none when quiet).
+        int begin = 0, end = frames;
+        while (begin < end && sums_[std::size_t(begin)] == 0.0) ++begin;
+        while (end > begin && sums_[std::size_t(end - 1)] == 0.0) --end;
+        std::fill(gain_.begin(), gain_.begin() + begin, 1.0f);
+        std::fill(gain_.begin() + end, gain_.begin() + frames, 1.0f);
+        bool unity = begin == end;
+        if (!unity) {
+            attackGains_(sums_.data() + begin, end - begin, kFixedOne * double(inst.attackFrames), logGains_.data() + begin,
+                         floored_.data() + begin);
+            for (int i = begin; i < end; ++i) gain_[std::size_t(i)] = float(floored_[std::size_t(i)]); // exact
+            for (int i = begin; i < end; ++i)
+                if (floored_[std::size_t(i)] < 0) gain_[std::size_t(i)] = floorToFloat(std::exp(logGains_[std::size_t(i)]));
+            unity = true;
+            for (int i = begin; i < end; ++i) unity = unity && gain_[std::size_t(i)] == 1.0f;
+        }
         // Statistics over the output frames that carry input (absolute position >= L), in frame
         // order (the sum's rounding then does not depend on the block split).
         const int first = int(std::clamp<std::int64_t>(inst.latencyFrames - position, 0, frames));
         double most = inst.maxReductionDb, sum = inst.sumReductionDb;
         std::int64_t limited = 0;
         // A frame at gain 1 has ln g = 0: it adds -0 to the sum (no change), to the maximum (>= +0)
-        // nothing, and 0 (+0) to the series.
-        for (int i = first; i < frames; ++i) {
+        // nothing, and 0 (+0) to the series; those before `begin` and from `end` on are skipped.
+        std::fill(reductions_.begin(), reductions_.begin() + (frames - first), 0.0f);
+        for (int i = std::max(first, begin); i < end; ++i) {
             const double reductionDb = -logGains_[std::size_t(i)] * kDbPerNeper;
             most = std::max(most, reductionDb);
             sum += reductionDb;
