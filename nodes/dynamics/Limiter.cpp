@@ -167,36 +167,52 @@ class LimiterKernel final : public DeclaredKernelOf<LimiterDecl> {
     }
 
 private:
-    /// Sliding minimum over the last `frames` values (monotonic deque in a ring of frames + 1).
+    /// Sliding minimum over the values of the last `frames` positions (van Herk / Gil-Werman,
+    /// streaming): positions are cut into chunks of `frames`; the window ending in chunk c at
+    /// offset o is the previous chunk's suffix from o + 1 and chunk c's prefix to o, so a push
+    /// costs two minima, plus one per value when a chunk completes (its suffix minima), whatever
+    /// the window and without branches on the data. Values are <= 0 (ln r) and 0 stands for
+    /// "no value": an empty window and missing positions read as 0, as a deque that expires its
+    /// entries by position would give. The minimum of the same values, so the same bits.
     struct HoldMin {
-        std::vector<std::int64_t> positions;
-        std::vector<double> values;
-        std::size_t head = 0, count = 0;
+        std::vector<double> chunk;  ///< the current chunk's values, [0, offset)
+        std::vector<double> suffix; ///< previous chunk: suffix[j] = min(values j .. frames - 1), suffix[frames] = 0
+        double prefix = 0;          ///< min of the current chunk's values
+        int offset = 0;             ///< position of the next value in its chunk
         int frames = 1;
+        std::int64_t next = 0; ///< the position that continues the stream
         void allocate(int holdFrames) {
             frames = holdFrames;
-            positions.assign(std::size_t(holdFrames) + 1, 0);
-            values.assign(std::size_t(holdFrames) + 1, 0.0);
+            chunk.assign(std::size_t(holdFrames), 0.0);
+            suffix.assign(std::size_t(holdFrames) + 1, 0.0);
+            clear();
         }
-        void clear() noexcept { head = count = 0; }
+        void clear() noexcept {
+            std::fill(suffix.begin(), suffix.end(), 0.0);
+            prefix = 0;
+            offset = 0;
+            next = 0;
+        }
+        double append(double value) noexcept {
+            chunk[std::size_t(offset)] = value;
+            prefix = offset == 0 ? value : std::min(prefix, value);
+            const double held = std::min(suffix[std::size_t(offset) + 1], prefix);
+            if (++offset == frames) {
+                double most = 0;
+                for (int j = frames - 1; j >= 0; --j) suffix[std::size_t(j)] = most = std::min(chunk[std::size_t(j)], most);
+                offset = 0;
+            }
+            return held;
+        }
         double push(double value, std::int64_t position) noexcept {
-            const std::size_t slots = positions.size();
-            // Ring indices: head < slots and count <= slots, so one subtraction wraps them.
-            const auto wrap = [slots](std::size_t index) { return index >= slots ? index - slots : index; };
-            while (count > 0) { // drop tail values that can never be the minimum again
-                const std::size_t tail = wrap(head + count - 1);
-                if (values[tail] < value) break;
-                --count;
+            if (position != next) { // a gap reads as 0 (no value); a step back starts afresh
+                if (position < next)
+                    clear();
+                else
+                    for (std::int64_t m = std::max(next, position - frames); m < position; ++m) append(0.0);
             }
-            const std::size_t at = wrap(head + count);
-            positions[at] = position;
-            values[at] = value;
-            ++count;
-            while (positions[head] <= position - frames) {
-                head = wrap(head + 1);
-                --count;
-            }
-            return values[head];
+            next = position + 1;
+            return append(value);
         }
     };
     struct Instance {
@@ -250,6 +266,11 @@ private:
         sidePeak_.assign(std::size_t(maxBlockFrames()), 0.0f);
         gain_.assign(std::size_t(maxBlockFrames()), 1.0f);
         reductions_.assign(std::size_t(maxBlockFrames()), 0.0f);
+        sums_.assign(std::size_t(maxBlockFrames()), 0.0);
+        logGains_.assign(std::size_t(maxBlockFrames()), 0.0);
+        floored_.assign(std::size_t(maxBlockFrames()), 0.0);
+        dutyFactor_ = 1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate()));
+        attackGains_ = SG_SIMD_PICK(spec.simd, attackGains);
         instances_.clear();
         lanes_.clear();
         for (int i = 0; i < instanceCount(); ++i) {
@@ -339,10 +360,12 @@ private:
         return double(peak) > inst.ceiling ? std::max(std::log(inst.ceiling / double(peak)), kMinLogGain) : 0.0;
     }
 
-    /// The gain of the next frame (absolute `position`) from its detected peaks. Works on ln g:
-    /// the release is then one multiply, the attack's mean a geometric one (still <= every value
-    /// it averages, which is all the guarantee needs) and the gain reduction in dB comes free.
-    float nextGain(Instance& inst, float peak, float sidePeak, std::int64_t position) noexcept {
+    /// Advances the gain computer by one frame from its detected peaks (absolute `position`) and
+    /// returns the attack's box sum, ln g of the frame times 2^36 A. Works on ln g: the release is
+    /// then one multiply, the attack's mean a geometric one (still <= every value it averages,
+    /// which is all the guarantee needs) and the gain reduction in dB comes free. The serial part
+    /// of the gain; gainCurve() turns the sums into gains and statistics a segment at a time.
+    double advance(Instance& inst, float peak, float sidePeak, std::int64_t position) noexcept {
         const double held = inst.hold.push(requiredLogGain(inst, peak), position);
         double factor = inst.releaseFactor;
         if (inst.adaptive > 0) {
@@ -366,7 +389,7 @@ private:
         const double envelope = std::min(inst.logEnvelope, inst.guardEnvelope);
         if (inst.adaptive > 0) {
             const double limited = -envelope * kDbPerNeper >= kLimitedThresholdDb ? 1.0 : 0.0;
-            inst.duty += (limited - inst.duty) * (1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate())));
+            inst.duty += (limited - inst.duty) * dutyFactor_;
         }
 
         // floor(envelope * 2^36), exactly (|value| < 2^41: the conversions are exact).
@@ -376,27 +399,95 @@ private:
         inst.boxSum += fixed - inst.box[inst.boxIndex];
         inst.box[inst.boxIndex] = fixed;
         if (++inst.boxIndex == inst.box.size()) inst.boxIndex = 0;
-        if (inst.boxSum == 0) {
-            if (position >= inst.latencyFrames) {
-                ++inst.countedFrames;
-                reductions_[reductionCount_++] = 0.0f;
-            }
-            return 1.0f;
-        }
-        const double logGain = double(inst.boxSum) / (kFixedOne * double(inst.attackFrames));
-        const double gain = std::exp(logGain);
-        float rounded = float(gain);
-        if (double(rounded) > gain) // the next float towards 0 (rounded > 0 and normal: gain >= e^-23)
-            rounded = std::bit_cast<float>(std::bit_cast<std::uint32_t>(rounded) - 1u);
+        return double(inst.boxSum);
+    }
 
-        if (position >= inst.latencyFrames) {
-            ++inst.countedFrames;
-            const double reductionDb = -logGain * kDbPerNeper;
-            inst.maxReductionDb = std::max(inst.maxReductionDb, reductionDb);
-            inst.sumReductionDb += reductionDb;
-            if (reductionDb >= kLimitedThresholdDb) ++inst.limitedFrames;
-            reductions_[reductionCount_++] = float(reductionDb);
+    /// advance() over the segment for the usual settings (no sidechain high-pass, fixed
+    /// release), with the state in locals: the same operations in the same order, so the same
+    /// bits, without the reloads the compiler must do when the stores to sums_ may alias the
+    /// instance.
+    void advanceFixedRelease(Instance& inst, std::int64_t position, int frames) noexcept {
+        const double ceiling = inst.ceiling, factor = inst.releaseFactor;
+        double envelope = inst.logEnvelope;
+        std::int64_t sum = inst.boxSum;
+        std::int64_t* box = inst.box.data();
+        const std::size_t boxSize = inst.box.size();
+        std::size_t index = inst.boxIndex;
+        const float* peaks = peak_.data();
+        double* sums = sums_.data();
+        for (int i = 0; i < frames; ++i) {
+            const double peak = double(peaks[i]);
+            const double required = peak > ceiling ? std::max(std::log(ceiling / peak), kMinLogGain) : 0.0;
+            const double held = inst.hold.push(required, position + i);
+            double released = envelope * factor;
+            if (released > kUnityLogThreshold) released = 0.0;
+            envelope = std::min(held, released);
+            const double scaled = envelope * kFixedOne;
+            std::int64_t fixed = std::int64_t(scaled);
+            if (double(fixed) > scaled) --fixed;
+            sum += fixed - box[index];
+            box[index] = fixed;
+            if (++index == boxSize) index = 0;
+            sums[i] = double(sum);
         }
+        inst.logEnvelope = envelope;
+        inst.guardEnvelope = 0.0;
+        inst.boxSum = sum;
+        inst.boxIndex = index;
+    }
+
+    /// gain_[i] for the segment's box sums sums_[i], i < frames (first frame at absolute
+    /// `position`), and the statistics of its counted frames; returns whether every gain is 1.
+    ///
+    /// g = e^(sum / (2^36 A)) rounded down to a float, exactly as std::exp would give it: the
+    /// vector exp's guess v is within 2^-51 of e^x and libm's within 2^-52 (glibc: < 1 ulp), so
+    /// both lie in [v (1 - 2^-50), v (1 + 2^-50)]; where the two ends round down to the same
+    /// float, that float is the answer, and otherwise (a float boundary within 1e-15 of v,
+    /// about one frame in 10^7) std::exp decides. A sum of 0 is a gain of exactly 1.
+    bool gainCurve(Instance& inst, std::int64_t position, int frames) noexcept {
+        // Only the frames from the first to the last nonzero sum need the exp (none when quiet).
+        int begin = 0, end = frames;
+        while (begin < end && sums_[std::size_t(begin)] == 0.0) ++begin;
+        while (end > begin && sums_[std::size_t(end - 1)] == 0.0) --end;
+        std::fill(gain_.begin(), gain_.begin() + begin, 1.0f);
+        std::fill(gain_.begin() + end, gain_.begin() + frames, 1.0f);
+        bool unity = begin == end;
+        if (!unity) {
+            attackGains_(sums_.data() + begin, end - begin, kFixedOne * double(inst.attackFrames), logGains_.data() + begin,
+                         floored_.data() + begin);
+            for (int i = begin; i < end; ++i) gain_[std::size_t(i)] = float(floored_[std::size_t(i)]); // exact
+            for (int i = begin; i < end; ++i)
+                if (floored_[std::size_t(i)] < 0) gain_[std::size_t(i)] = floorToFloat(std::exp(logGains_[std::size_t(i)]));
+            unity = true;
+            for (int i = begin; i < end; ++i) unity = unity && gain_[std::size_t(i)] == 1.0f;
+        }
+        // Statistics over the output frames that carry input (absolute position >= L), in frame
+        // order (the sum's rounding then does not depend on the block split).
+        const int first = int(std::clamp<std::int64_t>(inst.latencyFrames - position, 0, frames));
+        double most = inst.maxReductionDb, sum = inst.sumReductionDb;
+        std::int64_t limited = 0;
+        // A frame at gain 1 has ln g = 0: it adds -0 to the sum (no change), to the maximum (>= +0)
+        // nothing, and 0 (+0) to the series; those before `begin` and from `end` on are skipped.
+        std::fill(reductions_.begin(), reductions_.begin() + (frames - first), 0.0f);
+        for (int i = std::max(first, begin); i < end; ++i) {
+            const double reductionDb = -logGains_[std::size_t(i)] * kDbPerNeper;
+            most = std::max(most, reductionDb);
+            sum += reductionDb;
+            limited += reductionDb >= kLimitedThresholdDb ? 1 : 0;
+            reductions_[std::size_t(i - first)] = float(reductionDb) + 0.0f;
+        }
+        inst.maxReductionDb = most;
+        inst.sumReductionDb = sum;
+        inst.limitedFrames += limited;
+        inst.countedFrames += frames - first;
+        reductionCount_ = std::size_t(frames - first);
+        return unity;
+    }
+
+    /// The largest float <= `value` (value positive and normal as a float: e^-23 <= value <= 1).
+    static float floorToFloat(double value) noexcept {
+        float rounded = float(value);
+        if (double(rounded) > value) rounded = std::bit_cast<float>(std::bit_cast<std::uint32_t>(rounded) - 1u);
         return rounded;
     }
 
@@ -433,6 +524,7 @@ private:
         bound_.assign(padded, 0.0f);
         chunks_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2 + kHistoryChunks), 0.0f);
         tileState_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0);
+        threshold_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0.0);
     }
 
     /// Phase k of the 8x signal (or its estimate) at frame i of the segment: phase(k)[i], i >= -1.
@@ -461,7 +553,7 @@ private:
     /// The remaining tiles run the full 174-tap phases and the refinement. A skipped tile's
     /// peaks would all have been <= C, so the gains, and the output, are bit-identical to
     /// detecting every frame; the bounds only decide how fast.
-    void detect(const float* input, const float* delayed, int frames, double ceiling) noexcept {
+    void detect(const float* input, const float* delayed, int frames) noexcept {
         accumulateMagnitude_(delayed, frames, peak_.data());
         const int tiles = (frames + kTileFrames - 1) / kTileFrames;
         chunkMagnitudes_(input - kHistoryChunks * kTileFrames, tiles + kHistoryChunks, chunks_.data());
@@ -470,7 +562,8 @@ private:
             float most = 0;
             for (int c = t; c <= t + kHistoryChunks; ++c) most = std::max(most, chunks_[std::size_t(c)]);
             const double m = double(most);
-            tileState_[std::size_t(t)] = silentFactor_ * m <= ceiling ? kTileQuiet : kTileEstimate; // inf: not quiet
+            tileState_[std::size_t(t)] =
+                silentFactor_ * m <= threshold_[std::size_t(t)] ? kTileQuiet : kTileEstimate; // inf: not quiet
             chunks_[std::size_t(t)] = most; // the window maximum of tile t from here on (c >= t are still unread)
         }
         // Level 2: runs of loud tiles get the estimates, cheapest first, until one rules an over
@@ -485,7 +578,7 @@ private:
                 for (int t = first / kTileFrames; t * kTileFrames < end; ++t) {
                     const double slack = estimateSlackFactors_[std::size_t(e)] * double(chunks_[std::size_t(t)]);
                     for (int i = t * kTileFrames; i < std::min(end, (t + 1) * kTileFrames); ++i)
-                        if (!(double(bound_[std::size_t(i)]) * kRefinementFactor + slack <= ceiling)) {
+                        if (!(double(bound_[std::size_t(i)]) * kRefinementFactor + slack <= threshold_[std::size_t(t)])) {
                             tileState_[std::size_t(t)] = static_cast<unsigned char>(level + 1);
                             break;
                         }
@@ -499,6 +592,40 @@ private:
             for (int k = 0; k < kDetectionFactor; ++k) z[k] = phase(k) + first;
             accumulateCrests_(z, end - first, peak_.data() + first);
         });
+    }
+
+    /// threshold_[t]: the level at or below which the 8x peaks of tile t of the next `frames`
+    /// cannot change the gain, so detect() may leave them at their lower bounds (|x| and the
+    /// Annex 2 values, which it always takes).
+    ///
+    /// A peak at or below the ceiling C never matters (r = 1). While the limiter is releasing
+    /// from e = ln g (the envelope before the segment), a peak matters less and less: without
+    /// the sidechain high-pass, e[n] = min(h[n], c' e[n-1]) with c' >= c (the release factor at
+    /// d = 0; the adaptive one is closer to 1) and no snap to 0 while c' e[n-1] < -2^-24, so
+    /// e[n - 1] <= c^(n - s) e (s = the segment's first frame) and the released value at frame n
+    /// is at most B_n = c^(n - s + 1) e. A frame i stays in the hold up to n = i + H - 1; if its
+    /// ln r >= B_(i + H - 1) >= every released value it meets, then e[n] = min(h[n], released)
+    /// is the same whatever its exact peak (ln r only enters that minimum, below a smaller
+    /// value), and ln r >= B holds for every peak <= C e^-B. So the threshold of tile t is
+    /// max(C, C e^-B), B taken for its last frame, both reduced by 1e-6 (far more than the
+    /// float rounding of the release chain, of pow, exp and the log of the gain computer):
+    /// the output is bit-identical to detecting every frame exactly. The bound needs c for
+    /// every n up to i + H - 1, and the release may change at the next segment, so only tiles
+    /// whose frames leave the hold within this segment (i + H <= frames) get it.
+    void tileThresholds(const Instance& inst, int frames) noexcept {
+        const int tiles = (frames + kTileFrames - 1) / kTileFrames;
+        constexpr double kSlack = 1.0 - 1e-6;
+        const int holdFrames = inst.hold.frames;
+        for (int t = 0; t < tiles; ++t) {
+            double threshold = inst.ceiling;
+            const int last = std::min(frames, (t + 1) * kTileFrames) - 1;
+            if (!inst.highPass && inst.logEnvelope < 0 && last + holdFrames <= frames) {
+                const double released = std::pow(inst.releaseFactor, double(last + holdFrames)) * inst.logEnvelope * kSlack;
+                if (released < 2 * kUnityLogThreshold)
+                    threshold = std::max(threshold, inst.ceiling * std::exp(-released) * kSlack);
+            }
+            threshold_[std::size_t(t)] = threshold;
+        }
     }
 
     /// Calls f(first, end) for each maximal run of tiles with tileState_ >= `level`, in frames.
@@ -520,12 +647,13 @@ private:
         const int history = inst.latencyFrames;
         std::fill(peak_.begin(), peak_.begin() + frames, 0.0f);
         if (inst.highPass) std::fill(sidePeak_.begin(), sidePeak_.begin() + frames, 0.0f);
+        tileThresholds(inst, frames);
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             Lane& lane = lanes_[std::size_t(l)];
             float* work = lane.work.data();
             const float* in = ctx.inputs[0][l] + start;
             std::memcpy(work + history, in, sizeof(float) * std::size_t(frames));
-            detect(work + history, work + history - taps_ / 2, frames, inst.ceiling);
+            detect(work + history, work + history - taps_ / 2, frames);
             // The Annex 2 4x values of the same instants (its centre is 5.875 frames back).
             accumulateTruePeak_(work + history - sideDelay_, frames, peak_.data());
             if (inst.highPass) {
@@ -537,13 +665,12 @@ private:
             }
         }
         const std::int64_t position = ctx.position + start;
-        bool unity = true;
-        reductionCount_ = 0;
-        for (int i = 0; i < frames; ++i) {
-            const float g = nextGain(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
-            gain_[std::size_t(i)] = g;
-            unity = unity && g == 1.0f;
-        }
+        if (!inst.highPass && inst.adaptive <= 0)
+            advanceFixedRelease(inst, position, frames);
+        else
+            for (int i = 0; i < frames; ++i)
+                sums_[std::size_t(i)] = advance(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
+        const bool unity = gainCurve(inst, position, frames);
         inst.reductionSeries.add(reductions_.data(), reductionCount_); // the counted frames' reductions, in order
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             float* work = lanes_[std::size_t(l)].work.data();
@@ -565,6 +692,7 @@ private:
     std::vector<float> bound_;                                ///< crestBound of the estimate, per frame
     std::vector<float> chunks_;                               ///< max |x| per 16 frames, then per tile window
     std::vector<unsigned char> tileState_;                    ///< kTileQuiet, kTileEstimate + e or kTileExact
+    std::vector<double> threshold_;                           ///< per tile: peaks up to here cannot change the gain
     double silentFactor_ = 0;
     std::array<double, kEstimateLevels> estimateSlackFactors_{};
     void (*accumulateMagnitude_)(const float*, int, float*) noexcept = nullptr;
@@ -576,6 +704,11 @@ private:
     std::vector<float> sidePeak_;   ///< detected peak of the high-passed sidechain
     std::vector<float> gain_;       ///< gain per frame of the current segment
     std::vector<float> reductions_; ///< gain reduction (dB) of the segment's counted frames, for the series
+    std::vector<double> sums_;      ///< the attack's box sum per frame of the current segment
+    std::vector<double> logGains_;  ///< ln g per frame of the current segment
+    std::vector<double> floored_;   ///< g per frame as attackGains gives it (-1: undecided)
+    double dutyFactor_ = 0;         ///< 1 - exp(-1 / (1 s fs)): the duty's one-pole coefficient
+    void (*attackGains_)(const double*, int, double, double*, double*) noexcept = nullptr;
     std::size_t reductionCount_ = 0;
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
 };

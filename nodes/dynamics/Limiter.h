@@ -13,14 +13,16 @@
 // Only peaks above C matter (below it r = 1), so the 8x filter runs only where two rigorous upper
 // bounds (max|x| times the filter's L1 norm; a 16- or 48-tap estimate plus its tail's L1 norm)
 // cannot rule an over out: quiet passages cost no filtering, and the output is bit-identical to
-// detecting every frame (Limiter.cpp, detect()).
+// detecting every frame (Limiter.cpp, detect()). While the gain releases from a deep reduction,
+// the level that must be cleared is raised to what the release chain still holds below
+// (Limiter.cpp, tileThresholds()): such peaks cannot change the gain either.
 // Required gain r[n] = min(1, C / p[n]) with C the ceiling as a linear factor, lowered by a
 // safety of 0.3 dB + 1 dB / A (A below): a gain still moving within a long reconstruction
 // filter's span lets dense bright material read higher on sharp meters (sox), float rounding and
 // the TPDF dither of a 16-bit file; measured per meter in docs/nodes/notes/limiter.md.
 //
 // Gain (Signalsmith-style min-hold + box filter), on ln g so that the release is one multiply:
-//   h[n] = min(ln r[n-H+1 .. n])                 hold, monotonic deque, H = L + 2 frames
+//   h[n] = min(ln r[n-H+1 .. n])                 hold (streaming van Herk / Gil-Werman), H = L + 2
 //   e[n] = min(h[n], c[n] * e[n-1])              release: c = exp(-1 / (tau * fs))
 //   g[n] = exp(mean(e[n-A+1 .. n]))              attack: box filter, A = L - T + 2 frames
 //   y[n] = g[n] * x[n - L]                       L = latency = max(220, lookahead frames)
@@ -89,3 +91,9 @@ SG_SIMD_DECLARE(void accumulateCrests(const float* const* z, int frames, float* 
 // is at least every value accumulateCrests would take for frame i (a parabola's crest exceeds
 // its middle point by at most |a - c| / 8).
 SG_SIMD_DECLARE(void crestBound(const float* const* z, int frames, float* bound) noexcept)
+// The attack's mean and its gain (Limiter.cpp, gainCurve()): logGain[i] = sums[i] / divisor (an
+// IEEE division, as the scalar one) and floored[i] = the largest float <= e^logGain[i] as libm's
+// exp gives it (1 where sums[i] = 0), as a double, or -1 where this kernel cannot tell: from a
+// vector exp within 2^-51 of libm's (its bits may differ between architectures), the float is
+// known where every value within 2^-50 of it rounds down alike, i < frames.
+SG_SIMD_DECLARE(void attackGains(const double* sums, int frames, double divisor, double* logGain, double* floored) noexcept)

@@ -8,7 +8,9 @@
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 namespace sg::SG_SIMD_NS {
 
@@ -151,6 +153,30 @@ void crestBound(const float* const* z, int frames, float* bound) noexcept {
             middle = next;
         }
         bound[i] = most + spread * 0.125f;
+    }
+}
+
+void attackGains(const double* sums, int frames, double divisor, double* logGain, double* floored) noexcept {
+    using Doubles = xsimd::batch<double, SG_SIMD_ARCH>;
+    constexpr int width = int(Doubles::size);
+    // Clearing the 29 low mantissa bits of a positive double rounds it down to a float's precision
+    // (exact for e^-23 .. 1, well inside the float's normal range).
+    constexpr std::uint64_t kFloatBits = 0xFFFFFFFFE0000000ull;
+    const Doubles mask(std::bit_cast<double>(kFloatBits)), d(divisor), below(1.0 - 0x1p-50), above(1.0 + 0x1p-50);
+    const Doubles zero(0.0), one(1.0), unknown(-1.0);
+    int i = 0;
+    for (; i + width <= frames; i += width) {
+        const Doubles s = Doubles::load_unaligned(sums + i);
+        const Doubles x = s / d;
+        x.store_unaligned(logGain + i);
+        const Doubles v = xsimd::exp(x);
+        const Doubles low = xsimd::bitwise_and(v * below, mask), high = xsimd::bitwise_and(v * above, mask);
+        xsimd::select(s == zero, one, xsimd::select(low == high, low, unknown)).store_unaligned(floored + i);
+    }
+    for (; i < frames; ++i) {
+        logGain[i] = sums[i] / divisor;
+        floored[i] =
+            sums[i] == 0.0 ? 1.0 : std::bit_cast<double>(std::bit_cast<std::uint64_t>(std::exp(logGain[i])) & kFloatBits);
     }
 }
 

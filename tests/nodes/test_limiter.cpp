@@ -9,8 +9,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <random>
 
 using namespace sg;
 using namespace sg::test;
@@ -507,4 +510,103 @@ TEST_CASE("limiter: the gain_reduction_db series holds the largest reduction of 
     double most = 0;
     for (float v : s.values) most = std::max(most, double(v));
     CHECK(most == Approx(figure(figures, "max_gain_reduction_db")).margin(1e-5));
+}
+
+TEST_CASE("limiter: the attack's vector gains are libm's exp rounded down to a float, on every SIMD architecture",
+          "[nodes][limiter]") {
+    // The gain is the float below e^(sum / (2^36 A)) as std::exp gives it; attackGains() decides it
+    // from a vector exp where that is safe and says -1 where std::exp must decide (Limiter.cpp,
+    // gainCurve()). Over the whole range of ln g, [-23.03, 0], float boundaries (powers of two)
+    // and their neighbours, every decided value must be libm's, and undecided ones rare.
+    const double divisor = 68719476736.0 * 61; // 2^36 A with A = 61 (5 ms at 48 kHz)
+    std::vector<double> sums{0.0};
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> logGain(-23.025850929940457, 0.0);
+    for (int i = 0; i < 200000; ++i) sums.push_back(std::floor(logGain(rng) * divisor));
+    for (double x : {-1e-9, -1e-6, -0.001, -0.1, -0.5, -1.0, -10.0, -23.0, -23.025850929940457})
+        sums.push_back(std::floor(x * divisor));
+    for (std::int64_t s = -1; s >= -70; --s) sums.push_back(double(s)); // the smallest reductions
+    int boundaries = 0;
+    for (int k = 1; k <= 33; ++k) {
+        const double exact = std::floor(-double(k) * std::log(2.0) * divisor);
+        for (double d = -3; d <= 3; ++d, ++boundaries) sums.push_back(exact + d);
+    }
+    const auto floorToFloat = [](double value) {
+        float rounded = float(value);
+        if (double(rounded) > value) rounded = std::nextafter(rounded, 0.0f);
+        return rounded;
+    };
+    const int frames = int(sums.size());
+    for (SimdArch arch : availableArchs()) {
+        CAPTURE(simdArchName(arch));
+        const auto kernel = SG_SIMD_PICK(arch, attackGains);
+        std::vector<double> logs(sums.size()), floored(sums.size());
+        kernel(sums.data(), frames, divisor, logs.data(), floored.data());
+        int undecided = 0;
+        for (int i = 0; i < frames; ++i) {
+            CAPTURE(i, sums[std::size_t(i)]);
+            const double expected = sums[std::size_t(i)] / divisor;
+            REQUIRE(std::bit_cast<std::uint64_t>(logs[std::size_t(i)]) == std::bit_cast<std::uint64_t>(expected));
+            if (floored[std::size_t(i)] == -1.0) {
+                ++undecided;
+                continue;
+            }
+            const float reference = sums[std::size_t(i)] == 0 ? 1.0f : floorToFloat(std::exp(expected));
+            REQUIRE(std::bit_cast<std::uint64_t>(floored[std::size_t(i)]) == std::bit_cast<std::uint64_t>(double(reference)));
+        }
+        CHECK(undecided <= boundaries + 10);
+    }
+}
+
+TEST_CASE("limiter: while it releases, the peaks it leaves undetected change no bit, with release changes and any "
+          "block split",
+          "[nodes][limiter]") {
+    // Deep limiting (+16 dB noise bursts) then releases over material that rises to meet them
+    // (noise and a 0.45 fs tone swelling to +8 dB): detect() then raises the level at which
+    // tiles of 512- and 4096-frame blocks skip the exact 8x detection, while 1-frame blocks never
+    // do. The release drops from 40 ms to 2 ms, and from 300 ms to 1 ms, in the middle of a hold,
+    // where a bound taken across segments would break. Outputs and measurements must agree bit
+    // for bit.
+    const std::int64_t frames = 30000;
+    Lanes input(3, std::vector<float>(std::size_t(frames)));
+    const std::vector<float> loud = noise(frames, 6.0f, 11), bed = noise(frames, 0.9f, 12);
+    const std::vector<float> tone = sine(0.45 * kRate, 1.33, kRate, frames, 0.3);
+    for (std::int64_t n = 0; n < frames; ++n) {
+        const bool burst = n % 3000 < 400;
+        const float swell = 0.5f + 2.0f * float(n % 3000) / 3000.0f; // the bed rises to meet the release
+        for (std::size_t l = 0; l < 3; ++l) {
+            const float quiet = l == 1 ? tone[std::size_t(n)] : bed[std::size_t((n * 7 + std::int64_t(l) * 101) % frames)];
+            input[l][std::size_t(n)] = burst ? loud[std::size_t((n + std::int64_t(l) * 977) % frames)] : swell * quiet;
+        }
+    }
+    const ParamValues a = limiterParams(-1, 5, 40), b = limiterParams(-2, 8, 300);
+    const std::vector<InstanceSetup> setup{instanceOf("limiter", a, 2), instanceOf("limiter", b, 1)};
+    const int release = Registry::builtin().find("limiter")->paramIndex("release");
+    const std::vector<ParamEvent> events{{7250, 0, release, 2.0}, {16100, 1, release, 1.0}, {22000, 0, release, 700.0}};
+    Lanes reference;
+    std::vector<Measurement> referenceFigures;
+    for (const std::vector<int>& sizes :
+         {std::vector<int>{1}, std::vector<int>{4096}, std::vector<int>{512}, std::vector<int>{4096, 7, 1000, 3, 2500}}) {
+        CAPTURE(sizes.size(), sizes[0]);
+        RenderPlan plan;
+        plan.blockSizes = sizes;
+        plan.events = events;
+        auto kernel = preparedKernel("limiter", {kRate, 4096, detectSimdArch()}, setup);
+        const Lanes out = render(*kernel, input, 3, 4096, plan);
+        std::vector<Measurement> figures;
+        for (int i = 0; i < 2; ++i) kernel->measurements(i, figures);
+        if (reference.empty()) {
+            reference = out;
+            referenceFigures = figures;
+            continue;
+        }
+        REQUIRE(sameBits(out, reference));
+        REQUIRE(figures.size() == referenceFigures.size());
+        for (std::size_t m = 0; m < figures.size(); ++m)
+            CHECK(std::bit_cast<std::uint64_t>(figures[m].value) == std::bit_cast<std::uint64_t>(referenceFigures[m].value));
+    }
+    // It did limit hard: the material is up to 16 dB over.
+    std::vector<Measurement> figures;
+    limit({input[2]}, b, kRate, detectSimdArch(), {512}, &figures);
+    CHECK(figure(figures, "max_gain_reduction_db") > 10.0);
 }
