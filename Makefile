@@ -57,12 +57,7 @@ demo: build
 
 # Rewrites the `demo lines A-B` blocks of docs/teaching/*.md with what `stagegraph demo` prints
 # (tests/host/test_teaching.cpp checks them).
-teaching-# Instruction counts (valgrind's callgrind, AVX2 kernels) of W1, W2 and analyze on excerpts of the
-# bench-compare material: where the work is, steady on a shared machine.
-bench-callgrind: build
-	/usr/bin/python3 tests/bench/callgrind_profile.py --build $(BUILD) $(BENCH_ARGS)
-
-docs: build
+teaching-docs: build
 	STAGEGRAPH_UPDATE_DOCS=1 ./$(BUILD)/tests/stagegraph_tests "[teaching-docs]"
 
 # The formatting check, the whole suite through ctest (Release), then the unit tests again under
@@ -89,6 +84,11 @@ bench: build
 RUNS ?= 5
 bench-compare: build
 	/usr/bin/python3 tests/bench/bench_compare.py --build $(BUILD) --runs $(RUNS) $(BENCH_ARGS)
+
+# Instruction counts (valgrind's callgrind, AVX2 kernels) of W1, W2 and analyze on excerpts of the
+# bench-compare material: where the work is, steady on a shared machine.
+bench-callgrind: build
+	/usr/bin/python3 tests/bench/callgrind_profile.py --build $(BUILD) $(BENCH_ARGS)
 
 docs: build
 	./$(BUILD)/stagegraph nodes --markdown --out docs/nodes
