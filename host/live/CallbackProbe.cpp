@@ -1,16 +1,20 @@
 #include "host/live/CallbackProbe.h"
 
+#include <ctime>
 #include <sys/resource.h>
 
 namespace sg::live {
 
 ThreadUsage threadUsage() noexcept {
     ThreadUsage usage;
+    // The thread's CPU clock, not rusage's times: those advance only at scheduler ticks (4 ms at
+    // 250 Hz) for a running thread, far too coarse for one callback.
+    timespec cpu{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+        usage.cpuNanoseconds = std::int64_t(cpu.tv_sec) * 1'000'000'000 + std::int64_t(cpu.tv_nsec);
 #ifdef RUSAGE_THREAD
     struct rusage r {};
     if (getrusage(RUSAGE_THREAD, &r) == 0) {
-        usage.cpuNanoseconds = (std::int64_t(r.ru_utime.tv_sec) + std::int64_t(r.ru_stime.tv_sec)) * 1'000'000'000 +
-                               (std::int64_t(r.ru_utime.tv_usec) + std::int64_t(r.ru_stime.tv_usec)) * 1000;
         usage.pageFaults = std::int64_t(r.ru_minflt) + std::int64_t(r.ru_majflt);
         usage.involuntarySwitches = std::int64_t(r.ru_nivcsw);
         usage.voluntarySwitches = std::int64_t(r.ru_nvcsw);
