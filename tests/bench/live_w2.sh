@@ -90,10 +90,16 @@ done
 
 echo "jackd '$server' ($mode): dummy driver, 48000 Hz, 64-frame periods"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Steal time (field 9 of /proc/stat's cpu line, in USER_HZ ticks): time the hypervisor did not
+# run this machine's virtual CPUs although they had work. A callback that takes long in wall
+# time but little CPU time, without being switched out, lost its time this way.
+steal_before=$(awk '/^cpu /{print $9}' /proc/stat)
 status=0
 "$sg" live "${LIVE_GRAPH:-$here/tests/bench/graphs/w2.yaml}" -i "$work/w2-32ch.wav" --api jack --loop --block 64 \
     --duration "$seconds" </dev/null >"$work/live.out" 2>"$work/live.err" || status=$?
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+steal_after=$(awk '/^cpu /{print $9}' /proc/stat)
+echo "steal time during the run: $(( (steal_after - steal_before) * 1000 / $(getconf CLK_TCK) )) ms over both virtual CPUs"
 cat "$work/live.out"
 grep -v "^playing on\|^  1: " "$work/live.err" || true
 if [ "$status" != 0 ]; then
