@@ -90,6 +90,10 @@ done
 
 echo "jackd '$server' ($mode): dummy driver, 48000 Hz, 64-frame periods"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Other JACK servers at real-time priority (a test suite's fixture, another benchmark): their
+# driver threads run at the same priority as ours and above our callback thread.
+others() { pgrep -x jackd | grep -vx "$jackd_pid" | wc -l; }
+echo "other JACK servers running at the start: $(others)"
 # Steal time (field 9 of /proc/stat's cpu line, in USER_HZ ticks): time the hypervisor did not
 # run this machine's virtual CPUs although they had work. A callback that takes long in wall
 # time but little CPU time, without being switched out, lost its time this way.
@@ -98,6 +102,7 @@ status=0
 "$sg" live "${LIVE_GRAPH:-$here/tests/bench/graphs/w2.yaml}" -i "$work/w2-32ch.wav" --api jack --loop --block 64 \
     --duration "$seconds" </dev/null >"$work/live.out" 2>"$work/live.err" || status=$?
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "other JACK servers running at the end: $(others)"
 steal_after=$(awk '/^cpu /{print $9}' /proc/stat)
 echo "steal time during the run: $(( (steal_after - steal_before) * 1000 / $(getconf CLK_TCK) )) ms over both virtual CPUs"
 cat "$work/live.out"
