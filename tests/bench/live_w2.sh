@@ -3,7 +3,9 @@
 # at 64-frame periods (1.333 ms at 48 kHz) through a JACK server with the dummy driver, the way
 # a user runs it: `stagegraph live w2.yaml -i 32-channel.wav --loop --block 64 --duration S`.
 # Prints callbacks, process time per callback (p50, p99, p99.9, worst: us and % of the period),
-# xruns, underrun frames and non-finite samples, plus the load average before and after.
+# xruns, underrun frames and non-finite samples, the anatomy of the worst callback; plus the load
+# average before and after, the other JACK servers running, the steal time of the virtual CPUs,
+# and what the server logged about each xrun (its driver late, our callback late or still running).
 #
 #   tests/bench/live_w2.sh [SECONDS] [BUILD_DIR]     default 600 s (or $LIVE_SECONDS), ./build
 #   LIVE_SECONDS=120 tests/bench/live_w2.sh
