@@ -143,6 +143,7 @@ bool Session::recompile(int index, const char* why) {
               std::to_string(engine_->targetGraph()) + " keeps playing\n" + failed);
         return false;
     }
+    fresh->warmUp();
     if (options_.matchLoudness || engine_->matching()) calibrate(*fresh);
     graveyard_.push_back(std::move(entry.instance));
     entry.instance = std::move(fresh);

@@ -288,6 +288,7 @@ void LiveEngine::runChunk(const float* const* input, float* const* output, int o
 
 void LiveEngine::processAudio(const float* const* input, float* const* output, int frames, bool xrun) noexcept {
     const auto started = std::chrono::steady_clock::now();
+    probe_.begin(std::chrono::duration_cast<std::chrono::nanoseconds>(started.time_since_epoch()).count());
     ScopedFlushDenormals flush;
     callbacks_.fetch_add(1, std::memory_order_relaxed);
     if (xrun && xruns_.fetch_add(1, std::memory_order_relaxed) == 0)
@@ -326,6 +327,7 @@ void LiveEngine::processAudio(const float* const* input, float* const* output, i
     const std::int64_t elapsed =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
     times_.record(elapsed);
+    probe_.end(elapsed, std::int64_t(1e9 * double(frames) / config_.sampleRate));
     if (elapsed > recentWorstNs_.load(std::memory_order_relaxed)) recentWorstNs_.store(elapsed, std::memory_order_relaxed);
 }
 

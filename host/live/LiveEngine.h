@@ -34,6 +34,7 @@
 #include "core/Buffer.h"
 #include "host/live/AudioDevice.h"
 #include "host/live/AudioRing.h"
+#include "host/live/CallbackProbe.h"
 #include "host/live/ProcessTimes.h"
 #include "host/live/SpscQueue.h"
 #include "nodes/meters/LoudnessMeter.h"
@@ -128,6 +129,8 @@ public:
     std::int64_t takeRecentWorstNanoseconds() noexcept { return recentWorstNs_.exchange(0, std::memory_order_relaxed); }
     /// Process times of every callback.
     const ProcessTimes& processTimes() const { return times_; }
+    /// The longest callback's CPU time, page faults and preemptions, and the gaps between callbacks.
+    CallbackReport callbackReport() const noexcept { return probe_.report(); }
     /// The output meter's last published readings (momentary, short-term, true peak, ...).
     LoudnessSnapshot outputLoudness() const noexcept;
 
@@ -171,6 +174,7 @@ private:
     std::atomic<std::int64_t> largestStepFrame_{-1};
     std::atomic<bool> matchShown_{false};
     ProcessTimes times_;
+    CallbackProbe probe_;
 };
 
 } // namespace sg::live

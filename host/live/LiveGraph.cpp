@@ -210,6 +210,27 @@ std::optional<double> LiveGraph::calibrateMatchGain(const AudioBuffer& source) {
     return input - output;
 }
 
+void LiveGraph::warmUp() {
+    constexpr int kBlocks = 8;
+    AudioBuffer in(inputChannels_, maxBlockFrames_), out(outputChannels_, maxBlockFrames_);
+    std::uint32_t seed = 0x2545f491u;
+    for (int b = 0; b < kBlocks; ++b) {
+        // Noise at about -10 dBFS with a loud first block: compressors and limiters reach gain
+        // reduction, so their slow paths run too.
+        const float level = b == 0 ? 1.0f : 0.3f;
+        for (int c = 0; c < inputChannels_; ++c)
+            for (int n = 0; n < maxBlockFrames_; ++n) {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                in.channel(c)[n] = level * (float(seed) * (2.0f / 4294967296.0f) - 1.0f);
+            }
+        process(in.view(), out.view());
+        measure(in.view(), out.view());
+    }
+    restart();
+}
+
 void LiveGraph::restart() noexcept {
     program_->executor().reset();
     if (metered_) {

@@ -81,6 +81,11 @@ public:
     /// Re-instantiates for blocks of at most `maxBlockFrames` (the device's period), keeping the
     /// alignment, without reloading the YAML. Setup time. Returns "" or the compiler's message.
     std::string setMaxBlockFrames(int maxBlockFrames);
+    /// Runs a few blocks of noise through the graph (and its meters), then restart(): every
+    /// buffer, table and code path of process() is touched once on the control thread, so the
+    /// first callbacks take no page fault, no lazy symbol binding and no cold cache for them.
+    /// Nothing of it remains in the signal (restart() clears all state). Setup time.
+    void warmUp();
     /// Most frames one process() call takes (the block size it was instantiated for).
     int maxBlockFrames() const { return maxBlockFrames_; }
     /// Frames of delay added by alignTo() on top of the graph's own latency.

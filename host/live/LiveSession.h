@@ -81,8 +81,21 @@ struct LiveSummary {
     std::int64_t largestStepFrame = -1; ///< the frame where it happened (-1 = none)
     std::uint64_t switches = 0;         ///< crossfades completed
     int failedCompiles = 0;             ///< graphs that did not compile while live
-    double meanProcessUs = 0, p99ProcessUs = 0, worstProcessUs = 0;
-    double deadlineUs = 0; ///< period / rate
+    double meanProcessUs = 0, p50ProcessUs = 0, p99ProcessUs = 0, p999ProcessUs = 0, worstProcessUs = 0;
+    // What the longest callback was made of (see CallbackProbe.h), and the gaps between callbacks.
+    double worstCpuUs = 0;               ///< CPU time of the longest callback
+    std::int64_t worstPageFaults = 0;    ///< page faults during it
+    std::int64_t worstSwitches = 0;      ///< involuntary context switches during it
+    std::int64_t worstWaits = 0;         ///< voluntary switches during it (it blocked)
+    double worstAtSeconds = 0;           ///< when it ran (periods since the start)
+    std::int64_t callbackPageFaults = 0; ///< page faults in all callbacks
+    std::int64_t callbackSwitches = 0;   ///< involuntary switches in all callbacks
+    std::int64_t callbackWaits = 0;      ///< voluntary switches in all callbacks (blocking)
+    double longestGapUs = 0;             ///< longest time between two callback starts
+    double longestGapAtSeconds = 0;      ///< when it ended
+    std::uint64_t lateStarts = 0;        ///< callbacks that started over 1.5 periods after the last
+    bool memoryLocked = false;           ///< mlockall succeeded: no page of the session faults in a callback
+    double deadlineUs = 0;               ///< period / rate
     double maxMomentaryLufs = -HUGE_VAL, maxShortTermLufs = -HUGE_VAL, truePeakDbtp = -HUGE_VAL;
     std::vector<int> graphsPlayed; ///< the graph playing after each switch (1-based), starting with the first
 };

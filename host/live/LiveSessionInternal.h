@@ -38,6 +38,12 @@ constexpr double kCalibrationSeconds = 10.0;
 /// Status line redraws per second.
 constexpr int kStatusPerSecond = 10;
 
+/// Locks every page the process has mapped now into memory (mlockall(MCL_CURRENT)), so the
+/// audio thread takes no page fault on them. False without the privilege or under the limit.
+bool lockMemory();
+/// Undoes lockMemory() (a session run inside a longer process leaves nothing locked).
+void unlockMemory();
+
 /// 'text', for names in messages.
 inline std::string quoted(const std::string& text) { return "'" + text + "'"; }
 
@@ -127,6 +133,7 @@ private:
     StreamInfo streamInfo_;
     TeeWriter tee_;
     bool teeOpen_ = false;
+    bool memoryLocked_ = false; // mlockall before the stream started
 
     // control state
     double levelDb_ = 0;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <poll.h>
 #include <sstream>
+#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
 
@@ -39,6 +40,25 @@ bool hasBinding(const GraphDesc& desc, const std::string& path) {
 }
 
 } // namespace
+
+// Sanitizers map terabytes of shadow memory (reserved, not backed): locking would try to back it.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SG_LIVE_SHADOW_MEMORY 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define SG_LIVE_SHADOW_MEMORY 1
+#endif
+#endif
+
+bool lockMemory() {
+#ifdef SG_LIVE_SHADOW_MEMORY
+    return false;
+#else
+    return ::mlockall(MCL_CURRENT) == 0;
+#endif
+}
+
+void unlockMemory() { ::munlockall(); }
 
 std::string readText(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -221,6 +241,7 @@ int Session::fitGraphsToDevice(int blockFrames) {
             std::fputs(io::terminalLines(problem).c_str(), console_.err);
             return kExitUsage;
         }
+        graph.warmUp();
         if (options_.matchLoudness) calibrate(graph);
         if (options_.matchLoudness && !graph.metered())
             message("warning: graph " + std::to_string(g + 1) + " is not loudness-matched: the meter takes at most " +
@@ -331,6 +352,11 @@ int Session::run(LiveSummary* summary) {
         feeder_.start(*inputRing_, options_.loop);
     }
     if (teeOpen_) tee_.start(*teeRing_);
+    // Every page the callback will touch is now mapped (graphs warmed up, engine and rings
+    // allocated): lock them in, so none faults in a callback. Without the privilege (an
+    // RLIMIT_MEMLOCK below the session's size) the session plays unlocked; the summary says so.
+    // MCL_FUTURE is not asked: under a limit it would make later allocations (a reload) fail.
+    memoryLocked_ = lockMemory();
     callbackSlot_.set(engine_.get());
     if (auto message = stream_.start(); !message.empty()) {
         error(message);

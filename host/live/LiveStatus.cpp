@@ -75,6 +75,7 @@ void Session::drawStatus(bool force) {
 int Session::finish(int status, LiveSummary* summary) {
     stream_.close();
     feeder_.stop();
+    if (memoryLocked_) unlockMemory();
     std::string teeError;
     if (teeOpen_) teeError = tee_.finish();
 
@@ -112,15 +113,31 @@ int Session::finish(int status, LiveSummary* summary) {
         result.largestStepFrame = engine_->largestStepFrame();
         result.switches = engine_->switchesCompleted();
         result.meanProcessUs = times.meanNanoseconds() / 1000.0;
+        result.p50ProcessUs = double(times.percentileNanoseconds(0.5)) / 1000.0;
         result.p99ProcessUs = double(times.percentileNanoseconds(0.99)) / 1000.0;
+        result.p999ProcessUs = double(times.percentileNanoseconds(0.999)) / 1000.0;
         result.worstProcessUs = double(times.worstNanoseconds()) / 1000.0;
         result.deadlineUs = streamInfo_.blockFrames > 0 ? 1e6 * streamInfo_.blockFrames / sampleRate_ : 0;
+        const CallbackReport probe = engine_->callbackReport();
+        const double period = streamInfo_.blockFrames > 0 ? streamInfo_.blockFrames / sampleRate_ : 0;
+        result.worstCpuUs = double(probe.worstCpuNs) / 1000.0;
+        result.worstPageFaults = probe.worstPageFaults;
+        result.worstSwitches = probe.worstSwitches;
+        result.worstWaits = probe.worstWaits;
+        result.worstAtSeconds = double(probe.worstIndex) * period;
+        result.callbackPageFaults = probe.pageFaults;
+        result.callbackSwitches = probe.switches;
+        result.callbackWaits = probe.waits;
+        result.longestGapUs = double(probe.longestGapNs) / 1000.0;
+        result.longestGapAtSeconds = double(probe.longestGapIndex) * period;
+        result.lateStarts = probe.lateStarts;
         const LoudnessSnapshot loudness = engine_->outputLoudness();
         result.maxMomentaryLufs = loudness.maxMomentaryLufs;
         result.maxShortTermLufs = loudness.maxShortTermLufs;
         result.truePeakDbtp = loudness.truePeakDbtp;
     }
     result.teeFrames = teeOpen_ ? tee_.framesWritten() : 0;
+    result.memoryLocked = memoryLocked_;
 
     if (engine_ && result.callbacks > 0) {
         if (result.teeOverflowFrames > 0) {
@@ -149,9 +166,30 @@ int Session::finish(int status, LiveSummary* summary) {
         if (result.xruns > 0)
             std::fprintf(out, "first xrun after %.3f s (the driver missed a deadline: a loaded machine, or a period too short)\n",
                          double(result.firstXrunFrame) / sampleRate_);
-        std::fprintf(out, "process time per callback: mean %.1f us (%.1f%%), p99 %.1f us (%.1f%%), worst %.1f us (%.1f%%)\n",
-                     result.meanProcessUs, result.meanProcessUs * pct, result.p99ProcessUs, result.p99ProcessUs * pct,
+        std::fprintf(out,
+                     "process time per callback: mean %.1f us (%.1f%%), p50 %.1f us (%.1f%%), p99 %.1f us (%.1f%%), "
+                     "p99.9 %.1f us (%.1f%%), worst %.1f us (%.1f%%)\n",
+                     result.meanProcessUs, result.meanProcessUs * pct, result.p50ProcessUs, result.p50ProcessUs * pct,
+                     result.p99ProcessUs, result.p99ProcessUs * pct, result.p999ProcessUs, result.p999ProcessUs * pct,
                      result.worstProcessUs, result.worstProcessUs * pct);
+        // Why the worst was slow: its own work (CPU time near the wall time), memory touched for
+        // the first time (page faults), or the thread taken off the CPU (an involuntary switch).
+        std::fprintf(out, "worst callback at %.3f s: %.1f us on the CPU of %.1f us, %s, %s, %s\n", result.worstAtSeconds,
+                     result.worstCpuUs, result.worstProcessUs,
+                     cli::plural(result.worstPageFaults, "page fault", "page faults").c_str(),
+                     cli::plural(result.worstSwitches, "involuntary switch", "involuntary switches").c_str(),
+                     cli::plural(result.worstWaits, "wait", "waits").c_str());
+        // Xruns with short callbacks: the callbacks started late (the driver or the callback thread
+        // was woken late), not ran long.
+        std::fprintf(out,
+                     "callback thread: %s, %s and %s in all callbacks (memory %s); longest gap between callback "
+                     "starts %.1f us (%.2f periods) at %.3f s, %s over 1.5 periods\n",
+                     cli::plural(result.callbackPageFaults, "page fault", "page faults").c_str(),
+                     cli::plural(result.callbackSwitches, "involuntary switch", "involuntary switches").c_str(),
+                     cli::plural(result.callbackWaits, "wait", "waits").c_str(), result.memoryLocked ? "locked" : "not locked",
+                     result.longestGapUs, result.deadlineUs > 0 ? result.longestGapUs / result.deadlineUs : 0.0,
+                     result.longestGapAtSeconds,
+                     cli::plural(std::int64_t(result.lateStarts), "late start", "late starts").c_str());
         std::fprintf(out, "output: max momentary %s, max short-term %s, true peak %s\n",
                      formatLevel(result.maxMomentaryLufs, "LUFS").c_str(), formatLevel(result.maxShortTermLufs, "LUFS").c_str(),
                      formatLevel(result.truePeakDbtp, "dBTP").c_str());

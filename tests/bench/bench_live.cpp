@@ -10,6 +10,7 @@
 //     by the server).
 // Each prints mean, p50, p99, p99.9 and worst process time per block, in us and as a fraction of
 // the deadline. Usage: bench_live [--seconds S] [--no-jack]
+//        bench_live --sizes [--graph FILE.yaml] [--seconds S]   (4. only: cost per frame by block size)
 #include "bench/BenchGraphs.h"
 #include "core/Compiler.h"
 #include "core/Executor.h"
@@ -27,8 +28,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -211,8 +214,15 @@ void benchJack(double seconds) {
             std::printf("3. through JACK (dummy driver, %s, %d-frame periods, %.0f s, %llu callbacks):\n",
                         realtime ? "real-time" : "not real-time", summary.blockFrames, double(summary.frames) / kRate,
                         static_cast<unsigned long long>(summary.callbacks));
-            std::printf("  mean %7.1f us  p99 %7.1f us  worst %7.1f us  (histogram bins: p99 rounded up by < 0.05 us)\n",
-                        summary.meanProcessUs, summary.p99ProcessUs, summary.worstProcessUs);
+            std::printf("  mean %7.1f us  p50 %7.1f us  p99 %7.1f us  p99.9 %7.1f us  worst %7.1f us  (histogram bins: "
+                        "percentiles rounded up by < 0.05 us)\n",
+                        summary.meanProcessUs, summary.p50ProcessUs, summary.p99ProcessUs, summary.p999ProcessUs,
+                        summary.worstProcessUs);
+            std::printf("  worst callback: %.1f us on the CPU, %lld page faults, %lld involuntary switches; longest gap "
+                        "between callbacks %.1f us, %llu late starts\n",
+                        summary.worstCpuUs, static_cast<long long>(summary.worstPageFaults),
+                        static_cast<long long>(summary.worstSwitches), summary.longestGapUs,
+                        static_cast<unsigned long long>(summary.lateStarts));
             std::printf("  of the %.0f us deadline: mean %.3f  p99 %.3f  worst %.3f;  xruns %llu, underrun frames %lld\n",
                         summary.deadlineUs, summary.meanProcessUs / summary.deadlineUs, summary.p99ProcessUs / summary.deadlineUs,
                         summary.worstProcessUs / summary.deadlineUs, static_cast<unsigned long long>(summary.xruns),
@@ -229,11 +239,90 @@ void benchJack(double seconds) {
     std::filesystem::remove_all(dir);
 }
 
+/// Thread CPU time, ns.
+std::int64_t cpuNow() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return std::int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+/// 4. The per-callback overhead: a graph file (by default the strips graph) through LiveGraph
+/// at several block sizes, the same audio each time; thread CPU time per frame, the median of
+/// `rounds` alternated rounds. A cost per block shows as ns per frame growing as blocks shrink;
+/// the fit t(block) = fixed + perFrame * block gives both.
+void benchBlockSizes(const std::string& graphPath, double seconds, int rounds) {
+    std::string path = graphPath;
+    const std::string temp =
+        (std::filesystem::temp_directory_path() / ("bench_live_sizes_" + std::to_string(::getpid()) + ".yaml")).string();
+    if (path.empty()) {
+        std::ofstream(temp) << sg::bench::stripsGraph(32);
+        path = temp;
+    }
+    const int sizes[] = {16, 32, 64, 128, 256, 1024};
+    std::vector<std::unique_ptr<live::LiveGraph>> graphs;
+    int channels = 0;
+    for (int size : sizes) {
+        live::LiveFormat format;
+        format.maxBlockFrames = size;
+        format.sourceChannels = 32;
+        Diagnostics diags;
+        std::string error;
+        auto graph = live::LiveGraph::create(path, {}, format, diags, error);
+        if (!graph) {
+            std::fprintf(stderr, "%s%s\n", diags.formatAll().c_str(), error.c_str());
+            std::exit(1);
+        }
+        graph->warmUp();
+        channels = graph->inputChannels();
+        graphs.push_back(std::move(graph));
+    }
+    if (!temp.empty()) std::filesystem::remove(temp);
+    const int frames = int(seconds * kRate) / 1024 * 1024;
+    const AudioBuffer source = noise(channels, frames);
+    AudioBuffer out(2, 1024);
+    std::vector<std::vector<double>> nsPerFrame(std::size(sizes));
+    for (int round = 0; round < rounds; ++round) {
+        for (std::size_t i = 0; i < std::size(sizes); ++i) {
+            live::LiveGraph& graph = *graphs[i];
+            const int block = sizes[i];
+            graph.restart();
+            const std::int64_t start = cpuNow();
+            for (int at = 0; at < frames; at += block)
+                graph.process(source.view().frameRange(at, block), out.view().frameRange(0, block));
+            nsPerFrame[i].push_back(double(cpuNow() - start) / frames);
+        }
+    }
+    std::printf("4. %s through LiveGraph, %d s of noise, thread CPU time, median of %d rounds:\n",
+                graphPath.empty() ? "the strips graph" : graphPath.c_str(), frames / int(kRate), rounds);
+    std::vector<double> medians;
+    for (std::size_t i = 0; i < std::size(sizes); ++i) {
+        auto v = nsPerFrame[i];
+        std::sort(v.begin(), v.end());
+        medians.push_back(v[v.size() / 2]);
+        std::printf("  block %5d: %7.1f ns per frame, %8.2f us per block (%.2f%% of its period)\n", sizes[i], medians.back(),
+                    medians.back() * sizes[i] / 1000, 100 * medians.back() * 1e-9 * kRate);
+    }
+    // Least squares over the sizes: t(block) = fixed + perFrame * block (ns).
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    const double n = double(std::size(sizes));
+    for (std::size_t i = 0; i < std::size(sizes); ++i) {
+        const double x = sizes[i], y = medians[i] * sizes[i];
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+    }
+    const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx), fixed = (sy - slope * sx) / n;
+    std::printf("  fit: %.2f us fixed per block + %.1f ns per frame (at 64 frames the fixed part is %.0f%% of the block)\n",
+                fixed / 1000, slope, 100 * fixed / (fixed + slope * 64));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     double seconds = 60;
-    bool jack = true;
+    bool jack = true, sizesOnly = false;
+    std::string graph;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = std::max(1.0, std::atof(argv[++i]));
@@ -241,6 +330,14 @@ int main(int argc, char** argv) {
             seconds = 10;
         else if (!std::strcmp(argv[i], "--no-jack"))
             jack = false;
+        else if (!std::strcmp(argv[i], "--sizes"))
+            sizesOnly = true;
+        else if (!std::strcmp(argv[i], "--graph") && i + 1 < argc)
+            graph = argv[++i];
+    }
+    if (sizesOnly) {
+        benchBlockSizes(graph, std::min(seconds, 20.0), 5);
+        return 0;
     }
     std::printf("bench_live: 32-strip mixing graph at %d-frame blocks, %.0f s of audio per measurement, deadline %.1f us\n",
                 kBlock, seconds, kDeadlineUs);

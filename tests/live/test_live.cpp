@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -266,6 +267,43 @@ JACK_TEST_CASE("jack: a file played with --tee is bit-identical to the offline r
     CHECK(run.out.find("callbacks") != std::string::npos);
     CHECK(run.out.find("p99") != std::string::npos);
     CHECK(run.out.find("worst") != std::string::npos);
+    // Percentiles in order, each line of the summary there, and the anatomy of the worst callback
+    // consistent with its wall time.
+    const live::LiveSummary& s = run.summary;
+    CHECK(std::regex_search(run.out, std::regex(R"(p50 [0-9.]+ us \([0-9.]+%\), p99 [0-9.]+ us \([0-9.]+%\), )"
+                                                R"(p99\.9 [0-9.]+ us \([0-9.]+%\), worst [0-9.]+ us)")));
+    CHECK(std::regex_search(run.out, std::regex(R"(worst callback at [0-9.]+ s: [0-9.]+ us on the CPU of [0-9.]+ us, )"
+                                                R"([0-9]+ page faults?, [0-9]+ involuntary switch(es)?, [0-9]+ waits?)")));
+    CHECK(std::regex_search(run.out,
+                            std::regex(R"(callback thread: [0-9]+ page faults?, [0-9]+ involuntary )"
+                                       R"(switch(es)? and [0-9]+ waits? in all callbacks \(memory (not )?locked\); longest gap )"
+                                       R"(between callback starts [0-9.]+ us \([0-9.]+ periods\) at [0-9.]+ s, )"
+                                       R"([0-9]+ late starts? over 1\.5 periods)")));
+    CHECK(s.p50ProcessUs > 0);
+    CHECK(s.p50ProcessUs <= s.p99ProcessUs);
+    CHECK(s.p99ProcessUs <= s.p999ProcessUs);
+    CHECK(s.p999ProcessUs <= s.worstProcessUs);
+    CHECK(s.worstCpuUs >= 0);
+    CHECK(s.worstCpuUs <= s.worstProcessUs + 5); // rusage has 1 us steps; its own call adds a little
+    CHECK(s.worstAtSeconds <= double(s.frames) / kRate);
+    CHECK(s.worstPageFaults <= s.callbackPageFaults);
+    CHECK(s.worstSwitches <= s.callbackSwitches);
+    CHECK(s.worstWaits <= s.callbackWaits);
+    // The callbacks follow each other about a period apart (2 s at 256 frames = 375 of them):
+    // the longest gap is at least one period.
+    CHECK(s.longestGapUs >= 0.5 * s.deadlineUs);
+    CHECK(s.lateStarts < s.callbacks);
+    // Where this process may lock its memory (CAP_IPC_LOCK or a large enough limit), the session
+    // did, and then no callback took a page fault. (Not under a sanitizer: the session does not
+    // lock its terabytes of shadow memory, and neither may this probe.)
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    if (::mlockall(MCL_CURRENT) == 0) {
+        ::munlockall();
+        CHECK(s.memoryLocked);
+    }
+#endif
+    if (s.memoryLocked) CHECK(s.callbackPageFaults == 0);
+    CHECK(s.callbackWaits == 0); // the callback never blocks
 }
 
 JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the crossfade bound, no gap, no xrun", "[live]") {
