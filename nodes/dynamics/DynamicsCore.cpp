@@ -494,17 +494,23 @@ private:
         Instance& inst = instances_[std::size_t(i)];
         const bool keyed = inst.sidechainChannels > 0;
         const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
-        std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, frameChange_.data());
-        for (int c = 1; c < (inst.sharedLevel ? 1 : inst.channels); ++c) { // shared: every lane's is the first's
-            const float* change = gainDb_[std::size_t(inst.firstLane + c)].data();
-            for (int n = 0; n < frames; ++n) frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], change[n]);
+        // The frame's change: the largest of the lanes' (one lane, or a shared level: the first's,
+        // read in place).
+        const float* frameChange = gainDb_[std::size_t(inst.firstLane)].data();
+        if (!inst.sharedLevel && inst.channels > 1) {
+            std::copy_n(frameChange, frames, frameChange_.data());
+            for (int c = 1; c < inst.channels; ++c) {
+                const float* change = gainDb_[std::size_t(inst.firstLane + c)].data();
+                for (int n = 0; n < frames; ++n) frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], change[n]);
+            }
+            frameChange = frameChange_.data();
         }
         // Statistics: the maximum is exact in any order; the sum runs in four accumulators by
         // absolute frame modulo 4 (each in frame order), so it does not depend on the split either.
         float most = float(inst.maxChangeDb);
-        changeStatistics_(frameChange_.data(), frames, inst.frames, inst.sumChangeDb.data(), &most);
+        changeStatistics_(frameChange, frames, inst.frames, inst.sumChangeDb.data(), &most);
         inst.maxChangeDb = double(most);
-        inst.recorder.add(frameChange_.data(), std::size_t(frames));
+        inst.recorder.add(frameChange, std::size_t(frames));
         inst.frames += frames;
 
         // Makeup (compressor): a smoothed parameter, added in dB.
