@@ -67,12 +67,13 @@ public:
 
 private:
     struct Lane {
-        biquad::SectionState audioFilter; ///< band filter of the audio (split types with a sidechain)
-        std::vector<float> ring;          ///< rms: the last W values of d^2
-        SlidingMaximum peak;              ///< peak: max |d| over the last W frames
-        int at = 0;                       ///< rms: position in the ring
-        double sum = 0;                   ///< rms: sum of the ring
-        bool open = false;                ///< gate
+        biquad::SectionState audioFilter;   ///< band filter of the audio (split types with a sidechain)
+        std::vector<float> ring;            ///< rms: the last W values of d^2
+        SlidingMaximum peak;                ///< peak: max |d| over the last W frames (unless batched)
+        const float* batchedPeak = nullptr; ///< peak: max |d| of this segment from a MaxGroup, or null
+        int at = 0;                         ///< rms: position in the ring
+        double sum = 0;                     ///< rms: sum of the ring
+        bool open = false;                  ///< gate
         std::int64_t holdLeft = 0;
     };
     struct Instance {
@@ -124,6 +125,7 @@ private:
                 lanes_.push_back(std::move(lane));
             }
         }
+        prepareMaxGroups(spec.simd);
         // The recursion's lanes in groups of kSmoothLanes (the last one padded with idle lanes).
         groups_.assign((lanes_.size() + kSmoothLanes - 1) / kSmoothLanes, SmoothGroup{});
         // The detector filters of all lanes as one biquad bank (vectorised across lanes).
@@ -158,7 +160,77 @@ private:
         return {};
     }
 
+    /// Peak detectors of mono instances (one detector, never a shared level) with equal windows
+    /// run their sliding maxima kMaxLanes lanes at a time (slidingMaximumLanes): max is exact and
+    /// the lane's operations are the scalar ones, so the values are the same bit for bit.
+    void prepareMaxGroups(SimdArch simd) {
+        maxGroups_.clear();
+        std::vector<std::pair<int, int>> byWindow; // (window, instance)
+        for (int i = 0; i < instanceCount(); ++i) {
+            const Instance& inst = instances_[std::size_t(i)];
+            if (!inst.rms && inst.channels == 1) byWindow.emplace_back(inst.windowFrames, i);
+        }
+        std::stable_sort(byWindow.begin(), byWindow.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (std::size_t at = 0; at < byWindow.size();) {
+            std::size_t end = at;
+            while (end < byWindow.size() && byWindow[end].first == byWindow[at].first && end - at < std::size_t(kMaxLanes)) ++end;
+            if (end - at >= 2) { // a single lane stays scalar
+                MaxGroup group;
+                group.count = int(end - at);
+                for (std::size_t k = at; k < end; ++k) group.instances[k - at] = byWindow[k].second;
+                const int w = byWindow[at].first;
+                group.chunk.assign(std::size_t(w * kMaxLanes) + 16, 0.0f);
+                group.suffix.assign(std::size_t((w + 1) * kMaxLanes) + 16, 0.0f);
+                group.prefix.assign(std::size_t(kMaxLanes) + 16, 0.0f);
+                group.state.window = w;
+                maxGroups_.push_back(std::move(group));
+            }
+            at = end;
+        }
+        const std::size_t padded = std::size_t(maxBlockFrames()) + 16;
+        maxOut_.assign(lanes_.size(), {});
+        maxScratch_.assign(padded, 0.0f);
+        maxZeros_.assign(padded, 0.0f);
+        for (MaxGroup& group : maxGroups_) {
+            group.state.chunk = group.chunk.data();
+            group.state.suffix = group.suffix.data();
+            group.state.prefix = group.prefix.data();
+            for (int l = 0; l < group.count; ++l) {
+                const int lane = instances_[std::size_t(group.instances[l])].firstLane;
+                maxOut_[std::size_t(lane)].assign(padded, 0.0f);
+                lanes_[std::size_t(lane)].batchedPeak = maxOut_[std::size_t(lane)].data();
+            }
+        }
+        slidingMaximumLanes_ = SG_SIMD_PICK(simd, slidingMaximumLanes);
+    }
+
+    /// The batched sliding maxima of this segment into maxOut_ (pass 1, before targetsOf).
+    void batchedMaxima(const ProcessContext& ctx, int start, int frames) noexcept {
+        for (MaxGroup& group : maxGroups_) {
+            const float* in[kMaxLanes];
+            float* out[kMaxLanes];
+            for (int l = 0; l < kMaxLanes; ++l) {
+                if (l >= group.count) {
+                    in[l] = maxZeros_.data();
+                    out[l] = maxScratch_.data();
+                    continue;
+                }
+                const Instance& inst = instances_[std::size_t(group.instances[l])];
+                in[l] = inst.detectorFiltered        ? band_[std::size_t(inst.firstLane)].data()
+                        : inst.sidechainChannels > 0 ? ctx.inputs[1][inst.firstSidechain] + start
+                                                     : ctx.inputs[0][inst.firstLane] + start;
+                out[l] = maxOut_[std::size_t(inst.firstLane)].data();
+            }
+            slidingMaximumLanes_(group.state, in, frames, out);
+        }
+    }
+
     void clearState() noexcept override {
+        for (MaxGroup& group : maxGroups_) {
+            std::fill(group.suffix.begin(), group.suffix.end(), 0.0f);
+            std::fill(group.prefix.begin(), group.prefix.end(), 0.0f);
+            group.state.at = 0;
+        }
         for (Lane& lane : lanes_) {
             lane.audioFilter.clear();
             std::fill(lane.ring.begin(), lane.ring.end(), 0.0f);
@@ -288,6 +360,7 @@ private:
             }
             processBank_(bank_, bankIn_.data(), bankOut_.data(), 0, frames);
         }
+        batchedMaxima(ctx, start, frames);
         for (int i = 0; i < instanceCount(); ++i) targetsOf(ctx, i, start, frames);
         smooth(frames);
         for (int i = 0; i < instanceCount(); ++i) apply(ctx, i, start, frames);
@@ -311,10 +384,10 @@ private:
                 }
                 levelDb[n] = float(std::max(lane.sum, 0.0) / double(w));
             }
-        } else {
+        } else if (!lane.batchedPeak) {
             lane.peak.process(source, frames, levelDb);
         }
-        elementwise().gainToDecibels(levelDb, levelDb, frames);
+        elementwise().gainToDecibels(lane.batchedPeak && !inst.rms ? lane.batchedPeak : levelDb, levelDb, frames);
         const float scale = inst.rms ? 0.5f : 1.0f; // 20 log10(mean square) / 2 = 10 log10(mean square)
         for (int n = 0; n < frames; ++n) levelDb[n] = std::max(levelDb[n] * scale, float(kFloorDb));
     }
@@ -421,17 +494,23 @@ private:
         Instance& inst = instances_[std::size_t(i)];
         const bool keyed = inst.sidechainChannels > 0;
         const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
-        std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, frameChange_.data());
-        for (int c = 1; c < (inst.sharedLevel ? 1 : inst.channels); ++c) { // shared: every lane's is the first's
-            const float* change = gainDb_[std::size_t(inst.firstLane + c)].data();
-            for (int n = 0; n < frames; ++n) frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], change[n]);
+        // The frame's change: the largest of the lanes' (one lane, or a shared level: the first's,
+        // read in place).
+        const float* frameChange = gainDb_[std::size_t(inst.firstLane)].data();
+        if (!inst.sharedLevel && inst.channels > 1) {
+            std::copy_n(frameChange, frames, frameChange_.data());
+            for (int c = 1; c < inst.channels; ++c) {
+                const float* change = gainDb_[std::size_t(inst.firstLane + c)].data();
+                for (int n = 0; n < frames; ++n) frameChange_[std::size_t(n)] = std::max(frameChange_[std::size_t(n)], change[n]);
+            }
+            frameChange = frameChange_.data();
         }
         // Statistics: the maximum is exact in any order; the sum runs in four accumulators by
         // absolute frame modulo 4 (each in frame order), so it does not depend on the split either.
         float most = float(inst.maxChangeDb);
-        changeStatistics_(frameChange_.data(), frames, inst.frames, inst.sumChangeDb.data(), &most);
+        changeStatistics_(frameChange, frames, inst.frames, inst.sumChangeDb.data(), &most);
         inst.maxChangeDb = double(most);
-        inst.recorder.add(frameChange_.data(), std::size_t(frames));
+        inst.recorder.add(frameChange, std::size_t(frames));
         inst.frames += frames;
 
         // Makeup (compressor): a smoothed parameter, added in dB.
@@ -506,6 +585,17 @@ private:
     void (*staticTargets_)(const float*, int, float, float, float, float, bool, float*) noexcept = nullptr;
     void (*changeStatistics_)(const float*, int, std::int64_t, double*, float*) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
+    /// Up to kMaxLanes peak detectors with one window: their sliding maxima run together.
+    struct MaxGroup {
+        int count = 0;
+        std::array<int, kMaxLanes> instances{}; ///< mono instances, one detector lane each
+        std::vector<float> chunk, suffix, prefix;
+        MaxLanesState state;
+    };
+    std::vector<MaxGroup> maxGroups_;
+    std::vector<std::vector<float>> maxOut_; ///< per lane: the batched maxima of the segment
+    std::vector<float> maxScratch_, maxZeros_;
+    void (*slidingMaximumLanes_)(MaxLanesState&, const float* const*, int, float* const*) noexcept = nullptr;
 };
 
 } // namespace

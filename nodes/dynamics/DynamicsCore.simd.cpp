@@ -180,4 +180,86 @@ void changeStatistics(const float* f, int frames, std::int64_t first, double* su
     *most = m;
 }
 
+namespace {
+
+/// std::max(a, b) lane by lane: a < b ? b : a (NaN in b gives a, NaN in a gives a).
+inline Floats maxOf(const Floats& a, const Floats& b) noexcept { return xsimd::select(a < b, b, a); }
+
+} // namespace
+
+void slidingMaximumLanes(dynamics::MaxLanesState& state, const float* const* x, int frames, float* const* out) noexcept {
+    constexpr int L = dynamics::kMaxLanes, width = int(Floats::size), B = L / width;
+    static_assert(L % width == 0, "kMaxLanes must be a whole number of batches");
+    const int w = state.window;
+    float* chunk = state.chunk;
+    float* suffix = state.suffix;
+    alignas(64) float tile[4][L];
+    for (int n = 0; n < frames;) {
+        const int end = state.at + std::min(frames - n, w - state.at);
+        Floats prefix[B];
+        for (int b = 0; b < B; ++b) prefix[b] = Floats::load_unaligned(state.prefix + b * width);
+        int j = state.at;
+        for (; j + 4 <= end; j += 4, n += 4) {
+            for (int l = 0; l < L; ++l) // frames x lanes
+                for (int f = 0; f < 4; ++f) tile[f][l] = x[l][n + f];
+            for (int b = 0; b < B; ++b) {
+                const int o = b * width;
+                const Floats v0 = xsimd::abs(Floats::load_aligned(tile[0] + o)),
+                             v1 = xsimd::abs(Floats::load_aligned(tile[1] + o)),
+                             v2 = xsimd::abs(Floats::load_aligned(tile[2] + o)),
+                             v3 = xsimd::abs(Floats::load_aligned(tile[3] + o));
+                v0.store_unaligned(chunk + j * L + o);
+                v1.store_unaligned(chunk + (j + 1) * L + o);
+                v2.store_unaligned(chunk + (j + 2) * L + o);
+                v3.store_unaligned(chunk + (j + 3) * L + o);
+                const Floats v01 = maxOf(v0, v1), v012 = maxOf(v01, v2), v0123 = maxOf(v012, v3);
+                maxOf(Floats::load_unaligned(suffix + (j + 1) * L + o), maxOf(prefix[b], v0)).store_aligned(tile[0] + o);
+                maxOf(Floats::load_unaligned(suffix + (j + 2) * L + o), maxOf(prefix[b], v01)).store_aligned(tile[1] + o);
+                maxOf(Floats::load_unaligned(suffix + (j + 3) * L + o), maxOf(prefix[b], v012)).store_aligned(tile[2] + o);
+                prefix[b] = maxOf(prefix[b], v0123);
+                maxOf(Floats::load_unaligned(suffix + (j + 4) * L + o), prefix[b]).store_aligned(tile[3] + o);
+            }
+            for (int l = 0; l < L; ++l)
+                for (int f = 0; f < 4; ++f) out[l][n + f] = tile[f][l];
+        }
+        for (; j < end; ++j, ++n) {
+            for (int l = 0; l < L; ++l) tile[0][l] = x[l][n];
+            for (int b = 0; b < B; ++b) {
+                const int o = b * width;
+                const Floats v = xsimd::abs(Floats::load_aligned(tile[0] + o));
+                v.store_unaligned(chunk + j * L + o);
+                prefix[b] = maxOf(prefix[b], v);
+                maxOf(Floats::load_unaligned(suffix + (j + 1) * L + o), prefix[b]).store_aligned(tile[0] + o);
+            }
+            for (int l = 0; l < L; ++l) out[l][n] = tile[0][l];
+        }
+        for (int b = 0; b < B; ++b) prefix[b].store_unaligned(state.prefix + b * width);
+        state.at = end;
+        if (state.at == w) { // the chunk is complete: its suffix maxima serve the next one
+            for (int b = 0; b < B; ++b) {
+                const int o = b * width;
+                Floats most(0.0f);
+                int k = w;
+                for (; k >= 4; k -= 4) {
+                    const Floats v3 = Floats::load_unaligned(chunk + (k - 1) * L + o),
+                                 v23 = maxOf(Floats::load_unaligned(chunk + (k - 2) * L + o), v3),
+                                 v123 = maxOf(Floats::load_unaligned(chunk + (k - 3) * L + o), v23),
+                                 v0123 = maxOf(Floats::load_unaligned(chunk + (k - 4) * L + o), v123);
+                    maxOf(most, v3).store_unaligned(suffix + (k - 1) * L + o);
+                    maxOf(most, v23).store_unaligned(suffix + (k - 2) * L + o);
+                    maxOf(most, v123).store_unaligned(suffix + (k - 3) * L + o);
+                    most = maxOf(most, v0123);
+                    most.store_unaligned(suffix + (k - 4) * L + o);
+                }
+                for (; k >= 1; --k) {
+                    most = maxOf(most, Floats::load_unaligned(chunk + (k - 1) * L + o));
+                    most.store_unaligned(suffix + (k - 1) * L + o);
+                }
+                Floats(0.0f).store_unaligned(state.prefix + o);
+            }
+            state.at = 0;
+        }
+    }
+}
+
 } // namespace sg::SG_SIMD_NS

@@ -110,3 +110,25 @@ SG_SIMD_DECLARE(void smoothChanges(const float* const* targets, int lanes, int f
 // double, in frame order) for the frames whose count since reset, first + n, is j modulo 8, so the
 // sums do not depend on how the frames were split into calls.
 SG_SIMD_DECLARE(void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept)
+
+namespace sg::dynamics {
+
+/// Lanes of one slidingMaximumLanes call (idle lanes read zeros and write a scratch).
+inline constexpr int kMaxLanes = 16;
+
+/// The state of kMaxLanes sliding maxima that share one window W and one frame count since reset
+/// (so one chunk position): SlidingMaximum's state, frame-major, lane-minor. chunk [W * kMaxLanes],
+/// suffix [(W + 1) * kMaxLanes] (row W stays 0), prefix [kMaxLanes]; all zero and at = 0 at reset.
+struct MaxLanesState {
+    int window = 1, at = 0;
+    float *chunk = nullptr, *suffix = nullptr, *prefix = nullptr;
+};
+
+} // namespace sg::dynamics
+
+// SlidingMaximum::process of kMaxLanes lanes at once: out[l][n] = max |x[l]| over the last W frames,
+// with the operations of the scalar version in the same order per lane (a max tree over groups of 4
+// frames from the same chunk positions), so every lane's values are the scalar ones bit for bit,
+// NaN included (std::max(a, b) = a < b ? b : a, lane by lane). out[l] may be x[l].
+SG_SIMD_DECLARE(void slidingMaximumLanes(sg::dynamics::MaxLanesState& state, const float* const* x, int frames,
+                                         float* const* out) noexcept)
