@@ -58,16 +58,31 @@ double callerLoad(const GraphModel& model) {
 /// the throughput is set by the busiest worker's load, not by the critical path of one block:
 /// a unit goes to the worker whose load it raises least, but a unit fed by exactly one other
 /// unit stays on that unit's worker (a chain is never cut: no hand-over per block, and its
-/// lanes line up with its predecessor's batch). Ties go to the worker of the predecessor,
-/// then to the lowest index.
+/// lanes line up with its predecessor's batch). A batchable unit first fills a vector its key
+/// has open on some worker (the fullest); a merge is costed alone. Ties go to the worker of the predecessor, then to
+/// the lowest index.
 double schedule(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf, int workers, int width,
                 std::vector<int>& workerOf) {
     workerOf.assign(units.size(), 0);
     width = std::max(width, 1);
     std::vector<double> load(std::size_t(workers), 0);
     load[0] = callerLoad(model);
-    // Lanes of each batch key already placed on each worker.
+    // Lanes of each batch key already placed on each worker, and the vector size counted for
+    // the key: the SIMD width, or less when the key has too few lanes to give every worker a
+    // whole vector (a power of two, so that vectors still line up with the hardware's).
     std::map<std::string, std::vector<int>> lanes;
+    std::map<std::string, int> keyWidth;
+    for (const Unit& unit : units) {
+        if (unit.key.empty()) continue;
+        int nodes = 0, channels = 0;
+        unitShape(model, unit, nodes, channels);
+        keyWidth[unit.key] += channels;
+    }
+    for (auto& [key, total] : keyWidth) {
+        int fit = 1;
+        while (fit * 2 <= std::min(width, total / workers)) fit *= 2;
+        total = fit;
+    }
     // Units are in topological order (fuseChains walks the vertex order).
     for (std::size_t u = 0; u < units.size(); ++u) {
         int predecessor = -1, predecessors = 0; // a feeding unit, and how many distinct ones
@@ -81,24 +96,39 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
         int nodes = 0, channels = 0;
         unitShape(model, units[u], nodes, channels);
         std::vector<int>* placed = nullptr;
-        if (!units[u].key.empty()) {
+        int vector = width;
+        // A unit fed by several others (a bus) is costed alone: it cannot join the batch of
+        // the units it depends on, which are often the open vectors of its key.
+        if (!units[u].key.empty() && predecessors <= 1) {
             placed = &lanes[units[u].key];
+            vector = keyWidth[units[u].key];
             placed->resize(std::size_t(workers), 0);
         }
         // The vectors the unit adds on worker w, times the nodes and the width.
         auto cost = [&](int w) {
             const int before = placed ? (*placed)[std::size_t(w)] : 0;
-            const int vectors = (before + channels + width - 1) / width - (before + width - 1) / width;
-            return double(vectors) * width * nodes;
+            const int vectors = (before + channels + vector - 1) / vector - (before + vector - 1) / vector;
+            return double(vectors) * vector * nodes;
         };
         int best = predecessor >= 0 ? workerOf[std::size_t(predecessor)] : 0;
         if (predecessors != 1) {
-            double bestLoad = load[std::size_t(best)] + cost(best);
-            for (int w = 0; w < workers; ++w) {
-                const double end = load[std::size_t(w)] + cost(w);
-                if (end < bestLoad) {
-                    best = w;
-                    bestLoad = end;
+            // A vector already opened (and charged) for this batch key is filled first, the
+            // fullest one first, so that vectors close one at a time; else the lowest load.
+            int fill = -1;
+            for (int w = 0; w < workers && placed; ++w)
+                if ((*placed)[std::size_t(w)] % vector != 0 && cost(w) == 0 &&
+                    (fill < 0 || (*placed)[std::size_t(w)] > (*placed)[std::size_t(fill)]))
+                    fill = w;
+            if (fill >= 0) {
+                best = fill;
+            } else {
+                double bestLoad = load[std::size_t(best)] + cost(best);
+                for (int w = 0; w < workers; ++w) {
+                    const double end = load[std::size_t(w)] + cost(w);
+                    if (end < bestLoad) {
+                        best = w;
+                        bestLoad = end;
+                    }
                 }
             }
         }
