@@ -8,9 +8,7 @@
 // lanes of a batch cost as much as 16 or 32 (measured: splitting W2's 32 strips 12 + 20 on
 // AVX-512 is twice as slow as 16 + 16). A unit whose batch key already has a partly filled
 // vector on a worker costs nothing more there; one that opens a new vector costs the whole
-// vector. A unit that cannot batch costs its own vectors. Worker 0, the caller's thread, also
-// copies every external input into the round's buffers and sums the external outputs after
-// it: it starts loaded with that.
+// vector. A unit that cannot batch costs its own vectors.
 #include "core/passes/Passes.h"
 
 #include <algorithm>
@@ -39,34 +37,19 @@ double laneCost(const GraphModel& model, const Unit& unit) {
     return double(nodes) * channels;
 }
 
-/// The caller's own work per block beyond its steps: copying the external inputs in and
-/// summing the external outputs out, one lane-node per channel.
-double callerLoad(const GraphModel& model) {
-    double load = 0;
-    for (int v = 0; v < model.size(); ++v) {
-        const Vertex& vertex = model.vertex(v);
-        if (vertex.kind == VertexKind::Input)
-            for (int c : vertex.outputChannels) load += c;
-        if (vertex.kind == VertexKind::Output)
-            for (int c : vertex.inputChannels) load += c;
-    }
-    return load;
-}
-
 /// The vector-counting schedule; returns the estimated load of the busiest worker in
 /// lane-nodes. A worker runs the blocks of a round ahead of the others (core/WorkerPool.h), so
 /// the throughput is set by the busiest worker's load, not by the critical path of one block:
 /// a unit goes to the worker whose load it raises least, but a unit fed by exactly one other
 /// unit stays on that unit's worker (a chain is never cut: no hand-over per block, and its
 /// lanes line up with its predecessor's batch). A batchable unit first fills a vector its key
-/// has open on some worker (the fullest); a merge is costed alone. Ties go to the worker of the predecessor, then to
-/// the lowest index.
+/// has open on some worker (the fullest); a merge is costed alone. Ties go to the worker of a
+/// chain's predecessor, else to the lowest index (a merge thus to the caller).
 double schedule(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf, int workers, int width,
                 std::vector<int>& workerOf) {
     workerOf.assign(units.size(), 0);
     width = std::max(width, 1);
     std::vector<double> load(std::size_t(workers), 0);
-    load[0] = callerLoad(model);
     // Lanes of each batch key already placed on each worker, and the vector size counted for
     // the key: the SIMD width, or less when the key has too few lanes to give every worker a
     // whole vector (a power of two, so that vectors still line up with the hardware's).
@@ -110,7 +93,10 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
             const int vectors = (before + channels + vector - 1) / vector - (before + vector - 1) / vector;
             return double(vectors) * vector * nodes;
         };
-        int best = predecessor >= 0 ? workerOf[std::size_t(predecessor)] : 0;
+        // A merge (a bus) leans to worker 0, the caller: then no other worker ever waits for
+        // the caller within a block (measured on W2: the bus on the second worker made it
+        // spin for the caller's pans, 10 % more wall time).
+        int best = predecessor >= 0 && predecessors == 1 ? workerOf[std::size_t(predecessor)] : 0;
         if (predecessors != 1) {
             // A vector already opened (and charged) for this batch key is filled first, the
             // fullest one first, so that vectors close one at a time; else the lowest load.
