@@ -208,8 +208,9 @@ std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const Instan
             step.key = first.key.empty() ? model.vertex(first.head()).type->info().name : first.key;
             stepWorker.push_back(workerOf[std::size_t(step.units[0])]);
         }
-        // Workers numbered in order of their first step: worker 0 (the caller's thread) runs
-        // the first step, and an unused worker index is never left in the middle.
+        // Workers numbered in order of their first step, but the partition's worker 0 (where
+        // merges lean) stays the caller's thread when it has steps; an unused worker index is
+        // never left in the middle.
         std::vector<int> renumber(std::size_t(threads), -1);
         int next = 0;
         if (std::find(stepWorker.begin(), stepWorker.end(), 0) != stepWorker.end()) renumber[0] = next++;
