@@ -149,14 +149,15 @@ bool checkSampleRate(const GraphDesc& desc, const InstanceOptions& options, Diag
 /// docs/performance.md has 226, a stereo chain of six nodes 12), so that batches keep their
 /// SIMD width and the hand-overs stay small beside the work; and only if the partition's
 /// estimated speed-up is at least kAutoSpeedup. Else 1.
-int autoThreads(const passes::GraphModel& model, const std::vector<passes::Unit>& units, const std::vector<int>& unitOf) {
+int autoThreads(const passes::GraphModel& model, const std::vector<passes::Unit>& units, const std::vector<int>& unitOf,
+                int width) {
     constexpr double kAutoSpeedup = 1.3, kAutoCostPerWorker = 96;
     const int cores = std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxWorkerThreads);
     passes::PartitionEstimate estimate;
-    passes::assignWorkers(model, units, unitOf, 1, &estimate);
+    passes::assignWorkers(model, units, unitOf, 1, width, &estimate);
     const int workers = std::min(cores, int(estimate.serial / kAutoCostPerWorker));
     if (workers <= 1) return 1;
-    passes::assignWorkers(model, units, unitOf, workers, &estimate);
+    passes::assignWorkers(model, units, unitOf, workers, width, &estimate);
     if (!(estimate.parallel > 0) || estimate.serial / estimate.parallel < kAutoSpeedup) return 1;
     return workers;
 }
@@ -190,14 +191,14 @@ std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const Instan
     std::vector<int> unitOf;
     const std::vector<passes::Unit> units = passes::fuseChains(model, order, options.batch && options.fuse, unitOf);
     int threads = std::clamp(options.threads, 1, kMaxWorkerThreads);
-    if (options.threads == 0) threads = autoThreads(model, units, unitOf);
+    if (options.threads == 0) threads = autoThreads(model, units, unitOf, simdWidth(options.simd));
     std::vector<passes::Step> steps;
     std::vector<int> stepWorker; // empty: one worker, today's schedule exactly
     if (threads == 1) {
         steps = passes::batchUnits(model, units, unitOf, options.batch);
     } else {
         // Workers first, then batching within each worker: the batch key carries the worker.
-        const std::vector<int> workerOf = passes::assignWorkers(model, units, unitOf, threads);
+        const std::vector<int> workerOf = passes::assignWorkers(model, units, unitOf, threads, simdWidth(options.simd));
         std::vector<passes::Unit> keyed = units;
         for (std::size_t u = 0; u < keyed.size(); ++u)
             if (!keyed[u].key.empty()) keyed[u].key += "\x1fworker" + std::to_string(workerOf[u]);
@@ -207,10 +208,12 @@ std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const Instan
             step.key = first.key.empty() ? model.vertex(first.head()).type->info().name : first.key;
             stepWorker.push_back(workerOf[std::size_t(step.units[0])]);
         }
-        // Workers numbered in order of their first step: worker 0 (the caller's thread) runs
-        // the first step, and an unused worker index is never left in the middle.
+        // Workers numbered in order of their first step, but the partition's worker 0 (where
+        // merges lean) stays the caller's thread when it has steps; an unused worker index is
+        // never left in the middle.
         std::vector<int> renumber(std::size_t(threads), -1);
         int next = 0;
+        if (std::find(stepWorker.begin(), stepWorker.end(), 0) != stepWorker.end()) renumber[0] = next++;
         for (int& w : stepWorker) {
             if (renumber[std::size_t(w)] < 0) renumber[std::size_t(w)] = next++;
             w = renumber[std::size_t(w)];

@@ -69,16 +69,17 @@ struct Unit {
 std::vector<Unit> fuseChains(const GraphModel& model, const std::vector<int>& order, bool fuse, std::vector<int>& unitOf);
 
 /// partition: with `workers` > 1, the worker thread of every unit (0 .. workers - 1): a static
-/// list schedule over the units in topological order with an estimated cost per unit; a unit
-/// goes where it would finish first, ties to the worker of its latest predecessor. Batching
-/// then groups units of one worker only. All zeros with one worker. O(V + E) * workers.
-/// `estimate`, if given, receives the estimated cost of the whole graph on one worker and on
-/// `workers` (the longest path of the list schedule), in the same units.
+/// list schedule over the units in topological order with an estimated cost per unit in whole
+/// SIMD vectors of `simdWidth` lanes (a unit that fills a vector its batch key already opened
+/// on a worker costs nothing more there). A unit fed by one other stays on its worker; the
+/// others go where the worker's load stays lowest, ties to worker 0 (the caller). Batching then groups units of one worker only.
+/// All zeros with one worker. O(V + E) * workers. `estimate`, if given, receives the estimated cost of the whole graph on one
+/// worker (channel-nodes) and on `workers` (the same, scaled by the vector schedule's estimated speed-up).
 struct PartitionEstimate {
     double serial = 0, parallel = 0;
 };
 std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
-                               int workers, PartitionEstimate* estimate = nullptr);
+                               int workers, int simdWidth, PartitionEstimate* estimate = nullptr);
 
 /// One step of the schedule: units run by one kernel call, in lane order.
 struct Step {

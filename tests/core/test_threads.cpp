@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -237,6 +238,76 @@ TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain 
     const auto many = instantiateAt(*w2, 40, 512);
     CHECK(many->executor().workerThreads() <= 33);
     CHECK(many->executor().workerThreads() > 2);
+}
+
+TEST_CASE("threads: the partition splits batches in whole SIMD vectors, keeps each strip on one worker and "
+          "the bus on the caller",
+          "[threads]") {
+    const auto w2 = compileFile(w2Path());
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(detectSimdArch())) continue;
+        for (int threads : {2, 3, 4}) {
+            // The vector counted: the SIMD width, or the largest power of two that still gives
+            // every worker a whole one (32 strips on 3 threads: 8).
+            int width = 1;
+            while (width * 2 <= std::min(simdWidth(arch), 32 / threads)) width *= 2;
+            InstanceOptions options;
+            options.sampleRate = kRate;
+            options.maxBlockFrames = 512;
+            options.threads = threads;
+            options.simd = arch;
+            Diagnostics diags;
+            const auto program = instantiate(*w2, options, diags);
+            REQUIRE(program);
+            const Schedule& schedule = program->schedule();
+            INFO(simdArchName(arch) << ", " << threads << " threads:\n" << schedule.describe());
+            // The strips' per-lane kernels: every worker's batch a whole number of vectors
+            // (32 strips on 2 threads are 2 vectors of 16, 4 of 8, 8 of 4).
+            std::map<std::string, std::vector<int>> lanesOf; // kernel -> lanes per worker
+            std::map<std::string, int> workerOfStrip;        // "s7" -> the worker of its EQ chain
+            int busWorker = -1;
+            for (const ScheduleStep& step : schedule.steps) {
+                for (int n : step.nodes) {
+                    const std::string& name = schedule.nodes[std::size_t(n)].name;
+                    if (name == "bus") busWorker = step.worker;
+                    if (name == "bus" || step.kernel == "pan") continue; // pan: 2 output lanes each
+                    const std::string strip = name.substr(0, name.find('.'));
+                    // Chains are never cut: EQ, compressor and pan of a strip on one worker.
+                    if (!workerOfStrip.count(strip)) workerOfStrip[strip] = step.worker;
+                    CHECK(workerOfStrip[strip] == step.worker);
+                }
+                const bool bus = step.nodes.size() == 1 && schedule.nodes[std::size_t(step.nodes[0])].name == "bus";
+                if (step.kernel != "pan" && !bus) {
+                    lanesOf[step.kernel].resize(std::size_t(schedule.workers), 0);
+                    lanesOf[step.kernel][std::size_t(step.worker)] += step.lanes;
+                }
+            }
+            for (const ScheduleStep& step : schedule.steps)
+                if (step.kernel == "pan")
+                    for (int n : step.nodes) {
+                        const std::string& name = schedule.nodes[std::size_t(n)].name;
+                        CHECK(workerOfStrip[name.substr(0, name.find('.'))] == step.worker);
+                    }
+            CHECK(workerOfStrip.size() == 32);
+            for (const auto& [kernel, lanes] : lanesOf) {
+                INFO(kernel);
+                int total = 0, most = 0, least = 32;
+                for (int l : lanes) {
+                    CHECK(l % width == 0);
+                    total += l;
+                    most = std::max(most, l);
+                    least = std::min(least, l);
+                }
+                CHECK(total == 32);
+                // Two workers and 2 or 4 vectors: the strips split evenly.
+                if (schedule.workers == 2 && width >= 8) CHECK(most == least);
+            }
+            // Two even workers: the bus, a merge, runs on the caller (worker 0), so that no other
+            // worker waits for the caller.
+            REQUIRE(busWorker >= 0);
+            if (schedule.workers == 2 && width >= 8) CHECK(busWorker == 0);
+        }
+    }
 }
 
 TEST_CASE("threads: the 32-strip mix renders bit-identically on 1, 2 and 3 threads at any block size", "[threads]") {
