@@ -92,11 +92,10 @@ struct SignalAnalyzer::Bank {
     std::vector<double> out, sums;       ///< [kChunk][kLanes], [kLanes]
     std::vector<const double*> inputs;   ///< per channel, where the current chunk starts
     std::vector<std::vector<float>> low; ///< per channel: the low end of the last piece
-    // The lanes at fs measured by process()'s thread (the second half of the channels).
+    // The lanes at fs (all but the low end's), in float, measured by process()'s thread.
     std::vector<Lane> mainLanes;
-    std::vector<bandbank::LaneCascade> mainGroups;
-    std::vector<std::vector<double>> mainSignal; ///< per channel, the piece in double
-    std::vector<const double*> mainInputs;
+    std::vector<bandbank::LaneCascadeFloat> mainGroups;
+    void (*cascadeFloat)(bandbank::LaneCascadeFloat&, const float* const*, int, double*) noexcept = nullptr;
     std::vector<double> mainSums = std::vector<double>(bandbank::kLanes, 0.0);
     int lowFrames = 0;
     static constexpr int kChunk = 64;
@@ -169,6 +168,27 @@ void buildGroups(const std::vector<SignalAnalyzer::BankLane>& lanes, double rate
         for (int s = 0; s < bandbank::kSections; ++s)
             for (int j = 0; j < 5; ++j)
                 group.coefficients[s][j][lane] = s < count ? sections[std::size_t(s)][std::size_t(j)] : (j == 0 ? 1.0 : 0.0);
+    }
+}
+
+/// The same lanes for the float kernel: coefficients designed in double and rounded once; the
+/// trailing sections that are identity in every lane of a group are not run (exact).
+void buildFloatGroups(const std::vector<SignalAnalyzer::BankLane>& lanes, double rate,
+                      std::vector<bandbank::LaneCascadeFloat>& groups) {
+    std::vector<bandbank::LaneCascade> wide;
+    buildGroups(lanes, rate, wide);
+    for (const bandbank::LaneCascade& w : wide) {
+        bandbank::LaneCascadeFloat& group = groups.emplace_back();
+        group.lanes = w.lanes;
+        group.sections = 1;
+        for (int l = 0; l < bandbank::kLanes; ++l) group.channel[l] = float(w.channel[l]);
+        for (int s = 0; s < bandbank::kSections; ++s)
+            for (int j = 0; j < 5; ++j)
+                for (int l = 0; l < bandbank::kLanes; ++l) {
+                    const double c = w.coefficients[s][j][l];
+                    group.coefficients[s][j][l] = float(c);
+                    if (l < w.lanes && c != (j == 0 ? 1.0 : 0.0)) group.sections = std::max(group.sections, s + 1);
+                }
     }
 }
 
@@ -248,6 +268,7 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     const SimdArch arch = detectSimdArch();
     bank->cascade = SG_SIMD_PICK(arch, laneCascade);
     bank->decimate = SG_SIMD_PICK(arch, halfbandDecimate);
+    bank->cascadeFloat = SG_SIMD_PICK(arch, laneCascadeFloat);
     bank->out.assign(std::size_t(Bank::kChunk * bandbank::kLanes), 0.0);
     bank->inputs.assign(std::size_t(channels), nullptr);
     bank->sums.assign(std::size_t(bandbank::kLanes), 0.0);
@@ -267,21 +288,16 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
             if (bank->stageOfFilter[std::size_t(f)] == k) filters.push_back(f);
         for (int c = 0; c < channels; ++c)
             for (int f : filters) stage.lanes.push_back({c, f});
-        if (k == 0 && channels >= 2) {
-            // The lanes of the second half of the channels at fs are measured by the caller's
-            // thread (process()), beside the loudness meter, the rest by the worker.
-            const int split = (channels + 1) / 2;
+        if (k == 0) {
+            // The fs lanes (but the low end's, which the worker copies out) run in float on the
+            // caller's thread (process()), beside the loudness meter; the worker has the rest.
             std::vector<Bank::Lane> worker;
-            for (const Bank::Lane& lane : stage.lanes)
-                (lane.channel >= split && lane.filter != kLowIndex ? bank->mainLanes : worker).push_back(lane);
+            for (const Bank::Lane& lane : stage.lanes) (lane.filter != kLowIndex ? bank->mainLanes : worker).push_back(lane);
             stage.lanes = worker;
-            buildGroups(bank->mainLanes, stage.rate, bank->mainGroups);
+            buildFloatGroups(bank->mainLanes, stage.rate, bank->mainGroups);
         }
         buildGroups(stage.lanes, stage.rate, stage.groups);
     }
-    bank->mainSignal.assign(std::size_t(channels), std::vector<double>(std::size_t(stepFrames_), 0.0));
-    bank->mainInputs.assign(std::size_t(channels), nullptr);
-    for (int c = 0; c < channels; ++c) bank->mainInputs[std::size_t(c)] = bank->mainSignal[std::size_t(c)].data();
     const double lowRate = bank->stages[std::size_t(bank->lowStage)].rate;
     if (std::string error = lowMeter_.prepare(lowRate, channels); !error.empty()) return error;
     bank_ = std::move(bank);
@@ -398,24 +414,16 @@ void SignalAnalyzer::processStep(const float* const* planar, int offset, int fra
     meter_.process(pointers.data(), frames);
     frames_ += frames;
     Bank& bank = *bank_;
-    if (!bank.mainGroups.empty()) {
-        const int first = bank.mainLanes.front().channel;
-        for (int c = first; c < channels_; ++c) {
-            const float* x = pointers[std::size_t(c)];
-            double* y = bank.mainSignal[std::size_t(c)].data();
-            for (int n = 0; n < frames; ++n) y[n] = x[n];
-        }
-        for (std::size_t g = 0; g < bank.mainGroups.size(); ++g) {
-            std::fill(bank.mainSums.begin(), bank.mainSums.end(), 0.0);
-            bank.cascade(bank.mainGroups[g], bank.mainInputs.data(), frames, bank.mainSums.data(), nullptr);
-            for (int lane = 0; lane < bank.mainGroups[g].lanes; ++lane) {
-                const int filter = bank.mainLanes[g * bandbank::kLanes + std::size_t(lane)].filter;
-                const double energy = bank.mainSums[std::size_t(lane)];
-                if (filter < octave::kBandCount)
-                    mainBandEnergy_[std::size_t(filter)] += energy;
-                else if (filter == kHarshIndex)
-                    mainHarshEnergy_ += energy;
-            }
+    for (std::size_t g = 0; g < bank.mainGroups.size(); ++g) {
+        std::fill(bank.mainSums.begin(), bank.mainSums.end(), 0.0);
+        bank.cascadeFloat(bank.mainGroups[g], pointers.data(), frames, bank.mainSums.data());
+        for (int lane = 0; lane < bank.mainGroups[g].lanes; ++lane) {
+            const int filter = bank.mainLanes[g * bandbank::kLanes + std::size_t(lane)].filter;
+            const double energy = bank.mainSums[std::size_t(lane)];
+            if (filter < octave::kBandCount)
+                mainBandEnergy_[std::size_t(filter)] += energy;
+            else if (filter == kHarshIndex)
+                mainHarshEnergy_ += energy;
         }
     }
 }
@@ -577,6 +585,17 @@ BalanceFigures SignalAnalyzer::balance() const {
     // (the filters at fs are not delayed, and are not run).
     std::array<double, octave::kBandCount> bandEnergy = bandEnergy_;
     for (int b = 0; b < octave::kBandCount; ++b) bandEnergy[std::size_t(b)] += mainBandEnergy_[std::size_t(b)];
+    double mainHarsh = mainHarshEnergy_;
+    if (bank_) // the fs lanes' run in progress
+        for (std::size_t g = 0; g < bank_->mainGroups.size(); ++g)
+            for (int lane = 0; lane < bank_->mainGroups[g].lanes; ++lane) {
+                const int filter = bank_->mainLanes[g * bandbank::kLanes + std::size_t(lane)].filter;
+                const double energy = bank_->mainGroups[g].partial[lane];
+                if (filter < octave::kBandCount)
+                    bandEnergy[std::size_t(filter)] += energy;
+                else if (filter == kHarshIndex)
+                    mainHarsh += energy;
+            }
     if (bank_ && bank_->stages.size() > 1 && frames_ > 0) {
         Bank flush = *bank_;
         const int factor = flush.stages.back().factor;
@@ -594,7 +613,7 @@ BalanceFigures SignalAnalyzer::balance() const {
         out.bandDb[std::size_t(b)] = totalEnergy_ > 0 && bandEnergy[std::size_t(b)] > 0
                                          ? 10 * std::log10(bandEnergy[std::size_t(b)] / totalEnergy_)
                                          : kNaN;
-    const double harshEnergy = harshEnergy_ + mainHarshEnergy_;
+    const double harshEnergy = harshEnergy_ + mainHarsh;
     out.harshnessDb = totalEnergy_ > 0 && harshEnergy > 0 ? 10 * std::log10(harshEnergy / totalEnergy_) : kNaN;
     const double rms = frames_ > 0 ? std::sqrt(totalEnergy_ / (double(frames_) * channels_)) : 0;
     out.crestFactorDb = rms > 0 && peak_ > 0 ? 20 * std::log10(peak_ / rms) : kNaN;

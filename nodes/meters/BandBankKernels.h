@@ -30,6 +30,20 @@ struct alignas(64) LaneCascade {
     double state[kSections][2][kLanes] = {};        ///< z1 z2
 };
 
+/// The same cascades in float, for the filters at fs (bands from ~1 kHz up at 44.1 / 48 kHz, whose
+/// poles are far enough from z = 1 for float): kLanes floats fill one AVX-512 register, so the
+/// six fs-rate filters of two channels cost what one channel's cost in double.
+struct alignas(64) LaneCascadeFloat {
+    int lanes = 0;
+    float channel[kLanes] = {};
+    float coefficients[kSections][5][kLanes] = {};
+    float state[kSections][2][kLanes] = {};
+    int sections = kSections;   ///< sections run: the ones after are identity in every lane
+    float partial[kLanes] = {}; ///< squares summed since the last multiple of kRun frames
+    int phase = 0;              ///< frames since then (so the sums do not depend on how calls are cut)
+    static constexpr int kRun = 64;
+};
+
 } // namespace sg::bandbank
 
 // Filters frames [0, frames) of signals[bank.channel[lane]][frame] through every lane's cascade;
@@ -37,6 +51,11 @@ struct alignas(64) LaneCascade {
 // is not null.
 SG_SIMD_DECLARE(void laneCascade(::sg::bandbank::LaneCascade& bank, const double* const* signals, int frames, double* sums,
                                  double* out) noexcept)
+// The float variant, reading the float input directly: each lane's squares are summed in float
+// over runs of kRun frames (counted from the first frame ever filtered, across calls) and each
+// completed run's sum added to sums[lane] in double; bank.partial holds the run in progress.
+SG_SIMD_DECLARE(void laneCascadeFloat(::sg::bandbank::LaneCascadeFloat& bank, const float* const* signals, int frames,
+                                      double* sums) noexcept)
 // Writes y[0 .. outFrames); even[i] and odd[i] must be readable for i in [1 - 2 pairCount, outFrames).
 SG_SIMD_DECLARE(void halfbandDecimate(const double* even, const double* odd, int outFrames, const double* g, int pairCount,
                                       double centre, double* y) noexcept)

@@ -14,6 +14,7 @@ namespace {
 using bandbank::kLanes;
 using bandbank::kSections;
 using bandbank::LaneCascade;
+using bandbank::LaneCascadeFloat;
 
 /// Lanes [0, Count * width of Batch) through their cascades, the batches interleaved in one
 /// loop so that their recursions overlap.
@@ -76,7 +77,119 @@ void cascadeBatches(LaneCascade& bank, const double* const* signals, int frames,
     for (int g = 0; g < Count; ++g) sum[g].store_unaligned(sums + g * width);
 }
 
+/// The float cascades: lanes [0, Count * width of Batch), the first `Sections` sections.
+template <class Batch, int Count, int Sections>
+void cascadeFloatBatches(LaneCascadeFloat& bank, const float* const* signals, int frames, double* sums) noexcept {
+    constexpr int width = int(Batch::size);
+    using Mask = typename Batch::batch_bool_type;
+    int present[Count][kLanes];
+    int presentCount[Count] = {};
+    Mask masks[Count][kLanes];
+    for (int g = 0; g < Count; ++g) {
+        const Batch channelOf = Batch::load_unaligned(&bank.channel[g * width]);
+        for (int lane = g * width; lane < (g + 1) * width; ++lane) {
+            const int c = int(bank.channel[lane]);
+            bool seen = false;
+            for (int i = 0; i < presentCount[g]; ++i) seen = seen || present[g][i] == c;
+            if (seen) continue;
+            masks[g][presentCount[g]] = channelOf == Batch(float(c));
+            present[g][presentCount[g]++] = c;
+        }
+    }
+    Batch b0[Sections][Count], b1[Sections][Count], b2[Sections][Count], a1[Sections][Count], a2[Sections][Count];
+    Batch z1[Sections][Count], z2[Sections][Count];
+    for (int s = 0; s < Sections; ++s)
+        for (int g = 0; g < Count; ++g) {
+            const int first = g * width;
+            b0[s][g] = Batch::load_unaligned(&bank.coefficients[s][0][first]);
+            b1[s][g] = Batch::load_unaligned(&bank.coefficients[s][1][first]);
+            b2[s][g] = Batch::load_unaligned(&bank.coefficients[s][2][first]);
+            a1[s][g] = Batch::load_unaligned(&bank.coefficients[s][3][first]);
+            a2[s][g] = Batch::load_unaligned(&bank.coefficients[s][4][first]);
+            z1[s][g] = Batch::load_unaligned(&bank.state[s][0][first]);
+            z2[s][g] = Batch::load_unaligned(&bank.state[s][1][first]);
+        }
+    constexpr int kRun = LaneCascadeFloat::kRun;
+    Batch sum[Count];
+    for (int g = 0; g < Count; ++g) sum[g] = Batch::load_unaligned(&bank.partial[g * width]);
+    alignas(64) float partial[kLanes];
+    for (int start = 0; start < frames;) {
+        const int end = std::min(frames, start + (kRun - bank.phase));
+        for (int n = start; n < end; ++n) {
+            Batch v[Count];
+            for (int g = 0; g < Count; ++g) {
+                v[g] = Batch(signals[present[g][0]][n]);
+                for (int i = 1; i < presentCount[g]; ++i)
+                    v[g] = xsimd::select(masks[g][i], Batch(signals[present[g][i]][n]), v[g]);
+            }
+            for (int s = 0; s < Sections; ++s)
+                for (int g = 0; g < Count; ++g) {
+                    const Batch y = b0[s][g] * v[g] + z1[s][g];
+                    z1[s][g] = (b1[s][g] * v[g] + z2[s][g]) - a1[s][g] * y;
+                    z2[s][g] = b2[s][g] * v[g] - a2[s][g] * y;
+                    v[g] = y;
+                }
+            for (int g = 0; g < Count; ++g) sum[g] = sum[g] + v[g] * v[g];
+        }
+        bank.phase += end - start;
+        start = end;
+        if (bank.phase == kRun) {
+            bank.phase = 0;
+            for (int g = 0; g < Count; ++g) {
+                sum[g].store_aligned(partial);
+                for (int i = 0; i < width; ++i) sums[g * width + i] += double(partial[i]);
+                sum[g] = Batch(0.0f);
+            }
+        }
+    }
+    for (int g = 0; g < Count; ++g) sum[g].store_unaligned(&bank.partial[g * width]);
+    for (int s = 0; s < Sections; ++s)
+        for (int g = 0; g < Count; ++g) {
+            z1[s][g].store_unaligned(&bank.state[s][0][g * width]);
+            z2[s][g].store_unaligned(&bank.state[s][1][g * width]);
+        }
+}
+
+template <class Batch, int Count>
+void cascadeFloatSections(LaneCascadeFloat& bank, const float* const* signals, int frames, double* sums) noexcept {
+    switch (bank.sections) {
+    case 1:
+        return cascadeFloatBatches<Batch, Count, 1>(bank, signals, frames, sums);
+    case 2:
+        return cascadeFloatBatches<Batch, Count, 2>(bank, signals, frames, sums);
+    case 3:
+        return cascadeFloatBatches<Batch, Count, 3>(bank, signals, frames, sums);
+    case 4:
+        return cascadeFloatBatches<Batch, Count, 4>(bank, signals, frames, sums);
+    case 5:
+        return cascadeFloatBatches<Batch, Count, 5>(bank, signals, frames, sums);
+    default:
+        return cascadeFloatBatches<Batch, Count, kSections>(bank, signals, frames, sums);
+    }
+}
+
 } // namespace
+
+void laneCascadeFloat(LaneCascadeFloat& bank, const float* const* in, int frames, double* sums) noexcept {
+    if (frames <= 0 || bank.lanes <= 0) return;
+    using Wide = xsimd::batch<float, SG_SIMD_ARCH>;
+    constexpr int width = int(Wide::size);
+    static_assert(kLanes % width == 0 && kLanes / width <= 4);
+    constexpr int most = kLanes / width;
+    const int batches = (bank.lanes + width - 1) / width;
+#if defined(__AVX512F__)
+    if (bank.lanes <= 4) return cascadeFloatSections<xsimd::batch<float, xsimd::sse2>, 1>(bank, in, frames, sums);
+    if (bank.lanes <= 8) return cascadeFloatSections<xsimd::batch<float, xsimd::avx2>, 1>(bank, in, frames, sums);
+#elif defined(__AVX2__)
+    if (bank.lanes <= 4) return cascadeFloatSections<xsimd::batch<float, xsimd::sse2>, 1>(bank, in, frames, sums);
+#endif
+    if (batches <= 1) return cascadeFloatSections<Wide, 1>(bank, in, frames, sums);
+    if constexpr (most >= 2)
+        if (batches == 2) return cascadeFloatSections<Wide, 2>(bank, in, frames, sums);
+    if constexpr (most >= 3)
+        if (batches == 3) return cascadeFloatSections<Wide, 3>(bank, in, frames, sums);
+    if constexpr (most >= 4) return cascadeFloatSections<Wide, most>(bank, in, frames, sums);
+}
 
 void laneCascade(LaneCascade& bank, const double* const* in, int frames, double* sums, double* out) noexcept {
     if (frames <= 0 || bank.lanes <= 0) return;

@@ -7,7 +7,10 @@
 // of every band, a tone at 0.49 fs, clicks, and a stepping bass for the low-end figures.
 //
 // Tolerance against the reference (stated in docs/performance-analyze.md):
-//   bands computed at fs (16 kHz .. 1 kHz at 48 kHz) and harshness: equal to 1e-9 dB;
+//   bands computed at fs (16 kHz .. 1 kHz at 48 kHz, .. 500 Hz at 44.1 kHz) and harshness, run in
+//   float: |E_new - E_ref| <= 3e-5 E_total, and within 1e-3 dB wherever the band holds at least
+//   1e-6 of the energy (measured: at most 1.5e-5 E_total and 2.8e-4 dB, both on the 500 Hz band
+//   at 44.1 kHz, the worst conditioned one; bands >= 1 kHz at 48 kHz: <= 2.3e-7 E_total);
 //   every band: |E_new - E_ref| <= 2e-3 E_total (the energy of the whole signal; the largest
 //   errors are the onsets of the 6 s tones), within 0.02 dB of the reference wherever the band
 //   holds at least 10 % of the energy, within 0.25 dB where it holds 1 % to 10 % (a band's skirt
@@ -187,11 +190,14 @@ double compare(const std::string& name, const Planar& x, double rate, bool lowEn
             CHECK(got.bandDb[std::size_t(b)] == Approx(refDb).margin(0.02));
         else if (ref.bandEnergy[std::size_t(b)] >= 0.01)
             CHECK(got.bandDb[std::size_t(b)] == Approx(refDb).margin(0.25));
-        if (probe.filterRate(b) == rate)
-            CHECK(got.bandDb[std::size_t(b)] == Approx(db(ref.bandEnergy[std::size_t(b)])).margin(1e-9));
+        if (probe.filterRate(b) == rate) { // in float
+            CHECK(error <= 3e-5);
+            if (ref.bandEnergy[std::size_t(b)] >= 1e-6) CHECK(got.bandDb[std::size_t(b)] == Approx(refDb).margin(1e-3));
+        }
     }
     INFO(name << ": harshness reference " << db(ref.harshEnergy) << " dB, multirate " << got.harshnessDb);
-    CHECK(got.harshnessDb == Approx(db(ref.harshEnergy)).margin(1e-9));
+    CHECK(std::fabs(std::pow(10.0, got.harshnessDb / 10) - ref.harshEnergy) <= 3e-5);
+    if (ref.harshEnergy >= 1e-6) CHECK(got.harshnessDb == Approx(db(ref.harshEnergy)).margin(1e-3));
     if (lowEnd) {
         INFO(name << ": low-end sd " << ref.lowSd << " / " << got.lowEndStabilityLu << ", range " << ref.lowRange << " / "
                   << got.lowEndRangeLu);
