@@ -192,11 +192,21 @@ std::string measure(int channels, double sampleRate, std::int64_t totalFrames, c
         const int n = int(got);
         for (int c = 0; c < channels; ++c) {
             const float* x = buffer.channel(c);
-            double sum = 0, square = 0;
-            for (int i = 0; i < n; ++i) {
-                sum += x[i];
-                square += double(x[i]) * x[i];
+            // Four independent running sums each (one chain of dependent adds was the caller's
+            // thread's bottleneck), combined in a fixed order.
+            double s4[4] = {}, q4[4] = {};
+            int i = 0;
+            for (; i + 4 <= n; i += 4)
+                for (int j = 0; j < 4; ++j) {
+                    s4[j] += x[i + j];
+                    q4[j] += double(x[i + j]) * x[i + j];
+                }
+            for (; i < n; ++i) {
+                s4[0] += x[i];
+                q4[0] += double(x[i]) * x[i];
             }
+            const double sum = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+            const double square = (q4[0] + q4[1]) + (q4[2] + q4[3]);
             if (!std::isfinite(square))
                 return name + "contains non-finite samples (NaN or infinity) in channel " + std::to_string(c + 1);
             sums[std::size_t(c)] += sum;
@@ -205,9 +215,12 @@ std::string measure(int channels, double sampleRate, std::int64_t totalFrames, c
         if (channels == 2) {
             const float* l = buffer.channel(0);
             const float* r = buffer.channel(1);
-            double lr = 0;
-            for (int i = 0; i < n; ++i) lr += double(l[i]) * r[i];
-            cross += lr;
+            double lr[4] = {};
+            int i = 0;
+            for (; i + 4 <= n; i += 4)
+                for (int j = 0; j < 4; ++j) lr[j] += double(l[i + j]) * r[i + j];
+            for (; i < n; ++i) lr[0] += double(l[i]) * r[i];
+            cross += (lr[0] + lr[1]) + (lr[2] + lr[3]);
         }
         analyzer.process(pointers.data(), n);
         frames += n;
