@@ -9,9 +9,16 @@
 // AVX-512 is twice as slow as 16 + 16). A unit whose batch key already has a partly filled
 // vector on a worker costs nothing more there; one that opens a new vector costs the whole
 // vector. A unit that cannot batch costs its own vectors.
+//
+// Pipelining: a chain (units each fed only by the one before, which feeds only them) that is
+// more than half of the graph's estimated cost is cut into stages of about equal estimated cost, one per
+// worker, consecutive stages on different workers. Within a round a worker runs ahead through
+// the blocks (core/WorkerPool.h), so stage 2 runs block k while stage 1 runs block k + 1. The
+// estimate weighs each node by its type's cost relative to one biquad stage (typeCost below).
 #include "core/passes/Passes.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -19,12 +26,26 @@ namespace sg::passes {
 
 namespace {
 
-/// Nodes a unit runs (a fused chain of four biquads: four) and the channels through it.
-void unitShape(const GraphModel& model, const Unit& unit, int& nodes, int& channels) {
-    nodes = int(unit.vertices.size());
+/// Estimated cost of one node per channel, relative to one biquad stage (1). Measured with
+/// tests/bench/bench_threads (thread CPU time, W1 = tests/bench/graphs/w1.yaml, 10 min stereo,
+/// 1024-frame blocks): the four fused biquads with the caller's block copies about 0.2 s, the
+/// compressor (envelope, gain computer, smoothing) about 0.15 s, the limiter with its
+/// 8x-oversampled true-peak detection and sliding maximum about 0.18 s. Types not named cost 1.
+double typeCost(const Vertex& vertex) {
+    if (!vertex.type) return 1;
+    if (vertex.type->info().name == "limiter") return 3.5;
+    if (vertex.type->info().family == "dynamics") return 3;
+    return 1;
+}
+
+/// Nodes a unit runs, weighed by typeCost (a fused chain of four biquads: four), and the
+/// channels through it.
+void unitShape(const GraphModel& model, const Unit& unit, double& nodes, int& channels) {
+    nodes = 0;
     channels = 1;
     for (int v : unit.vertices) {
         const Vertex& vertex = model.vertex(v);
+        nodes += typeCost(vertex);
         for (int c : vertex.inputChannels) channels = std::max(channels, c);
         for (int c : vertex.outputChannels) channels = std::max(channels, c);
     }
@@ -32,9 +53,10 @@ void unitShape(const GraphModel& model, const Unit& unit, int& nodes, int& chann
 
 /// Lane-nodes: channels through a unit times the nodes it runs.
 double laneCost(const GraphModel& model, const Unit& unit) {
-    int nodes = 0, channels = 0;
+    double nodes = 0;
+    int channels = 0;
     unitShape(model, unit, nodes, channels);
-    return double(nodes) * channels;
+    return nodes * channels;
 }
 
 /// The vector-counting schedule; returns the estimated load of the busiest worker in
@@ -46,7 +68,7 @@ double laneCost(const GraphModel& model, const Unit& unit) {
 /// has open on some worker (the fullest); a merge is costed alone. Ties go to the worker of a
 /// chain's predecessor, else to the lowest index (a merge thus to the caller).
 double schedule(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf, int workers, int width,
-                std::vector<int>& workerOf) {
+                const std::vector<char>& stageStart, std::vector<int>& workerOf) {
     workerOf.assign(units.size(), 0);
     width = std::max(width, 1);
     std::vector<double> load(std::size_t(workers), 0);
@@ -57,7 +79,8 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
     std::map<std::string, int> keyWidth;
     for (const Unit& unit : units) {
         if (unit.key.empty()) continue;
-        int nodes = 0, channels = 0;
+        double nodes = 0;
+        int channels = 0;
         unitShape(model, unit, nodes, channels);
         keyWidth[unit.key] += channels;
     }
@@ -76,7 +99,8 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
                 if (predecessors == 0 || from > predecessor) predecessor = from;
                 ++predecessors;
             }
-        int nodes = 0, channels = 0;
+        double nodes = 0;
+        int channels = 0;
         unitShape(model, units[u], nodes, channels);
         std::vector<int>* placed = nullptr;
         int vector = width;
@@ -97,7 +121,16 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
         // the caller within a block (measured on W2: the bus on the second worker made it
         // spin for the caller's pans, 10 % more wall time).
         int best = predecessor >= 0 && predecessors == 1 ? workerOf[std::size_t(predecessor)] : 0;
-        if (predecessors != 1) {
+        if (predecessors == 1 && stageStart[u]) {
+            // A pipeline stage: the least loaded worker other than the previous stage's (the
+            // lowest index on a tie).
+            const int previous = best;
+            best = -1;
+            for (int w = 0; w < workers; ++w)
+                if (w != previous && (best < 0 || load[std::size_t(w)] + cost(w) < load[std::size_t(best)] + cost(best)))
+                    best = w;
+            if (best < 0) best = previous;
+        } else if (predecessors != 1) {
             // A vector already opened (and charged) for this batch key is filled first, the
             // fullest one first, so that vectors close one at a time; else the lowest load.
             int fill = -1;
@@ -125,6 +158,75 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
     return *std::max_element(load.begin(), load.end());
 }
 
+/// The units that start a pipeline stage (see the top of the file): in a chain that is most of
+/// the graph's cost (a serial graph such as W1; never the strips of a mix, which already run
+/// side by side and would only add hand-overs), cuts into min(workers, units of the chain) stages at the prefix
+/// sums nearest k * chain / stages, kept only if the costliest stage is at most chain / 1.3.
+std::vector<char> pipelineStages(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
+                                 int workers) {
+    std::vector<char> start(units.size(), 0);
+    if (workers <= 1 || units.empty()) return start;
+    // Distinct feeding and fed units of each unit.
+    std::vector<std::vector<int>> in(units.size()), out(units.size());
+    for (std::size_t u = 0; u < units.size(); ++u)
+        for (int v : units[u].vertices)
+            for (int e : model.vertex(v).inEdges) {
+                const int from = unitOf[std::size_t(model.edge(e).from)];
+                if (from < 0 || from == int(u)) continue;
+                if (std::find(in[u].begin(), in[u].end(), from) == in[u].end()) in[u].push_back(from);
+                if (std::find(out[std::size_t(from)].begin(), out[std::size_t(from)].end(), int(u)) ==
+                    out[std::size_t(from)].end())
+                    out[std::size_t(from)].push_back(int(u));
+            }
+    std::vector<double> cost(units.size());
+    double total = 0;
+    for (std::size_t u = 0; u < units.size(); ++u) total += cost[u] = laneCost(model, units[u]);
+    auto linked = [&](int u) { // u continues the chain of its only predecessor
+        return in[std::size_t(u)].size() == 1 && out[std::size_t(in[std::size_t(u)][0])].size() == 1;
+    };
+    for (std::size_t head = 0; head < units.size(); ++head) {
+        if (linked(int(head))) continue;
+        std::vector<int> chain{int(head)};
+        while (out[std::size_t(chain.back())].size() == 1 && linked(out[std::size_t(chain.back())][0]))
+            chain.push_back(out[std::size_t(chain.back())][0]);
+        double sum = 0;
+        for (int u : chain) sum += cost[std::size_t(u)];
+        const int stages = std::min(workers, int(chain.size()));
+        if (stages < 2 || !(sum * 2 > total)) continue;
+        std::vector<int> cuts; // indices into chain where a stage starts
+        double before = 0;
+        std::size_t i = 0;
+        for (int k = 1; k < stages; ++k) {
+            const double goal = sum * k / stages;
+            // Advance to the prefix sum nearest the goal, leaving a unit for each later stage.
+            while (i + 1 < chain.size() - std::size_t(stages - k) + 1 &&
+                   std::abs(before + cost[std::size_t(chain[i])] - goal) <= std::abs(before - goal)) {
+                before += cost[std::size_t(chain[i])];
+                ++i;
+            }
+            if (i == 0 || (!cuts.empty() && int(i) <= cuts.back())) {
+                before += cost[std::size_t(chain[i])];
+                ++i;
+            }
+            cuts.push_back(int(i));
+        }
+        double heaviest = 0, stage = 0;
+        std::size_t next = 0;
+        for (std::size_t j = 0; j < chain.size(); ++j) {
+            if (next < cuts.size() && int(j) == cuts[next]) {
+                heaviest = std::max(heaviest, stage);
+                stage = 0;
+                ++next;
+            }
+            stage += cost[std::size_t(chain[j])];
+        }
+        heaviest = std::max(heaviest, stage);
+        if (heaviest * 1.3 > sum) continue;
+        for (int c : cuts) start[std::size_t(chain[std::size_t(c)])] = 1;
+    }
+    return start;
+}
+
 } // namespace
 
 std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
@@ -136,8 +238,10 @@ std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>&
         estimate->parallel = estimate->serial;
     }
     if (workers <= 1) return workerOf;
-    const double serial = schedule(model, units, unitOf, 1, simdWidth, workerOf);
-    const double parallel = schedule(model, units, unitOf, workers, simdWidth, workerOf);
+    const double serial = schedule(model, units, unitOf, 1, simdWidth, std::vector<char>(units.size(), 0), workerOf);
+    const std::vector<char> stages = pipelineStages(model, units, unitOf, workers);
+    const double parallel = schedule(model, units, unitOf, workers, simdWidth, stages, workerOf);
+    if (estimate) estimate->pipelined = std::find(stages.begin(), stages.end(), 1) != stages.end();
     // In lane-nodes, as the serial figure: the vector schedule's speed-up applied to it.
     if (estimate && serial > 0) estimate->parallel = estimate->serial * parallel / serial;
     return workerOf;

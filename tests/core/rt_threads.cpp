@@ -72,3 +72,41 @@ TEST_CASE("rt: processing on several worker threads allocates nothing, at any bl
     });
     CHECK(allocations == 0);
 }
+
+TEST_CASE("rt: a chain pipelined over two workers allocates nothing, at any block size", "[rt][threads]") {
+    Diagnostics diags;
+    CompileOptions options;
+    options.threads = 2;
+    auto program = sg::test::compileYaml(
+        "stagegraph: 1\ninputs:\n  mix: {channels: 2}\noutputs:\n  master: {channels: 2}\nnodes:\n"
+        "  hpf: {type: highpass, freq: 30 Hz, slope: 12}\n  tone: {type: peak, freq: 3 kHz, q: 1, gain: -1.5 dB}\n"
+        "  glue: {type: compressor, threshold: -18 dB, ratio: 2, attack: 10 ms, release: 100 ms, makeup: 2 dB}\n"
+        "  limit: {type: limiter, ceiling: -1 dBTP, lookahead: 5 ms, release: 50 ms}\n"
+        "connections:\n  - mix -> hpf -> tone -> glue -> limit -> master\n",
+        diags, options);
+    INFO(diags.formatAll());
+    REQUIRE(program);
+    Executor& ex = program->executor();
+    REQUIRE(ex.workerThreads() == 2); // the limiter is a stage of its own
+    std::string error;
+    const int gain = ex.findParam("tone", "gain", error);
+    REQUIRE(gain >= 0);
+    AudioBuffer in(2, 8192), out(2, 8192);
+    for (int c = 0; c < 2; ++c) {
+        auto x = sg::test::noise(8192, 10.0f, std::uint32_t(c + 3)); // +20 dB into the limiter
+        std::copy(x.begin(), x.end(), in.channel(c));
+    }
+    const long allocations = sg::test::allocationsDuring([&] {
+        for (int block : {1, 17, 64, 512, 8192}) {
+            for (int i = 0; i < 20; ++i) {
+                const ConstAudioView slice = in.view().frameRange(0, block);
+                AudioView outSlice = out.view().frameRange(0, block);
+                if (i == 5) ex.setParam(gain, -6.0 + block % 7, ex.position());
+                ex.process(std::span<const ConstAudioView>(&slice, 1), std::span<const AudioView>(&outSlice, 1));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        ex.reset();
+    });
+    CHECK(allocations == 0);
+}
