@@ -148,23 +148,15 @@ bool checkSampleRate(const GraphDesc& desc, const InstanceOptions& options, Diag
 /// least kAutoCostPerWorker of estimated work (channel-nodes; the 32-strip mix of
 /// docs/performance.md has 226, a stereo chain of six nodes 12), so that batches keep their
 /// SIMD width and the hand-overs stay small beside the work; and only if the partition's
-/// estimated speed-up is at least kAutoSpeedup. A serial graph too small for that (the stereo
-/// mastering chain W1: 21) still gets 2 workers if the partition cuts it into pipeline stages
-/// with that speed-up and it has at least kAutoPipelineCost of work: a stage hands over once
-/// per block, no batch is split. Else 1.
+/// estimated speed-up is at least kAutoSpeedup. Else 1.
 int autoThreads(const passes::GraphModel& model, const std::vector<passes::Unit>& units, const std::vector<int>& unitOf,
                 int width) {
-    constexpr double kAutoSpeedup = 1.3, kAutoCostPerWorker = 96, kAutoPipelineCost = 16;
+    constexpr double kAutoSpeedup = 1.3, kAutoCostPerWorker = 96;
     const int cores = std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxWorkerThreads);
     passes::PartitionEstimate estimate;
     passes::assignWorkers(model, units, unitOf, 1, width, &estimate);
     const int workers = std::min(cores, int(estimate.serial / kAutoCostPerWorker));
-    if (workers <= 1) {
-        if (cores < 2 || estimate.serial < kAutoPipelineCost) return 1;
-        passes::assignWorkers(model, units, unitOf, 2, width, &estimate);
-        const bool worth = estimate.pipelined && estimate.parallel > 0 && estimate.serial / estimate.parallel >= kAutoSpeedup;
-        return worth ? 2 : 1;
-    }
+    if (workers <= 1) return 1;
     passes::assignWorkers(model, units, unitOf, workers, width, &estimate);
     if (!(estimate.parallel > 0) || estimate.serial / estimate.parallel < kAutoSpeedup) return 1;
     return workers;

@@ -239,9 +239,8 @@ std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>&
     }
     if (workers <= 1) return workerOf;
     const double serial = schedule(model, units, unitOf, 1, simdWidth, std::vector<char>(units.size(), 0), workerOf);
-    const std::vector<char> stages = pipelineStages(model, units, unitOf, workers);
-    const double parallel = schedule(model, units, unitOf, workers, simdWidth, stages, workerOf);
-    if (estimate) estimate->pipelined = std::find(stages.begin(), stages.end(), 1) != stages.end();
+    const double parallel =
+        schedule(model, units, unitOf, workers, simdWidth, pipelineStages(model, units, unitOf, workers), workerOf);
     // In lane-nodes, as the serial figure: the vector schedule's speed-up applied to it.
     if (estimate && serial > 0) estimate->parallel = estimate->serial * parallel / serial;
     return workerOf;

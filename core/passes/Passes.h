@@ -77,7 +77,6 @@ std::vector<Unit> fuseChains(const GraphModel& model, const std::vector<int>& or
 /// worker (channel-nodes) and on `workers` (the same, scaled by the vector schedule's estimated speed-up).
 struct PartitionEstimate {
     double serial = 0, parallel = 0;
-    bool pipelined = false; ///< a chain was cut into stages on different workers
 };
 std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
                                int workers, int simdWidth, PartitionEstimate* estimate = nullptr);
