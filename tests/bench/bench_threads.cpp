@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
             Program& p = k == 0 ? *one : *many;
             std::printf("  %d thread%s (%d used): wall %.3f  CPU %.3f  (caller %.3f, others %.3f)  %.0fx realtime\n",
                         k == 0 ? 1 : threads, k == 0 ? " " : "s", p.executor().workerThreads(), median(wall[k]),
-                        median(process[k]), median(caller[k]), median(process[k]) - median(caller[k]),
+                        median(process[k]), median(caller[k]), std::max(0.0, median(process[k]) - median(caller[k])),
                         w.seconds / median(wall[k]));
         }
         std::printf("  speed-up (wall) %.2fx; output %s\n", median(wall[0]) / median(wall[1]),
