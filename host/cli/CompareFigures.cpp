@@ -3,6 +3,7 @@
 #include "core/Simd.h"
 #include "nodes/filters/BiquadDesign.h"
 #include "nodes/meters/BandBankKernels.h"
+#include "nodes/utility/Kaiser.h"
 
 #include <algorithm>
 #include <cmath>
@@ -103,17 +104,6 @@ struct SignalAnalyzer::Bank {
 
 namespace {
 
-/// Zeroth-order modified Bessel function of the first kind (Kaiser window).
-double besselI0(double x) {
-    double sum = 1, term = 1;
-    for (int k = 1; k < 200; ++k) {
-        term *= (x / (2.0 * k)) * (x / (2.0 * k));
-        sum += term;
-        if (term < sum * 1e-17) break;
-    }
-    return sum;
-}
-
 /// A Kaiser-windowed half-band low-pass for decimation by 2 after a filter bank whose fastest
 /// filter at the next rate has its upper edge at 1 / (2 margin) of this rate: flat (1e-5) up to
 /// three times that edge, 100 dB down from where aliases would land under it. Returns the taps
@@ -122,7 +112,7 @@ std::vector<double> halfbandTaps(int margin) {
     const double attenuationDb = 100;
     const double passEdge = 3.0 / (2.0 * margin); // of the rate
     const double transition = 0.5 - 2 * passEdge;
-    const double beta = 0.1102 * (attenuationDb - 8.7);
+    const double beta = kaiser::beta(attenuationDb);
     const int length = int(std::ceil((attenuationDb - 7.95) / (2.285 * 2 * std::numbers::pi * transition))) + 1;
     const int pairs = std::max(2, (length + 1 + 3) / 4); // 4 pairs - 1 taps >= length
     const int total = 4 * pairs - 1;
@@ -132,7 +122,7 @@ std::vector<double> halfbandTaps(int margin) {
     for (int j = 0; j < pairs; ++j) {
         const double t = 2 * j + 1; // distance from the centre
         const double r = t / (centre + 1);
-        const double window = besselI0(beta * std::sqrt(std::max(0.0, 1 - r * r))) / besselI0(beta);
+        const double window = kaiser::window(r, beta);
         out[std::size_t(j)] = 0.5 * std::sin(std::numbers::pi * t / 2) / (std::numbers::pi * t / 2) * window;
         sum += 2 * out[std::size_t(j)];
     }

@@ -4,6 +4,7 @@
 #include "nodes/meters/TruePeakFilter.h"
 
 #include "nodes/meters/LoudnessKernels.h"
+#include "nodes/utility/Kaiser.h"
 
 #include <algorithm>
 #include <array>
@@ -56,16 +57,6 @@ constexpr int kTaps8 = 16;
 constexpr double kKaiserBeta8 = 6.0;
 constexpr int kMaxTaps = 16;
 
-double besselI0(double x) {
-    double sum = 1, term = 1;
-    for (int k = 1; k < 64; ++k) {
-        term *= (x / (2.0 * k)) * (x / (2.0 * k));
-        sum += term;
-        if (term < sum * 1e-17) break;
-    }
-    return sum;
-}
-
 /// [phases][taps] coefficients of the interpolator for `oversampling`.
 std::vector<float> interpolatorCoefficients(int oversampling, int& taps) {
     std::vector<float> out;
@@ -85,7 +76,7 @@ std::vector<float> interpolatorCoefficients(int oversampling, int& taps) {
         const double t = (j - centre) / phases; // in input samples
         const double sinc = t == 0 ? 1.0 : std::sin(std::numbers::pi * t) / (std::numbers::pi * t);
         const double r = (j - centre) / (centre + 0.5);
-        const double window = besselI0(kKaiserBeta8 * std::sqrt(std::max(0.0, 1 - r * r))) / besselI0(kKaiserBeta8);
+        const double window = kaiser::window(r, kKaiserBeta8);
         h[std::size_t(j)] = sinc * window;
     }
     out.resize(std::size_t(length));

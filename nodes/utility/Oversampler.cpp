@@ -1,31 +1,13 @@
 #include "nodes/utility/Oversampler.h"
 
+#include "nodes/utility/Kaiser.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numbers>
 
 namespace sg {
-
-namespace {
-
-double besselI0(double x) {
-    double sum = 1, term = 1;
-    for (int k = 1; k < 200; ++k) {
-        term *= (x / (2.0 * k)) * (x / (2.0 * k));
-        sum += term;
-        if (term < sum * 1e-17) break;
-    }
-    return sum;
-}
-
-double kaiserBeta(double attenuationDb) {
-    if (attenuationDb > 50) return 0.1102 * (attenuationDb - 8.7);
-    if (attenuationDb >= 21) return 0.5842 * std::pow(attenuationDb - 21, 0.4) + 0.07886 * (attenuationDb - 21);
-    return 0;
-}
-
-} // namespace
 
 OversamplerDesign processingOversampling(int factor) { return {factor, 0.45, 0.5, 90}; }
 OversamplerDesign detectionOversampling(int factor) { return {factor, 0.475, 0.5, 70}; }
@@ -47,14 +29,14 @@ std::vector<double> oversamplerPrototype(const OversamplerDesign& design) {
     if (factor == 1) return {1.0};
     const int length = factor * oversamplerTapsPerPhase(design);
     const double cutoff = (design.passbandEdge + design.stopbandEdge) / (2.0 * factor); // cycles per high-rate sample
-    const double centre = (length - 1) / 2.0, beta = kaiserBeta(design.stopbandDb);
+    const double centre = (length - 1) / 2.0, beta = kaiser::beta(design.stopbandDb);
     std::vector<double> h(std::size_t(length), 0.0);
     for (int m = 0; m < length; ++m) {
         const double t = m - centre;
         const double x = 2 * cutoff * t;
         const double sinc = x == 0 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
         const double r = t / (centre + 0.5);
-        const double window = besselI0(beta * std::sqrt(std::max(0.0, 1 - r * r))) / besselI0(beta);
+        const double window = kaiser::window(r, beta);
         h[std::size_t(m)] = factor * 2 * cutoff * sinc * window;
     }
     return h;
