@@ -16,27 +16,44 @@ using bandbank::kSections;
 using bandbank::LaneCascade;
 using bandbank::LaneCascadeFloat;
 
+/// Which channel feeds each lane of `Count` batches: per batch, the distinct channels and the
+/// masks of their lanes, so one frame of every lane's input is gathered with a select per
+/// channel.
+template <class Batch, int Count> struct LaneInputs {
+    using Value = typename Batch::value_type;
+    int present[Count][kLanes];
+    int presentCount[Count] = {};
+    typename Batch::batch_bool_type masks[Count][kLanes];
+
+    explicit LaneInputs(const Value* channel) {
+        constexpr int width = int(Batch::size);
+        for (int g = 0; g < Count; ++g) {
+            const Batch channelOf = Batch::load_unaligned(&channel[g * width]);
+            for (int lane = g * width; lane < (g + 1) * width; ++lane) {
+                const int c = int(channel[lane]);
+                bool seen = false;
+                for (int i = 0; i < presentCount[g]; ++i) seen = seen || present[g][i] == c;
+                if (seen) continue;
+                masks[g][presentCount[g]] = channelOf == Batch(Value(c));
+                present[g][presentCount[g]++] = c;
+            }
+        }
+    }
+
+    /// Frame n of batch g's lanes.
+    Batch gather(int g, const Value* const* signals, int n) const {
+        Batch v(signals[present[g][0]][n]);
+        for (int i = 1; i < presentCount[g]; ++i) v = xsimd::select(masks[g][i], Batch(signals[present[g][i]][n]), v);
+        return v;
+    }
+};
+
 /// Lanes [0, Count * width of Batch) through their cascades, the batches interleaved in one
 /// loop so that their recursions overlap.
 template <class Batch, int Count>
 void cascadeBatches(LaneCascade& bank, const double* const* signals, int frames, double* sums, double* out) noexcept {
     constexpr int width = int(Batch::size);
-    using Mask = typename Batch::batch_bool_type;
-    // Which channel feeds each lane: per batch, the channels present and their lane masks.
-    int present[Count][kLanes];
-    int presentCount[Count] = {};
-    Mask masks[Count][kLanes];
-    for (int g = 0; g < Count; ++g) {
-        const Batch channelOf = Batch::load_unaligned(&bank.channel[g * width]);
-        for (int lane = g * width; lane < (g + 1) * width; ++lane) {
-            const int c = int(bank.channel[lane]);
-            bool seen = false;
-            for (int i = 0; i < presentCount[g]; ++i) seen = seen || present[g][i] == c;
-            if (seen) continue;
-            masks[g][presentCount[g]] = channelOf == Batch(double(c));
-            present[g][presentCount[g]++] = c;
-        }
-    }
+    const LaneInputs<Batch, Count> inputs(bank.channel);
     Batch b0[kSections][Count], b1[kSections][Count], b2[kSections][Count], a1[kSections][Count], a2[kSections][Count];
     Batch z1[kSections][Count], z2[kSections][Count], sum[Count];
     for (int s = 0; s < kSections; ++s)
@@ -53,10 +70,7 @@ void cascadeBatches(LaneCascade& bank, const double* const* signals, int frames,
     for (int g = 0; g < Count; ++g) sum[g] = Batch::load_unaligned(sums + g * width);
     for (int n = 0; n < frames; ++n) {
         Batch v[Count];
-        for (int g = 0; g < Count; ++g) {
-            v[g] = Batch(signals[present[g][0]][n]);
-            for (int i = 1; i < presentCount[g]; ++i) v[g] = xsimd::select(masks[g][i], Batch(signals[present[g][i]][n]), v[g]);
-        }
+        for (int g = 0; g < Count; ++g) v[g] = inputs.gather(g, signals, n);
         for (int s = 0; s < kSections; ++s)
             for (int g = 0; g < Count; ++g) {
                 const Batch y = b0[s][g] * v[g] + z1[s][g];
@@ -81,21 +95,7 @@ void cascadeBatches(LaneCascade& bank, const double* const* signals, int frames,
 template <class Batch, int Count, int Sections>
 void cascadeFloatBatches(LaneCascadeFloat& bank, const float* const* signals, int frames, double* sums) noexcept {
     constexpr int width = int(Batch::size);
-    using Mask = typename Batch::batch_bool_type;
-    int present[Count][kLanes];
-    int presentCount[Count] = {};
-    Mask masks[Count][kLanes];
-    for (int g = 0; g < Count; ++g) {
-        const Batch channelOf = Batch::load_unaligned(&bank.channel[g * width]);
-        for (int lane = g * width; lane < (g + 1) * width; ++lane) {
-            const int c = int(bank.channel[lane]);
-            bool seen = false;
-            for (int i = 0; i < presentCount[g]; ++i) seen = seen || present[g][i] == c;
-            if (seen) continue;
-            masks[g][presentCount[g]] = channelOf == Batch(float(c));
-            present[g][presentCount[g]++] = c;
-        }
-    }
+    const LaneInputs<Batch, Count> inputs(bank.channel);
     Batch b0[Sections][Count], b1[Sections][Count], b2[Sections][Count], a1[Sections][Count], a2[Sections][Count];
     Batch z1[Sections][Count], z2[Sections][Count];
     for (int s = 0; s < Sections; ++s)
@@ -117,11 +117,7 @@ void cascadeFloatBatches(LaneCascadeFloat& bank, const float* const* signals, in
         const int end = std::min(frames, start + (kRun - bank.phase));
         for (int n = start; n < end; ++n) {
             Batch v[Count];
-            for (int g = 0; g < Count; ++g) {
-                v[g] = Batch(signals[present[g][0]][n]);
-                for (int i = 1; i < presentCount[g]; ++i)
-                    v[g] = xsimd::select(masks[g][i], Batch(signals[present[g][i]][n]), v[g]);
-            }
+            for (int g = 0; g < Count; ++g) v[g] = inputs.gather(g, signals, n);
             for (int s = 0; s < Sections; ++s)
                 for (int g = 0; g < Count; ++g) {
                     const Batch y = b0[s][g] * v[g] + z1[s][g];
