@@ -63,14 +63,47 @@ template <class F> void mapBatches(const float* in, float* out, int frames, F&& 
 
 } // namespace
 
-void decibelsToGain(const float* db, float* out, int frames) noexcept {
-    // 10^(x / 20) = exp(x * ln(10) / 20)
-    mapBatches(db, out, frames, [](const Batch& x) { return xsimd::exp(x * Batch(0.11512925464970229f)); });
+namespace {
+
+/// 10^(x / 20) = exp(x * ln(10) / 20)
+inline Batch gainOf(const Batch& x) noexcept { return xsimd::exp(x * Batch(0.11512925464970229f)); }
+/// 20 log10 |g| = ln|g| * 20 / ln(10)
+inline Batch decibelsOf(const Batch& g) noexcept { return xsimd::log(xsimd::abs(g)) * Batch(8.685889638065037f); }
+
+} // namespace
+
+void decibelsToGain(const float* db, float* out, int frames) noexcept { mapBatches(db, out, frames, gainOf); }
+
+void gainToDecibels(const float* gain, float* out, int frames) noexcept { mapBatches(gain, out, frames, decibelsOf); }
+
+void gainToDecibelsFloored(const float* gain, float* out, int frames, float scale, float floor) noexcept {
+    const Batch k(scale), low(floor);
+    mapBatches(gain, out, frames, [&](const Batch& g) {
+        const Batch db = decibelsOf(g) * k;
+        return xsimd::select(db < low, low, db); // std::max(db, floor)
+    });
 }
 
-void gainToDecibels(const float* gain, float* out, int frames) noexcept {
-    // 20 log10 |g| = ln|g| * 20 / ln(10)
-    mapBatches(gain, out, frames, [](const Batch& g) { return xsimd::log(xsimd::abs(g)) * Batch(8.685889638065037f); });
+void offsetDecibelsToGain(const float* db, float sign, const float* offset, float constant, float* out, int frames) noexcept {
+    constexpr int width = int(Batch::size);
+    const Batch s(sign), c(constant);
+    if (!offset) {
+        if (constant != 0.0f)
+            mapBatches(db, out, frames, [&](const Batch& x) { return gainOf(s * x + c); });
+        else
+            mapBatches(db, out, frames, [&](const Batch& x) { return gainOf(s * x); });
+        return;
+    }
+    int n = 0;
+    for (; n + width <= frames; n += width)
+        gainOf(s * Batch::load_unaligned(db + n) + Batch::load_unaligned(offset + n)).store_unaligned(out + n);
+    if (n < frames) { // the tail padded into one more batch, as mapBatches does
+        alignas(64) float tail[width] = {}, tailOffset[width] = {};
+        std::copy(db + n, db + frames, tail);
+        std::copy(offset + n, offset + frames, tailOffset);
+        gainOf(s * Batch::load_aligned(tail) + Batch::load_aligned(tailOffset)).store_aligned(tail);
+        std::copy(tail, tail + (frames - n), out + n);
+    }
 }
 
 } // namespace sg::SG_SIMD_NS

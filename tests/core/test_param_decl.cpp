@@ -6,7 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 
 using namespace sg;
 using namespace sg::nodetest;
@@ -218,5 +221,49 @@ TEST_CASE("kit: element-wise kernels match their formulas on every architecture"
         for (int start = 0, size = 1; start < frames; start += size, size = size % 13 + 1)
             k.decibelsToGain(db.data() + start, pieces.data() + start, std::min(size, frames - start));
         CHECK(whole == pieces);
+
+        // The fused kernels: the same bits as their two passes, whole and in pieces, hostile
+        // levels included (0, denormals, inf, NaN: the floor, and NaN kept where it was).
+        std::vector<float> levels = gains;
+        levels[5] = 0.0f;
+        levels[6] = 1e-42f;
+        levels[7] = std::numeric_limits<float>::infinity();
+        levels[8] = std::numeric_limits<float>::quiet_NaN();
+        levels[9] = -1e-30f;
+        auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+            return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+        };
+        for (const float scale : {1.0f, 0.5f}) {
+            std::vector<float> twoPasses(frames), fused(frames, -1.0f), fusedPieces(frames, -1.0f);
+            k.gainToDecibels(levels.data(), twoPasses.data(), frames);
+            for (float& v : twoPasses) v = std::max(v * scale, -240.0f);
+            k.gainToDecibelsFloored(levels.data(), fused.data(), frames, scale, -240.0f);
+            for (int start = 0, size = 1; start < frames; start += size, size = size % 13 + 1)
+                k.gainToDecibelsFloored(levels.data() + start, fusedPieces.data() + start, std::min(size, frames - start), scale,
+                                        -240.0f);
+            INFO("scale " << scale);
+            CHECK(same(fused, twoPasses));
+            CHECK(same(fusedPieces, twoPasses));
+            CHECK(std::isnan(fused[8]));
+            CHECK(fused[5] == -240.0f);
+        }
+        const std::vector<float> change = y, offset = db;
+        for (int mode = 0; mode < 3; ++mode) { // per-frame offset, a constant, none
+            const float sign = mode == 1 ? 1.0f : -1.0f, constant = mode == 1 ? 3.0f : 0.0f;
+            std::vector<float> formed(frames), twoPasses(frames), fused(frames, -1.0f), fusedPieces(frames, -1.0f);
+            for (int n = 0; n < frames; ++n) {
+                const auto i = std::size_t(n);
+                formed[i] = mode == 0 ? sign * change[i] + offset[i] : mode == 1 ? sign * change[i] + constant : sign * change[i];
+            }
+            k.decibelsToGain(formed.data(), twoPasses.data(), frames);
+            const float* offsets = mode == 0 ? offset.data() : nullptr;
+            k.offsetDecibelsToGain(change.data(), sign, offsets, constant, fused.data(), frames);
+            for (int start = 0, size = 1; start < frames; start += size, size = size % 13 + 1)
+                k.offsetDecibelsToGain(change.data() + start, sign, offsets ? offsets + start : nullptr, constant,
+                                       fusedPieces.data() + start, std::min(size, frames - start));
+            INFO("mode " << mode);
+            CHECK(same(fused, twoPasses));
+            CHECK(same(fusedPieces, twoPasses));
+        }
     }
 }
