@@ -267,3 +267,56 @@ TEST_CASE("kit: element-wise kernels match their formulas on every architecture"
         }
     }
 }
+
+TEST_CASE("kit: gainToDecibels is within half an ulp + 1e-6 dB of 20 log10 |g| over every float exponent", "[kit]") {
+    // Every binade from the smallest subnormal to the largest float, each with its edges (1,
+    // just under and over sqrt(2), just under 2) and random mantissas, both signs; the exact
+    // value from double log10. The compressor's level runs through this conversion.
+    std::vector<float> g;
+    std::uint32_t seed = 12345;
+    for (std::uint32_t exponent = 0; exponent < 255; ++exponent) {
+        const std::uint32_t mantissas[] = {0, 1, 0x3504f2, 0x3504f3, 0x3504f4, 0x7fffff, 0x400000};
+        for (std::uint32_t m : mantissas) {
+            const std::uint32_t bits = exponent << 23 | m;
+            float v = 0;
+            std::memcpy(&v, &bits, 4);
+            if (v != 0) g.push_back(v);
+        }
+        for (int k = 0; k < 40; ++k) {
+            seed = seed * 1664525u + 1013904223u;
+            const std::uint32_t bits = exponent << 23 | (seed >> 9);
+            float v = 0;
+            std::memcpy(&v, &bits, 4);
+            if (v != 0) g.push_back(k % 2 ? -v : v);
+        }
+    }
+    for (SimdArch arch : availableArchs()) {
+        const Elementwise& k = Elementwise::forArch(arch);
+        std::vector<float> out(g.size());
+        k.gainToDecibels(g.data(), out.data(), int(g.size()));
+        double worst = 0, worstBeyondHalfUlp = 0;
+        for (std::size_t i = 0; i < g.size(); ++i) {
+            const double exact = 20.0 * std::log10(std::fabs(double(g[i])));
+            const double error = std::fabs(double(out[i]) - exact);
+            const double halfUlp = 0.5 * (std::nextafter(float(std::fabs(exact)), INFINITY) - float(std::fabs(exact)));
+            worst = std::max(worst, error);
+            worstBeyondHalfUlp = std::max(worstBeyondHalfUlp, error - halfUlp);
+        }
+        INFO(simdArchName(arch) << ": largest error " << worst << " dB, beyond half an ulp " << worstBeyondHalfUlp << " dB");
+        CHECK(worstBeyondHalfUlp <= 1e-6);
+        CHECK(worst <= 4e-5); // half an ulp of 900 dB is 3e-5
+        // Special values: -inf for +-0, +inf for +-inf, NaN for NaN, whatever the mode.
+        const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, std::numeric_limits<float>::quiet_NaN()};
+        float result[5] = {};
+        k.gainToDecibels(special, result, 5);
+        CHECK((std::isinf(result[0]) && result[0] < 0));
+        CHECK((std::isinf(result[1]) && result[1] < 0));
+        CHECK((std::isinf(result[2]) && result[2] > 0));
+        CHECK((std::isinf(result[3]) && result[3] > 0));
+        CHECK(std::isnan(result[4]));
+        // The same bits on every architecture.
+        std::vector<float> reference(g.size());
+        Elementwise::forArch(SimdArch::Sse2).gainToDecibels(g.data(), reference.data(), int(g.size()));
+        CHECK(std::memcmp(reference.data(), out.data(), sizeof(float) * g.size()) == 0);
+    }
+}
