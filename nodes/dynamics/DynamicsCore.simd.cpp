@@ -279,6 +279,52 @@ namespace {
 /// std::max(a, b) lane by lane: a < b ? b : a (NaN in b gives a, NaN in a gives a).
 inline Floats maxOf(const Floats& a, const Floats& b) noexcept { return xsimd::select(a < b, b, a); }
 
+/// Frames n..n+3 of the lanes first.. first + Floats::size - 1, as one vector of lanes per frame:
+/// 4 x 4 transposes in registers of four frames of four lanes (exact data movement).
+inline void loadTile(const float* const* x, int first, int n, Floats out[4]) noexcept {
+    constexpr int quads = int(Floats::size) / 4;
+    __m128 t[quads][4];
+    for (int q = 0; q < quads; ++q) {
+        for (int i = 0; i < 4; ++i) t[q][i] = _mm_loadu_ps(x[first + 4 * q + i] + n);
+        _MM_TRANSPOSE4_PS(t[q][0], t[q][1], t[q][2], t[q][3]);
+    }
+    for (int f = 0; f < 4; ++f) {
+#if defined(__AVX512F__)
+        __m512 v = _mm512_castps128_ps512(t[0][f]);
+        v = _mm512_insertf32x4(v, t[1][f], 1);
+        v = _mm512_insertf32x4(v, t[2][f], 2);
+        out[f] = Floats(_mm512_insertf32x4(v, t[3][f], 3));
+#elif defined(__AVX__)
+        out[f] = Floats(_mm256_insertf128_ps(_mm256_castps128_ps256(t[0][f]), t[1][f], 1));
+#else
+        out[f] = Floats(t[0][f]);
+#endif
+    }
+}
+
+/// The inverse of loadTile: in[f] (the lanes of frame n + f) into out[l][n..n+3].
+inline void storeTile(const Floats in[4], float* const* out, int first, int n) noexcept {
+    constexpr int quads = int(Floats::size) / 4;
+    __m128 t[quads][4];
+    for (int f = 0; f < 4; ++f) {
+#if defined(__AVX512F__)
+        t[0][f] = _mm512_castps512_ps128(in[f]);
+        t[1][f] = _mm512_extractf32x4_ps(in[f], 1);
+        t[2][f] = _mm512_extractf32x4_ps(in[f], 2);
+        t[3][f] = _mm512_extractf32x4_ps(in[f], 3);
+#elif defined(__AVX__)
+        t[0][f] = _mm256_castps256_ps128(in[f]);
+        t[1][f] = _mm256_extractf128_ps(in[f], 1);
+#else
+        t[0][f] = in[f];
+#endif
+    }
+    for (int q = 0; q < quads; ++q) {
+        _MM_TRANSPOSE4_PS(t[q][0], t[q][1], t[q][2], t[q][3]);
+        for (int i = 0; i < 4; ++i) _mm_storeu_ps(out[first + 4 * q + i] + n, t[q][i]);
+    }
+}
+
 } // namespace
 
 void slidingMaximumLanes(dynamics::MaxLanesState& state, const float* const* x, int frames, float* const* out) noexcept {
@@ -294,27 +340,23 @@ void slidingMaximumLanes(dynamics::MaxLanesState& state, const float* const* x, 
         for (int b = 0; b < B; ++b) prefix[b] = Floats::load_unaligned(state.prefix + b * width);
         int j = state.at;
         for (; j + 4 <= end; j += 4, n += 4) {
-            for (int l = 0; l < L; ++l) // frames x lanes
-                for (int f = 0; f < 4; ++f) tile[f][l] = x[l][n + f];
-            for (int b = 0; b < B; ++b) {
+            for (int b = 0; b < B; ++b) { // frames x lanes, transposed in registers
                 const int o = b * width;
-                const Floats v0 = xsimd::abs(Floats::load_aligned(tile[0] + o)),
-                             v1 = xsimd::abs(Floats::load_aligned(tile[1] + o)),
-                             v2 = xsimd::abs(Floats::load_aligned(tile[2] + o)),
-                             v3 = xsimd::abs(Floats::load_aligned(tile[3] + o));
+                Floats v[4], r[4];
+                loadTile(x, o, n, v);
+                const Floats v0 = xsimd::abs(v[0]), v1 = xsimd::abs(v[1]), v2 = xsimd::abs(v[2]), v3 = xsimd::abs(v[3]);
                 v0.store_unaligned(chunk + j * L + o);
                 v1.store_unaligned(chunk + (j + 1) * L + o);
                 v2.store_unaligned(chunk + (j + 2) * L + o);
                 v3.store_unaligned(chunk + (j + 3) * L + o);
                 const Floats v01 = maxOf(v0, v1), v012 = maxOf(v01, v2), v0123 = maxOf(v012, v3);
-                maxOf(Floats::load_unaligned(suffix + (j + 1) * L + o), maxOf(prefix[b], v0)).store_aligned(tile[0] + o);
-                maxOf(Floats::load_unaligned(suffix + (j + 2) * L + o), maxOf(prefix[b], v01)).store_aligned(tile[1] + o);
-                maxOf(Floats::load_unaligned(suffix + (j + 3) * L + o), maxOf(prefix[b], v012)).store_aligned(tile[2] + o);
+                r[0] = maxOf(Floats::load_unaligned(suffix + (j + 1) * L + o), maxOf(prefix[b], v0));
+                r[1] = maxOf(Floats::load_unaligned(suffix + (j + 2) * L + o), maxOf(prefix[b], v01));
+                r[2] = maxOf(Floats::load_unaligned(suffix + (j + 3) * L + o), maxOf(prefix[b], v012));
                 prefix[b] = maxOf(prefix[b], v0123);
-                maxOf(Floats::load_unaligned(suffix + (j + 4) * L + o), prefix[b]).store_aligned(tile[3] + o);
+                r[3] = maxOf(Floats::load_unaligned(suffix + (j + 4) * L + o), prefix[b]);
+                storeTile(r, out, o, n); // after every load of this tile's lanes: out may be x
             }
-            for (int l = 0; l < L; ++l)
-                for (int f = 0; f < 4; ++f) out[l][n + f] = tile[f][l];
         }
         for (; j < end; ++j, ++n) {
             for (int l = 0; l < L; ++l) tile[0][l] = x[l][n];
