@@ -136,6 +136,35 @@ public:
         }
         return done;
     }
+    /// A view of the current chunk when it holds the whole block (the executor's blocks divide
+    /// the chunks, so every block but the last): no copy. Whatever else (the end, a read error
+    /// in the block, a block across two chunks) is left to read().
+    bool borrow(int frames, ConstAudioView& out) override {
+        if (ended_) return false;
+        // A read error that this block reaches stays with read(), which reports it.
+        if (slot_ >= 0 && stream_.errorFrame[std::size_t(slot_)] >= 0 &&
+            stream_.errorFrame[std::size_t(slot_)] < position_ + frames)
+            return false;
+        if (slot_ >= 0 && offset_ >= stream_.frames[std::size_t(slot_)]) {
+            stream_.free.push(slot_);
+            slot_ = -1;
+        }
+        if (slot_ < 0) {
+            slot_ = stream_.full.pop();
+            offset_ = 0;
+            if (slot_ < 0) {
+                ended_ = true;
+                return false;
+            }
+        }
+        const auto s = std::size_t(slot_);
+        if (stream_.errorFrame[s] >= 0 && stream_.errorFrame[s] < position_ + frames) return false;
+        if (stream_.frames[s] - offset_ < frames) return false;
+        out = stream_.buffers[s].view().frameRange(offset_, frames);
+        offset_ += frames;
+        position_ += frames;
+        return true;
+    }
     /// The reader's message for a read that failed.
     const std::string& error() const { return error_; }
 
