@@ -1,6 +1,7 @@
 // The dynamics core's vector kernels, compiled once per architecture (see core/Simd.h and
 // DynamicsKernel.h): the static curves along time (float batches of consecutive frames) and the
 // attack / release recursion across lanes (double batches of lanes, frame after frame).
+#include "core/SimdTiles.h"
 #include "nodes/dynamics/DynamicsKernel.h"
 
 #include <xsimd/xsimd.hpp>
@@ -68,34 +69,6 @@ void staticTargets(const float* x, int frames, float t, float slope, float w, fl
 }
 
 namespace {
-
-#if defined(__AVX__)
-/// Four frames of four lanes, converted to double and transposed in registers: rows[l] holds
-/// frames n..n+3 of lane first + l, out[f] lanes first..first+3 of frame n + f (exact).
-inline void gatherTile4(const float* const* targets, int first, int n, __m256d out[4]) noexcept {
-    const __m256d r0 = _mm256_cvtps_pd(_mm_loadu_ps(targets[first] + n)),
-                  r1 = _mm256_cvtps_pd(_mm_loadu_ps(targets[first + 1] + n)),
-                  r2 = _mm256_cvtps_pd(_mm_loadu_ps(targets[first + 2] + n)),
-                  r3 = _mm256_cvtps_pd(_mm_loadu_ps(targets[first + 3] + n));
-    const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1), t2 = _mm256_unpacklo_pd(r2, r3),
-                  t3 = _mm256_unpackhi_pd(r2, r3);
-    out[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
-    out[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
-    out[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
-    out[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
-}
-
-/// The inverse of gatherTile4: in[f] lanes first..first+3 of frame n + f, rounded to float
-/// (the same rounding as float(double)) into out[l][n..n+3].
-inline void scatterTile4(const __m256d in[4], float* const* out, int first, int n) noexcept {
-    const __m256d t0 = _mm256_unpacklo_pd(in[0], in[1]), t1 = _mm256_unpackhi_pd(in[0], in[1]),
-                  t2 = _mm256_unpacklo_pd(in[2], in[3]), t3 = _mm256_unpackhi_pd(in[2], in[3]);
-    _mm_storeu_ps(out[first] + n, _mm256_cvtpd_ps(_mm256_permute2f128_pd(t0, t2, 0x20)));
-    _mm_storeu_ps(out[first + 1] + n, _mm256_cvtpd_ps(_mm256_permute2f128_pd(t1, t3, 0x20)));
-    _mm_storeu_ps(out[first + 2] + n, _mm256_cvtpd_ps(_mm256_permute2f128_pd(t0, t2, 0x31)));
-    _mm_storeu_ps(out[first + 3] + n, _mm256_cvtpd_ps(_mm256_permute2f128_pd(t1, t3, 0x31)));
-}
-#endif
 
 /// Whether Batch takes its lanes in 4-frame tiles transposed in registers (AVX2: 4 lanes,
 /// AVX-512: 8 lanes as two halves); otherwise lane by lane through memory.
