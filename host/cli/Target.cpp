@@ -29,6 +29,24 @@
 
 namespace fs = std::filesystem;
 
+#include <ctime>
+namespace {
+double phaseCpu(clockid_t id) {
+    timespec t;
+    clock_gettime(id, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+void phaseMark(const char* name) {
+    static const bool on = std::getenv("SG_PHASES") != nullptr;
+    if (!on) return;
+    static double w0 = phaseCpu(CLOCK_MONOTONIC), p0 = 0, t0 = 0;
+    const double w = phaseCpu(CLOCK_MONOTONIC), p = phaseCpu(CLOCK_PROCESS_CPUTIME_ID), t = phaseCpu(CLOCK_THREAD_CPUTIME_ID);
+    std::fprintf(stderr, "PHASE %-12s at %.6f wall %.3f proc %.3f main %.3f other %.3f\n", name, w, w - w0, p - p0, t - t0,
+                 (p - p0) - (t - t0));
+    w0 = w, p0 = p, t0 = t;
+}
+} // namespace
+
 namespace sg::cli {
 
 namespace {
@@ -310,6 +328,35 @@ std::int64_t TempSampleFile::read(const AudioView& view) {
     return frames;
 }
 
+std::string TempSampleFile::flush() {
+    if (!file_) return "temporary file is not open";
+    if (spilled_ && std::fflush(file_) != 0) return std::string("cannot write the temporary file: ") + std::strerror(errno);
+    return {};
+}
+
+std::int64_t TempSampleFile::readAt(std::int64_t frame, const AudioView& view, std::vector<float>& interleaved) const {
+    if (!file_ || frame < 0) return -1;
+    const int frames = int(std::clamp<std::int64_t>(frames_ - frame, 0, view.frames));
+    const std::size_t samples = std::size_t(frames) * std::size_t(channels_);
+    const std::size_t first = std::size_t(frame) * std::size_t(channels_);
+    if (!spilled_) {
+        io::deinterleave(memory_.data() + first, view.frameRange(0, frames));
+        return frames;
+    }
+    if (interleaved.size() < samples) interleaved.resize(samples);
+    // pread: no shared file position, so readers on other threads do not disturb each other.
+    auto* bytes = reinterpret_cast<char*>(interleaved.data());
+    const std::size_t wanted = samples * sizeof(float);
+    for (std::size_t got = 0; got < wanted;) {
+        const ssize_t n = ::pread(::fileno(file_), bytes + got, wanted - got, off_t(first * sizeof(float) + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1; // the frames were written: a short file is an error
+        got += std::size_t(n);
+    }
+    io::deinterleave(interleaved.data(), view.frameRange(0, frames));
+    return frames;
+}
+
 // ---- pass 2 --------------------------------------------------------------------------------
 
 namespace {
@@ -494,14 +541,10 @@ private:
     BlockPipe& pipe_;
 };
 
-/// Streams `input` through in -> gain -> limiter -> out (a compiled graph, run by the
-/// OfflineRunner) into `output`; `frames` is for the progress bar, `sinkError` the sink's message
-/// when it fails. Fills the limiter's figures of `outcome`. Returns "" or an error
-/// ("interrupted" when the flag was raised).
-std::string runChain(AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames, double sampleRate,
-                     double gainDb, double limiterCeilingDbtp, PassOutcome& outcome, const std::string& label, bool showProgress,
-                     const volatile std::sig_atomic_t* interrupted) {
-    const int channels = input.channels();
+/// Compiles in -> gain -> limiter -> out for `channels` at `sampleRate` into `program`.
+/// Returns "" or an error.
+std::string chainProgram(int channels, double sampleRate, double gainDb, double limiterCeilingDbtp,
+                         std::unique_ptr<Program>& program) {
     Diagnostics diags;
     const GraphDesc desc = loadGraphFromString(pass2GraphYaml(channels, gainDb, limiterCeilingDbtp), "target pass 2", ".", diags);
     std::shared_ptr<const CompiledGraph> compiled;
@@ -509,10 +552,18 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
     InstanceOptions options;
     options.sampleRate = sampleRate;
     options.maxBlockFrames = kPassBlockFrames;
-    std::unique_ptr<Program> program;
+    program.reset();
     if (compiled && !diags.hasErrors()) program = instantiate(*compiled, options, diags);
     if (!program || diags.hasErrors()) return "internal: the graph of pass 2 does not compile: " + diags.formatAll();
+    return {};
+}
 
+/// Streams `input` through `program` (chainProgram's, run by the OfflineRunner) into `output`;
+/// `frames` is for the progress bar, `sinkError` the sink's message when it fails. Fills the
+/// limiter's figures of `outcome`. Returns "" or an error ("interrupted" when the flag was raised).
+std::string runProgram(Program& program, AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames,
+                       PassOutcome& outcome, const std::string& label, bool showProgress,
+                       const volatile std::sig_atomic_t* interrupted) {
     ProgressBar progress(label, frames, stderr, showProgress && ProgressBar::isTerminal(stderr));
     std::atomic<bool> stop{interrupted && *interrupted};
     RunnerOptions runnerOptions;
@@ -524,7 +575,7 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
     };
     AudioSource* sources[] = {&input};
     AudioSink* sinks[] = {&output};
-    OfflineRunner runner(program->executor(), runnerOptions);
+    OfflineRunner runner(program.executor(), runnerOptions);
     const RunResult result = runner.run(sources, sinks);
     progress.finish();
     std::string error;
@@ -549,7 +600,7 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
     }
     if (!error.empty()) return error;
 
-    for (const auto& node : program->executor().measurements()) {
+    for (const auto& node : program.executor().measurements()) {
         if (node.node != "limiter") continue;
         for (const auto& m : node.values) {
             if (m.key == "max_gain_reduction_db")
@@ -561,6 +612,16 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
         }
     }
     return {};
+}
+
+/// runProgram over a chain compiled here.
+std::string runChain(AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames, double sampleRate,
+                     double gainDb, double limiterCeilingDbtp, PassOutcome& outcome, const std::string& label, bool showProgress,
+                     const volatile std::sig_atomic_t* interrupted) {
+    std::unique_ptr<Program> program;
+    if (auto error = chainProgram(input.channels(), sampleRate, gainDb, limiterCeilingDbtp, program); !error.empty())
+        return error;
+    return runProgram(*program, input, output, sinkError, frames, outcome, label, showProgress, interrupted);
 }
 
 /// One run of pass 2: source -> [gain -> limiter] -> `cache` (cleared here), measuring the
@@ -612,18 +673,18 @@ std::vector<ProbeSegment> probeSegments(std::int64_t frames, double sampleRate) 
     return segments;
 }
 
-/// The segments of a scratch file, one after the other.
+/// The segments of a scratch file, one after the other (TempSampleFile::readAt: another thread
+/// may read the same file at the same time).
 class ProbeSource final : public AudioSource {
 public:
-    ProbeSource(TempSampleFile& file, const std::vector<ProbeSegment>& segments) : file_(file), segments_(segments) {}
+    ProbeSource(const TempSampleFile& file, const std::vector<ProbeSegment>& segments) : file_(file), segments_(segments) {}
     int channels() const override { return file_.channels(); }
     int read(const AudioView& block) override {
         int done = 0;
         while (done < block.frames && next_ < segments_.size()) {
             const ProbeSegment& s = segments_[next_];
-            if (at_ == 0 && !file_.seek(s.start).empty()) return -1;
             const int n = int(std::min<std::int64_t>(s.warmup + s.frames - at_, block.frames - done));
-            if (file_.read(block.frameRange(done, n)) != n) return -1;
+            if (file_.readAt(s.start + at_, block.frameRange(done, n), interleaved_) != n) return -1;
             done += n;
             at_ += n;
             if (at_ == s.warmup + s.frames) ++next_, at_ = 0;
@@ -632,10 +693,11 @@ public:
     }
 
 private:
-    TempSampleFile& file_;
+    const TempSampleFile& file_;
     const std::vector<ProbeSegment>& segments_;
     std::size_t next_ = 0;
     std::int64_t at_ = 0; ///< frames of segments_[next_] done
+    std::vector<float> interleaved_;
 };
 
 /// Measures what follows each segment's warm-up.
@@ -666,44 +728,80 @@ private:
     std::int64_t at_ = 0;
 };
 
-/// Integrated loudness of the probe's segments of `source` as they are (no gain, no limiter).
-std::string probeReference(TempSampleFile& source, const std::vector<ProbeSegment>& segments, double sampleRate, double& lufs) {
+/// The probe's segments in two interleaved halves (even and odd), each measured on its own, the
+/// second on another thread: the two cores each limit half of the sample.
+using ProbeHalves = std::array<std::vector<ProbeSegment>, 2>;
+
+ProbeHalves splitProbe(const std::vector<ProbeSegment>& segments) {
+    ProbeHalves halves;
+    for (std::size_t i = 0; i < segments.size(); ++i) halves[i % 2].push_back(segments[i]);
+    return halves;
+}
+
+/// The loudness of both halves together: the power mean of their integrated loudness (each
+/// gated on its own), weighted by their segments; a half that is all gated counts as absent.
+double combinedLufs(const ProbeHalves& halves, const std::array<double, 2>& lufs) {
+    double energy = 0, weight = 0;
+    for (std::size_t h = 0; h < 2; ++h) {
+        if (!std::isfinite(lufs[h]) || halves[h].empty()) continue;
+        const double w = double(halves[h].size());
+        energy += w * std::pow(10.0, (lufs[h] + 0.691) / 10);
+        weight += w;
+    }
+    return weight > 0 ? -0.691 + 10 * std::log10(energy / weight) : -HUGE_VAL;
+}
+
+/// Integrated loudness of one half's segments: as they are when `program` is null, else through
+/// that chain (gain -> limiter). Returns "" or an error.
+std::string probeHalf(const TempSampleFile& source, const std::vector<ProbeSegment>& segments, double sampleRate,
+                      Program* program, double& lufs, bool showProgress, const volatile std::sig_atomic_t* interrupted) {
+    lufs = -HUGE_VAL;
+    if (segments.empty()) return {};
     LoudnessMeter meter;
     if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
     ProbeSource input(source, segments);
-    ProbeSink output(segments, meter);
-    AudioBuffer block(source.channels(), kPassBlockFrames);
-    for (;;) {
-        const int got = input.read(block.view());
-        if (got < 0) return "cannot read back the temporary file of pass 1";
-        if (got == 0) break;
-        output.write(ConstAudioView(block.view().frameRange(0, got)));
+    ProbeSink measured(segments, meter);
+    if (program) {
+        std::int64_t frames = 0;
+        for (const auto& s : segments) frames += s.warmup + s.frames;
+        PassOutcome ignored;
+        if (auto error = runProgram(*program, input, measured, nullptr, frames, ignored, "probe", showProgress, interrupted);
+            !error.empty())
+            return error;
+    } else {
+        AudioBuffer block(source.channels(), kPassBlockFrames);
+        for (;;) {
+            const int got = input.read(block.view());
+            if (got < 0) return "cannot read back the temporary file of pass 1";
+            if (got == 0) break;
+            measured.write(ConstAudioView(block.view().frameRange(0, got)));
+        }
     }
     lufs = meter.integratedLufs();
     return {};
 }
 
-/// Integrated loudness of the probe's segments through gain -> limiter.
-std::string probeAt(TempSampleFile& source, const std::vector<ProbeSegment>& segments, double sampleRate, double gainDb,
-                    double limiterCeilingDbtp, double& lufs, bool showProgress, const volatile std::sig_atomic_t* interrupted) {
-    LoudnessMeter meter;
-    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
-    ProbeSource input(source, segments);
-    ProbeSink measured(segments, meter);
-    // This thread reads and limits; the pipe's thread measures.
-    BlockPipe pipe(source.channels(), [&](const ConstAudioView& view) {
-        measured.write(view);
-        return std::string();
-    });
-    PipeSink output(pipe);
-    std::int64_t frames = 0;
-    for (const auto& s : segments) frames += s.warmup + s.frames;
-    PassOutcome ignored;
-    const std::string error = runChain(input, output, nullptr, frames, sampleRate, gainDb, limiterCeilingDbtp, ignored, "probe",
-                                       showProgress, interrupted);
-    pipe.finish();
-    if (!error.empty()) return error;
-    lufs = meter.integratedLufs();
+/// Integrated loudness of the probe's segments of `source` as they are (`gainDb` nullopt: no
+/// gain, no limiter) or through gain -> limiter, the two halves on two threads. Returns "" or an
+/// error.
+std::string probeLoudness(TempSampleFile& source, const ProbeHalves& halves, double sampleRate, std::optional<double> gainDb,
+                          double limiterCeilingDbtp, double& lufs, bool showProgress,
+                          const volatile std::sig_atomic_t* interrupted) {
+    if (auto error = source.flush(); !error.empty()) return error;
+    std::array<std::unique_ptr<Program>, 2> programs;
+    if (gainDb)
+        for (auto& program : programs)
+            if (auto error = chainProgram(source.channels(), sampleRate, *gainDb, limiterCeilingDbtp, program); !error.empty())
+                return error;
+    std::array<double, 2> measured{-HUGE_VAL, -HUGE_VAL};
+    std::array<std::string, 2> errors;
+    std::thread second(
+        [&] { errors[1] = probeHalf(source, halves[1], sampleRate, programs[1].get(), measured[1], false, interrupted); });
+    errors[0] = probeHalf(source, halves[0], sampleRate, programs[0].get(), measured[0], showProgress, interrupted);
+    second.join();
+    for (const auto& error : errors)
+        if (!error.empty()) return error;
+    lufs = combinedLufs(halves, measured);
     return {};
 }
 
@@ -943,6 +1041,7 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     if (!std::isfinite(before.integratedLufs))
         return "'" + path + "': the output is silent or quieter than the -70 LUFS gate: there is no loudness to bring to " +
                formatNumber(target.integratedLufs) + " LUFS";
+    phaseMark("pass1");
     const auto started = std::chrono::steady_clock::now();
     const auto fail = [&](std::string error) {
         writer.discard();
@@ -963,9 +1062,13 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     // sample of the output; the first run's gain makes up for it (and aims over the target).
     const bool mayLimit = !(before.truePeakDbtp + plainGainDb < limiterCeiling - 0.5);
     if (mayLimit && double(before.frames) >= kProbeMinSeconds * before.sampleRate) {
-        const std::vector<ProbeSegment> segments = probeSegments(before.frames, before.sampleRate);
+        const ProbeHalves halves = splitProbe(probeSegments(before.frames, before.sampleRate));
         double reference = -HUGE_VAL;
-        if (auto error = probeReference(source, segments, before.sampleRate, reference); !error.empty()) return fail(error);
+        if (auto error =
+                probeLoudness(source, halves, before.sampleRate, std::nullopt, limiterCeiling, reference, false, interrupted);
+            !error.empty())
+            return fail(error);
+        phaseMark("probe-ref");
         if (std::isfinite(reference)) {
             // h(g): the whole output's loudness at gain g, predicted as its plain loudness plus the
             // loss on the sample; increasing in g, ever flatter as the limiter takes over.
@@ -973,10 +1076,12 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
             double g = plainGainDb;
             for (int k = 0; k < 2; ++k) {
                 double lufs = -HUGE_VAL;
-                if (auto error = probeAt(source, segments, before.sampleRate, g, limiterCeiling, lufs, showProgress, interrupted);
+                if (auto error =
+                        probeLoudness(source, halves, before.sampleRate, g, limiterCeiling, lufs, showProgress, interrupted);
                     !error.empty())
                     return fail(error);
                 ++result.probeRuns;
+                phaseMark(k == 0 ? "probe1" : "probe2");
                 if (!std::isfinite(lufs)) break;
                 const double loss = std::min(0.0, lufs - (reference + g));
                 result.probeLossDb = loss;
@@ -1018,6 +1123,7 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
             !error.empty())
             return fail(error);
         result.pass2Runs = pass;
+        phaseMark("limiter-run");
         result.gainDb = gainDb;
         result.trimDb = 0;
         result.limiterCeilingDbtp = limiterCeiling;
@@ -1048,6 +1154,7 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
                 !error.empty())
                 return fail(error);
             result.trimDb = *trim;
+            phaseMark("encode");
             result.after = figuresOf(written.meter());
             const double writtenLufs = result.after.integratedLufs;
             peak = result.after.truePeakDbtp;

@@ -140,6 +140,14 @@ public:
     std::string clear();
     /// Reads up to view.frames frames; returns the frames read (0 at the end) or -1 on error.
     std::int64_t read(const AudioView& view);
+    /// Hands every written frame to the file (or keeps it in memory) so that readAt() sees it.
+    /// Returns "" or an error.
+    std::string flush();
+    /// Reads up to view.frames frames from `frame` on without moving the read position: several
+    /// threads may read at once (each with its own `interleaved` buffer), as long as nothing is
+    /// written meanwhile and flush() was called after the last write. Returns the frames read (0
+    /// at the end) or -1 on error.
+    std::int64_t readAt(std::int64_t frame, const AudioView& view, std::vector<float>& interleaved) const;
     std::int64_t frames() const { return frames_; }           ///< frames written
     int channels() const { return channels_; }                ///< as created
     bool onDisk() const { return spilled_; }                  ///< the samples went to the file
