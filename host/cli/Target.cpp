@@ -170,27 +170,46 @@ std::string WrittenSampleMeter::prepare(double sampleRate, int channels, io::Out
     return {};
 }
 
-void WrittenSampleMeter::process(const ConstAudioView& view) {
-    const float* pointers[kLoudnessMaxChannels] = {};
+void WrittenSampleMeter::stored(const ConstAudioView& view, const AudioView& out) {
     for (int done = 0; done < view.frames;) {
         const int frames = std::min(io::kChunkFrames, view.frames - done);
         const ConstAudioView part = view.frameRange(done, frames);
         if (bits_ == 0) {
-            for (int c = 0; c < channels_; ++c) pointers[c] = part.channel(c);
+            for (int c = 0; c < channels_; ++c)
+                std::memcpy(out.channel(c) + done, part.channel(c), sizeof(float) * std::size_t(frames));
         } else {
             const std::size_t count = std::size_t(frames) * std::size_t(channels_);
             io::interleave(part, interleaved_.data());
             io::quantize(interleaved_.data(), count, bits_, quantised_.data(), ditherScratch_.data(), dither_);
             // q is left-justified in 32 bits: q / 2^31 is the stored value, exactly, in float.
             constexpr float kScale = 1.0f / 2147483648.0f;
-            for (int c = 0; c < channels_; ++c) {
-                float* out = planar_.channel(c);
-                for (int f = 0; f < frames; ++f)
-                    out[f] = float(quantised_[std::size_t(f) * std::size_t(channels_) + std::size_t(c)]) * kScale;
-                pointers[c] = out;
-            }
+            // Converted in order (a loop the compiler vectorises), then split into channels.
+            const std::int32_t* q = quantised_.data();
+            float* values = interleaved_.data();
+            for (std::size_t i = 0; i < count; ++i) values[i] = float(q[i]) * kScale;
+            io::deinterleave(values, out.frameRange(done, frames));
         }
-        meter_.process(pointers, frames);
+        done += frames;
+    }
+}
+
+void WrittenSampleMeter::measureStored(const ConstAudioView& stored) {
+    const float* pointers[kLoudnessMaxChannels] = {};
+    for (int c = 0; c < channels_; ++c) pointers[c] = stored.channel(c);
+    meter_.process(pointers, stored.frames);
+}
+
+void WrittenSampleMeter::process(const ConstAudioView& view) {
+    for (int done = 0; done < view.frames;) {
+        const int frames = std::min(io::kChunkFrames, view.frames - done);
+        const ConstAudioView part = view.frameRange(done, frames);
+        if (bits_ == 0) {
+            measureStored(part);
+        } else {
+            const AudioView out = planar_.view().frameRange(0, frames);
+            stored(part, out);
+            measureStored(ConstAudioView(out));
+        }
         done += frames;
     }
 }
@@ -749,25 +768,38 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
     if (auto error = cache.rewind(); !error.empty()) return error;
     const float factor = float(dbToGain(trimDb)); // the gain node's factor, bit for bit
     ProgressBar progress("writing", cache.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
-    // This thread reads, trims and encodes; the pipe's thread measures the same samples.
+    // A second thread reads the cache ahead; this one trims, encodes and works out what the
+    // writer stores (the same dither and quantisation); a third measures that.
+    ChunkProducer reader(cache.channels(), kHandOffFrames,
+                         [&cache, remaining = cache.frames()](const AudioView& view, std::string& error) mutable {
+                             const int want = int(std::min<std::int64_t>(view.frames, remaining));
+                             const std::int64_t got = want > 0 ? cache.read(view.frameRange(0, want)) : 0;
+                             if (got < 0 || got < want) {
+                                 error = "cannot read back the processed samples of pass 2";
+                                 return std::int64_t(-1);
+                             }
+                             remaining -= got;
+                             return got;
+                         });
     ChunkConsumer measurer(cache.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
-        meter.process(view);
+        meter.measureStored(view);
         return std::string();
     });
-    AudioBuffer block(cache.channels(), kEncodeBlockFrames);
+    AudioBuffer block(cache.channels(), kEncodeBlockFrames), stored(cache.channels(), kEncodeBlockFrames);
     std::int64_t done = 0;
     while (done < cache.frames()) {
         if (interrupted && *interrupted) return "interrupted";
         const int want = int(std::min<std::int64_t>(kEncodeBlockFrames, cache.frames() - done));
-        const std::int64_t got = cache.read(block.view().frameRange(0, want));
-        if (got <= 0) return "cannot read back the processed samples of pass 2";
+        const int got = reader.source().read(block.view().frameRange(0, want));
+        if (got < want) return got < 0 ? reader.source().error() : "cannot read back the processed samples of pass 2";
         if (trimDb != 0)
             for (int c = 0; c < block.channels(); ++c) {
                 float* samples = block.channel(c);
-                for (std::int64_t f = 0; f < got; ++f) samples[f] *= factor;
+                for (int f = 0; f < got; ++f) samples[f] *= factor;
             }
-        const ConstAudioView view(block.view().frameRange(0, int(got)));
-        if (!measurer.sink().write(view)) break; // the measurer's error, below
+        const ConstAudioView view(block.view().frameRange(0, got));
+        meter.stored(view, stored.view().frameRange(0, got));
+        if (!measurer.sink().write(ConstAudioView(stored.view().frameRange(0, got)))) break; // the measurer's error, below
         if (auto error = writer.write(view); !error.empty()) return error;
         done += got;
         progress.update(done);

@@ -99,6 +99,11 @@ public:
                         std::uint64_t ditherSeed = io::TpdfDither::kDefaultSeed);
     /// Measures the frames of `view` as the writer will store them.
     void process(const ConstAudioView& view);
+    /// process() in two halves, for two threads: stored() writes to `out` (same frames and
+    /// channels as `view`) the values the writer stores for `view` (it advances the dither), and
+    /// measureStored() measures such values. Calls of each must keep the frames' order.
+    void stored(const ConstAudioView& view, const AudioView& out);
+    void measureStored(const ConstAudioView& stored);
     /// The meter (its readings cover everything processed).
     const LoudnessMeter& meter() const { return meter_; }
 
