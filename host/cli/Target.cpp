@@ -27,24 +27,6 @@
 
 namespace fs = std::filesystem;
 
-#include <ctime>
-namespace {
-double phaseCpu(clockid_t id) {
-    timespec t;
-    clock_gettime(id, &t);
-    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-void phaseMark(const char* name) {
-    static const bool on = std::getenv("SG_PHASES") != nullptr;
-    if (!on) return;
-    static double w0 = phaseCpu(CLOCK_MONOTONIC), p0 = 0, t0 = 0;
-    const double w = phaseCpu(CLOCK_MONOTONIC), p = phaseCpu(CLOCK_PROCESS_CPUTIME_ID), t = phaseCpu(CLOCK_THREAD_CPUTIME_ID);
-    std::fprintf(stderr, "PHASE %-12s at %.6f wall %.3f proc %.3f main %.3f other %.3f\n", name, w, w - w0, p - p0, t - t0,
-                 (p - p0) - (t - t0));
-    w0 = w, p0 = p, t0 = t;
-}
-} // namespace
-
 namespace sg::cli {
 
 namespace {
@@ -991,7 +973,6 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     if (!std::isfinite(before.integratedLufs))
         return "'" + path + "': the output is silent or quieter than the -70 LUFS gate: there is no loudness to bring to " +
                formatNumber(target.integratedLufs) + " LUFS";
-    phaseMark("pass1");
     const auto started = std::chrono::steady_clock::now();
     const auto fail = [&](std::string error) {
         writer.discard();
@@ -1018,7 +999,6 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
                 probeLoudness(source, halves, before.sampleRate, std::nullopt, limiterCeiling, reference, false, interrupted);
             !error.empty())
             return fail(error);
-        phaseMark("probe-ref");
         if (std::isfinite(reference)) {
             // h(g): the whole output's loudness at gain g, predicted as its plain loudness plus the
             // loss on the sample; increasing in g, ever flatter as the limiter takes over.
@@ -1031,7 +1011,6 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
                     !error.empty())
                     return fail(error);
                 ++result.probeRuns;
-                phaseMark(k == 0 ? "probe1" : "probe2");
                 if (!std::isfinite(lufs)) break;
                 const double loss = std::min(0.0, lufs - (reference + g));
                 result.probeLossDb = loss;
@@ -1073,7 +1052,6 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
             !error.empty())
             return fail(error);
         result.pass2Runs = pass;
-        phaseMark("limiter-run");
         result.gainDb = gainDb;
         result.trimDb = 0;
         result.limiterCeilingDbtp = limiterCeiling;
@@ -1104,7 +1082,6 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
                 !error.empty())
                 return fail(error);
             result.trimDb = *trim;
-            phaseMark("encode");
             result.after = figuresOf(written.meter());
             const double writtenLufs = result.after.integratedLufs;
             peak = result.after.truePeakDbtp;
