@@ -13,8 +13,9 @@
 //   2. the gain that lands is estimated before any full run: when the limiter has work to do
 //      (the graph's true peak plus the gain reaches the ceiling) and the output is long enough,
 //      a probe runs the same gain -> limiter chain over a sample of the scratch samples (2 s
-//      out of every 16 s, each after 0.2 s of warm-up) and measures how much loudness the
-//      limiter takes off there; the gain is raised by that loss (two probes, a secant step);
+//      out of every 16 s, each after 0.2 s of warm-up; even segments on this thread, odd ones
+//      on a second, gated together) and measures how much loudness the limiter takes off
+//      there; the gain is raised by that loss (two probes, a secant step);
 //   3. the scratch samples are streamed through a compiled graph, `gain` -> `limiter` (ceiling
 //      = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run by the
 //      OfflineRunner (which trims the limiter's lookahead), into a second float scratch (the
@@ -29,8 +30,9 @@
 //      LoudnessPredictor, aiming a little over the target so that a cut lands it; secant steps
 //      otherwise; the limiter's ceiling lowered when a peak would stay over it); at most
 //      kMaxPass2Runs;
-//   5. the run that lands is trimmed and encoded from its scratch, once, while WrittenSampleMeter
-//      measures exactly what the writer stores (same dither and quantisation); those figures
+//   5. the run that lands is trimmed and encoded from its scratch (read ahead on a thread),
+//      once, while WrittenSampleMeter measures exactly what the writer stores (same dither and
+//      quantisation, worked out beside the writer, measured on a third thread); those figures
 //      are checked against the target and the ceiling again before anything is kept. Otherwise
 //      nothing is written, the render fails (exit 1) and names what was reached.
 // Every written output of a multi-output graph is delivered to the target on its own (its own
