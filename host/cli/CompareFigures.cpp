@@ -222,6 +222,51 @@ double SignalAnalyzer::filterRate(int filter) const {
     return bank_->stages[std::size_t(bank_->stageOfFilter[std::size_t(filter)])].rate;
 }
 
+void ChannelSums::prepare(int channels) {
+    channels_ = channels;
+    frames_ = 0;
+    sum_.assign(std::size_t(channels), std::array<double, 4>{});
+    square_.assign(std::size_t(channels), std::array<double, 4>{});
+    cross_ = {};
+    nonFinite_ = -1;
+}
+
+namespace {
+/// Adds term(n), n in [0, frames), to the four running sums `chains`, term n to chain
+/// (phase + n) mod 4, in order of n within each chain.
+template <class Term> void addChains(int phase, int frames, std::array<double, 4>& chains, Term term) noexcept {
+    double c[4] = {chains[0], chains[1], chains[2], chains[3]};
+    int n = 0, j = phase;
+    for (; n < frames && j != 0; ++n, j = (j + 1) & 3) c[j] += term(n);
+    for (; n + 4 <= frames; n += 4)
+        for (int k = 0; k < 4; ++k) c[k] += term(n + k);
+    for (int k = 0; n < frames; ++n, ++k) c[k] += term(n);
+    for (int k = 0; k < 4; ++k) chains[std::size_t(k)] = c[k];
+}
+double combined(const std::array<double, 4>& c) noexcept { return (c[0] + c[1]) + (c[2] + c[3]); }
+} // namespace
+
+void ChannelSums::add(const float* const* planar, int frames) noexcept {
+    if (frames <= 0) return;
+    const int phase = int(frames_ & 3);
+    for (int c = 0; c < channels_; ++c) {
+        const float* x = planar[c];
+        addChains(phase, frames, sum_[std::size_t(c)], [x](int n) { return double(x[n]); });
+        addChains(phase, frames, square_[std::size_t(c)], [x](int n) { return double(x[n]) * x[n]; });
+        if (nonFinite_ < 0 && !std::isfinite(combined(square_[std::size_t(c)]))) nonFinite_ = c;
+    }
+    if (channels_ == 2) {
+        const float* l = planar[0];
+        const float* r = planar[1];
+        addChains(phase, frames, cross_, [l, r](int n) { return double(l[n]) * r[n]; });
+    }
+    frames_ += frames;
+}
+
+double ChannelSums::sum(int channel) const noexcept { return combined(sum_[std::size_t(channel)]); }
+double ChannelSums::squares(int channel) const noexcept { return combined(square_[std::size_t(channel)]); }
+double ChannelSums::cross() const noexcept { return combined(cross_); }
+
 std::string bandKey(int band) { return std::string("band_") + octave::bandName(band) + "_db"; }
 
 std::string bandLabel(int band) {
@@ -310,6 +355,8 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     correlationSum_ = 0;
     correlationMin_ = 2;
     correlationWindows_ = 0;
+    sums_.prepare(channels);
+    nonFinite_.store(false, std::memory_order_relaxed);
     series_ = SignalSeries{};
     balanceInStep_ = 0;
     if (std::thread::hardware_concurrency() >= 2) {
@@ -445,6 +492,8 @@ void SignalAnalyzer::balanceStep(const float* const* planar, int offset, int fra
         totalEnergy_ += (total[0] + total[1]) + (total[2] + total[3]);
     }
     bank.stages[0].frames = frames;
+    sums_.add(pointers.data(), frames);
+    if (sums_.nonFiniteChannel() >= 0) nonFinite_.store(true, std::memory_order_relaxed);
 
     runBank(bank, 0, bandEnergy_.data(), &harshEnergy_, true);
     feedLow(bank.lowFrames);
@@ -565,6 +614,11 @@ void SignalAnalyzer::endStep() {
         series_.minSample.push_back(stepMin_);
         series_.maxSample.push_back(stepMax_);
     }
+}
+
+const ChannelSums& SignalAnalyzer::channelSums() const {
+    if (worker_) worker_->drain();
+    return sums_;
 }
 
 BalanceFigures SignalAnalyzer::balance() const {
