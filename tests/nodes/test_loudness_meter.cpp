@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <thread>
 
 using namespace sg;
@@ -48,6 +49,46 @@ TEST_CASE("loudness: readings do not depend on how the stream is split", "[loudn
             }
             CAPTURE(plan.size(), plan[0]);
             CHECK(figuresOf(meter) == whole);
+        }
+    }
+}
+
+TEST_CASE("loudness: the halves of process() on two meters, cut differently, read what one meter reads", "[loudness]") {
+    // processLoudness on one meter and processPeaks on another (as analyze --figures loudness
+    // runs them on two threads), each in its own blocks, then mergePeaks: every reading equals
+    // process() on one meter, bit for bit; so do both halves on one meter, in either order.
+    for (double rate : {44100.0, 48000.0}) {
+        for (int oversampling : {4, 8}) {
+            CAPTURE(rate, oversampling);
+            Planar x = musicLike(rate, 20, 9);
+            for (std::size_t n = 0; n < x[0].size(); n += 997) x[1][n] = n % 2 ? 1.0f : -1.0f; // full-scale clicks
+            const Figures whole = figuresOf(measured(x, rate, 4096, oversampling));
+            LoudnessOptions options;
+            options.truePeakOversampling = oversampling;
+            LoudnessMeter loudness, peaks, both;
+            REQUIRE(loudness.prepare(rate, 2, options) == "");
+            REQUIRE(peaks.prepare(rate, 2, options) == "");
+            REQUIRE(both.prepare(rate, 2, options) == "");
+            const auto run = [&](int block, const std::function<void(const float* const*, int)>& f) {
+                for (std::size_t start = 0; start < x[0].size(); start += std::size_t(block)) {
+                    const int n = int(std::min<std::size_t>(std::size_t(block), x[0].size() - start));
+                    const float* pointers[2] = {x[0].data() + start, x[1].data() + start};
+                    f(pointers, n);
+                }
+            };
+            run(4800, [&](const float* const* p, int n) { loudness.processLoudness(p, n); });
+            run(7, [&](const float* const* p, int n) { peaks.processPeaks(p, n); });
+            CHECK(loudness.truePeakDbtp() == kSilentLevel); // not measured by this half
+            CHECK(peaks.integratedLufs() == kSilentLevel);
+            loudness.mergePeaks(peaks);
+            CHECK(figuresOf(loudness) == whole);
+            CHECK(loudness.snapshot().truePeakDbtp == whole.truePeak); // published
+            run(8192, [&](const float* const* p, int n) {
+                both.processPeaks(p, n);
+                both.processLoudness(p, n);
+            });
+            CHECK(figuresOf(both) == whole);
+            for (int c = 0; c < 2; ++c) CHECK(loudness.truePeakDbtp(c) == both.truePeakDbtp(c));
         }
     }
 }
