@@ -202,11 +202,13 @@ std::string nonFiniteError(const std::string& name, int channel) {
     return name + "contains non-finite samples (NaN or infinity) in channel " + std::to_string(channel + 1);
 }
 
-/// --figures loudness on two threads: this one reads each block straight into a slot and
-/// K-weights it (LoudnessMeter::processLoudness), a worker measures the same slot's sample and
-/// true peaks (a second meter's processPeaks) and the per-channel sums; a slot is read again once
-/// the worker is done with it. No copies besides the reader's own deinterleaving. With one core
-/// everything runs here, in the same order per meter, so the figures are the same either way.
+/// --figures loudness on two threads. This one reads each block straight into a slot (no copies
+/// besides the reader's own deinterleaving), adds it to the per-channel sums and measures the
+/// peaks of the first half of the channels; a worker K-weights the same slot and measures the
+/// peaks of the other half (K-weighting is one recursion per frame, latency-bound; the 4x true
+/// peak is comparable work, so the channels' peaks balance the two threads). A slot is read again
+/// once the worker is done with it. Each meter sees its channels in stream order, so the figures
+/// are those of one meter (LoudnessMeter::mergePeaks); with one core everything runs here.
 class LoudnessPipeline {
 public:
     static constexpr int kSlots = 4;
@@ -224,23 +226,29 @@ public:
             slots_[i] = AudioBuffer(channels, kBlockFrames);
             for (int c = 0; c < channels; ++c) pointers_[i][std::size_t(c)] = slots_[i].channel(c);
         }
-        if (std::thread::hardware_concurrency() >= 2) worker_ = std::thread([this] { workerLoop(); });
+        if (std::thread::hardware_concurrency() >= 2) {
+            split_ = (channels + 1) / 2;
+            worker_ = std::thread([this] { workerLoop(); });
+        } else {
+            split_ = channels;
+        }
         return {};
     }
 
-    /// Reads and measures to the end. Returns "" or the read's error.
+    /// Reads and measures to the end, or to the first block with non-finite samples (see
+    /// sums.nonFiniteChannel()). Returns "" or the read's error.
     template <typename Read> std::string run(Read& read, ProgressBar& progress, std::int64_t& frames) {
         for (int slot = 0;; slot = (slot + 1) % kSlots) {
             if (worker_.joinable()) {
                 std::unique_lock lock(mutex_);
                 changed_.wait(lock, [&] { return queued_ < kSlots; }); // the worker is done with `slot`
-                if (nonFinite_) break;                                 // the error is reported at the end
             }
             std::string error;
             const std::int64_t got = read(slots_[slot].view(), error);
             if (got < 0) return error;
             if (got == 0) break;
             const int n = int(got);
+            const float* const* planar = pointers_[slot].data();
             slotFrames_[slot] = n;
             if (worker_.joinable()) {
                 {
@@ -249,11 +257,13 @@ public:
                 }
                 changed_.notify_all();
             } else {
-                measurePeaks(slot);
+                meter.processLoudness(planar, n);
             }
-            meter.processLoudness(pointers_[slot].data(), n);
+            sums.add(planar, n);
+            peakMeter_.processPeaks(planar, n, 0, split_);
             frames += n;
             progress.update(frames);
+            if (sums.nonFiniteChannel() >= 0) break;
         }
         stopWorker();
         meter.mergePeaks(peakMeter_);
@@ -264,11 +274,6 @@ public:
     ChannelSums sums;
 
 private:
-    void measurePeaks(int slot) {
-        peakMeter_.processPeaks(pointers_[slot].data(), slotFrames_[slot]);
-        sums.add(pointers_[slot].data(), slotFrames_[slot]);
-    }
-
     void workerLoop() {
         for (int slot = 0;; slot = (slot + 1) % kSlots) {
             {
@@ -276,11 +281,12 @@ private:
                 changed_.wait(lock, [&] { return queued_ > 0 || stop_; });
                 if (queued_ == 0) return;
             }
-            measurePeaks(slot);
+            const float* const* planar = pointers_[slot].data();
+            meter.processLoudness(planar, slotFrames_[slot]);
+            meter.processPeaks(planar, slotFrames_[slot], split_, channels_ - split_);
             {
                 std::lock_guard lock(mutex_);
                 --queued_;
-                if (sums.nonFiniteChannel() >= 0) nonFinite_ = true;
             }
             changed_.notify_all();
         }
@@ -297,17 +303,16 @@ private:
         worker_.join();
     }
 
-    int channels_ = 0;
-    LoudnessMeter peakMeter_; ///< the worker's: peaks only
+    int channels_ = 0, split_ = 0; ///< this thread measures the peaks of channels [0, split_)
+    LoudnessMeter peakMeter_;      ///< this thread's: peaks only
     std::array<AudioBuffer, kSlots> slots_;
     std::array<std::array<const float*, kLoudnessMaxChannels>, kSlots> pointers_{};
     std::array<int, kSlots> slotFrames_{};
     std::thread worker_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    int queued_ = 0;         ///< slots handed to the worker and not yet measured
-    bool stop_ = false;      ///< no more slots
-    bool nonFinite_ = false; ///< the sums met non-finite samples: stop reading
+    int queued_ = 0;    ///< slots handed to the worker and not yet measured
+    bool stop_ = false; ///< no more slots
 };
 
 /// The measurement shared by files and signals in memory: `read` fills the first frames of a

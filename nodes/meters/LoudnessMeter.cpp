@@ -488,10 +488,15 @@ void LoudnessMeter::process(const float* const* planar, int frames) noexcept {
 }
 
 void LoudnessMeter::processPeaks(const float* const* planar, int frames) noexcept {
+    if (state_) processPeaks(planar, frames, 0, state_->channels);
+}
+
+void LoudnessMeter::processPeaks(const float* const* planar, int frames, int firstChannel, int count) noexcept {
     if (!state_ || frames <= 0) return;
     State& s = *state_;
     DenormalGuard guard; // as the K-weighting: denormal samples read as zero in both halves
-    for (int c = 0; c < s.channels; ++c) s.peaks(c, planar[c], frames);
+    const int end = std::min(s.channels, firstChannel + count);
+    for (int c = std::max(0, firstChannel); c < end; ++c) s.peaks(c, planar[c], frames);
 }
 
 void LoudnessMeter::mergePeaks(const LoudnessMeter& other) noexcept {

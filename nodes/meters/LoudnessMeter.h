@@ -99,6 +99,9 @@ public:
     /// half read it once mergePeaks() has brought the peaks together.
     void processLoudness(const float* const* planar, int frames) noexcept;
     void processPeaks(const float* const* planar, int frames) noexcept;
+    /// processPeaks() of channels [firstChannel, firstChannel + count) only (planar[] still
+    /// indexed by channel): the channels' peaks are independent, so two meters can share them.
+    void processPeaks(const float* const* planar, int frames, int firstChannel, int count) noexcept;
     /// Raises this meter's sample and true peaks to those of `other` (prepared with the same
     /// channels and oversampling; max is exact, so the result does not depend on the order) and
     /// publishes. Not while either meter is processing.
