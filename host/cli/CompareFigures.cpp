@@ -308,6 +308,8 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     LoudnessOptions options;
     options.truePeakOversampling = truePeakOversampling;
     if (std::string error = meter_.prepare(sampleRate, channels, options); !error.empty()) return error;
+    if (std::string error = peakMeter_.prepare(sampleRate, channels, options); !error.empty()) return error;
+    peakSplit_ = channels;
     sampleRate_ = sampleRate;
     channels_ = channels;
     keepSeries_ = keepSeries;
@@ -388,6 +390,9 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     series_ = SignalSeries{};
     balanceInStep_ = 0;
     if (std::thread::hardware_concurrency() >= 2) {
+        // The worker also measures the true peaks of the second half of the channels: it has
+        // the smaller share of the work (docs/performance-analyze.md).
+        peakSplit_ = (channels + 1) / 2;
         worker_ = std::make_unique<Worker>();
         for (AudioBuffer& slot : worker_->slots) slot = AudioBuffer(channels, Worker::kSlotFrames);
         worker_->thread = std::thread([this] {
@@ -402,6 +407,7 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
                     frames = w.slotFrames[slot];
                 }
                 for (int c = 0; c < channels_; ++c) pointers[std::size_t(c)] = w.slots[slot].channel(c);
+                peakMeter_.processPeaks(pointers.data(), frames, peakSplit_, channels_ - peakSplit_);
                 balanceBlock(pointers.data(), frames);
                 {
                     std::lock_guard lock(w.mutex);
@@ -476,7 +482,8 @@ void SignalAnalyzer::processStep(const float* const* planar, int offset, int fra
                 stepMax_ = first ? x[n] : std::max(stepMax_, x[n]);
             }
     }
-    meter_.process(pointers.data(), frames);
+    meter_.processPeaks(pointers.data(), frames, 0, peakSplit_);
+    meter_.processLoudness(pointers.data(), frames);
     frames_ += frames;
     Bank& bank = *bank_;
     for (std::size_t g = 0; g < bank.mainGroups.size(); ++g) {
@@ -623,7 +630,7 @@ void SignalAnalyzer::feedLow(int frames) {
     for (int done = 0; done < frames;) {
         const int piece = int(std::min<std::int64_t>(frames - done, lowStepEnd_ - lowFed_));
         for (int c = 0; c < channels_; ++c) lowPointers_[std::size_t(c)] = bank_->low[std::size_t(c)].data() + done;
-        lowMeter_.process(lowPointers_.data(), piece);
+        lowMeter_.processLoudness(lowPointers_.data(), piece); // its peaks are not read
         done += piece;
         lowFed_ += piece;
         if (lowFed_ == lowStepEnd_) {
@@ -642,6 +649,14 @@ void SignalAnalyzer::endStep() {
         series_.minSample.push_back(stepMin_);
         series_.maxSample.push_back(stepMax_);
     }
+}
+
+const LoudnessMeter& SignalAnalyzer::loudness() const {
+    if (worker_) {
+        worker_->drain();
+        meter_.mergePeaks(peakMeter_);
+    }
+    return meter_;
 }
 
 const ChannelSums& SignalAnalyzer::channelSums() const {

@@ -117,7 +117,8 @@ public:
     /// Same, from a view.
     void process(const ConstAudioView& view);
 
-    const LoudnessMeter& loudness() const { return meter_; } ///< the figures of BS.1770-5
+    /// The figures of BS.1770-5 (waits for the worker, which measures some channels' peaks).
+    const LoudnessMeter& loudness() const;
     /// The per-channel sums of everything processed (measured beside the bank, on the worker
     /// when there is one; waits for it).
     const ChannelSums& channelSums() const;
@@ -157,7 +158,10 @@ private:
     double sampleRate_ = 0;
     int channels_ = 0;
     bool keepSeries_ = false;
-    LoudnessMeter meter_, lowMeter_;
+    mutable LoudnessMeter meter_; ///< loudness() merges the worker's peaks into it
+    LoudnessMeter lowMeter_;
+    LoudnessMeter peakMeter_; ///< the worker's: peaks of channels [peakSplit_, channels_)
+    int peakSplit_ = 0;       ///< process()'s thread measures the peaks of channels [0, peakSplit_)
     std::unique_ptr<Bank> bank_;
     std::unique_ptr<Worker> worker_; ///< null: the balance figures are measured in process()
     int balanceInStep_ = 0;          ///< frames of the current 100 ms step, balance side
