@@ -203,10 +203,10 @@ std::string nonFiniteError(const std::string& name, int channel) {
 }
 
 /// --figures loudness on two threads. This one reads each block straight into a slot (no copies
-/// besides the reader's own deinterleaving), adds it to the per-channel sums and measures the
-/// peaks of the first half of the channels; a worker K-weights the same slot and measures the
+/// besides the reader's own deinterleaving) and measures the peaks of the first half of the
+/// channels; a worker K-weights the same slot, adds it to the per-channel sums and measures the
 /// peaks of the other half (K-weighting is one recursion per frame, latency-bound; the 4x true
-/// peak is comparable work, so the channels' peaks balance the two threads). A slot is read again
+/// peak is comparable work, so the channels' peaks balance the two threads against the read). A slot is read again
 /// once the worker is done with it. Each meter sees its channels in stream order, so the figures
 /// are those of one meter (LoudnessMeter::mergePeaks); with one core everything runs here.
 class LoudnessPipeline {
@@ -242,6 +242,9 @@ public:
             if (worker_.joinable()) {
                 std::unique_lock lock(mutex_);
                 changed_.wait(lock, [&] { return queued_ < kSlots; }); // the worker is done with `slot`
+                if (nonFinite_) break;                                 // the sums met non-finite samples: reported by the caller
+            } else if (nonFinite_) {
+                break;
             }
             std::string error;
             const std::int64_t got = read(slots_[slot].view(), error);
@@ -258,12 +261,12 @@ public:
                 changed_.notify_all();
             } else {
                 meter.processLoudness(planar, n);
+                sums.add(planar, n);
+                nonFinite_ = sums.nonFiniteChannel() >= 0;
             }
-            sums.add(planar, n);
             peakMeter_.processPeaks(planar, n, 0, split_);
             frames += n;
             progress.update(frames);
-            if (sums.nonFiniteChannel() >= 0) break;
         }
         stopWorker();
         meter.mergePeaks(peakMeter_);
@@ -283,10 +286,12 @@ private:
             }
             const float* const* planar = pointers_[slot].data();
             meter.processLoudness(planar, slotFrames_[slot]);
+            sums.add(planar, slotFrames_[slot]);
             meter.processPeaks(planar, slotFrames_[slot], split_, channels_ - split_);
             {
                 std::lock_guard lock(mutex_);
                 --queued_;
+                if (sums.nonFiniteChannel() >= 0) nonFinite_ = true;
             }
             changed_.notify_all();
         }
@@ -311,8 +316,9 @@ private:
     std::thread worker_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    int queued_ = 0;    ///< slots handed to the worker and not yet measured
-    bool stop_ = false; ///< no more slots
+    int queued_ = 0;         ///< slots handed to the worker and not yet measured
+    bool stop_ = false;      ///< no more slots
+    bool nonFinite_ = false; ///< the sums met non-finite samples: stop reading (under mutex_)
 };
 
 /// The measurement shared by files and signals in memory: `read` fills the first frames of a
