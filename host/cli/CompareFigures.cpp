@@ -3,6 +3,7 @@
 #include "core/Simd.h"
 #include "nodes/filters/BiquadDesign.h"
 #include "nodes/meters/BandBankKernels.h"
+#include "nodes/meters/LoudnessKernels.h"
 #include "nodes/utility/Kaiser.h"
 
 #include <algorithm>
@@ -223,6 +224,9 @@ double SignalAnalyzer::filterRate(int filter) const {
 }
 
 void ChannelSums::prepare(int channels) {
+    const SimdArch arch = detectSimdArch();
+    quadSums_ = SG_SIMD_PICK(arch, quadSums);
+    quadCross_ = SG_SIMD_PICK(arch, quadCross);
     channels_ = channels;
     frames_ = 0;
     sum_.assign(std::size_t(channels), std::array<double, 4>{});
@@ -235,29 +239,17 @@ namespace {
 double combined(const std::array<double, 4>& c) noexcept { return (c[0] + c[1]) + (c[2] + c[3]); }
 
 /// Adds x[n] to sum[(phase + n) mod 4] and x[n]^2 to square[(phase + n) mod 4], n in
-/// [0, frames), in order of n within each chain. The whole quads run with the eight chains in
-/// locals (independent adds: throughput, not latency).
-void addChains(const float* x, int phase, int frames, std::array<double, 4>& sum, std::array<double, 4>& square) noexcept {
+/// [0, frames), in order of n within each chain; the whole quads through the SIMD kernel.
+void addChains(ChannelSums::QuadSums quadSums, const float* x, int phase, int frames, std::array<double, 4>& sum,
+               std::array<double, 4>& square) noexcept {
     int n = 0;
     for (int j = phase; n < frames && j != 0; ++n, j = (j + 1) & 3) {
         sum[std::size_t(j)] += x[n];
         square[std::size_t(j)] += double(x[n]) * x[n];
     }
-    double s0 = sum[0], s1 = sum[1], s2 = sum[2], s3 = sum[3];
-    double q0 = square[0], q1 = square[1], q2 = square[2], q3 = square[3];
-    for (; n + 4 <= frames; n += 4) {
-        const double x0 = x[n], x1 = x[n + 1], x2 = x[n + 2], x3 = x[n + 3];
-        s0 += x0;
-        s1 += x1;
-        s2 += x2;
-        s3 += x3;
-        q0 += x0 * x0;
-        q1 += x1 * x1;
-        q2 += x2 * x2;
-        q3 += x3 * x3;
-    }
-    sum = {s0, s1, s2, s3};
-    square = {q0, q1, q2, q3};
+    const int quads = (frames - n) / 4;
+    quadSums(x + n, quads, sum.data(), square.data());
+    n += 4 * quads;
     for (int j = 0; n < frames; ++n, ++j) {
         sum[std::size_t(j)] += x[n];
         square[std::size_t(j)] += double(x[n]) * x[n];
@@ -265,17 +257,13 @@ void addChains(const float* x, int phase, int frames, std::array<double, 4>& sum
 }
 
 /// The same for the products l[n] r[n].
-void addCross(const float* l, const float* r, int phase, int frames, std::array<double, 4>& cross) noexcept {
+void addCross(ChannelSums::QuadCross quadCross, const float* l, const float* r, int phase, int frames,
+              std::array<double, 4>& cross) noexcept {
     int n = 0;
     for (int j = phase; n < frames && j != 0; ++n, j = (j + 1) & 3) cross[std::size_t(j)] += double(l[n]) * r[n];
-    double c0 = cross[0], c1 = cross[1], c2 = cross[2], c3 = cross[3];
-    for (; n + 4 <= frames; n += 4) {
-        c0 += double(l[n]) * r[n];
-        c1 += double(l[n + 1]) * r[n + 1];
-        c2 += double(l[n + 2]) * r[n + 2];
-        c3 += double(l[n + 3]) * r[n + 3];
-    }
-    cross = {c0, c1, c2, c3};
+    const int quads = (frames - n) / 4;
+    quadCross(l + n, r + n, quads, cross.data());
+    n += 4 * quads;
     for (int j = 0; n < frames; ++n, ++j) cross[std::size_t(j)] += double(l[n]) * r[n];
 }
 } // namespace
@@ -284,10 +272,10 @@ void ChannelSums::add(const float* const* planar, int frames) noexcept {
     if (frames <= 0) return;
     const int phase = int(frames_ & 3);
     for (int c = 0; c < channels_; ++c) {
-        addChains(planar[c], phase, frames, sum_[std::size_t(c)], square_[std::size_t(c)]);
+        addChains(quadSums_, planar[c], phase, frames, sum_[std::size_t(c)], square_[std::size_t(c)]);
         if (nonFinite_ < 0 && !std::isfinite(combined(square_[std::size_t(c)]))) nonFinite_ = c;
     }
-    if (channels_ == 2) addCross(planar[0], planar[1], phase, frames, cross_);
+    if (channels_ == 2) addCross(quadCross_, planar[0], planar[1], phase, frames, cross_);
     frames_ += frames;
 }
 

@@ -69,7 +69,8 @@ struct SignalSeries {
 /// stereo correlation of `analyze`. Each sum runs in four chains, frame n of the stream in chain
 /// n mod 4 (independent chains: the adds are not one latency-bound chain), combined only when
 /// read, so the totals do not depend on how the stream is cut into calls: the full analysis and
-/// the loudness-only one, which cut it differently, get the same bits.
+/// the loudness-only one, which cut it differently, get the same bits (and every SIMD
+/// architecture: the chains are lanes of the same adds).
 class ChannelSums {
 public:
     void prepare(int channels); ///< allocates, zeroes
@@ -82,7 +83,12 @@ public:
     /// (non-finite samples), -1 if none.
     int nonFiniteChannel() const noexcept { return nonFinite_; }
 
+    using QuadSums = void (*)(const float*, int, double*, double*) noexcept;
+    using QuadCross = void (*)(const float*, const float*, int, double*) noexcept;
+
 private:
+    QuadSums quadSums_ = nullptr; ///< nodes/meters/LoudnessKernels.h, for this CPU
+    QuadCross quadCross_ = nullptr;
     int channels_ = 0;
     std::int64_t frames_ = 0;
     std::vector<std::array<double, 4>> sum_, square_;

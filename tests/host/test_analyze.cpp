@@ -380,6 +380,9 @@ TEST_CASE("analyze --figures loudness: the same figures as the full analysis, bi
     cases.push_back({"one frame", 44100, {std::vector<float>(1, 0.5f)}, 4});
     Planar offset{sineAt(-20, 50, 48000, 2.5, 0.25), sineAt(-20, 50, 48000, 2.5, -0.25)};
     cases.push_back({"DC offset, anti-phase", 48000, offset, 4});
+    std::vector<float> denormal(48000);
+    for (std::size_t n = 0; n < denormal.size(); ++n) denormal[n] = n % 3 ? 1e-40f : -3e-39f;
+    cases.push_back({"denormal samples", 48000, {denormal, sineAt(-30, 440, 48000, 1.0)}, 4});
     for (const Case& c : cases) {
         CAPTURE(c.name);
         const AudioBuffer buffer = bufferOf(c.signal);

@@ -3,6 +3,7 @@
 // publishes.
 #include "tests/nodes/LoudnessTesting.h"
 
+#include "nodes/meters/LoudnessKernels.h"
 #include "tests/nodes/KernelHarness.h"
 #include <catch2/catch.hpp>
 
@@ -182,4 +183,42 @@ TEST_CASE("loudness: the snapshot is consistent while the audio thread publishes
     CHECK(last.loudnessRangeLu == meter.loudnessRangeLu());
     CHECK(last.truePeakDbtp == meter.truePeakDbtp());
     CHECK(last.maxShortTermLufs == meter.maxShortTermLufs());
+}
+
+TEST_CASE("loudness: the four-chain sums kernels equal the scalar chains bit for bit on every architecture", "[loudness]") {
+    // ChannelSums (host/cli/CompareFigures.h) relies on this to give the same DC offset, crest
+    // factor and correlation on every CPU.
+    const int quads = 3001;
+    std::vector<float> l = sg::test::noise(4 * quads, 4.0f, 31), r = sg::test::noise(4 * quads, 0.001f, 32);
+    l[17] = 1e-40f; // a denormal, as float; normal in double
+    double sum[4] = {0.5, -1, 0, 2}, square[4] = {1, 2, 3, 4}, cross[4] = {-3, 0, 1e-3, 7};
+    double expectSum[4], expectSquare[4], expectCross[4];
+    for (int k = 0; k < 4; ++k) {
+        expectSum[k] = sum[k];
+        expectSquare[k] = square[k];
+        expectCross[k] = cross[k];
+    }
+    for (int i = 0; i < quads; ++i)
+        for (int k = 0; k < 4; ++k) {
+            const double x = l[std::size_t(4 * i + k)], y = r[std::size_t(4 * i + k)];
+            expectSum[k] += x;
+            expectSquare[k] += x * x;
+            expectCross[k] += x * y;
+        }
+    const SimdArch best = detectSimdArch();
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(best)) continue;
+        CAPTURE(simdArchName(arch));
+        double s[4], q[4], c[4];
+        std::copy(sum, sum + 4, s);
+        std::copy(square, square + 4, q);
+        std::copy(cross, cross + 4, c);
+        SG_SIMD_PICK(arch, quadSums)(l.data(), quads, s, q);
+        SG_SIMD_PICK(arch, quadCross)(l.data(), r.data(), quads, c);
+        for (int k = 0; k < 4; ++k) {
+            CHECK(s[k] == expectSum[k]);
+            CHECK(q[k] == expectSquare[k]);
+            CHECK(c[k] == expectCross[k]);
+        }
+    }
 }
