@@ -23,7 +23,8 @@
 // Those keys read exactly what the full analysis reads; the balance keys (band_*, harshness_db,
 // low_end_*, correlation_min) are left out of the JSON object (not null: null means measured,
 // with nothing to measure), and the table prints no balance table. On two cores this thread
-// reads and K-weights while a worker measures the peaks and sums of the same blocks.
+// reads and measures half the channels' true peaks while a worker K-weights the same blocks,
+// sums them per channel and measures the other half's peaks.
 //
 // Exit status: 0 all files analysed; 1 a file could not be read (its error names it on stderr;
 // the other files are still analysed and printed); 2 usage error.

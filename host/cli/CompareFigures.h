@@ -102,8 +102,10 @@ std::string bandKey(int band);
 std::string bandLabel(int band);
 
 /// Streams one signal through the loudness meter and the balance filters. With two or more
-/// cores, the balance figures are measured on a thread of their own (process() copies the block
-/// to it and measures loudness meanwhile); the figures are the same either way.
+/// cores, the balance figures, the per-channel sums and the true peaks of the second half of the
+/// channels are measured on a thread of their own (process() copies the block to it and measures
+/// loudness, the fs-rate bands and the other peaks meanwhile); the figures are the same either
+/// way.
 class SignalAnalyzer {
 public:
     /// A band whose upper edge is f Hz is filtered at the lowest rate fs / 2^k that is at least
