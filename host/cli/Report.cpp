@@ -163,4 +163,10 @@ std::string AtomicTextFile::commit(const std::string& text) {
     return {};
 }
 
+std::string writeTextFile(const std::string& path, const std::string& text) {
+    AtomicTextFile file;
+    if (auto error = file.open(path); !error.empty()) return error;
+    return file.commit(text);
+}
+
 } // namespace sg::cli

@@ -76,4 +76,8 @@ private:
     int fd_ = -1;
 };
 
+/// Writes `text` as the whole content of `path` through an AtomicTextFile (open, then commit).
+/// Returns "" or an error naming the file.
+std::string writeTextFile(const std::string& path, const std::string& text);
+
 } // namespace sg::cli
