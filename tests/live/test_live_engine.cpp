@@ -10,6 +10,7 @@
 #include "host/live/LiveGraph.h"
 #include "host/live/ProcessTimes.h"
 #include "host/live/SpscQueue.h"
+#include "live/LiveTesting.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -24,25 +25,7 @@ using namespace sg::live;
 
 namespace {
 
-std::string gainGraph(double gainDb, int latencySamples = 0, int channels = 2) {
-    std::string y = "stagegraph: 1\nname: g" + std::to_string(int(gainDb)) +
-                    "\ninputs:\n  mix: {channels: " + std::to_string(channels) +
-                    "}\noutputs:\n  out: {channels: " + std::to_string(channels) +
-                    "}\nnodes:\n  level: {type: gain, gain: " + std::to_string(gainDb) + " dB}\n";
-    if (latencySamples > 0) y += "  look: {type: latency, samples: " + std::to_string(latencySamples) + "}\n";
-    y += std::string("connections:\n  - mix -> ") + (latencySamples > 0 ? "look -> " : "") + "level -> out\n";
-    return y;
-}
-
-std::unique_ptr<LiveGraph> makeGraph(const test::TempDir& dir, const std::string& name, const std::string& yaml,
-                                     const LiveFormat& format) {
-    Diagnostics diags;
-    std::string error;
-    auto graph = LiveGraph::create(dir.write(name, yaml), {}, format, diags, error);
-    INFO(diags.formatAll() << error);
-    REQUIRE(graph);
-    return graph;
-}
+using test::gainGraph;
 
 /// A source (file mode) pushed whole into a ring, and the engine's output collected.
 struct OfflineEngine {
@@ -88,7 +71,7 @@ TEST_CASE("engine: one graph plays bit-identical to the executor, for any callba
                              "  hpf: {type: highpass, freq: 80 Hz, slope: 24}\n  bell: {type: peak, freq: 2 kHz, gain: 3 dB}\n"
                              "  look: {type: latency, samples: 37}\n  trim: {type: gain, gain: -2 dB}\n"
                              "connections:\n  - mix -> hpf -> bell -> look -> trim -> out\n";
-    auto graph = makeGraph(dir, "g.yaml", yaml, format);
+    auto graph = test::makeLiveGraph(dir, "g.yaml", yaml, format);
     const int latency = graph->latencyFrames();
     REQUIRE(latency == 37);
     graph->alignTo(latency);
@@ -132,8 +115,8 @@ TEST_CASE("engine: the crossfade is sin/cos over F frames and starts after the w
     test::TempDir dir;
     LiveFormat format;
     format.maxBlockFrames = 64;
-    auto loud = makeGraph(dir, "a.yaml", gainGraph(0), format);
-    auto quiet = makeGraph(dir, "b.yaml", gainGraph(-120), format); // 1e-6: reads the other weight alone
+    auto loud = test::makeLiveGraph(dir, "a.yaml", gainGraph(0), format);
+    auto quiet = test::makeLiveGraph(dir, "b.yaml", gainGraph(-120), format); // 1e-6: reads the other weight alone
     const double quietGain = std::pow(10.0, -120.0 / 20.0);
     const int fade = 480, warmup = kWarmupMarginFrames;
 
@@ -184,9 +167,9 @@ TEST_CASE("engine: a switch during the warm-up replaces the incoming graph, duri
     test::TempDir dir;
     LiveFormat format;
     format.maxBlockFrames = 64;
-    auto a = makeGraph(dir, "a.yaml", gainGraph(0), format);
-    auto b = makeGraph(dir, "b.yaml", gainGraph(-6), format);
-    auto c = makeGraph(dir, "c.yaml", gainGraph(-12), format);
+    auto a = test::makeLiveGraph(dir, "a.yaml", gainGraph(0), format);
+    auto b = test::makeLiveGraph(dir, "b.yaml", gainGraph(-6), format);
+    auto c = test::makeLiveGraph(dir, "c.yaml", gainGraph(-12), format);
     const float gainB = float(std::pow(10.0, -6.0 / 20.0)), gainC = float(std::pow(10.0, -12.0 / 20.0));
     const int fade = 480, warmup = kWarmupMarginFrames;
     EngineConfig config;
@@ -246,8 +229,8 @@ TEST_CASE("engine: graphs of different latency are aligned, so the crossfade mix
     test::TempDir dir;
     LiveFormat format;
     format.maxBlockFrames = 128;
-    auto direct = makeGraph(dir, "a.yaml", gainGraph(0), format);
-    auto late = makeGraph(dir, "b.yaml", gainGraph(0, 100), format);
+    auto direct = test::makeLiveGraph(dir, "a.yaml", gainGraph(0), format);
+    auto late = test::makeLiveGraph(dir, "b.yaml", gainGraph(0, 100), format);
     const int session = std::max(direct->latencyFrames(), late->latencyFrames());
     REQUIRE(session == 100);
     direct->alignTo(session);
@@ -290,8 +273,8 @@ TEST_CASE("engine: --match-loudness brings graphs of different gain to the sourc
     test::TempDir dir;
     LiveFormat format;
     format.maxBlockFrames = 512;
-    auto up = makeGraph(dir, "up.yaml", gainGraph(+6), format);
-    auto down = makeGraph(dir, "down.yaml", gainGraph(-9), format);
+    auto up = test::makeLiveGraph(dir, "up.yaml", gainGraph(+6), format);
+    auto down = test::makeLiveGraph(dir, "down.yaml", gainGraph(-9), format);
     const int frames = 48000 * 10;
     auto left = test::noise(frames, 0.25f, 3), right = test::noise(frames, 0.25f, 4);
     EngineConfig config;
