@@ -76,15 +76,10 @@ YAML
 fi
 
 # ---- the server: dummy driver, 48 kHz, 64 frames, real-time where the system allows ----------
-export JACK_DEFAULT_SERVER=$server
 # shellcheck source=tests/live/servers.sh
 . "$here/tests/live/servers.sh"
-start_jackd "$server" 64 "$work/jackd.log"
+jackd_up "$server" 64 "$work/jackd.log" >&2 || { echo "live_w2: jackd did not start" >&2; exit 1; }
 jackd_pid=$server_pid
-if ! wait_for_server "jackd '$server'" "$jackd_pid" "$work/jackd.log" jack_lsp >&2; then
-    echo "live_w2: jackd did not start" >&2
-    exit 1
-fi
 echo "jackd '$server' ($jackd_mode): dummy driver, 48000 Hz, 64-frame periods"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Other JACK servers at real-time priority (a test suite's fixture, another benchmark): their

@@ -174,10 +174,8 @@ TEST_CASE("batch: each output in the log is the output --report shows for the sa
     const int frames = 2 * 44100;
     AudioBuffer buffer(2, frames);
     for (int c = 0; c < 2; ++c) {
-        const auto hiss = test::noise(frames, 0.25f, 11 + std::uint32_t(c));
-        const auto tone = test::sine(21000, 0.05, 44100, frames);
-        for (int n = 0; n < frames; ++n)
-            buffer.channel(c)[n] = std::clamp(10.0f * (hiss[std::size_t(n)] + tone[std::size_t(n)]), -1.0f, 1.0f);
+        const auto driven = test::drivenNoise(frames, 21000, 44100, 11 + std::uint32_t(c));
+        std::copy(driven.begin(), driven.end(), buffer.channel(c));
     }
     io::AudioFileWriter writer;
     REQUIRE(writer.open(dir.file("in.wav"), io::OutputFormat::Wav32f, 44100, 2) == "");

@@ -273,10 +273,8 @@ TEST_CASE("safety: the whole-file writers (audio, text) replace a file whole, ke
     const int frames = 44100;
     AudioBuffer audio(2, frames);
     for (int c = 0; c < 2; ++c) {
-        const auto hiss = test::noise(frames, 0.25f, 5 + std::uint32_t(c));
-        const auto tone = test::sine(22000, 0.05, 44100, frames);
-        for (int n = 0; n < frames; ++n)
-            audio.channel(c)[n] = std::clamp(10.0f * (hiss[std::size_t(n)] + tone[std::size_t(n)]), -1.0f, 1.0f);
+        const auto driven = test::drivenNoise(frames, 22000, 44100, 5 + std::uint32_t(c));
+        std::copy(driven.begin(), driven.end(), audio.channel(c));
     }
     const std::string real = dir.write("real.wav", "old contents");
     fs::create_symlink("real.wav", dir.file("link.wav"));

@@ -68,6 +68,15 @@ start_jackd() {
     server_pid=$!
 }
 
+# jackd_up NAME PERIOD LOG: start_jackd, then wait_for_server until jack_lsp reaches NAME
+# (exported as JACK_DEFAULT_SERVER). Sets server_pid and jackd_mode; returns 1 as
+# wait_for_server does (the server is then gone).
+jackd_up() {
+    export JACK_DEFAULT_SERVER="$1"
+    start_jackd "$1" "$2" "$3"
+    wait_for_server "jackd '$1'" "$server_pid" "$3" jack_lsp
+}
+
 # start_pulseaudio STATE LOG: starts a private PulseAudio server in the background whose only
 # sink is a null sink (48 kHz, stereo), its socket STATE/native, its output in LOG; writes
 # STATE/asound.conf, which points ALSA's default device and control at it through the pulse PCM

@@ -64,15 +64,10 @@ if [ "$live_seconds" = 0 ]; then
     echo "== live: skipped (SOAK_LIVE_SECONDS=0)"
 elif command -v jackd >/dev/null 2>&1; then
     "$sg" render "$work/source.yaml" -o "$work/song.wav" --format wav32f --duration 30 --rate 48000 >/dev/null
-    export JACK_DEFAULT_SERVER=$server
     # shellcheck source=tests/live/servers.sh
     . "$here/tests/live/servers.sh"
-    start_jackd "$server" 64 "$work/jackd.log"
+    jackd_up "$server" 64 "$work/jackd.log" >&2 || { echo "soak: jackd did not start; the live soak will fail" >&2; failed=1; }
     jackd_pid=$server_pid
-    if ! wait_for_server "jackd '$server'" "$jackd_pid" "$work/jackd.log" jack_lsp >&2; then
-        echo "soak: jackd did not start; the live soak runs against no server and fails" >&2
-        failed=1
-    fi
     echo "== live: $live_seconds s at 64 frames, a switch every second"
     status=0
     "$sg" live "$here/graphs/mastering/streaming.yaml" "$work/quiet.yaml" -i "$work/song.wav" --loop \
