@@ -12,17 +12,6 @@ namespace fs = std::filesystem;
 
 namespace sg::cli {
 
-namespace {
-
-std::string heavyLimitingWarning(const LoudnessTarget& target, const TargetResult& result) {
-    char text[160];
-    std::snprintf(text, sizeof text, "hitting %g LUFS needed heavy limiting: %.1f dB mean, %.1f dB max gain reduction",
-                  target.integratedLufs, result.meanGainReductionDb, result.maxGainReductionDb);
-    return text;
-}
-
-} // namespace
-
 int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, RenderOutputs& outputs) {
     const auto& execOutputs = plan.program->executor().outputs();
     const std::size_t count = execOutputs.size();
@@ -170,7 +159,7 @@ int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& 
     if (outputs.targeting)
         for (const auto& out : result.outputs)
             if (out.target && out.target->meanGainReductionDb > kHeavyLimitingDb)
-                printRenderWarning(heavyLimitingWarning(*request.target, *out.target) + " on " + quotedText(out.path));
+                printRenderWarning(heavyLimitingText(*request.target, *out.target) + " on " + quotedText(out.path));
 
     if (!request.reportPath.empty()) {
         if (auto error = outputs.reportFile.commit(reportJson(request, result)); !error.empty()) {

@@ -38,6 +38,17 @@ using Channels = std::vector<std::vector<float>>;
 
 std::int64_t framesOf(const Channels& audio) { return audio.empty() ? 0 : std::int64_t(audio[0].size()); }
 
+/// The largest step between samples of any channel, counted from a silent sample before the
+/// first (as the session's summary counts it).
+double largestStep(const Channels& audio) {
+    double step = 0;
+    for (const auto& channel : audio) {
+        float previous = 0;
+        for (float v : channel) step = std::max(step, double(std::abs(v - std::exchange(previous, v))));
+    }
+    return step;
+}
+
 /// Largest |x| over [from, to).
 double peak(const std::vector<float>& x, std::int64_t from, std::int64_t to) {
     double m = 0;
@@ -212,11 +223,7 @@ JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the cross
     INFO("largest step " << worstStep << ", bound " << bound);
     CHECK(worstStep <= bound * (1 + 1e-4));
     // The summary's figure is the same step, measured on what was sent (both channels, from 0).
-    double sentStep = 0;
-    for (const auto& channel : tee) {
-        float previous = 0;
-        for (float v : channel) sentStep = std::max(sentStep, double(std::abs(v - std::exchange(previous, v))));
-    }
+    const double sentStep = largestStep(tee);
     CHECK(double(run.summary.largestStep) == sentStep);
     CHECK(run.summary.largestStepFrame >= 0);
     CHECK(run.out.find("non-finite samples: 0; largest step between samples: ") != std::string::npos);
@@ -266,11 +273,7 @@ JACK_TEST_CASE("jack: --cycle switches round the graphs by played time; a soak's
     CHECK(run.summary.graphsPlayed == std::vector<int>{1, 2, 3, 1, 2});
     CHECK(run.summary.nonFiniteSamples == 0);
     const Channels tee = readWav(dir.file("tee.wav"));
-    double sentStep = 0;
-    for (const auto& channel : tee) {
-        float previous = 0;
-        for (float v : channel) sentStep = std::max(sentStep, double(std::abs(v - std::exchange(previous, v))));
-    }
+    const double sentStep = largestStep(tee);
     CHECK(double(run.summary.largestStep) == sentStep);
     // The bound of the test above: sqrt(2) 2A sin(pi f/fs) + 2A pi/(2F) = 0.0305 + 0.0016 (an
     // equal-power fade between two gains <= 1 weighs the sine by up to sqrt(2)); a cut or a gap

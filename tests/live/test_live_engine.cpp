@@ -45,6 +45,14 @@ struct OfflineEngine {
         out.resize(std::size_t(config.outputChannels));
         callbackOut.resize(config.outputChannels, 8192);
     }
+    /// Posts a switch to `graph` (the session's graph number `index`), taken at the next callback.
+    void switchTo(LiveGraph* graph, int index) {
+        EngineCommand command;
+        command.kind = EngineCommand::Kind::Switch;
+        command.graph = graph;
+        command.graphIndex = index;
+        REQUIRE(engine->post(command));
+    }
     /// One callback of `frames` frames; appends its output.
     void run(int frames) {
         std::vector<float*> pointers;
@@ -127,13 +135,7 @@ TEST_CASE("engine: the crossfade is sin/cos over F frames and starts after the w
     config.sourceFrames = 20000;
     OfflineEngine offline(config, constant(2, 20000, 1.0f));
     offline.engine->setInitialGraph(loud.get(), 1);
-    auto post = [&](LiveGraph* graph, int index) {
-        EngineCommand command;
-        command.kind = EngineCommand::Kind::Switch;
-        command.graph = graph;
-        command.graphIndex = index;
-        REQUIRE(offline.engine->post(command));
-    };
+    auto post = [&](LiveGraph* graph, int index) { offline.switchTo(graph, index); };
     for (int k = 0; k < 10; ++k) offline.run(64);
     post(quiet.get(), 2); // taken at the start of the next callback: frame 640
     for (int k = 0; k < 90; ++k) offline.run(64);
@@ -179,13 +181,7 @@ TEST_CASE("engine: a switch during the warm-up replaces the incoming graph, duri
     config.sourceFrames = 40000;
     OfflineEngine offline(config, constant(1, 40000, 1.0f));
     offline.engine->setInitialGraph(a.get(), 1);
-    auto post = [&](LiveGraph* graph, int index) {
-        EngineCommand command;
-        command.kind = EngineCommand::Kind::Switch;
-        command.graph = graph;
-        command.graphIndex = index;
-        REQUIRE(offline.engine->post(command));
-    };
+    auto post = [&](LiveGraph* graph, int index) { offline.switchTo(graph, index); };
     auto runFrames = [&](int frames) {
         for (int k = 0; k < frames / 64; ++k) offline.run(64);
     };
@@ -248,12 +244,8 @@ TEST_CASE("engine: graphs of different latency are aligned, so the crossfade mix
     config.sourceFrames = frames;
     OfflineEngine offline(config, {s, s});
     offline.engine->setInitialGraph(direct.get(), 1);
-    EngineCommand command;
-    command.kind = EngineCommand::Kind::Switch;
-    command.graph = late.get();
-    command.graphIndex = 2;
     offline.run(1024);
-    REQUIRE(offline.engine->post(command));
+    offline.switchTo(late.get(), 2);
     while (!offline.engine->finished()) offline.run(128);
 
     // Both graphs give s[n - 100]; during the fade the output is (w_out + w_in) s[n - 100].
@@ -286,11 +278,7 @@ TEST_CASE("engine: --match-loudness brings graphs of different gain to the sourc
     while (offline.engine->framesOut() < 48000 * 5) offline.run(512);
     // After 5 s the short-term estimate has settled at -6 dB (slewing 3 dB/s from 0).
     CHECK(std::abs(offline.engine->matchGainDb() - -6.0) < 0.3);
-    EngineCommand command;
-    command.kind = EngineCommand::Kind::Switch;
-    command.graph = down.get();
-    command.graphIndex = 2;
-    offline.engine->post(command);
+    offline.switchTo(down.get(), 2);
     while (!offline.engine->finished()) offline.run(512);
     CHECK(std::abs(offline.engine->matchGainDb() - 9.0) < 0.3);
 
