@@ -633,6 +633,14 @@ std::string AudioFileWriter::commit() {
     return {};
 }
 
+std::string writeAudioFile(const std::string& path, OutputFormat format, double sampleRate, const ConstAudioView& audio) {
+    AudioFileWriter writer;
+    std::string error = writer.open(path, format, sampleRate, audio.channels);
+    if (error.empty()) error = writer.write(audio);
+    if (error.empty()) error = writer.commit();
+    return error;
+}
+
 void AudioFileWriter::discard() { state_->discard(); }
 const std::string& AudioFileWriter::path() const { return state_->path; }
 const std::string& AudioFileWriter::tempPath() const { return state_->tempPath; }

@@ -737,10 +737,7 @@ void writeAudio(const std::string& path, const py::object& x, double sampleRate,
     std::string error;
     {
         py::gil_scoped_release release;
-        io::AudioFileWriter writer;
-        error = writer.open(path, *format, sampleRate, int(signal.shape(0)));
-        if (error.empty()) error = writer.write(viewOf(signal));
-        if (error.empty()) error = writer.commit();
+        error = io::writeAudioFile(path, *format, sampleRate, viewOf(signal));
     }
     if (!error.empty()) throw AudioFileFailure{error};
 }

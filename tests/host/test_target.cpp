@@ -424,6 +424,7 @@ TEST_CASE("render --target: heavy limiting is reported, an unreachable target fa
     INFO(heavy.out << heavy.err);
     REQUIRE(heavy.status == 0);
     CHECK_THAT(heavy.out, Catch::Contains("hitting -8 LUFS needed heavy limiting"));
+    CHECK_THAT(heavy.err, Catch::Contains("warning: hitting -8 LUFS needed heavy limiting")); // and as a warning
     CHECK(std::fabs(measure(readAll(dir.file("out.wav"))).integratedLufs + 8) <= 0.1);
     fs::remove(dir.file("out.wav"));
 
