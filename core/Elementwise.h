@@ -21,6 +21,10 @@ SG_SIMD_DECLARE(void multiplyByCurve(const float* in, const float* curve, float*
 SG_SIMD_DECLARE(void mix(const float* x, float a, const float* y, float b, float* out, int frames) noexcept)
 // out[n] = x[n] + y[n], n < frames.
 SG_SIMD_DECLARE(void sum(const float* x, const float* y, float* out, int frames) noexcept)
+// out[n] = (((sources[0][n] + sources[1][n]) + sources[2][n]) + ...) + sources[count - 1][n],
+// n < frames, count >= 1: the bits of adding the sources one at a time into out, in one pass
+// (each frame's partial sum stays in a register). `out` must not alias a source.
+SG_SIMD_DECLARE(void sumSources(const float* const* sources, int count, float* out, int frames) noexcept)
 // out[n] = 10^(db[n] / 20) (amplitude factor), in float, n < frames; relative error below 2e-6
 // (2e-5 dB) over -120 .. +40 dB, most of it from the float exponent db * ln(10) / 20.
 SG_SIMD_DECLARE(void decibelsToGain(const float* db, float* out, int frames) noexcept)
@@ -45,6 +49,7 @@ struct Elementwise {
     void (*multiplyByCurve)(const float* in, const float* curve, float* out, int frames) noexcept;
     void (*mix)(const float* x, float a, const float* y, float b, float* out, int frames) noexcept;
     void (*sum)(const float* x, const float* y, float* out, int frames) noexcept;
+    void (*sumSources)(const float* const* sources, int count, float* out, int frames) noexcept;
     void (*decibelsToGain)(const float* db, float* out, int frames) noexcept;
     void (*gainToDecibels)(const float* gain, float* out, int frames) noexcept;
     void (*gainToDecibelsFloored)(const float* gain, float* out, int frames, float scale, float floor) noexcept;

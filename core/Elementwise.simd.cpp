@@ -47,6 +47,25 @@ void sum(const float* x, const float* y, float* out, int frames) noexcept {
     for (; n < frames; ++n) out[n] = x[n] + y[n];
 }
 
+void sumSources(const float* const* sources, int count, float* out, int frames) noexcept {
+    constexpr int width = int(Batch::size);
+    int n = 0;
+    for (; n + 2 * width <= frames; n += 2 * width) { // two independent chains
+        Batch a = Batch::load_unaligned(sources[0] + n), b = Batch::load_unaligned(sources[0] + n + width);
+        for (int s = 1; s < count; ++s) {
+            a += Batch::load_unaligned(sources[s] + n);
+            b += Batch::load_unaligned(sources[s] + n + width);
+        }
+        a.store_unaligned(out + n);
+        b.store_unaligned(out + n + width);
+    }
+    for (; n < frames; ++n) {
+        float a = sources[0][n];
+        for (int s = 1; s < count; ++s) a += sources[s][n];
+        out[n] = a;
+    }
+}
+
 namespace {
 
 /// out[n] = f(in[n]) batch by batch; the last partial batch is padded with zeros.

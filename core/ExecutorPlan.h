@@ -13,10 +13,12 @@
 
 namespace sg {
 
-/// dst = sum of srcs (one channel each), before a step.
+/// dst = sum of srcs (one channel each, added in order), before a step.
 struct SumOp {
     float* destination = nullptr;
     std::vector<const float*> sources;
+    /// Elementwise::sumSources of the plan's architecture (every one gives the same bits).
+    void (*add)(const float* const* sources, int count, float* out, int frames) noexcept = nullptr;
 };
 
 /// One kernel call with its lane pointers.
@@ -51,15 +53,7 @@ struct ParamTarget {
 inline void runCall(NodeKernel& kernel, const std::vector<SumOp>& sums, const float* const* const* inputs,
                     float* const* const* outputs, ProcessContext& ctx) noexcept {
     const int padded = paddedFrames(ctx.frames);
-    for (const SumOp& sum : sums) {
-        float* __restrict destination = sum.destination;
-        const float* first = sum.sources[0];
-        for (int n = 0; n < padded; ++n) destination[n] = first[n];
-        for (std::size_t s = 1; s < sum.sources.size(); ++s) {
-            const float* __restrict src = sum.sources[s];
-            for (int n = 0; n < padded; ++n) destination[n] += src[n];
-        }
-    }
+    for (const SumOp& sum : sums) sum.add(sum.sources.data(), int(sum.sources.size()), sum.destination, padded);
     ctx.inputs = inputs;
     ctx.outputs = outputs;
     kernel.process(ctx);

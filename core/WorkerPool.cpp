@@ -169,6 +169,7 @@ WorkerPool::WorkerPool(ExecutorPlan& plan) {
                 SumOp op;
                 op.destination = at(sum.destination, b);
                 for (const float* p : sum.sources) op.sources.push_back(at(p, b));
+                op.add = sum.add;
                 view.sums.push_back(std::move(op));
             }
             for (const auto& lanes : call.inputLanes) {

@@ -4,6 +4,7 @@
 #include "core/passes/Passes.h"
 
 #include "core/Compiler.h"
+#include "core/Elementwise.h"
 #include "core/Executor.h"
 #include "core/ExecutorPlan.h"
 
@@ -81,6 +82,7 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
             SumOp op;
             op.destination = slotPtr(sum.destination);
             for (int src : sum.sources) op.sources.push_back(slotPtr(src));
+            op.add = Elementwise::forArch(options.simd).sumSources;
             call.sums.push_back(std::move(op));
         }
         for (const auto& lanes : symbolic.inputLanes) {

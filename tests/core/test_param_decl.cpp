@@ -193,6 +193,23 @@ TEST_CASE("kit: element-wise kernels match their formulas on every architecture"
         for (int n = 0; n < frames; ++n) REQUIRE(out[std::size_t(n)] == x[std::size_t(n)] * 0.3f + y[std::size_t(n)] * -1.7f);
         k.sum(x.data(), y.data(), out.data(), frames);
         for (int n = 0; n < frames; ++n) REQUIRE(out[std::size_t(n)] == x[std::size_t(n)] + y[std::size_t(n)]);
+        // Sources of very different sizes, so any other order of the additions rounds differently.
+        std::vector<std::vector<float>> sources;
+        for (int s = 0; s < 37; ++s) {
+            sources.push_back(sg::test::noise(frames, s % 3 == 0 ? 1e4f : s % 3 == 1 ? 1.0f : 1e-4f, 10 + s));
+            std::vector<const float*> pointers;
+            for (const auto& source : sources) pointers.push_back(source.data());
+            for (int length : {frames, 1, 17}) {
+                std::fill(out.begin(), out.end(), -1.0f);
+                k.sumSources(pointers.data(), int(pointers.size()), out.data(), length);
+                for (int n = 0; n < length; ++n) {
+                    float expected = sources[0][std::size_t(n)];
+                    for (std::size_t j = 1; j < sources.size(); ++j) expected += sources[j][std::size_t(n)];
+                    REQUIRE(out[std::size_t(n)] == expected);
+                }
+                REQUIRE(out[std::size_t(length) % std::size_t(frames)] == (length == frames ? out[0] : -1.0f));
+            }
+        }
         k.multiplyByConstant(x.data(), out.data(), frames, 0.7f);
         for (int n = 0; n < frames; ++n) REQUIRE(out[std::size_t(n)] == x[std::size_t(n)] * 0.7f);
         k.multiplyByCurve(x.data(), y.data(), out.data(), frames);
