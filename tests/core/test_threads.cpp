@@ -230,8 +230,8 @@ TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain 
     // on one worker (too little work per worker for the hand-overs, kAutoCostPerWorker).
     const auto w1 = compileFile(sg::test::sourceDir() + "/tests/bench/graphs/w1.yaml");
     CHECK(instantiateAt(*w1, 0, 512)->executor().workerThreads() == 1); // auto
-    // Auto: 2 for the mix on a machine with 2 cores or more (226 channel-nodes of work: two
-    // workers of 16 strips keep their batches wide; more would split them), else 1.
+    // Auto: 2 for the mix on a machine with 2 cores or more (two workers of 16 strips keep
+    // their batches wide; more would split them), else 1.
     const int cores = std::max(1, int(std::thread::hardware_concurrency()));
     CHECK(instantiateAt(*w2, 0, 512)->executor().workerThreads() == std::min(cores, 2));
     // More threads than strips: every worker gets at least one step, none sits idle.
@@ -307,6 +307,27 @@ TEST_CASE("threads: pipelined chains render bit-identically to one thread at any
         for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
     CHECK(workerOf["cp"] != workerOf["lim"]);
     checkThreadsIdentical(*chain, 30000, "sidechain chain");
+}
+
+TEST_CASE("threads: inputs copied block by block and outputs taken from another worker stay bit-identical", "[threads]") {
+    // One input read on both workers (the caller copies a round's blocks in while the other
+    // worker runs), one output written by the other worker alone (the caller waits for it
+    // before taking the block) and one summed from both.
+    const auto graph =
+        compileText("stagegraph: 1\ninputs:\n  in: {channels: 2}\n"
+                    "outputs:\n  a: {channels: 2}\n  b: {channels: 2}\n  both: {channels: 2}\nnodes:\n"
+                    "  x: {type: compressor, threshold: -30 dB, ratio: 6, attack: 1 ms, release: 40 ms, makeup: 12 dB}\n"
+                    "  y: {type: limiter, ceiling: -1 dBTP, lookahead: 3 ms, release: 40 ms}\n"
+                    "connections:\n  - in -> x -> a\n  - in -> y -> b\n  - x -> both\n  - y -> both\n");
+    const auto program = instantiateAt(*graph, 2, 64);
+    const Schedule& schedule = program->schedule();
+    INFO(schedule.describe());
+    REQUIRE(program->executor().workerThreads() == 2);
+    std::map<std::string, int> workerOf;
+    for (const ScheduleStep& step : schedule.steps)
+        for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
+    CHECK(workerOf["x"] != workerOf["y"]);
+    checkThreadsIdentical(*graph, 30000, "two branches from one input");
 }
 
 TEST_CASE("threads: the partition splits batches in whole SIMD vectors, keeps each strip on one worker and "
