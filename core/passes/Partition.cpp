@@ -163,9 +163,10 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
 /// side by side and would only add hand-overs), cuts into min(workers, units of the chain) stages at the prefix
 /// sums nearest k * chain / stages, kept only if the costliest stage is at most chain / 1.3.
 std::vector<char> pipelineStages(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
-                                 int workers, int& tail) {
+                                 int workers, int& tail, double& lightest) {
     std::vector<char> start(units.size(), 0);
     tail = -1;
+    lightest = 0;
     if (workers <= 1 || units.empty()) return start;
     // Distinct feeding and fed units of each unit.
     std::vector<std::vector<int>> in(units.size()), out(units.size());
@@ -211,20 +212,23 @@ std::vector<char> pipelineStages(const GraphModel& model, const std::vector<Unit
             }
             cuts.push_back(int(i));
         }
-        double heaviest = 0, stage = 0;
+        double heaviest = 0, lightestHere = sum, stage = 0;
         std::size_t next = 0;
         for (std::size_t j = 0; j < chain.size(); ++j) {
             if (next < cuts.size() && int(j) == cuts[next]) {
                 heaviest = std::max(heaviest, stage);
+                lightestHere = std::min(lightestHere, stage);
                 stage = 0;
                 ++next;
             }
             stage += cost[std::size_t(chain[j])];
         }
         heaviest = std::max(heaviest, stage);
+        lightestHere = std::min(lightestHere, stage);
         if (heaviest * 1.3 > sum) continue;
         for (int c : cuts) start[std::size_t(chain[std::size_t(c)])] = 1;
         tail = chain.back(); // at most one chain is more than half of the cost
+        lightest = lightestHere;
     }
     return start;
 }
@@ -242,10 +246,12 @@ std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>&
     if (workers <= 1) return workerOf;
     const double serial = schedule(model, units, unitOf, 1, simdWidth, std::vector<char>(units.size(), 0), workerOf);
     int tail = -1;
-    const std::vector<char> stages = pipelineStages(model, units, unitOf, workers, tail);
+    double lightest = 0;
+    const std::vector<char> stages = pipelineStages(model, units, unitOf, workers, tail, lightest);
     const double parallel = schedule(model, units, unitOf, workers, simdWidth, stages, workerOf);
     // In lane-nodes, as the serial figure: the vector schedule's speed-up applied to it.
     if (estimate && serial > 0) estimate->parallel = estimate->serial * parallel / serial;
+    if (estimate) estimate->lightestStage = lightest;
     // A pipelined chain's last stage runs on the caller (worker 0; the workers swap names, the
     // loads stay): the caller also copies every block's inputs in and outputs out around a
     // round, so it takes the stage that ends the chain, the lighter one at the cut above, and

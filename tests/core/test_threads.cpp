@@ -226,13 +226,20 @@ TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain 
     CHECK(lanes[1] == 16);
     CHECK_THAT(two->schedule().describe(), Catch::Contains("[worker 1]"));
 
-    // The mastering chain has no branches: it is pipelined (see the test below); auto keeps it
-    // on one worker (too little work per worker for the hand-overs, kAutoCostPerWorker).
+    // The mastering chain has no branches: it is pipelined (see the test below), on auto too
+    // when both stages are worth a hand-over per block (kAutoCostPerStage) and the blocks are
+    // long enough (kAutoPipelineBlock); a chain of light nodes stays on one worker.
+    const int cores = std::max(1, int(std::thread::hardware_concurrency()));
     const auto w1 = compileFile(sg::test::sourceDir() + "/tests/bench/graphs/w1.yaml");
-    CHECK(instantiateAt(*w1, 0, 512)->executor().workerThreads() == 1); // auto
+    CHECK(instantiateAt(*w1, 0, 512)->executor().workerThreads() == std::min(cores, 2)); // auto
+    CHECK(instantiateAt(*w1, 0, 128)->executor().workerThreads() == 1);
+    const auto light = compileText("stagegraph: 1\ninputs:\n  in: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n"
+                                   "  a: {type: highpass, freq: 30 Hz}\n  b: {type: peak, freq: 3 kHz, q: 1, gain: 2 dB}\n"
+                                   "  c: {type: gain, gain: -1 dB}\n  d: {type: lowshelf, freq: 100 Hz, gain: 1 dB}\n"
+                                   "connections:\n  - in -> a -> b -> c -> d -> out\n");
+    CHECK(instantiateAt(*light, 0, 512)->executor().workerThreads() == 1);
     // Auto: 2 for the mix on a machine with 2 cores or more (two workers of 16 strips keep
     // their batches wide; more would split them), else 1.
-    const int cores = std::max(1, int(std::thread::hardware_concurrency()));
     CHECK(instantiateAt(*w2, 0, 512)->executor().workerThreads() == std::min(cores, 2));
     // More threads than strips: every worker gets at least one step, none sits idle.
     const auto many = instantiateAt(*w2, 40, 512);
