@@ -2,8 +2,9 @@
 //
 // The schedule is static: the compiler gave every step a worker (core/passes/Partition.cpp).
 // Work is handed over in rounds of up to roundBlocks() internal blocks: the caller copies the
-// inputs of every block of the round, the workers run their own steps block after block, and
-// the caller sums the outputs of every block after the round. Inside a round, a worker waits
+// inputs of block 0 and starts the round, copies the other blocks' inputs while the workers run
+// their own steps block after block, and takes each block's outputs once they are complete
+// (runRound with a RoundIO). Inside a round, a worker waits
 // before a step only for the steps of other workers in the same block that it depends on:
 // those that write what it reads, and those that read or write what it overwrites (found from
 // the buffers each step touches, so any buffer plan is safe). So that a worker can run blocks
