@@ -20,10 +20,10 @@ PACKAGES := cmake g++ make pkg-config ccache libboost-graph-dev libyaml-cpp-dev 
             libjs-d3 chromium zlib1g-dev \
             dpkg-dev file \
             pybind11-dev python3-dev python3-pytest python3-distributed python3-venv \
-            libsoxr-dev valgrind
+            libsoxr-dev valgrind debootstrap
 
 .PHONY: all deps configure build demo teaching-docs test test-fast test-asan bench bench-compare bench-callgrind docs clean format format-check \
-        fuzz-build fuzz fuzz-smoke python-pip-check
+        fuzz-build fuzz fuzz-smoke python-pip-check package-clean-check
 
 all: build
 
@@ -136,6 +136,11 @@ fuzz-smoke: fuzz-build
 # A full Release build of the engine: minutes, so not part of `make test`.
 python-pip-check: deps
 	python/pip-install-check.sh
+
+# The Debian packages installed with apt on a clean Debian 12 root (debootstrap, chroot; needs root
+# and a Debian mirror), then run and removed (docs/install.md). Minutes, so not part of `make test`.
+package-clean-check: build
+	tests/packaging/clean-system-test.sh . $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

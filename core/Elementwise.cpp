@@ -11,7 +11,9 @@ template <int Arch> Elementwise table() {
             SG_SIMD_PICK(arch, mix),
             SG_SIMD_PICK(arch, sum),
             SG_SIMD_PICK(arch, decibelsToGain),
-            SG_SIMD_PICK(arch, gainToDecibels)};
+            SG_SIMD_PICK(arch, gainToDecibels),
+            SG_SIMD_PICK(arch, gainToDecibelsFloored),
+            SG_SIMD_PICK(arch, offsetDecibelsToGain)};
 }
 
 } // namespace

@@ -24,8 +24,18 @@ SG_SIMD_DECLARE(void sum(const float* x, const float* y, float* out, int frames)
 // out[n] = 10^(db[n] / 20) (amplitude factor), in float, n < frames; relative error below 2e-6
 // (2e-5 dB) over -120 .. +40 dB, most of it from the float exponent db * ln(10) / 20.
 SG_SIMD_DECLARE(void decibelsToGain(const float* db, float* out, int frames) noexcept)
-// out[n] = 20 log10(|gain[n]|) (dB), in float, n < frames; -inf for 0; within 1e-5 dB of exact.
+// out[n] = 20 log10(|gain[n]|) (dB), in float, n < frames; -inf for 0, +inf for inf, NaN for NaN;
+// within half an ulp + 1e-6 dB of exact for every nonzero float, subnormals included (a short
+// series on the float's bits, independent of FTZ / DAZ).
 SG_SIMD_DECLARE(void gainToDecibels(const float* gain, float* out, int frames) noexcept)
+// out[n] = std::max(gainToDecibels(gain[n]) * scale, floor): the same float operations as the
+// two passes, in one.
+SG_SIMD_DECLARE(void gainToDecibelsFloored(const float* gain, float* out, int frames, float scale, float floor) noexcept)
+// out[n] = decibelsToGain(sign * db[n] + offset[n]) (offset non-null), decibelsToGain(sign * db[n]
+// + constant) (constant != 0) or decibelsToGain(sign * db[n]): the same float operations as a
+// pass that forms the dB and one that converts them.
+SG_SIMD_DECLARE(void offsetDecibelsToGain(const float* db, float sign, const float* offset, float constant, float* out,
+                                          int frames) noexcept)
 
 namespace sg {
 
@@ -37,6 +47,9 @@ struct Elementwise {
     void (*sum)(const float* x, const float* y, float* out, int frames) noexcept;
     void (*decibelsToGain)(const float* db, float* out, int frames) noexcept;
     void (*gainToDecibels)(const float* gain, float* out, int frames) noexcept;
+    void (*gainToDecibelsFloored)(const float* gain, float* out, int frames, float scale, float floor) noexcept;
+    void (*offsetDecibelsToGain)(const float* db, float sign, const float* offset, float constant, float* out,
+                                 int frames) noexcept;
 
     /// The table for `arch` (static, never null).
     static const Elementwise& forArch(SimdArch arch);

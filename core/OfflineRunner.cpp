@@ -20,6 +20,7 @@ OfflineRunner::OfflineRunner(Executor& executor, const RunnerOptions& options) :
     for (const ExternalPort& port : executor_.inputs()) inputBlocks_.emplace_back(port.channels, options_.blockFrames);
     for (const ExternalPort& port : executor_.outputs()) outputBlocks_.emplace_back(port.channels, options_.blockFrames);
     inputViews_.resize(inputBlocks_.size());
+    inputBlockViews_.resize(inputBlocks_.size());
     outputViews_.resize(outputBlocks_.size());
     inputEnded_.assign(inputBlocks_.size(), 0);
 }
@@ -80,6 +81,13 @@ RunResult OfflineRunner::run(std::span<AudioSource* const> sources, std::span<Au
         bool endedNow = !allEnded;
         for (std::size_t k = 0; k < sources.size(); ++k) {
             const AudioView view = inputBlocks_[k].view().frameRange(0, frames);
+            inputBlockViews_[k] = view;
+            if (!inputEnded_[k] && sources[k]->borrow(frames, inputBlockViews_[k])) { // the whole block, in place
+                longestRead = frames;
+                endedNow = false;
+                continue;
+            }
+            inputBlockViews_[k] = view;
             int got = 0;
             if (!inputEnded_[k]) {
                 got = sources[k]->read(view);
@@ -108,7 +116,7 @@ RunResult OfflineRunner::run(std::span<AudioSource* const> sources, std::span<Au
             }
         }
 
-        for (std::size_t k = 0; k < inputViews_.size(); ++k) inputViews_[k] = inputBlocks_[k].view().frameRange(0, frames);
+        for (std::size_t k = 0; k < inputViews_.size(); ++k) inputViews_[k] = inputBlockViews_[k].frameRange(0, frames);
         for (std::size_t o = 0; o < outputViews_.size(); ++o) outputViews_[o] = outputBlocks_[o].view().frameRange(0, frames);
         executor_.process(inputViews_, outputViews_);
         if (options_.stopOnNonFinite && executor_.nonFiniteSamples() > 0) {

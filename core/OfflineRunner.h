@@ -10,9 +10,9 @@
 //
 // Sources and sinks are per external port, in the executor's port order. The runner owns one
 // block of every input and output (allocated in the constructor): run() copies each source's
-// frames into it, calls Executor::process once per block, and hands every sink the trimmed
-// frames. run() never allocates; what it calls (sources, sinks, onProgress) decides whether the
-// whole run is real-time safe.
+// frames into it (or takes a view of them where the source lends one, AudioSource::borrow), calls Executor::process once per
+// block, and hands every sink the trimmed frames. run() never allocates; what it calls (sources, sinks, onProgress) decides
+// whether the whole run is real-time safe.
 #pragma once
 
 #include "core/Buffer.h"
@@ -39,6 +39,15 @@ public:
     /// Returns the frames read: block.frames until the end, fewer only at the end (then 0 on
     /// every later call), or -1 on an error (the run stops; the source keeps its message).
     virtual int read(const AudioView& block) = 0;
+    /// Optional, instead of read(): the next `frames` frames where the source already holds
+    /// them, without a copy. True: `out` views exactly `frames` frames (block.channels ==
+    /// channels()), valid until the next call of borrow() or read(), and the source has advanced.
+    /// False (the default): nothing advanced, read() is called for these frames.
+    virtual bool borrow(int frames, ConstAudioView& out) {
+        (void)frames;
+        (void)out;
+        return false;
+    }
 };
 
 /// Where the frames of one external output go.
@@ -113,7 +122,7 @@ private:
     Executor& executor_;
     RunnerOptions options_;
     std::vector<AudioBuffer> inputBlocks_, outputBlocks_;
-    std::vector<ConstAudioView> inputViews_;
+    std::vector<ConstAudioView> inputViews_, inputBlockViews_; ///< per input: this block's frames, borrowed or read
     std::vector<AudioView> outputViews_;
     std::vector<char> inputEnded_;
 };

@@ -62,11 +62,14 @@ public:
             if (inWindow_ == 0 && reduction_ != Reduction::Mean) accumulator = values[k++];
             switch (reduction_) {
             case Reduction::Max: { // four chains, as exact as one (a NaN first value still wins)
-                double most[4] = {accumulator, accumulator, accumulator, accumulator};
+                // In float: the accumulator only ever holds a float's value, and floats compare
+                // as their doubles do, so the chains pick the same values (one vector of 4).
+                const float first = float(accumulator);
+                float most[4] = {first, first, first, first};
                 for (; k + 4 <= i + take; k += 4)
-                    for (int j = 0; j < 4; ++j) most[j] = std::max(most[j], double(values[k + std::size_t(j)]));
-                for (; k < i + take; ++k) most[0] = std::max(most[0], double(values[k]));
-                accumulator = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
+                    for (int j = 0; j < 4; ++j) most[j] = std::max(most[j], values[k + std::size_t(j)]);
+                for (; k < i + take; ++k) most[0] = std::max(most[0], values[k]);
+                accumulator = double(std::max(std::max(most[0], most[1]), std::max(most[2], most[3])));
                 break;
             }
             case Reduction::Mean:

@@ -8,6 +8,7 @@
 #include "host/cli/Render.h"
 #include "host/cli/RenderPlan.h"
 #include "host/cli/RenderText.h"
+#include "host/cli/Report.h"
 #include "host/io/OutputFiles.h"
 #include "host/io/TerminalText.h"
 
@@ -260,17 +261,9 @@ std::vector<std::string> messageLines(const std::string& text) {
     return lines;
 }
 
+/// An output in the log: as in --report, with --target's figures beside the others.
 Json outputJson(const RenderedOutput& out, double sampleRate, std::int64_t frames) {
-    Json o = Json::object();
-    o["name"] = out.name;
-    o["file"] = out.path;
-    o["format"] = io::outputFormatName(out.format);
-    o[kSampleRateFigure.key] = jsonRounded(sampleRate);
-    o[kChannelsFigure.key] = out.channels;
-    o[kDurationFigure.key] = jsonRounded(sampleRate > 0 ? double(frames) / sampleRate : 0.0);
-    for (const FigureField& field : figureFields(out.figures))
-        o[field.name.key] = out.measured ? jsonRounded(field.value) : Json(nullptr);
-    o["clipped_samples"] = out.clippedSamples;
+    Json o = writtenOutputJson(out, sampleRate, frames);
     if (out.target) {
         const TargetResult& t = *out.target;
         o["before_integrated_lufs"] = jsonRounded(t.before.integratedLufs);

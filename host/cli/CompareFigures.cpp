@@ -3,6 +3,7 @@
 #include "core/Simd.h"
 #include "nodes/filters/BiquadDesign.h"
 #include "nodes/meters/BandBankKernels.h"
+#include "nodes/meters/LoudnessKernels.h"
 #include "nodes/utility/Kaiser.h"
 
 #include <algorithm>
@@ -222,6 +223,66 @@ double SignalAnalyzer::filterRate(int filter) const {
     return bank_->stages[std::size_t(bank_->stageOfFilter[std::size_t(filter)])].rate;
 }
 
+void ChannelSums::prepare(int channels) {
+    const SimdArch arch = detectSimdArch();
+    quadSums_ = SG_SIMD_PICK(arch, quadSums);
+    quadCross_ = SG_SIMD_PICK(arch, quadCross);
+    channels_ = channels;
+    frames_ = 0;
+    sum_.assign(std::size_t(channels), std::array<double, 4>{});
+    square_.assign(std::size_t(channels), std::array<double, 4>{});
+    cross_ = {};
+    nonFinite_ = -1;
+}
+
+namespace {
+double combined(const std::array<double, 4>& c) noexcept { return (c[0] + c[1]) + (c[2] + c[3]); }
+
+/// Adds x[n] to sum[(phase + n) mod 4] and x[n]^2 to square[(phase + n) mod 4], n in
+/// [0, frames), in order of n within each chain; the whole quads through the SIMD kernel.
+void addChains(ChannelSums::QuadSums quadSums, const float* x, int phase, int frames, std::array<double, 4>& sum,
+               std::array<double, 4>& square) noexcept {
+    int n = 0;
+    for (int j = phase; n < frames && j != 0; ++n, j = (j + 1) & 3) {
+        sum[std::size_t(j)] += x[n];
+        square[std::size_t(j)] += double(x[n]) * x[n];
+    }
+    const int quads = (frames - n) / 4;
+    quadSums(x + n, quads, sum.data(), square.data());
+    n += 4 * quads;
+    for (int j = 0; n < frames; ++n, ++j) {
+        sum[std::size_t(j)] += x[n];
+        square[std::size_t(j)] += double(x[n]) * x[n];
+    }
+}
+
+/// The same for the products l[n] r[n].
+void addCross(ChannelSums::QuadCross quadCross, const float* l, const float* r, int phase, int frames,
+              std::array<double, 4>& cross) noexcept {
+    int n = 0;
+    for (int j = phase; n < frames && j != 0; ++n, j = (j + 1) & 3) cross[std::size_t(j)] += double(l[n]) * r[n];
+    const int quads = (frames - n) / 4;
+    quadCross(l + n, r + n, quads, cross.data());
+    n += 4 * quads;
+    for (int j = 0; n < frames; ++n, ++j) cross[std::size_t(j)] += double(l[n]) * r[n];
+}
+} // namespace
+
+void ChannelSums::add(const float* const* planar, int frames) noexcept {
+    if (frames <= 0) return;
+    const int phase = int(frames_ & 3);
+    for (int c = 0; c < channels_; ++c) {
+        addChains(quadSums_, planar[c], phase, frames, sum_[std::size_t(c)], square_[std::size_t(c)]);
+        if (nonFinite_ < 0 && !std::isfinite(combined(square_[std::size_t(c)]))) nonFinite_ = c;
+    }
+    if (channels_ == 2) addCross(quadCross_, planar[0], planar[1], phase, frames, cross_);
+    frames_ += frames;
+}
+
+double ChannelSums::sum(int channel) const noexcept { return combined(sum_[std::size_t(channel)]); }
+double ChannelSums::squares(int channel) const noexcept { return combined(square_[std::size_t(channel)]); }
+double ChannelSums::cross() const noexcept { return combined(cross_); }
+
 std::string bandKey(int band) { return std::string("band_") + octave::bandName(band) + "_db"; }
 
 std::string bandLabel(int band) {
@@ -235,6 +296,8 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     LoudnessOptions options;
     options.truePeakOversampling = truePeakOversampling;
     if (std::string error = meter_.prepare(sampleRate, channels, options); !error.empty()) return error;
+    if (std::string error = peakMeter_.prepare(sampleRate, channels, options); !error.empty()) return error;
+    peakSplit_ = channels;
     sampleRate_ = sampleRate;
     channels_ = channels;
     keepSeries_ = keepSeries;
@@ -310,9 +373,14 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
     correlationSum_ = 0;
     correlationMin_ = 2;
     correlationWindows_ = 0;
+    sums_.prepare(channels);
+    nonFinite_.store(false, std::memory_order_relaxed);
     series_ = SignalSeries{};
     balanceInStep_ = 0;
     if (std::thread::hardware_concurrency() >= 2) {
+        // The worker also measures the true peaks of the second half of the channels: it has
+        // the smaller share of the work (docs/performance-analyze.md).
+        peakSplit_ = (channels + 1) / 2;
         worker_ = std::make_unique<Worker>();
         for (AudioBuffer& slot : worker_->slots) slot = AudioBuffer(channels, Worker::kSlotFrames);
         worker_->thread = std::thread([this] {
@@ -327,6 +395,7 @@ std::string SignalAnalyzer::prepare(double sampleRate, int channels, int truePea
                     frames = w.slotFrames[slot];
                 }
                 for (int c = 0; c < channels_; ++c) pointers[std::size_t(c)] = w.slots[slot].channel(c);
+                peakMeter_.processPeaks(pointers.data(), frames, peakSplit_, channels_ - peakSplit_);
                 balanceBlock(pointers.data(), frames);
                 {
                     std::lock_guard lock(w.mutex);
@@ -401,7 +470,8 @@ void SignalAnalyzer::processStep(const float* const* planar, int offset, int fra
                 stepMax_ = first ? x[n] : std::max(stepMax_, x[n]);
             }
     }
-    meter_.process(pointers.data(), frames);
+    meter_.processPeaks(pointers.data(), frames, 0, peakSplit_);
+    meter_.processLoudness(pointers.data(), frames);
     frames_ += frames;
     Bank& bank = *bank_;
     for (std::size_t g = 0; g < bank.mainGroups.size(); ++g) {
@@ -445,6 +515,8 @@ void SignalAnalyzer::balanceStep(const float* const* planar, int offset, int fra
         totalEnergy_ += (total[0] + total[1]) + (total[2] + total[3]);
     }
     bank.stages[0].frames = frames;
+    sums_.add(pointers.data(), frames);
+    if (sums_.nonFiniteChannel() >= 0) nonFinite_.store(true, std::memory_order_relaxed);
 
     runBank(bank, 0, bandEnergy_.data(), &harshEnergy_, true);
     feedLow(bank.lowFrames);
@@ -546,7 +618,7 @@ void SignalAnalyzer::feedLow(int frames) {
     for (int done = 0; done < frames;) {
         const int piece = int(std::min<std::int64_t>(frames - done, lowStepEnd_ - lowFed_));
         for (int c = 0; c < channels_; ++c) lowPointers_[std::size_t(c)] = bank_->low[std::size_t(c)].data() + done;
-        lowMeter_.process(lowPointers_.data(), piece);
+        lowMeter_.processLoudness(lowPointers_.data(), piece); // its peaks are not read
         done += piece;
         lowFed_ += piece;
         if (lowFed_ == lowStepEnd_) {
@@ -565,6 +637,19 @@ void SignalAnalyzer::endStep() {
         series_.minSample.push_back(stepMin_);
         series_.maxSample.push_back(stepMax_);
     }
+}
+
+const LoudnessMeter& SignalAnalyzer::loudness() const {
+    if (worker_) {
+        worker_->drain();
+        meter_.mergePeaks(peakMeter_);
+    }
+    return meter_;
+}
+
+const ChannelSums& SignalAnalyzer::channelSums() const {
+    if (worker_) worker_->drain();
+    return sums_;
 }
 
 BalanceFigures SignalAnalyzer::balance() const {

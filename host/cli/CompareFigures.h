@@ -32,6 +32,7 @@
 #include "nodes/meters/LoudnessMeter.h"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -64,14 +65,47 @@ struct SignalSeries {
     std::vector<float> maxSample;     ///< largest sample of the step, all channels
 };
 
+/// Per-channel sums over a whole stream of x, x^2 and (stereo) x_L x_R: the DC offset, RMS and
+/// stereo correlation of `analyze`. Each sum runs in four chains, frame n of the stream in chain
+/// n mod 4 (independent chains: the adds are not one latency-bound chain), combined only when
+/// read, so the totals do not depend on how the stream is cut into calls: the full analysis and
+/// the loudness-only one, which cut it differently, get the same bits (and every SIMD
+/// architecture: the chains are lanes of the same adds).
+class ChannelSums {
+public:
+    void prepare(int channels); ///< allocates, zeroes
+    /// Adds frames of planar[channel][frame]. Never allocates.
+    void add(const float* const* planar, int frames) noexcept;
+    double sum(int channel) const noexcept;     ///< sum of x
+    double squares(int channel) const noexcept; ///< sum of x^2
+    double cross() const noexcept;              ///< sum of x_0 x_1 (2 channels; else 0)
+    /// The lowest channel whose sums stopped being finite in the first add() where any did
+    /// (non-finite samples), -1 if none.
+    int nonFiniteChannel() const noexcept { return nonFinite_; }
+
+    using QuadSums = void (*)(const float*, int, double*, double*) noexcept;
+    using QuadCross = void (*)(const float*, const float*, int, double*) noexcept;
+
+private:
+    QuadSums quadSums_ = nullptr; ///< nodes/meters/LoudnessKernels.h, for this CPU
+    QuadCross quadCross_ = nullptr;
+    int channels_ = 0;
+    std::int64_t frames_ = 0;
+    std::vector<std::array<double, 4>> sum_, square_;
+    std::array<double, 4> cross_{};
+    int nonFinite_ = -1;
+};
+
 /// The JSON key of octave band `band`: "band_31_5hz_db".
 std::string bandKey(int band);
 /// A label for octave band `band`: "31.5 Hz", "1 kHz".
 std::string bandLabel(int band);
 
 /// Streams one signal through the loudness meter and the balance filters. With two or more
-/// cores, the balance figures are measured on a thread of their own (process() copies the block
-/// to it and measures loudness meanwhile); the figures are the same either way.
+/// cores, the balance figures, the per-channel sums and the true peaks of the second half of the
+/// channels are measured on a thread of their own (process() copies the block to it and measures
+/// loudness, the fs-rate bands and the other peaks meanwhile); the figures are the same either
+/// way.
 class SignalAnalyzer {
 public:
     /// A band whose upper edge is f Hz is filtered at the lowest rate fs / 2^k that is at least
@@ -91,9 +125,16 @@ public:
     /// Same, from a view.
     void process(const ConstAudioView& view);
 
-    const LoudnessMeter& loudness() const { return meter_; } ///< the figures of BS.1770-5
-    BalanceFigures balance() const;                          ///< as of now (waits for the worker)
-    const SignalSeries& series() const { return series_; }   ///< empty unless keepSeries
+    /// The figures of BS.1770-5 (waits for the worker, which measures some channels' peaks).
+    const LoudnessMeter& loudness() const;
+    /// The per-channel sums of everything processed (measured beside the bank, on the worker
+    /// when there is one; waits for it).
+    const ChannelSums& channelSums() const;
+    /// True once the sums have met non-finite samples (without waiting for the worker: may
+    /// turn true a few blocks late), so a caller can stop reading.
+    bool sawNonFinite() const noexcept { return nonFinite_.load(std::memory_order_relaxed); }
+    BalanceFigures balance() const;                        ///< as of now (waits for the worker)
+    const SignalSeries& series() const { return series_; } ///< empty unless keepSeries
     /// The rate (Hz) at which octave band `filter` (0..9), the harshness band (10) or the
     /// low-end low-pass (11) is filtered; 0 before prepare().
     double filterRate(int filter) const;
@@ -125,12 +166,17 @@ private:
     double sampleRate_ = 0;
     int channels_ = 0;
     bool keepSeries_ = false;
-    LoudnessMeter meter_, lowMeter_;
+    mutable LoudnessMeter meter_; ///< loudness() merges the worker's peaks into it
+    LoudnessMeter lowMeter_;
+    LoudnessMeter peakMeter_; ///< the worker's: peaks of channels [peakSplit_, channels_)
+    int peakSplit_ = 0;       ///< process()'s thread measures the peaks of channels [0, peakSplit_)
     std::unique_ptr<Bank> bank_;
     std::unique_ptr<Worker> worker_; ///< null: the balance figures are measured in process()
     int balanceInStep_ = 0;          ///< frames of the current 100 ms step, balance side
     std::array<double, octave::kBandCount> bandEnergy_{};
     double harshEnergy_ = 0, totalEnergy_ = 0, peak_ = 0;
+    ChannelSums sums_;
+    std::atomic<bool> nonFinite_{false};                      ///< sums_ met non-finite samples
     std::array<double, octave::kBandCount> mainBandEnergy_{}; ///< the lanes measured by process()
     double mainHarshEnergy_ = 0;
     std::int64_t frames_ = 0;

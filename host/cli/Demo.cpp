@@ -3,8 +3,8 @@
 #include "host/cli/CompareFigures.h"
 #include "host/cli/DemoSong.h"
 #include "host/cli/Render.h"
+#include "host/cli/Report.h"
 #include "host/io/AudioFile.h"
-#include "host/io/OutputFiles.h"
 #include "host/io/TerminalText.h"
 #include "nodes/filters/BiquadDesign.h"
 #include "nodes/meters/LoudnessMeter.h"
@@ -344,39 +344,6 @@ std::string readText(const std::string& path, std::string& error) {
     return text.str();
 }
 
-/// Writes `text` to `path` through a temporary file renamed into place.
-std::string writeTextAtomically(const std::string& path, const std::string& text) {
-    io::OutputTarget target;
-    if (std::string error = io::resolveOutputTarget(path, target); !error.empty()) return path + ": " + error;
-    int fd = -1;
-    std::string temp;
-    if (std::string error = io::createTemporaryBeside(target, fd, temp); !error.empty()) return path + ": " + error;
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n <= 0) {
-            ::close(fd);
-            io::removeTemporary(temp);
-            return path + ": write failed";
-        }
-        done += std::size_t(n);
-    }
-    if (::close(fd) != 0) {
-        io::removeTemporary(temp);
-        return path + ": write failed";
-    }
-    if (std::string error = io::commitTemporary(temp, target.path); !error.empty()) return path + ": " + error;
-    return {};
-}
-
-std::string writeStem(const std::string& path, const AudioBuffer& audio, double rate) {
-    io::AudioFileWriter writer;
-    std::string error = writer.open(path, io::OutputFormat::Wav32f, rate, audio.channels());
-    if (error.empty()) error = writer.write(audio.view());
-    if (error.empty()) error = writer.commit();
-    return error;
-}
-
 /// The limiter figures of a render (the deepest limiter if there are several).
 template <class Figures> void limiterFigures(const RenderSummary& summary, Figures& v) {
     for (const auto& tap : summary.taps) {
@@ -590,13 +557,14 @@ int runDemo(const std::vector<std::string>& args) {
     std::vector<std::string> stemPaths;
     for (const auto& stem : stems) {
         stemPaths.push_back(planned[next++]);
-        if (std::string error = writeStem(stemPaths.back(), stem.audio, kDemoSongRate); !error.empty()) {
+        if (std::string error = io::writeAudioFile(stemPaths.back(), io::OutputFormat::Wav32f, kDemoSongRate, stem.audio.view());
+            !error.empty()) {
             printError(error);
             return 1;
         }
     }
     for (const auto& [relative, text] : graphTexts) {
-        if (std::string error = writeTextAtomically(planned[next++], text); !error.empty()) {
+        if (std::string error = writeTextFile(planned[next++], text); !error.empty()) {
             printError(error);
             return 1;
         }

@@ -319,9 +319,7 @@ void addDiagram(HtmlSection& section, const std::string& graphPath, const std::v
 std::string writeHtmlReport(const std::string& path, const HtmlReport& report) {
     std::string javascript;
     if (auto error = loadPlotLibrary(javascript); !error.empty()) return error;
-    AtomicTextFile file;
-    if (auto error = file.open(path); !error.empty()) return error;
-    return file.commit(htmlReportText(report, javascript));
+    return writeTextFile(path, htmlReportText(report, javascript));
 }
 
 } // namespace sg::cli

@@ -349,10 +349,7 @@ int runDot(const std::vector<std::string>& args) {
         std::fputs(text.c_str(), stdout);
         return 0;
     }
-    AtomicTextFile file;
-    std::string error = file.open(g.outputPath);
-    if (error.empty()) error = file.commit(text);
-    if (!error.empty()) {
+    if (const std::string error = writeTextFile(g.outputPath, text); !error.empty()) {
         std::fprintf(stderr, "stagegraph dot: error: %s\n", io::terminalLines(error).c_str());
         return kExitFailure;
     }

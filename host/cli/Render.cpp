@@ -6,6 +6,7 @@
 #include "host/cli/RenderCommit.h"
 #include "host/cli/RenderPipeline.h"
 #include "host/cli/RenderPlan.h"
+#include "host/cli/RenderText.h"
 #include "host/cli/Target.h"
 #include "host/io/TerminalText.h"
 
@@ -58,13 +59,6 @@ std::string targetName(const LoudnessTarget& target) {
     char text[96];
     std::snprintf(text, sizeof text, "%g LUFS, true peak <= %g dBTP", target.integratedLufs, target.ceilingDbtp);
     return (target.name.empty() ? std::string() : target.name + ": ") + text;
-}
-
-std::string heavyLimitingText(const LoudnessTarget& target, const TargetResult& result) {
-    char text[160];
-    std::snprintf(text, sizeof text, "hitting %g LUFS needed heavy limiting: %.1f dB mean, %.1f dB max gain reduction",
-                  target.integratedLufs, result.meanGainReductionDb, result.maxGainReductionDb);
-    return text;
 }
 
 /// The summary on `out` (stderr when the audio itself goes to stdout). Names and paths escaped.

@@ -310,7 +310,7 @@ int renderAlbum(const RenderRequest& request) {
         track.outputs.pass1Files[0].reset(); // frees its disk space now
     }
     for (auto& track : tracks)
-        if (auto error = track->outputs.writers[0].commit(); !error.empty()) {
+        if (auto error = commitOutputFiles(track->outputs); !error.empty()) {
             printRenderError(error);
             return kExitFailure;
         }

@@ -12,17 +12,6 @@ namespace fs = std::filesystem;
 
 namespace sg::cli {
 
-namespace {
-
-std::string heavyLimitingWarning(const LoudnessTarget& target, const TargetResult& result) {
-    char text[160];
-    std::snprintf(text, sizeof text, "hitting %g LUFS needed heavy limiting: %.1f dB mean, %.1f dB max gain reduction",
-                  target.integratedLufs, result.meanGainReductionDb, result.maxGainReductionDb);
-    return text;
-}
-
-} // namespace
-
 int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, RenderOutputs& outputs) {
     const auto& execOutputs = plan.program->executor().outputs();
     const std::size_t count = execOutputs.size();
@@ -94,6 +83,13 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
     return kExitOk;
 }
 
+std::string commitOutputFiles(RenderOutputs& outputs) {
+    for (std::size_t k = 0; k < outputs.writers.size(); ++k)
+        if (outputs.writes[k])
+            if (auto error = outputs.writers[k].commit(); !error.empty()) return error;
+    return {};
+}
+
 int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& outputs, const StreamedRender& streamed,
                  RenderSummary& summary) {
     const Executor& executor = plan.program->executor();
@@ -124,12 +120,9 @@ int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& 
         }
     }
 
-    for (std::size_t k = 0; k < execOutputs.size(); ++k) {
-        if (!outputs.writes[k]) continue;
-        if (auto error = outputs.writers[k].commit(); !error.empty()) {
-            printRenderError(error);
-            return kExitFailure;
-        }
+    if (auto error = commitOutputFiles(outputs); !error.empty()) {
+        printRenderError(error);
+        return kExitFailure;
     }
     const double wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - streamed.started).count();
 
@@ -166,33 +159,10 @@ int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& 
     if (outputs.targeting)
         for (const auto& out : result.outputs)
             if (out.target && out.target->meanGainReductionDb > kHeavyLimitingDb)
-                printRenderWarning(heavyLimitingWarning(*request.target, *out.target) + " on " + quotedText(out.path));
+                printRenderWarning(heavyLimitingText(*request.target, *out.target) + " on " + quotedText(out.path));
 
     if (!request.reportPath.empty()) {
-        RenderReport report;
-        report.graphPath = request.graphPath;
-        report.sampleRate = plan.sampleRate;
-        report.frames = streamed.frames;
-        report.latencyFrames = result.latencyFrames;
-        report.blockFrames = request.blockFrames;
-        report.threads = result.threads;
-        report.wallSeconds = wallSeconds;
-        report.inputs = result.inputs;
-        report.target = request.target;
-        for (const auto& out : result.outputs) {
-            ReportOutput entry;
-            entry.name = out.name;
-            entry.path = out.path;
-            entry.format = out.format;
-            entry.measured = out.measured;
-            entry.channels = out.channels;
-            entry.figures = out.figures;
-            entry.clippedSamples = out.clippedSamples;
-            entry.target = out.target;
-            report.outputs.push_back(std::move(entry));
-        }
-        report.taps = result.taps;
-        if (auto error = outputs.reportFile.commit(reportJson(report)); !error.empty()) {
+        if (auto error = outputs.reportFile.commit(reportJson(request, result)); !error.empty()) {
             printRenderError(error + " (the audio files were written)");
             return kExitFailure;
         }

@@ -40,6 +40,10 @@ struct StreamedRender {
 /// Returns kExitOk or the exit status after printing why.
 int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, RenderOutputs& outputs);
 
+/// Renames every written output's temporary file over its target, in output order. Returns ""
+/// or the first error (the writers not committed remove their temporary files when destroyed).
+std::string commitOutputFiles(RenderOutputs& outputs);
+
 /// After the pipeline: --target's pass 2, every output committed, the warnings, the --report
 /// file. Fills `summary`. Returns kExitOk or the exit status after printing why (no output is
 /// left behind on failure, except that a failed --report leaves the committed audio files).

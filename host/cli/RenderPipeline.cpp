@@ -2,16 +2,14 @@
 
 #include "core/Executor.h"
 #include "core/OfflineRunner.h"
+#include "host/cli/ChunkStream.h"
 #include "host/cli/CommandLine.h"
 #include "host/cli/Progress.h"
 #include "host/cli/RenderText.h"
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
-#include <cstring>
-#include <mutex>
 #include <thread>
 
 namespace sg::cli {
@@ -20,172 +18,6 @@ namespace {
 
 /// Frames a pipeline chunk holds at least.
 constexpr int kPipelineChunkFrames = 16384;
-/// Chunks in flight per stream (one being filled, one being used, the rest queued).
-constexpr int kPipelineSlots = 4;
-
-/// A FIFO of slot indices between two threads (mutex and condition variable: offline work, one
-/// hand-off per chunk). Every slot is in exactly one queue or held by one thread, so push never
-/// waits and nothing allocates after construction.
-class SlotQueue {
-public:
-    SlotQueue() : slots_(kPipelineSlots) {}
-    void push(int slot) {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            slots_[std::size_t((head_ + count_) % kPipelineSlots)] = slot;
-            ++count_;
-        }
-        ready_.notify_all();
-    }
-    /// The oldest slot; waits for one. -1 once closed and empty, or cancelled.
-    int pop() {
-        std::unique_lock<std::mutex> lock(mutex_);
-        ready_.wait(lock, [&] { return count_ > 0 || closed_ || cancelled_; });
-        if (cancelled_ || count_ == 0) return -1;
-        const int slot = slots_[std::size_t(head_)];
-        head_ = (head_ + 1) % kPipelineSlots;
-        --count_;
-        return slot;
-    }
-    /// No more pushes: pop() returns -1 once the queue is empty.
-    void close() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            closed_ = true;
-        }
-        ready_.notify_all();
-    }
-    /// pop() returns -1 from now on, queued slots or not.
-    void cancel() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            cancelled_ = true;
-        }
-        ready_.notify_all();
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable ready_;
-    std::vector<int> slots_;
-    int head_ = 0, count_ = 0;
-    bool closed_ = false, cancelled_ = false;
-};
-
-/// Chunks of one port's frames between two threads: free slots go to the producer, full ones
-/// to the consumer.
-struct ChunkStream {
-    std::vector<AudioBuffer> buffers;     // per slot, chunkFrames frames
-    std::vector<int> frames;              // per slot: frames it holds
-    std::vector<std::int64_t> errorFrame; // per slot (inputs): the frame a read failed at, -1 if none
-    std::vector<std::string> errors;      // per slot (inputs): the reader's message
-    SlotQueue free, full;
-
-    ChunkStream(int channels, int chunkFrames) {
-        for (int s = 0; s < kPipelineSlots; ++s) {
-            buffers.emplace_back(channels, chunkFrames);
-            free.push(s);
-        }
-        frames.assign(kPipelineSlots, 0);
-        errorFrame.assign(kPipelineSlots, -1);
-        errors.resize(kPipelineSlots);
-    }
-    void cancel() {
-        free.cancel();
-        full.cancel();
-    }
-};
-
-/// Copies `frames` frames from `from` at `fromStart` to `to` at `toStart`, channel by channel.
-void copyFrames(const ConstAudioView& from, int fromStart, const AudioView& to, int toStart, int frames) {
-    for (int c = 0; c < to.channels; ++c)
-        std::memcpy(to.channel(c) + toStart, from.channel(c) + fromStart, sizeof(float) * std::size_t(frames));
-}
-
-/// One input, as the reader thread decoded it. A read error is returned (-1) by the first read
-/// whose block reaches the frame where the file failed, as a sequential render would meet it.
-class ChunkSource final : public AudioSource {
-public:
-    ChunkSource(ChunkStream& stream, int channels) : stream_(stream), channels_(channels) {}
-    int channels() const override { return channels_; }
-    int read(const AudioView& block) override {
-        const std::int64_t blockEnd = position_ + block.frames;
-        int done = 0;
-        while (done < block.frames) {
-            if (slot_ >= 0) {
-                const auto s = std::size_t(slot_);
-                if (stream_.errorFrame[s] >= 0 && stream_.errorFrame[s] < blockEnd) {
-                    error_ = stream_.errors[s];
-                    return -1;
-                }
-                if (offset_ < stream_.frames[s]) {
-                    const int frames = std::min(block.frames - done, stream_.frames[s] - offset_);
-                    copyFrames(stream_.buffers[s].view(), offset_, block, done, frames);
-                    offset_ += frames;
-                    done += frames;
-                    position_ += frames;
-                    continue;
-                }
-                stream_.free.push(slot_);
-                slot_ = -1;
-            }
-            if (ended_) break;
-            slot_ = stream_.full.pop();
-            offset_ = 0;
-            if (slot_ < 0) ended_ = true; // the file's end (the reader closed the stream)
-        }
-        return done;
-    }
-    /// The reader's message for a read that failed.
-    const std::string& error() const { return error_; }
-
-private:
-    ChunkStream& stream_;
-    int channels_;
-    int slot_ = -1, offset_ = 0;
-    std::int64_t position_ = 0;
-    bool ended_ = false;
-    std::string error_;
-};
-
-/// One output, handed to the writer thread a chunk at a time.
-class ChunkSink final : public AudioSink {
-public:
-    ChunkSink(ChunkStream& stream, int chunkFrames, const std::atomic<bool>& writerFailed)
-        : stream_(stream), chunkFrames_(chunkFrames), writerFailed_(writerFailed) {}
-    bool write(const ConstAudioView& block) override {
-        if (writerFailed_.load(std::memory_order_acquire)) return false;
-        for (int done = 0; done < block.frames;) {
-            if (slot_ < 0) {
-                slot_ = stream_.free.pop();
-                fill_ = 0;
-                if (slot_ < 0) return false; // cancelled
-            }
-            const int frames = std::min(block.frames - done, chunkFrames_ - fill_);
-            copyFrames(block, done, stream_.buffers[std::size_t(slot_)].view(), fill_, frames);
-            fill_ += frames;
-            done += frames;
-            if (fill_ == chunkFrames_) submit();
-        }
-        return true;
-    }
-    /// Hands over what is buffered, then no more: the writer finishes this output.
-    void finish() {
-        if (slot_ >= 0 && fill_ > 0) submit();
-        stream_.full.close();
-    }
-
-private:
-    void submit() {
-        stream_.frames[std::size_t(slot_)] = fill_;
-        stream_.full.push(slot_);
-        slot_ = -1;
-    }
-    ChunkStream& stream_;
-    int chunkFrames_;
-    const std::atomic<bool>& writerFailed_;
-    int slot_ = -1, fill_ = 0;
-};
 
 /// Owns the streams and the threads; the destructor cancels and joins whatever still runs, so
 /// every early return stops them before the files and meters they use go away.

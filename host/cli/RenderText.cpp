@@ -1,6 +1,7 @@
 #include "host/cli/RenderText.h"
 
 #include "host/cli/CommandLine.h"
+#include "host/cli/Target.h"
 #include "host/io/TerminalText.h"
 
 #include <cstdio>
@@ -54,6 +55,13 @@ std::string countText(std::int64_t count, const char* one, const char* many) {
 std::string rateText(double hz) {
     char text[32];
     std::snprintf(text, sizeof text, "%g Hz", hz);
+    return text;
+}
+
+std::string heavyLimitingText(const LoudnessTarget& target, const TargetResult& result) {
+    char text[160];
+    std::snprintf(text, sizeof text, "hitting %g LUFS needed heavy limiting: %.1f dB mean, %.1f dB max gain reduction",
+                  target.integratedLufs, result.meanGainReductionDb, result.maxGainReductionDb);
     return text;
 }
 

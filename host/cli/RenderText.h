@@ -6,6 +6,9 @@
 
 namespace sg::cli {
 
+struct LoudnessTarget; // host/cli/Target.h
+struct TargetResult;
+
 /// Names the command in the messages below ("render" unless set): `compare` plans and runs its
 /// candidates with render's machinery and reports as itself. `name` must outlive the messages.
 void setRenderCommandName(const char* name);
@@ -42,5 +45,9 @@ std::string quotedText(const std::string& text);
 std::string countText(std::int64_t count, const char* one, const char* many);
 /// "48000 Hz".
 std::string rateText(double hz);
+
+/// "hitting -14 LUFS needed heavy limiting: 1.2 dB mean, 6.0 dB max gain reduction": the
+/// warning for a --target result whose limiter did more than kHeavyLimitingDb on average.
+std::string heavyLimitingText(const LoudnessTarget& target, const TargetResult& result);
 
 } // namespace sg::cli

@@ -19,12 +19,6 @@ namespace sg::cli {
 
 namespace {
 
-/// The level figures under their keys; null when not measured.
-void addFigures(Json& object, const OutputFigures& figures, bool measured) {
-    for (const FigureField& field : figureFields(figures))
-        object[field.name.key] = measured ? jsonRounded(field.value) : Json(nullptr);
-}
-
 /// A tap's time series: [{"key", "unit", "frames_per_value", "sample_rate", "reduction",
 /// "values": [...]}], values rounded like every figure, non-finite ones null.
 Json seriesJson(const std::vector<MeasurementSeries>& series) {
@@ -44,42 +38,48 @@ Json seriesJson(const std::vector<MeasurementSeries>& series) {
 
 } // namespace
 
-std::string reportJson(const RenderReport& report) {
-    const double durationSeconds = report.sampleRate > 0 ? double(report.frames) / report.sampleRate : 0.0;
+Json writtenOutputJson(const RenderedOutput& out, double sampleRate, std::int64_t frames) {
+    Json o = Json::object();
+    o["name"] = out.name;
+    o["file"] = out.path;
+    o["format"] = io::outputFormatName(out.format);
+    o[kSampleRateFigure.key] = jsonRounded(sampleRate);
+    o[kChannelsFigure.key] = out.channels;
+    o[kDurationFigure.key] = jsonRounded(sampleRate > 0 ? double(frames) / sampleRate : 0.0);
+    for (const FigureField& field : figureFields(out.figures))
+        o[field.name.key] = out.measured ? jsonRounded(field.value) : Json(nullptr);
+    o["clipped_samples"] = out.clippedSamples;
+    return o;
+}
+
+std::string reportJson(const RenderRequest& request, const RenderSummary& summary) {
+    const double durationSeconds = summary.sampleRate > 0 ? double(summary.frames) / summary.sampleRate : 0.0;
     Json root = Json::object();
-    root["graph"] = report.graphPath;
-    root[kSampleRateFigure.key] = jsonRounded(report.sampleRate);
-    root["frames"] = report.frames;
+    root["graph"] = request.graphPath;
+    root[kSampleRateFigure.key] = jsonRounded(summary.sampleRate);
+    root["frames"] = summary.frames;
     root[kDurationFigure.key] = jsonRounded(durationSeconds);
-    root["latency_frames"] = report.latencyFrames;
-    root["block_frames"] = report.blockFrames;
-    root["threads"] = report.threads;
-    root["wall_seconds"] = jsonRounded(report.wallSeconds);
+    root["latency_frames"] = summary.latencyFrames;
+    root["block_frames"] = request.blockFrames;
+    root["threads"] = summary.threads;
+    root["wall_seconds"] = jsonRounded(summary.wallSeconds);
 
     Json& inputs = root["inputs"] = Json::array();
-    for (const auto& [name, file] : report.inputs) inputs.push_back(Json{{"name", name}, {"file", file}});
+    for (const auto& [name, file] : summary.inputs) inputs.push_back(Json{{"name", name}, {"file", file}});
 
-    if (report.target) {
+    if (request.target) {
         Json target = Json::object();
-        target["name"] = report.target->name.empty() ? Json(nullptr) : Json(report.target->name);
-        target[kIntegratedFigure.key] = jsonRounded(report.target->integratedLufs);
-        target["ceiling_dbtp"] = jsonRounded(report.target->ceilingDbtp);
+        target["name"] = request.target->name.empty() ? Json(nullptr) : Json(request.target->name);
+        target[kIntegratedFigure.key] = jsonRounded(request.target->integratedLufs);
+        target["ceiling_dbtp"] = jsonRounded(request.target->ceilingDbtp);
         root["target"] = std::move(target);
     } else {
         root["target"] = nullptr;
     }
 
     Json& outputs = root["outputs"] = Json::array();
-    for (const auto& out : report.outputs) {
-        Json o = Json::object();
-        o["name"] = out.name;
-        o["file"] = out.path;
-        o["format"] = io::outputFormatName(out.format);
-        o[kSampleRateFigure.key] = jsonRounded(report.sampleRate);
-        o[kChannelsFigure.key] = out.channels;
-        o[kDurationFigure.key] = jsonRounded(durationSeconds);
-        addFigures(o, out.figures, out.measured);
-        o["clipped_samples"] = out.clippedSamples;
+    for (const auto& out : summary.outputs) {
+        Json o = writtenOutputJson(out, summary.sampleRate, summary.frames);
         if (out.target) {
             const TargetResult& t = *out.target;
             Json r = Json::object();
@@ -101,7 +101,7 @@ std::string reportJson(const RenderReport& report) {
     }
 
     Json& taps = root["taps"] = Json::array();
-    for (const auto& tap : report.taps) {
+    for (const auto& tap : summary.taps) {
         Json values = Json::object();
         for (const auto& m : tap.values) values[m.key] = Json{{"value", jsonRounded(m.value)}, {"unit", m.unit}};
         Json tapJson = Json{{"node", tap.node}, {"type", tap.type}, {"values", std::move(values)}};
@@ -161,6 +161,12 @@ std::string AtomicTextFile::commit(const std::string& text) {
     }
     tempPath_.clear();
     return {};
+}
+
+std::string writeTextFile(const std::string& path, const std::string& text) {
+    AtomicTextFile file;
+    if (auto error = file.open(path); !error.empty()) return error;
+    return file.commit(text);
 }
 
 } // namespace sg::cli

@@ -33,48 +33,23 @@
 // The file is written atomically: a temporary file beside it, renamed when complete.
 #pragma once
 
-#include "core/Executor.h"
-#include "core/Node.h"
-#include "host/cli/Target.h"
-#include "host/io/AudioFile.h"
+#include "host/cli/Render.h"
+
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace sg::cli {
 
-/// One written output in a report.
-struct ReportOutput {
-    std::string name; ///< graph output
-    std::string path; ///< file written
-    io::OutputFormat format = io::OutputFormat::Wav24;
-    bool measured = false;              ///< figures valid (the meter takes 1..8 channels)
-    int channels = 0;                   ///< channels written
-    OutputFigures figures;              ///< of the written samples
-    std::uint64_t clippedSamples = 0;   ///< clipped at full scale
-    std::optional<TargetResult> target; ///< set when rendered to a target
-};
+/// The report of a render as JSON text (2-space indented, ends with a newline): the graph, the
+/// block size and the target `request` asked for, and what the render did (`summary`).
+std::string reportJson(const RenderRequest& request, const RenderSummary& summary);
 
-/// Everything a report holds.
-struct RenderReport {
-    std::string graphPath;
-    double sampleRate = 0;   ///< Hz
-    std::int64_t frames = 0; ///< per output
-    int latencyFrames = 0;
-    int blockFrames = 0;
-    int threads = 1; ///< threads that ran the graph's steps (render --threads)
-    double wallSeconds = 0;
-    std::vector<std::pair<std::string, std::string>> inputs; ///< graph input, file
-    std::optional<LoudnessTarget> target;
-    std::vector<ReportOutput> outputs;
-    std::vector<Executor::NodeMeasurements> taps;
-};
-
-/// The report as JSON text (2-space indented, ends with a newline).
-std::string reportJson(const RenderReport& report);
+/// One written output as the report and the batch log show it: name, file, format, sample_rate,
+/// channels, duration_s (`frames` at `sampleRate`), the figures (null when not measured) and
+/// clipped_samples, in that order. Each caller adds what --target did in its own form.
+nlohmann::ordered_json writtenOutputJson(const RenderedOutput& out, double sampleRate, std::int64_t frames);
 
 /// A text file written through a temporary file beside it and renamed into place by commit();
 /// destroyed without commit(), it removes the temporary file.
@@ -100,5 +75,9 @@ private:
     std::string path_, finalPath_, tempPath_; // finalPath_: symbolic links followed
     int fd_ = -1;
 };
+
+/// Writes `text` as the whole content of `path` through an AtomicTextFile (open, then commit).
+/// Returns "" or an error naming the file.
+std::string writeTextFile(const std::string& path, const std::string& text);
 
 } // namespace sg::cli

@@ -7,6 +7,7 @@
 #include "core/OfflineRunner.h"
 #include "core/Registry.h"
 #include "core/Units.h"
+#include "host/cli/ChunkStream.h"
 #include "host/cli/Progress.h"
 
 #include <algorithm>
@@ -16,13 +17,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <unistd.h>
@@ -154,27 +152,46 @@ std::string WrittenSampleMeter::prepare(double sampleRate, int channels, io::Out
     return {};
 }
 
-void WrittenSampleMeter::process(const ConstAudioView& view) {
-    const float* pointers[kLoudnessMaxChannels] = {};
+void WrittenSampleMeter::stored(const ConstAudioView& view, const AudioView& out) {
     for (int done = 0; done < view.frames;) {
         const int frames = std::min(io::kChunkFrames, view.frames - done);
         const ConstAudioView part = view.frameRange(done, frames);
         if (bits_ == 0) {
-            for (int c = 0; c < channels_; ++c) pointers[c] = part.channel(c);
+            for (int c = 0; c < channels_; ++c)
+                std::memcpy(out.channel(c) + done, part.channel(c), sizeof(float) * std::size_t(frames));
         } else {
             const std::size_t count = std::size_t(frames) * std::size_t(channels_);
             io::interleave(part, interleaved_.data());
             io::quantize(interleaved_.data(), count, bits_, quantised_.data(), ditherScratch_.data(), dither_);
             // q is left-justified in 32 bits: q / 2^31 is the stored value, exactly, in float.
             constexpr float kScale = 1.0f / 2147483648.0f;
-            for (int c = 0; c < channels_; ++c) {
-                float* out = planar_.channel(c);
-                for (int f = 0; f < frames; ++f)
-                    out[f] = float(quantised_[std::size_t(f) * std::size_t(channels_) + std::size_t(c)]) * kScale;
-                pointers[c] = out;
-            }
+            // Converted in order (a loop the compiler vectorises), then split into channels.
+            const std::int32_t* q = quantised_.data();
+            float* values = interleaved_.data();
+            for (std::size_t i = 0; i < count; ++i) values[i] = float(q[i]) * kScale;
+            io::deinterleave(values, out.frameRange(done, frames));
         }
-        meter_.process(pointers, frames);
+        done += frames;
+    }
+}
+
+void WrittenSampleMeter::measureStored(const ConstAudioView& stored) {
+    const float* pointers[kLoudnessMaxChannels] = {};
+    for (int c = 0; c < channels_; ++c) pointers[c] = stored.channel(c);
+    meter_.process(pointers, stored.frames);
+}
+
+void WrittenSampleMeter::process(const ConstAudioView& view) {
+    for (int done = 0; done < view.frames;) {
+        const int frames = std::min(io::kChunkFrames, view.frames - done);
+        const ConstAudioView part = view.frameRange(done, frames);
+        if (bits_ == 0) {
+            measureStored(part);
+        } else {
+            const AudioView out = planar_.view().frameRange(0, frames);
+            stored(part, out);
+            measureStored(ConstAudioView(out));
+        }
         done += frames;
     }
 }
@@ -310,6 +327,35 @@ std::int64_t TempSampleFile::read(const AudioView& view) {
     return frames;
 }
 
+std::string TempSampleFile::flush() {
+    if (!file_) return "temporary file is not open";
+    if (spilled_ && std::fflush(file_) != 0) return std::string("cannot write the temporary file: ") + std::strerror(errno);
+    return {};
+}
+
+std::int64_t TempSampleFile::readAt(std::int64_t frame, const AudioView& view, std::vector<float>& interleaved) const {
+    if (!file_ || frame < 0) return -1;
+    const int frames = int(std::clamp<std::int64_t>(frames_ - frame, 0, view.frames));
+    const std::size_t samples = std::size_t(frames) * std::size_t(channels_);
+    const std::size_t first = std::size_t(frame) * std::size_t(channels_);
+    if (!spilled_) {
+        io::deinterleave(memory_.data() + first, view.frameRange(0, frames));
+        return frames;
+    }
+    if (interleaved.size() < samples) interleaved.resize(samples);
+    // pread: no shared file position, so readers on other threads do not disturb each other.
+    auto* bytes = reinterpret_cast<char*>(interleaved.data());
+    const std::size_t wanted = samples * sizeof(float);
+    for (std::size_t got = 0; got < wanted;) {
+        const ssize_t n = ::pread(::fileno(file_), bytes + got, wanted - got, off_t(first * sizeof(float) + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1; // the frames were written: a short file is an error
+        got += std::size_t(n);
+    }
+    io::deinterleave(interleaved.data(), view.frameRange(0, frames));
+    return frames;
+}
+
 // ---- pass 2 --------------------------------------------------------------------------------
 
 namespace {
@@ -362,146 +408,13 @@ std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbt
     return yaml;
 }
 
-/// The pass-1 scratch file, read back.
-class ScratchFileSource final : public AudioSource {
-public:
-    explicit ScratchFileSource(TempSampleFile& file) : file_(file), remaining_(file.frames()) {}
-    int channels() const override { return file_.channels(); }
-    int read(const AudioView& block) override {
-        const int frames = int(std::min<std::int64_t>(block.frames, remaining_));
-        if (frames == 0) return 0;
-        const std::int64_t got = file_.read(block.frameRange(0, frames));
-        if (got < 0) return -1;
-        remaining_ -= got;
-        if (got < frames) remaining_ = 0; // ended early: the end
-        return int(got);
-    }
+/// Frames per chunk handed between the threads of pass 2.
+constexpr int kHandOffFrames = 16384;
 
-private:
-    TempSampleFile& file_;
-    std::int64_t remaining_;
-};
-
-/// Hands frames to a second thread that consumes them in order (keeps and measures a run's
-/// result, or measures what is encoded), so that the work on each side of it uses its own core.
-/// Frames are copied into kPipeSlots buffers of kPipeSlotFrames; one hand-off (mutex and
-/// condition variable: offline work) per buffer; nothing allocates after construction.
-class BlockPipe {
-public:
-    using Consumer = std::function<std::string(const ConstAudioView&)>;
-    BlockPipe(int channels, Consumer consume) : consume_(std::move(consume)) {
-        for (int s = 0; s < kPipeSlots; ++s) {
-            buffers_.emplace_back(channels, kPipeSlotFrames);
-            free_[std::size_t(s)] = s;
-        }
-        freeCount_ = kPipeSlots;
-        thread_ = std::thread([this] { consumeAll(); });
-    }
-    ~BlockPipe() { finish(); }
-    BlockPipe(const BlockPipe&) = delete;
-    BlockPipe& operator=(const BlockPipe&) = delete;
-
-    /// Copies the frames of `view` for the consumer. False once the consumer has failed.
-    bool push(const ConstAudioView& view) {
-        for (int done = 0; done < view.frames;) {
-            if (slot_ < 0) {
-                std::unique_lock<std::mutex> lock(mutex_);
-                changed_.wait(lock, [&] { return freeCount_ > 0 || failed_; });
-                if (failed_) return false;
-                slot_ = free_[std::size_t(--freeCount_)];
-                fill_ = 0;
-            }
-            const int frames = std::min(view.frames - done, kPipeSlotFrames - fill_);
-            const AudioView to = buffers_[std::size_t(slot_)].view();
-            for (int c = 0; c < view.channels; ++c)
-                std::memcpy(to.channel(c) + fill_, view.channel(c) + done, sizeof(float) * std::size_t(frames));
-            fill_ += frames;
-            done += frames;
-            if (fill_ == kPipeSlotFrames) submit();
-        }
-        return true;
-    }
-    /// Hands over what is buffered and waits until everything is consumed. Returns "" or the
-    /// consumer's error.
-    std::string finish() {
-        if (!thread_.joinable()) return error_;
-        if (slot_ >= 0 && fill_ > 0) submit();
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            closed_ = true;
-        }
-        changed_.notify_all();
-        thread_.join();
-        return error_;
-    }
-
-private:
-    static constexpr int kPipeSlots = 4;
-    static constexpr int kPipeSlotFrames = 16384;
-
-    void submit() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            frames_[std::size_t(slot_)] = fill_;
-            full_[std::size_t((fullHead_ + fullCount_) % kPipeSlots)] = slot_;
-            ++fullCount_;
-        }
-        changed_.notify_all();
-        slot_ = -1;
-    }
-    void consumeAll() {
-        for (;;) {
-            int slot = -1;
-            {
-                std::unique_lock<std::mutex> lock(mutex_);
-                changed_.wait(lock, [&] { return fullCount_ > 0 || closed_; });
-                if (fullCount_ == 0) return; // closed, all consumed
-                slot = full_[std::size_t(fullHead_)];
-                fullHead_ = (fullHead_ + 1) % kPipeSlots;
-                --fullCount_;
-            }
-            std::string error;
-            if (!failed_) // written by this thread only
-                error = consume_(ConstAudioView(buffers_[std::size_t(slot)].view().frameRange(0, frames_[std::size_t(slot)])));
-            {
-                std::lock_guard<std::mutex> lock(mutex_);
-                if (!error.empty()) error_ = std::move(error), failed_ = true;
-                free_[std::size_t(freeCount_++)] = slot;
-            }
-            changed_.notify_all();
-        }
-    }
-
-    Consumer consume_;
-    std::vector<AudioBuffer> buffers_;
-    std::array<int, kPipeSlots> frames_{}, free_{}, full_{};
-    int freeCount_ = 0, fullHead_ = 0, fullCount_ = 0;
-    int slot_ = -1, fill_ = 0; ///< the producer's buffer
-    bool closed_ = false, failed_ = false;
-    std::string error_;
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    std::thread thread_;
-};
-
-/// A run's result, handed to a BlockPipe.
-class PipeSink final : public AudioSink {
-public:
-    explicit PipeSink(BlockPipe& pipe) : pipe_(pipe) {}
-    bool write(const ConstAudioView& block) override { return pipe_.push(block); }
-
-private:
-    BlockPipe& pipe_;
-};
-
-/// Streams `input` through in -> gain -> limiter -> out (a compiled graph, run by the
-/// OfflineRunner) into `output`; `frames` is for the progress bar, `sinkError` the sink's message
-/// when it fails. Fills the limiter's figures of `outcome`. Returns "" or an error
-/// ("interrupted" when the flag was raised).
-std::string runChain(AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames, double sampleRate,
-                     double gainDb, double limiterCeilingDbtp, PassOutcome& outcome, const std::string& label, bool showProgress,
-                     const volatile std::sig_atomic_t* interrupted) {
-    const int channels = input.channels();
+/// Compiles in -> gain -> limiter -> out for `channels` at `sampleRate` into `program`.
+/// Returns "" or an error.
+std::string chainProgram(int channels, double sampleRate, double gainDb, double limiterCeilingDbtp,
+                         std::unique_ptr<Program>& program) {
     Diagnostics diags;
     const GraphDesc desc = loadGraphFromString(pass2GraphYaml(channels, gainDb, limiterCeilingDbtp), "target pass 2", ".", diags);
     std::shared_ptr<const CompiledGraph> compiled;
@@ -509,10 +422,18 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
     InstanceOptions options;
     options.sampleRate = sampleRate;
     options.maxBlockFrames = kPassBlockFrames;
-    std::unique_ptr<Program> program;
+    program.reset();
     if (compiled && !diags.hasErrors()) program = instantiate(*compiled, options, diags);
     if (!program || diags.hasErrors()) return "internal: the graph of pass 2 does not compile: " + diags.formatAll();
+    return {};
+}
 
+/// Streams `input` through `program` (chainProgram's, run by the OfflineRunner) into `output`;
+/// `frames` is for the progress bar, `sinkError` the sink's message when it fails. Fills the
+/// limiter's figures of `outcome`. Returns "" or an error ("interrupted" when the flag was raised).
+std::string runProgram(Program& program, AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames,
+                       PassOutcome& outcome, const std::string& label, bool showProgress,
+                       const volatile std::sig_atomic_t* interrupted) {
     ProgressBar progress(label, frames, stderr, showProgress && ProgressBar::isTerminal(stderr));
     std::atomic<bool> stop{interrupted && *interrupted};
     RunnerOptions runnerOptions;
@@ -524,7 +445,7 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
     };
     AudioSource* sources[] = {&input};
     AudioSink* sinks[] = {&output};
-    OfflineRunner runner(program->executor(), runnerOptions);
+    OfflineRunner runner(program.executor(), runnerOptions);
     const RunResult result = runner.run(sources, sinks);
     progress.finish();
     std::string error;
@@ -549,7 +470,7 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
     }
     if (!error.empty()) return error;
 
-    for (const auto& node : program->executor().measurements()) {
+    for (const auto& node : program.executor().measurements()) {
         if (node.node != "limiter") continue;
         for (const auto& m : node.values) {
             if (m.key == "max_gain_reduction_db")
@@ -563,6 +484,16 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
     return {};
 }
 
+/// runProgram over a chain compiled here.
+std::string runChain(AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames, double sampleRate,
+                     double gainDb, double limiterCeilingDbtp, PassOutcome& outcome, const std::string& label, bool showProgress,
+                     const volatile std::sig_atomic_t* interrupted) {
+    std::unique_ptr<Program> program;
+    if (auto error = chainProgram(input.channels(), sampleRate, gainDb, limiterCeilingDbtp, program); !error.empty())
+        return error;
+    return runProgram(*program, input, output, sinkError, frames, outcome, label, showProgress, interrupted);
+}
+
 /// One run of pass 2: source -> [gain -> limiter] -> `cache` (cleared here), measuring the
 /// limiter's float output (integrated loudness, true peak); nothing is encoded. Returns "" or an
 /// error ("interrupted" when the flag was raised).
@@ -573,20 +504,30 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
     if (auto error = cache.clear(); !error.empty()) return error;
     if (auto error = source.rewind(); !error.empty()) return error;
-    ScratchFileSource input(source);
-    // This thread reads and limits; the pipe's thread keeps the result and measures it.
-    BlockPipe pipe(source.channels(), [&](const ConstAudioView& view) {
+    // A second thread reads the source ahead; this one limits; a third keeps the result and
+    // measures it.
+    ChunkProducer reader(source.channels(), kHandOffFrames,
+                         [&source, remaining = source.frames()](const AudioView& view, std::string& error) mutable {
+                             const int want = int(std::min<std::int64_t>(view.frames, remaining));
+                             const std::int64_t got = want > 0 ? source.read(view.frameRange(0, want)) : 0;
+                             if (got < 0) {
+                                 error = "cannot read back the temporary file of pass 1";
+                                 return std::int64_t(-1);
+                             }
+                             remaining -= got;
+                             return got;
+                         });
+    ChunkConsumer keeper(source.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
         if (auto error = cache.write(view); !error.empty()) return error;
         const float* pointers[kLoudnessMaxChannels] = {};
         for (int c = 0; c < view.channels; ++c) pointers[c] = view.channel(c);
         meter.process(pointers, view.frames);
         return std::string();
     });
-    PipeSink output(pipe);
     outcome = {};
-    const std::string error = runChain(input, output, nullptr, source.frames(), sampleRate, gainDb, limiterCeilingDbtp, outcome,
-                                       label, showProgress, interrupted);
-    if (auto pipeError = pipe.finish(); !pipeError.empty()) return pipeError;
+    const std::string error = runChain(reader.source(), keeper.sink(), nullptr, source.frames(), sampleRate, gainDb,
+                                       limiterCeilingDbtp, outcome, label, showProgress, interrupted);
+    if (auto keepError = keeper.finish(); !keepError.empty()) return keepError;
     if (!error.empty()) return error;
     outcome.figures = figuresOf(meter);
     return {};
@@ -599,6 +540,7 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
 struct ProbeSegment {
     std::int64_t start = 0; ///< first frame read (the warm-up's)
     std::int64_t warmup = 0, frames = 0;
+    std::size_t index = 0; ///< among all the probe's segments
 };
 
 /// Measured stretches: kProbeSegmentSeconds out of every kProbeSpacingSeconds, centred.
@@ -608,22 +550,22 @@ std::vector<ProbeSegment> probeSegments(std::int64_t frames, double sampleRate) 
     const auto warmup = std::int64_t(std::llround(kProbeWarmupSeconds * sampleRate));
     std::vector<ProbeSegment> segments;
     for (std::int64_t window = 0; window + spacing <= frames; window += spacing)
-        segments.push_back({window + (spacing - length) / 2 - warmup, warmup, length});
+        segments.push_back({window + (spacing - length) / 2 - warmup, warmup, length, segments.size()});
     return segments;
 }
 
-/// The segments of a scratch file, one after the other.
+/// The segments of a scratch file, one after the other (TempSampleFile::readAt: another thread
+/// may read the same file at the same time).
 class ProbeSource final : public AudioSource {
 public:
-    ProbeSource(TempSampleFile& file, const std::vector<ProbeSegment>& segments) : file_(file), segments_(segments) {}
+    ProbeSource(const TempSampleFile& file, const std::vector<ProbeSegment>& segments) : file_(file), segments_(segments) {}
     int channels() const override { return file_.channels(); }
     int read(const AudioView& block) override {
         int done = 0;
         while (done < block.frames && next_ < segments_.size()) {
             const ProbeSegment& s = segments_[next_];
-            if (at_ == 0 && !file_.seek(s.start).empty()) return -1;
             const int n = int(std::min<std::int64_t>(s.warmup + s.frames - at_, block.frames - done));
-            if (file_.read(block.frameRange(done, n)) != n) return -1;
+            if (file_.readAt(s.start + at_, block.frameRange(done, n), interleaved_) != n) return -1;
             done += n;
             at_ += n;
             if (at_ == s.warmup + s.frames) ++next_, at_ = 0;
@@ -632,78 +574,166 @@ public:
     }
 
 private:
-    TempSampleFile& file_;
+    const TempSampleFile& file_;
     const std::vector<ProbeSegment>& segments_;
     std::size_t next_ = 0;
     std::int64_t at_ = 0; ///< frames of segments_[next_] done
+    std::vector<float> interleaved_;
 };
 
-/// Measures what follows each segment's warm-up.
+/// One channel's K-weighting (BS.1770): two biquads, direct form I, in double.
+struct KFilter {
+    double x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0; // shelf in/out, then high-pass out
+    double run(const KWeightingStage& s, const KWeightingStage& h, double x) {
+        const double y = s.b0 * x + s.b1 * x1 + s.b2 * x2 - s.a1 * y1 - s.a2 * y2;
+        x2 = x1, x1 = x;
+        const double z = h.b0 * y + h.b1 * y1 + h.b2 * y2 - h.a1 * z1 - h.a2 * z2;
+        y2 = y1, y1 = y;
+        z2 = z1, z1 = z;
+        return z;
+    }
+    double magnitude() const {
+        return std::max({std::fabs(x1), std::fabs(x2), std::fabs(y1), std::fabs(y2), std::fabs(z1), std::fabs(z2)});
+    }
+};
+
+/// Where a probe's measurements go: the K-weighted energy (channel weights applied, summed over
+/// the frames) of every 100 ms step that follows a segment's warm-up, at
+/// steps[index * stepsPerSegment + j]. Each segment has its own slots, so segments measured on
+/// different threads never share one, and the gating sees the same steps in any case.
+struct ProbeSteps {
+    int stepFrames = 0, stepsPerSegment = 0;
+    std::vector<double> steps;
+};
+
+ProbeSteps probeSteps(std::size_t segments, std::int64_t segmentFrames, double sampleRate) {
+    ProbeSteps out;
+    out.stepFrames = std::max(1, int(std::lround(sampleRate / 10)));
+    out.stepsPerSegment = int(segmentFrames / out.stepFrames);
+    out.steps.assign(segments * std::size_t(out.stepsPerSegment), 0.0);
+    return out;
+}
+
+/// BS.1770's gated integration over 400 ms blocks (four steps, a new one every step) that lie
+/// within one segment each; -inf when every block is gated.
+double probeLufs(const ProbeSteps& measured) {
+    const int perSegment = measured.stepsPerSegment;
+    if (perSegment < 4) return -HUGE_VAL;
+    const std::size_t segments = measured.steps.size() / std::size_t(perSegment);
+    const double blockFrames = 4.0 * measured.stepFrames;
+    std::vector<double> energies;
+    double sumAbsolute = 0;
+    int countAbsolute = 0;
+    for (std::size_t k = 0; k < segments; ++k) {
+        const double* steps = measured.steps.data() + k * std::size_t(perSegment);
+        for (int j = 3; j < perSegment; ++j) {
+            const double e = (steps[j - 3] + steps[j - 2] + steps[j - 1] + steps[j]) / blockFrames;
+            energies.push_back(e);
+            if (-0.691 + 10 * std::log10(e) > -70) sumAbsolute += e, ++countAbsolute;
+        }
+    }
+    if (countAbsolute == 0) return -HUGE_VAL;
+    const double relativeGate = -0.691 + 10 * std::log10(sumAbsolute / countAbsolute) - 10;
+    double sumKept = 0;
+    int countKept = 0;
+    for (double e : energies) {
+        const double l = -0.691 + 10 * std::log10(e);
+        if (l > -70 && l > relativeGate) sumKept += e, ++countKept;
+    }
+    return countKept == 0 ? -HUGE_VAL : -0.691 + 10 * std::log10(sumKept / countKept);
+}
+
+/// Measures what follows each segment's warm-up into its steps; the K filters start from rest
+/// at each segment's first frame and settle over its warm-up.
 class ProbeSink final : public AudioSink {
 public:
-    ProbeSink(const std::vector<ProbeSegment>& segments, LoudnessMeter& meter) : segments_(segments), meter_(meter) {}
+    ProbeSink(const std::vector<ProbeSegment>& segments, int channels, double sampleRate, ProbeSteps& out)
+        : segments_(segments), out_(out), weights_(defaultChannelWeights(channels)), filters_(std::size_t(channels)) {
+        kWeightingStages(sampleRate, shelf_, highpass_);
+    }
     bool write(const ConstAudioView& block) override {
-        const float* pointers[kLoudnessMaxChannels] = {};
-        for (int done = 0; done < block.frames && next_ < segments_.size();) {
+        const int stepFrames = out_.stepFrames;
+        const std::int64_t measuredFrames = std::int64_t(out_.stepsPerSegment) * stepFrames;
+        for (int f = 0; f < block.frames && next_ < segments_.size(); ++f) {
             const ProbeSegment& s = segments_[next_];
-            const int n = int(std::min<std::int64_t>(s.warmup + s.frames - at_, block.frames - done));
-            const std::int64_t from = std::max(at_, s.warmup); // first measured frame of the segment here
-            if (at_ + n > from) {
-                for (int c = 0; c < block.channels; ++c) pointers[c] = block.channel(c) + done + (from - at_);
-                meter_.process(pointers, int(at_ + n - from));
+            if (at_ == 0) std::fill(filters_.begin(), filters_.end(), KFilter{});
+            double energy = 0;
+            for (int c = 0; c < block.channels; ++c) {
+                const double z = filters_[std::size_t(c)].run(shelf_, highpass_, double(block.channel(c)[f]));
+                energy += weights_[std::size_t(c)] * z * z;
             }
-            done += n;
-            at_ += n;
-            if (at_ == s.warmup + s.frames) ++next_, at_ = 0;
+            const std::int64_t measured = at_ - s.warmup;
+            if (measured >= 0 && measured < measuredFrames)
+                out_.steps[s.index * std::size_t(out_.stepsPerSegment) + std::size_t(measured / stepFrames)] += energy;
+            if (++at_ == s.warmup + s.frames) ++next_, at_ = 0;
         }
         return true;
     }
 
 private:
     const std::vector<ProbeSegment>& segments_;
-    LoudnessMeter& meter_;
+    ProbeSteps& out_;
+    std::vector<double> weights_;
+    std::vector<KFilter> filters_;
+    KWeightingStage shelf_, highpass_;
     std::size_t next_ = 0;
     std::int64_t at_ = 0;
 };
 
-/// Integrated loudness of the probe's segments of `source` as they are (no gain, no limiter).
-std::string probeReference(TempSampleFile& source, const std::vector<ProbeSegment>& segments, double sampleRate, double& lufs) {
-    LoudnessMeter meter;
-    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
+/// The probe's segments in two interleaved halves (even and odd), the second limited and
+/// measured on another thread: the two cores each take half of the sample.
+using ProbeHalves = std::array<std::vector<ProbeSegment>, 2>;
+
+ProbeHalves splitProbe(const std::vector<ProbeSegment>& segments) {
+    ProbeHalves halves;
+    for (std::size_t i = 0; i < segments.size(); ++i) halves[i % 2].push_back(segments[i]);
+    return halves;
+}
+
+/// Measures one half's segments into `out`: as they are when `program` is null, else through
+/// that chain (gain -> limiter). Returns "" or an error.
+std::string probeHalf(const TempSampleFile& source, const std::vector<ProbeSegment>& segments, double sampleRate,
+                      Program* program, ProbeSteps& out, bool showProgress, const volatile std::sig_atomic_t* interrupted) {
+    if (segments.empty()) return {};
     ProbeSource input(source, segments);
-    ProbeSink output(segments, meter);
+    ProbeSink measured(segments, source.channels(), sampleRate, out);
+    if (program) {
+        std::int64_t frames = 0;
+        for (const auto& s : segments) frames += s.warmup + s.frames;
+        PassOutcome ignored;
+        return runProgram(*program, input, measured, nullptr, frames, ignored, "probe", showProgress, interrupted);
+    }
     AudioBuffer block(source.channels(), kPassBlockFrames);
     for (;;) {
         const int got = input.read(block.view());
         if (got < 0) return "cannot read back the temporary file of pass 1";
-        if (got == 0) break;
-        output.write(ConstAudioView(block.view().frameRange(0, got)));
+        if (got == 0) return {};
+        measured.write(ConstAudioView(block.view().frameRange(0, got)));
     }
-    lufs = meter.integratedLufs();
-    return {};
 }
 
-/// Integrated loudness of the probe's segments through gain -> limiter.
-std::string probeAt(TempSampleFile& source, const std::vector<ProbeSegment>& segments, double sampleRate, double gainDb,
-                    double limiterCeilingDbtp, double& lufs, bool showProgress, const volatile std::sig_atomic_t* interrupted) {
-    LoudnessMeter meter;
-    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
-    ProbeSource input(source, segments);
-    ProbeSink measured(segments, meter);
-    // This thread reads and limits; the pipe's thread measures.
-    BlockPipe pipe(source.channels(), [&](const ConstAudioView& view) {
-        measured.write(view);
-        return std::string();
-    });
-    PipeSink output(pipe);
-    std::int64_t frames = 0;
-    for (const auto& s : segments) frames += s.warmup + s.frames;
-    PassOutcome ignored;
-    const std::string error = runChain(input, output, nullptr, frames, sampleRate, gainDb, limiterCeilingDbtp, ignored, "probe",
-                                       showProgress, interrupted);
-    pipe.finish();
-    if (!error.empty()) return error;
-    lufs = meter.integratedLufs();
+/// Integrated loudness of the probe's segments of `source` as they are (`gainDb` nullopt: no
+/// gain, no limiter) or through gain -> limiter, the two halves on two threads (each its own
+/// chain). Returns "" or an error.
+std::string probeLoudness(TempSampleFile& source, const ProbeHalves& halves, double sampleRate, std::optional<double> gainDb,
+                          double limiterCeilingDbtp, double& lufs, bool showProgress,
+                          const volatile std::sig_atomic_t* interrupted) {
+    if (auto error = source.flush(); !error.empty()) return error;
+    std::array<std::unique_ptr<Program>, 2> programs;
+    if (gainDb)
+        for (auto& program : programs)
+            if (auto error = chainProgram(source.channels(), sampleRate, *gainDb, limiterCeilingDbtp, program); !error.empty())
+                return error;
+    const std::int64_t segmentFrames = halves[0].empty() ? 0 : halves[0].front().frames;
+    ProbeSteps measured = probeSteps(halves[0].size() + halves[1].size(), segmentFrames, sampleRate);
+    std::array<std::string, 2> errors;
+    std::thread second(
+        [&] { errors[1] = probeHalf(source, halves[1], sampleRate, programs[1].get(), measured, false, interrupted); });
+    errors[0] = probeHalf(source, halves[0], sampleRate, programs[0].get(), measured, showProgress, interrupted);
+    second.join();
+    for (const auto& error : errors)
+        if (!error.empty()) return error;
+    lufs = probeLufs(measured);
     return {};
 }
 
@@ -720,31 +750,44 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
     if (auto error = cache.rewind(); !error.empty()) return error;
     const float factor = float(dbToGain(trimDb)); // the gain node's factor, bit for bit
     ProgressBar progress("writing", cache.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
-    // This thread reads, trims and encodes; the pipe's thread measures the same samples.
-    BlockPipe pipe(cache.channels(), [&](const ConstAudioView& view) {
-        meter.process(view);
+    // A second thread reads the cache ahead; this one trims, encodes and works out what the
+    // writer stores (the same dither and quantisation); a third measures that.
+    ChunkProducer reader(cache.channels(), kHandOffFrames,
+                         [&cache, remaining = cache.frames()](const AudioView& view, std::string& error) mutable {
+                             const int want = int(std::min<std::int64_t>(view.frames, remaining));
+                             const std::int64_t got = want > 0 ? cache.read(view.frameRange(0, want)) : 0;
+                             if (got < 0 || got < want) {
+                                 error = "cannot read back the processed samples of pass 2";
+                                 return std::int64_t(-1);
+                             }
+                             remaining -= got;
+                             return got;
+                         });
+    ChunkConsumer measurer(cache.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
+        meter.measureStored(view);
         return std::string();
     });
-    AudioBuffer block(cache.channels(), kEncodeBlockFrames);
+    AudioBuffer block(cache.channels(), kEncodeBlockFrames), stored(cache.channels(), kEncodeBlockFrames);
     std::int64_t done = 0;
     while (done < cache.frames()) {
         if (interrupted && *interrupted) return "interrupted";
         const int want = int(std::min<std::int64_t>(kEncodeBlockFrames, cache.frames() - done));
-        const std::int64_t got = cache.read(block.view().frameRange(0, want));
-        if (got <= 0) return "cannot read back the processed samples of pass 2";
+        const int got = reader.source().read(block.view().frameRange(0, want));
+        if (got < want) return got < 0 ? reader.source().error() : "cannot read back the processed samples of pass 2";
         if (trimDb != 0)
             for (int c = 0; c < block.channels(); ++c) {
                 float* samples = block.channel(c);
-                for (std::int64_t f = 0; f < got; ++f) samples[f] *= factor;
+                for (int f = 0; f < got; ++f) samples[f] *= factor;
             }
-        const ConstAudioView view(block.view().frameRange(0, int(got)));
-        if (!pipe.push(view)) break; // the pipe's error, below
+        const ConstAudioView view(block.view().frameRange(0, got));
+        meter.stored(view, stored.view().frameRange(0, got));
+        if (!measurer.sink().write(ConstAudioView(stored.view().frameRange(0, got)))) break; // the measurer's error, below
         if (auto error = writer.write(view); !error.empty()) return error;
         done += got;
         progress.update(done);
     }
     progress.finish();
-    return pipe.finish();
+    return measurer.finish();
 }
 
 /// One run of pass 2: the gain it used and the loudness it gave.
@@ -812,21 +855,8 @@ std::string LoudnessPredictor::measure(TempSampleFile& source, TempSampleFile& r
     const std::vector<double> weights = defaultChannelWeights(channels);
     stepFrames_ = std::max(1, int(std::lround(sampleRate / 10)));
     const double gain = std::pow(10.0, gainDb / 20);
-    // Filter state per channel, for y and l: two biquads each (direct form I, double).
-    struct Filter {
-        double x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0; // shelf in/out, then high-pass out
-        double run(const KWeightingStage& s, const KWeightingStage& h, double x) {
-            const double y = s.b0 * x + s.b1 * x1 + s.b2 * x2 - s.a1 * y1 - s.a2 * y2;
-            x2 = x1, x1 = x;
-            const double z = h.b0 * y + h.b1 * y1 + h.b2 * y2 - h.a1 * z1 - h.a2 * z2;
-            y2 = y1, y1 = y;
-            z2 = z1, z1 = z;
-            return z;
-        }
-        double magnitude() const {
-            return std::max({std::fabs(x1), std::fabs(x2), std::fabs(y1), std::fabs(y2), std::fabs(z1), std::fabs(z2)});
-        }
-    };
+    // Filter state per channel, for y and l.
+    using Filter = KFilter;
     const auto count = std::size_t(channels);
     std::vector<Filter> whole(count), limited(count);
     std::vector<char> limitedActive(count, 0);
@@ -963,9 +993,12 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     // sample of the output; the first run's gain makes up for it (and aims over the target).
     const bool mayLimit = !(before.truePeakDbtp + plainGainDb < limiterCeiling - 0.5);
     if (mayLimit && double(before.frames) >= kProbeMinSeconds * before.sampleRate) {
-        const std::vector<ProbeSegment> segments = probeSegments(before.frames, before.sampleRate);
+        const ProbeHalves halves = splitProbe(probeSegments(before.frames, before.sampleRate));
         double reference = -HUGE_VAL;
-        if (auto error = probeReference(source, segments, before.sampleRate, reference); !error.empty()) return fail(error);
+        if (auto error =
+                probeLoudness(source, halves, before.sampleRate, std::nullopt, limiterCeiling, reference, false, interrupted);
+            !error.empty())
+            return fail(error);
         if (std::isfinite(reference)) {
             // h(g): the whole output's loudness at gain g, predicted as its plain loudness plus the
             // loss on the sample; increasing in g, ever flatter as the limiter takes over.
@@ -973,7 +1006,8 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
             double g = plainGainDb;
             for (int k = 0; k < 2; ++k) {
                 double lufs = -HUGE_VAL;
-                if (auto error = probeAt(source, segments, before.sampleRate, g, limiterCeiling, lufs, showProgress, interrupted);
+                if (auto error =
+                        probeLoudness(source, halves, before.sampleRate, g, limiterCeiling, lufs, showProgress, interrupted);
                     !error.empty())
                     return fail(error);
                 ++result.probeRuns;

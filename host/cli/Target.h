@@ -13,8 +13,9 @@
 //   2. the gain that lands is estimated before any full run: when the limiter has work to do
 //      (the graph's true peak plus the gain reaches the ceiling) and the output is long enough,
 //      a probe runs the same gain -> limiter chain over a sample of the scratch samples (2 s
-//      out of every 16 s, each after 0.2 s of warm-up) and measures how much loudness the
-//      limiter takes off there; the gain is raised by that loss (two probes, a secant step);
+//      out of every 16 s, each after 0.2 s of warm-up; even segments on this thread, odd ones
+//      on a second, gated together) and measures how much loudness the limiter takes off
+//      there; the gain is raised by that loss (two probes, a secant step);
 //   3. the scratch samples are streamed through a compiled graph, `gain` -> `limiter` (ceiling
 //      = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run by the
 //      OfflineRunner (which trims the limiter's lookahead), into a second float scratch (the
@@ -29,8 +30,9 @@
 //      LoudnessPredictor, aiming a little over the target so that a cut lands it; secant steps
 //      otherwise; the limiter's ceiling lowered when a peak would stay over it); at most
 //      kMaxPass2Runs;
-//   5. the run that lands is trimmed and encoded from its scratch, once, while WrittenSampleMeter
-//      measures exactly what the writer stores (same dither and quantisation); those figures
+//   5. the run that lands is trimmed and encoded from its scratch (read ahead on a thread),
+//      once, while WrittenSampleMeter measures exactly what the writer stores (same dither and
+//      quantisation, worked out beside the writer, measured on a third thread); those figures
 //      are checked against the target and the ceiling again before anything is kept. Otherwise
 //      nothing is written, the render fails (exit 1) and names what was reached.
 // Every written output of a multi-output graph is delivered to the target on its own (its own
@@ -99,6 +101,11 @@ public:
                         std::uint64_t ditherSeed = io::TpdfDither::kDefaultSeed);
     /// Measures the frames of `view` as the writer will store them.
     void process(const ConstAudioView& view);
+    /// process() in two halves, for two threads: stored() writes to `out` (same frames and
+    /// channels as `view`) the values the writer stores for `view` (it advances the dither), and
+    /// measureStored() measures such values. Calls of each must keep the frames' order.
+    void stored(const ConstAudioView& view, const AudioView& out);
+    void measureStored(const ConstAudioView& stored);
     /// The meter (its readings cover everything processed).
     const LoudnessMeter& meter() const { return meter_; }
 
@@ -140,6 +147,14 @@ public:
     std::string clear();
     /// Reads up to view.frames frames; returns the frames read (0 at the end) or -1 on error.
     std::int64_t read(const AudioView& view);
+    /// Hands every written frame to the file (or keeps it in memory) so that readAt() sees it.
+    /// Returns "" or an error.
+    std::string flush();
+    /// Reads up to view.frames frames from `frame` on without moving the read position: several
+    /// threads may read at once (each with its own `interleaved` buffer), as long as nothing is
+    /// written meanwhile and flush() was called after the last write. Returns the frames read (0
+    /// at the end) or -1 on error.
+    std::int64_t readAt(std::int64_t frame, const AudioView& view, std::vector<float>& interleaved) const;
     std::int64_t frames() const { return frames_; }           ///< frames written
     int channels() const { return channels_; }                ///< as created
     bool onDisk() const { return spilled_; }                  ///< the samples went to the file

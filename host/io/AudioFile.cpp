@@ -259,8 +259,10 @@ std::int64_t AudioFileReader::readNative(State& s, const AudioView& view) {
     std::int64_t done = 0;
     while (done < wanted) {
         const int chunk = int(std::min<std::int64_t>(kChunkFrames, wanted - done));
-        const sf_count_t got = sf_readf_float(s.file, s.scratch.data(), chunk);
-        if (got > 0) deinterleave(s.scratch.data(), view.frameRange(int(done), int(got)));
+        // Mono frames are already one channel's samples: straight into the view, no copy.
+        const bool direct = view.channels == 1;
+        const sf_count_t got = sf_readf_float(s.file, direct ? view.channel(0) + done : s.scratch.data(), chunk);
+        if (got > 0 && !direct) deinterleave(s.scratch.data(), view.frameRange(int(done), int(got)));
         done += std::max<sf_count_t>(got, 0);
         if (got < chunk) {
             const int code = sf_error(s.file);
@@ -629,6 +631,14 @@ std::string AudioFileWriter::commit() {
     }
     s.tempPath.clear();
     return {};
+}
+
+std::string writeAudioFile(const std::string& path, OutputFormat format, double sampleRate, const ConstAudioView& audio) {
+    AudioFileWriter writer;
+    std::string error = writer.open(path, format, sampleRate, audio.channels);
+    if (error.empty()) error = writer.write(audio);
+    if (error.empty()) error = writer.commit();
+    return error;
 }
 
 void AudioFileWriter::discard() { state_->discard(); }

@@ -120,6 +120,11 @@ private:
     std::unique_ptr<State> state_;
 };
 
+/// Writes `audio` as the whole content of `path` (open, write, commit: through a temporary file
+/// renamed into place, so the target is either untouched or complete). Returns "" or the
+/// writer's error.
+std::string writeAudioFile(const std::string& path, OutputFormat format, double sampleRate, const ConstAudioView& audio);
+
 /// True when `a` and `b` name the same file: same device and inode if both exist, else the
 /// same normalised absolute path.
 bool sameFile(const std::string& a, const std::string& b);

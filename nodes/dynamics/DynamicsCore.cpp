@@ -387,9 +387,9 @@ private:
         } else if (!lane.batchedPeak) {
             lane.peak.process(source, frames, levelDb);
         }
-        elementwise().gainToDecibels(lane.batchedPeak && !inst.rms ? lane.batchedPeak : levelDb, levelDb, frames);
         const float scale = inst.rms ? 0.5f : 1.0f; // 20 log10(mean square) / 2 = 10 log10(mean square)
-        for (int n = 0; n < frames; ++n) levelDb[n] = std::max(levelDb[n] * scale, float(kFloorDb));
+        elementwise().gainToDecibelsFloored(lane.batchedPeak && !inst.rms ? lane.batchedPeak : levelDb, levelDb, frames, scale,
+                                            float(kFloorDb));
     }
 
     /// The gate's target change T in dB (>= 0) for linked level x; its state advances.
@@ -514,35 +514,33 @@ private:
         inst.frames += frames;
 
         // Makeup (compressor): a smoothed parameter, added in dB.
+        // Settled: a constant (none when 0), else one value per frame.
         const std::int64_t position = ctx.position + start;
-        bool withMakeup = false;
+        const float* makeupCurve = nullptr;
+        float makeupDb = 0.0f;
         if (d_.makeup.valid()) {
             const LinearRamp& makeup = ramp(i, d_.makeup);
             if (makeup.settledAt(position)) {
-                std::fill_n(makeup_.data(), frames, float(makeup.target()));
-                withMakeup = makeup.target() != 0.0;
+                makeupDb = float(makeup.target());
             } else {
                 for (int n = 0; n < frames; ++n) makeup_[std::size_t(n)] = float(makeup.valueAt(position + n));
-                withMakeup = true;
+                makeupCurve = makeup_.data();
             }
         }
         const float sign = inst.boost ? 1.0f : -1.0f;
         for (int c = 0; c < inst.channels; ++c) {
             const float* x = ctx.inputs[0][inst.firstLane + c] + start;
             float* y = ctx.outputs[0][inst.firstLane + c] + start;
-            float* gain = gainDb_[std::size_t(inst.firstLane + c)].data();
+            const float* gain = gainDb_[std::size_t(inst.firstLane + c)].data();
             // Shared level: the lanes' targets, so their recursions and gains, are identical, and
             // curve_ already holds this channel's gain curve.
             const bool curveReady = inst.sharedLevel && c > 0;
-            if (!curveReady && withMakeup)
-                for (int n = 0; n < frames; ++n) gain[n] = sign * gain[n] + makeup_[std::size_t(n)];
-            else if (!curveReady)
-                for (int n = 0; n < frames; ++n) gain[n] = sign * gain[n];
             if (isSplit(d_.kind) && inst.listen) { // the detector band of this channel
                 std::copy_n(band_[std::size_t(inst.firstLane + (detectors == 1 ? 0 : c))].data(), frames, y);
                 continue;
             }
-            if (!curveReady) elementwise().decibelsToGain(gain, curve_.data(), frames);
+            // The gain in dB (sign * change + makeup) and its factor, in one pass.
+            if (!curveReady) elementwise().offsetDecibelsToGain(gain, sign, makeupCurve, makeupDb, curve_.data(), frames);
             if (!isSplit(d_.kind)) {
                 elementwise().multiplyByCurve(x, curve_.data(), y, frames);
                 continue;

@@ -1,6 +1,7 @@
 // The dynamics core's vector kernels, compiled once per architecture (see core/Simd.h and
 // DynamicsKernel.h): the static curves along time (float batches of consecutive frames) and the
 // attack / release recursion across lanes (double batches of lanes, frame after frame).
+#include "core/SimdTiles.h"
 #include "nodes/dynamics/DynamicsKernel.h"
 
 #include <xsimd/xsimd.hpp>
@@ -69,6 +70,61 @@ void staticTargets(const float* x, int frames, float t, float slope, float w, fl
 
 namespace {
 
+/// Whether Batch takes its lanes in 4-frame tiles transposed in registers (AVX2: 4 lanes,
+/// AVX-512: 8 lanes as two halves); otherwise lane by lane through memory.
+template <class Batch>
+constexpr bool kTiled =
+#if defined(__AVX512F__)
+    Batch::size == 8 || Batch::size == 4;
+#elif defined(__AVX__)
+    Batch::size == 4;
+#else
+    false;
+#endif
+
+/// Frames n..n+3 of batch b's lanes (b * width ..), frame by frame.
+template <class Batch> inline void gatherTile(const float* const* targets, int b, int n, Batch out[4]) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (Batch::size == 8) {
+        __m256d lo[4], hi[4];
+        gatherTile4(targets, b * 8, n, lo);
+        gatherTile4(targets, b * 8 + 4, n, hi);
+        for (int f = 0; f < 4; ++f) out[f] = Batch(_mm512_insertf64x4(_mm512_castpd256_pd512(lo[f]), hi[f], 1));
+        return;
+    }
+#endif
+#if defined(__AVX__)
+    if constexpr (Batch::size == 4) {
+        __m256d t[4];
+        gatherTile4(targets, b * 4, n, t);
+        for (int f = 0; f < 4; ++f) out[f] = Batch(t[f]);
+    }
+#endif
+    (void)targets, (void)b, (void)n, (void)out;
+}
+
+template <class Batch> inline void scatterTile(const Batch in[4], float* const* out, int b, int n) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (Batch::size == 8) {
+        __m256d lo[4], hi[4];
+        for (int f = 0; f < 4; ++f) {
+            lo[f] = _mm512_castpd512_pd256(in[f]);
+            hi[f] = _mm512_extractf64x4_pd(in[f], 1);
+        }
+        scatterTile4(lo, out, b * 8, n);
+        scatterTile4(hi, out, b * 8 + 4, n);
+        return;
+    }
+#endif
+#if defined(__AVX__)
+    if constexpr (Batch::size == 4) {
+        const __m256d t[4] = {in[0], in[1], in[2], in[3]};
+        scatterTile4(t, out, b * 4, n);
+    }
+#endif
+    (void)in, (void)out, (void)b, (void)n;
+}
+
 /// smoothChanges on the first Used batches of lanes (compile-time, so the state stays in registers).
 template <class Batch, int Used>
 void smoothBatches(const float* const* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
@@ -81,27 +137,38 @@ void smoothBatches(const float* const* targets, int frames, const dynamics::Smoo
         s[b] = Batch::load_unaligned(slow + b * width);
     }
     const Batch snap(dynamics::kSnapDb), zero(0.0);
-    alignas(64) double t[dynamics::kSmoothLanes], o[dynamics::kSmoothLanes];
-    for (int n = 0; n < frames; ++n) {
-        for (int l = 0; l < Used * width; ++l) t[l] = double(targets[l][n]);
-        for (int b = 0; b < Used; ++b) { // independent chains: their latencies overlap
-            const int at = b * width;
-            const Batch target = Batch::load_aligned(t + at);
-            const auto tiny = target < snap;
-            // The products with C start at once; the comparisons run beside them.
-            const Batch rising = Batch::load_aligned(k.riseRest + at) * target + Batch::load_aligned(k.rise + at) * c[b];
-            const Batch falling = Batch::load_aligned(k.fallRest + at) * target + Batch::load_aligned(k.fall + at) * c[b];
-            const Batch next = xsimd::select(tiny & (c[b] < snap), zero, xsimd::select(target > c[b], rising, falling));
-            const Batch slowRising =
-                Batch::load_aligned(k.slowRiseRest + at) * target + Batch::load_aligned(k.slowRise + at) * s[b];
-            const Batch slowFalling =
-                Batch::load_aligned(k.slowFallRest + at) * target + Batch::load_aligned(k.slowFall + at) * s[b];
-            const Batch slowNext =
-                xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
-            c[b] = next;
-            s[b] = slowNext;
-            xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next).store_aligned(o + at);
+    // One frame of batch b: the state advances, the result (the change to apply) is returned.
+    const auto step = [&](int b, const Batch& target) {
+        const int at = b * width;
+        const auto tiny = target < snap;
+        // The products with C start at once; the comparisons run beside them.
+        const Batch rising = Batch::load_aligned(k.riseRest + at) * target + Batch::load_aligned(k.rise + at) * c[b];
+        const Batch falling = Batch::load_aligned(k.fallRest + at) * target + Batch::load_aligned(k.fall + at) * c[b];
+        const Batch next = xsimd::select(tiny & (c[b] < snap), zero, xsimd::select(target > c[b], rising, falling));
+        const Batch slowRising = Batch::load_aligned(k.slowRiseRest + at) * target + Batch::load_aligned(k.slowRise + at) * s[b];
+        const Batch slowFalling = Batch::load_aligned(k.slowFallRest + at) * target + Batch::load_aligned(k.slowFall + at) * s[b];
+        const Batch slowNext = xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
+        c[b] = next;
+        s[b] = slowNext;
+        return xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next);
+    };
+    int n = 0;
+    if constexpr (kTiled<Batch>) {
+        // Four frames at a time: the lanes' floats come in and go out through in-register
+        // transposes; the recursion is the same, frame after frame (out may be targets: the
+        // tile is read whole before it is written).
+        for (; n + 4 <= frames; n += 4) {
+            Batch t[Used][4], o[Used][4];
+            for (int b = 0; b < Used; ++b) gatherTile(targets, b, n, t[b]);
+            for (int f = 0; f < 4; ++f)
+                for (int b = 0; b < Used; ++b) o[b][f] = step(b, t[b][f]); // independent chains: their latencies overlap
+            for (int b = 0; b < Used; ++b) scatterTile(o[b], out, b, n);
         }
+    }
+    alignas(64) double t[dynamics::kSmoothLanes], o[dynamics::kSmoothLanes];
+    for (; n < frames; ++n) {
+        for (int l = 0; l < Used * width; ++l) t[l] = double(targets[l][n]);
+        for (int b = 0; b < Used; ++b) step(b, Batch::load_aligned(t + b * width)).store_aligned(o + b * width);
         for (int l = 0; l < Used * width; ++l) out[l][n] = float(o[l]);
     }
     for (int b = 0; b < Used; ++b) {
@@ -185,6 +252,52 @@ namespace {
 /// std::max(a, b) lane by lane: a < b ? b : a (NaN in b gives a, NaN in a gives a).
 inline Floats maxOf(const Floats& a, const Floats& b) noexcept { return xsimd::select(a < b, b, a); }
 
+/// Frames n..n+3 of the lanes first.. first + Floats::size - 1, as one vector of lanes per frame:
+/// 4 x 4 transposes in registers of four frames of four lanes (exact data movement).
+inline void loadTile(const float* const* x, int first, int n, Floats out[4]) noexcept {
+    constexpr int quads = int(Floats::size) / 4;
+    __m128 t[quads][4];
+    for (int q = 0; q < quads; ++q) {
+        for (int i = 0; i < 4; ++i) t[q][i] = _mm_loadu_ps(x[first + 4 * q + i] + n);
+        _MM_TRANSPOSE4_PS(t[q][0], t[q][1], t[q][2], t[q][3]);
+    }
+    for (int f = 0; f < 4; ++f) {
+#if defined(__AVX512F__)
+        __m512 v = _mm512_castps128_ps512(t[0][f]);
+        v = _mm512_insertf32x4(v, t[1][f], 1);
+        v = _mm512_insertf32x4(v, t[2][f], 2);
+        out[f] = Floats(_mm512_insertf32x4(v, t[3][f], 3));
+#elif defined(__AVX__)
+        out[f] = Floats(_mm256_insertf128_ps(_mm256_castps128_ps256(t[0][f]), t[1][f], 1));
+#else
+        out[f] = Floats(t[0][f]);
+#endif
+    }
+}
+
+/// The inverse of loadTile: in[f] (the lanes of frame n + f) into out[l][n..n+3].
+inline void storeTile(const Floats in[4], float* const* out, int first, int n) noexcept {
+    constexpr int quads = int(Floats::size) / 4;
+    __m128 t[quads][4];
+    for (int f = 0; f < 4; ++f) {
+#if defined(__AVX512F__)
+        t[0][f] = _mm512_castps512_ps128(in[f]);
+        t[1][f] = _mm512_extractf32x4_ps(in[f], 1);
+        t[2][f] = _mm512_extractf32x4_ps(in[f], 2);
+        t[3][f] = _mm512_extractf32x4_ps(in[f], 3);
+#elif defined(__AVX__)
+        t[0][f] = _mm256_castps256_ps128(in[f]);
+        t[1][f] = _mm256_extractf128_ps(in[f], 1);
+#else
+        t[0][f] = in[f];
+#endif
+    }
+    for (int q = 0; q < quads; ++q) {
+        _MM_TRANSPOSE4_PS(t[q][0], t[q][1], t[q][2], t[q][3]);
+        for (int i = 0; i < 4; ++i) _mm_storeu_ps(out[first + 4 * q + i] + n, t[q][i]);
+    }
+}
+
 } // namespace
 
 void slidingMaximumLanes(dynamics::MaxLanesState& state, const float* const* x, int frames, float* const* out) noexcept {
@@ -200,27 +313,23 @@ void slidingMaximumLanes(dynamics::MaxLanesState& state, const float* const* x, 
         for (int b = 0; b < B; ++b) prefix[b] = Floats::load_unaligned(state.prefix + b * width);
         int j = state.at;
         for (; j + 4 <= end; j += 4, n += 4) {
-            for (int l = 0; l < L; ++l) // frames x lanes
-                for (int f = 0; f < 4; ++f) tile[f][l] = x[l][n + f];
-            for (int b = 0; b < B; ++b) {
+            for (int b = 0; b < B; ++b) { // frames x lanes, transposed in registers
                 const int o = b * width;
-                const Floats v0 = xsimd::abs(Floats::load_aligned(tile[0] + o)),
-                             v1 = xsimd::abs(Floats::load_aligned(tile[1] + o)),
-                             v2 = xsimd::abs(Floats::load_aligned(tile[2] + o)),
-                             v3 = xsimd::abs(Floats::load_aligned(tile[3] + o));
+                Floats v[4], r[4];
+                loadTile(x, o, n, v);
+                const Floats v0 = xsimd::abs(v[0]), v1 = xsimd::abs(v[1]), v2 = xsimd::abs(v[2]), v3 = xsimd::abs(v[3]);
                 v0.store_unaligned(chunk + j * L + o);
                 v1.store_unaligned(chunk + (j + 1) * L + o);
                 v2.store_unaligned(chunk + (j + 2) * L + o);
                 v3.store_unaligned(chunk + (j + 3) * L + o);
                 const Floats v01 = maxOf(v0, v1), v012 = maxOf(v01, v2), v0123 = maxOf(v012, v3);
-                maxOf(Floats::load_unaligned(suffix + (j + 1) * L + o), maxOf(prefix[b], v0)).store_aligned(tile[0] + o);
-                maxOf(Floats::load_unaligned(suffix + (j + 2) * L + o), maxOf(prefix[b], v01)).store_aligned(tile[1] + o);
-                maxOf(Floats::load_unaligned(suffix + (j + 3) * L + o), maxOf(prefix[b], v012)).store_aligned(tile[2] + o);
+                r[0] = maxOf(Floats::load_unaligned(suffix + (j + 1) * L + o), maxOf(prefix[b], v0));
+                r[1] = maxOf(Floats::load_unaligned(suffix + (j + 2) * L + o), maxOf(prefix[b], v01));
+                r[2] = maxOf(Floats::load_unaligned(suffix + (j + 3) * L + o), maxOf(prefix[b], v012));
                 prefix[b] = maxOf(prefix[b], v0123);
-                maxOf(Floats::load_unaligned(suffix + (j + 4) * L + o), prefix[b]).store_aligned(tile[3] + o);
+                r[3] = maxOf(Floats::load_unaligned(suffix + (j + 4) * L + o), prefix[b]);
+                storeTile(r, out, o, n); // after every load of this tile's lanes: out may be x
             }
-            for (int l = 0; l < L; ++l)
-                for (int f = 0; f < 4; ++f) out[l][n + f] = tile[f][l];
         }
         for (; j < end; ++j, ++n) {
             for (int l = 0; l < L; ++l) tile[0][l] = x[l][n];

@@ -7,6 +7,8 @@
 // whatever G, P, W or its neighbours are.
 #include "nodes/filters/Biquad.h"
 
+#include "core/SimdTiles.h"
+
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
@@ -105,6 +107,53 @@ void runSections(const biquad::Bank& bank, double* scratch, int firstLane, int f
     for (int k = 0; k < P; ++k) regs[k].store(bank, firstSection + k, firstLane);
 }
 
+/// Lanes [firstLane, firstLane + count) of `in`, frames [chunkStart, chunkStart + n), into the
+/// scratch rows (row i, column j: frame chunkStart + i of lane firstLane + j), as double. Out of
+/// line (once per chunk): inlined into runPass, it makes GCC 12 misjudge runSections' loop bound.
+[[gnu::noinline]] void gatherLanes(const float* const* in, int firstLane, int count, int chunkStart, int n, double* scratch,
+                                   int span) noexcept {
+    int j = 0;
+#if defined(__AVX__)
+    for (; j + 4 <= count; j += 4) { // 4 lanes x 4 frames at a time, transposed in registers
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d rows[4];
+            gatherTile4(in, firstLane + j, chunkStart + i, rows);
+            for (int f = 0; f < 4; ++f) _mm256_storeu_pd(scratch + (i + f) * span + j, rows[f]);
+        }
+        for (; i < n; ++i)
+            for (int l = 0; l < 4; ++l) scratch[i * span + j + l] = double(in[firstLane + j + l][chunkStart + i]);
+    }
+#endif
+    for (; j < count; ++j) {
+        const float* src = in[firstLane + j] + chunkStart;
+        for (int i = 0; i < n; ++i) scratch[i * span + j] = double(src[i]);
+    }
+}
+
+/// The inverse of gatherLanes, rounded to float.
+[[gnu::noinline]] void scatterLanes(const double* scratch, int span, int firstLane, int count, int chunkStart, int n,
+                                    float* const* out) noexcept {
+    int j = 0;
+#if defined(__AVX__)
+    for (; j + 4 <= count; j += 4) {
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            const __m256d rows[4] = {_mm256_loadu_pd(scratch + i * span + j), _mm256_loadu_pd(scratch + (i + 1) * span + j),
+                                     _mm256_loadu_pd(scratch + (i + 2) * span + j),
+                                     _mm256_loadu_pd(scratch + (i + 3) * span + j)};
+            scatterTile4(rows, out, firstLane + j, chunkStart + i);
+        }
+        for (; i < n; ++i)
+            for (int l = 0; l < 4; ++l) out[firstLane + j + l][chunkStart + i] = float(scratch[i * span + j + l]);
+    }
+#endif
+    for (; j < count; ++j) {
+        float* dst = out[firstLane + j] + chunkStart;
+        for (int i = 0; i < n; ++i) dst[i] = float(scratch[i * span + j]);
+    }
+}
+
 /// Lanes [firstLane, firstLane + G * W) with batches of W doubles of architecture Arch.
 template <class Arch, int G>
 void runPass(const biquad::Bank& bank, const float* const* in, float* const* out, int firstLane, int start, int frames) noexcept {
@@ -117,12 +166,9 @@ void runPass(const biquad::Bank& bank, const float* const* in, float* const* out
     double* scratch = bank.scratch;
     for (int chunkStart = start; chunkStart < start + frames; chunkStart += biquad::kChunkFrames) {
         const int n = std::min(biquad::kChunkFrames, start + frames - chunkStart);
-        for (int j = 0; j < count; ++j) {
-            const float* src = in[firstLane + j] + chunkStart;
-            for (int i = 0; i < n; ++i) scratch[i * span + j] = double(src[i]);
-        }
-        for (int j = count; j < span; ++j)
-            for (int i = 0; i < n; ++i) scratch[i * span + j] = 0.0;
+        gatherLanes(in, firstLane, count, chunkStart, n, scratch, span);
+        for (int pad = count; pad < span; ++pad)
+            for (int i = 0; i < n; ++i) scratch[i * span + pad] = 0.0;
 
         for (int s = 0; s < bank.sections;) {
             const int p = std::min(pipeline, bank.sections - s);
@@ -158,10 +204,7 @@ void runPass(const biquad::Bank& bank, const float* const* in, float* const* out
             s += p;
         }
 
-        for (int j = 0; j < count; ++j) {
-            float* dst = out[firstLane + j] + chunkStart;
-            for (int i = 0; i < n; ++i) dst[i] = float(scratch[i * span + j]);
-        }
+        scatterLanes(scratch, span, firstLane, count, chunkStart, n, out);
     }
 }
 

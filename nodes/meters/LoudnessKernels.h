@@ -9,6 +9,10 @@
 //
 // polyphasePeak: max |y_p[n]| over the phases p and frames n of y_p[n] = sum_k h_p[k] x[n-k]
 // (the oversampled signal), vectorised along time; also max |x[n]|.
+//
+// quadSums / quadCross: running sums in four chains, frame 4i + k in chain k, in double (the
+// per-channel sums of host/cli/CompareFigures.h's ChannelSums): each chain adds its terms in
+// frame order, so every architecture gives the same bits as the scalar loop.
 #pragma once
 
 #include "core/Simd.h"
@@ -40,3 +44,7 @@ SG_SIMD_DECLARE(void kWeightedEnergy(const ::sg::loudness::KWeightBank& bank, co
 // Raises samplePeak to max |x[n]| and truePeak to max |y_p[n]|.
 SG_SIMD_DECLARE(void polyphasePeak(const float* x, int frames, const float* coefficients, int phases, int taps, float& samplePeak,
                                    float& truePeak) noexcept)
+// For i in [0, quads), k in 0..3: sum[k] += x[4i + k]; square[k] += x[4i + k]^2 (in double).
+SG_SIMD_DECLARE(void quadSums(const float* x, int quads, double* sum, double* square) noexcept)
+// For i in [0, quads), k in 0..3: cross[k] += l[4i + k] r[4i + k] (in double).
+SG_SIMD_DECLARE(void quadCross(const float* l, const float* r, int quads, double* cross) noexcept)

@@ -483,10 +483,37 @@ void LoudnessMeter::reset() noexcept {
 }
 
 void LoudnessMeter::process(const float* const* planar, int frames) noexcept {
+    processPeaks(planar, frames);
+    processLoudness(planar, frames);
+}
+
+void LoudnessMeter::processPeaks(const float* const* planar, int frames) noexcept {
+    if (state_) processPeaks(planar, frames, 0, state_->channels);
+}
+
+void LoudnessMeter::processPeaks(const float* const* planar, int frames, int firstChannel, int count) noexcept {
+    if (!state_ || frames <= 0) return;
+    State& s = *state_;
+    DenormalGuard guard; // as the K-weighting: denormal samples read as zero in both halves
+    const int end = std::min(s.channels, firstChannel + count);
+    for (int c = std::max(0, firstChannel); c < end; ++c) s.peaks(c, planar[c], frames);
+}
+
+void LoudnessMeter::mergePeaks(const LoudnessMeter& other) noexcept {
+    if (!state_ || !other.state_) return;
+    State& s = *state_;
+    const State& o = *other.state_;
+    for (int c = 0; c < std::min(s.channels, o.channels); ++c) {
+        s.samplePeak[c] = std::max(s.samplePeak[c], o.samplePeak[c]);
+        s.truePeak[c] = std::max(s.truePeak[c], o.truePeak[c]);
+    }
+    s.publish();
+}
+
+void LoudnessMeter::processLoudness(const float* const* planar, int frames) noexcept {
     if (!state_ || frames <= 0) return;
     State& s = *state_;
     DenormalGuard guard;
-    for (int c = 0; c < s.channels; ++c) s.peaks(c, planar[c], frames);
     for (int offset = 0; offset < frames;) {
         const int n = int(std::min<std::int64_t>(frames - offset, s.stepEnd - s.frames));
         s.kWeight(s.bank, planar, offset, n, s.stepSums);

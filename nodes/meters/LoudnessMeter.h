@@ -92,6 +92,20 @@ public:
     /// Measures `frames` frames of planar[channel][frame], any frames >= 0 per call; the
     /// readings do not depend on how the stream is split into calls.
     void process(const float* const* planar, int frames) noexcept;
+    /// The two halves of process(), so that two meters prepared alike can share a stream across
+    /// threads: processLoudness() K-weights and gates (every reading but the peaks) and
+    /// processPeaks() measures only the sample and true peaks. One meter fed both halves of the
+    /// same frames (in either order) reads exactly what process() reads; two meters each fed one
+    /// half read it once mergePeaks() has brought the peaks together.
+    void processLoudness(const float* const* planar, int frames) noexcept;
+    void processPeaks(const float* const* planar, int frames) noexcept;
+    /// processPeaks() of channels [firstChannel, firstChannel + count) only (planar[] still
+    /// indexed by channel): the channels' peaks are independent, so two meters can share them.
+    void processPeaks(const float* const* planar, int frames, int firstChannel, int count) noexcept;
+    /// Raises this meter's sample and true peaks to those of `other` (prepared with the same
+    /// channels and oversampling; max is exact, so the result does not depend on the order) and
+    /// publishes. Not while either meter is processing.
+    void mergePeaks(const LoudnessMeter& other) noexcept;
 
     double sampleRate() const noexcept;            ///< Hz, as prepared
     int channels() const noexcept;                 ///< as prepared

@@ -651,11 +651,18 @@ int checkedOversampling(int oversampling) {
     return oversampling;
 }
 
+cli::AnalyzeFigures checkedFigures(const std::string& figures) {
+    if (figures == "all") return cli::AnalyzeFigures::All;
+    if (figures == "loudness") return cli::AnalyzeFigures::Loudness;
+    throw py::value_error("figures: expected 'loudness' or 'all', got '" + figures + "'");
+}
+
 /// The analyze --json object of a signal in memory ("file": null).
-std::string analyzeArray(const py::object& x, double sampleRate, int oversampling) {
+std::string analyzeArray(const py::object& x, double sampleRate, int oversampling, const std::string& figures) {
     checkedRate(sampleRate);
     cli::AnalyzeOptions options;
     options.truePeakOversampling = checkedOversampling(oversampling);
+    options.figures = checkedFigures(figures);
     options.showProgress = false;
     if (!py::isinstance<py::array>(x))
         throw py::type_error("expected a numpy.ndarray of float32 shaped (channels, frames), got " +
@@ -673,9 +680,10 @@ std::string analyzeArray(const py::object& x, double sampleRate, int oversamplin
     return cli::analysisJson(analysis);
 }
 
-std::string analyzePath(const std::string& path, int oversampling) {
+std::string analyzePath(const std::string& path, int oversampling, const std::string& figures) {
     cli::AnalyzeOptions options;
     options.truePeakOversampling = checkedOversampling(oversampling);
+    options.figures = checkedFigures(figures);
     options.showProgress = false;
     cli::FileAnalysis analysis;
     std::string error;
@@ -729,10 +737,7 @@ void writeAudio(const std::string& path, const py::object& x, double sampleRate,
     std::string error;
     {
         py::gil_scoped_release release;
-        io::AudioFileWriter writer;
-        error = writer.open(path, *format, sampleRate, int(signal.shape(0)));
-        if (error.empty()) error = writer.write(viewOf(signal));
-        if (error.empty()) error = writer.commit();
+        error = io::writeAudioFile(path, *format, sampleRate, viewOf(signal));
     }
     if (!error.empty()) throw AudioFileFailure{error};
 }
@@ -855,8 +860,9 @@ PYBIND11_MODULE(_stagegraph, m) {
         .def(py::pickle([](const Graph& g) { return g.getState(); },
                         [](const py::dict& state) { return Graph::fromState(state); }));
 
-    m.def("_analyze", &analyzeArray, py::arg("x"), py::arg("sample_rate"), py::arg("oversampling") = 4);
-    m.def("_analyze_file", &analyzePath, py::arg("path"), py::arg("oversampling") = 4);
+    m.def("_analyze", &analyzeArray, py::arg("x"), py::arg("sample_rate"), py::arg("oversampling") = 4,
+          py::arg("figures") = "all");
+    m.def("_analyze_file", &analyzePath, py::arg("path"), py::arg("oversampling") = 4, py::arg("figures") = "all");
     m.def("read_audio", &readAudio, py::arg("path"));
     m.def("write_audio", &writeAudio, py::arg("path"), py::arg("x"), py::arg("sample_rate"), py::arg("format") = "");
     m.def("nodes", &nodeList, "Every node type of the registry: name, family, description, ports and parameters.");

@@ -20,14 +20,17 @@ __all__ = ["Graph", "Processor", "GraphError", "Diagnostic", "ProcessingError", 
 __version__ = getattr(_stagegraph, "__version__", "0")
 
 
-def analyze(x, sample_rate, *, oversampling=4):
+def analyze(x, sample_rate, *, oversampling=4, figures="all"):
     """Loudness and level figures of a float32 (channels, frames) signal, as a dict with the keys
-    of ``stagegraph analyze --json`` ("file" is None). -inf figures (silence) are None."""
-    figures = _json.loads(_stagegraph._analyze(x, sample_rate, oversampling))
-    figures["file"] = None
-    return figures
+    of ``stagegraph analyze --json`` ("file" is None). -inf figures (silence) are None.
+    ``figures="loudness"``: only the loudness figures (``--figures loudness``), without the
+    balance keys."""
+    result = _json.loads(_stagegraph._analyze(x, sample_rate, oversampling, figures))
+    result["file"] = None
+    return result
 
 
-def analyze_file(path, *, oversampling=4):
-    """The figures of an audio file, exactly as ``stagegraph analyze --json`` prints them."""
-    return _json.loads(_stagegraph._analyze_file(str(path), oversampling))
+def analyze_file(path, *, oversampling=4, figures="all"):
+    """The figures of an audio file, exactly as ``stagegraph analyze --json`` prints them
+    (``figures="loudness"``: as ``--figures loudness`` prints them)."""
+    return _json.loads(_stagegraph._analyze_file(str(path), oversampling, figures))

@@ -79,6 +79,19 @@ def test_analyze_file_equals_analyze_json(tmp):
     assert silent["integrated_lufs"] is None and silent["sample_peak_dbfs"] is None
 
 
+def test_analyze_loudness_figures_equal_the_full_ones(tmp):
+    x = noise(2, 96000, seed=5)
+    write_wav_float(tmp / "b.wav", x, 44100)
+    full = stagegraph.analyze_file(tmp / "b.wav")
+    loud = stagegraph.analyze_file(tmp / "b.wav", figures="loudness")
+    assert loud == {k: v for k, v in full.items() if k in loud}
+    assert "band_1khz_db" in full and not any(k.startswith("band_") or k == "harshness_db" for k in loud)
+    assert {"integrated_lufs", "loudness_range_lu", "true_peak_dbtp", "crest_factor_db"} <= set(loud)
+    assert stagegraph.analyze(x, 44100, figures="loudness") == {**loud, "file": None}
+    with pytest.raises(ValueError, match="figures"):
+        stagegraph.analyze(x, 44100, figures="bands")
+
+
 def test_read_and_write_audio(tmp):
     x = noise(2, 5000, seed=4)
     write_wav_float(tmp / "in.wav", x, 44100)

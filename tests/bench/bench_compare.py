@@ -9,7 +9,8 @@ ratio to stagegraph and the peak resident memory (getrusage of the child):
   W1         mastering chain, 10 min 48 kHz stereo float WAV -> 24-bit WAV (tests/bench/graphs/w1.yaml)
   W1-target  W1 with --target spotify (-14 LUFS, -1 dBTP); ffmpeg's peer adds loudnorm=I=-14:TP=-1
   W2         32 mono 3-minute tracks, channel strips summed to a bus (tests/bench/graphs/w2.yaml)
-  analyze    integrated, LRA and 4x true peak of the 10-minute file: stagegraph analyze against
+  analyze    integrated, LRA and 4x true peak of the 10-minute file: stagegraph analyze (every
+             figure, and --figures loudness: the loudness figures alone, libebur128's job) against
              libebur128 (tests/bench/ebur128_file.cpp) and ffmpeg's ebur128 filter
 
 Usage: bench_compare.py [--build DIR] [--work DIR] [--runs N] [--only W1,W1-target,W2,analyze]
@@ -233,9 +234,10 @@ def workloads(sg, ebur, master, tracks, out):
     track_inputs = [a for i, p in enumerate(tracks) for a in ("-i", f"t{i}={p}")]
     ff_inputs = [a for p in tracks for a in ("-i", p)]
     analyze = [("stagegraph", [sg, "analyze", master, "--json"]),
+               ("stagegraph (loudness only)", [sg, "analyze", master, "--json", "--figures", "loudness"]),
                ("ffmpeg ebur128", FFMPEG + ONE_THREAD + ["-i", master, "-af", "ebur128=peak=true", "-f", "null", "-"])]
     if ebur:
-        analyze.insert(1, ("libebur128", [ebur, master]))
+        analyze.insert(2, ("libebur128", [ebur, master]))
     return {
         "W1": [
             ("stagegraph", [sg, "render", w1, "-i", master, "-o", o("sg-w1.wav"), "--format", "wav24"]),

@@ -12,6 +12,7 @@
 // the deadline. Usage: bench_live [--seconds S] [--no-jack]
 //        bench_live --sizes [--graph FILE.yaml] [--seconds S]   (4. only: cost per frame by block size)
 #include "bench/BenchGraphs.h"
+#include "bench/BenchMaterial.h"
 #include "core/Compiler.h"
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
@@ -45,19 +46,6 @@ constexpr double kRate = 48000;
 constexpr int kBlock = 64;
 constexpr double kDeadlineUs = 1e6 * kBlock / kRate; // 1333.3 us
 
-AudioBuffer noise(int channels, int frames) {
-    AudioBuffer buffer(channels, frames);
-    std::uint32_t seed = 1;
-    for (int c = 0; c < channels; ++c)
-        for (int n = 0; n < frames; ++n) {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            buffer.channel(c)[n] = float(seed) * (0.25f / 4294967296.0f) - 0.125f;
-        }
-    return buffer;
-}
-
 void report(const char* what, std::vector<double> us) {
     std::sort(us.begin(), us.end());
     auto at = [&](double p) { return us[std::min(us.size() - 1, std::size_t(std::ceil(p * double(us.size()))) - 1)]; };
@@ -84,7 +72,7 @@ void benchExecutor(double seconds) {
     Executor& ex = program->executor();
     const int loop = int(kRate) * 4 / kBlock * kBlock;
     std::vector<AudioBuffer> inputs;
-    for (std::size_t i = 0; i < ex.inputs().size(); ++i) inputs.push_back(noise(1, loop));
+    for (std::size_t i = 0; i < ex.inputs().size(); ++i) inputs.push_back(bench::noise(1, loop, 0.125f));
     AudioBuffer out(2, kBlock);
     std::vector<ConstAudioView> inViews(inputs.size());
     std::vector<AudioView> outViews{out.view()};
@@ -122,7 +110,7 @@ void benchEngine(double seconds) {
     b->alignTo(b->latencyFrames());
 
     const int loop = int(kRate) * 2;
-    const AudioBuffer source = noise(32, loop);
+    const AudioBuffer source = bench::noise(32, loop, 0.125f);
     live::AudioRing input(32, 1 << 14), tee(2, 1 << 14);
     live::EngineConfig config;
     config.maxBlockFrames = kBlock;
@@ -194,7 +182,7 @@ void benchJack(double seconds) {
         const int frames = int(seconds * kRate);
         {
             io::AudioFileWriter writer;
-            AudioBuffer block = noise(32, int(kRate));
+            AudioBuffer block = bench::noise(32, int(kRate), 0.125f);
             writer.open(dir + "/stems.wav", io::OutputFormat::Wav32f, kRate, 32);
             for (int done = 0; done < frames; done += int(kRate))
                 writer.write(block.view().frameRange(0, std::min(int(kRate), frames - done)));
@@ -278,7 +266,7 @@ void benchBlockSizes(const std::string& graphPath, double seconds, int rounds) {
     }
     if (!temp.empty()) std::filesystem::remove(temp);
     const int frames = int(seconds * kRate) / 1024 * 1024;
-    const AudioBuffer source = noise(channels, frames);
+    const AudioBuffer source = bench::noise(channels, frames, 0.125f);
     AudioBuffer out(2, 1024);
     std::vector<std::vector<double>> nsPerFrame(std::size(sizes));
     for (int round = 0; round < rounds; ++round) {

@@ -7,6 +7,7 @@
 // beforehand, not timed) to libebur128 with EBUR128_MODE_I | EBUR128_MODE_LRA |
 // EBUR128_MODE_TRUE_PEAK. Prints the median of several runs of each, alternating, and the ratio.
 // Usage: bench_loudness [--quick] [--runs N]
+#include "bench/BenchMaterial.h"
 #include "core/Simd.h"
 #include "nodes/meters/LoudnessMeter.h"
 
@@ -113,11 +114,6 @@ Result runEbur128(const Loop& loop, double audioSeconds) {
     return r;
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -147,12 +143,12 @@ int main(int argc, char** argv) {
         lastTheirs = runEbur128(loop, audioSeconds);
         theirs.push_back(lastTheirs.seconds);
     }
-    const double oursMedian = median(ours), ours8Median = median(ours8);
+    const double oursMedian = bench::median(ours), ours8Median = bench::median(ours8);
     std::printf("  stagegraph LoudnessMeter (4x): %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 oursMedian, audioSeconds / oursMedian, lastOurs.integrated, lastOurs.range, lastOurs.truePeak);
     std::printf("  stagegraph LoudnessMeter (8x): %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 ours8Median, audioSeconds / ours8Median, lastOurs8.integrated, lastOurs8.range, lastOurs8.truePeak);
-    const double theirsMedian = median(theirs);
+    const double theirsMedian = bench::median(theirs);
     std::printf("  libebur128 %d.%d.%d:               %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 EBUR128_VERSION_MAJOR, EBUR128_VERSION_MINOR, EBUR128_VERSION_PATCH, theirsMedian, audioSeconds / theirsMedian,
                 lastTheirs.integrated, lastTheirs.range, lastTheirs.truePeak);

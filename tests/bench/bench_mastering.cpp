@@ -6,6 +6,8 @@
 // highpass (2 poles, twice), lowshelf, equalizer, highshelf, alimiter), plus a plain ffmpeg copy
 // of the same file as the I/O floor. (No compressor yet: stagegraph has no compressor node, so
 // neither chain has one.) Prints medians and ratios.
+#include "bench/BenchMaterial.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,11 +34,6 @@ double timeCommand(const std::string& command) {
         std::exit(1);
     }
     return seconds;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 } // namespace
@@ -87,7 +84,7 @@ int main(int argc, char** argv) {
         b.push_back(timeCommand(theirs));
         c.push_back(timeCommand(copy));
     }
-    const double ma = median(a), mb = median(b), mc = median(c);
+    const double ma = sg::bench::median(a), mb = sg::bench::median(b), mc = sg::bench::median(c);
     std::printf("bench_mastering: %d min of 48 kHz stereo wav24, EQ (5 biquads) + true-peak limiter, %d runs, medians\n", minutes,
                 runs);
     std::printf("  stagegraph render:        %.3f s  (%.0fx realtime)\n", ma, minutes * 60 / ma);

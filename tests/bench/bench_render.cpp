@@ -4,6 +4,7 @@
 //     lane-batched and unbatched: the batching speed-up.
 // Prints medians of several runs. Usage: bench_render [--quick] [--runs N]
 #include "bench/BenchGraphs.h"
+#include "bench/BenchMaterial.h"
 #include "core/Compiler.h"
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
@@ -42,35 +43,14 @@ double timeRender(Program& program, double seconds) {
     ex.reset();
     const int block = 1024;
     const int loopFrames = 48000 * 10 / block * block;
-    std::vector<AudioBuffer> inputs;
-    std::uint32_t seed = 1;
-    for (const auto& port : ex.inputs()) {
-        inputs.emplace_back(port.channels, loopFrames);
-        for (int c = 0; c < port.channels; ++c)
-            for (int n = 0; n < loopFrames; ++n) {
-                seed ^= seed << 13;
-                seed ^= seed >> 17;
-                seed ^= seed << 5;
-                inputs.back().channel(c)[n] = float(seed) * (0.25f / 4294967296.0f) - 0.125f;
-            }
-    }
-    std::vector<AudioBuffer> outputs;
-    for (const auto& port : ex.outputs()) outputs.emplace_back(port.channels, block);
-    std::vector<ConstAudioView> inViews(inputs.size());
-    std::vector<AudioView> outViews;
-    for (auto& b : outputs) outViews.push_back(b.view());
+    bench::BlockBuffers io(ex, loopFrames, block, 0.125f);
     const std::int64_t total = std::int64_t(seconds * 48000);
     auto start = std::chrono::steady_clock::now();
     for (std::int64_t done = 0, offset = 0; done < total; done += block, offset = (offset + block) % loopFrames) {
-        for (std::size_t i = 0; i < inputs.size(); ++i) inViews[i] = inputs[i].view().frameRange(int(offset), block);
-        ex.process(inViews, outViews);
+        io.at(int(offset));
+        ex.process(io.inViews, io.outViews);
     }
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 std::string chainGraph() {
@@ -100,7 +80,7 @@ int main(int argc, char** argv) {
     auto chain = compile(chainGraph(), true);
     std::vector<double> t;
     for (int r = 0; r < runs; ++r) t.push_back(timeRender(*chain, chainSeconds));
-    double chainMedian = median(t);
+    double chainMedian = bench::median(t);
     std::printf("8-biquad chain, stereo, %.0f s of audio: %.3f s  -> %.0fx realtime (%.1f M biquad-lane-frames/s)\n",
                 chainSeconds, chainMedian, chainSeconds / chainMedian, chainSeconds * 48000 * 2 * 8 / chainMedian / 1e6);
 
@@ -111,7 +91,7 @@ int main(int argc, char** argv) {
         tb.push_back(timeRender(*batched, stripSeconds));
         tu.push_back(timeRender(*unbatched, stripSeconds));
     }
-    double b = median(tb), u = median(tu);
+    double b = bench::median(tb), u = bench::median(tu);
     std::printf("32 strips x (4 biquads + gain + pan) -> stereo bus, %.0f s of audio:\n", stripSeconds);
     std::printf("  batched:   %.3f s  -> %.0fx realtime (%zu steps)\n", b, stripSeconds / b, batched->schedule().steps.size());
     std::printf("  unbatched: %.3f s  -> %.0fx realtime (%zu steps)\n", u, stripSeconds / u, unbatched->schedule().steps.size());

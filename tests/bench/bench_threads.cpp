@@ -4,6 +4,7 @@
 // calling thread's CPU time and the other threads' (process minus caller), and checks that every
 // thread count gives the same bits as one thread.
 // Usage: bench_threads [--runs N] [--threads N] [--quick] [--graphs DIR] [--block N (1024)] [--only w1|w2]
+#include "bench/BenchMaterial.h"
 #include "core/Compiler.h"
 #include "core/Executor.h"
 #include "core/Registry.h"
@@ -68,23 +69,7 @@ Timing run(Program& program, double seconds) {
     // internal blocks per call); the single-threaded executor cuts them the same way.
     const int block = blockFrames * std::max(1, 16384 / blockFrames);
     const int loopFrames = 48000 * 10 / block * block;
-    std::vector<AudioBuffer> inputs;
-    std::uint32_t seed = 1;
-    for (const auto& port : ex.inputs()) {
-        inputs.emplace_back(port.channels, loopFrames);
-        for (int c = 0; c < port.channels; ++c)
-            for (int n = 0; n < loopFrames; ++n) {
-                seed ^= seed << 13;
-                seed ^= seed >> 17;
-                seed ^= seed << 5;
-                inputs.back().channel(c)[n] = float(seed) * (0.5f / 4294967296.0f) - 0.25f;
-            }
-    }
-    std::vector<AudioBuffer> outputs;
-    for (const auto& port : ex.outputs()) outputs.emplace_back(port.channels, block);
-    std::vector<ConstAudioView> inViews(inputs.size());
-    std::vector<AudioView> outViews;
-    for (auto& o : outputs) outViews.push_back(o.view());
+    bench::BlockBuffers io(ex, loopFrames, block, 0.25f);
     const std::int64_t total = std::int64_t(seconds * 48000) / block * block;
     Timing t;
     const WorkerPool* pool = ex.workerPool();
@@ -94,9 +79,9 @@ Timing run(Program& program, double seconds) {
     const auto start = std::chrono::steady_clock::now();
     for (std::int64_t done = 0; done < total; done += block) {
         const int offset = int(done % loopFrames);
-        for (std::size_t i = 0; i < inputs.size(); ++i) inViews[i] = inputs[i].view().frameRange(offset, block);
-        ex.process(inViews, outViews);
-        for (const auto& o : outputs)
+        io.at(offset);
+        ex.process(io.inViews, io.outViews);
+        for (const auto& o : io.outputs)
             for (int c = 0; c < o.channels(); ++c) {
                 const unsigned char* bytes = reinterpret_cast<const unsigned char*>(o.channel(c));
                 for (std::size_t k = 0; k < sizeof(float) * block; k += 4) { // a sample's bits at a time
@@ -116,11 +101,6 @@ Timing run(Program& program, double seconds) {
                            now.yields - waits0[std::size_t(w)].yields});
     }
     return t;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
 }
 
 } // namespace
@@ -164,16 +144,16 @@ int main(int argc, char** argv) {
         for (int k = 0; k < 2; ++k) {
             Program& p = k == 0 ? *one : *many;
             std::printf("  %d thread%s (%d used): wall %.3f  CPU %.3f  (caller %.3f, others %.3f)  %.0fx realtime\n",
-                        k == 0 ? 1 : threads, k == 0 ? " " : "s", p.executor().workerThreads(), median(wall[k]),
-                        median(process[k]), median(caller[k]), std::max(0.0, median(process[k]) - median(caller[k])),
-                        w.seconds / median(wall[k]));
+                        k == 0 ? 1 : threads, k == 0 ? " " : "s", p.executor().workerThreads(), bench::median(wall[k]),
+                        bench::median(process[k]), bench::median(caller[k]),
+                        std::max(0.0, bench::median(process[k]) - bench::median(caller[k])), w.seconds / bench::median(wall[k]));
         }
         for (std::size_t v = 0; v < waits.size(); ++v)
             std::printf("  worker %zu's waits (last run): %llu ready, %llu spun, %llu yielded (%llu yields), %llu slept\n", v,
                         static_cast<unsigned long long>(waits[v].ready), static_cast<unsigned long long>(waits[v].spun),
                         static_cast<unsigned long long>(waits[v].yielded), static_cast<unsigned long long>(waits[v].yields),
                         static_cast<unsigned long long>(waits[v].slept));
-        std::printf("  speed-up (wall) %.2fx; output %s\n", median(wall[0]) / median(wall[1]),
+        std::printf("  speed-up (wall) %.2fx; output %s\n", bench::median(wall[0]) / bench::median(wall[1]),
                     hash[0] == hash[1] ? "bit-identical" : "DIFFERS");
         allSame &= hash[0] == hash[1];
     }

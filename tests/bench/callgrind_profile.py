@@ -12,8 +12,9 @@ over 1 % with their share and their instructions per frame.
   W1       20 s of the 10-minute master through tests/bench/graphs/w1.yaml, 24-bit out
   W2       the 32 tracks' first 5 s through tests/bench/graphs/w2.yaml, 24-bit out
   analyze  stagegraph analyze of 20 s of the master
+  analyze-loudness  the same with --figures loudness (no balance bank)
 
-Usage: callgrind_profile.py [--build DIR] [--only W1,W2,analyze] [--top N]
+Usage: callgrind_profile.py [--build DIR] [--only W1,W2,analyze,analyze-loudness] [--top N]
 Needs valgrind, sox and Debian's python3-numpy (for the material, made once by bench_compare.py).
 """
 import argparse
@@ -82,7 +83,7 @@ def short_name(signature):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--only", default="W1,W2,analyze")
+    parser.add_argument("--only", default="W1,W2,analyze,analyze-loudness")
     parser.add_argument("--top", type=int, default=14)
     args = parser.parse_args()
     for tool in ("valgrind", "callgrind_annotate", "sox"):
@@ -106,10 +107,11 @@ def main():
                [a for i, p in enumerate(w2_in) for a in ("-i", f"t{i}={p}")] +
                ["-o", os.path.join(out, "w2.wav"), "--format", "wav24"], W2_SECONDS * rate),
         "analyze": ([sg, "analyze", w1_in, "--json"], W1_SECONDS * rate),
+        "analyze-loudness": ([sg, "analyze", w1_in, "--json", "--figures", "loudness"], W1_SECONDS * rate),
     }
     for name in [w.strip() for w in args.only.split(",") if w.strip()]:
         if name not in table:
-            sys.exit(f"callgrind_profile: --only: unknown workload '{name}' (W1, W2, analyze)")
+            sys.exit(f"callgrind_profile: --only: unknown workload '{name}' (W1, W2, analyze, analyze-loudness)")
         cmd, frames = table[name]
         total, functions = callgrind(cmd, os.path.join(out, f"callgrind.{name}"))
         print(f"\n{name}: {total:,} instructions, {total / frames:,.0f} per frame ({frames:,} frames, AVX2 kernels)")

@@ -76,21 +76,11 @@ YAML
 fi
 
 # ---- the server: dummy driver, 48 kHz, 64 frames, real-time where the system allows ----------
-export JACK_DEFAULT_SERVER=$server JACK_NO_START_SERVER=1
-if chrt -f 1 true 2>/dev/null; then mode="-R -P 70"; else mode="--no-realtime"; fi
-# (-r before -d would mean "no real-time"; after "-d dummy" it is the sample rate.)
-# shellcheck disable=SC2086
-jackd $mode -n "$server" -d dummy -r 48000 -p 64 </dev/null >"$work/jackd.log" 2>&1 &
-jackd_pid=$!
-up=0
-for _ in $(seq 200); do
-    if jack_lsp >/dev/null 2>&1; then up=1; break; fi
-    kill -0 "$jackd_pid" 2>/dev/null || break
-    sleep 0.05
-done
-[ "$up" = 1 ] || { echo "live_w2: jackd did not start:" >&2; cat "$work/jackd.log" >&2; exit 1; }
-
-echo "jackd '$server' ($mode): dummy driver, 48000 Hz, 64-frame periods"
+# shellcheck source=tests/live/servers.sh
+. "$here/tests/live/servers.sh"
+jackd_up "$server" 64 "$work/jackd.log" >&2 || { echo "live_w2: jackd did not start" >&2; exit 1; }
+jackd_pid=$server_pid
+echo "jackd '$server' ($jackd_mode): dummy driver, 48000 Hz, 64-frame periods"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Other JACK servers at real-time priority (a test suite's fixture, another benchmark): their
 # driver threads run at the same priority as ours and above our callback thread.

@@ -17,8 +17,15 @@ namespace {
 /// A stereo noise source over a fixed buffer; reads allocate nothing.
 class BufferSource final : public AudioSource {
 public:
-    explicit BufferSource(const AudioBuffer& buffer) : buffer_(buffer) {}
+    BufferSource(const AudioBuffer& buffer, bool lend) : buffer_(buffer), lend_(lend) {}
     int channels() const override { return buffer_.channels(); }
+    /// Lends whole blocks in place when asked to (AudioSource::borrow), as the render pipeline does.
+    bool borrow(int frames, ConstAudioView& out) override {
+        if (!lend_ || buffer_.frames() - position_ < frames) return false;
+        out = buffer_.view().frameRange(position_, frames);
+        position_ += frames;
+        return true;
+    }
     int read(const AudioView& block) override {
         const int frames = std::min(block.frames, buffer_.frames() - position_);
         for (int c = 0; c < block.channels; ++c) std::copy_n(buffer_.channel(c) + position_, frames, block.channel(c));
@@ -28,6 +35,7 @@ public:
 
 private:
     const AudioBuffer& buffer_;
+    bool lend_;
     int position_ = 0;
 };
 
@@ -65,31 +73,32 @@ connections: ["mix -> hpf -> limit -> echo -> out"]
         const auto x = sg::test::noise(30000, 0.5f, std::uint32_t(c + 1));
         std::copy(x.begin(), x.end(), input.channel(c));
     }
-    for (int block : {1, 64, 8192}) {
-        Diagnostics diags;
-        CompileOptions options;
-        options.maxBlockFrames = block;
-        auto program = sg::test::compileYaml(yaml, diags, options);
-        INFO(diags.formatAll());
-        REQUIRE(program);
-        long progressCalls = 0;
-        RunnerOptions runnerOptions;
-        runnerOptions.blockFrames = block;
-        runnerOptions.tailFrames = tailFramesOf(program->schedule());
-        runnerOptions.onProgress = [&progressCalls](std::int64_t) { ++progressCalls; };
-        OfflineRunner runner(program->executor(), runnerOptions);
-        BufferSource source(input);
-        SumSink sink;
-        AudioSource* sources[] = {&source};
-        AudioSink* sinks[] = {&sink};
-        RunResult result;
-        const long allocations = sg::test::allocationsDuring([&] { result = runner.run(sources, sinks); });
-        INFO("block " << block);
-        CHECK(result.status == RunStatus::Finished);
-        INFO("the input, then the schedule's tail (at least the delay's 3 ms, 144 frames)");
-        CHECK(runnerOptions.tailFrames >= 144);
-        CHECK(sink.frames == 30000 + runnerOptions.tailFrames);
-        CHECK(progressCalls > 0);
-        CHECK(allocations == 0);
-    }
+    for (const bool lend : {false, true})
+        for (int block : {1, 64, 8192}) {
+            Diagnostics diags;
+            CompileOptions options;
+            options.maxBlockFrames = block;
+            auto program = sg::test::compileYaml(yaml, diags, options);
+            INFO(diags.formatAll());
+            REQUIRE(program);
+            long progressCalls = 0;
+            RunnerOptions runnerOptions;
+            runnerOptions.blockFrames = block;
+            runnerOptions.tailFrames = tailFramesOf(program->schedule());
+            runnerOptions.onProgress = [&progressCalls](std::int64_t) { ++progressCalls; };
+            OfflineRunner runner(program->executor(), runnerOptions);
+            BufferSource source(input, lend);
+            SumSink sink;
+            AudioSource* sources[] = {&source};
+            AudioSink* sinks[] = {&sink};
+            RunResult result;
+            const long allocations = sg::test::allocationsDuring([&] { result = runner.run(sources, sinks); });
+            INFO("block " << block << (lend ? ", lent in place" : ", copied"));
+            CHECK(result.status == RunStatus::Finished);
+            INFO("the input, then the schedule's tail (at least the delay's 3 ms, 144 frames)");
+            CHECK(runnerOptions.tailFrames >= 144);
+            CHECK(sink.frames == 30000 + runnerOptions.tailFrames);
+            CHECK(progressCalls > 0);
+            CHECK(allocations == 0);
+        }
 }

@@ -42,6 +42,39 @@ private:
     std::int64_t position_ = 0;
 };
 
+/// Plays a planar signal and lends it in place (AudioSource::borrow) where a whole block fits,
+/// except on every third call, which it leaves to read() (a copy) as a source may.
+class LendingSource final : public AudioSource {
+public:
+    explicit LendingSource(Planar signal) : signal_(std::move(signal)) {
+        for (const auto& channel : signal_) length_ = std::int64_t(channel.size());
+        storage_ = AudioBuffer(int(signal_.size()), int(std::max<std::int64_t>(1, length_)));
+        for (std::size_t c = 0; c < signal_.size(); ++c)
+            std::copy(signal_[c].begin(), signal_[c].end(), storage_.channel(int(c)));
+    }
+    int channels() const override { return int(signal_.size()); }
+    bool borrow(int frames, ConstAudioView& out) override {
+        if (++calls_ % 3 == 0 || length_ - position_ < frames) return false;
+        out = storage_.view().frameRange(int(position_), frames);
+        position_ += frames;
+        ++lent_;
+        return true;
+    }
+    int read(const AudioView& block) override {
+        const int frames = int(std::min<std::int64_t>(block.frames, length_ - position_));
+        for (int c = 0; c < block.channels; ++c) std::copy_n(storage_.channel(c) + position_, frames, block.channel(c));
+        position_ += frames;
+        return frames;
+    }
+    int lent() const { return lent_; }
+
+private:
+    Planar signal_;
+    AudioBuffer storage_;
+    std::int64_t length_ = 0, position_ = 0;
+    int calls_ = 0, lent_ = 0;
+};
+
 /// Collects what it is given; optionally refuses its n-th write, like a full disk.
 class PlanarSink final : public AudioSink {
 public:
@@ -219,6 +252,48 @@ connections: ["a -> lookA -> outA", "b -> lookB -> outB"]
         OfflineRunner runner(program->executor(), {.blockFrames = 64});
         CHECK(runner.run(sources, sinks).status == RunStatus::Finished);
         CHECK(differingSamples(sinkB.signal(), b) == 0);
+    }
+}
+
+TEST_CASE("runner: a source that lends its frames in place gives the same output as one that copies", "[runner]") {
+    // Lent blocks, copied blocks and a short last block interleave; the other input copies and
+    // ends first. The null test against the inputs, and the same bits as two copying sources.
+    const char* yaml = R"(stagegraph: 1
+inputs: {a: {channels: 1}, b: {channels: 2}}
+outputs: {outA: {channels: 1}, outB: {channels: 2}}
+nodes: {lookA: {type: latency, samples: 37}, lookB: {type: latency, samples: 5}}
+connections: ["a -> lookA -> outA", "b -> lookB -> outB"]
+)";
+    const Planar a = noisePlanar(1, 5000, 31), b = noisePlanar(2, 12345, 32);
+    for (int block : {1, 7, 64, 1000, 8192}) {
+        auto program = compileText(yaml, block);
+        PlanarSource sourceA(a);
+        LendingSource sourceB(b);
+        PlanarSink sinkA(1), sinkB(2);
+        AudioSource* sources[] = {&sourceA, &sourceB};
+        AudioSink* sinks[] = {&sinkA, &sinkB};
+        OfflineRunner runner(program->executor(), {.blockFrames = block});
+        const RunResult result = runner.run(sources, sinks);
+        INFO("block " << block);
+        CHECK(result.status == RunStatus::Finished);
+        CHECK(result.inputFrames == 12345);
+        CHECK(result.outputFrames == 12345);
+        CHECK(sourceB.lent() >= (block < 8192 ? 1 : 0));
+        CHECK(differingSamples(sinkA.signal(), shifted(a, 12345, 0)) == 0);
+        CHECK(differingSamples(sinkB.signal(), b) == 0);
+
+        // The lending source as the only, and the longer, input of a graph with latency: the
+        // frames after its end are silence, and the tail comes out whole.
+        auto latency = compileText(kLatencyGraph, block);
+        LendingSource lender(b);
+        PlanarSink out(2);
+        AudioSource* one[] = {&lender};
+        AudioSink* oneSink[] = {&out};
+        OfflineRunner second(latency->executor(), {.blockFrames = block, .tailFrames = 50});
+        const RunResult r = second.run(one, oneSink);
+        CHECK(r.status == RunStatus::Finished);
+        CHECK(r.outputFrames == 12345 + 50);
+        CHECK(differingSamples(out.signal(), shifted(b, 12345 + 50, 0)) == 0);
     }
 }
 

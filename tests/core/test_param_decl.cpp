@@ -6,7 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 
 using namespace sg;
 using namespace sg::nodetest;
@@ -218,5 +221,102 @@ TEST_CASE("kit: element-wise kernels match their formulas on every architecture"
         for (int start = 0, size = 1; start < frames; start += size, size = size % 13 + 1)
             k.decibelsToGain(db.data() + start, pieces.data() + start, std::min(size, frames - start));
         CHECK(whole == pieces);
+
+        // The fused kernels: the same bits as their two passes, whole and in pieces, hostile
+        // levels included (0, denormals, inf, NaN: the floor, and NaN kept where it was).
+        std::vector<float> levels = gains;
+        levels[5] = 0.0f;
+        levels[6] = 1e-42f;
+        levels[7] = std::numeric_limits<float>::infinity();
+        levels[8] = std::numeric_limits<float>::quiet_NaN();
+        levels[9] = -1e-30f;
+        auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+            return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+        };
+        for (const float scale : {1.0f, 0.5f}) {
+            std::vector<float> twoPasses(frames), fused(frames, -1.0f), fusedPieces(frames, -1.0f);
+            k.gainToDecibels(levels.data(), twoPasses.data(), frames);
+            for (float& v : twoPasses) v = std::max(v * scale, -240.0f);
+            k.gainToDecibelsFloored(levels.data(), fused.data(), frames, scale, -240.0f);
+            for (int start = 0, size = 1; start < frames; start += size, size = size % 13 + 1)
+                k.gainToDecibelsFloored(levels.data() + start, fusedPieces.data() + start, std::min(size, frames - start), scale,
+                                        -240.0f);
+            INFO("scale " << scale);
+            CHECK(same(fused, twoPasses));
+            CHECK(same(fusedPieces, twoPasses));
+            CHECK(std::isnan(fused[8]));
+            CHECK(fused[5] == -240.0f);
+        }
+        const std::vector<float> change = y, offset = db;
+        for (int mode = 0; mode < 3; ++mode) { // per-frame offset, a constant, none
+            const float sign = mode == 1 ? 1.0f : -1.0f, constant = mode == 1 ? 3.0f : 0.0f;
+            std::vector<float> formed(frames), twoPasses(frames), fused(frames, -1.0f), fusedPieces(frames, -1.0f);
+            for (int n = 0; n < frames; ++n) {
+                const auto i = std::size_t(n);
+                formed[i] = mode == 0 ? sign * change[i] + offset[i] : mode == 1 ? sign * change[i] + constant : sign * change[i];
+            }
+            k.decibelsToGain(formed.data(), twoPasses.data(), frames);
+            const float* offsets = mode == 0 ? offset.data() : nullptr;
+            k.offsetDecibelsToGain(change.data(), sign, offsets, constant, fused.data(), frames);
+            for (int start = 0, size = 1; start < frames; start += size, size = size % 13 + 1)
+                k.offsetDecibelsToGain(change.data() + start, sign, offsets ? offsets + start : nullptr, constant,
+                                       fusedPieces.data() + start, std::min(size, frames - start));
+            INFO("mode " << mode);
+            CHECK(same(fused, twoPasses));
+            CHECK(same(fusedPieces, twoPasses));
+        }
+    }
+}
+
+TEST_CASE("kit: gainToDecibels is within half an ulp + 1e-6 dB of 20 log10 |g| over every float exponent", "[kit]") {
+    // Every binade from the smallest subnormal to the largest float, each with its edges (1,
+    // just under and over sqrt(2), just under 2) and random mantissas, both signs; the exact
+    // value from double log10. The compressor's level runs through this conversion.
+    std::vector<float> g;
+    std::uint32_t seed = 12345;
+    for (std::uint32_t exponent = 0; exponent < 255; ++exponent) {
+        const std::uint32_t mantissas[] = {0, 1, 0x3504f2, 0x3504f3, 0x3504f4, 0x7fffff, 0x400000};
+        for (std::uint32_t m : mantissas) {
+            const std::uint32_t bits = exponent << 23 | m;
+            float v = 0;
+            std::memcpy(&v, &bits, 4);
+            if (v != 0) g.push_back(v);
+        }
+        for (int k = 0; k < 40; ++k) {
+            seed = seed * 1664525u + 1013904223u;
+            const std::uint32_t bits = exponent << 23 | (seed >> 9);
+            float v = 0;
+            std::memcpy(&v, &bits, 4);
+            if (v != 0) g.push_back(k % 2 ? -v : v);
+        }
+    }
+    for (SimdArch arch : availableArchs()) {
+        const Elementwise& k = Elementwise::forArch(arch);
+        std::vector<float> out(g.size());
+        k.gainToDecibels(g.data(), out.data(), int(g.size()));
+        double worst = 0, worstBeyondHalfUlp = 0;
+        for (std::size_t i = 0; i < g.size(); ++i) {
+            const double exact = 20.0 * std::log10(std::fabs(double(g[i])));
+            const double error = std::fabs(double(out[i]) - exact);
+            const double halfUlp = 0.5 * (std::nextafter(float(std::fabs(exact)), INFINITY) - float(std::fabs(exact)));
+            worst = std::max(worst, error);
+            worstBeyondHalfUlp = std::max(worstBeyondHalfUlp, error - halfUlp);
+        }
+        INFO(simdArchName(arch) << ": largest error " << worst << " dB, beyond half an ulp " << worstBeyondHalfUlp << " dB");
+        CHECK(worstBeyondHalfUlp <= 1e-6);
+        CHECK(worst <= 4e-5); // half an ulp of 900 dB is 3e-5
+        // Special values: -inf for +-0, +inf for +-inf, NaN for NaN, whatever the mode.
+        const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, std::numeric_limits<float>::quiet_NaN()};
+        float result[5] = {};
+        k.gainToDecibels(special, result, 5);
+        CHECK((std::isinf(result[0]) && result[0] < 0));
+        CHECK((std::isinf(result[1]) && result[1] < 0));
+        CHECK((std::isinf(result[2]) && result[2] > 0));
+        CHECK((std::isinf(result[3]) && result[3] > 0));
+        CHECK(std::isnan(result[4]));
+        // The same bits on every architecture.
+        std::vector<float> reference(g.size());
+        Elementwise::forArch(SimdArch::Sse2).gainToDecibels(g.data(), reference.data(), int(g.size()));
+        CHECK(std::memcmp(reference.data(), out.data(), sizeof(float) * g.size()) == 0);
     }
 }

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <numeric>
 
 using namespace sg;
@@ -54,4 +56,41 @@ TEST_CASE("series recorder: reset forgets, a short input gives its partial windo
     CHECK(s.framesPerValue == 4410);
     REQUIRE(s.values.size() == 1);
     CHECK(s.values[0] == 0.0f);
+}
+
+TEST_CASE("series recorder: values added a segment at a time are those added one by one, bit for bit, hostile values",
+          "[core][series]") {
+    // Segments of 1 to 97 frames across window borders; NaN (first in a window and later),
+    // +-inf, +-0, denormals, large and small values: the max of each window must have the same
+    // bits as the one-value add() gives (std::max order: a NaN first value wins, a later one is
+    // ignored, equal values keep the earlier).
+    std::vector<float> x(20000);
+    std::uint32_t seed = 7;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = float(std::ldexp(double(seed >> 8) / 8388608.0 - 1.0, int(seed % 40) - 20));
+    }
+    const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -0.0f,  0.0f,   std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity(), 1e-42f, -1e-42f};
+    for (std::size_t i = 0; i < x.size(); i += 37) x[i] = specials[(i / 37) % 7];
+    x[4410] = std::numeric_limits<float>::quiet_NaN();                        // the first frame of the second window
+    for (std::size_t i = 8820; i < 13230; ++i) x[i] = (i % 2) ? 0.0f : -0.0f; // a window of zeros of both signs
+    for (auto reduction : {SeriesRecorder::Reduction::Max, SeriesRecorder::Reduction::Mean, SeriesRecorder::Reduction::Last}) {
+        SeriesRecorder one, segments;
+        one.prepare(44100, 10, reduction, 4); // merges after 4 values: the merged values too
+        segments.prepare(44100, 10, reduction, 4);
+        for (float v : x) one.add(v);
+        for (std::size_t i = 0, size = 1; i < x.size(); i += size, size = size % 97 + 1)
+            segments.add(x.data() + i, std::min(size, x.size() - i));
+        const MeasurementSeries a = one.snapshot("x", ""), b = segments.snapshot("x", "");
+        INFO("reduction " << a.reduction);
+        REQUIRE(a.values.size() == b.values.size());
+        for (std::size_t k = 0; k < a.values.size(); ++k) {
+            std::uint32_t bitsA = 0, bitsB = 0;
+            std::memcpy(&bitsA, &a.values[k], 4);
+            std::memcpy(&bitsB, &b.values[k], 4);
+            INFO("value " << k << ": " << a.values[k] << " vs " << b.values[k]);
+            CHECK(bitsA == bitsB);
+        }
+    }
 }

@@ -17,10 +17,7 @@ namespace sg::test {
 inline void writeWav(const std::string& path, const std::vector<std::vector<float>>& channels, double rate = 48000) {
     AudioBuffer buffer(int(channels.size()), int(channels[0].size()));
     for (std::size_t c = 0; c < channels.size(); ++c) std::copy(channels[c].begin(), channels[c].end(), buffer.channel(int(c)));
-    io::AudioFileWriter writer;
-    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, rate, buffer.channels()) == "");
-    REQUIRE(writer.write(buffer.view()) == "");
-    REQUIRE(writer.commit() == "");
+    REQUIRE(io::writeAudioFile(path, io::OutputFormat::Wav32f, rate, buffer.view()) == "");
 }
 
 /// A whole audio file as [channel][frame].

@@ -9,10 +9,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fcntl.h>
 #include <fstream>
+#include <limits>
 #include <numbers>
 #include <optional>
 #include <sstream>
@@ -309,4 +311,218 @@ TEST_CASE("analyze: usage", "[analyze]") {
     const Captured unknown = analyze({"--loud", "x.wav"});
     CHECK(unknown.status == 2);
     CHECK(unknown.err.find("--loud") != std::string::npos);
+}
+
+// ---- --figures loudness ---------------------------------------------------------------------------
+
+namespace {
+
+/// Two doubles that are the same figure: equal bits, or both NaN.
+bool sameFigure(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+/// Every figure the loudness-only analysis reports, equal between `loud` and `all`.
+void checkSameLoudnessFigures(const sg::cli::FileAnalysis& loud, const sg::cli::FileAnalysis& all) {
+    CHECK(loud.figures == sg::cli::AnalyzeFigures::Loudness);
+    CHECK(all.figures == sg::cli::AnalyzeFigures::All);
+    CHECK(loud.frames == all.frames);
+    CHECK(loud.channels == all.channels);
+    CHECK(loud.durationSeconds == all.durationSeconds);
+    CHECK(loud.shorterThanLoudnessBlock == all.shorterThanLoudnessBlock);
+    CHECK(sameFigure(loud.integratedLufs, all.integratedLufs));
+    CHECK(sameFigure(loud.loudnessRangeLu, all.loudnessRangeLu));
+    CHECK(sameFigure(loud.truePeakDbtp, all.truePeakDbtp));
+    CHECK(sameFigure(loud.samplePeakDbfs, all.samplePeakDbfs));
+    CHECK(sameFigure(loud.maxMomentaryLufs, all.maxMomentaryLufs));
+    CHECK(sameFigure(loud.maxShortTermLufs, all.maxShortTermLufs));
+    CHECK(sameFigure(loud.plrDb, all.plrDb));
+    CHECK(sameFigure(loud.dcOffsetDbfs, all.dcOffsetDbfs));
+    CHECK(sameFigure(loud.stereoCorrelation, all.stereoCorrelation));
+    CHECK(sameFigure(loud.crestFactorDb, all.crestFactorDb));
+}
+
+/// The signal in a buffer, for analyzeSignal().
+AudioBuffer bufferOf(const Planar& signal) {
+    AudioBuffer buffer(int(signal.size()), int(signal[0].size()));
+    for (std::size_t c = 0; c < signal.size(); ++c) std::copy(signal[c].begin(), signal[c].end(), buffer.channel(int(c)));
+    return buffer;
+}
+
+/// White noise `overDb` over full scale, clipped to +-1.
+std::vector<float> clippedNoise(int frames, double overDb, std::uint32_t seed) {
+    std::vector<float> x = sg::test::noise(frames, float(std::pow(10.0, overDb / 20)), seed);
+    for (float& v : x) v = std::clamp(v, -1.0f, 1.0f);
+    return x;
+}
+
+} // namespace
+
+TEST_CASE("analyze --figures loudness: the same figures as the full analysis, bit for bit, on hostile material",
+          "[analyze][analyze-loudness]") {
+    struct Case {
+        const char* name;
+        double rate;
+        Planar signal;
+        int oversampling;
+    };
+    const int n48 = 48000 * 5 + 1234, n44 = 44100 * 4 + 77;
+    std::vector<Case> cases;
+    cases.push_back({"clipped noise +20 dB, stereo", 48000, {clippedNoise(n48, 20, 1), clippedNoise(n48, 20, 2)}, 4});
+    cases.push_back({"0.49 fs tone over quiet noise, 44.1 kHz",
+                     44100,
+                     {sineAt(-0.5, 0.49 * 44100, 44100, 4.2), sineAt(-3, 0.4999 * 44100, 44100, 4.2, 0.01)},
+                     4});
+    cases.push_back({"mono near-Nyquist, 8x", 48000, {sineAt(-1, 23900, 48000, 3.3)}, 8});
+    Planar surround;
+    for (int c = 0; c < 6; ++c) surround.push_back(clippedNoise(n44, c == 3 ? 6 : -6.0 * c, std::uint32_t(10 + c)));
+    cases.push_back({"5.1 at 44.1 kHz", 44100, surround, 4});
+    cases.push_back({"silence", 48000, {std::vector<float>(48000 * 2, 0.0f), std::vector<float>(48000 * 2, 0.0f)}, 4});
+    cases.push_back({"shorter than 400 ms", 48000, {sineAt(-6, 997, 48000, 0.25), sineAt(-9, 1500, 48000, 0.25)}, 4});
+    cases.push_back({"one frame", 44100, {std::vector<float>(1, 0.5f)}, 4});
+    Planar offset{sineAt(-20, 50, 48000, 2.5, 0.25), sineAt(-20, 50, 48000, 2.5, -0.25)};
+    cases.push_back({"DC offset, anti-phase", 48000, offset, 4});
+    std::vector<float> denormal(48000);
+    for (std::size_t n = 0; n < denormal.size(); ++n) denormal[n] = n % 3 ? 1e-40f : -3e-39f;
+    cases.push_back({"denormal samples", 48000, {denormal, sineAt(-30, 440, 48000, 1.0)}, 4});
+    for (const Case& c : cases) {
+        CAPTURE(c.name);
+        const AudioBuffer buffer = bufferOf(c.signal);
+        const AudioView view = buffer.view();
+        std::vector<const float*> pointers;
+        for (const auto& channel : c.signal) pointers.push_back(channel.data());
+        sg::cli::AnalyzeOptions options;
+        options.showProgress = false;
+        options.truePeakOversampling = c.oversampling;
+        sg::cli::FileAnalysis all, loud;
+        REQUIRE(sg::cli::analyzeSignal(view, c.rate, options, all) == "");
+        options.figures = sg::cli::AnalyzeFigures::Loudness;
+        REQUIRE(sg::cli::analyzeSignal(view, c.rate, options, loud) == "");
+        checkSameLoudnessFigures(loud, all);
+        // And the one-thread meter on the whole signal in one call (an independent cut).
+        LoudnessMeter meter;
+        LoudnessOptions meterOptions;
+        meterOptions.truePeakOversampling = c.oversampling;
+        REQUIRE(meter.prepare(c.rate, view.channels, meterOptions) == "");
+        meter.process(pointers.data(), view.frames);
+        CHECK(sameFigure(loud.truePeakDbtp, meter.truePeakDbtp()));
+        CHECK(sameFigure(loud.samplePeakDbfs, meter.samplePeakDbfs()));
+        CHECK(sameFigure(loud.loudnessRangeLu, meter.loudnessRangeLu()));
+        CHECK(sameFigure(loud.maxShortTermLufs, meter.maxShortTermLufs()));
+        if (!loud.shorterThanLoudnessBlock) CHECK(sameFigure(loud.integratedLufs, meter.integratedLufs()));
+        // The JSON: the same text up to the balance keys, which are left out.
+        const std::string jsonAll = sg::cli::analysisJson(all), jsonLoud = sg::cli::analysisJson(loud);
+        const auto cut = jsonAll.find(", \"band_31_5hz_db\"");
+        REQUIRE(cut != std::string::npos);
+        CHECK(jsonLoud == jsonAll.substr(0, cut) + "}");
+    }
+}
+
+TEST_CASE("analyze --figures loudness: DC offset, crest factor and correlation against their formulas",
+          "[analyze][analyze-loudness]") {
+    // L = 0.25 + 0.1 sin, R = -L: DC 0.25 (-12.04 dBFS), correlation -1, crest factor from the
+    // exact mean square 0.25^2 + 0.1^2 / 2 over whole periods.
+    const double rate = 48000;
+    Planar x{sineAt(-20, 100, rate, 3.0, 0.25), {}};
+    for (float v : x[0]) x[1].push_back(-v);
+    const AudioBuffer buffer = bufferOf(x);
+    sg::cli::AnalyzeOptions options;
+    options.showProgress = false;
+    options.figures = sg::cli::AnalyzeFigures::Loudness;
+    sg::cli::FileAnalysis a;
+    REQUIRE(sg::cli::analyzeSignal(buffer.view(), rate, options, a) == "");
+    CHECK(a.dcOffsetDbfs == Approx(20 * std::log10(0.25)).margin(1e-4));
+    CHECK(a.stereoCorrelation == Approx(-1).margin(1e-9));
+    CHECK(a.crestFactorDb == Approx(20 * std::log10(0.35) - 10 * std::log10(0.0625 + 0.005)).margin(1e-3));
+    CHECK(a.samplePeakDbfs == Approx(20 * std::log10(0.35)).margin(1e-4));
+}
+
+TEST_CASE("analyze --figures loudness: the command line", "[analyze][analyze-loudness]") {
+    TempDir dir;
+    const std::string tone = writeWav(dir, "tone.wav", {sineAt(-20, 997, 44100, 3), sineAt(-26, 997, 44100, 3)}, 44100);
+    const std::string quiet = writeWav(dir, "quiet.wav", {std::vector<float>(48000, 0.0f)}, 48000);
+    const Captured r = analyze({"--json", "--figures", "loudness", tone, dir.file("missing.wav"), quiet});
+    CHECK(r.status == 1); // the missing file, named; the others still reported
+    CHECK(r.err.find("missing.wav") != std::string::npos);
+    const auto objects = jsonObjects(r.out);
+    REQUIRE(objects.size() == 2);
+    for (const std::string& object : objects) {
+        for (const char* key : kKeys) CHECK(object.find(std::string("\"") + key + "\"") != std::string::npos);
+        CHECK(object.find("band_") == std::string::npos);
+        CHECK(object.find("harshness") == std::string::npos);
+        CHECK(object.find("low_end") == std::string::npos);
+        CHECK(object.find("correlation_min") == std::string::npos);
+    }
+    // -20 dBFS 997 Hz in L and -26 in R: the full analysis's values.
+    const Captured full = analyze({"--json", tone});
+    REQUIRE(full.status == 0);
+    for (const char* key : kKeys)
+        if (std::string(key) != "file") CHECK(jsonValue(objects[0], key) == jsonValue(jsonObjects(full.out).at(0), key));
+    CHECK_FALSE(jsonValue(objects[1], "integrated_lufs").has_value()); // silence: null
+    CHECK_FALSE(jsonValue(objects[1], "true_peak_dbtp").has_value());
+
+    const Captured table = analyze({"--figures", "loudness", tone});
+    CHECK(table.status == 0);
+    CHECK(table.out.find("tone.wav") != std::string::npos);
+    CHECK(table.out.find("band balance") == std::string::npos);
+    CHECK(analyze({"--figures", "all", tone}).out.find("band balance") != std::string::npos);
+
+    const Captured bad = analyze({"--figures", "bands", tone});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("--figures") != std::string::npos);
+    const Captured html = analyze({"--figures", "loudness", "--html", dir.file("r.html"), tone});
+    CHECK(html.status == 2);
+    CHECK(html.err.find("--html") != std::string::npos);
+    CHECK(analyze({"--help"}).out.find("--figures") != std::string::npos);
+}
+
+TEST_CASE("analyze: non-finite samples are named with their channel in both modes, exit 1", "[analyze][analyze-loudness]") {
+    TempDir dir;
+    Planar x{sg::test::noise(48000 * 3, 0.3f, 5), sg::test::noise(48000 * 3, 0.3f, 6)};
+    x[1][100000] = std::numeric_limits<float>::infinity();
+    const std::string path = writeWav(dir, "inf.wav", x, 48000);
+    for (const char* figures : {"all", "loudness"}) {
+        CAPTURE(figures);
+        const Captured r = analyze({"--json", "--figures", figures, path});
+        CHECK(r.status == 1);
+        CHECK(r.err.find("inf.wav") != std::string::npos);
+        CHECK(r.err.find("non-finite samples (NaN or infinity) in channel 2") != std::string::npos);
+    }
+}
+
+TEST_CASE("analyze: the per-channel sums do not depend on how the stream is cut", "[analyze][analyze-loudness]") {
+    Planar x{clippedNoise(10007, 10, 7), clippedNoise(10007, -10, 8)};
+    const auto sumsOf = [&](const std::vector<int>& cuts) {
+        sg::cli::ChannelSums sums;
+        sums.prepare(2);
+        std::size_t at = 0;
+        for (std::size_t i = 0; at < x[0].size(); ++i) {
+            const int n = int(std::min<std::size_t>(std::size_t(cuts[i % cuts.size()]), x[0].size() - at));
+            const float* pointers[2] = {x[0].data() + at, x[1].data() + at};
+            sums.add(pointers, n);
+            at += std::size_t(n);
+        }
+        return sums;
+    };
+    const sg::cli::ChannelSums whole = sumsOf({10007});
+    long double s[2] = {}, q[2] = {}, lr = 0; // the formula, in long double
+    for (std::size_t n = 0; n < x[0].size(); ++n) {
+        for (int c = 0; c < 2; ++c) {
+            s[c] += x[std::size_t(c)][n];
+            q[c] += (long double)x[std::size_t(c)][n] * x[std::size_t(c)][n];
+        }
+        lr += (long double)x[0][n] * x[1][n];
+    }
+    for (int c = 0; c < 2; ++c) {
+        CHECK(whole.sum(c) == Approx(double(s[c])).epsilon(1e-12).margin(1e-9));
+        CHECK(whole.squares(c) == Approx(double(q[c])).epsilon(1e-12));
+    }
+    CHECK(whole.cross() == Approx(double(lr)).epsilon(1e-10).margin(1e-9));
+    for (const std::vector<int>& cuts : {std::vector<int>{1}, {3, 5, 7}, {4096}, {4800, 1}, {2, 8192}}) {
+        const sg::cli::ChannelSums cut = sumsOf(cuts);
+        for (int c = 0; c < 2; ++c) {
+            CHECK(cut.sum(c) == whole.sum(c));
+            CHECK(cut.squares(c) == whole.squares(c));
+        }
+        CHECK(cut.cross() == whole.cross());
+        CHECK(cut.nonFiniteChannel() == -1);
+    }
 }

@@ -168,6 +168,74 @@ TEST_CASE("batch: every row equals stagegraph render bit for bit (CSV and YAML, 
     CHECK(records[1]["outputs"][0].contains("gain_db"));
 }
 
+TEST_CASE("batch: each output in the log is the output --report shows for the same render", "[batch]") {
+    // Hostile material: noise driven +20 dB into clipping plus a near-Nyquist tone, at 44.1 kHz.
+    TempDir dir;
+    const int frames = 2 * 44100;
+    AudioBuffer buffer(2, frames);
+    for (int c = 0; c < 2; ++c) {
+        const auto driven = test::drivenNoise(frames, 21000, 44100, 11 + std::uint32_t(c));
+        std::copy(driven.begin(), driven.end(), buffer.channel(c));
+    }
+    io::AudioFileWriter writer;
+    REQUIRE(writer.open(dir.file("in.wav"), io::OutputFormat::Wav32f, 44100, 2) == "");
+    REQUIRE(writer.write(buffer.view()) == "");
+    REQUIRE(writer.commit() == "");
+    const std::string streaming = test::sourceDir() + "/graphs/mastering/streaming.yaml";
+    dir.write("m.csv", "input,output,graph,target,format\n"
+                       "in.wav,t.wav," +
+                           streaming +
+                           ",spotify,\n"
+                           "in.wav,p.flac," +
+                           streaming + ",,flac16\n");
+    auto batch = runCli("batch " + q(dir.file("m.csv")) + " --log " + q(dir.file("log.jsonl")));
+    INFO(batch.err);
+    REQUIRE(batch.status == 0);
+    auto records = readLog(dir.file("log.jsonl"));
+    REQUIRE(records.size() == 2);
+    std::sort(records.begin(), records.end(), [](const Json& a, const Json& b) { return a["row"] < b["row"]; });
+
+    const std::vector<std::string> renderArgs = {" -o " + q(dir.file("rt.wav")) + " --target spotify",
+                                                 " -o " + q(dir.file("rp.flac")) + " --format flac16"};
+    // --target's figures: nested under "target" in the report, beside the others in the log.
+    const std::vector<std::string> targetKeys = {"before_integrated_lufs", "before_true_peak_dbtp", "gain_db",
+                                                 "max_gain_reduction_db", "mean_gain_reduction_db"};
+    for (std::size_t k = 0; k < renderArgs.size(); ++k) {
+        const std::string report = dir.file("report" + std::to_string(k) + ".json");
+        auto r = runCli("render " + q(streaming) + " -i " + q(dir.file("in.wav")) + renderArgs[k] + " --report " + q(report));
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        const Json reported = Json::parse(slurp(report), nullptr, false);
+        REQUIRE(reported.is_object());
+        REQUIRE(records[k]["status"] == "ok");
+        const Json& logged = records[k]["outputs"][0];
+        const Json& shown = reported["outputs"][0];
+        CAPTURE(logged.dump(), shown.dump());
+        CHECK(records[k]["sample_rate"] == reported["sample_rate"]);
+        CHECK(records[k]["frames"] == reported["frames"]);
+        CHECK(records[k]["latency_frames"] == reported["latency_frames"]);
+        // The same keys in the same order, the same values (the files differ only in name).
+        std::vector<std::string> loggedKeys, shownKeys;
+        for (const auto& item : logged.items()) loggedKeys.push_back(item.key());
+        for (const auto& item : shown.items())
+            if (item.key() != "target") shownKeys.push_back(item.key());
+        REQUIRE(loggedKeys.size() == shownKeys.size() + (k == 0 ? targetKeys.size() : 0));
+        CHECK(std::equal(shownKeys.begin(), shownKeys.end(), loggedKeys.begin()));
+        CHECK(shownKeys.size() > 10); // the figures are there
+        for (const auto& key : shownKeys) {
+            CAPTURE(key);
+            if (key != "file") CHECK(logged[key] == shown[key]);
+        }
+        CHECK(logged["integrated_lufs"].is_number()); // measured
+        CHECK(shown.contains("target") == (k == 0));
+        if (k == 0)
+            for (const auto& key : targetKeys) {
+                CAPTURE(key);
+                CHECK(logged[key] == shown["target"][key]);
+            }
+    }
+}
+
 TEST_CASE("batch: --shard K/N partitions the rows exactly; bad shards are usage errors", "[batch]") {
     TempDir dir;
     writeNoiseWav(dir.file("in.wav"), 4800, 3);

@@ -6,12 +6,16 @@
 // STAGEGRAPH_SAFETY_CLI, when set, names the binary to test (to see these fail on an old build).
 #include "SafetyTesting.h"
 #include "core/Buffer.h"
+#include "host/cli/Report.h"
 #include "host/io/AudioFile.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
@@ -42,10 +46,7 @@ void writeInput(const std::string& path) {
     const auto left = test::sine(1000, 0.5, 48000, kFrames), right = test::sine(500, 0.5, 48000, kFrames);
     std::copy(left.begin(), left.end(), buffer.channel(0));
     std::copy(right.begin(), right.end(), buffer.channel(1));
-    io::AudioFileWriter writer;
-    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, 48000, 2) == "");
-    REQUIRE(writer.write(buffer.view()) == "");
-    REQUIRE(writer.commit() == "");
+    REQUIRE(io::writeAudioFile(path, io::OutputFormat::Wav32f, 48000, buffer.view()) == "");
 }
 
 /// Frames of an audio file as libsndfile reads it, -1 if unreadable.
@@ -262,5 +263,54 @@ connections: ["mix -> trim -> master"]
         CHECK_FALSE(fs::exists(dir.file("out.wav")));
     }
     CHECK(slurp(part) == before);
+    CHECK(noTemporaries(dir));
+}
+
+TEST_CASE("safety: the whole-file writers (audio, text) replace a file whole, keep links, stream to FIFOs", "[safety][outputs]") {
+    TempDir dir;
+    // Hostile audio: noise driven +20 dB into clipping plus a near-Nyquist tone, 44.1 kHz, written
+    // as float so it must read back bit for bit.
+    const int frames = 44100;
+    AudioBuffer audio(2, frames);
+    for (int c = 0; c < 2; ++c) {
+        const auto driven = test::drivenNoise(frames, 22000, 44100, 5 + std::uint32_t(c));
+        std::copy(driven.begin(), driven.end(), audio.channel(c));
+    }
+    const std::string real = dir.write("real.wav", "old contents");
+    fs::create_symlink("real.wav", dir.file("link.wav"));
+    REQUIRE(io::writeAudioFile(dir.file("link.wav"), io::OutputFormat::Wav32f, 44100, audio.view()) == "");
+    CHECK(isLink(dir.file("link.wav")));
+    io::AudioFileReader reader;
+    REQUIRE(reader.open(real) == "");
+    CHECK(reader.sampleRate() == 44100);
+    AudioBuffer back(reader.channels(), int(reader.frames()));
+    REQUIRE(reader.read(back.view()) == frames);
+    for (int c = 0; c < 2; ++c) CHECK(std::memcmp(back.channel(c), audio.channel(c), sizeof(float) * std::size_t(frames)) == 0);
+
+    const std::string text = dir.write("real.txt", "old text");
+    fs::create_symlink("real.txt", dir.file("link.txt"));
+    REQUIRE(cli::writeTextFile(dir.file("link.txt"), "new text\n") == "");
+    CHECK(isLink(dir.file("link.txt")));
+    CHECK(slurp(text) == "new text\n");
+
+    // A FIFO is streamed to and stays a FIFO.
+    REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0600) == 0);
+    std::string received;
+    std::thread readerThread([&] { received = slurp(dir.file("fifo")); });
+    const std::string streamed = cli::writeTextFile(dir.file("fifo"), "through the pipe");
+    if (!streamed.empty()) ::close(::open(dir.file("fifo").c_str(), O_WRONLY | O_NONBLOCK)); // frees the reader
+    readerThread.join();
+    CHECK(streamed == "");
+    CHECK(received == "through the pipe");
+    struct stat st {};
+    REQUIRE(::lstat(dir.file("fifo").c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+
+    // A folder that does not exist: an error naming the file, nothing written.
+    const std::string audioError = io::writeAudioFile(dir.file("none/x.wav"), io::OutputFormat::Wav24, 44100, audio.view());
+    const std::string textError = cli::writeTextFile(dir.file("none/x.txt"), "text");
+    CHECK_THAT(audioError, Catch::Contains("x.wav"));
+    CHECK_THAT(textError, Catch::Contains("x.txt"));
+    CHECK_FALSE(fs::exists(dir.file("none")));
     CHECK(noTemporaries(dir));
 }

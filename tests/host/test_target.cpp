@@ -424,6 +424,7 @@ TEST_CASE("render --target: heavy limiting is reported, an unreachable target fa
     INFO(heavy.out << heavy.err);
     REQUIRE(heavy.status == 0);
     CHECK_THAT(heavy.out, Catch::Contains("hitting -8 LUFS needed heavy limiting"));
+    CHECK_THAT(heavy.err, Catch::Contains("warning: hitting -8 LUFS needed heavy limiting")); // and as a warning
     CHECK(std::fabs(measure(readAll(dir.file("out.wav"))).integratedLufs + 8) <= 0.1);
     fs::remove(dir.file("out.wav"));
 
@@ -969,6 +970,62 @@ TEST_CASE("deliverToTarget writes what a plain render of its chain (gain, limite
         CHECK(got.truePeakDbtp <= target.ceilingDbtp);
         fs::remove(out);
         fs::remove(plain);
+    }
+}
+
+TEST_CASE("deliverToTarget: the probe's two threads give the same delivery from a scratch in memory and spilled, every time",
+          "[render][target][probe]") {
+    // The probe's halves run on two threads reading the pass-1 scratch at once (pread when it is a
+    // file): where the samples live and how the threads interleave must not change a bit.
+    TempDir dir;
+    const Planar x = hostileMix(64.0, -32); // probe on (48 s and more), about +18 dB
+    cli::LoudnessTarget target;
+    REQUIRE(cli::parseLoudnessTarget("spotify", target) == "");
+    const Reading in = measure(x);
+    cli::OutputFigures before;
+    before.sampleRate = kRate;
+    before.channels = 2;
+    before.frames = std::int64_t(x[0].size());
+    before.integratedLufs = in.integratedLufs;
+    before.truePeakDbtp = in.truePeakDbtp;
+    std::vector<std::vector<float>> first;
+    double firstGain = 0, firstTrim = 0;
+    int round = 0;
+    for (std::size_t limit : {cli::TempSampleFile::kInMemorySamples, std::size_t(0), std::size_t(0)}) {
+        CAPTURE(limit, round);
+        cli::TempSampleFile source;
+        REQUIRE(source.create(dir.path(), 2, limit) == "");
+        AudioBuffer buffer(2, int(x[0].size()));
+        for (std::size_t c = 0; c < 2; ++c) std::copy(x[c].begin(), x[c].end(), buffer.channel(int(c)));
+        REQUIRE(source.write(ConstAudioView(buffer.view())) == "");
+        CHECK(source.onDisk() == (limit == 0));
+        io::AudioFileWriter writer;
+        cli::TargetResult result;
+        const std::string out = dir.file("delivered.wav");
+        REQUIRE(cli::deliverToTarget(source, before, target, out, io::OutputFormat::Wav24, {}, writer, result, false, nullptr) ==
+                "");
+        REQUIRE(writer.commit() == "");
+        CHECK(result.probeRuns == 2);
+        CHECK(result.encodes == 1);
+        const Planar written = readAll(out);
+        const Reading got = measure(written);
+        CHECK(std::fabs(got.integratedLufs - target.integratedLufs) <= cli::kAcceptToleranceLu);
+        CHECK(got.truePeakDbtp <= target.ceilingDbtp);
+        CHECK(got.oracleTruePeakDbtp <= target.ceilingDbtp + 0.1);
+        if (round == 0) {
+            first = written;
+            firstGain = result.gainDb, firstTrim = result.trimDb;
+        } else {
+            CHECK(result.gainDb == firstGain);
+            CHECK(result.trimDb == firstTrim);
+            REQUIRE(written.size() == first.size());
+            for (std::size_t c = 0; c < written.size(); ++c) {
+                REQUIRE(written[c].size() == first[c].size());
+                CHECK(std::memcmp(written[c].data(), first[c].data(), sizeof(float) * written[c].size()) == 0);
+            }
+        }
+        fs::remove(out);
+        ++round;
     }
 }
 

@@ -6,6 +6,7 @@
 #include "host/live/AudioRing.h"
 #include "host/live/LiveEngine.h"
 #include "host/live/LiveGraph.h"
+#include "live/LiveTesting.h"
 #include "support/RtAllocations.h"
 #include "support/TestSupport.h"
 
@@ -21,12 +22,7 @@ namespace {
 std::unique_ptr<LiveGraph> makeGraph(const test::TempDir& dir, const std::string& name, const std::string& yaml) {
     LiveFormat format;
     format.maxBlockFrames = 256;
-    Diagnostics diags;
-    std::string error;
-    auto graph = LiveGraph::create(dir.write(name, yaml), {}, format, diags, error);
-    INFO(diags.formatAll() << error);
-    REQUIRE(graph);
-    return graph;
+    return test::makeLiveGraph(dir, name, yaml, format);
 }
 
 } // namespace

@@ -7,10 +7,8 @@
 // The sessions run in-process through sg::cli::runLive with commands written into a pipe, so
 // the timing of `switch` and `set` lines is the test's; the offline renders they are compared
 // with come from the `stagegraph render` command.
-#include "host/cli/Live.h"
-#include "host/io/AudioFile.h"
-#include "host/live/AudioDevice.h"
-#include "support/TestSupport.h"
+#include "host/WavTesting.h"
+#include "live/LiveTesting.h"
 
 #include <catch2/catch.hpp>
 
@@ -32,166 +30,23 @@ using namespace sg;
 
 namespace {
 
-constexpr double kRate = 48000; // the fixture's server rate
+using namespace sg::test; // LiveTesting.h, WavTesting.h
 
-bool jackdInstalled() { return test::runShell("command -v jackd").status == 0; }
+constexpr double kRate = kLiveRate;
 
-std::string serverName() {
-    const char* name = std::getenv("JACK_DEFAULT_SERVER");
-    return name && *name ? name : "default";
-}
+using Channels = std::vector<std::vector<float>>;
 
-/// True when a JACK server answers. When jackd is not installed, warns with the line ctest
-/// reports as a skip and returns false; when it is installed but no server answers, fails.
-bool jackServerReady() {
-    ::setenv("JACK_NO_START_SERVER", "1", 1); // clients (jack_lsp too) must not spawn a server
-    if (!jackdInstalled()) {
-        WARN("SKIPPED: jackd is not installed (apt-get install jackd2); live test not run");
-        return false;
+std::int64_t framesOf(const Channels& audio) { return audio.empty() ? 0 : std::int64_t(audio[0].size()); }
+
+/// The largest step between samples of any channel, counted from a silent sample before the
+/// first (as the session's summary counts it).
+double largestStep(const Channels& audio) {
+    double step = 0;
+    for (const auto& channel : audio) {
+        float previous = 0;
+        for (float v : channel) step = std::max(step, double(std::abs(v - std::exchange(previous, v))));
     }
-    INFO("no JACK server '" << serverName()
-                            << "' answers: run the tests through ctest (fixture 'jack'), or start "
-                               "one: tests/live/jackd-fixture.sh start DIR");
-    REQUIRE(test::runShell("jack_lsp").status == 0);
-    return true;
-}
-
-/// A test case whose body runs only when jackServerReady(): the body is a function of its own,
-/// so a skipped test ends without an early return (the way Catch's TEST_CASE is built).
-#define JACK_TEST_CASE(name, tags) JACK_TEST_CASE_WITH_BODY(INTERNAL_CATCH_UNIQUE_NAME(jackTestBody), name, tags)
-#define JACK_TEST_CASE_WITH_BODY(body, name, tags)                                                                               \
-    static void body();                                                                                                          \
-    TEST_CASE(name, tags) {                                                                                                      \
-        if (jackServerReady()) body();                                                                                           \
-    }                                                                                                                            \
-    static void body()
-
-/// A planar float file.
-struct Audio {
-    double rate = 0;
-    std::vector<std::vector<float>> channels;
-    std::int64_t frames() const { return channels.empty() ? 0 : std::int64_t(channels[0].size()); }
-};
-
-void writeAudio(const std::string& path, const std::vector<std::vector<float>>& channels, double rate = kRate) {
-    io::AudioFileWriter writer;
-    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, rate, int(channels.size())) == "");
-    AudioBuffer buffer(int(channels.size()), int(channels[0].size()));
-    for (std::size_t c = 0; c < channels.size(); ++c) std::copy(channels[c].begin(), channels[c].end(), buffer.channel(int(c)));
-    REQUIRE(writer.write(buffer.view()) == "");
-    REQUIRE(writer.commit() == "");
-}
-
-Audio readAudio(const std::string& path) {
-    io::AudioFileReader reader;
-    REQUIRE(reader.open(path) == "");
-    Audio audio;
-    audio.rate = reader.sampleRate();
-    AudioBuffer buffer(reader.channels(), int(reader.frames()));
-    REQUIRE(reader.read(buffer.view()) == reader.frames());
-    for (int c = 0; c < reader.channels(); ++c)
-        audio.channels.emplace_back(buffer.channel(c), buffer.channel(c) + reader.frames());
-    return audio;
-}
-
-std::string gainGraph(double gainDb, int latencySamples = 0) {
-    std::string y = "stagegraph: 1\nname: gain" + std::to_string(int(gainDb)) +
-                    "\ninputs:\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n  level: {type: gain, gain: " +
-                    std::to_string(gainDb) + " dB}\n";
-    if (latencySamples > 0) y += "  look: {type: latency, samples: " + std::to_string(latencySamples) + "}\n";
-    y += std::string("connections:\n  - mix -> ") + (latencySamples > 0 ? "look -> " : "") + "level -> out\n";
-    return y;
-}
-
-/// What one in-process `stagegraph live` run gave.
-struct LiveRun {
-    int status = -1;
-    std::string out, err;
-    live::LiveSummary summary;
-};
-
-std::string slurp(std::FILE* file) {
-    std::string text;
-    std::rewind(file);
-    char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
-    return text;
-}
-
-/// Counts the occurrences of `text` in what the session has written to its error stream so far
-/// (the session flushes after every message; read with pread, leaving the stream alone).
-using MessageCounter = std::function<int(const std::string& text)>;
-
-/// Runs `stagegraph live ARGS` in-process. `script` gets the write end of the command pipe and a
-/// counter of the session's messages, and runs on its own thread (it may sleep between lines);
-/// the pipe is closed after it returns.
-LiveRun runLive(const std::vector<std::string>& args, const std::function<void(int fd, const MessageCounter&)>& script = {}) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    std::FILE* out = std::tmpfile();
-    std::FILE* err = std::tmpfile();
-    REQUIRE(out);
-    REQUIRE(err);
-    const MessageCounter count = [errFd = fileno(err)](const std::string& text) {
-        std::string seen(std::size_t(::lseek(errFd, 0, SEEK_END)), '\0');
-        seen.resize(std::size_t(std::max<ssize_t>(0, ::pread(errFd, seen.data(), seen.size(), 0))));
-        int found = 0;
-        for (std::size_t at = seen.find(text); at != std::string::npos; at = seen.find(text, at + 1)) ++found;
-        return found;
-    };
-    std::thread writer([&] {
-        if (script) script(fds[1], count);
-        ::close(fds[1]);
-    });
-    live::LiveConsole console;
-    console.commandFd = fds[0];
-    console.out = out;
-    console.err = err;
-    console.interactive = 0;
-    console.handleSignals = false;
-    LiveRun run;
-    run.status = cli::runLive(args, console, &run.summary);
-    writer.join();
-    ::close(fds[0]);
-    run.out = slurp(out);
-    run.err = slurp(err);
-    std::fclose(out);
-    std::fclose(err);
-    return run;
-}
-
-/// runLive, repeated (up to 3 runs) while the server reports xruns. An xrun is a scheduling
-/// event of a shared, loaded machine, not a property of the code under test; a run that is
-/// clean proves the session can play without one, and every content check still applies to it.
-LiveRun runLiveWithoutXruns(const std::vector<std::string>& args,
-                            const std::function<void(int fd, const MessageCounter&)>& script = {}) {
-    LiveRun run;
-    for (int attempt = 1; attempt <= 3; ++attempt) {
-        run = runLive(args, script);
-        if (run.status != 0 || run.summary.xruns == 0) break;
-        WARN("attempt " << attempt << ": " << run.summary.xruns << " xruns reported by the server; running again");
-    }
-    return run;
-}
-
-void say(int fd, const std::string& line) {
-    const std::string text = line + "\n";
-    REQUIRE(::write(fd, text.data(), text.size()) == ssize_t(text.size()));
-}
-
-/// 'path' for /bin/sh.
-std::string quotedPath(const std::string& path) {
-    std::string quoted = "'";
-    quoted += path;
-    quoted += "'";
-    return quoted;
-}
-
-void sleepSeconds(double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); }
-
-/// Waits (10 s at most) until the session has written `text` at least `times` times.
-void waitForMessage(const MessageCounter& count, const std::string& text, int times = 1) {
-    for (int wait = 0; wait < 2000 && count(text) < times; ++wait) sleepSeconds(0.005);
+    return step;
 }
 
 /// Largest |x| over [from, to).
@@ -228,7 +83,7 @@ JACK_TEST_CASE("jack: --list-devices shows the JACK server's device", "[live]") 
 JACK_TEST_CASE("jack: a file played with --tee is bit-identical to the offline render, delayed by the latency", "[live]") {
     test::TempDir dir;
     const std::int64_t frames = std::int64_t(1.5 * kRate);
-    writeAudio(dir.file("in.wav"), {test::noise(frames, 0.4f, 21), test::noise(frames, 0.4f, 22)});
+    writeWav(dir.file("in.wav"), {test::noise(frames, 0.4f, 21), test::noise(frames, 0.4f, 22)});
     // A mastering-like chain with 37 frames of latency (as a lookahead limiter would have).
     const std::string graph =
         dir.write("master.yaml",
@@ -246,17 +101,17 @@ JACK_TEST_CASE("jack: a file played with --tee is bit-identical to the offline r
     INFO(rendered.err);
     REQUIRE(rendered.status == 0);
 
-    const Audio tee = readAudio(dir.file("tee.wav")), render = readAudio(dir.file("render.wav"));
+    const Channels tee = readWav(dir.file("tee.wav")), render = readWav(dir.file("render.wav"));
     const int latency = run.summary.sessionLatencyFrames;
     CHECK(latency == 37);
-    REQUIRE(render.frames() == frames);
+    REQUIRE(framesOf(render) == frames);
     // The live session plays the file plus its latency: tee[L + n] == render[n], tee[0..L) is the
     // graph's answer to the silence before the file (zeros for this graph).
-    REQUIRE(tee.frames() == frames + latency);
-    REQUIRE(tee.channels.size() == 2);
+    REQUIRE(framesOf(tee) == frames + latency);
+    REQUIRE(tee.size() == 2);
     for (std::size_t c = 0; c < 2; ++c) {
-        CHECK(std::memcmp(tee.channels[c].data() + latency, render.channels[c].data(), sizeof(float) * std::size_t(frames)) == 0);
-        CHECK(std::all_of(tee.channels[c].begin(), tee.channels[c].begin() + latency, [](float v) { return v == 0.0f; }));
+        CHECK(std::memcmp(tee[c].data() + latency, render[c].data(), sizeof(float) * std::size_t(frames)) == 0);
+        CHECK(std::all_of(tee[c].begin(), tee[c].begin() + latency, [](float v) { return v == 0.0f; }));
     }
     CHECK(run.summary.xruns == 0);
     CHECK(run.summary.underrunFrames == 0);
@@ -318,7 +173,7 @@ JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the cross
     const double frequency = 220, amplitude = 0.5, fadeMs = 50;
     const std::int64_t frames = std::int64_t(6.0 * kRate);
     const auto sine = test::sine(frequency, amplitude, kRate, frames);
-    writeAudio(dir.file("sine.wav"), {sine, sine});
+    writeWav(dir.file("sine.wav"), {sine, sine});
     for (const std::string& extra :
          std::vector<std::string>{"-i", dir.file("sine.wav"), "--tee", dir.file("tee.wav"), "--crossfade", "50"})
         args.push_back(extra);
@@ -347,9 +202,9 @@ JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the cross
     expected.insert(expected.end(), std::begin(order), std::end(order));
     CHECK(run.summary.graphsPlayed == expected);
 
-    const Audio tee = readAudio(dir.file("tee.wav"));
-    const auto& y = tee.channels[0];
-    REQUIRE(tee.frames() == frames + 100);
+    const Channels tee = readWav(dir.file("tee.wav"));
+    const auto& y = tee[0];
+    REQUIRE(framesOf(tee) == frames + 100);
     for (float v : y) REQUIRE(std::isfinite(v));
 
     // Step bound. The output is y[n] = c[n] s[n - L] with c = w_out g_out + w_in g_in (every graph
@@ -368,11 +223,7 @@ JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the cross
     INFO("largest step " << worstStep << ", bound " << bound);
     CHECK(worstStep <= bound * (1 + 1e-4));
     // The summary's figure is the same step, measured on what was sent (both channels, from 0).
-    double sentStep = 0;
-    for (const auto& channel : tee.channels) {
-        float previous = 0;
-        for (float v : channel) sentStep = std::max(sentStep, double(std::abs(v - std::exchange(previous, v))));
-    }
+    const double sentStep = largestStep(tee);
     CHECK(double(run.summary.largestStep) == sentStep);
     CHECK(run.summary.largestStepFrame >= 0);
     CHECK(run.out.find("non-finite samples: 0; largest step between samples: ") != std::string::npos);
@@ -409,7 +260,7 @@ JACK_TEST_CASE("jack: --cycle switches round the graphs by played time; a soak's
                                   dir.write("c.yaml", gainGraph(-3))};
     const std::int64_t frames = std::int64_t(2.3 * kRate);
     const auto sine = test::sine(330, 0.5, kRate, frames);
-    writeAudio(dir.file("sine.wav"), {sine, sine});
+    writeWav(dir.file("sine.wav"), {sine, sine});
     for (const char* extra : {"--cycle", "500ms", "--crossfade", "20", "--tee"}) args.push_back(extra);
     args.push_back(dir.file("tee.wav"));
     args.push_back("-i");
@@ -421,12 +272,8 @@ JACK_TEST_CASE("jack: --cycle switches round the graphs by played time; a soak's
     CHECK(run.summary.switches == 4);
     CHECK(run.summary.graphsPlayed == std::vector<int>{1, 2, 3, 1, 2});
     CHECK(run.summary.nonFiniteSamples == 0);
-    const Audio tee = readAudio(dir.file("tee.wav"));
-    double sentStep = 0;
-    for (const auto& channel : tee.channels) {
-        float previous = 0;
-        for (float v : channel) sentStep = std::max(sentStep, double(std::abs(v - std::exchange(previous, v))));
-    }
+    const Channels tee = readWav(dir.file("tee.wav"));
+    const double sentStep = largestStep(tee);
     CHECK(double(run.summary.largestStep) == sentStep);
     // The bound of the test above: sqrt(2) 2A sin(pi f/fs) + 2A pi/(2F) = 0.0305 + 0.0016 (an
     // equal-power fade between two gains <= 1 weighs the sine by up to sqrt(2)); a cut or a gap
@@ -442,8 +289,8 @@ JACK_TEST_CASE("jack: missing device, impossible block size, bad graph: clear er
     const std::string bad =
         dir.write("bad.yaml", "stagegraph: 1\ninputs:\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\n"
                               "nodes:\n  level: {type: gian, gain: -3 dB}\nconnections:\n  - mix -> level -> out\n");
-    writeAudio(dir.file("in.wav"), {test::noise(4800, 0.1f, 1), test::noise(4800, 0.1f, 2)});
-    writeAudio(dir.file("in44.wav"), {test::noise(4410, 0.1f, 1), test::noise(4410, 0.1f, 2)}, 44100);
+    writeWav(dir.file("in.wav"), {test::noise(4800, 0.1f, 1), test::noise(4800, 0.1f, 2)});
+    writeWav(dir.file("in44.wav"), {test::noise(4410, 0.1f, 1), test::noise(4410, 0.1f, 2)}, 44100);
     const std::string in = dir.file("in.wav");
 
     LiveRun run = runLive({good, "-i", in, "--api", "jack", "--device", "no-such-device"});
@@ -488,7 +335,7 @@ JACK_TEST_CASE("jack: a graph that fails to compile while live leaves the playin
     const std::int64_t frames = std::int64_t(2.0 * kRate);
     const double amplitude = 0.5;
     const auto sine = test::sine(220, amplitude, kRate, frames);
-    writeAudio(dir.file("sine.wav"), {sine, sine});
+    writeWav(dir.file("sine.wav"), {sine, sine});
 
     const LiveRun run = runLive(
         {first, second, "-i", dir.file("sine.wav"), "--tee", dir.file("tee.wav")}, [&](int fd, const MessageCounter& count) {
@@ -515,9 +362,9 @@ JACK_TEST_CASE("jack: a graph that fails to compile while live leaves the playin
     if (run.summary.xruns) WARN(run.summary.xruns << " xruns (scheduling on a loaded machine; the switch tests assert none)");
 
     // Until the good switch the first graph plays on, without a gap: every period peaks at A.
-    const Audio tee = readAudio(dir.file("tee.wav"));
-    const auto& y = tee.channels[0];
-    REQUIRE(tee.frames() == frames);
+    const Channels tee = readWav(dir.file("tee.wav"));
+    const auto& y = tee[0];
+    REQUIRE(framesOf(tee) == frames);
     const int period = int(kRate / 220) + 1;
     std::int64_t firstChange = -1;
     for (std::int64_t n = 0; n + period <= frames; n += period)
@@ -538,8 +385,8 @@ JACK_TEST_CASE("jack: set node.param VALUE changes a parameter at a sample posit
     const std::string graph = dir.write("g.yaml", gainGraph(0));
     const std::int64_t frames = std::int64_t(1.5 * kRate);
     const double amplitude = 0.5;
-    writeAudio(dir.file("dc.wav"),
-               {std::vector<float>(std::size_t(frames), float(amplitude)), std::vector<float>(std::size_t(frames), 0.0f)});
+    writeWav(dir.file("dc.wav"),
+             {std::vector<float>(std::size_t(frames), float(amplitude)), std::vector<float>(std::size_t(frames), 0.0f)});
     const LiveRun run =
         runLive({graph, "-i", dir.file("dc.wav"), "--tee", dir.file("tee.wav")}, [&](int fd, const MessageCounter& count) {
             waitForMessage(count, "playing on");
@@ -555,8 +402,8 @@ JACK_TEST_CASE("jack: set node.param VALUE changes a parameter at a sample posit
 
     // On DC the output is the gain itself: 1.0 before, 10^(-6/20) after, and in between a ramp
     // over the gain node's 20 ms smoothing (960 frames at 48 kHz), never a jump.
-    const Audio tee = readAudio(dir.file("tee.wav"));
-    const auto& y = tee.channels[0];
+    const Channels tee = readWav(dir.file("tee.wav"));
+    const auto& y = tee[0];
     const double after = amplitude * std::pow(10.0, -6.0 / 20.0);
     std::int64_t start = -1, end = -1;
     for (std::int64_t n = 0; n < frames; ++n) {
@@ -581,12 +428,12 @@ JACK_TEST_CASE("jack: --loop plays the file again, --duration ends the session",
     const std::string graph = dir.write("g.yaml", gainGraph(-6));
     const std::int64_t frames = 12000; // 0.25 s
     const auto noise = test::noise(frames, 0.5f, 9);
-    writeAudio(dir.file("in.wav"), {noise, noise});
+    writeWav(dir.file("in.wav"), {noise, noise});
     const LiveRun run = runLive({graph, "-i", dir.file("in.wav"), "--loop", "--duration", "0.9", "--tee", dir.file("tee.wav")});
     INFO(run.out << run.err);
     REQUIRE(run.status == 0);
-    const Audio tee = readAudio(dir.file("tee.wav"));
-    const auto& y = tee.channels[0];
+    const Channels tee = readWav(dir.file("tee.wav"));
+    const auto& y = tee[0];
     REQUIRE(std::int64_t(y.size()) == std::int64_t(0.9 * kRate));
     const float gain = float(std::pow(10.0, -6.0 / 20.0));
     long mismatches = 0;
@@ -599,7 +446,7 @@ JACK_TEST_CASE("jack: the stagegraph command plays, takes commands on standard i
     const std::string a = dir.write("a.yaml", gainGraph(0)), b = dir.write("b.yaml", gainGraph(-6));
     const std::int64_t frames = std::int64_t(1.5 * kRate);
     const auto noise = test::noise(frames, 0.3f, 5);
-    writeAudio(dir.file("in.wav"), {noise, noise});
+    writeWav(dir.file("in.wav"), {noise, noise});
     // Commands through a pipe into the real command's standard input.
     const std::string cli = quotedPath(test::cliPath()), input = quotedPath(dir.file("in.wav"));
     const auto piped = test::runShell("(sleep 0.6; echo 'switch 2') | " + cli + " live " + quotedPath(a) + " " + quotedPath(b) +
@@ -610,7 +457,7 @@ JACK_TEST_CASE("jack: the stagegraph command plays, takes commands on standard i
                             std::regex("1 switch, [0-9]+ xruns?"))); // the summary, no terminal (xruns: see runLiveWithoutXruns)
     CHECK(piped.out.find("p99") != std::string::npos);
     CHECK(piped.err.find("switch to 2") != std::string::npos);
-    CHECK(readAudio(dir.file("tee.wav")).frames() == frames);
+    CHECK(framesOf(readWav(dir.file("tee.wav"))) == frames);
 
     const auto bad = test::runShell(cli + " live " + quotedPath(a) + " -i " + input + " --block 0 </dev/null");
     CHECK(bad.status == 2);

@@ -10,6 +10,7 @@
 #include "host/live/LiveGraph.h"
 #include "host/live/ProcessTimes.h"
 #include "host/live/SpscQueue.h"
+#include "live/LiveTesting.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -24,25 +25,7 @@ using namespace sg::live;
 
 namespace {
 
-std::string gainGraph(double gainDb, int latencySamples = 0, int channels = 2) {
-    std::string y = "stagegraph: 1\nname: g" + std::to_string(int(gainDb)) +
-                    "\ninputs:\n  mix: {channels: " + std::to_string(channels) +
-                    "}\noutputs:\n  out: {channels: " + std::to_string(channels) +
-                    "}\nnodes:\n  level: {type: gain, gain: " + std::to_string(gainDb) + " dB}\n";
-    if (latencySamples > 0) y += "  look: {type: latency, samples: " + std::to_string(latencySamples) + "}\n";
-    y += std::string("connections:\n  - mix -> ") + (latencySamples > 0 ? "look -> " : "") + "level -> out\n";
-    return y;
-}
-
-std::unique_ptr<LiveGraph> makeGraph(const test::TempDir& dir, const std::string& name, const std::string& yaml,
-                                     const LiveFormat& format) {
-    Diagnostics diags;
-    std::string error;
-    auto graph = LiveGraph::create(dir.write(name, yaml), {}, format, diags, error);
-    INFO(diags.formatAll() << error);
-    REQUIRE(graph);
-    return graph;
-}
+using test::gainGraph;
 
 /// A source (file mode) pushed whole into a ring, and the engine's output collected.
 struct OfflineEngine {
@@ -61,6 +44,14 @@ struct OfflineEngine {
         engine = std::make_unique<LiveEngine>(config);
         out.resize(std::size_t(config.outputChannels));
         callbackOut.resize(config.outputChannels, 8192);
+    }
+    /// Posts a switch to `graph` (the session's graph number `index`), taken at the next callback.
+    void switchTo(LiveGraph* graph, int index) {
+        EngineCommand command;
+        command.kind = EngineCommand::Kind::Switch;
+        command.graph = graph;
+        command.graphIndex = index;
+        REQUIRE(engine->post(command));
     }
     /// One callback of `frames` frames; appends its output.
     void run(int frames) {
@@ -88,7 +79,7 @@ TEST_CASE("engine: one graph plays bit-identical to the executor, for any callba
                              "  hpf: {type: highpass, freq: 80 Hz, slope: 24}\n  bell: {type: peak, freq: 2 kHz, gain: 3 dB}\n"
                              "  look: {type: latency, samples: 37}\n  trim: {type: gain, gain: -2 dB}\n"
                              "connections:\n  - mix -> hpf -> bell -> look -> trim -> out\n";
-    auto graph = makeGraph(dir, "g.yaml", yaml, format);
+    auto graph = test::makeLiveGraph(dir, "g.yaml", yaml, format);
     const int latency = graph->latencyFrames();
     REQUIRE(latency == 37);
     graph->alignTo(latency);
@@ -132,8 +123,8 @@ TEST_CASE("engine: the crossfade is sin/cos over F frames and starts after the w
     test::TempDir dir;
     LiveFormat format;
     format.maxBlockFrames = 64;
-    auto loud = makeGraph(dir, "a.yaml", gainGraph(0), format);
-    auto quiet = makeGraph(dir, "b.yaml", gainGraph(-120), format); // 1e-6: reads the other weight alone
+    auto loud = test::makeLiveGraph(dir, "a.yaml", gainGraph(0), format);
+    auto quiet = test::makeLiveGraph(dir, "b.yaml", gainGraph(-120), format); // 1e-6: reads the other weight alone
     const double quietGain = std::pow(10.0, -120.0 / 20.0);
     const int fade = 480, warmup = kWarmupMarginFrames;
 
@@ -144,13 +135,7 @@ TEST_CASE("engine: the crossfade is sin/cos over F frames and starts after the w
     config.sourceFrames = 20000;
     OfflineEngine offline(config, constant(2, 20000, 1.0f));
     offline.engine->setInitialGraph(loud.get(), 1);
-    auto post = [&](LiveGraph* graph, int index) {
-        EngineCommand command;
-        command.kind = EngineCommand::Kind::Switch;
-        command.graph = graph;
-        command.graphIndex = index;
-        REQUIRE(offline.engine->post(command));
-    };
+    auto post = [&](LiveGraph* graph, int index) { offline.switchTo(graph, index); };
     for (int k = 0; k < 10; ++k) offline.run(64);
     post(quiet.get(), 2); // taken at the start of the next callback: frame 640
     for (int k = 0; k < 90; ++k) offline.run(64);
@@ -184,9 +169,9 @@ TEST_CASE("engine: a switch during the warm-up replaces the incoming graph, duri
     test::TempDir dir;
     LiveFormat format;
     format.maxBlockFrames = 64;
-    auto a = makeGraph(dir, "a.yaml", gainGraph(0), format);
-    auto b = makeGraph(dir, "b.yaml", gainGraph(-6), format);
-    auto c = makeGraph(dir, "c.yaml", gainGraph(-12), format);
+    auto a = test::makeLiveGraph(dir, "a.yaml", gainGraph(0), format);
+    auto b = test::makeLiveGraph(dir, "b.yaml", gainGraph(-6), format);
+    auto c = test::makeLiveGraph(dir, "c.yaml", gainGraph(-12), format);
     const float gainB = float(std::pow(10.0, -6.0 / 20.0)), gainC = float(std::pow(10.0, -12.0 / 20.0));
     const int fade = 480, warmup = kWarmupMarginFrames;
     EngineConfig config;
@@ -196,13 +181,7 @@ TEST_CASE("engine: a switch during the warm-up replaces the incoming graph, duri
     config.sourceFrames = 40000;
     OfflineEngine offline(config, constant(1, 40000, 1.0f));
     offline.engine->setInitialGraph(a.get(), 1);
-    auto post = [&](LiveGraph* graph, int index) {
-        EngineCommand command;
-        command.kind = EngineCommand::Kind::Switch;
-        command.graph = graph;
-        command.graphIndex = index;
-        REQUIRE(offline.engine->post(command));
-    };
+    auto post = [&](LiveGraph* graph, int index) { offline.switchTo(graph, index); };
     auto runFrames = [&](int frames) {
         for (int k = 0; k < frames / 64; ++k) offline.run(64);
     };
@@ -246,8 +225,8 @@ TEST_CASE("engine: graphs of different latency are aligned, so the crossfade mix
     test::TempDir dir;
     LiveFormat format;
     format.maxBlockFrames = 128;
-    auto direct = makeGraph(dir, "a.yaml", gainGraph(0), format);
-    auto late = makeGraph(dir, "b.yaml", gainGraph(0, 100), format);
+    auto direct = test::makeLiveGraph(dir, "a.yaml", gainGraph(0), format);
+    auto late = test::makeLiveGraph(dir, "b.yaml", gainGraph(0, 100), format);
     const int session = std::max(direct->latencyFrames(), late->latencyFrames());
     REQUIRE(session == 100);
     direct->alignTo(session);
@@ -265,12 +244,8 @@ TEST_CASE("engine: graphs of different latency are aligned, so the crossfade mix
     config.sourceFrames = frames;
     OfflineEngine offline(config, {s, s});
     offline.engine->setInitialGraph(direct.get(), 1);
-    EngineCommand command;
-    command.kind = EngineCommand::Kind::Switch;
-    command.graph = late.get();
-    command.graphIndex = 2;
     offline.run(1024);
-    REQUIRE(offline.engine->post(command));
+    offline.switchTo(late.get(), 2);
     while (!offline.engine->finished()) offline.run(128);
 
     // Both graphs give s[n - 100]; during the fade the output is (w_out + w_in) s[n - 100].
@@ -290,8 +265,8 @@ TEST_CASE("engine: --match-loudness brings graphs of different gain to the sourc
     test::TempDir dir;
     LiveFormat format;
     format.maxBlockFrames = 512;
-    auto up = makeGraph(dir, "up.yaml", gainGraph(+6), format);
-    auto down = makeGraph(dir, "down.yaml", gainGraph(-9), format);
+    auto up = test::makeLiveGraph(dir, "up.yaml", gainGraph(+6), format);
+    auto down = test::makeLiveGraph(dir, "down.yaml", gainGraph(-9), format);
     const int frames = 48000 * 10;
     auto left = test::noise(frames, 0.25f, 3), right = test::noise(frames, 0.25f, 4);
     EngineConfig config;
@@ -303,11 +278,7 @@ TEST_CASE("engine: --match-loudness brings graphs of different gain to the sourc
     while (offline.engine->framesOut() < 48000 * 5) offline.run(512);
     // After 5 s the short-term estimate has settled at -6 dB (slewing 3 dB/s from 0).
     CHECK(std::abs(offline.engine->matchGainDb() - -6.0) < 0.3);
-    EngineCommand command;
-    command.kind = EngineCommand::Kind::Switch;
-    command.graph = down.get();
-    command.graphIndex = 2;
-    offline.engine->post(command);
+    offline.switchTo(down.get(), 2);
     while (!offline.engine->finished()) offline.run(512);
     CHECK(std::abs(offline.engine->matchGainDb() - 9.0) < 0.3);
 

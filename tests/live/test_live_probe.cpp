@@ -2,6 +2,7 @@
 // the first callbacks cheap (LiveGraph::warmUp): no device, the graph and the probe driven here.
 #include "host/live/CallbackProbe.h"
 #include "host/live/LiveGraph.h"
+#include "live/LiveTesting.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -45,12 +46,7 @@ std::unique_ptr<LiveGraph> stripsGraph(const test::TempDir& dir, int block) {
     format.sampleRate = 44100;
     format.maxBlockFrames = block;
     format.sourceChannels = 2;
-    Diagnostics diags;
-    std::string error;
-    auto graph = LiveGraph::create(dir.write("strips.yaml", kStripsYaml), {}, format, diags, error);
-    INFO(diags.formatAll() << error);
-    REQUIRE(graph);
-    return graph;
+    return test::makeLiveGraph(dir, "strips.yaml", kStripsYaml, format);
 }
 
 /// Hostile material: clipped noise at +20 dB drive on one input, a near-Nyquist tone on the other.

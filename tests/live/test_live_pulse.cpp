@@ -8,11 +8,9 @@
 //
 // Sessions run in-process through sg::cli::runLive, commands written into a pipe; the renders
 // they are compared with come from the `stagegraph render` command.
-#include "host/cli/Live.h"
-#include "host/io/AudioFile.h"
-#include "host/live/AudioDevice.h"
+#include "host/WavTesting.h"
+#include "live/LiveTesting.h"
 #include "nodes/lv2/Lv2.h"
-#include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
 
@@ -29,120 +27,19 @@ using namespace sg;
 
 namespace {
 
-constexpr double kRate = 48000; // the fixture's null sink
+using namespace sg::test; // LiveTesting.h, WavTesting.h
 
-/// True when the fixture's server answers; warns with the line ctest reports as a skip when
-/// pulseaudio is not installed.
-bool pulseServerReady() {
-    if (test::runShell("command -v pulseaudio").status != 0) {
-        WARN("SKIPPED: pulseaudio is not installed (apt-get install pulseaudio libasound2-plugins); live test not run");
-        return false;
-    }
-    // This build's private server, whatever the environment says: never a user's server or ALSA set-up.
-    const std::string dir = STAGEGRAPH_PULSE_DIR;
-    ::setenv("PULSE_SERVER", ("unix:" + dir + "/native").c_str(), 1);
-    ::setenv("PULSE_RUNTIME_PATH", (dir + "/runtime").c_str(), 1);
-    ::setenv("ALSA_CONFIG_PATH", (dir + "/asound.conf").c_str(), 1);
-    const char* server = std::getenv("PULSE_SERVER");
-    INFO("no PulseAudio server answers at PULSE_SERVER=" << server
-                                                         << ": run the tests through ctest (fixture 'pulse'), or start one: "
-                                                            "tests/live/pulse-fixture.sh start DIR");
-    REQUIRE(test::runShell("pactl info").status == 0);
-    return true;
-}
-
-#define PULSE_TEST_CASE(name, tags) PULSE_TEST_CASE_WITH_BODY(INTERNAL_CATCH_UNIQUE_NAME(pulseTestBody), name, tags)
-#define PULSE_TEST_CASE_WITH_BODY(body, name, tags)                                                                              \
-    static void body();                                                                                                          \
-    TEST_CASE(name, tags) {                                                                                                      \
-        if (pulseServerReady()) body();                                                                                          \
-    }                                                                                                                            \
-    static void body()
+constexpr double kRate = kLiveRate; // the fixture's null sink
 
 using Channels = std::vector<std::vector<float>>;
 
-void writeAudio(const std::string& path, const Channels& channels) {
-    io::AudioFileWriter writer;
-    REQUIRE(writer.open(path, io::OutputFormat::Wav32f, kRate, int(channels.size())) == "");
-    AudioBuffer buffer(int(channels.size()), int(channels[0].size()));
-    for (std::size_t c = 0; c < channels.size(); ++c) std::copy(channels[c].begin(), channels[c].end(), buffer.channel(int(c)));
-    REQUIRE(writer.write(buffer.view()) == "");
-    REQUIRE(writer.commit() == "");
-}
-
-Channels readAudio(const std::string& path) {
-    io::AudioFileReader reader;
-    REQUIRE(reader.open(path) == "");
-    AudioBuffer buffer(reader.channels(), int(reader.frames()));
-    REQUIRE(reader.read(buffer.view()) == reader.frames());
-    Channels out;
-    for (int c = 0; c < reader.channels(); ++c) out.emplace_back(buffer.channel(c), buffer.channel(c) + reader.frames());
-    return out;
-}
-
-std::string slurp(std::FILE* file) {
-    std::string text;
-    std::rewind(file);
-    char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
-    return text;
-}
-
-struct LiveRun {
-    int status = -1;
-    std::string out, err;
-    live::LiveSummary summary;
-};
-
-/// Runs `stagegraph live ARGS` in-process; `script` writes command lines into its pipe from a
-/// thread of its own (the pipe is closed after it returns).
-LiveRun runLive(const std::vector<std::string>& args, const std::function<void(int fd)>& script = {}) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    std::FILE* out = std::tmpfile();
-    std::FILE* err = std::tmpfile();
-    REQUIRE(out);
-    REQUIRE(err);
-    std::thread writer([&] {
-        if (script) script(fds[1]);
-        ::close(fds[1]);
-    });
-    live::LiveConsole console;
-    console.commandFd = fds[0];
-    console.out = out;
-    console.err = err;
-    console.interactive = 0;
-    console.handleSignals = false;
-    LiveRun run;
-    run.status = cli::runLive(args, console, &run.summary);
-    writer.join();
-    ::close(fds[0]);
-    run.out = slurp(out);
-    run.err = slurp(err);
-    std::fclose(out);
-    std::fclose(err);
-    return run;
-}
-
-std::string quoted(const std::string& path) { return "'" + path + "'"; }
-
-/// A graph with 64 frames of latency and a gain; with `filter`, a high-pass first (a recursive
-/// filter: its state depends on everything it has heard, so it serves only where the graph
-/// plays from the file's start).
-std::string gainGraph(const std::string& name, double gainDb, bool filter = true) {
-    return "stagegraph: 1\nname: " + name + "\ninputs:\n  mix: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n" +
-           (filter ? "  hpf: {type: highpass, freq: 40 Hz}\n" : "") +
-           "  look: {type: latency, samples: 64}\n  level: {type: gain, gain: " + std::to_string(gainDb) +
-           " dB}\nconnections:\n  - mix -> " + (filter ? "hpf -> " : "") + "look -> level -> out\n";
-}
-
 /// `stagegraph render GRAPH -i IN -o OUT --format wav32f`, read back.
 Channels render(const test::TempDir& dir, const std::string& graph, const std::string& output) {
-    const auto r = test::runCli("render " + quoted(graph) + " -i " + quoted(dir.file("in.wav")) + " -o " +
-                                quoted(dir.file(output)) + " --format wav32f");
+    const auto r = test::runCli("render " + quotedPath(graph) + " -i " + quotedPath(dir.file("in.wav")) + " -o " +
+                                quotedPath(dir.file(output)) + " --format wav32f");
     INFO(r.err);
     REQUIRE(r.status == 0);
-    return readAudio(dir.file(output));
+    return readWav(dir.file(output));
 }
 
 const char* const kApis[] = {"pulse", "alsa"};
@@ -155,14 +52,14 @@ PULSE_TEST_CASE("pulse, alsa: 2 s played with --tee are bit-identical to the off
         CAPTURE(api);
         test::TempDir dir;
         const std::int64_t frames = std::int64_t(2 * kRate);
-        writeAudio(dir.file("in.wav"), {test::noise(frames, 0.4f, 31), test::noise(frames, 0.4f, 32)});
-        const std::string graph = dir.write("g.yaml", gainGraph("g", -3));
+        writeWav(dir.file("in.wav"), {test::noise(frames, 0.4f, 31), test::noise(frames, 0.4f, 32)});
+        const std::string graph = dir.write("g.yaml", gainGraph(-3, 64, 2, true));
         const LiveRun run =
             runLive({graph, "-i", dir.file("in.wav"), "--api", api, "--tee", dir.file("tee.wav"), "--format", "wav32f"});
         INFO(run.out << run.err);
         REQUIRE(run.status == 0);
         CHECK(run.summary.apiName == (std::strcmp(api, "pulse") == 0 ? "Pulse" : "ALSA"));
-        const Channels tee = readAudio(dir.file("tee.wav")), rendered = render(dir, graph, "render.wav");
+        const Channels tee = readWav(dir.file("tee.wav")), rendered = render(dir, graph, "render.wav");
         const int latency = run.summary.sessionLatencyFrames;
         CHECK(latency == 64);
         REQUIRE(rendered[0].size() == std::size_t(frames));
@@ -181,23 +78,22 @@ PULSE_TEST_CASE("pulse, alsa: switching between two graphs plays the first, then
         CAPTURE(api);
         test::TempDir dir;
         const std::int64_t frames = std::int64_t(1.5 * kRate);
-        writeAudio(dir.file("in.wav"), {test::noise(frames, 0.4f, 41), test::noise(frames, 0.4f, 42)});
+        writeWav(dir.file("in.wav"), {test::noise(frames, 0.4f, 41), test::noise(frames, 0.4f, 42)});
         // Graph b, restarted and warmed up on the music for longer than its delay line, then holds
         // exactly what its render holds there (no recursive state), so after the cut the tee
         // is b's render bit for bit.
-        const std::string a = dir.write("a.yaml", gainGraph("a", 0, false)), b = dir.write("b.yaml", gainGraph("b", -6, false));
+        const std::string a = dir.write("a.yaml", gainGraph(0, 64)), b = dir.write("b.yaml", gainGraph(-6, 64));
         // A hard cut (--crossfade 0): before it the tee is graph a's render, after it graph b's.
         const LiveRun run = runLive({a, b, "-i", dir.file("in.wav"), "--api", api, "--crossfade", "0", "--tee",
                                      dir.file("tee.wav"), "--format", "wav32f"},
-                                    [](int fd) {
-                                        std::this_thread::sleep_for(std::chrono::milliseconds(700));
-                                        const std::string line = "switch 2\n";
-                                        CHECK(::write(fd, line.data(), line.size()) == ssize_t(line.size()));
+                                    [](int fd, const MessageCounter&) {
+                                        sleepSeconds(0.7);
+                                        say(fd, "switch 2");
                                     });
         INFO(run.out << run.err);
         REQUIRE(run.status == 0);
         CHECK(run.summary.switches == 1);
-        const Channels tee = readAudio(dir.file("tee.wav")), ra = render(dir, a, "a.wav"), rb = render(dir, b, "b.wav");
+        const Channels tee = readWav(dir.file("tee.wav")), ra = render(dir, a, "a.wav"), rb = render(dir, b, "b.wav");
         const int latency = run.summary.sessionLatencyFrames;
         REQUIRE(tee[0].size() == std::size_t(frames + latency));
         // The cut: the first frame where the tee is no longer graph a.
@@ -216,8 +112,8 @@ PULSE_TEST_CASE("pulse, alsa: switching between two graphs plays the first, then
 PULSE_TEST_CASE("pulse, alsa: no server: a clear error naming the API and the reason, exit 1", "[live][pulse]") {
     const std::string saved = std::getenv("PULSE_SERVER");
     test::TempDir dir;
-    writeAudio(dir.file("in.wav"), {test::noise(4800, 0.4f, 1), test::noise(4800, 0.4f, 2)});
-    const std::string graph = dir.write("g.yaml", gainGraph("g", 0));
+    writeWav(dir.file("in.wav"), {test::noise(4800, 0.4f, 1), test::noise(4800, 0.4f, 2)});
+    const std::string graph = dir.write("g.yaml", gainGraph(0, 64, 2, true));
     ::setenv("PULSE_SERVER", ("unix:" + dir.file("no-server")).c_str(), 1);
     const LiveRun pulse = runLive({graph, "-i", dir.file("in.wav"), "--api", "pulse"});
     const LiveRun alsa = runLive({graph, "-i", dir.file("in.wav"), "--api", "alsa"});
@@ -245,21 +141,21 @@ PULSE_TEST_CASE("pulse: live set reaches an LV2 plugin's control port", "[live][
     const std::int64_t frames = std::int64_t(1.5 * kRate), every = 4800;
     std::vector<float> clicks(std::size_t(frames), 0.0f);
     for (std::int64_t n = 0; n < frames; n += every) clicks[std::size_t(n)] = 0.5f;
-    writeAudio(dir.file("in.wav"), {clicks});
+    writeWav(dir.file("in.wav"), {clicks});
     const std::string graph =
         dir.write("d.yaml", "stagegraph: 1\ninputs:\n  mix: {channels: 1}\noutputs:\n  out: {channels: 1}\nnodes:\n"
                             "  d: {type: lv2, plugin: \"" +
                                 nodelay + "\", params: {delay: 0, report_latency: 0}}\nconnections:\n  - mix -> d -> out\n");
-    const LiveRun run = runLive(
-        {graph, "-i", dir.file("in.wav"), "--api", "pulse", "--tee", dir.file("tee.wav"), "--format", "wav32f"}, [](int fd) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(500));
-            const std::string line = "set d.delay 480\n";
-            CHECK(::write(fd, line.data(), line.size()) == ssize_t(line.size()));
-        });
+    const LiveRun run =
+        runLive({graph, "-i", dir.file("in.wav"), "--api", "pulse", "--tee", dir.file("tee.wav"), "--format", "wav32f"},
+                [](int fd, const MessageCounter&) {
+                    sleepSeconds(0.5);
+                    say(fd, "set d.delay 480");
+                });
     INFO(run.out << run.err);
     REQUIRE(run.status == 0);
     CHECK(run.err.find("error") == std::string::npos);
-    const Channels tee = readAudio(dir.file("tee.wav"));
+    const Channels tee = readWav(dir.file("tee.wav"));
     REQUIRE(tee[0].size() == std::size_t(frames));
     // The first click plays undelayed, the last one 480 frames (10 ms) late.
     CHECK(tee[0][0] == 0.5f);

@@ -2,6 +2,7 @@
 // playing graph resolves it to every node parameter the parameter reaches unchanged
 // (GraphDesc::paramBindings), and setting those changes the sound as the written value would.
 #include "host/live/LiveGraph.h"
+#include "live/LiveTesting.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -28,12 +29,8 @@ TEST_CASE("live set: a template parameter reaches the node parameters it is writ
                              "nodes:\n"
                              "  ch: {use: strip}\n"
                              "connections: [mix -> ch -> out]\n";
-    Diagnostics diags;
-    std::string error;
     LiveFormat format;
-    auto graph = LiveGraph::create(dir.write("g.yaml", yaml), {}, format, diags, error);
-    INFO(diags.formatAll() << error);
-    REQUIRE(graph);
+    auto graph = test::makeLiveGraph(dir, "g.yaml", yaml, format);
     CHECK(graph->paramTargets("ch.level") == std::vector<std::string>{"ch.fader.gain", "ch.trim.gain"});
     CHECK(graph->paramTargets("ch.fader.gain") == std::vector<std::string>{"ch.fader.gain"});
     CHECK(graph->paramTargets("ch.nothing") == std::vector<std::string>{"ch.nothing"}); // resolveParam reports it

@@ -1,4 +1,5 @@
-// Real-time safety of the loudness meter: process(), reset() and snapshot() allocate nothing,
+// Real-time safety of the loudness meter: process(), its halves processLoudness() and
+// processPeaks(), mergePeaks(), reset() and snapshot() allocate nothing,
 // at any block size, for every channel count and both oversampling factors, and neither does a
 // compiled graph with `loudness` taps.
 //
@@ -42,6 +43,8 @@ TEST_CASE("rt: the loudness meter allocates nothing while measuring", "[rt][loud
             LoudnessOptions options;
             options.truePeakOversampling = oversampling;
             REQUIRE(meter.prepare(48000, channels, options) == "");
+            LoudnessMeter peaks;
+            REQUIRE(peaks.prepare(48000, channels, options) == "");
             double integrated = 0;
             LoudnessSnapshot snapshot;
             const long count = allocationsDuring([&] {
@@ -55,6 +58,13 @@ TEST_CASE("rt: the loudness meter allocates nothing while measuring", "[rt][loud
                 }
                 meter.reset();
                 meter.process(pointers.data(), 1000);
+                // The halves that analyze --figures loudness runs on two threads.
+                for (int block : {1, 480, 8192}) {
+                    meter.processLoudness(pointers.data(), block);
+                    peaks.processPeaks(pointers.data(), block);
+                }
+                meter.mergePeaks(peaks);
+                snapshot = meter.snapshot();
             });
             CHECK(count == 0);
             CHECK(std::isfinite(integrated));

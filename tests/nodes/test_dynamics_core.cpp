@@ -168,3 +168,95 @@ TEST_CASE("dynamics core: sliding maxima across lanes equal the scalar SlidingMa
         }
     }
 }
+
+TEST_CASE("dynamics core: the attack / release recursion across lanes is the scalar formula, every lane count, split and "
+          "architecture",
+          "[nodes][dynamics][compressor]") {
+    constexpr int L = dynamics::kSmoothLanes;
+    const std::size_t frames = 3001;
+    // Targets in dB: hostile material's levels turned into changes (0 .. 60 dB, long runs of 0,
+    // values around the snap threshold, a NaN and an inf), different per lane.
+    std::vector<std::vector<float>> targets(L);
+    for (int l = 0; l < L; ++l) {
+        const std::vector<float> x = hostileMaterial(std::int64_t(frames) + 50 * l);
+        for (std::size_t n = 0; n < frames; ++n) {
+            const float a = std::fabs(x[n + 50 * std::size_t(l)]);
+            targets[std::size_t(l)].push_back(a > 0.3f ? 60.0f * (a - 0.3f) : 0.0f);
+        }
+        targets[std::size_t(l)][100 + 7 * std::size_t(l)] = 1e-8f; // under the snap
+        targets[std::size_t(l)][900 + 3 * std::size_t(l)] = 2e-7f; // over it
+        if (l == 5) targets[std::size_t(l)][2000] = std::numeric_limits<float>::quiet_NaN();
+        if (l == 6) targets[std::size_t(l)][2100] = std::numeric_limits<float>::infinity();
+    }
+    dynamics::SmoothCoefficients k{};
+    for (int l = 0; l < L; ++l) {
+        const double fs = 44100.0;
+        k.rise[l] = dynamics::timeConstantFactor(0.3 + 2.0 * l, fs);
+        k.fall[l] = dynamics::timeConstantFactor(20.0 + 31.0 * l, fs);
+        k.slowRise[l] = dynamics::timeConstantFactor(5 * (20.0 + 31.0 * l), fs);
+        k.slowFall[l] = dynamics::timeConstantFactor(10 * (20.0 + 31.0 * l), fs);
+        k.riseRest[l] = 1.0 - k.rise[l];
+        k.fallRest[l] = 1.0 - k.fall[l];
+        k.slowRiseRest[l] = 1.0 - k.slowRise[l];
+        k.slowFallRest[l] = 1.0 - k.slowFall[l];
+        k.autoRelease[l] = l % 3 == 1 ? 1.0 : 0.0;
+    }
+    // The formula of DynamicsKernel.h, lane by lane, in the vector code's operation order.
+    std::vector<std::vector<float>> expected(L, std::vector<float>(frames));
+    for (int l = 0; l < L; ++l) {
+        double c = 0, s = 0;
+        for (std::size_t n = 0; n < frames; ++n) {
+            const double t = double(targets[std::size_t(l)][n]);
+            const bool tiny = t < dynamics::kSnapDb;
+            const double next = tiny && c < dynamics::kSnapDb ? 0.0
+                                : t > c                       ? k.riseRest[l] * t + k.rise[l] * c
+                                                              : k.fallRest[l] * t + k.fall[l] * c;
+            const double slowNext = tiny && s < dynamics::kSnapDb ? 0.0
+                                    : t > s                       ? k.slowRiseRest[l] * t + k.slowRise[l] * s
+                                                                  : k.slowFallRest[l] * t + k.slowFall[l] * s;
+            c = next;
+            s = slowNext;
+            expected[std::size_t(l)][n] = float(k.autoRelease[l] > 0 && next < slowNext ? slowNext : next);
+        }
+    }
+    std::mt19937 rng(5);
+    std::vector<int> random;
+    for (int i = 0; i < 100; ++i) random.push_back(std::uniform_int_distribution<int>(1, 70)(rng));
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(detectSimdArch())) continue;
+        auto smooth = SG_SIMD_PICK(arch, smoothChanges);
+        for (int lanes = 1; lanes <= L; ++lanes)
+            for (const auto& blocks : std::vector<std::vector<int>>{{1}, {3}, {4}, {5}, {512}, random})
+                for (const bool inPlace : {false, true}) {
+                    std::vector<std::vector<float>> out(L, std::vector<float>(frames, -1.0f));
+                    std::vector<std::vector<float>> in = targets;
+                    const std::vector<float> zeros(frames, 0.0f);
+                    std::vector<float> scratch(frames);
+                    double change[L] = {}, slow[L] = {};
+                    std::size_t next = 0;
+                    for (std::size_t n = 0; n < frames;) {
+                        const std::size_t count = std::min(std::size_t(blocks[next++ % blocks.size()]), frames - n);
+                        const float* from[L];
+                        float* to[L];
+                        for (int l = 0; l < L; ++l) { // unused lanes: zeros in, a scratch out, as the kernel does
+                            from[l] = l < lanes ? in[std::size_t(l)].data() + n : zeros.data() + n;
+                            to[l] = l >= lanes ? scratch.data() + n
+                                    : inPlace  ? in[std::size_t(l)].data() + n
+                                               : out[std::size_t(l)].data() + n;
+                        }
+                        smooth(from, lanes, int(count), k, change, slow, to);
+                        n += count;
+                    }
+                    INFO(simdArchName(arch) << ", " << lanes << " lanes, first block " << blocks[0]
+                                            << (inPlace ? ", in place" : ""));
+                    std::size_t mismatches = 0;
+                    for (int l = 0; l < lanes; ++l)
+                        for (std::size_t n = 0; n < frames; ++n)
+                            mismatches += bitsOf(inPlace ? in[std::size_t(l)][n] : out[std::size_t(l)][n]) !=
+                                                  bitsOf(expected[std::size_t(l)][n])
+                                              ? 1
+                                              : 0;
+                    CHECK(mismatches == 0);
+                }
+    }
+}

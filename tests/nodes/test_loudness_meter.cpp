@@ -3,11 +3,13 @@
 // publishes.
 #include "tests/nodes/LoudnessTesting.h"
 
+#include "nodes/meters/LoudnessKernels.h"
 #include "tests/nodes/KernelHarness.h"
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <thread>
 
 using namespace sg;
@@ -48,6 +50,46 @@ TEST_CASE("loudness: readings do not depend on how the stream is split", "[loudn
             }
             CAPTURE(plan.size(), plan[0]);
             CHECK(figuresOf(meter) == whole);
+        }
+    }
+}
+
+TEST_CASE("loudness: the halves of process() on two meters, cut differently, read what one meter reads", "[loudness]") {
+    // processLoudness on one meter and processPeaks on another (as analyze --figures loudness
+    // runs them on two threads), each in its own blocks, then mergePeaks: every reading equals
+    // process() on one meter, bit for bit; so do both halves on one meter, in either order.
+    for (double rate : {44100.0, 48000.0}) {
+        for (int oversampling : {4, 8}) {
+            CAPTURE(rate, oversampling);
+            Planar x = musicLike(rate, 20, 9);
+            for (std::size_t n = 0; n < x[0].size(); n += 997) x[1][n] = n % 2 ? 1.0f : -1.0f; // full-scale clicks
+            const Figures whole = figuresOf(measured(x, rate, 4096, oversampling));
+            LoudnessOptions options;
+            options.truePeakOversampling = oversampling;
+            LoudnessMeter loudness, peaks, both;
+            REQUIRE(loudness.prepare(rate, 2, options) == "");
+            REQUIRE(peaks.prepare(rate, 2, options) == "");
+            REQUIRE(both.prepare(rate, 2, options) == "");
+            const auto run = [&](int block, const std::function<void(const float* const*, int)>& f) {
+                for (std::size_t start = 0; start < x[0].size(); start += std::size_t(block)) {
+                    const int n = int(std::min<std::size_t>(std::size_t(block), x[0].size() - start));
+                    const float* pointers[2] = {x[0].data() + start, x[1].data() + start};
+                    f(pointers, n);
+                }
+            };
+            run(4800, [&](const float* const* p, int n) { loudness.processLoudness(p, n); });
+            run(7, [&](const float* const* p, int n) { peaks.processPeaks(p, n); });
+            CHECK(loudness.truePeakDbtp() == kSilentLevel); // not measured by this half
+            CHECK(peaks.integratedLufs() == kSilentLevel);
+            loudness.mergePeaks(peaks);
+            CHECK(figuresOf(loudness) == whole);
+            CHECK(loudness.snapshot().truePeakDbtp == whole.truePeak); // published
+            run(8192, [&](const float* const* p, int n) {
+                both.processPeaks(p, n);
+                both.processLoudness(p, n);
+            });
+            CHECK(figuresOf(both) == whole);
+            for (int c = 0; c < 2; ++c) CHECK(loudness.truePeakDbtp(c) == both.truePeakDbtp(c));
         }
     }
 }
@@ -141,4 +183,42 @@ TEST_CASE("loudness: the snapshot is consistent while the audio thread publishes
     CHECK(last.loudnessRangeLu == meter.loudnessRangeLu());
     CHECK(last.truePeakDbtp == meter.truePeakDbtp());
     CHECK(last.maxShortTermLufs == meter.maxShortTermLufs());
+}
+
+TEST_CASE("loudness: the four-chain sums kernels equal the scalar chains bit for bit on every architecture", "[loudness]") {
+    // ChannelSums (host/cli/CompareFigures.h) relies on this to give the same DC offset, crest
+    // factor and correlation on every CPU.
+    const int quads = 3001;
+    std::vector<float> l = sg::test::noise(4 * quads, 4.0f, 31), r = sg::test::noise(4 * quads, 0.001f, 32);
+    l[17] = 1e-40f; // a denormal, as float; normal in double
+    double sum[4] = {0.5, -1, 0, 2}, square[4] = {1, 2, 3, 4}, cross[4] = {-3, 0, 1e-3, 7};
+    double expectSum[4], expectSquare[4], expectCross[4];
+    for (int k = 0; k < 4; ++k) {
+        expectSum[k] = sum[k];
+        expectSquare[k] = square[k];
+        expectCross[k] = cross[k];
+    }
+    for (int i = 0; i < quads; ++i)
+        for (int k = 0; k < 4; ++k) {
+            const double x = l[std::size_t(4 * i + k)], y = r[std::size_t(4 * i + k)];
+            expectSum[k] += x;
+            expectSquare[k] += x * x;
+            expectCross[k] += x * y;
+        }
+    const SimdArch best = detectSimdArch();
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(best)) continue;
+        CAPTURE(simdArchName(arch));
+        double s[4], q[4], c[4];
+        std::copy(sum, sum + 4, s);
+        std::copy(square, square + 4, q);
+        std::copy(cross, cross + 4, c);
+        SG_SIMD_PICK(arch, quadSums)(l.data(), quads, s, q);
+        SG_SIMD_PICK(arch, quadCross)(l.data(), r.data(), quads, c);
+        for (int k = 0; k < 4; ++k) {
+            CHECK(s[k] == expectSum[k]);
+            CHECK(q[k] == expectSquare[k]);
+            CHECK(c[k] == expectCross[k]);
+        }
+    }
 }

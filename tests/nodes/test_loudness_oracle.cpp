@@ -1,7 +1,10 @@
 // Loudness meter against oracles: gating and LRA against a direct in-test implementation of
 // BS.1770-5 / Tech 3342 that keeps every block, and libebur128 on music-like signals at 44.1, 48
-// and 96 kHz (momentary and short-term at every step, integrated, LRA, sample and true peak).
+// and 96 kHz (momentary and short-term at every step, integrated, LRA, sample and true peak);
+// `analyze --figures loudness` (two threads, the meter split in halves) against libebur128.
 #include "tests/nodes/LoudnessTesting.h"
+
+#include "host/cli/Analyze.h"
 
 #include <catch2/catch.hpp>
 
@@ -222,4 +225,56 @@ TEST_CASE("loudness: true peak close to libebur128's own interpolator", "[loudne
     ebur128_destroy(&st);
     const LoudnessMeter m = measured(x, 48000);
     CHECK(m.truePeakDbtp() == Approx(20 * std::log10(peak)).margin(0.3));
+}
+
+TEST_CASE("loudness: analyze --figures loudness agrees with libebur128 (integrated, LRA, true peak)",
+          "[loudness][ebur128][analyze-loudness]") {
+    // What the benchmark compares: libebur128 with integrated, LRA and true peak against the
+    // loudness-only analysis, on a song at 44.1 and 48 kHz, stereo and mono, and on the song
+    // driven 20 dB into clipping (a flat loudness, peaks at full scale, true peaks over it).
+    for (double rate : {44100.0, 48000.0}) {
+        for (int variant = 0; variant < 3; ++variant) {
+            CAPTURE(rate, variant);
+            Planar x = musicLike(rate, 40, 21, Dynamics::Song);
+            if (variant == 1) x.resize(1); // mono
+            if (variant == 2)
+                for (auto& channel : x)
+                    for (float& v : channel) v = std::clamp(v * 10.0f, -1.0f, 1.0f);
+            const unsigned channels = unsigned(x.size());
+            const std::size_t frames = x[0].size();
+            ebur128_state* st =
+                ebur128_init(channels, (unsigned long)rate,
+                             EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_SAMPLE_PEAK);
+            REQUIRE(st != nullptr);
+            std::vector<float> interleaved(channels * frames);
+            for (std::size_t i = 0; i < frames; ++i)
+                for (unsigned c = 0; c < channels; ++c) interleaved[i * channels + c] = x[c][i];
+            REQUIRE(ebur128_add_frames_float(st, interleaved.data(), frames) == EBUR128_SUCCESS);
+            double integrated = 0, range = 0, truePeak = 0, samplePeak = 0;
+            ebur128_loudness_global(st, &integrated);
+            ebur128_loudness_range(st, &range);
+            for (unsigned c = 0; c < channels; ++c) {
+                double tp = 0, sp = 0;
+                ebur128_true_peak(st, c, &tp);
+                ebur128_sample_peak(st, c, &sp);
+                truePeak = std::max(truePeak, tp);
+                samplePeak = std::max(samplePeak, sp);
+            }
+            ebur128_destroy(&st);
+
+            AudioBuffer buffer{int(channels), int(frames)};
+            for (unsigned c = 0; c < channels; ++c) std::copy(x[c].begin(), x[c].end(), buffer.channel(int(c)));
+            cli::AnalyzeOptions options;
+            options.showProgress = false;
+            options.figures = cli::AnalyzeFigures::Loudness;
+            cli::FileAnalysis a;
+            REQUIRE(cli::analyzeSignal(buffer.view(), rate, options, a) == "");
+            CAPTURE(a.integratedLufs, integrated, a.loudnessRangeLu, range, a.truePeakDbtp, 20 * std::log10(truePeak));
+            CHECK(a.integratedLufs == Approx(integrated).margin(0.05));
+            CHECK(a.loudnessRangeLu == Approx(range).margin(0.2));
+            CHECK(a.samplePeakDbfs == Approx(20 * std::log10(samplePeak)).margin(1e-6));
+            CHECK(a.truePeakDbtp == Approx(20 * std::log10(truePeak)).margin(0.3));
+            CHECK(a.truePeakDbtp >= a.samplePeakDbfs);
+        }
+    }
 }

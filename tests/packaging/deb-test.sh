@@ -7,8 +7,9 @@
 #   3. both unpacked with `dpkg -x` into a temporary root: --version, a render with the packaged
 #      graphs bit for bit like the build tree's, `use:` of the packaged graphs, and examples/ built
 #      against the unpacked -dev package with find_package.
-# Not done here: `dpkg -i` / `apt-get install ./stagegraph_*.deb` on a clean Debian 12 system
-# (this test runs on a shared development machine; see docs/install.md for the command).
+# Not done here: `apt-get install ./stagegraph_*.deb` on a clean Debian 12 system (this test runs
+# on a development machine that has every dependency): clean-system-test.sh does that in a
+# debootstrap root (`make package-clean-check`).
 # usage: deb-test.sh SOURCE_DIR BUILD_DIR
 set -eu
 src=$1

@@ -64,12 +64,10 @@ if [ "$live_seconds" = 0 ]; then
     echo "== live: skipped (SOAK_LIVE_SECONDS=0)"
 elif command -v jackd >/dev/null 2>&1; then
     "$sg" render "$work/source.yaml" -o "$work/song.wav" --format wav32f --duration 30 --rate 48000 >/dev/null
-    export JACK_DEFAULT_SERVER=$server JACK_NO_START_SERVER=1
-    if chrt -f 1 true 2>/dev/null; then mode="-R -P 70"; else mode="--no-realtime"; fi
-    # shellcheck disable=SC2086
-    jackd $mode -n "$server" -d dummy -r 48000 -p 64 </dev/null >"$work/jackd.log" 2>&1 &
-    jackd_pid=$!
-    for _ in $(seq 100); do jack_lsp >/dev/null 2>&1 && break; sleep 0.1; done
+    # shellcheck source=tests/live/servers.sh
+    . "$here/tests/live/servers.sh"
+    jackd_up "$server" 64 "$work/jackd.log" >&2 || { echo "soak: jackd did not start; the live soak will fail" >&2; failed=1; }
+    jackd_pid=$server_pid
     echo "== live: $live_seconds s at 64 frames, a switch every second"
     status=0
     "$sg" live "$here/graphs/mastering/streaming.yaml" "$work/quiet.yaml" -i "$work/song.wav" --loop \
@@ -78,7 +76,7 @@ elif command -v jackd >/dev/null 2>&1; then
     grep -v "^switch to" "$work/live.err" || true
     if [ "$status" != 0 ]; then echo "soak: live exited with $status" >&2; failed=1; fi
     grep -q "non-finite samples: 0;" "$work/live.out" || { echo "soak: non-finite samples reached the device" >&2; failed=1; }
-    kill "$jackd_pid" 2>/dev/null; wait "$jackd_pid" 2>/dev/null || true; jackd_pid=
+    kill "$jackd_pid" 2>/dev/null || true; wait "$jackd_pid" 2>/dev/null || true; jackd_pid=
 else
     echo "== live: skipped (jackd is not installed)"
 fi

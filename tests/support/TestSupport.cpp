@@ -184,4 +184,11 @@ bool bitIdentical(const std::vector<Planar>& a, const std::vector<Planar>& b, st
     return true;
 }
 
+std::vector<float> drivenNoise(std::int64_t frames, double toneHz, double sampleRate, std::uint32_t seed) {
+    std::vector<float> out = noise(frames, 0.25f, seed);
+    const std::vector<float> tone = sine(toneHz, 0.05, sampleRate, frames);
+    for (std::size_t n = 0; n < out.size(); ++n) out[n] = std::clamp(10.0f * (out[n] + tone[n]), -1.0f, 1.0f);
+    return out;
+}
+
 } // namespace sg::test

@@ -46,6 +46,9 @@ CommandResult runShell(const std::string& commandLine);
 std::vector<float> sine(double frequencyHz, double amplitude, double sampleRate, std::int64_t frames, double phase = 0);
 /// Deterministic white noise in [-amplitude, amplitude] (xorshift, seeded).
 std::vector<float> noise(std::int64_t frames, float amplitude, std::uint32_t seed);
+/// Hostile material: noise(frames, 0.25, seed) plus a tone of `toneHz` at 0.05 (near Nyquist, say),
+/// driven +20 dB and clipped at full scale.
+std::vector<float> drivenNoise(std::int64_t frames, double toneHz, double sampleRate, std::uint32_t seed);
 
 } // namespace sg::test
 

@@ -1,0 +1,207 @@
+#include "host/cli/ChunkStream.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sg::cli {
+
+SlotQueue::SlotQueue() : slots_(kChunkSlots) {}
+
+void SlotQueue::push(int slot) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        slots_[std::size_t((head_ + count_) % kChunkSlots)] = slot;
+        ++count_;
+    }
+    ready_.notify_all();
+}
+
+int SlotQueue::pop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_.wait(lock, [&] { return count_ > 0 || closed_ || cancelled_; });
+    if (cancelled_ || count_ == 0) return -1;
+    const int slot = slots_[std::size_t(head_)];
+    head_ = (head_ + 1) % kChunkSlots;
+    --count_;
+    return slot;
+}
+
+void SlotQueue::close() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        closed_ = true;
+    }
+    ready_.notify_all();
+}
+
+void SlotQueue::cancel() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        cancelled_ = true;
+    }
+    ready_.notify_all();
+}
+
+ChunkStream::ChunkStream(int channels, int chunkFrames) {
+    for (int s = 0; s < kChunkSlots; ++s) {
+        buffers.emplace_back(channels, chunkFrames);
+        free.push(s);
+    }
+    frames.assign(kChunkSlots, 0);
+    errorFrame.assign(kChunkSlots, -1);
+    errors.resize(kChunkSlots);
+}
+
+void ChunkStream::cancel() {
+    free.cancel();
+    full.cancel();
+}
+
+void copyFrames(const ConstAudioView& from, int fromStart, const AudioView& to, int toStart, int frames) {
+    for (int c = 0; c < to.channels; ++c)
+        std::memcpy(to.channel(c) + toStart, from.channel(c) + fromStart, sizeof(float) * std::size_t(frames));
+}
+
+int ChunkSource::read(const AudioView& block) {
+    const std::int64_t blockEnd = position_ + block.frames;
+    int done = 0;
+    while (done < block.frames) {
+        if (slot_ >= 0) {
+            const auto s = std::size_t(slot_);
+            if (stream_.errorFrame[s] >= 0 && stream_.errorFrame[s] < blockEnd) {
+                error_ = stream_.errors[s];
+                return -1;
+            }
+            if (offset_ < stream_.frames[s]) {
+                const int frames = std::min(block.frames - done, stream_.frames[s] - offset_);
+                copyFrames(stream_.buffers[s].view(), offset_, block, done, frames);
+                offset_ += frames;
+                done += frames;
+                position_ += frames;
+                continue;
+            }
+            stream_.free.push(slot_);
+            slot_ = -1;
+        }
+        if (ended_) break;
+        slot_ = stream_.full.pop();
+        offset_ = 0;
+        if (slot_ < 0) ended_ = true; // the end (the producer closed the stream)
+    }
+    return done;
+}
+
+bool ChunkSource::borrow(int frames, ConstAudioView& out) {
+    if (ended_) return false;
+    // A read error that this block reaches stays with read(), which reports it.
+    if (slot_ >= 0 && stream_.errorFrame[std::size_t(slot_)] >= 0 && stream_.errorFrame[std::size_t(slot_)] < position_ + frames)
+        return false;
+    if (slot_ >= 0 && offset_ >= stream_.frames[std::size_t(slot_)]) {
+        stream_.free.push(slot_);
+        slot_ = -1;
+    }
+    if (slot_ < 0) {
+        slot_ = stream_.full.pop();
+        offset_ = 0;
+        if (slot_ < 0) {
+            ended_ = true;
+            return false;
+        }
+    }
+    const auto s = std::size_t(slot_);
+    if (stream_.errorFrame[s] >= 0 && stream_.errorFrame[s] < position_ + frames) return false;
+    if (stream_.frames[s] - offset_ < frames) return false;
+    out = stream_.buffers[s].view().frameRange(offset_, frames);
+    offset_ += frames;
+    position_ += frames;
+    return true;
+}
+
+bool ChunkSink::write(const ConstAudioView& block) {
+    if (consumerFailed_.load(std::memory_order_acquire)) return false;
+    for (int done = 0; done < block.frames;) {
+        if (slot_ < 0) {
+            slot_ = stream_.free.pop();
+            fill_ = 0;
+            if (slot_ < 0) return false; // cancelled
+        }
+        const int frames = std::min(block.frames - done, chunkFrames_ - fill_);
+        copyFrames(block, done, stream_.buffers[std::size_t(slot_)].view(), fill_, frames);
+        fill_ += frames;
+        done += frames;
+        if (fill_ == chunkFrames_) submit();
+    }
+    return true;
+}
+
+void ChunkSink::finish() {
+    if (slot_ >= 0 && fill_ > 0) submit();
+    stream_.full.close();
+}
+
+void ChunkSink::submit() {
+    stream_.frames[std::size_t(slot_)] = fill_;
+    stream_.full.push(slot_);
+    slot_ = -1;
+}
+
+ChunkConsumer::ChunkConsumer(int channels, int chunkFrames, Consume consume)
+    : consume_(std::move(consume)), stream_(channels, chunkFrames), sink_(stream_, chunkFrames, failed_) {
+    thread_ = std::thread([this] { run(); });
+}
+
+ChunkConsumer::~ChunkConsumer() { finish(); }
+
+std::string ChunkConsumer::finish() {
+    if (!thread_.joinable()) return error_;
+    sink_.finish();
+    thread_.join();
+    return error_;
+}
+
+void ChunkConsumer::run() {
+    for (int slot = stream_.full.pop(); slot >= 0; slot = stream_.full.pop()) {
+        const auto s = std::size_t(slot);
+        if (!failed_.load(std::memory_order_relaxed)) {
+            std::string error = consume_(ConstAudioView(stream_.buffers[s].view().frameRange(0, stream_.frames[s])));
+            if (!error.empty()) {
+                error_ = std::move(error);
+                failed_.store(true, std::memory_order_release);
+            }
+        }
+        stream_.free.push(slot); // after a failure: keep recycling, consume nothing
+    }
+}
+
+ChunkProducer::ChunkProducer(int channels, int chunkFrames, Produce produce)
+    : produce_(std::move(produce)), stream_(channels, chunkFrames), source_(stream_, channels) {
+    thread_ = std::thread([this, chunkFrames] { run(chunkFrames); });
+}
+
+ChunkProducer::~ChunkProducer() {
+    stream_.cancel();
+    thread_.join();
+}
+
+void ChunkProducer::run(int chunkFrames) {
+    for (std::int64_t position = 0;;) {
+        const int slot = stream_.free.pop();
+        if (slot < 0) return; // cancelled
+        const auto s = std::size_t(slot);
+        std::int64_t got = produce_(stream_.buffers[s].view(), stream_.errors[s]);
+        stream_.errorFrame[s] = -1;
+        if (got < 0) {
+            stream_.errorFrame[s] = position;
+            got = 0;
+        }
+        stream_.frames[s] = int(got);
+        position += got;
+        stream_.full.push(slot);
+        if (stream_.errorFrame[s] >= 0 || got < chunkFrames) {
+            stream_.full.close();
+            return;
+        }
+    }
+}
+
+} // namespace sg::cli

@@ -1,0 +1,149 @@
+// Chunks of frames handed from one thread to another, in order: the render pipeline's reader ->
+// runner -> writer hand-offs (host/cli/RenderPipeline.cpp) and --target's pass 2
+// (host/cli/Target.cpp). A stream has kChunkSlots buffers; every slot is in exactly one queue
+// (free: the producer's, full: the consumer's) or held by one thread, so a push never waits and
+// nothing allocates after construction. One hand-off (mutex and condition variable: offline work)
+// per chunk, so small blocks cost no more synchronisation than large ones.
+#pragma once
+
+#include "core/Buffer.h"
+#include "core/OfflineRunner.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sg::cli {
+
+/// Chunks in flight per stream (one being filled, one being used, the rest queued).
+inline constexpr int kChunkSlots = 4;
+
+/// A FIFO of slot indices between two threads.
+class SlotQueue {
+public:
+    SlotQueue();
+    void push(int slot);
+    /// The oldest slot; waits for one. -1 once closed and empty, or cancelled.
+    int pop();
+    /// No more pushes: pop() returns -1 once the queue is empty.
+    void close();
+    /// pop() returns -1 from now on, queued slots or not.
+    void cancel();
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::vector<int> slots_;
+    int head_ = 0, count_ = 0;
+    bool closed_ = false, cancelled_ = false;
+};
+
+/// Chunks of one port's frames between two threads: free slots go to the producer, full ones
+/// to the consumer.
+struct ChunkStream {
+    std::vector<AudioBuffer> buffers;     ///< per slot, chunkFrames frames
+    std::vector<int> frames;              ///< per slot: frames it holds
+    std::vector<std::int64_t> errorFrame; ///< per slot (sources): the frame a read failed at, -1 if none
+    std::vector<std::string> errors;      ///< per slot (sources): the producer's message
+    SlotQueue free, full;
+
+    ChunkStream(int channels, int chunkFrames);
+    void cancel();
+};
+
+/// Copies `frames` frames from `from` at `fromStart` to `to` at `toStart`, channel by channel.
+void copyFrames(const ConstAudioView& from, int fromStart, const AudioView& to, int toStart, int frames);
+
+/// The consumer's end of a stream that a producer thread fills. A read error is returned (-1)
+/// by the first read whose block reaches the frame where the producer failed, as a sequential
+/// loop would meet it.
+class ChunkSource final : public AudioSource {
+public:
+    ChunkSource(ChunkStream& stream, int channels) : stream_(stream), channels_(channels) {}
+    int channels() const override { return channels_; }
+    int read(const AudioView& block) override;
+    /// A view of the current chunk when it holds the whole block (the executor's blocks divide
+    /// the chunks, so every block but the last): no copy. Whatever else (the end, a read error
+    /// in the block, a block across two chunks) is left to read().
+    bool borrow(int frames, ConstAudioView& out) override;
+    /// The producer's message for a read that failed.
+    const std::string& error() const { return error_; }
+
+private:
+    ChunkStream& stream_;
+    int channels_;
+    int slot_ = -1, offset_ = 0;
+    std::int64_t position_ = 0;
+    bool ended_ = false;
+    std::string error_;
+};
+
+/// The producer's end of a stream that a consumer thread empties, a chunk at a time.
+class ChunkSink final : public AudioSink {
+public:
+    ChunkSink(ChunkStream& stream, int chunkFrames, const std::atomic<bool>& consumerFailed)
+        : stream_(stream), chunkFrames_(chunkFrames), consumerFailed_(consumerFailed) {}
+    /// False once the consumer has failed (or the stream was cancelled).
+    bool write(const ConstAudioView& block) override;
+    /// Hands over what is buffered, then no more: the consumer finishes.
+    void finish();
+
+private:
+    void submit();
+    ChunkStream& stream_;
+    int chunkFrames_;
+    const std::atomic<bool>& consumerFailed_;
+    int slot_ = -1, fill_ = 0;
+};
+
+/// A thread that consumes, in order, what is written to sink() (keeps and measures a run's
+/// result, measures what is encoded), so that the work on each side uses its own core.
+class ChunkConsumer {
+public:
+    /// Takes the next frames; returns "" or an error (then nothing more is consumed).
+    using Consume = std::function<std::string(const ConstAudioView&)>;
+    ChunkConsumer(int channels, int chunkFrames, Consume consume);
+    ~ChunkConsumer();
+    ChunkConsumer(const ChunkConsumer&) = delete;
+    ChunkConsumer& operator=(const ChunkConsumer&) = delete;
+    AudioSink& sink() { return sink_; }
+    /// Hands over what is buffered and waits until everything is consumed. Returns "" or the
+    /// consumer's error.
+    std::string finish();
+
+private:
+    void run();
+    Consume consume_;
+    ChunkStream stream_;
+    std::atomic<bool> failed_{false};
+    std::string error_; ///< set before failed_, read after the join
+    ChunkSink sink_;
+    std::thread thread_;
+};
+
+/// A thread that produces, in order, what source() reads (reads a scratch file ahead).
+class ChunkProducer {
+public:
+    /// Fills the view from its first frame: returns the frames produced (fewer than asked: the
+    /// end), or -1 after setting `error`.
+    using Produce = std::function<std::int64_t(const AudioView&, std::string& error)>;
+    ChunkProducer(int channels, int chunkFrames, Produce produce);
+    ~ChunkProducer();
+    ChunkProducer(const ChunkProducer&) = delete;
+    ChunkProducer& operator=(const ChunkProducer&) = delete;
+    ChunkSource& source() { return source_; }
+
+private:
+    void run(int chunkFrames);
+    Produce produce_;
+    ChunkStream stream_;
+    ChunkSource source_;
+    std::thread thread_;
+};
+
+} // namespace sg::cli

@@ -1,0 +1,216 @@
+// The hand-off between threads shared by the render pipeline and --target (ChunkStream,
+// ChunkProducer, ChunkConsumer), TempSampleFile::readAt from several threads, and
+// WrittenSampleMeter split over two threads.
+#include "host/cli/ChunkStream.h"
+#include "host/cli/Target.h"
+#include "host/io/AudioFile.h"
+#include "nodes/meters/LoudnessMeter.h"
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+using namespace sg;
+using sg::test::TempDir;
+
+namespace {
+
+using Planar = std::vector<std::vector<float>>;
+
+/// Ragged block sizes from a seed: 1 .. `most` frames.
+int raggedFrames(std::uint32_t& seed, int most) {
+    seed = seed * 1664525u + 1013904223u;
+    return 1 + int(seed >> 20) % most;
+}
+
+/// Hostile stereo material: clipped noise bursts, a full-scale tone near Nyquist, silence.
+Planar hostile(int frames, double rate) {
+    Planar x(2, std::vector<float>(std::size_t(frames)));
+    const auto noise = test::noise(frames, 1.0f, 99);
+    const auto nyquist = test::sine(0.47 * rate, 1.0, rate, frames, 0.3);
+    for (int n = 0; n < frames; ++n) {
+        const auto i = std::size_t(n);
+        const double t = double(n) / rate;
+        double l = 0.2 * std::sin(2 * M_PI * 110 * t), r = l;
+        if (std::fmod(t, 1.3) < 0.2) l += std::clamp(4.0 * double(noise[i]), -1.0, 1.0), r -= l; // clipped
+        if (std::fmod(t, 0.9) < 0.1) l = nyquist[i], r = -nyquist[i];
+        if (t > 2.0 && t < 2.5) l = r = 0;
+        x[0][i] = float(l);
+        x[1][i] = float(std::clamp(r, -1.0, 1.0));
+    }
+    return x;
+}
+
+} // namespace
+
+TEST_CASE("ChunkProducer and ChunkConsumer hand every frame over in order, whatever the block sizes",
+          "[render][target][chunks]") {
+    constexpr int kChannels = 3, kFrames = 100003, kChunk = 1000;
+    Planar x(kChannels);
+    for (int c = 0; c < kChannels; ++c) x[std::size_t(c)] = test::noise(kFrames, 1.0f, 11u + unsigned(c));
+    std::int64_t produced = 0;
+    std::uint32_t produceSeed = 7;
+    // The producer fills whole chunks until the end, as a file reader does (ragged inside a chunk
+    // would be the end).
+    cli::ChunkProducer producer(kChannels, kChunk, [&](const AudioView& view, std::string&) {
+        const int n = int(std::min<std::int64_t>(view.frames, kFrames - produced));
+        for (int c = 0; c < kChannels; ++c) std::copy_n(x[std::size_t(c)].begin() + produced, n, view.channel(c));
+        produced += n;
+        (void)raggedFrames(produceSeed, 10);
+        return std::int64_t(n);
+    });
+    Planar back(kChannels);
+    cli::ChunkConsumer consumer(kChannels, 777, [&](const ConstAudioView& view) {
+        for (int c = 0; c < kChannels; ++c)
+            back[std::size_t(c)].insert(back[std::size_t(c)].end(), view.channel(c), view.channel(c) + view.frames);
+        return std::string();
+    });
+    AudioBuffer block(kChannels, 5000);
+    std::uint32_t seed = 3;
+    for (;;) {
+        const int want = raggedFrames(seed, 5000);
+        const int got = producer.source().read(block.view().frameRange(0, want));
+        REQUIRE(got >= 0);
+        if (got > 0) REQUIRE(consumer.sink().write(ConstAudioView(block.view().frameRange(0, got))));
+        if (got < want) break;
+    }
+    CHECK(producer.source().read(block.view()) == 0); // the end, again
+    REQUIRE(consumer.finish() == "");
+    for (int c = 0; c < kChannels; ++c) {
+        REQUIRE(back[std::size_t(c)].size() == std::size_t(kFrames));
+        CHECK(std::memcmp(back[std::size_t(c)].data(), x[std::size_t(c)].data(), sizeof(float) * kFrames) == 0);
+    }
+}
+
+TEST_CASE("ChunkProducer reports a failure at the frame where it happened; ChunkConsumer stops taking after one",
+          "[render][target][chunks]") {
+    SECTION("producer") {
+        int calls = 0;
+        cli::ChunkProducer producer(1, 1000, [&](const AudioView& view, std::string& error) -> std::int64_t {
+            if (++calls == 3) {
+                error = "disk on fire";
+                return -1;
+            }
+            std::fill_n(view.channel(0), view.frames, 0.5f);
+            return view.frames;
+        });
+        AudioBuffer block(1, 700);
+        // 2000 good frames: two reads of 700, then 600 good ones and the failure in the block.
+        CHECK(producer.source().read(block.view()) == 700);
+        CHECK(producer.source().read(block.view()) == 700);
+        CHECK(producer.source().read(block.view()) == -1);
+        CHECK(producer.source().error() == "disk on fire");
+    }
+    SECTION("consumer") {
+        int taken = 0;
+        cli::ChunkConsumer consumer(1, 100,
+                                    [&](const ConstAudioView&) { return ++taken == 2 ? std::string("full") : std::string(); });
+        AudioBuffer block(1, 100);
+        std::fill_n(block.channel(0), 100, 0.25f);
+        bool refused = false;
+        for (int i = 0; i < 1000 && !refused; ++i) refused = !consumer.sink().write(ConstAudioView(block.view()));
+        CHECK(refused); // the sink says no once the consumer has failed
+        CHECK(consumer.finish() == "full");
+        CHECK(taken == 2); // nothing consumed after the failure
+    }
+    SECTION("a producer abandoned part way stops and joins") {
+        cli::ChunkProducer producer(2, 64, [&](const AudioView& view, std::string&) { return std::int64_t(view.frames); });
+        AudioBuffer block(2, 10);
+        CHECK(producer.source().read(block.view()) == 10);
+    }
+}
+
+TEST_CASE("TempSampleFile::readAt reads any frames from several threads at once, in memory and spilled",
+          "[render][target][scratch]") {
+    TempDir dir;
+    constexpr int kFrames = 60000;
+    const Planar x = hostile(kFrames, 44100);
+    for (std::size_t limit : {cli::TempSampleFile::kInMemorySamples, std::size_t(0)}) {
+        CAPTURE(limit);
+        cli::TempSampleFile file;
+        REQUIRE(file.create(dir.path(), 2, limit) == "");
+        AudioBuffer buffer(2, kFrames);
+        for (int c = 0; c < 2; ++c) std::copy(x[std::size_t(c)].begin(), x[std::size_t(c)].end(), buffer.channel(c));
+        REQUIRE(file.write(ConstAudioView(buffer.view())) == "");
+        REQUIRE(file.flush() == "");
+        // Two readers over interleaved stretches, a third with the ordinary read() at the same time.
+        std::vector<int> mismatches(3, 0);
+        auto reader = [&](int which) {
+            std::vector<float> scratch;
+            AudioBuffer block(2, 997);
+            for (std::int64_t at = which * 997; at < kFrames; at += 2 * 997) {
+                const std::int64_t got = file.readAt(at, block.view(), scratch);
+                if (got != std::min<std::int64_t>(997, kFrames - at)) ++mismatches[std::size_t(which)];
+                for (int c = 0; c < 2; ++c)
+                    if (std::memcmp(block.channel(c), x[std::size_t(c)].data() + at, sizeof(float) * std::size_t(got)) != 0)
+                        ++mismatches[std::size_t(which)];
+            }
+        };
+        std::thread second(reader, 1);
+        reader(0);
+        second.join();
+        CHECK(mismatches[0] == 0);
+        CHECK(mismatches[1] == 0);
+        std::vector<float> scratch;
+        AudioBuffer block(2, 100);
+        CHECK(file.readAt(kFrames - 40, block.view(), scratch) == 40); // the end
+        CHECK(file.readAt(kFrames, block.view(), scratch) == 0);
+        CHECK(file.readAt(-1, block.view(), scratch) == -1);
+        // The sequential read position is untouched by readAt.
+        REQUIRE(file.rewind() == "");
+        CHECK(file.read(block.view()) == 100);
+        CHECK(std::memcmp(block.channel(1), x[1].data(), sizeof(float) * 100) == 0);
+    }
+}
+
+TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit; split over two threads it reads as process()",
+          "[render][target][written]") {
+    // Hostile material at 44.1 kHz and +20 dB of drive (clipping in the writer), in ragged blocks;
+    // the oracle is the file the writer stores, read back.
+    TempDir dir;
+    constexpr double kRate44 = 44100;
+    constexpr int kFrames = 4 * 44100;
+    Planar x = hostile(kFrames, kRate44);
+    for (auto& channel : x)
+        for (float& v : channel) v *= 10.0f; // +20 dB: most of it clips
+    for (io::OutputFormat format : {io::OutputFormat::Wav16, io::OutputFormat::Wav24, io::OutputFormat::Wav32f}) {
+        CAPTURE(io::outputFormatBits(format));
+        cli::WrittenSampleMeter whole, split;
+        REQUIRE(whole.prepare(kRate44, 2, format) == "");
+        REQUIRE(split.prepare(kRate44, 2, format) == "");
+        const std::string path = dir.file("written.wav");
+        io::AudioFileWriter writer;
+        REQUIRE(writer.open(path, format, kRate44, 2) == "");
+        AudioBuffer block(2, 20000), stored(2, 20000);
+        Planar storedAll(2);
+        std::uint32_t seed = 5;
+        for (int done = 0; done < kFrames;) {
+            const int frames = std::min(kFrames - done, raggedFrames(seed, 20000));
+            for (int c = 0; c < 2; ++c) std::copy_n(x[std::size_t(c)].begin() + done, frames, block.channel(c));
+            const ConstAudioView view(block.view().frameRange(0, frames));
+            REQUIRE(writer.write(view) == "");
+            whole.process(view);
+            split.stored(view, stored.view().frameRange(0, frames));
+            split.measureStored(ConstAudioView(stored.view().frameRange(0, frames)));
+            for (int c = 0; c < 2; ++c)
+                storedAll[std::size_t(c)].insert(storedAll[std::size_t(c)].end(), stored.channel(c), stored.channel(c) + frames);
+            done += frames;
+        }
+        REQUIRE(writer.commit() == "");
+        io::AudioFileReader reader;
+        REQUIRE(reader.open(path) == "");
+        AudioBuffer back(2, kFrames);
+        REQUIRE(reader.read(back.view()) == kFrames);
+        for (int c = 0; c < 2; ++c)
+            CHECK(std::memcmp(back.channel(c), storedAll[std::size_t(c)].data(), sizeof(float) * kFrames) == 0);
+        CHECK(split.meter().integratedLufs() == whole.meter().integratedLufs());
+        CHECK(split.meter().truePeakDbtp() == whole.meter().truePeakDbtp());
+        CHECK(split.meter().samplePeakDbfs() == whole.meter().samplePeakDbfs());
+        CHECK(split.meter().loudnessRangeLu() == whole.meter().loudnessRangeLu());
+    }
+}
