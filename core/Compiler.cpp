@@ -146,17 +146,27 @@ bool checkSampleRate(const GraphDesc& desc, const InstanceOptions& options, Diag
 
 /// InstanceOptions::threads = 0: as many workers as the cores, but no more than leaves each at
 /// least kAutoCostPerWorker of estimated work (channel-nodes; the 32-strip mix of
-/// docs/performance.md has 226, a stereo chain of six nodes 12), so that batches keep their
-/// SIMD width and the hand-overs stay small beside the work; and only if the partition's
-/// estimated speed-up is at least kAutoSpeedup. Else 1.
+/// docs/performance.md has a few hundred), so that batches keep their SIMD width and the
+/// hand-overs stay small beside the work; and only if the partition's estimated speed-up is at
+/// least kAutoSpeedup. A graph with less work gets two workers if it is a chain that pipelines
+/// (core/passes/Partition.cpp) into two stages of at least kAutoCostPerStage each, with internal
+/// blocks of at least kAutoPipelineBlock frames (a stage hands over once per block; the W1
+/// mastering chain: 17.6 and 11). Else 1.
 int autoThreads(const passes::GraphModel& model, const std::vector<passes::Unit>& units, const std::vector<int>& unitOf,
-                int width) {
-    constexpr double kAutoSpeedup = 1.3, kAutoCostPerWorker = 96;
+                int width, int blockFrames) {
+    constexpr double kAutoSpeedup = 1.3, kAutoCostPerWorker = 96, kAutoCostPerStage = 10;
+    constexpr int kAutoPipelineBlock = 256;
     const int cores = std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxWorkerThreads);
     passes::PartitionEstimate estimate;
     passes::assignWorkers(model, units, unitOf, 1, width, &estimate);
     const int workers = std::min(cores, int(estimate.serial / kAutoCostPerWorker));
-    if (workers <= 1) return 1;
+    if (workers <= 1) {
+        if (cores < 2 || blockFrames < kAutoPipelineBlock) return 1;
+        passes::assignWorkers(model, units, unitOf, 2, width, &estimate);
+        const bool pays = estimate.lightestStage >= kAutoCostPerStage && estimate.parallel > 0 &&
+                          estimate.serial / estimate.parallel >= kAutoSpeedup;
+        return pays ? 2 : 1;
+    }
     passes::assignWorkers(model, units, unitOf, workers, width, &estimate);
     if (!(estimate.parallel > 0) || estimate.serial / estimate.parallel < kAutoSpeedup) return 1;
     return workers;
@@ -191,7 +201,7 @@ std::unique_ptr<Program> instantiate(const CompiledGraph& compiled, const Instan
     std::vector<int> unitOf;
     const std::vector<passes::Unit> units = passes::fuseChains(model, order, options.batch && options.fuse, unitOf);
     int threads = std::clamp(options.threads, 1, kMaxWorkerThreads);
-    if (options.threads == 0) threads = autoThreads(model, units, unitOf, simdWidth(options.simd));
+    if (options.threads == 0) threads = autoThreads(model, units, unitOf, simdWidth(options.simd), options.maxBlockFrames);
     std::vector<passes::Step> steps;
     std::vector<int> stepWorker; // empty: one worker, today's schedule exactly
     if (threads == 1) {

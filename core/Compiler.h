@@ -47,10 +47,13 @@ struct InstanceOptions {
     /// With more, independent branches (the strips of a mix) are split between workers before
     /// batching and run side by side; the caller of process() is worker 0 and the others are
     /// started here, at instantiation. The output is bit-identical whatever the count: the
-    /// same kernels on the same lanes, sums in the same order. A chain without branches keeps
-    /// to one worker. Clamped to kMaxWorkerThreads. 0 = auto: up to the machine's cores, as
+    /// same kernels on the same lanes, sums in the same order. A chain without branches that is
+    /// most of the graph's cost is pipelined: cut into stages on consecutive workers, the last
+    /// on the caller. Clamped to kMaxWorkerThreads. 0 = auto: up to the machine's cores, as
     /// many as leave each worker enough work to keep its batches wide (the 32-strip mix: 2),
-    /// if the graph's branches are worth sharing (an estimated speed-up of 1.3 or more), else 1.
+    /// if the graph's branches are worth sharing (an estimated speed-up of 1.3 or more); 2 for
+    /// a chain whose two pipeline stages are each worth a hand-over per block (the W1
+    /// mastering chain at blocks of 256 frames or more); else 1.
     int threads = 1;
 };
 /// The options of the one-call compileGraph(): the same fields.

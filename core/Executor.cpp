@@ -85,30 +85,41 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
         total = inputs[0].frames;
 
     if (workers_) {
-        // Rounds of several internal blocks: every block's inputs in, the workers run the
-        // round, every block's outputs out.
+        // Rounds of several internal blocks.
         WorkerPool& pool = *workers_;
         const int block = plan.maxBlockFrames;
         for (int done = 0; done < total;) {
             const int remaining = total - done;
             const int blocks = std::min(pool.roundBlocks(), (remaining + block - 1) / block);
             const int last = std::min(block, remaining - (blocks - 1) * block);
-            for (int b = 0; b < blocks; ++b) {
-                const int frames = b + 1 == blocks ? last : block;
-                for (std::size_t i = 0; i < plan.inputSlots.size() && i < inputs.size(); ++i)
-                    for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
-                        std::memcpy(pool.inputSlot(b, i, c), inputs[i].channel(int(c)) + done + b * block,
-                                    sizeof(float) * std::size_t(frames));
-            }
-            pool.runRound(plan.position, blocks, last);
-            for (int b = 0; b < blocks; ++b) {
-                const int frames = b + 1 == blocks ? last : block;
-                writeOutputs(plan, outputs, done, frames, [&](std::size_t o, std::size_t c) -> const std::vector<const float*>& {
-                    return pool.outputSources(b, o, c);
-                });
-                plan.position += frames;
-                done += frames;
-            }
+            // The caller copies each block's inputs in and takes its outputs as soon as they
+            // are complete, in block order, while the other workers run (WorkerPool::runRound).
+            struct IO final : WorkerPool::RoundIO {
+                ExecutorPlan& plan;
+                WorkerPool& pool;
+                std::span<const ConstAudioView> in;
+                std::span<const AudioView> out;
+                int& done;
+                int first, block, blocks, last;
+                IO(ExecutorPlan& p, WorkerPool& w, std::span<const ConstAudioView> i, std::span<const AudioView> o, int& d, int b,
+                   int n, int l)
+                    : plan(p), pool(w), in(i), out(o), done(d), first(d), block(b), blocks(n), last(l) {}
+                void inputs(int b) noexcept override {
+                    const int frames = b + 1 == blocks ? last : block;
+                    for (std::size_t i = 0; i < plan.inputSlots.size() && i < in.size(); ++i)
+                        for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
+                            std::memcpy(pool.inputSlot(b, i, c), in[i].channel(int(c)) + first + b * block,
+                                        sizeof(float) * std::size_t(frames));
+                }
+                void outputs(int b, int frames) noexcept override {
+                    writeOutputs(plan, out, done, frames, [&](std::size_t o, std::size_t c) -> const std::vector<const float*>& {
+                        return pool.outputSources(b, o, c);
+                    });
+                    plan.position += frames;
+                    done += frames;
+                }
+            } io(plan, pool, inputs, outputs, done, block, blocks, last);
+            pool.runRound(plan.position, blocks, last, &io);
         }
         return;
     }

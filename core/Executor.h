@@ -48,6 +48,8 @@ public:
     /// program was instantiated with InstanceOptions::threads > 1 and the graph has branches
     /// to share (the output is bit-identical either way).
     int workerThreads() const;
+    /// The other threads and their wait counts (benchmarks); null on one thread.
+    const WorkerPool* workerPool() const noexcept { return workers_.get(); }
 
     /// Clears all node state and restarts at position 0. Real-time safe.
     void reset() noexcept;

@@ -33,15 +33,25 @@ constexpr int kYields = 100;
 constexpr int kRoundFrames = 16384;
 constexpr int kMaxRoundBlocks = 64;
 
-void waitFor(WorkerPool::Signal& signal, std::uint32_t target) noexcept {
+inline void count(std::atomic<std::uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+template <class Counters> void waitFor(WorkerPool::Signal& signal, std::uint32_t target, Counters& counts) noexcept {
+    if (reached(signal.value.load(std::memory_order_acquire), target)) return count(counts.ready);
     for (int i = 0; i < kSpins; ++i) {
-        if (reached(signal.value.load(std::memory_order_acquire), target)) return;
+        if (reached(signal.value.load(std::memory_order_acquire), target)) return count(counts.spun);
         cpuRelax();
     }
     for (int i = 0; i < kYields; ++i) {
-        if (reached(signal.value.load(std::memory_order_acquire), target)) return;
+        if (reached(signal.value.load(std::memory_order_acquire), target)) {
+            counts.yields.store(counts.yields.load(std::memory_order_relaxed) + std::uint64_t(i), std::memory_order_relaxed);
+            return count(counts.yielded);
+        }
         std::this_thread::yield();
     }
+    counts.yields.store(counts.yields.load(std::memory_order_relaxed) + std::uint64_t(kYields), std::memory_order_relaxed);
+    count(counts.slept);
     // Sleep: announced first, so the publisher sees a sleeper or we see its value (both
     // sequentially consistent). wait() returns once the value differs from `seen`.
     signal.sleepers.fetch_add(1, std::memory_order_seq_cst);
@@ -161,6 +171,10 @@ WorkerPool::WorkerPool(ExecutorPlan& plan) {
         Step step;
         KernelCall& call = plan.calls[c];
         step.call = &call;
+        for (const auto& channels : plan.inputSlots)
+            for (const float* p : channels)
+                step.input |= std::find(access.reads.begin(), access.reads.end(), p) != access.reads.end() ||
+                              std::find(access.writes.begin(), access.writes.end(), p) != access.writes.end();
         // The call's lanes in every block of the round (ports point into the lanes: built last).
         step.views.resize(std::size_t(roundBlocks_));
         for (int b = 0; b < roundBlocks_; ++b) {
@@ -198,6 +212,25 @@ WorkerPool::WorkerPool(ExecutorPlan& plan) {
         indexInWorker[c] = int(workers_[std::size_t(worker)]->steps.size());
         workers_[std::size_t(worker)]->steps.push_back(std::move(step));
     }
+    // The caller takes a block's outputs once the last writer of every output source is done.
+    {
+        std::vector<std::uint32_t> latest(std::size_t(count), 0);
+        for (const auto& channels : plan.outputSources)
+            for (const auto& source : channels)
+                for (const float* p : source.sources) {
+                    auto it = uses.find(p);
+                    if (it == uses.end() || it->second.writer < 0) continue;
+                    const int w = workerOf(std::size_t(it->second.writer));
+                    if (w == 0) continue;
+                    latest[std::size_t(w)] =
+                        std::max(latest[std::size_t(w)], std::uint32_t(indexInWorker[std::size_t(it->second.writer)] + 1));
+                }
+        for (int w = 1; w < count; ++w) {
+            if (latest[std::size_t(w)] == 0) continue;
+            outputWaits_.push_back({w, latest[std::size_t(w)]});
+            workers_[std::size_t(w)]->steps[latest[std::size_t(w)] - 1].publish = true;
+        }
+    }
     // The caller waits for every other worker's last step at the end of a round.
     for (int w = 1; w < count; ++w)
         if (!workers_[std::size_t(w)]->steps.empty()) workers_[std::size_t(w)]->steps.back().publish = true;
@@ -232,6 +265,13 @@ const std::vector<const float*>& WorkerPool::outputSources(int block, std::size_
     return outputSources_[std::size_t(block)][output][channel];
 }
 
+WorkerPool::WaitCounts WorkerPool::waitCounts(int worker) const noexcept {
+    const WaitCounters& c = workers_[std::size_t(worker)]->waits;
+    return {c.ready.load(std::memory_order_relaxed), c.spun.load(std::memory_order_relaxed),
+            c.yielded.load(std::memory_order_relaxed), c.slept.load(std::memory_order_relaxed),
+            c.yields.load(std::memory_order_relaxed)};
+}
+
 void WorkerPool::reset() noexcept {
     for (auto& copy : copies_) copy.view().clear();
 }
@@ -239,13 +279,13 @@ void WorkerPool::reset() noexcept {
 void WorkerPool::threadMain(int worker) noexcept {
     ScopedFlushDenormals flush; // the same floating-point mode as the caller's process()
     for (std::uint32_t round = 1;; ++round) {
-        waitFor(start_, round);
+        waitFor(start_, round, workers_[std::size_t(worker)]->waits);
         if (quit_.load(std::memory_order_acquire)) return;
         runSteps(worker);
     }
 }
 
-void WorkerPool::runSteps(int worker) noexcept {
+void WorkerPool::runSteps(int worker, RoundIO* io) noexcept {
     // The round's figures, read once: the caller may write the next round's as soon as this
     // worker has announced its last step.
     const int blocks = blocks_, lastFrames = lastFrames_;
@@ -260,29 +300,48 @@ void WorkerPool::runSteps(int worker) noexcept {
         ctx.frames = b + 1 == blocks ? lastFrames : maxBlockFrames_;
         std::uint32_t index = 0;
         for (Step& step : self.steps) {
+            if (step.input && worker != 0 && b > 0) waitFor(inputs_, block + 1, self.waits);
             for (const Wait& wait : step.waits) {
                 Worker& other = *workers_[std::size_t(wait.worker)];
-                waitFor(other.done, block * std::uint32_t(other.steps.size()) + wait.step);
+                waitFor(other.done, block * std::uint32_t(other.steps.size()) + wait.step, self.waits);
             }
             View& view = step.views[std::size_t(b)];
             runCall(*step.call->kernel, view.sums, view.inputPorts.data(), view.outputPorts.data(), ctx);
             ++index;
             if (step.publish) publish(self.done, block * steps + index);
         }
+        if (io) {
+            for (const Wait& wait : outputWaits_) {
+                Worker& other = *workers_[std::size_t(wait.worker)];
+                waitFor(other.done, block * std::uint32_t(other.steps.size()) + wait.step, self.waits);
+            }
+            io->outputs(b, ctx.frames);
+        }
     }
 }
 
-void WorkerPool::runRound(std::int64_t position, int blocks, int lastFrames) noexcept {
+void WorkerPool::runRound(std::int64_t position, int blocks, int lastFrames, RoundIO* io) noexcept {
     ++round_;
     position_ = position;
     blocks_ = std::clamp(blocks, 1, roundBlocks_);
     lastFrames_ = lastFrames;
-    publish(start_, round_);
-    runSteps(0);
+    if (io) {
+        io->inputs(0);
+        inputs_.value.store(blocksBefore_ + 1, std::memory_order_relaxed); // published with start_
+        publish(start_, round_);
+        for (int b = 1; b < blocks_; ++b) {
+            io->inputs(b);
+            publish(inputs_, blocksBefore_ + std::uint32_t(b) + 1);
+        }
+    } else {
+        inputs_.value.store(blocksBefore_ + std::uint32_t(blocks_), std::memory_order_relaxed);
+        publish(start_, round_);
+    }
+    runSteps(0, io);
     const std::uint32_t after = blocksBefore_ + std::uint32_t(blocks_);
     for (std::size_t w = 1; w < workers_.size(); ++w) {
         Worker& other = *workers_[w];
-        if (!other.steps.empty()) waitFor(other.done, after * std::uint32_t(other.steps.size()));
+        if (!other.steps.empty()) waitFor(other.done, after * std::uint32_t(other.steps.size()), workers_[0]->waits);
     }
     blocksBefore_ = after;
 }

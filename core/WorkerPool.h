@@ -2,8 +2,9 @@
 //
 // The schedule is static: the compiler gave every step a worker (core/passes/Partition.cpp).
 // Work is handed over in rounds of up to roundBlocks() internal blocks: the caller copies the
-// inputs of every block of the round, the workers run their own steps block after block, and
-// the caller sums the outputs of every block after the round. Inside a round, a worker waits
+// inputs of block 0 and starts the round, copies the other blocks' inputs while the workers run
+// their own steps block after block, and takes each block's outputs once they are complete
+// (runRound with a RoundIO). Inside a round, a worker waits
 // before a step only for the steps of other workers in the same block that it depends on:
 // those that write what it reads, and those that read or write what it overwrites (found from
 // the buffers each step touches, so any buffer plan is safe). So that a worker can run blocks
@@ -50,12 +51,40 @@ public:
     /// What the caller sums for channel `channel` of external output `output` after block
     /// `block` of the round.
     const std::vector<const float*>& outputSources(int block, std::size_t output, std::size_t channel) const noexcept;
+    /// The caller's side of a round, block by block, on the caller's thread.
+    class RoundIO {
+    public:
+        /// Copies block `block`'s inputs into inputSlot(block, ...).
+        virtual void inputs(int block) noexcept = 0;
+        /// Takes block `block`'s outputs (outputSources(block, ...)), `frames` long.
+        virtual void outputs(int block, int frames) noexcept = 0;
+
+    protected:
+        ~RoundIO() = default;
+    };
     /// Runs every step over `blocks` internal blocks from absolute frame `position`: all of them
     /// maxBlockFrames long but the last, `lastFrames`. Worker 0's steps run on the caller's
-    /// thread. Returns when every step of every block is done.
-    void runRound(std::int64_t position, int blocks, int lastFrames) noexcept;
+    /// thread. With `io`, the caller copies block 0's inputs, starts the other workers, then
+    /// copies the other blocks' inputs while they run (a step that touches an input waits
+    /// for its block's), and after its own steps of each block, once the other workers'
+    /// steps that write the block's output sources are done, takes the block's outputs, in
+    /// block order: so the caller's copies overlap the other workers' work (in a pipelined
+    /// chain, whose last stage runs on the caller, nobody waits for them). Without `io`, the
+    /// caller has copied every block's inputs and takes the outputs after the round. Returns
+    /// when every step of every block is done.
+    void runRound(std::int64_t position, int blocks, int lastFrames, RoundIO* io = nullptr) noexcept;
     /// Clears the per-block buffers (with Executor::reset()).
     void reset() noexcept;
+
+    /// How a worker's waits ended since the pool started (for benchmarks): at the first look,
+    /// while spinning, after giving up the core (yield), or after sleeping on the counter.
+    struct WaitCounts {
+        std::uint64_t ready = 0, spun = 0, yielded = 0, slept = 0;
+        std::uint64_t yields = 0; ///< times the core was given up, in all
+    };
+    /// Worker `worker`'s counts, read between rounds (exact then for the caller, worker 0; the
+    /// others' may lag by their wait for the next round).
+    WaitCounts waitCounts(int worker) const noexcept;
 
     /// A counter threads wait on, on its own cache line.
     struct alignas(64) Signal {
@@ -81,23 +110,31 @@ private:
         std::vector<View> views; ///< per block of the round
         std::vector<Wait> waits;
         bool publish = false; ///< another thread waits for it: announce it done
+        bool input = false;   ///< reads or writes an external input's slot: waits for its block's copy
+    };
+    /// Written by its worker only (relaxed load and store, no locked add), read by anyone.
+    struct WaitCounters {
+        std::atomic<std::uint64_t> ready{0}, spun{0}, yielded{0}, slept{0}, yields{0};
     };
     struct Worker {
         std::vector<Step> steps;
         Signal done; ///< steps done since the start, counted as blocks * steps + index
+        WaitCounters waits;
         std::thread thread;
     };
 
-    void runSteps(int worker) noexcept;
+    void runSteps(int worker, RoundIO* io = nullptr) noexcept;
     void threadMain(int worker) noexcept;
 
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<Wait> outputWaits_; ///< the other workers' last steps that write an output source
     int roundBlocks_ = 1;
     int maxBlockFrames_ = 1;
     std::vector<AudioBuffer> copies_;                                                ///< per-block buffers beyond the plan's
     std::vector<std::vector<std::vector<float*>>> inputSlots_;                       ///< [block][input][channel]
     std::vector<std::vector<std::vector<std::vector<const float*>>>> outputSources_; ///< [block][output][channel]
     Signal start_;                                                                   ///< rounds started
+    Signal inputs_; ///< blocks whose inputs are copied, since the start
     std::atomic<bool> quit_{false};
     // The round being run: written by the caller before start_ is raised.
     std::uint32_t round_ = 0;

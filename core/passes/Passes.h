@@ -77,6 +77,8 @@ std::vector<Unit> fuseChains(const GraphModel& model, const std::vector<int>& or
 /// worker (channel-nodes) and on `workers` (the same, scaled by the vector schedule's estimated speed-up).
 struct PartitionEstimate {
     double serial = 0, parallel = 0;
+    /// A chain cut into pipeline stages: the estimated cost of its lightest stage (0 if none).
+    double lightestStage = 0;
 };
 std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
                                int workers, int simdWidth, PartitionEstimate* estimate = nullptr);

@@ -3,11 +3,12 @@
 // 10 minutes stereo), alternated run by run. Prints medians of wall time, process CPU time, the
 // calling thread's CPU time and the other threads' (process minus caller), and checks that every
 // thread count gives the same bits as one thread.
-// Usage: bench_threads [--runs N] [--threads N] [--quick] [--graphs DIR] [--block N (1024)]
+// Usage: bench_threads [--runs N] [--threads N] [--quick] [--graphs DIR] [--block N (1024)] [--only w1|w2]
 #include "bench/BenchMaterial.h"
 #include "core/Compiler.h"
 #include "core/Executor.h"
 #include "core/Registry.h"
+#include "core/WorkerPool.h"
 
 #include <algorithm>
 #include <chrono>
@@ -56,6 +57,7 @@ double cpuSeconds(clockid_t clock) {
 
 struct Timing {
     double wall = 0, process = 0, caller = 0;
+    std::vector<WorkerPool::WaitCounts> waits;   ///< per worker, during the run
     std::uint64_t hash = 1469598103934665603ull; ///< FNV-1a of the output bits
 };
 
@@ -70,6 +72,9 @@ Timing run(Program& program, double seconds) {
     bench::BlockBuffers io(ex, loopFrames, block, 0.25f);
     const std::int64_t total = std::int64_t(seconds * 48000) / block * block;
     Timing t;
+    const WorkerPool* pool = ex.workerPool();
+    std::vector<WorkerPool::WaitCounts> waits0;
+    for (int w = 0; pool && w < pool->workers(); ++w) waits0.push_back(pool->waitCounts(w));
     const double process0 = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID), caller0 = cpuSeconds(CLOCK_THREAD_CPUTIME_ID);
     const auto start = std::chrono::steady_clock::now();
     for (std::int64_t done = 0; done < total; done += block) {
@@ -89,6 +94,12 @@ Timing run(Program& program, double seconds) {
     t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     t.process = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - process0;
     t.caller = cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - caller0;
+    for (int w = 0; pool && w < pool->workers(); ++w) {
+        const WorkerPool::WaitCounts now = pool->waitCounts(w);
+        t.waits.push_back({now.ready - waits0[std::size_t(w)].ready, now.spun - waits0[std::size_t(w)].spun,
+                           now.yielded - waits0[std::size_t(w)].yielded, now.slept - waits0[std::size_t(w)].slept,
+                           now.yields - waits0[std::size_t(w)].yields});
+    }
     return t;
 }
 
@@ -97,12 +108,14 @@ Timing run(Program& program, double seconds) {
 int main(int argc, char** argv) {
     int runs = 5, threads = 2;
     double scale = 1;
+    std::string only; // a graph file's stem: that workload alone
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
         if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::max(2, std::atoi(argv[++i]));
         if (!std::strcmp(argv[i], "--quick")) scale = 0.1;
         if (!std::strcmp(argv[i], "--graphs") && i + 1 < argc) graphsDir = argv[++i];
         if (!std::strcmp(argv[i], "--block") && i + 1 < argc) blockFrames = std::clamp(std::atoi(argv[++i]), 1, 8192);
+        if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     }
     struct Workload {
         const char* name;
@@ -112,10 +125,12 @@ int main(int argc, char** argv) {
     bool allSame = true;
     for (const Workload& w :
          {Workload{"W2 (32 strips, 3 min)", "w2.yaml", 180 * scale}, Workload{"W1 (chain, 10 min)", "w1.yaml", 600 * scale}}) {
+        if (!only.empty() && only + ".yaml" != w.file) continue;
         auto one = load(graphPath(w.file), 1);
         auto many = load(graphPath(w.file), threads);
         std::vector<double> wall[2], process[2], caller[2];
         std::uint64_t hash[2] = {0, 0};
+        std::vector<WorkerPool::WaitCounts> waits; // the last multi-threaded run's
         for (int r = 0; r < runs; ++r)
             for (int k = 0; k < 2; ++k) {
                 const Timing t = run(k == 0 ? *one : *many, w.seconds);
@@ -123,6 +138,7 @@ int main(int argc, char** argv) {
                 process[k].push_back(t.process);
                 caller[k].push_back(t.caller);
                 hash[k] = t.hash;
+                if (k == 1) waits = t.waits;
             }
         std::printf("%s, medians of %d alternated runs, seconds:\n", w.name, runs);
         for (int k = 0; k < 2; ++k) {
@@ -132,6 +148,11 @@ int main(int argc, char** argv) {
                         bench::median(process[k]), bench::median(caller[k]),
                         std::max(0.0, bench::median(process[k]) - bench::median(caller[k])), w.seconds / bench::median(wall[k]));
         }
+        for (std::size_t v = 0; v < waits.size(); ++v)
+            std::printf("  worker %zu's waits (last run): %llu ready, %llu spun, %llu yielded (%llu yields), %llu slept\n", v,
+                        static_cast<unsigned long long>(waits[v].ready), static_cast<unsigned long long>(waits[v].spun),
+                        static_cast<unsigned long long>(waits[v].yielded), static_cast<unsigned long long>(waits[v].yields),
+                        static_cast<unsigned long long>(waits[v].slept));
         std::printf("  speed-up (wall) %.2fx; output %s\n", bench::median(wall[0]) / bench::median(wall[1]),
                     hash[0] == hash[1] ? "bit-identical" : "DIFFERS");
         allSame &= hash[0] == hash[1];

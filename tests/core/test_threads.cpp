@@ -226,13 +226,20 @@ TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain 
     CHECK(lanes[1] == 16);
     CHECK_THAT(two->schedule().describe(), Catch::Contains("[worker 1]"));
 
-    // The mastering chain has no branches: it is pipelined (see the test below); auto keeps it
-    // on one worker (too little work per worker for the hand-overs, kAutoCostPerWorker).
-    const auto w1 = compileFile(sg::test::sourceDir() + "/tests/bench/graphs/w1.yaml");
-    CHECK(instantiateAt(*w1, 0, 512)->executor().workerThreads() == 1); // auto
-    // Auto: 2 for the mix on a machine with 2 cores or more (226 channel-nodes of work: two
-    // workers of 16 strips keep their batches wide; more would split them), else 1.
+    // The mastering chain has no branches: it is pipelined (see the test below), on auto too
+    // when both stages are worth a hand-over per block (kAutoCostPerStage) and the blocks are
+    // long enough (kAutoPipelineBlock); a chain of light nodes stays on one worker.
     const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+    const auto w1 = compileFile(sg::test::sourceDir() + "/tests/bench/graphs/w1.yaml");
+    CHECK(instantiateAt(*w1, 0, 512)->executor().workerThreads() == std::min(cores, 2)); // auto
+    CHECK(instantiateAt(*w1, 0, 128)->executor().workerThreads() == 1);
+    const auto light = compileText("stagegraph: 1\ninputs:\n  in: {channels: 2}\noutputs:\n  out: {channels: 2}\nnodes:\n"
+                                   "  a: {type: highpass, freq: 30 Hz}\n  b: {type: peak, freq: 3 kHz, q: 1, gain: 2 dB}\n"
+                                   "  c: {type: gain, gain: -1 dB}\n  d: {type: lowshelf, freq: 100 Hz, gain: 1 dB}\n"
+                                   "connections:\n  - in -> a -> b -> c -> d -> out\n");
+    CHECK(instantiateAt(*light, 0, 512)->executor().workerThreads() == 1);
+    // Auto: 2 for the mix on a machine with 2 cores or more (two workers of 16 strips keep
+    // their batches wide; more would split them), else 1.
     CHECK(instantiateAt(*w2, 0, 512)->executor().workerThreads() == std::min(cores, 2));
     // More threads than strips: every worker gets at least one step, none sits idle.
     const auto many = instantiateAt(*w2, 40, 512);
@@ -241,9 +248,10 @@ TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain 
 }
 
 TEST_CASE("threads: a chain is cut into pipeline stages of about equal cost on consecutive workers", "[threads]") {
-    // W1: EQ (four fused biquads) on one worker, the compressor and the limiter with its 8x
-    // true-peak detection on the other (the measured costs, core/passes/Partition.cpp); on 3
-    // threads, three stages, one per unit.
+    // W1: EQ (four fused biquads) and the compressor on one worker, the limiter with its 8x
+    // true-peak detection on the other (the measured costs, core/passes/Partition.cpp: 4, 4.8
+    // and 5.5 biquads); the last stage on the caller, worker 0, which also copies the blocks
+    // in and out. On 3 threads, three stages, one per unit, the last still on the caller.
     const auto w1 = compileFile(sg::test::sourceDir() + "/tests/bench/graphs/w1.yaml");
     const auto two = instantiateAt(*w1, 2, 512);
     REQUIRE(two->executor().workerThreads() == 2);
@@ -256,8 +264,9 @@ TEST_CASE("threads: a chain is cut into pipeline stages of about equal cost on c
     REQUIRE(workerOf.count("glue"));
     REQUIRE(workerOf.count("hpf"));
     CHECK(workerOf["hpf"] == workerOf["air"]);
-    CHECK(workerOf["hpf"] != workerOf["glue"]);
-    CHECK(workerOf["glue"] == workerOf["limit"]);
+    CHECK(workerOf["hpf"] == workerOf["glue"]);
+    CHECK(workerOf["glue"] != workerOf["limit"]);
+    CHECK(workerOf["limit"] == 0);
     CHECK_THAT(schedule.describe(), Catch::Contains("[worker 1]"));
     // Deterministic: the same split every time.
     const auto again = instantiateAt(*w1, 2, 64);
@@ -271,6 +280,7 @@ TEST_CASE("threads: a chain is cut into pipeline stages of about equal cost on c
     CHECK(workerOf3["hpf"] != workerOf3["glue"]);
     CHECK(workerOf3["glue"] != workerOf3["limit"]);
     CHECK(workerOf3["hpf"] != workerOf3["limit"]);
+    CHECK(workerOf3["limit"] == 0);
     // One thread asked: one worker, never cut.
     CHECK(instantiateAt(*w1, 1, 512)->executor().workerThreads() == 1);
 }
@@ -304,6 +314,27 @@ TEST_CASE("threads: pipelined chains render bit-identically to one thread at any
         for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
     CHECK(workerOf["cp"] != workerOf["lim"]);
     checkThreadsIdentical(*chain, 30000, "sidechain chain");
+}
+
+TEST_CASE("threads: inputs copied block by block and outputs taken from another worker stay bit-identical", "[threads]") {
+    // One input read on both workers (the caller copies a round's blocks in while the other
+    // worker runs), one output written by the other worker alone (the caller waits for it
+    // before taking the block) and one summed from both.
+    const auto graph =
+        compileText("stagegraph: 1\ninputs:\n  in: {channels: 2}\n"
+                    "outputs:\n  a: {channels: 2}\n  b: {channels: 2}\n  both: {channels: 2}\nnodes:\n"
+                    "  x: {type: compressor, threshold: -30 dB, ratio: 6, attack: 1 ms, release: 40 ms, makeup: 12 dB}\n"
+                    "  y: {type: limiter, ceiling: -1 dBTP, lookahead: 3 ms, release: 40 ms}\n"
+                    "connections:\n  - in -> x -> a\n  - in -> y -> b\n  - x -> both\n  - y -> both\n");
+    const auto program = instantiateAt(*graph, 2, 64);
+    const Schedule& schedule = program->schedule();
+    INFO(schedule.describe());
+    REQUIRE(program->executor().workerThreads() == 2);
+    std::map<std::string, int> workerOf;
+    for (const ScheduleStep& step : schedule.steps)
+        for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
+    CHECK(workerOf["x"] != workerOf["y"]);
+    checkThreadsIdentical(*graph, 30000, "two branches from one input");
 }
 
 TEST_CASE("threads: the partition splits batches in whole SIMD vectors, keeps each strip on one worker and "
