@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -71,6 +72,9 @@ constexpr double kDutySeconds = 1.0;
 constexpr double kAdaptiveSpan = 4.0;
 /// Values per second of the gain_reduction_db series.
 constexpr double kSeriesRate = 10.0;
+
+/// setLimiterExhaustiveDetection(): read when a limiter is prepared.
+std::atomic<bool> exhaustiveDetection{false};
 
 /// Latency in frames for a lookahead in ms at `sampleRate`.
 int lookaheadFrames(double lookaheadMs, double sampleRate) {
@@ -204,6 +208,28 @@ private:
             }
             return held;
         }
+        /// Whether the window ending before `position` holds only zeros and `position` continues
+        /// the stream: then appendZeros() may stand for that many pushes of 0 (each returning 0).
+        bool zeroAt(std::int64_t position) const noexcept {
+            return position == next && (offset == 0 || prefix == 0) && suffix[std::size_t(offset) + 1] == 0;
+        }
+        /// `count` pushes of 0 from a zero window (zeroAt()): the same state as the pushes leave,
+        /// whose results would all be 0. A completed chunk's values are all 0 (prefix == 0), and
+        /// so are its suffix minima.
+        void appendZeros(int count) noexcept {
+            next += count;
+            while (count > 0) {
+                const int n = std::min(count, frames - offset);
+                std::fill_n(chunk.begin() + offset, n, 0.0);
+                prefix = 0;
+                offset += n;
+                count -= n;
+                if (offset == frames) {
+                    std::fill_n(suffix.begin(), frames, 0.0);
+                    offset = 0;
+                }
+            }
+        }
         double push(double value, std::int64_t position) noexcept {
             if (position != next) { // a gap reads as 0 (no value); a step back starts afresh
                 if (position < next)
@@ -256,6 +282,7 @@ private:
         accumulateCrests_ = SG_SIMD_PICK(spec.simd, accumulateCrests);
         crestBound_ = SG_SIMD_PICK(spec.simd, crestBound);
         fir_ = SG_SIMD_PICK(spec.simd, firAlongTime);
+        exhaustive_ = exhaustiveDetection.load(std::memory_order_relaxed);
         const OversamplerDesign design = detectionOversampling(kDetectionFactor);
         taps_ = oversamplerTapsPerPhase(design);
         if (taps_ != kLimiterDetectionSpan) return "limiter: detection filter span differs from the declared minimum latency";
@@ -416,6 +443,20 @@ private:
         const float* peaks = peak_.data();
         double* sums = sums_.data();
         for (int i = 0; i < frames; ++i) {
+            // At rest (envelope, box and hold all 0), frames whose peak is at most the ceiling
+            // keep everything at 0 and add sums of 0: skipped as a run, the same state and bits.
+            if (envelope == 0.0 && sum == 0 && inst.hold.zeroAt(position + i)) {
+                int end = i;
+                while (end < frames && !(double(peaks[end]) > ceiling)) ++end;
+                if (end > i) {
+                    // Every box entry is <= 0 and they sum to 0: all are 0, as the run leaves them.
+                    std::fill(sums + i, sums + end, 0.0);
+                    inst.hold.appendZeros(end - i);
+                    index = (index + std::size_t(end - i)) % boxSize;
+                    i = end - 1;
+                    continue;
+                }
+            }
             const double peak = double(peaks[i]);
             const double required = peak > ceiling ? std::max(std::log(ceiling / peak), kMinLogGain) : 0.0;
             const double held = inst.hold.push(required, position + i);
@@ -515,6 +556,16 @@ private:
         // |z| <= sum |h_k| max|x| (plus float rounding, < 1e-4 relative over 174 taps), and a
         // refined crest is at most 1 + 1/8 of its middle point (detect()).
         silentFactor_ = 1.125 * sumMagnitude * (1 + 1e-4) * kRefinementFactor;
+        // A quiet tile skips the Annex 2 values too (run()): each is a float sum of 12 products,
+        // |v| <= (1 + 13 2^-24) sum_j |a_k[j]| M (+ 12 subnormal steps, far below any ceiling),
+        // and |x| <= M. The quiet test takes the larger factor (the 8x one, ~2.5 against ~2.0).
+        double annexMagnitude = 1;
+        for (const auto& annexPhase : kAnnex2Phases) {
+            double phaseSum = 0;
+            for (const float c : annexPhase) phaseSum += std::fabs(double(c));
+            annexMagnitude = std::max(annexMagnitude, phaseSum);
+        }
+        silentFactor_ = std::max(silentFactor_, annexMagnitude * (1 + 1e-5));
         // |z - estimate| <= (tail + rounding of both sums) max|x|; the bound has it once in a point
         // and twice in a spread / 8.
         for (int e = 0; e < kEstimateLevels; ++e)
@@ -556,6 +607,16 @@ private:
     void detect(const float* input, const float* delayed, int frames) noexcept {
         accumulateMagnitude_(delayed, frames, peak_.data());
         const int tiles = (frames + kTileFrames - 1) / kTileFrames;
+        if (exhaustive_) {
+            std::fill_n(tileState_.begin(), tiles, kTileExact);
+            forRuns(tiles, frames, kTileExact, [&](int first, int end) {
+                interpolate(input, first - 1, end, 0, taps_);
+                const float* z[kDetectionFactor];
+                for (int k = 0; k < kDetectionFactor; ++k) z[k] = phase(k) + first;
+                accumulateCrests_(z, end - first, peak_.data() + first);
+            });
+            return;
+        }
         chunkMagnitudes_(input - kHistoryChunks * kTileFrames, tiles + kHistoryChunks, chunks_.data());
         // Level 1: tiles whose window (the filter's span, the frame before, one tile) is quiet.
         for (int t = 0; t < tiles; ++t) {
@@ -654,8 +715,12 @@ private:
             const float* in = ctx.inputs[0][l] + start;
             std::memcpy(work + history, in, sizeof(float) * std::size_t(frames));
             detect(work + history, work + history - taps_ / 2, frames);
-            // The Annex 2 4x values of the same instants (its centre is 5.875 frames back).
-            accumulateTruePeak_(work + history - sideDelay_, frames, peak_.data());
+            // The Annex 2 4x values of the same instants (its centre is 5.875 frames back), where
+            // detect() found the tile not quiet: its 12 taps lie within the tile's window, so
+            // silentFactor_ bounds them by the tile's threshold too (prepareDetection()).
+            const float* annexInput = work + history - sideDelay_;
+            forRuns((frames + kTileFrames - 1) / kTileFrames, frames, kTileEstimate,
+                    [&](int first, int end) { accumulateTruePeak_(annexInput + first, end - first, peak_.data() + first); });
             if (inst.highPass) {
                 float* side = lane.side.data() + sideHistory_;
                 for (int i = 0; i < frames; ++i)
@@ -694,6 +759,7 @@ private:
     std::vector<unsigned char> tileState_;                    ///< kTileQuiet, kTileEstimate + e or kTileExact
     std::vector<double> threshold_;                           ///< per tile: peaks up to here cannot change the gain
     double silentFactor_ = 0;
+    bool exhaustive_ = false; ///< setLimiterExhaustiveDetection() when prepared
     std::array<double, kEstimateLevels> estimateSlackFactors_{};
     void (*accumulateMagnitude_)(const float*, int, float*) noexcept = nullptr;
     void (*chunkMagnitudes_)(const float*, int, float*) noexcept = nullptr;
@@ -729,5 +795,7 @@ public:
 } // namespace
 
 void registerLimiterNodes(Registry& registry) { registry.add(std::make_unique<LimiterType>()); }
+
+void setLimiterExhaustiveDetection(bool exhaustive) noexcept { exhaustiveDetection.store(exhaustive, std::memory_order_relaxed); }
 
 } // namespace sg

@@ -58,6 +58,11 @@ class Registry;
 /// Registers `limiter`.
 void registerLimiterNodes(Registry& registry);
 
+/// Limiters prepared after this call detect every frame exactly (all 8x phases and the Annex 2
+/// values, no bound skips a tile) when `exhaustive`: the reference that the skipping detector
+/// must match bit for bit in tests. Off by default.
+void setLimiterExhaustiveDetection(bool exhaustive) noexcept;
+
 /// Taps per phase of the limiter's 8x detection filter: the frames it spans.
 inline constexpr int kLimiterDetectionSpan = 174;
 /// Fewest frames of the attack's box filter: a shorter one moves the gain so fast within the
