@@ -4,6 +4,7 @@
 #include "core/Buffer.h"
 #include "core/Node.h"
 #include "core/Registry.h"
+#include "nodes/dynamics/Limiter.h"
 #include "support/RtAllocations.h"
 #include "support/TestSupport.h"
 
@@ -57,4 +58,49 @@ TEST_CASE("rt: the limiter allocates nothing while processing, changing paramete
     REQUIRE(figures.size() == 3);
     CHECK(figures[0].value > 0); // it did limit
     CHECK(sg::test::allocationsDuring([&] { kernel->reset(); }) == 0);
+}
+
+TEST_CASE("rt: the limiter allocates nothing at rest, on quiet tiles, and in exhaustive detection", "[rt][limiter]") {
+    REQUIRE(sg::test::rtCountingAvailable());
+    const NodeType* type = Registry::builtin().find("limiter");
+    REQUIRE(type != nullptr);
+    const ParamValues p = type->defaults();
+    const std::vector<InstanceSetup> setup{{p, {2}, {2}, "limiter"}};
+    // Quiet (-30 dB: the gain computer at rest, tiles skipped), a +12 dB burst, quiet again.
+    AudioBuffer source(2, 16384);
+    for (int c = 0; c < 2; ++c)
+        for (int i = 0; i < 16384; ++i)
+            source.channel(c)[i] = float((i >= 6000 && i < 8000 ? 4.0 : 0.03) * std::sin(i * 0.7 * (c + 1)));
+    for (const bool exhaustive : {false, true}) {
+        CAPTURE(exhaustive);
+        setLimiterExhaustiveDetection(exhaustive);
+        auto kernel = type->createKernel();
+        REQUIRE(kernel->prepare({48000, 8192, detectSimdArch()}, setup) == "");
+        setLimiterExhaustiveDetection(false);
+        AudioBuffer buffer(2, 8192);
+        std::vector<float*> lanes{buffer.channel(0), buffer.channel(1)};
+        const float* const* in[] = {lanes.data()};
+        float* const* out[] = {lanes.data()};
+        const long count = sg::test::allocationsDuring([&] {
+            std::int64_t position = 0;
+            for (int block : {1, 7, 64, 512, 8192})
+                for (int k = 0; k < 8; ++k) {
+                    for (int c = 0; c < 2; ++c)
+                        for (int i = 0; i < block; ++i) lanes[std::size_t(c)][i] = source.channel(c)[(position + i) % 16384];
+                    ProcessContext ctx;
+                    ctx.position = position;
+                    ctx.frames = block;
+                    ctx.inputs = in;
+                    ctx.outputs = out;
+                    kernel->process(ctx);
+                    position += block;
+                }
+        });
+        CHECK(count == 0);
+        std::vector<Measurement> figures;
+        kernel->measurements(0, figures);
+        REQUIRE(figures.size() == 3);
+        CHECK(figures[0].value > 0);  // it did limit
+        CHECK(figures[2].value < 90); // and rested
+    }
 }

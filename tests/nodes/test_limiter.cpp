@@ -4,11 +4,13 @@
 // and blocks, SIMD widths and batching change no bit.
 #include "core/Executor.h"
 #include "nodes/dynamics/Limiter.h"
+#include "nodes/utility/Oversampler.h"
 #include "support/TestSupport.h"
 #include "tests/nodes/KernelHarness.h"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -609,4 +611,123 @@ TEST_CASE("limiter: while it releases, the peaks it leaves undetected change no 
     std::vector<Measurement> figures;
     limit({input[2]}, b, kRate, detectSimdArch(), {512}, &figures);
     CHECK(figure(figures, "max_gain_reduction_db") > 10.0);
+}
+
+namespace {
+
+/// Limiters prepared in its lifetime detect every frame exactly (setLimiterExhaustiveDetection).
+struct ExhaustiveDetection {
+    ExhaustiveDetection() { setLimiterExhaustiveDetection(true); }
+    ~ExhaustiveDetection() { setLimiterExhaustiveDetection(false); }
+    ExhaustiveDetection(const ExhaustiveDetection&) = delete;
+    ExhaustiveDetection& operator=(const ExhaustiveDetection&) = delete;
+};
+
+/// Hostile material whose level sweeps across the detector's bounds: every 24000 frames a ramp
+/// of 8000 frames from -30 dB to +6 dB of `material`, then 16000 frames at -30 dB, so tiles fall
+/// on both sides of the quiet test (max|x| x L1 against the ceiling) and of the estimates, and
+/// the limiter limits, releases and rests in turn.
+Lanes sweptLevels(Lanes material) {
+    for (auto& lane : material)
+        for (std::size_t n = 0; n < lane.size(); ++n) {
+            const double ramp = std::min(1.0, double(n % 24000) / 8000.0) * (n % 24000 < 8000 ? 1.0 : 0.0);
+            lane[n] = float(double(lane[n]) * std::pow(10.0, (-30.0 + 36.0 * ramp) / 20.0));
+        }
+    return material;
+}
+
+/// The worst case of the quiet test's bound: back-to-back copies of the signs of the 8x phase
+/// with the largest L1 norm, in time order, so the frame each copy lines up with reaches
+/// max|x| x L1 exactly; each copy 0.5 % louder than the one before, from 0.12 on.
+std::vector<float> matchedSigns(std::int64_t frames) {
+    const OversamplerDesign design = detectionOversampling(8);
+    const int taps = oversamplerTapsPerPhase(design);
+    const std::vector<double> h = oversamplerPrototype(design);
+    int widest = 0;
+    double widestNorm = 0;
+    for (int k = 0; k < 8; ++k) {
+        double norm = 0;
+        for (int j = 0; j < taps; ++j) norm += std::fabs(h[std::size_t(8 * j + k)]);
+        if (norm > widestNorm) widest = k, widestNorm = norm;
+    }
+    std::vector<float> out(static_cast<std::size_t>(frames));
+    double level = 0.12;
+    for (std::int64_t n = 0; n < frames; ++n) {
+        const int j = taps - 1 - int(n % taps); // input frame n - j meets tap j
+        if (n % taps == 0) level *= 1.005;
+        out[std::size_t(n)] = float(h[std::size_t(8 * j + widest)] >= 0 ? level : -level);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("limiter: the detection's bounds change no bit: the same output and figures as detecting every frame "
+          "exactly, on hostile material",
+          "[nodes][limiter]") {
+    // Skipped tiles (quiet: no 8x filter, no Annex 2 values), tiles cleared by the 16- and 48-tap
+    // estimates, raised thresholds while releasing and the gain computer's runs at rest must
+    // all leave the output exactly as the exhaustive detector gives it.
+    for (const double rate : {44100.0, 48000.0}) {
+        const std::int64_t frames = 48000;
+        std::vector<std::pair<const char*, Lanes>> materials;
+        // Full-scale near-Nyquist tones: the sample peak far under the true peak.
+        materials.push_back(
+            {"0.49 fs tones at 0 dBFS", {sine(0.49 * rate, 1.0, rate, frames, 0.3), sine(0.497 * rate, 1.0, rate, frames, 1.9)}});
+        // fs/4 at 45 degrees: every sample at 0.707 of the peak; bursts of 700 frames.
+        Lanes bursts{sine(rate / 4, 1.0, rate, frames, M_PI / 4), sine(rate / 4, 1.0, rate, frames, -M_PI / 4)};
+        for (auto& lane : bursts)
+            for (std::size_t n = 0; n < lane.size(); ++n)
+                if (n % 1900 >= 700) lane[n] = 0.0f;
+        materials.push_back({"fs/4 bursts at 45 degrees", bursts});
+        // Noise driven 20 dB into a clipper: full-scale, broadband, flat tops.
+        Lanes clipped{noise(frames, 10.0f, 41), noise(frames, 10.0f, 42)};
+        for (auto& lane : clipped)
+            for (float& x : lane) x = std::clamp(x, -1.0f, 1.0f);
+        materials.push_back({"clipped noise +20 dB", clipped});
+        materials.push_back({"noise +20 dB", {noise(frames, 10.0f, 43), noise(frames, 10.0f, 44)}});
+        // Level sweeps of their own: the bound's worst case, and fs/2 (no 8x overs, the Annex 2's).
+        materials.push_back({"signs matched to the 8x filter", {matchedSigns(frames), matchedSigns(frames)}});
+        std::vector<float> nyquist(static_cast<std::size_t>(frames));
+        for (std::int64_t n = 0; n < frames; ++n)
+            nyquist[std::size_t(n)] = float((n % 2 ? -1.0 : 1.0) * double(n) / double(frames));
+        materials.push_back({"fs/2 ramp to 0 dBFS", {nyquist, nyquist}});
+        for (std::size_t m = 0; m < materials.size(); ++m) {
+            const auto& [name, material] = materials[m];
+            const Lanes input = m + 2 < materials.size() ? sweptLevels(material) : material;
+            double leastLimited = 100;
+            for (const ParamValues& p : {limiterParams(-1, 5, 50), limiterParams(-6, 20, 300), limiterParams(0, 0.5, 1)}) {
+                const std::vector<InstanceSetup> setup{instanceOf("limiter", p, 2)};
+                RenderPlan plan;
+                plan.blockSizes = {4096, 7, 1000, 3, 2500, 512};
+                Lanes reference;
+                std::vector<Measurement> referenceFigures;
+                {
+                    const ExhaustiveDetection exhaustive;
+                    auto kernel = preparedKernel("limiter", {rate, 4096, detectSimdArch()}, setup);
+                    reference = render(*kernel, input, 2, 4096, plan);
+                    kernel->measurements(0, referenceFigures);
+                }
+                CAPTURE(rate, name);
+                REQUIRE(figure(referenceFigures, "limited_percent") > 1.0); // it did limit
+                leastLimited = std::min(leastLimited, figure(referenceFigures, "limited_percent"));
+                for (SimdArch arch : availableArchs())
+                    for (const std::vector<int>& sizes :
+                         {std::vector<int>{4096}, std::vector<int>{4096, 7, 1000, 3, 2500, 512}}) {
+                        CAPTURE(rate, name, simdArchName(arch), sizes.size());
+                        RenderPlan skipping;
+                        skipping.blockSizes = sizes;
+                        auto kernel = preparedKernel("limiter", {rate, 4096, arch}, setup);
+                        REQUIRE(sameBits(render(*kernel, input, 2, 4096, skipping), reference));
+                        std::vector<Measurement> figures;
+                        kernel->measurements(0, figures);
+                        REQUIRE(figures.size() == referenceFigures.size());
+                        for (std::size_t m = 0; m < figures.size(); ++m)
+                            CHECK(std::bit_cast<std::uint64_t>(figures[m].value) ==
+                                  std::bit_cast<std::uint64_t>(referenceFigures[m].value));
+                    }
+            }
+            CHECK(leastLimited < 80.0); // and rested
+        }
+    }
 }
