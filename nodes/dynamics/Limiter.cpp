@@ -214,21 +214,21 @@ private:
             return position == next && (offset == 0 || prefix == 0) && suffix[std::size_t(offset) + 1] == 0;
         }
         /// `count` pushes of 0 from a zero window (zeroAt()): the same state as the pushes leave,
-        /// whose results would all be 0. A completed chunk's values are all 0 (prefix == 0), and
-        /// so are its suffix minima.
+        /// whose results would all be 0. Each chunk it completes holds only 0 (prefix == 0), so
+        /// its suffix minima are 0 (suffix[0] == 0 says they all are already: suffix minima are
+        /// nondecreasing and <= 0), and its values are never read again; only the chunk it
+        /// leaves open needs its zeros written, for the completion that reads them.
         void appendZeros(int count) noexcept {
             next += count;
-            while (count > 0) {
-                const int n = std::min(count, frames - offset);
-                std::fill_n(chunk.begin() + offset, n, 0.0);
-                prefix = 0;
-                offset += n;
-                count -= n;
-                if (offset == frames) {
-                    std::fill_n(suffix.begin(), frames, 0.0);
-                    offset = 0;
-                }
+            const std::int64_t total = std::int64_t(offset) + count;
+            if (total >= frames) {
+                if (suffix[0] != 0) std::fill_n(suffix.begin(), frames, 0.0);
+                offset = 0;
             }
+            const int end = int(total % frames);
+            std::fill(chunk.begin() + offset, chunk.begin() + end, 0.0);
+            offset = end;
+            prefix = 0;
         }
         double push(double value, std::int64_t position) noexcept {
             if (position != next) { // a gap reads as 0 (no value); a step back starts afresh
