@@ -443,16 +443,34 @@ private:
         const float* peaks = peak_.data();
         double* sums = sums_.data();
         for (int i = 0; i < frames; ++i) {
-            // At rest (envelope, box and hold all 0), frames whose peak is at most the ceiling
-            // keep everything at 0 and add sums of 0: skipped as a run, the same state and bits.
-            if (envelope == 0.0 && sum == 0 && inst.hold.zeroAt(position + i)) {
+            // With the hold's window all 0, frames whose peak is at most the ceiling push 0 and
+            // read a held value of exactly +0: the release runs without the hold, which takes
+            // the run of zeros in one step. At rest (envelope and box all 0 too) they keep
+            // everything at 0 and add sums of 0. The same operations on the same values, so
+            // the same state and bits.
+            if (inst.hold.zeroAt(position + i)) {
                 int end = i;
                 while (end < frames && !(double(peaks[end]) > ceiling)) ++end;
                 if (end > i) {
-                    // Every box entry is <= 0 and they sum to 0: all are 0, as the run leaves them.
-                    std::fill(sums + i, sums + end, 0.0);
+                    if (envelope == 0.0 && sum == 0) {
+                        // Every box entry is <= 0 and they sum to 0: all are 0, as the run leaves them.
+                        std::fill(sums + i, sums + end, 0.0);
+                        index = (index + std::size_t(end - i)) % boxSize;
+                    } else {
+                        for (int j = i; j < end; ++j) {
+                            double released = envelope * factor;
+                            if (released > kUnityLogThreshold) released = 0.0;
+                            envelope = std::min(0.0, released); // held = +0
+                            const double scaled = envelope * kFixedOne;
+                            std::int64_t fixed = std::int64_t(scaled);
+                            if (double(fixed) > scaled) --fixed;
+                            sum += fixed - box[index];
+                            box[index] = fixed;
+                            if (++index == boxSize) index = 0;
+                            sums[j] = double(sum);
+                        }
+                    }
                     inst.hold.appendZeros(end - i);
-                    index = (index + std::size_t(end - i)) % boxSize;
                     i = end - 1;
                     continue;
                 }
