@@ -722,9 +722,9 @@ TEST_CASE("limiter: the detection's bounds change no bit: the same output and fi
                         std::vector<Measurement> figures;
                         kernel->measurements(0, figures);
                         REQUIRE(figures.size() == referenceFigures.size());
-                        for (std::size_t m = 0; m < figures.size(); ++m)
-                            CHECK(std::bit_cast<std::uint64_t>(figures[m].value) ==
-                                  std::bit_cast<std::uint64_t>(referenceFigures[m].value));
+                        for (std::size_t f = 0; f < figures.size(); ++f)
+                            CHECK(std::bit_cast<std::uint64_t>(figures[f].value) ==
+                                  std::bit_cast<std::uint64_t>(referenceFigures[f].value));
                     }
             }
             CHECK(leastLimited < 80.0); // and rested
