@@ -247,6 +247,47 @@ void changeStatistics(const float* f, int frames, std::int64_t first, double* su
     *most = m;
 }
 
+void changeStatisticsPair(const float* f0, const float* f1, int frames, std::int64_t first, double* sums0, double* sums1,
+                          float* most0, float* most1) noexcept {
+    constexpr int width = int(Doubles::size);
+    float m0 = *most0, m1 = *most1;
+    int n = 0;
+    for (; n < frames && ((first + n) & 7) != 0; ++n) {
+        m0 = std::max(m0, f0[n]);
+        sums0[(first + n) & 7] += double(f0[n]);
+        m1 = std::max(m1, f1[n]);
+        sums1[(first + n) & 7] += double(f1[n]);
+    }
+    Doubles s0[8 / width], s1[8 / width];
+    for (int b = 0; b < 8 / width; ++b) {
+        s0[b] = Doubles::load_unaligned(sums0 + b * width);
+        s1[b] = Doubles::load_unaligned(sums1 + b * width);
+    }
+    float mx0[8] = {m0, m0, m0, m0, m0, m0, m0, m0}, mx1[8] = {m1, m1, m1, m1, m1, m1, m1, m1};
+    for (; n + 8 <= frames; n += 8) {
+        for (int j = 0; j < 8; ++j) mx0[j] = std::max(mx0[j], f0[n + j]);
+        for (int j = 0; j < 8; ++j) mx1[j] = std::max(mx1[j], f1[n + j]);
+        for (int b = 0; b < 8 / width; ++b) {
+            s0[b] = s0[b] + widen(f0 + n + b * width);
+            s1[b] = s1[b] + widen(f1 + n + b * width);
+        }
+    }
+    for (int b = 0; b < 8 / width; ++b) {
+        s0[b].store_unaligned(sums0 + b * width);
+        s1[b].store_unaligned(sums1 + b * width);
+    }
+    for (float v : mx0) m0 = std::max(m0, v);
+    for (float v : mx1) m1 = std::max(m1, v);
+    for (; n < frames; ++n) {
+        m0 = std::max(m0, f0[n]);
+        sums0[(first + n) & 7] += double(f0[n]);
+        m1 = std::max(m1, f1[n]);
+        sums1[(first + n) & 7] += double(f1[n]);
+    }
+    *most0 = m0;
+    *most1 = m1;
+}
+
 namespace {
 
 /// std::max(a, b) lane by lane: a < b ? b : a (NaN in b gives a, NaN in a gives a).
