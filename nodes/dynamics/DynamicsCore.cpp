@@ -94,6 +94,7 @@ private:
         double maxChangeDb = 0;
         std::array<double, 8> sumChangeDb{}; ///< by frame count modulo 8 (changeStatistics)
         std::int64_t frames = 0;
+        bool statisticsDone = false; ///< this segment's statistics already taken (statisticsInPairs)
         SeriesRecorder recorder;
     };
 
@@ -149,6 +150,7 @@ private:
         smoothChanges_ = SG_SIMD_PICK(spec.simd, smoothChanges);
         staticTargets_ = SG_SIMD_PICK(spec.simd, staticTargets);
         changeStatistics_ = SG_SIMD_PICK(spec.simd, changeStatistics);
+        changeStatisticsPair_ = SG_SIMD_PICK(spec.simd, changeStatisticsPair);
         idleTargets_.assign(padded, 0.0f);
         idleChanges_.assign(padded, 0.0f);
         curve_.assign(padded, 0.0f);
@@ -363,6 +365,7 @@ private:
         batchedMaxima(ctx, start, frames);
         for (int i = 0; i < instanceCount(); ++i) targetsOf(ctx, i, start, frames);
         smooth(frames);
+        statisticsInPairs(frames);
         for (int i = 0; i < instanceCount(); ++i) apply(ctx, i, start, frames);
     }
 
@@ -489,6 +492,35 @@ private:
         }
     }
 
+    /// The frame's change of instance i read in place (one lane, or a shared level: the first's),
+    /// or null when it is the largest of several lanes' (apply computes it).
+    const float* changeInPlace(const Instance& inst) const noexcept {
+        return inst.sharedLevel || inst.channels <= 1 ? gainDb_[std::size_t(inst.firstLane)].data() : nullptr;
+    }
+
+    /// The statistics of the instances whose change is read in place, two at a time (their sums'
+    /// latency chains overlap); the same per instance as apply's own call. Marks them done.
+    void statisticsInPairs(int frames) noexcept {
+        int waiting = -1; // an instance without a partner yet
+        for (int i = 0; i < instanceCount(); ++i) {
+            Instance& inst = instances_[std::size_t(i)];
+            inst.statisticsDone = false;
+            if (changeInPlace(inst) == nullptr) continue;
+            if (waiting < 0 || instances_[std::size_t(waiting)].frames != inst.frames) {
+                waiting = i;
+                continue;
+            }
+            Instance& other = instances_[std::size_t(waiting)];
+            float most0 = float(other.maxChangeDb), most1 = float(inst.maxChangeDb);
+            changeStatisticsPair_(changeInPlace(other), changeInPlace(inst), frames, inst.frames, other.sumChangeDb.data(),
+                                  inst.sumChangeDb.data(), &most0, &most1);
+            other.maxChangeDb = double(most0);
+            inst.maxChangeDb = double(most1);
+            other.statisticsDone = inst.statisticsDone = true;
+            waiting = -1;
+        }
+    }
+
     /// Pass 4 for instance i: statistics, makeup, the gain applied.
     void apply(const ProcessContext& ctx, int i, int start, int frames) noexcept {
         Instance& inst = instances_[std::size_t(i)];
@@ -507,9 +539,11 @@ private:
         }
         // Statistics: the maximum is exact in any order; the sum runs in four accumulators by
         // absolute frame modulo 4 (each in frame order), so it does not depend on the split either.
-        float most = float(inst.maxChangeDb);
-        changeStatistics_(frameChange, frames, inst.frames, inst.sumChangeDb.data(), &most);
-        inst.maxChangeDb = double(most);
+        if (!inst.statisticsDone) { // (else statisticsInPairs did it)
+            float most = float(inst.maxChangeDb);
+            changeStatistics_(frameChange, frames, inst.frames, inst.sumChangeDb.data(), &most);
+            inst.maxChangeDb = double(most);
+        }
         inst.recorder.add(frameChange, std::size_t(frames));
         inst.frames += frames;
 
@@ -582,6 +616,8 @@ private:
                            float* const*) noexcept = nullptr;
     void (*staticTargets_)(const float*, int, float, float, float, float, bool, float*) noexcept = nullptr;
     void (*changeStatistics_)(const float*, int, std::int64_t, double*, float*) noexcept = nullptr;
+    void (*changeStatisticsPair_)(const float*, const float*, int, std::int64_t, double*, double*, float*,
+                                  float*) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
     /// Up to kMaxLanes peak detectors with one window: their sliding maxima run together.
     struct MaxGroup {

@@ -221,6 +221,30 @@ inline Doubles widen(const float* p) noexcept {
 
 } // namespace
 
+/// Eight floats' running maxima in vectors: std::max(m, v) lane by lane is m < v ? v : m, which
+/// select gives exactly (NaN and signed zeros alike), where the scalar loop stayed scalar.
+#if defined(__AVX__)
+using Eight = xsimd::batch<float, xsimd::avx2>;
+#else
+using Eight = xsimd::batch<float, xsimd::sse2>;
+#endif
+constexpr int kEights = 8 / int(Eight::size);
+
+inline void runningMaxima(Eight (&most)[kEights], const float* f) noexcept {
+    for (int q = 0; q < kEights; ++q) {
+        const Eight v = Eight::load_unaligned(f + q * int(Eight::size));
+        most[q] = xsimd::select(most[q] < v, v, most[q]);
+    }
+}
+
+/// The eight maxima into m, in lane order (as the scalar reduction over float[8] did).
+inline float reduceMaxima(float m, const Eight (&most)[kEights]) noexcept {
+    alignas(32) float mx[8];
+    for (int q = 0; q < kEights; ++q) most[q].store_aligned(mx + q * int(Eight::size));
+    for (float v : mx) m = std::max(m, v);
+    return m;
+}
+
 void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept {
     constexpr int width = int(Doubles::size);
     static_assert(8 % width == 0, "eight sums are whole batches");
@@ -233,18 +257,61 @@ void changeStatistics(const float* f, int frames, std::int64_t first, double* su
     }
     Doubles s[8 / width];
     for (int b = 0; b < 8 / width; ++b) s[b] = Doubles::load_unaligned(sums + b * width);
-    float mx[8] = {m, m, m, m, m, m, m, m};
+    Eight mx[kEights];
+    for (Eight& q : mx) q = Eight(m);
     for (; n + 8 <= frames; n += 8) {
-        for (int j = 0; j < 8; ++j) mx[j] = std::max(mx[j], f[n + j]);
+        runningMaxima(mx, f + n);
         for (int b = 0; b < 8 / width; ++b) s[b] = s[b] + widen(f + n + b * width);
     }
     for (int b = 0; b < 8 / width; ++b) s[b].store_unaligned(sums + b * width);
-    for (float v : mx) m = std::max(m, v);
+    m = reduceMaxima(m, mx);
     for (; n < frames; ++n) {
         m = std::max(m, f[n]);
         sums[(first + n) & 7] += double(f[n]);
     }
     *most = m;
+}
+
+void changeStatisticsPair(const float* f0, const float* f1, int frames, std::int64_t first, double* sums0, double* sums1,
+                          float* most0, float* most1) noexcept {
+    constexpr int width = int(Doubles::size);
+    float m0 = *most0, m1 = *most1;
+    int n = 0;
+    for (; n < frames && ((first + n) & 7) != 0; ++n) {
+        m0 = std::max(m0, f0[n]);
+        sums0[(first + n) & 7] += double(f0[n]);
+        m1 = std::max(m1, f1[n]);
+        sums1[(first + n) & 7] += double(f1[n]);
+    }
+    Doubles s0[8 / width], s1[8 / width];
+    for (int b = 0; b < 8 / width; ++b) {
+        s0[b] = Doubles::load_unaligned(sums0 + b * width);
+        s1[b] = Doubles::load_unaligned(sums1 + b * width);
+    }
+    Eight mx0[kEights], mx1[kEights];
+    for (int q = 0; q < kEights; ++q) mx0[q] = Eight(m0), mx1[q] = Eight(m1);
+    for (; n + 8 <= frames; n += 8) {
+        runningMaxima(mx0, f0 + n);
+        runningMaxima(mx1, f1 + n);
+        for (int b = 0; b < 8 / width; ++b) {
+            s0[b] = s0[b] + widen(f0 + n + b * width);
+            s1[b] = s1[b] + widen(f1 + n + b * width);
+        }
+    }
+    for (int b = 0; b < 8 / width; ++b) {
+        s0[b].store_unaligned(sums0 + b * width);
+        s1[b].store_unaligned(sums1 + b * width);
+    }
+    m0 = reduceMaxima(m0, mx0);
+    m1 = reduceMaxima(m1, mx1);
+    for (; n < frames; ++n) {
+        m0 = std::max(m0, f0[n]);
+        sums0[(first + n) & 7] += double(f0[n]);
+        m1 = std::max(m1, f1[n]);
+        sums1[(first + n) & 7] += double(f1[n]);
+    }
+    *most0 = m0;
+    *most1 = m1;
 }
 
 namespace {

@@ -111,6 +111,12 @@ SG_SIMD_DECLARE(void smoothChanges(const float* const* targets, int lanes, int f
 // sums do not depend on how the frames were split into calls.
 SG_SIMD_DECLARE(void changeStatistics(const float* f, int frames, std::int64_t first, double* sums, float* most) noexcept)
 
+// changeStatistics of two series over the same frames, interleaved: the sums are latency chains
+// (one add per accumulator every eight frames), and two independent ones overlap. Each series'
+// results are those of its own changeStatistics call, bit for bit.
+SG_SIMD_DECLARE(void changeStatisticsPair(const float* f0, const float* f1, int frames, std::int64_t first, double* sums0,
+                                          double* sums1, float* most0, float* most1) noexcept)
+
 namespace sg::dynamics {
 
 /// Lanes of one slidingMaximumLanes call (idle lanes read zeros and write a scratch).

@@ -260,3 +260,105 @@ TEST_CASE("dynamics core: the attack / release recursion across lanes is the sca
                 }
     }
 }
+
+namespace {
+
+/// changeStatistics' maximum as the scalar loop computed it before it was vectorised: one by one
+/// up to a frame count that is a multiple of 8, then eight running maxima (std::max) reduced in
+/// lane order, then one by one. With NaN the result depends on this order; without, it is the
+/// plain maximum.
+float scalarMost(const float* f, int frames, std::int64_t first, float m) {
+    int n = 0;
+    for (; n < frames && ((first + n) & 7) != 0; ++n) m = std::max(m, f[n]);
+    float mx[8] = {m, m, m, m, m, m, m, m};
+    for (; n + 8 <= frames; n += 8)
+        for (int j = 0; j < 8; ++j) mx[j] = std::max(mx[j], f[n + j]);
+    for (float v : mx) m = std::max(m, v);
+    for (; n < frames; ++n) m = std::max(m, f[n]);
+    return m;
+}
+
+} // namespace
+
+TEST_CASE("dynamics core: changeStatisticsPair equals the frame-order sums and two changeStatistics calls, bit for bit",
+          "[nodes][dynamics]") {
+    // Two series of changes with hostile values: NaN (first and later), +-inf, +-0, denormals,
+    // huge values, noise; split into random calls starting at every offset modulo 8. The maximum
+    // against the scalar loop it replaced (with NaN its result depends on the order of the
+    // comparisons), and, for a third series without NaN, against the plain maximum.
+    const std::size_t frames = 1500;
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> noise(-3.0f, 40.0f);
+    std::vector<float> a(frames), b(frames);
+    for (std::size_t n = 0; n < frames; ++n) {
+        a[n] = noise(rng);
+        b[n] = noise(rng) * 1e3f;
+    }
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    const float denormal = std::numeric_limits<float>::denorm_min() * 7.0f;
+    a[3] = nan, a[700] = inf, a[701] = -inf, a[702] = -0.0f, a[900] = denormal, a[1201] = 3.0e38f;
+    b[0] = nan, b[9] = 0.0f, b[10] = -0.0f, b[333] = -denormal, b[1100] = nan;
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(detectSimdArch())) continue;
+        auto single = SG_SIMD_PICK(arch, changeStatistics);
+        auto pair = SG_SIMD_PICK(arch, changeStatisticsPair);
+        for (int offset = 0; offset < 8; ++offset)
+            for (int seed = 0; seed < 4; ++seed) {
+                std::mt19937 splits{std::uint32_t(seed)};
+                std::uniform_int_distribution<int> size(1, seed == 0 ? 9 : 300);
+                // The formula: each accumulator in frame order, in double.
+                double expectedA[8] = {}, expectedB[8] = {};
+                for (std::size_t n = 0; n < frames; ++n) {
+                    expectedA[(std::size_t(offset) + n) & 7] += double(a[n]);
+                    expectedB[(std::size_t(offset) + n) & 7] += double(b[n]);
+                }
+                double sumsA[8] = {}, sumsB[8] = {}, pairA[8] = {}, pairB[8] = {};
+                float mostA = 0.5f, mostB = -1.0f, pairMostA = 0.5f, pairMostB = -1.0f, refA = 0.5f, refB = -1.0f;
+                for (std::size_t n = 0; n < frames;) {
+                    const int count = int(std::min<std::size_t>(std::size_t(size(splits)), frames - n));
+                    const std::int64_t first = std::int64_t(offset) + std::int64_t(n);
+                    single(a.data() + n, count, first, sumsA, &mostA);
+                    single(b.data() + n, count, first, sumsB, &mostB);
+                    pair(a.data() + n, b.data() + n, count, first, pairA, pairB, &pairMostA, &pairMostB);
+                    refA = scalarMost(a.data() + n, count, first, refA);
+                    refB = scalarMost(b.data() + n, count, first, refB);
+                    n += std::size_t(count);
+                }
+                INFO(simdArchName(arch) << ", offset " << offset << ", seed " << seed);
+                for (int j = 0; j < 8; ++j) {
+                    CHECK(std::memcmp(&pairA[j], &expectedA[j], sizeof(double)) == 0);
+                    CHECK(std::memcmp(&pairB[j], &expectedB[j], sizeof(double)) == 0);
+                    CHECK(std::memcmp(&pairA[j], &sumsA[j], sizeof(double)) == 0);
+                    CHECK(std::memcmp(&pairB[j], &sumsB[j], sizeof(double)) == 0);
+                }
+                CHECK(bitsOf(mostA) == bitsOf(refA));
+                CHECK(bitsOf(mostB) == bitsOf(refB));
+                CHECK(bitsOf(pairMostA) == bitsOf(mostA));
+                CHECK(bitsOf(pairMostB) == bitsOf(mostB));
+            }
+        std::vector<float> c(frames);
+        for (std::size_t n = 0; n < frames; ++n) c[n] = noise(rng);
+        c[777] = 55.0f; // the largest, somewhere in the middle of a vector
+        for (int offset = 0; offset < 8; ++offset) {
+            double sums[8] = {}, other[8] = {};
+            float most = -100.0f, otherMost = -100.0f;
+            for (std::size_t n = 0; n < frames; n += 37) {
+                const int count = int(std::min<std::size_t>(37, frames - n));
+                pair(c.data() + n, a.data() + n, count, std::int64_t(offset) + std::int64_t(n), sums, other, &most, &otherMost);
+            }
+            CHECK(most == 55.0f);
+        }
+        // A NaN maximum stays (std::max keeps its first argument when the comparison fails).
+        for (int offset = 0; offset < 8; ++offset) {
+            double sums[8] = {};
+            float most = nan, ref = nan;
+            for (std::size_t n = 0; n < frames; n += 61) {
+                const int count = int(std::min<std::size_t>(61, frames - n));
+                single(c.data() + n, count, std::int64_t(offset) + std::int64_t(n), sums, &most);
+                ref = scalarMost(c.data() + n, count, std::int64_t(offset) + std::int64_t(n), ref);
+            }
+            CHECK(std::isnan(ref));
+            CHECK(bitsOf(most) == bitsOf(ref));
+        }
+    }
+}
