@@ -150,8 +150,9 @@ bool checkSampleRate(const GraphDesc& desc, const InstanceOptions& options, Diag
 /// hand-overs stay small beside the work; and only if the partition's estimated speed-up is at
 /// least kAutoSpeedup. A graph with less work gets two workers if it is a chain that pipelines
 /// (core/passes/Partition.cpp) into two stages of at least kAutoCostPerStage each, with internal
-/// blocks of at least kAutoPipelineBlock frames (a stage hands over once per block; the W1
-/// mastering chain: 17.6 and 11). Else 1.
+/// blocks of at least kAutoPipelineBlock frames (a stage hands over once per block). The W1
+/// mastering chain (8 and 15 since the limiter got cheaper) stays on one thread: pipelined, its
+/// render took the same wall time for a third more CPU. Else 1.
 int autoThreads(const passes::GraphModel& model, const std::vector<passes::Unit>& units, const std::vector<int>& unitOf,
                 int width, int blockFrames) {
     constexpr double kAutoSpeedup = 1.3, kAutoCostPerWorker = 96, kAutoCostPerStage = 10;
