@@ -57,6 +57,18 @@ double safetyDb(int attackFrames) { return kMeterMarginDb + 1.0 / double(attackF
 /// Log gains (ln g <= 0) are summed as integers in units of 2^-36 (exact, no drift; 200 dB over
 /// 768 kHz x 20 ms fits in 2^55).
 constexpr double kFixedOne = 68719476736.0; // 2^36
+
+/// Pushes floor(envelope * 2^36), exactly (|value| < 2^41: the conversions are exact), into the
+/// box average's ring at `index` (advanced, wrapping at `size`); returns the ring's new sum.
+inline std::int64_t pushBox(double envelope, std::int64_t* box, std::size_t size, std::size_t& index, std::int64_t sum) noexcept {
+    const double scaled = envelope * kFixedOne;
+    std::int64_t fixed = std::int64_t(scaled);
+    if (double(fixed) > scaled) --fixed;
+    sum += fixed - box[index];
+    box[index] = fixed;
+    if (++index == size) index = 0;
+    return sum;
+}
 /// The deepest gain reduction, as ln g (200 dB): keeps the fixed-point sums in range.
 constexpr double kMinLogGain = -23.025850929940457;
 /// A released ln g this close to 0 is 0 again (so the output returns to bit-exact).
@@ -419,13 +431,7 @@ private:
             inst.duty += (limited - inst.duty) * dutyFactor_;
         }
 
-        // floor(envelope * 2^36), exactly (|value| < 2^41: the conversions are exact).
-        const double scaled = envelope * kFixedOne;
-        std::int64_t fixed = std::int64_t(scaled);
-        if (double(fixed) > scaled) --fixed;
-        inst.boxSum += fixed - inst.box[inst.boxIndex];
-        inst.box[inst.boxIndex] = fixed;
-        if (++inst.boxIndex == inst.box.size()) inst.boxIndex = 0;
+        inst.boxSum = pushBox(envelope, inst.box.data(), inst.box.size(), inst.boxIndex, inst.boxSum);
         return double(inst.boxSum);
     }
 
@@ -461,12 +467,7 @@ private:
                             double released = envelope * factor;
                             if (released > kUnityLogThreshold) released = 0.0;
                             envelope = std::min(0.0, released); // held = +0
-                            const double scaled = envelope * kFixedOne;
-                            std::int64_t fixed = std::int64_t(scaled);
-                            if (double(fixed) > scaled) --fixed;
-                            sum += fixed - box[index];
-                            box[index] = fixed;
-                            if (++index == boxSize) index = 0;
+                            sum = pushBox(envelope, box, boxSize, index, sum);
                             sums[j] = double(sum);
                         }
                     }
@@ -481,12 +482,7 @@ private:
             double released = envelope * factor;
             if (released > kUnityLogThreshold) released = 0.0;
             envelope = std::min(held, released);
-            const double scaled = envelope * kFixedOne;
-            std::int64_t fixed = std::int64_t(scaled);
-            if (double(fixed) > scaled) --fixed;
-            sum += fixed - box[index];
-            box[index] = fixed;
-            if (++index == boxSize) index = 0;
+            sum = pushBox(envelope, box, boxSize, index, sum);
             sums[i] = double(sum);
         }
         inst.logEnvelope = envelope;
