@@ -48,46 +48,65 @@ template <class Batch, int Count> struct LaneInputs {
     }
 };
 
-/// Lanes [0, Count * width of Batch) through their cascades, the batches interleaved in one
-/// loop so that their recursions overlap.
-template <class Batch, int Count>
-void cascadeBatches(LaneCascade& bank, const double* const* signals, int frames, double* sums, double* out) noexcept {
-    constexpr int width = int(Batch::size);
-    const LaneInputs<Batch, Count> inputs(bank.channel);
-    Batch b0[kSections][Count], b1[kSections][Count], b2[kSections][Count], a1[kSections][Count], a2[kSections][Count];
-    Batch z1[kSections][Count], z2[kSections][Count], sum[Count];
-    for (int s = 0; s < kSections; ++s)
-        for (int g = 0; g < Count; ++g) {
-            const int first = g * width;
-            b0[s][g] = Batch::load_unaligned(&bank.coefficients[s][0][first]);
-            b1[s][g] = Batch::load_unaligned(&bank.coefficients[s][1][first]);
-            b2[s][g] = Batch::load_unaligned(&bank.coefficients[s][2][first]);
-            a1[s][g] = Batch::load_unaligned(&bank.coefficients[s][3][first]);
-            a2[s][g] = Batch::load_unaligned(&bank.coefficients[s][4][first]);
-            z1[s][g] = Batch::load_unaligned(&bank.state[s][0][first]);
-            z2[s][g] = Batch::load_unaligned(&bank.state[s][1][first]);
-        }
-    for (int g = 0; g < Count; ++g) sum[g] = Batch::load_unaligned(sums + g * width);
-    for (int n = 0; n < frames; ++n) {
-        Batch v[Count];
-        for (int g = 0; g < Count; ++g) v[g] = inputs.gather(g, signals, n);
-        for (int s = 0; s < kSections; ++s)
+/// The first `Sections` sections of lanes [0, Count * width of Batch): coefficients and states
+/// held in registers over a run of frames. `Bank` is LaneCascade (double) or LaneCascadeFloat.
+template <class Batch, int Count, int Sections> struct CascadeRegisters {
+    Batch b0[Sections][Count], b1[Sections][Count], b2[Sections][Count], a1[Sections][Count], a2[Sections][Count];
+    Batch z1[Sections][Count], z2[Sections][Count];
+
+    template <class Bank> explicit CascadeRegisters(const Bank& bank) {
+        constexpr int width = int(Batch::size);
+        for (int s = 0; s < Sections; ++s)
+            for (int g = 0; g < Count; ++g) {
+                const int first = g * width;
+                b0[s][g] = Batch::load_unaligned(&bank.coefficients[s][0][first]);
+                b1[s][g] = Batch::load_unaligned(&bank.coefficients[s][1][first]);
+                b2[s][g] = Batch::load_unaligned(&bank.coefficients[s][2][first]);
+                a1[s][g] = Batch::load_unaligned(&bank.coefficients[s][3][first]);
+                a2[s][g] = Batch::load_unaligned(&bank.coefficients[s][4][first]);
+                z1[s][g] = Batch::load_unaligned(&bank.state[s][0][first]);
+                z2[s][g] = Batch::load_unaligned(&bank.state[s][1][first]);
+            }
+    }
+    /// One frame of every lane through the sections, in place (transposed direct form II).
+    void step(Batch (&v)[Count]) {
+        for (int s = 0; s < Sections; ++s)
             for (int g = 0; g < Count; ++g) {
                 const Batch y = b0[s][g] * v[g] + z1[s][g];
                 z1[s][g] = (b1[s][g] * v[g] + z2[s][g]) - a1[s][g] * y;
                 z2[s][g] = b2[s][g] * v[g] - a2[s][g] * y;
                 v[g] = y;
             }
+    }
+    template <class Bank> void storeState(Bank& bank) const {
+        constexpr int width = int(Batch::size);
+        for (int s = 0; s < Sections; ++s)
+            for (int g = 0; g < Count; ++g) {
+                z1[s][g].store_unaligned(&bank.state[s][0][g * width]);
+                z2[s][g].store_unaligned(&bank.state[s][1][g * width]);
+            }
+    }
+};
+
+/// Lanes [0, Count * width of Batch) through their cascades, the batches interleaved in one
+/// loop so that their recursions overlap.
+template <class Batch, int Count>
+void cascadeBatches(LaneCascade& bank, const double* const* signals, int frames, double* sums, double* out) noexcept {
+    constexpr int width = int(Batch::size);
+    const LaneInputs<Batch, Count> inputs(bank.channel);
+    CascadeRegisters<Batch, Count, kSections> cascade(bank);
+    Batch sum[Count];
+    for (int g = 0; g < Count; ++g) sum[g] = Batch::load_unaligned(sums + g * width);
+    for (int n = 0; n < frames; ++n) {
+        Batch v[Count];
+        for (int g = 0; g < Count; ++g) v[g] = inputs.gather(g, signals, n);
+        cascade.step(v);
         for (int g = 0; g < Count; ++g) {
             sum[g] = sum[g] + v[g] * v[g];
             if (out) v[g].store_unaligned(out + std::ptrdiff_t(n) * kLanes + g * width);
         }
     }
-    for (int s = 0; s < kSections; ++s)
-        for (int g = 0; g < Count; ++g) {
-            z1[s][g].store_unaligned(&bank.state[s][0][g * width]);
-            z2[s][g].store_unaligned(&bank.state[s][1][g * width]);
-        }
+    cascade.storeState(bank);
     for (int g = 0; g < Count; ++g) sum[g].store_unaligned(sums + g * width);
 }
 
@@ -96,19 +115,7 @@ template <class Batch, int Count, int Sections>
 void cascadeFloatBatches(LaneCascadeFloat& bank, const float* const* signals, int frames, double* sums) noexcept {
     constexpr int width = int(Batch::size);
     const LaneInputs<Batch, Count> inputs(bank.channel);
-    Batch b0[Sections][Count], b1[Sections][Count], b2[Sections][Count], a1[Sections][Count], a2[Sections][Count];
-    Batch z1[Sections][Count], z2[Sections][Count];
-    for (int s = 0; s < Sections; ++s)
-        for (int g = 0; g < Count; ++g) {
-            const int first = g * width;
-            b0[s][g] = Batch::load_unaligned(&bank.coefficients[s][0][first]);
-            b1[s][g] = Batch::load_unaligned(&bank.coefficients[s][1][first]);
-            b2[s][g] = Batch::load_unaligned(&bank.coefficients[s][2][first]);
-            a1[s][g] = Batch::load_unaligned(&bank.coefficients[s][3][first]);
-            a2[s][g] = Batch::load_unaligned(&bank.coefficients[s][4][first]);
-            z1[s][g] = Batch::load_unaligned(&bank.state[s][0][first]);
-            z2[s][g] = Batch::load_unaligned(&bank.state[s][1][first]);
-        }
+    CascadeRegisters<Batch, Count, Sections> cascade(bank);
     constexpr int kRun = LaneCascadeFloat::kRun;
     Batch sum[Count];
     for (int g = 0; g < Count; ++g) sum[g] = Batch::load_unaligned(&bank.partial[g * width]);
@@ -118,13 +125,7 @@ void cascadeFloatBatches(LaneCascadeFloat& bank, const float* const* signals, in
         for (int n = start; n < end; ++n) {
             Batch v[Count];
             for (int g = 0; g < Count; ++g) v[g] = inputs.gather(g, signals, n);
-            for (int s = 0; s < Sections; ++s)
-                for (int g = 0; g < Count; ++g) {
-                    const Batch y = b0[s][g] * v[g] + z1[s][g];
-                    z1[s][g] = (b1[s][g] * v[g] + z2[s][g]) - a1[s][g] * y;
-                    z2[s][g] = b2[s][g] * v[g] - a2[s][g] * y;
-                    v[g] = y;
-                }
+            cascade.step(v);
             for (int g = 0; g < Count; ++g) sum[g] = sum[g] + v[g] * v[g];
         }
         bank.phase += end - start;
@@ -139,11 +140,7 @@ void cascadeFloatBatches(LaneCascadeFloat& bank, const float* const* signals, in
         }
     }
     for (int g = 0; g < Count; ++g) sum[g].store_unaligned(&bank.partial[g * width]);
-    for (int s = 0; s < Sections; ++s)
-        for (int g = 0; g < Count; ++g) {
-            z1[s][g].store_unaligned(&bank.state[s][0][g * width]);
-            z2[s][g].store_unaligned(&bank.state[s][1][g * width]);
-        }
+    cascade.storeState(bank);
 }
 
 template <class Batch, int Count>
