@@ -7,6 +7,7 @@
 #include "host/cli/HtmlReport.h"
 #include "host/cli/Json.h"
 #include "host/cli/Progress.h"
+#include "host/cli/TextTable.h"
 #include "host/io/AudioFile.h"
 #include "host/io/TerminalText.h"
 #include "nodes/meters/LoudnessMeter.h"
@@ -28,27 +29,12 @@ constexpr int kBlockFrames = 8192;
 
 double decibels(double amplitude) { return amplitude > 0 ? 20.0 * std::log10(amplitude) : kSilentLevel; }
 
-/// A figure for the table: "-23.0 LUFS", "-inf dBTP", "" for NaN.
-std::string cell(double value, const char* unit, int decimals = 1) {
-    if (std::isnan(value)) return "-";
-    char text[64];
-    if (std::isinf(value)) {
-        std::snprintf(text, sizeof text, "%sinf %s", value < 0 ? "-" : "", unit);
-        return text;
-    }
-    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0; // no "-0.0 dB"
-    std::snprintf(text, sizeof text, "%.*f %s", decimals, value, unit);
-    return text;
-}
-
 std::string durationCell(double seconds) {
     char text[64];
     const long long tenths = std::llround(seconds * 10);
     std::snprintf(text, sizeof text, "%lld:%02lld.%lld", tenths / 600, (tenths / 10) % 60, tenths % 10);
     return text;
 }
-
-void printAligned(const std::vector<std::vector<std::string>>& table);
 
 void printTable(const std::vector<FileAnalysis>& rows) {
     const std::vector<std::string> header = {"file",
@@ -74,8 +60,8 @@ void printTable(const std::vector<FileAnalysis>& rows) {
             std::snprintf(correlation, sizeof correlation, "%+.2f", a.stereoCorrelation);
         std::vector<std::string> row = {io::terminalText(a.file), rate, std::to_string(a.channels),
                                         durationCell(a.durationSeconds)};
-        for (const FigureField& field : figureFields(a)) row.push_back(cell(field.value, field.name.unit));
-        row.push_back(cell(a.crestFactorDb, kCrestFactorFigure.unit));
+        for (const FigureField& field : figureFields(a)) row.push_back(figureCell(field.value, field.name.unit));
+        row.push_back(figureCell(a.crestFactorDb, kCrestFactorFigure.unit));
         row.push_back(correlation);
         table.push_back(std::move(row));
     }
@@ -89,10 +75,10 @@ void printTable(const std::vector<FileAnalysis>& rows) {
     for (const FileAnalysis& a : rows) {
         if (a.figures != AnalyzeFigures::All) continue;
         std::vector<std::string> row{io::terminalText(a.file)};
-        for (double band : a.balance.bandDb) row.push_back(cell(band, "dB"));
-        row.push_back(cell(a.balance.harshnessDb, "dB"));
-        row.push_back(cell(a.balance.lowEndStabilityLu, "LU", 2));
-        row.push_back(cell(a.balance.lowEndRangeLu, "LU"));
+        for (double band : a.balance.bandDb) row.push_back(figureCell(band, "dB"));
+        row.push_back(figureCell(a.balance.harshnessDb, "dB"));
+        row.push_back(figureCell(a.balance.lowEndStabilityLu, "LU", 2));
+        row.push_back(figureCell(a.balance.lowEndRangeLu, "LU"));
         char correlation[32] = "-";
         if (!std::isnan(a.balance.correlationMin))
             std::snprintf(correlation, sizeof correlation, "%+.2f", a.balance.correlationMin);
@@ -101,22 +87,6 @@ void printTable(const std::vector<FileAnalysis>& rows) {
     }
     std::printf("\nband balance (dB re the whole), harshness (2-8 kHz), low-end stability (< 120 Hz):\n");
     printAligned(balance);
-}
-
-void printAligned(const std::vector<std::vector<std::string>>& table) {
-    std::vector<std::size_t> widths(table[0].size(), 0);
-    for (const auto& row : table)
-        for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-    for (const auto& row : table) {
-        std::string line;
-        for (std::size_t i = 0; i < row.size(); ++i) {
-            if (i > 0) line += "  ";
-            const std::string pad(widths[i] - row[i].size(), ' ');
-            line += i == 0 ? row[i] + pad : pad + row[i]; // names left, figures right
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        std::printf("%s\n", line.c_str());
-    }
 }
 
 /// The options of one invocation and the parser whose declarations point at them.

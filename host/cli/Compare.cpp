@@ -11,6 +11,7 @@
 #include "host/cli/RenderPlan.h"
 #include "host/cli/RenderText.h"
 #include "host/cli/Target.h"
+#include "host/cli/TextTable.h"
 #include "host/io/AudioFile.h"
 #include "host/io/TerminalText.h"
 
@@ -479,18 +480,6 @@ struct CompareArguments {
     }
 };
 
-std::string cell(double value, const char* unit, int decimals = 1, bool sign = false) {
-    if (std::isnan(value)) return "-";
-    char text[64];
-    if (std::isinf(value)) {
-        std::snprintf(text, sizeof text, "%sinf%s%s", value < 0 ? "-" : "", *unit ? " " : "", unit);
-        return text;
-    }
-    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0;
-    std::snprintf(text, sizeof text, sign ? "%+.*f%s%s" : "%.*f%s%s", decimals, value, *unit ? " " : "", unit);
-    return text;
-}
-
 /// The largest of one figure over a candidate's gain-reducing nodes, by kind.
 double largest(const CandidateResult& c, bool limiters, bool mean) {
     double best = kNaN;
@@ -505,25 +494,25 @@ double largest(const CandidateResult& c, bool limiters, bool mean) {
 /// The figures of one candidate as the table prints them: label, value text.
 std::vector<std::pair<std::string, std::string>> figureRows(const CandidateResult& c) {
     std::vector<std::pair<std::string, std::string>> rows{
-        {"as rendered", cell(c.sourceIntegratedLufs, "LUFS")},
-        {"matching gain", cell(c.gainDb, "dB", 2, true)},
-        {"integrated", cell(c.figures.integratedLufs, "LUFS", 2)},
-        {"loudness range", cell(c.figures.loudnessRangeLu, "LU")},
-        {"true peak", cell(c.figures.truePeakDbtp, "dBTP") + (c.figures.truePeakDbtp > 0 ? " (over 0)" : "")},
-        {"PLR", cell(c.figures.plrDb, "dB")},
-        {"crest factor", cell(c.balance.crestFactorDb, "dB")},
-        {"max short-term", cell(c.figures.maxShortTermLufs, "LUFS")}};
+        {"as rendered", figureCell(c.sourceIntegratedLufs, "LUFS")},
+        {"matching gain", figureCell(c.gainDb, "dB", 2, true)},
+        {"integrated", figureCell(c.figures.integratedLufs, "LUFS", 2)},
+        {"loudness range", figureCell(c.figures.loudnessRangeLu, "LU")},
+        {"true peak", figureCell(c.figures.truePeakDbtp, "dBTP") + (c.figures.truePeakDbtp > 0 ? " (over 0)" : "")},
+        {"PLR", figureCell(c.figures.plrDb, "dB")},
+        {"crest factor", figureCell(c.balance.crestFactorDb, "dB")},
+        {"max short-term", figureCell(c.figures.maxShortTermLufs, "LUFS")}};
     for (int b = 0; b < octave::kBandCount; ++b)
-        rows.push_back({"band " + bandLabel(b), cell(c.balance.bandDb[std::size_t(b)], "dB")});
-    rows.push_back({"harshness 2-8 kHz", cell(c.balance.harshnessDb, "dB")});
-    rows.push_back({"low-end stability", cell(c.balance.lowEndStabilityLu, "LU", 2)});
-    rows.push_back({"low-end range", cell(c.balance.lowEndRangeLu, "LU")});
-    rows.push_back({"correlation mean", cell(c.balance.correlationMean, "", 2)});
-    rows.push_back({"correlation min", cell(c.balance.correlationMin, "", 2)});
-    rows.push_back({"limiter GR max", cell(largest(c, true, false), "dB")});
-    rows.push_back({"limiter GR mean", cell(largest(c, true, true), "dB", 2)});
-    rows.push_back({"compressor GR max", cell(largest(c, false, false), "dB")});
-    rows.push_back({"compressor GR mean", cell(largest(c, false, true), "dB", 2)});
+        rows.push_back({"band " + bandLabel(b), figureCell(c.balance.bandDb[std::size_t(b)], "dB")});
+    rows.push_back({"harshness 2-8 kHz", figureCell(c.balance.harshnessDb, "dB")});
+    rows.push_back({"low-end stability", figureCell(c.balance.lowEndStabilityLu, "LU", 2)});
+    rows.push_back({"low-end range", figureCell(c.balance.lowEndRangeLu, "LU")});
+    rows.push_back({"correlation mean", figureCell(c.balance.correlationMean, "", 2)});
+    rows.push_back({"correlation min", figureCell(c.balance.correlationMin, "", 2)});
+    rows.push_back({"limiter GR max", figureCell(largest(c, true, false), "dB")});
+    rows.push_back({"limiter GR mean", figureCell(largest(c, true, true), "dB", 2)});
+    rows.push_back({"compressor GR max", figureCell(largest(c, false, false), "dB")});
+    rows.push_back({"compressor GR mean", figureCell(largest(c, false, true), "dB", 2)});
     return rows;
 }
 
@@ -536,19 +525,7 @@ void printTable(const CompareRequest& request, const CompareResult& result) {
             for (const auto& f : figures) rows.push_back({f.first});
         for (std::size_t i = 0; i < figures.size(); ++i) rows[i + 1].push_back(figures[i].second);
     }
-    std::vector<std::size_t> widths(rows[0].size(), 0);
-    for (const auto& r : rows)
-        for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
-    for (const auto& r : rows) {
-        std::string line;
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            if (i > 0) line += "  ";
-            const std::string pad(widths[i] - r[i].size(), ' ');
-            line += i == 0 ? r[i] + pad : pad + r[i];
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        std::printf("%s\n", line.c_str());
-    }
+    printAligned(rows);
     for (const auto& c : result.candidates)
         std::printf("%s: %s, output %s\n", io::terminalText(c.label).c_str(), io::terminalText(c.graph).c_str(),
                     io::terminalText(c.output).c_str());
@@ -577,9 +554,10 @@ void printTable(const CompareRequest& request, const CompareResult& result) {
         const NullResult& n = *result.null;
         std::printf("null %s: %s - %s: RMS %s (%s re %s), peak %s, integrated %s\n", io::terminalText(request.nullPath).c_str(),
                     io::terminalText(result.candidates[std::size_t(n.first)].label).c_str(),
-                    io::terminalText(result.candidates[std::size_t(n.second)].label).c_str(), cell(n.rmsDbfs, "dBFS").c_str(),
-                    cell(n.relativeDb, "dB").c_str(), io::terminalText(result.candidates[std::size_t(n.first)].label).c_str(),
-                    cell(n.peakDbfs, "dBFS").c_str(), cell(n.integratedLufs, "LUFS").c_str());
+                    io::terminalText(result.candidates[std::size_t(n.second)].label).c_str(),
+                    figureCell(n.rmsDbfs, "dBFS").c_str(), figureCell(n.relativeDb, "dB").c_str(),
+                    io::terminalText(result.candidates[std::size_t(n.first)].label).c_str(),
+                    figureCell(n.peakDbfs, "dBFS").c_str(), figureCell(n.integratedLufs, "LUFS").c_str());
     }
 }
 
@@ -591,12 +569,12 @@ HtmlReport htmlOf(const CompareRequest& request, const CompareResult& result) {
     std::string inputs;
     for (const auto& input : request.inputs) inputs += (inputs.empty() ? "" : ", ") + input;
     report.facts = {{"inputs", inputs},
-                    {"sample rate", cell(result.sampleRate, "Hz", 0)},
-                    {"duration", cell(result.sampleRate > 0 ? double(result.frames) / result.sampleRate : 0, "s", 3)}};
+                    {"sample rate", figureCell(result.sampleRate, "Hz", 0)},
+                    {"duration", figureCell(result.sampleRate > 0 ? double(result.frames) / result.sampleRate : 0, "s", 3)}};
     if (!request.throughPath.empty()) report.facts.push_back({"through", request.throughPath});
     report.facts.push_back({"matched to", result.referenceKind == "none"
                                               ? std::string("not matched (--no-match)")
-                                              : cell(result.referenceLufs, "LUFS", 2) + " (" + result.referenceKind + ")"});
+                                              : figureCell(result.referenceLufs, "LUFS", 2) + " (" + result.referenceKind + ")"});
     for (const auto& c : result.candidates) {
         HtmlSection section;
         section.title = c.label;
@@ -824,7 +802,7 @@ int compare(const CompareRequest& request, CompareResult& result) {
         if (worstMiss <= kThroughToleranceLu) break;
         if (run + 1 == kMaxMatchRuns) {
             printError("the candidates could not be matched through " + quotedText(request.throughPath) + " (still " +
-                       cell(worstMiss, "LU", 2) + " apart)");
+                       figureCell(worstMiss, "LU", 2) + " apart)");
             return kExitFailure;
         }
         for (auto& c : candidates) c.result.gainDb += target - c.result.figures.integratedLufs;

@@ -51,20 +51,6 @@ private:
     std::string path_;
 };
 
-/// PolyBLEP correction for a sawtooth discontinuity (Välimäki & Huovilainen 2007): phase t in
-/// [0, 1), increment dt per sample.
-double polyBlep(double t, double dt) {
-    if (t < dt) {
-        t /= dt;
-        return t + t - t * t - 1.0;
-    }
-    if (t > 1.0 - dt) {
-        t = (t - 1.0) / dt;
-        return t * t + t + t + 1.0;
-    }
-    return 0.0;
-}
-
 bool readWholeFile(const std::string& path, AudioBuffer& out, std::string& error) {
     io::AudioFileReader reader;
     error = reader.open(path);

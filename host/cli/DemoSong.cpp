@@ -51,20 +51,6 @@ private:
     std::uint32_t state_;
 };
 
-/// PolyBLEP correction for a unit step at phase 0 (Välimäki & Huovilainen 2007): phase t in
-/// [0, 1), increment dt per sample.
-double polyBlep(double t, double dt) {
-    if (t < dt) {
-        t /= dt;
-        return t + t - t * t - 1.0;
-    }
-    if (t > 1.0 - dt) {
-        t = (t - 1.0) / dt;
-        return t * t + t + t + 1.0;
-    }
-    return 0.0;
-}
-
 /// A band-limited sawtooth (-1 .. 1) that keeps its phase across frequency changes.
 struct Saw {
     double phase = 0;
@@ -290,6 +276,18 @@ struct Song {
 };
 
 } // namespace
+
+double polyBlep(double t, double dt) {
+    if (t < dt) {
+        t /= dt;
+        return t + t - t * t - 1.0;
+    }
+    if (t > 1.0 - dt) {
+        t = (t - 1.0) / dt;
+        return t * t + t + t + 1.0;
+    }
+    return 0.0;
+}
 
 std::vector<DemoStem> makeDemoSong(double sampleRate, double seconds) {
     const double clamped = std::clamp(seconds, kDemoSongMinSeconds, kDemoSongMaxSeconds);

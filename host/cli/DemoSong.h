@@ -42,4 +42,8 @@ inline constexpr double kDemoSongMaxSeconds = 60;
 /// to whole bars (2 s) within kDemoSongMinSeconds .. kDemoSongMaxSeconds.
 std::vector<DemoStem> makeDemoSong(double sampleRate = kDemoSongRate, double seconds = kDemoSongSeconds);
 
+/// PolyBLEP correction for a unit step at phase 0 (Välimäki & Huovilainen 2007): phase t in
+/// [0, 1), increment dt per sample; subtract it from a naive sawtooth 2t - 1 to band-limit it.
+double polyBlep(double t, double dt);
+
 } // namespace sg::cli

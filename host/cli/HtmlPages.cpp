@@ -2,6 +2,7 @@
 
 #include "host/cli/CommandLine.h"
 #include "host/cli/HtmlReport.h"
+#include "host/cli/TextTable.h"
 #include "host/io/AudioFile.h"
 #include "host/io/TerminalText.h"
 
@@ -14,18 +15,6 @@ namespace fs = std::filesystem;
 namespace sg::cli {
 
 namespace {
-
-std::string cell(double value, const char* unit, int decimals = 1) {
-    if (std::isnan(value)) return "-";
-    char text[64];
-    if (std::isinf(value)) {
-        std::snprintf(text, sizeof text, "%sinf%s%s", value < 0 ? "-" : "", *unit ? " " : "", unit);
-        return text;
-    }
-    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0;
-    std::snprintf(text, sizeof text, "%.*f%s%s", decimals, value, *unit ? " " : "", unit);
-    return text;
-}
 
 /// The file part of "[NAME=]FILE" as render binds it: the whole text when it names a file.
 std::string filePart(const std::string& argument) {
@@ -49,18 +38,18 @@ HtmlSection sectionOf(const FileAnalysis& a, const std::string& title) {
 
 std::vector<std::pair<std::string, std::string>> analysisRows(const FileAnalysis& a) {
     std::vector<std::pair<std::string, std::string>> rows{{"file", a.file},
-                                                          {"sample rate", cell(a.sampleRate, "Hz", 0)},
+                                                          {"sample rate", figureCell(a.sampleRate, "Hz", 0)},
                                                           {"channels", std::to_string(a.channels)},
-                                                          {"duration", cell(a.durationSeconds, "s", 3)}};
-    for (const FigureField& field : figureFields(a)) rows.push_back({field.name.label, cell(field.value, field.name.unit)});
-    rows.push_back({"crest factor", cell(a.crestFactorDb, "dB")});
-    rows.push_back({"correlation", cell(a.stereoCorrelation, "", 2)});
-    rows.push_back({"correlation min (400 ms)", cell(a.balance.correlationMin, "", 2)});
+                                                          {"duration", figureCell(a.durationSeconds, "s", 3)}};
+    for (const FigureField& field : figureFields(a)) rows.push_back({field.name.label, figureCell(field.value, field.name.unit)});
+    rows.push_back({"crest factor", figureCell(a.crestFactorDb, "dB")});
+    rows.push_back({"correlation", figureCell(a.stereoCorrelation, "", 2)});
+    rows.push_back({"correlation min (400 ms)", figureCell(a.balance.correlationMin, "", 2)});
     for (int b = 0; b < octave::kBandCount; ++b)
-        rows.push_back({"band " + bandLabel(b), cell(a.balance.bandDb[std::size_t(b)], "dB")});
-    rows.push_back({"harshness 2-8 kHz", cell(a.balance.harshnessDb, "dB")});
-    rows.push_back({"low-end stability", cell(a.balance.lowEndStabilityLu, "LU", 2)});
-    rows.push_back({"low-end range", cell(a.balance.lowEndRangeLu, "LU")});
+        rows.push_back({"band " + bandLabel(b), figureCell(a.balance.bandDb[std::size_t(b)], "dB")});
+    rows.push_back({"harshness 2-8 kHz", figureCell(a.balance.harshnessDb, "dB")});
+    rows.push_back({"low-end stability", figureCell(a.balance.lowEndStabilityLu, "LU", 2)});
+    rows.push_back({"low-end range", figureCell(a.balance.lowEndRangeLu, "LU")});
     return rows;
 }
 
@@ -84,12 +73,12 @@ int writeRenderHtml(const RenderRequest& request, const RenderSummary& summary) 
     for (const auto& [name, file] : summary.inputs) inputs += (inputs.empty() ? "" : ", ") + name + " = " + file;
     report.facts = {{"graph", request.graphPath},
                     {"inputs", inputs.empty() ? "none" : inputs},
-                    {"sample rate", cell(summary.sampleRate, "Hz", 0)},
-                    {"duration", cell(summary.sampleRate > 0 ? double(summary.frames) / summary.sampleRate : 0, "s", 3)},
+                    {"sample rate", figureCell(summary.sampleRate, "Hz", 0)},
+                    {"duration", figureCell(summary.sampleRate > 0 ? double(summary.frames) / summary.sampleRate : 0, "s", 3)},
                     {"latency", std::to_string(summary.latencyFrames) + " frames (trimmed)"}};
     if (request.target)
-        report.facts.push_back(
-            {"target", cell(request.target->integratedLufs, "LUFS") + ", ceiling " + cell(request.target->ceilingDbtp, "dBTP")});
+        report.facts.push_back({"target", figureCell(request.target->integratedLufs, "LUFS") + ", ceiling " +
+                                              figureCell(request.target->ceilingDbtp, "dBTP")});
     std::vector<HtmlGainReduction> reductions;
     for (const auto& tap : summary.taps)
         for (const auto& series : tap.series)
@@ -112,9 +101,9 @@ int writeRenderHtml(const RenderRequest& request, const RenderSummary& summary) 
         }
         HtmlSection section = sectionOf(analysis, "output " + output.name);
         if (output.target) {
-            section.figures.insert(section.figures.begin() + 1, {"target gain", cell(output.target->gainDb, "dB", 2)});
+            section.figures.insert(section.figures.begin() + 1, {"target gain", figureCell(output.target->gainDb, "dB", 2)});
             section.figures.insert(section.figures.begin() + 2,
-                                   {"before target", cell(output.target->before.integratedLufs, "LUFS")});
+                                   {"before target", figureCell(output.target->before.integratedLufs, "LUFS")});
         }
         section.gainReduction = reductions;
         if (report.sections.empty())

@@ -9,6 +9,7 @@
 #include "host/cli/RenderPlan.h"
 #include "host/cli/RenderText.h"
 #include "host/cli/Report.h"
+#include "host/cli/TextTable.h"
 #include "host/io/TerminalText.h"
 
 #include <algorithm>
@@ -41,18 +42,6 @@ struct Track {
     OutputFigures written;
     BalanceFigures balance; ///< of the written file
 };
-
-std::string cell(double value, const char* unit, int decimals = 1, bool sign = false) {
-    if (std::isnan(value)) return "-";
-    char text[64];
-    if (std::isinf(value)) {
-        std::snprintf(text, sizeof text, "%sinf %s", value < 0 ? "-" : "", unit);
-        return text;
-    }
-    if (std::fabs(value) < 0.5 * std::pow(10.0, -decimals)) value = 0;
-    std::snprintf(text, sizeof text, sign ? "%+.*f %s" : "%.*f %s", decimals, value, unit);
-    return text;
-}
 
 /// The output of each track. Returns "" or a usage error.
 std::string outputPaths(const RenderRequest& request, std::vector<std::string>& paths) {
@@ -147,19 +136,20 @@ std::string measureWritten(std::vector<std::unique_ptr<Track>>& tracks, OutputFi
 
 void printTable(const RenderRequest& request, const std::vector<std::unique_ptr<Track>>& tracks, const AlbumResult& album,
                 const OutputFigures& albumWritten, const BalanceFigures& albumBalance) {
-    std::printf("album: %zu tracks through %s, one gain %+.2f dB: %s -> %s integrated (target %s, ceiling %s)\n", tracks.size(),
-                io::terminalText(request.graphPath).c_str(), album.gainDb, cell(album.before.integratedLufs, "LUFS", 2).c_str(),
-                cell(albumWritten.integratedLufs, "LUFS", 2).c_str(), cell(request.target->integratedLufs, "LUFS").c_str(),
-                cell(request.target->ceilingDbtp, "dBTP").c_str());
+    std::printf(
+        "album: %zu tracks through %s, one gain %+.2f dB: %s -> %s integrated (target %s, ceiling %s)\n", tracks.size(),
+        io::terminalText(request.graphPath).c_str(), album.gainDb, figureCell(album.before.integratedLufs, "LUFS", 2).c_str(),
+        figureCell(albumWritten.integratedLufs, "LUFS", 2).c_str(), figureCell(request.target->integratedLufs, "LUFS").c_str(),
+        figureCell(request.target->ceilingDbtp, "dBTP").c_str());
     std::vector<std::string> header{"track", "before", "after", "true peak", "range"};
     for (int b = 0; b < octave::kBandCount; ++b) header.push_back(bandLabel(b));
     header.push_back("harshness");
     std::vector<std::vector<std::string>> rows{header};
     auto row = [&](const std::string& name, double before, const OutputFigures& f, const BalanceFigures& balance) {
-        std::vector<std::string> r{name, cell(before, "LUFS"), cell(f.integratedLufs, "LUFS"), cell(f.truePeakDbtp, "dBTP"),
-                                   cell(f.loudnessRangeLu, "LU")};
-        for (double band : balance.bandDb) r.push_back(cell(band, "dB"));
-        r.push_back(cell(balance.harshnessDb, "dB"));
+        std::vector<std::string> r{name, figureCell(before, "LUFS"), figureCell(f.integratedLufs, "LUFS"),
+                                   figureCell(f.truePeakDbtp, "dBTP"), figureCell(f.loudnessRangeLu, "LU")};
+        for (double band : balance.bandDb) r.push_back(figureCell(band, "dB"));
+        r.push_back(figureCell(balance.harshnessDb, "dB"));
         rows.push_back(std::move(r));
     };
     for (const auto& track : tracks)
@@ -168,19 +158,7 @@ void printTable(const RenderRequest& request, const std::vector<std::unique_ptr<
     albumRow.truePeakDbtp = kSilentLevel; // the album's true peak: the loudest track's
     for (const auto& track : tracks) albumRow.truePeakDbtp = std::max(albumRow.truePeakDbtp, track->written.truePeakDbtp);
     row("album", album.before.integratedLufs, albumRow, albumBalance);
-    std::vector<std::size_t> widths(header.size(), 0);
-    for (const auto& r : rows)
-        for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
-    for (const auto& r : rows) {
-        std::string line;
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            if (i > 0) line += "  ";
-            const std::string pad(widths[i] - r[i].size(), ' ');
-            line += i == 0 ? r[i] + pad : pad + r[i];
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        std::printf("%s\n", line.c_str());
-    }
+    printAligned(rows);
 }
 
 std::string albumJson(const RenderRequest& request, const std::vector<std::unique_ptr<Track>>& tracks,
@@ -287,7 +265,7 @@ int renderAlbum(const RenderRequest& request) {
     album.before = before;
     if (!std::isfinite(before.integratedLufs)) {
         printRenderError("--album: the album is silent or quieter than the -70 LUFS gate: there is no loudness to bring to " +
-                         cell(request.target->integratedLufs, "LUFS"));
+                         figureCell(request.target->integratedLufs, "LUFS"));
         return kExitFailure;
     }
     album.gainDb = request.target->integratedLufs - before.integratedLufs;
@@ -322,8 +300,8 @@ int renderAlbum(const RenderRequest& request) {
         return kExitFailure;
     }
     if (std::fabs(albumWritten.integratedLufs - request.target->integratedLufs) > kAcceptToleranceLu)
-        printRenderWarning("--album: the album reads " + cell(albumWritten.integratedLufs, "LUFS", 2) + ", not " +
-                           cell(request.target->integratedLufs, "LUFS") + " (limiting changed the tracks' loudness range)");
+        printRenderWarning("--album: the album reads " + figureCell(albumWritten.integratedLufs, "LUFS", 2) + ", not " +
+                           figureCell(request.target->integratedLufs, "LUFS") + " (limiting changed the tracks' loudness range)");
     if (request.printSummary) printTable(request, tracks, album, albumWritten, albumBalance);
     if (!request.reportPath.empty())
         if (auto error = reportFile.commit(albumJson(request, tracks, results, album, albumWritten, albumBalance));
