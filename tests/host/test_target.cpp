@@ -8,16 +8,15 @@
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <map>
 #include <memory>
 #include <sstream>
 
@@ -151,143 +150,15 @@ bool noTemporaries(const TempDir& dir) {
     return true;
 }
 
-// ---- a small JSON reader, to check that the report parses ------------------------------------
+using Json = nlohmann::json;
 
-struct Json {
-    enum class Kind { Null, Bool, Number, String, Array, Object } kind = Kind::Null;
-    double number = 0;
-    bool boolean = false;
-    std::string text;
-    std::vector<Json> items;
-    std::map<std::string, Json> members;
-    const Json& operator[](const std::string& key) const {
-        static const Json missing;
-        const auto it = members.find(key);
-        return it == members.end() ? missing : it->second;
-    }
-    bool has(const std::string& key) const { return members.count(key) > 0; }
-};
-
-class JsonParser {
-public:
-    explicit JsonParser(const std::string& text) : s_(text) {}
-    bool parse(Json& out) {
-        if (!value(out)) return false;
-        space();
-        return i_ == s_.size();
-    }
-
-private:
-    void space() {
-        while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-    }
-    bool literal(const char* word) {
-        const std::size_t n = std::strlen(word);
-        if (s_.compare(i_, n, word) != 0) return false;
-        i_ += n;
-        return true;
-    }
-    bool string(std::string& out) {
-        if (s_[i_] != '"') return false;
-        for (++i_; i_ < s_.size(); ++i_) {
-            const char c = s_[i_];
-            if (c == '"') {
-                ++i_;
-                return true;
-            }
-            if (c == '\\') {
-                if (++i_ >= s_.size()) return false;
-                const char e = s_[i_];
-                if (e == 'u') {
-                    if (i_ + 4 >= s_.size()) return false;
-                    out += char(std::stoi(s_.substr(i_ + 1, 4), nullptr, 16));
-                    i_ += 4;
-                } else {
-                    out += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
-                }
-            } else if (static_cast<unsigned char>(c) < 0x20) {
-                return false;
-            } else {
-                out += c;
-            }
-        }
-        return false;
-    }
-    bool value(Json& out) {
-        space();
-        if (i_ >= s_.size()) return false;
-        const char c = s_[i_];
-        if (c == '{') {
-            out.kind = Json::Kind::Object;
-            ++i_;
-            space();
-            if (s_[i_] == '}') return ++i_, true;
-            while (true) {
-                space();
-                std::string key;
-                if (!string(key)) return false;
-                space();
-                if (s_[i_++] != ':') return false;
-                Json member;
-                if (!value(member) || out.members.count(key)) return false;
-                out.members[key] = member;
-                space();
-                if (s_[i_] == ',') {
-                    ++i_;
-                    continue;
-                }
-                if (s_[i_] == '}') return ++i_, true;
-                return false;
-            }
-        }
-        if (c == '[') {
-            out.kind = Json::Kind::Array;
-            ++i_;
-            space();
-            if (s_[i_] == ']') return ++i_, true;
-            while (true) {
-                Json item;
-                if (!value(item)) return false;
-                out.items.push_back(item);
-                space();
-                if (s_[i_] == ',') {
-                    ++i_;
-                    continue;
-                }
-                if (s_[i_] == ']') return ++i_, true;
-                return false;
-            }
-        }
-        if (c == '"') {
-            out.kind = Json::Kind::String;
-            return string(out.text);
-        }
-        if (literal("null")) return out.kind = Json::Kind::Null, true;
-        if (literal("true")) return out.kind = Json::Kind::Bool, out.boolean = true, true;
-        if (literal("false")) return out.kind = Json::Kind::Bool, out.boolean = false, true;
-        std::size_t used = 0;
-        try {
-            out.number = std::stod(s_.substr(i_), &used);
-        } catch (...) {
-            return false;
-        }
-        if (used == 0 || s_[i_] == '+' || s_.compare(i_, 3, "nan") == 0 || s_.compare(i_, 3, "inf") == 0 ||
-            s_.compare(i_, 4, "-inf") == 0)
-            return false;
-        i_ += used;
-        out.kind = Json::Kind::Number;
-        return true;
-    }
-    const std::string& s_;
-    std::size_t i_ = 0;
-};
-
+/// The report, parsed as strict JSON (RFC 8259: no NaN or infinities).
 Json readJson(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    Json json;
     INFO(text);
-    REQUIRE(JsonParser(text).parse(json));
+    Json json;
+    REQUIRE_NOTHROW(json = Json::parse(text));
     return json;
 }
 
@@ -535,55 +406,56 @@ connections: ["mix -> before -> trim -> limit -> after -> out"]
         auto r = runCli("render " + q(graph) + io + " --report " + q(report) + (target ? " --target ebu-r128" : ""));
         INFO(r.out << r.err);
         REQUIRE(r.status == 0);
-        const Json json = readJson(report);
-        REQUIRE(json.kind == Json::Kind::Object);
-        CHECK(json["graph"].text == graph);
-        CHECK(json["sample_rate"].number == kRate);
-        CHECK(json["frames"].number == double(music[0].size()));
-        CHECK(json["latency_frames"].number == 240); // the limiter's 5 ms
-        REQUIRE(json["inputs"].items.size() == 1);
-        CHECK(json["inputs"].items[0]["name"].text == "mix");
+        Json json = readJson(report);
+        REQUIRE(json.is_object());
+        CHECK(json["graph"].get<std::string>() == graph);
+        CHECK(json["sample_rate"].get<double>() == kRate);
+        CHECK(json["frames"].get<double>() == double(music[0].size()));
+        CHECK(json["latency_frames"].get<double>() == 240); // the limiter's 5 ms
+        REQUIRE(json["inputs"].size() == 1);
+        CHECK(json["inputs"][0]["name"].get<std::string>() == "mix");
 
         // Outputs: the analyze --json keys, measured on the written file.
-        REQUIRE(json["outputs"].items.size() == 1);
-        const Json& out = json["outputs"].items[0];
-        for (const char* key : analyzeKeys) CHECK(out.has(key));
-        CHECK(out["file"].text == dir.file("out.wav"));
-        CHECK(out["channels"].number == 2);
-        CHECK(out["format"].text == "wav24");
+        REQUIRE(json["outputs"].size() == 1);
+        Json& out = json["outputs"][0];
+        for (const char* key : analyzeKeys) CHECK(out.contains(key));
+        CHECK(out["file"].get<std::string>() == dir.file("out.wav"));
+        CHECK(out["channels"].get<double>() == 2);
+        CHECK(out["format"].get<std::string>() == "wav24");
         const Reading written = measure(readAll(dir.file("out.wav")));
-        CHECK(out["integrated_lufs"].number == Approx(written.integratedLufs).margin(0.05));
-        CHECK(out["true_peak_dbtp"].number == Approx(written.truePeakDbtp).margin(0.001));
-        CHECK(out["plr_db"].number == Approx(out["true_peak_dbtp"].number - out["integrated_lufs"].number).margin(1e-6));
+        CHECK(out["integrated_lufs"].get<double>() == Approx(written.integratedLufs).margin(0.05));
+        CHECK(out["true_peak_dbtp"].get<double>() == Approx(written.truePeakDbtp).margin(0.001));
+        CHECK(out["plr_db"].get<double>() ==
+              Approx(out["true_peak_dbtp"].get<double>() - out["integrated_lufs"].get<double>()).margin(1e-6));
 
         // Taps: both loudness meters and the limiter, in schedule order, values with units.
-        REQUIRE(json["taps"].items.size() == 3);
-        const Json& before = json["taps"].items[0];
-        CHECK(before["node"].text == "before");
-        CHECK(before["type"].text == "loudness");
-        CHECK(before["values"]["integrated_lufs"]["unit"].text == "LUFS");
-        CHECK(before["values"]["integrated_lufs"]["value"].number == Approx(input.integratedLufs).margin(0.05));
-        CHECK(before["values"]["true_peak_dbtp"]["unit"].text == "dBTP");
-        CHECK(json["taps"].items[1]["node"].text == "limit");
-        CHECK(json["taps"].items[1]["values"]["max_gain_reduction_db"]["unit"].text == "dB");
-        CHECK(json["taps"].items[1]["values"]["max_gain_reduction_db"]["value"].number > 0);
-        const Json& after = json["taps"].items[2];
-        CHECK(after["node"].text == "after");
-        CHECK(after["values"]["true_peak_dbtp"]["value"].number <= -3.0);
+        REQUIRE(json["taps"].size() == 3);
+        Json& before = json["taps"][0];
+        CHECK(before["node"].get<std::string>() == "before");
+        CHECK(before["type"].get<std::string>() == "loudness");
+        CHECK(before["values"]["integrated_lufs"]["unit"].get<std::string>() == "LUFS");
+        CHECK(before["values"]["integrated_lufs"]["value"].get<double>() == Approx(input.integratedLufs).margin(0.05));
+        CHECK(before["values"]["true_peak_dbtp"]["unit"].get<std::string>() == "dBTP");
+        CHECK(json["taps"][1]["node"].get<std::string>() == "limit");
+        CHECK(json["taps"][1]["values"]["max_gain_reduction_db"]["unit"].get<std::string>() == "dB");
+        CHECK(json["taps"][1]["values"]["max_gain_reduction_db"]["value"].get<double>() > 0);
+        Json& after = json["taps"][2];
+        CHECK(after["node"].get<std::string>() == "after");
+        CHECK(after["values"]["true_peak_dbtp"]["value"].get<double>() <= -3.0);
 
         if (target) {
-            CHECK(json["target"]["name"].text == "ebu-r128");
-            CHECK(json["target"]["integrated_lufs"].number == -23);
-            CHECK(json["target"]["ceiling_dbtp"].number == -1);
-            CHECK(out["target"]["gain_db"].kind == Json::Kind::Number);
-            CHECK(out["target"]["pass2_runs"].number >= 1);
-            CHECK(std::fabs(out["integrated_lufs"].number + 23) <= 0.1);
+            CHECK(json["target"]["name"].get<std::string>() == "ebu-r128");
+            CHECK(json["target"]["integrated_lufs"].get<double>() == -23);
+            CHECK(json["target"]["ceiling_dbtp"].get<double>() == -1);
+            CHECK(out["target"]["gain_db"].is_number());
+            CHECK(out["target"]["pass2_runs"].get<double>() >= 1);
+            CHECK(std::fabs(out["integrated_lufs"].get<double>() + 23) <= 0.1);
             // The taps are the graph's own figures, before the delivery gain.
-            CHECK(after["values"]["integrated_lufs"]["value"].number ==
-                  Approx(out["target"]["before_integrated_lufs"].number).margin(0.05));
+            CHECK(after["values"]["integrated_lufs"]["value"].get<double>() ==
+                  Approx(out["target"]["before_integrated_lufs"].get<double>()).margin(0.05));
         } else {
-            CHECK(json["target"].kind == Json::Kind::Null);
-            CHECK_FALSE(out.has("target"));
+            CHECK(json["target"].is_null());
+            CHECK_FALSE(out.contains("target"));
         }
     }
     CHECK(noTemporaries(dir));
@@ -593,10 +465,10 @@ connections: ["mix -> before -> trim -> limit -> after -> out"]
     auto r = runCli("render " + q(graph) + " -i " + q(dir.file("silence.wav")) + " -o " + q(dir.file("s.wav")) +
                     " --format wav32f --report " + q(dir.file("s.json"))); // float: no dither on the silence
     REQUIRE(r.status == 0);
-    const Json silent = readJson(dir.file("s.json"));
-    CHECK(silent["outputs"].items[0]["integrated_lufs"].kind == Json::Kind::Null);
-    CHECK(silent["outputs"].items[0]["true_peak_dbtp"].kind == Json::Kind::Null);
-    CHECK(silent["taps"].items[0]["values"]["integrated_lufs"]["value"].kind == Json::Kind::Null);
+    Json silent = readJson(dir.file("s.json"));
+    CHECK(silent["outputs"][0]["integrated_lufs"].is_null());
+    CHECK(silent["outputs"][0]["true_peak_dbtp"].is_null());
+    CHECK(silent["taps"][0]["values"]["integrated_lufs"]["value"].is_null());
 
     // A report that cannot be written fails the render with status 1, before any work.
     auto bad = runCli("render " + q(graph) + " -i " + q(dir.file("in.wav")) + " -o " + q(dir.file("new.wav")) + " --report " +
@@ -734,21 +606,21 @@ TEST_CASE("render --target decodes once and encodes once: the runs of pass 2 reu
                             " --target " + preset.name + " --report " + q(report));
             INFO(r.out << r.err);
             REQUIRE(r.status == 0);
-            const Json json = readJson(report);
-            const Json& o = json["outputs"].items[0];
-            const int runs = int(o["target"]["pass2_runs"].number);
+            Json json = readJson(report);
+            Json& o = json["outputs"][0];
+            const int runs = int(o["target"]["pass2_runs"].get<double>());
             if (runs >= 2) ++multiRun;
             mostRuns = std::max(mostRuns, runs);
             runCounts += ' ';
             runCounts += std::to_string(runs);
-            CHECK(o["target"]["output_encodes"].number == 1);
+            CHECK(o["target"]["output_encodes"].get<double>() == 1);
             // The written file is exactly what the last run measured (same quantisation and dither),
             // and an independent meter finds it on target and under the ceiling.
             const Reading got = measure(readAll(out));
             INFO(runs << " runs: " << got.integratedLufs << " LUFS, " << got.truePeakDbtp << " dBTP (oracle "
                       << got.oracleTruePeakDbtp << ")");
-            CHECK(o["true_peak_dbtp"].number == Approx(got.truePeakDbtp).margin(0.001));
-            CHECK(o["integrated_lufs"].number == Approx(got.integratedLufs).margin(0.02));
+            CHECK(o["true_peak_dbtp"].get<double>() == Approx(got.truePeakDbtp).margin(0.001));
+            CHECK(o["integrated_lufs"].get<double>() == Approx(got.integratedLufs).margin(0.02));
             CHECK(std::fabs(got.integratedLufs - preset.integratedLufs) <= 0.1);
             CHECK(got.truePeakDbtp <= preset.ceilingDbtp);
             CHECK(got.oracleTruePeakDbtp <= preset.ceilingDbtp + 0.1);
@@ -896,25 +768,27 @@ TEST_CASE("render --target: the probe sets the first run, a trim after the limit
                             target + " --max-gain 40dB --report " + q(report));
             INFO(r.out << r.err);
             REQUIRE(r.status == 0);
-            const Json json = readJson(report);
-            const Json& t = json["outputs"].items[0]["target"];
-            const double lufs = json["target"]["integrated_lufs"].number, ceiling = json["target"]["ceiling_dbtp"].number;
-            CHECK(t["probe_runs"].number >= 1);
-            CHECK(t["output_encodes"].number == 1);
-            CHECK(t["gain_db"].number > 20); // +20 dB and more: the limiter works hard
-            CHECK(std::fabs(t["trim_db"].number) <= cli::kMaxTrimDb);
-            if (t["trim_db"].number != 0) ++trimmed;
-            if (t["pass2_runs"].number == 1) ++single;
+            Json json = readJson(report);
+            Json& t = json["outputs"][0]["target"];
+            const double lufs = json["target"]["integrated_lufs"].get<double>(),
+                         ceiling = json["target"]["ceiling_dbtp"].get<double>();
+            CHECK(t["probe_runs"].get<double>() >= 1);
+            CHECK(t["output_encodes"].get<double>() == 1);
+            CHECK(t["gain_db"].get<double>() > 20); // +20 dB and more: the limiter works hard
+            CHECK(std::fabs(t["trim_db"].get<double>()) <= cli::kMaxTrimDb);
+            if (t["trim_db"].get<double>() != 0) ++trimmed;
+            if (t["pass2_runs"].get<double>() == 1) ++single;
             double rate = 0;
             const Planar written = readAll(out, &rate);
             CHECK(rate == kRate44);
             const Reading got = measure(written, kRate44);
-            INFO(t["pass2_runs"].number << " runs, trim " << t["trim_db"].number << " dB: " << got.integratedLufs << " LUFS, "
-                                        << got.truePeakDbtp << " dBTP (libebur128 " << got.oracleTruePeakDbtp << ")");
+            INFO(t["pass2_runs"].get<double>()
+                 << " runs, trim " << t["trim_db"].get<double>() << " dB: " << got.integratedLufs << " LUFS, " << got.truePeakDbtp
+                 << " dBTP (libebur128 " << got.oracleTruePeakDbtp << ")");
             CHECK(std::fabs(got.integratedLufs - lufs) <= cli::kAcceptToleranceLu);
             CHECK(got.truePeakDbtp <= ceiling);
             CHECK(got.oracleTruePeakDbtp <= ceiling + 0.1);
-            CHECK(json["outputs"].items[0]["true_peak_dbtp"].number == Approx(got.truePeakDbtp).margin(0.001));
+            CHECK(json["outputs"][0]["true_peak_dbtp"].get<double>() == Approx(got.truePeakDbtp).margin(0.001));
         }
     }
     std::printf("target with a probe (44.1 kHz hostile, +20 dB): %d of %d landed by one run, %d trimmed\n", single, cases,
