@@ -332,6 +332,8 @@ namespace {
 
 /// Bytes packed before one write of little-endian PCM (AudioFileWriter::State::rawBytes).
 constexpr std::size_t kRawWriteBytes = std::size_t(1) << 20;
+/// Writeback of a replacing output is started in stretches of this many bytes.
+constexpr off_t kWritebackBytes = off_t(8) << 20;
 
 } // namespace
 
@@ -358,6 +360,26 @@ struct AudioFileWriter::State {
     std::size_t rawFill = 0;
     std::int64_t frames = 0;
     std::uint64_t clipped = 0;
+    /// The temporary file replaces an existing file: ext4 (auto_da_alloc) and others write a
+    /// replacing file's data out when it is renamed over the old one, and on ext4 the rename
+    /// itself starts all of that writeback (about 0.1 s per 170 MB here, at the very end of a
+    /// render, when nothing else runs). So the writer starts it as the file grows instead, a
+    /// stretch at a time, on its own thread while the graph runs; the rename then has only the
+    /// last stretch left. A new file is left to the kernel's flusher, after the process ends.
+    bool writebackAhead = false;
+    off_t writebackFrom = 0; ///< where the next stretch of writeback starts
+
+    /// Starts writeback of what has been written since the last stretch, once it is at least
+    /// kWritebackBytes (a hint: errors are ignored; the data is written either way).
+    void startWriteback() {
+#if defined(__linux__)
+        if (!writebackAhead || fd < 0) return;
+        const off_t end = ::lseek(fd, 0, SEEK_CUR); // shared with libsndfile's descriptor (dup)
+        if (end < 0 || end - writebackFrom < kWritebackBytes) return;
+        (void)::sync_file_range(fd, writebackFrom, end - writebackFrom, SYNC_FILE_RANGE_WRITE);
+        writebackFrom = end;
+#endif
+    }
 
     /// Writes what rawBytes holds; "" or the reason.
     std::string flushRaw() {
@@ -439,6 +461,7 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
                                   const std::vector<std::string>& protectedPaths, std::uint64_t ditherSeed) {
     State& s = *state_;
     s.discard();
+    s.writebackAhead = false;
     s.path = path;
     s.format = format;
     s.channels = channels;
@@ -481,6 +504,8 @@ std::string AudioFileWriter::open(const std::string& path, OutputFormat format, 
     } else {
         // Temporary file in the target's folder, so the final rename stays within one file system.
         if (auto error = createTemporaryBeside(target, s.fd, s.tempPath); !error.empty()) return cannot + error;
+        s.writebackAhead = target.exists;
+        s.writebackFrom = 0;
     }
     s.finalPath = target.path;
 
@@ -600,6 +625,7 @@ std::string AudioFileWriter::write(const ConstAudioView& view) {
         s.frames += chunk;
         done += chunk;
     }
+    s.startWriteback();
     return {};
 }
 

@@ -366,6 +366,30 @@ TEST_CASE("the writer makes the target appear only on commit", "[io]") {
     }
 }
 
+TEST_CASE("an output that replaces a file is the same bytes as a new one, written in many blocks", "[io]") {
+    // A replacing output starts its writeback in 8 MiB stretches while it is written (through
+    // the descriptor whose offset libsndfile's shares): the offset and the bytes must not move.
+    test::TempDir dir;
+    const AudioBuffer signal = testSignal(2, 48000 * 45, 0.7f); // 45 s: 13 MB of wav24, 17 of f32
+    for (const OutputFormat format : {OutputFormat::Wav24, OutputFormat::Wav32f, OutputFormat::Flac24}) {
+        CAPTURE(outputFormatName(format));
+        const std::string fresh = dir.file("fresh.out"), replaced = dir.file("replaced.out");
+        fs::remove(fresh);
+        REQUIRE(dir.write("replaced.out", std::string(1 << 20, 'x')) == replaced); // an old, longer-or-shorter file
+        for (const std::string& path : {fresh, replaced}) {
+            AudioFileWriter writer;
+            REQUIRE(writer.open(path, format, 48000, 2) == "");
+            for (int done = 0; done < signal.frames(); done += 4096) // 4096-frame writes, as a render's blocks
+                REQUIRE(writer.write(signal.view().frameRange(done, std::min(4096, signal.frames() - done))) == "");
+            REQUIRE(writer.commit() == "");
+        }
+        const std::string bytes = slurp(fresh);
+        CHECK(bytes.size() > (std::size_t(8) << 20));
+        CHECK(bytes == slurp(replaced));
+        CHECK(readAll(replaced).channel(1)[123456] == readAll(fresh).channel(1)[123456]);
+    }
+}
+
 TEST_CASE("the writer refuses to overwrite an input file", "[io]") {
     test::TempDir dir;
     AudioBuffer signal = testSignal(1, 100, 0.5f);
