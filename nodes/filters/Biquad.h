@@ -44,6 +44,16 @@ inline constexpr int kChunkFrames = 64;
 /// Most lanes one kernel pass interleaves (4 batches of 8 doubles): sizes the scratch.
 inline constexpr int kMaxPassLanes = 32;
 
+/// How the bank kernel lays lanes and sections out in registers (the same bits either way).
+enum class BankLayout : unsigned char {
+    Auto,      ///< the faster for the bank's shape: Wavefront for 2 lanes x 2..8 sections, else Lanes
+    Lanes,     ///< lanes across a register, sections pipelined over a [frame][lane] scratch
+    Wavefront, ///< 2 lanes x every section in one vector, skewed in time (2 lanes, <= 8 sections)
+};
+
+/// Most sections the wavefront layout runs (2 lanes x 8 sections = 16 doubles).
+inline constexpr int kMaxWavefrontSections = 8;
+
 /// Structure-of-arrays state of all lanes of one kernel.
 struct Bank {
     int lanes = 0;                        ///< real lanes
@@ -56,6 +66,7 @@ struct Bank {
     /// a fused chain's stage, where separate nodes would have written a float buffer), else 0.
     const double* roundAfter = nullptr;
     const unsigned char* sectionRounds = nullptr; ///< [section]: 1 if some lane rounds after it
+    BankLayout layout = BankLayout::Auto;         ///< tests force one layout to compare them
 };
 
 } // namespace biquad
