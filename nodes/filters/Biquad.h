@@ -19,6 +19,9 @@
 // back. Sections run software-pipelined: within one loop iteration section s handles frame i
 // while section s - 1 handles frame i + 1, so their recursions overlap instead of running as
 // latency chains one after another (each section's operations and their order are unchanged).
+// Two lanes through 2..8 sections (a stereo EQ chain) run as a wavefront instead: every section
+// of both lanes in one vector, section k on frame t - 3k at step t, the hand-over to the next
+// section a lane shift (BankLayout; same operations per section, same bits).
 // Chain fusion (core/Compiler.cpp): a series of biquad nodes is one instance whose sections are
 // the nodes' sections in order (InstanceSetup::stages); values are rounded to float between
 // stages as separate nodes' buffers would, so fused output is bit-identical to unfused.
@@ -46,13 +49,15 @@ inline constexpr int kMaxPassLanes = 32;
 
 /// How the bank kernel lays lanes and sections out in registers (the same bits either way).
 enum class BankLayout : unsigned char {
-    Auto,      ///< the faster for the bank's shape: Wavefront for 2 lanes x 2..8 sections, else Lanes
+    Auto,      ///< the faster: Wavefront for 2 lanes x 2..8 sections (2 in 128-bit batches), >= 128 frames
     Lanes,     ///< lanes across a register, sections pipelined over a [frame][lane] scratch
     Wavefront, ///< 2 lanes x every section in one vector, skewed in time (2 lanes, <= 8 sections)
 };
 
 /// Most sections the wavefront layout runs (2 lanes x 8 sections = 16 doubles).
 inline constexpr int kMaxWavefrontSections = 8;
+/// Shortest call BankLayout::Auto runs as a wavefront (shorter ones run the lanes layout).
+inline constexpr int kWavefrontMinFrames = 128;
 
 /// Structure-of-arrays state of all lanes of one kernel.
 struct Bank {

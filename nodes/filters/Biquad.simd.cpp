@@ -5,6 +5,10 @@
 // or three, 1 for four) give about four independent recursions per loop iteration to hide the
 // latency of the add/multiply chain. Every lane sees the same operations in the same order
 // whatever G, P, W or its neighbours are.
+//
+// Two lanes (a stereo chain) through 2..8 sections take the wavefront layout instead (see
+// Wavefront below): all sections of both lanes in one vector, skewed in time, so one operation
+// per batch advances every section where the lanes layout would fill 2 of a batch's lanes.
 #include "nodes/filters/Biquad.h"
 
 #include "core/SimdTiles.h"
@@ -211,8 +215,8 @@ void runPass(const biquad::Bank& bank, const float* const* in, float* const* out
 
 // ---- the wavefront layout (2 lanes) ---------------------------------------------------------
 
-/// Steps between a section's output and the next section's use of it (see runWavefront): 1 leaves
-/// the hand-over's latency on every step (about 2.5x slower); 3 and 4 were the fastest measured.
+/// Steps between a section's output and the next section's use of it (see Wavefront): 1 leaves
+/// the hand-over's latency on every step (about 2x slower); 3 and 4 were the fastest measured.
 constexpr int kSkew = 3;
 
 /// Moves every section's output pair up by one section (section k - 1's into section k's place)
@@ -307,28 +311,26 @@ template <class Batch, int S> struct Wavefront {
     }
 };
 
-/// Steps [t, end) with every section active, end - t a multiple of kSkew and t % kSkew == 0, on
-/// a copy of `w` that the compiler can keep in registers (the state never goes through memory).
-template <class W>
-[[gnu::noinline]] void wavefrontSteady(W& w, int t, int end, const float* in0, const float* in1, float* out0, float* out1,
-                                       int n) noexcept {
+/// Steps [t, end) of a call, kSkew at a time (t % kSkew == 0, so each step's slot is known at
+/// compile time), on a copy of `w` that the compiler keeps in registers: the state never goes
+/// through memory. Ragged: some sections have no frame in these steps (see Wavefront); the last
+/// group may run up to kSkew - 1 steps past the call's end, in which no section has a frame
+/// (nothing is read, written or changed). Out of line, so that the ragged and the steady loops
+/// get their own register allocation.
+template <bool Ragged, class W>
+[[gnu::noinline]] void wavefrontSteps(W& w, int t, int end, const float* in0, const float* in1, float* out0, float* out1,
+                                      int n) noexcept {
     W local = w;
     for (; t < end; t += kSkew) {
 #pragma GCC unroll 8
-        for (int d = 0; d < kSkew; ++d) local.template step<false>(t + d, local.handed[d], in0, in1, out0, out1, n);
+        for (int d = 0; d < kSkew; ++d) local.template step<Ragged>(t + d, local.handed[d], in0, in1, out0, out1, n);
     }
     w = local;
 }
 
-/// S sections of lanes 0 and 1 as one vector of R batches: doubles 2k and 2k + 1 are section k
-/// of lane 0 and lane 1 (sections from S up to the padding pass through, never read). Step t runs
-/// frame t - kSkew k of section k, so one operation per batch advances every section; section
-/// k's input at step t is what section k - 1 handed over at step t - kSkew (its output, rounded to
-/// float where the chain rounds), shifted up by one section. Each section sees its frames in order
-/// with the same operations as the lanes layout: the same bits. With kSkew > 1 the hand-over
-/// (round, shift, multiply, add) of one step overlaps the next steps' recursions instead of
-/// pacing every step. The first and last kSkew (S - 1) steps of a call are ragged: lanes whose
-/// section has no frame there keep their state (masked), and their outputs go nowhere.
+/// Lanes 0 and 1 of `bank` (2 <= S <= 8 sections), frames [start, start + n), as a wavefront
+/// (see Wavefront): packs coefficients, state and rounding into the vector's order, runs the
+/// ragged first steps, the steady ones and the ragged last ones, and stores the state back.
 template <class Batch, int S>
 void runWavefront(const biquad::Bank& bank, const float* const* in, float* const* out, int start, int n) noexcept {
     using W = Wavefront<Batch, S>;
@@ -362,13 +364,11 @@ void runWavefront(const biquad::Bank& bank, const float* const* in, float* const
     }
     const float *in0 = in[0] + start, *in1 = in[1] + start;
     float *out0 = out[0] + start, *out1 = out[1] + start;
-
-    auto ragged = [&](int t) { w.template step<true>(t, w.handed[t % kSkew], in0, in1, out0, out1, n); };
-    int t = 0;
-    for (; t < lag; ++t) ragged(t); // every section has a frame in [lag, n)
-    const int steadyEnd = n - lag > 0 ? lag + (n - lag) / kSkew * kSkew : lag;
-    if (t < steadyEnd) wavefrontSteady(w, t, steadyEnd, in0, in1, out0, out1, n);
-    for (t = steadyEnd; t < n + lag; ++t) ragged(t);
+    // every section has a frame in steps [lag, n); lag is a multiple of kSkew
+    const int steadyEnd = n > lag ? lag + (n - lag) / kSkew * kSkew : lag;
+    wavefrontSteps<true>(w, 0, lag, in0, in1, out0, out1, n);
+    if (steadyEnd > lag) wavefrontSteps<false>(w, lag, steadyEnd, in0, in1, out0, out1, n);
+    wavefrontSteps<true>(w, steadyEnd, n + lag, in0, in1, out0, out1, n);
 
     for (int r = 0; r < R; ++r) {
         w.z1[r].store_aligned(buf[5] + r * width);
@@ -407,15 +407,17 @@ void runWavefrontOf(const biquad::Bank& bank, const float* const* in, float* con
 
 void processBiquadBank(const biquad::Bank& bank, const float* const* in, float* const* out, int start, int frames) noexcept {
     using Arch = SG_SIMD_ARCH;
-    // Two lanes through 2..8 sections: the wavefront, where it is the faster (thread CPU time of
-    // the biquad layouts bench, docs/performance-eq.md); in 128-bit batches its 2 sections per
-    // register run out of registers beyond 4 sections.
-    constexpr int wavefrontUpTo = kWidth == 2 ? 4 : biquad::kMaxWavefrontSections;
-    const int wavefrontMost = bank.layout == biquad::BankLayout::Wavefront ? biquad::kMaxWavefrontSections
-                              : bank.layout == biquad::BankLayout::Auto    ? wavefrontUpTo
-                                                                           : 0;
-    if (bank.lanes == 2 && bank.sections >= 2 && bank.sections <= wavefrontMost && frames > 0)
-        return runWavefrontOf<Arch>(bank, in, out, start, frames);
+    // Two lanes through 2..8 sections, calls of 128 frames or more: the wavefront, where it is the
+    // faster (thread CPU time of the biquad layouts bench, docs/performance-eq.md). Its setup and
+    // ragged first and last steps cost about 50 frames' worth per call, and in 128-bit batches
+    // (2 sections per register) it runs out of registers beyond 2 sections. Both layouts keep
+    // the state in the same place, so consecutive calls may take different ones.
+    constexpr int wavefrontUpTo = kWidth == 2 ? 2 : biquad::kMaxWavefrontSections;
+    const bool wavefront =
+        bank.layout == biquad::BankLayout::Wavefront
+            ? bank.sections <= biquad::kMaxWavefrontSections && frames > 0
+            : bank.layout == biquad::BankLayout::Auto && bank.sections <= wavefrontUpTo && frames >= biquad::kWavefrontMinFrames;
+    if (bank.lanes == 2 && bank.sections >= 2 && wavefront) return runWavefrontOf<Arch>(bank, in, out, start, frames);
         // A few lanes run in the narrowest batch that holds them: less padding work, same numbers
         // (the operations per lane are the same whatever the batch width).
 #if defined(__AVX2__)

@@ -225,20 +225,21 @@ TEST_CASE("biquad layouts: lanes that round at different sections and differ in 
 }
 
 TEST_CASE("biquad layouts: speed of the wavefront and the lanes layout (thread CPU ns per stereo frame)", "[.][bench]") {
-    const int block = 1024, frames = 1 << 21;
+    const int frames = 1 << 21;
     const Lanes input = noiseLanes(2, frames, 11, 0.5f);
     for (SimdArch arch : availableArchs())
-        for (int sections : {2, 4, 6, 8}) {
-            const BankRig rig = eqChain(sections, 48000, 5);
-            double best[2][7];
-            for (int run = 0; run < 7; ++run)
-                for (int k = 0; k < 2; ++k) { // alternated
-                    double seconds = 0;
-                    rig.run(arch, k ? BankLayout::Wavefront : BankLayout::Lanes, input, {block}, true, &seconds);
-                    best[k][run] = seconds / frames * 1e9;
-                }
-            for (auto& b : best) std::sort(b, b + 7);
-            std::printf("%-6s %d sections: lanes %.2f ns/frame, wavefront %.2f ns/frame (medians of 7)\n", simdArchName(arch),
-                        sections, best[0][3], best[1][3]);
-        }
+        for (int block : {32, 64, 128, 256, 1024})
+            for (int sections : {2, 4, 6, 8}) {
+                const BankRig rig = eqChain(sections, 48000, 5);
+                double took[2][7];
+                for (int run = 0; run < 7; ++run)
+                    for (int k = 0; k < 2; ++k) { // alternated
+                        double seconds = 0;
+                        rig.run(arch, k ? BankLayout::Wavefront : BankLayout::Lanes, input, {block}, true, &seconds);
+                        took[k][run] = seconds / frames * 1e9;
+                    }
+                for (auto& t : took) std::sort(t, t + 7);
+                std::printf("%-6s blocks of %4d, %d sections: lanes %.2f ns/frame, wavefront %.2f ns/frame (medians of 7)\n",
+                            simdArchName(arch), block, sections, took[0][3], took[1][3]);
+            }
 }
