@@ -49,14 +49,15 @@ inline constexpr int kMaxPassLanes = 32;
 
 /// How the bank kernel lays lanes and sections out in registers (the same bits either way).
 enum class BankLayout : unsigned char {
-    Auto,      ///< the faster: Wavefront for 2 lanes x 2..8 sections (2 in 128-bit batches), >= 128 frames
+    Auto,      ///< the faster: Wavefront for 2 lanes x 2..8 sections (2 in 128-bit batches), long calls
     Lanes,     ///< lanes across a register, sections pipelined over a [frame][lane] scratch
     Wavefront, ///< 2 lanes x every section in one vector, skewed in time (2 lanes, <= 8 sections)
 };
 
 /// Most sections the wavefront layout runs (2 lanes x 8 sections = 16 doubles).
 inline constexpr int kMaxWavefrontSections = 8;
-/// Shortest call BankLayout::Auto runs as a wavefront (shorter ones run the lanes layout).
+/// Shortest call BankLayout::Auto runs as a wavefront (half that with 512-bit batches); shorter
+/// ones run the lanes layout.
 inline constexpr int kWavefrontMinFrames = 128;
 
 /// Structure-of-arrays state of all lanes of one kernel.

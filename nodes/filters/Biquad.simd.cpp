@@ -407,19 +407,25 @@ void runWavefrontOf(const biquad::Bank& bank, const float* const* in, float* con
 
 void processBiquadBank(const biquad::Bank& bank, const float* const* in, float* const* out, int start, int frames) noexcept {
     using Arch = SG_SIMD_ARCH;
-    // Two lanes through 2..8 sections, calls of 128 frames or more: the wavefront, where it is the
-    // faster (thread CPU time of the biquad layouts bench, docs/performance-eq.md). Its setup and
-    // ragged first and last steps cost about 50 frames' worth per call, and in 128-bit batches
-    // (2 sections per register) it runs out of registers beyond 2 sections. Both layouts keep
-    // the state in the same place, so consecutive calls may take different ones.
+    // Two lanes through 2..8 sections: the wavefront, where it is the faster (thread CPU time of
+    // the biquad layouts bench, docs/performance-eq.md). Its setup and ragged first and last steps
+    // cost about 50 frames' worth per call: calls of 128 frames or more (64 with 512-bit batches,
+    // one register for 4 sections); in 128-bit batches (2 sections per register) it runs out of
+    // registers beyond 2 sections. Both layouts keep the state in the same place, so consecutive
+    // calls may take different ones.
     constexpr int wavefrontUpTo = kWidth == 2 ? 2 : biquad::kMaxWavefrontSections;
-    const bool wavefront =
-        bank.layout == biquad::BankLayout::Wavefront
-            ? bank.sections <= biquad::kMaxWavefrontSections && frames > 0
-            : bank.layout == biquad::BankLayout::Auto && bank.sections <= wavefrontUpTo && frames >= biquad::kWavefrontMinFrames;
-    if (bank.lanes == 2 && bank.sections >= 2 && wavefront) return runWavefrontOf<Arch>(bank, in, out, start, frames);
-        // A few lanes run in the narrowest batch that holds them: less padding work, same numbers
-        // (the operations per lane are the same whatever the batch width).
+    constexpr int wavefrontFrom = kWidth == 8 ? biquad::kWavefrontMinFrames / 2 : biquad::kWavefrontMinFrames;
+    bool wavefront = false;
+    if (bank.layout == biquad::BankLayout::Wavefront)
+        wavefront = bank.sections <= biquad::kMaxWavefrontSections && frames > 0;
+    else if (bank.layout == biquad::BankLayout::Auto)
+        wavefront = bank.sections <= wavefrontUpTo && frames >= wavefrontFrom;
+    if (bank.lanes == 2 && bank.sections >= 2 && wavefront) {
+        runWavefrontOf<Arch>(bank, in, out, start, frames);
+        return;
+    }
+    // Else a few lanes run in the narrowest batch that holds them: less padding work, same
+    // numbers (the operations per lane are the same whatever the batch width).
 #if defined(__AVX2__)
     if (bank.lanes <= 2) return runPass<xsimd::sse2, 1>(bank, in, out, 0, start, frames);
 #endif
