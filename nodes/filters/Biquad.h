@@ -19,6 +19,9 @@
 // back. Sections run software-pipelined: within one loop iteration section s handles frame i
 // while section s - 1 handles frame i + 1, so their recursions overlap instead of running as
 // latency chains one after another (each section's operations and their order are unchanged).
+// Two lanes through 2..8 sections (a stereo EQ chain) run as a wavefront instead: every section
+// of both lanes in one vector, section k on frame t - 3k at step t, the hand-over to the next
+// section a lane shift (BankLayout; same operations per section, same bits).
 // Chain fusion (core/Compiler.cpp): a series of biquad nodes is one instance whose sections are
 // the nodes' sections in order (InstanceSetup::stages); values are rounded to float between
 // stages as separate nodes' buffers would, so fused output is bit-identical to unfused.
@@ -44,6 +47,19 @@ inline constexpr int kChunkFrames = 64;
 /// Most lanes one kernel pass interleaves (4 batches of 8 doubles): sizes the scratch.
 inline constexpr int kMaxPassLanes = 32;
 
+/// How the bank kernel lays lanes and sections out in registers (the same bits either way).
+enum class BankLayout : unsigned char {
+    Auto,      ///< the faster: Wavefront for 2 lanes x 2..8 sections (2 in 128-bit batches), long calls
+    Lanes,     ///< lanes across a register, sections pipelined over a [frame][lane] scratch
+    Wavefront, ///< 2 lanes x every section in one vector, skewed in time (2 lanes, <= 8 sections)
+};
+
+/// Most sections the wavefront layout runs (2 lanes x 8 sections = 16 doubles).
+inline constexpr int kMaxWavefrontSections = 8;
+/// Shortest call BankLayout::Auto runs as a wavefront (half that with 512-bit batches); shorter
+/// ones run the lanes layout.
+inline constexpr int kWavefrontMinFrames = 128;
+
 /// Structure-of-arrays state of all lanes of one kernel.
 struct Bank {
     int lanes = 0;                        ///< real lanes
@@ -56,6 +72,7 @@ struct Bank {
     /// a fused chain's stage, where separate nodes would have written a float buffer), else 0.
     const double* roundAfter = nullptr;
     const unsigned char* sectionRounds = nullptr; ///< [section]: 1 if some lane rounds after it
+    BankLayout layout = BankLayout::Auto;         ///< tests force one layout to compare them
 };
 
 } // namespace biquad
