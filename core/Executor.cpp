@@ -6,11 +6,61 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <map>
 
 namespace sg {
 
+std::vector<InputRead> inputReadsOf(const ExecutorPlan& plan) {
+    // The input slots not yet overwritten, in schedule order: a step's sums read and write in
+    // their order, then its kernel reads its input lanes and writes its output lanes; the
+    // outputs are read after every step.
+    std::map<const float*, std::pair<int, int>> unwritten;
+    for (std::size_t i = 0; i < plan.inputSlots.size(); ++i)
+        for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c) unwritten[plan.inputSlots[i][c]] = {int(i), int(c)};
+    std::vector<InputRead> reads;
+    auto read = [&](const float* p, InputRead::Kind kind, std::size_t at, std::size_t first, std::size_t second) {
+        auto it = unwritten.find(p);
+        if (it != unwritten.end()) reads.push_back({kind, int(at), int(first), int(second), it->second.first, it->second.second});
+    };
+    for (std::size_t k = 0; k < plan.calls.size(); ++k) {
+        const KernelCall& call = plan.calls[k];
+        for (std::size_t s = 0; s < call.sums.size(); ++s) {
+            for (std::size_t j = 0; j < call.sums[s].sources.size(); ++j)
+                read(call.sums[s].sources[j], InputRead::Kind::Sum, k, s, j);
+            unwritten.erase(call.sums[s].destination);
+        }
+        for (std::size_t p = 0; p < call.inputLanes.size(); ++p)
+            for (std::size_t l = 0; l < call.inputLanes[p].size(); ++l)
+                read(call.inputLanes[p][l], InputRead::Kind::Lane, k, p, l);
+        for (const auto& lanes : call.outputLanes)
+            for (const float* p : lanes) unwritten.erase(p);
+    }
+    for (std::size_t o = 0; o < plan.outputSources.size(); ++o)
+        for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c)
+            for (std::size_t j = 0; j < plan.outputSources[o][c].sources.size(); ++j)
+                read(plan.outputSources[o][c].sources[j], InputRead::Kind::Output, o, c, j);
+    return reads;
+}
+
 Executor::Executor(std::unique_ptr<ExecutorPlan> plan) : plan_(std::move(plan)) {
+    plan_->inputReads = inputReadsOf(*plan_);
+    plan_->inputReadAt.clear();
+    for (const InputRead& r : plan_->inputReads) {
+        const auto at = std::size_t(r.at), first = std::size_t(r.first), second = std::size_t(r.second);
+        switch (r.kind) {
+        case InputRead::Kind::Sum:
+            plan_->inputReadAt.push_back(&plan_->calls[at].sums[first].sources[second]);
+            break;
+        case InputRead::Kind::Lane:
+            plan_->inputReadAt.push_back(&plan_->calls[at].inputLanes[first][second]);
+            break;
+        case InputRead::Kind::Output:
+            plan_->inputReadAt.push_back(&plan_->outputSources[at][first].sources[second]);
+            break;
+        }
+    }
     int workers = 1;
     for (int w : plan_->stepWorker) workers = std::max(workers, w + 1);
     if (workers > 1) {
@@ -73,6 +123,31 @@ void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int of
     }
 }
 
+/// Steps may read `frames` frames of `in` from `offset` where the caller holds them: the view
+/// covers the padded length that element-wise loops read (paddedFrames), and no output of this
+/// call overwrites them before every step is done with them (`aliased`).
+inline bool readInPlace(const ConstAudioView& in, int offset, int frames, bool aliased) noexcept {
+    return !aliased && in.data != nullptr && offset + paddedFrames(frames) <= in.frames;
+}
+
+/// Some output view of this call overlaps some input view (whole channel ranges compared).
+bool outputsOverlapInputs(std::span<const ConstAudioView> inputs, std::span<const AudioView> outputs) noexcept {
+    auto range = [](const auto& view) {
+        const auto first = reinterpret_cast<std::uintptr_t>(view.data);
+        const std::size_t length =
+            view.channels > 0 ? view.strideFrames * std::size_t(view.channels - 1) + std::size_t(paddedFrames(view.frames)) : 0;
+        return std::pair<std::uintptr_t, std::uintptr_t>(first, first + sizeof(float) * length);
+    };
+    for (const ConstAudioView& in : inputs) {
+        const auto a = range(in);
+        for (const AudioView& out : outputs) {
+            const auto b = range(out);
+            if (a.first < b.second && b.first < a.second) return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 void Executor::process(std::span<const ConstAudioView> inputs, std::span<const AudioView> outputs) noexcept {
@@ -85,15 +160,19 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
         total = inputs[0].frames;
 
     if (workers_) {
-        // Rounds of several internal blocks.
+        // Rounds of several internal blocks. The caller's samples are read in place unless an
+        // output of this call overlaps them: a block's outputs are written while the other
+        // workers may still read later blocks' inputs.
+        const bool aliased = outputsOverlapInputs(inputs, outputs);
         WorkerPool& pool = *workers_;
         const int block = plan.maxBlockFrames;
         for (int done = 0; done < total;) {
             const int remaining = total - done;
             const int blocks = std::min(pool.roundBlocks(), (remaining + block - 1) / block);
             const int last = std::min(block, remaining - (blocks - 1) * block);
-            // The caller copies each block's inputs in and takes its outputs as soon as they
-            // are complete, in block order, while the other workers run (WorkerPool::runRound).
+            // The caller points each block's input reads at its own samples (or copies them
+            // in) and takes its outputs as soon as they are complete, in block order, while
+            // the other workers run (WorkerPool::runRound).
             struct IO final : WorkerPool::RoundIO {
                 ExecutorPlan& plan;
                 WorkerPool& pool;
@@ -101,15 +180,25 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
                 std::span<const AudioView> out;
                 int& done;
                 int first, block, blocks, last;
+                bool aliased;
                 IO(ExecutorPlan& p, WorkerPool& w, std::span<const ConstAudioView> i, std::span<const AudioView> o, int& d, int b,
-                   int n, int l)
-                    : plan(p), pool(w), in(i), out(o), done(d), first(d), block(b), blocks(n), last(l) {}
+                   int n, int l, bool a)
+                    : plan(p), pool(w), in(i), out(o), done(d), first(d), block(b), blocks(n), last(l), aliased(a) {}
                 void inputs(int b) noexcept override {
                     const int frames = b + 1 == blocks ? last : block;
-                    for (std::size_t i = 0; i < plan.inputSlots.size() && i < in.size(); ++i)
+                    const int offset = first + b * block;
+                    for (std::size_t i = 0; i < plan.inputSlots.size() && i < in.size(); ++i) {
+                        if (readInPlace(in[i], offset, frames, aliased)) continue;
                         for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
-                            std::memcpy(pool.inputSlot(b, i, c), in[i].channel(int(c)) + first + b * block,
+                            std::memcpy(pool.inputSlot(b, i, c), in[i].channel(int(c)) + offset,
                                         sizeof(float) * std::size_t(frames));
+                    }
+                    for (const WorkerPool::InputReadAt& read : pool.inputReads(b)) {
+                        const std::size_t i = read.input;
+                        *read.at = i < in.size() && readInPlace(in[i], offset, frames, aliased)
+                                       ? in[i].channel(int(read.channel)) + offset
+                                       : pool.inputSlot(b, i, read.channel);
+                    }
                 }
                 void outputs(int b, int frames) noexcept override {
                     writeOutputs(plan, out, done, frames, [&](std::size_t o, std::size_t c) -> const std::vector<const float*>& {
@@ -118,7 +207,7 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
                     plan.position += frames;
                     done += frames;
                 }
-            } io(plan, pool, inputs, outputs, done, block, blocks, last);
+            } io(plan, pool, inputs, outputs, done, block, blocks, last, aliased);
             pool.runRound(plan.position, blocks, last, &io);
         }
         return;
@@ -126,11 +215,21 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
 
     for (int done = 0; done < total;) {
         const int frames = std::min(plan.maxBlockFrames, total - done);
-        // 1. external inputs into their slots
+        // 1. external inputs: the steps read them where the caller holds them, or from their
+        // slots, copied in, where the caller's view ends before the block's padded length (the
+        // outputs are written after every step: in place is safe even if they overlap)
         for (std::size_t i = 0; i < plan.inputSlots.size() && i < inputs.size(); ++i) {
             const ConstAudioView& in = inputs[i];
+            if (readInPlace(in, done, frames, false)) continue;
             for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
                 std::memcpy(plan.inputSlots[i][c], in.channel(int(c)) + done, sizeof(float) * std::size_t(frames));
+        }
+        for (std::size_t k = 0; k < plan.inputReads.size(); ++k) {
+            const InputRead& read = plan.inputReads[k];
+            const auto i = std::size_t(read.input);
+            *plan.inputReadAt[k] = i < inputs.size() && readInPlace(inputs[i], done, frames, false)
+                                       ? inputs[i].channel(read.channel) + done
+                                       : plan.inputSlots[i][std::size_t(read.channel)];
         }
         // 2. steps
         ProcessContext ctx;

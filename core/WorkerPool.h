@@ -1,8 +1,9 @@
 // Internal: the worker threads of a multi-threaded executor (InstanceOptions::threads).
 //
 // The schedule is static: the compiler gave every step a worker (core/passes/Partition.cpp).
-// Work is handed over in rounds of up to roundBlocks() internal blocks: the caller copies the
-// inputs of block 0 and starts the round, copies the other blocks' inputs while the workers run
+// Work is handed over in rounds of up to roundBlocks() internal blocks: the caller points the
+// input reads of block 0 at its samples (ExecutorPlan::inputReads; or copies them into per-block
+// slots where it must) and starts the round, does the same for the other blocks while the workers run
 // their own steps block after block, and takes each block's outputs once they are complete
 // (runRound with a RoundIO). Inside a round, a worker waits
 // before a step only for the steps of other workers in the same block that it depends on:
@@ -46,15 +47,24 @@ public:
     /// Internal blocks per round (about 16384 frames' worth, at least 1).
     int roundBlocks() const { return roundBlocks_; }
     /// Where the caller copies channel `channel` of external input `input` for block `block`
-    /// of the next round.
+    /// of the next round, where the steps cannot read its own samples in place.
     float* inputSlot(int block, std::size_t input, std::size_t channel) const noexcept;
+    /// A pointer through which block `block`'s steps (or outputs) read channel `channel` of
+    /// external input `input` (ExecutorPlan::inputReads): the caller sets it to its own
+    /// samples or to inputSlot(block, input, channel) in RoundIO::inputs.
+    struct InputReadAt {
+        const float** at = nullptr;
+        std::size_t input = 0, channel = 0;
+    };
+    const std::vector<InputReadAt>& inputReads(int block) const noexcept;
     /// What the caller sums for channel `channel` of external output `output` after block
     /// `block` of the round.
     const std::vector<const float*>& outputSources(int block, std::size_t output, std::size_t channel) const noexcept;
     /// The caller's side of a round, block by block, on the caller's thread.
     class RoundIO {
     public:
-        /// Copies block `block`'s inputs into inputSlot(block, ...).
+        /// Points block `block`'s inputReads(block) at the inputs, copied into inputSlot(block, ...)
+        /// where they cannot be read in place.
         virtual void inputs(int block) noexcept = 0;
         /// Takes block `block`'s outputs (outputSources(block, ...)), `frames` long.
         virtual void outputs(int block, int frames) noexcept = 0;
@@ -132,6 +142,7 @@ private:
     int maxBlockFrames_ = 1;
     std::vector<AudioBuffer> copies_;                                                ///< per-block buffers beyond the plan's
     std::vector<std::vector<std::vector<float*>>> inputSlots_;                       ///< [block][input][channel]
+    std::vector<std::vector<InputReadAt>> inputReads_;                               ///< [block]
     std::vector<std::vector<std::vector<std::vector<const float*>>>> outputSources_; ///< [block][output][channel]
     Signal start_;                                                                   ///< rounds started
     Signal inputs_; ///< blocks whose inputs are copied, since the start
