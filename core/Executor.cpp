@@ -105,12 +105,28 @@ void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int of
                 std::memset(dst, 0, sizeof(float) * std::size_t(frames));
                 continue;
             }
-            std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
-            for (std::size_t s = 1; s < sources.size(); ++s)
-                for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
-            bool finite = true;
-            for (int n = 0; n < frames; ++n) finite &= std::isfinite(dst[n]);
-            if (!finite) {
+            // One pass for the usual single source: copied and checked together, the check on
+            // the exponent bits (all ones: infinity or NaN), which vectorises.
+            std::uint32_t nonFinite = 0;
+            if (sources.size() == 1) {
+                const float* src = sources[0];
+                for (int n = 0; n < frames; ++n) {
+                    std::uint32_t bits;
+                    std::memcpy(&bits, src + n, sizeof bits);
+                    nonFinite |= std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+                    dst[n] = src[n];
+                }
+            } else {
+                std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
+                for (std::size_t s = 1; s < sources.size(); ++s)
+                    for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
+                for (int n = 0; n < frames; ++n) {
+                    std::uint32_t bits;
+                    std::memcpy(&bits, dst + n, sizeof bits);
+                    nonFinite |= std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+                }
+            }
+            if (nonFinite != 0) {
                 for (int n = 0; n < frames; ++n) {
                     if (!std::isfinite(dst[n])) {
                         if (plan.firstNonFinite < 0) plan.firstNonFinite = plan.position + n;
