@@ -2,10 +2,10 @@
 //
 // The schedule is static: the compiler gave every step a worker (core/passes/Partition.cpp).
 // Work is handed over in rounds of up to roundBlocks() internal blocks: the caller points the
-// input reads of block 0 at its samples (ExecutorPlan::inputReads; or copies them into per-block
-// slots where it must) and starts the round, does the same for the other blocks while the workers run
-// their own steps block after block, and takes each block's outputs once they are complete
-// (runRound with a RoundIO). Inside a round, a worker waits
+// input reads of block 0 at its own samples (ExecutorPlan::inputReads; or copies them into
+// per-block slots where it must) and starts the round, does the same for the other blocks while
+// the workers run their own steps block after block, and takes each block's outputs once they
+// are complete (runRound with a RoundIO). Inside a round, a worker waits
 // before a step only for the steps of other workers in the same block that it depends on:
 // those that write what it reads, and those that read or write what it overwrites (found from
 // the buffers each step touches, so any buffer plan is safe). So that a worker can run blocks
@@ -74,14 +74,15 @@ public:
     };
     /// Runs every step over `blocks` internal blocks from absolute frame `position`: all of them
     /// maxBlockFrames long but the last, `lastFrames`. Worker 0's steps run on the caller's
-    /// thread. With `io`, the caller copies block 0's inputs, starts the other workers, then
-    /// copies the other blocks' inputs while they run (a step that touches an input waits
-    /// for its block's), and after its own steps of each block, once the other workers'
-    /// steps that write the block's output sources are done, takes the block's outputs, in
-    /// block order: so the caller's copies overlap the other workers' work (in a pipelined
-    /// chain, whose last stage runs on the caller, nobody waits for them). Without `io`, the
-    /// caller has copied every block's inputs and takes the outputs after the round. Returns
-    /// when every step of every block is done.
+    /// thread. With `io`, the caller prepares block 0's inputs (points its inputReads at the
+    /// caller's samples, or copies them), starts the other workers, then prepares the other
+    /// blocks' while they run (a step that touches an input waits for its block's), and after
+    /// its own steps of each block, once the other workers' steps that write the block's
+    /// output sources are done, takes the block's outputs, in block order: so the caller's
+    /// copies overlap the other workers' work (in a pipelined chain, whose last stage runs on
+    /// the caller, nobody waits for them). Without `io`, the caller has prepared every block's
+    /// inputs and takes the outputs after the round. Returns when every step of every block
+    /// is done.
     void runRound(std::int64_t position, int blocks, int lastFrames, RoundIO* io = nullptr) noexcept;
     /// Clears the per-block buffers (with Executor::reset()).
     void reset() noexcept;
