@@ -518,6 +518,7 @@ std::vector<Planar> renderFromCallerMemory(Executor& executor, const std::vector
     std::vector<std::vector<float>> memory;
     for (const Planar& in : inputs) {
         memory.emplace_back();
+        memory.back().reserve(in.size() * std::size_t(frames)); // no spare capacity after the end
         for (const auto& channel : in) memory.back().insert(memory.back().end(), channel.begin(), channel.end());
     }
     std::vector<Planar> outputs;
@@ -549,17 +550,19 @@ std::vector<Planar> renderFromCallerMemory(Executor& executor, const std::vector
 } // namespace
 
 TEST_CASE("threads: inputs read in place from the caller's memory give the bits of inputs copied in", "[threads]") {
-    // One stereo input read by steps on both workers and routed straight to an output as well;
-    // one mono input through a chain whose steps may overwrite its slot after its last read.
-    const auto graph =
-        compileText("stagegraph: 1\ninputs:\n  in: {channels: 2}\n  side: {channels: 1}\n"
-                    "outputs:\n  dry: {channels: 2}\n  wet: {channels: 2}\n  chain: {channels: 1}\nnodes:\n"
-                    "  x: {type: compressor, threshold: -30 dB, ratio: 6, attack: 1 ms, release: 40 ms, makeup: 12 dB}\n"
-                    "  y: {type: compressor, threshold: -10 dB, ratio: 20, attack: 0.1 ms, release: 10 ms, makeup: 20 dB}\n"
-                    "  hp: {type: highpass, freq: 15 kHz}\n  eq: {type: peak, freq: 21 kHz, gain: 12 dB, q: 4}\n"
-                    "  cp: {type: compressor, threshold: -40 dB, ratio: 8, attack: 0.5 ms, release: 30 ms}\n"
-                    "connections:\n  - in -> x -> wet\n  - in -> y -> wet\n  - in -> dry\n"
-                    "  - side -> hp -> eq -> cp -> chain\n");
+    // One stereo input read by steps on both workers (and summed with another signal before a
+    // step: sums run to the padded length) and routed straight to an output as well; one mono
+    // input through a chain whose steps may overwrite its slot after its last read.
+    const auto graph = compileText(
+        "stagegraph: 1\ninputs:\n  in: {channels: 2}\n  side: {channels: 1}\n"
+        "outputs:\n  dry: {channels: 2}\n  wet: {channels: 2}\n  chain: {channels: 1}\n  level: {channels: 2}\nnodes:\n"
+        "  x: {type: compressor, threshold: -30 dB, ratio: 6, attack: 1 ms, release: 40 ms, makeup: 12 dB}\n"
+        "  y: {type: compressor, threshold: -10 dB, ratio: 20, attack: 0.1 ms, release: 10 ms, makeup: 20 dB}\n"
+        "  g: {type: gain, gain: -6 dB}\n  hp: {type: highpass, freq: 15 kHz}\n  eq: {type: peak, freq: 21 kHz, gain: 12 dB, q: "
+        "4}\n"
+        "  cp: {type: compressor, threshold: -40 dB, ratio: 8, attack: 0.5 ms, release: 30 ms}\n"
+        "connections:\n  - in -> x -> wet\n  - in -> y -> wet\n  - in -> dry\n"
+        "  - side -> hp -> eq -> cp -> chain\n  - in -> g -> level\n  - y -> g\n");
     {
         const auto program = instantiateAt(*graph, 2, 100);
         const Schedule& schedule = program->schedule();
