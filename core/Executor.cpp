@@ -140,28 +140,9 @@ void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int of
 }
 
 /// Steps may read `frames` frames of `in` from `offset` where the caller holds them: the view
-/// covers the padded length that element-wise loops read (paddedFrames), and no output of this
-/// call overwrites them before every step is done with them (`aliased`).
-inline bool readInPlace(const ConstAudioView& in, int offset, int frames, bool aliased) noexcept {
-    return !aliased && in.data != nullptr && offset + paddedFrames(frames) <= in.frames;
-}
-
-/// Some output view of this call overlaps some input view (whole channel ranges compared).
-bool outputsOverlapInputs(std::span<const ConstAudioView> inputs, std::span<const AudioView> outputs) noexcept {
-    auto range = [](const auto& view) {
-        const auto first = reinterpret_cast<std::uintptr_t>(view.data);
-        const std::size_t length =
-            view.channels > 0 ? view.strideFrames * std::size_t(view.channels - 1) + std::size_t(paddedFrames(view.frames)) : 0;
-        return std::pair<std::uintptr_t, std::uintptr_t>(first, first + sizeof(float) * length);
-    };
-    for (const ConstAudioView& in : inputs) {
-        const auto a = range(in);
-        for (const AudioView& out : outputs) {
-            const auto b = range(out);
-            if (a.first < b.second && b.first < a.second) return true;
-        }
-    }
-    return false;
+/// covers the padded length that element-wise loops and sums read (paddedFrames).
+inline bool readInPlace(const ConstAudioView& in, int offset, int frames) noexcept {
+    return in.data != nullptr && offset + paddedFrames(frames) <= in.frames;
 }
 
 } // namespace
@@ -176,19 +157,18 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
         total = inputs[0].frames;
 
     if (workers_) {
-        // Rounds of several internal blocks. The caller's samples are read in place unless an
-        // output of this call overlaps them: a block's outputs are written while the other
-        // workers may still read later blocks' inputs.
-        const bool aliased = outputsOverlapInputs(inputs, outputs);
+        // Rounds of several internal blocks. The inputs are copied into per-block slots (reading
+        // them in place instead, as on one thread, was measured: the caller's CPU fell by about
+        // a tenth but the other worker took the cache misses of reading its tracks, and the
+        // wall time did not fall; docs/performance.md, "Threads").
         WorkerPool& pool = *workers_;
         const int block = plan.maxBlockFrames;
         for (int done = 0; done < total;) {
             const int remaining = total - done;
             const int blocks = std::min(pool.roundBlocks(), (remaining + block - 1) / block);
             const int last = std::min(block, remaining - (blocks - 1) * block);
-            // The caller points each block's input reads at its own samples (or copies them
-            // in) and takes its outputs as soon as they are complete, in block order, while
-            // the other workers run (WorkerPool::runRound).
+            // The caller copies each block's inputs in and takes its outputs as soon as they
+            // are complete, in block order, while the other workers run (WorkerPool::runRound).
             struct IO final : WorkerPool::RoundIO {
                 ExecutorPlan& plan;
                 WorkerPool& pool;
@@ -196,25 +176,15 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
                 std::span<const AudioView> out;
                 int& done;
                 int first, block, blocks, last;
-                bool aliased;
                 IO(ExecutorPlan& p, WorkerPool& w, std::span<const ConstAudioView> i, std::span<const AudioView> o, int& d, int b,
-                   int n, int l, bool a)
-                    : plan(p), pool(w), in(i), out(o), done(d), first(d), block(b), blocks(n), last(l), aliased(a) {}
+                   int n, int l)
+                    : plan(p), pool(w), in(i), out(o), done(d), first(d), block(b), blocks(n), last(l) {}
                 void inputs(int b) noexcept override {
                     const int frames = b + 1 == blocks ? last : block;
-                    const int offset = first + b * block;
-                    for (std::size_t i = 0; i < plan.inputSlots.size() && i < in.size(); ++i) {
-                        if (readInPlace(in[i], offset, frames, aliased)) continue;
+                    for (std::size_t i = 0; i < plan.inputSlots.size() && i < in.size(); ++i)
                         for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
-                            std::memcpy(pool.inputSlot(b, i, c), in[i].channel(int(c)) + offset,
+                            std::memcpy(pool.inputSlot(b, i, c), in[i].channel(int(c)) + first + b * block,
                                         sizeof(float) * std::size_t(frames));
-                    }
-                    for (const WorkerPool::InputReadAt& read : pool.inputReads(b)) {
-                        const std::size_t i = read.input;
-                        *read.at = i < in.size() && readInPlace(in[i], offset, frames, aliased)
-                                       ? in[i].channel(int(read.channel)) + offset
-                                       : pool.inputSlot(b, i, read.channel);
-                    }
                 }
                 void outputs(int b, int frames) noexcept override {
                     writeOutputs(plan, out, done, frames, [&](std::size_t o, std::size_t c) -> const std::vector<const float*>& {
@@ -223,7 +193,7 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
                     plan.position += frames;
                     done += frames;
                 }
-            } io(plan, pool, inputs, outputs, done, block, blocks, last, aliased);
+            } io(plan, pool, inputs, outputs, done, block, blocks, last);
             pool.runRound(plan.position, blocks, last, &io);
         }
         return;
@@ -231,19 +201,20 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
 
     for (int done = 0; done < total;) {
         const int frames = std::min(plan.maxBlockFrames, total - done);
-        // 1. external inputs: the steps read them where the caller holds them, or from their
-        // slots, copied in, where the caller's view ends before the block's padded length (the
-        // outputs are written after every step: in place is safe even if they overlap)
+        // 1. external inputs: the steps read them where the caller holds them (ExecutorPlan::
+        // inputReads), or from their slots, copied in, where the caller's view ends before the
+        // block's padded length (the outputs are written after every step: in place is safe even
+        // if they overlap the inputs)
         for (std::size_t i = 0; i < plan.inputSlots.size() && i < inputs.size(); ++i) {
             const ConstAudioView& in = inputs[i];
-            if (readInPlace(in, done, frames, false)) continue;
+            if (readInPlace(in, done, frames)) continue;
             for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
                 std::memcpy(plan.inputSlots[i][c], in.channel(int(c)) + done, sizeof(float) * std::size_t(frames));
         }
         for (std::size_t k = 0; k < plan.inputReads.size(); ++k) {
             const InputRead& read = plan.inputReads[k];
             const auto i = std::size_t(read.input);
-            *plan.inputReadAt[k] = i < inputs.size() && readInPlace(inputs[i], done, frames, false)
+            *plan.inputReadAt[k] = i < inputs.size() && readInPlace(inputs[i], done, frames)
                                        ? inputs[i].channel(read.channel) + done
                                        : plan.inputSlots[i][std::size_t(read.channel)];
         }

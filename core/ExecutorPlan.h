@@ -42,8 +42,9 @@ struct OutputChannelSource {
 };
 
 /// A place where the schedule reads channel `channel` of external input `input` before any
-/// step overwrites its slot: the executor points it at the caller's samples block by block
-/// instead of copying them into the slot (Executor::process). Found at setup, in schedule order.
+/// step overwrites its slot: on one thread the executor points it at the caller's samples block
+/// by block instead of copying them into the slot (Executor::process). Found at setup, in
+/// schedule order.
 struct InputRead {
     enum class Kind {
         Sum,    ///< calls[at].sums[first].sources[second]

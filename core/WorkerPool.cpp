@@ -231,24 +231,6 @@ WorkerPool::WorkerPool(ExecutorPlan& plan) {
             workers_[std::size_t(w)]->steps[latest[std::size_t(w)] - 1].publish = true;
         }
     }
-    // Where every block's steps and outputs read the external inputs (the caller sets them).
-    {
-        inputReads_.resize(std::size_t(roundBlocks_));
-        for (int b = 0; b < roundBlocks_; ++b) {
-            for (const InputRead& r : plan.inputReads) {
-                const auto call = std::size_t(r.at), first = std::size_t(r.first), second = std::size_t(r.second);
-                const float** where = nullptr;
-                if (r.kind == InputRead::Kind::Output) {
-                    where = &outputSources_[std::size_t(b)][call][first][second];
-                } else {
-                    View& view =
-                        workers_[std::size_t(workerOf(call))]->steps[std::size_t(indexInWorker[call])].views[std::size_t(b)];
-                    where = r.kind == InputRead::Kind::Sum ? &view.sums[first].sources[second] : &view.inputLanes[first][second];
-                }
-                inputReads_[std::size_t(b)].push_back({where, std::size_t(r.input), std::size_t(r.channel)});
-            }
-        }
-    }
     // The caller waits for every other worker's last step at the end of a round.
     for (int w = 1; w < count; ++w)
         if (!workers_[std::size_t(w)]->steps.empty()) workers_[std::size_t(w)]->steps.back().publish = true;
@@ -277,10 +259,6 @@ WorkerPool::~WorkerPool() {
 
 float* WorkerPool::inputSlot(int block, std::size_t input, std::size_t channel) const noexcept {
     return inputSlots_[std::size_t(block)][input][channel];
-}
-
-const std::vector<WorkerPool::InputReadAt>& WorkerPool::inputReads(int block) const noexcept {
-    return inputReads_[std::size_t(block)];
 }
 
 const std::vector<const float*>& WorkerPool::outputSources(int block, std::size_t output, std::size_t channel) const noexcept {

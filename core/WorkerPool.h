@@ -1,11 +1,10 @@
 // Internal: the worker threads of a multi-threaded executor (InstanceOptions::threads).
 //
 // The schedule is static: the compiler gave every step a worker (core/passes/Partition.cpp).
-// Work is handed over in rounds of up to roundBlocks() internal blocks: the caller points the
-// input reads of block 0 at its own samples (ExecutorPlan::inputReads; or copies them into
-// per-block slots where it must) and starts the round, does the same for the other blocks while
-// the workers run their own steps block after block, and takes each block's outputs once they
-// are complete (runRound with a RoundIO). Inside a round, a worker waits
+// Work is handed over in rounds of up to roundBlocks() internal blocks: the caller copies the
+// inputs of block 0 and starts the round, copies the other blocks' inputs while the workers run
+// their own steps block after block, and takes each block's outputs once they are complete
+// (runRound with a RoundIO). Inside a round, a worker waits
 // before a step only for the steps of other workers in the same block that it depends on:
 // those that write what it reads, and those that read or write what it overwrites (found from
 // the buffers each step touches, so any buffer plan is safe). So that a worker can run blocks
@@ -47,24 +46,15 @@ public:
     /// Internal blocks per round (about 16384 frames' worth, at least 1).
     int roundBlocks() const { return roundBlocks_; }
     /// Where the caller copies channel `channel` of external input `input` for block `block`
-    /// of the next round, where the steps cannot read its own samples in place.
+    /// of the next round.
     float* inputSlot(int block, std::size_t input, std::size_t channel) const noexcept;
-    /// A pointer through which block `block`'s steps (or outputs) read channel `channel` of
-    /// external input `input` (ExecutorPlan::inputReads): the caller sets it to its own
-    /// samples or to inputSlot(block, input, channel) in RoundIO::inputs.
-    struct InputReadAt {
-        const float** at = nullptr;
-        std::size_t input = 0, channel = 0;
-    };
-    const std::vector<InputReadAt>& inputReads(int block) const noexcept;
     /// What the caller sums for channel `channel` of external output `output` after block
     /// `block` of the round.
     const std::vector<const float*>& outputSources(int block, std::size_t output, std::size_t channel) const noexcept;
     /// The caller's side of a round, block by block, on the caller's thread.
     class RoundIO {
     public:
-        /// Points block `block`'s inputReads(block) at the inputs, copied into inputSlot(block, ...)
-        /// where they cannot be read in place.
+        /// Copies block `block`'s inputs into inputSlot(block, ...).
         virtual void inputs(int block) noexcept = 0;
         /// Takes block `block`'s outputs (outputSources(block, ...)), `frames` long.
         virtual void outputs(int block, int frames) noexcept = 0;
@@ -74,15 +64,14 @@ public:
     };
     /// Runs every step over `blocks` internal blocks from absolute frame `position`: all of them
     /// maxBlockFrames long but the last, `lastFrames`. Worker 0's steps run on the caller's
-    /// thread. With `io`, the caller prepares block 0's inputs (points its inputReads at the
-    /// caller's samples, or copies them), starts the other workers, then prepares the other
-    /// blocks' while they run (a step that touches an input waits for its block's), and after
-    /// its own steps of each block, once the other workers' steps that write the block's
-    /// output sources are done, takes the block's outputs, in block order: so the caller's
-    /// copies overlap the other workers' work (in a pipelined chain, whose last stage runs on
-    /// the caller, nobody waits for them). Without `io`, the caller has prepared every block's
-    /// inputs and takes the outputs after the round. Returns when every step of every block
-    /// is done.
+    /// thread. With `io`, the caller copies block 0's inputs, starts the other workers, then
+    /// copies the other blocks' inputs while they run (a step that touches an input waits
+    /// for its block's), and after its own steps of each block, once the other workers'
+    /// steps that write the block's output sources are done, takes the block's outputs, in
+    /// block order: so the caller's copies overlap the other workers' work (in a pipelined
+    /// chain, whose last stage runs on the caller, nobody waits for them). Without `io`, the
+    /// caller has copied every block's inputs and takes the outputs after the round. Returns
+    /// when every step of every block is done.
     void runRound(std::int64_t position, int blocks, int lastFrames, RoundIO* io = nullptr) noexcept;
     /// Clears the per-block buffers (with Executor::reset()).
     void reset() noexcept;
@@ -143,7 +132,6 @@ private:
     int maxBlockFrames_ = 1;
     std::vector<AudioBuffer> copies_;                                                ///< per-block buffers beyond the plan's
     std::vector<std::vector<std::vector<float*>>> inputSlots_;                       ///< [block][input][channel]
-    std::vector<std::vector<InputReadAt>> inputReads_;                               ///< [block]
     std::vector<std::vector<std::vector<std::vector<const float*>>>> outputSources_; ///< [block][output][channel]
     Signal start_;                                                                   ///< rounds started
     Signal inputs_; ///< blocks whose inputs are copied, since the start
