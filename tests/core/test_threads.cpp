@@ -549,7 +549,8 @@ std::vector<Planar> renderFromCallerMemory(Executor& executor, const std::vector
 
 } // namespace
 
-TEST_CASE("threads: inputs read in place from the caller's memory give the bits of inputs copied in", "[threads]") {
+TEST_CASE("threads: inputs lent by the caller (read in place on one thread, copied on several) give the bits of copied inputs",
+          "[threads]") {
     // One stereo input read by steps on both workers (and summed with another signal before a
     // step: sums run to the padded length) and routed straight to an output as well; one mono
     // input through a chain whose steps may overwrite its slot after its last read.
