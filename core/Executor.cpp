@@ -6,11 +6,61 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <map>
 
 namespace sg {
 
+std::vector<InputRead> inputReadsOf(const ExecutorPlan& plan) {
+    // The input slots not yet overwritten, in schedule order: a step's sums read and write in
+    // their order, then its kernel reads its input lanes and writes its output lanes; the
+    // outputs are read after every step.
+    std::map<const float*, std::pair<int, int>> unwritten;
+    for (std::size_t i = 0; i < plan.inputSlots.size(); ++i)
+        for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c) unwritten[plan.inputSlots[i][c]] = {int(i), int(c)};
+    std::vector<InputRead> reads;
+    auto read = [&](const float* p, InputRead::Kind kind, std::size_t at, std::size_t first, std::size_t second) {
+        auto it = unwritten.find(p);
+        if (it != unwritten.end()) reads.push_back({kind, int(at), int(first), int(second), it->second.first, it->second.second});
+    };
+    for (std::size_t k = 0; k < plan.calls.size(); ++k) {
+        const KernelCall& call = plan.calls[k];
+        for (std::size_t s = 0; s < call.sums.size(); ++s) {
+            for (std::size_t j = 0; j < call.sums[s].sources.size(); ++j)
+                read(call.sums[s].sources[j], InputRead::Kind::Sum, k, s, j);
+            unwritten.erase(call.sums[s].destination);
+        }
+        for (std::size_t p = 0; p < call.inputLanes.size(); ++p)
+            for (std::size_t l = 0; l < call.inputLanes[p].size(); ++l)
+                read(call.inputLanes[p][l], InputRead::Kind::Lane, k, p, l);
+        for (const auto& lanes : call.outputLanes)
+            for (const float* p : lanes) unwritten.erase(p);
+    }
+    for (std::size_t o = 0; o < plan.outputSources.size(); ++o)
+        for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c)
+            for (std::size_t j = 0; j < plan.outputSources[o][c].sources.size(); ++j)
+                read(plan.outputSources[o][c].sources[j], InputRead::Kind::Output, o, c, j);
+    return reads;
+}
+
 Executor::Executor(std::unique_ptr<ExecutorPlan> plan) : plan_(std::move(plan)) {
+    plan_->inputReads = inputReadsOf(*plan_);
+    plan_->inputReadAt.clear();
+    for (const InputRead& r : plan_->inputReads) {
+        const auto at = std::size_t(r.at), first = std::size_t(r.first), second = std::size_t(r.second);
+        switch (r.kind) {
+        case InputRead::Kind::Sum:
+            plan_->inputReadAt.push_back(&plan_->calls[at].sums[first].sources[second]);
+            break;
+        case InputRead::Kind::Lane:
+            plan_->inputReadAt.push_back(&plan_->calls[at].inputLanes[first][second]);
+            break;
+        case InputRead::Kind::Output:
+            plan_->inputReadAt.push_back(&plan_->outputSources[at][first].sources[second]);
+            break;
+        }
+    }
     int workers = 1;
     for (int w : plan_->stepWorker) workers = std::max(workers, w + 1);
     if (workers > 1) {
@@ -55,12 +105,28 @@ void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int of
                 std::memset(dst, 0, sizeof(float) * std::size_t(frames));
                 continue;
             }
-            std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
-            for (std::size_t s = 1; s < sources.size(); ++s)
-                for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
-            bool finite = true;
-            for (int n = 0; n < frames; ++n) finite &= std::isfinite(dst[n]);
-            if (!finite) {
+            // One pass for the usual single source: copied and checked together, the check on
+            // the exponent bits (all ones: infinity or NaN), which vectorises.
+            std::uint32_t nonFinite = 0;
+            if (sources.size() == 1) {
+                const float* src = sources[0];
+                for (int n = 0; n < frames; ++n) {
+                    std::uint32_t bits;
+                    std::memcpy(&bits, src + n, sizeof bits);
+                    nonFinite |= std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+                    dst[n] = src[n];
+                }
+            } else {
+                std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
+                for (std::size_t s = 1; s < sources.size(); ++s)
+                    for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
+                for (int n = 0; n < frames; ++n) {
+                    std::uint32_t bits;
+                    std::memcpy(&bits, dst + n, sizeof bits);
+                    nonFinite |= std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+                }
+            }
+            if (nonFinite != 0) {
                 for (int n = 0; n < frames; ++n) {
                     if (!std::isfinite(dst[n])) {
                         if (plan.firstNonFinite < 0) plan.firstNonFinite = plan.position + n;
@@ -71,6 +137,12 @@ void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int of
             }
         }
     }
+}
+
+/// Steps may read `frames` frames of `in` from `offset` where the caller holds them: the view
+/// covers the padded length that element-wise loops and sums read (paddedFrames).
+inline bool readInPlace(const ConstAudioView& in, int offset, int frames) noexcept {
+    return in.data != nullptr && offset + paddedFrames(frames) <= in.frames;
 }
 
 } // namespace
@@ -85,7 +157,10 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
         total = inputs[0].frames;
 
     if (workers_) {
-        // Rounds of several internal blocks.
+        // Rounds of several internal blocks. The inputs are copied into per-block slots (reading
+        // them in place instead, as on one thread, was measured: the caller's CPU fell by about
+        // a tenth but the other worker took the cache misses of reading its tracks, and the
+        // wall time did not fall; docs/performance.md, "Threads").
         WorkerPool& pool = *workers_;
         const int block = plan.maxBlockFrames;
         for (int done = 0; done < total;) {
@@ -126,11 +201,22 @@ void Executor::process(std::span<const ConstAudioView> inputs, std::span<const A
 
     for (int done = 0; done < total;) {
         const int frames = std::min(plan.maxBlockFrames, total - done);
-        // 1. external inputs into their slots
+        // 1. external inputs: the steps read them where the caller holds them (ExecutorPlan::
+        // inputReads), or from their slots, copied in, where the caller's view ends before the
+        // block's padded length (the outputs are written after every step: in place is safe even
+        // if they overlap the inputs)
         for (std::size_t i = 0; i < plan.inputSlots.size() && i < inputs.size(); ++i) {
             const ConstAudioView& in = inputs[i];
+            if (readInPlace(in, done, frames)) continue;
             for (std::size_t c = 0; c < plan.inputSlots[i].size(); ++c)
                 std::memcpy(plan.inputSlots[i][c], in.channel(int(c)) + done, sizeof(float) * std::size_t(frames));
+        }
+        for (std::size_t k = 0; k < plan.inputReads.size(); ++k) {
+            const InputRead& read = plan.inputReads[k];
+            const auto i = std::size_t(read.input);
+            *plan.inputReadAt[k] = i < inputs.size() && readInPlace(inputs[i], done, frames)
+                                       ? inputs[i].channel(read.channel) + done
+                                       : plan.inputSlots[i][std::size_t(read.channel)];
         }
         // 2. steps
         ProcessContext ctx;

@@ -54,7 +54,9 @@ public:
     /// Clears all node state and restarts at position 0. Real-time safe.
     void reset() noexcept;
     /// Processes inputs[i] (channels of external input i) into outputs[o]. Every view has the
-    /// same frame count; channel counts match inputs()/outputs(). Any frame count >= 0.
+    /// same frame count; channel counts match inputs()/outputs(). Any frame count >= 0. On one
+    /// thread the steps read an input view in place where it covers an internal block's padded
+    /// length (paddedFrames; what lies past the block's frames is ignored), else a copy of it.
     void process(std::span<const ConstAudioView> inputs, std::span<const AudioView> outputs) noexcept;
     /// Absolute position of the next frame to process.
     std::int64_t position() const noexcept;

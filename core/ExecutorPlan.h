@@ -41,6 +41,21 @@ struct OutputChannelSource {
     std::vector<const float*> sources;
 };
 
+/// A place where the schedule reads channel `channel` of external input `input` before any
+/// step overwrites its slot: on one thread the executor points it at the caller's samples block
+/// by block instead of copying them into the slot (Executor::process). Found at setup, in
+/// schedule order.
+struct InputRead {
+    enum class Kind {
+        Sum,    ///< calls[at].sums[first].sources[second]
+        Lane,   ///< calls[at].inputLanes[first][second]
+        Output, ///< outputSources[at][first].sources[second]
+    };
+    Kind kind = Kind::Lane;
+    int at = 0, first = 0, second = 0;
+    int input = 0, channel = 0;
+};
+
 /// A parameter reachable through Executor::setParam.
 struct ParamTarget {
     std::string node, param;
@@ -74,11 +89,17 @@ struct ExecutorPlan {
     std::vector<std::vector<float*>> inputSlots;                 ///< [external input][channel]
     std::vector<std::vector<OutputChannelSource>> outputSources; ///< [external output][channel]
     std::vector<KernelCall> calls;                               ///< in schedule order
-    std::vector<int> stepWorker; ///< per call: its worker thread (empty = all on the caller's thread)
+    std::vector<int> stepWorker;            ///< per call: its worker thread (empty = all on the caller's thread)
+    std::vector<InputRead> inputReads;      ///< filled by the executor (inputReadsOf)
+    std::vector<const float**> inputReadAt; ///< per inputReads entry: the pointer in calls/outputSources
     std::vector<ParamTarget> params;
     std::int64_t position = 0;
     std::uint64_t nonFinite = 0;
     std::int64_t firstNonFinite = -1;
 };
+
+/// Every place where `plan` reads an external input's samples before a step overwrites its slot
+/// (a slot may be reused for another signal, or written in place, after the input's last read).
+std::vector<InputRead> inputReadsOf(const ExecutorPlan& plan);
 
 } // namespace sg

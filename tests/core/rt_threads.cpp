@@ -110,3 +110,42 @@ TEST_CASE("rt: a chain pipelined over two workers allocates nothing, at any bloc
     });
     CHECK(allocations == 0);
 }
+
+TEST_CASE("rt: inputs read in place, copied, routed straight out or overwritten by the outputs allocate nothing",
+          "[rt][threads]") {
+    // One input read on both workers and routed straight to an output; calls whose views cover
+    // the padded block (read in place), end before it (copied) or whose output is the input's
+    // own memory (copied on several threads, in place on one).
+    for (int threads : {1, 2}) {
+        Diagnostics diags;
+        CompileOptions options;
+        options.threads = threads;
+        auto program = sg::test::compileYaml(
+            "stagegraph: 1\ninputs:\n  in: {channels: 2}\noutputs:\n  dry: {channels: 2}\n  wet: {channels: 2}\nnodes:\n"
+            "  x: {type: compressor, threshold: -30 dB, ratio: 6, attack: 1 ms, release: 40 ms, makeup: 12 dB}\n"
+            "  y: {type: compressor, threshold: -10 dB, ratio: 20, attack: 0.1 ms, release: 10 ms}\n"
+            "connections:\n  - in -> x -> wet\n  - in -> y -> wet\n  - in -> dry\n",
+            diags, options);
+        INFO(diags.formatAll());
+        REQUIRE(program);
+        Executor& ex = program->executor();
+        REQUIRE(ex.workerThreads() == threads);
+        std::vector<float> memory(2 * 8192); // the caller's: no padding after the views
+        const auto x = sg::test::noise(2 * 8192, 10.0f, 5u);
+        std::copy(x.begin(), x.end(), memory.begin());
+        AudioBuffer dry(2, 8192), wet(2, 8192);
+        const long allocations = sg::test::allocationsDuring([&] {
+            for (int block : {1, 17, 100, 512, 8192}) {
+                for (int i = 0; i < 10; ++i) {
+                    const ConstAudioView in{memory.data(), 8192, 2, block};
+                    AudioView outs[2] = {dry.view().frameRange(0, block), wet.view().frameRange(0, block)};
+                    if (i % 2 == 1) outs[1] = AudioView{memory.data(), 8192, 2, block}; // wet over the input
+                    ex.process(std::span<const ConstAudioView>(&in, 1), std::span<const AudioView>(outs, 2));
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            ex.reset();
+        });
+        CHECK(allocations == 0);
+    }
+}
