@@ -1,6 +1,7 @@
 // The dynamics core's vector kernels, compiled once per architecture (see core/Simd.h and
 // DynamicsKernel.h): the static curves along time (float batches of consecutive frames) and the
 // attack / release recursion across lanes (double batches of lanes, frame after frame).
+#include "core/ElementwiseMath.h"
 #include "core/SimdTiles.h"
 #include "nodes/dynamics/DynamicsKernel.h"
 
@@ -70,6 +71,79 @@ void staticTargets(const float* x, int frames, float t, float slope, float w, fl
 
 namespace {
 
+/// The level's dB (Elementwise::gainToDecibelsFloored's operations) and its target, in registers.
+template <bool Expand>
+void levelTargetsOf(const float* x, int frames, float scale, float floor, float t, float slope, float w, float range,
+                    float* out) noexcept {
+    constexpr int width = int(Floats::size);
+    const Floats k(scale), low(floor);
+    const auto targetOf = [&](const Floats& g) {
+        const Floats db = decibelsOf(g) * k;
+        return target<Expand>(xsimd::select(db < low, low, db), t, slope, w, range);
+    };
+    int n = 0;
+    for (; n + width <= frames; n += width) targetOf(Floats::load_unaligned(x + n)).store_unaligned(out + n);
+    if (n < frames) { // the tail padded into one more batch, as the dB pass does (the curve's vector
+                      // operations are its scalar ones)
+        alignas(64) float tail[width] = {};
+        std::copy(x + n, x + frames, tail);
+        targetOf(Floats::load_aligned(tail)).store_aligned(tail);
+        std::copy(tail, tail + (frames - n), out + n);
+    }
+}
+
+} // namespace
+
+void levelTargets(const float* x, int frames, float scale, float floor, float t, float slope, float w, float range, bool expand,
+                  float* out) noexcept {
+    if (expand)
+        levelTargetsOf<true>(x, frames, scale, floor, t, slope, w, range, out);
+    else
+        levelTargetsOf<false>(x, frames, scale, floor, t, slope, w, range, out);
+}
+
+namespace {
+
+/// y = x * g for g = Elementwise::offsetDecibelsToGain's value of one batch of frames.
+template <int Form> inline Floats gainAt(const Floats& db, const Floats& s, const Floats& c, const float* offset) noexcept {
+    if constexpr (Form == 0) return gainOf(s * db);
+    if constexpr (Form == 1) return gainOf(s * db + c);
+    return gainOf(s * db + Floats::load_unaligned(offset));
+}
+
+template <int Form>
+void applyGainOf(const float* x, const float* db, float sign, const float* offset, float constant, float* y,
+                 int frames) noexcept {
+    constexpr int width = int(Floats::size);
+    const Floats s(sign), c(constant);
+    int n = 0;
+    for (; n + width <= frames; n += width)
+        (Floats::load_unaligned(x + n) * gainAt<Form>(Floats::load_unaligned(db + n), s, c, offset + (Form == 2 ? n : 0)))
+            .store_unaligned(y + n);
+    if (n < frames) { // the gain's tail padded into one more batch, as the dB pass does
+        alignas(64) float tail[width] = {}, tailOffset[width] = {}, tailX[width] = {};
+        std::copy(db + n, db + frames, tail);
+        if (Form == 2) std::copy(offset + n, offset + frames, tailOffset);
+        std::copy(x + n, x + frames, tailX);
+        (Floats::load_aligned(tailX) * gainAt<Form>(Floats::load_aligned(tail), s, c, tailOffset)).store_aligned(tail);
+        std::copy(tail, tail + (frames - n), y + n);
+    }
+}
+
+} // namespace
+
+void applyDecibelGain(const float* x, const float* db, float sign, const float* offset, float constant, float* y,
+                      int frames) noexcept {
+    if (offset)
+        applyGainOf<2>(x, db, sign, offset, constant, y, frames);
+    else if (constant != 0.0f)
+        applyGainOf<1>(x, db, sign, offset, constant, y, frames);
+    else
+        applyGainOf<0>(x, db, sign, offset, constant, y, frames);
+}
+
+namespace {
+
 /// Whether Batch takes its lanes in 4-frame tiles transposed in registers (AVX2: 4 lanes,
 /// AVX-512: 8 lanes as two halves); otherwise lane by lane through memory.
 template <class Batch>
@@ -126,7 +200,9 @@ template <class Batch> inline void scatterTile(const Batch in[4], float* const* 
 }
 
 /// smoothChanges on the first Used batches of lanes (compile-time, so the state stays in registers).
-template <class Batch, int Used>
+/// AnyAuto = false when no lane of the call has auto release: the output is C' in every lane (the
+/// slow path still advances, so a later switch-on finds the same state).
+template <class Batch, int Used, bool AnyAuto>
 void smoothBatches(const float* const* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
                    float* const* out) noexcept {
     constexpr int width = int(Batch::size);
@@ -150,7 +226,10 @@ void smoothBatches(const float* const* targets, int frames, const dynamics::Smoo
         const Batch slowNext = xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
         c[b] = next;
         s[b] = slowNext;
-        return xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next);
+        if constexpr (AnyAuto)
+            return xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next);
+        else
+            return next;
     };
     int n = 0;
     if constexpr (kTiled<Batch>) {
@@ -177,32 +256,45 @@ void smoothBatches(const float* const* targets, int frames, const dynamics::Smoo
     }
 }
 
-} // namespace
-
-void smoothChanges(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
-                   double* slow, float* const* out) noexcept {
+template <bool AnyAuto>
+void smoothLanes(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
+                 double* slow, float* const* out) noexcept {
     constexpr int width = int(Doubles::size);
-    static_assert(dynamics::kSmoothLanes % width == 0, "whole batches of lanes");
-    lanes = std::clamp(lanes, 1, dynamics::kSmoothLanes);
     // Only the batches that hold a used lane run, and one or two lanes (a mono or stereo
     // instance alone) run on 2-lane batches whatever the architecture: the same operations on
     // the same lanes, so the same bits. The caller points the rest of the lanes it passes
     // (up to a whole batch) at zeros (targets) and a scratch (out).
     using Pair = xsimd::batch<double, xsimd::sse2>;
-    if (lanes <= 2) return smoothBatches<Pair, 1>(targets, frames, k, change, slow, out);
+    if (lanes <= 2) return smoothBatches<Pair, 1, AnyAuto>(targets, frames, k, change, slow, out);
     switch ((lanes + width - 1) / width) {
     case 1:
-        return smoothBatches<Doubles, 1>(targets, frames, k, change, slow, out);
+        return smoothBatches<Doubles, 1, AnyAuto>(targets, frames, k, change, slow, out);
     case 2:
         if constexpr (2 * width <= dynamics::kSmoothLanes)
-            return smoothBatches<Doubles, 2>(targets, frames, k, change, slow, out);
+            return smoothBatches<Doubles, 2, AnyAuto>(targets, frames, k, change, slow, out);
         break;
     case 3:
     case 4:
         if constexpr (4 * width <= dynamics::kSmoothLanes)
-            return smoothBatches<Doubles, 4>(targets, frames, k, change, slow, out);
+            return smoothBatches<Doubles, 4, AnyAuto>(targets, frames, k, change, slow, out);
         break;
     }
+}
+
+} // namespace
+
+void smoothChanges(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
+                   double* slow, float* const* out) noexcept {
+    static_assert(dynamics::kSmoothLanes % int(Doubles::size) == 0, "whole batches of lanes");
+    lanes = std::clamp(lanes, 1, dynamics::kSmoothLanes);
+    // Decided per call (the coefficients only change between segments): without auto release in
+    // any lane the output select is left out, the same values.
+    bool anyAuto = false;
+    for (int l = 0; l < dynamics::kSmoothLanes; ++l) anyAuto = anyAuto || k.autoRelease[l] > 0;
+    if (anyAuto)
+        smoothLanes<true>(targets, lanes, frames, k, change, slow, out);
+    else
+        smoothLanes<false>(targets, lanes, frames, k, change, slow, out);
 }
 
 namespace {

@@ -79,6 +79,16 @@ void registerDynamicEq(Registry& registry);
 SG_SIMD_DECLARE(void staticTargets(const float* x, int frames, float t, float slope, float w, float range, bool expand,
                                    float* out) noexcept)
 
+// out[n] = staticTargets of max(gainToDecibels(x[n]) * scale, floor) (Elementwise's dB pass and
+// staticTargets in one pass: the same float operations, so the same bits).
+SG_SIMD_DECLARE(void levelTargets(const float* x, int frames, float scale, float floor, float t, float slope, float w,
+                                  float range, bool expand, float* out) noexcept)
+
+// y[n] = x[n] * g[n], g = Elementwise::offsetDecibelsToGain(db, sign, offset, constant) (its pass
+// and multiplyByCurve in one: the same float operations, so the same bits). y may alias x.
+SG_SIMD_DECLARE(void applyDecibelGain(const float* x, const float* db, float sign, const float* offset, float constant, float* y,
+                                      int frames) noexcept)
+
 namespace sg::dynamics {
 
 /// Lanes smoothed together by smoothChanges: any lanes, of any instances (each has its own
