@@ -90,6 +90,7 @@ private:
         /// so one sliding maximum of max_c |d_c| (in the first lane) serves them all, and so do
         /// one target, one recursion result and one gain curve.
         bool sharedLevel = false;
+        float quietLevel = -1;             ///< levels at most this are below the knee (quietLevel), or -1
         biquad::Section detectorSection{}; ///< also the audio band of split types
         double maxChangeDb = 0;
         std::array<double, 8> sumChangeDb{}; ///< by frame count modulo 8 (changeStatistics)
@@ -293,6 +294,11 @@ private:
             }
             inst.sharedLevel = shared;
         }
+        inst.quietLevel = -1;
+        if (d_.kind != Kind::Gate && !inst.below) {
+            const Curve curve = curveOf(inst);
+            inst.quietLevel = quietLevel(double(curve.threshold), double(curve.knee), double(levelScale(inst)), kFloorDb);
+        }
         const double attack = timeConstantFactor(get(i, d_.attack, 0), fs);
         const double releaseMs = get(i, d_.release, 0);
         const double release = timeConstantFactor(releaseMs, fs);
@@ -469,7 +475,7 @@ private:
                                                     : detectRaw(inst, lanes_[std::size_t(inst.firstLane + c)], detectorSignal(c),
                                                                 levelDb_[std::size_t(c)].data(), frames);
                 levelTargets_(raw, frames, levelScale(inst), float(kFloorDb), curve.threshold, curve.slope, curve.knee,
-                              curve.range, curve.expand, target);
+                              curve.range, curve.expand, inst.quietLevel, target);
             }
             return;
         }
@@ -665,7 +671,7 @@ private:
     void (*changeStatistics_)(const float*, int, std::int64_t, double*, float*) noexcept = nullptr;
     void (*changeStatisticsPair_)(const float*, const float*, int, std::int64_t, double*, double*, float*,
                                   float*) noexcept = nullptr;
-    void (*levelTargets_)(const float*, int, float, float, float, float, float, float, bool, float*) noexcept = nullptr;
+    void (*levelTargets_)(const float*, int, float, float, float, float, float, float, bool, float, float*) noexcept = nullptr;
     void (*applyDecibelGain_)(const float*, const float*, float, const float*, float, float*, int) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
     /// Up to kMaxLanes peak detectors with one window: their sliding maxima run together.
@@ -682,6 +688,17 @@ private:
 };
 
 } // namespace
+
+float quietLevel(double t, double w, double scale, double floorDb) noexcept {
+    const double margin = 1e-3 + 1e-5 * (std::fabs(t) + std::fabs(w));
+    const double edge = t - 0.5 * w - margin; // dB
+    if (!(w >= 0) || !(scale > 0) || !(edge > floorDb + 1) || !std::isfinite(edge)) return -1.0f;
+    const double level = std::pow(10.0, edge / (20.0 * scale)) * (1 - 1e-12);
+    if (!(level < double(std::numeric_limits<float>::max()))) return -1.0f;
+    float quiet = float(level);
+    if (double(quiet) > level) quiet = std::nextafter(quiet, 0.0f); // rounded down
+    return quiet;
+}
 
 void SlidingMaximum::prepare(int windowFrames) {
     window_ = windowFrames < 1 ? 1 : windowFrames;

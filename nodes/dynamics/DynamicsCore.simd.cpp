@@ -72,34 +72,42 @@ void staticTargets(const float* x, int frames, float t, float slope, float w, fl
 namespace {
 
 /// The level's dB (Elementwise::gainToDecibelsFloored's operations) and its target, in registers.
+/// Batches whose every |x| is at most `quiet` (the caller's bound, quietLevel) are below the knee:
+/// their target is that of any level there, smaller(range, -0), without the log.
 template <bool Expand>
-void levelTargetsOf(const float* x, int frames, float scale, float floor, float t, float slope, float w, float range,
+void levelTargetsOf(const float* x, int frames, float scale, float floor, float t, float slope, float w, float range, float quiet,
                     float* out) noexcept {
     constexpr int width = int(Floats::size);
-    const Floats k(scale), low(floor);
+    // rest: target()'s value below the knee, with its operations (the sign of that zero differs
+    // between xsimd's negation on AVX-512 and elsewhere; it never reaches the output).
+    const Floats k(scale), low(floor), below(quiet), rest = smaller(Floats(range), -Floats(0.0f));
     const auto targetOf = [&](const Floats& g) {
         const Floats db = decibelsOf(g) * k;
         return target<Expand>(xsimd::select(db < low, low, db), t, slope, w, range);
     };
     int n = 0;
-    for (; n + width <= frames; n += width) targetOf(Floats::load_unaligned(x + n)).store_unaligned(out + n);
-    if (n < frames) { // the tail padded into one more batch, as the dB pass does (the curve's vector
-                      // operations are its scalar ones)
+    for (; n + width <= frames; n += width) {
+        const Floats g = Floats::load_unaligned(x + n);
+        (xsimd::all(xsimd::abs(g) <= below) ? rest : targetOf(g)).store_unaligned(out + n);
+    }
+    if (n < frames) { // the dB of the tail padded into one more batch, as the dB pass does; the
+                      // curve's scalar tail, as staticTargets does
         alignas(64) float tail[width] = {};
         std::copy(x + n, x + frames, tail);
-        targetOf(Floats::load_aligned(tail)).store_aligned(tail);
-        std::copy(tail, tail + (frames - n), out + n);
+        const Floats db = decibelsOf(Floats::load_aligned(tail)) * k;
+        xsimd::select(db < low, low, db).store_aligned(tail);
+        for (int j = 0; j < frames - n; ++j) out[n + j] = target<Expand>(tail[j], t, slope, w, range);
     }
 }
 
 } // namespace
 
 void levelTargets(const float* x, int frames, float scale, float floor, float t, float slope, float w, float range, bool expand,
-                  float* out) noexcept {
+                  float quiet, float* out) noexcept {
     if (expand)
-        levelTargetsOf<true>(x, frames, scale, floor, t, slope, w, range, out);
+        levelTargetsOf<true>(x, frames, scale, floor, t, slope, w, range, -1.0f, out);
     else
-        levelTargetsOf<false>(x, frames, scale, floor, t, slope, w, range, out);
+        levelTargetsOf<false>(x, frames, scale, floor, t, slope, w, range, quiet, out);
 }
 
 namespace {
@@ -116,10 +124,23 @@ void applyGainOf(const float* x, const float* db, float sign, const float* offse
                  int frames) noexcept {
     constexpr int width = int(Floats::size);
     const Floats s(sign), c(constant);
+    // Without a curve, a batch of changes that are all +-0 (at rest) has one gain, that of +0 and
+    // of -0 when the two have the same bits (c + +-0 = c for c != 0; exp(+-0) = 1): no exp for it.
+    using Ints = xsimd::batch<std::int32_t, SG_SIMD_ARCH>;
+    bool restful = false;
+    Floats restGain(1.0f);
+    if constexpr (Form != 2) {
+        restGain = gainAt<Form>(Floats(0.0f), s, c, offset);
+        const Floats negative = gainAt<Form>(Floats(-0.0f), s, c, offset);
+        restful = xsimd::all(xsimd::bitwise_cast<Ints>(restGain) == xsimd::bitwise_cast<Ints>(negative));
+    }
     int n = 0;
-    for (; n + width <= frames; n += width)
-        (Floats::load_unaligned(x + n) * gainAt<Form>(Floats::load_unaligned(db + n), s, c, offset + (Form == 2 ? n : 0)))
-            .store_unaligned(y + n);
+    for (; n + width <= frames; n += width) {
+        const Floats change = Floats::load_unaligned(db + n);
+        const Floats gain =
+            restful && xsimd::all(change == Floats(0.0f)) ? restGain : gainAt<Form>(change, s, c, offset + (Form == 2 ? n : 0));
+        (Floats::load_unaligned(x + n) * gain).store_unaligned(y + n);
+    }
     if (n < frames) { // the gain's tail padded into one more batch, as the dB pass does
         alignas(64) float tail[width] = {}, tailOffset[width] = {}, tailX[width] = {};
         std::copy(db + n, db + frames, tail);
