@@ -88,7 +88,11 @@ void levelTargetsOf(const float* x, int frames, float scale, float floor, float 
     int n = 0;
     for (; n + width <= frames; n += width) {
         const Floats g = Floats::load_unaligned(x + n);
-        (xsimd::all(xsimd::abs(g) <= below) ? rest : targetOf(g)).store_unaligned(out + n);
+        if (xsimd::all(xsimd::abs(g) <= below)) {
+            rest.store_unaligned(out + n);
+            continue;
+        }
+        targetOf(g).store_unaligned(out + n);
     }
     if (n < frames) { // the dB of the tail padded into one more batch, as the dB pass does; the
                       // curve's scalar tail, as staticTargets does
@@ -124,21 +128,9 @@ void applyGainOf(const float* x, const float* db, float sign, const float* offse
                  int frames) noexcept {
     constexpr int width = int(Floats::size);
     const Floats s(sign), c(constant);
-    // Without a curve, a batch of changes that are all +-0 (at rest) has one gain, that of +0 and
-    // of -0 when the two have the same bits (c + +-0 = c for c != 0; exp(+-0) = 1): no exp for it.
-    using Ints = xsimd::batch<std::int32_t, SG_SIMD_ARCH>;
-    bool restful = false;
-    Floats restGain(1.0f);
-    if constexpr (Form != 2) {
-        restGain = gainAt<Form>(Floats(0.0f), s, c, offset);
-        const Floats negative = gainAt<Form>(Floats(-0.0f), s, c, offset);
-        restful = xsimd::all(xsimd::bitwise_cast<Ints>(restGain) == xsimd::bitwise_cast<Ints>(negative));
-    }
     int n = 0;
     for (; n + width <= frames; n += width) {
-        const Floats change = Floats::load_unaligned(db + n);
-        const Floats gain =
-            restful && xsimd::all(change == Floats(0.0f)) ? restGain : gainAt<Form>(change, s, c, offset + (Form == 2 ? n : 0));
+        const Floats gain = gainAt<Form>(Floats::load_unaligned(db + n), s, c, offset + (Form == 2 ? n : 0));
         (Floats::load_unaligned(x + n) * gain).store_unaligned(y + n);
     }
     if (n < frames) { // the gain's tail padded into one more batch, as the dB pass does
