@@ -8,7 +8,7 @@
 //      (Elementwise::gainToDecibels);
 //   2. per lane: link, then the target change T from the static curve, vectorised along time
 //      (staticTargets, float; the gate's hold / hysteresis state machine is scalar);
-//   3. the attack / release recursion in double, vectorised across lanes: any 8 lanes of any
+//   3. the attack / release recursion in double, vectorised across lanes: any 16 lanes of any
 //      instances together (smoothChanges), each with its own coefficients;
 //   4. per instance: statistics, makeup, back to linear through the shared vector exp
 //      (Elementwise::decibelsToGain), applied along time.

@@ -216,8 +216,13 @@ template <class Batch> inline void scatterTile(const Batch in[4], float* const* 
 /// AnyAuto = false when no lane of the call has auto release: the output is C' in every lane (the
 /// slow path still advances, so a later switch-on finds the same state).
 template <class Batch, int Used, bool AnyAuto>
-void smoothBatches(const float* const* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
-                   float* const* out) noexcept {
+void smoothBatches(int first, const float* const* allTargets, int frames, const dynamics::SmoothCoefficients& k,
+                   double* allChange, double* allSlow, float* const* allOut) noexcept {
+    // Lanes first.. (a multiple of 8, so the coefficients stay aligned).
+    const float* const* targets = allTargets + first;
+    float* const* out = allOut + first;
+    double* change = allChange + first;
+    double* slow = allSlow + first;
     constexpr int width = int(Batch::size);
     const auto larger = [](const Batch& a, const Batch& b) { return xsimd::select(a < b, b, a); };
     Batch c[Used], s[Used];
@@ -228,7 +233,7 @@ void smoothBatches(const float* const* targets, int frames, const dynamics::Smoo
     const Batch snap(dynamics::kSnapDb), zero(0.0);
     // One frame of batch b: the state advances, the result (the change to apply) is returned.
     const auto step = [&](int b, const Batch& target) {
-        const int at = b * width;
+        const int at = first + b * width;
         const auto tiny = target < snap;
         // The products with C start at once; the comparisons run beside them.
         const Batch rising = Batch::load_aligned(k.riseRest + at) * target + Batch::load_aligned(k.rise + at) * c[b];
@@ -269,28 +274,41 @@ void smoothBatches(const float* const* targets, int frames, const dynamics::Smoo
     }
 }
 
+/// Batches of lanes per pass of smoothBatches: 16 lanes on AVX-512 (two chains whose latencies
+/// overlap; alone, one batch's chain of dependent operations bounds the pass), 8 below (AVX2's 16
+/// registers hold two batches' state and tiles).
+template <class Batch>
+constexpr int kBatchesPerPass =
+#if defined(__AVX512F__)
+    Batch::size == 8 ? 2 : 8 / int(Batch::size);
+#else
+    8 / int(Batch::size);
+#endif
+
 template <bool AnyAuto>
 void smoothLanes(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
                  double* slow, float* const* out) noexcept {
-    constexpr int width = int(Doubles::size);
+    constexpr int width = int(Doubles::size), most = kBatchesPerPass<Doubles>;
+    static_assert(most * width <= dynamics::kSmoothLanes && most <= 4, "a pass fits in a call");
     // Only the batches that hold a used lane run, and one or two lanes (a mono or stereo
     // instance alone) run on 2-lane batches whatever the architecture: the same operations on
     // the same lanes, so the same bits. The caller points the rest of the lanes it passes
     // (up to a whole batch) at zeros (targets) and a scratch (out).
     using Pair = xsimd::batch<double, xsimd::sse2>;
-    if (lanes <= 2) return smoothBatches<Pair, 1, AnyAuto>(targets, frames, k, change, slow, out);
-    switch ((lanes + width - 1) / width) {
-    case 1:
-        return smoothBatches<Doubles, 1, AnyAuto>(targets, frames, k, change, slow, out);
-    case 2:
-        if constexpr (2 * width <= dynamics::kSmoothLanes)
-            return smoothBatches<Doubles, 2, AnyAuto>(targets, frames, k, change, slow, out);
-        break;
-    case 3:
-    case 4:
-        if constexpr (4 * width <= dynamics::kSmoothLanes)
-            return smoothBatches<Doubles, 4, AnyAuto>(targets, frames, k, change, slow, out);
-        break;
+    if (lanes <= 2) return smoothBatches<Pair, 1, AnyAuto>(0, targets, frames, k, change, slow, out);
+    for (int first = 0; first < lanes; first += most * width) {
+        switch ((std::min(lanes - first, most * width) + width - 1) / width) {
+        case 1:
+            smoothBatches<Doubles, 1, AnyAuto>(first, targets, frames, k, change, slow, out);
+            break;
+        case 2:
+            if constexpr (most >= 2) smoothBatches<Doubles, 2, AnyAuto>(first, targets, frames, k, change, slow, out);
+            break;
+        case 3:
+        case 4:
+            if constexpr (most >= 4) smoothBatches<Doubles, 4, AnyAuto>(first, targets, frames, k, change, slow, out);
+            break;
+        }
     }
 }
 

@@ -103,7 +103,7 @@ float quietLevel(double t, double w, double scale, double floorDb) noexcept;
 
 /// Lanes smoothed together by smoothChanges: any lanes, of any instances (each has its own
 /// coefficients), so the recursion runs across lanes.
-inline constexpr int kSmoothLanes = 8;
+inline constexpr int kSmoothLanes = 16;
 
 /// Per-lane coefficients of smoothChanges, a = exp(-1 / (tau fs)) for rising and falling
 /// targets, of the main and the slow (auto release) path; autoRelease 1 or 0.
