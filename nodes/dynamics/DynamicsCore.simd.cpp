@@ -85,15 +85,24 @@ void levelTargetsOf(const float* x, int frames, float scale, float floor, float 
         const Floats db = decibelsOf(g) * k;
         return target<Expand>(xsimd::select(db < low, low, db), t, slope, w, range);
     };
+    // |g| <= quiet on the bits: non-negative floats order as their bits do, NaN's bits are above
+    // every finite bound's, and a negative bound (-1: never) is a negative integer.
+    using Ints = xsimd::batch<std::int32_t, SG_SIMD_ARCH>;
+    const Ints magnitude(0x7fffffff), quietBits(xsimd::bitwise_cast<Ints>(below));
+    // Tested a run of four vectors at a time, so that the log's loop carries no test (and keeps
+    // its constants in registers).
+    const auto quietAt = [&](int at) {
+        return (xsimd::bitwise_cast<Ints>(Floats::load_unaligned(x + at)) & magnitude) <= quietBits;
+    };
     int n = 0;
-    for (; n + width <= frames; n += width) {
-        const Floats g = Floats::load_unaligned(x + n);
-        if (xsimd::all(xsimd::abs(g) <= below)) {
-            rest.store_unaligned(out + n);
+    for (; n + 4 * width <= frames; n += 4 * width) {
+        if (xsimd::all(quietAt(n) & quietAt(n + width) & quietAt(n + 2 * width) & quietAt(n + 3 * width))) {
+            for (int j = 0; j < 4; ++j) rest.store_unaligned(out + n + j * width);
             continue;
         }
-        targetOf(g).store_unaligned(out + n);
+        for (int j = 0; j < 4; ++j) targetOf(Floats::load_unaligned(x + n + j * width)).store_unaligned(out + n + j * width);
     }
+    for (; n + width <= frames; n += width) targetOf(Floats::load_unaligned(x + n)).store_unaligned(out + n);
     if (n < frames) { // the dB of the tail padded into one more batch, as the dB pass does; the
                       // curve's scalar tail, as staticTargets does
         alignas(64) float tail[width] = {};
@@ -215,10 +224,10 @@ template <class Batch> inline void scatterTile(const Batch in[4], float* const* 
 /// smoothChanges on the first Used batches of lanes (compile-time, so the state stays in registers).
 /// AnyAuto = false when no lane of the call has auto release: the output is C' in every lane (the
 /// slow path still advances, so a later switch-on finds the same state).
-template <class Batch, int Used, bool AnyAuto>
-void smoothBatches(int first, const float* const* allTargets, int frames, const dynamics::SmoothCoefficients& k,
-                   double* allChange, double* allSlow, float* const* allOut) noexcept {
-    // Lanes first.. (a multiple of 8, so the coefficients stay aligned).
+template <class Batch, int Used, bool AnyAuto, int first>
+void smoothBatches(const float* const* allTargets, int frames, const dynamics::SmoothCoefficients& k, double* allChange,
+                   double* allSlow, float* const* allOut) noexcept {
+    // Lanes first.. (0 or 8: the coefficients stay aligned, and their offsets are constants).
     const float* const* targets = allTargets + first;
     float* const* out = allOut + first;
     double* change = allChange + first;
@@ -285,6 +294,25 @@ constexpr int kBatchesPerPass =
     8 / int(Batch::size);
 #endif
 
+/// One pass of smoothBatches over `lanes` lanes from lane `first` on.
+template <bool AnyAuto, int first>
+void smoothPass(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
+                double* slow, float* const* out) noexcept {
+    constexpr int width = int(Doubles::size), most = kBatchesPerPass<Doubles>;
+    switch ((lanes + width - 1) / width) {
+    case 1:
+        smoothBatches<Doubles, 1, AnyAuto, first>(targets, frames, k, change, slow, out);
+        break;
+    case 2:
+        if constexpr (most >= 2) smoothBatches<Doubles, 2, AnyAuto, first>(targets, frames, k, change, slow, out);
+        break;
+    case 3:
+    case 4:
+        if constexpr (most >= 4) smoothBatches<Doubles, 4, AnyAuto, first>(targets, frames, k, change, slow, out);
+        break;
+    }
+}
+
 template <bool AnyAuto>
 void smoothLanes(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
                  double* slow, float* const* out) noexcept {
@@ -295,20 +323,11 @@ void smoothLanes(const float* const* targets, int lanes, int frames, const dynam
     // the same lanes, so the same bits. The caller points the rest of the lanes it passes
     // (up to a whole batch) at zeros (targets) and a scratch (out).
     using Pair = xsimd::batch<double, xsimd::sse2>;
-    if (lanes <= 2) return smoothBatches<Pair, 1, AnyAuto>(0, targets, frames, k, change, slow, out);
-    for (int first = 0; first < lanes; first += most * width) {
-        switch ((std::min(lanes - first, most * width) + width - 1) / width) {
-        case 1:
-            smoothBatches<Doubles, 1, AnyAuto>(first, targets, frames, k, change, slow, out);
-            break;
-        case 2:
-            if constexpr (most >= 2) smoothBatches<Doubles, 2, AnyAuto>(first, targets, frames, k, change, slow, out);
-            break;
-        case 3:
-        case 4:
-            if constexpr (most >= 4) smoothBatches<Doubles, 4, AnyAuto>(first, targets, frames, k, change, slow, out);
-            break;
-        }
+    if (lanes <= 2) return smoothBatches<Pair, 1, AnyAuto, 0>(targets, frames, k, change, slow, out);
+    smoothPass<AnyAuto, 0>(targets, std::min(lanes, most * width), frames, k, change, slow, out);
+    if constexpr (most * width < dynamics::kSmoothLanes) {
+        static_assert(2 * most * width == dynamics::kSmoothLanes, "two passes");
+        if (lanes > most * width) smoothPass<AnyAuto, most * width>(targets, lanes - most * width, frames, k, change, slow, out);
     }
 }
 

@@ -471,8 +471,8 @@ std::vector<float> levelsAround(float quiet) {
             down = std::nextafter(down, 0.0f);
         }
         for (double r = 0.5; r < 3.0; r *= 1.0007) g.push_back(float(quiet * r)); // up to +9.5 dB
-        for (int d = -20; d <= 40; ++d) // whole vectors of one level, from 0.02 dB under the bound to 0.04 over
-            for (int k = 0; k < 16; ++k) g.push_back(float(quiet * std::pow(10.0, 0.001 * d / 20.0)));
+        for (int d = -20; d <= 40; ++d) // runs of 64 of one level (whole runs of vectors), 0.02 dB under the bound to 0.04 over
+            for (int k = 0; k < 64; ++k) g.push_back(float(quiet * std::pow(10.0, 0.001 * d / 20.0)));
     }
     std::mt19937 rng(11);
     for (int k = 0; k < 4000; ++k) g.push_back(std::ldexp(std::uniform_real_distribution<float>(0.5f, 1.0f)(rng), -(k % 40)));
@@ -511,9 +511,10 @@ TEST_CASE("dynamics core: levelTargets is the dB pass and staticTargets, bit for
             auto fused = SG_SIMD_PICK(arch, levelTargets);
             auto curve = SG_SIMD_PICK(arch, staticTargets);
             const Elementwise& k = Elementwise::forArch(arch);
-            // The reference: the two passes; both in pieces of 1 to 37 frames, the same pieces.
+            // The reference: the two passes; both in pieces of 1 to 37 frames and 74 to 1184 (runs of
+            // quiet vectors), the same pieces.
             std::vector<float> db(g.size()), expected(g.size()), out(g.size(), -1.0f);
-            for (int n = 0, size = 1; n < frames; n += size, size = size % 37 + 1) {
+            for (int n = 0, size = 1; n < frames; n += size, size = size < 37 ? size + 1 : size < 600 ? size * 2 : 1) {
                 const int count = std::min(size, frames - n);
                 k.gainToDecibelsFloored(g.data() + n, db.data() + n, count, cc.scale, float(dynamics::kFloorDb));
                 curve(db.data() + n, count, cc.t, slope, cc.w, cc.range, cc.expand, expected.data() + n);
@@ -529,7 +530,7 @@ TEST_CASE("dynamics core: levelTargets is the dB pass and staticTargets, bit for
             // target is the same.
             if (quiet > 0 && cc.range > 0) { // (range 0: every target is 0)
                 std::vector<float> wrong(g.size());
-                for (int n = 0, size = 1; n < frames; n += size, size = size % 37 + 1)
+                for (int n = 0, size = 1; n < frames; n += size, size = size < 37 ? size + 1 : size < 600 ? size * 2 : 1)
                     fused(g.data() + n, std::min(size, frames - n), cc.scale, float(dynamics::kFloorDb), cc.t, slope, cc.w,
                           cc.range, cc.expand, float(quiet * std::pow(10.0, 0.02 / 20.0 / cc.scale)), wrong.data() + n);
                 std::size_t differ = 0;
