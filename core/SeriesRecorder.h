@@ -54,37 +54,7 @@ public:
     }
     /// `count` frames' values at once: the same result as add() on each in turn (the reduction
     /// runs in the same order), with the state in registers. Real-time safe.
-    void add(const float* values, std::size_t count) noexcept {
-        for (std::size_t i = 0; i < count;) {
-            const auto take = std::size_t(std::min<std::int64_t>(std::int64_t(count - i), window_ - inWindow_));
-            double accumulator = accumulator_;
-            std::size_t k = i;
-            if (inWindow_ == 0 && reduction_ != Reduction::Mean) accumulator = values[k++];
-            switch (reduction_) {
-            case Reduction::Max: { // four chains, as exact as one (a NaN first value still wins)
-                // In float: the accumulator only ever holds a float's value, and floats compare
-                // as their doubles do, so the chains pick the same values (one vector of 4).
-                const float first = float(accumulator);
-                float most[4] = {first, first, first, first};
-                for (; k + 4 <= i + take; k += 4)
-                    for (int j = 0; j < 4; ++j) most[j] = std::max(most[j], values[k + std::size_t(j)]);
-                for (; k < i + take; ++k) most[0] = std::max(most[0], values[k]);
-                accumulator = double(std::max(std::max(most[0], most[1]), std::max(most[2], most[3])));
-                break;
-            }
-            case Reduction::Mean:
-                for (; k < i + take; ++k) accumulator += values[k];
-                break;
-            case Reduction::Last:
-                accumulator = values[i + take - 1];
-                break;
-            }
-            accumulator_ = accumulator;
-            inWindow_ += std::int64_t(take);
-            i += take;
-            if (inWindow_ == window_) push(float(reduction_ == Reduction::Mean ? accumulator_ / double(window_) : accumulator_));
-        }
-    }
+    void add(const float* values, std::size_t count) noexcept;
     /// What was recorded so far, including a partial last window.
     MeasurementSeries snapshot(std::string key, std::string unit) const {
         MeasurementSeries series;

@@ -8,7 +8,7 @@
 //      (Elementwise::gainToDecibels);
 //   2. per lane: link, then the target change T from the static curve, vectorised along time
 //      (staticTargets, float; the gate's hold / hysteresis state machine is scalar);
-//   3. the attack / release recursion in double, vectorised across lanes: any 8 lanes of any
+//   3. the attack / release recursion in double, vectorised across lanes: any 16 lanes of any
 //      instances together (smoothChanges), each with its own coefficients;
 //   4. per instance: statistics, makeup, back to linear through the shared vector exp
 //      (Elementwise::decibelsToGain), applied along time.
@@ -90,6 +90,7 @@ private:
         /// so one sliding maximum of max_c |d_c| (in the first lane) serves them all, and so do
         /// one target, one recursion result and one gain curve.
         bool sharedLevel = false;
+        float quietLevel = -1;             ///< levels at most this are below the knee (quietLevel), or -1
         biquad::Section detectorSection{}; ///< also the audio band of split types
         double maxChangeDb = 0;
         std::array<double, 8> sumChangeDb{}; ///< by frame count modulo 8 (changeStatistics)
@@ -151,6 +152,8 @@ private:
         staticTargets_ = SG_SIMD_PICK(spec.simd, staticTargets);
         changeStatistics_ = SG_SIMD_PICK(spec.simd, changeStatistics);
         changeStatisticsPair_ = SG_SIMD_PICK(spec.simd, changeStatisticsPair);
+        levelTargets_ = SG_SIMD_PICK(spec.simd, levelTargets);
+        applyDecibelGain_ = SG_SIMD_PICK(spec.simd, applyDecibelGain);
         idleTargets_.assign(padded, 0.0f);
         idleChanges_.assign(padded, 0.0f);
         curve_.assign(padded, 0.0f);
@@ -291,6 +294,11 @@ private:
             }
             inst.sharedLevel = shared;
         }
+        inst.quietLevel = -1;
+        if (d_.kind != Kind::Gate && !inst.below) {
+            const Curve curve = curveOf(inst);
+            inst.quietLevel = quietLevel(double(curve.threshold), double(curve.knee), double(levelScale(inst)), kFloorDb);
+        }
         const double attack = timeConstantFactor(get(i, d_.attack, 0), fs);
         const double releaseMs = get(i, d_.release, 0);
         const double release = timeConstantFactor(releaseMs, fs);
@@ -369,9 +377,10 @@ private:
         for (int i = 0; i < instanceCount(); ++i) apply(ctx, i, start, frames);
     }
 
-    /// Level in dB of `frames` detector samples `source` (the filtered band when the instance
-    /// filters its detector) into levelDb.
-    void detect(const Instance& inst, Lane& lane, const float* source, float* levelDb, int frames) noexcept {
+    /// The detector's level before the dB (peak: max |d| over W; rms: the mean of d^2 over W) of
+    /// `frames` detector samples `source` (the filtered band when the instance filters its
+    /// detector), in levelDb or, for a batched peak detector, where its group put it.
+    const float* detectRaw(const Instance& inst, Lane& lane, const float* source, float* levelDb, int frames) noexcept {
         const int w = inst.windowFrames;
         float* ring = lane.ring.data();
         if (inst.rms) {
@@ -390,9 +399,28 @@ private:
         } else if (!lane.batchedPeak) {
             lane.peak.process(source, frames, levelDb);
         }
-        const float scale = inst.rms ? 0.5f : 1.0f; // 20 log10(mean square) / 2 = 10 log10(mean square)
-        elementwise().gainToDecibelsFloored(lane.batchedPeak && !inst.rms ? lane.batchedPeak : levelDb, levelDb, frames, scale,
+        return lane.batchedPeak && !inst.rms ? lane.batchedPeak : levelDb;
+    }
+
+    /// The factor of the level's 20 log10: 20 log10(mean square) / 2 = 10 log10(mean square).
+    static float levelScale(const Instance& inst) noexcept { return inst.rms ? 0.5f : 1.0f; }
+
+    /// Level in dB of `frames` detector samples `source` into levelDb.
+    void detect(const Instance& inst, Lane& lane, const float* source, float* levelDb, int frames) noexcept {
+        elementwise().gainToDecibelsFloored(detectRaw(inst, lane, source, levelDb, frames), levelDb, frames, levelScale(inst),
                                             float(kFloorDb));
+    }
+
+    /// The static curve of a non-gate instance, as staticTargets takes it.
+    struct Curve {
+        float threshold, slope, knee, range;
+        bool expand;
+    };
+    Curve curveOf(const Instance& inst) const noexcept {
+        if (d_.kind == Kind::Compressor)
+            return {float(inst.thresholdDb), float(1.0 / inst.ratio - 1.0), float(inst.kneeDb), 1e30f, false};
+        return {float(inst.thresholdDb), float(inst.below ? inst.ratio - 1.0 : 1.0 / inst.ratio - 1.0), float(inst.kneeDb),
+                float(inst.rangeDb), inst.below};
     }
 
     /// The gate's target change T in dB (>= 0) for linked level x; its state advances.
@@ -421,7 +449,7 @@ private:
                    : keyed               ? ctx.inputs[1][inst.firstSidechain + k] + start
                                          : ctx.inputs[0][inst.firstLane + k] + start;
         };
-        if (inst.sharedLevel) { // one level: that of max_c |d_c|
+        const auto loudestOf = [&]() -> const float* { // max_c |d_c|
             float* loudest = linked_.data();
             const float* d0 = detectorSignal(0);
             for (int n = 0; n < frames; ++n) loudest[n] = std::fabs(d0[n]);
@@ -429,7 +457,30 @@ private:
                 const float* d = detectorSignal(k);
                 for (int n = 0; n < frames; ++n) loudest[n] = std::max(loudest[n], std::fabs(d[n]));
             }
-            detect(inst, lanes_[std::size_t(inst.firstLane)], loudest, levelDb_[0].data(), frames);
+            return loudest;
+        };
+        if (d_.kind != Kind::Gate && !(inst.link > 0 && detectors > 1 && !inst.sharedLevel)) {
+            // No link between the levels and no gate state: each level goes from the detector to
+            // its target in one pass (levelTargets), the operations of the passes below.
+            const Curve curve = curveOf(inst);
+            const bool one = detectors == 1 || inst.sharedLevel; // every channel keys on level 0
+            for (int c = 0; c < inst.channels; ++c) {
+                float* target = gainDb_[std::size_t(inst.firstLane + c)].data();
+                if (one && c > 0) { // the same level, the same static curve
+                    std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, target);
+                    continue;
+                }
+                const float* raw = inst.sharedLevel ? detectRaw(inst, lanes_[std::size_t(inst.firstLane)], loudestOf(),
+                                                                levelDb_[0].data(), frames)
+                                                    : detectRaw(inst, lanes_[std::size_t(inst.firstLane + c)], detectorSignal(c),
+                                                                levelDb_[std::size_t(c)].data(), frames);
+                levelTargets_(raw, frames, levelScale(inst), float(kFloorDb), curve.threshold, curve.slope, curve.knee,
+                              curve.range, curve.expand, inst.quietLevel, target);
+            }
+            return;
+        }
+        if (inst.sharedLevel) { // one level: that of max_c |d_c| (only the linked cases come here)
+            detect(inst, lanes_[std::size_t(inst.firstLane)], loudestOf(), levelDb_[0].data(), frames);
         } else {
             for (int k = 0; k < detectors; ++k)
                 detect(inst, lanes_[std::size_t(inst.firstLane + k)], detectorSignal(k), levelDb_[std::size_t(k)].data(), frames);
@@ -462,15 +513,12 @@ private:
                 break;
             }
             case Kind::Compressor:
-                staticTargets_(level, frames, float(inst.thresholdDb), float(1.0 / inst.ratio - 1.0), float(inst.kneeDb), 1e30f,
-                               false, target);
-                break;
             case Kind::DeEsser:
-            case Kind::DynamicEq:
-                staticTargets_(level, frames, float(inst.thresholdDb),
-                               float(inst.below ? inst.ratio - 1.0 : 1.0 / inst.ratio - 1.0), float(inst.kneeDb),
-                               float(inst.rangeDb), inst.below, target);
+            case Kind::DynamicEq: {
+                const Curve curve = curveOf(inst);
+                staticTargets_(level, frames, curve.threshold, curve.slope, curve.knee, curve.range, curve.expand, target);
                 break;
+            }
             }
         }
     }
@@ -573,6 +621,11 @@ private:
                 std::copy_n(band_[std::size_t(inst.firstLane + (detectors == 1 ? 0 : c))].data(), frames, y);
                 continue;
             }
+            if (!isSplit(d_.kind) && !(inst.sharedLevel && c + 1 < inst.channels) && !curveReady) {
+                // The gain's factor applied as it is made (no later channel reads curve_).
+                applyDecibelGain_(x, gain, sign, makeupCurve, makeupDb, y, frames);
+                continue;
+            }
             // The gain in dB (sign * change + makeup) and its factor, in one pass.
             if (!curveReady) elementwise().offsetDecibelsToGain(gain, sign, makeupCurve, makeupDb, curve_.data(), frames);
             if (!isSplit(d_.kind)) {
@@ -618,6 +671,8 @@ private:
     void (*changeStatistics_)(const float*, int, std::int64_t, double*, float*) noexcept = nullptr;
     void (*changeStatisticsPair_)(const float*, const float*, int, std::int64_t, double*, double*, float*,
                                   float*) noexcept = nullptr;
+    void (*levelTargets_)(const float*, int, float, float, float, float, float, float, bool, float, float*) noexcept = nullptr;
+    void (*applyDecibelGain_)(const float*, const float*, float, const float*, float, float*, int) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
     /// Up to kMaxLanes peak detectors with one window: their sliding maxima run together.
     struct MaxGroup {
@@ -633,6 +688,17 @@ private:
 };
 
 } // namespace
+
+float quietLevel(double t, double w, double scale, double floorDb) noexcept {
+    const double margin = 1e-3 + 1e-5 * (std::fabs(t) + std::fabs(w));
+    const double edge = t - 0.5 * w - margin; // dB
+    if (!(w >= 0) || !(scale > 0) || !(edge > floorDb + 1) || !std::isfinite(edge)) return -1.0f;
+    const double level = std::pow(10.0, edge / (20.0 * scale)) * (1 - 1e-12);
+    if (!(level < double(std::numeric_limits<float>::max()))) return -1.0f;
+    float quiet = float(level);
+    if (double(quiet) > level) quiet = std::nextafter(quiet, 0.0f); // rounded down
+    return quiet;
+}
 
 void SlidingMaximum::prepare(int windowFrames) {
     window_ = windowFrames < 1 ? 1 : windowFrames;

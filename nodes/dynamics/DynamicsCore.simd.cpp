@@ -1,6 +1,7 @@
 // The dynamics core's vector kernels, compiled once per architecture (see core/Simd.h and
 // DynamicsKernel.h): the static curves along time (float batches of consecutive frames) and the
 // attack / release recursion across lanes (double batches of lanes, frame after frame).
+#include "core/ElementwiseMath.h"
 #include "core/SimdTiles.h"
 #include "nodes/dynamics/DynamicsKernel.h"
 
@@ -70,6 +71,101 @@ void staticTargets(const float* x, int frames, float t, float slope, float w, fl
 
 namespace {
 
+/// The level's dB (Elementwise::gainToDecibelsFloored's operations) and its target, in registers.
+/// Batches whose every |x| is at most `quiet` (the caller's bound, quietLevel) are below the knee:
+/// their target is that of any level there, smaller(range, -0), without the log.
+template <bool Expand>
+void levelTargetsOf(const float* x, int frames, float scale, float floor, float t, float slope, float w, float range, float quiet,
+                    float* out) noexcept {
+    constexpr int width = int(Floats::size);
+    // rest: target()'s value below the knee, with its operations (the sign of that zero differs
+    // between xsimd's negation on AVX-512 and elsewhere; it never reaches the output).
+    const Floats k(scale), low(floor), below(quiet), rest = smaller(Floats(range), -Floats(0.0f));
+    const auto targetOf = [&](const Floats& g) {
+        const Floats db = decibelsOf(g) * k;
+        return target<Expand>(xsimd::select(db < low, low, db), t, slope, w, range);
+    };
+    // |g| <= quiet on the bits: non-negative floats order as their bits do, NaN's bits are above
+    // every finite bound's, and a negative bound (-1: never) is a negative integer.
+    using Ints = xsimd::batch<std::int32_t, SG_SIMD_ARCH>;
+    const Ints magnitude(0x7fffffff), quietBits(xsimd::bitwise_cast<Ints>(below));
+    // Tested a run of four vectors at a time, so that the log's loop carries no test (and keeps
+    // its constants in registers).
+    const auto quietAt = [&](int at) {
+        return (xsimd::bitwise_cast<Ints>(Floats::load_unaligned(x + at)) & magnitude) <= quietBits;
+    };
+    int n = 0;
+    for (; n + 4 * width <= frames; n += 4 * width) {
+        if (xsimd::all(quietAt(n) & quietAt(n + width) & quietAt(n + 2 * width) & quietAt(n + 3 * width))) {
+            for (int j = 0; j < 4; ++j) rest.store_unaligned(out + n + j * width);
+            continue;
+        }
+        for (int j = 0; j < 4; ++j) targetOf(Floats::load_unaligned(x + n + j * width)).store_unaligned(out + n + j * width);
+    }
+    for (; n + width <= frames; n += width) targetOf(Floats::load_unaligned(x + n)).store_unaligned(out + n);
+    if (n < frames) { // the dB of the tail padded into one more batch, as the dB pass does; the
+                      // curve's scalar tail, as staticTargets does
+        alignas(64) float tail[width] = {};
+        std::copy(x + n, x + frames, tail);
+        const Floats db = decibelsOf(Floats::load_aligned(tail)) * k;
+        xsimd::select(db < low, low, db).store_aligned(tail);
+        for (int j = 0; j < frames - n; ++j) out[n + j] = target<Expand>(tail[j], t, slope, w, range);
+    }
+}
+
+} // namespace
+
+void levelTargets(const float* x, int frames, float scale, float floor, float t, float slope, float w, float range, bool expand,
+                  float quiet, float* out) noexcept {
+    if (expand)
+        levelTargetsOf<true>(x, frames, scale, floor, t, slope, w, range, -1.0f, out);
+    else
+        levelTargetsOf<false>(x, frames, scale, floor, t, slope, w, range, quiet, out);
+}
+
+namespace {
+
+/// y = x * g for g = Elementwise::offsetDecibelsToGain's value of one batch of frames.
+template <int Form> inline Floats gainAt(const Floats& db, const Floats& s, const Floats& c, const float* offset) noexcept {
+    if constexpr (Form == 0) return gainOf(s * db);
+    if constexpr (Form == 1) return gainOf(s * db + c);
+    return gainOf(s * db + Floats::load_unaligned(offset));
+}
+
+template <int Form>
+void applyGainOf(const float* x, const float* db, float sign, const float* offset, float constant, float* y,
+                 int frames) noexcept {
+    constexpr int width = int(Floats::size);
+    const Floats s(sign), c(constant);
+    int n = 0;
+    for (; n + width <= frames; n += width) {
+        const Floats gain = gainAt<Form>(Floats::load_unaligned(db + n), s, c, offset + (Form == 2 ? n : 0));
+        (Floats::load_unaligned(x + n) * gain).store_unaligned(y + n);
+    }
+    if (n < frames) { // the gain's tail padded into one more batch, as the dB pass does
+        alignas(64) float tail[width] = {}, tailOffset[width] = {}, tailX[width] = {};
+        std::copy(db + n, db + frames, tail);
+        if (Form == 2) std::copy(offset + n, offset + frames, tailOffset);
+        std::copy(x + n, x + frames, tailX);
+        (Floats::load_aligned(tailX) * gainAt<Form>(Floats::load_aligned(tail), s, c, tailOffset)).store_aligned(tail);
+        std::copy(tail, tail + (frames - n), y + n);
+    }
+}
+
+} // namespace
+
+void applyDecibelGain(const float* x, const float* db, float sign, const float* offset, float constant, float* y,
+                      int frames) noexcept {
+    if (offset)
+        applyGainOf<2>(x, db, sign, offset, constant, y, frames);
+    else if (constant != 0.0f)
+        applyGainOf<1>(x, db, sign, offset, constant, y, frames);
+    else
+        applyGainOf<0>(x, db, sign, offset, constant, y, frames);
+}
+
+namespace {
+
 /// Whether Batch takes its lanes in 4-frame tiles transposed in registers (AVX2: 4 lanes,
 /// AVX-512: 8 lanes as two halves); otherwise lane by lane through memory.
 template <class Batch>
@@ -126,9 +222,16 @@ template <class Batch> inline void scatterTile(const Batch in[4], float* const* 
 }
 
 /// smoothChanges on the first Used batches of lanes (compile-time, so the state stays in registers).
-template <class Batch, int Used>
-void smoothBatches(const float* const* targets, int frames, const dynamics::SmoothCoefficients& k, double* change, double* slow,
-                   float* const* out) noexcept {
+/// AnyAuto = false when no lane of the call has auto release: the output is C' in every lane (the
+/// slow path still advances, so a later switch-on finds the same state).
+template <class Batch, int Used, bool AnyAuto, int first>
+void smoothBatches(const float* const* allTargets, int frames, const dynamics::SmoothCoefficients& k, double* allChange,
+                   double* allSlow, float* const* allOut) noexcept {
+    // Lanes first.. (0 or 8: the coefficients stay aligned, and their offsets are constants).
+    const float* const* targets = allTargets + first;
+    float* const* out = allOut + first;
+    double* change = allChange + first;
+    double* slow = allSlow + first;
     constexpr int width = int(Batch::size);
     const auto larger = [](const Batch& a, const Batch& b) { return xsimd::select(a < b, b, a); };
     Batch c[Used], s[Used];
@@ -139,7 +242,7 @@ void smoothBatches(const float* const* targets, int frames, const dynamics::Smoo
     const Batch snap(dynamics::kSnapDb), zero(0.0);
     // One frame of batch b: the state advances, the result (the change to apply) is returned.
     const auto step = [&](int b, const Batch& target) {
-        const int at = b * width;
+        const int at = first + b * width;
         const auto tiny = target < snap;
         // The products with C start at once; the comparisons run beside them.
         const Batch rising = Batch::load_aligned(k.riseRest + at) * target + Batch::load_aligned(k.rise + at) * c[b];
@@ -150,7 +253,10 @@ void smoothBatches(const float* const* targets, int frames, const dynamics::Smoo
         const Batch slowNext = xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
         c[b] = next;
         s[b] = slowNext;
-        return xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next);
+        if constexpr (AnyAuto)
+            return xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next);
+        else
+            return next;
     };
     int n = 0;
     if constexpr (kTiled<Batch>) {
@@ -177,32 +283,68 @@ void smoothBatches(const float* const* targets, int frames, const dynamics::Smoo
     }
 }
 
-} // namespace
+/// Batches of lanes per pass of smoothBatches: 16 lanes on AVX-512 (two chains whose latencies
+/// overlap; alone, one batch's chain of dependent operations bounds the pass), 8 below (AVX2's 16
+/// registers hold two batches' state and tiles).
+template <class Batch>
+constexpr int kBatchesPerPass =
+#if defined(__AVX512F__)
+    Batch::size == 8 ? 2 : 8 / int(Batch::size);
+#else
+    8 / int(Batch::size);
+#endif
 
-void smoothChanges(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
-                   double* slow, float* const* out) noexcept {
-    constexpr int width = int(Doubles::size);
-    static_assert(dynamics::kSmoothLanes % width == 0, "whole batches of lanes");
-    lanes = std::clamp(lanes, 1, dynamics::kSmoothLanes);
+/// One pass of smoothBatches over `lanes` lanes from lane `first` on.
+template <bool AnyAuto, int first>
+void smoothPass(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
+                double* slow, float* const* out) noexcept {
+    constexpr int width = int(Doubles::size), most = kBatchesPerPass<Doubles>;
+    switch ((lanes + width - 1) / width) {
+    case 1:
+        smoothBatches<Doubles, 1, AnyAuto, first>(targets, frames, k, change, slow, out);
+        break;
+    case 2:
+        if constexpr (most >= 2) smoothBatches<Doubles, 2, AnyAuto, first>(targets, frames, k, change, slow, out);
+        break;
+    case 3:
+    case 4:
+        if constexpr (most >= 4) smoothBatches<Doubles, 4, AnyAuto, first>(targets, frames, k, change, slow, out);
+        break;
+    }
+}
+
+template <bool AnyAuto>
+void smoothLanes(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
+                 double* slow, float* const* out) noexcept {
+    constexpr int width = int(Doubles::size), most = kBatchesPerPass<Doubles>;
+    static_assert(most * width <= dynamics::kSmoothLanes && most <= 4, "a pass fits in a call");
     // Only the batches that hold a used lane run, and one or two lanes (a mono or stereo
     // instance alone) run on 2-lane batches whatever the architecture: the same operations on
     // the same lanes, so the same bits. The caller points the rest of the lanes it passes
     // (up to a whole batch) at zeros (targets) and a scratch (out).
     using Pair = xsimd::batch<double, xsimd::sse2>;
-    if (lanes <= 2) return smoothBatches<Pair, 1>(targets, frames, k, change, slow, out);
-    switch ((lanes + width - 1) / width) {
-    case 1:
-        return smoothBatches<Doubles, 1>(targets, frames, k, change, slow, out);
-    case 2:
-        if constexpr (2 * width <= dynamics::kSmoothLanes)
-            return smoothBatches<Doubles, 2>(targets, frames, k, change, slow, out);
-        break;
-    case 3:
-    case 4:
-        if constexpr (4 * width <= dynamics::kSmoothLanes)
-            return smoothBatches<Doubles, 4>(targets, frames, k, change, slow, out);
-        break;
+    if (lanes <= 2) return smoothBatches<Pair, 1, AnyAuto, 0>(targets, frames, k, change, slow, out);
+    smoothPass<AnyAuto, 0>(targets, std::min(lanes, most * width), frames, k, change, slow, out);
+    if constexpr (most * width < dynamics::kSmoothLanes) {
+        static_assert(2 * most * width == dynamics::kSmoothLanes, "two passes");
+        if (lanes > most * width) smoothPass<AnyAuto, most * width>(targets, lanes - most * width, frames, k, change, slow, out);
     }
+}
+
+} // namespace
+
+void smoothChanges(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
+                   double* slow, float* const* out) noexcept {
+    static_assert(dynamics::kSmoothLanes % int(Doubles::size) == 0, "whole batches of lanes");
+    lanes = std::clamp(lanes, 1, dynamics::kSmoothLanes);
+    // Decided per call (the coefficients only change between segments): without auto release in
+    // any lane the output select is left out, the same values.
+    bool anyAuto = false;
+    for (int l = 0; l < dynamics::kSmoothLanes; ++l) anyAuto = anyAuto || k.autoRelease[l] > 0;
+    if (anyAuto)
+        smoothLanes<true>(targets, lanes, frames, k, change, slow, out);
+    else
+        smoothLanes<false>(targets, lanes, frames, k, change, slow, out);
 }
 
 namespace {

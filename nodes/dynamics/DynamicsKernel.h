@@ -79,11 +79,31 @@ void registerDynamicEq(Registry& registry);
 SG_SIMD_DECLARE(void staticTargets(const float* x, int frames, float t, float slope, float w, float range, bool expand,
                                    float* out) noexcept)
 
+// out[n] = staticTargets of max(gainToDecibels(x[n]) * scale, floor) (Elementwise's dB pass and
+// staticTargets in one pass: the same float operations, so the same bits). Compressor curves
+// (expand = false): where a whole vector of |x| is at most `quiet`, the caller's bound for levels
+// below the knee (sg::dynamics::quietLevel), the target is written without the log; -1 = never.
+SG_SIMD_DECLARE(void levelTargets(const float* x, int frames, float scale, float floor, float t, float slope, float w,
+                                  float range, bool expand, float quiet, float* out) noexcept)
+
+// y[n] = x[n] * g[n], g = Elementwise::offsetDecibelsToGain(db, sign, offset, constant) (its pass
+// and multiplyByCurve in one: the same float operations, so the same bits). y may alias x.
+SG_SIMD_DECLARE(void applyDecibelGain(const float* x, const float* db, float sign, const float* offset, float constant, float* y,
+                                      int frames) noexcept)
+
 namespace sg::dynamics {
+
+/// The largest level (before the dB: a peak, or a mean square with scale 1/2) that levelTargets'
+/// compressor curve (threshold t, knee w) surely puts below the knee whatever the rounding of
+/// the dB and of the curve, or -1 if none is sure: 10^((t - w/2 - margin) / (20 scale)), margin
+/// 1e-3 dB + 1e-5 of |t| + |w| (gainToDecibels is within half an ulp + 1e-6 dB of exact; the
+/// curve's float subtraction rounds by less than an ulp of t - x). Not when the floor could be
+/// at or above the knee.
+float quietLevel(double t, double w, double scale, double floorDb) noexcept;
 
 /// Lanes smoothed together by smoothChanges: any lanes, of any instances (each has its own
 /// coefficients), so the recursion runs across lanes.
-inline constexpr int kSmoothLanes = 8;
+inline constexpr int kSmoothLanes = 16;
 
 /// Per-lane coefficients of smoothChanges, a = exp(-1 / (tau fs)) for rising and falling
 /// targets, of the main and the slow (auto release) path; autoRelease 1 or 0.

@@ -76,23 +76,27 @@ TEST_CASE("series recorder: values added a segment at a time are those added one
     x[4410] = std::numeric_limits<float>::quiet_NaN();                        // the first frame of the second window
     for (std::size_t i = 8820; i < 13230; ++i) x[i] = (i % 2) ? 0.0f : -0.0f; // a window of zeros of both signs
     for (auto reduction : {SeriesRecorder::Reduction::Max, SeriesRecorder::Reduction::Mean, SeriesRecorder::Reduction::Last}) {
-        SeriesRecorder one, segments;
-        one.prepare(44100, 10, reduction, 4); // merges after 4 values: the merged values too
-        segments.prepare(44100, 10, reduction, 4);
-        for (float v : x) one.add(v);
-        for (std::size_t i = 0, size = 1; i < x.size(); i += size, size = size % 97 + 1)
-            segments.add(x.data() + i, std::min(size, x.size() - i));
-        const MeasurementSeries a = one.snapshot("x", ""), b = segments.snapshot("x", "");
-        INFO("reduction " << a.reduction);
-        REQUIRE(a.values.size() == b.values.size());
-        for (std::size_t k = 0; k < a.values.size(); ++k) {
-            std::uint32_t bitsA = 0, bitsB = 0;
-            std::memcpy(&bitsA, &a.values[k], 4);
-            std::memcpy(&bitsB, &b.values[k], 4);
-            INFO("value " << k << ": " << a.values[k] << " vs " << b.values[k]);
-            // A NaN made by arithmetic (a mean over +inf and -inf) has no defined sign or
-            // payload: which operand an add propagates is the compiler's choice of operand order.
-            CHECK((bitsA == bitsB || (std::isnan(a.values[k]) && std::isnan(b.values[k]))));
+        for (const bool longSegments : {false, true}) {
+            SeriesRecorder one, segments;
+            one.prepare(44100, 10, reduction, 4); // merges after 4 values: the merged values too
+            segments.prepare(44100, 10, reduction, 4);
+            for (float v : x) one.add(v);
+            // Segments of 1 to 97 frames, or long ones (whole and partial windows at once).
+            for (std::size_t i = 0, size = 1; i < x.size(); i += size, size = longSegments ? size * 3 % 9001 + 17 : size % 97 + 1)
+                segments.add(x.data() + i, std::min(size, x.size() - i));
+            const MeasurementSeries a = one.snapshot("x", ""), b = segments.snapshot("x", "");
+            INFO((longSegments ? "long segments" : "short segments"));
+            INFO("reduction " << a.reduction);
+            REQUIRE(a.values.size() == b.values.size());
+            for (std::size_t k = 0; k < a.values.size(); ++k) {
+                std::uint32_t bitsA = 0, bitsB = 0;
+                std::memcpy(&bitsA, &a.values[k], 4);
+                std::memcpy(&bitsB, &b.values[k], 4);
+                INFO("value " << k << ": " << a.values[k] << " vs " << b.values[k]);
+                // A NaN made by arithmetic (a mean over +inf and -inf) has no defined sign or
+                // payload: which operand an add propagates is the compiler's choice of operand order.
+                CHECK((bitsA == bitsB || (std::isnan(a.values[k]) && std::isnan(b.values[k]))));
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 // definition, max |x| over the last W frames computed by brute force, on hostile material (noise
 // bursts, a full-scale square, silence, a decaying sine) for windows from 1 frame to 100 ms at
 // 48 kHz and host blocks from 1 frame to whole chunks and random splits; and reset.
+#include "core/Elementwise.h"
 #include "nodes/dynamics/DynamicsCore.h"
 #include "nodes/dynamics/DynamicsKernel.h"
 #include "support/TestSupport.h"
@@ -360,5 +361,232 @@ TEST_CASE("dynamics core: changeStatisticsPair equals the frame-order sums and t
             CHECK(std::isnan(ref));
             CHECK(bitsOf(most) == bitsOf(ref));
         }
+    }
+}
+
+TEST_CASE("dynamics core: the recursion without auto release in any lane, then switched on, is the formula's",
+          "[nodes][dynamics][compressor]") {
+    // Calls without auto release anywhere take the path without the output select; the slow path
+    // must still advance, so that lanes switched on later (between calls, as paramChanged does)
+    // give the formula's values from that frame on.
+    constexpr int L = dynamics::kSmoothLanes;
+    const std::size_t frames = 8000, switchAt = 2203;
+    std::vector<std::vector<float>> targets(L);
+    for (int l = 0; l < L; ++l) {
+        const std::vector<float> x = hostileMaterial(std::int64_t(frames) + 70 * l);
+        for (std::size_t n = 0; n < frames; ++n) {
+            const float a = std::fabs(x[n + 70 * std::size_t(l)]);
+            targets[std::size_t(l)].push_back(a > 0.2f ? 40.0f * (a - 0.2f) : 0.0f);
+        }
+    }
+    dynamics::SmoothCoefficients off{}, on{};
+    for (int l = 0; l < L; ++l) {
+        const double fs = 44100.0;
+        off.rise[l] = dynamics::timeConstantFactor(1.0 + l, fs);
+        off.fall[l] = dynamics::timeConstantFactor(5.0 + 3.0 * l, fs);
+        off.slowRise[l] = dynamics::timeConstantFactor(5 * (5.0 + 3.0 * l), fs);
+        off.slowFall[l] = dynamics::timeConstantFactor(10 * (5.0 + 3.0 * l), fs);
+        off.riseRest[l] = 1.0 - off.rise[l];
+        off.fallRest[l] = 1.0 - off.fall[l];
+        off.slowRiseRest[l] = 1.0 - off.slowRise[l];
+        off.slowFallRest[l] = 1.0 - off.slowFall[l];
+    }
+    on = off;
+    for (int l = 0; l < L; ++l) on.autoRelease[l] = l % 2 == 0 ? 1.0 : 0.0;
+    std::vector<std::vector<float>> expected(L, std::vector<float>(frames));
+    std::size_t released = 0; // frames where the slow path decides: the test must reach it
+    for (int l = 0; l < L; ++l) {
+        double c = 0, s = 0;
+        for (std::size_t n = 0; n < frames; ++n) {
+            const double t = double(targets[std::size_t(l)][n]);
+            const bool tiny = t < dynamics::kSnapDb;
+            const double next = tiny && c < dynamics::kSnapDb ? 0.0
+                                : t > c                       ? off.riseRest[l] * t + off.rise[l] * c
+                                                              : off.fallRest[l] * t + off.fall[l] * c;
+            const double slowNext = tiny && s < dynamics::kSnapDb ? 0.0
+                                    : t > s                       ? off.slowRiseRest[l] * t + off.slowRise[l] * s
+                                                                  : off.slowFallRest[l] * t + off.slowFall[l] * s;
+            c = next;
+            s = slowNext;
+            const bool automatic = n >= switchAt && on.autoRelease[l] > 0;
+            released += automatic && next < slowNext ? 1 : 0;
+            expected[std::size_t(l)][n] = float(automatic && next < slowNext ? slowNext : next);
+        }
+    }
+    REQUIRE(released > 100);
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(detectSimdArch())) continue;
+        auto smooth = SG_SIMD_PICK(arch, smoothChanges);
+        for (int lanes : {1, 2, 3, 5, 8})
+            for (const int block : {1, 4, 7, 512}) {
+                std::vector<std::vector<float>> out(L, std::vector<float>(frames, -1.0f));
+                const std::vector<float> zeros(frames, 0.0f);
+                std::vector<float> scratch(frames);
+                double change[L] = {}, slow[L] = {};
+                for (std::size_t n = 0; n < frames;) {
+                    // Calls end at the switch, as segments end at a parameter change.
+                    const std::size_t end =
+                        n < switchAt ? std::min(n + std::size_t(block), switchAt) : std::min(n + std::size_t(block), frames);
+                    const float* from[L];
+                    float* to[L];
+                    for (int l = 0; l < L; ++l) {
+                        from[l] = l < lanes ? targets[std::size_t(l)].data() + n : zeros.data() + n;
+                        to[l] = l < lanes ? out[std::size_t(l)].data() + n : scratch.data() + n;
+                    }
+                    smooth(from, lanes, int(end - n), n < switchAt ? off : on, change, slow, to);
+                    n = end;
+                }
+                INFO(simdArchName(arch) << ", " << lanes << " lanes, blocks of " << block);
+                std::size_t mismatches = 0;
+                for (int l = 0; l < lanes; ++l)
+                    for (std::size_t n = 0; n < frames; ++n)
+                        mismatches += bitsOf(out[std::size_t(l)][n]) != bitsOf(expected[std::size_t(l)][n]) ? 1 : 0;
+                CHECK(mismatches == 0);
+            }
+    }
+}
+
+namespace {
+
+/// Levels (before the dB) around a compressor curve's quiet bound and everywhere else: +-0,
+/// subnormals, every binade, NaN, +-inf, negative values, and the floats next to `quiet`.
+std::vector<float> levelsAround(float quiet) {
+    std::vector<float> g = {0.0f,
+                            -0.0f,
+                            1e-45f,
+                            1e-40f,
+                            std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            1.0f,
+                            -1.0f};
+    for (int e = -149; e <= 127; ++e) g.push_back(std::ldexp(1.3f, e));
+    if (quiet > 0) {
+        float up = quiet, down = quiet;
+        for (int k = 0; k < 3000; ++k) {
+            g.push_back(up);
+            g.push_back(down);
+            g.push_back(-up);
+            up = std::nextafter(up, 1e30f);
+            down = std::nextafter(down, 0.0f);
+        }
+        for (double r = 0.5; r < 3.0; r *= 1.0007) g.push_back(float(quiet * r)); // up to +9.5 dB
+        for (int d = -20; d <= 40; ++d) // runs of 64 of one level (whole runs of vectors), 0.02 dB under the bound to 0.04 over
+            for (int k = 0; k < 64; ++k) g.push_back(float(quiet * std::pow(10.0, 0.001 * d / 20.0)));
+    }
+    std::mt19937 rng(11);
+    for (int k = 0; k < 4000; ++k) g.push_back(std::ldexp(std::uniform_real_distribution<float>(0.5f, 1.0f)(rng), -(k % 40)));
+    // Whole vectors of quiet levels (the short path) next to louder ones, at every offset.
+    for (int k = 0; k < 64 * 40; ++k)
+        g.push_back(quiet > 0 && (k / 40) % 3 != 2 ? quiet * float(k % 40) / 40.0f : 0.02f * float(k % 7));
+    return g;
+}
+
+} // namespace
+
+TEST_CASE("dynamics core: levelTargets is the dB pass and staticTargets, bit for bit, its quiet bound included",
+          "[nodes][dynamics][compressor]") {
+    struct CurveCase {
+        float t, w, scale;
+        bool expand;
+        float range;
+    };
+    const CurveCase cases[] = {{-30, 6, 1, false, 1e30f}, {-20, 0, 1, false, 1e30f}, {-18, 6, 0.5f, false, 1e30f},
+                               {0, 24, 1, false, 12},     {-60, 3, 1, false, 0},     {-235, 12, 1, false, 1e30f},
+                               {-40, 6, 1, true, 30},     {-80, 0, 0.5f, true, 20}};
+    for (const CurveCase& cc : cases) {
+        const float slope = cc.expand ? 2.0f : 1.0f / 3.0f - 1.0f;
+        const float quiet = cc.expand ? -1.0f : dynamics::quietLevel(cc.t, cc.w, cc.scale, dynamics::kFloorDb);
+        INFO("t " << cc.t << ", w " << cc.w << ", scale " << cc.scale << (cc.expand ? ", expander" : "") << ", quiet " << quiet);
+        if (!cc.expand && cc.t > -200) {
+            REQUIRE(quiet > 0);
+            // Within 0.01 dB of the knee (the margin is about 1e-3 dB): the short path is used.
+            CHECK(20.0 * std::log10(double(quiet)) * cc.scale > cc.t - 0.5 * cc.w - 0.01);
+        }
+        const std::vector<float> g = levelsAround(quiet);
+        const int frames = int(g.size());
+        for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+            if (int(arch) > int(detectSimdArch())) continue;
+            INFO(simdArchName(arch));
+            auto fused = SG_SIMD_PICK(arch, levelTargets);
+            auto curve = SG_SIMD_PICK(arch, staticTargets);
+            const Elementwise& k = Elementwise::forArch(arch);
+            // The reference: the two passes; both in pieces of 1 to 37 frames and 74 to 1184 (runs of
+            // quiet vectors), the same pieces.
+            std::vector<float> db(g.size()), expected(g.size()), out(g.size(), -1.0f);
+            for (int n = 0, size = 1; n < frames; n += size, size = size < 37 ? size + 1 : size < 600 ? size * 2 : 1) {
+                const int count = std::min(size, frames - n);
+                k.gainToDecibelsFloored(g.data() + n, db.data() + n, count, cc.scale, float(dynamics::kFloorDb));
+                curve(db.data() + n, count, cc.t, slope, cc.w, cc.range, cc.expand, expected.data() + n);
+                fused(g.data() + n, count, cc.scale, float(dynamics::kFloorDb), cc.t, slope, cc.w, cc.range, cc.expand, quiet,
+                      out.data() + n);
+            }
+            std::size_t mismatches = 0, first = 0;
+            for (std::size_t n = g.size(); n-- > 0;)
+                if (bitsOf(out[n]) != bitsOf(expected[n])) ++mismatches, first = n;
+            INFO("first mismatch at " << first << ": level " << g[first] << ", " << out[first] << " vs " << expected[first]);
+            CHECK(mismatches == 0);
+            // A bound 0.02 dB too high must show (the test reaches the knee's edge) unless every
+            // target is the same.
+            if (quiet > 0 && cc.range > 0) { // (range 0: every target is 0)
+                std::vector<float> wrong(g.size());
+                for (int n = 0, size = 1; n < frames; n += size, size = size < 37 ? size + 1 : size < 600 ? size * 2 : 1)
+                    fused(g.data() + n, std::min(size, frames - n), cc.scale, float(dynamics::kFloorDb), cc.t, slope, cc.w,
+                          cc.range, cc.expand, float(quiet * std::pow(10.0, 0.02 / 20.0 / cc.scale)), wrong.data() + n);
+                std::size_t differ = 0;
+                for (std::size_t n = 0; n < g.size(); ++n) differ += bitsOf(wrong[n]) != bitsOf(expected[n]) ? 1 : 0;
+                CHECK(differ > 0);
+            }
+        }
+    }
+}
+
+TEST_CASE("dynamics core: applyDecibelGain is offsetDecibelsToGain and multiplyByCurve, bit for bit, at rest too",
+          "[nodes][dynamics][compressor]") {
+    // Changes with long runs of +0 and -0 (at rest: one gain, no exp), runs broken by one value,
+    // hostile changes (NaN, inf, huge, subnormal) and the audio: near-Nyquist +20 dB, NaN, inf.
+    const int frames = 5000;
+    std::vector<float> change(frames), x(frames), offset(frames);
+    const std::vector<float> noise = hostileMaterial(frames);
+    for (int n = 0; n < frames; ++n) {
+        const int part = n / 400;
+        change[std::size_t(n)] = part % 3 == 0 ? 0.0f : part % 3 == 1 ? -0.0f : 30.0f * std::fabs(noise[std::size_t(n)]);
+        x[std::size_t(n)] = float(10.0 * std::sin(3.1 * n));
+        offset[std::size_t(n)] = float(n % 300) / 50.0f - 3.0f;
+    }
+    change[401] = 1e-30f;
+    change[1207] = 5.0f;
+    change[3000] = std::numeric_limits<float>::quiet_NaN();
+    change[3001] = std::numeric_limits<float>::infinity();
+    change[3002] = 1e-42f;
+    x[3500] = std::numeric_limits<float>::infinity();
+    x[3501] = std::numeric_limits<float>::quiet_NaN();
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(detectSimdArch())) continue;
+        auto fused = SG_SIMD_PICK(arch, applyDecibelGain);
+        const Elementwise& k = Elementwise::forArch(arch);
+        for (const float sign : {-1.0f, 1.0f})
+            for (const float constant : {0.0f, 3.0f, -2.5f})
+                for (const bool curve : {false, true}) {
+                    INFO(simdArchName(arch) << ", sign " << sign << ", makeup " << constant << (curve ? ", a curve" : ""));
+                    const float* off = curve ? offset.data() : nullptr;
+                    std::vector<float> gain(frames), expected(frames), out(frames, -1.0f);
+                    k.offsetDecibelsToGain(change.data(), sign, off, constant, gain.data(), frames);
+                    k.multiplyByCurve(x.data(), gain.data(), expected.data(), frames);
+                    for (int n = 0, size = 1; n < frames; n += size, size = size % 61 + 1)
+                        fused(x.data() + n, change.data() + n, sign, off ? off + n : nullptr, constant, out.data() + n,
+                              std::min(size, frames - n));
+                    std::size_t mismatches = 0;
+                    for (int n = 0; n < frames; ++n)
+                        mismatches += bitsOf(out[std::size_t(n)]) != bitsOf(expected[std::size_t(n)]) ? 1 : 0;
+                    CHECK(mismatches == 0);
+                    // In place (y = x), whole.
+                    std::vector<float> inPlace = x;
+                    fused(inPlace.data(), change.data(), sign, off, constant, inPlace.data(), frames);
+                    mismatches = 0;
+                    for (int n = 0; n < frames; ++n)
+                        mismatches += bitsOf(inPlace[std::size_t(n)]) != bitsOf(expected[std::size_t(n)]) ? 1 : 0;
+                    CHECK(mismatches == 0);
+                }
     }
 }
