@@ -5,6 +5,7 @@
 #include "core/Node.h"
 #include "core/Registry.h"
 #include "support/RtAllocations.h"
+#include "support/RtBlocks.h"
 
 #include <catch2/catch.hpp>
 
@@ -76,24 +77,16 @@ TEST_CASE("rt: every kit kernel allocates nothing while processing, changing par
         const auto& params = type->info().params;
         const int instances = int(setup.size());
         const long count = sg::test::allocationsDuring([&] {
-            std::int64_t position = 0;
-            for (int block : {1, 7, 64, 512, kFrames})
-                for (int k = 0; k < 20; ++k) {
-                    if (k % 5 == 3)
-                        for (std::size_t i = 0; i < params.size(); ++i) {
-                            const double value = k % 2 ? params[i].maxValue : params[i].minValue;
-                            const int instance = int(i) % instances;
-                            kernel->setParam(instance, int(i), value, position + 3);                     // in this block
-                            kernel->setParam(instance, int(i), params[i].defaultValue, position + 5000); // ahead
-                        }
-                    ProcessContext ctx;
-                    ctx.position = position;
-                    ctx.frames = block;
-                    ctx.inputs = in.data();
-                    ctx.outputs = out.data();
-                    kernel->process(ctx);
-                    position += block;
-                }
+            sg::test::processBlocks(*kernel, in.data(), out.data(), {1, 7, 64, 512, kFrames}, 20,
+                                    [&](int k, std::int64_t position, int) {
+                                        if (k % 5 != 3) return;
+                                        for (std::size_t i = 0; i < params.size(); ++i) {
+                                            const double value = k % 2 ? params[i].maxValue : params[i].minValue;
+                                            const int instance = int(i) % instances;
+                                            kernel->setParam(instance, int(i), value, position + 3); // in this block
+                                            kernel->setParam(instance, int(i), params[i].defaultValue, position + 5000); // ahead
+                                        }
+                                    });
         });
         CHECK(count == 0);
         CHECK(sg::test::allocationsDuring([&] { kernel->reset(); }) == 0);

@@ -7,6 +7,7 @@
 #include "core/Node.h"
 #include "core/Registry.h"
 #include "support/RtAllocations.h"
+#include "support/RtBlocks.h"
 #include "tests/nodes/KernelHarness.h"
 
 #include <catch2/catch.hpp>
@@ -60,21 +61,12 @@ TEST_CASE("rt: the biquad wavefront allocates nothing while processing, ramping 
             const float* const* in[] = {lanes.data()};
             float* const* out[] = {lanes.data()};
             const long count = sg::test::allocationsDuring([&] {
-                std::int64_t position = 0;
-                for (int block : {1, 3, 63, 512, 4097, kFrames})
-                    for (int k = 0; k < 12; ++k) {
-                        if (k == 3) {
-                            kernel->setParam(0, 0, 200.0, position + 2); // first stage's frequency ramps
-                            kernel->setParam(0, 0, 35.0, position + 3000);
-                        }
-                        ProcessContext ctx;
-                        ctx.position = position;
-                        ctx.frames = block;
-                        ctx.inputs = in;
-                        ctx.outputs = out;
-                        kernel->process(ctx);
-                        position += block;
-                    }
+                sg::test::processBlocks(*kernel, in, out, {1, 3, 63, 512, 4097, kFrames}, 12,
+                                        [&](int k, std::int64_t position, int) {
+                                            if (k != 3) return;
+                                            kernel->setParam(0, 0, 200.0, position + 2); // first stage's frequency ramps
+                                            kernel->setParam(0, 0, 35.0, position + 3000);
+                                        });
             });
             CHECK(count == 0);
             CHECK(std::isfinite(buffer.channel(0)[kFrames - 1]));

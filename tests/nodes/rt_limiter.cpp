@@ -6,6 +6,7 @@
 #include "core/Registry.h"
 #include "nodes/dynamics/Limiter.h"
 #include "support/RtAllocations.h"
+#include "support/RtBlocks.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -14,30 +15,6 @@
 #include <vector>
 
 using namespace sg;
-
-namespace {
-
-/// Processes `lanes` in place through `kernel`: `repeats` blocks of 1, 7, 64, 512 and 8192
-/// frames in turn; `before(k, position, block)` runs before each block.
-template <class Kernel, class Before>
-void processBlocks(Kernel& kernel, const std::vector<float*>& lanes, int repeats, Before before) {
-    const float* const* in[] = {lanes.data()};
-    float* const* out[] = {lanes.data()};
-    std::int64_t position = 0;
-    for (int block : {1, 7, 64, 512, 8192})
-        for (int k = 0; k < repeats; ++k) {
-            before(k, position, block);
-            ProcessContext ctx;
-            ctx.position = position;
-            ctx.frames = block;
-            ctx.inputs = in;
-            ctx.outputs = out;
-            kernel.process(ctx);
-            position += block;
-        }
-}
-
-} // namespace
 
 TEST_CASE("rt: the limiter allocates nothing while processing, changing parameters or resetting", "[rt][limiter]") {
     REQUIRE(sg::test::rtCountingAvailable());
@@ -57,8 +34,10 @@ TEST_CASE("rt: the limiter allocates nothing while processing, changing paramete
     for (int c = 0; c < 3; ++c)
         for (int i = 0; i < 8192; ++i) buffer.channel(c)[i] = float(4.0 * std::sin(i * 0.01 * (c + 1))); // +12 dB: limits
     const std::vector<float*> lanes{buffer.channel(0), buffer.channel(1), buffer.channel(2)};
+    const float* const* in[] = {lanes.data()};
+    float* const* out[] = {lanes.data()};
     const long count = sg::test::allocationsDuring([&] {
-        processBlocks(*kernel, lanes, 30, [&](int k, std::int64_t position, int) {
+        sg::test::processBlocks(*kernel, in, out, {1, 7, 64, 512, 8192}, 30, [&](int k, std::int64_t position, int) {
             if (k != 3) return;
             kernel->setParam(0, 0, -6.0, position + 5);
             kernel->setParam(1, 2, 300.0, position + 2);
@@ -91,8 +70,10 @@ TEST_CASE("rt: the limiter allocates nothing at rest, on quiet tiles, and in exh
         setLimiterExhaustiveDetection(false);
         AudioBuffer buffer(2, 8192);
         const std::vector<float*> lanes{buffer.channel(0), buffer.channel(1)};
+        const float* const* in[] = {lanes.data()};
+        float* const* out[] = {lanes.data()};
         const long count = sg::test::allocationsDuring([&] {
-            processBlocks(*kernel, lanes, 8, [&](int, std::int64_t position, int block) {
+            sg::test::processBlocks(*kernel, in, out, {1, 7, 64, 512, 8192}, 8, [&](int, std::int64_t position, int block) {
                 for (int c = 0; c < 2; ++c)
                     for (int i = 0; i < block; ++i) lanes[std::size_t(c)][i] = source.channel(c)[(position + i) % 16384];
             });
