@@ -205,6 +205,14 @@ std::string randomGraph(std::uint32_t seed) {
     return y + "connections:\n" + connections;
 }
 
+/// The worker each node of a schedule runs on, by node name.
+std::map<std::string, int> workersOf(const Schedule& schedule) {
+    std::map<std::string, int> workerOf;
+    for (const ScheduleStep& step : schedule.steps)
+        for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
+    return workerOf;
+}
+
 } // namespace
 
 TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain keeps to one", "[threads]") {
@@ -263,9 +271,7 @@ TEST_CASE("threads: a chain is cut into pipeline stages of about equal cost on c
     REQUIRE(two->executor().workerThreads() == 2);
     const Schedule& schedule = two->schedule();
     INFO(schedule.describe());
-    std::map<std::string, int> workerOf; // node name -> worker
-    for (const ScheduleStep& step : schedule.steps)
-        for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
+    std::map<std::string, int> workerOf = workersOf(schedule); // node name -> worker
     REQUIRE(workerOf.count("limit"));
     REQUIRE(workerOf.count("glue"));
     REQUIRE(workerOf.count("hpf"));
@@ -280,9 +286,7 @@ TEST_CASE("threads: a chain is cut into pipeline stages of about equal cost on c
 
     const auto three = instantiateAt(*w1, 3, 512);
     CHECK(three->executor().workerThreads() == 3);
-    std::map<std::string, int> workerOf3;
-    for (const ScheduleStep& step : three->schedule().steps)
-        for (int n : step.nodes) workerOf3[three->schedule().nodes[std::size_t(n)].name] = step.worker;
+    std::map<std::string, int> workerOf3 = workersOf(three->schedule());
     CHECK(workerOf3["hpf"] != workerOf3["glue"]);
     CHECK(workerOf3["glue"] != workerOf3["limit"]);
     CHECK(workerOf3["hpf"] != workerOf3["limit"]);
@@ -315,9 +319,7 @@ TEST_CASE("threads: pipelined chains render bit-identically to one thread at any
     INFO(schedule.describe());
     CHECK(program->executor().workerThreads() == 2);
     CHECK(schedule.insertedDelays > 0);
-    std::map<std::string, int> workerOf;
-    for (const ScheduleStep& step : schedule.steps)
-        for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
+    std::map<std::string, int> workerOf = workersOf(schedule);
     CHECK(workerOf["cp"] != workerOf["lim"]);
     checkThreadsIdentical(*chain, 30000, "sidechain chain");
 }
@@ -336,9 +338,7 @@ TEST_CASE("threads: inputs copied block by block and outputs taken from another 
     const Schedule& schedule = program->schedule();
     INFO(schedule.describe());
     REQUIRE(program->executor().workerThreads() == 2);
-    std::map<std::string, int> workerOf;
-    for (const ScheduleStep& step : schedule.steps)
-        for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
+    std::map<std::string, int> workerOf = workersOf(schedule);
     CHECK(workerOf["x"] != workerOf["y"]);
     checkThreadsIdentical(*graph, 30000, "two branches from one input");
 }
@@ -569,9 +569,7 @@ TEST_CASE("threads: inputs lent by the caller (read in place on one thread, copi
         const Schedule& schedule = program->schedule();
         INFO(schedule.describe());
         REQUIRE(program->executor().workerThreads() == 2);
-        std::map<std::string, int> workerOf;
-        for (const ScheduleStep& step : schedule.steps)
-            for (int n : step.nodes) workerOf[schedule.nodes[std::size_t(n)].name] = step.worker;
+        std::map<std::string, int> workerOf = workersOf(schedule);
         CHECK(workerOf["x"] != workerOf["y"]); // the input is read on both workers
     }
     const std::int64_t frames = 40000; // more than two rounds of 16384 frames
