@@ -19,8 +19,28 @@ using Floats = xsimd::batch<float, SG_SIMD_ARCH>;
 using Doubles = xsimd::batch<double, SG_SIMD_ARCH>;
 
 /// The same on every architecture (no xsimd::min / max: their NaN handling differs).
-inline Floats smaller(const Floats& a, const Floats& b) noexcept { return xsimd::select(b < a, b, a); }
-inline Doubles larger(const Doubles& a, const Doubles& b) noexcept { return xsimd::select(a < b, b, a); }
+/// smaller(a, b) = b < a ? b : a (std::min) and maxOf(a, b) = a < b ? b : a (std::max) lane by
+/// lane, each one instruction: MINPS(b, a) is b < a ? b : a and MAXPS(b, a) is b > a ? b : a,
+/// the second operand (a) when either is NaN or both are zero, so the same values as the
+/// compare and select, NaN and signed zeros included.
+inline Floats smaller(const Floats& a, const Floats& b) noexcept {
+#if defined(__AVX512F__)
+    return Floats(_mm512_min_ps(b, a));
+#elif defined(__AVX__)
+    return Floats(_mm256_min_ps(b, a));
+#else
+    return Floats(_mm_min_ps(b, a));
+#endif
+}
+inline Floats maxOf(const Floats& a, const Floats& b) noexcept {
+#if defined(__AVX512F__)
+    return Floats(_mm512_max_ps(b, a));
+#elif defined(__AVX__)
+    return Floats(_mm256_max_ps(b, a));
+#else
+    return Floats(_mm_max_ps(b, a));
+#endif
+}
 
 /// -G(x) of the compressor (expand = false) or expander curve, min(range, .); the float
 /// operations of the scalar version below, one by one.
@@ -83,7 +103,7 @@ void levelTargetsOf(const float* x, int frames, float scale, float floor, float 
     const Floats k(scale), low(floor), below(quiet), rest = smaller(Floats(range), -Floats(0.0f));
     const auto targetOf = [&](const Floats& g) {
         const Floats db = decibelsOf(g) * k;
-        return target<Expand>(xsimd::select(db < low, low, db), t, slope, w, range);
+        return target<Expand>(maxOf(db, low), t, slope, w, range);
     };
     // |g| <= quiet on the bits: non-negative floats order as their bits do, NaN's bits are above
     // every finite bound's, and a negative bound (-1: never) is a negative integer.
@@ -108,7 +128,7 @@ void levelTargetsOf(const float* x, int frames, float scale, float floor, float 
         alignas(64) float tail[width] = {};
         std::copy(x + n, x + frames, tail);
         const Floats db = decibelsOf(Floats::load_aligned(tail)) * k;
-        xsimd::select(db < low, low, db).store_aligned(tail);
+        maxOf(db, low).store_aligned(tail);
         for (int j = 0; j < frames - n; ++j) out[n + j] = target<Expand>(tail[j], t, slope, w, range);
     }
 }
@@ -364,7 +384,8 @@ inline Doubles widen(const float* p) noexcept {
 } // namespace
 
 /// Eight floats' running maxima in vectors: std::max(m, v) lane by lane is m < v ? v : m, which
-/// select gives exactly (NaN and signed zeros alike), where the scalar loop stayed scalar.
+/// MAXPS(v, m) gives exactly (NaN and signed zeros alike, see maxOf), where the scalar loop
+/// stayed scalar.
 #if defined(__AVX__)
 using Eight = xsimd::batch<float, xsimd::avx2>;
 #else
@@ -375,7 +396,11 @@ constexpr int kEights = 8 / int(Eight::size);
 inline void runningMaxima(Eight (&most)[kEights], const float* f) noexcept {
     for (int q = 0; q < kEights; ++q) {
         const Eight v = Eight::load_unaligned(f + q * int(Eight::size));
-        most[q] = xsimd::select(most[q] < v, v, most[q]);
+#if defined(__AVX__)
+        most[q] = Eight(_mm256_max_ps(v, most[q])); // std::max(most, v), as maxOf
+#else
+        most[q] = Eight(_mm_max_ps(v, most[q]));
+#endif
     }
 }
 
@@ -458,52 +483,67 @@ void changeStatisticsPair(const float* f0, const float* f1, int frames, std::int
 
 namespace {
 
-/// std::max(a, b) lane by lane: a < b ? b : a (NaN in b gives a, NaN in a gives a).
-inline Floats maxOf(const Floats& a, const Floats& b) noexcept { return xsimd::select(a < b, b, a); }
+/// A 4 x 4 transpose inside each 128-bit quarter of the vectors (its own inverse): the vectors
+/// r[i] = (lane q + i, frames 0..3) in quarter q become (frame i, lanes q..q + 3).
+inline void transposeQuarters(Floats r[4]) noexcept {
+#if defined(__AVX512F__)
+    const __m512 t0 = _mm512_unpacklo_ps(r[0], r[1]), t1 = _mm512_unpackhi_ps(r[0], r[1]), t2 = _mm512_unpacklo_ps(r[2], r[3]),
+                 t3 = _mm512_unpackhi_ps(r[2], r[3]);
+    r[0] = Floats(_mm512_shuffle_ps(t0, t2, 0x44));
+    r[1] = Floats(_mm512_shuffle_ps(t0, t2, 0xee));
+    r[2] = Floats(_mm512_shuffle_ps(t1, t3, 0x44));
+    r[3] = Floats(_mm512_shuffle_ps(t1, t3, 0xee));
+#elif defined(__AVX__)
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]), t2 = _mm256_unpacklo_ps(r[2], r[3]),
+                 t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    r[0] = Floats(_mm256_shuffle_ps(t0, t2, 0x44));
+    r[1] = Floats(_mm256_shuffle_ps(t0, t2, 0xee));
+    r[2] = Floats(_mm256_shuffle_ps(t1, t3, 0x44));
+    r[3] = Floats(_mm256_shuffle_ps(t1, t3, 0xee));
+#else
+    __m128 t0 = r[0], t1 = r[1], t2 = r[2], t3 = r[3];
+    _MM_TRANSPOSE4_PS(t0, t1, t2, t3);
+    r[0] = Floats(t0), r[1] = Floats(t1), r[2] = Floats(t2), r[3] = Floats(t3);
+#endif
+}
 
 /// Frames n..n+3 of the lanes first.. first + Floats::size - 1, as one vector of lanes per frame:
-/// 4 x 4 transposes in registers of four frames of four lanes (exact data movement).
+/// quarter q of vector i loads lane first + 4 q + i, and one transpose inside the quarters turns
+/// them (exact data movement; full-width shuffles, no inserts after the transpose).
 inline void loadTile(const float* const* x, int first, int n, Floats out[4]) noexcept {
-    constexpr int quads = int(Floats::size) / 4;
-    __m128 t[quads][4];
-    for (int q = 0; q < quads; ++q) {
-        for (int i = 0; i < 4; ++i) t[q][i] = _mm_loadu_ps(x[first + 4 * q + i] + n);
-        _MM_TRANSPOSE4_PS(t[q][0], t[q][1], t[q][2], t[q][3]);
-    }
-    for (int f = 0; f < 4; ++f) {
+    for (int i = 0; i < 4; ++i) {
+        const float* const* at = x + first + i;
 #if defined(__AVX512F__)
-        __m512 v = _mm512_castps128_ps512(t[0][f]);
-        v = _mm512_insertf32x4(v, t[1][f], 1);
-        v = _mm512_insertf32x4(v, t[2][f], 2);
-        out[f] = Floats(_mm512_insertf32x4(v, t[3][f], 3));
+        __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(at[0] + n));
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(at[4] + n), 1);
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(at[8] + n), 2);
+        out[i] = Floats(_mm512_insertf32x4(v, _mm_loadu_ps(at[12] + n), 3));
 #elif defined(__AVX__)
-        out[f] = Floats(_mm256_insertf128_ps(_mm256_castps128_ps256(t[0][f]), t[1][f], 1));
+        out[i] = Floats(_mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(at[0] + n)), _mm_loadu_ps(at[4] + n), 1));
 #else
-        out[f] = Floats(t[0][f]);
+        out[i] = Floats(_mm_loadu_ps(at[0] + n));
 #endif
     }
+    transposeQuarters(out);
 }
 
 /// The inverse of loadTile: in[f] (the lanes of frame n + f) into out[l][n..n+3].
 inline void storeTile(const Floats in[4], float* const* out, int first, int n) noexcept {
-    constexpr int quads = int(Floats::size) / 4;
-    __m128 t[quads][4];
-    for (int f = 0; f < 4; ++f) {
+    Floats r[4] = {in[0], in[1], in[2], in[3]};
+    transposeQuarters(r);
+    for (int i = 0; i < 4; ++i) {
+        float* const* at = out + first + i;
 #if defined(__AVX512F__)
-        t[0][f] = _mm512_castps512_ps128(in[f]);
-        t[1][f] = _mm512_extractf32x4_ps(in[f], 1);
-        t[2][f] = _mm512_extractf32x4_ps(in[f], 2);
-        t[3][f] = _mm512_extractf32x4_ps(in[f], 3);
+        _mm_storeu_ps(at[0] + n, _mm512_castps512_ps128(r[i]));
+        _mm_storeu_ps(at[4] + n, _mm512_extractf32x4_ps(r[i], 1));
+        _mm_storeu_ps(at[8] + n, _mm512_extractf32x4_ps(r[i], 2));
+        _mm_storeu_ps(at[12] + n, _mm512_extractf32x4_ps(r[i], 3));
 #elif defined(__AVX__)
-        t[0][f] = _mm256_castps256_ps128(in[f]);
-        t[1][f] = _mm256_extractf128_ps(in[f], 1);
+        _mm_storeu_ps(at[0] + n, _mm256_castps256_ps128(r[i]));
+        _mm_storeu_ps(at[4] + n, _mm256_extractf128_ps(r[i], 1));
 #else
-        t[0][f] = in[f];
+        _mm_storeu_ps(at[0] + n, r[i]);
 #endif
-    }
-    for (int q = 0; q < quads; ++q) {
-        _MM_TRANSPOSE4_PS(t[q][0], t[q][1], t[q][2], t[q][3]);
-        for (int i = 0; i < 4; ++i) _mm_storeu_ps(out[first + 4 * q + i] + n, t[q][i]);
     }
 }
 
