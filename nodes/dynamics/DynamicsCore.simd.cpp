@@ -483,6 +483,64 @@ void changeStatisticsPair(const float* f0, const float* f1, int frames, std::int
 
 namespace {
 
+/// applyGainOf<Form> and changeStatistics of db from a frame count that is a multiple of 8: the
+/// apply's vectors and the statistics' groups of 8 frames in one loop, each in its own order.
+template <int Form>
+void applyGainMeasuredOf(const float* x, const float* db, float sign, const float* offset, float constant, float* y, int frames,
+                         double* sums, float* most) noexcept {
+    constexpr int width = int(Floats::size), group = width > 8 ? width : 8, pairs = int(Doubles::size);
+    static_assert(group % width == 0 && group % 8 == 0, "whole vectors and whole groups of 8");
+    const Floats s(sign), c(constant);
+    float m = *most;
+    Doubles sum[8 / pairs];
+    for (int b = 0; b < 8 / pairs; ++b) sum[b] = Doubles::load_unaligned(sums + b * pairs);
+    Eight mx[kEights];
+    for (Eight& q : mx) q = Eight(m);
+    int n = 0;
+    for (; n + group <= frames; n += group) {
+        for (int v = n; v < n + group; v += width) {
+            const Floats gain = gainAt<Form>(Floats::load_unaligned(db + v), s, c, offset + (Form == 2 ? v : 0));
+            (Floats::load_unaligned(x + v) * gain).store_unaligned(y + v);
+        }
+        for (int e = n; e < n + group; e += 8) {
+            runningMaxima(mx, db + e);
+            for (int b = 0; b < 8 / pairs; ++b) sum[b] = sum[b] + widen(db + e + b * pairs);
+        }
+    }
+    // The rest (less than a group): the apply's own tail; the statistics' groups of 8, then frame
+    // by frame, as changeStatistics goes on.
+    applyGainOf<Form>(x + n, db + n, sign, Form == 2 ? offset + n : offset, constant, y + n, frames - n);
+    for (; n + 8 <= frames; n += 8) {
+        runningMaxima(mx, db + n);
+        for (int b = 0; b < 8 / pairs; ++b) sum[b] = sum[b] + widen(db + n + b * pairs);
+    }
+    for (int b = 0; b < 8 / pairs; ++b) sum[b].store_unaligned(sums + b * pairs);
+    m = reduceMaxima(m, mx);
+    for (; n < frames; ++n) {
+        m = std::max(m, db[n]);
+        sums[n & 7] += double(db[n]);
+    }
+    *most = m;
+}
+
+} // namespace
+
+void applyDecibelGainMeasured(const float* x, const float* db, float sign, const float* offset, float constant, float* y,
+                              int frames, std::int64_t first, double* sums, float* most) noexcept {
+    if ((first & 7) != 0) {
+        changeStatistics(db, frames, first, sums, most);
+        applyDecibelGain(x, db, sign, offset, constant, y, frames);
+    } else if (offset) {
+        applyGainMeasuredOf<2>(x, db, sign, offset, constant, y, frames, sums, most);
+    } else if (constant != 0.0f) {
+        applyGainMeasuredOf<1>(x, db, sign, offset, constant, y, frames, sums, most);
+    } else {
+        applyGainMeasuredOf<0>(x, db, sign, offset, constant, y, frames, sums, most);
+    }
+}
+
+namespace {
+
 /// A 4 x 4 transpose inside each 128-bit quarter of the vectors (its own inverse): the vectors
 /// r[i] = (lane q + i, frames 0..3) in quarter q become (frame i, lanes q..q + 3).
 inline void transposeQuarters(Floats r[4]) noexcept {
