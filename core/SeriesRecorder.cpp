@@ -1,6 +1,8 @@
 #include "core/SeriesRecorder.h"
 
-#if defined(__SSE__)
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__SSE__)
 #include <xmmintrin.h>
 #endif
 
@@ -12,7 +14,7 @@ namespace {
 /// multiple of 4): four chains, one per frame modulo 4. On SSE in one register: MAXPS(v, m) is
 /// v > m ? v : m, which is std::max(m, v) = m < v ? v : m lane by lane, NaN and signed zeros
 /// included (either NaN gives the second operand, m; equal values give m).
-void maxChains(const float* values, std::size_t count, float (&most)[4]) noexcept {
+void maxChainsSerial(const float* values, std::size_t count, float (&most)[4]) noexcept {
 #if defined(__SSE__)
     __m128 m = _mm_loadu_ps(most);
     std::size_t k = 0;
@@ -27,6 +29,52 @@ void maxChains(const float* values, std::size_t count, float (&most)[4]) noexcep
 #else
     for (std::size_t k = 0; k < count; k += 4)
         for (int j = 0; j < 4; ++j) most[j] = std::max(most[j], values[k + std::size_t(j)]);
+#endif
+}
+
+/// maxChainsSerial's result with four independent accumulators per chain (the serial chain is
+/// bound by the latency of MAXPS, one value in flight): each chain's maxima over the frames
+/// 16 i + 4 q + j from the same start, combined by std::max. A chain keeps its first value of
+/// the largest ones and never takes a NaN unless it starts with one (then every accumulator
+/// holds it, and so does the combination), so the combination has the serial chain's value, and
+/// its bits wherever equal values have equal bits: everywhere except among +-0 and, with
+/// denormals-are-zero (the engine's processing mode), the denormals. So where a chain's maximum
+/// is such a value and the range held one other than +0, the serial chain runs again.
+void maxChains(const float* values, std::size_t count, float (&most)[4]) noexcept {
+#if defined(__SSE2__)
+    if (count < 64) return maxChainsSerial(values, count, most);
+    const __m128 start = _mm_loadu_ps(most);
+    const __m128i magnitude = _mm_set1_epi32(0x7fffffff), smallestNormal = _mm_set1_epi32(0x00800000);
+    // The bits of v where |v| is below the smallest normal, else 0: nonzero for -0 and denormals.
+    const auto tinyBits = [&](__m128 v) {
+        const __m128i bits = _mm_castps_si128(v);
+        return _mm_and_si128(_mm_cmpgt_epi32(smallestNormal, _mm_and_si128(bits, magnitude)), bits);
+    };
+    __m128 a0 = start, a1 = start, a2 = start, a3 = start;
+    __m128i tiny = _mm_setzero_si128();
+    std::size_t k = 0;
+    for (; k + 16 <= count; k += 16) {
+        const __m128 v0 = _mm_loadu_ps(values + k), v1 = _mm_loadu_ps(values + k + 4), v2 = _mm_loadu_ps(values + k + 8),
+                     v3 = _mm_loadu_ps(values + k + 12);
+        a0 = _mm_max_ps(v0, a0);
+        a1 = _mm_max_ps(v1, a1);
+        a2 = _mm_max_ps(v2, a2);
+        a3 = _mm_max_ps(v3, a3);
+        tiny =
+            _mm_or_si128(tiny, _mm_or_si128(_mm_or_si128(tinyBits(v0), tinyBits(v1)), _mm_or_si128(tinyBits(v2), tinyBits(v3))));
+    }
+    __m128 m = _mm_max_ps(_mm_max_ps(a3, a2), _mm_max_ps(a1, a0)); // std::max(std::max(a0, a1), std::max(a2, a3))
+    const bool tinyMaximum =
+        _mm_movemask_epi8(_mm_cmpgt_epi32(smallestNormal, _mm_and_si128(_mm_castps_si128(m), magnitude))) != 0;
+    if (tinyMaximum && _mm_movemask_epi8(_mm_cmpeq_epi32(tiny, _mm_setzero_si128())) != 0xffff) {
+        _mm_storeu_ps(most, start);
+        maxChainsSerial(values, k, most);
+        m = _mm_loadu_ps(most);
+    }
+    for (; k < count; k += 4) m = _mm_max_ps(_mm_loadu_ps(values + k), m);
+    _mm_storeu_ps(most, m);
+#else
+    maxChainsSerial(values, count, most);
 #endif
 }
 
