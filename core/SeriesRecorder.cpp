@@ -32,6 +32,14 @@ void maxChainsSerial(const float* values, std::size_t count, float (&most)[4]) n
 #endif
 }
 
+#if defined(__SSE2__)
+/// Whether a lane of m is +-0 or a denormal (by the bits: whatever the floating-point mode).
+bool anyTiny(__m128 m) noexcept {
+    const __m128i magnitude = _mm_and_si128(_mm_castps_si128(m), _mm_set1_epi32(0x7fffffff));
+    return _mm_movemask_epi8(_mm_cmpgt_epi32(_mm_set1_epi32(0x00800000), magnitude)) != 0;
+}
+#endif
+
 /// maxChainsSerial's result with four independent accumulators per chain (the serial chain is
 /// bound by the latency of MAXPS, one value in flight): each chain's maxima over the frames
 /// 16 i + 4 q + j from the same start, combined by std::max. A chain keeps its first value of
@@ -39,34 +47,22 @@ void maxChainsSerial(const float* values, std::size_t count, float (&most)[4]) n
 /// holds it, and so does the combination), so the combination has the serial chain's value, and
 /// its bits wherever equal values have equal bits: everywhere except among +-0 and, with
 /// denormals-are-zero (the engine's processing mode), the denormals. So where a chain's maximum
-/// is such a value and the range held one other than +0, the serial chain runs again.
+/// is such a value the serial chain runs again (and runs alone when a chain starts with one: a
+/// gain change at rest stays there).
 void maxChains(const float* values, std::size_t count, float (&most)[4]) noexcept {
 #if defined(__SSE2__)
-    if (count < 64) return maxChainsSerial(values, count, most);
     const __m128 start = _mm_loadu_ps(most);
-    const __m128i magnitude = _mm_set1_epi32(0x7fffffff), smallestNormal = _mm_set1_epi32(0x00800000);
-    // The bits of v where |v| is below the smallest normal, else 0: nonzero for -0 and denormals.
-    const auto tinyBits = [&](__m128 v) {
-        const __m128i bits = _mm_castps_si128(v);
-        return _mm_and_si128(_mm_cmpgt_epi32(smallestNormal, _mm_and_si128(bits, magnitude)), bits);
-    };
+    if (count < 64 || anyTiny(start)) return maxChainsSerial(values, count, most);
     __m128 a0 = start, a1 = start, a2 = start, a3 = start;
-    __m128i tiny = _mm_setzero_si128();
     std::size_t k = 0;
     for (; k + 16 <= count; k += 16) {
-        const __m128 v0 = _mm_loadu_ps(values + k), v1 = _mm_loadu_ps(values + k + 4), v2 = _mm_loadu_ps(values + k + 8),
-                     v3 = _mm_loadu_ps(values + k + 12);
-        a0 = _mm_max_ps(v0, a0);
-        a1 = _mm_max_ps(v1, a1);
-        a2 = _mm_max_ps(v2, a2);
-        a3 = _mm_max_ps(v3, a3);
-        tiny =
-            _mm_or_si128(tiny, _mm_or_si128(_mm_or_si128(tinyBits(v0), tinyBits(v1)), _mm_or_si128(tinyBits(v2), tinyBits(v3))));
+        a0 = _mm_max_ps(_mm_loadu_ps(values + k), a0);
+        a1 = _mm_max_ps(_mm_loadu_ps(values + k + 4), a1);
+        a2 = _mm_max_ps(_mm_loadu_ps(values + k + 8), a2);
+        a3 = _mm_max_ps(_mm_loadu_ps(values + k + 12), a3);
     }
     __m128 m = _mm_max_ps(_mm_max_ps(a3, a2), _mm_max_ps(a1, a0)); // std::max(std::max(a0, a1), std::max(a2, a3))
-    const bool tinyMaximum =
-        _mm_movemask_epi8(_mm_cmpgt_epi32(smallestNormal, _mm_and_si128(_mm_castps_si128(m), magnitude))) != 0;
-    if (tinyMaximum && _mm_movemask_epi8(_mm_cmpeq_epi32(tiny, _mm_setzero_si128())) != 0xffff) {
+    if (anyTiny(m)) {
         _mm_storeu_ps(most, start);
         maxChainsSerial(values, k, most);
         m = _mm_loadu_ps(most);
