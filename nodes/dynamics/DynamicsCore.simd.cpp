@@ -202,10 +202,22 @@ constexpr bool kTiled =
 template <class Batch> inline void gatherTile(const float* const* targets, int b, int n, Batch out[4]) noexcept {
 #if defined(__AVX512F__)
     if constexpr (Batch::size == 8) {
-        __m256d lo[4], hi[4];
-        gatherTile4(targets, b * 8, n, lo);
-        gatherTile4(targets, b * 8 + 4, n, hi);
-        for (int f = 0; f < 4; ++f) out[f] = Batch(_mm512_insertf64x4(_mm512_castpd256_pd512(lo[f]), hi[f], 1));
+        // Vector i: lane i's four frames in its low half, lane i + 4's in its high half; then a 4 x 4
+        // transpose inside the halves: pairs of frames by unpacking, then quarters picked from two
+        // vectors (exact data movement, float -> double exact).
+        __m512d r[4];
+        for (int i = 0; i < 4; ++i) {
+            const float* const* at = targets + b * 8 + i;
+            r[i] = _mm512_cvtps_pd(
+                _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(at[0] + n)), _mm_loadu_ps(at[4] + n), 1));
+        }
+        const __m512d t0 = _mm512_unpacklo_pd(r[0], r[1]), t1 = _mm512_unpackhi_pd(r[0], r[1]),
+                      t2 = _mm512_unpacklo_pd(r[2], r[3]), t3 = _mm512_unpackhi_pd(r[2], r[3]);
+        const __m512i even = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), odd = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+        out[0] = Batch(_mm512_permutex2var_pd(t0, even, t2));
+        out[1] = Batch(_mm512_permutex2var_pd(t1, even, t3));
+        out[2] = Batch(_mm512_permutex2var_pd(t0, odd, t2));
+        out[3] = Batch(_mm512_permutex2var_pd(t1, odd, t3));
         return;
     }
 #endif
@@ -222,13 +234,19 @@ template <class Batch> inline void gatherTile(const float* const* targets, int b
 template <class Batch> inline void scatterTile(const Batch in[4], float* const* out, int b, int n) noexcept {
 #if defined(__AVX512F__)
     if constexpr (Batch::size == 8) {
-        __m256d lo[4], hi[4];
-        for (int f = 0; f < 4; ++f) {
-            lo[f] = _mm512_castpd512_pd256(in[f]);
-            hi[f] = _mm512_extractf64x4_pd(in[f], 1);
+        // gatherTile's steps backwards: the quarters back into pairs of frames, unpacked into
+        // lane i's frames (low half) and lane i + 4's (high half), rounded as float(double).
+        const __m512i even = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), odd = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+        const __m512d t0 = _mm512_permutex2var_pd(in[0], even, in[2]), t1 = _mm512_permutex2var_pd(in[1], even, in[3]),
+                      t2 = _mm512_permutex2var_pd(in[0], odd, in[2]), t3 = _mm512_permutex2var_pd(in[1], odd, in[3]);
+        const __m512d r[4] = {_mm512_unpacklo_pd(t0, t1), _mm512_unpackhi_pd(t0, t1), _mm512_unpacklo_pd(t2, t3),
+                              _mm512_unpackhi_pd(t2, t3)};
+        for (int i = 0; i < 4; ++i) {
+            float* const* at = out + b * 8 + i;
+            const __m256 v = _mm512_cvtpd_ps(r[i]);
+            _mm_storeu_ps(at[0] + n, _mm256_castps256_ps128(v));
+            _mm_storeu_ps(at[4] + n, _mm256_extractf128_ps(v, 1));
         }
-        scatterTile4(lo, out, b * 8, n);
-        scatterTile4(hi, out, b * 8 + 4, n);
         return;
     }
 #endif
