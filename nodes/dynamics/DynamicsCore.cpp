@@ -154,6 +154,7 @@ private:
         changeStatisticsPair_ = SG_SIMD_PICK(spec.simd, changeStatisticsPair);
         levelTargets_ = SG_SIMD_PICK(spec.simd, levelTargets);
         applyDecibelGain_ = SG_SIMD_PICK(spec.simd, applyDecibelGain);
+        applyDecibelGainMeasured_ = SG_SIMD_PICK(spec.simd, applyDecibelGainMeasured);
         idleTargets_.assign(padded, 0.0f);
         idleChanges_.assign(padded, 0.0f);
         curve_.assign(padded, 0.0f);
@@ -546,6 +547,10 @@ private:
         return inst.sharedLevel || inst.channels <= 1 ? gainDb_[std::size_t(inst.firstLane)].data() : nullptr;
     }
 
+    /// Whether apply takes instance i's statistics in its gain pass (applyDecibelGainMeasured):
+    /// one full-band lane, whose change is the frame's change and goes straight to the apply.
+    bool measuredInApply(const Instance& inst) const noexcept { return inst.channels == 1 && !isSplit(d_.kind); }
+
     /// The statistics of the instances whose change is read in place, two at a time (their sums'
     /// latency chains overlap); the same per instance as apply's own call. Marks them done.
     void statisticsInPairs(int frames) noexcept {
@@ -553,7 +558,7 @@ private:
         for (int i = 0; i < instanceCount(); ++i) {
             Instance& inst = instances_[std::size_t(i)];
             inst.statisticsDone = false;
-            if (changeInPlace(inst) == nullptr) continue;
+            if (changeInPlace(inst) == nullptr || measuredInApply(inst)) continue;
             if (waiting < 0 || instances_[std::size_t(waiting)].frames != inst.frames) {
                 waiting = i;
                 continue;
@@ -587,7 +592,9 @@ private:
         }
         // Statistics: the maximum is exact in any order; the sum runs in four accumulators by
         // absolute frame modulo 4 (each in frame order), so it does not depend on the split either.
-        if (!inst.statisticsDone) { // (else statisticsInPairs did it)
+        const std::int64_t framesBefore = inst.frames;
+        const bool measureInApply = !inst.statisticsDone && measuredInApply(inst);
+        if (!inst.statisticsDone && !measureInApply) { // (else statisticsInPairs did it, or the apply does)
             float most = float(inst.maxChangeDb);
             changeStatistics_(frameChange, frames, inst.frames, inst.sumChangeDb.data(), &most);
             inst.maxChangeDb = double(most);
@@ -623,7 +630,14 @@ private:
             }
             if (!isSplit(d_.kind) && !(inst.sharedLevel && c + 1 < inst.channels) && !curveReady) {
                 // The gain's factor applied as it is made (no later channel reads curve_).
-                applyDecibelGain_(x, gain, sign, makeupCurve, makeupDb, y, frames);
+                if (measureInApply) { // one lane: its change is the frame's change
+                    float most = float(inst.maxChangeDb);
+                    applyDecibelGainMeasured_(x, gain, sign, makeupCurve, makeupDb, y, frames, framesBefore,
+                                              inst.sumChangeDb.data(), &most);
+                    inst.maxChangeDb = double(most);
+                } else {
+                    applyDecibelGain_(x, gain, sign, makeupCurve, makeupDb, y, frames);
+                }
                 continue;
             }
             // The gain in dB (sign * change + makeup) and its factor, in one pass.
@@ -673,6 +687,8 @@ private:
                                   float*) noexcept = nullptr;
     void (*levelTargets_)(const float*, int, float, float, float, float, float, float, bool, float, float*) noexcept = nullptr;
     void (*applyDecibelGain_)(const float*, const float*, float, const float*, float, float*, int) noexcept = nullptr;
+    void (*applyDecibelGainMeasured_)(const float*, const float*, float, const float*, float, float*, int, std::int64_t, double*,
+                                      float*) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
     /// Up to kMaxLanes peak detectors with one window: their sliding maxima run together.
     struct MaxGroup {

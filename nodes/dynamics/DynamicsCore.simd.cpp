@@ -19,8 +19,28 @@ using Floats = xsimd::batch<float, SG_SIMD_ARCH>;
 using Doubles = xsimd::batch<double, SG_SIMD_ARCH>;
 
 /// The same on every architecture (no xsimd::min / max: their NaN handling differs).
-inline Floats smaller(const Floats& a, const Floats& b) noexcept { return xsimd::select(b < a, b, a); }
-inline Doubles larger(const Doubles& a, const Doubles& b) noexcept { return xsimd::select(a < b, b, a); }
+/// smaller(a, b) = b < a ? b : a (std::min) and maxOf(a, b) = a < b ? b : a (std::max) lane by
+/// lane, each one instruction: MINPS(b, a) is b < a ? b : a and MAXPS(b, a) is b > a ? b : a,
+/// the second operand (a) when either is NaN or both are zero, so the same values as the
+/// compare and select, NaN and signed zeros included.
+inline Floats smaller(const Floats& a, const Floats& b) noexcept {
+#if defined(__AVX512F__)
+    return Floats(_mm512_min_ps(b, a));
+#elif defined(__AVX__)
+    return Floats(_mm256_min_ps(b, a));
+#else
+    return Floats(_mm_min_ps(b, a));
+#endif
+}
+inline Floats maxOf(const Floats& a, const Floats& b) noexcept {
+#if defined(__AVX512F__)
+    return Floats(_mm512_max_ps(b, a));
+#elif defined(__AVX__)
+    return Floats(_mm256_max_ps(b, a));
+#else
+    return Floats(_mm_max_ps(b, a));
+#endif
+}
 
 /// -G(x) of the compressor (expand = false) or expander curve, min(range, .); the float
 /// operations of the scalar version below, one by one.
@@ -83,7 +103,7 @@ void levelTargetsOf(const float* x, int frames, float scale, float floor, float 
     const Floats k(scale), low(floor), below(quiet), rest = smaller(Floats(range), -Floats(0.0f));
     const auto targetOf = [&](const Floats& g) {
         const Floats db = decibelsOf(g) * k;
-        return target<Expand>(xsimd::select(db < low, low, db), t, slope, w, range);
+        return target<Expand>(maxOf(db, low), t, slope, w, range);
     };
     // |g| <= quiet on the bits: non-negative floats order as their bits do, NaN's bits are above
     // every finite bound's, and a negative bound (-1: never) is a negative integer.
@@ -108,7 +128,7 @@ void levelTargetsOf(const float* x, int frames, float scale, float floor, float 
         alignas(64) float tail[width] = {};
         std::copy(x + n, x + frames, tail);
         const Floats db = decibelsOf(Floats::load_aligned(tail)) * k;
-        xsimd::select(db < low, low, db).store_aligned(tail);
+        maxOf(db, low).store_aligned(tail);
         for (int j = 0; j < frames - n; ++j) out[n + j] = target<Expand>(tail[j], t, slope, w, range);
     }
 }
@@ -182,10 +202,22 @@ constexpr bool kTiled =
 template <class Batch> inline void gatherTile(const float* const* targets, int b, int n, Batch out[4]) noexcept {
 #if defined(__AVX512F__)
     if constexpr (Batch::size == 8) {
-        __m256d lo[4], hi[4];
-        gatherTile4(targets, b * 8, n, lo);
-        gatherTile4(targets, b * 8 + 4, n, hi);
-        for (int f = 0; f < 4; ++f) out[f] = Batch(_mm512_insertf64x4(_mm512_castpd256_pd512(lo[f]), hi[f], 1));
+        // Vector i: lane i's four frames in its low half, lane i + 4's in its high half; then a 4 x 4
+        // transpose inside the halves: pairs of frames by unpacking, then quarters picked from two
+        // vectors (exact data movement, float -> double exact).
+        __m512d r[4];
+        for (int i = 0; i < 4; ++i) {
+            const float* const* at = targets + b * 8 + i;
+            r[i] = _mm512_cvtps_pd(
+                _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(at[0] + n)), _mm_loadu_ps(at[4] + n), 1));
+        }
+        const __m512d t0 = _mm512_unpacklo_pd(r[0], r[1]), t1 = _mm512_unpackhi_pd(r[0], r[1]),
+                      t2 = _mm512_unpacklo_pd(r[2], r[3]), t3 = _mm512_unpackhi_pd(r[2], r[3]);
+        const __m512i even = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), odd = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+        out[0] = Batch(_mm512_permutex2var_pd(t0, even, t2));
+        out[1] = Batch(_mm512_permutex2var_pd(t1, even, t3));
+        out[2] = Batch(_mm512_permutex2var_pd(t0, odd, t2));
+        out[3] = Batch(_mm512_permutex2var_pd(t1, odd, t3));
         return;
     }
 #endif
@@ -202,13 +234,19 @@ template <class Batch> inline void gatherTile(const float* const* targets, int b
 template <class Batch> inline void scatterTile(const Batch in[4], float* const* out, int b, int n) noexcept {
 #if defined(__AVX512F__)
     if constexpr (Batch::size == 8) {
-        __m256d lo[4], hi[4];
-        for (int f = 0; f < 4; ++f) {
-            lo[f] = _mm512_castpd512_pd256(in[f]);
-            hi[f] = _mm512_extractf64x4_pd(in[f], 1);
+        // gatherTile's steps backwards: the quarters back into pairs of frames, unpacked into
+        // lane i's frames (low half) and lane i + 4's (high half), rounded as float(double).
+        const __m512i even = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), odd = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+        const __m512d t0 = _mm512_permutex2var_pd(in[0], even, in[2]), t1 = _mm512_permutex2var_pd(in[1], even, in[3]),
+                      t2 = _mm512_permutex2var_pd(in[0], odd, in[2]), t3 = _mm512_permutex2var_pd(in[1], odd, in[3]);
+        const __m512d r[4] = {_mm512_unpacklo_pd(t0, t1), _mm512_unpackhi_pd(t0, t1), _mm512_unpacklo_pd(t2, t3),
+                              _mm512_unpackhi_pd(t2, t3)};
+        for (int i = 0; i < 4; ++i) {
+            float* const* at = out + b * 8 + i;
+            const __m256 v = _mm512_cvtpd_ps(r[i]);
+            _mm_storeu_ps(at[0] + n, _mm256_castps256_ps128(v));
+            _mm_storeu_ps(at[4] + n, _mm256_extractf128_ps(v, 1));
         }
-        scatterTile4(lo, out, b * 8, n);
-        scatterTile4(hi, out, b * 8 + 4, n);
         return;
     }
 #endif
@@ -364,7 +402,8 @@ inline Doubles widen(const float* p) noexcept {
 } // namespace
 
 /// Eight floats' running maxima in vectors: std::max(m, v) lane by lane is m < v ? v : m, which
-/// select gives exactly (NaN and signed zeros alike), where the scalar loop stayed scalar.
+/// MAXPS(v, m) gives exactly (NaN and signed zeros alike, see maxOf), where the scalar loop
+/// stayed scalar.
 #if defined(__AVX__)
 using Eight = xsimd::batch<float, xsimd::avx2>;
 #else
@@ -375,7 +414,11 @@ constexpr int kEights = 8 / int(Eight::size);
 inline void runningMaxima(Eight (&most)[kEights], const float* f) noexcept {
     for (int q = 0; q < kEights; ++q) {
         const Eight v = Eight::load_unaligned(f + q * int(Eight::size));
-        most[q] = xsimd::select(most[q] < v, v, most[q]);
+#if defined(__AVX__)
+        most[q] = Eight(_mm256_max_ps(v, most[q])); // std::max(most, v), as maxOf
+#else
+        most[q] = Eight(_mm_max_ps(v, most[q]));
+#endif
     }
 }
 
@@ -458,52 +501,125 @@ void changeStatisticsPair(const float* f0, const float* f1, int frames, std::int
 
 namespace {
 
-/// std::max(a, b) lane by lane: a < b ? b : a (NaN in b gives a, NaN in a gives a).
-inline Floats maxOf(const Floats& a, const Floats& b) noexcept { return xsimd::select(a < b, b, a); }
+/// applyGainOf<Form> and changeStatistics of db from a frame count that is a multiple of 8: the
+/// apply's vectors and the statistics' groups of 8 frames in one loop, each in its own order.
+template <int Form>
+void applyGainMeasuredOf(const float* x, const float* db, float sign, const float* offset, float constant, float* y, int frames,
+                         double* sums, float* most) noexcept {
+    constexpr int width = int(Floats::size), group = width > 8 ? width : 8, pairs = int(Doubles::size);
+    static_assert(group % width == 0 && group % 8 == 0, "whole vectors and whole groups of 8");
+    const Floats s(sign), c(constant);
+    float m = *most;
+    Doubles sum[8 / pairs];
+    for (int b = 0; b < 8 / pairs; ++b) sum[b] = Doubles::load_unaligned(sums + b * pairs);
+    Eight mx[kEights];
+    for (Eight& q : mx) q = Eight(m);
+    int n = 0;
+    for (; n + group <= frames; n += group) {
+        for (int v = n; v < n + group; v += width) {
+            const Floats gain = gainAt<Form>(Floats::load_unaligned(db + v), s, c, offset + (Form == 2 ? v : 0));
+            (Floats::load_unaligned(x + v) * gain).store_unaligned(y + v);
+        }
+        for (int e = n; e < n + group; e += 8) {
+            runningMaxima(mx, db + e);
+            for (int b = 0; b < 8 / pairs; ++b) sum[b] = sum[b] + widen(db + e + b * pairs);
+        }
+    }
+    // The rest (less than a group): the apply's own tail; the statistics' groups of 8, then frame
+    // by frame, as changeStatistics goes on.
+    applyGainOf<Form>(x + n, db + n, sign, Form == 2 ? offset + n : offset, constant, y + n, frames - n);
+    for (; n + 8 <= frames; n += 8) {
+        runningMaxima(mx, db + n);
+        for (int b = 0; b < 8 / pairs; ++b) sum[b] = sum[b] + widen(db + n + b * pairs);
+    }
+    for (int b = 0; b < 8 / pairs; ++b) sum[b].store_unaligned(sums + b * pairs);
+    m = reduceMaxima(m, mx);
+    for (; n < frames; ++n) {
+        m = std::max(m, db[n]);
+        sums[n & 7] += double(db[n]);
+    }
+    *most = m;
+}
+
+} // namespace
+
+void applyDecibelGainMeasured(const float* x, const float* db, float sign, const float* offset, float constant, float* y,
+                              int frames, std::int64_t first, double* sums, float* most) noexcept {
+    if ((first & 7) != 0) {
+        changeStatistics(db, frames, first, sums, most);
+        applyDecibelGain(x, db, sign, offset, constant, y, frames);
+    } else if (offset) {
+        applyGainMeasuredOf<2>(x, db, sign, offset, constant, y, frames, sums, most);
+    } else if (constant != 0.0f) {
+        applyGainMeasuredOf<1>(x, db, sign, offset, constant, y, frames, sums, most);
+    } else {
+        applyGainMeasuredOf<0>(x, db, sign, offset, constant, y, frames, sums, most);
+    }
+}
+
+namespace {
+
+/// A 4 x 4 transpose inside each 128-bit quarter of the vectors (its own inverse): the vectors
+/// r[i] = (lane q + i, frames 0..3) in quarter q become (frame i, lanes q..q + 3).
+inline void transposeQuarters(Floats r[4]) noexcept {
+#if defined(__AVX512F__)
+    const __m512 t0 = _mm512_unpacklo_ps(r[0], r[1]), t1 = _mm512_unpackhi_ps(r[0], r[1]), t2 = _mm512_unpacklo_ps(r[2], r[3]),
+                 t3 = _mm512_unpackhi_ps(r[2], r[3]);
+    r[0] = Floats(_mm512_shuffle_ps(t0, t2, 0x44));
+    r[1] = Floats(_mm512_shuffle_ps(t0, t2, 0xee));
+    r[2] = Floats(_mm512_shuffle_ps(t1, t3, 0x44));
+    r[3] = Floats(_mm512_shuffle_ps(t1, t3, 0xee));
+#elif defined(__AVX__)
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]), t2 = _mm256_unpacklo_ps(r[2], r[3]),
+                 t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    r[0] = Floats(_mm256_shuffle_ps(t0, t2, 0x44));
+    r[1] = Floats(_mm256_shuffle_ps(t0, t2, 0xee));
+    r[2] = Floats(_mm256_shuffle_ps(t1, t3, 0x44));
+    r[3] = Floats(_mm256_shuffle_ps(t1, t3, 0xee));
+#else
+    __m128 t0 = r[0], t1 = r[1], t2 = r[2], t3 = r[3];
+    _MM_TRANSPOSE4_PS(t0, t1, t2, t3);
+    r[0] = Floats(t0), r[1] = Floats(t1), r[2] = Floats(t2), r[3] = Floats(t3);
+#endif
+}
 
 /// Frames n..n+3 of the lanes first.. first + Floats::size - 1, as one vector of lanes per frame:
-/// 4 x 4 transposes in registers of four frames of four lanes (exact data movement).
+/// quarter q of vector i loads lane first + 4 q + i, and one transpose inside the quarters turns
+/// them (exact data movement; full-width shuffles, no inserts after the transpose).
 inline void loadTile(const float* const* x, int first, int n, Floats out[4]) noexcept {
-    constexpr int quads = int(Floats::size) / 4;
-    __m128 t[quads][4];
-    for (int q = 0; q < quads; ++q) {
-        for (int i = 0; i < 4; ++i) t[q][i] = _mm_loadu_ps(x[first + 4 * q + i] + n);
-        _MM_TRANSPOSE4_PS(t[q][0], t[q][1], t[q][2], t[q][3]);
-    }
-    for (int f = 0; f < 4; ++f) {
+    for (int i = 0; i < 4; ++i) {
+        const float* const* at = x + first + i;
 #if defined(__AVX512F__)
-        __m512 v = _mm512_castps128_ps512(t[0][f]);
-        v = _mm512_insertf32x4(v, t[1][f], 1);
-        v = _mm512_insertf32x4(v, t[2][f], 2);
-        out[f] = Floats(_mm512_insertf32x4(v, t[3][f], 3));
+        __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(at[0] + n));
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(at[4] + n), 1);
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(at[8] + n), 2);
+        out[i] = Floats(_mm512_insertf32x4(v, _mm_loadu_ps(at[12] + n), 3));
 #elif defined(__AVX__)
-        out[f] = Floats(_mm256_insertf128_ps(_mm256_castps128_ps256(t[0][f]), t[1][f], 1));
+        out[i] = Floats(_mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(at[0] + n)), _mm_loadu_ps(at[4] + n), 1));
 #else
-        out[f] = Floats(t[0][f]);
+        out[i] = Floats(_mm_loadu_ps(at[0] + n));
 #endif
     }
+    transposeQuarters(out);
 }
 
 /// The inverse of loadTile: in[f] (the lanes of frame n + f) into out[l][n..n+3].
 inline void storeTile(const Floats in[4], float* const* out, int first, int n) noexcept {
-    constexpr int quads = int(Floats::size) / 4;
-    __m128 t[quads][4];
-    for (int f = 0; f < 4; ++f) {
+    Floats r[4] = {in[0], in[1], in[2], in[3]};
+    transposeQuarters(r);
+    for (int i = 0; i < 4; ++i) {
+        float* const* at = out + first + i;
 #if defined(__AVX512F__)
-        t[0][f] = _mm512_castps512_ps128(in[f]);
-        t[1][f] = _mm512_extractf32x4_ps(in[f], 1);
-        t[2][f] = _mm512_extractf32x4_ps(in[f], 2);
-        t[3][f] = _mm512_extractf32x4_ps(in[f], 3);
+        _mm_storeu_ps(at[0] + n, _mm512_castps512_ps128(r[i]));
+        _mm_storeu_ps(at[4] + n, _mm512_extractf32x4_ps(r[i], 1));
+        _mm_storeu_ps(at[8] + n, _mm512_extractf32x4_ps(r[i], 2));
+        _mm_storeu_ps(at[12] + n, _mm512_extractf32x4_ps(r[i], 3));
 #elif defined(__AVX__)
-        t[0][f] = _mm256_castps256_ps128(in[f]);
-        t[1][f] = _mm256_extractf128_ps(in[f], 1);
+        _mm_storeu_ps(at[0] + n, _mm256_castps256_ps128(r[i]));
+        _mm_storeu_ps(at[4] + n, _mm256_extractf128_ps(r[i], 1));
 #else
-        t[0][f] = in[f];
+        _mm_storeu_ps(at[0] + n, r[i]);
 #endif
-    }
-    for (int q = 0; q < quads; ++q) {
-        _MM_TRANSPOSE4_PS(t[q][0], t[q][1], t[q][2], t[q][3]);
-        for (int i = 0; i < 4; ++i) _mm_storeu_ps(out[first + 4 * q + i] + n, t[q][i]);
     }
 }
 

@@ -137,6 +137,12 @@ SG_SIMD_DECLARE(void changeStatistics(const float* f, int frames, std::int64_t f
 SG_SIMD_DECLARE(void changeStatisticsPair(const float* f0, const float* f1, int frames, std::int64_t first, double* sums0,
                                           double* sums1, float* most0, float* most1) noexcept)
 
+// applyDecibelGain and changeStatistics of its changes db in one pass (the changes are read once,
+// and the sums' latency chains run beside the exp): y and the statistics are those of the two
+// calls, bit for bit. Calls whose first frame count is not a multiple of 8 make the two calls.
+SG_SIMD_DECLARE(void applyDecibelGainMeasured(const float* x, const float* db, float sign, const float* offset, float constant,
+                                              float* y, int frames, std::int64_t first, double* sums, float* most) noexcept)
+
 namespace sg::dynamics {
 
 /// Lanes of one slidingMaximumLanes call (idle lanes read zeros and write a scratch).

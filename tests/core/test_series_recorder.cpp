@@ -2,6 +2,8 @@
 // computation over the frames it covers, before and after the storage fills and merges.
 #include "core/SeriesRecorder.h"
 
+#include "core/Denormals.h"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -97,6 +99,129 @@ TEST_CASE("series recorder: values added a segment at a time are those added one
                 // payload: which operand an add propagates is the compiler's choice of operand order.
                 CHECK((bitsA == bitsB || (std::isnan(a.values[k]) && std::isnan(b.values[k]))));
             }
+        }
+    }
+}
+
+namespace {
+
+/// The window maxima of `x` added in segments of `sizes` as the recorder's segment add reduces
+/// them: each window's first value, then four chains std::max(m, v) by position modulo 4 from
+/// the segment's second frame on (or its first, in a window already started), combined as
+/// max(max(m0, m1), max(m2, m3)), the frames left over after the last whole 4 into chain 0.
+std::vector<float> chainedMaxima(const std::vector<float>& x, const std::vector<std::size_t>& sizes, std::size_t window) {
+    std::vector<float> out;
+    float accumulator = 0;
+    std::size_t inWindow = 0;
+    for (std::size_t i = 0, s = 0; i < x.size(); ++s) {
+        const std::size_t end = std::min(x.size(), i + sizes[s % sizes.size()]);
+        while (i < end) {
+            const std::size_t take = std::min(end - i, window - inWindow);
+            std::size_t k = i;
+            if (inWindow == 0) accumulator = x[k++];
+            float most[4] = {accumulator, accumulator, accumulator, accumulator};
+            const std::size_t whole = (i + take - k) & ~std::size_t(3);
+            for (std::size_t q = 0; q < whole; ++q) most[q % 4] = std::max(most[q % 4], x[k + q]);
+            k += whole;
+            for (; k < i + take; ++k) most[0] = std::max(most[0], x[k]);
+            accumulator = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
+            inWindow += take;
+            i += take;
+            if (inWindow == window) {
+                out.push_back(accumulator);
+                inWindow = 0;
+            }
+        }
+    }
+    if (inWindow > 0) out.push_back(accumulator);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("series recorder: long segments give the four chains' maxima bit for bit, ties of +-0 and denormals too",
+          "[core][series]") {
+    // Windows of 4800 frames whose maximum is a zero or a denormal, reached by +0, -0 and
+    // denormals of both signs at positions that fall in different accumulators and in either
+    // order (where a combination of partial maxima could pick another of the equal values), with
+    // and without denormals-are-zero (the engine's processing mode, under which denormals compare
+    // equal to zero); windows of noise with NaN first and later; segments of 64 to 4800 frames
+    // and of 1 to 63.
+    const std::size_t window = 4800, frames = 40 * window;
+    std::vector<float> x(frames);
+    std::uint32_t seed = 11;
+    const auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+    const float nan = std::numeric_limits<float>::quiet_NaN(), denormal = 3e-42f, smaller = 1e-44f;
+    for (std::size_t w = 0; w < 40; ++w) {
+        float* v = x.data() + w * window;
+        for (std::size_t n = 0; n < window; ++n) v[n] = -float(next() >> 8) / 65536.0f - 1e-3f; // negative
+        switch (w % 8) { // pairs 12 frames apart: in one chain, the later in an earlier accumulator
+        case 0:
+            for (std::size_t n = 5; n < 9; ++n) v[n] = -0.0f, v[n + 12] = 0.0f;
+            break;
+        case 1:
+            for (std::size_t n = 300; n < 304; ++n) v[n] = 0.0f, v[n + 12] = -0.0f;
+            break;
+        case 2:
+            for (std::size_t n = 5; n < 9; ++n) v[n] = smaller, v[n + 12] = denormal;
+            v[4000] = -0.0f;
+            break;
+        case 3:
+            for (std::size_t n = 2000; n < 2004; ++n) v[n] = -denormal, v[n + 12] = 0.0f, v[n + 24] = denormal;
+            break;
+        case 4:
+            v[0] = -0.0f, v[40] = 0.0f;
+            break; // the window's first value is the tie
+        case 5:
+            for (std::size_t n = 0; n < window; ++n) v[n] = float(next() >> 8);
+            v[0] = nan;
+            break;
+        case 6:
+            for (std::size_t n = 0; n < window; ++n) v[n] = float(next() >> 8);
+            v[77] = nan, v[78] = -nan;
+            break;
+        case 7:
+            v[1000] = 0.0f;
+            break; // +0 only
+        }
+    }
+    for (const bool daz : {false, true}) {
+        for (const bool longSegments : {true, false}) {
+            std::vector<std::size_t> sizes;
+            if (longSegments)
+                for (std::size_t s = 64; s <= window; s = s * 3 + 5) sizes.push_back(s);
+            else
+                for (std::size_t s = 1; s < 64; ++s) sizes.push_back(s);
+            sizes.push_back(1024);
+            std::vector<float> expected;
+            MeasurementSeries got;
+            const auto run = [&] {
+                expected = chainedMaxima(x, sizes, window);
+                SeriesRecorder recorder;
+                recorder.prepare(48000, 10, SeriesRecorder::Reduction::Max);
+                for (std::size_t i = 0, s = 0; i < x.size(); ++s) {
+                    const std::size_t count = std::min(x.size() - i, sizes[s % sizes.size()]);
+                    recorder.add(x.data() + i, count);
+                    i += count;
+                }
+                got = recorder.snapshot("x", "");
+            };
+            if (daz) {
+                ScopedFlushDenormals flush;
+                run();
+            } else {
+                run();
+            }
+            INFO((daz ? "denormals-are-zero" : "IEEE") << (longSegments ? ", long segments" : ", short segments"));
+            REQUIRE(got.values.size() == expected.size());
+            std::size_t mismatches = 0;
+            for (std::size_t k = 0; k < expected.size(); ++k) {
+                std::uint32_t a = 0, b = 0;
+                std::memcpy(&a, &got.values[k], 4);
+                std::memcpy(&b, &expected[k], 4);
+                mismatches += a != b ? 1 : 0;
+            }
+            CHECK(mismatches == 0);
         }
     }
 }

@@ -590,3 +590,81 @@ TEST_CASE("dynamics core: applyDecibelGain is offsetDecibelsToGain and multiplyB
                 }
     }
 }
+
+TEST_CASE("dynamics core: applyDecibelGainMeasured is changeStatistics and applyDecibelGain, bit for bit",
+          "[nodes][dynamics][compressor]") {
+    // Hostile changes (NaN first in a group of 8 and later, +-inf, +-0 runs, denormals, huge) and
+    // hostile audio (+20 dB near Nyquist, inf, NaN), in calls of 1 to 70 frames and of 1024, whose
+    // first frame counts fall on every residue modulo 8 (the fused path and the two calls), with
+    // and without a makeup curve, in place too. The reference: the two kernels on the same calls;
+    // and, for a series without NaN, the frame-order sums and the plain maximum.
+    const int frames = 6000;
+    const std::vector<float> noise = hostileMaterial(frames);
+    std::vector<float> change(frames), clean(frames), x(frames), offset(frames);
+    for (int n = 0; n < frames; ++n) {
+        const int part = n / 500;
+        clean[std::size_t(n)] = part % 3 == 0 ? 0.0f : part % 3 == 1 ? -0.0f : 30.0f * std::fabs(noise[std::size_t(n)]);
+        x[std::size_t(n)] = float(10.0 * std::sin(3.1 * n));
+        offset[std::size_t(n)] = float(n % 300) / 50.0f - 3.0f;
+    }
+    change = clean;
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    change[1000] = nan, change[1003] = -nan, change[2017] = inf, change[2018] = -inf, change[2019] = 1e-42f;
+    change[4001] = 3.0e38f, change[4002] = -0.0f, change[5000] = nan;
+    clean[2019] = 1e-42f, clean[4001] = 3.0e38f;
+    x[3500] = inf, x[3501] = nan;
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(detectSimdArch())) continue;
+        auto measured = SG_SIMD_PICK(arch, applyDecibelGainMeasured);
+        auto apply = SG_SIMD_PICK(arch, applyDecibelGain);
+        auto statistics = SG_SIMD_PICK(arch, changeStatistics);
+        for (const bool withNan : {true, false})
+            for (const float constant : {0.0f, 3.0f})
+                for (const bool curve : {false, true})
+                    for (const int lead : {0, 1, 5, 8}) { // frames before the first call of 1024
+                        INFO(simdArchName(arch) << (withNan ? ", NaN" : "") << ", makeup " << constant
+                                                << (curve ? ", a curve" : "") << ", lead " << lead);
+                        const std::vector<float>& f = withNan ? change : clean;
+                        const float* off = curve ? offset.data() : nullptr;
+                        std::vector<float> out(frames, -1.0f), expected(frames, -2.0f), inPlace = x;
+                        double sums[8] = {}, expectedSums[8] = {}, placeSums[8] = {};
+                        float most = 0, expectedMost = 0, placeMost = 0;
+                        std::vector<int> sizes;
+                        if (lead > 0) sizes.push_back(lead);
+                        for (int k = 0; k < 3; ++k) sizes.push_back(1024);
+                        for (int size = 1; size <= 70; ++size) sizes.push_back(size);
+                        for (int n = 0, k = 0; n < frames; ++k) {
+                            const int count = std::min(k < int(sizes.size()) ? sizes[std::size_t(k)] : 1024, frames - n);
+                            const float* offsetAt = off ? off + n : nullptr;
+                            measured(x.data() + n, f.data() + n, -1.0f, offsetAt, constant, out.data() + n, count, n, sums,
+                                     &most);
+                            measured(inPlace.data() + n, f.data() + n, -1.0f, offsetAt, constant, inPlace.data() + n, count, n,
+                                     placeSums, &placeMost);
+                            statistics(f.data() + n, count, n, expectedSums, &expectedMost);
+                            apply(x.data() + n, f.data() + n, -1.0f, offsetAt, constant, expected.data() + n, count);
+                            n += count;
+                        }
+                        std::size_t mismatches = 0, placeMismatches = 0;
+                        for (int n = 0; n < frames; ++n) {
+                            mismatches += bitsOf(out[std::size_t(n)]) != bitsOf(expected[std::size_t(n)]) ? 1 : 0;
+                            placeMismatches += bitsOf(inPlace[std::size_t(n)]) != bitsOf(expected[std::size_t(n)]) ? 1 : 0;
+                        }
+                        CHECK(mismatches == 0);
+                        CHECK(placeMismatches == 0);
+                        CHECK(bitsOf(most) == bitsOf(expectedMost));
+                        CHECK(bitsOf(placeMost) == bitsOf(expectedMost));
+                        CHECK(std::memcmp(sums, expectedSums, sizeof sums) == 0);
+                        CHECK(std::memcmp(placeSums, expectedSums, sizeof sums) == 0);
+                        if (!withNan) { // the definition: frame-order sums by frame modulo 8, the maximum
+                            double formula[8] = {};
+                            float top = 0;
+                            for (int n = 0; n < frames; ++n) {
+                                formula[n & 7] += double(f[std::size_t(n)]);
+                                top = std::max(top, f[std::size_t(n)]);
+                            }
+                            CHECK(std::memcmp(sums, formula, sizeof sums) == 0);
+                            CHECK(most == top);
+                        }
+                    }
+    }
+}
