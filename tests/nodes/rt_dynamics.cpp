@@ -7,6 +7,7 @@
 #include "core/Node.h"
 #include "core/Registry.h"
 #include "support/RtAllocations.h"
+#include "support/RtBlocks.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -70,30 +71,21 @@ TEST_CASE("rt: the dynamics kernel allocates nothing on any of its segment paths
         REQUIRE(link >= 0);
         if (compressor) REQUIRE((autoRelease >= 0 && makeup >= 0));
         const long count = sg::test::allocationsDuring([&] {
-            std::int64_t position = 0;
             // Blocks of 64 start at frame counts that are multiples of 8 (the mono instances' apply
             // takes their statistics in its pass), after the blocks of 5 those of 512 and 4096 do not.
-            for (int block : {1, 3, 64, 5, 512, 4096})
-                for (int k = 0; k < 12; ++k) {
-                    if (k == 2 && compressor) { // auto release on (and off again) mid-stream, a makeup ramp
-                        kernel->setParam(0, autoRelease, 1.0, position + 1);
-                        kernel->setParam(3, autoRelease, 1.0, position);
-                        kernel->setParam(1, makeup, 6.0, position + 2);
-                    }
-                    if (k == 7 && compressor) kernel->setParam(0, autoRelease, 0.0, position + 3);
-                    if (k == 4) {
-                        kernel->setParam(4, link, 100.0, position + 1); // into a shared level and out of it
-                        kernel->setParam(3, link, 0.0, position);
-                        if (threshold >= 0) kernel->setParam(2, threshold, -40.0, position + 1);
-                    }
-                    ProcessContext ctx;
-                    ctx.position = position;
-                    ctx.frames = block;
-                    ctx.inputs = in;
-                    ctx.outputs = out;
-                    kernel->process(ctx);
-                    position += block;
+            sg::test::processBlocks(*kernel, in, out, {1, 3, 64, 5, 512, 4096}, 12, [&](int k, std::int64_t position, int) {
+                if (k == 2 && compressor) { // auto release on (and off again) mid-stream, a makeup ramp
+                    kernel->setParam(0, autoRelease, 1.0, position + 1);
+                    kernel->setParam(3, autoRelease, 1.0, position);
+                    kernel->setParam(1, makeup, 6.0, position + 2);
                 }
+                if (k == 7 && compressor) kernel->setParam(0, autoRelease, 0.0, position + 3);
+                if (k == 4) {
+                    kernel->setParam(4, link, 100.0, position + 1); // into a shared level and out of it
+                    kernel->setParam(3, link, 0.0, position);
+                    if (threshold >= 0) kernel->setParam(2, threshold, -40.0, position + 1);
+                }
+            });
         });
         CHECK(count == 0);
         std::vector<Measurement> figures;
