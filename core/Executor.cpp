@@ -140,9 +140,14 @@ void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int of
 }
 
 /// Steps may read `frames` frames of `in` from `offset` where the caller holds them: the view
-/// covers the padded length that element-wise loops and sums read (paddedFrames).
+/// covers the padded length that element-wise loops and sums read (paddedFrames), and every
+/// channel's first frame is aligned as ProcessContext promises its lanes (kBufferAlignBytes: a
+/// host's own arrays, or a block size that is not a multiple of 16 frames, get copied).
 inline bool readInPlace(const ConstAudioView& in, int offset, int frames) noexcept {
-    return in.data != nullptr && offset + paddedFrames(frames) <= in.frames;
+    if (in.data == nullptr || offset + paddedFrames(frames) > in.frames) return false;
+    for (int c = 0; c < in.channels; ++c)
+        if (reinterpret_cast<std::uintptr_t>(in.channel(c) + offset) % kBufferAlignBytes != 0) return false;
+    return true;
 }
 
 } // namespace
