@@ -56,6 +56,31 @@ std::vector<float> run(dynamics::SlidingMaximum& peak, const std::vector<float>&
     return out;
 }
 
+/// The smoothing recursion of DynamicsKernel.h on lane `l`'s targets, from rest, in the vector
+/// code's operation order. Auto release (the larger of the fast and slow states) applies from
+/// frame `autoFrom` on when `autoRelease`; `released` counts the frames where it decides.
+std::vector<float> smoothReference(const std::vector<float>& targets, const dynamics::SmoothCoefficients& k, int l,
+                                   bool autoRelease, std::size_t autoFrom, std::size_t* released = nullptr) {
+    std::vector<float> out(targets.size());
+    double c = 0, s = 0;
+    for (std::size_t n = 0; n < targets.size(); ++n) {
+        const double t = double(targets[n]);
+        const bool tiny = t < dynamics::kSnapDb;
+        const double next = tiny && c < dynamics::kSnapDb ? 0.0
+                            : t > c                       ? k.riseRest[l] * t + k.rise[l] * c
+                                                          : k.fallRest[l] * t + k.fall[l] * c;
+        const double slowNext = tiny && s < dynamics::kSnapDb ? 0.0
+                                : t > s                       ? k.slowRiseRest[l] * t + k.slowRise[l] * s
+                                                              : k.slowFallRest[l] * t + k.slowFall[l] * s;
+        c = next;
+        s = slowNext;
+        const bool slowDecides = autoRelease && n >= autoFrom && next < slowNext;
+        if (released && slowDecides) ++*released;
+        out[n] = float(slowDecides ? slowNext : next);
+    }
+    return out;
+}
+
 } // namespace
 
 TEST_CASE("dynamics core: the sliding maximum is max |x| over the last W frames, for every window and split",
@@ -203,23 +228,9 @@ TEST_CASE("dynamics core: the attack / release recursion across lanes is the sca
         k.autoRelease[l] = l % 3 == 1 ? 1.0 : 0.0;
     }
     // The formula of DynamicsKernel.h, lane by lane, in the vector code's operation order.
-    std::vector<std::vector<float>> expected(L, std::vector<float>(frames));
-    for (int l = 0; l < L; ++l) {
-        double c = 0, s = 0;
-        for (std::size_t n = 0; n < frames; ++n) {
-            const double t = double(targets[std::size_t(l)][n]);
-            const bool tiny = t < dynamics::kSnapDb;
-            const double next = tiny && c < dynamics::kSnapDb ? 0.0
-                                : t > c                       ? k.riseRest[l] * t + k.rise[l] * c
-                                                              : k.fallRest[l] * t + k.fall[l] * c;
-            const double slowNext = tiny && s < dynamics::kSnapDb ? 0.0
-                                    : t > s                       ? k.slowRiseRest[l] * t + k.slowRise[l] * s
-                                                                  : k.slowFallRest[l] * t + k.slowFall[l] * s;
-            c = next;
-            s = slowNext;
-            expected[std::size_t(l)][n] = float(k.autoRelease[l] > 0 && next < slowNext ? slowNext : next);
-        }
-    }
+    std::vector<std::vector<float>> expected(L);
+    for (int l = 0; l < L; ++l)
+        expected[std::size_t(l)] = smoothReference(targets[std::size_t(l)], k, l, k.autoRelease[l] > 0, 0);
     std::mt19937 rng(5);
     std::vector<int> random;
     for (int i = 0; i < 100; ++i) random.push_back(std::uniform_int_distribution<int>(1, 70)(rng));
@@ -393,26 +404,10 @@ TEST_CASE("dynamics core: the recursion without auto release in any lane, then s
     }
     on = off;
     for (int l = 0; l < L; ++l) on.autoRelease[l] = l % 2 == 0 ? 1.0 : 0.0;
-    std::vector<std::vector<float>> expected(L, std::vector<float>(frames));
+    std::vector<std::vector<float>> expected(L);
     std::size_t released = 0; // frames where the slow path decides: the test must reach it
-    for (int l = 0; l < L; ++l) {
-        double c = 0, s = 0;
-        for (std::size_t n = 0; n < frames; ++n) {
-            const double t = double(targets[std::size_t(l)][n]);
-            const bool tiny = t < dynamics::kSnapDb;
-            const double next = tiny && c < dynamics::kSnapDb ? 0.0
-                                : t > c                       ? off.riseRest[l] * t + off.rise[l] * c
-                                                              : off.fallRest[l] * t + off.fall[l] * c;
-            const double slowNext = tiny && s < dynamics::kSnapDb ? 0.0
-                                    : t > s                       ? off.slowRiseRest[l] * t + off.slowRise[l] * s
-                                                                  : off.slowFallRest[l] * t + off.slowFall[l] * s;
-            c = next;
-            s = slowNext;
-            const bool automatic = n >= switchAt && on.autoRelease[l] > 0;
-            released += automatic && next < slowNext ? 1 : 0;
-            expected[std::size_t(l)][n] = float(automatic && next < slowNext ? slowNext : next);
-        }
-    }
+    for (int l = 0; l < L; ++l)
+        expected[std::size_t(l)] = smoothReference(targets[std::size_t(l)], off, l, on.autoRelease[l] > 0, switchAt, &released);
     REQUIRE(released > 100);
     for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
         if (int(arch) > int(detectSimdArch())) continue;
