@@ -219,6 +219,15 @@ TEST_CASE("series recorder: long segments give the four chains' maxima bit for b
                 std::uint32_t a = 0, b = 0;
                 std::memcpy(&a, &got.values[k], 4);
                 std::memcpy(&b, &expected[k], 4);
+                // Under denormals-are-zero a denormal is zero to the hardware: the recorder keeps
+                // its maxima in a double between calls, and whether a denormal survives that
+                // round trip (a conversion flushes it) depends on whether the compiler keeps it
+                // (sanitizer builds do, optimised builds fold it away). There, a denormal and a
+                // zero of the same sign are the same value; everywhere else the bits must match.
+                const auto tiny = [](std::uint32_t bits) { return (bits & 0x7fffffffu) < 0x00800000u; };
+                if (daz && tiny(a) && tiny(b) && (a >> 31) == (b >> 31)) continue;
+                if (a != b && mismatches < 8)
+                    UNSCOPED_INFO("window " << k << ": got 0x" << std::hex << a << ", expected 0x" << b);
                 mismatches += a != b ? 1 : 0;
             }
             CHECK(mismatches == 0);
