@@ -356,6 +356,9 @@ void smoothLanes(const float* const* targets, int lanes, int frames, const dynam
                  double* slow, float* const* out) noexcept {
     constexpr int width = int(Doubles::size), most = kBatchesPerPass<Doubles>;
     static_assert(most * width <= dynamics::kSmoothLanes && most <= 4, "a pass fits in a call");
+    // Outside the if constexpr below: a false static_assert in its discarded branch is an error
+    // to clang (the fuzz build) even when that branch is not taken.
+    static_assert(most * width == dynamics::kSmoothLanes || 2 * most * width == dynamics::kSmoothLanes, "one or two passes");
     // Only the batches that hold a used lane run, and one or two lanes (a mono or stereo
     // instance alone) run on 2-lane batches whatever the architecture: the same operations on
     // the same lanes, so the same bits. The caller points the rest of the lanes it passes
@@ -364,7 +367,6 @@ void smoothLanes(const float* const* targets, int lanes, int frames, const dynam
     if (lanes <= 2) return smoothBatches<Pair, 1, AnyAuto, 0>(targets, frames, k, change, slow, out);
     smoothPass<AnyAuto, 0>(targets, std::min(lanes, most * width), frames, k, change, slow, out);
     if constexpr (most * width < dynamics::kSmoothLanes) {
-        static_assert(2 * most * width == dynamics::kSmoothLanes, "two passes");
         if (lanes > most * width) smoothPass<AnyAuto, most * width>(targets, lanes - most * width, frames, k, change, slow, out);
     }
 }
