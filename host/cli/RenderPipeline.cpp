@@ -16,8 +16,15 @@ namespace sg::cli {
 
 namespace {
 
-/// Frames a pipeline chunk holds at least.
-constexpr int kPipelineChunkFrames = 16384;
+/// Frames of a pipeline chunk: as many as kPipelineBytes allows for every port's kChunkSlots
+/// chunks, within these bounds. Each chunk is a hand-off between threads (a wake-up of the
+/// reader or the writer, and of the graph's thread when it waits), so larger chunks cost less:
+/// W1 (2 channels in, 2 out) at 65536 frames instead of 16384 measured 0.39 s against 0.44 s
+/// wall and 0.56 s against 0.60 s of CPU (medians of 9 alternated renders), while a mix of 32
+/// mono tracks keeps 16384 frames and its memory.
+constexpr int kMinPipelineChunkFrames = 16384;
+constexpr int kMaxPipelineChunkFrames = 65536;
+constexpr std::size_t kPipelineBytes = std::size_t(4) << 20;
 
 /// Owns the streams and the threads; the destructor cancels and joins whatever still runs, so
 /// every early return stops them before the files and meters they use go away.
@@ -133,7 +140,14 @@ int runRenderPipeline(const RenderRequest& request, RenderPlan& plan, RenderOutp
     const auto& execInputs = executor.inputs();
     const auto& execOutputs = executor.outputs();
     const int block = request.blockFrames;
-    const int chunkFrames = block * ((kPipelineChunkFrames + block - 1) / block);
+    std::size_t channels = 0;
+    for (const auto& port : execInputs) channels += std::size_t(port.channels);
+    for (std::size_t k = 0; k < execOutputs.size(); ++k)
+        if (outputs.writes[k]) channels += std::size_t(execOutputs[k].channels);
+    const int wanted = int(
+        std::clamp<std::size_t>(kPipelineBytes / (std::size_t(kChunkSlots) * sizeof(float) * std::max<std::size_t>(channels, 1)),
+                                kMinPipelineChunkFrames, kMaxPipelineChunkFrames));
+    const int chunkFrames = block * ((wanted + block - 1) / block);
 
     std::int64_t totalFrames = 0;
     for (const auto& reader : plan.readers) totalFrames = std::max(totalFrames, reader.frames());

@@ -152,7 +152,8 @@ std::string WrittenSampleMeter::prepare(double sampleRate, int channels, io::Out
     return {};
 }
 
-void WrittenSampleMeter::stored(const ConstAudioView& view, const AudioView& out) {
+std::uint64_t WrittenSampleMeter::stored(const ConstAudioView& view, const AudioView& out) {
+    std::uint64_t clipped = 0;
     for (int done = 0; done < view.frames;) {
         const int frames = std::min(io::kChunkFrames, view.frames - done);
         const ConstAudioView part = view.frameRange(done, frames);
@@ -162,7 +163,7 @@ void WrittenSampleMeter::stored(const ConstAudioView& view, const AudioView& out
         } else {
             const std::size_t count = std::size_t(frames) * std::size_t(channels_);
             io::interleave(part, interleaved_.data());
-            io::quantize(interleaved_.data(), count, bits_, quantised_.data(), ditherScratch_.data(), dither_);
+            clipped += io::quantize(interleaved_.data(), count, bits_, quantised_.data(), ditherScratch_.data(), dither_);
             // q is left-justified in 32 bits: q / 2^31 is the stored value, exactly, in float.
             constexpr float kScale = 1.0f / 2147483648.0f;
             // Converted in order (a loop the compiler vectorises), then split into channels.
@@ -173,6 +174,7 @@ void WrittenSampleMeter::stored(const ConstAudioView& view, const AudioView& out
         }
         done += frames;
     }
+    return clipped;
 }
 
 void WrittenSampleMeter::measureStored(const ConstAudioView& stored) {
@@ -408,8 +410,10 @@ std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbt
     return yaml;
 }
 
-/// Frames per chunk handed between the threads of pass 2.
-constexpr int kHandOffFrames = 16384;
+/// Frames per chunk handed between the threads of pass 2: each hand-off wakes a thread, and
+/// 65536 frames measured 0.1 to 0.2 s less wall time than 16384 on the 10-minute W1 --target
+/// (fewer context switches; about a third less system time).
+constexpr int kHandOffFrames = 65536;
 
 /// Compiles in -> gain -> limiter -> out for `channels` at `sampleRate` into `program`.
 /// Returns "" or an error.
@@ -750,8 +754,9 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
     if (auto error = cache.rewind(); !error.empty()) return error;
     const float factor = float(dbToGain(trimDb)); // the gain node's factor, bit for bit
     ProgressBar progress("writing", cache.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
-    // A second thread reads the cache ahead; this one trims, encodes and works out what the
-    // writer stores (the same dither and quantisation); a third measures that.
+    // A second thread reads the cache ahead; this one trims and works out what the writer
+    // stores (the same dither and quantisation); a third measures that, and a fourth packs and
+    // writes the same values (integer samples of up to 24 bits; others are encoded here).
     ChunkProducer reader(cache.channels(), kHandOffFrames,
                          [&cache, remaining = cache.frames()](const AudioView& view, std::string& error) mutable {
                              const int want = int(std::min<std::int64_t>(view.frames, remaining));
@@ -767,7 +772,12 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
         meter.measureStored(view);
         return std::string();
     });
+    std::optional<ChunkConsumer> encoder;
+    if (writer.takesStoredValues())
+        encoder.emplace(cache.channels(), kHandOffFrames,
+                        [&writer](const ConstAudioView& view) { return writer.writeStored(view, 0); });
     AudioBuffer block(cache.channels(), kEncodeBlockFrames), stored(cache.channels(), kEncodeBlockFrames);
+    std::uint64_t clipped = 0;
     std::int64_t done = 0;
     while (done < cache.frames()) {
         if (interrupted && *interrupted) return "interrupted";
@@ -780,13 +790,23 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
                 for (int f = 0; f < got; ++f) samples[f] *= factor;
             }
         const ConstAudioView view(block.view().frameRange(0, got));
-        meter.stored(view, stored.view().frameRange(0, got));
-        if (!measurer.sink().write(ConstAudioView(stored.view().frameRange(0, got)))) break; // the measurer's error, below
-        if (auto error = writer.write(view); !error.empty()) return error;
+        clipped += meter.stored(view, stored.view().frameRange(0, got));
+        const ConstAudioView storedView(stored.view().frameRange(0, got));
+        if (!measurer.sink().write(storedView)) break; // the measurer's error, below
+        if (encoder) {
+            if (!encoder->sink().write(storedView)) break; // the writer's error, below
+        } else if (auto error = writer.write(view); !error.empty()) {
+            return error;
+        }
         done += got;
         progress.update(done);
     }
     progress.finish();
+    if (encoder) {
+        if (auto error = encoder->finish(); !error.empty()) return error;
+        if (auto error = writer.writeStored(ConstAudioView(stored.view().frameRange(0, 0)), clipped); !error.empty())
+            return error;
+    }
     return measurer.finish();
 }
 

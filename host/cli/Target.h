@@ -104,7 +104,9 @@ public:
     /// process() in two halves, for two threads: stored() writes to `out` (same frames and
     /// channels as `view`) the values the writer stores for `view` (it advances the dither), and
     /// measureStored() measures such values. Calls of each must keep the frames' order.
-    void stored(const ConstAudioView& view, const AudioView& out);
+    /// stored() returns the samples that quantisation clipped (what the writer counts), so its
+    /// values can go to io::AudioFileWriter::writeStored() too.
+    std::uint64_t stored(const ConstAudioView& view, const AudioView& out);
     void measureStored(const ConstAudioView& stored);
     /// The meter (its readings cover everything processed).
     const LoudnessMeter& meter() const { return meter_; }

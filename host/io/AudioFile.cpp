@@ -629,6 +629,52 @@ std::string AudioFileWriter::write(const ConstAudioView& view) {
     return {};
 }
 
+bool AudioFileWriter::takesStoredValues() const {
+    const State& s = *state_;
+    return s.file && !s.floatSamples && s.bits > 0 && s.bits <= 24;
+}
+
+std::string AudioFileWriter::writeStored(const ConstAudioView& stored, std::uint64_t clipped) {
+    State& s = *state_;
+    if (!s.file) return "cannot write " + quotedPath(s.path) + ": file is not open";
+    if (!takesStoredValues())
+        return "cannot write " + quotedPath(s.path) +
+               ": internal: stored values are only taken for integer samples of up to 24 bits";
+    if (stored.channels != s.channels)
+        return "cannot write " + quotedPath(s.path) + ": got " + std::to_string(stored.channels) + " channels, the file has " +
+               std::to_string(s.channels);
+    for (int done = 0; done < stored.frames;) {
+        const int chunk = std::min(kChunkFrames, stored.frames - done);
+        const std::size_t samples = std::size_t(chunk) * std::size_t(s.channels);
+        interleave(stored.frameRange(done, chunk), s.floatScratch.data());
+        // v = q / 2^31 with q a multiple of 2^(32 - bits), bits <= 24: v * 2^31 is q, exactly.
+        const float* values = s.floatScratch.data();
+        std::int32_t* q = s.intScratch.data();
+        for (std::size_t i = 0; i < samples; ++i) q[i] = std::int32_t(values[i] * 2147483648.0f);
+        sf_count_t written;
+        if (s.rawBytesPerSample > 0) {
+            const std::size_t bytes = samples * std::size_t(s.rawBytesPerSample);
+            if (s.rawFill + bytes > s.rawBytes.size())
+                if (std::string reason = s.flushRaw(); !reason.empty())
+                    return "cannot write " + quotedPath(s.path) + ": " + reason;
+            packLittleEndian(q, samples, s.rawBytesPerSample, s.rawBytes.data() + s.rawFill);
+            s.rawFill += bytes;
+            written = chunk;
+        } else {
+            written = sf_writef_int(s.file, q, chunk);
+        }
+        if (written != chunk) {
+            std::string reason = sf_strerror(s.file);
+            return "cannot write " + quotedPath(s.path) + ": " + reason;
+        }
+        s.frames += chunk;
+        done += chunk;
+    }
+    s.clipped += clipped;
+    s.startWriteback();
+    return {};
+}
+
 std::string AudioFileWriter::commit() {
     State& s = *state_;
     if (!s.file) return "cannot write " + quotedPath(s.path) + ": file is not open";

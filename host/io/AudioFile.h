@@ -101,6 +101,17 @@ public:
     /// Appends view.frames frames (view.channels must equal the channels given to open()).
     /// Returns "" or a message naming the file (e.g. disk full).
     std::string write(const ConstAudioView& view);
+    /// True when writeStored() takes this file's samples: integer PCM of up to 24 bits, whose
+    /// stored values a float holds exactly.
+    bool takesStoredValues() const;
+    /// Appends frames that the caller has already dithered and quantised for this file exactly
+    /// as write() would, given as the values stored (q / 2^31, q the left-justified integer:
+    /// what cli::WrittenSampleMeter::stored() gives with this writer's dither seed), with
+    /// `clipped` the samples that quantisation clipped. The same bytes as write() of the frames
+    /// before quantisation, without quantising them a second time (a caller that measures what
+    /// is stored has done it already). Only when takesStoredValues(); the writer's own dither is
+    /// not advanced, so the calls of one file are all write() or all writeStored().
+    std::string writeStored(const ConstAudioView& stored, std::uint64_t clipped);
     /// Finishes the file and renames it over the target. Returns "" or an error, in which case
     /// the temporary file is removed and the target is untouched.
     std::string commit();

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -44,6 +46,11 @@ Planar hostile(int frames, double rate) {
         x[1][i] = float(std::clamp(r, -1.0, 1.0));
     }
     return x;
+}
+
+std::string fileBytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 } // namespace
@@ -171,21 +178,28 @@ TEST_CASE("TempSampleFile::readAt reads any frames from several threads at once,
 TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit; split over two threads it reads as process()",
           "[render][target][written]") {
     // Hostile material at 44.1 kHz and +20 dB of drive (clipping in the writer), in ragged blocks;
-    // the oracle is the file the writer stores, read back.
+    // the oracle is the file the writer stores, read back. The stored values written again with
+    // writeStored() (what --target's encoding does) must give the same bytes and clip count.
     TempDir dir;
     constexpr double kRate44 = 44100;
     constexpr int kFrames = 4 * 44100;
     Planar x = hostile(kFrames, kRate44);
     for (auto& channel : x)
         for (float& v : channel) v *= 10.0f; // +20 dB: most of it clips
-    for (io::OutputFormat format : {io::OutputFormat::Wav16, io::OutputFormat::Wav24, io::OutputFormat::Wav32f}) {
-        CAPTURE(io::outputFormatBits(format));
+    for (io::OutputFormat format : {io::OutputFormat::Wav16, io::OutputFormat::Wav24, io::OutputFormat::Wav32f,
+                                    io::OutputFormat::Flac16, io::OutputFormat::Flac24}) {
+        CAPTURE(io::outputFormatName(format));
         cli::WrittenSampleMeter whole, split;
         REQUIRE(whole.prepare(kRate44, 2, format) == "");
         REQUIRE(split.prepare(kRate44, 2, format) == "");
-        const std::string path = dir.file("written.wav");
-        io::AudioFileWriter writer;
+        const bool flac = format == io::OutputFormat::Flac16 || format == io::OutputFormat::Flac24;
+        const std::string path = dir.file(flac ? "written.flac" : "written.wav");
+        const std::string again = dir.file(flac ? "again.flac" : "again.wav");
+        io::AudioFileWriter writer, storedWriter;
         REQUIRE(writer.open(path, format, kRate44, 2) == "");
+        REQUIRE(storedWriter.open(again, format, kRate44, 2) == "");
+        CHECK(storedWriter.takesStoredValues() == (format != io::OutputFormat::Wav32f));
+        std::uint64_t clipped = 0;
         AudioBuffer block(2, 20000), stored(2, 20000);
         Planar storedAll(2);
         std::uint32_t seed = 5;
@@ -195,13 +209,25 @@ TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit;
             const ConstAudioView view(block.view().frameRange(0, frames));
             REQUIRE(writer.write(view) == "");
             whole.process(view);
-            split.stored(view, stored.view().frameRange(0, frames));
+            const std::uint64_t blockClips = split.stored(view, stored.view().frameRange(0, frames));
+            clipped += blockClips;
             split.measureStored(ConstAudioView(stored.view().frameRange(0, frames)));
+            if (storedWriter.takesStoredValues())
+                REQUIRE(storedWriter.writeStored(ConstAudioView(stored.view().frameRange(0, frames)), blockClips) == "");
+            else
+                CHECK(storedWriter.writeStored(ConstAudioView(stored.view().frameRange(0, frames)), blockClips) != "");
             for (int c = 0; c < 2; ++c)
                 storedAll[std::size_t(c)].insert(storedAll[std::size_t(c)].end(), stored.channel(c), stored.channel(c) + frames);
             done += frames;
         }
         REQUIRE(writer.commit() == "");
+        if (storedWriter.takesStoredValues()) {
+            CHECK(clipped > 0);
+            CHECK(storedWriter.clippedSamples() == writer.clippedSamples());
+            CHECK(storedWriter.clippedSamples() == clipped);
+            REQUIRE(storedWriter.commit() == "");
+            CHECK(fileBytes(again) == fileBytes(path));
+        }
         io::AudioFileReader reader;
         REQUIRE(reader.open(path) == "");
         AudioBuffer back(2, kFrames);
