@@ -44,7 +44,8 @@ struct CompressorDecl : DynamicsDecl {
                           .defaultValue(0)
                           .describe("1 = program-dependent release: a slow path (attack 5 x release, release 10 x "
                                     "release) holds the reduction after sustained compression; short peaks still "
-                                    "release with `release`.")
+                                    "release with `release`. Switched on mid-stream, the slow path starts from the "
+                                    "reduction of that moment.")
                           .stepped();
         makeup = decl.param("makeup")
                      .decibels(-24, 40)

@@ -320,6 +320,13 @@ private:
             k.slowFall[l] = inst.slowFallFactor;
             k.slowRiseRest[l] = 1.0 - inst.slowRiseFactor;
             k.slowFallRest[l] = 1.0 - inst.slowFallFactor;
+            // The slow path only runs while some lane of the group has auto release (its state
+            // rests otherwise): switched on, it starts from the change as it is, so the output
+            // max(C', S') goes on without a step, whatever ran before.
+            if (inst.autoRelease && !(k.autoRelease[l] > 0)) {
+                SmoothGroup& group = groups_[std::size_t(lane / kSmoothLanes)];
+                group.slow[l] = group.change[l];
+            }
             k.autoRelease[l] = inst.autoRelease ? 1.0 : 0.0;
         }
         switch (d_.kind) {

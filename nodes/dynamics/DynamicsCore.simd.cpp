@@ -260,8 +260,9 @@ template <class Batch> inline void scatterTile(const Batch in[4], float* const* 
 }
 
 /// smoothChanges on the first Used batches of lanes (compile-time, so the state stays in registers).
-/// AnyAuto = false when no lane of the call has auto release: the output is C' in every lane (the
-/// slow path still advances, so a later switch-on finds the same state).
+/// AnyAuto = false when no lane of the call has auto release: the output is C' in every lane and
+/// the slow path rests (a lane whose auto release is switched on starts it from C: DynamicsCore.cpp,
+/// update()), so a lane alone, the usual case, runs one chain per frame instead of two.
 template <class Batch, int Used, bool AnyAuto, int first>
 void smoothBatches(const float* const* allTargets, int frames, const dynamics::SmoothCoefficients& k, double* allChange,
                    double* allSlow, float* const* allOut) noexcept {
@@ -286,15 +287,19 @@ void smoothBatches(const float* const* allTargets, int frames, const dynamics::S
         const Batch rising = Batch::load_aligned(k.riseRest + at) * target + Batch::load_aligned(k.rise + at) * c[b];
         const Batch falling = Batch::load_aligned(k.fallRest + at) * target + Batch::load_aligned(k.fall + at) * c[b];
         const Batch next = xsimd::select(tiny & (c[b] < snap), zero, xsimd::select(target > c[b], rising, falling));
-        const Batch slowRising = Batch::load_aligned(k.slowRiseRest + at) * target + Batch::load_aligned(k.slowRise + at) * s[b];
-        const Batch slowFalling = Batch::load_aligned(k.slowFallRest + at) * target + Batch::load_aligned(k.slowFall + at) * s[b];
-        const Batch slowNext = xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
         c[b] = next;
-        s[b] = slowNext;
-        if constexpr (AnyAuto)
+        if constexpr (AnyAuto) {
+            const Batch slowRising =
+                Batch::load_aligned(k.slowRiseRest + at) * target + Batch::load_aligned(k.slowRise + at) * s[b];
+            const Batch slowFalling =
+                Batch::load_aligned(k.slowFallRest + at) * target + Batch::load_aligned(k.slowFall + at) * s[b];
+            const Batch slowNext =
+                xsimd::select(tiny & (s[b] < snap), zero, xsimd::select(target > s[b], slowRising, slowFalling));
+            s[b] = slowNext;
             return xsimd::select(Batch::load_aligned(k.autoRelease + at) > zero, larger(next, slowNext), next);
-        else
+        } else {
             return next;
+        }
     };
     int n = 0;
     if constexpr (kTiled<Batch>) {

@@ -122,7 +122,9 @@ inline constexpr double kSnapDb = 1e-7;
 // (out[l] may be targets[l]; the state is double, out is rounded to float):
 //   C' = (1 - a) T + a C, a = rise when T > C else fall; C' = 0 when C < kSnapDb and T < kSnapDb;
 //   the slow path S likewise with the slow factors; out = max(C', S') where autoRelease, else C'.
-// `change` and `slow` ([kSmoothLanes]) carry C and S from call to call.
+// `change` and `slow` ([kSmoothLanes]) carry C and S from call to call. S advances only in calls
+// where some lane has autoRelease (no output reads it otherwise); the caller starts a lane's S
+// from its C when its auto release is switched on.
 SG_SIMD_DECLARE(void smoothChanges(const float* const* targets, int lanes, int frames, const sg::dynamics::SmoothCoefficients& k,
                                    double* change, double* slow, float* const* out) noexcept)
 

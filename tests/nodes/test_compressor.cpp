@@ -318,6 +318,40 @@ TEST_CASE("compressor: hostile inputs stay finite and never gain without makeup"
     }
 }
 
+TEST_CASE("compressor: auto release switched on mid-stream starts from the reduction of that moment", "[nodes][compressor]") {
+    // Hot noise at +20 dB with quiet gaps: the compressor works hard and releases. Before the
+    // switch the output is the one without auto release, bit for bit; at the switch the gain moves
+    // by no more than one frame of the recursion (no step from a slow path that ran unseen); after
+    // it, the slow path only ever holds more reduction, and in the last gap it does.
+    const double rate = 44100;
+    const std::int64_t frames = std::int64_t(2 * rate), at = 40000;
+    Lanes in = noiseLanes(2, frames, 21, 10.0f);
+    for (auto& lane : in) {
+        scale(lane, 30000, 36000, 0.001f); // a gap before the switch: the fast path has released
+        scale(lane, 70000, frames, 0.001f);
+    }
+    const auto params = paramsOf("compressor", {{"threshold", -30}, {"ratio", 8}, {"release", 200}});
+    const NodeType* type = Registry::builtin().find("compressor");
+    auto kernelOff = preparedKernel("compressor", {rate, 512, detectSimdArch()}, {instanceOf("compressor", params, 2)});
+    auto kernelOn = preparedKernel("compressor", {rate, 512, detectSimdArch()}, {instanceOf("compressor", params, 2)});
+    const Lanes off = renderKeyed(*kernelOff, in, {}, 512, {512, 100, 7});
+    const Lanes on = renderKeyed(*kernelOn, in, {}, 512, {512, 100, 7}, {{at, 0, type->paramIndex("auto_release"), 1}});
+    for (int c = 0; c < 2; ++c) {
+        const auto& x = in[std::size_t(c)];
+        CHECK(std::memcmp(on[std::size_t(c)].data(), off[std::size_t(c)].data(), sizeof(float) * std::size_t(at)) == 0);
+        CHECK(std::fabs(gainDbAt(x, on[std::size_t(c)], at) - gainDbAt(x, off[std::size_t(c)], at)) < 0.01);
+        std::int64_t deeper = 0, shallower = 0;
+        for (std::int64_t n = at; n < frames; ++n) {
+            if (std::fabs(x[std::size_t(n)]) < 1e-3f) continue;
+            const double gOn = gainDbAt(x, on[std::size_t(c)], n), gOff = gainDbAt(x, off[std::size_t(c)], n);
+            deeper += gOn < gOff - 1e-3 ? 1 : 0;
+            shallower += gOn > gOff + 1e-3 ? 1 : 0;
+        }
+        CHECK(shallower == 0);
+        CHECK(deeper > 1000); // the slow path does hold the reduction
+    }
+}
+
 TEST_CASE("compressor: block splits, SIMD architectures and batching change no bit", "[nodes][compressor]") {
     for (double rate : kRates) {
         const std::int64_t frames = std::int64_t(0.3 * rate);
@@ -329,10 +363,13 @@ TEST_CASE("compressor: block splits, SIMD architectures and batching change no b
                           0),
             keyedInstance("compressor", paramsOf("compressor", {{"detector", 1}, {"link", 30}}), 1, 1)};
         const NodeType* type = Registry::builtin().find("compressor");
-        const std::vector<ParamEvent> events{{1001, 0, type->paramIndex("threshold"), -40},
-                                             {2003, 1, type->paramIndex("ratio"), 20},
-                                             {3007, 0, type->paramIndex("makeup"), -3},
-                                             {5000, 1, type->paramIndex("attack"), 0}};
+        // Auto release is switched on in the instance without it and off and on again in the
+        // other: its slow path rests while no lane of the batch uses it and restarts on a switch.
+        const std::vector<ParamEvent> events{
+            {1001, 0, type->paramIndex("threshold"), -40},  {2003, 1, type->paramIndex("ratio"), 20},
+            {2500, 1, type->paramIndex("auto_release"), 1}, {3007, 0, type->paramIndex("makeup"), -3},
+            {4000, 0, type->paramIndex("auto_release"), 0}, {4500, 0, type->paramIndex("auto_release"), 1},
+            {5000, 1, type->paramIndex("attack"), 0}};
         // Batched: both instances in one kernel; keys only on instance 1's port (lanes 0).
         auto render2 = [&](SimdArch arch, const std::vector<int>& blocks) {
             auto kernel = preparedKernel("compressor", {rate, 4096, arch}, setup);

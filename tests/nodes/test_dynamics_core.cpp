@@ -58,13 +58,15 @@ std::vector<float> run(dynamics::SlidingMaximum& peak, const std::vector<float>&
 
 /// The smoothing recursion of DynamicsKernel.h on lane `l`'s targets, from rest, in the vector
 /// code's operation order. Auto release (the larger of the fast and slow states) applies from
-/// frame `autoFrom` on when `autoRelease`; `released` counts the frames where it decides.
+/// frame `autoFrom` on when `autoRelease`, its slow state starting there from the fast one (as
+/// DynamicsCore.cpp's update() starts it); `released` counts the frames where it decides.
 std::vector<float> smoothReference(const std::vector<float>& targets, const dynamics::SmoothCoefficients& k, int l,
                                    bool autoRelease, std::size_t autoFrom, std::size_t* released = nullptr) {
     std::vector<float> out(targets.size());
     double c = 0, s = 0;
     for (std::size_t n = 0; n < targets.size(); ++n) {
         const double t = double(targets[n]);
+        if (autoRelease && n == autoFrom) s = c;
         const bool tiny = t < dynamics::kSnapDb;
         const double next = tiny && c < dynamics::kSnapDb ? 0.0
                             : t > c                       ? k.riseRest[l] * t + k.rise[l] * c
@@ -377,9 +379,9 @@ TEST_CASE("dynamics core: changeStatisticsPair equals the frame-order sums and t
 
 TEST_CASE("dynamics core: the recursion without auto release in any lane, then switched on, is the formula's",
           "[nodes][dynamics][compressor]") {
-    // Calls without auto release anywhere take the path without the output select; the slow path
-    // must still advance, so that lanes switched on later (between calls, as paramChanged does)
-    // give the formula's values from that frame on.
+    // Calls without auto release anywhere take the path without the slow path, which rests; lanes
+    // switched on later (between calls, as paramChanged does) start it from their fast state, as
+    // update() does, and give the formula's values from that frame on.
     constexpr int L = dynamics::kSmoothLanes;
     const std::size_t frames = 8000, switchAt = 2203;
     std::vector<std::vector<float>> targets(L);
@@ -419,6 +421,9 @@ TEST_CASE("dynamics core: the recursion without auto release in any lane, then s
                 std::vector<float> scratch(frames);
                 double change[L] = {}, slow[L] = {};
                 for (std::size_t n = 0; n < frames;) {
+                    if (n == switchAt)
+                        for (int l = 0; l < L; ++l)
+                            if (on.autoRelease[l] > 0) slow[l] = change[l];
                     // Calls end at the switch, as segments end at a parameter change.
                     const std::size_t end =
                         n < switchAt ? std::min(n + std::size_t(block), switchAt) : std::min(n + std::size_t(block), frames);
