@@ -165,12 +165,51 @@ TEST_CASE("packLittleEndian writes the bytes libsndfile writes for 16, 24 and 32
         REQUIRE(data != std::string::npos);
         const std::size_t size = q.size() * std::size_t(bits / 8);
         REQUIRE(bytes.size() >= data + 8 + size);
-        for (std::size_t count : {q.size(), std::size_t(1), std::size_t(0)}) { // whole, one sample, none
-            std::vector<unsigned char> packed(size + 1, 0xA5);
-            packLittleEndian(q.data(), count, bits / 8, packed.data());
-            const std::size_t n = count * std::size_t(bits / 8);
-            CHECK(std::memcmp(packed.data(), bytes.data() + data + 8, n) == 0);
-            CHECK(packed[n] == 0xA5); // nothing written past the end
+        // Whole, none, one sample, and counts around the 16-sample steps of the vector path, on
+        // every architecture (the AVX-512 one where the CPU has VBMI).
+        for (const char* arch : {"sse2", "avx2", static_cast<const char*>(nullptr)}) {
+            ForcedSimd forced(arch);
+            for (std::size_t count : {q.size(), std::size_t(0), std::size_t(1), std::size_t(15), std::size_t(16), std::size_t(17),
+                                      std::size_t(47), std::size_t(48), std::size_t(1001)}) {
+                INFO((arch ? arch : simdArchName(detectSimdArch())) << ", " << count << " samples");
+                std::vector<unsigned char> packed(size + 1, 0xA5);
+                packLittleEndian(q.data(), count, bits / 8, packed.data());
+                const std::size_t n = count * std::size_t(bits / 8);
+                CHECK(std::memcmp(packed.data(), bytes.data() + data + 8, n) == 0);
+                CHECK(packed[n] == 0xA5); // nothing written past the end
+            }
         }
+    }
+}
+
+TEST_CASE("interleave and deinterleave move every value, bit for bit, for any length and channel count, any SIMD", "[io]") {
+    // Values with every bit pattern that matters: NaNs with payloads, signed zeros, denormals.
+    std::vector<std::uint32_t> patterns;
+    for (std::uint32_t i = 0; i < 4000; ++i) patterns.push_back(0x9E3779B9u * (i + 1));
+    patterns[5] = 0x7FC01234u;  // a quiet NaN with a payload
+    patterns[17] = 0x80000000u; // -0
+    patterns[33] = 0x00000001u; // the smallest denormal
+    for (const char* arch : {"sse2", "avx2", static_cast<const char*>(nullptr)}) {
+        ForcedSimd forced(arch);
+        for (int channels : {1, 2, 3})
+            for (int frames : {0, 1, 15, 16, 17, 31, 32, 33, 1000}) {
+                INFO((arch ? arch : simdArchName(detectSimdArch())) << ", " << channels << " channels, " << frames << " frames");
+                AudioBuffer planar(channels, std::max(frames, 1)), back(channels, std::max(frames, 1));
+                for (int c = 0; c < channels; ++c)
+                    std::memcpy(planar.channel(c), patterns.data() + std::size_t(c) * 1000, sizeof(float) * std::size_t(frames));
+                std::vector<float> interleaved(std::size_t(channels) * std::size_t(frames) + 1);
+                std::memcpy(&interleaved.back(), &patterns[3999], sizeof(float));
+                interleave(ConstAudioView(planar.view().frameRange(0, frames)), interleaved.data());
+                std::size_t wrong = 0;
+                for (int f = 0; f < frames; ++f)
+                    for (int c = 0; c < channels; ++c)
+                        wrong += std::memcmp(&interleaved[std::size_t(f) * std::size_t(channels) + std::size_t(c)],
+                                             &patterns[std::size_t(c) * 1000 + std::size_t(f)], sizeof(float)) != 0;
+                CHECK(wrong == 0);
+                CHECK(std::memcmp(&interleaved.back(), &patterns[3999], sizeof(float)) == 0); // nothing past the end
+                deinterleave(interleaved.data(), back.view().frameRange(0, frames));
+                for (int c = 0; c < channels; ++c)
+                    CHECK(std::memcmp(back.channel(c), planar.channel(c), sizeof(float) * std::size_t(frames)) == 0);
+            }
     }
 }
