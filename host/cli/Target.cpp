@@ -648,28 +648,44 @@ double probeLufs(const ProbeSteps& measured) {
 }
 
 /// Measures what follows each segment's warm-up into its steps; the K filters start from rest
-/// at each segment's first frame and settle over its warm-up.
+/// at each segment's first frame and settle over its warm-up. The filtering is the loudness
+/// meter's vector kernel (KWeightingFilter), each step's sums per channel in frame order.
 class ProbeSink final : public AudioSink {
 public:
     ProbeSink(const std::vector<ProbeSegment>& segments, int channels, double sampleRate, ProbeSteps& out)
-        : segments_(segments), out_(out), weights_(defaultChannelWeights(channels)), filters_(std::size_t(channels)) {
-        kWeightingStages(sampleRate, shelf_, highpass_);
+        : segments_(segments), out_(out), weights_(defaultChannelWeights(channels)) {
+        error_ = filter_.prepare(sampleRate, channels);
     }
+    /// "" or why the filter could not be set up (then nothing is measured).
+    const std::string& error() const { return error_; }
     bool write(const ConstAudioView& block) override {
+        if (!error_.empty()) return false;
+        const float* planar[kLoudnessMaxChannels] = {};
+        for (int c = 0; c < block.channels; ++c) planar[c] = block.channel(c);
         const int stepFrames = out_.stepFrames;
         const std::int64_t measuredFrames = std::int64_t(out_.stepsPerSegment) * stepFrames;
-        for (int f = 0; f < block.frames && next_ < segments_.size(); ++f) {
+        for (int f = 0; f < block.frames && next_ < segments_.size();) {
             const ProbeSegment& s = segments_[next_];
-            if (at_ == 0) std::fill(filters_.begin(), filters_.end(), KFilter{});
-            double energy = 0;
-            for (int c = 0; c < block.channels; ++c) {
-                const double z = filters_[std::size_t(c)].run(shelf_, highpass_, double(block.channel(c)[f]));
-                energy += weights_[std::size_t(c)] * z * z;
-            }
+            if (at_ == 0) filter_.reset();
+            // Up to the next boundary: the warm-up's end, a step's end, or the segment's end.
             const std::int64_t measured = at_ - s.warmup;
-            if (measured >= 0 && measured < measuredFrames)
+            const bool counted = measured >= 0 && measured < measuredFrames;
+            const std::int64_t until = measured < 0 ? -measured
+                                       : counted    ? stepFrames - measured % stepFrames
+                                                    : s.warmup + s.frames - at_;
+            const int n = int(std::min<std::int64_t>(until, block.frames - f));
+            filter_.process(planar, f, n);
+            f += n;
+            at_ += n;
+            double sums[kLoudnessMaxChannels] = {};
+            if (measured < 0 && n == until) filter_.takeSums(sums); // the warm-up's: not counted
+            if (counted && n == until) {
+                filter_.takeSums(sums);
+                double energy = 0;
+                for (int c = 0; c < block.channels; ++c) energy += weights_[std::size_t(c)] * sums[c];
                 out_.steps[s.index * std::size_t(out_.stepsPerSegment) + std::size_t(measured / stepFrames)] += energy;
-            if (++at_ == s.warmup + s.frames) ++next_, at_ = 0;
+            }
+            if (at_ == s.warmup + s.frames) ++next_, at_ = 0;
         }
         return true;
     }
@@ -678,8 +694,8 @@ private:
     const std::vector<ProbeSegment>& segments_;
     ProbeSteps& out_;
     std::vector<double> weights_;
-    std::vector<KFilter> filters_;
-    KWeightingStage shelf_, highpass_;
+    KWeightingFilter filter_;
+    std::string error_;
     std::size_t next_ = 0;
     std::int64_t at_ = 0;
 };
@@ -701,6 +717,7 @@ std::string probeHalf(const TempSampleFile& source, const std::vector<ProbeSegme
     if (segments.empty()) return {};
     ProbeSource input(source, segments);
     ProbeSink measured(segments, source.channels(), sampleRate, out);
+    if (!measured.error().empty()) return measured.error();
     if (program) {
         std::int64_t frames = 0;
         for (const auto& s : segments) frames += s.warmup + s.frames;

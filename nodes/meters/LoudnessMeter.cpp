@@ -427,6 +427,69 @@ struct LoudnessMeter::State {
     }
 };
 
+namespace {
+
+/// The K-weighting bank of `channels` at `sampleRate`, at rest, its state and scratch in the two
+/// arrays.
+void prepareKWeighting(double sampleRate, int channels, loudness::KWeightBank& bank, AlignedDoubles& state,
+                       AlignedDoubles& scratch) {
+    KWeightingStage shelf, highpass;
+    kWeightingStages(sampleRate, shelf, highpass);
+    const double coefficients[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
+                                     highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
+    for (int i = 0; i < 10; ++i)
+        for (int lane = 0; lane < loudness::kLanePad; ++lane) bank.coefficients[i][lane] = coefficients[i];
+    state.assign(std::size_t(loudness::kStateVars) * loudness::kLanePad);
+    scratch.assign(std::size_t(loudness::kChunkFrames) * loudness::kLanePad);
+    bank.lanes = channels;
+    bank.state = state.data();
+    bank.scratch = scratch.data();
+}
+
+} // namespace
+
+struct KWeightingFilter::State {
+    loudness::KWeightBank bank;
+    AlignedDoubles kState, kScratch;
+    void (*kWeight)(const loudness::KWeightBank&, const float* const*, int, int, double*) noexcept = nullptr;
+    alignas(64) double sums[loudness::kLanePad] = {};
+};
+
+KWeightingFilter::KWeightingFilter() = default;
+KWeightingFilter::~KWeightingFilter() = default;
+KWeightingFilter::KWeightingFilter(KWeightingFilter&&) noexcept = default;
+KWeightingFilter& KWeightingFilter::operator=(KWeightingFilter&&) noexcept = default;
+
+std::string KWeightingFilter::prepare(double sampleRate, int channels) {
+    if (!(sampleRate >= 8000 && sampleRate <= 768000))
+        return "K-weighting: sample rate " + std::to_string(sampleRate) + " Hz is outside 8 kHz .. 768 kHz";
+    if (channels < 1 || channels > kLoudnessMaxChannels)
+        return "K-weighting: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " + std::to_string(channels);
+    auto state = std::make_unique<State>();
+    prepareKWeighting(sampleRate, channels, state->bank, state->kState, state->kScratch);
+    state->kWeight = SG_SIMD_PICK(detectSimdArch(), kWeightedEnergy);
+    state_ = std::move(state);
+    return {};
+}
+
+void KWeightingFilter::reset() noexcept {
+    if (!state_) return;
+    state_->kState.clear();
+    std::fill(std::begin(state_->sums), std::end(state_->sums), 0.0);
+}
+
+void KWeightingFilter::process(const float* const* planar, int offset, int frames) noexcept {
+    if (!state_ || frames <= 0) return;
+    DenormalGuard guard; // as the meter's
+    state_->kWeight(state_->bank, planar, offset, frames, state_->sums);
+}
+
+void KWeightingFilter::takeSums(double* sums) noexcept {
+    if (!state_) return;
+    for (int c = 0; c < state_->bank.lanes; ++c) sums[c] = state_->sums[c];
+    std::fill(std::begin(state_->sums), std::end(state_->sums), 0.0);
+}
+
 LoudnessMeter::LoudnessMeter() = default;
 LoudnessMeter::~LoudnessMeter() = default;
 LoudnessMeter::LoudnessMeter(LoudnessMeter&&) noexcept = default;
@@ -454,17 +517,7 @@ std::string LoudnessMeter::prepare(double sampleRate, int channels, const Loudne
     s.oversampling = options.truePeakOversampling;
     for (int c = 0; c < channels; ++c) s.weights[c] = weights[std::size_t(c)];
 
-    KWeightingStage shelf, highpass;
-    kWeightingStages(sampleRate, shelf, highpass);
-    const double coefficients[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
-                                     highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
-    for (int i = 0; i < 10; ++i)
-        for (int lane = 0; lane < loudness::kLanePad; ++lane) s.bank.coefficients[i][lane] = coefficients[i];
-    s.kState.assign(std::size_t(loudness::kStateVars) * loudness::kLanePad);
-    s.kScratch.assign(std::size_t(loudness::kChunkFrames) * loudness::kLanePad);
-    s.bank.lanes = channels;
-    s.bank.state = s.kState.data();
-    s.bank.scratch = s.kScratch.data();
+    prepareKWeighting(sampleRate, channels, s.bank, s.kState, s.kScratch);
     const SimdArch arch = detectSimdArch();
     s.kWeight = SG_SIMD_PICK(arch, kWeightedEnergy);
     s.peak = SG_SIMD_PICK(arch, polyphasePeak);

@@ -143,4 +143,31 @@ private:
     std::unique_ptr<State> state_;
 };
 
+/// The meter's K-weighting on its own, for measurements the meter does not make (--target's
+/// probe: 100 ms steps of short segments, the filters restarted at each): filters each channel
+/// from rest and adds every filtered sample's square to that channel's running sum, in frame
+/// order (so the sums do not depend on how the frames are cut into calls), with the meter's
+/// vector kernel. process() and takeSums() never allocate, lock or throw.
+class KWeightingFilter {
+public:
+    KWeightingFilter();
+    ~KWeightingFilter();
+    KWeightingFilter(KWeightingFilter&&) noexcept;
+    KWeightingFilter& operator=(KWeightingFilter&&) noexcept;
+    /// 1..kLoudnessMaxChannels channels at 8 .. 768 kHz; returns "" or the reason.
+    std::string prepare(double sampleRate, int channels);
+    /// The filters back at rest, the sums 0.
+    void reset() noexcept;
+    /// Filters frames [offset, offset + frames) of planar[0 .. channels) and adds each filtered
+    /// sample's square to its channel's sum.
+    void process(const float* const* planar, int offset, int frames) noexcept;
+    /// sums[channel] = the channel's sum since the last takeSums() or reset(); the sums start
+    /// again from 0 (the filters keep running).
+    void takeSums(double* sums) noexcept;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
 } // namespace sg
