@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -90,6 +94,36 @@ std::string commitOutputFiles(RenderOutputs& outputs) {
     return {};
 }
 
+namespace {
+
+/// Closing a scratch file of pass 1 or 2 drops its cached pages (about 0.2 GB each for 10 minutes
+/// of stereo, some 25 ms apiece): done on a thread of its own while the next output's pass 2,
+/// the commit of the outputs and the summary go on. Joined when it goes out of scope.
+class ScratchRelease {
+public:
+    ScratchRelease() = default;
+    ScratchRelease(const ScratchRelease&) = delete;
+    ScratchRelease& operator=(const ScratchRelease&) = delete;
+    ~ScratchRelease() {
+        for (auto& thread : threads_) thread.join();
+    }
+    void add(std::unique_ptr<TempSampleFile> a, std::unique_ptr<TempSampleFile> b) {
+        try {
+            threads_.emplace_back([a = std::move(a), b = std::move(b)]() mutable {
+                a.reset();
+                b.reset();
+            });
+        } catch (const std::system_error&) {
+            // No thread to be had: the files are closed here, when the arguments go.
+        }
+    }
+
+private:
+    std::vector<std::thread> threads_;
+};
+
+} // namespace
+
 int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& outputs, const StreamedRender& streamed,
                  RenderSummary& summary) {
     const Executor& executor = plan.program->executor();
@@ -99,15 +133,19 @@ int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& 
 
     // --target: pass 2 for every written output (each uncommitted until all have landed).
     std::vector<std::optional<TargetResult>> targetResults(execOutputs.size());
+    ScratchRelease releasing;
     if (outputs.targeting) {
         for (std::size_t k = 0; k < execOutputs.size(); ++k) {
             if (!outputs.writes[k]) continue;
             const auto slot = std::size_t(plan.outputSlot[k]);
             TargetResult delivered;
-            const std::string error = deliverToTarget(*outputs.pass1Files[k], figuresOf(*outputs.pass1Meters[k]), *request.target,
-                                                      plan.outputFiles[slot], plan.formats[slot], plan.protectedPaths,
-                                                      outputs.writers[k], delivered, request.showProgress, interruptFlag());
-            outputs.pass1Files[k].reset(); // frees its disk space now
+            std::unique_ptr<TempSampleFile> spent;
+            const std::string error =
+                deliverToTarget(*outputs.pass1Files[k], figuresOf(*outputs.pass1Meters[k]), *request.target,
+                                plan.outputFiles[slot], plan.formats[slot], plan.protectedPaths, outputs.writers[k], delivered,
+                                request.showProgress, interruptFlag(), &spent);
+            // Frees their disk space now, beside the next output's pass 2 or the commit.
+            releasing.add(std::move(outputs.pass1Files[k]), std::move(spent));
             if (*interruptFlag()) {
                 printRenderError("interrupted; no output written");
                 return kExitInterrupted;

@@ -139,6 +139,7 @@ std::string parseMaxGain(const std::string& text, double& maxGainDb) {
 
 std::string WrittenSampleMeter::prepare(double sampleRate, int channels, io::OutputFormat format, std::uint64_t ditherSeed) {
     if (auto error = meter_.prepare(sampleRate, channels); !error.empty()) return error;
+    if (auto error = peakMeter_.prepare(sampleRate, channels); !error.empty()) return error;
     dither_.reseed(ditherSeed);
     bits_ = format == io::OutputFormat::Wav32f ? 0 : io::outputFormatBits(format);
     channels_ = channels;
@@ -182,6 +183,20 @@ void WrittenSampleMeter::measureStored(const ConstAudioView& stored) {
     for (int c = 0; c < channels_; ++c) pointers[c] = stored.channel(c);
     meter_.process(pointers, stored.frames);
 }
+
+void WrittenSampleMeter::measureStoredLoudness(const ConstAudioView& stored) {
+    const float* pointers[kLoudnessMaxChannels] = {};
+    for (int c = 0; c < channels_; ++c) pointers[c] = stored.channel(c);
+    meter_.processLoudness(pointers, stored.frames);
+}
+
+void WrittenSampleMeter::measureStoredPeaks(const ConstAudioView& stored) {
+    const float* pointers[kLoudnessMaxChannels] = {};
+    for (int c = 0; c < channels_; ++c) pointers[c] = stored.channel(c);
+    peakMeter_.processPeaks(pointers, stored.frames);
+}
+
+void WrittenSampleMeter::mergePeaks() { meter_.mergePeaks(peakMeter_); }
 
 void WrittenSampleMeter::process(const ConstAudioView& view) {
     for (int done = 0; done < view.frames;) {
@@ -772,7 +787,7 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
     const float factor = float(dbToGain(trimDb)); // the gain node's factor, bit for bit
     ProgressBar progress("writing", cache.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
     // A second thread reads the cache ahead; this one trims and works out what the writer
-    // stores (the same dither and quantisation); a third measures that, and a fourth packs and
+    // stores (the same dither and quantisation); two more measure that, and another packs and
     // writes the same values (integer samples of up to 24 bits; others are encoded here).
     ChunkProducer reader(cache.channels(), kHandOffFrames,
                          [&cache, remaining = cache.frames()](const AudioView& view, std::string& error) mutable {
@@ -785,8 +800,14 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
                              remaining -= got;
                              return got;
                          });
-    ChunkConsumer measurer(cache.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
-        meter.measureStored(view);
+    // The written samples' loudness and their peaks on two threads (each about as costly as the
+    // trimming and quantising here, or the packing and writing).
+    ChunkConsumer loudness(cache.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
+        meter.measureStoredLoudness(view);
+        return std::string();
+    });
+    ChunkConsumer peaks(cache.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
+        meter.measureStoredPeaks(view);
         return std::string();
     });
     std::optional<ChunkConsumer> encoder;
@@ -809,7 +830,7 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
         const ConstAudioView view(block.view().frameRange(0, got));
         clipped += meter.stored(view, stored.view().frameRange(0, got));
         const ConstAudioView storedView(stored.view().frameRange(0, got));
-        if (!measurer.sink().write(storedView)) break; // the measurer's error, below
+        if (!loudness.sink().write(storedView) || !peaks.sink().write(storedView)) break; // their errors, below
         if (encoder) {
             if (!encoder->sink().write(storedView)) break; // the writer's error, below
         } else if (auto error = writer.write(view); !error.empty()) {
@@ -824,7 +845,10 @@ std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb
         if (auto error = writer.writeStored(ConstAudioView(stored.view().frameRange(0, 0)), clipped); !error.empty())
             return error;
     }
-    return measurer.finish();
+    if (auto error = loudness.finish(); !error.empty()) return error;
+    if (auto error = peaks.finish(); !error.empty()) return error;
+    meter.mergePeaks();
+    return {};
 }
 
 /// One run of pass 2: the gain it used and the loudness it gave.
@@ -999,7 +1023,7 @@ std::optional<double> LoudnessPredictor::deltaFor(double targetLufs) const {
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
                             const std::string& path, io::OutputFormat format, const std::vector<std::string>& protectedPaths,
                             io::AudioFileWriter& writer, TargetResult& result, bool showProgress,
-                            const volatile std::sig_atomic_t* interrupted) {
+                            const volatile std::sig_atomic_t* interrupted, std::unique_ptr<TempSampleFile>* spent) {
     result = {};
     result.before = before;
     if (double(before.frames) < kLoudnessBlockSeconds * before.sampleRate)
@@ -1069,7 +1093,15 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
 
     // Each run keeps its result as float (memory, or a scratch file beside the output); only the
     // run that lands is encoded, once.
-    TempSampleFile cache;
+    auto cacheFile = std::make_unique<TempSampleFile>();
+    struct HandOver { // the scratch goes to `spent` on every way out
+        std::unique_ptr<TempSampleFile>& file;
+        std::unique_ptr<TempSampleFile>* spent;
+        ~HandOver() {
+            if (spent) *spent = std::move(file);
+        }
+    } handOver{cacheFile, spent};
+    TempSampleFile& cache = *cacheFile;
     if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels()); !error.empty()) return fail(error);
     std::vector<Trial> trials;
     LoudnessPredictor predictor;

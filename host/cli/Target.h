@@ -108,11 +108,17 @@ public:
     /// values can go to io::AudioFileWriter::writeStored() too.
     std::uint64_t stored(const ConstAudioView& view, const AudioView& out);
     void measureStored(const ConstAudioView& stored);
+    /// measureStored() in two halves for two more threads: the loudness (into meter()) and the
+    /// peaks (into a second meter), each fed every stored frame in order; mergePeaks(), once both
+    /// are done, brings the peaks into meter(), which then reads as after measureStored().
+    void measureStoredLoudness(const ConstAudioView& stored);
+    void measureStoredPeaks(const ConstAudioView& stored);
+    void mergePeaks();
     /// The meter (its readings cover everything processed).
     const LoudnessMeter& meter() const { return meter_; }
 
 private:
-    LoudnessMeter meter_;
+    LoudnessMeter meter_, peakMeter_;
     io::TpdfDither dither_;
     int bits_ = 0; ///< 0 = float samples
     int channels_ = 0;
@@ -233,10 +239,12 @@ struct TargetResult {
 /// Pass 2 for one output: streams `source` (rewound here) through gain + limiter, as often as it
 /// takes, then encodes the run that landed into `writer` (opened here on `path`; left uncommitted on success so that the caller
 /// commits every output together). `before` holds the pass-1 figures of `source`. `interrupted` is polled between blocks. Returns
-/// "" or an error; on error `writer` holds nothing.
+/// "" or an error; on error `writer` holds nothing. The runs' scratch file is handed to `spent`
+/// when that is given (closing it drops its cached pages, hundreds of MB for a long output, which
+/// the caller can do beside other work), else closed here.
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
                             const std::string& path, io::OutputFormat format, const std::vector<std::string>& protectedPaths,
                             io::AudioFileWriter& writer, TargetResult& result, bool showProgress,
-                            const volatile std::sig_atomic_t* interrupted);
+                            const volatile std::sig_atomic_t* interrupted, std::unique_ptr<TempSampleFile>* spent = nullptr);
 
 } // namespace sg::cli

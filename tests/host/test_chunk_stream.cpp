@@ -189,9 +189,10 @@ TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit;
     for (io::OutputFormat format : {io::OutputFormat::Wav16, io::OutputFormat::Wav24, io::OutputFormat::Wav32f,
                                     io::OutputFormat::Flac16, io::OutputFormat::Flac24}) {
         CAPTURE(io::outputFormatName(format));
-        cli::WrittenSampleMeter whole, split;
+        cli::WrittenSampleMeter whole, split, halves; // halves: loudness and peaks measured apart, then merged
         REQUIRE(whole.prepare(kRate44, 2, format) == "");
         REQUIRE(split.prepare(kRate44, 2, format) == "");
+        REQUIRE(halves.prepare(kRate44, 2, format) == "");
         const bool flac = format == io::OutputFormat::Flac16 || format == io::OutputFormat::Flac24;
         const std::string path = dir.file(flac ? "written.flac" : "written.wav");
         const std::string again = dir.file(flac ? "again.flac" : "again.wav");
@@ -212,6 +213,8 @@ TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit;
             const std::uint64_t blockClips = split.stored(view, stored.view().frameRange(0, frames));
             clipped += blockClips;
             split.measureStored(ConstAudioView(stored.view().frameRange(0, frames)));
+            halves.measureStoredPeaks(ConstAudioView(stored.view().frameRange(0, frames)));
+            halves.measureStoredLoudness(ConstAudioView(stored.view().frameRange(0, frames)));
             if (storedWriter.takesStoredValues())
                 REQUIRE(storedWriter.writeStored(ConstAudioView(stored.view().frameRange(0, frames)), blockClips) == "");
             else
@@ -238,5 +241,11 @@ TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit;
         CHECK(split.meter().truePeakDbtp() == whole.meter().truePeakDbtp());
         CHECK(split.meter().samplePeakDbfs() == whole.meter().samplePeakDbfs());
         CHECK(split.meter().loudnessRangeLu() == whole.meter().loudnessRangeLu());
+        halves.mergePeaks();
+        CHECK(halves.meter().integratedLufs() == whole.meter().integratedLufs());
+        CHECK(halves.meter().truePeakDbtp() == whole.meter().truePeakDbtp());
+        CHECK(halves.meter().samplePeakDbfs() == whole.meter().samplePeakDbfs());
+        CHECK(halves.meter().loudnessRangeLu() == whole.meter().loudnessRangeLu());
+        CHECK(halves.meter().maxMomentaryLufs() == whole.meter().maxMomentaryLufs());
     }
 }
