@@ -215,13 +215,46 @@ void WrittenSampleMeter::process(const ConstAudioView& view) {
 
 // ---- the pass-1 scratch file ----------------------------------------------------------------
 
+namespace {
+
+/// Writes all `size` bytes at `offset`; "" or the reason.
+std::string writeAllAt(int fd, const void* data, std::size_t size, std::uint64_t offset) {
+    const auto* bytes = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::pwrite(fd, bytes, size, off_t(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::strerror(errno);
+        if (n == 0) return "nothing could be written";
+        bytes += n;
+        size -= std::size_t(n);
+        offset += std::uint64_t(n);
+    }
+    return {};
+}
+
+/// Reads up to `size` bytes at `offset` (fewer only at the end of the file); the bytes read or -1.
+std::int64_t readAllAt(int fd, void* data, std::size_t size, std::uint64_t offset) {
+    auto* bytes = static_cast<char*>(data);
+    std::size_t got = 0;
+    while (got < size) {
+        const ssize_t n = ::pread(fd, bytes + got, size - got, off_t(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        if (n == 0) break;
+        got += std::size_t(n);
+    }
+    return std::int64_t(got);
+}
+
+} // namespace
+
 TempSampleFile::~TempSampleFile() {
-    if (file_) std::fclose(file_);
+    if (fd_ >= 0) ::close(fd_);
 }
 
 std::string TempSampleFile::create(const std::string& folder, int channels, std::size_t memorySamples) {
-    if (file_) std::fclose(file_);
-    file_ = nullptr;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
     folder_ = folder;
     channels_ = channels;
     frames_ = 0;
@@ -233,6 +266,8 @@ std::string TempSampleFile::create(const std::string& folder, int channels, std:
     readPosition_ = 0;
     spilled_ = false;
     spilledBytes_ = 0;
+    fileEnd_ = 0;
+    readOffset_ = 0;
     // The file is created now even when the samples may fit in memory, so that a folder where
     // nothing can be created fails before any work rather than after it.
     std::vector<std::string> candidates{folder.empty() ? std::string(".") : folder};
@@ -247,14 +282,10 @@ std::string TempSampleFile::create(const std::string& folder, int channels, std:
             continue;
         }
         ::unlink(pattern.c_str()); // nothing to clean up on any path: the descriptor keeps it
-        file_ = ::fdopen(fd, "w+b");
-        if (!file_) {
-            ::close(fd);
-            if (firstError.empty()) firstError = "cannot open a temporary file in '" + place + "': " + std::strerror(errno);
-            continue;
-        }
-        // Large sequential writes and reads: 1 MiB of stdio buffer instead of 4 KiB.
-        std::setvbuf(file_, nullptr, _IOFBF, std::size_t(1) << 20);
+        // Read and written with pread / pwrite straight from and to the callers' large blocks:
+        // no stdio buffer in between (one copy of every byte less each way) and no shared file
+        // position (readAt() from other threads).
+        fd_ = fd;
         return {};
     }
     return firstError;
@@ -263,16 +294,18 @@ std::string TempSampleFile::create(const std::string& folder, int channels, std:
 std::string TempSampleFile::spill() {
     spilled_ = true;
     if (!memory_.empty()) {
-        if (std::fwrite(memory_.data(), sizeof(float), memory_.size(), file_) != memory_.size())
-            return std::string("cannot write the temporary file: ") + std::strerror(errno);
-        spilledBytes_ += memory_.size() * sizeof(float);
+        const std::size_t bytes = memory_.size() * sizeof(float);
+        if (auto reason = writeAllAt(fd_, memory_.data(), bytes, fileEnd_); !reason.empty())
+            return "cannot write the temporary file: " + reason;
+        fileEnd_ += bytes;
+        spilledBytes_ += bytes;
     }
     std::vector<float>().swap(memory_); // give the memory back
     return {};
 }
 
 std::string TempSampleFile::write(const ConstAudioView& view) {
-    if (!file_) return "temporary file is not open";
+    if (fd_ < 0) return "temporary file is not open";
     const std::size_t samples = std::size_t(view.frames) * std::size_t(channels_);
     if (!spilled_ && memory_.size() + samples <= memoryLimit_) {
         const std::size_t at = memory_.size();
@@ -285,49 +318,41 @@ std::string TempSampleFile::write(const ConstAudioView& view) {
         if (auto error = spill(); !error.empty()) return error;
     if (interleaved_.size() < samples) interleaved_.resize(samples);
     io::interleave(view, interleaved_.data());
-    if (std::fwrite(interleaved_.data(), sizeof(float), samples, file_) != samples)
-        return std::string("cannot write the temporary file: ") + std::strerror(errno);
-    spilledBytes_ += samples * sizeof(float);
+    const std::size_t bytes = samples * sizeof(float);
+    if (auto reason = writeAllAt(fd_, interleaved_.data(), bytes, fileEnd_); !reason.empty())
+        return "cannot write the temporary file: " + reason;
+    fileEnd_ += bytes;
+    spilledBytes_ += bytes;
     frames_ += view.frames;
     return {};
 }
 
-std::string TempSampleFile::rewind() {
-    if (!file_) return "temporary file is not open";
-    readPosition_ = 0;
-    if (!spilled_) return {};
-    if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0)
-        return std::string("cannot read the temporary file: ") + std::strerror(errno);
-    return {};
-}
+std::string TempSampleFile::rewind() { return seek(0); }
 
 std::string TempSampleFile::seek(std::int64_t frame) {
-    if (!file_) return "temporary file is not open";
+    if (fd_ < 0) return "temporary file is not open";
     if (frame < 0 || frame > frames_) return "internal: a seek past the end of a temporary file";
     const std::size_t sample = std::size_t(frame) * std::size_t(channels_);
-    if (!spilled_) {
-        readPosition_ = sample;
-        return {};
-    }
-    if (std::fflush(file_) != 0 || ::fseeko(file_, off_t(sample * sizeof(float)), SEEK_SET) != 0)
-        return std::string("cannot read the temporary file: ") + std::strerror(errno);
+    readPosition_ = sample;
+    readOffset_ = std::uint64_t(sample) * sizeof(float);
     return {};
 }
 
 std::string TempSampleFile::clear() {
-    if (!file_) return "temporary file is not open";
+    if (fd_ < 0) return "temporary file is not open";
     frames_ = 0;
     readPosition_ = 0;
+    readOffset_ = 0;
     memory_.clear(); // keeps its capacity for the next run
     if (!spilled_) return {};
     // Stays a file: a long output would only fill the memory again.
-    if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0 || ::ftruncate(::fileno(file_), 0) != 0)
-        return std::string("cannot reuse the temporary file: ") + std::strerror(errno);
+    if (::ftruncate(fd_, 0) != 0) return std::string("cannot reuse the temporary file: ") + std::strerror(errno);
+    fileEnd_ = 0;
     return {};
 }
 
 std::int64_t TempSampleFile::read(const AudioView& view) {
-    if (!file_) return -1;
+    if (fd_ < 0) return -1;
     const std::size_t samples = std::size_t(view.frames) * std::size_t(channels_);
     if (!spilled_) {
         const std::size_t available = std::min(samples, memory_.size() - readPosition_);
@@ -337,21 +362,23 @@ std::int64_t TempSampleFile::read(const AudioView& view) {
         return frames;
     }
     if (interleaved_.size() < samples) interleaved_.resize(samples);
-    const std::size_t got = std::fread(interleaved_.data(), sizeof(float), samples, file_);
-    if (got < samples && std::ferror(file_)) return -1;
-    const int frames = int(got / std::size_t(channels_));
+    const std::uint64_t end = std::uint64_t(frames_) * std::uint64_t(channels_) * sizeof(float);
+    const std::size_t wanted = std::size_t(std::min<std::uint64_t>(samples * sizeof(float), end - std::min(end, readOffset_)));
+    const std::int64_t got = readAllAt(fd_, interleaved_.data(), wanted, readOffset_);
+    if (got < 0) return -1;
+    const int frames = int(std::size_t(got) / sizeof(float) / std::size_t(channels_));
     io::deinterleave(interleaved_.data(), view.frameRange(0, frames));
+    readOffset_ += std::uint64_t(frames) * std::uint64_t(channels_) * sizeof(float);
     return frames;
 }
 
 std::string TempSampleFile::flush() {
-    if (!file_) return "temporary file is not open";
-    if (spilled_ && std::fflush(file_) != 0) return std::string("cannot write the temporary file: ") + std::strerror(errno);
-    return {};
+    if (fd_ < 0) return "temporary file is not open";
+    return {}; // written straight to the file: nothing is held back
 }
 
 std::int64_t TempSampleFile::readAt(std::int64_t frame, const AudioView& view, std::vector<float>& interleaved) const {
-    if (!file_ || frame < 0) return -1;
+    if (fd_ < 0 || frame < 0) return -1;
     const int frames = int(std::clamp<std::int64_t>(frames_ - frame, 0, view.frames));
     const std::size_t samples = std::size_t(frames) * std::size_t(channels_);
     const std::size_t first = std::size_t(frame) * std::size_t(channels_);
@@ -361,14 +388,9 @@ std::int64_t TempSampleFile::readAt(std::int64_t frame, const AudioView& view, s
     }
     if (interleaved.size() < samples) interleaved.resize(samples);
     // pread: no shared file position, so readers on other threads do not disturb each other.
-    auto* bytes = reinterpret_cast<char*>(interleaved.data());
     const std::size_t wanted = samples * sizeof(float);
-    for (std::size_t got = 0; got < wanted;) {
-        const ssize_t n = ::pread(::fileno(file_), bytes + got, wanted - got, off_t(first * sizeof(float) + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1; // the frames were written: a short file is an error
-        got += std::size_t(n);
-    }
+    if (readAllAt(fd_, interleaved.data(), wanted, std::uint64_t(first) * sizeof(float)) != std::int64_t(wanted))
+        return -1; // the frames were written: a short file is an error
     io::deinterleave(interleaved.data(), view.frameRange(0, frames));
     return frames;
 }
