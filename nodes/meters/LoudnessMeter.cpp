@@ -229,11 +229,8 @@ struct LoudnessMeter::State {
     double weights[kLoudnessMaxChannels] = {};
     double absoluteGate = energyOf(kAbsoluteGateLufs); ///< energy of -70 LUFS
 
-    // K-weighting
-    loudness::KWeightBank bank;
-    AlignedDoubles kState, kScratch;
-    void (*kWeight)(const loudness::KWeightBank&, const float* const*, int, int, double*) noexcept = nullptr;
-    alignas(64) double stepSums[loudness::kLanePad] = {}; ///< per channel sum of k^2 in the current step
+    // K-weighting: its per channel sums of k^2 are the current step's
+    KWeightingFilter kFilter;
 
     // 100 ms steps
     std::int64_t frames = 0;                         ///< frames since reset
@@ -276,8 +273,7 @@ struct LoudnessMeter::State {
     }
 
     void clear() noexcept {
-        kState.clear();
-        std::fill(std::begin(stepSums), std::end(stepSums), 0.0);
+        kFilter.reset();
         frames = 0;
         stepsDone = 0;
         stepEnd = std::llround(sampleRate / 10.0);
@@ -311,9 +307,10 @@ struct LoudnessMeter::State {
     }
 
     void finishStep() noexcept {
+        double stepSums[kLoudnessMaxChannels] = {};
+        kFilter.takeSums(stepSums);
         double weighted = 0;
         for (int c = 0; c < channels; ++c) weighted += weights[c] * stepSums[c];
-        std::fill(std::begin(stepSums), std::end(stepSums), 0.0);
         const std::int64_t index = stepsDone;
         stepEnergy[index % kShortTermSteps] = weighted;
         ++stepsDone;
@@ -427,27 +424,6 @@ struct LoudnessMeter::State {
     }
 };
 
-namespace {
-
-/// The K-weighting bank of `channels` at `sampleRate`, at rest, its state and scratch in the two
-/// arrays.
-void prepareKWeighting(double sampleRate, int channels, loudness::KWeightBank& bank, AlignedDoubles& state,
-                       AlignedDoubles& scratch) {
-    KWeightingStage shelf, highpass;
-    kWeightingStages(sampleRate, shelf, highpass);
-    const double coefficients[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
-                                     highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
-    for (int i = 0; i < 10; ++i)
-        for (int lane = 0; lane < loudness::kLanePad; ++lane) bank.coefficients[i][lane] = coefficients[i];
-    state.assign(std::size_t(loudness::kStateVars) * loudness::kLanePad);
-    scratch.assign(std::size_t(loudness::kChunkFrames) * loudness::kLanePad);
-    bank.lanes = channels;
-    bank.state = state.data();
-    bank.scratch = scratch.data();
-}
-
-} // namespace
-
 struct KWeightingFilter::State {
     loudness::KWeightBank bank;
     AlignedDoubles kState, kScratch;
@@ -466,7 +442,17 @@ std::string KWeightingFilter::prepare(double sampleRate, int channels) {
     if (channels < 1 || channels > kLoudnessMaxChannels)
         return "K-weighting: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " + std::to_string(channels);
     auto state = std::make_unique<State>();
-    prepareKWeighting(sampleRate, channels, state->bank, state->kState, state->kScratch);
+    KWeightingStage shelf, highpass;
+    kWeightingStages(sampleRate, shelf, highpass);
+    const double coefficients[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
+                                     highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
+    for (int i = 0; i < 10; ++i)
+        for (int lane = 0; lane < loudness::kLanePad; ++lane) state->bank.coefficients[i][lane] = coefficients[i];
+    state->kState.assign(std::size_t(loudness::kStateVars) * loudness::kLanePad);
+    state->kScratch.assign(std::size_t(loudness::kChunkFrames) * loudness::kLanePad);
+    state->bank.lanes = channels;
+    state->bank.state = state->kState.data();
+    state->bank.scratch = state->kScratch.data();
     state->kWeight = SG_SIMD_PICK(detectSimdArch(), kWeightedEnergy);
     state_ = std::move(state);
     return {};
@@ -517,9 +503,8 @@ std::string LoudnessMeter::prepare(double sampleRate, int channels, const Loudne
     s.oversampling = options.truePeakOversampling;
     for (int c = 0; c < channels; ++c) s.weights[c] = weights[std::size_t(c)];
 
-    prepareKWeighting(sampleRate, channels, s.bank, s.kState, s.kScratch);
+    if (auto error = s.kFilter.prepare(sampleRate, channels); !error.empty()) return "loudness meter: " + error;
     const SimdArch arch = detectSimdArch();
-    s.kWeight = SG_SIMD_PICK(arch, kWeightedEnergy);
     s.peak = SG_SIMD_PICK(arch, polyphasePeak);
     s.interpolator = interpolatorCoefficients(s.oversampling, s.taps);
 
@@ -569,7 +554,7 @@ void LoudnessMeter::processLoudness(const float* const* planar, int frames) noex
     DenormalGuard guard;
     for (int offset = 0; offset < frames;) {
         const int n = int(std::min<std::int64_t>(frames - offset, s.stepEnd - s.frames));
-        s.kWeight(s.bank, planar, offset, n, s.stepSums);
+        s.kFilter.process(planar, offset, n);
         offset += n;
         s.frames += n;
         if (s.frames == s.stepEnd) {

@@ -143,8 +143,9 @@ private:
     std::unique_ptr<State> state_;
 };
 
-/// The meter's K-weighting on its own, for measurements the meter does not make (--target's
-/// probe: 100 ms steps of short segments, the filters restarted at each): filters each channel
+/// The meter's K-weighting (LoudnessMeter runs one), also on its own for measurements the meter
+/// does not make (--target's probe: 100 ms steps of short segments, the filters restarted at
+/// each): filters each channel
 /// from rest and adds every filtered sample's square to that channel's running sum, in frame
 /// order (so the sums do not depend on how the frames are cut into calls), with the meter's
 /// vector kernel. process() and takeSums() never allocate, lock or throw.
