@@ -381,6 +381,24 @@ struct AudioFileWriter::State {
 #endif
     }
 
+    /// Stores `count` frames of intScratch (quantised, interleaved): packed into rawBytes (written
+    /// when full) or through libsndfile; `written` = the frames libsndfile took. "" or the reason a
+    /// raw write failed.
+    std::string storeQuantised(int count, sf_count_t& written) {
+        if (rawBytesPerSample == 0) {
+            written = sf_writef_int(file, intScratch.data(), count);
+            return {};
+        }
+        const std::size_t samples = std::size_t(count) * std::size_t(channels);
+        const std::size_t bytes = samples * std::size_t(rawBytesPerSample);
+        if (rawFill + bytes > rawBytes.size())
+            if (std::string reason = flushRaw(); !reason.empty()) return reason;
+        packLittleEndian(intScratch.data(), samples, rawBytesPerSample, rawBytes.data() + rawFill);
+        rawFill += bytes;
+        written = count;
+        return {};
+    }
+
     /// Writes what rawBytes holds; "" or the reason.
     std::string flushRaw() {
         if (rawFill == 0) return {};
@@ -606,17 +624,8 @@ std::string AudioFileWriter::write(const ConstAudioView& view) {
         } else {
             const std::size_t samples = std::size_t(chunk) * std::size_t(s.channels);
             s.clipped += quantize(s.floatScratch.data(), samples, s.bits, s.intScratch.data(), s.ditherScratch.data(), s.dither);
-            if (s.rawBytesPerSample > 0) {
-                const std::size_t bytes = samples * std::size_t(s.rawBytesPerSample);
-                if (s.rawFill + bytes > s.rawBytes.size())
-                    if (std::string reason = s.flushRaw(); !reason.empty())
-                        return "cannot write " + quotedPath(s.path) + ": " + reason;
-                packLittleEndian(s.intScratch.data(), samples, s.rawBytesPerSample, s.rawBytes.data() + s.rawFill);
-                s.rawFill += bytes;
-                written = chunk;
-            } else {
-                written = sf_writef_int(s.file, s.intScratch.data(), chunk);
-            }
+            if (std::string reason = s.storeQuantised(chunk, written); !reason.empty())
+                return "cannot write " + quotedPath(s.path) + ": " + reason;
         }
         if (written != chunk) {
             std::string reason = sf_strerror(s.file);
@@ -651,18 +660,9 @@ std::string AudioFileWriter::writeStored(const ConstAudioView& stored, std::uint
         const float* values = s.floatScratch.data();
         std::int32_t* q = s.intScratch.data();
         for (std::size_t i = 0; i < samples; ++i) q[i] = std::int32_t(values[i] * 2147483648.0f);
-        sf_count_t written;
-        if (s.rawBytesPerSample > 0) {
-            const std::size_t bytes = samples * std::size_t(s.rawBytesPerSample);
-            if (s.rawFill + bytes > s.rawBytes.size())
-                if (std::string reason = s.flushRaw(); !reason.empty())
-                    return "cannot write " + quotedPath(s.path) + ": " + reason;
-            packLittleEndian(q, samples, s.rawBytesPerSample, s.rawBytes.data() + s.rawFill);
-            s.rawFill += bytes;
-            written = chunk;
-        } else {
-            written = sf_writef_int(s.file, q, chunk);
-        }
+        sf_count_t written = 0;
+        if (std::string reason = s.storeQuantised(chunk, written); !reason.empty())
+            return "cannot write " + quotedPath(s.path) + ": " + reason;
         if (written != chunk) {
             std::string reason = sf_strerror(s.file);
             return "cannot write " + quotedPath(s.path) + ": " + reason;
