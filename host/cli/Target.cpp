@@ -178,22 +178,27 @@ std::uint64_t WrittenSampleMeter::stored(const ConstAudioView& view, const Audio
     return clipped;
 }
 
+namespace {
+
+/// The channels of `view` as the meter takes them (view.channels <= kLoudnessMaxChannels).
+std::array<const float*, kLoudnessMaxChannels> meterChannels(const ConstAudioView& view) {
+    std::array<const float*, kLoudnessMaxChannels> pointers{};
+    for (int c = 0; c < view.channels; ++c) pointers[std::size_t(c)] = view.channel(c);
+    return pointers;
+}
+
+} // namespace
+
 void WrittenSampleMeter::measureStored(const ConstAudioView& stored) {
-    const float* pointers[kLoudnessMaxChannels] = {};
-    for (int c = 0; c < channels_; ++c) pointers[c] = stored.channel(c);
-    meter_.process(pointers, stored.frames);
+    meter_.process(meterChannels(stored).data(), stored.frames);
 }
 
 void WrittenSampleMeter::measureStoredLoudness(const ConstAudioView& stored) {
-    const float* pointers[kLoudnessMaxChannels] = {};
-    for (int c = 0; c < channels_; ++c) pointers[c] = stored.channel(c);
-    meter_.processLoudness(pointers, stored.frames);
+    meter_.processLoudness(meterChannels(stored).data(), stored.frames);
 }
 
 void WrittenSampleMeter::measureStoredPeaks(const ConstAudioView& stored) {
-    const float* pointers[kLoudnessMaxChannels] = {};
-    for (int c = 0; c < channels_; ++c) pointers[c] = stored.channel(c);
-    peakMeter_.processPeaks(pointers, stored.frames);
+    peakMeter_.processPeaks(meterChannels(stored).data(), stored.frames);
 }
 
 void WrittenSampleMeter::mergePeaks() { meter_.mergePeaks(peakMeter_); }
@@ -266,7 +271,6 @@ std::string TempSampleFile::create(const std::string& folder, int channels, std:
     readPosition_ = 0;
     spilled_ = false;
     spilledBytes_ = 0;
-    fileEnd_ = 0;
     readOffset_ = 0;
     // The file is created now even when the samples may fit in memory, so that a folder where
     // nothing can be created fails before any work rather than after it.
@@ -295,9 +299,8 @@ std::string TempSampleFile::spill() {
     spilled_ = true;
     if (!memory_.empty()) {
         const std::size_t bytes = memory_.size() * sizeof(float);
-        if (auto reason = writeAllAt(fd_, memory_.data(), bytes, fileEnd_); !reason.empty())
+        if (auto reason = writeAllAt(fd_, memory_.data(), bytes, 0); !reason.empty()) // the file is empty until now
             return "cannot write the temporary file: " + reason;
-        fileEnd_ += bytes;
         spilledBytes_ += bytes;
     }
     std::vector<float>().swap(memory_); // give the memory back
@@ -319,9 +322,10 @@ std::string TempSampleFile::write(const ConstAudioView& view) {
     if (interleaved_.size() < samples) interleaved_.resize(samples);
     io::interleave(view, interleaved_.data());
     const std::size_t bytes = samples * sizeof(float);
-    if (auto reason = writeAllAt(fd_, interleaved_.data(), bytes, fileEnd_); !reason.empty())
+    // Spilled, the file holds every frame written so far: the new ones go after them.
+    const std::uint64_t end = std::uint64_t(frames_) * std::uint64_t(channels_) * sizeof(float);
+    if (auto reason = writeAllAt(fd_, interleaved_.data(), bytes, end); !reason.empty())
         return "cannot write the temporary file: " + reason;
-    fileEnd_ += bytes;
     spilledBytes_ += bytes;
     frames_ += view.frames;
     return {};
@@ -347,7 +351,6 @@ std::string TempSampleFile::clear() {
     if (!spilled_) return {};
     // Stays a file: a long output would only fill the memory again.
     if (::ftruncate(fd_, 0) != 0) return std::string("cannot reuse the temporary file: ") + std::strerror(errno);
-    fileEnd_ = 0;
     return {};
 }
 
@@ -697,8 +700,7 @@ public:
     const std::string& error() const { return error_; }
     bool write(const ConstAudioView& block) override {
         if (!error_.empty()) return false;
-        const float* planar[kLoudnessMaxChannels] = {};
-        for (int c = 0; c < block.channels; ++c) planar[c] = block.channel(c);
+        const auto planar = meterChannels(block);
         const int stepFrames = out_.stepFrames;
         const std::int64_t measuredFrames = std::int64_t(out_.stepsPerSegment) * stepFrames;
         for (int f = 0; f < block.frames && next_ < segments_.size();) {
@@ -711,7 +713,7 @@ public:
                                        : counted    ? stepFrames - measured % stepFrames
                                                     : s.warmup + s.frames - at_;
             const int n = int(std::min<std::int64_t>(until, block.frames - f));
-            filter_.process(planar, f, n);
+            filter_.process(planar.data(), f, n);
             f += n;
             at_ += n;
             double sums[kLoudnessMaxChannels] = {};

@@ -179,7 +179,6 @@ private:
     std::size_t readPosition_ = 0; ///< in memory_, samples
     bool spilled_ = false;
     std::uint64_t spilledBytes_ = 0;
-    std::uint64_t fileEnd_ = 0;    ///< bytes in the file now (where the next write goes)
     std::uint64_t readOffset_ = 0; ///< where read() goes on in the file, bytes
     std::vector<float> interleaved_;
 };
