@@ -310,6 +310,11 @@ private:
         floored_.assign(std::size_t(maxBlockFrames()), 0.0);
         dutyFactor_ = 1.0 - std::exp(-1.0 / (kDutySeconds * sampleRate()));
         attackGains_ = SG_SIMD_PICK(spec.simd, attackGains);
+        firstNonzero_ = SG_SIMD_PICK(spec.simd, firstNonzero);
+        endOfNonzero_ = SG_SIMD_PICK(spec.simd, endOfNonzero);
+        firstAbove_ = SG_SIMD_PICK(spec.simd, firstAbove);
+        allUnity_ = SG_SIMD_PICK(spec.simd, allUnity);
+        tileMaxima_ = SG_SIMD_PICK(spec.simd, tileMaxima);
         instances_.clear();
         lanes_.clear();
         for (int i = 0; i < instanceCount(); ++i) {
@@ -448,6 +453,8 @@ private:
         std::size_t index = inst.boxIndex;
         const float* peaks = peak_.data();
         double* sums = sums_.data();
+        // double(p) > ceiling for a float p exactly when p > the largest float <= ceiling.
+        const float overFloat = floorToFloat(ceiling);
         for (int i = 0; i < frames; ++i) {
             // With the hold's window all 0, frames whose peak is at most the ceiling push 0 and
             // read a held value of exactly +0: the release runs without the hold, which takes
@@ -455,8 +462,7 @@ private:
             // everything at 0 and add sums of 0. The same operations on the same values, so
             // the same state and bits.
             if (inst.hold.zeroAt(position + i)) {
-                int end = i;
-                while (end < frames && !(double(peaks[end]) > ceiling)) ++end;
+                const int end = i + firstAbove_(peaks + i, frames - i, overFloat);
                 if (end > i) {
                     if (envelope == 0.0 && sum == 0) {
                         // Every box entry is <= 0 and they sum to 0: all are 0, as the run leaves them.
@@ -501,9 +507,8 @@ private:
     /// about one frame in 10^7) std::exp decides. A sum of 0 is a gain of exactly 1.
     bool gainCurve(Instance& inst, std::int64_t position, int frames) noexcept {
         // Only the frames from the first to the last nonzero sum need the exp (none when quiet).
-        int begin = 0, end = frames;
-        while (begin < end && sums_[std::size_t(begin)] == 0.0) ++begin;
-        while (end > begin && sums_[std::size_t(end - 1)] == 0.0) --end;
+        const int begin = firstNonzero_(sums_.data(), frames);
+        const int end = begin + endOfNonzero_(sums_.data() + begin, frames - begin);
         std::fill(gain_.begin(), gain_.begin() + begin, 1.0f);
         std::fill(gain_.begin() + end, gain_.begin() + frames, 1.0f);
         bool unity = begin == end;
@@ -513,8 +518,7 @@ private:
             for (int i = begin; i < end; ++i) gain_[std::size_t(i)] = float(floored_[std::size_t(i)]); // exact
             for (int i = begin; i < end; ++i)
                 if (floored_[std::size_t(i)] < 0) gain_[std::size_t(i)] = floorToFloat(std::exp(logGains_[std::size_t(i)]));
-            unity = true;
-            for (int i = begin; i < end; ++i) unity = unity && gain_[std::size_t(i)] == 1.0f;
+            unity = allUnity_(gain_.data() + begin, end - begin);
         }
         // Statistics over the output frames that carry input (absolute position >= L), in frame
         // order (the sum's rounding then does not depend on the block split).
@@ -650,13 +654,15 @@ private:
                 const float* z[kDetectionFactor];
                 for (int k = 0; k < kDetectionFactor; ++k) z[k] = phase(k) + first;
                 crestBound_(z, end - first, bound_.data() + first);
+                // b * 1.002 + slack rises with b (each rounding is monotone), so a tile has a
+                // frame over its threshold exactly when its largest bound is (a NaN: its maximum
+                // is NaN, and !(NaN <= x)).
+                tileMaxima_(bound_.data() + first, end - first, bound_.data() + first);
                 for (int t = first / kTileFrames; t * kTileFrames < end; ++t) {
                     const double slack = estimateSlackFactors_[std::size_t(e)] * double(chunks_[std::size_t(t)]);
-                    for (int i = t * kTileFrames; i < std::min(end, (t + 1) * kTileFrames); ++i)
-                        if (!(double(bound_[std::size_t(i)]) * kRefinementFactor + slack <= threshold_[std::size_t(t)])) {
-                            tileState_[std::size_t(t)] = static_cast<unsigned char>(level + 1);
-                            break;
-                        }
+                    const float most = bound_[std::size_t(first + t - first / kTileFrames)];
+                    if (!(double(most) * kRefinementFactor + slack <= threshold_[std::size_t(t)]))
+                        tileState_[std::size_t(t)] = static_cast<unsigned char>(level + 1);
                 }
             });
         }
@@ -789,6 +795,11 @@ private:
     std::vector<double> floored_;   ///< g per frame as attackGains gives it (-1: undecided)
     double dutyFactor_ = 0;         ///< 1 - exp(-1 / (1 s fs)): the duty's one-pole coefficient
     void (*attackGains_)(const double*, int, double, double*, double*) noexcept = nullptr;
+    int (*firstNonzero_)(const double*, int) noexcept = nullptr;
+    int (*endOfNonzero_)(const double*, int) noexcept = nullptr;
+    int (*firstAbove_)(const float*, int, float) noexcept = nullptr;
+    bool (*allUnity_)(const float*, int) noexcept = nullptr;
+    void (*tileMaxima_)(const float*, int, float*) noexcept = nullptr;
     std::size_t reductionCount_ = 0;
     void (*accumulateTruePeak_)(const float*, int, float*) noexcept = nullptr;
 };

@@ -102,3 +102,16 @@ SG_SIMD_DECLARE(void crestBound(const float* const* z, int frames, float* bound)
 // vector exp within 2^-51 of libm's (its bits may differ between architectures), the float is
 // known where every value within 2^-50 of it rounds down alike, i < frames.
 SG_SIMD_DECLARE(void attackGains(const double* sums, int frames, double divisor, double* logGain, double* floored) noexcept)
+
+// The limiter's scans over a segment (Limiter.cpp), with the scalar loops' exact answers:
+// the index of the first x[i] != 0 (a NaN counts as nonzero), n if there is none.
+SG_SIMD_DECLARE(int firstNonzero(const double* x, int n) noexcept)
+// 1 + the index of the last x[i] != 0 (a NaN counts as nonzero), 0 if there is none.
+SG_SIMD_DECLARE(int endOfNonzero(const double* x, int n) noexcept)
+// The index of the first x[i] > threshold (a NaN never is), n if there is none.
+SG_SIMD_DECLARE(int firstAbove(const float* x, int n, float threshold) noexcept)
+// Whether x[i] == 1 for every i < n.
+SG_SIMD_DECLARE(bool allUnity(const float* x, int n) noexcept)
+// out[t] = the largest of x[16 t .. min(16 t + 16, n)), or NaN if one of them is NaN, for
+// t < ceil(n / 16); out may be x (each tile is read before out[t], at or below its first index, is written).
+SG_SIMD_DECLARE(void tileMaxima(const float* x, int n, float* out) noexcept)

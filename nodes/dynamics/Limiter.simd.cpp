@@ -11,6 +11,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 namespace sg::SG_SIMD_NS {
 
@@ -177,6 +178,94 @@ void attackGains(const double* sums, int frames, double divisor, double* logGain
         logGain[i] = sums[i] / divisor;
         floored[i] =
             sums[i] == 0.0 ? 1.0 : std::bit_cast<double>(std::bit_cast<std::uint64_t>(std::exp(logGain[i])) & kFloatBits);
+    }
+}
+
+int firstNonzero(const double* x, int n) noexcept {
+    using Doubles = xsimd::batch<double, SG_SIMD_ARCH>;
+    constexpr int width = int(Doubles::size);
+    int i = 0;
+    for (; i + 4 * width <= n; i += 4 * width) {
+        // All zero (a NaN is not: == is false for it, as in the loop; xsimd's != would say "equal").
+        const Doubles zero(0.0);
+        const auto zeros = (Doubles::load_unaligned(x + i) == zero) & (Doubles::load_unaligned(x + i + width) == zero) &
+                           (Doubles::load_unaligned(x + i + 2 * width) == zero) &
+                           (Doubles::load_unaligned(x + i + 3 * width) == zero);
+        if (!xsimd::all(zeros)) break;
+    }
+    while (i < n && x[i] == 0.0) ++i;
+    return i;
+}
+
+int endOfNonzero(const double* x, int n) noexcept {
+    using Doubles = xsimd::batch<double, SG_SIMD_ARCH>;
+    constexpr int width = int(Doubles::size);
+    int end = n;
+    for (; end >= 4 * width; end -= 4 * width) {
+        const Doubles zero(0.0);
+        const double* at = x + end - 4 * width;
+        const auto zeros = (Doubles::load_unaligned(at) == zero) & (Doubles::load_unaligned(at + width) == zero) &
+                           (Doubles::load_unaligned(at + 2 * width) == zero) & (Doubles::load_unaligned(at + 3 * width) == zero);
+        if (!xsimd::all(zeros)) break;
+    }
+    while (end > 0 && x[end - 1] == 0.0) --end;
+    return end;
+}
+
+int firstAbove(const float* x, int n, float threshold) noexcept {
+    constexpr int width = int(Batch::size);
+    const Batch limit(threshold);
+    int i = 0;
+    for (; i + 4 * width <= n; i += 4 * width) {
+        const auto any = (Batch::load_unaligned(x + i) > limit) | (Batch::load_unaligned(x + i + width) > limit) |
+                         (Batch::load_unaligned(x + i + 2 * width) > limit) | (Batch::load_unaligned(x + i + 3 * width) > limit);
+        if (xsimd::any(any)) break;
+    }
+    while (i < n && !(x[i] > threshold)) ++i;
+    return i;
+}
+
+bool allUnity(const float* x, int n) noexcept {
+    constexpr int width = int(Batch::size);
+    const Batch one(1.0f);
+    int i = 0;
+    for (; i + 4 * width <= n; i += 4 * width) {
+        const auto all = (Batch::load_unaligned(x + i) == one) & (Batch::load_unaligned(x + i + width) == one) &
+                         (Batch::load_unaligned(x + i + 2 * width) == one) & (Batch::load_unaligned(x + i + 3 * width) == one);
+        if (!xsimd::all(all)) return false;
+    }
+    for (; i < n; ++i)
+        if (!(x[i] == 1.0f)) return false;
+    return true;
+}
+
+void tileMaxima(const float* x, int n, float* out) noexcept {
+    constexpr int width = int(Batch::size);
+    static_assert(16 % width == 0, "a tile is whole batches");
+    int t = 0;
+    for (; 16 * (t + 1) <= n; ++t) {
+        const float* tile = x + 16 * t;
+        Batch most = Batch::load_unaligned(tile);
+        auto nan = xsimd::isnan(most);
+        for (int j = width; j < 16; j += width) {
+            const Batch v = Batch::load_unaligned(tile + j);
+            most = larger(most, v);
+            nan = nan | xsimd::isnan(v);
+        }
+        alignas(64) float values[width];
+        most.store_aligned(values);
+        float m = values[0];
+        for (int j = 1; j < width; ++j) m = std::max(m, values[j]);
+        out[t] = xsimd::any(nan) ? std::numeric_limits<float>::quiet_NaN() : m;
+    }
+    if (16 * t < n) {
+        float m = x[16 * t];
+        bool nan = false;
+        for (int i = 16 * t; i < n; ++i) {
+            nan = nan || x[i] != x[i];
+            m = std::max(m, x[i]);
+        }
+        out[t] = nan ? std::numeric_limits<float>::quiet_NaN() : m;
     }
 }
 

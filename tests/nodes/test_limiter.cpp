@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <random>
 
 using namespace sg;
@@ -557,6 +558,103 @@ TEST_CASE("limiter: the attack's vector gains are libm's exp rounded down to a f
             REQUIRE(std::bit_cast<std::uint64_t>(floored[std::size_t(i)]) == std::bit_cast<std::uint64_t>(double(reference)));
         }
         CHECK(undecided <= boundaries + 10);
+    }
+}
+
+TEST_CASE("limiter: the segment scans give the scalar loops' answers on every SIMD architecture", "[nodes][limiter]") {
+    // Limiter.cpp replaced these loops by vector scans; each must find exactly what the loop
+    // found: at every position and length around the vector steps, with NaN, infinities, signed
+    // zeros, denormals and values one float step around the threshold.
+    const float threshold = 0.8912509f;
+    const float below = std::nextafter(threshold, 0.0f), above = std::nextafter(threshold, 2.0f);
+    const float specials[] = {0.0f,
+                              -0.0f,
+                              1.0f,
+                              below,
+                              above,
+                              threshold,
+                              std::numeric_limits<float>::quiet_NaN(),
+                              1e-42f,
+                              -1e-42f,
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity(),
+                              0.5f,
+                              2.0f};
+    const auto firstNonzeroLoop = [](const double* x, int n) {
+        int i = 0;
+        while (i < n && x[i] == 0.0) ++i;
+        return i;
+    };
+    const auto endOfNonzeroLoop = [](const double* x, int n) {
+        int end = n;
+        while (end > 0 && x[end - 1] == 0.0) --end;
+        return end;
+    };
+    const auto firstAboveLoop = [](const float* x, int n, float t) {
+        int i = 0;
+        while (i < n && !(x[i] > t)) ++i;
+        return i;
+    };
+    const auto allUnityLoop = [](const float* x, int n) {
+        bool unity = true;
+        for (int i = 0; i < n; ++i) unity = unity && x[i] == 1.0f;
+        return unity;
+    };
+    std::mt19937 rng(11);
+    for (SimdArch arch : availableArchs()) {
+        CAPTURE(simdArchName(arch));
+        const auto firstNonzero = SG_SIMD_PICK(arch, firstNonzero);
+        const auto endOfNonzero = SG_SIMD_PICK(arch, endOfNonzero);
+        const auto firstAbove = SG_SIMD_PICK(arch, firstAbove);
+        const auto allUnity = SG_SIMD_PICK(arch, allUnity);
+        const auto tileMaxima = SG_SIMD_PICK(arch, tileMaxima);
+        for (int n : {0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200}) {
+            for (const float special : specials) {
+                for (int at = 0; at < n; at += std::max(1, n / 9)) {
+                    CAPTURE(n, special, at);
+                    // A background of zeros (or of ones, or of values under the threshold), one special value.
+                    std::vector<double> sums(std::size_t(n) + 1, 0.0);
+                    sums[std::size_t(at)] = double(special);
+                    REQUIRE(firstNonzero(sums.data(), n) == firstNonzeroLoop(sums.data(), n));
+                    REQUIRE(endOfNonzero(sums.data(), n) == endOfNonzeroLoop(sums.data(), n));
+                    std::vector<float> gains(std::size_t(n) + 1, 1.0f);
+                    gains[std::size_t(at)] = special;
+                    REQUIRE(allUnity(gains.data(), n) == allUnityLoop(gains.data(), n));
+                    std::vector<float> peaks(std::size_t(n) + 1);
+                    for (auto& p : peaks) p = std::uniform_real_distribution<float>(0.0f, 1.0f)(rng) * below;
+                    peaks[std::size_t(at)] = special;
+                    REQUIRE(firstAbove(peaks.data(), n, threshold) == firstAboveLoop(peaks.data(), n, threshold));
+                    // Tile maxima, in place as Limiter.cpp calls it.
+                    std::vector<float> bounds = peaks;
+                    const int tiles = (n + 15) / 16;
+                    std::vector<float> expected(static_cast<std::size_t>(tiles));
+                    for (int t = 0; t < tiles; ++t) {
+                        float most = -std::numeric_limits<float>::infinity();
+                        bool nan = false;
+                        for (int i = 16 * t; i < std::min(n, 16 * t + 16); ++i) {
+                            nan = nan || std::isnan(bounds[std::size_t(i)]);
+                            most = std::max(most, bounds[std::size_t(i)]);
+                        }
+                        expected[std::size_t(t)] = nan ? std::numeric_limits<float>::quiet_NaN() : most;
+                    }
+                    tileMaxima(bounds.data(), n, bounds.data());
+                    for (int t = 0; t < tiles; ++t) {
+                        CAPTURE(t);
+                        const float got = bounds[std::size_t(t)], want = expected[std::size_t(t)];
+                        REQUIRE((std::isnan(got) ? std::isnan(want) : got == want));
+                    }
+                }
+            }
+        }
+        // All zeros, all ones, all under: the ends.
+        std::vector<double> zeros(300, 0.0);
+        CHECK(firstNonzero(zeros.data(), 300) == 300);
+        CHECK(endOfNonzero(zeros.data(), 300) == 0);
+        std::vector<float> ones(300, 1.0f), quiet(300, below);
+        CHECK(allUnity(ones.data(), 300));
+        CHECK(firstAbove(quiet.data(), 300, threshold) == 300);
+        CHECK(firstAbove(quiet.data(), 300, below) == 300);
+        CHECK(firstAbove(quiet.data(), 300, std::nextafter(below, 0.0f)) == 0);
     }
 }
 
