@@ -130,6 +130,7 @@ private:
         prepareMaxGroups(spec.simd);
         // The recursion's lanes in groups of kSmoothLanes (the last one padded with idle lanes).
         groups_.assign((lanes_.size() + kSmoothLanes - 1) / kSmoothLanes, SmoothGroup{});
+        copyLane_.assign(lanes_.size(), 0);
         // The detector filters of all lanes as one biquad bank (vectorised across lanes).
         const int stride = (int(lanes_.size()) + biquad::kLanePad - 1) / biquad::kLanePad * biquad::kLanePad;
         bankCoefficients_.assign(std::size_t(5 * stride), 0.0);
@@ -294,6 +295,18 @@ private:
                 }
             }
             inst.sharedLevel = shared;
+            // Shared, channels 1.. are copies of channel 0 (the same target and coefficients):
+            // their recursion rests (smooth()) and apply reads channel 0's. Out of sharing, they
+            // go on from channel 0's state, the gain every channel had until then.
+            for (int c = 1; c < inst.channels; ++c) {
+                const int lane = inst.firstLane + c;
+                copyLane_[std::size_t(lane)] = shared ? 1 : 0;
+                if (shared) continue;
+                const SmoothGroup& from = groups_[std::size_t(inst.firstLane / kSmoothLanes)];
+                SmoothGroup& to = groups_[std::size_t(lane / kSmoothLanes)];
+                to.change[lane % kSmoothLanes] = from.change[inst.firstLane % kSmoothLanes];
+                to.slow[lane % kSmoothLanes] = from.slow[inst.firstLane % kSmoothLanes];
+            }
         }
         inst.quietLevel = -1;
         if (d_.kind != Kind::Gate && !inst.below) {
@@ -536,7 +549,11 @@ private:
     void smooth(int frames) noexcept {
         const int laneCount = int(lanes_.size());
         for (std::size_t g = 0; g < groups_.size(); ++g) {
-            const int first = int(g) * kSmoothLanes, count = std::min(kSmoothLanes, laneCount - first);
+            const int first = int(g) * kSmoothLanes;
+            int count = std::min(kSmoothLanes, laneCount - first);
+            // Copies of a shared level's first lane at the group's end rest (a stereo
+            // compressor alone: one lane).
+            while (count > 1 && copyLane_[std::size_t(first + count - 1)]) --count;
             const float* targets[kSmoothLanes];
             float* changes[kSmoothLanes];
             for (int l = 0; l < kSmoothLanes; ++l) { // idle lanes read zeros and write a scratch
@@ -677,7 +694,8 @@ private:
         double change[kSmoothLanes] = {}, slow[kSmoothLanes] = {};
     };
     std::vector<SmoothGroup> groups_;
-    biquad::Bank bank_{}; ///< the detector filters of all lanes
+    std::vector<char> copyLane_; ///< per lane: a copy of its instance's first (shared level), not smoothed
+    biquad::Bank bank_{};        ///< the detector filters of all lanes
     std::vector<double> bankCoefficients_, bankState_, bankRoundAfter_, bankScratch_;
     unsigned char bankSectionRounds_ = 0;
     std::vector<const float*> bankIn_;

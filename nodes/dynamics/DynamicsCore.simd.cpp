@@ -356,6 +356,24 @@ void smoothPass(const float* const* targets, int lanes, int frames, const dynami
     }
 }
 
+/// One lane without auto release (a linked detector alone, as W1's stereo compressor): the
+/// recursion of smoothBatches in scalar doubles, the same operations on the same values, so the
+/// same bits, without the 2-lane batch's loads, stores and conversions of a lane nobody reads.
+void smoothOneLane(const float* target, int frames, const dynamics::SmoothCoefficients& k, double* change, float* out) noexcept {
+    const double rise = k.rise[0], riseRest = k.riseRest[0], fall = k.fall[0], fallRest = k.fallRest[0];
+    const double snap = dynamics::kSnapDb;
+    double c = change[0];
+    for (int n = 0; n < frames; ++n) {
+        const double t = double(target[n]);
+        const double rising = riseRest * t + rise * c;
+        const double falling = fallRest * t + fall * c;
+        const double next = t > c ? rising : falling;
+        c = t < snap && c < snap ? 0.0 : next;
+        out[n] = float(c);
+    }
+    change[0] = c;
+}
+
 template <bool AnyAuto>
 void smoothLanes(const float* const* targets, int lanes, int frames, const dynamics::SmoothCoefficients& k, double* change,
                  double* slow, float* const* out) noexcept {
@@ -369,6 +387,9 @@ void smoothLanes(const float* const* targets, int lanes, int frames, const dynam
     // the same lanes, so the same bits. The caller points the rest of the lanes it passes
     // (up to a whole batch) at zeros (targets) and a scratch (out).
     using Pair = xsimd::batch<double, xsimd::sse2>;
+    if constexpr (!AnyAuto) {
+        if (lanes == 1) return smoothOneLane(targets[0], frames, k, change, out[0]);
+    }
     if (lanes <= 2) return smoothBatches<Pair, 1, AnyAuto, 0>(targets, frames, k, change, slow, out);
     smoothPass<AnyAuto, 0>(targets, std::min(lanes, most * width), frames, k, change, slow, out);
     if constexpr (most * width < dynamics::kSmoothLanes) {

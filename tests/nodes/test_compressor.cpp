@@ -232,6 +232,43 @@ TEST_CASE("compressor: link stepping to and from 100 % mid-stream keeps each det
     CHECK(worstDb < 1e-4);
 }
 
+TEST_CASE("compressor: leaving a shared level, each channel goes on from the gain it had, without a step",
+          "[nodes][compressor]") {
+    // At link 100 % with the peak detector the channels share one level, and only the first
+    // channel's recursion runs (the others are copies); on leaving, every channel continues from
+    // the shared state, the gain it was given. A quiet channel keyed on the loud one for 50 ms
+    // (under the 100 ms attack, so its own recursion would have lagged far behind) must release
+    // from the loud channel's reduction, not jump to a state of its own. Auto release on and off.
+    const double rate = 48000;
+    const std::int64_t frames = 24000, enter = 4800, leave = 7200;
+    const Lanes in{square(frames, 1.0f), square(frames, 0.001f)}; // 0 dBFS and -60 dBFS
+    const NodeType* type = Registry::builtin().find("compressor");
+    for (double autoRelease : {0.0, 1.0}) {
+        INFO("auto release " << autoRelease);
+        const auto params = paramsOf("compressor", {{"threshold", -20},
+                                                    {"ratio", 4},
+                                                    {"knee", 0},
+                                                    {"attack", 100},
+                                                    {"release", 500},
+                                                    {"link", 0},
+                                                    {"auto_release", autoRelease}});
+        auto kernel = preparedKernel("compressor", {rate, 512, detectSimdArch()}, {instanceOf("compressor", params, 2)});
+        RenderPlan plan;
+        plan.blockSizes = {512, 333};
+        plan.events = {{enter, 0, type->paramIndex("link"), 100}, {leave, 0, type->paramIndex("link"), 0}};
+        const Lanes y = render(*kernel, in, 2, 512, plan);
+        const double shared = gainDbAt(in[0], y[0], leave - 1);
+        CHECK(shared < -10);                                                    // the loud channel's reduction
+        CHECK(gainDbAt(in[1], y[1], leave - 1) == Approx(shared).margin(1e-4)); // given to the quiet one
+        double largestStep = 0;
+        for (std::int64_t n = leave - 10; n < leave + 480; ++n)
+            largestStep = std::max(largestStep, std::fabs(gainDbAt(in[1], y[1], n) - gainDbAt(in[1], y[1], n - 1)));
+        INFO("largest step of the quiet channel's gain around leaving: " << largestStep << " dB");
+        CHECK(largestStep < 0.01);
+        CHECK(gainDbAt(in[1], y[1], frames - 1) > shared + 5); // and it releases
+    }
+}
+
 TEST_CASE("compressor: auto release is slower after sustained compression than after a short peak", "[nodes][compressor]") {
     const double rate = 48000, releaseMs = 50;
     const auto params =
