@@ -123,7 +123,7 @@ private:
                 if (inst.rms)
                     lane.ring.assign(std::size_t(inst.windowFrames), 0.0f);
                 else
-                    lane.peak.prepare(inst.windowFrames);
+                    lane.peak.prepare(inst.windowFrames, spec.simd);
                 lanes_.push_back(std::move(lane));
             }
         }
@@ -741,8 +741,10 @@ float quietLevel(double t, double w, double scale, double floorDb) noexcept {
     return quiet;
 }
 
-void SlidingMaximum::prepare(int windowFrames) {
+void SlidingMaximum::prepare(int windowFrames, SimdArch simd) {
     window_ = windowFrames < 1 ? 1 : windowFrames;
+    scanRun_ = SG_SIMD_PICK(simd, slidingMaximumRun);
+    scanSuffix_ = SG_SIMD_PICK(simd, slidingMaximumSuffix);
     chunk_.assign(std::size_t(window_), 0.0f);
     suffix_.assign(std::size_t(window_) + 1, 0.0f);
     reset();
@@ -769,7 +771,11 @@ void SlidingMaximum::process(const float* x, int frames, float* out) noexcept {
     for (int n = 0; n < frames;) {
         const int end = at_ + std::min(frames - n, w - at_);
         float prefix = prefix_;
-        int j = at_;
+        // Vector scans as far as they can (no NaN, no denormal: there the order of the maxima
+        // cannot matter); this loop does the rest, from a multiple of 4 frames on as before.
+        const int done = scanRun_(x + n, end - at_, chunk + at_, suffix + at_ + 1, prefix, out + n);
+        int j = at_ + done;
+        n += done;
         for (; j + 4 <= end; j += 4, n += 4) {
             const float v0 = std::fabs(x[n]), v1 = std::fabs(x[n + 1]), v2 = std::fabs(x[n + 2]), v3 = std::fabs(x[n + 3]);
             chunk[j] = v0;
@@ -791,7 +797,10 @@ void SlidingMaximum::process(const float* x, int frames, float* out) noexcept {
         }
         prefix_ = prefix;
         at_ = end;
-        if (at_ == w) { // the chunk is complete: its suffix maxima serve the next one
+        if (at_ == w && scanSuffix_(chunk, w, suffix)) { // complete: its suffix maxima serve the next one
+            at_ = 0;
+            prefix_ = 0;
+        } else if (at_ == w) {
             float most = 0;
             int k = w;
             for (; k >= 4; k -= 4) {

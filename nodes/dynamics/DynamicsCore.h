@@ -23,6 +23,8 @@
 // smoothing with branching attack/release).
 #pragma once
 
+#include "core/Simd.h"
+
 #include <cmath>
 #include <vector>
 
@@ -71,8 +73,9 @@ inline double timeConstantFactor(double ms, double sampleRate) noexcept {
 /// values.
 class SlidingMaximum {
 public:
-    /// Allocates for a window of `windowFrames` (>= 1). Setup time.
-    void prepare(int windowFrames);
+    /// Allocates for a window of `windowFrames` (>= 1), with the scans of `simd` (the same values
+    /// on every architecture). Setup time.
+    void prepare(int windowFrames, SimdArch simd = detectSimdArch());
     /// Forgets the history. Real-time safe.
     void reset() noexcept;
     /// out[n] for the next `frames` frames of x (out may be x).
@@ -87,6 +90,8 @@ private:
     std::vector<float> suffix_; ///< suffix maxima of the previous chunk; [W] = 0
     int window_ = 1, at_ = 0;   ///< W, position in the current chunk
     float prefix_ = 0;          ///< maximum of the current chunk so far
+    int (*scanRun_)(const float*, int, float*, const float*, float&, float*) noexcept = nullptr;
+    bool (*scanSuffix_)(const float*, int, float*) noexcept = nullptr;
 };
 
 /// Lowest level in dB the detector reports (silence).

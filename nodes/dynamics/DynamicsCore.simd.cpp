@@ -8,6 +8,9 @@
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
 
 #include <immintrin.h>
 
@@ -722,6 +725,161 @@ void slidingMaximumLanes(dynamics::MaxLanesState& state, const float* const* x, 
             state.at = 0;
         }
     }
+}
+
+namespace {
+
+/// Lane i of the result: lane max(i - k, 0) of v (shift towards the last lane, the first lane
+/// repeated: a running maximum does not mind the repeat).
+template <int k> inline Floats shiftUp(const Floats& v) noexcept {
+#if defined(__AVX512F__)
+    const __m512i index = _mm512_setr_epi32(
+        0, 1 - k < 0 ? 0 : 1 - k, 2 - k < 0 ? 0 : 2 - k, 3 - k < 0 ? 0 : 3 - k, 4 - k < 0 ? 0 : 4 - k, 5 - k < 0 ? 0 : 5 - k,
+        6 - k < 0 ? 0 : 6 - k, 7 - k < 0 ? 0 : 7 - k, 8 - k < 0 ? 0 : 8 - k, 9 - k < 0 ? 0 : 9 - k, 10 - k < 0 ? 0 : 10 - k,
+        11 - k < 0 ? 0 : 11 - k, 12 - k < 0 ? 0 : 12 - k, 13 - k < 0 ? 0 : 13 - k, 14 - k < 0 ? 0 : 14 - k, 15 - k);
+    return Floats(_mm512_permutexvar_ps(index, v));
+#elif defined(__AVX2__)
+    const __m256i index = _mm256_setr_epi32(0, 1 - k < 0 ? 0 : 1 - k, 2 - k < 0 ? 0 : 2 - k, 3 - k < 0 ? 0 : 3 - k,
+                                            4 - k < 0 ? 0 : 4 - k, 5 - k < 0 ? 0 : 5 - k, 6 - k < 0 ? 0 : 6 - k, 7 - k);
+    return Floats(_mm256_permutevar8x32_ps(v, index));
+#else
+    if constexpr (k == 1) return Floats(_mm_shuffle_ps(v, v, _MM_SHUFFLE(2, 1, 0, 0)));
+    return Floats(_mm_shuffle_ps(v, v, _MM_SHUFFLE(1, 0, 0, 0)));
+#endif
+}
+
+/// Lane i of the result: lane min(i + k, width - 1) of v.
+template <int k> inline Floats shiftDown(const Floats& v) noexcept {
+    constexpr int last = int(Floats::size) - 1;
+#if defined(__AVX512F__)
+    const __m512i index = _mm512_setr_epi32(
+        k, 1 + k, 2 + k > last ? last : 2 + k, 3 + k > last ? last : 3 + k, 4 + k > last ? last : 4 + k,
+        5 + k > last ? last : 5 + k, 6 + k > last ? last : 6 + k, 7 + k > last ? last : 7 + k, 8 + k > last ? last : 8 + k,
+        9 + k > last ? last : 9 + k, 10 + k > last ? last : 10 + k, 11 + k > last ? last : 11 + k, 12 + k > last ? last : 12 + k,
+        13 + k > last ? last : 13 + k, 14 + k > last ? last : 14 + k, last);
+    return Floats(_mm512_permutexvar_ps(index, v));
+#elif defined(__AVX2__)
+    const __m256i index =
+        _mm256_setr_epi32(k, 1 + k, 2 + k > last ? last : 2 + k, 3 + k > last ? last : 3 + k, 4 + k > last ? last : 4 + k,
+                          5 + k > last ? last : 5 + k, 6 + k > last ? last : 6 + k, last);
+    return Floats(_mm256_permutevar8x32_ps(v, index));
+#else
+    (void)last;
+    if constexpr (k == 1) return Floats(_mm_shuffle_ps(v, v, _MM_SHUFFLE(3, 3, 2, 1)));
+    return Floats(_mm_shuffle_ps(v, v, _MM_SHUFFLE(3, 3, 3, 2)));
+#endif
+}
+
+/// Running maximum along the lanes, from the first (Up) or from the last (Down).
+inline Floats runningMaxUp(Floats v) noexcept {
+    v = maxOf(v, shiftUp<1>(v));
+    v = maxOf(v, shiftUp<2>(v));
+    if constexpr (Floats::size > 4) v = maxOf(v, shiftUp<4>(v));
+    if constexpr (Floats::size > 8) v = maxOf(v, shiftUp<8>(v));
+    return v;
+}
+inline Floats runningMaxDown(Floats v) noexcept {
+    v = maxOf(v, shiftDown<1>(v));
+    v = maxOf(v, shiftDown<2>(v));
+    if constexpr (Floats::size > 4) v = maxOf(v, shiftDown<4>(v));
+    if constexpr (Floats::size > 8) v = maxOf(v, shiftDown<8>(v));
+    return v;
+}
+
+/// Every lane: the last (or first) lane of v.
+inline Floats lastLane(const Floats& v) noexcept {
+#if defined(__AVX512F__)
+    return Floats(_mm512_permutexvar_ps(_mm512_set1_epi32(15), v));
+#elif defined(__AVX2__)
+    return Floats(_mm256_permutevar8x32_ps(v, _mm256_set1_epi32(7)));
+#else
+    return Floats(_mm_shuffle_ps(v, v, 0xFF));
+#endif
+}
+inline float firstValue(const Floats& v) noexcept {
+#if defined(__AVX512F__)
+    return _mm512_cvtss_f32(v);
+#elif defined(__AVX2__)
+    return _mm256_cvtss_f32(v);
+#else
+    return _mm_cvtss_f32(v);
+#endif
+}
+inline Floats firstLane(const Floats& v) noexcept {
+#if defined(__AVX512F__)
+    return Floats(_mm512_broadcastss_ps(_mm512_castps512_ps128(v)));
+#elif defined(__AVX2__)
+    return Floats(_mm256_broadcastss_ps(_mm256_castps256_ps128(v)));
+#else
+    return Floats(_mm_shuffle_ps(v, v, 0x00));
+#endif
+}
+
+/// Whether a lane of a (non-negative: |x|) holds a NaN or a denormal, from the bits (integer
+/// compares: the flush-to-zero mode does not touch them).
+inline bool anyNaNOrDenormal(const Floats& a) noexcept {
+#if defined(__AVX512F__)
+    const __m512i bits = _mm512_castps_si512(a);
+    const __mmask16 nan = _mm512_cmpgt_epi32_mask(bits, _mm512_set1_epi32(0x7F800000));
+    const __mmask16 tiny =
+        _mm512_cmpgt_epi32_mask(bits, _mm512_setzero_si512()) & _mm512_cmplt_epi32_mask(bits, _mm512_set1_epi32(0x00800000));
+    return (nan | tiny) != 0;
+#elif defined(__AVX2__)
+    const __m256i bits = _mm256_castps_si256(a);
+    const __m256i nan = _mm256_cmpgt_epi32(bits, _mm256_set1_epi32(0x7F800000));
+    const __m256i tiny = _mm256_and_si256(_mm256_cmpgt_epi32(bits, _mm256_setzero_si256()),
+                                          _mm256_cmpgt_epi32(_mm256_set1_epi32(0x00800000), bits));
+    return _mm256_movemask_epi8(_mm256_or_si256(nan, tiny)) != 0;
+#else
+    const __m128i bits = _mm_castps_si128(a);
+    const __m128i nan = _mm_cmpgt_epi32(bits, _mm_set1_epi32(0x7F800000));
+    const __m128i tiny =
+        _mm_and_si128(_mm_cmpgt_epi32(bits, _mm_setzero_si128()), _mm_cmplt_epi32(bits, _mm_set1_epi32(0x00800000)));
+    return _mm_movemask_epi8(_mm_or_si128(nan, tiny)) != 0;
+#endif
+}
+
+} // namespace
+
+int slidingMaximumRun(const float* x, int count, float* chunk, const float* suffixNext, float& prefix, float* out) noexcept {
+    constexpr int width = int(Floats::size);
+    static_assert(width % 4 == 0, "whole groups of 4 frames, as the scalar loop's");
+    // Without NaN and denormals every maximum here is the largest of a set of ordinary
+    // non-negative floats (|x| has no -0): the same value in any order.
+    if (anyNaNOrDenormal(Floats(prefix)) || !(prefix >= 0.0f)) return 0;
+    Floats running(prefix);
+    int i = 0;
+    for (; i + width <= count; i += width) {
+        const Floats v = xsimd::abs(Floats::load_unaligned(x + i));
+        if (anyNaNOrDenormal(v)) break;
+        v.store_unaligned(chunk + i);
+        const Floats through = maxOf(runningMaxUp(v), running);
+        maxOf(Floats::load_unaligned(suffixNext + i), through).store_unaligned(out + i); // std::max(suffix, .)
+        running = lastLane(through);
+    }
+    prefix = firstValue(running); // every lane holds it
+    return i;
+}
+
+bool slidingMaximumSuffix(const float* chunk, int w, float* suffix) noexcept {
+    constexpr int width = int(Floats::size);
+    const int head = w % width; // chunk[0 .. head): the scalar loop below, last; then whole batches
+    for (int k = head; k + width <= w; k += width)
+        if (anyNaNOrDenormal(xsimd::abs(Floats::load_unaligned(chunk + k)))) return false;
+    for (int k = 0; k < head; ++k) {
+        const std::uint32_t bits = std::bit_cast<std::uint32_t>(chunk[k]) & 0x7FFFFFFFu;
+        if (bits > 0x7F800000u || (bits != 0 && bits < 0x00800000u)) return false;
+    }
+    // Chunk values are |x| >= +0, so max(0, .) is the value itself; most = 0 starts the scan.
+    Floats most(0.0f);
+    for (int k = w - width; k >= head; k -= width) {
+        const Floats through = maxOf(runningMaxDown(Floats::load_unaligned(chunk + k)), most);
+        through.store_unaligned(suffix + k);
+        most = firstLane(through);
+    }
+    float m = firstValue(most); // every lane holds it
+    for (int k = head - 1; k >= 0; --k) suffix[k] = m = std::max(m, chunk[k]);
+    return true;
 }
 
 } // namespace sg::SG_SIMD_NS

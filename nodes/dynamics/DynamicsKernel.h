@@ -166,3 +166,16 @@ struct MaxLanesState {
 // NaN included (std::max(a, b) = a < b ? b : a, lane by lane). out[l] may be x[l].
 SG_SIMD_DECLARE(void slidingMaximumLanes(sg::dynamics::MaxLanesState& state, const float* const* x, int frames,
                                          float* const* out) noexcept)
+
+// SlidingMaximum's two scans in vectors (DynamicsCore.cpp), where the order of the maxima cannot
+// matter: on values that are neither NaN nor denormal (a denormal compares as 0 under the
+// executor's flush-to-zero, so which of two "equal" values a max keeps would depend on order).
+// slidingMaximumRun: whole batches from the start, up to the first batch of |x| that holds such a
+// value: chunk[i] = |x[i]|, prefix = max(prefix, chunk[i]), out[i] = std::max(suffixNext[i], prefix)
+// (a NaN in suffixNext is kept, as there); returns the frames done, a multiple of 4, and the
+// caller's scalar loop does the rest from there as before. out may be x.
+SG_SIMD_DECLARE(int slidingMaximumRun(const float* x, int count, float* chunk, const float* suffixNext, float& prefix,
+                                      float* out) noexcept)
+// suffix[k] = max(0, chunk[k .. w)) for k < w; false, with nothing written, if a chunk value is
+// NaN or denormal (the caller's scalar loop then decides).
+SG_SIMD_DECLARE(bool slidingMaximumSuffix(const float* chunk, int w, float* suffix) noexcept)
