@@ -85,7 +85,9 @@ SG_SIMD_DECLARE(void accumulateTruePeak(const float* samples, int frames, float*
 // interpolated signal, z[k][i] = z(8 i + k), each readable from index -1 (the frame before).
 // peak[i] = max(peak[i], |x[i]|), i < frames.
 SG_SIMD_DECLARE(void accumulateMagnitude(const float* x, int frames, float* peak) noexcept)
-// out[c] = max |x[16 c .. 16 c + 16)|, c < chunks.
+// out[c] = max |x[16 c .. 16 c + 16)|, c < chunks; with a NaN among them, at least the others' maximum
+// (detect() needs an upper bound, and a NaN never reaches a peak); which of two values that compare
+// equal it gives is left open.
 SG_SIMD_DECLARE(void chunkMagnitudes(const float* x, int chunks, float* out) noexcept)
 // peak[i] = max(peak[i], |z(s)| for s in 8 i .. 8 i + 7, and each local maximum |z(s)|,
 // s in 8 i - 1 .. 8 i + 6, refined by the parabola through |z(s - 1)|, |z(s)|, |z(s + 1)|),

@@ -7,6 +7,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -56,6 +58,26 @@ void accumulateMagnitude(const float* x, int frames, float* peak) noexcept {
     for (; i < frames; ++i) peak[i] = std::max(peak[i], std::fabs(x[i]));
 }
 
+namespace {
+
+/// The largest lane of m (no NaN), by a shuffle tree. Which of two lanes that compare equal
+/// (signed zeros, denormals under flush-to-zero) it gives is left open: detect() only needs an
+/// upper bound of the chunk's |x| where it skips work.
+inline float largestLane(const Batch& m) noexcept {
+#if defined(__AVX512F__)
+    return _mm512_reduce_max_ps(m);
+#elif defined(__AVX2__)
+    const __m128 half = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    const __m128 pair = _mm_max_ps(half, _mm_movehl_ps(half, half));
+    return _mm_cvtss_f32(_mm_max_ss(pair, _mm_shuffle_ps(pair, pair, 1)));
+#else
+    const __m128 pair = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(pair, _mm_shuffle_ps(pair, pair, 1)));
+#endif
+}
+
+} // namespace
+
 void chunkMagnitudes(const float* x, int chunks, float* out) noexcept {
     constexpr int width = int(Batch::size);
     static_assert(16 % width == 0, "a chunk is whole batches");
@@ -63,11 +85,7 @@ void chunkMagnitudes(const float* x, int chunks, float* out) noexcept {
         const float* chunk = x + 16 * c;
         Batch m = xsimd::abs(Batch::load_unaligned(chunk));
         for (int j = width; j < 16; j += width) m = larger(m, xsimd::abs(Batch::load_unaligned(chunk + j)));
-        alignas(64) float values[width];
-        m.store_aligned(values);
-        float most = values[0];
-        for (int j = 1; j < width; ++j) most = std::max(most, values[j]);
-        out[c] = most;
+        out[c] = largestLane(xsimd::select(xsimd::isnan(m), Batch(std::numeric_limits<float>::infinity()), m));
     }
 }
 

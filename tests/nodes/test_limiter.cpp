@@ -561,7 +561,8 @@ TEST_CASE("limiter: the attack's vector gains are libm's exp rounded down to a f
     }
 }
 
-TEST_CASE("limiter: the segment scans give the scalar loops' answers on every SIMD architecture", "[nodes][limiter]") {
+TEST_CASE("limiter: the segment scans and chunk maxima give the scalar loops' answers on every SIMD architecture",
+          "[nodes][limiter]") {
     // Limiter.cpp replaced these loops by vector scans; each must find exactly what the loop
     // found: at every position and length around the vector steps, with NaN, infinities, signed
     // zeros, denormals and values one float step around the threshold.
@@ -643,6 +644,31 @@ TEST_CASE("limiter: the segment scans give the scalar loops' answers on every SI
                         const float got = bounds[std::size_t(t)], want = expected[std::size_t(t)];
                         REQUIRE((std::isnan(got) ? std::isnan(want) : got == want));
                     }
+                }
+            }
+        }
+        // Chunk maxima: max |x| per 16 frames; with a NaN, at least the others' maximum (an upper
+        // bound is what detect() needs; a NaN never reaches a peak).
+        const auto chunkMagnitudes = SG_SIMD_PICK(arch, chunkMagnitudes);
+        for (const float special : specials) {
+            for (int at = 0; at < 48; at += 5) {
+                CAPTURE(special, at);
+                std::vector<float> x(48);
+                for (auto& v : x) v = std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng);
+                x[std::size_t(at)] = special;
+                float out[3];
+                chunkMagnitudes(x.data(), 3, out);
+                for (int c = 0; c < 3; ++c) {
+                    float most = 0;
+                    bool nan = false;
+                    for (int i = 16 * c; i < 16 * c + 16; ++i) {
+                        nan = nan || std::isnan(x[std::size_t(i)]);
+                        if (!std::isnan(x[std::size_t(i)])) most = std::max(most, std::fabs(x[std::size_t(i)]));
+                    }
+                    if (nan)
+                        REQUIRE(out[c] >= most);
+                    else
+                        REQUIRE(out[c] == most);
                 }
             }
         }
