@@ -172,6 +172,10 @@ def run(cmd, log):
     failure, showing its stderr. The figures come from /usr/bin/time: a child forked from this
     Python process would report Python's own peak memory (Linux keeps it across exec)."""
     figures = log + ".time"
+    # Every run starts without the file data the runs before it left for the kernel to write
+    # back (sync, not timed): otherwise a tool pays for another's writeback, landing on its
+    # cores in the middle of its run (ffmpeg's 173 MB output before W1-target's, in alternation).
+    os.sync()
     with open(log, "wb") as err:
         began = time.perf_counter()
         status = subprocess.call(["/usr/bin/time", "-f", "%U %S %M", "-o", figures] + cmd, stdin=subprocess.DEVNULL,
