@@ -11,6 +11,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include <immintrin.h>
 
@@ -770,19 +771,16 @@ template <int k> inline Floats shiftDown(const Floats& v) noexcept {
 #endif
 }
 
-/// Running maximum along the lanes, from the first (Up) or from the last (Down).
-inline Floats runningMaxUp(Floats v) noexcept {
-    v = maxOf(v, shiftUp<1>(v));
-    v = maxOf(v, shiftUp<2>(v));
-    if constexpr (Floats::size > 4) v = maxOf(v, shiftUp<4>(v));
-    if constexpr (Floats::size > 8) v = maxOf(v, shiftUp<8>(v));
-    return v;
-}
-inline Floats runningMaxDown(Floats v) noexcept {
-    v = maxOf(v, shiftDown<1>(v));
-    v = maxOf(v, shiftDown<2>(v));
-    if constexpr (Floats::size > 4) v = maxOf(v, shiftDown<4>(v));
-    if constexpr (Floats::size > 8) v = maxOf(v, shiftDown<8>(v));
+/// Running maximum along the lanes, from the first (Up) or from the last lane.
+template <bool Up> inline Floats runningMax(Floats v) noexcept {
+    const auto step = [&v](auto k) {
+        constexpr int by = decltype(k)::value;
+        if constexpr (by < int(Floats::size)) v = maxOf(v, Up ? shiftUp<by>(v) : shiftDown<by>(v));
+    };
+    step(std::integral_constant<int, 1>{});
+    step(std::integral_constant<int, 2>{});
+    step(std::integral_constant<int, 4>{});
+    step(std::integral_constant<int, 8>{});
     return v;
 }
 
@@ -853,7 +851,7 @@ int slidingMaximumRun(const float* x, int count, float* chunk, const float* suff
         const Floats v = xsimd::abs(Floats::load_unaligned(x + i));
         if (anyNaNOrDenormal(v)) break;
         v.store_unaligned(chunk + i);
-        const Floats through = maxOf(runningMaxUp(v), running);
+        const Floats through = maxOf(runningMax<true>(v), running);
         maxOf(Floats::load_unaligned(suffixNext + i), through).store_unaligned(out + i); // std::max(suffix, .)
         running = lastLane(through);
     }
@@ -873,7 +871,7 @@ bool slidingMaximumSuffix(const float* chunk, int w, float* suffix) noexcept {
     // Chunk values are |x| >= +0, so max(0, .) is the value itself; most = 0 starts the scan.
     Floats most(0.0f);
     for (int k = w - width; k >= head; k -= width) {
-        const Floats through = maxOf(runningMaxDown(Floats::load_unaligned(chunk + k)), most);
+        const Floats through = maxOf(runningMax<false>(Floats::load_unaligned(chunk + k)), most);
         through.store_unaligned(suffix + k);
         most = firstLane(through);
     }
