@@ -61,8 +61,8 @@ void accumulateMagnitude(const float* x, int frames, float* peak) noexcept {
 namespace {
 
 /// The largest lane of m (no NaN), by a shuffle tree. Which of two lanes that compare equal
-/// (signed zeros, denormals under flush-to-zero) it gives is left open: detect() only needs an
-/// upper bound of the chunk's |x| where it skips work.
+/// (signed zeros, denormals under flush-to-zero) it gives is left open: detect() only compares
+/// these maxima (an upper bound of a chunk's |x|, a tile's largest bound) with a threshold.
 inline float largestLane(const Batch& m) noexcept {
 #if defined(__AVX512F__)
     return _mm512_reduce_max_ps(m);
@@ -270,11 +270,7 @@ void tileMaxima(const float* x, int n, float* out) noexcept {
             most = larger(most, v);
             nan = nan | xsimd::isnan(v);
         }
-        alignas(64) float values[width];
-        most.store_aligned(values);
-        float m = values[0];
-        for (int j = 1; j < width; ++j) m = std::max(m, values[j]);
-        out[t] = xsimd::any(nan) ? std::numeric_limits<float>::quiet_NaN() : m;
+        out[t] = xsimd::any(nan) ? std::numeric_limits<float>::quiet_NaN() : largestLane(most);
     }
     if (16 * t < n) {
         float m = x[16 * t];
