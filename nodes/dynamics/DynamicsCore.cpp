@@ -295,9 +295,10 @@ private:
                 }
             }
             inst.sharedLevel = shared;
-            // Shared, channels 1.. are copies of channel 0 (the same target and coefficients):
-            // their recursion rests (smooth()) and apply reads channel 0's. Out of sharing, they
-            // go on from channel 0's state, the gain every channel had until then.
+            // Shared, channels 1.. are copies of channel 0 (the same level and coefficients): their
+            // targets are not written and their changes not read (apply reads channel 0's), and
+            // their recursion rests where they end a group (smooth()). Out of sharing, they go on
+            // from channel 0's state, the gain every channel had until then.
             for (int c = 1; c < inst.channels; ++c) {
                 const int lane = inst.firstLane + c;
                 copyLane_[std::size_t(lane)] = shared ? 1 : 0;
@@ -488,8 +489,8 @@ private:
             for (int c = 0; c < inst.channels; ++c) {
                 float* target = gainDb_[std::size_t(inst.firstLane + c)].data();
                 if (one && c > 0) { // the same level, the same static curve
-                    std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, target);
-                    continue;
+                    if (!inst.sharedLevel) std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, target);
+                    continue; // (a shared level's copies are not read: smooth(), apply())
                 }
                 const float* raw = inst.sharedLevel ? detectRaw(inst, lanes_[std::size_t(inst.firstLane)], loudestOf(),
                                                                 levelDb_[0].data(), frames)
@@ -523,10 +524,7 @@ private:
         for (int c = 0; c < inst.channels; ++c) {
             const float* level = levelDb_[std::size_t(detectors == 1 || inst.sharedLevel ? 0 : c)].data();
             float* target = gainDb_[std::size_t(inst.firstLane + c)].data();
-            if (inst.sharedLevel && c > 0) { // the same level, the same static curve
-                std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, target);
-                continue;
-            }
+            if (inst.sharedLevel && c > 0) continue; // a copy of the first lane's: not read (smooth(), apply())
             switch (d_.kind) {
             case Kind::Gate: {
                 Lane& lane = lanes_[std::size_t(inst.firstLane + c)];
@@ -645,8 +643,7 @@ private:
             const float* x = ctx.inputs[0][inst.firstLane + c] + start;
             float* y = ctx.outputs[0][inst.firstLane + c] + start;
             const float* gain = gainDb_[std::size_t(inst.firstLane + c)].data();
-            // Shared level: the lanes' targets, so their recursions and gains, are identical, and
-            // curve_ already holds this channel's gain curve.
+            // Shared level: every channel's gain is the first's, and curve_ already holds it.
             const bool curveReady = inst.sharedLevel && c > 0;
             if (isSplit(d_.kind) && inst.listen) { // the detector band of this channel
                 std::copy_n(band_[std::size_t(inst.firstLane + (detectors == 1 ? 0 : c))].data(), frames, y);
