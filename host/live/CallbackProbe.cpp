@@ -28,8 +28,7 @@ void CallbackProbe::begin(std::int64_t startNs) noexcept {
     atBegin_ = threadUsage();
 }
 
-void CallbackProbe::end(std::int64_t wallNs, std::int64_t periodNs) noexcept {
-    const ThreadUsage now = threadUsage();
+void CallbackProbe::end(const ThreadUsage& now, std::int64_t wallNs, std::int64_t periodNs) noexcept {
     const std::int64_t faults = now.pageFaults - atBegin_.pageFaults;
     const std::int64_t switches = now.involuntarySwitches - atBegin_.involuntarySwitches;
     const std::int64_t waits = now.voluntarySwitches - atBegin_.voluntarySwitches;

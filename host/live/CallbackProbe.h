@@ -53,7 +53,11 @@ public:
     /// Audio thread, at the start of a callback; `startNs` is its steady-clock start.
     void begin(std::int64_t startNs) noexcept;
     /// Audio thread, at its end: `wallNs` long, `periodNs` the time its frames last.
-    void end(std::int64_t wallNs, std::int64_t periodNs) noexcept;
+    void end(std::int64_t wallNs, std::int64_t periodNs) noexcept { end(threadUsage(), wallNs, periodNs); }
+    /// The same with the thread's counters `atEnd` read before the wall clock stopped, so the
+    /// CPU interval lies inside the wall interval (nothing run between the two is charged to
+    /// the CPU time and not to the wall time).
+    void end(const ThreadUsage& atEnd, std::int64_t wallNs, std::int64_t periodNs) noexcept;
     /// Any thread: the figures so far.
     CallbackReport report() const noexcept;
 

@@ -324,10 +324,13 @@ void LiveEngine::processAudio(const float* const* input, float* const* output, i
         if (durationDone || sourceDone) finished_.store(true, std::memory_order_release);
     }
 
+    // The thread's counters first, then the wall clock: the CPU interval (from after `started`
+    // to here) lies inside the wall one, so CPU time never reads above the wall time.
+    const ThreadUsage usageAtEnd = threadUsage();
     const std::int64_t elapsed =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
     times_.record(elapsed);
-    probe_.end(elapsed, std::int64_t(1e9 * double(frames) / config_.sampleRate));
+    probe_.end(usageAtEnd, elapsed, std::int64_t(1e9 * double(frames) / config_.sampleRate));
     if (elapsed > recentWorstNs_.load(std::memory_order_relaxed)) recentWorstNs_.store(elapsed, std::memory_order_relaxed);
 }
 
