@@ -156,6 +156,7 @@ private:
         levelTargets_ = SG_SIMD_PICK(spec.simd, levelTargets);
         applyDecibelGain_ = SG_SIMD_PICK(spec.simd, applyDecibelGain);
         applyDecibelGainMeasured_ = SG_SIMD_PICK(spec.simd, applyDecibelGainMeasured);
+        compressOneLane_ = SG_SIMD_PICK(spec.simd, compressOneLane);
         idleTargets_.assign(padded, 0.0f);
         idleChanges_.assign(padded, 0.0f);
         curve_.assign(padded, 0.0f);
@@ -393,10 +394,75 @@ private:
             processBank_(bank_, bankIn_.data(), bankOut_.data(), 0, frames);
         }
         batchedMaxima(ctx, start, frames);
+        if (compressShared(ctx, start, frames)) return;
         for (int i = 0; i < instanceCount(); ++i) targetsOf(ctx, i, start, frames);
         smooth(frames);
         statisticsInPairs(frames);
         for (int i = 0; i < instanceCount(); ++i) apply(ctx, i, start, frames);
+    }
+
+    /// Instance inst's detector signal k: filtered by the bank (processSegment), the sidechain's
+    /// or the input's channel.
+    const float* detectorSignal(const ProcessContext& ctx, const Instance& inst, int k, int start) const noexcept {
+        return inst.detectorFiltered        ? band_[std::size_t(inst.firstLane + k)].data()
+               : inst.sidechainChannels > 0 ? ctx.inputs[1][inst.firstSidechain + k] + start
+                                            : ctx.inputs[0][inst.firstLane + k] + start;
+    }
+
+    /// max_c |d_c| of instance inst's detector signals, in linked_.
+    const float* loudestOf(const ProcessContext& ctx, const Instance& inst, int start, int frames) noexcept {
+        const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
+        float* loudest = linked_.data();
+        const float* d0 = detectorSignal(ctx, inst, 0, start);
+        for (int n = 0; n < frames; ++n) loudest[n] = std::fabs(d0[n]);
+        for (int k = 1; k < detectors; ++k) {
+            const float* d = detectorSignal(ctx, inst, k, start);
+            for (int n = 0; n < frames; ++n) loudest[n] = std::max(loudest[n], std::fabs(d[n]));
+        }
+        return loudest;
+    }
+
+    /// Passes 1 to 4 of a compressor alone whose channels share one level (W1's stereo
+    /// compressor) and so one recursion lane, without auto release and with its makeup settled:
+    /// the targets, the recursion and the gain in one interleaved pass (compressOneLane: the
+    /// recursion's latency chain leaves room for the others), then the statistics as apply()
+    /// takes them. The same values as the passes. False (nothing done) in any other case.
+    bool compressShared(const ProcessContext& ctx, int start, int frames) noexcept {
+        if (d_.kind != Kind::Compressor || instanceCount() != 1 || groups_.size() != 1) return false;
+        Instance& inst = instances_[0];
+        constexpr int kMostChannels = 8;
+        if (!inst.sharedLevel || inst.channels > kMostChannels) return false;
+        for (int l = 1; l < inst.channels && l < kSmoothLanes; ++l)
+            if (!copyLane_[std::size_t(inst.firstLane + l)]) return false; // (smooth() would run more than one lane)
+        const SmoothGroup& group = groups_[0];
+        for (double a : group.coefficients.autoRelease)
+            if (a > 0) return false;
+        float makeupDb = 0.0f;
+        if (d_.makeup.valid()) {
+            const LinearRamp& makeup = ramp(0, d_.makeup);
+            if (!makeup.settledAt(ctx.position + start)) return false;
+            makeupDb = float(makeup.target());
+        }
+        const float* raw =
+            detectRaw(inst, lanes_[std::size_t(inst.firstLane)], loudestOf(ctx, inst, start, frames), levelDb_[0].data(), frames);
+        const Curve curve = curveOf(inst);
+        const OneLaneCurve oneLane{levelScale(inst), float(kFloorDb), curve.threshold, curve.slope,
+                                   curve.knee,       curve.range,     inst.quietLevel};
+        const float* x[kMostChannels];
+        float* y[kMostChannels];
+        for (int c = 0; c < inst.channels; ++c) {
+            x[c] = ctx.inputs[0][inst.firstLane + c] + start;
+            y[c] = ctx.outputs[0][inst.firstLane + c] + start;
+        }
+        float* changes = gainDb_[std::size_t(inst.firstLane)].data();
+        compressOneLane_(raw, frames, oneLane, group.coefficients, groups_[0].change, changes, inst.boost ? 1.0f : -1.0f,
+                         makeupDb, x, y, inst.channels);
+        float most = float(inst.maxChangeDb);
+        changeStatistics_(changes, frames, inst.frames, inst.sumChangeDb.data(), &most);
+        inst.maxChangeDb = double(most);
+        inst.recorder.add(changes, std::size_t(frames));
+        inst.frames += frames;
+        return true;
     }
 
     /// The detector's level before the dB (peak: max |d| over W; rms: the mean of d^2 over W) of
@@ -464,23 +530,7 @@ private:
     /// Passes 1 and 2: the target change T of each lane of instance i into gainDb_[lane].
     void targetsOf(const ProcessContext& ctx, int i, int start, int frames) noexcept {
         Instance& inst = instances_[std::size_t(i)];
-        const bool keyed = inst.sidechainChannels > 0;
         const int detectors = inst.sidechainChannels == 1 ? 1 : inst.channels;
-        auto detectorSignal = [&](int k) -> const float* { // filtered by the bank (processSegment)
-            return inst.detectorFiltered ? band_[std::size_t(inst.firstLane + k)].data()
-                   : keyed               ? ctx.inputs[1][inst.firstSidechain + k] + start
-                                         : ctx.inputs[0][inst.firstLane + k] + start;
-        };
-        const auto loudestOf = [&]() -> const float* { // max_c |d_c|
-            float* loudest = linked_.data();
-            const float* d0 = detectorSignal(0);
-            for (int n = 0; n < frames; ++n) loudest[n] = std::fabs(d0[n]);
-            for (int k = 1; k < detectors; ++k) {
-                const float* d = detectorSignal(k);
-                for (int n = 0; n < frames; ++n) loudest[n] = std::max(loudest[n], std::fabs(d[n]));
-            }
-            return loudest;
-        };
         if (d_.kind != Kind::Gate && !(inst.link > 0 && detectors > 1 && !inst.sharedLevel)) {
             // No link between the levels and no gate state: each level goes from the detector to
             // its target in one pass (levelTargets), the operations of the passes below.
@@ -492,20 +542,22 @@ private:
                     if (!inst.sharedLevel) std::copy_n(gainDb_[std::size_t(inst.firstLane)].data(), frames, target);
                     continue; // (a shared level's copies are not read: smooth(), apply())
                 }
-                const float* raw = inst.sharedLevel ? detectRaw(inst, lanes_[std::size_t(inst.firstLane)], loudestOf(),
-                                                                levelDb_[0].data(), frames)
-                                                    : detectRaw(inst, lanes_[std::size_t(inst.firstLane + c)], detectorSignal(c),
-                                                                levelDb_[std::size_t(c)].data(), frames);
+                const float* raw = inst.sharedLevel
+                                       ? detectRaw(inst, lanes_[std::size_t(inst.firstLane)], loudestOf(ctx, inst, start, frames),
+                                                   levelDb_[0].data(), frames)
+                                       : detectRaw(inst, lanes_[std::size_t(inst.firstLane + c)],
+                                                   detectorSignal(ctx, inst, c, start), levelDb_[std::size_t(c)].data(), frames);
                 levelTargets_(raw, frames, levelScale(inst), float(kFloorDb), curve.threshold, curve.slope, curve.knee,
                               curve.range, curve.expand, inst.quietLevel, target);
             }
             return;
         }
         if (inst.sharedLevel) { // one level: that of max_c |d_c| (only the linked cases come here)
-            detect(inst, lanes_[std::size_t(inst.firstLane)], loudestOf(), levelDb_[0].data(), frames);
+            detect(inst, lanes_[std::size_t(inst.firstLane)], loudestOf(ctx, inst, start, frames), levelDb_[0].data(), frames);
         } else {
             for (int k = 0; k < detectors; ++k)
-                detect(inst, lanes_[std::size_t(inst.firstLane + k)], detectorSignal(k), levelDb_[std::size_t(k)].data(), frames);
+                detect(inst, lanes_[std::size_t(inst.firstLane + k)], detectorSignal(ctx, inst, k, start),
+                       levelDb_[std::size_t(k)].data(), frames);
         }
         // Stereo link: X_c = L_c + k (max_j L_j - L_c), in double as the level's own arithmetic.
         if (inst.link > 0 && detectors > 1 && !inst.sharedLevel) {
@@ -711,6 +763,8 @@ private:
     void (*applyDecibelGain_)(const float*, const float*, float, const float*, float, float*, int) noexcept = nullptr;
     void (*applyDecibelGainMeasured_)(const float*, const float*, float, const float*, float, float*, int, std::int64_t, double*,
                                       float*) noexcept = nullptr;
+    void (*compressOneLane_)(const float*, int, const OneLaneCurve&, const SmoothCoefficients&, double*, float*, float, float,
+                             const float* const*, float* const*, int) noexcept = nullptr;
     std::vector<float> curve_, audioBand_, linked_, makeup_, frameChange_;
     /// Up to kMaxLanes peak detectors with one window: their sliding maxima run together.
     struct MaxGroup {

@@ -419,6 +419,99 @@ void smoothChanges(const float* const* targets, int lanes, int frames, const dyn
 
 namespace {
 
+/// compressOneLane with the gain's form of applyGainOf (0: sign * change, 1: + constant).
+template <int Form>
+void compressOneLaneOf(const float* raw, int frames, const dynamics::OneLaneCurve& curve, const dynamics::SmoothCoefficients& k,
+                       double* change, float* changes, float sign, float constant, const float* const* x, float* const* y,
+                       int channels) noexcept {
+    constexpr int width = int(Floats::size), run = 4 * width; // levelTargetsOf's runs
+    const int runs = frames / run;
+    if (runs >= 2) {
+        // levelTargetsOf's operations, a run at a time.
+        const Floats scale(curve.scale), low(curve.floor);
+        const Floats rest = smaller(Floats(curve.range), -Floats(0.0f));
+        using Ints = xsimd::batch<std::int32_t, SG_SIMD_ARCH>;
+        const Ints magnitude(0x7fffffff), quietBits(xsimd::bitwise_cast<Ints>(Floats(curve.quiet)));
+        const auto quietAt = [&](int at) {
+            return (xsimd::bitwise_cast<Ints>(Floats::load_unaligned(raw + at)) & magnitude) <= quietBits;
+        };
+        const auto targetAt = [&](int at) { // the run's batch at `at`
+            const Floats db = decibelsOf(Floats::load_unaligned(raw + at)) * scale;
+            target<false>(maxOf(db, low), curve.threshold, curve.slope, curve.knee, curve.range).store_unaligned(changes + at);
+        };
+        // smoothOneLane's operations, a batch of frames at a time.
+        const double rise = k.rise[0], riseRest = k.riseRest[0], fall = k.fall[0], fallRest = k.fallRest[0];
+        const double snap = dynamics::kSnapDb;
+        double c = change[0];
+        // applyGainOf's operations on one batch of every channel.
+        const Floats s(sign), offset(constant);
+        const auto applyAt = [&](int at) {
+            const Floats gain = gainAt<Form>(Floats::load_unaligned(changes + at), s, offset, nullptr);
+            for (int ch = 0; ch < channels; ++ch) (Floats::load_unaligned(x[ch] + at) * gain).store_unaligned(y[ch] + at);
+        };
+        const auto quietRun = [&](int at) {
+            return xsimd::all(quietAt(at) & quietAt(at + width) & quietAt(at + 2 * width) & quietAt(at + 3 * width));
+        };
+        const auto targetsOfRun = [&](int at) {
+            if (quietRun(at)) {
+                for (int j = 0; j < 4; ++j) rest.store_unaligned(changes + at + j * width);
+            } else {
+                for (int j = 0; j < 4; ++j) targetAt(at + j * width);
+            }
+        };
+        targetsOfRun(0);
+        for (int r = 0; r < runs; ++r) {
+            const int at = r * run;
+            // The next run's targets (their quiet test first), this run's recursion and the last
+            // run's gain, a batch of each in turn: the chain's frames and the vector work sit
+            // side by side in the core's window.
+            const bool next = r + 1 < runs;
+            const bool nextQuiet = next && quietRun(at + run);
+            for (int j = 0; j < 4; ++j) {
+                if (next) {
+                    if (nextQuiet)
+                        rest.store_unaligned(changes + at + run + j * width);
+                    else
+                        targetAt(at + run + j * width);
+                }
+                const int first = at + j * width;
+                for (int n = first; n < first + width; ++n) {
+                    const double t = double(changes[n]);
+                    const double rising = riseRest * t + rise * c;
+                    const double falling = fallRest * t + fall * c;
+                    const double nextC = t > c ? rising : falling;
+                    c = t < snap && c < snap ? 0.0 : nextC;
+                    changes[n] = float(c);
+                }
+                if (r > 0) applyAt(at - run + j * width);
+            }
+        }
+        change[0] = c;
+        for (int j = 0; j < 4; ++j) applyAt((runs - 1) * run + j * width);
+    }
+    // The rest as the passes take it (a split changes none of their values).
+    const int done = runs >= 2 ? runs * run : 0;
+    if (done == frames) return;
+    levelTargetsOf<false>(raw + done, frames - done, curve.scale, curve.floor, curve.threshold, curve.slope, curve.knee,
+                          curve.range, curve.quiet, changes + done);
+    smoothOneLane(changes + done, frames - done, k, change, changes + done);
+    for (int ch = 0; ch < channels; ++ch)
+        applyGainOf<Form>(x[ch] + done, changes + done, sign, nullptr, constant, y[ch] + done, frames - done);
+}
+
+} // namespace
+
+void compressOneLane(const float* raw, int frames, const dynamics::OneLaneCurve& curve, const dynamics::SmoothCoefficients& k,
+                     double* change, float* changes, float sign, float constant, const float* const* x, float* const* y,
+                     int channels) noexcept {
+    if (constant != 0.0f)
+        compressOneLaneOf<1>(raw, frames, curve, k, change, changes, sign, constant, x, y, channels);
+    else
+        compressOneLaneOf<0>(raw, frames, curve, k, change, changes, sign, constant, x, y, channels);
+}
+
+namespace {
+
 /// `Doubles::size` floats from p, converted (exactly) in registers: a conversion through memory
 /// would stall store forwarding.
 inline Doubles widen(const float* p) noexcept {

@@ -128,6 +128,25 @@ inline constexpr double kSnapDb = 1e-7;
 SG_SIMD_DECLARE(void smoothChanges(const float* const* targets, int lanes, int frames, const sg::dynamics::SmoothCoefficients& k,
                                    double* change, double* slow, float* const* out) noexcept)
 
+namespace sg::dynamics {
+/// The static curve of compressOneLane: levelTargets' arguments (a compressor's curve).
+struct OneLaneCurve {
+    float scale = 1, floor = 0, threshold = 0, slope = 0, knee = 0, range = 0, quiet = -1;
+};
+} // namespace sg::dynamics
+
+// One recursion lane whose gain every channel shares (a stereo compressor with one level, as
+// W1's): levelTargets of the level before the dB `raw`, smoothChanges of the one lane (no auto
+// release; `change` its state) into `changes`, and applyDecibelGain (offset none, `constant` the
+// makeup) of `channels` channels x -> y, interleaved a few frames at a time. The recursion is a
+// latency chain of about 6 cycles a frame that leaves most of the core idle; the vector passes
+// run in its shadow instead of after it. The same float operations on every value as the three
+// passes (the targets in runs of four batches from the first frame, as levelTargets takes them):
+// the same bits. y may alias x; changes may alias raw.
+SG_SIMD_DECLARE(void compressOneLane(const float* raw, int frames, const sg::dynamics::OneLaneCurve& curve,
+                                     const sg::dynamics::SmoothCoefficients& k, double* change, float* changes, float sign,
+                                     float constant, const float* const* x, float* const* y, int channels) noexcept)
+
 // Measurements of `frames` frames' changes f (dB): most = max(most, f[n]); sums[j] += f[n] (in
 // double, in frame order) for the frames whose count since reset, first + n, is j modulo 8, so the
 // sums do not depend on how the frames were split into calls.

@@ -596,6 +596,96 @@ TEST_CASE("dynamics core: applyDecibelGain is offsetDecibelsToGain and multiplyB
     }
 }
 
+TEST_CASE("dynamics core: compressOneLane is levelTargets, the one-lane recursion and applyDecibelGain, bit for bit",
+          "[nodes][dynamics][compressor]") {
+    // The reference: the three passes over the whole call. Levels: hostile material at 0 and +20
+    // dB (full-scale squares, silence: runs of quiet vectors, isolated overs), the levels around
+    // the quiet bound, a NaN and an inf near the end; audio near Nyquist at +20 dB. Calls of every
+    // length around the run (four batches) and whole, mono to three channels, in place too.
+    const std::vector<float> hostile = hostileMaterial(12000);
+    struct CurveCase {
+        float t, w, scale, makeup, sign;
+        double attackMs, releaseMs;
+    };
+    const CurveCase cases[] = {
+        {-18, 6, 1, 2, -1, 10, 100}, {-30, 0, 1, 0, -1, 0.05, 5}, {0, 24, 0.5f, -2.5f, -1, 1, 2000}, {-40, 6, 1, 3, 1, 5, 80}};
+    for (const CurveCase& cc : cases) {
+        const float slope = 1.0f / 2.0f - 1.0f;
+        const float quiet = dynamics::quietLevel(cc.t, cc.w, cc.scale, dynamics::kFloorDb);
+        const dynamics::OneLaneCurve curve{cc.scale, float(dynamics::kFloorDb), cc.t, slope, cc.w, 1e30f, quiet};
+        std::vector<float> raw;
+        for (float v : hostile) raw.push_back(std::fabs(v));
+        for (float v : hostile) raw.push_back(10.0f * std::fabs(v));
+        for (float v : levelsAround(quiet)) raw.push_back(std::fabs(v) > 1e30f || v != v ? 0.5f : std::fabs(v));
+        raw[raw.size() - 40] = std::numeric_limits<float>::quiet_NaN();
+        raw[raw.size() - 20] = std::numeric_limits<float>::infinity();
+        const int frames = int(raw.size());
+        std::vector<std::vector<float>> audio(3, std::vector<float>(std::size_t(frames)));
+        for (int c = 0; c < 3; ++c)
+            for (int n = 0; n < frames; ++n) audio[std::size_t(c)][std::size_t(n)] = float(10.0 * std::sin(3.1 * n + c));
+        dynamics::SmoothCoefficients k{};
+        k.rise[0] = dynamics::timeConstantFactor(cc.attackMs, 48000.0);
+        k.fall[0] = dynamics::timeConstantFactor(cc.releaseMs, 48000.0);
+        k.riseRest[0] = 1.0 - k.rise[0];
+        k.fallRest[0] = 1.0 - k.fall[0];
+        for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+            if (int(arch) > int(detectSimdArch())) continue;
+            auto targets = SG_SIMD_PICK(arch, levelTargets);
+            auto smooth = SG_SIMD_PICK(arch, smoothChanges);
+            auto apply = SG_SIMD_PICK(arch, applyDecibelGain);
+            auto fused = SG_SIMD_PICK(arch, compressOneLane);
+            std::vector<float> expectedChange(static_cast<std::size_t>(frames));
+            targets(raw.data(), frames, cc.scale, float(dynamics::kFloorDb), cc.t, slope, cc.w, 1e30f, false, quiet,
+                    expectedChange.data());
+            double state[dynamics::kSmoothLanes] = {}, slow[dynamics::kSmoothLanes] = {};
+            const float* from[] = {expectedChange.data()};
+            float* to[] = {expectedChange.data()};
+            smooth(from, 1, frames, k, state, slow, to);
+            REQUIRE(std::count_if(expectedChange.begin(), expectedChange.end(), [](float v) { return v > 1.0f; }) > 1000);
+            std::vector<std::vector<float>> expected(3, std::vector<float>(std::size_t(frames)));
+            for (int c = 0; c < 3; ++c)
+                apply(audio[std::size_t(c)].data(), expectedChange.data(), cc.sign, nullptr, cc.makeup,
+                      expected[std::size_t(c)].data(), frames);
+            for (int channels = 1; channels <= 3; ++channels)
+                for (const int split : {0, 1, 2, 3}) { // whole; 1..200 frames; around the run; in place, 500..1500
+                    INFO(simdArchName(arch) << ", threshold " << cc.t << ", " << channels << " channels, split " << split);
+                    std::vector<float> change(std::size_t(frames), -1.0f);
+                    std::vector<std::vector<float>> out(3, std::vector<float>(std::size_t(frames), -1.0f));
+                    if (split == 3) out = audio;
+                    double c = 0;
+                    for (int n = 0, call = 0; n < frames; ++call) {
+                        const int size = split == 0   ? frames
+                                         : split == 1 ? 1 + call * 7 % 200
+                                         : split == 2 ? 4 * 16 * (1 + call % 3) + (call % 5) - 2
+                                                      : 500 + call * 131 % 1000;
+                        const int count = std::min(size, frames - n);
+                        const float* x[3];
+                        float* y[3];
+                        for (int ch = 0; ch < 3; ++ch) {
+                            x[ch] = (split == 3 ? out : audio)[std::size_t(ch)].data() + n;
+                            y[ch] = out[std::size_t(ch)].data() + n;
+                        }
+                        fused(raw.data() + n, count, curve, k, &c, change.data() + n, cc.sign, cc.makeup, x, y, channels);
+                        n += count;
+                    }
+                    std::size_t mismatches = 0;
+                    for (int n = 0; n < frames; ++n) {
+                        mismatches += bitsOf(change[std::size_t(n)]) != bitsOf(expectedChange[std::size_t(n)]) ? 1 : 0;
+                        for (int ch = 0; ch < channels; ++ch)
+                            mismatches +=
+                                bitsOf(out[std::size_t(ch)][std::size_t(n)]) != bitsOf(expected[std::size_t(ch)][std::size_t(n)])
+                                    ? 1
+                                    : 0;
+                    }
+                    CHECK(mismatches == 0);
+                    CHECK(bitsOf(float(c)) == bitsOf(float(state[0])));
+                    if (channels < 3 && split != 3) // channels past `channels` untouched
+                        CHECK(bitsOf(out[2][0]) == bitsOf(-1.0f));
+                }
+        }
+    }
+}
+
 TEST_CASE("dynamics core: applyDecibelGainMeasured is changeStatistics and applyDecibelGain, bit for bit",
           "[nodes][dynamics][compressor]") {
     // Hostile changes (NaN first in a group of 8 and later, +-inf, +-0 runs, denormals, huge) and
