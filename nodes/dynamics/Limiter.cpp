@@ -440,6 +440,26 @@ private:
         return double(inst.boxSum);
     }
 
+    /// A run of frames whose held value is +0 (advanceFixedRelease): the release alone, one
+    /// multiply per frame, into the box and its sums. Out of line so that the envelope, the
+    /// recursion's chain, stays in a register (inlined, it went through the stack: a store and
+    /// a load per frame on the chain, about twice the multiply's latency). Returns the envelope.
+    [[gnu::noinline]] static double releaseRun(double envelope, double factor, std::int64_t* box, std::size_t boxSize,
+                                               std::size_t& index, std::int64_t& sum, double* sums, int count) noexcept {
+        std::size_t at = index;
+        std::int64_t total = sum;
+        for (int j = 0; j < count; ++j) {
+            double released = envelope * factor;
+            if (released > kUnityLogThreshold) released = 0.0;
+            envelope = std::min(0.0, released); // held = +0
+            total = pushBox(envelope, box, boxSize, at, total);
+            sums[j] = double(total);
+        }
+        index = at;
+        sum = total;
+        return envelope;
+    }
+
     /// advance() over the segment for the usual settings (no sidechain high-pass, fixed
     /// release), with the state in locals: the same operations in the same order, so the same
     /// bits, without the reloads the compiler must do when the stores to sums_ may alias the
@@ -469,13 +489,7 @@ private:
                         std::fill(sums + i, sums + end, 0.0);
                         index = (index + std::size_t(end - i)) % boxSize;
                     } else {
-                        for (int j = i; j < end; ++j) {
-                            double released = envelope * factor;
-                            if (released > kUnityLogThreshold) released = 0.0;
-                            envelope = std::min(0.0, released); // held = +0
-                            sum = pushBox(envelope, box, boxSize, index, sum);
-                            sums[j] = double(sum);
-                        }
+                        envelope = releaseRun(envelope, factor, box, boxSize, index, sum, sums + i, end - i);
                     }
                     inst.hold.appendZeros(end - i);
                     i = end - 1;
