@@ -103,15 +103,34 @@ void peakFixed(const float* x, int frames, const float* coefficients, int phases
     Batch tpMax(0.0f), spMax(0.0f);
     int n = 0;
     if (phases <= maxPhases) {
+        // A batch of outputs that cannot raise the true peak is skipped: |y_p[i]| <= sum_k |h_p[k]|
+        // max |x| over the taps' span, and the float sum exceeds the real one by less than 1e-6
+        // of it (12 to 16 products) plus a few subnormal steps; so where `bound` times the span's
+        // largest |x| (plus the smallest normal float) is at most a true peak already found, every
+        // output of the batch is at most it too, and the maximum, the only result, is the same
+        // bits. After a limiter most batches sit well below the peak (about 9 in 10 of W1's).
+        double magnitude = 0;
+        for (int p = 0; p < phases; ++p) {
+            double sum = 0;
+            for (int k = 0; k < taps; ++k) sum += std::fabs(double(coefficients[p * taps + k]));
+            magnitude = std::max(magnitude, sum);
+        }
+        const Batch bound(float(magnitude * (1 + 1e-5))), smallest(1.1754944e-38f);
+        float found = truePeak; // a true peak reached: the incoming one, then this call's
         for (; n + width <= frames; n += width) {
+            const Batch here = xsimd::abs(Batch::load_unaligned(x + n));
+            spMax = larger(spMax, here);
+            Batch span = here; // max |x| over x[n - taps + 1 .. n + width - 1]
+            for (int o = 1 - taps; o < 0; o += width) span = larger(span, xsimd::abs(Batch::load_unaligned(x + n + o)));
+            if (xsimd::all(span * bound + smallest <= Batch(found))) continue; // (NaN: never skipped)
             Batch acc[maxPhases];
             for (int p = 0; p < phases; ++p) acc[p] = Batch(0.0f);
             for (int k = 0; k < taps; ++k) {
                 const Batch xv = Batch::load_unaligned(x + n - k);
                 for (int p = 0; p < phases; ++p) acc[p] = acc[p] + Batch(coefficients[p * taps + k]) * xv;
             }
-            spMax = larger(spMax, xsimd::abs(Batch::load_unaligned(x + n)));
             for (int p = 0; p < phases; ++p) tpMax = larger(tpMax, xsimd::abs(acc[p]));
+            found = std::max(found, largestLane(tpMax)); // (NaN: nothing more is skipped)
         }
     }
     float sp = std::max(samplePeak, largestLane(spMax));

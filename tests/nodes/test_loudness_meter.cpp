@@ -4,6 +4,7 @@
 #include "tests/nodes/LoudnessTesting.h"
 
 #include "nodes/meters/LoudnessKernels.h"
+#include "nodes/meters/TruePeakFilter.h"
 #include "tests/nodes/KernelHarness.h"
 #include <catch2/catch.hpp>
 
@@ -183,6 +184,95 @@ TEST_CASE("loudness: the snapshot is consistent while the audio thread publishes
     CHECK(last.loudnessRangeLu == meter.loudnessRangeLu());
     CHECK(last.truePeakDbtp == meter.truePeakDbtp());
     CHECK(last.maxShortTermLufs == meter.maxShortTermLufs());
+}
+
+TEST_CASE("loudness: the true-peak kernel is the largest of every interpolated output, bit for bit, skipped batches included",
+          "[loudness]") {
+    // polyphasePeak skips batches whose bound (sum |h| times the largest |x| in reach) cannot
+    // exceed the peak found so far. The reference computes every output, in the same order of
+    // operations. Material: windows shaped like a phase's signs, whose output is the highest a
+    // sample peak allows (sum |h| times it): one sets a true peak P, a later one reads P times
+    // 1 +- 1e-3, 1e-5 and 1e-6 (just above and below P, right at the bound), in quiet noise; a
+    // NaN, an inf and subnormals in their own runs. The 4x Annex 2 filter and an 8x windowed sinc.
+    struct Filter {
+        int phases, taps;
+        std::vector<float> h; // [phases][taps]
+    };
+    std::vector<Filter> filters;
+    {
+        Filter annex{4, 12, {}};
+        for (int p = 0; p < 4; ++p)
+            for (int k = 0; k < 12; ++k) annex.h.push_back(kAnnex2Phases[p][k]);
+        filters.push_back(annex);
+        Filter sinc{8, 16, {}};
+        for (int p = 0; p < 8; ++p)
+            for (int k = 0; k < 16; ++k) {
+                const double t = (k * 8 + p - 63.5) / 8.0, w = 0.5 + 0.5 * std::cos(3.141592653589793 * t / 8.5);
+                sinc.h.push_back(
+                    float(std::fabs(t) < 1e-9 ? 1.0 : w * std::sin(3.141592653589793 * t) / (3.141592653589793 * t)));
+            }
+        filters.push_back(sinc);
+    }
+    const double deltas[] = {1e-3, -1e-3, 1e-5, -1e-5, 1e-6, -1e-6, 0.0};
+    const SimdArch best = detectSimdArch();
+    for (const Filter& f : filters) {
+        double sumMagnitude = 0;
+        int loudest = 0;
+        for (int p = 0; p < f.phases; ++p) {
+            double sum = 0;
+            for (int k = 0; k < f.taps; ++k) sum += std::fabs(double(f.h[std::size_t(p * f.taps + k)]));
+            if (sum > sumMagnitude) sumMagnitude = sum, loudest = p;
+        }
+        std::vector<std::vector<float>> signals;
+        for (const double delta : deltas) {
+            std::vector<float> x = sg::test::noise(6000, 0.001f, 5);
+            const float a0 = float(0.9 / sumMagnitude), a = float(0.9 / sumMagnitude * (1 + delta));
+            for (int k = 0; k < f.taps; ++k) { // phase `loudest` reads P = sum |h| a0 at 500, sum |h| a at 3000
+                const bool negative = f.h[std::size_t(loudest * f.taps + k)] < 0;
+                x[std::size_t(500 - k)] = negative ? -a0 : a0;
+                x[std::size_t(3000 - k)] = negative ? -a : a;
+            }
+            signals.push_back(std::move(x));
+        }
+        {
+            std::vector<float> x = sg::test::noise(6000, 0.5f, 6);
+            x[2000] = std::numeric_limits<float>::quiet_NaN();
+            signals.push_back(x);
+            x[2000] = 0.1f;
+            x[4000] = std::numeric_limits<float>::infinity();
+            signals.push_back(x);
+            for (float& v : x) v *= 1e-39f; // subnormal
+            x[4000] = 0;
+            signals.push_back(x);
+        }
+        for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+            if (int(arch) > int(best)) continue;
+            auto kernel = SG_SIMD_PICK(arch, polyphasePeak);
+            for (std::size_t s = 0; s < signals.size(); ++s) {
+                const float* start = signals[s].data() + f.taps; // history before it
+                const int frames = int(signals[s].size()) - f.taps;
+                float sp = 0, tp = 0, expectedSp = 0, expectedTp = 0, firstTp = 0;
+                for (int n = 0; n < frames; ++n) {
+                    if (n == 2000) firstTp = expectedTp;
+                    expectedSp = std::max(expectedSp, std::fabs(start[n]));
+                    for (int p = 0; p < f.phases; ++p) {
+                        float acc = 0.0f;
+                        for (int k = 0; k < f.taps; ++k) acc = acc + f.h[std::size_t(p * f.taps + k)] * start[n - k];
+                        expectedTp = std::max(expectedTp, std::fabs(acc));
+                    }
+                }
+                for (int n = 0, call = 0; n < frames; ++call) { // calls of 1 to 700 frames
+                    const int count = std::min(frames - n, 1 + call * 97 % 700);
+                    kernel(start + n, count, f.h.data(), f.phases, f.taps, sp, tp);
+                    n += count;
+                }
+                CAPTURE(f.phases, simdArchName(arch), s);
+                CHECK(std::memcmp(&sp, &expectedSp, sizeof sp) == 0);
+                CHECK(std::memcmp(&tp, &expectedTp, sizeof tp) == 0);
+                if (s < std::size(deltas) && deltas[s] > 0) CHECK(expectedTp > firstTp); // the later window raises the peak
+            }
+        }
+    }
 }
 
 TEST_CASE("loudness: the four-chain sums kernels equal the scalar chains bit for bit on every architecture", "[loudness]") {
