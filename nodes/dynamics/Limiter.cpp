@@ -40,6 +40,8 @@ constexpr int kEstimateLevels = int(std::size(kEstimates));
 /// The float refinement can exceed its real-number bound b + |a - c| / 8 by float rounding,
 /// at most 1e-3 b (when 2b - a - c rounds to a tiny curvature): the bounds are raised by 2e-3.
 constexpr double kRefinementFactor = 1.002;
+/// The thresholds' margin (tileThresholds).
+constexpr double kThresholdSlack = 1.0 - 1e-6;
 /// A tile's state: quiet, or the index + 1 of the next estimate to try, or exact.
 constexpr unsigned char kTileQuiet = 0, kTileEstimate = 1, kTileExact = 1 + kEstimateLevels;
 
@@ -608,6 +610,7 @@ private:
         chunks_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2 + kHistoryChunks), 0.0f);
         tileState_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0);
         threshold_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0.0);
+        released_.assign(threshold_.size(), 0.0);
     }
 
     /// Phase k of the 8x signal (or its estimate) at frame i of the segment: phase(k)[i], i >= -1.
@@ -655,8 +658,9 @@ private:
             float most = 0;
             for (int c = t; c <= t + kHistoryChunks; ++c) most = std::max(most, chunks_[std::size_t(c)]);
             const double m = double(most);
+            const double quietAt = silentFactor_ * m; // (quiet at C: at any threshold, which is >= C)
             tileState_[std::size_t(t)] =
-                silentFactor_ * m <= threshold_[std::size_t(t)] ? kTileQuiet : kTileEstimate; // inf: not quiet
+                quietAt <= thresholdCeiling_ || quietAt <= thresholdOf(t) ? kTileQuiet : kTileEstimate; // inf: not quiet
             chunks_[std::size_t(t)] = most; // the window maximum of tile t from here on (c >= t are still unread)
         }
         // Level 2: runs of loud tiles get the estimates, cheapest first, until one rules an over
@@ -707,20 +711,39 @@ private:
     /// the output is bit-identical to detecting every frame exactly. The bound needs c for
     /// every n up to i + H - 1, and the release may change at the next segment, so only tiles
     /// whose frames leave the hold within this segment (i + H <= frames) get it.
+    ///
+    /// c^n for consecutive tiles is a running product (pow once, then c^16 a tile: within
+    /// 1e-13 of pow for a segment's 512 tiles, far inside the 1e-6), and the exp is taken only
+    /// for a tile that is not quiet at C already (thresholdOf(), from detect()): a tile quiet at
+    /// C is quiet at any threshold >= C, so the tiles' states are those of every threshold known.
     void tileThresholds(const Instance& inst, int frames) noexcept {
         const int tiles = (frames + kTileFrames - 1) / kTileFrames;
-        constexpr double kSlack = 1.0 - 1e-6;
         const int holdFrames = inst.hold.frames;
+        thresholdCeiling_ = inst.ceiling;
+        std::fill_n(threshold_.begin(), tiles, inst.ceiling);
+        if (inst.highPass || !(inst.logEnvelope < 0)) return;
+        const double c = inst.releaseFactor, c16 = std::pow(c, double(kTileFrames));
+        double power = 0; // c^(last + H) of the previous tile
+        int previousLast = -1;
         for (int t = 0; t < tiles; ++t) {
-            double threshold = inst.ceiling;
             const int last = std::min(frames, (t + 1) * kTileFrames) - 1;
-            if (!inst.highPass && inst.logEnvelope < 0 && last + holdFrames <= frames) {
-                const double released = std::pow(inst.releaseFactor, double(last + holdFrames)) * inst.logEnvelope * kSlack;
-                if (released < 2 * kUnityLogThreshold)
-                    threshold = std::max(threshold, inst.ceiling * std::exp(-released) * kSlack);
-            }
-            threshold_[std::size_t(t)] = threshold;
+            if (last + holdFrames > frames) break; // (so are the later tiles)
+            power =
+                previousLast >= 0 && last - previousLast == kTileFrames ? power * c16 : std::pow(c, double(last + holdFrames));
+            previousLast = last;
+            const double released = power * inst.logEnvelope * kThresholdSlack;
+            if (!(released < 2 * kUnityLogThreshold)) break; // released only shrinks from here
+            released_[std::size_t(t)] = released;
+            threshold_[std::size_t(t)] = -1; // known on demand (thresholdOf)
         }
+    }
+
+    /// Tile t's threshold (tileThresholds), its exp taken the first time it is asked for.
+    double thresholdOf(int t) noexcept {
+        double& threshold = threshold_[std::size_t(t)];
+        if (threshold < 0)
+            threshold = std::max(thresholdCeiling_, thresholdCeiling_ * std::exp(-released_[std::size_t(t)]) * kThresholdSlack);
+        return threshold;
     }
 
     /// Calls f(first, end) for each maximal run of tiles with tileState_ >= `level`, in frames.
@@ -791,7 +814,9 @@ private:
     std::vector<float> bound_;                                ///< crestBound of the estimate, per frame
     std::vector<float> chunks_;                               ///< max |x| per 16 frames, then per tile window
     std::vector<unsigned char> tileState_;                    ///< kTileQuiet, kTileEstimate + e or kTileExact
-    std::vector<double> threshold_;                           ///< per tile: peaks up to here cannot change the gain
+    std::vector<double> threshold_; ///< per tile: peaks up to here cannot change the gain (-1: ask thresholdOf)
+    std::vector<double> released_;  ///< per tile: B of tileThresholds, where threshold_ is -1
+    double thresholdCeiling_ = 0;   ///< the instance's ceiling C, the least threshold
     double silentFactor_ = 0;
     bool exhaustive_ = false; ///< setLimiterExhaustiveDetection() when prepared
     std::array<double, kEstimateLevels> estimateSlackFactors_{};
