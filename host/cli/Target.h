@@ -130,7 +130,9 @@ private:
 /// Interleaved float32 scratch samples: kept in memory up to kInMemorySamples samples, beyond
 /// that in a file in a given folder that is unlinked as soon as it is created (so nothing is left
 /// behind on any exit path, even a crash; the open descriptor keeps it alive). Memory stays
-/// bounded for any length; short renders never touch the disk.
+/// bounded for any length; short renders never touch the disk. A caller that knows the samples
+/// will not fit creates it with memorySamples 0, straight to the file: filling the memory first
+/// and writing it out in one piece when it overflows stalls the writing thread.
 class TempSampleFile {
 public:
     /// Samples (frames x channels) held in memory before spilling to the file (32 MiB).
