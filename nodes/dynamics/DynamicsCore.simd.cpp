@@ -363,16 +363,25 @@ void smoothPass(const float* const* targets, int lanes, int frames, const dynami
 /// One lane without auto release (a linked detector alone, as W1's stereo compressor): the
 /// recursion of smoothBatches in scalar doubles, the same operations on the same values, so the
 /// same bits, without the 2-lane batch's loads, stores and conversions of a lane nobody reads.
-void smoothOneLane(const float* target, int frames, const dynamics::SmoothCoefficients& k, double* change, float* out) noexcept {
-    const double rise = k.rise[0], riseRest = k.riseRest[0], fall = k.fall[0], fallRest = k.fallRest[0];
-    const double snap = dynamics::kSnapDb;
-    double c = change[0];
-    for (int n = 0; n < frames; ++n) {
-        const double t = double(target[n]);
+/// (smoothOneLane and compressOneLane.)
+struct OneLaneRecursion {
+    double rise, riseRest, fall, fallRest;
+    explicit OneLaneRecursion(const dynamics::SmoothCoefficients& k) noexcept
+        : rise(k.rise[0]), riseRest(k.riseRest[0]), fall(k.fall[0]), fallRest(k.fallRest[0]) {}
+    /// The state after a frame of target t from state c.
+    [[gnu::always_inline]] double operator()(double t, double c) const noexcept {
         const double rising = riseRest * t + rise * c;
         const double falling = fallRest * t + fall * c;
         const double next = t > c ? rising : falling;
-        c = t < snap && c < snap ? 0.0 : next;
+        return t < dynamics::kSnapDb && c < dynamics::kSnapDb ? 0.0 : next;
+    }
+};
+
+void smoothOneLane(const float* target, int frames, const dynamics::SmoothCoefficients& k, double* change, float* out) noexcept {
+    const OneLaneRecursion step(k);
+    double c = change[0];
+    for (int n = 0; n < frames; ++n) {
+        c = step(double(target[n]), c);
         out[n] = float(c);
     }
     change[0] = c;
@@ -440,8 +449,7 @@ void compressOneLaneOf(const float* raw, int frames, const dynamics::OneLaneCurv
             target<false>(maxOf(db, low), curve.threshold, curve.slope, curve.knee, curve.range).store_unaligned(changes + at);
         };
         // smoothOneLane's operations, a batch of frames at a time.
-        const double rise = k.rise[0], riseRest = k.riseRest[0], fall = k.fall[0], fallRest = k.fallRest[0];
-        const double snap = dynamics::kSnapDb;
+        const OneLaneRecursion step(k);
         double c = change[0];
         // applyGainOf's operations on one batch of every channel.
         const Floats s(sign), offset(constant);
@@ -476,11 +484,7 @@ void compressOneLaneOf(const float* raw, int frames, const dynamics::OneLaneCurv
                 }
                 const int first = at + j * width;
                 for (int n = first; n < first + width; ++n) {
-                    const double t = double(changes[n]);
-                    const double rising = riseRest * t + rise * c;
-                    const double falling = fallRest * t + fall * c;
-                    const double nextC = t > c ? rising : falling;
-                    c = t < snap && c < snap ? 0.0 : nextC;
+                    c = step(double(changes[n]), c);
                     changes[n] = float(c);
                 }
                 if (r > 0) applyAt(at - run + j * width);
