@@ -142,7 +142,7 @@ struct OneLaneCurve {
 // latency chain of about 6 cycles a frame that leaves most of the core idle; the vector passes
 // run in its shadow instead of after it. The same float operations on every value as the three
 // passes (the targets in runs of four batches from the first frame, as levelTargets takes them):
-// the same bits. y may alias x; changes may alias raw.
+// the same bits. y may alias x.
 SG_SIMD_DECLARE(void compressOneLane(const float* raw, int frames, const sg::dynamics::OneLaneCurve& curve,
                                      const sg::dynamics::SmoothCoefficients& k, double* change, float* changes, float sign,
                                      float constant, const float* const* x, float* const* y, int channels) noexcept)
