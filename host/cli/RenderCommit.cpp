@@ -58,9 +58,8 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
             if (expectedFrames < 0)
                 for (const auto& reader : plan.readers) expectedFrames = std::max(expectedFrames, reader.frames());
             const double expectedSamples = double(expectedFrames) * plan.outputRate / plan.sampleRate * double(channels);
-            const std::size_t memorySamples =
-                expectedSamples > double(TempSampleFile::kInMemorySamples) ? 0 : TempSampleFile::kInMemorySamples;
-            if (auto error = outputs.pass1Files[k]->create(fs::path(path).parent_path().string(), channels, memorySamples);
+            if (auto error = outputs.pass1Files[k]->create(fs::path(path).parent_path().string(), channels,
+                                                           TempSampleFile::memoryFor(expectedSamples));
                 !error.empty()) {
                 printRenderError(error);
                 return kExitFailure;

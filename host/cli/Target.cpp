@@ -1127,11 +1127,9 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     } handOver{cacheFile, spent};
     TempSampleFile& cache = *cacheFile;
     // As long as its source: past the memory's share, straight to the file (RenderCommit.cpp).
-    const std::size_t memorySamples =
-        std::uint64_t(source.frames()) * std::uint64_t(source.channels()) > TempSampleFile::kInMemorySamples
-            ? 0
-            : TempSampleFile::kInMemorySamples;
-    if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels(), memorySamples); !error.empty())
+    if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels(),
+                                  TempSampleFile::memoryFor(double(source.frames()) * double(source.channels())));
+        !error.empty())
         return fail(error);
     std::vector<Trial> trials;
     LoudnessPredictor predictor;

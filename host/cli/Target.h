@@ -137,6 +137,11 @@ class TempSampleFile {
 public:
     /// Samples (frames x channels) held in memory before spilling to the file (32 MiB).
     static constexpr std::size_t kInMemorySamples = std::size_t(1) << 23;
+    /// create()'s memorySamples for a scratch expected to hold `expectedSamples` (negative:
+    /// unknown): none when they are known not to fit, kInMemorySamples otherwise.
+    static std::size_t memoryFor(double expectedSamples) noexcept {
+        return expectedSamples > double(kInMemorySamples) ? 0 : kInMemorySamples;
+    }
 
     TempSampleFile() = default;
     ~TempSampleFile();

@@ -426,7 +426,8 @@ private:
     /// compressor) and so one recursion lane, without auto release and with its makeup settled:
     /// the targets, the recursion and the gain in one interleaved pass (compressOneLane: the
     /// recursion's latency chain leaves room for the others), then the statistics as apply()
-    /// takes them. The same values as the passes. False (nothing done) in any other case.
+    /// takes them (recordChange). The same values as the passes. False (nothing done) in any
+    /// other case.
     bool compressShared(const ProcessContext& ctx, int start, int frames) noexcept {
         if (d_.kind != Kind::Compressor || instanceCount() != 1 || groups_.size() != 1) return false;
         Instance& inst = instances_[0];
@@ -457,12 +458,21 @@ private:
         float* changes = gainDb_[std::size_t(inst.firstLane)].data();
         compressOneLane_(raw, frames, oneLane, group.coefficients, groups_[0].change, changes, inst.boost ? 1.0f : -1.0f,
                          makeupDb, x, y, inst.channels);
-        float most = float(inst.maxChangeDb);
-        changeStatistics_(changes, frames, inst.frames, inst.sumChangeDb.data(), &most);
-        inst.maxChangeDb = double(most);
-        inst.recorder.add(changes, std::size_t(frames));
-        inst.frames += frames;
+        recordChange(inst, changes, frames, true);
         return true;
+    }
+
+    /// A segment's frame change of instance i into its series, and into its statistics when
+    /// `statistics` (else they are taken elsewhere: statisticsInPairs, the measured apply); its
+    /// frame count advances.
+    void recordChange(Instance& inst, const float* change, int frames, bool statistics) noexcept {
+        if (statistics) {
+            float most = float(inst.maxChangeDb);
+            changeStatistics_(change, frames, inst.frames, inst.sumChangeDb.data(), &most);
+            inst.maxChangeDb = double(most);
+        }
+        inst.recorder.add(change, std::size_t(frames));
+        inst.frames += frames;
     }
 
     /// The detector's level before the dB (peak: max |d| over W; rms: the mean of d^2 over W) of
@@ -668,13 +678,8 @@ private:
         // absolute frame modulo 4 (each in frame order), so it does not depend on the split either.
         const std::int64_t framesBefore = inst.frames;
         const bool measureInApply = !inst.statisticsDone && measuredInApply(inst);
-        if (!inst.statisticsDone && !measureInApply) { // (else statisticsInPairs did it, or the apply does)
-            float most = float(inst.maxChangeDb);
-            changeStatistics_(frameChange, frames, inst.frames, inst.sumChangeDb.data(), &most);
-            inst.maxChangeDb = double(most);
-        }
-        inst.recorder.add(frameChange, std::size_t(frames));
-        inst.frames += frames;
+        // (else statisticsInPairs did it, or the apply does)
+        recordChange(inst, frameChange, frames, !inst.statisticsDone && !measureInApply);
 
         // Makeup (compressor): a smoothed parameter, added in dB.
         // Settled: a constant (none when 0), else one value per frame.

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 namespace sg::SG_SIMD_NS {
 
@@ -115,7 +116,7 @@ void peakFixed(const float* x, int frames, const float* coefficients, int phases
             for (int k = 0; k < taps; ++k) sum += std::fabs(double(coefficients[p * taps + k]));
             magnitude = std::max(magnitude, sum);
         }
-        const Batch bound(float(magnitude * (1 + 1e-5))), smallest(1.1754944e-38f);
+        const Batch bound(float(magnitude * (1 + 1e-5))), smallest(std::numeric_limits<float>::min());
         float found = truePeak; // a true peak reached: the incoming one, then this call's
         for (; n + width <= frames; n += width) {
             const Batch here = xsimd::abs(Batch::load_unaligned(x + n));
