@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -398,6 +399,183 @@ std::int64_t TempSampleFile::readAt(std::int64_t frame, const AudioView& view, s
     return frames;
 }
 
+// ---- the limiter's gain tape ---------------------------------------------------------------
+
+namespace {
+/// Values a tape buffers between the limiter and its file (256 KiB).
+constexpr std::size_t kTapeBufferValues = std::size_t(1) << 16;
+/// The longest stretch one length holds: every integer up to 2^24 is a float.
+constexpr std::int64_t kTapeMaxStretch = std::int64_t(1) << 24;
+/// Gains of exactly 1 in a row that are kept as a stretch of ones (a mark and a length) rather
+/// than one by one: limiting starts and ends within blocks, which leaves such runs at their ends.
+constexpr int kTapeMinOnes = 8;
+} // namespace
+
+GainTapeFile::GainTapeFile() = default;
+GainTapeFile::~GainTapeFile() = default;
+
+std::string GainTapeFile::create(const std::string& folder, std::int64_t expectedFrames) {
+    file_ = std::make_unique<TempSampleFile>();
+    buffer_.assign(kTapeBufferValues, 0.0f);
+    // At most a gain a frame, plus a length a block: the memory rule of a scratch of one channel.
+    if (auto error = file_->create(folder, 1, TempSampleFile::memoryFor(expectedFrames < 0 ? -1.0 : double(expectedFrames)));
+        !error.empty())
+        return error;
+    return clear();
+}
+
+std::string GainTapeFile::clear() {
+    used_ = readAt_ = 0;
+    stored_ = fetched_ = pendingCopied_ = remaining_ = frames_ = 0;
+    error_.clear();
+    failure_ = nullptr;
+    return file_ ? file_->clear() : "internal: the limiter's gain tape is not open";
+}
+
+std::unique_ptr<TempSampleFile> GainTapeFile::takeFile() {
+    stored_ = fetched_ = remaining_ = frames_ = 0;
+    used_ = readAt_ = 0;
+    return std::move(file_);
+}
+
+bool GainTapeFile::flushBuffer() noexcept {
+    if (used_ == 0) return true;
+    try {
+        if (auto error = file_->write(ConstAudioView{buffer_.data(), used_, 1, int(used_)}); !error.empty()) {
+            error_ = std::move(error);
+            return false;
+        }
+    } catch (const std::exception&) {
+        failure_ = "out of memory while keeping the limiter's gains";
+        return false;
+    }
+    stored_ += std::int64_t(used_);
+    used_ = 0;
+    return true;
+}
+
+bool GainTapeFile::put(const float* values, std::size_t count) noexcept {
+    while (count > 0) {
+        if (used_ == buffer_.size() && !flushBuffer()) return false;
+        const std::size_t n = std::min(count, buffer_.size() - used_);
+        std::memcpy(buffer_.data() + used_, values, n * sizeof(float));
+        used_ += n;
+        values += n;
+        count -= n;
+    }
+    return true;
+}
+
+bool GainTapeFile::putCopied() noexcept {
+    while (pendingCopied_ > 0) {
+        const std::int64_t n = std::min(pendingCopied_, kTapeMaxStretch);
+        const float length = -float(n);
+        if (!put(&length, 1)) return false;
+        pendingCopied_ -= n;
+    }
+    return true;
+}
+
+void GainTapeFile::record(const float* gains, int frames) noexcept {
+    if (frames <= 0) return;
+    frames_ += frames;
+    if (!file_) failure_ = "internal: the limiter's gain tape is not open";
+    if (failure_ || !error_.empty()) return;
+    if (!gains) {
+        pendingCopied_ += frames; // consecutive copied stretches share one length
+        return;
+    }
+    if (frames > kTapeMaxStretch) {
+        failure_ = "internal: a limiter's block is too long for its gain tape";
+        return;
+    }
+    if (!putCopied()) return;
+    for (int i = 0; i < frames;) {
+        int ones = 0;
+        while (i + ones < frames && gains[i + ones] == 1.0f) ++ones;
+        if (ones >= kTapeMinOnes || (ones > 0 && i + ones == frames)) {
+            const float mark[2] = {0.0f, float(ones)}; // multiplied by exactly 1
+            if (!put(mark, 2)) return;
+            i += ones;
+            continue;
+        }
+        // Gains up to the next run of ones long enough to stand alone (or the end).
+        int end = i + ones, run = 0;
+        for (; end < frames && run < kTapeMinOnes; ++end) run = gains[end] == 1.0f ? run + 1 : 0;
+        if (run >= kTapeMinOnes) end -= run;
+        const float length = float(end - i);
+        if (!put(&length, 1) || !put(gains + i, std::size_t(end - i))) return;
+        i = end;
+    }
+}
+
+std::string GainTapeFile::finish() {
+    if (!file_) return "internal: the limiter's gain tape is not open";
+    if (!failure_ && error_.empty() && putCopied() && flushBuffer())
+        if (auto error = file_->flush(); !error.empty()) error_ = std::move(error);
+    return error();
+}
+
+std::string GainTapeFile::rewind() {
+    used_ = readAt_ = 0;
+    fetched_ = remaining_ = 0;
+    error_.clear();
+    failure_ = nullptr;
+    return file_ ? file_->rewind() : "internal: the limiter's gain tape is not open";
+}
+
+bool GainTapeFile::get(float* values, std::size_t count) noexcept {
+    while (count > 0) {
+        if (used_ == 0) {
+            const std::int64_t want = std::min<std::int64_t>(std::int64_t(buffer_.size()), stored_ - fetched_);
+            std::int64_t got = -1;
+            try {
+                got = want > 0 ? file_->read(AudioView{buffer_.data(), std::size_t(want), 1, int(want)}) : 0;
+            } catch (const std::exception&) {
+                got = -1;
+            }
+            if (got <= 0) {
+                failure_ = want > 0 ? "cannot read back the limiter's gains of pass 2" : "the limiter's gain tape ends early";
+                return false;
+            }
+            used_ = std::size_t(got);
+            readAt_ = 0;
+            fetched_ += got;
+        }
+        const std::size_t n = std::min(count, used_);
+        std::memcpy(values, buffer_.data() + readAt_, n * sizeof(float));
+        readAt_ += n;
+        used_ -= n;
+        values += n;
+        count -= n;
+    }
+    return true;
+}
+
+int GainTapeFile::replay(float* gains, int frames, bool& copied) noexcept {
+    if (frames <= 0 || !file_ || failure_ || !error_.empty()) return 0;
+    if (remaining_ == 0) {
+        float length = 0;
+        if (!get(&length, 1)) return 0;
+        remainingOnes_ = length == 0.0f;
+        if (remainingOnes_ && !get(&length, 1)) return 0;
+        if (!(std::fabs(length) >= 1 && std::fabs(length) <= float(kTapeMaxStretch)) || (remainingOnes_ && length < 0)) {
+            failure_ = "internal: the limiter's gain tape is damaged";
+            return 0;
+        }
+        remainingCopied_ = length < 0;
+        remaining_ = std::int64_t(std::fabs(length));
+    }
+    const int n = int(std::min<std::int64_t>(remaining_, frames));
+    if (remainingOnes_)
+        std::fill_n(gains, n, 1.0f);
+    else if (!remainingCopied_ && !get(gains, std::size_t(n)))
+        return 0;
+    copied = remainingCopied_;
+    remaining_ -= n;
+    return n;
+}
+
 // ---- pass 2 --------------------------------------------------------------------------------
 
 namespace {
@@ -455,10 +633,11 @@ std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbt
 /// (fewer context switches; about a third less system time).
 constexpr int kHandOffFrames = 65536;
 
-/// Compiles in -> gain -> limiter -> out for `channels` at `sampleRate` into `program`.
+/// Compiles in -> gain -> limiter -> out for `channels` at `sampleRate` into `program`; its
+/// limiter records into `tape`, or plays it back with `replay` (LimiterGainTapeScope).
 /// Returns "" or an error.
 std::string chainProgram(int channels, double sampleRate, double gainDb, double limiterCeilingDbtp,
-                         std::unique_ptr<Program>& program) {
+                         std::unique_ptr<Program>& program, LimiterGainTape* tape = nullptr, bool replay = false) {
     Diagnostics diags;
     const GraphDesc desc = loadGraphFromString(pass2GraphYaml(channels, gainDb, limiterCeilingDbtp), "target pass 2", ".", diags);
     std::shared_ptr<const CompiledGraph> compiled;
@@ -467,6 +646,7 @@ std::string chainProgram(int channels, double sampleRate, double gainDb, double 
     options.sampleRate = sampleRate;
     options.maxBlockFrames = kPassBlockFrames;
     program.reset();
+    const LimiterGainTapeScope scope(tape, replay);
     if (compiled && !diags.hasErrors()) program = instantiate(*compiled, options, diags);
     if (!program || diags.hasErrors()) return "internal: the graph of pass 2 does not compile: " + diags.formatAll();
     return {};
@@ -528,29 +708,20 @@ std::string runProgram(Program& program, AudioSource& input, AudioSink& output, 
     return {};
 }
 
-/// runProgram over a chain compiled here.
+/// runProgram over a chain compiled here (its limiter on `tape` as chainProgram's).
 std::string runChain(AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames, double sampleRate,
                      double gainDb, double limiterCeilingDbtp, PassOutcome& outcome, const std::string& label, bool showProgress,
-                     const volatile std::sig_atomic_t* interrupted) {
+                     const volatile std::sig_atomic_t* interrupted, LimiterGainTape* tape = nullptr, bool replay = false) {
     std::unique_ptr<Program> program;
-    if (auto error = chainProgram(input.channels(), sampleRate, gainDb, limiterCeilingDbtp, program); !error.empty())
+    if (auto error = chainProgram(input.channels(), sampleRate, gainDb, limiterCeilingDbtp, program, tape, replay);
+        !error.empty())
         return error;
     return runProgram(*program, input, output, sinkError, frames, outcome, label, showProgress, interrupted);
 }
 
-/// One run of pass 2: source -> [gain -> limiter] -> `cache` (cleared here), measuring the
-/// limiter's float output (integrated loudness, true peak); nothing is encoded. Returns "" or an
-/// error ("interrupted" when the flag was raised).
-std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, TempSampleFile& cache,
-                    PassOutcome& outcome, const std::string& label, bool showProgress,
-                    const volatile std::sig_atomic_t* interrupted) {
-    LoudnessMeter meter;
-    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
-    if (auto error = cache.clear(); !error.empty()) return error;
-    if (auto error = source.rewind(); !error.empty()) return error;
-    // A second thread reads the source ahead; this one limits; a third keeps the result and
-    // measures it.
-    ChunkProducer reader(source.channels(), kHandOffFrames,
+/// A reader of `source` from its start, ahead on a thread of its own.
+ChunkProducer sourceReader(TempSampleFile& source) {
+    return ChunkProducer(source.channels(), kHandOffFrames,
                          [&source, remaining = source.frames()](const AudioView& view, std::string& error) mutable {
                              const int want = int(std::min<std::int64_t>(view.frames, remaining));
                              const std::int64_t got = want > 0 ? source.read(view.frameRange(0, want)) : 0;
@@ -561,8 +732,23 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
                              remaining -= got;
                              return got;
                          });
+}
+
+/// One run of pass 2: source -> [gain -> limiter], measuring the limiter's float output
+/// (integrated loudness, true peak), its gains recorded on `tape` (cleared here); nothing is
+/// kept of the output itself, nothing is encoded. Returns "" or an error ("interrupted" when the
+/// flag was raised).
+std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, GainTapeFile& tape,
+                    PassOutcome& outcome, const std::string& label, bool showProgress,
+                    const volatile std::sig_atomic_t* interrupted) {
+    LoudnessMeter meter;
+    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
+    if (auto error = tape.clear(); !error.empty()) return error;
+    if (auto error = source.rewind(); !error.empty()) return error;
+    // A second thread reads the source ahead; this one limits and records the gains; a third
+    // measures the result.
+    ChunkProducer reader = sourceReader(source);
     ChunkConsumer keeper(source.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
-        if (auto error = cache.write(view); !error.empty()) return error;
         const float* pointers[kLoudnessMaxChannels] = {};
         for (int c = 0; c < view.channels; ++c) pointers[c] = view.channel(c);
         meter.process(pointers, view.frames);
@@ -570,10 +756,47 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     });
     outcome = {};
     const std::string error = runChain(reader.source(), keeper.sink(), nullptr, source.frames(), sampleRate, gainDb,
-                                       limiterCeilingDbtp, outcome, label, showProgress, interrupted);
+                                       limiterCeilingDbtp, outcome, label, showProgress, interrupted, &tape);
     if (auto keepError = keeper.finish(); !keepError.empty()) return keepError;
     if (!error.empty()) return error;
+    if (auto tapeError = tape.finish(); !tapeError.empty()) return "cannot keep the limiter's gains of pass 2: " + tapeError;
+    if (tape.frames() < source.frames()) return "internal: the limiter's gain tape is shorter than pass 2";
     outcome.figures = figuresOf(meter);
+    return {};
+}
+
+/// An AudioSink that hands each block to a function: "" or its error (kept for the runner).
+class FunctionSink final : public AudioSink {
+public:
+    explicit FunctionSink(std::function<std::string(const ConstAudioView&)> take) : take_(std::move(take)) {}
+    bool write(const ConstAudioView& block) override {
+        error_ = take_(block);
+        return error_.empty();
+    }
+    const std::string& error() const { return error_; }
+
+private:
+    std::function<std::string(const ConstAudioView&)> take_;
+    std::string error_;
+};
+
+/// Plays back the run of pass 2 recorded on `tape` (source -> [gain -> limiter replaying its
+/// gains]) into `take`, a block at a time: the run's output, bit for bit, without its detection.
+/// Returns "" or an error ("interrupted" when the flag was raised).
+std::string replayPass(TempSampleFile& source, double sampleRate, double gainDb, double limiterCeilingDbtp, GainTapeFile& tape,
+                       const std::function<std::string(const ConstAudioView&)>& take, const std::string& label, bool showProgress,
+                       const volatile std::sig_atomic_t* interrupted) {
+    if (auto error = tape.rewind(); !error.empty()) return error;
+    if (auto error = source.rewind(); !error.empty()) return error;
+    ChunkProducer reader = sourceReader(source);
+    FunctionSink sink(take);
+    PassOutcome ignored; // a replaying limiter measures nothing
+    if (auto error = runChain(reader.source(), sink, &sink.error(), source.frames(), sampleRate, gainDb, limiterCeilingDbtp,
+                              ignored, label, showProgress, interrupted, &tape, true);
+        !error.empty())
+        return error;
+    if (auto tapeError = tape.error(); !tapeError.empty()) return tapeError;
+    if (!tape.atEnd()) return "internal: the replay of pass 2 left gains of its tape unplayed";
     return {};
 }
 
@@ -797,82 +1020,95 @@ std::string probeLoudness(TempSampleFile& source, const ProbeHalves& halves, dou
     return {};
 }
 
-/// The one encoding: the accepted run's samples, from `cache`, times the trim (as a gain node
-/// after the limiter would: a float factor), into `writer` (opened here on `path`, left
-/// uncommitted) and into `meter` (prepared here: what the writer stores). Returns "" or an
-/// error; on error `writer` holds nothing.
-std::string encodeCached(TempSampleFile& cache, double sampleRate, double trimDb, const std::string& path,
-                         io::OutputFormat format, const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer,
-                         WrittenSampleMeter& meter, bool showProgress, const volatile std::sig_atomic_t* interrupted) {
+/// The one encoding: the accepted run's samples, replayed from `tape` over `source`
+/// (replayPass), times the trim (as a gain node after the limiter would: a float factor), into
+/// `writer` (opened here on `path`, left uncommitted) and into `meter` (prepared here: what the
+/// writer stores). Returns "" or an error; on error `writer` holds nothing.
+std::string encodeReplayed(TempSampleFile& source, GainTapeFile& tape, double sampleRate, double gainDb,
+                           double limiterCeilingDbtp, double trimDb, const std::string& path, io::OutputFormat format,
+                           const std::vector<std::string>& protectedPaths, io::AudioFileWriter& writer, WrittenSampleMeter& meter,
+                           bool showProgress, const volatile std::sig_atomic_t* interrupted) {
     writer.discard();
-    if (auto error = meter.prepare(sampleRate, cache.channels(), format); !error.empty()) return error;
-    if (auto error = writer.open(path, format, sampleRate, cache.channels(), protectedPaths); !error.empty()) return error;
-    if (auto error = cache.rewind(); !error.empty()) return error;
+    const int channels = source.channels();
+    if (auto error = meter.prepare(sampleRate, channels, format); !error.empty()) return error;
+    if (auto error = writer.open(path, format, sampleRate, channels, protectedPaths); !error.empty()) return error;
     const float factor = float(dbToGain(trimDb)); // the gain node's factor, bit for bit
-    ProgressBar progress("writing", cache.frames(), stderr, showProgress && ProgressBar::isTerminal(stderr));
-    // A second thread reads the cache ahead; this one trims and works out what the writer
-    // stores (the same dither and quantisation); two more measure that, and another packs and
-    // writes the same values (integer samples of up to 24 bits; others are encoded here).
-    ChunkProducer reader(cache.channels(), kHandOffFrames,
-                         [&cache, remaining = cache.frames()](const AudioView& view, std::string& error) mutable {
-                             const int want = int(std::min<std::int64_t>(view.frames, remaining));
-                             const std::int64_t got = want > 0 ? cache.read(view.frameRange(0, want)) : 0;
-                             if (got < 0 || got < want) {
-                                 error = "cannot read back the processed samples of pass 2";
-                                 return std::int64_t(-1);
-                             }
-                             remaining -= got;
-                             return got;
-                         });
+    // A second thread reads the source ahead; this one replays the run, trims and works out
+    // what the writer stores (the same dither and quantisation); two more measure that, and
+    // another packs and writes the same values (integer samples of up to 24 bits; others are
+    // encoded here).
     // The written samples' loudness and their peaks on two threads (each about as costly as the
     // trimming and quantising here, or the packing and writing).
-    ChunkConsumer loudness(cache.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
+    ChunkConsumer loudness(channels, kHandOffFrames, [&](const ConstAudioView& view) {
         meter.measureStoredLoudness(view);
         return std::string();
     });
-    ChunkConsumer peaks(cache.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
+    ChunkConsumer peaks(channels, kHandOffFrames, [&](const ConstAudioView& view) {
         meter.measureStoredPeaks(view);
         return std::string();
     });
     std::optional<ChunkConsumer> encoder;
     if (writer.takesStoredValues())
-        encoder.emplace(cache.channels(), kHandOffFrames,
-                        [&writer](const ConstAudioView& view) { return writer.writeStored(view, 0); });
-    AudioBuffer block(cache.channels(), kEncodeBlockFrames), stored(cache.channels(), kEncodeBlockFrames);
+        encoder.emplace(channels, kHandOffFrames, [&writer](const ConstAudioView& view) { return writer.writeStored(view, 0); });
+    AudioBuffer trimmed(channels, kPassBlockFrames), stored(channels, kPassBlockFrames);
     std::uint64_t clipped = 0;
-    std::int64_t done = 0;
-    while (done < cache.frames()) {
-        if (interrupted && *interrupted) return "interrupted";
-        const int want = int(std::min<std::int64_t>(kEncodeBlockFrames, cache.frames() - done));
-        const int got = reader.source().read(block.view().frameRange(0, want));
-        if (got < want) return got < 0 ? reader.source().error() : "cannot read back the processed samples of pass 2";
-        if (trimDb != 0)
-            for (int c = 0; c < block.channels(); ++c) {
-                float* samples = block.channel(c);
-                for (int f = 0; f < got; ++f) samples[f] *= factor;
+    const std::string encoderFailed = "\x01"; // a consumer's own error, reported below
+    const auto take = [&](const ConstAudioView& block) -> std::string {
+        for (int start = 0; start < block.frames; start += kPassBlockFrames) {
+            const int count = std::min(kPassBlockFrames, block.frames - start);
+            ConstAudioView view = block.frameRange(start, count);
+            if (trimDb != 0) {
+                for (int c = 0; c < channels; ++c) {
+                    const float* in = view.channel(c);
+                    float* samples = trimmed.channel(c);
+                    for (int f = 0; f < count; ++f) samples[f] = in[f] * factor;
+                }
+                view = ConstAudioView(trimmed.view().frameRange(0, count));
             }
-        const ConstAudioView view(block.view().frameRange(0, got));
-        clipped += meter.stored(view, stored.view().frameRange(0, got));
-        const ConstAudioView storedView(stored.view().frameRange(0, got));
-        if (!loudness.sink().write(storedView) || !peaks.sink().write(storedView)) break; // their errors, below
-        if (encoder) {
-            if (!encoder->sink().write(storedView)) break; // the writer's error, below
-        } else if (auto error = writer.write(view); !error.empty()) {
-            return error;
+            clipped += meter.stored(view, stored.view().frameRange(0, count));
+            const ConstAudioView storedView(stored.view().frameRange(0, count));
+            if (!loudness.sink().write(storedView) || !peaks.sink().write(storedView)) return encoderFailed;
+            if (encoder) {
+                if (!encoder->sink().write(storedView)) return encoderFailed;
+            } else if (auto error = writer.write(view); !error.empty()) {
+                return error;
+            }
         }
-        done += got;
-        progress.update(done);
-    }
-    progress.finish();
+        return {};
+    };
+    const std::string error =
+        replayPass(source, sampleRate, gainDb, limiterCeilingDbtp, tape, take, "writing", showProgress, interrupted);
+    if (!error.empty() && error != encoderFailed) return error;
     if (encoder) {
-        if (auto error = encoder->finish(); !error.empty()) return error;
-        if (auto error = writer.writeStored(ConstAudioView(stored.view().frameRange(0, 0)), clipped); !error.empty())
-            return error;
+        if (auto encoderError = encoder->finish(); !encoderError.empty()) return encoderError;
+        if (error.empty())
+            if (auto storedError = writer.writeStored(ConstAudioView(stored.view().frameRange(0, 0)), clipped);
+                !storedError.empty())
+                return storedError;
     }
-    if (auto error = loudness.finish(); !error.empty()) return error;
-    if (auto error = peaks.finish(); !error.empty()) return error;
+    if (auto loudnessError = loudness.finish(); !loudnessError.empty()) return loudnessError;
+    if (auto peaksError = peaks.finish(); !peaksError.empty()) return peaksError;
+    if (!error.empty()) return "internal: a consumer of the encoding stopped without saying why";
     meter.mergePeaks();
     return {};
+}
+
+/// The run recorded on `tape` played back into `out` (created on first use beside `path`), for
+/// LoudnessPredictor, which reads a run's output beside its source. Returns "" or an error.
+std::string replayInto(TempSampleFile& source, GainTapeFile& tape, double sampleRate, double gainDb, double limiterCeilingDbtp,
+                       const std::string& path, std::unique_ptr<TempSampleFile>& out) {
+    if (!out) {
+        out = std::make_unique<TempSampleFile>();
+        if (auto error = out->create(fs::path(path).parent_path().string(), source.channels(),
+                                     TempSampleFile::memoryFor(double(source.frames()) * double(source.channels())));
+            !error.empty())
+            return error;
+    } else if (auto error = out->clear(); !error.empty()) {
+        return error;
+    }
+    return replayPass(
+        source, sampleRate, gainDb, limiterCeilingDbtp, tape, [&out](const ConstAudioView& view) { return out->write(view); },
+        "pass 2, replay", false, nullptr);
 }
 
 /// One run of pass 2: the gain it used and the loudness it gave.
@@ -1115,22 +1351,19 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     }
     gainDb = std::min(gainDb, target.maxGainDb);
 
-    // Each run keeps its result as float (memory, or a scratch file beside the output); only the
-    // run that lands is encoded, once.
-    auto cacheFile = std::make_unique<TempSampleFile>();
-    struct HandOver { // the scratch goes to `spent` on every way out
-        std::unique_ptr<TempSampleFile>& file;
+    // Each run records its limiter's gains (memory, or a scratch file beside the output); only
+    // the run that lands is replayed and encoded, once.
+    GainTapeFile tape;
+    struct HandOver { // the tape's scratch goes to `spent` on every way out
+        GainTapeFile& tape;
         std::unique_ptr<TempSampleFile>* spent;
         ~HandOver() {
-            if (spent) *spent = std::move(file);
+            if (spent) *spent = tape.takeFile();
         }
-    } handOver{cacheFile, spent};
-    TempSampleFile& cache = *cacheFile;
-    // As long as its source: past the memory's share, straight to the file (RenderCommit.cpp).
-    if (auto error = cache.create(fs::path(path).parent_path().string(), source.channels(),
-                                  TempSampleFile::memoryFor(double(source.frames()) * double(source.channels())));
-        !error.empty())
-        return fail(error);
+    } handOver{tape, spent};
+    // About as long as its source: past the memory's share, straight to the file (RenderCommit.cpp).
+    if (auto error = tape.create(fs::path(path).parent_path().string(), source.frames()); !error.empty()) return fail(error);
+    std::unique_ptr<TempSampleFile> replayed; // a run's output, only for LoudnessPredictor
     std::vector<Trial> trials;
     LoudnessPredictor predictor;
     struct Followed {
@@ -1145,7 +1378,7 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     for (int pass = 1; pass <= kMaxPass2Runs; ++pass) {
         const std::string label = pass == 1 ? "pass 2" : "pass 2, try " + std::to_string(pass);
         if (auto error =
-                runPass(source, before.sampleRate, gainDb, limiterCeiling, cache, outcome, label, showProgress, interrupted);
+                runPass(source, before.sampleRate, gainDb, limiterCeiling, tape, outcome, label, showProgress, interrupted);
             !error.empty())
             return fail(error);
         result.pass2Runs = pass;
@@ -1174,8 +1407,8 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
         if (trim) {
             WrittenSampleMeter written;
             ++result.encodes;
-            if (auto error = encodeCached(cache, before.sampleRate, *trim, path, format, protectedPaths, writer, written,
-                                          showProgress, interrupted);
+            if (auto error = encodeReplayed(source, tape, before.sampleRate, gainDb, limiterCeiling, *trim, path, format,
+                                            protectedPaths, writer, written, showProgress, interrupted);
                 !error.empty())
                 return fail(error);
             result.trimDb = *trim;
@@ -1184,7 +1417,7 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
             peak = result.after.truePeakDbtp;
             if (std::isfinite(writtenLufs) && std::fabs(writtenLufs - target.integratedLufs) <= kAcceptToleranceLu &&
                 !(peak > target.ceilingDbtp)) {
-                result.scratchBytes = cache.fileBytes();
+                result.scratchBytes = tape.fileBytes() + (replayed ? replayed->fileBytes() : 0);
                 result.pass2Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                 return {};
             }
@@ -1208,7 +1441,8 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
         following = false;
         // A prediction that cannot be made (an unreadable scratch file fails the encoding anyway)
         // leaves the plain search.
-        const bool measured = predictor.measure(source, cache, gainDb, before.sampleRate).empty();
+        const bool measured = replayInto(source, tape, before.sampleRate, gainDb, limiterCeiling, path, replayed).empty() &&
+                              predictor.measure(source, *replayed, gainDb, before.sampleRate).empty();
         const double base = measured ? predictor.integratedLufs(0) : -HUGE_VAL;
         const double miss = aimLufs - lufs;
         if (const auto delta = std::isfinite(base) ? predictor.deltaFor(base + miss / modelTrust) : std::nullopt) {

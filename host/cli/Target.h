@@ -18,23 +18,26 @@
 //      there; the gain is raised by that loss (two probes, a secant step);
 //   3. the scratch samples are streamed through a compiled graph, `gain` -> `limiter` (ceiling
 //      = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run by the
-//      OfflineRunner (which trims the limiter's lookahead), into a second float scratch (the
-//      run's result), measured as it is written (integrated loudness, true peak);
+//      OfflineRunner (which trims the limiter's lookahead), measured as it comes out
+//      (integrated loudness, true peak); the limiter records its gains on a tape
+//      (GainTapeFile: one float a limited frame, one length a stretch left alone), and the
+//      output itself is not kept;
 //   4. a run lands when a gain after the limiter (the trim) can bring it onto the target: any
 //      cut up to kMaxTrimDb, a lift up to the room between its true peak and the ceiling
 //      (kTrimPeakMarginDb kept). A gain after a peak limiter scales its true peak and its
 //      loudness exactly, so no run is repeated for the last tenths of a LU: the output is what a
 //      plain render of in -> gain -> limiter -> trim (a gain node) gives, bit for bit. Within
 //      kLandingToleranceLu of the target there is no trim. A run outside that reach is followed
-//      by another (the next gain predicted from the run's own result and its source,
-//      LoudnessPredictor, aiming a little over the target so that a cut lands it; secant steps
+//      by another (the next gain predicted from the run's own result, replayed from its tape,
+//      and its source, LoudnessPredictor, aiming a little over the target so that a cut lands it; secant steps
 //      otherwise; the limiter's ceiling lowered when a peak would stay over it); at most
 //      kMaxPass2Runs;
-//   5. the run that lands is trimmed and encoded from its scratch (read ahead on a thread),
-//      once, while WrittenSampleMeter measures exactly what the writer stores (same dither and
-//      quantisation, worked out beside the writer, measured on a third thread); those figures
-//      are checked against the target and the ceiling again before anything is kept. Otherwise
-//      nothing is written, the render fails (exit 1) and names what was reached.
+//   5. the run that lands is replayed from the pass-1 scratch (read ahead on a thread) and its
+//      tape (the same chain, its limiter playing the recorded gains back instead of detecting:
+//      the same bits), trimmed and encoded, once, while WrittenSampleMeter measures exactly what the writer stores (same dither
+//      and quantisation, worked out beside the writer, measured on a third thread); those figures are checked against the target
+//      and the ceiling again before anything is kept. Otherwise nothing is written, the render fails (exit 1) and names what was
+//      reached.
 // Every written output of a multi-output graph is delivered to the target on its own (its own
 // gain and limiter): a graph with stems and a master brings each to the target.
 #pragma once
@@ -43,12 +46,14 @@
 #include "host/cli/Figures.h"
 #include "host/io/AudioFile.h"
 #include "host/io/Dither.h"
+#include "nodes/dynamics/Limiter.h"
 #include "nodes/meters/LoudnessMeter.h"
 
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -188,6 +193,62 @@ private:
     std::uint64_t spilledBytes_ = 0;
     std::uint64_t readOffset_ = 0; ///< where read() goes on in the file, bytes
     std::vector<float> interleaved_;
+};
+
+/// A limiter's gain tape (LimiterGainTape, nodes/dynamics/Limiter.h) in a TempSampleFile of one
+/// channel: each stretch a length, stored as a float (exact: at most 2^24 frames), positive
+/// when its gains follow and negative for a copied stretch (gain exactly 1), which costs one
+/// value however long; a 0 marks a stretch of gains of exactly 1 (multiplied, not copied:
+/// flushed subnormals stay flushed), its length after it. Pass 2 records every run into it; the run that lands is replayed to be
+/// encoded, so the run's output never needs a scratch of its own (a 10-minute stereo master:
+/// about 0.1 GB of gains where the output would take 0.23 GB, and no gains where it is not
+/// limited). Not copyable; record() and replay() keep their first error for error().
+class GainTapeFile final : public LimiterGainTape {
+public:
+    GainTapeFile();
+    ~GainTapeFile() override;
+    GainTapeFile(const GainTapeFile&) = delete;
+    GainTapeFile& operator=(const GainTapeFile&) = delete;
+
+    /// As TempSampleFile::create, for a run of about `expectedFrames` frames (negative: unknown).
+    std::string create(const std::string& folder, std::int64_t expectedFrames);
+    /// Forgets the recording, before the next one.
+    std::string clear();
+    /// Ends a recording: what is held back goes to the file. Returns "" or the first error.
+    std::string finish();
+    /// Moves back to the start, before a replay.
+    std::string rewind();
+    /// Whether a replay has played every recorded stretch.
+    bool atEnd() const { return remaining_ == 0 && used_ == 0 && fetched_ == stored_; }
+    /// The first error of record() or replay() since clear() or rewind(), or "".
+    std::string error() const { return failure_ ? std::string(failure_) : error_; }
+    std::uint64_t fileBytes() const { return file_ ? file_->fileBytes() : 0; }
+    /// Frames recorded so far.
+    std::int64_t frames() const { return frames_; }
+    /// Hands the file over (to be released beside the commit); the tape is empty after it.
+    std::unique_ptr<TempSampleFile> takeFile();
+
+    void record(const float* gains, int frames) noexcept override;
+    int replay(float* gains, int frames, bool& copied) noexcept override;
+
+private:
+    bool put(const float* values, std::size_t count) noexcept;
+    bool putCopied() noexcept;
+    bool flushBuffer() noexcept;
+    bool get(float* values, std::size_t count) noexcept;
+    std::unique_ptr<TempSampleFile> file_;
+    std::vector<float> buffer_;      ///< values on their way to or from the file
+    std::size_t used_ = 0;           ///< recording: values in buffer_; replaying: values left in it
+    std::size_t readAt_ = 0;         ///< replaying: the next value in buffer_
+    std::int64_t stored_ = 0;        ///< values in the file (recording: once flushed)
+    std::int64_t fetched_ = 0;       ///< replaying: values read from the file so far
+    std::int64_t pendingCopied_ = 0; ///< recording: copied frames not yet stored
+    std::int64_t remaining_ = 0;     ///< replaying: frames left in the current stretch
+    bool remainingCopied_ = true;
+    bool remainingOnes_ = false; ///< replaying: the current stretch is gains of exactly 1
+    std::int64_t frames_ = 0;
+    std::string error_;             ///< the file's error (set where nothing may throw, in a try)
+    const char* failure_ = nullptr; ///< the tape's own error
 };
 
 /// The loudness a run of pass 2 would have at another gain, predicted from the run's result and

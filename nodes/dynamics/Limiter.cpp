@@ -89,6 +89,9 @@ constexpr double kSeriesRate = 10.0;
 
 /// setLimiterExhaustiveDetection(): read when a limiter is prepared.
 std::atomic<bool> exhaustiveDetection{false};
+/// LimiterGainTapeScope: read when a limiter is prepared, on the thread that prepares it.
+thread_local LimiterGainTape* scopedTape = nullptr;
+thread_local bool scopedReplay = false;
 
 /// Latency in frames for a lookahead in ms at `sampleRate`.
 int lookaheadFrames(double lookaheadMs, double sampleRate) {
@@ -297,6 +300,9 @@ private:
         crestBound_ = SG_SIMD_PICK(spec.simd, crestBound);
         fir_ = SG_SIMD_PICK(spec.simd, firAlongTime);
         exhaustive_ = exhaustiveDetection.load(std::memory_order_relaxed);
+        tape_ = scopedTape;
+        replay_ = tape_ && scopedReplay;
+        if (tape_ && instanceCount() != 1) return "limiter: a gain tape takes the gains of one limiter";
         const OversamplerDesign design = detectionOversampling(kDetectionFactor);
         taps_ = oversamplerTapsPerPhase(design);
         if (taps_ != kLimiterDetectionSpan) return "limiter: detection filter span differs from the declared minimum latency";
@@ -762,6 +768,10 @@ private:
     /// Frames [start, start + frames) of `inst`; frames <= maxBlockFrames().
     void run(const ProcessContext& ctx, Instance& inst, int start, int frames) noexcept {
         if (frames <= 0) return;
+        if (replay_) {
+            replayRun(ctx, inst, start, frames);
+            return;
+        }
         const int history = inst.latencyFrames;
         std::fill(peak_.begin(), peak_.begin() + frames, 0.0f);
         if (inst.highPass) std::fill(sidePeak_.begin(), sidePeak_.begin() + frames, 0.0f);
@@ -794,6 +804,7 @@ private:
                 sums_[std::size_t(i)] = advance(inst, peak_[std::size_t(i)], sidePeak_[std::size_t(i)], position + i);
         const bool unity = gainCurve(inst, position, frames);
         inst.reductionSeries.add(reductions_.data(), reductionCount_); // the counted frames' reductions, in order
+        if (tape_) tape_->record(unity ? nullptr : gain_.data(), frames);
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             float* work = lanes_[std::size_t(l)].work.data();
             float* out = ctx.outputs[0][l] + start;
@@ -806,8 +817,37 @@ private:
         }
     }
 
+    /// run() played back from the tape: the delay line as run() keeps it, each recorded stretch
+    /// copied or multiplied by its gains, so the output has the recorded run's bits.
+    void replayRun(const ProcessContext& ctx, Instance& inst, int start, int frames) noexcept {
+        const int history = inst.latencyFrames;
+        for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l)
+            std::memcpy(lanes_[std::size_t(l)].work.data() + history, ctx.inputs[0][l] + start,
+                        sizeof(float) * std::size_t(frames));
+        for (int done = 0; done < frames;) {
+            bool copied = true;
+            int count = tape_->replay(gain_.data() + done, frames - done, copied);
+            if (count <= 0) count = frames - done, copied = true; // the tape ran out (the host reports it)
+            for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
+                const float* work = lanes_[std::size_t(l)].work.data() + done;
+                float* out = ctx.outputs[0][l] + start + done;
+                if (copied)
+                    std::memcpy(out, work, sizeof(float) * std::size_t(count));
+                else
+                    elementwise().multiplyByCurve(work, gain_.data() + done, out, count);
+            }
+            done += count;
+        }
+        for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
+            float* work = lanes_[std::size_t(l)].work.data();
+            std::memmove(work, work + frames, sizeof(float) * std::size_t(history));
+        }
+    }
+
     std::vector<Instance> instances_;
     std::vector<Lane> lanes_;
+    LimiterGainTape* tape_ = nullptr; ///< LimiterGainTapeScope's when prepared
+    bool replay_ = false;             ///< play tape_ back instead of detecting
     int taps_ = kLimiterDetectionSpan;
     std::vector<float> coefficients_;                         ///< [8][T]: h[8 j + k], as float
     std::array<std::vector<float>, kDetectionFactor> phases_; ///< per phase: [frame -1 | segment]
@@ -861,5 +901,16 @@ public:
 void registerLimiterNodes(Registry& registry) { registry.add(std::make_unique<LimiterType>()); }
 
 void setLimiterExhaustiveDetection(bool exhaustive) noexcept { exhaustiveDetection.store(exhaustive, std::memory_order_relaxed); }
+
+LimiterGainTapeScope::LimiterGainTapeScope(LimiterGainTape* tape, bool replay) noexcept
+    : previousTape_(scopedTape), previousReplay_(scopedReplay) {
+    scopedTape = tape;
+    scopedReplay = replay;
+}
+
+LimiterGainTapeScope::~LimiterGainTapeScope() {
+    scopedTape = previousTape_;
+    scopedReplay = previousReplay_;
+}
 
 } // namespace sg

@@ -63,6 +63,38 @@ void registerLimiterNodes(Registry& registry);
 /// must match bit for bit in tests. Off by default.
 void setLimiterExhaustiveDetection(bool exhaustive) noexcept;
 
+/// A limiter's gain, frame by frame, kept by a host so that a run can be played again without
+/// its detection: `render --target` records each run of pass 2 and replays the run that lands
+/// to encode it, and so keeps one mono float per limited frame instead of the run's output.
+/// Replayed, a limiter outputs the same bits as the recorded run: its delay line runs as before
+/// and each stretch is copied (gain exactly 1) or multiplied by the recorded gains, as recorded,
+/// whatever the block split. Offline only: record() and replay() run in the process path.
+class LimiterGainTape {
+public:
+    virtual ~LimiterGainTape() = default;
+    /// The next `frames` frames of the output: their gains, or null when they were copied (every
+    /// gain exactly 1).
+    virtual void record(const float* gains, int frames) noexcept = 0;
+    /// The next stretch of at most `frames` frames that was recorded alike: returns its length
+    /// (>= 1) with `copied` set, and its gains in `gains` unless copied; 0 when the tape has
+    /// nothing more (an error the host reports; the limiter then copies).
+    virtual int replay(float* gains, int frames, bool& copied) noexcept = 0;
+};
+
+/// While it lives, a limiter prepared on this thread (one instance per kernel) records into
+/// `tape`, or, with `replay`, plays it back instead of detecting: no measurements then.
+class LimiterGainTapeScope {
+public:
+    LimiterGainTapeScope(LimiterGainTape* tape, bool replay) noexcept;
+    ~LimiterGainTapeScope();
+    LimiterGainTapeScope(const LimiterGainTapeScope&) = delete;
+    LimiterGainTapeScope& operator=(const LimiterGainTapeScope&) = delete;
+
+private:
+    LimiterGainTape* previousTape_;
+    bool previousReplay_;
+};
+
 /// Taps per phase of the limiter's 8x detection filter: the frames it spans.
 inline constexpr int kLimiterDetectionSpan = 174;
 /// Fewest frames of the attack's box filter: a shorter one moves the gain so fast within the

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <random>
 #include <sstream>
 
 #include <ebur128.h>
@@ -926,5 +927,85 @@ TEST_CASE("TempSampleFile::seek reads from any frame, in memory and spilled", "[
         CHECK(file.read(block.view()) == 0);
         CHECK_FALSE(file.seek(30001).empty());
         CHECK_FALSE(file.seek(-1).empty());
+    }
+}
+
+TEST_CASE("GainTapeFile plays back what was recorded, stretch by stretch, in memory and spilled, for any request size",
+          "[render][target]") {
+    TempDir dir;
+    struct Stretch {
+        int frames = 0;
+        std::vector<float> gains; ///< empty: copied
+    };
+    std::mt19937 random(5);
+    for (std::int64_t expected : {std::int64_t(100000), std::int64_t(1) << 40}) { // memory; straight to the file
+        CAPTURE(expected);
+        cli::GainTapeFile tape;
+        REQUIRE(tape.create(dir.path(), expected) == "");
+        for (int take = 0; take < 2; ++take) { // the second recording replaces the first
+            CAPTURE(take);
+            REQUIRE(tape.clear() == "");
+            std::vector<Stretch> recorded;
+            std::int64_t total = 0;
+            // A copied run longer than one length holds (2^24 frames: 5000 blocks of 4096), then
+            // stretches of every kind and length: gains of 1 and of the deepest reduction among them.
+            const int blocks = take == 0 ? 5000 : 3;
+            for (int b = 0; b < blocks; ++b) {
+                tape.record(nullptr, 4096);
+                recorded.push_back({4096, {}});
+                total += 4096;
+            }
+            for (int s = 0; s < 400; ++s) {
+                const int frames = 1 + int(random() % 4096);
+                Stretch stretch{frames, {}};
+                if (random() % 3 != 0) {
+                    stretch.gains.resize(std::size_t(frames));
+                    for (auto& g : stretch.gains)
+                        g = random() % 7 == 0 ? 1.0f : random() % 11 == 0 ? 1e-10f : float(random() % 1000000) / 1e6f;
+                    // Runs of exactly 1 (kept as marks): at the ends, inside, of every length around 8.
+                    const int kind = int(random() % 4);
+                    const int first = kind == 0 ? 0 : int(random() % std::uint32_t(frames));
+                    const int length = kind == 3 ? frames - first : int(random() % 20);
+                    std::fill(stretch.gains.begin() + first, stretch.gains.begin() + std::min(frames, first + length), 1.0f);
+                }
+                tape.record(stretch.gains.empty() ? nullptr : stretch.gains.data(), frames);
+                recorded.push_back(std::move(stretch));
+                total += frames;
+            }
+            REQUIRE(tape.finish() == "");
+            CHECK(tape.frames() == total);
+            if (expected > 1000000) CHECK(tape.fileBytes() > 0);
+            // Frame by frame, the expected gains (0: copied), against the replay at random request sizes.
+            REQUIRE(tape.rewind() == "");
+            std::size_t at = 0;
+            int into = 0; // frames of recorded[at] played
+            std::vector<float> gains(5000);
+            std::int64_t played = 0;
+            while (played < total) {
+                const int ask = 1 + int(random() % 5000);
+                bool copied = false;
+                const int got = tape.replay(gains.data(), ask, copied);
+                REQUIRE(got >= 1);
+                REQUIRE(got <= ask);
+                for (int f = 0; f < got;) { // the stretch may span recorded stretches of its kind
+                    REQUIRE(at < recorded.size());
+                    const Stretch& s = recorded[at];
+                    REQUIRE(copied == s.gains.empty());
+                    const int n = std::min(got - f, s.frames - into);
+                    if (!copied)
+                        REQUIRE(std::memcmp(gains.data() + f, s.gains.data() + into, sizeof(float) * std::size_t(n)) == 0);
+                    f += n;
+                    into += n;
+                    if (into == s.frames) ++at, into = 0;
+                }
+                played += got;
+            }
+            CHECK(played == total);
+            CHECK(tape.atEnd());
+            CHECK(tape.error().empty());
+            bool copied = false;
+            CHECK(tape.replay(gains.data(), 10, copied) == 0); // nothing more: an error the host reports
+            CHECK(tape.error().find("ends early") != std::string::npos);
+        }
     }
 }

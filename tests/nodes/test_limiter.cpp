@@ -2,6 +2,7 @@
 // an independent double-precision Annex 2 filter and a 16x windowed-sinc interpolator), it is
 // the exact delayed input below the ceiling, its declared latency nulls against a direct path,
 // and blocks, SIMD widths and batching change no bit.
+#include "core/Denormals.h"
 #include "core/Executor.h"
 #include "nodes/dynamics/Limiter.h"
 #include "nodes/utility/Oversampler.h"
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -853,5 +855,113 @@ TEST_CASE("limiter: the detection's bounds change no bit: the same output and fi
             }
             CHECK(leastLimited < 80.0); // and rested
         }
+    }
+}
+
+namespace {
+
+/// A LimiterGainTape in memory: each stretch as recorded (its frames, and its gains unless
+/// copied). Replay hands the stretches back, cut to what each call asks for.
+struct MemoryTape final : LimiterGainTape {
+    struct Stretch {
+        int frames = 0;
+        std::vector<float> gains; ///< empty: copied
+    };
+    std::vector<Stretch> stretches;
+    std::size_t next = 0;
+    int offset = 0; ///< frames of stretches[next] already played
+    void record(const float* gains, int frames) noexcept override {
+        stretches.push_back({frames, gains ? std::vector<float>(gains, gains + frames) : std::vector<float>{}});
+    }
+    int replay(float* gains, int frames, bool& copied) noexcept override {
+        if (next == stretches.size()) return 0;
+        const Stretch& s = stretches[next];
+        const int count = std::min(frames, s.frames - offset);
+        copied = s.gains.empty();
+        if (!copied) std::copy_n(s.gains.begin() + offset, count, gains);
+        offset += count;
+        if (offset == s.frames) ++next, offset = 0;
+        return count;
+    }
+};
+
+} // namespace
+
+TEST_CASE("limiter: a gain tape plays the run back bit for bit at any block split, in place, on every SIMD architecture",
+          "[nodes][limiter]") {
+    // Hostile material: noise clipped at +20 dB, a near-Nyquist tone, silence, subnormals (which
+    // a copied stretch keeps and a multiplied one would not under flush-to-zero, the engine's
+    // mode, set here as the executor sets it), and ceiling and release changes while it runs.
+    const ScopedFlushDenormals flush;
+    const std::int64_t frames = 70000;
+    Lanes input{noise(frames, 10.0f, 3), sine(23500, 2.0, kRate, frames, 0.1)};
+    for (auto& lane : input) {
+        for (std::int64_t n = 0; n < frames; ++n) lane[std::size_t(n)] = std::clamp(lane[std::size_t(n)], -10.0f, 10.0f);
+        for (std::int64_t n = 10000; n < 50000; ++n) lane[std::size_t(n)] = n % 3 == 0 ? 1e-40f : 0.0f;
+    }
+    const std::vector<InstanceSetup> setup{instanceOf("limiter", limiterParams(-1, 5, 30), 2)};
+    const std::vector<ParamEvent> events{{5000, 0, 0, -6.0}, {55000, 0, 2, 200.0}};
+    MemoryTape tape;
+    Lanes recorded;
+    {
+        const LimiterGainTapeScope scope(&tape, false);
+        auto kernel = preparedKernel("limiter", {kRate, 4096, detectSimdArch()}, setup);
+        RenderPlan plan;
+        plan.blockSizes = {4096};
+        plan.events = events;
+        recorded = render(*kernel, input, 2, 4096, plan);
+    }
+    // The run went through the three kinds of stretch: limited, copied at rest, copied silence.
+    std::int64_t taped = 0, copied = 0;
+    for (const auto& s : tape.stretches) {
+        taped += s.frames;
+        copied += s.gains.empty() ? s.frames : 0;
+    }
+    REQUIRE(taped == frames);
+    CHECK(copied >= 8192);
+    CHECK(copied < frames / 2);
+    // Without a tape, the same run gives the same bits (recording changes nothing).
+    {
+        auto kernel = preparedKernel("limiter", {kRate, 4096, detectSimdArch()}, setup);
+        RenderPlan plan;
+        plan.blockSizes = {4096};
+        plan.events = events;
+        REQUIRE(sameBits(render(*kernel, input, 2, 4096, plan), recorded));
+    }
+    for (SimdArch arch : availableArchs())
+        for (const auto& sizes : splitPlans(4096, 11))
+            for (bool inPlace : {false, true}) {
+                CAPTURE(simdArchName(arch), sizes.size(), inPlace);
+                tape.next = 0;
+                tape.offset = 0;
+                const LimiterGainTapeScope scope(&tape, true);
+                auto kernel = preparedKernel("limiter", {kRate, 4096, arch}, setup);
+                RenderPlan plan;
+                plan.blockSizes = sizes;
+                plan.events = events; // a replay ignores them: the gains are on the tape
+                plan.inPlace = inPlace;
+                REQUIRE(sameBits(render(*kernel, input, 2, 4096, plan), recorded));
+                CHECK(tape.next == tape.stretches.size());
+                std::vector<Measurement> figures;
+                kernel->measurements(0, figures);
+                for (const auto& m : figures) CHECK(m.value == 0); // it measured nothing: it did not detect
+            }
+    // A tape takes one limiter's gains: a batch of two is refused.
+    {
+        const LimiterGainTapeScope scope(&tape, false);
+        auto kernel = Registry::builtin().find("limiter")->createKernel();
+        const std::vector<InstanceSetup> two{instanceOf("limiter", limiterParams(-1), 1),
+                                             instanceOf("limiter", limiterParams(-2), 1)};
+        CHECK(kernel->prepare({kRate, 512, detectSimdArch()}, two).find("one limiter") != std::string::npos);
+    }
+    // A tape that runs out leaves the rest copied (the host reports the tape's error).
+    {
+        MemoryTape empty;
+        const LimiterGainTapeScope scope(&empty, true);
+        auto kernel = preparedKernel("limiter", {kRate, 512, detectSimdArch()}, setup);
+        const Lanes out = render(*kernel, input, 2, 512);
+        const int latency = latencyOf(limiterParams(-1, 5, 30), kRate);
+        for (std::size_t l = 0; l < 2; ++l)
+            REQUIRE(std::memcmp(out[l].data() + latency, input[l].data(), sizeof(float) * std::size_t(frames - latency)) == 0);
     }
 }
