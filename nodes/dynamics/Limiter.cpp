@@ -614,6 +614,7 @@ private:
         for (auto& phase : phases_) phase.assign(padded, 0.0f);
         bound_.assign(padded, 0.0f);
         chunks_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2 + kHistoryChunks), 0.0f);
+        windowMaxima_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0.0f);
         tileState_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0);
         threshold_.assign(std::size_t(maxBlockFrames() / kTileFrames + 2), 0.0);
         released_.assign(threshold_.size(), 0.0);
@@ -660,14 +661,19 @@ private:
         }
         chunkMagnitudes_(input - kHistoryChunks * kTileFrames, tiles + kHistoryChunks, chunks_.data());
         // Level 1: tiles whose window (the filter's span, the frame before, one tile) is quiet.
+        // The windows' maxima chunk by chunk over all tiles at once, std::max's answer (a NaN
+        // chunk is passed over) in loops the compiler vectorises; one window at a time, the
+        // running maximum went through memory on every chunk.
+        float* windows = windowMaxima_.data();
+        std::fill_n(windows, tiles, 0.0f);
+        for (int c = 0; c <= kHistoryChunks; ++c) {
+            const float* chunk = chunks_.data() + c;
+            for (int t = 0; t < tiles; ++t) windows[t] = windows[t] < chunk[t] ? chunk[t] : windows[t];
+        }
         for (int t = 0; t < tiles; ++t) {
-            float most = 0;
-            for (int c = t; c <= t + kHistoryChunks; ++c) most = std::max(most, chunks_[std::size_t(c)]);
-            const double m = double(most);
-            const double quietAt = silentFactor_ * m; // (quiet at C: at any threshold, which is >= C)
+            const double quietAt = silentFactor_ * double(windows[t]); // (quiet at C: at any threshold, which is >= C)
             tileState_[std::size_t(t)] =
                 quietAt <= thresholdCeiling_ || quietAt <= thresholdOf(t) ? kTileQuiet : kTileEstimate; // inf: not quiet
-            chunks_[std::size_t(t)] = most; // the window maximum of tile t from here on (c >= t are still unread)
         }
         // Level 2: runs of loud tiles get the estimates, cheapest first, until one rules an over
         // out. (`!(x <= C)`: a NaN bound runs the filter.)
@@ -683,7 +689,7 @@ private:
                 // is NaN, and !(NaN <= x)).
                 tileMaxima_(bound_.data() + first, end - first, bound_.data() + first);
                 for (int t = first / kTileFrames; t * kTileFrames < end; ++t) {
-                    const double slack = estimateSlackFactors_[std::size_t(e)] * double(chunks_[std::size_t(t)]);
+                    const double slack = estimateSlackFactors_[std::size_t(e)] * double(windowMaxima_[std::size_t(t)]);
                     const float most = bound_[std::size_t(first + t - first / kTileFrames)];
                     if (!(double(most) * kRefinementFactor + slack <= threshold_[std::size_t(t)]))
                         tileState_[std::size_t(t)] = static_cast<unsigned char>(level + 1);
@@ -852,7 +858,8 @@ private:
     std::vector<float> coefficients_;                         ///< [8][T]: h[8 j + k], as float
     std::array<std::vector<float>, kDetectionFactor> phases_; ///< per phase: [frame -1 | segment]
     std::vector<float> bound_;                                ///< crestBound of the estimate, per frame
-    std::vector<float> chunks_;                               ///< max |x| per 16 frames, then per tile window
+    std::vector<float> chunks_;                               ///< max |x| per 16 frames
+    std::vector<float> windowMaxima_;                         ///< per tile: max |x| over its window (chunks t .. t + 11)
     std::vector<unsigned char> tileState_;                    ///< kTileQuiet, kTileEstimate + e or kTileExact
     std::vector<double> threshold_; ///< per tile: peaks up to here cannot change the gain (-1: ask thresholdOf)
     std::vector<double> released_;  ///< per tile: B of tileThresholds, where threshold_ is -1
