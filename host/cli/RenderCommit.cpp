@@ -3,6 +3,7 @@
 #include "core/Executor.h"
 #include "host/cli/CommandLine.h"
 #include "host/cli/RenderText.h"
+#include "host/io/OutputFiles.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -35,6 +36,8 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
                             "=FILE)");
             continue;
         }
+        // The file it replaces gives its cached pages back before the render touches new ones.
+        io::releaseReplacedPages(path, plan.protectedPaths);
         const int channels = execOutputs[k].channels;
         if (plan.outputRate != plan.sampleRate) {
             outputs.resamplers[k] = std::make_unique<io::Resampler>();

@@ -115,6 +115,24 @@ void installTemporaryFileCleanup() {
 
 // ---- output paths ---------------------------------------------------------------------------
 
+void releaseReplacedPages(const std::string& path, const std::vector<std::string>& inputs) {
+    OutputTarget target;
+    if (!resolveOutputTarget(path, target).empty() || target.streamed || !target.exists || !S_ISREG(target.status.st_mode))
+        return;
+    for (const auto& input : inputs) {
+        struct stat status {};
+        if (::stat(input.c_str(), &status) == 0 && status.st_dev == target.status.st_dev && status.st_ino == target.status.st_ino)
+            return; // an input's pages stay: it is about to be read
+    }
+    const int fd = ::open(target.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0) return;
+    struct stat status {};
+    if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode) && status.st_dev == target.status.st_dev &&
+        status.st_ino == target.status.st_ino)
+        (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+}
+
 std::string resolveOutputTarget(const std::string& path, OutputTarget& target) {
     target = OutputTarget{};
     if (path.empty()) return "cannot write '': empty file name";

@@ -8,6 +8,7 @@
 #include "core/Buffer.h"
 #include "host/cli/Report.h"
 #include "host/io/AudioFile.h"
+#include "host/io/OutputFiles.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -18,9 +19,12 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace fs = std::filesystem;
 using namespace sg;
@@ -313,4 +317,70 @@ TEST_CASE("safety: the whole-file writers (audio, text) replace a file whole, ke
     CHECK_THAT(textError, Catch::Contains("x.txt"));
     CHECK_FALSE(fs::exists(dir.file("none")));
     CHECK(noTemporaries(dir));
+}
+
+namespace {
+
+/// Pages of `path` in the page cache, by mincore(2) over a read-only mapping (-1: not measured).
+long residentPages(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat status {};
+    long resident = -1;
+    if (::fstat(fd, &status) == 0 && status.st_size > 0) {
+        const std::size_t size = std::size_t(status.st_size), page = std::size_t(::sysconf(_SC_PAGESIZE));
+        void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+        if (map != MAP_FAILED) {
+            std::vector<unsigned char> pages((size + page - 1) / page);
+            if (::mincore(map, size, pages.data()) == 0)
+                resident = long(std::count_if(pages.begin(), pages.end(), [](unsigned char p) { return (p & 1) != 0; }));
+            ::munmap(map, size);
+        }
+    }
+    ::close(fd);
+    return resident;
+}
+
+} // namespace
+
+TEST_CASE("safety: the pages of a file an output replaces are dropped from the cache, never an input's, never its bytes",
+          "[safety][outputs]") {
+    TempDir dir;
+    const std::string file = dir.file("old.wav"), link = dir.file("link.wav");
+    std::vector<char> bytes(4 << 20);
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = char(i * 2654435761u >> 24);
+    {
+        std::ofstream out(file, std::ios::binary);
+        out.write(bytes.data(), std::streamsize(bytes.size()));
+    }
+    fs::create_symlink(file, link);
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::fsync(fd) == 0); // clean pages: the only ones DONTNEED drops
+    ::close(fd);
+    const long before = residentPages(file);
+    REQUIRE(before > 0);
+    // Named as an input too (through the link): the pages stay.
+    io::releaseReplacedPages(link, {file});
+    CHECK(residentPages(file) == before);
+    io::releaseReplacedPages(file, {link});
+    CHECK(residentPages(file) == before);
+    // Not an input: through the link, the target's pages go (where the file system drops
+    // cached pages at all: not tmpfs, whose pages are the file).
+    io::releaseReplacedPages(link, {dir.file("other.wav")});
+    const long after = residentPages(file);
+    if (after == before)
+        WARN("this file system keeps the pages of " << file << " (tmpfs?): the drop is not measurable here");
+    else
+        CHECK(after < before / 8);
+    // Nothing on disk changed, and a missing file, a FIFO and stdout are left alone.
+    std::ifstream in(file, std::ios::binary);
+    const std::vector<char> back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(back == bytes);
+    CHECK(fs::is_symlink(link));
+    io::releaseReplacedPages(dir.file("missing.wav"), {});
+    REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0600) == 0);
+    io::releaseReplacedPages(dir.file("fifo"), {}); // must not block on the FIFO
+    io::releaseReplacedPages("-", {});
+    CHECK(fs::is_fifo(dir.file("fifo")));
 }
