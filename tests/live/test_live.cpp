@@ -160,7 +160,14 @@ JACK_TEST_CASE("jack: a file played with --tee is bit-identical to the offline r
     }
 #endif
     if (s.memoryLocked) CHECK(s.callbackPageFaults == 0);
-    CHECK(s.callbackWaits == 0); // the callback never blocks
+    // The callback never blocks. Where memory is not locked (under a sanitizer), a page fault may
+    // itself wait in the kernel (for the address space's lock, which another thread's mmap holds,
+    // or for a page the host has taken back): seen under ASan, 2 waits with 5 faults. A wait
+    // without a fault would still be the callback's own.
+    if (s.memoryLocked)
+        CHECK(s.callbackWaits == 0);
+    else
+        CHECK(s.callbackWaits <= s.callbackPageFaults);
 }
 
 JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the crossfade bound, no gap, no xrun", "[live]") {
