@@ -34,8 +34,6 @@ namespace {
 
 /// Frames per block of pass 2.
 constexpr int kPassBlockFrames = io::kChunkFrames;
-/// Frames per block of the final encoding.
-constexpr int kEncodeBlockFrames = 4 * io::kChunkFrames;
 /// Where a run aims, LU over the target: a run that lands over it is cut onto it after the
 /// limiter (up to kMaxTrimDb), one that falls short can only be lifted by its peak's headroom.
 constexpr double kOverAimLu = 0.15;
