@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace sg;
@@ -73,6 +74,58 @@ std::vector<std::vector<float>> play(LiveGraph& graph, const AudioBuffer& source
     return out;
 }
 
+/// Plays the first `blocks` blocks of `source` and returns the page faults this thread took
+/// meanwhile. Called twice from one place (the same stack addresses), with no block first: that
+/// call writes this frame's stack and threadUsage's (its counters, the rusage the kernel copies
+/// out) and runs threadUsage's code, so a page first touched by the measuring itself, after the
+/// counters were read, is not counted against the graph. (In a forked child every stack page is
+/// shared with the parent until written: a write there faults.)
+[[gnu::noinline]] long faultsPlaying(LiveGraph& graph, const AudioBuffer& source, const AudioBuffer& out, int blocks) {
+    const int block = out.frames();
+    const ThreadUsage before = threadUsage();
+    for (int b = 0; b < blocks; ++b) graph.process(source.view().frameRange(b * block, block), out.view());
+    const ThreadUsage after = threadUsage();
+    return long(after.pageFaults - before.pageFaults);
+}
+
+/// Builds the strips graph in a child process, warms it up (or only restarts it), plays 200 blocks of
+/// hostile material and returns the page faults the playing took; -1 if the child failed. A child
+/// starts with none of this process's code pages mapped (fork copies no page table of a file
+/// mapping): the code the graph runs is touched anew, as in a fresh session.
+long faultsPlayingInChild(const test::TempDir& dir, bool warm) {
+    constexpr int kBlock = 64;
+    constexpr int kBlocks = 200;
+    int fds[2];
+    if (::pipe(fds) != 0) return -1;
+    const pid_t child = ::fork();
+    if (child < 0) return -1;
+    if (child == 0) {
+        ::close(fds[0]);
+        long faults = -1;
+        try {
+            auto graph = stripsGraph(dir, kBlock);
+            if (warm)
+                graph->warmUp();
+            else
+                graph->restart();
+            const AudioBuffer source = hostile(kBlock * kBlocks);
+            const AudioBuffer out(2, kBlock); // (written by its constructor: touched already)
+            for (const int blocks : {0, kBlocks}) faults = faultsPlaying(*graph, source, out, blocks);
+        } catch (...) {
+            faults = -1;
+        }
+        const bool written = ::write(fds[1], &faults, sizeof faults) == ssize_t(sizeof faults);
+        ::_exit(written ? 0 : 1);
+    }
+    ::close(fds[1]);
+    long faults = -1;
+    if (::read(fds[0], &faults, sizeof faults) != ssize_t(sizeof faults)) faults = -1;
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? faults : -1;
+}
+
 } // namespace
 
 TEST_CASE("live graph: the warm-up leaves no trace in the signal", "[live]") {
@@ -98,19 +151,25 @@ TEST_CASE("live graph: the warm-up leaves no trace in the signal", "[live]") {
 }
 
 TEST_CASE("live graph: after the warm-up, playing takes no page fault", "[live]") {
+    // Each playing runs in a fresh child. Without the warm-up it faults: on the code and the
+    // memory its first blocks touch first (2-4 faults in the optimised build, 17-25 under ASan).
+    // With it, none. (Measured in place, once, the test used to fail now and then under ASan:
+    // the counters' own stack slots were first written after the counters were read; see
+    // faultsPlaying.) The kernel may still fault a touched page once more on its own (it migrates
+    // pages to compact memory, and under pressure reclaims code pages), and under a sanitizer
+    // nothing can be locked: so one of three warmed children must play without a fault.
     test::TempDir dir;
-    constexpr int kBlock = 64;
-    auto graph = stripsGraph(dir, kBlock);
-    graph->warmUp();
-    const AudioBuffer source = hostile(kBlock * 200);
-    AudioBuffer out(2, kBlock);
-    // (source and out are written by their constructors: touched already. Without the warm-up,
-    // the first blocks fault on the graph's own memory.)
-    const ThreadUsage before = threadUsage();
-    for (int start = 0; start < source.frames(); start += kBlock)
-        graph->process(source.view().frameRange(start, kBlock), out.view());
-    const ThreadUsage after = threadUsage();
-    CHECK(after.pageFaults - before.pageFaults == 0);
+    const long cold = faultsPlayingInChild(dir, false);
+    INFO("without the warm-up: " << cold << " page faults");
+    CHECK(cold > 0);
+    long fewest = -1;
+    for (int attempt = 0; attempt < 3 && fewest != 0; ++attempt) {
+        const long warm = faultsPlayingInChild(dir, true);
+        UNSCOPED_INFO("warmed up: " << warm << " page faults");
+        REQUIRE(warm >= 0);
+        fewest = fewest < 0 ? warm : std::min(fewest, warm);
+    }
+    CHECK(fewest == 0);
 }
 
 TEST_CASE("callback probe: page faults, CPU time, gaps and late starts", "[live]") {
