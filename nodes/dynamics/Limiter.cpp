@@ -92,6 +92,9 @@ std::atomic<bool> exhaustiveDetection{false};
 /// LimiterGainTapeScope: read when a limiter is prepared, on the thread that prepares it.
 thread_local LimiterGainTape* scopedTape = nullptr;
 thread_local bool scopedReplay = false;
+/// LimiterPeakFeedScope: read likewise.
+thread_local LimiterPeakFeed* scopedFeed = nullptr;
+thread_local bool scopedDetectOnly = false;
 
 /// Latency in frames for a lookahead in ms at `sampleRate`.
 int lookaheadFrames(double lookaheadMs, double sampleRate) {
@@ -303,6 +306,10 @@ private:
         tape_ = scopedTape;
         replay_ = tape_ && scopedReplay;
         if (tape_ && instanceCount() != 1) return "limiter: a gain tape takes the gains of one limiter";
+        feed_ = scopedFeed;
+        detectOnly_ = feed_ && scopedDetectOnly;
+        if (feed_ && instanceCount() != 1) return "limiter: a peak feed takes the peaks of one limiter";
+        if (detectOnly_ && replay_) return "limiter: a detect-only limiter cannot replay a gain tape";
         const OversamplerDesign design = detectionOversampling(kDetectionFactor);
         taps_ = oversamplerTapsPerPhase(design);
         if (taps_ != kLimiterDetectionSpan) return "limiter: detection filter span differs from the declared minimum latency";
@@ -779,22 +786,35 @@ private:
             return;
         }
         const int history = inst.latencyFrames;
-        std::fill(peak_.begin(), peak_.begin() + frames, 0.0f);
-        if (inst.highPass) std::fill(sidePeak_.begin(), sidePeak_.begin() + frames, 0.0f);
-        tileThresholds(inst, frames);
+        const std::int64_t position = ctx.position + start;
+        // The peaks of the first lanes detected ahead (LimiterPeakFeed), the others' detected
+        // here; without the feed's peaks, every lane's. A detect-only limiter detects only the
+        // first lanes; it never limits, so its envelope stays at 0 and every tile's threshold is
+        // the ceiling. (The peak is the maximum over lanes, and each lane's peaks are exact or
+        // at most its tile's threshold, so which thread found them changes no gain.)
+        const int ahead = feed_ ? std::min(inst.lanes, feed_->lanesAhead()) : 0;
+        const bool fed = feed_ && !detectOnly_ && feed_->take(position, peak_.data(), frames);
+        if (!fed) std::fill(peak_.begin(), peak_.begin() + frames, 0.0f);
+        const int firstDetected = fed ? ahead : 0, endDetected = detectOnly_ ? ahead : inst.lanes;
+        if (firstDetected < endDetected) tileThresholds(inst, frames);
+        const bool withSide = inst.highPass && !detectOnly_;
+        if (withSide) std::fill(sidePeak_.begin(), sidePeak_.begin() + frames, 0.0f);
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             Lane& lane = lanes_[std::size_t(l)];
             float* work = lane.work.data();
             const float* in = ctx.inputs[0][l] + start;
             std::memcpy(work + history, in, sizeof(float) * std::size_t(frames));
-            detect(work + history, work + history - taps_ / 2, frames);
-            // The Annex 2 4x values of the same instants (its centre is 5.875 frames back), where
-            // detect() found the tile not quiet: its 12 taps lie within the tile's window, so
-            // silentFactor_ bounds them by the tile's threshold too (prepareDetection()).
-            const float* annexInput = work + history - sideDelay_;
-            forRuns((frames + kTileFrames - 1) / kTileFrames, frames, kTileEstimate,
-                    [&](int first, int end) { accumulateTruePeak_(annexInput + first, end - first, peak_.data() + first); });
-            if (inst.highPass) {
+            if (l - inst.firstLane >= firstDetected && l - inst.firstLane < endDetected) {
+                detect(work + history, work + history - taps_ / 2, frames);
+                // The Annex 2 4x values of the same instants (its centre is 5.875 frames back),
+                // where detect() found the tile not quiet: its 12 taps lie within the tile's
+                // window, so silentFactor_ bounds them by the tile's threshold too
+                // (prepareDetection()).
+                const float* annexInput = work + history - sideDelay_;
+                forRuns((frames + kTileFrames - 1) / kTileFrames, frames, kTileEstimate,
+                        [&](int first, int end) { accumulateTruePeak_(annexInput + first, end - first, peak_.data() + first); });
+            }
+            if (withSide) {
                 float* side = lane.side.data() + sideHistory_;
                 for (int i = 0; i < frames; ++i)
                     side[i] = float(lane.highPassState.process(inst.highPassSection, double(work[history + i])));
@@ -802,7 +822,15 @@ private:
                 std::memmove(lane.side.data(), lane.side.data() + frames, sizeof(float) * std::size_t(sideHistory_));
             }
         }
-        const std::int64_t position = ctx.position + start;
+        if (detectOnly_) {
+            feed_->put(position, peak_.data(), frames);
+            for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
+                float* work = lanes_[std::size_t(l)].work.data();
+                std::fill_n(ctx.outputs[0][l] + start, frames, 0.0f);
+                std::memmove(work, work + frames, sizeof(float) * std::size_t(history));
+            }
+            return;
+        }
         if (!inst.highPass && inst.adaptive <= 0)
             advanceFixedRelease(inst, position, frames);
         else
@@ -854,6 +882,8 @@ private:
     std::vector<Lane> lanes_;
     LimiterGainTape* tape_ = nullptr; ///< LimiterGainTapeScope's when prepared
     bool replay_ = false;             ///< play tape_ back instead of detecting
+    LimiterPeakFeed* feed_ = nullptr; ///< LimiterPeakFeedScope's when prepared
+    bool detectOnly_ = false;         ///< put the peaks into feed_, output silence
     int taps_ = kLimiterDetectionSpan;
     std::vector<float> coefficients_;                         ///< [8][T]: h[8 j + k], as float
     std::array<std::vector<float>, kDetectionFactor> phases_; ///< per phase: [frame -1 | segment]
@@ -918,6 +948,58 @@ LimiterGainTapeScope::LimiterGainTapeScope(LimiterGainTape* tape, bool replay) n
 LimiterGainTapeScope::~LimiterGainTapeScope() {
     scopedTape = previousTape_;
     scopedReplay = previousReplay_;
+}
+
+LimiterPeakFeed::LimiterPeakFeed(int capacityFrames, int lanesAhead)
+    : ring_(std::size_t(std::max(1, capacityFrames)), 0.0f), lanesAhead_(std::max(1, lanesAhead)) {}
+
+bool LimiterPeakFeed::put(std::int64_t position, const float* peaks, int frames) noexcept {
+    if (stopped_.load(std::memory_order_relaxed)) return false;
+    const auto capacity = std::int64_t(ring_.size());
+    // taken_ acquired: the consumer has read every frame before it, so those slots are free.
+    if (position != written_.load(std::memory_order_relaxed) || frames < 0 ||
+        position + frames - taken_.load(std::memory_order_acquire) > capacity) {
+        stopped_.store(true, std::memory_order_relaxed);
+        return false;
+    }
+    for (int done = 0; done < frames;) {
+        const auto at = std::size_t((position + done) % capacity);
+        const int count = int(std::min<std::int64_t>(frames - done, capacity - std::int64_t(at)));
+        std::memcpy(ring_.data() + at, peaks + done, sizeof(float) * std::size_t(count));
+        done += count;
+    }
+    written_.store(position + frames, std::memory_order_release);
+    return true;
+}
+
+bool LimiterPeakFeed::take(std::int64_t position, float* peaks, int frames) noexcept {
+    const auto capacity = std::int64_t(ring_.size());
+    // Frames from taken_ on are never overwritten (put() keeps within taken_ + capacity), and
+    // positions only increase, so [position, position + frames) is intact once written.
+    const bool ready = !stopped_.load(std::memory_order_relaxed) && position >= taken_.load(std::memory_order_relaxed) &&
+                       position + frames <= written_.load(std::memory_order_acquire) && frames <= capacity;
+    if (ready) {
+        for (int done = 0; done < frames;) {
+            const auto at = std::size_t((position + done) % capacity);
+            const int count = int(std::min<std::int64_t>(frames - done, capacity - std::int64_t(at)));
+            std::memcpy(peaks + done, ring_.data() + at, sizeof(float) * std::size_t(count));
+            done += count;
+        }
+        framesTaken_ += frames;
+    }
+    if (position + frames > taken_.load(std::memory_order_relaxed)) taken_.store(position + frames, std::memory_order_release);
+    return ready;
+}
+
+LimiterPeakFeedScope::LimiterPeakFeedScope(LimiterPeakFeed* feed, bool detectOnly) noexcept
+    : previousFeed_(scopedFeed), previousDetectOnly_(scopedDetectOnly) {
+    scopedFeed = feed;
+    scopedDetectOnly = detectOnly;
+}
+
+LimiterPeakFeedScope::~LimiterPeakFeedScope() {
+    scopedFeed = previousFeed_;
+    scopedDetectOnly = previousDetectOnly_;
 }
 
 } // namespace sg

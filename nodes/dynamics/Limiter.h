@@ -51,6 +51,10 @@
 #include "core/Simd.h"
 #include "nodes/meters/TruePeakFilter.h" // kAnnex2Phases (sidechain detector)
 
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
 namespace sg {
 
 class Registry;
@@ -93,6 +97,55 @@ public:
 private:
     LimiterGainTape* previousTape_;
     bool previousReplay_;
+};
+
+/// A limiter's detected peaks, handed ahead from one thread to another. `render --target` runs a
+/// second, detect-only copy of pass 2's chain on the thread that reads the run's source, so the
+/// limiter of the run itself skips its 8x detection (about half its work) and the run uses both
+/// cores. The detect-only limiter never limits, so every tile's threshold is the ceiling: its peaks
+/// are exact wherever one can exceed the ceiling, and a limiter that takes them limits bit for bit
+/// as if it had detected itself (a peak at or below the ceiling never changes a gain; detect()).
+/// The detect-only limiter may take only the first `lanesAhead` lanes (channels) and leave the
+/// others to the consumer, so that the two threads share the detection. Frames count from each
+/// executor's start. A limiter whose frames are not in the feed (not yet, or the feed stopped)
+/// detects every lane itself: its delay line runs either way. One producer thread, one consumer
+/// thread; neither waits, nothing allocates after construction.
+class LimiterPeakFeed {
+public:
+    LimiterPeakFeed(int capacityFrames, int lanesAhead);
+    /// Lanes, from the first, whose peaks the producer detects.
+    int lanesAhead() const noexcept { return lanesAhead_; }
+    /// The producer: the peaks of frames [position, position + frames). False, and the feed
+    /// stops, when they do not follow the frames put before or would overwrite peaks not yet taken.
+    bool put(std::int64_t position, const float* peaks, int frames) noexcept;
+    /// The consumer, frames in increasing order: the peaks of [position, position + frames) into
+    /// `peaks` when the feed has them all; false leaves them to the limiter's own detection.
+    bool take(std::int64_t position, float* peaks, int frames) noexcept;
+    /// Frames taken from the feed so far (the rest were detected by the consumer).
+    std::int64_t framesTaken() const noexcept { return framesTaken_; }
+
+private:
+    std::vector<float> ring_;
+    int lanesAhead_;
+    std::atomic<std::int64_t> written_{0}; ///< frames [0, written_) were put
+    std::atomic<std::int64_t> taken_{0};   ///< the consumer is past every frame before taken_
+    std::atomic<bool> stopped_{false};
+    std::int64_t framesTaken_ = 0; ///< the consumer's
+};
+
+/// While it lives, a limiter prepared on this thread (one instance per kernel) takes its peaks
+/// from `feed`, or, with `detectOnly`, only detects and puts its peaks there (its output is
+/// silence, it measures nothing).
+class LimiterPeakFeedScope {
+public:
+    LimiterPeakFeedScope(LimiterPeakFeed* feed, bool detectOnly) noexcept;
+    ~LimiterPeakFeedScope();
+    LimiterPeakFeedScope(const LimiterPeakFeedScope&) = delete;
+    LimiterPeakFeedScope& operator=(const LimiterPeakFeedScope&) = delete;
+
+private:
+    LimiterPeakFeed* previousFeed_;
+    bool previousDetectOnly_;
 };
 
 /// Taps per phase of the limiter's 8x detection filter: the frames it spans.

@@ -965,3 +965,124 @@ TEST_CASE("limiter: a gain tape plays the run back bit for bit at any block spli
             REQUIRE(std::memcmp(out[l].data() + latency, input[l].data(), sizeof(float) * std::size_t(frames - latency)) == 0);
     }
 }
+
+TEST_CASE("limiter: peaks detected ahead by a detect-only copy change no bit, whichever lanes it takes and wherever the "
+          "feed ends",
+          "[nodes][limiter]") {
+    // render --target's pass 2 (LimiterPeakFeed): a detect-only limiter on another thread detects
+    // the first lanes at the ceiling, the limiter of the run detects the others at its own
+    // thresholds (raised while it releases) and takes the maximum. Material: deep limiting
+    // (+16 dB noise bursts), then releases over a bed that rises to meet them, a 0.45 fs tone,
+    // dense material around the ceiling, a ceiling change (the detect-only copy gets it too: same
+    // chain, same parameters) and release changes. Outputs and measurements must agree bit for bit with a limiter that
+    // detects everything itself.
+    const ScopedFlushDenormals flush;
+    const std::int64_t frames = 48000;
+    Lanes input(3, std::vector<float>(std::size_t(frames)));
+    const std::vector<float> loud = noise(frames, 6.0f, 21), bed = noise(frames, 0.9f, 22);
+    const std::vector<float> tone = sine(0.45 * kRate, 1.33, kRate, frames, 0.3);
+    std::vector<std::vector<float>> dense;
+    for (std::uint32_t l = 0; l < 3; ++l) dense.push_back(sineCluster(kRate, frames, 0.75, 31 + l));
+    const float ceilingThen = float(std::pow(10.0, -4.0 / 20.0));
+    for (std::int64_t n = 0; n < frames; ++n) {
+        const bool burst = n % 3000 < 400;
+        const float swell = 0.5f + 2.0f * float(n % 3000) / 3000.0f;
+        for (std::size_t l = 0; l < 3; ++l) {
+            const float quiet = l == 1 ? tone[std::size_t(n)] : bed[std::size_t((n * 7 + std::int64_t(l) * 101) % frames)];
+            input[l][std::size_t(n)] = burst ? loud[std::size_t((n + std::int64_t(l) * 977) % frames)] : swell * quiet;
+            // Then dense band-limited material whose true peaks hover around the ceiling (-4 dBTP
+            // by then), and isolated short bursts at 0.37 fs from 0.9 to 1.25 times the ceiling,
+            // one lane at a time, each alone in its hold: there a peak detected against a
+            // threshold above the ceiling (left at its lower bound) would change the gain.
+            if (n >= 30000 && n < 35000) input[l][std::size_t(n)] = dense[l][std::size_t(n)];
+            if (n >= 35000) {
+                const std::int64_t cell = (n - 35000) / 400, at = (n - 35000) % 400;
+                const bool mine = std::size_t(cell % 3) == l && at < 24;
+                const double window = 0.5 - 0.5 * std::cos(2 * M_PI * double(at) / 24.0);
+                const double amplitude = ceilingThen * (0.9 + 0.05 * double(cell % 8));
+                input[l][std::size_t(n)] =
+                    mine ? float(amplitude * window * std::sin(2 * M_PI * 0.37 * double(n) + 0.7 * double(cell)))
+                         : 1e-3f * bed[std::size_t(n)];
+            }
+        }
+    }
+    const std::vector<InstanceSetup> setup{instanceOf("limiter", limiterParams(-1, 5, 40), 3)};
+    const int release = Registry::builtin().find("limiter")->paramIndex("release");
+    const int ceiling = Registry::builtin().find("limiter")->paramIndex("ceiling");
+    const std::vector<ParamEvent> events{{7250, 0, release, 2.0}, {12000, 0, ceiling, -4.0}, {22000, 0, release, 700.0}};
+    RenderPlan referencePlan;
+    referencePlan.blockSizes = {4096};
+    referencePlan.events = events;
+    auto referenceKernel = preparedKernel("limiter", {kRate, 4096, detectSimdArch()}, setup);
+    const Lanes reference = render(*referenceKernel, input, 3, 4096, referencePlan);
+    std::vector<Measurement> referenceFigures;
+    referenceKernel->measurements(0, referenceFigures);
+    REQUIRE(figure(referenceFigures, "max_gain_reduction_db") > 10);
+
+    // The detect-only copy over the first `detectedFrames` frames, in `sizes` blocks: it outputs
+    // silence and measures nothing.
+    const auto detectAhead = [&](LimiterPeakFeed& feed, std::int64_t detectedFrames, const std::vector<int>& sizes) {
+        const LimiterPeakFeedScope scope(&feed, true);
+        auto kernel = preparedKernel("limiter", {kRate, 4096, detectSimdArch()}, setup);
+        Lanes head = input;
+        for (auto& lane : head) lane.resize(std::size_t(detectedFrames));
+        RenderPlan plan;
+        plan.blockSizes = sizes;
+        plan.events = events;
+        const Lanes out = render(*kernel, head, 3, 4096, plan);
+        for (const auto& lane : out) CHECK(std::all_of(lane.begin(), lane.end(), [](float v) { return v == 0.0f; }));
+        std::vector<Measurement> figures;
+        kernel->measurements(0, figures);
+        for (const auto& m : figures) CHECK(m.value == 0);
+    };
+    struct Case {
+        int lanesAhead;
+        std::int64_t detectedFrames; ///< the feed ends here: the rest is detected by the limiter itself
+        std::vector<int> producerSizes, consumerSizes;
+    };
+    for (const Case& c : {Case{1, frames, {4096}, {4096}}, Case{2, frames, {512}, {4096, 7, 1000, 3, 2500}},
+                          Case{3, frames, {1000, 3}, {1}}, Case{1, 23456, {4096}, {333}}, Case{2, 4096 * 3, {4096}, {4096}}}) {
+        for (SimdArch arch : availableArchs()) {
+            CAPTURE(c.lanesAhead, c.detectedFrames, c.producerSizes.size(), c.consumerSizes.size(), simdArchName(arch));
+            LimiterPeakFeed feed(int(frames), c.lanesAhead);
+            detectAhead(feed, c.detectedFrames, c.producerSizes);
+            const LimiterPeakFeedScope scope(&feed, false);
+            auto kernel = preparedKernel("limiter", {kRate, 4096, arch}, setup);
+            RenderPlan plan;
+            plan.blockSizes = c.consumerSizes;
+            plan.events = events;
+            REQUIRE(sameBits(render(*kernel, input, 3, 4096, plan), reference));
+            std::vector<Measurement> figures;
+            kernel->measurements(0, figures);
+            REQUIRE(figures.size() == referenceFigures.size());
+            for (std::size_t m = 0; m < figures.size(); ++m) CHECK(figures[m].value == referenceFigures[m].value);
+            // It took the feed's peaks for most of what the feed held (a block across its end
+            // is detected here).
+            CHECK(feed.framesTaken() > c.detectedFrames - 4096);
+            CHECK(feed.framesTaken() <= c.detectedFrames);
+        }
+    }
+}
+
+TEST_CASE("limiter: a peak feed hands frames over in order, and stops rather than overwrite or skip", "[nodes][limiter]") {
+    LimiterPeakFeed feed(8, 1);
+    const float a[] = {1, 2, 3, 4, 5, 6};
+    float out[8] = {};
+    CHECK(feed.put(0, a, 6));
+    CHECK_FALSE(feed.take(4, out, 3)); // not all written yet: the consumer detects 4..6 itself
+    CHECK(feed.put(6, a, 6));          // the consumer is past 7: 12 - 7 <= 8, nothing untaken is overwritten
+    CHECK(feed.take(7, out, 5));       // frames 7..11 = a[1..5]
+    CHECK((out[0] == 2 && out[4] == 6));
+    CHECK(feed.framesTaken() == 5);
+    CHECK_FALSE(feed.put(13, a, 1)); // a gap: the feed stops
+    CHECK_FALSE(feed.take(12, out, 1));
+    LimiterPeakFeed small(4, 1);
+    CHECK_FALSE(small.put(0, a, 5)); // more than it holds
+    CHECK_FALSE(small.take(0, out, 1));
+    // A limiter that takes a feed takes one instance's peaks.
+    const LimiterPeakFeedScope scope(&feed, false);
+    auto kernel = Registry::builtin().find("limiter")->createKernel();
+    const std::vector<InstanceSetup> two{instanceOf("limiter", limiterParams(-1), 1),
+                                         instanceOf("limiter", limiterParams(-2), 1)};
+    CHECK(kernel->prepare({kRate, 512, detectSimdArch()}, two).find("one limiter") != std::string::npos);
+}
