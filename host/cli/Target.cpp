@@ -720,19 +720,22 @@ std::string runChain(AudioSource& input, AudioSink& output, const std::string* s
     return runProgram(*program, input, output, sinkError, frames, outcome, label, showProgress, interrupted);
 }
 
-/// A reader of `source` from its start, ahead on a thread of its own.
-ChunkProducer sourceReader(TempSampleFile& source) {
-    return ChunkProducer(source.channels(), kHandOffFrames,
-                         [&source, remaining = source.frames()](const AudioView& view, std::string& error) mutable {
-                             const int want = int(std::min<std::int64_t>(view.frames, remaining));
-                             const std::int64_t got = want > 0 ? source.read(view.frameRange(0, want)) : 0;
-                             if (got < 0) {
-                                 error = "cannot read back the temporary file of pass 1";
-                                 return std::int64_t(-1);
-                             }
-                             remaining -= got;
-                             return got;
-                         });
+/// A reader of `source` from its start, ahead on a thread of its own; `onChunk`, if any, sees
+/// each chunk read, on that thread, before it is handed over.
+ChunkProducer sourceReader(TempSampleFile& source, std::function<void(const AudioView&)> onChunk = {}) {
+    return ChunkProducer(
+        source.channels(), kHandOffFrames,
+        [&source, remaining = source.frames(), onChunk = std::move(onChunk)](const AudioView& view, std::string& error) mutable {
+            const int want = int(std::min<std::int64_t>(view.frames, remaining));
+            const std::int64_t got = want > 0 ? source.read(view.frameRange(0, want)) : 0;
+            if (got < 0) {
+                error = "cannot read back the temporary file of pass 1";
+                return std::int64_t(-1);
+            }
+            remaining -= got;
+            if (onChunk && got > 0) onChunk(view.frameRange(0, int(got)));
+            return got;
+        });
 }
 
 /// One run of pass 2: source -> [gain -> limiter], measuring the limiter's float output
@@ -763,24 +766,15 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
         !error.empty())
         return error;
     AudioBuffer silenced(source.channels(), kPassBlockFrames); // the detect-only chain's output
-    ChunkProducer reader(source.channels(), kHandOffFrames,
-                         [&, remaining = source.frames()](const AudioView& view, std::string& error) mutable {
-                             const int want = int(std::min<std::int64_t>(view.frames, remaining));
-                             const std::int64_t got = want > 0 ? source.read(view.frameRange(0, want)) : 0;
-                             if (got < 0) {
-                                 error = "cannot read back the temporary file of pass 1";
-                                 return std::int64_t(-1);
-                             }
-                             remaining -= got;
-                             Executor& detect = detector->executor();
-                             for (int start = 0; start < int(got); start += kPassBlockFrames) {
-                                 const int frames = std::min(kPassBlockFrames, int(got) - start);
-                                 const ConstAudioView in[] = {view.frameRange(start, frames)};
-                                 const AudioView out[] = {silenced.view().frameRange(0, frames)};
-                                 detect.process(in, out);
-                             }
-                             return got;
-                         });
+    ChunkProducer reader = sourceReader(source, [&](const AudioView& chunk) {
+        Executor& detect = detector->executor();
+        for (int start = 0; start < chunk.frames; start += kPassBlockFrames) {
+            const int frames = std::min(kPassBlockFrames, chunk.frames - start);
+            const ConstAudioView in[] = {chunk.frameRange(start, frames)};
+            const AudioView out[] = {silenced.view().frameRange(0, frames)};
+            detect.process(in, out);
+        }
+    });
     ChunkConsumer keeper(source.channels(), kHandOffFrames, [&](const ConstAudioView& view) {
         const float* pointers[kLoudnessMaxChannels] = {};
         for (int c = 0; c < view.channels; ++c) pointers[c] = view.channel(c);
