@@ -852,29 +852,55 @@ private:
     }
 
     /// run() played back from the tape: the delay line as run() keeps it, each recorded stretch
-    /// copied or multiplied by its gains, so the output has the recorded run's bits.
+    /// copied or multiplied by its gains, so the output has the recorded run's bits. Output frame
+    /// i is input frame i - L: from the history below L, else straight from this block's input
+    /// (no detection needs the block in the delay line), unless the output overwrites the input.
     void replayRun(const ProcessContext& ctx, Instance& inst, int start, int frames) noexcept {
         const int history = inst.latencyFrames;
+        bool aliased = false;
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l)
-            std::memcpy(lanes_[std::size_t(l)].work.data() + history, ctx.inputs[0][l] + start,
-                        sizeof(float) * std::size_t(frames));
+            aliased = aliased || ctx.inputs[0][l] == ctx.outputs[0][l];
+        if (aliased)
+            for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l)
+                std::memcpy(lanes_[std::size_t(l)].work.data() + history, ctx.inputs[0][l] + start,
+                            sizeof(float) * std::size_t(frames));
+        // `count` output frames from `source`, copied or multiplied by `gains`.
+        const auto put = [&](const float* source, const float* gains, float* out, int count, bool copied) {
+            if (count <= 0) return;
+            if (copied)
+                std::memcpy(out, source, sizeof(float) * std::size_t(count));
+            else
+                elementwise().multiplyByCurve(source, gains, out, count);
+        };
         for (int done = 0; done < frames;) {
             bool copied = true;
             int count = tape_->replay(gain_.data() + done, frames - done, copied);
             if (count <= 0) count = frames - done, copied = true; // the tape ran out (the host reports it)
             for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
-                const float* work = lanes_[std::size_t(l)].work.data() + done;
-                float* out = ctx.outputs[0][l] + start + done;
-                if (copied)
-                    std::memcpy(out, work, sizeof(float) * std::size_t(count));
-                else
-                    elementwise().multiplyByCurve(work, gain_.data() + done, out, count);
+                const float* work = lanes_[std::size_t(l)].work.data();
+                float* out = ctx.outputs[0][l] + start;
+                if (aliased) {
+                    put(work + done, gain_.data() + done, out + done, count, copied);
+                    continue;
+                }
+                const int split = std::clamp(history, done, done + count); // output frames below it come from the history
+                put(work + done, gain_.data() + done, out + done, split - done, copied);
+                if (split < done + count)
+                    put(ctx.inputs[0][l] + start + (split - history), gain_.data() + split, out + split, done + count - split,
+                        copied);
             }
             done += count;
         }
         for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
             float* work = lanes_[std::size_t(l)].work.data();
-            std::memmove(work, work + frames, sizeof(float) * std::size_t(history));
+            if (aliased) {
+                std::memmove(work, work + frames, sizeof(float) * std::size_t(history));
+            } else if (frames >= history) {
+                std::memcpy(work, ctx.inputs[0][l] + start + frames - history, sizeof(float) * std::size_t(history));
+            } else {
+                std::memmove(work, work + frames, sizeof(float) * std::size_t(history - frames));
+                std::memcpy(work + history - frames, ctx.inputs[0][l] + start, sizeof(float) * std::size_t(frames));
+            }
         }
     }
 
