@@ -173,6 +173,74 @@ void ChunkConsumer::run() {
     }
 }
 
+ChunkFanOut::ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsumer::Consume> consumers)
+    : consume_(std::move(consumers)), chunkFrames_(chunkFrames), remaining_(new std::atomic<int>[kChunkSlots]) {
+    for (int s = 0; s < kChunkSlots; ++s) {
+        buffers_.emplace_back(channels, chunkFrames);
+        remaining_[std::size_t(s)].store(0, std::memory_order_relaxed);
+        free_.push(s);
+    }
+    frames_.assign(kChunkSlots, 0);
+    for (std::size_t c = 0; c < consume_.size(); ++c) full_.push_back(std::make_unique<SlotQueue>());
+    for (std::size_t c = 0; c < consume_.size(); ++c) threads_.emplace_back([this, c] { run(c); });
+}
+
+ChunkFanOut::~ChunkFanOut() { finish(); }
+
+bool ChunkFanOut::reserve(int frames, AudioView& out) {
+    if (failed_.load(std::memory_order_acquire)) return false;
+    if (slot_ >= 0 && fill_ + frames > chunkFrames_) submit();
+    if (slot_ < 0) {
+        slot_ = free_.pop();
+        fill_ = 0;
+        if (slot_ < 0) return false;
+    }
+    out = buffers_[std::size_t(slot_)].view().frameRange(fill_, std::min(frames, chunkFrames_ - fill_));
+    return true;
+}
+
+void ChunkFanOut::commit(int frames) {
+    fill_ += frames;
+    if (fill_ >= chunkFrames_) submit();
+}
+
+void ChunkFanOut::submit() {
+    const auto s = std::size_t(slot_);
+    frames_[s] = fill_;
+    remaining_[s].store(int(full_.size()), std::memory_order_relaxed); // published by the pushes
+    for (auto& queue : full_) queue->push(slot_);
+    if (full_.empty()) free_.push(slot_);
+    slot_ = -1;
+}
+
+std::string ChunkFanOut::finish() {
+    if (threads_.empty()) return error_;
+    if (slot_ >= 0 && fill_ > 0) submit();
+    for (auto& queue : full_) queue->close();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+    return error_;
+}
+
+void ChunkFanOut::run(std::size_t consumer) {
+    SlotQueue& queue = *full_[consumer];
+    for (int slot = queue.pop(); slot >= 0; slot = queue.pop()) {
+        const auto s = std::size_t(slot);
+        if (!failed_.load(std::memory_order_relaxed)) {
+            std::string error = consume_[consumer](ConstAudioView(buffers_[s].view().frameRange(0, frames_[s])));
+            if (!error.empty()) {
+                {
+                    const std::lock_guard<std::mutex> lock(errorMutex_);
+                    if (error_.empty()) error_ = std::move(error);
+                }
+                failed_.store(true, std::memory_order_release);
+            }
+        }
+        // The last consumer done with the slot frees it (after a failure: keep recycling).
+        if (remaining_[s].fetch_sub(1, std::memory_order_acq_rel) == 1) free_.push(slot);
+    }
+}
+
 ChunkProducer::ChunkProducer(int channels, int chunkFrames, Produce produce)
     : produce_(std::move(produce)), stream_(channels, chunkFrames), source_(stream_, channels) {
     thread_ = std::thread([this, chunkFrames] { run(chunkFrames); });

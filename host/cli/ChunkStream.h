@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -124,6 +125,41 @@ private:
     std::string error_; ///< set before failed_, read after the join
     ChunkSink sink_;
     std::thread thread_;
+};
+
+/// Threads that each consume, in order, every chunk the producer fills: one copy of the frames
+/// for all of them (the encoding of `render --target` hands what the writer stores to the
+/// loudness meter, the peak meter and the encoder). The producer writes the frames in place
+/// (reserve, then commit); a slot is free again once every consumer is done with it.
+class ChunkFanOut {
+public:
+    ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsumer::Consume> consumers);
+    ~ChunkFanOut();
+    ChunkFanOut(const ChunkFanOut&) = delete;
+    ChunkFanOut& operator=(const ChunkFanOut&) = delete;
+    /// Where the next `frames` (1 .. chunkFrames) frames go: written by the caller, then
+    /// commit(frames). False once a consumer has failed (nothing more is consumed).
+    bool reserve(int frames, AudioView& out);
+    void commit(int frames);
+    /// Hands over what is committed and waits until every consumer is done. Returns "" or the
+    /// first consumer's error.
+    std::string finish();
+
+private:
+    void submit();
+    void run(std::size_t consumer);
+    std::vector<ChunkConsumer::Consume> consume_;
+    int chunkFrames_;
+    std::vector<AudioBuffer> buffers_;              ///< per slot
+    std::vector<int> frames_;                       ///< per slot: frames it holds
+    std::unique_ptr<std::atomic<int>[]> remaining_; ///< per slot: consumers not yet done with it
+    SlotQueue free_;                                ///< the producer's
+    std::vector<std::unique_ptr<SlotQueue>> full_;  ///< per consumer
+    std::atomic<bool> failed_{false};
+    std::mutex errorMutex_;
+    std::string error_; ///< the first consumer's error
+    std::vector<std::thread> threads_;
+    int slot_ = -1, fill_ = 0;
 };
 
 /// A thread that produces, in order, what source() reads (reads a scratch file ahead).

@@ -1062,25 +1062,25 @@ std::string encodeReplayed(TempSampleFile& source, GainTapeFile& tape, double sa
     if (auto error = writer.open(path, format, sampleRate, channels, protectedPaths); !error.empty()) return error;
     const float factor = float(dbToGain(trimDb)); // the gain node's factor, bit for bit
     // A second thread reads the source ahead; this one replays the run, trims and works out
-    // what the writer stores (the same dither and quantisation); two more measure that, and
-    // another packs and writes the same values (integer samples of up to 24 bits; others are
-    // encoded here).
-    // The written samples' loudness and their peaks on two threads (each about as costly as the
-    // trimming and quantising here, or the packing and writing).
-    ChunkConsumer loudness(channels, kHandOffFrames, [&](const ConstAudioView& view) {
-        meter.measureStoredLoudness(view);
-        return std::string();
-    });
-    ChunkConsumer peaks(channels, kHandOffFrames, [&](const ConstAudioView& view) {
-        meter.measureStoredPeaks(view);
-        return std::string();
-    });
-    std::optional<ChunkConsumer> encoder;
-    if (writer.takesStoredValues())
-        encoder.emplace(channels, kHandOffFrames, [&writer](const ConstAudioView& view) { return writer.writeStored(view, 0); });
-    AudioBuffer trimmed(channels, kPassBlockFrames), stored(channels, kPassBlockFrames);
+    // what the writer stores (the same dither and quantisation), straight into the chunks that
+    // two more threads measure and another packs and writes (integer samples of up to 24 bits;
+    // others are encoded here): the loudness and the peaks of the written samples are each about
+    // as costly as the trimming and quantising here, or the packing and writing. One copy of the
+    // stored values for the three (ChunkFanOut).
+    std::vector<ChunkConsumer::Consume> consumers{[&](const ConstAudioView& view) {
+                                                      meter.measureStoredLoudness(view);
+                                                      return std::string();
+                                                  },
+                                                  [&](const ConstAudioView& view) {
+                                                      meter.measureStoredPeaks(view);
+                                                      return std::string();
+                                                  }};
+    const bool encodes = writer.takesStoredValues();
+    if (encodes) consumers.emplace_back([&writer](const ConstAudioView& view) { return writer.writeStored(view, 0); });
+    ChunkFanOut stored(channels, kHandOffFrames, std::move(consumers));
+    AudioBuffer trimmed(channels, kPassBlockFrames);
     std::uint64_t clipped = 0;
-    const std::string encoderFailed = "\x01"; // a consumer's own error, reported below
+    const std::string consumerFailed = "\x01"; // a consumer's own error, reported below
     const auto take = [&](const ConstAudioView& block) -> std::string {
         for (int start = 0; start < block.frames; start += kPassBlockFrames) {
             const int count = std::min(kPassBlockFrames, block.frames - start);
@@ -1093,30 +1093,23 @@ std::string encodeReplayed(TempSampleFile& source, GainTapeFile& tape, double sa
                 }
                 view = ConstAudioView(trimmed.view().frameRange(0, count));
             }
-            clipped += meter.stored(view, stored.view().frameRange(0, count));
-            const ConstAudioView storedView(stored.view().frameRange(0, count));
-            if (!loudness.sink().write(storedView) || !peaks.sink().write(storedView)) return encoderFailed;
-            if (encoder) {
-                if (!encoder->sink().write(storedView)) return encoderFailed;
-            } else if (auto error = writer.write(view); !error.empty()) {
-                return error;
-            }
+            AudioView values;
+            if (!stored.reserve(count, values)) return consumerFailed;
+            clipped += meter.stored(view, values);
+            stored.commit(count);
+            if (!encodes)
+                if (auto error = writer.write(view); !error.empty()) return error;
         }
         return {};
     };
     const std::string error =
         replayPass(source, sampleRate, gainDb, limiterCeilingDbtp, tape, take, "writing", showProgress, interrupted);
-    if (!error.empty() && error != encoderFailed) return error;
-    if (encoder) {
-        if (auto encoderError = encoder->finish(); !encoderError.empty()) return encoderError;
-        if (error.empty())
-            if (auto storedError = writer.writeStored(ConstAudioView(stored.view().frameRange(0, 0)), clipped);
-                !storedError.empty())
-                return storedError;
-    }
-    if (auto loudnessError = loudness.finish(); !loudnessError.empty()) return loudnessError;
-    if (auto peaksError = peaks.finish(); !peaksError.empty()) return peaksError;
+    if (!error.empty() && error != consumerFailed) return error;
+    if (auto consumerError = stored.finish(); !consumerError.empty()) return consumerError;
     if (!error.empty()) return "internal: a consumer of the encoding stopped without saying why";
+    if (encodes)
+        if (auto storedError = writer.writeStored(ConstAudioView(trimmed.view().frameRange(0, 0)), clipped); !storedError.empty())
+            return storedError;
     meter.mergePeaks();
     return {};
 }

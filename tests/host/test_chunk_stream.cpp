@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -129,6 +130,75 @@ TEST_CASE("ChunkProducer reports a failure at the frame where it happened; Chunk
         cli::ChunkProducer producer(2, 64, [&](const AudioView& view, std::string&) { return std::int64_t(view.frames); });
         AudioBuffer block(2, 10);
         CHECK(producer.source().read(block.view()) == 10);
+    }
+}
+
+TEST_CASE("ChunkFanOut hands every frame to every consumer, in order, from one copy; one failure stops all",
+          "[render][target][chunks]") {
+    constexpr int kChannels = 2, kFrames = 54321, kChunk = 1000;
+    Planar x(kChannels);
+    for (int c = 0; c < kChannels; ++c) x[std::size_t(c)] = test::noise(kFrames, 1.0f, 21u + unsigned(c));
+    SECTION("every consumer sees every frame") {
+        std::vector<Planar> back(3, Planar(kChannels));
+        std::vector<cli::ChunkConsumer::Consume> consumers;
+        for (std::size_t k = 0; k < back.size(); ++k)
+            consumers.emplace_back([&back, k](const ConstAudioView& view) {
+                // Slow consumers in turn, so that the others run ahead and slots wait for the last.
+                if (view.frames > 0 && (int(back[k][0].size()) / kChunk) % 3 == int(k))
+                    std::this_thread::sleep_for(std::chrono::microseconds(200));
+                for (int c = 0; c < kChannels; ++c)
+                    back[k][std::size_t(c)].insert(back[k][std::size_t(c)].end(), view.channel(c), view.channel(c) + view.frames);
+                return std::string();
+            });
+        cli::ChunkFanOut fan(kChannels, kChunk, std::move(consumers));
+        std::uint32_t seed = 5;
+        for (int done = 0; done < kFrames;) {
+            const int n = std::min(raggedFrames(seed, kChunk), kFrames - done);
+            AudioView out;
+            REQUIRE(fan.reserve(n, out));
+            REQUIRE(out.frames == n);
+            for (int c = 0; c < kChannels; ++c) std::copy_n(x[std::size_t(c)].begin() + done, n, out.channel(c));
+            fan.commit(n);
+            done += n;
+        }
+        REQUIRE(fan.finish() == "");
+        for (const Planar& b : back)
+            for (int c = 0; c < kChannels; ++c) {
+                REQUIRE(b[std::size_t(c)].size() == std::size_t(kFrames));
+                CHECK(std::memcmp(b[std::size_t(c)].data(), x[std::size_t(c)].data(), sizeof(float) * kFrames) == 0);
+            }
+    }
+    SECTION("a consumer that fails stops the producer and the others") {
+        int taken = 0, others = 0;
+        std::vector<cli::ChunkConsumer::Consume> consumers{
+            [&](const ConstAudioView&) { return ++taken == 2 ? std::string("full") : std::string(); },
+            [&](const ConstAudioView&) {
+                ++others;
+                return std::string();
+            }};
+        cli::ChunkFanOut fan(1, 100, std::move(consumers));
+        bool refused = false;
+        for (int i = 0; i < 1000 && !refused; ++i) {
+            AudioView out;
+            refused = !fan.reserve(100, out);
+            if (!refused) {
+                std::fill_n(out.channel(0), 100, 0.25f);
+                fan.commit(100);
+            }
+        }
+        CHECK(refused);
+        CHECK(fan.finish() == "full");
+        CHECK(taken == 2);
+        CHECK(others <= 2 + cli::kChunkSlots); // what was in flight at most
+    }
+    SECTION("no consumer") {
+        cli::ChunkFanOut fan(1, 10, {});
+        for (int i = 0; i < 20; ++i) {
+            AudioView out;
+            REQUIRE(fan.reserve(10, out));
+            fan.commit(10);
+        }
+        CHECK(fan.finish() == "");
     }
 }
 
