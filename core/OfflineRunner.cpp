@@ -22,6 +22,7 @@ OfflineRunner::OfflineRunner(Executor& executor, const RunnerOptions& options) :
     inputViews_.resize(inputBlocks_.size());
     inputBlockViews_.resize(inputBlocks_.size());
     outputViews_.resize(outputBlocks_.size());
+    outputReserved_.assign(outputBlocks_.size(), 0);
     inputEnded_.assign(inputBlocks_.size(), 0);
 }
 
@@ -117,7 +118,16 @@ RunResult OfflineRunner::run(std::span<AudioSource* const> sources, std::span<Au
         }
 
         for (std::size_t k = 0; k < inputViews_.size(); ++k) inputViews_[k] = inputBlockViews_[k].frameRange(0, frames);
-        for (std::size_t o = 0; o < outputViews_.size(); ++o) outputViews_[o] = outputBlocks_[o].view().frameRange(0, frames);
+        // Output frame n holds input frame n - latency: the first `latency` frames are dropped.
+        const int skip = int(std::clamp<std::int64_t>(latency - position, 0, frames));
+        const int count = frames - skip;
+        for (std::size_t o = 0; o < outputViews_.size(); ++o) {
+            // A whole block past the latency goes straight into its sink's buffer when it can.
+            AudioView reserved;
+            outputReserved_[o] = skip == 0 && sinks[o] && sinks[o]->reserve(frames, reserved) &&
+                                 reserved.channels == outputBlocks_[o].channels() && reserved.frames == frames;
+            outputViews_[o] = outputReserved_[o] ? reserved : outputBlocks_[o].view().frameRange(0, frames);
+        }
         executor_.process(inputViews_, outputViews_);
         if (options_.stopOnNonFinite && executor_.nonFiniteSamples() > 0) {
             result.status = RunStatus::NonFinite;
@@ -125,13 +135,11 @@ RunResult OfflineRunner::run(std::span<AudioSource* const> sources, std::span<Au
             break;
         }
 
-        // Output frame n holds input frame n - latency: the first `latency` frames are dropped.
-        const int skip = int(std::clamp<std::int64_t>(latency - position, 0, frames));
-        const int count = frames - skip;
         position += frames;
         if (count > 0) {
             for (std::size_t o = 0; o < sinks.size() && result.status == RunStatus::Finished; ++o) {
-                if (sinks[o] && !sinks[o]->write(outputViews_[o].frameRange(skip, count))) {
+                if (sinks[o] &&
+                    !(outputReserved_[o] ? sinks[o]->commit(count) : sinks[o]->write(outputViews_[o].frameRange(skip, count)))) {
                     result.status = RunStatus::SinkFailed;
                     result.failedPort = int(o);
                 }

@@ -57,6 +57,19 @@ public:
     /// Takes the next frames of the output (any count >= 1). Returns false on an error (the
     /// run stops after this block; the sink keeps its message).
     virtual bool write(const ConstAudioView& block) = 0;
+    /// Where the next `frames` frames may be written in place, when the sink's own buffer holds
+    /// them whole (so the runner's executor writes there, and nothing is copied); then commit()
+    /// takes them as write() would. False: write() them. Until commit, nothing is taken.
+    virtual bool reserve(int frames, AudioView& out) {
+        (void)frames;
+        (void)out;
+        return false;
+    }
+    /// Takes the `frames` frames written where reserve() said. Returns false on an error, as write().
+    virtual bool commit(int frames) {
+        (void)frames;
+        return true;
+    }
 };
 
 /// Frames of tail of a compiled schedule: ceil(tailSeconds * sampleRate).
@@ -124,6 +137,7 @@ private:
     std::vector<AudioBuffer> inputBlocks_, outputBlocks_;
     std::vector<ConstAudioView> inputViews_, inputBlockViews_; ///< per input: this block's frames, borrowed or read
     std::vector<AudioView> outputViews_;
+    std::vector<char> outputReserved_; ///< per output: this block is written in its sink's buffer
     std::vector<char> inputEnded_;
 };
 

@@ -134,6 +134,25 @@ bool ChunkSink::write(const ConstAudioView& block) {
     return true;
 }
 
+bool ChunkSink::reserve(int frames, AudioView& out) {
+    if (consumerFailed_.load(std::memory_order_acquire)) return false;
+    if (slot_ < 0) {
+        slot_ = stream_.free.pop();
+        fill_ = 0;
+        if (slot_ < 0) return false; // cancelled: write() says so
+    }
+    if (frames > chunkFrames_ - fill_) return false;
+    out = stream_.buffers[std::size_t(slot_)].view().frameRange(fill_, frames);
+    return true;
+}
+
+bool ChunkSink::commit(int frames) {
+    if (consumerFailed_.load(std::memory_order_acquire)) return false;
+    fill_ += frames;
+    if (fill_ == chunkFrames_) submit();
+    return true;
+}
+
 void ChunkSink::finish() {
     if (slot_ >= 0 && fill_ > 0) submit();
     stream_.full.close();

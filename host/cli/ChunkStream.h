@@ -91,6 +91,10 @@ public:
         : stream_(stream), chunkFrames_(chunkFrames), consumerFailed_(consumerFailed) {}
     /// False once the consumer has failed (or the stream was cancelled).
     bool write(const ConstAudioView& block) override;
+    /// In the current chunk when the block fits in it whole (the runner's blocks divide the
+    /// chunks; after the latency's first block they may straddle two, once a chunk).
+    bool reserve(int frames, AudioView& out) override;
+    bool commit(int frames) override;
     /// Hands over what is buffered, then no more: the consumer finishes.
     void finish();
 
