@@ -182,6 +182,16 @@ inline LiveRun runLiveWithoutXruns(const std::vector<std::string>& args, const L
     return run;
 }
 
+/// Whether a run's xruns, if any, were the server's own and not the session's: every callback
+/// of the session finished within its period, and the server started a callback over 1.5
+/// periods after the one before (its thread was not run in time: this VM's host, or the other
+/// load on two cores). Seen in the sanitizer build: 1 xrun after a 2.6-period gap between
+/// callbacks while the slowest callback took 22 % of its period, three runs in a row. An xrun
+/// with a callback over its deadline, or without a late start, still fails.
+inline bool xrunsNotTheSessions(const live::LiveSummary& s) {
+    return s.xruns == 0 || (s.worstProcessUs < s.deadlineUs && s.lateStarts > 0);
+}
+
 /// Writes one command line into the session's pipe.
 inline void say(int fd, const std::string& line) {
     const std::string text = line + "\n";

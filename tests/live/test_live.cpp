@@ -113,7 +113,7 @@ JACK_TEST_CASE("jack: a file played with --tee is bit-identical to the offline r
         CHECK(std::memcmp(tee[c].data() + latency, render[c].data(), sizeof(float) * std::size_t(frames)) == 0);
         CHECK(std::all_of(tee[c].begin(), tee[c].begin() + latency, [](float v) { return v == 0.0f; }));
     }
-    CHECK(run.summary.xruns == 0);
+    CHECK(xrunsNotTheSessions(run.summary));
     CHECK(run.summary.underrunFrames == 0);
     CHECK(run.summary.frames == frames + latency);
     CHECK(run.summary.teeFrames == frames + latency);
@@ -203,7 +203,7 @@ JACK_TEST_CASE("jack: 20 switches in 5 seconds: no NaN, no step beyond the cross
     });
     INFO(run.out << run.err);
     REQUIRE(run.status == 0);
-    CHECK(run.summary.xruns == 0);
+    CHECK(xrunsNotTheSessions(run.summary));
     CHECK(run.summary.underrunFrames == 0);
     CHECK(run.summary.nonFiniteSamples == 0);
     CHECK(run.summary.switches == 20);
