@@ -581,7 +581,6 @@ namespace {
 struct PassOutcome {
     OutputFigures figures;
     double maxGainReductionDb = 0, meanGainReductionDb = 0, limitedPercent = 0;
-    std::int64_t fedFrames = 0; ///< frames whose peaks the limiter took from the detection ahead
 };
 
 /// The gain node's range, dB: larger gains are spread over several gain nodes.
@@ -789,7 +788,6 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     if (auto tapeError = tape.finish(); !tapeError.empty()) return "cannot keep the limiter's gains of pass 2: " + tapeError;
     if (tape.frames() < source.frames()) return "internal: the limiter's gain tape is shorter than pass 2";
     outcome.figures = figuresOf(meter);
-    outcome.fedFrames = feed.framesTaken();
     return {};
 }
 
