@@ -35,9 +35,14 @@ void CallbackProbe::end(const ThreadUsage& now, std::int64_t wallNs, std::int64_
     faults_.store(faults_.load(std::memory_order_relaxed) + faults, std::memory_order_relaxed);
     switches_.store(switches_.load(std::memory_order_relaxed) + switches, std::memory_order_relaxed);
     waits_.store(waits_.load(std::memory_order_relaxed) + waits, std::memory_order_relaxed);
+    const std::int64_t cpu = now.cpuNanoseconds - atBegin_.cpuNanoseconds;
+    if (cpu > heaviestCpu_.load(std::memory_order_relaxed)) {
+        heaviestCpu_.store(cpu, std::memory_order_relaxed);
+        heaviestIndex_.store(index_, std::memory_order_relaxed);
+    }
     if (wallNs > worstWall_.load(std::memory_order_relaxed)) {
         worstWall_.store(wallNs, std::memory_order_relaxed);
-        worstCpu_.store(now.cpuNanoseconds - atBegin_.cpuNanoseconds, std::memory_order_relaxed);
+        worstCpu_.store(cpu, std::memory_order_relaxed);
         worstFaults_.store(faults, std::memory_order_relaxed);
         worstSwitches_.store(switches, std::memory_order_relaxed);
         worstWaits_.store(waits, std::memory_order_relaxed);
@@ -68,6 +73,8 @@ CallbackReport CallbackProbe::report() const noexcept {
     r.worstSwitches = worstSwitches_.load(std::memory_order_relaxed);
     r.worstWaits = worstWaits_.load(std::memory_order_relaxed);
     r.worstIndex = worstIndex_.load(std::memory_order_relaxed);
+    r.heaviestCpuNs = heaviestCpu_.load(std::memory_order_relaxed);
+    r.heaviestIndex = heaviestIndex_.load(std::memory_order_relaxed);
     r.pageFaults = faults_.load(std::memory_order_relaxed);
     r.switches = switches_.load(std::memory_order_relaxed);
     r.waits = waits_.load(std::memory_order_relaxed);

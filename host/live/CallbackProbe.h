@@ -1,6 +1,7 @@
 // What a callback cost besides its wall time, recorded on the audio thread: CPU time, page
 // faults and context switches (the thread's CPU clock and getrusage(RUSAGE_THREAD) at its start and end),
-// and the gap since the previous callback started. So the summary can say why the worst
+// and the gap since the previous callback started; and the most CPU time any one callback took,
+// which the wall times cannot tell where the machine stalls the thread. So the summary can say why the worst
 // callback was slow: work (CPU time close to the wall time), page faults (memory first touched
 // in the callback), a wait (a voluntary switch: it blocked, which it must never do), or the
 // thread taken off the CPU (wall time far above the CPU time: an involuntary switch, another
@@ -40,6 +41,8 @@ struct CallbackReport {
     std::int64_t worstSwitches = 0;    ///< involuntary switches during it
     std::int64_t worstWaits = 0;       ///< voluntary switches during it (it blocked)
     std::uint64_t worstIndex = 0;      ///< which callback (0-based)
+    std::int64_t heaviestCpuNs = 0;    ///< most CPU time of one callback (its own work, faults included)
+    std::uint64_t heaviestIndex = 0;   ///< which callback (0-based)
     std::int64_t pageFaults = 0;       ///< during all callbacks
     std::int64_t switches = 0;         ///< involuntary switches during all callbacks
     std::int64_t waits = 0;            ///< voluntary switches during all callbacks
@@ -67,8 +70,9 @@ private:
     std::int64_t startNs_ = 0, lastStartNs_ = -1, lastPeriodNs_ = 0;
     std::uint64_t index_ = 0;
     // published
-    std::atomic<std::uint64_t> callbacks_{0}, worstIndex_{0}, longestGapIndex_{0}, lateStarts_{0};
+    std::atomic<std::uint64_t> callbacks_{0}, worstIndex_{0}, heaviestIndex_{0}, longestGapIndex_{0}, lateStarts_{0};
     std::atomic<std::int64_t> worstWall_{0}, worstCpu_{0}, worstFaults_{0}, worstSwitches_{0}, worstWaits_{0};
+    std::atomic<std::int64_t> heaviestCpu_{0};
     std::atomic<std::int64_t> faults_{0}, switches_{0}, waits_{0}, longestGap_{0};
 };
 

@@ -88,6 +88,8 @@ struct LiveSummary {
     std::int64_t worstSwitches = 0;      ///< involuntary context switches during it
     std::int64_t worstWaits = 0;         ///< voluntary switches during it (it blocked)
     double worstAtSeconds = 0;           ///< when it ran (periods since the start)
+    double heaviestCpuUs = 0;            ///< most CPU time of any one callback: its own work, at most
+    double heaviestAtSeconds = 0;        ///< when it ran
     std::int64_t callbackPageFaults = 0; ///< page faults in all callbacks
     std::int64_t callbackSwitches = 0;   ///< involuntary switches in all callbacks
     std::int64_t callbackWaits = 0;      ///< voluntary switches in all callbacks (blocking)

@@ -125,6 +125,8 @@ int Session::finish(int status, LiveSummary* summary) {
         result.worstSwitches = probe.worstSwitches;
         result.worstWaits = probe.worstWaits;
         result.worstAtSeconds = double(probe.worstIndex) * period;
+        result.heaviestCpuUs = double(probe.heaviestCpuNs) / 1000.0;
+        result.heaviestAtSeconds = double(probe.heaviestIndex) * period;
         result.callbackPageFaults = probe.pageFaults;
         result.callbackSwitches = probe.switches;
         result.callbackWaits = probe.waits;
@@ -179,6 +181,10 @@ int Session::finish(int status, LiveSummary* summary) {
                      cli::plural(result.worstPageFaults, "page fault", "page faults").c_str(),
                      cli::plural(result.worstSwitches, "involuntary switch", "involuntary switches").c_str(),
                      cli::plural(result.worstWaits, "wait", "waits").c_str());
+        // The most work any callback did: under the deadline, the session kept up, whatever the
+        // wall times say (a thread the machine stalls has a long wall time and little CPU time).
+        std::fprintf(out, "heaviest callback at %.3f s: %.1f us on the CPU (%.1f%% of the deadline)\n", result.heaviestAtSeconds,
+                     result.heaviestCpuUs, result.heaviestCpuUs * pct);
         // Xruns with short callbacks: the callbacks started late (the driver or the callback thread
         // was woken late), not ran long.
         std::fprintf(out,

@@ -206,10 +206,10 @@ void benchJack(double seconds) {
                         "percentiles rounded up by < 0.05 us)\n",
                         summary.meanProcessUs, summary.p50ProcessUs, summary.p99ProcessUs, summary.p999ProcessUs,
                         summary.worstProcessUs);
-            std::printf("  worst callback: %.1f us on the CPU, %lld page faults, %lld involuntary switches; longest gap "
-                        "between callbacks %.1f us, %llu late starts\n",
+            std::printf("  worst callback: %.1f us on the CPU, %lld page faults, %lld involuntary switches; heaviest "
+                        "callback %.1f us on the CPU; longest gap between callbacks %.1f us, %llu late starts\n",
                         summary.worstCpuUs, static_cast<long long>(summary.worstPageFaults),
-                        static_cast<long long>(summary.worstSwitches), summary.longestGapUs,
+                        static_cast<long long>(summary.worstSwitches), summary.heaviestCpuUs, summary.longestGapUs,
                         static_cast<unsigned long long>(summary.lateStarts));
             std::printf("  of the %.0f us deadline: mean %.3f  p99 %.3f  worst %.3f;  xruns %llu, underrun frames %lld\n",
                         summary.deadlineUs, summary.meanProcessUs / summary.deadlineUs, summary.p99ProcessUs / summary.deadlineUs,

@@ -130,6 +130,8 @@ JACK_TEST_CASE("jack: a file played with --tee is bit-identical to the offline r
     CHECK(std::regex_search(run.out, std::regex(R"(worst callback at [0-9.]+ s: [0-9.]+ us on the CPU of [0-9.]+ us, )"
                                                 R"([0-9]+ page faults?, [0-9]+ involuntary switch(es)?, [0-9]+ waits?)")));
     CHECK(std::regex_search(run.out,
+                            std::regex(R"(heaviest callback at [0-9.]+ s: [0-9.]+ us on the CPU \([0-9.]+% of the deadline\))")));
+    CHECK(std::regex_search(run.out,
                             std::regex(R"(callback thread: [0-9]+ page faults?, [0-9]+ involuntary )"
                                        R"(switch(es)? and [0-9]+ waits? in all callbacks \(memory (not )?locked\); longest gap )"
                                        R"(between callback starts [0-9.]+ us \([0-9.]+ periods\) at [0-9.]+ s, )"
@@ -143,6 +145,10 @@ JACK_TEST_CASE("jack: a file played with --tee is bit-identical to the offline r
     // the two clocks differ in their steps and sources, hence the few microseconds.
     CHECK(s.worstCpuUs <= s.worstProcessUs + 5);
     CHECK(s.worstAtSeconds <= double(s.frames) / kRate);
+    // The heaviest callback took at least the CPU time of the longest, and some.
+    CHECK(s.heaviestCpuUs >= s.worstCpuUs);
+    CHECK(s.heaviestCpuUs > 0);
+    CHECK(s.heaviestAtSeconds <= double(s.frames) / kRate);
     CHECK(s.worstPageFaults <= s.callbackPageFaults);
     CHECK(s.worstSwitches <= s.callbackSwitches);
     CHECK(s.worstWaits <= s.callbackWaits);

@@ -205,6 +205,8 @@ TEST_CASE("callback probe: page faults, CPU time, gaps and late starts", "[live]
     CHECK(r.worstPageFaults >= kPages);
     CHECK(r.pageFaults >= r.worstPageFaults);
     CHECK(r.worstCpuNs >= 2'000'000);
+    CHECK(r.heaviestCpuNs == r.worstCpuNs); // the spinning one, also the longest
+    CHECK(r.heaviestIndex == 1);
     CHECK(r.longestGapNs == kPeriod * 5 / 2);
     CHECK(r.longestGapIndex == 3);
     CHECK(r.lateStarts == 1);
