@@ -213,4 +213,19 @@ TEST_CASE("callback probe: page faults, CPU time, gaps and late starts", "[live]
     CHECK(r.worstWaits == 0); // the worst callback only worked
     CHECK(r.waits >= 1);      // the sleeping one waited
     CHECK(r.switches >= 0);
+
+    // The heaviest callback is not the longest one when the thread stalls: one spins 1.5 ms of
+    // CPU, the next lasts 6 ms on the wall clock with almost no CPU time.
+    CallbackProbe stalled;
+    stalled.begin(0);
+    const ThreadUsage stallSpin = threadUsage();
+    while (threadUsage().cpuNanoseconds - stallSpin.cpuNanoseconds < 1'500'000) sink = sink + 1.0;
+    stalled.end(1'600'000, kPeriod);
+    stalled.begin(kPeriod);
+    stalled.end(6'000'000, kPeriod);
+    const CallbackReport s = stalled.report();
+    CHECK(s.worstIndex == 1);
+    CHECK(s.heaviestIndex == 0);
+    CHECK(s.heaviestCpuNs >= 1'500'000);
+    CHECK(s.worstCpuNs < s.heaviestCpuNs);
 }
