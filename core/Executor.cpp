@@ -36,6 +36,7 @@ std::vector<InputRead> inputReadsOf(const ExecutorPlan& plan) {
                 read(call.inputLanes[p][l], InputRead::Kind::Lane, k, p, l);
         for (const auto& lanes : call.outputLanes)
             for (const float* p : lanes) unwritten.erase(p);
+        for (const SumOp& sum : call.sumsAfter) unwritten.erase(sum.destination); // they read node outputs only
     }
     for (std::size_t o = 0; o < plan.outputSources.size(); ++o)
         for (std::size_t c = 0; c < plan.outputSources[o].size(); ++c)

@@ -25,6 +25,7 @@ struct SumOp {
 struct KernelCall {
     std::unique_ptr<NodeKernel> kernel;
     std::vector<SumOp> sums;                           ///< done before the call
+    std::vector<SumOp> sumsAfter;                      ///< partial sums done after it (several workers)
     std::vector<std::vector<const float*>> inputLanes; ///< [port][lane]
     std::vector<std::vector<float*>> outputLanes;      ///< [port][lane]
     std::vector<const float* const*> inputPorts;       ///< [port] -> inputLanes[port].data()
@@ -63,20 +64,22 @@ struct ParamTarget {
     double minValue = 0, maxValue = 0;
 };
 
-/// Runs one kernel call: its sums, then the kernel on these ports. Element-wise loops over
-/// padded lengths: buffers are padded to kSimdPadFrames, so the vectorised loops need no tail.
+/// Runs one kernel call: its sums, the kernel on these ports, then its partial sums.
+/// Element-wise loops over padded lengths: buffers are padded to kSimdPadFrames, so the
+/// vectorised loops need no tail.
 inline void runCall(NodeKernel& kernel, const std::vector<SumOp>& sums, const float* const* const* inputs,
-                    float* const* const* outputs, ProcessContext& ctx) noexcept {
+                    float* const* const* outputs, const std::vector<SumOp>& sumsAfter, ProcessContext& ctx) noexcept {
     const int padded = paddedFrames(ctx.frames);
     for (const SumOp& sum : sums) sum.add(sum.sources.data(), int(sum.sources.size()), sum.destination, padded);
     ctx.inputs = inputs;
     ctx.outputs = outputs;
     kernel.process(ctx);
+    for (const SumOp& sum : sumsAfter) sum.add(sum.sources.data(), int(sum.sources.size()), sum.destination, padded);
 }
 
 /// The same for a call of the plan, on its own lane pointers.
 inline void runCall(KernelCall& call, ProcessContext& ctx) noexcept {
-    runCall(*call.kernel, call.sums, call.inputPorts.data(), call.outputPorts.data(), ctx);
+    runCall(*call.kernel, call.sums, call.inputPorts.data(), call.outputPorts.data(), call.sumsAfter, ctx);
 }
 
 struct ExecutorPlan {

@@ -32,10 +32,12 @@ std::string Schedule::describe() const {
                 names += (i == 0 ? "" : j == 0 ? " " : ">") + nodes[std::size_t(st.nodes[i])].name;
         }
         if (!st.stages.empty()) names += "  (fused)";
-        std::snprintf(line, sizeof line, "  %3zu  %-10s %3d lane%s  in[%s] out[%s]%s  ", s + 1, st.kernel.c_str(), st.lanes,
-                      st.lanes == 1 ? " " : "s", range(st.inputBuffers).c_str(), range(st.outputBuffers).c_str(),
-                      st.sumsBefore ? (" +" + plural(st.sumsBefore, "sum", "sums")).c_str() : "");
-        out << line;
+        std::snprintf(line, sizeof line, "  %3zu  %-10s %3d lane%s  ", s + 1, st.kernel.c_str(), st.lanes,
+                      st.lanes == 1 ? " " : "s");
+        out << line << "in[" << range(st.inputBuffers) << "] out[" << range(st.outputBuffers) << ']';
+        if (st.sumsBefore) out << " +" << plural(st.sumsBefore, "sum", "sums");
+        if (st.sumsAfter) out << " then " << plural(st.sumsAfter, "partial sum", "partial sums");
+        out << "  ";
         if (workers > 1) out << "[worker " << st.worker << "]  ";
         out << names << '\n';
     }

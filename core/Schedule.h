@@ -25,6 +25,10 @@ struct ScheduleStep {
     std::vector<int> inputBuffers;  ///< buffer slots read (after summing)
     std::vector<int> outputBuffers; ///< buffer slots written
     int sumsBefore = 0;             ///< inputs formed by summing several connections
+    /// Partial sums formed after the step, on its worker, for a step of another worker (the
+    /// leading run of a sum's sources: core/passes/Passes.h, leadingRun). Their buffers are
+    /// among outputBuffers.
+    int sumsAfter = 0;
     /// Chain fusion: nodes per instance, in lane order (their sum is nodes.size()); a count
     /// above 1 is a chain run in series as one instance. Empty when no chain was fused here.
     std::vector<int> stages = {};

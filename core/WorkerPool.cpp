@@ -81,6 +81,14 @@ Access accessOf(const KernelCall& call) {
     }
     for (const auto& lanes : call.inputLanes) a.reads.insert(a.reads.end(), lanes.begin(), lanes.end());
     for (const auto& lanes : call.outputLanes) a.writes.insert(a.writes.end(), lanes.begin(), lanes.end());
+    // Partial sums after the kernel: what they read of the call's own outputs is no read of
+    // another call's.
+    const std::vector<const float*> own(a.writes.begin(), a.writes.end());
+    for (const SumOp& sum : call.sumsAfter) {
+        for (const float* p : sum.sources)
+            if (std::find(own.begin(), own.end(), p) == own.end()) a.reads.push_back(p);
+        a.writes.push_back(sum.destination);
+    }
     return a;
 }
 
@@ -179,13 +187,15 @@ WorkerPool::WorkerPool(ExecutorPlan& plan) {
         step.views.resize(std::size_t(roundBlocks_));
         for (int b = 0; b < roundBlocks_; ++b) {
             View& view = step.views[std::size_t(b)];
-            for (const SumOp& sum : call.sums) {
+            auto sumOp = [&](const SumOp& sum) {
                 SumOp op;
                 op.destination = at(sum.destination, b);
                 for (const float* p : sum.sources) op.sources.push_back(at(p, b));
                 op.add = sum.add;
-                view.sums.push_back(std::move(op));
-            }
+                return op;
+            };
+            for (const SumOp& sum : call.sums) view.sums.push_back(sumOp(sum));
+            for (const SumOp& sum : call.sumsAfter) view.sumsAfter.push_back(sumOp(sum));
             for (const auto& lanes : call.inputLanes) {
                 view.inputLanes.emplace_back();
                 for (const float* p : lanes) view.inputLanes.back().push_back(at(p, b));
@@ -306,7 +316,7 @@ void WorkerPool::runSteps(int worker, RoundIO* io) noexcept {
                 waitFor(other.done, block * std::uint32_t(other.steps.size()) + wait.step, self.waits);
             }
             View& view = step.views[std::size_t(b)];
-            runCall(*step.call->kernel, view.sums, view.inputPorts.data(), view.outputPorts.data(), ctx);
+            runCall(*step.call->kernel, view.sums, view.inputPorts.data(), view.outputPorts.data(), view.sumsAfter, ctx);
             ++index;
             if (step.publish) publish(self.done, block * steps + index);
         }

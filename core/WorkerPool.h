@@ -99,7 +99,7 @@ private:
     };
     /// A call's lane pointers for one block of the round.
     struct View {
-        std::vector<SumOp> sums;
+        std::vector<SumOp> sums, sumsAfter;
         std::vector<std::vector<const float*>> inputLanes;
         std::vector<std::vector<float*>> outputLanes;
         std::vector<const float* const*> inputPorts;

@@ -1,8 +1,10 @@
 // Pass 8, buffers: liveness over the schedule. Every signal (a vertex's output port) gets one
 // mono slot per channel when its step runs and gives them back after its last reader's step;
 // slots are reused lowest-first (deterministic). Several connections into one port are summed
-// into a temporary slot before the step. A type that declares inPlace writes its port-0 output
-// over its port-0 input when that input is read by nothing else. See core/passes/Passes.h.
+// into a temporary slot before the step (with several workers, the leading run of sources from
+// another worker is summed there first: leadingRun in Passes.h). A type that declares inPlace
+// writes its port-0 output over its port-0 input when that input is read by nothing else. See
+// core/passes/Passes.h.
 #include "core/passes/Passes.h"
 
 #include <algorithm>
@@ -25,6 +27,8 @@ public:
         return count_++;
     }
     void release(int slot, int worker) { free_[std::size_t(worker)].insert(slot); }
+    /// A slot never used before (one that crosses workers and is never given back).
+    int fresh() { return count_++; }
     int count() const { return count_; }
 
 private:
@@ -33,6 +37,16 @@ private:
 };
 
 } // namespace
+
+int leadingRun(const std::vector<int>& sourceWorkers, int sumWorker, int& runWorker) {
+    runWorker = -1;
+    if (sourceWorkers.size() < 2 || sourceWorkers[0] < 0 || sourceWorkers[0] == sumWorker) return 0;
+    std::size_t n = 1;
+    while (n < sourceWorkers.size() && sourceWorkers[n] == sourceWorkers[0]) ++n;
+    if (n < 2) return 0;
+    runWorker = sourceWorkers[0];
+    return int(n);
+}
 
 BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
                            const std::vector<Step>& steps, const std::vector<int>& stepWorker) {
@@ -65,6 +79,44 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
         for (std::size_t p = 0; p < lastUse[std::size_t(v)].size(); ++p)
             if (lastUse[std::size_t(v)][p] >= 0) releaseAfter[std::size_t(lastUse[std::size_t(v)][p])].push_back({v, int(p)});
 
+    // The connections into port p of vertex v, in the order its sum adds them.
+    auto feedingOf = [&](const Vertex& v, int p) {
+        std::vector<int> feeding;
+        for (int e : v.inEdges)
+            if (model.edge(e).toPort == p) feeding.push_back(e);
+        return feeding;
+    };
+    // The leading run of a sum of `feeding` on `worker` (leadingRun), and the last step that
+    // produces a source of it.
+    auto runOf = [&](const std::vector<int>& feeding, int worker, int& runWorker, int& lastStep) {
+        runWorker = -1;
+        lastStep = -1;
+        if (workers <= 1 || feeding.size() < 2) return 0;
+        std::vector<int> sourceWorkers, sourceSteps;
+        for (int e : feeding) {
+            const int from = model.edge(e).from;
+            const int step =
+                model.vertex(from).kind == VertexKind::Node ? stepOfUnit[std::size_t(unitOf[std::size_t(from)])] : -1;
+            sourceSteps.push_back(step);
+            sourceWorkers.push_back(step < 0 ? -1 : workerOfStep(std::size_t(step)));
+        }
+        const int length = leadingRun(sourceWorkers, worker, runWorker);
+        for (int i = 0; i < length; ++i) lastStep = std::max(lastStep, sourceSteps[std::size_t(i)]);
+        return length;
+    };
+    // Per connection: the worker that reads it (-1: its consumer's), for those of leading runs.
+    std::vector<int> readBy(model.edges.size(), -1);
+    for (std::size_t s = 0; s < steps.size(); ++s)
+        for (int u : steps[s].units) {
+            const Vertex& v = model.vertex(units[std::size_t(u)].head());
+            for (int p = 0; p < v.inputPorts(); ++p) {
+                const std::vector<int> feeding = feedingOf(v, p);
+                int runWorker = -1, lastStep = -1;
+                const int length = runOf(feeding, workerOfStep(s), runWorker, lastStep);
+                for (int i = 0; i < length; ++i) readBy[std::size_t(feeding[std::size_t(i)])] = runWorker;
+            }
+        }
+
     // Per signal: the one worker that writes and reads it (-1: none yet; kMixed: several; a
     // signal read by an external output counts as several: it is read after the block).
     constexpr int kMixed = -2;
@@ -75,9 +127,10 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
         w = (w == -1 || w == worker) ? worker : kMixed;
     };
     if (workers > 1) {
-        for (const Edge& e : model.edges) {
+        for (std::size_t i = 0; i < model.edges.size(); ++i) {
+            const Edge& e = model.edges[i];
             const int step = consumerStep(e.to);
-            touch(e.from, e.fromPort, step == outputStep ? kMixed : workerOfStep(std::size_t(step)));
+            touch(e.from, e.fromPort, readBy[i] >= 0 ? readBy[i] : step == outputStep ? kMixed : workerOfStep(std::size_t(step)));
         }
         for (std::size_t s = 0; s < steps.size(); ++s)
             for (int u : steps[s].units) {
@@ -123,21 +176,37 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
             const int head = units[std::size_t(u)].head();
             const Vertex& v = model.vertex(head);
             for (int p = 0; p < inPorts; ++p) {
-                std::vector<const Edge*> feeding;
-                for (int e : v.inEdges)
-                    if (model.edge(e).toPort == p) feeding.push_back(&model.edge(e));
+                const std::vector<int> feeding = feedingOf(v, p);
                 const int channels = v.inputChannels[std::size_t(p)];
                 auto& lanes = call.inputLanes[std::size_t(p)];
+                auto sourceSlot = [&](std::size_t i, int c) {
+                    const Edge& e = model.edge(feeding[i]);
+                    return value[std::size_t(e.from)][std::size_t(e.fromPort)][std::size_t(c)];
+                };
                 if (feeding.empty()) {
                     lanes.insert(lanes.end(), std::size_t(channels), -1);
                 } else if (feeding.size() == 1) {
-                    const auto& source = value[std::size_t(feeding[0]->from)][std::size_t(feeding[0]->fromPort)];
+                    const auto& source =
+                        value[std::size_t(model.edge(feeding[0]).from)][std::size_t(model.edge(feeding[0]).fromPort)];
                     lanes.insert(lanes.end(), source.begin(), source.begin() + channels);
                 } else {
+                    int runWorker = -1, lastStep = -1;
+                    const int run = runOf(feeding, worker, runWorker, lastStep);
                     for (int c = 0; c < channels; ++c) {
-                        SymbolicSum sum{pool.acquire(worker), {}};
-                        for (const Edge* e : feeding)
-                            sum.sources.push_back(value[std::size_t(e->from)][std::size_t(e->fromPort)][std::size_t(c)]);
+                        SymbolicSum sum{-1, {}};
+                        std::size_t i = 0;
+                        if (run > 0) { // the leading run, summed after its last step on its worker
+                            SymbolicSum partial{pool.fresh(), {}};
+                            for (; i < std::size_t(run); ++i) partial.sources.push_back(sourceSlot(i, c));
+                            sum.sources.push_back(partial.destination);
+                            plan.calls[std::size_t(lastStep)].sumsAfter.push_back(std::move(partial));
+                        }
+                        for (; i < feeding.size(); ++i) sum.sources.push_back(sourceSlot(i, c));
+                        if (sum.sources.size() == 1) { // the whole sum was the run
+                            lanes.push_back(sum.sources[0]);
+                            continue;
+                        }
+                        sum.destination = pool.acquire(worker);
                         lanes.push_back(sum.destination);
                         sumSlots.push_back(sum.destination);
                         call.sums.push_back(std::move(sum));

@@ -78,13 +78,15 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
         const Vertex& first = model.vertex(units[std::size_t(step.units[0])].head());
         KernelCall call;
         call.kernel = first.type->createKernel();
-        for (const auto& sum : symbolic.sums) {
+        auto sumOp = [&](const SymbolicSum& sum) {
             SumOp op;
             op.destination = slotPtr(sum.destination);
             for (int src : sum.sources) op.sources.push_back(slotPtr(src));
             op.add = Elementwise::forArch(options.simd).sumSources;
-            call.sums.push_back(std::move(op));
-        }
+            return op;
+        };
+        for (const auto& sum : symbolic.sums) call.sums.push_back(sumOp(sum));
+        for (const auto& sum : symbolic.sumsAfter) call.sumsAfter.push_back(sumOp(sum));
         for (const auto& lanes : symbolic.inputLanes) {
             call.inputLanes.emplace_back();
             for (int slot : lanes) call.inputLanes.back().push_back(slotPtr(slot));
@@ -180,6 +182,9 @@ std::unique_ptr<Program> lower(const GraphModel& model, const GraphDesc& graph, 
         st.inputBuffers.assign(ins.begin(), ins.end());
         st.outputBuffers.assign(outs.begin(), outs.end());
         st.sumsBefore = int(symbolic.sums.size());
+        st.sumsAfter = int(symbolic.sumsAfter.size());
+        for (const auto& sum : symbolic.sumsAfter) outs.insert(sum.destination);
+        st.outputBuffers.assign(outs.begin(), outs.end());
         st.worker = buffers.stepWorker.empty() ? 0 : buffers.stepWorker[s];
         sched.steps.push_back(std::move(st));
     }

@@ -70,7 +70,8 @@ double laneCost(const GraphModel& model, const Unit& unit) {
 /// unit stays on that unit's worker (a chain is never cut: no hand-over per block, and its
 /// lanes line up with its predecessor's batch). A batchable unit first fills a vector its key
 /// has open on some worker (the fullest); a merge is costed alone. Ties go to the worker of a
-/// chain's predecessor, else to the lowest index (a merge thus to the caller).
+/// chain's predecessor, else to the lowest index (a merge thus to the caller), but for the
+/// heads of several branches from the inputs to the highest (see fromInputs below).
 double schedule(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf, int workers, int width,
                 const std::vector<char>& stageStart, std::vector<int>& workerOf) {
     workerOf.assign(units.size(), 0);
@@ -92,6 +93,17 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
         int fit = 1;
         while (fit * 2 <= std::min(width, total / workers)) fit *= 2;
         total = fit;
+    }
+    // Units fed by no other unit (the heads of branches from the graph's inputs).
+    int sourceUnits = 0;
+    for (std::size_t u = 0; u < units.size(); ++u) {
+        bool fed = false;
+        for (int v : units[u].vertices)
+            for (int e : model.vertex(v).inEdges) {
+                const int from = unitOf[std::size_t(model.edge(e).from)];
+                fed |= from >= 0 && from != int(u);
+            }
+        sourceUnits += fed ? 0 : 1;
     }
     // Units are in topological order (fuseChains walks the vertex order).
     for (std::size_t u = 0; u < units.size(); ++u) {
@@ -124,7 +136,12 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
         // A merge (a bus) leans to worker 0, the caller: then no other worker ever waits for
         // the caller within a block (measured on W2: the bus on the second worker made it
         // spin for the caller's pans, 10 % more wall time).
-        int best = predecessor >= 0 && predecessors == 1 ? workerOf[std::size_t(predecessor)] : 0;
+        // Of several branches from the inputs, the first ones go to the last worker on a tie:
+        // a merge downstream leans to the caller and adds its sources in declaration order, so
+        // its first sources then come from another worker, which sums them there and hands
+        // over one partial sum (leadingRun in Passes.h). A lone chain stays on the caller.
+        const bool fromInputs = predecessors == 0 && sourceUnits > 1;
+        int best = predecessor >= 0 && predecessors == 1 ? workerOf[std::size_t(predecessor)] : fromInputs ? workers - 1 : 0;
         if (predecessors == 1 && stageStart[u]) {
             // A pipeline stage: the least loaded worker other than the previous stage's (the
             // lowest index on a tie).
@@ -146,7 +163,8 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
                 best = fill;
             } else {
                 double bestLoad = load[std::size_t(best)] + cost(best);
-                for (int w = 0; w < workers; ++w) {
+                for (int k = 0; k < workers; ++k) {
+                    const int w = fromInputs ? workers - 1 - k : k; // ties to the first one tried
                     const double end = load[std::size_t(w)] + cost(w);
                     if (end < bestLoad) {
                         best = w;
@@ -237,6 +255,25 @@ std::vector<char> pipelineStages(const GraphModel& model, const std::vector<Unit
     return start;
 }
 
+/// Edge `e` is one of the leading run of the sum into its target's port, summed on `worker`
+/// (leadingRun in Passes.h; units on the workers of `workerOf`).
+bool inLeadingRun(const GraphModel& model, const std::vector<int>& unitOf, const std::vector<int>& workerOf, int e, int worker) {
+    const Edge& edge = model.edge(e);
+    const int consumer = unitOf[std::size_t(edge.to)];
+    if (consumer < 0) return false; // an external output: the caller sums it after the block
+    std::vector<int> sourceWorkers;
+    int index = -1;
+    for (int f : model.vertex(edge.to).inEdges) {
+        if (model.edge(f).toPort != edge.toPort) continue;
+        if (f == e) index = int(sourceWorkers.size());
+        const int from = unitOf[std::size_t(model.edge(f).from)];
+        sourceWorkers.push_back(from < 0 ? -1 : workerOf[std::size_t(from)]);
+    }
+    int runWorker = -1;
+    const int length = leadingRun(sourceWorkers, workerOf[std::size_t(consumer)], runWorker);
+    return index < length && runWorker == worker;
+}
+
 /// A unit that widens its signal (more channels out than in: a pan, mono to stereo), fed by one
 /// unit and feeding only units of one other worker, moves to that worker: then its narrower
 /// input is handed over between the workers instead of its output. Every buffer that crosses
@@ -244,6 +281,7 @@ std::vector<char> pipelineStages(const GraphModel& model, const std::vector<Unit
 /// every round (measured on W2 with 16 strips per worker: the second worker's pans, whose 32
 /// outputs the caller's bus sums, took 3 to 5 times the caller's CPU time for the same work).
 /// The units run the same kernels on the same lanes wherever they are, so no output changes.
+/// A unit whose outputs its own worker sums as a leading run stays: only the sum crosses.
 void moveWideningUnits(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
                        std::vector<int>& workerOf) {
     for (std::size_t u = 0; u < units.size(); ++u) {
@@ -271,8 +309,13 @@ void moveWideningUnits(const GraphModel& model, const std::vector<Unit>& units, 
         }
         for (std::size_t k = 0; k + 1 < units[u].vertices.size() && oneWorker; ++k) // fed only through its tail
             if (model.vertex(units[u].vertices[k]).outEdges.size() != 1) oneWorker = false;
+        // Summed on its own worker (its outputs in the leading run of the sums they feed): its
+        // outputs never cross, only the partial sum.
+        bool summedHere = true;
+        for (int e : model.vertex(units[u].tail()).outEdges)
+            summedHere = summedHere && inLeadingRun(model, unitOf, workerOf, e, workerOf[u]);
         if (predecessors != 1 || predecessor < 0 || !oneWorker || consumerWorker < 0 || consumerWorker == workerOf[u] ||
-            outChannels <= inChannels)
+            outChannels <= inChannels || summedHere)
             continue;
         workerOf[u] = consumerWorker;
     }

@@ -104,6 +104,8 @@ struct SymbolicSum {
 };
 struct SymbolicCall {
     std::vector<SymbolicSum> sums;
+    /// Partial sums done after the step, on its worker (see leadingRun): several workers only.
+    std::vector<SymbolicSum> sumsAfter = {};
     std::vector<std::vector<int>> inputLanes, outputLanes; ///< [port][lane]: slot, or -1 = silence
 };
 struct BufferPlan {
@@ -114,11 +116,22 @@ struct BufferPlan {
     std::vector<int> stepWorker; ///< per step: the worker thread that runs it (empty = one worker)
 };
 
+/// A port fed by several connections adds its sources in the order of its edges (a left fold,
+/// Elementwise::sumSources). Its leading run: the longest prefix of those sources produced on
+/// one worker other than `sumWorker`, when it holds at least two (sourceWorkers[i]: the worker
+/// of source i, -1 for an external input). That worker adds them after the last of them and
+/// hands over one partial sum, which the port's sum takes as its first source: the same
+/// additions in the same order as on one thread, so the same bits, with one signal crossing
+/// between the cores instead of every source. Returns the run's length (0: none) and sets
+/// `runWorker`.
+int leadingRun(const std::vector<int>& sourceWorkers, int sumWorker, int& runWorker);
+
 /// buffers: liveness over the schedule; a slot is reused once its last reader has run; a
 /// type that declares inPlace writes over its port-0 input when nothing else reads it. With
 /// `stepWorker` (per step, several workers) a slot is reused only by the worker that wrote and
 /// read it: a signal that crosses workers keeps its slots for the whole block, so the threads
-/// never wait on each other for a buffer, only for the signals they read.
+/// never wait on each other for a buffer, only for the signals they read; a sum's leading run
+/// (leadingRun) is summed on its own worker, after the step that produces the last of it.
 BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
                            const std::vector<Step>& steps, const std::vector<int>& stepWorker = {});
 

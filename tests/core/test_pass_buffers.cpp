@@ -372,3 +372,110 @@ TEST_CASE("pass buffers: the simulation catches a plan that loses a value", "[pa
     call.outputLanes[0][0] = call.inputLanes[0][0];
     CHECK_FALSE(bufferViolation(m.model, compiled).empty());
 }
+
+TEST_CASE("pass buffers: a sum's leading run from another worker is summed there, in the same order", "[passes]") {
+    // 8 strips (fader, pan) into a bus on worker 0; the strips whose numbers are in `other` run
+    // on worker 1, one step per unit (unbatched).
+    PassModel m;
+    const int bus = m.node("bus", "gain", 2);
+    std::vector<int> pans;
+    for (int i = 0; i < 8; ++i) {
+        const int in = m.input(numbered("t", i), 1);
+        const int fader = m.node(numbered("fader", i), "peak", 1), pan = m.node(numbered("pan", i), "pan", 1);
+        m.model.vertex(pan).outputChannels = {2};
+        m.chain({in, fader, pan}, 1);
+        m.connect(pan, bus, 2);
+        pans.push_back(pan);
+    }
+    m.connect(bus, m.output("mix", 2), 2);
+    const std::vector<int> order = passes::topologicalOrder(m.model);
+    std::vector<int> unitOf;
+    const std::vector<passes::Unit> units = passes::fuseChains(m.model, order, false, unitOf);
+    const std::vector<passes::Step> steps = passes::batchUnits(m.model, units, unitOf, false);
+    auto stepOf = [&](int vertex) {
+        for (std::size_t s = 0; s < steps.size(); ++s)
+            if (steps[s].units[0] == unitOf[std::size_t(vertex)]) return int(s);
+        return -1;
+    };
+    auto planFor = [&](const std::vector<int>& other) {
+        std::vector<int> stepWorker(steps.size(), 0);
+        for (int i : other)
+            for (const char* prefix : {"fader", "pan"})
+                for (int v = 0; v < m.model.size(); ++v)
+                    if (m.model.vertex(v).name == numbered(prefix, i)) stepWorker[std::size_t(stepOf(v))] = 1;
+        return passes::allocateBuffers(m.model, units, unitOf, steps, stepWorker);
+    };
+    auto slotOf = [&](const passes::BufferPlan& plan, int pan, int channel) {
+        return plan.calls[std::size_t(stepOf(pan))].outputLanes[0][std::size_t(channel)];
+    };
+    const int busStep = stepOf(bus);
+    int lastPanStep = -1; // of pans 0 to 3
+    for (int i = 0; i < 4; ++i) lastPanStep = std::max(lastPanStep, stepOf(pans[std::size_t(i)]));
+
+    SECTION("strips 0 to 3 on the other worker: their pans summed after the last of them") {
+        const passes::BufferPlan plan = planFor({0, 1, 2, 3});
+        for (std::size_t s = 0; s < steps.size(); ++s) CHECK(plan.calls[s].sumsAfter.size() == (int(s) == lastPanStep ? 2u : 0u));
+        const auto& partials = plan.calls[std::size_t(lastPanStep)].sumsAfter;
+        const auto& sums = plan.calls[std::size_t(busStep)].sums;
+        REQUIRE(partials.size() == 2);
+        REQUIRE(sums.size() == 2);
+        for (int ch = 0; ch < 2; ++ch) {
+            INFO("channel " << ch);
+            const passes::SymbolicSum& partial = partials[std::size_t(ch)];
+            std::vector<int> expected;
+            for (int i = 0; i < 4; ++i) expected.push_back(slotOf(plan, pans[std::size_t(i)], ch));
+            CHECK(partial.sources == expected); // pans 0 to 3, in order
+            // The bus adds the partial first, then pans 4 to 7 in order: one thread's order.
+            expected = {partial.destination};
+            for (int i = 4; i < 8; ++i) expected.push_back(slotOf(plan, pans[std::size_t(i)], ch));
+            CHECK(sums[std::size_t(ch)].sources == expected);
+            // The partial's slot is its own: no lane, sum or input of the plan uses it.
+            int uses = 0;
+            for (const auto& call : plan.calls) {
+                for (const auto& lanes : call.outputLanes)
+                    uses += int(std::count(lanes.begin(), lanes.end(), partial.destination));
+                for (const auto& sum : call.sums) uses += sum.destination == partial.destination;
+                for (const auto& sum : call.sumsAfter) uses += sum.destination == partial.destination;
+            }
+            for (const auto& slots : plan.inputSlots) uses += int(std::count(slots.begin(), slots.end(), partial.destination));
+            CHECK(uses == 1);
+        }
+    }
+    SECTION("every strip on the other worker: the bus reads the partial sum, no sum of its own") {
+        const passes::BufferPlan plan = planFor({0, 1, 2, 3, 4, 5, 6, 7});
+        const auto& call = plan.calls[std::size_t(busStep)];
+        CHECK(call.sums.empty());
+        int last = -1;
+        for (int pan : pans) last = std::max(last, stepOf(pan));
+        const auto& partials = plan.calls[std::size_t(last)].sumsAfter;
+        REQUIRE(partials.size() == 2);
+        for (int ch = 0; ch < 2; ++ch) {
+            CHECK(partials[std::size_t(ch)].sources.size() == 8);
+            CHECK(call.inputLanes[0][std::size_t(ch)] == partials[std::size_t(ch)].destination);
+        }
+    }
+    SECTION("no leading run: the first strip on the bus's worker, or a run of one") {
+        for (const std::vector<int>& other :
+             {std::vector<int>{1, 2, 3, 4, 5, 6, 7}, std::vector<int>{0, 2, 3}, std::vector<int>{}}) {
+            const passes::BufferPlan plan = planFor(other);
+            for (const auto& call : plan.calls) CHECK(call.sumsAfter.empty());
+            REQUIRE(plan.calls[std::size_t(busStep)].sums.size() == 2);
+            CHECK(plan.calls[std::size_t(busStep)].sums[0].sources.size() == 8);
+        }
+    }
+}
+
+TEST_CASE("pass buffers: leading runs", "[passes]") {
+    int worker = -1;
+    CHECK(passes::leadingRun({1, 1, 1, 0, 0}, 0, worker) == 3);
+    CHECK(worker == 1);
+    CHECK(passes::leadingRun({1, 1, 1, 1}, 0, worker) == 4);
+    CHECK(passes::leadingRun({2, 2, 1, 1}, 0, worker) == 2);
+    CHECK(worker == 2);
+    CHECK(passes::leadingRun({1, 0, 1, 1}, 0, worker) == 0); // a run of one crosses as it is
+    CHECK(worker == -1);
+    CHECK(passes::leadingRun({0, 0, 1, 1}, 0, worker) == 0); // the summing worker's own first
+    CHECK(passes::leadingRun({-1, -1, 1}, 0, worker) == 0);  // external inputs: the caller copies them
+    CHECK(passes::leadingRun({1}, 0, worker) == 0);
+    CHECK(passes::leadingRun({}, 0, worker) == 0);
+}

@@ -225,13 +225,25 @@ TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain 
     const auto two = instantiateAt(*w2, 2, 512);
     CHECK(two->executor().workerThreads() == 2);
     REQUIRE(two->schedule().workers == 2);
-    // Each worker batches its own strips' EQ and compressors (2 steps each); the 32 pans, which
-    // widen mono to stereo, run in one step beside the bus on the caller (Partition.cpp,
-    // moveWideningUnits: the compressors' 16 mono outputs cross between the workers, not 32
-    // channels of pans); then the bus.
-    CHECK(two->schedule().steps.size() == 6);
-    for (const ScheduleStep& step : two->schedule().steps)
-        if (step.kernel == "pan") CHECK(step.worker == 0);
+    // Each worker batches its own strips' EQ, compressors and pans (3 steps each); then the bus
+    // on the caller. The first 16 strips run on the other worker, so their pans' outputs are
+    // the bus sum's first 16 sources: that worker adds them after its pans (2 partial sums, one
+    // per channel) and only the partial sum crosses to the caller, whose bus sums it with its
+    // own 16 pans in the same order as one thread (Passes.h, leadingRun).
+    CHECK(two->schedule().steps.size() == 7);
+    const std::map<std::string, int> workerOfNode = workersOf(two->schedule());
+    for (int k = 0; k < 32; ++k) {
+        INFO("s" << k);
+        CHECK(workerOfNode.at("s" + std::to_string(k) + ".pan") == (k < 16 ? 1 : 0));
+        CHECK(workerOfNode.at("s" + std::to_string(k) + ".comp") == (k < 16 ? 1 : 0));
+    }
+    CHECK(workerOfNode.at("bus") == 0);
+    for (const ScheduleStep& step : two->schedule().steps) {
+        const bool bus = step.nodes.size() == 1 && two->schedule().nodes[std::size_t(step.nodes[0])].name == "bus";
+        CHECK(step.sumsAfter == (step.kernel == "pan" && step.worker == 1 ? 2 : 0));
+        CHECK(step.sumsBefore == (bus ? 2 : 0));
+    }
+    CHECK_THAT(two->schedule().describe(), Catch::Contains("then 2 partial sums"));
     int lanes[2] = {0, 0};
     for (const ScheduleStep& step : two->schedule().steps)
         if (step.kernel == "biquad4") lanes[step.worker] += step.lanes;
@@ -391,11 +403,40 @@ TEST_CASE("threads: the partition splits batches in whole SIMD vectors, keeps ea
                     lanesOf[step.kernel][std::size_t(step.worker)] += step.lanes;
                 }
             }
-            // A pan widens mono to stereo: it runs on the worker of the bus it feeds, so its
-            // strip's mono signal crosses between the workers, not its two channels.
-            for (const ScheduleStep& step : schedule.steps)
-                if (step.kernel == "pan") CHECK(step.worker == busWorker);
             CHECK(workerOfStrip.size() == 32);
+            REQUIRE(busWorker >= 0);
+            // The bus sum's leading run: its first sources (strips in declaration order) from
+            // one worker other than the bus's, at least two.
+            int run = 0;
+            while (run < 32 && workerOfStrip["s" + std::to_string(run)] == workerOfStrip["s0"]) ++run;
+            if (workerOfStrip["s0"] == busWorker || run < 2) run = 0;
+            // A pan widens mono to stereo: it runs on the worker of the bus it feeds, so its
+            // strip's mono signal crosses between the workers, not its two channels; but the
+            // pans of the leading run stay with their strips, whose worker sums them, so only
+            // that partial sum crosses.
+            int partialSums = 0;
+            for (const ScheduleStep& step : schedule.steps) {
+                if (step.sumsAfter > 0) {
+                    CHECK(step.worker == workerOfStrip["s0"]);
+                    CHECK(step.kernel == "pan");
+                }
+                partialSums += step.sumsAfter;
+                if (step.kernel != "pan") continue;
+                for (int n : step.nodes) {
+                    const std::string& name = schedule.nodes[std::size_t(n)].name;
+                    const int k = std::stoi(name.substr(1, name.find('.') - 1));
+                    INFO(name);
+                    CHECK(step.worker == (k < run ? workerOfStrip[name.substr(0, name.find('.'))] : busWorker));
+                }
+            }
+            CHECK(partialSums == (run > 0 ? 2 : 0)); // one per channel of the bus
+            // The first strips go to another worker than the bus's (the heads of branches from
+            // the inputs take the last worker on a tie), a whole vector of them at least: 16
+            // with AVX-512 on two workers, 8 with AVX2 (the schedule's load then sends 8 to 15
+            // to the caller).
+            if (schedule.workers == 2) CHECK(workerOfStrip["s0"] != busWorker);
+            if (workerOfStrip["s0"] != busWorker) CHECK(run >= width);
+            if (schedule.workers == 2 && width == 16) CHECK(run == 16);
             for (const auto& [kernel, lanes] : lanesOf) {
                 INFO(kernel);
                 int total = 0, most = 0, least = 32;
@@ -411,7 +452,6 @@ TEST_CASE("threads: the partition splits batches in whole SIMD vectors, keeps ea
             }
             // Two even workers: the bus, a merge, runs on the caller (worker 0), so that no other
             // worker waits for the caller.
-            REQUIRE(busWorker >= 0);
             if (schedule.workers == 2 && width >= 8) CHECK(busWorker == 0);
         }
     }
