@@ -63,6 +63,35 @@ double laneCost(const GraphModel& model, const Unit& unit) {
     return nodes * channels;
 }
 
+/// The distinct units that feed each unit (`in`) and that each unit feeds (`out`), ascending,
+/// and whether a unit reads an external input.
+struct UnitLinks {
+    std::vector<std::vector<int>> in, out;
+    std::vector<char> readsInput;
+};
+
+UnitLinks linksOf(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf) {
+    UnitLinks links;
+    links.in.resize(units.size());
+    links.out.resize(units.size());
+    links.readsInput.assign(units.size(), 0);
+    for (std::size_t u = 0; u < units.size(); ++u)
+        for (int v : units[u].vertices)
+            for (int e : model.vertex(v).inEdges) {
+                const int from = unitOf[std::size_t(model.edge(e).from)];
+                if (from < 0) links.readsInput[u] = 1;
+                if (from < 0 || from == int(u)) continue;
+                links.in[u].push_back(from);
+                links.out[std::size_t(from)].push_back(int(u));
+            }
+    for (auto* lists : {&links.in, &links.out})
+        for (auto& list : *lists) {
+            std::sort(list.begin(), list.end());
+            list.erase(std::unique(list.begin(), list.end()), list.end());
+        }
+    return links;
+}
+
 /// The vector-counting schedule; returns the estimated load of the busiest worker in
 /// lane-nodes. A worker runs the blocks of a round ahead of the others (core/WorkerPool.h), so
 /// the throughput is set by the busiest worker's load, not by the critical path of one block:
@@ -72,7 +101,7 @@ double laneCost(const GraphModel& model, const Unit& unit) {
 /// has open on some worker (the fullest); a merge is costed alone. Ties go to the worker of a
 /// chain's predecessor, else to the lowest index (a merge thus to the caller), but for the
 /// heads of several branches from the inputs to the highest (see fromInputs below).
-double schedule(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf, int workers, int width,
+double schedule(const GraphModel& model, const std::vector<Unit>& units, const UnitLinks& links, int workers, int width,
                 const std::vector<char>& stageStart, std::vector<int>& workerOf) {
     workerOf.assign(units.size(), 0);
     width = std::max(width, 1);
@@ -95,26 +124,11 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
         total = fit;
     }
     // Units fed by no other unit (the heads of branches from the graph's inputs).
-    int sourceUnits = 0;
-    for (std::size_t u = 0; u < units.size(); ++u) {
-        bool fed = false;
-        for (int v : units[u].vertices)
-            for (int e : model.vertex(v).inEdges) {
-                const int from = unitOf[std::size_t(model.edge(e).from)];
-                fed |= from >= 0 && from != int(u);
-            }
-        sourceUnits += fed ? 0 : 1;
-    }
+    const auto sourceUnits = std::count_if(links.in.begin(), links.in.end(), [](const auto& in) { return in.empty(); });
     // Units are in topological order (fuseChains walks the vertex order).
     for (std::size_t u = 0; u < units.size(); ++u) {
-        int predecessor = -1, predecessors = 0; // a feeding unit, and how many distinct ones
-        for (int v : units[u].vertices)
-            for (int e : model.vertex(v).inEdges) {
-                const int from = unitOf[std::size_t(model.edge(e).from)];
-                if (from < 0 || from == int(u) || from == predecessor) continue;
-                if (predecessors == 0 || from > predecessor) predecessor = from;
-                ++predecessors;
-            }
+        // The latest feeding unit, and how many distinct ones.
+        const int predecessors = int(links.in[u].size()), predecessor = predecessors ? links.in[u].back() : -1;
         double nodes = 0;
         int channels = 0;
         unitShape(model, units[u], nodes, channels);
@@ -184,24 +198,14 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const s
 /// the graph's cost (a serial graph such as W1; never the strips of a mix, which already run
 /// side by side and would only add hand-overs), cuts into min(workers, units of the chain) stages at the prefix
 /// sums nearest k * chain / stages, kept only if the costliest stage is at most chain / 1.3.
-std::vector<char> pipelineStages(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
-                                 int workers, int& tail, double& lightest) {
+std::vector<char> pipelineStages(const GraphModel& model, const std::vector<Unit>& units, const UnitLinks& links, int workers,
+                                 int& tail, double& lightest) {
     std::vector<char> start(units.size(), 0);
     tail = -1;
     lightest = 0;
     if (workers <= 1 || units.empty()) return start;
-    // Distinct feeding and fed units of each unit.
-    std::vector<std::vector<int>> in(units.size()), out(units.size());
-    for (std::size_t u = 0; u < units.size(); ++u)
-        for (int v : units[u].vertices)
-            for (int e : model.vertex(v).inEdges) {
-                const int from = unitOf[std::size_t(model.edge(e).from)];
-                if (from < 0 || from == int(u)) continue;
-                if (std::find(in[u].begin(), in[u].end(), from) == in[u].end()) in[u].push_back(from);
-                if (std::find(out[std::size_t(from)].begin(), out[std::size_t(from)].end(), int(u)) ==
-                    out[std::size_t(from)].end())
-                    out[std::size_t(from)].push_back(int(u));
-            }
+    const auto& in = links.in;
+    const auto& out = links.out;
     std::vector<double> cost(units.size());
     double total = 0;
     for (std::size_t u = 0; u < units.size(); ++u) total += cost[u] = laneCost(model, units[u]);
@@ -283,17 +287,13 @@ bool inLeadingRun(const GraphModel& model, const std::vector<int>& unitOf, const
 /// The units run the same kernels on the same lanes wherever they are, so no output changes.
 /// A unit whose outputs its own worker sums as a leading run stays: only the sum crosses.
 void moveWideningUnits(const GraphModel& model, const std::vector<Unit>& units, const std::vector<int>& unitOf,
-                       std::vector<int>& workerOf) {
+                       const UnitLinks& links, std::vector<int>& workerOf) {
     for (std::size_t u = 0; u < units.size(); ++u) {
-        int predecessor = -1, predecessors = 0, inChannels = 0;
+        if (links.in[u].size() != 1 || links.readsInput[u]) continue; // fed by one unit alone
+        int inChannels = 0;
         for (int v : units[u].vertices)
-            for (int e : model.vertex(v).inEdges) {
-                const int from = unitOf[std::size_t(model.edge(e).from)];
-                if (from == int(u)) continue;
-                if (from != predecessor) ++predecessors;
-                predecessor = from;
-                inChannels += model.edge(e).channels;
-            }
+            for (int e : model.vertex(v).inEdges)
+                if (unitOf[std::size_t(model.edge(e).from)] != int(u)) inChannels += model.edge(e).channels;
         int consumerWorker = -1, outChannels = 0;
         bool oneWorker = true;
         for (int e : model.vertex(units[u].tail()).outEdges) {
@@ -314,8 +314,7 @@ void moveWideningUnits(const GraphModel& model, const std::vector<Unit>& units, 
         bool summedHere = true;
         for (int e : model.vertex(units[u].tail()).outEdges)
             summedHere = summedHere && inLeadingRun(model, unitOf, workerOf, e, workerOf[u]);
-        if (predecessors != 1 || predecessor < 0 || !oneWorker || consumerWorker < 0 || consumerWorker == workerOf[u] ||
-            outChannels <= inChannels || summedHere)
+        if (!oneWorker || consumerWorker < 0 || consumerWorker == workerOf[u] || outChannels <= inChannels || summedHere)
             continue;
         workerOf[u] = consumerWorker;
     }
@@ -332,11 +331,12 @@ std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>&
         estimate->parallel = estimate->serial;
     }
     if (workers <= 1) return workerOf;
-    const double serial = schedule(model, units, unitOf, 1, simdWidth, std::vector<char>(units.size(), 0), workerOf);
+    const UnitLinks links = linksOf(model, units, unitOf);
+    const double serial = schedule(model, units, links, 1, simdWidth, std::vector<char>(units.size(), 0), workerOf);
     int tail = -1;
     double lightest = 0;
-    const std::vector<char> stages = pipelineStages(model, units, unitOf, workers, tail, lightest);
-    const double parallel = schedule(model, units, unitOf, workers, simdWidth, stages, workerOf);
+    const std::vector<char> stages = pipelineStages(model, units, links, workers, tail, lightest);
+    const double parallel = schedule(model, units, links, workers, simdWidth, stages, workerOf);
     // In lane-nodes, as the serial figure: the vector schedule's speed-up applied to it.
     if (estimate && serial > 0) estimate->parallel = estimate->serial * parallel / serial;
     if (estimate) estimate->lightestStage = lightest;
@@ -352,7 +352,7 @@ std::vector<int> assignWorkers(const GraphModel& model, const std::vector<Unit>&
         const int last = workerOf[std::size_t(tail)];
         for (int& w : workerOf) w = w == last ? 0 : w == 0 ? last : w;
     }
-    moveWideningUnits(model, units, unitOf, workerOf);
+    moveWideningUnits(model, units, unitOf, links, workerOf);
     return workerOf;
 }
 
