@@ -110,19 +110,20 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const U
     // the key: the SIMD width, or less when the key has too few lanes to give every worker a
     // whole vector (a power of two, so that vectors still line up with the hardware's).
     std::map<std::string, std::vector<int>> lanes;
-    std::map<std::string, int> keyWidth;
+    std::map<std::string, int> keyWidth, keyLanes;
     for (const Unit& unit : units) {
         if (unit.key.empty()) continue;
         double nodes = 0;
         int channels = 0;
         unitShape(model, unit, nodes, channels);
-        keyWidth[unit.key] += channels;
+        keyLanes[unit.key] += channels;
     }
-    for (auto& [key, total] : keyWidth) {
+    for (const auto& [key, total] : keyLanes) {
         int fit = 1;
         while (fit * 2 <= std::min(width, total / workers)) fit *= 2;
-        total = fit;
+        keyWidth[key] = fit;
     }
+    std::map<std::string, int> lastHead; // per batch key: the worker of its latest branch head
     // Units fed by no other unit (the heads of branches from the graph's inputs).
     const auto sourceUnits = std::count_if(links.in.begin(), links.in.end(), [](const auto& in) { return in.empty(); });
     // Units are in topological order (fuseChains walks the vertex order).
@@ -173,6 +174,15 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const U
                 if ((*placed)[std::size_t(w)] % vector != 0 && cost(w) == 0 &&
                     (fill < 0 || (*placed)[std::size_t(w)] > (*placed)[std::size_t(fill)]))
                     fill = w;
+            // With no vector of its key open, a branch head stays on the worker of the one before
+            // up to an even share of the key's lanes in whole vectors, so that consecutive branches (the first
+            // sources of a merge) share a worker: with 8-lane vectors the first 16 of 32
+            // strips, not 0-7 and 16-23, on two workers.
+            if (fill < 0 && fromInputs && placed && lastHead.count(units[u].key)) {
+                const int previous = lastHead[units[u].key];
+                const int share = std::max(vector, keyLanes[units[u].key] / workers / vector * vector);
+                if ((*placed)[std::size_t(previous)] + channels <= share) fill = previous;
+            }
             if (fill >= 0) {
                 best = fill;
             } else {
@@ -188,6 +198,7 @@ double schedule(const GraphModel& model, const std::vector<Unit>& units, const U
             }
         }
         workerOf[u] = best;
+        if (fromInputs && placed) lastHead[units[u].key] = best;
         load[std::size_t(best)] += cost(best);
         if (placed) (*placed)[std::size_t(best)] += channels;
     }
