@@ -116,6 +116,12 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
                 for (int i = 0; i < length; ++i) readBy[std::size_t(feeding[std::size_t(i)])] = runWorker;
             }
         }
+    for (int o : model.outputVertex) { // the caller (worker 0) sums an external output after the block
+        const std::vector<int> feeding = feedingOf(model.vertex(o), 0);
+        int runWorker = -1, lastStep = -1;
+        const int length = runOf(feeding, 0, runWorker, lastStep);
+        for (int i = 0; i < length; ++i) readBy[std::size_t(feeding[std::size_t(i)])] = runWorker;
+    }
 
     // Per signal: the one worker that writes and reads it (-1: none yet; kMixed: several; a
     // signal read by an external output counts as several: it is read after the block).
@@ -260,10 +266,21 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
     for (std::size_t o = 0; o < model.outputVertex.size(); ++o) {
         const Vertex& out = model.vertex(model.outputVertex[o]);
         plan.outputSources[o].resize(std::size_t(out.inputChannels[0]));
-        for (int e : out.inEdges) {
-            const auto& source = value[std::size_t(model.edge(e).from)][std::size_t(model.edge(e).fromPort)];
-            for (int c = 0; c < out.inputChannels[0]; ++c)
-                plan.outputSources[o][std::size_t(c)].push_back(source[std::size_t(c)]);
+        const std::vector<int> feeding = feedingOf(out, 0);
+        int runWorker = -1, lastStep = -1;
+        const std::size_t run = std::size_t(runOf(feeding, 0, runWorker, lastStep));
+        for (int c = 0; c < out.inputChannels[0]; ++c) {
+            auto& sources = plan.outputSources[o][std::size_t(c)];
+            for (std::size_t i = 0; i < feeding.size(); ++i) {
+                const Edge& e = model.edge(feeding[i]);
+                sources.push_back(value[std::size_t(e.from)][std::size_t(e.fromPort)][std::size_t(c)]);
+            }
+            if (run == 0) continue;
+            // The leading run, summed on its worker: the caller adds the partial first.
+            SymbolicSum partial{pool.fresh(), std::vector<int>(sources.begin(), sources.begin() + std::ptrdiff_t(run))};
+            sources.erase(sources.begin(), sources.begin() + std::ptrdiff_t(run));
+            sources.insert(sources.begin(), partial.destination);
+            plan.calls[std::size_t(lastStep)].sumsAfter.push_back(std::move(partial));
         }
     }
     plan.slotCount = pool.count();

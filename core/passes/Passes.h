@@ -116,7 +116,8 @@ struct BufferPlan {
     std::vector<int> stepWorker; ///< per step: the worker thread that runs it (empty = one worker)
 };
 
-/// A port fed by several connections adds its sources in the order of its edges (a left fold,
+/// A port fed by several connections, an external output's included (the caller sums those
+/// after the block), adds its sources in the order of its edges (a left fold,
 /// Elementwise::sumSources). Its leading run: the longest prefix of those sources produced on
 /// one worker other than `sumWorker`, when it holds at least two (sourceWorkers[i]: the worker
 /// of source i, -1 for an external input). That worker adds them after the last of them and

@@ -651,3 +651,35 @@ TEST_CASE("threads: inputs lent by the caller (read in place on one thread, copi
     }
     CHECK(variants == 36);
 }
+
+TEST_CASE("threads: strips summed straight into an external output hand over one partial sum, bit-identically", "[threads]") {
+    // 12 strips (EQ, compressor, pan) connected to the output itself, no bus node: the caller
+    // sums the output after each block, and the first strips' pans are its leading run.
+    std::string yaml = "stagegraph: 1\ninputs:\n";
+    for (int k = 0; k < 12; ++k) yaml += "  t" + std::to_string(k) + ": {channels: 1}\n";
+    yaml += "outputs:\n  mix: {channels: 2}\nnodes:\n";
+    std::string connections;
+    for (int k = 0; k < 12; ++k) {
+        const std::string s = "s" + std::to_string(k);
+        yaml += "  " + s + "_eq: {type: peak, freq: " + std::to_string(200 + 150 * k) + " Hz, q: 1, gain: 4 dB}\n";
+        yaml += "  " + s + "_comp: {type: compressor, threshold: -24 dB, ratio: 3}\n";
+        yaml += "  " + s + "_pan: {type: pan, pan: " + std::to_string(-1.0 + k / 5.5) + "}\n";
+        connections += "  - t" + std::to_string(k) + " -> " + s + "_eq -> " + s + "_comp -> " + s + "_pan -> mix\n";
+    }
+    yaml += "connections:\n" + connections;
+    const auto compiled = compileText(yaml);
+    const auto two = instantiateAt(*compiled, 2, 512);
+    REQUIRE(two->executor().workerThreads() == 2);
+    const Schedule& schedule = two->schedule();
+    INFO(schedule.describe());
+    const std::map<std::string, int> workerOf = workersOf(schedule);
+    // The first strips run on the other worker, which adds their pans (one partial per channel).
+    REQUIRE(workerOf.at("s0_pan") == 1);
+    int partials = 0;
+    for (const ScheduleStep& step : schedule.steps) {
+        partials += step.sumsAfter;
+        if (step.sumsAfter) CHECK(step.worker == 1);
+    }
+    CHECK(partials == 2);
+    checkThreadsIdentical(*compiled, 9000, "strips into the output");
+}
