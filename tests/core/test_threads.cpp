@@ -205,6 +205,15 @@ std::string randomGraph(std::uint32_t seed) {
     return y + "connections:\n" + connections;
 }
 
+/// prefix, number, suffix. Appended rather than `"literal" + std::to_string(k)`, which GCC 12
+/// misreads as an overlapping copy (-Wrestrict).
+std::string named(const char* prefix, double number, const char* suffix = "") {
+    std::string text(prefix);
+    text += number == double(int(number)) ? std::to_string(int(number)) : std::to_string(number);
+    text += suffix;
+    return text;
+}
+
 /// The worker each node of a schedule runs on, by node name.
 std::map<std::string, int> workersOf(const Schedule& schedule) {
     std::map<std::string, int> workerOf;
@@ -234,8 +243,8 @@ TEST_CASE("threads: the 32-strip mix splits its strips between workers, a chain 
     const std::map<std::string, int> workerOfNode = workersOf(two->schedule());
     for (int k = 0; k < 32; ++k) {
         INFO("s" << k);
-        CHECK(workerOfNode.at("s" + std::to_string(k) + ".pan") == (k < 16 ? 1 : 0));
-        CHECK(workerOfNode.at("s" + std::to_string(k) + ".comp") == (k < 16 ? 1 : 0));
+        CHECK(workerOfNode.at(named("s", k, ".pan")) == (k < 16 ? 1 : 0));
+        CHECK(workerOfNode.at(named("s", k, ".comp")) == (k < 16 ? 1 : 0));
     }
     CHECK(workerOfNode.at("bus") == 0);
     for (const ScheduleStep& step : two->schedule().steps) {
@@ -408,7 +417,7 @@ TEST_CASE("threads: the partition splits batches in whole SIMD vectors, keeps ea
             // The bus sum's leading run: its first sources (strips in declaration order) from
             // one worker other than the bus's, at least two.
             int run = 0;
-            while (run < 32 && workerOfStrip["s" + std::to_string(run)] == workerOfStrip["s0"]) ++run;
+            while (run < 32 && workerOfStrip[named("s", run)] == workerOfStrip["s0"]) ++run;
             if (workerOfStrip["s0"] == busWorker || run < 2) run = 0;
             // A pan widens mono to stereo: it runs on the worker of the bus it feeds, so its
             // strip's mono signal crosses between the workers, not its two channels; but the
@@ -656,15 +665,15 @@ TEST_CASE("threads: strips summed straight into an external output hand over one
     // 12 strips (EQ, compressor, pan) connected to the output itself, no bus node: the caller
     // sums the output after each block, and the first strips' pans are its leading run.
     std::string yaml = "stagegraph: 1\ninputs:\n";
-    for (int k = 0; k < 12; ++k) yaml += "  t" + std::to_string(k) + ": {channels: 1}\n";
+    for (int k = 0; k < 12; ++k) yaml += named("  t", k, ": {channels: 1}\n");
     yaml += "outputs:\n  mix: {channels: 2}\nnodes:\n";
     std::string connections;
     for (int k = 0; k < 12; ++k) {
-        const std::string s = "s" + std::to_string(k);
-        yaml += "  " + s + "_eq: {type: peak, freq: " + std::to_string(200 + 150 * k) + " Hz, q: 1, gain: 4 dB}\n";
+        const std::string s = named("s", k);
+        yaml += "  " + s + named("_eq: {type: peak, freq: ", 200 + 150 * k, " Hz, q: 1, gain: 4 dB}\n");
         yaml += "  " + s + "_comp: {type: compressor, threshold: -24 dB, ratio: 3}\n";
-        yaml += "  " + s + "_pan: {type: pan, pan: " + std::to_string(-1.0 + k / 5.5) + "}\n";
-        connections += "  - t" + std::to_string(k) + " -> " + s + "_eq -> " + s + "_comp -> " + s + "_pan -> mix\n";
+        yaml += "  " + s + named("_pan: {type: pan, pan: ", -1.0 + k / 5.5, "}\n");
+        connections += named("  - t", k, " -> ") + s + "_eq -> " + s + "_comp -> " + s + "_pan -> mix\n";
     }
     yaml += "connections:\n" + connections;
     const auto compiled = compileText(yaml);
