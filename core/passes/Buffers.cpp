@@ -79,13 +79,6 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
         for (std::size_t p = 0; p < lastUse[std::size_t(v)].size(); ++p)
             if (lastUse[std::size_t(v)][p] >= 0) releaseAfter[std::size_t(lastUse[std::size_t(v)][p])].push_back({v, int(p)});
 
-    // The connections into port p of vertex v, in the order its sum adds them.
-    auto feedingOf = [&](const Vertex& v, int p) {
-        std::vector<int> feeding;
-        for (int e : v.inEdges)
-            if (model.edge(e).toPort == p) feeding.push_back(e);
-        return feeding;
-    };
     // The leading run of a sum of `feeding` on `worker` (leadingRun), and the last step that
     // produces a source of it.
     auto runOf = [&](const std::vector<int>& feeding, int worker, int& runWorker, int& lastStep) {
@@ -108,16 +101,16 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
     std::vector<int> readBy(model.edges.size(), -1);
     for (std::size_t s = 0; s < steps.size(); ++s)
         for (int u : steps[s].units) {
-            const Vertex& v = model.vertex(units[std::size_t(u)].head());
-            for (int p = 0; p < v.inputPorts(); ++p) {
-                const std::vector<int> feeding = feedingOf(v, p);
+            const int head = units[std::size_t(u)].head();
+            for (int p = 0; p < model.vertex(head).inputPorts(); ++p) {
+                const std::vector<int> feeding = model.feeding(head, p);
                 int runWorker = -1, lastStep = -1;
                 const int length = runOf(feeding, workerOfStep(s), runWorker, lastStep);
                 for (int i = 0; i < length; ++i) readBy[std::size_t(feeding[std::size_t(i)])] = runWorker;
             }
         }
     for (int o : model.outputVertex) { // the caller (worker 0) sums an external output after the block
-        const std::vector<int> feeding = feedingOf(model.vertex(o), 0);
+        const std::vector<int> feeding = model.feeding(o, 0);
         int runWorker = -1, lastStep = -1;
         const int length = runOf(feeding, 0, runWorker, lastStep);
         for (int i = 0; i < length; ++i) readBy[std::size_t(feeding[std::size_t(i)])] = runWorker;
@@ -160,6 +153,17 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
 
     BufferPlan plan;
     plan.calls.resize(steps.size());
+    // A sum's sources (slots, in order) with its leading run of `run` sources handed to the step
+    // `lastStep` that produces the last of them, as a partial sum after it in a fresh slot (it
+    // crosses workers: never given back): the partial, then the rest.
+    auto afterRun = [&](std::vector<int> sources, int run, int lastStep) {
+        if (run <= 0) return sources;
+        SymbolicSum partial{pool.fresh(), std::vector<int>(sources.begin(), sources.begin() + run)};
+        sources.erase(sources.begin() + 1, sources.begin() + run);
+        sources[0] = partial.destination;
+        plan.calls[std::size_t(lastStep)].sumsAfter.push_back(std::move(partial));
+        return sources;
+    };
     plan.stepWorker = stepWorker;
     for (std::size_t i = 0; i < model.inputVertex.size(); ++i) {
         const int v = model.inputVertex[i];
@@ -182,32 +186,25 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
             const int head = units[std::size_t(u)].head();
             const Vertex& v = model.vertex(head);
             for (int p = 0; p < inPorts; ++p) {
-                const std::vector<int> feeding = feedingOf(v, p);
+                const std::vector<int> feeding = model.feeding(head, p);
                 const int channels = v.inputChannels[std::size_t(p)];
                 auto& lanes = call.inputLanes[std::size_t(p)];
-                auto sourceSlot = [&](std::size_t i, int c) {
-                    const Edge& e = model.edge(feeding[i]);
-                    return value[std::size_t(e.from)][std::size_t(e.fromPort)][std::size_t(c)];
-                };
                 if (feeding.empty()) {
                     lanes.insert(lanes.end(), std::size_t(channels), -1);
                 } else if (feeding.size() == 1) {
-                    const auto& source =
-                        value[std::size_t(model.edge(feeding[0]).from)][std::size_t(model.edge(feeding[0]).fromPort)];
+                    const Edge& e = model.edge(feeding[0]);
+                    const auto& source = value[std::size_t(e.from)][std::size_t(e.fromPort)];
                     lanes.insert(lanes.end(), source.begin(), source.begin() + channels);
                 } else {
                     int runWorker = -1, lastStep = -1;
                     const int run = runOf(feeding, worker, runWorker, lastStep);
                     for (int c = 0; c < channels; ++c) {
-                        SymbolicSum sum{-1, {}};
-                        std::size_t i = 0;
-                        if (run > 0) { // the leading run, summed after its last step on its worker
-                            SymbolicSum partial{pool.fresh(), {}};
-                            for (; i < std::size_t(run); ++i) partial.sources.push_back(sourceSlot(i, c));
-                            sum.sources.push_back(partial.destination);
-                            plan.calls[std::size_t(lastStep)].sumsAfter.push_back(std::move(partial));
+                        std::vector<int> sources;
+                        for (int f : feeding) {
+                            const Edge& e = model.edge(f);
+                            sources.push_back(value[std::size_t(e.from)][std::size_t(e.fromPort)][std::size_t(c)]);
                         }
-                        for (; i < feeding.size(); ++i) sum.sources.push_back(sourceSlot(i, c));
+                        SymbolicSum sum{-1, afterRun(std::move(sources), run, lastStep)};
                         if (sum.sources.size() == 1) { // the whole sum was the run
                             lanes.push_back(sum.sources[0]);
                             continue;
@@ -229,21 +226,15 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
                 // In place: port 0 output over port 0 input when that input is read by this node alone
                 // (external input slots too: they are refilled every block).
                 const Vertex& h = model.vertex(head);
-                if (p == 0 && h.type->info().inPlace && h.inputPorts() > 0) {
-                    const Edge* only = nullptr;
-                    int count = 0;
-                    for (int e : h.inEdges)
-                        if (model.edge(e).toPort == 0) {
-                            only = &model.edge(e);
-                            ++count;
-                        }
-                    if (count == 1) {
-                        auto& source = value[std::size_t(only->from)][std::size_t(only->fromPort)];
-                        if (readers[std::size_t(only->from)][std::size_t(only->fromPort)] == 1 &&
-                            source.size() == std::size_t(channels)) {
-                            out = source;
-                            source.clear(); // ownership moves to the output
-                        }
+                const std::vector<int> port0 =
+                    p == 0 && h.type->info().inPlace && h.inputPorts() > 0 ? model.feeding(head, 0) : std::vector<int>{};
+                if (port0.size() == 1) {
+                    const Edge& only = model.edge(port0[0]);
+                    auto& source = value[std::size_t(only.from)][std::size_t(only.fromPort)];
+                    if (readers[std::size_t(only.from)][std::size_t(only.fromPort)] == 1 &&
+                        source.size() == std::size_t(channels)) {
+                        out = source;
+                        source.clear(); // ownership moves to the output
                     }
                 }
                 if (out.empty())
@@ -266,21 +257,16 @@ BufferPlan allocateBuffers(const GraphModel& model, const std::vector<Unit>& uni
     for (std::size_t o = 0; o < model.outputVertex.size(); ++o) {
         const Vertex& out = model.vertex(model.outputVertex[o]);
         plan.outputSources[o].resize(std::size_t(out.inputChannels[0]));
-        const std::vector<int> feeding = feedingOf(out, 0);
+        const std::vector<int> feeding = model.feeding(model.outputVertex[o], 0);
         int runWorker = -1, lastStep = -1;
-        const std::size_t run = std::size_t(runOf(feeding, 0, runWorker, lastStep));
+        const int run = runOf(feeding, 0, runWorker, lastStep);
         for (int c = 0; c < out.inputChannels[0]; ++c) {
-            auto& sources = plan.outputSources[o][std::size_t(c)];
-            for (std::size_t i = 0; i < feeding.size(); ++i) {
-                const Edge& e = model.edge(feeding[i]);
+            std::vector<int> sources;
+            for (int f : feeding) {
+                const Edge& e = model.edge(f);
                 sources.push_back(value[std::size_t(e.from)][std::size_t(e.fromPort)][std::size_t(c)]);
             }
-            if (run == 0) continue;
-            // The leading run, summed on its worker: the caller adds the partial first.
-            SymbolicSum partial{pool.fresh(), std::vector<int>(sources.begin(), sources.begin() + std::ptrdiff_t(run))};
-            sources.erase(sources.begin(), sources.begin() + std::ptrdiff_t(run));
-            sources.insert(sources.begin(), partial.destination);
-            plan.calls[std::size_t(lastStep)].sumsAfter.push_back(std::move(partial));
+            plan.outputSources[o][std::size_t(c)] = afterRun(std::move(sources), run, lastStep);
         }
     }
     plan.slotCount = pool.count();

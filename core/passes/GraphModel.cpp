@@ -31,6 +31,13 @@ int GraphModel::addEdge(const Edge& e) {
     return index;
 }
 
+std::vector<int> GraphModel::feeding(int v, int port) const {
+    std::vector<int> edgesIn;
+    for (int e : vertex(v).inEdges)
+        if (edge(e).toPort == port) edgesIn.push_back(e);
+    return edgesIn;
+}
+
 namespace {
 void eraseValue(std::vector<int>& list, int value) { list.erase(std::find(list.begin(), list.end(), value)); }
 } // namespace

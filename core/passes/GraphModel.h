@@ -62,6 +62,10 @@ public:
     /// Moves edge `e`'s source to (from, fromPort).
     void resource(int e, int from, int fromPort);
 
+    /// The edges into port `port` of vertex `v`, in the order they were added (the order in
+    /// which a sum of them adds its sources).
+    std::vector<int> feeding(int v, int port) const;
+
     Vertex& vertex(int v) { return vertices[std::size_t(v)]; }
     const Vertex& vertex(int v) const { return vertices[std::size_t(v)]; }
     const Edge& edge(int e) const { return edges[std::size_t(e)]; }

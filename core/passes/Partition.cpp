@@ -278,8 +278,7 @@ bool inLeadingRun(const GraphModel& model, const std::vector<int>& unitOf, const
     if (consumer < 0) return false; // an external output: the caller sums it after the block
     std::vector<int> sourceWorkers;
     int index = -1;
-    for (int f : model.vertex(edge.to).inEdges) {
-        if (model.edge(f).toPort != edge.toPort) continue;
+    for (int f : model.feeding(edge.to, edge.toPort)) {
         if (f == e) index = int(sourceWorkers.size());
         const int from = unitOf[std::size_t(model.edge(f).from)];
         sourceWorkers.push_back(from < 0 ? -1 : workerOf[std::size_t(from)]);
