@@ -1,5 +1,8 @@
 #include "core/SeriesRecorder.h"
 
+#include <bit>
+#include <cmath>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #elif defined(__SSE__)
@@ -11,48 +14,13 @@ namespace sg {
 namespace {
 
 /// most[j] = std::max(most[j], values[k + j]) for the frames k = 0, 4, 8, .. < count (count a
-/// multiple of 4): four chains, one per frame modulo 4. On SSE in one register: MAXPS(v, m) is
-/// v > m ? v : m, which is std::max(m, v) = m < v ? v : m lane by lane, NaN and signed zeros
-/// included (either NaN gives the second operand, m; equal values give m).
-void maxChainsSerial(const float* values, std::size_t count, float (&most)[4]) noexcept {
-#if defined(__SSE__)
-    __m128 m = _mm_loadu_ps(most);
-    std::size_t k = 0;
-    for (; k + 16 <= count; k += 16) { // the same chain, four steps per iteration
-        m = _mm_max_ps(_mm_loadu_ps(values + k), m);
-        m = _mm_max_ps(_mm_loadu_ps(values + k + 4), m);
-        m = _mm_max_ps(_mm_loadu_ps(values + k + 8), m);
-        m = _mm_max_ps(_mm_loadu_ps(values + k + 12), m);
-    }
-    for (; k < count; k += 4) m = _mm_max_ps(_mm_loadu_ps(values + k), m);
-    _mm_storeu_ps(most, m);
-#else
-    for (std::size_t k = 0; k < count; k += 4)
-        for (int j = 0; j < 4; ++j) most[j] = std::max(most[j], values[k + std::size_t(j)]);
-#endif
-}
-
-#if defined(__SSE2__)
-/// Whether a lane of m is +-0 or a denormal (by the bits: whatever the floating-point mode).
-bool anyTiny(__m128 m) noexcept {
-    const __m128i magnitude = _mm_and_si128(_mm_castps_si128(m), _mm_set1_epi32(0x7fffffff));
-    return _mm_movemask_epi8(_mm_cmpgt_epi32(_mm_set1_epi32(0x00800000), magnitude)) != 0;
-}
-#endif
-
-/// maxChainsSerial's result with four independent accumulators per chain (the serial chain is
-/// bound by the latency of MAXPS, one value in flight): each chain's maxima over the frames
-/// 16 i + 4 q + j from the same start, combined by std::max. A chain keeps its first value of
-/// the largest ones and never takes a NaN unless it starts with one (then every accumulator
-/// holds it, and so does the combination), so the combination has the serial chain's value, and
-/// its bits wherever equal values have equal bits: everywhere except among +-0 and, with
-/// denormals-are-zero (the engine's processing mode), the denormals. So where a chain's maximum
-/// is such a value the serial chain runs again (and runs alone when a chain starts with one: a
-/// gain change at rest stays there).
+/// multiple of 4), in four accumulators per j so that MAXPS's latency overlaps, combined at the
+/// end. The value is the largest (a NaN start stays, a NaN value is passed over: MAXPS(v, m) is
+/// v > m ? v : m); which of several equal values' bits it carries is left to add(), which
+/// selects the frame among them.
 void maxChains(const float* values, std::size_t count, float (&most)[4]) noexcept {
-#if defined(__SSE2__)
+#if defined(__SSE__)
     const __m128 start = _mm_loadu_ps(most);
-    if (count < 64 || anyTiny(start)) return maxChainsSerial(values, count, most);
     __m128 a0 = start, a1 = start, a2 = start, a3 = start;
     std::size_t k = 0;
     for (; k + 16 <= count; k += 16) {
@@ -61,18 +29,18 @@ void maxChains(const float* values, std::size_t count, float (&most)[4]) noexcep
         a2 = _mm_max_ps(_mm_loadu_ps(values + k + 8), a2);
         a3 = _mm_max_ps(_mm_loadu_ps(values + k + 12), a3);
     }
-    __m128 m = _mm_max_ps(_mm_max_ps(a3, a2), _mm_max_ps(a1, a0)); // std::max(std::max(a0, a1), std::max(a2, a3))
-    if (anyTiny(m)) {
-        _mm_storeu_ps(most, start);
-        maxChainsSerial(values, k, most);
-        m = _mm_loadu_ps(most);
-    }
+    __m128 m = _mm_max_ps(_mm_max_ps(a3, a2), _mm_max_ps(a1, a0));
     for (; k < count; k += 4) m = _mm_max_ps(_mm_loadu_ps(values + k), m);
     _mm_storeu_ps(most, m);
 #else
-    maxChainsSerial(values, count, most);
+    for (std::size_t k = 0; k < count; k += 4)
+        for (int j = 0; j < 4; ++j) most[j] = std::max(most[j], values[k + std::size_t(j)]);
 #endif
 }
+
+/// Whether `bits` is +-0 or a denormal: the only values that compare equal to others with other
+/// bits (under denormals-are-zero, a denormal equals a zero).
+constexpr bool tiny(std::uint32_t bits) noexcept { return (bits & 0x7fffffffu) < 0x00800000u; }
 
 } // namespace
 
@@ -81,18 +49,32 @@ void SeriesRecorder::add(const float* values, std::size_t count) noexcept {
         const auto take = std::size_t(std::min<std::int64_t>(std::int64_t(count - i), window_ - inWindow_));
         double accumulator = accumulator_;
         std::size_t k = i;
-        if (inWindow_ == 0 && reduction_ != Reduction::Mean) accumulator = values[k++];
+        if (inWindow_ == 0 && reduction_ == Reduction::Last) accumulator = values[k++];
         switch (reduction_) {
-        case Reduction::Max: { // four chains, as exact as one (a NaN first value still wins)
-            // In float: the accumulator only ever holds a float's value, and floats compare
-            // as their doubles do, so the chains pick the same values (one vector of 4).
-            const float first = float(accumulator);
+        case Reduction::Max: {
+            // The largest value by four chains, then the first frame that equals it (std::max's
+            // rule, as add(value) keeps it; only +-0 and denormals can equal it with other bits).
+            const std::uint32_t firstBits = inWindow_ == 0 ? std::bit_cast<std::uint32_t>(values[i]) : mostBits_;
+            const float first = std::bit_cast<float>(firstBits);
+            if (inWindow_ == 0) ++k;
+            const std::size_t from = k;
             float most[4] = {first, first, first, first};
             const std::size_t whole = (i + take - k) & ~std::size_t(3);
             maxChains(values + k, whole, most);
             k += whole;
             for (; k < i + take; ++k) most[0] = std::max(most[0], values[k]);
-            accumulator = double(std::max(std::max(most[0], most[1]), std::max(most[2], most[3])));
+            const float m = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
+            std::uint32_t bits = std::bit_cast<std::uint32_t>(m);
+            if (std::isnan(first) || !(first < m)) {
+                bits = firstBits; // a NaN start stays; a start as large as the rest comes first
+            } else if (tiny(bits)) {
+                for (std::size_t j = from; j < i + take; ++j)
+                    if (values[j] == m) {
+                        bits = std::bit_cast<std::uint32_t>(values[j]);
+                        break;
+                    }
+            }
+            mostBits_ = bits;
             break;
         }
         case Reduction::Mean:
@@ -105,7 +87,7 @@ void SeriesRecorder::add(const float* values, std::size_t count) noexcept {
         accumulator_ = accumulator;
         inWindow_ += std::int64_t(take);
         i += take;
-        if (inWindow_ == window_) push(float(reduction_ == Reduction::Mean ? accumulator_ / double(window_) : accumulator_));
+        if (inWindow_ == window_) push(windowValue(window_));
     }
 }
 

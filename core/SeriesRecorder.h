@@ -6,11 +6,20 @@
 // is full, neighbouring values are merged pairwise by the same reduction and W doubles, so the
 // whole render stays covered in constant memory: with the default 65,536 values at 10 per
 // second, the first 109 minutes keep 10 Hz, a 4-hour render 5 Hz. add() never allocates.
+//
+// A window's max is the first of its largest values in frame order (std::max's rule: a value
+// replaces the maximum only when it is larger, so a NaN first value stays and a later one is
+// ignored), and its bits are those of that frame's value: how the frames arrive (one at a time,
+// in segments of any length, so at any block size) never changes a bit. The value is selected,
+// never computed: under denormals-are-zero (the engine's processing mode) an FP max instruction
+// returns a zero for a denormal, a moved value keeps it, and a compiler picks either for
+// std::max; so every build keeps the same bits.
 #pragma once
 
 #include "core/Node.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -36,12 +45,13 @@ public:
         size_ = 0;
         inWindow_ = 0;
         accumulator_ = 0;
+        mostBits_ = 0;
     }
     /// One frame's value. Real-time safe.
     void add(float value) noexcept {
         switch (reduction_) {
         case Reduction::Max:
-            accumulator_ = inWindow_ == 0 ? value : std::max(accumulator_, double(value));
+            if (inWindow_ == 0 || std::bit_cast<float>(mostBits_) < value) mostBits_ = std::bit_cast<std::uint32_t>(value);
             break;
         case Reduction::Mean:
             accumulator_ += value;
@@ -50,7 +60,7 @@ public:
             accumulator_ = value;
             break;
         }
-        if (++inWindow_ == window_) push(float(reduction_ == Reduction::Mean ? accumulator_ / double(window_) : accumulator_));
+        if (++inWindow_ == window_) push(windowValue(window_));
     }
     /// `count` frames' values at once: the same result as add() on each in turn (the reduction
     /// runs in the same order), with the state in registers. Real-time safe.
@@ -64,16 +74,28 @@ public:
         series.framesPerValue = window_;
         series.reduction = reduction_ == Reduction::Max ? "max" : reduction_ == Reduction::Mean ? "mean" : "last";
         series.values.assign(values_.begin(), values_.begin() + std::ptrdiff_t(size_));
-        if (inWindow_ > 0)
-            series.values.push_back(float(reduction_ == Reduction::Mean ? accumulator_ / double(inWindow_) : accumulator_));
+        if (inWindow_ > 0) series.values.push_back(windowValue(inWindow_));
         return series;
     }
 
 private:
+    /// The current window's value over its first `frames` frames.
+    float windowValue(std::int64_t frames) const noexcept {
+        switch (reduction_) {
+        case Reduction::Max:
+            return std::bit_cast<float>(mostBits_);
+        case Reduction::Mean:
+            return float(accumulator_ / double(frames));
+        case Reduction::Last:
+            break;
+        }
+        return float(accumulator_);
+    }
     void push(float value) noexcept {
         values_[size_++] = value;
         inWindow_ = 0;
         accumulator_ = 0;
+        mostBits_ = 0;
         if (size_ == values_.size()) { // full: halve the resolution, keep the whole render
             for (std::size_t i = 0; i < size_ / 2; ++i) values_[i] = merge(values_[2 * i], values_[2 * i + 1]);
             size_ /= 2;
@@ -82,8 +104,8 @@ private:
     }
     float merge(float a, float b) const noexcept {
         switch (reduction_) {
-        case Reduction::Max:
-            return std::max(a, b);
+        case Reduction::Max: // selected as in add(), by the bits: the earlier of equal values
+            return std::bit_cast<float>(a < b ? std::bit_cast<std::uint32_t>(b) : std::bit_cast<std::uint32_t>(a));
         case Reduction::Mean:
             return 0.5f * (a + b);
         case Reduction::Last:
@@ -95,7 +117,8 @@ private:
     double sampleRate_ = 48000;
     std::int64_t initialWindow_ = 4800, window_ = 4800, inWindow_ = 0;
     Reduction reduction_ = Reduction::Max;
-    double accumulator_ = 0;
+    double accumulator_ = 0;     ///< Mean: the sum; Last: the value
+    std::uint32_t mostBits_ = 0; ///< Max: the bits of the window's first largest value
     std::vector<float> values_;
     std::size_t size_ = 0;
 };
