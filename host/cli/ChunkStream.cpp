@@ -164,35 +164,30 @@ void ChunkSink::submit() {
     slot_ = -1;
 }
 
-ChunkConsumer::ChunkConsumer(int channels, int chunkFrames, Consume consume)
-    : consume_(std::move(consume)), stream_(channels, chunkFrames), sink_(stream_, chunkFrames, failed_) {
-    thread_ = std::thread([this] { run(); });
-}
+ChunkConsumer::ChunkConsumer(int channels, int chunkFrames, ChunkConsume consume)
+    : fanOut_(channels, chunkFrames, std::vector<ChunkConsume>{std::move(consume)}) {}
 
-ChunkConsumer::~ChunkConsumer() { finish(); }
-
-std::string ChunkConsumer::finish() {
-    if (!thread_.joinable()) return error_;
-    sink_.finish();
-    thread_.join();
-    return error_;
-}
-
-void ChunkConsumer::run() {
-    for (int slot = stream_.full.pop(); slot >= 0; slot = stream_.full.pop()) {
-        const auto s = std::size_t(slot);
-        if (!failed_.load(std::memory_order_relaxed)) {
-            std::string error = consume_(ConstAudioView(stream_.buffers[s].view().frameRange(0, stream_.frames[s])));
-            if (!error.empty()) {
-                error_ = std::move(error);
-                failed_.store(true, std::memory_order_release);
-            }
-        }
-        stream_.free.push(slot); // after a failure: keep recycling, consume nothing
+bool ChunkConsumer::Sink::write(const ConstAudioView& block) {
+    for (int done = 0; done < block.frames;) {
+        AudioView out;
+        if (!fanOut_.reserve(std::min(block.frames - done, fanOut_.chunkFrames()), out)) return false;
+        copyFrames(block, done, out, 0, out.frames);
+        fanOut_.commit(out.frames);
+        done += out.frames;
     }
+    return !fanOut_.failed();
 }
 
-ChunkFanOut::ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsumer::Consume> consumers)
+bool ChunkConsumer::Sink::reserve(int frames, AudioView& out) {
+    return frames <= fanOut_.chunkFrames() && fanOut_.reserve(frames, out);
+}
+
+bool ChunkConsumer::Sink::commit(int frames) {
+    fanOut_.commit(frames);
+    return !fanOut_.failed();
+}
+
+ChunkFanOut::ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsume> consumers)
     : consume_(std::move(consumers)), chunkFrames_(chunkFrames), remaining_(new std::atomic<int>[kChunkSlots]) {
     for (int s = 0; s < kChunkSlots; ++s) {
         buffers_.emplace_back(channels, chunkFrames);

@@ -106,30 +106,9 @@ private:
     int slot_ = -1, fill_ = 0;
 };
 
-/// A thread that consumes, in order, what is written to sink() (keeps and measures a run's
-/// result, measures what is encoded), so that the work on each side uses its own core.
-class ChunkConsumer {
-public:
-    /// Takes the next frames; returns "" or an error (then nothing more is consumed).
-    using Consume = std::function<std::string(const ConstAudioView&)>;
-    ChunkConsumer(int channels, int chunkFrames, Consume consume);
-    ~ChunkConsumer();
-    ChunkConsumer(const ChunkConsumer&) = delete;
-    ChunkConsumer& operator=(const ChunkConsumer&) = delete;
-    AudioSink& sink() { return sink_; }
-    /// Hands over what is buffered and waits until everything is consumed. Returns "" or the
-    /// consumer's error.
-    std::string finish();
-
-private:
-    void run();
-    Consume consume_;
-    ChunkStream stream_;
-    std::atomic<bool> failed_{false};
-    std::string error_; ///< set before failed_, read after the join
-    ChunkSink sink_;
-    std::thread thread_;
-};
+/// Takes the next frames of a chunked stream; returns "" or an error (then nothing more is
+/// consumed).
+using ChunkConsume = std::function<std::string(const ConstAudioView&)>;
 
 /// Threads that each consume, in order, every chunk the producer fills: one copy of the frames
 /// for all of them (the encoding of `render --target` hands what the writer stores to the
@@ -137,7 +116,7 @@ private:
 /// (reserve, then commit); a slot is free again once every consumer is done with it.
 class ChunkFanOut {
 public:
-    ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsumer::Consume> consumers);
+    ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsume> consumers);
     ~ChunkFanOut();
     ChunkFanOut(const ChunkFanOut&) = delete;
     ChunkFanOut& operator=(const ChunkFanOut&) = delete;
@@ -148,11 +127,14 @@ public:
     /// Hands over what is committed and waits until every consumer is done. Returns "" or the
     /// first consumer's error.
     std::string finish();
+    /// Whether a consumer has failed.
+    bool failed() const { return failed_.load(std::memory_order_acquire); }
+    int chunkFrames() const { return chunkFrames_; }
 
 private:
     void submit();
     void run(std::size_t consumer);
-    std::vector<ChunkConsumer::Consume> consume_;
+    std::vector<ChunkConsume> consume_;
     int chunkFrames_;
     std::vector<AudioBuffer> buffers_;              ///< per slot
     std::vector<int> frames_;                       ///< per slot: frames it holds
@@ -164,6 +146,34 @@ private:
     std::string error_; ///< the first consumer's error
     std::vector<std::thread> threads_;
     int slot_ = -1, fill_ = 0;
+};
+
+/// A thread that consumes, in order, what is written to sink() (keeps and measures a run's
+/// result), so that the work on each side uses its own core: a ChunkFanOut of one consumer
+/// behind an AudioSink.
+class ChunkConsumer {
+public:
+    ChunkConsumer(int channels, int chunkFrames, ChunkConsume consume);
+    AudioSink& sink() { return sink_; }
+    /// Hands over what is buffered and waits until everything is consumed. Returns "" or the
+    /// consumer's error.
+    std::string finish() { return fanOut_.finish(); }
+
+private:
+    /// The runner's end: blocks written in place when they fit a chunk, else copied (write).
+    class Sink final : public AudioSink {
+    public:
+        explicit Sink(ChunkFanOut& fanOut) : fanOut_(fanOut) {}
+        /// False once the consumer has failed.
+        bool write(const ConstAudioView& block) override;
+        bool reserve(int frames, AudioView& out) override;
+        bool commit(int frames) override;
+
+    private:
+        ChunkFanOut& fanOut_;
+    };
+    ChunkFanOut fanOut_;
+    Sink sink_{fanOut_};
 };
 
 /// A thread that produces, in order, what source() reads (reads a scratch file ahead).

@@ -1065,14 +1065,14 @@ std::string encodeReplayed(TempSampleFile& source, GainTapeFile& tape, double sa
     // others are encoded here): the loudness and the peaks of the written samples are each about
     // as costly as the trimming and quantising here, or the packing and writing. One copy of the
     // stored values for the three (ChunkFanOut).
-    std::vector<ChunkConsumer::Consume> consumers{[&](const ConstAudioView& view) {
-                                                      meter.measureStoredLoudness(view);
-                                                      return std::string();
-                                                  },
-                                                  [&](const ConstAudioView& view) {
-                                                      meter.measureStoredPeaks(view);
-                                                      return std::string();
-                                                  }};
+    std::vector<ChunkConsume> consumers{[&](const ConstAudioView& view) {
+                                            meter.measureStoredLoudness(view);
+                                            return std::string();
+                                        },
+                                        [&](const ConstAudioView& view) {
+                                            meter.measureStoredPeaks(view);
+                                            return std::string();
+                                        }};
     const bool encodes = writer.takesStoredValues();
     if (encodes) consumers.emplace_back([&writer](const ConstAudioView& view) { return writer.writeStored(view, 0); });
     ChunkFanOut stored(channels, kHandOffFrames, std::move(consumers));

@@ -152,7 +152,7 @@ TEST_CASE("ChunkFanOut hands every frame to every consumer, in order, from one c
     for (int c = 0; c < kChannels; ++c) x[std::size_t(c)] = test::noise(kFrames, 1.0f, 21u + unsigned(c));
     SECTION("every consumer sees every frame") {
         std::vector<Planar> back(3, Planar(kChannels));
-        std::vector<cli::ChunkConsumer::Consume> consumers;
+        std::vector<cli::ChunkConsume> consumers;
         for (std::size_t k = 0; k < back.size(); ++k)
             consumers.emplace_back([&back, k](const ConstAudioView& view) {
                 // Slow consumers in turn, so that the others run ahead and slots wait for the last.
@@ -182,7 +182,7 @@ TEST_CASE("ChunkFanOut hands every frame to every consumer, in order, from one c
     }
     SECTION("a consumer that fails stops the producer and the others") {
         int taken = 0, others = 0;
-        std::vector<cli::ChunkConsumer::Consume> consumers{
+        std::vector<cli::ChunkConsume> consumers{
             [&](const ConstAudioView&) { return ++taken == 2 ? std::string("full") : std::string(); },
             [&](const ConstAudioView&) {
                 ++others;
