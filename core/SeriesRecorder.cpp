@@ -1,7 +1,6 @@
 #include "core/SeriesRecorder.h"
 
 #include <bit>
-#include <cmath>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -49,7 +48,6 @@ void SeriesRecorder::add(const float* values, std::size_t count) noexcept {
         const auto take = std::size_t(std::min<std::int64_t>(std::int64_t(count - i), window_ - inWindow_));
         double accumulator = accumulator_;
         std::size_t k = i;
-        if (inWindow_ == 0 && reduction_ == Reduction::Last) accumulator = values[k++];
         switch (reduction_) {
         case Reduction::Max: {
             // The largest value by four chains, then the first frame that equals it (std::max's
@@ -65,8 +63,8 @@ void SeriesRecorder::add(const float* values, std::size_t count) noexcept {
             for (; k < i + take; ++k) most[0] = std::max(most[0], values[k]);
             const float m = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
             std::uint32_t bits = std::bit_cast<std::uint32_t>(m);
-            if (std::isnan(first) || !(first < m)) {
-                bits = firstBits; // a NaN start stays; a start as large as the rest comes first
+            if (!(first < m)) {
+                bits = firstBits; // a start as large as the rest comes first; a NaN start stays
             } else if (tiny(bits)) {
                 for (std::size_t j = from; j < i + take; ++j)
                     if (values[j] == m) {

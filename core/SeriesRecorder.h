@@ -51,7 +51,8 @@ public:
     void add(float value) noexcept {
         switch (reduction_) {
         case Reduction::Max:
-            if (inWindow_ == 0 || std::bit_cast<float>(mostBits_) < value) mostBits_ = std::bit_cast<std::uint32_t>(value);
+            mostBits_ =
+                inWindow_ == 0 ? std::bit_cast<std::uint32_t>(value) : largerBits(mostBits_, std::bit_cast<std::uint32_t>(value));
             break;
         case Reduction::Mean:
             accumulator_ += value;
@@ -79,6 +80,11 @@ public:
     }
 
 private:
+    /// std::max's choice between an earlier value `a` and a later `b`, by their bits (b only when
+    /// it is larger): selected, never computed by an FP max (see the top of this file).
+    static std::uint32_t largerBits(std::uint32_t a, std::uint32_t b) noexcept {
+        return std::bit_cast<float>(a) < std::bit_cast<float>(b) ? b : a;
+    }
     /// The current window's value over its first `frames` frames.
     float windowValue(std::int64_t frames) const noexcept {
         switch (reduction_) {
@@ -104,8 +110,8 @@ private:
     }
     float merge(float a, float b) const noexcept {
         switch (reduction_) {
-        case Reduction::Max: // selected as in add(), by the bits: the earlier of equal values
-            return std::bit_cast<float>(a < b ? std::bit_cast<std::uint32_t>(b) : std::bit_cast<std::uint32_t>(a));
+        case Reduction::Max:
+            return std::bit_cast<float>(largerBits(std::bit_cast<std::uint32_t>(a), std::bit_cast<std::uint32_t>(b)));
         case Reduction::Mean:
             return 0.5f * (a + b);
         case Reduction::Last:
