@@ -174,6 +174,12 @@ SG_SIMD_DECLARE(void accumulateMagnitude(const float* x, int frames, float* peak
 // (detect() needs an upper bound, and a NaN never reaches a peak); which of two values that compare
 // equal it gives is left open.
 SG_SIMD_DECLARE(void chunkMagnitudes(const float* x, int chunks, float* out) noexcept)
+// bound[t] = max over k < 8 of sum_p weights[11 k + p] * max(chunks[t + p], chunks[t + p + 1]),
+// p < 11, in float, for t < `tiles` rounded up to a whole batch (chunks readable that far + 12,
+// bound writable that far): detect()'s weighted bounds. Weights are >= 0 and finite. Its bits may
+// differ between architectures (fused multiply-adds where there are any): it only decides which
+// tiles run the filter, never a peak.
+SG_SIMD_DECLARE(void pairBounds(const float* chunks, int tiles, const float* weights, float* bound) noexcept)
 // peak[i] = max(peak[i], |z(s)| for s in 8 i .. 8 i + 7, and each local maximum |z(s)|,
 // s in 8 i - 1 .. 8 i + 6, refined by the parabola through |z(s - 1)|, |z(s)|, |z(s + 1)|),
 // i < frames: exactly the scalar refinement, in the same float operations.

@@ -78,6 +78,26 @@ inline float largestLane(const Batch& m) noexcept {
 
 } // namespace
 
+void pairBounds(const float* chunks, int tiles, const float* weights, float* bound) noexcept {
+    constexpr int width = int(Batch::size), pairs = 11;
+    for (int t = 0; t < tiles; t += width) {
+        Batch pair[pairs];
+        Batch next = Batch::load_unaligned(chunks + t);
+        for (int p = 0; p < pairs; ++p) {
+            const Batch after = Batch::load_unaligned(chunks + t + p + 1);
+            pair[p] = larger(next, after);
+            next = after;
+        }
+        Batch most(0.0f);
+        for (int k = 0; k < 8; ++k) {
+            Batch sum = Batch(weights[pairs * k]) * pair[0];
+            for (int p = 1; p < pairs; ++p) sum = xsimd::fma(Batch(weights[pairs * k + p]), pair[p], sum);
+            most = larger(most, sum);
+        }
+        most.store_unaligned(bound + t);
+    }
+}
+
 void chunkMagnitudes(const float* x, int chunks, float* out) noexcept {
     constexpr int width = int(Batch::size);
     static_assert(16 % width == 0, "a chunk is whole batches");

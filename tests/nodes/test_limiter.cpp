@@ -764,8 +764,12 @@ Lanes sweptLevels(Lanes material) {
 
 /// The worst case of the quiet test's bound: back-to-back copies of the signs of the 8x phase
 /// with the largest L1 norm, in time order, so the frame each copy lines up with reaches
-/// max|x| x L1 exactly; each copy 0.5 % louder than the one before, from 0.12 on.
-std::vector<float> matchedSigns(std::int64_t frames) {
+/// max|x| x L1 exactly; each copy 0.5 % louder than the one before, from 0.12 on. With `decay`,
+/// each copy falls from its level to (1 - decay) of it, so chunk maxima differ across the window
+/// (the bounds weigh the taps by the maxima of the chunks they read). Taps [holeFirst, holeEnd)
+/// get silence instead: with the taps of one of detect()'s estimates (Limiter.cpp, kEstimates),
+/// the estimate reads nothing and the exact value is the whole of the estimate's error bound.
+std::vector<float> matchedSigns(std::int64_t frames, double decay = 0, int holeFirst = 0, int holeEnd = 0) {
     const OversamplerDesign design = detectionOversampling(8);
     const int taps = oversamplerTapsPerPhase(design);
     const std::vector<double> h = oversamplerPrototype(design);
@@ -781,7 +785,8 @@ std::vector<float> matchedSigns(std::int64_t frames) {
     for (std::int64_t n = 0; n < frames; ++n) {
         const int j = taps - 1 - int(n % taps); // input frame n - j meets tap j
         if (n % taps == 0) level *= 1.005;
-        out[std::size_t(n)] = float(h[std::size_t(8 * j + widest)] >= 0 ? level : -level);
+        const double envelope = j >= holeFirst && j < holeEnd ? 0.0 : 1 - decay * double(n % taps) / double(taps);
+        out[std::size_t(n)] = float(h[std::size_t(8 * j + widest)] >= 0 ? level * envelope : -level * envelope);
     }
     return out;
 }
@@ -812,15 +817,18 @@ TEST_CASE("limiter: the detection's bounds change no bit: the same output and fi
             for (float& x : lane) x = std::clamp(x, -1.0f, 1.0f);
         materials.push_back({"clipped noise +20 dB", clipped});
         materials.push_back({"noise +20 dB", {noise(frames, 10.0f, 43), noise(frames, 10.0f, 44)}});
-        // Level sweeps of their own: the bound's worst case, and fs/2 (no 8x overs, the Annex 2's).
+        // Level sweeps of their own: the bound's worst cases, and fs/2 (no 8x overs, the Annex 2's).
         materials.push_back({"signs matched to the 8x filter", {matchedSigns(frames), matchedSigns(frames)}});
+        materials.push_back({"matched signs, decaying", {matchedSigns(frames, 0.8), matchedSigns(frames, 0.5)}});
+        materials.push_back({"matched signs around the estimates' taps",
+                             {matchedSigns(frames, 0.0, 80, 96), matchedSigns(frames, 0.3, 63, 111)}});
         std::vector<float> nyquist(static_cast<std::size_t>(frames));
         for (std::int64_t n = 0; n < frames; ++n)
             nyquist[std::size_t(n)] = float((n % 2 ? -1.0 : 1.0) * double(n) / double(frames));
         materials.push_back({"fs/2 ramp to 0 dBFS", {nyquist, nyquist}});
         for (std::size_t m = 0; m < materials.size(); ++m) {
             const auto& [name, material] = materials[m];
-            const Lanes input = m + 2 < materials.size() ? sweptLevels(material) : material;
+            const Lanes input = m + 4 < materials.size() ? sweptLevels(material) : material;
             double leastLimited = 100;
             for (const ParamValues& p : {limiterParams(-1, 5, 50), limiterParams(-6, 20, 300), limiterParams(0, 0.5, 1)}) {
                 const std::vector<InstanceSetup> setup{instanceOf("limiter", p, 2)};
