@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -383,4 +384,61 @@ TEST_CASE("safety: the pages of a file an output replaces are dropped from the c
     io::releaseReplacedPages(dir.file("fifo"), {}); // must not block on the FIFO
     io::releaseReplacedPages("-", {});
     CHECK(fs::is_fifo(dir.file("fifo")));
+}
+
+TEST_CASE("safety: an output keeps only its last stretches in the page cache, and every byte written", "[safety][outputs]") {
+    // The writer starts each 8 MiB stretch's writeback as the file grows and drops the clean
+    // pages two stretches behind its end (host/io/AudioFile.cpp): a long output reuses a few
+    // pages instead of filling the cache. Dropping must never lose a byte: the file read back
+    // through libsndfile is every sample written, in a new file and in one that replaces another.
+    TempDir dir;
+    constexpr int kRate = 48000, kSeconds = 180, kBlock = kRate / 4; // 66 MiB of float stereo
+    AudioBuffer block(2, kBlock);
+    const auto sample = [](std::int64_t frame, int channel) {
+        return float((frame * 2654435761u + std::uint64_t(channel) * 40503u) % 65521u) / 65521.0f - 0.5f;
+    };
+    const std::string fresh = dir.file("fresh.wav"), replaced = dir.file("replaced.wav");
+    {
+        std::ofstream old(replaced, std::ios::binary);
+        old << std::string(4 << 20, 'x');
+    }
+    // Whether this file system drops clean cached pages at all (tmpfs keeps them: they are the
+    // file): the old file, on disk, offered back whole.
+    bool dropsPages = false;
+    {
+        const int fd = ::open(replaced.c_str(), O_RDONLY | O_CLOEXEC);
+        REQUIRE(fd >= 0);
+        REQUIRE(::fsync(fd) == 0);
+        const long before = residentPages(replaced);
+        (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        ::close(fd);
+        dropsPages = residentPages(replaced) < before;
+        if (!dropsPages) WARN("this file system keeps clean pages cached (tmpfs?): the drop is not measurable here");
+    }
+    for (const std::string& path : {fresh, replaced}) {
+        CAPTURE(path);
+        io::AudioFileWriter writer;
+        REQUIRE(writer.open(path, io::OutputFormat::Wav32f, kRate, 2) == "");
+        for (std::int64_t done = 0; done < std::int64_t(kRate) * kSeconds; done += kBlock) {
+            for (int c = 0; c < 2; ++c)
+                for (int i = 0; i < kBlock; ++i) block.channel(c)[i] = sample(done + i, c);
+            REQUIRE(writer.write(block.view()) == "");
+            // A render's pace, about 200x real time: the disk keeps up, as it does for a render.
+            std::this_thread::sleep_for(std::chrono::microseconds(1200));
+        }
+        REQUIRE(writer.commit() == "");
+        const long pages = long((fs::file_size(path) + 4095) / 4096), resident = residentPages(path);
+        CAPTURE(pages, resident);
+        if (dropsPages) CHECK(resident < pages * 3 / 4); // 16 to 24 MiB of 66
+        io::AudioFileReader reader;
+        REQUIRE(reader.open(path) == "");
+        REQUIRE(reader.frames() == std::int64_t(kRate) * kSeconds);
+        std::int64_t wrong = 0;
+        for (std::int64_t done = 0; done < reader.frames(); done += kBlock) {
+            REQUIRE(reader.read(block.view()) == kBlock);
+            for (int c = 0; c < 2; ++c)
+                for (int i = 0; i < kBlock; ++i) wrong += block.channel(c)[i] != sample(done + i, c);
+        }
+        CHECK(wrong == 0);
+    }
 }
