@@ -267,10 +267,9 @@ std::string TempSampleFile::create(const std::string& folder, int channels, std:
     // copies (a doubling vector would briefly hold 1.5x the limit).
     std::vector<float>().swap(memory_);
     memory_.reserve(memoryLimit_);
-    readPosition_ = 0;
+    readFrame_ = 0;
     spilled_ = false;
     spilledBytes_ = 0;
-    readOffset_ = 0;
     // The file is created now even when the samples may fit in memory, so that a folder where
     // nothing can be created fails before any work rather than after it.
     std::vector<std::string> candidates{folder.empty() ? std::string(".") : folder};
@@ -285,22 +284,60 @@ std::string TempSampleFile::create(const std::string& folder, int channels, std:
             continue;
         }
         ::unlink(pattern.c_str()); // nothing to clean up on any path: the descriptor keeps it
-        // Read and written with pread / pwrite straight from and to the callers' large blocks:
-        // no stdio buffer in between (one copy of every byte less each way) and no shared file
-        // position (readAt() from other threads).
+        // Read and written with pread / pwrite straight from and to the callers' channels (the
+        // file holds blocks of planar samples): no stdio buffer and no (de)interleaving in
+        // between, and no shared file position (readAt() from other threads).
         fd_ = fd;
         return {};
     }
     return firstError;
 }
 
+std::uint64_t TempSampleFile::fileOffset(std::int64_t frame, int channel) const {
+    const std::int64_t block = frame / kFileBlockFrames;
+    const std::uint64_t sample = std::uint64_t(block * kFileBlockFrames) * std::uint64_t(channels_) +
+                                 std::uint64_t(channel) * std::uint64_t(kFileBlockFrames) +
+                                 std::uint64_t(frame - block * kFileBlockFrames);
+    return sample * sizeof(float);
+}
+
+std::string TempSampleFile::writeFile(const ConstAudioView& view, std::int64_t frame) {
+    for (int done = 0; done < view.frames;) {
+        const std::int64_t at = frame + done;
+        const int count = int(std::min<std::int64_t>(view.frames - done, kFileBlockFrames - at % kFileBlockFrames));
+        for (int c = 0; c < channels_; ++c)
+            if (auto reason = writeAllAt(fd_, view.channel(c) + done, sizeof(float) * std::size_t(count), fileOffset(at, c));
+                !reason.empty())
+                return reason;
+        done += count;
+    }
+    spilledBytes_ += sizeof(float) * std::size_t(view.frames) * std::size_t(channels_);
+    return {};
+}
+
+bool TempSampleFile::readFile(std::int64_t frame, const AudioView& view) const {
+    for (int done = 0; done < view.frames;) {
+        const std::int64_t at = frame + done;
+        const int count = int(std::min<std::int64_t>(view.frames - done, kFileBlockFrames - at % kFileBlockFrames));
+        const std::size_t bytes = sizeof(float) * std::size_t(count);
+        for (int c = 0; c < channels_; ++c)
+            if (readAllAt(fd_, view.channel(c) + done, bytes, fileOffset(at, c)) != std::int64_t(bytes))
+                return false; // the frames were written: a short file is an error
+        done += count;
+    }
+    return true;
+}
+
 std::string TempSampleFile::spill() {
     spilled_ = true;
-    if (!memory_.empty()) {
-        const std::size_t bytes = memory_.size() * sizeof(float);
-        if (auto reason = writeAllAt(fd_, memory_.data(), bytes, 0); !reason.empty()) // the file is empty until now
+    // The interleaved samples in memory, moved to the file's planar blocks a chunk at a time.
+    AudioBuffer planar(channels_, io::kChunkFrames);
+    for (std::int64_t done = 0; done < frames_;) {
+        const int count = int(std::min<std::int64_t>(io::kChunkFrames, frames_ - done));
+        io::deinterleave(memory_.data() + std::size_t(done) * std::size_t(channels_), planar.view().frameRange(0, count));
+        if (auto reason = writeFile(ConstAudioView(planar.view().frameRange(0, count)), done); !reason.empty())
             return "cannot write the temporary file: " + reason;
-        spilledBytes_ += bytes;
+        done += count;
     }
     std::vector<float>().swap(memory_); // give the memory back
     return {};
@@ -318,14 +355,8 @@ std::string TempSampleFile::write(const ConstAudioView& view) {
     }
     if (!spilled_)
         if (auto error = spill(); !error.empty()) return error;
-    if (interleaved_.size() < samples) interleaved_.resize(samples);
-    io::interleave(view, interleaved_.data());
-    const std::size_t bytes = samples * sizeof(float);
     // Spilled, the file holds every frame written so far: the new ones go after them.
-    const std::uint64_t end = std::uint64_t(frames_) * std::uint64_t(channels_) * sizeof(float);
-    if (auto reason = writeAllAt(fd_, interleaved_.data(), bytes, end); !reason.empty())
-        return "cannot write the temporary file: " + reason;
-    spilledBytes_ += bytes;
+    if (auto reason = writeFile(view, frames_); !reason.empty()) return "cannot write the temporary file: " + reason;
     frames_ += view.frames;
     return {};
 }
@@ -335,17 +366,14 @@ std::string TempSampleFile::rewind() { return seek(0); }
 std::string TempSampleFile::seek(std::int64_t frame) {
     if (fd_ < 0) return "temporary file is not open";
     if (frame < 0 || frame > frames_) return "internal: a seek past the end of a temporary file";
-    const std::size_t sample = std::size_t(frame) * std::size_t(channels_);
-    readPosition_ = sample;
-    readOffset_ = std::uint64_t(sample) * sizeof(float);
+    readFrame_ = frame;
     return {};
 }
 
 std::string TempSampleFile::clear() {
     if (fd_ < 0) return "temporary file is not open";
     frames_ = 0;
-    readPosition_ = 0;
-    readOffset_ = 0;
+    readFrame_ = 0;
     memory_.clear(); // keeps its capacity for the next run
     if (!spilled_) return {};
     // Stays a file: a long output would only fill the memory again.
@@ -354,24 +382,9 @@ std::string TempSampleFile::clear() {
 }
 
 std::int64_t TempSampleFile::read(const AudioView& view) {
-    if (fd_ < 0) return -1;
-    const std::size_t samples = std::size_t(view.frames) * std::size_t(channels_);
-    if (!spilled_) {
-        const std::size_t available = std::min(samples, memory_.size() - readPosition_);
-        const int frames = int(available / std::size_t(channels_));
-        io::deinterleave(memory_.data() + readPosition_, view.frameRange(0, frames));
-        readPosition_ += std::size_t(frames) * std::size_t(channels_);
-        return frames;
-    }
-    if (interleaved_.size() < samples) interleaved_.resize(samples);
-    const std::uint64_t end = std::uint64_t(frames_) * std::uint64_t(channels_) * sizeof(float);
-    const std::size_t wanted = std::size_t(std::min<std::uint64_t>(samples * sizeof(float), end - std::min(end, readOffset_)));
-    const std::int64_t got = readAllAt(fd_, interleaved_.data(), wanted, readOffset_);
-    if (got < 0) return -1;
-    const int frames = int(std::size_t(got) / sizeof(float) / std::size_t(channels_));
-    io::deinterleave(interleaved_.data(), view.frameRange(0, frames));
-    readOffset_ += std::uint64_t(frames) * std::uint64_t(channels_) * sizeof(float);
-    return frames;
+    const std::int64_t got = readAt(readFrame_, view);
+    if (got > 0) readFrame_ += got;
+    return got;
 }
 
 std::string TempSampleFile::flush() {
@@ -379,22 +392,14 @@ std::string TempSampleFile::flush() {
     return {}; // written straight to the file: nothing is held back
 }
 
-std::int64_t TempSampleFile::readAt(std::int64_t frame, const AudioView& view, std::vector<float>& interleaved) const {
+std::int64_t TempSampleFile::readAt(std::int64_t frame, const AudioView& view) const {
     if (fd_ < 0 || frame < 0) return -1;
     const int frames = int(std::clamp<std::int64_t>(frames_ - frame, 0, view.frames));
-    const std::size_t samples = std::size_t(frames) * std::size_t(channels_);
-    const std::size_t first = std::size_t(frame) * std::size_t(channels_);
     if (!spilled_) {
-        io::deinterleave(memory_.data() + first, view.frameRange(0, frames));
+        io::deinterleave(memory_.data() + std::size_t(frame) * std::size_t(channels_), view.frameRange(0, frames));
         return frames;
     }
-    if (interleaved.size() < samples) interleaved.resize(samples);
-    // pread: no shared file position, so readers on other threads do not disturb each other.
-    const std::size_t wanted = samples * sizeof(float);
-    if (readAllAt(fd_, interleaved.data(), wanted, std::uint64_t(first) * sizeof(float)) != std::int64_t(wanted))
-        return -1; // the frames were written: a short file is an error
-    io::deinterleave(interleaved.data(), view.frameRange(0, frames));
-    return frames;
+    return readFile(frame, view.frameRange(0, frames)) ? frames : -1;
 }
 
 // ---- the limiter's gain tape ---------------------------------------------------------------
@@ -858,7 +863,7 @@ public:
         while (done < block.frames && next_ < segments_.size()) {
             const ProbeSegment& s = segments_[next_];
             const int n = int(std::min<std::int64_t>(s.warmup + s.frames - at_, block.frames - done));
-            if (file_.readAt(s.start + at_, block.frameRange(done, n), interleaved_) != n) return -1;
+            if (file_.readAt(s.start + at_, block.frameRange(done, n)) != n) return -1;
             done += n;
             at_ += n;
             if (at_ == s.warmup + s.frames) ++next_, at_ = 0;
@@ -871,7 +876,6 @@ private:
     const std::vector<ProbeSegment>& segments_;
     std::size_t next_ = 0;
     std::int64_t at_ = 0; ///< frames of segments_[next_] done
-    std::vector<float> interleaved_;
 };
 
 /// One channel's K-weighting (BS.1770): two biquads, direct form I, in double.

@@ -171,28 +171,35 @@ public:
     /// Returns "" or an error.
     std::string flush();
     /// Reads up to view.frames frames from `frame` on without moving the read position: several
-    /// threads may read at once (each with its own `interleaved` buffer), as long as nothing is
-    /// written meanwhile and flush() was called after the last write. Returns the frames read (0
-    /// at the end) or -1 on error.
-    std::int64_t readAt(std::int64_t frame, const AudioView& view, std::vector<float>& interleaved) const;
+    /// threads may read at once, as long as nothing is written meanwhile and flush() was called
+    /// after the last write. Returns the frames read (0 at the end) or -1 on error.
+    std::int64_t readAt(std::int64_t frame, const AudioView& view) const;
     std::int64_t frames() const { return frames_; }           ///< frames written
     int channels() const { return channels_; }                ///< as created
     bool onDisk() const { return spilled_; }                  ///< the samples went to the file
     std::uint64_t fileBytes() const { return spilledBytes_; } ///< bytes written to the file, all in all
 
 private:
+    /// The file holds blocks of this many frames, each channel's samples in a row: the callers'
+    /// planar channels go to and come from the file with no (de)interleaving (pread and pwrite
+    /// of each channel's part of a block; 64 KiB a channel).
+    static constexpr std::int64_t kFileBlockFrames = 16384;
     std::string spill();
+    /// Where (frame, channel) is in the file, in bytes.
+    std::uint64_t fileOffset(std::int64_t frame, int channel) const;
+    /// Writes the frames of `view` as frames `frame` ..; "" or the reason.
+    std::string writeFile(const ConstAudioView& view, std::int64_t frame);
+    /// Reads frames `frame` .. into `view` (all written); false on an error.
+    bool readFile(std::int64_t frame, const AudioView& view) const;
     int fd_ = -1; ///< the unlinked scratch file (pread / pwrite)
     std::string folder_;
     int channels_ = 0;
     std::int64_t frames_ = 0;
     std::size_t memoryLimit_ = kInMemorySamples;
-    std::vector<float> memory_;    ///< the samples, while they fit
-    std::size_t readPosition_ = 0; ///< in memory_, samples
+    std::vector<float> memory_;  ///< the samples, while they fit
+    std::int64_t readFrame_ = 0; ///< where read() goes on
     bool spilled_ = false;
     std::uint64_t spilledBytes_ = 0;
-    std::uint64_t readOffset_ = 0; ///< where read() goes on in the file, bytes
-    std::vector<float> interleaved_;
 };
 
 /// A limiter's gain tape (LimiterGainTape, nodes/dynamics/Limiter.h) in a TempSampleFile of one
