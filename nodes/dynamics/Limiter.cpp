@@ -638,6 +638,12 @@ private:
                     pairWeights_[std::size_t(1 + e)][std::size_t(k)][std::size_t(p)] =
                         roundUp(outside[std::size_t(e)][std::size_t(k)][std::size_t(p)]);
             }
+        weightSums_ = 0; // max over k of sum_p pairWeights_[0][k][p], each sum rounded up
+        for (const auto& phaseWeights : pairWeights_[0]) {
+            double sum = 0;
+            for (const float w : phaseWeights) sum += double(w);
+            weightSums_ = std::max(weightSums_, sum * (1 + 1e-12));
+        }
         // The float rounding of a sum over the 174 taps is < 1e-4 of sum |h_k| |x| (detect()).
         roundingFactor_ = 1e-4 * sumMagnitude;
         const std::size_t padded = std::size_t(maxBlockFrames()) + 1 + kTileFrames;
@@ -707,15 +713,26 @@ private:
             const float* chunk = chunks_.data() + c;
             for (int t = 0; t < tiles; ++t) windows[t] = windows[t] < chunk[t] ? chunk[t] : windows[t];
         }
-        weightedBounds(0, 0, tiles);
+        // First by the window's loudest chunk for every tap (sum_p w_k[p] M_p <= (sum_p w_k[p])
+        // max M_p), which settles most tiles of most material without the pair sums; then the
+        // pair sums for the runs of tiles that are left.
         constexpr double quietFactor = 1.125 * (1 + 1e-4) * kRefinementFactor * kWeightedSumFactor;
+        const double wholeWindowFactor = std::max(quietFactor * weightSums_, annexFactor_);
         for (int t = 0; t < tiles; ++t) {
             // (a window with an infinite chunk is never quiet: its Annex 2 term is infinite)
-            const double quietAt =
-                std::max(quietFactor * double(weightedBound_[0][std::size_t(t)]), annexFactor_ * double(windows[t]));
+            const double quietAt = wholeWindowFactor * double(windows[t]);
             tileState_[std::size_t(t)] =
                 quietAt <= thresholdCeiling_ || quietAt <= thresholdOf(t) ? kTileQuiet : kTileEstimate; // inf: not quiet
         }
+        forRuns(tiles, frames, kTileEstimate, [&](int first, int end) {
+            const int firstTile = first / kTileFrames, endTile = (end + kTileFrames - 1) / kTileFrames;
+            weightedBounds(0, firstTile, endTile);
+            for (int t = firstTile; t < endTile; ++t) {
+                const double quietAt =
+                    std::max(quietFactor * double(weightedBound_[0][std::size_t(t)]), annexFactor_ * double(windows[t]));
+                if (quietAt <= thresholdCeiling_ || quietAt <= thresholdOf(t)) tileState_[std::size_t(t)] = kTileQuiet;
+            }
+        });
         // Level 2: runs of loud tiles get the estimates, cheapest first, until one rules an over
         // out. (`!(x <= C)`: a NaN bound runs the filter.)
         for (int e = 0; e < kEstimateLevels; ++e) {
@@ -969,6 +986,7 @@ private:
     double thresholdCeiling_ = 0;   ///< the instance's ceiling C, the least threshold
     bool exhaustive_ = false;       ///< setLimiterExhaustiveDetection() when prepared
     double annexFactor_ = 0;        ///< the Annex 2 values' bound: |v| <= annexFactor_ max|x| over the window
+    double weightSums_ = 0;         ///< the largest phase's sum of pairWeights_[0]: |z| <= weightSums_ max|x|
     double roundingFactor_ = 0;     ///< the float rounding of the estimates and the filter, times max|x|
     /// [level][k][pair]: sum |h_k[j]| over the taps j that read the pair (level 0: all taps,
     /// 1 + e: those outside estimate e), rounded up to float.
