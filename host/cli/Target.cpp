@@ -301,31 +301,32 @@ std::uint64_t TempSampleFile::fileOffset(std::int64_t frame, int channel) const 
     return sample * sizeof(float);
 }
 
-std::string TempSampleFile::writeFile(const ConstAudioView& view, std::int64_t frame) {
-    for (int done = 0; done < view.frames;) {
+template <class Part> bool TempSampleFile::forEachPart(std::int64_t frame, int frames, Part&& part) const {
+    for (int done = 0; done < frames;) {
         const std::int64_t at = frame + done;
-        const int count = int(std::min<std::int64_t>(view.frames - done, kFileBlockFrames - at % kFileBlockFrames));
+        const int count = int(std::min<std::int64_t>(frames - done, kFileBlockFrames - at % kFileBlockFrames));
         for (int c = 0; c < channels_; ++c)
-            if (auto reason = writeAllAt(fd_, view.channel(c) + done, sizeof(float) * std::size_t(count), fileOffset(at, c));
-                !reason.empty())
-                return reason;
-        done += count;
-    }
-    spilledBytes_ += sizeof(float) * std::size_t(view.frames) * std::size_t(channels_);
-    return {};
-}
-
-bool TempSampleFile::readFile(std::int64_t frame, const AudioView& view) const {
-    for (int done = 0; done < view.frames;) {
-        const std::int64_t at = frame + done;
-        const int count = int(std::min<std::int64_t>(view.frames - done, kFileBlockFrames - at % kFileBlockFrames));
-        const std::size_t bytes = sizeof(float) * std::size_t(count);
-        for (int c = 0; c < channels_; ++c)
-            if (readAllAt(fd_, view.channel(c) + done, bytes, fileOffset(at, c)) != std::int64_t(bytes))
-                return false; // the frames were written: a short file is an error
+            if (!part(c, done, sizeof(float) * std::size_t(count), fileOffset(at, c))) return false;
         done += count;
     }
     return true;
+}
+
+std::string TempSampleFile::writeFile(const ConstAudioView& view, std::int64_t frame) {
+    std::string reason;
+    forEachPart(frame, view.frames, [&](int c, int done, std::size_t bytes, std::uint64_t offset) {
+        reason = writeAllAt(fd_, view.channel(c) + done, bytes, offset);
+        return reason.empty();
+    });
+    if (reason.empty()) spilledBytes_ += sizeof(float) * std::size_t(view.frames) * std::size_t(channels_);
+    return reason;
+}
+
+bool TempSampleFile::readFile(std::int64_t frame, const AudioView& view) const {
+    // The frames were written: a short file is an error.
+    return forEachPart(frame, view.frames, [&](int c, int done, std::size_t bytes, std::uint64_t offset) {
+        return readAllAt(fd_, view.channel(c) + done, bytes, offset) == std::int64_t(bytes);
+    });
 }
 
 std::string TempSampleFile::spill() {

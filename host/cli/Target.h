@@ -187,6 +187,10 @@ private:
     std::string spill();
     /// Where (frame, channel) is in the file, in bytes.
     std::uint64_t fileOffset(std::int64_t frame, int channel) const;
+    /// Calls part(channel, first, bytes, offset) for each channel's part of each block that
+    /// frames `frame` .. `frame + frames` cross (`first`: the part's first frame of the range), in
+    /// order; false as soon as a part returns false.
+    template <class Part> bool forEachPart(std::int64_t frame, int frames, Part&& part) const;
     /// Writes the frames of `view` as frames `frame` ..; "" or the reason.
     std::string writeFile(const ConstAudioView& view, std::int64_t frame);
     /// Reads frames `frame` .. into `view` (all written); false on an error.
