@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -390,9 +391,10 @@ TEST_CASE("safety: an output keeps only its last stretches in the page cache, an
     // The writer starts each 8 MiB stretch's writeback as the file grows and drops the clean
     // pages two stretches behind its end (host/io/AudioFile.cpp): a long output reuses a few
     // pages instead of filling the cache. Dropping must never lose a byte: the file read back
-    // through libsndfile is every sample written, in a new file and in one that replaces another.
+    // through libsndfile is every sample written, in a new file and in one that replaces another,
+    // through libsndfile's own writes (float) and the writer's packed raw writes (24-bit PCM).
     TempDir dir;
-    constexpr int kRate = 48000, kSeconds = 180, kBlock = kRate / 4; // 66 MiB of float stereo
+    constexpr int kRate = 48000, kSeconds = 180, kBlock = kRate / 4; // 66 MiB of float stereo, 49 of wav24
     AudioBuffer block(2, kBlock);
     const auto sample = [](std::int64_t frame, int channel) {
         return float((frame * 2654435761u + std::uint64_t(channel) * 40503u) % 65521u) / 65521.0f - 0.5f;
@@ -415,30 +417,37 @@ TEST_CASE("safety: an output keeps only its last stretches in the page cache, an
         dropsPages = residentPages(replaced) < before;
         if (!dropsPages) WARN("this file system keeps clean pages cached (tmpfs?): the drop is not measurable here");
     }
-    for (const std::string& path : {fresh, replaced}) {
-        CAPTURE(path);
-        io::AudioFileWriter writer;
-        REQUIRE(writer.open(path, io::OutputFormat::Wav32f, kRate, 2) == "");
-        for (std::int64_t done = 0; done < std::int64_t(kRate) * kSeconds; done += kBlock) {
-            for (int c = 0; c < 2; ++c)
-                for (int i = 0; i < kBlock; ++i) block.channel(c)[i] = sample(done + i, c);
-            REQUIRE(writer.write(block.view()) == "");
-            // A render's pace, about 200x real time: the disk keeps up, as it does for a render.
-            std::this_thread::sleep_for(std::chrono::microseconds(1200));
+    const long pageBytes = ::sysconf(_SC_PAGESIZE);
+    for (const io::OutputFormat format : {io::OutputFormat::Wav32f, io::OutputFormat::Wav24})
+        for (const std::string& path : {fresh, replaced}) {
+            CAPTURE(io::outputFormatName(format), path);
+            // Exact for float; 24-bit samples are within the TPDF dither's 1 LSB and the rounding's
+            // half of the written value (a lost or misplaced page is off by far more).
+            const float tolerance = format == io::OutputFormat::Wav32f ? 0.0f : 1.5f / 8388608.0f;
+            if (path == fresh) fs::remove(fresh); // new in each format's round
+            io::AudioFileWriter writer;
+            REQUIRE(writer.open(path, format, kRate, 2) == "");
+            for (std::int64_t done = 0; done < std::int64_t(kRate) * kSeconds; done += kBlock) {
+                for (int c = 0; c < 2; ++c)
+                    for (int i = 0; i < kBlock; ++i) block.channel(c)[i] = sample(done + i, c);
+                REQUIRE(writer.write(block.view()) == "");
+                // A render's pace, about 200x real time: the disk keeps up, as it does for a render.
+                std::this_thread::sleep_for(std::chrono::microseconds(1200));
+            }
+            REQUIRE(writer.commit() == "");
+            const long pages = (long(fs::file_size(path)) + pageBytes - 1) / pageBytes, resident = residentPages(path);
+            CAPTURE(pages, resident);
+            if (dropsPages) CHECK(resident < pages * 3 / 4); // 16 to 24 MiB of 66 (or of 49)
+            io::AudioFileReader reader;
+            REQUIRE(reader.open(path) == "");
+            REQUIRE(reader.frames() == std::int64_t(kRate) * kSeconds);
+            std::int64_t wrong = 0;
+            for (std::int64_t done = 0; done < reader.frames(); done += kBlock) {
+                REQUIRE(reader.read(block.view()) == kBlock);
+                for (int c = 0; c < 2; ++c)
+                    for (int i = 0; i < kBlock; ++i)
+                        wrong += !(std::fabs(block.channel(c)[i] - sample(done + i, c)) <= tolerance);
+            }
+            CHECK(wrong == 0);
         }
-        REQUIRE(writer.commit() == "");
-        const long pages = long((fs::file_size(path) + 4095) / 4096), resident = residentPages(path);
-        CAPTURE(pages, resident);
-        if (dropsPages) CHECK(resident < pages * 3 / 4); // 16 to 24 MiB of 66
-        io::AudioFileReader reader;
-        REQUIRE(reader.open(path) == "");
-        REQUIRE(reader.frames() == std::int64_t(kRate) * kSeconds);
-        std::int64_t wrong = 0;
-        for (std::int64_t done = 0; done < reader.frames(); done += kBlock) {
-            REQUIRE(reader.read(block.view()) == kBlock);
-            for (int c = 0; c < 2; ++c)
-                for (int i = 0; i < kBlock; ++i) wrong += block.channel(c)[i] != sample(done + i, c);
-        }
-        CHECK(wrong == 0);
-    }
 }
