@@ -5,7 +5,10 @@
 // The audio is a 60 s loop generated in memory (noise bursts and tones with moving levels),
 // played 10 times, fed in 4096-frame blocks: planar to our meter, interleaved (prepared
 // beforehand, not timed) to libebur128 with EBUR128_MODE_I | EBUR128_MODE_LRA |
-// EBUR128_MODE_TRUE_PEAK. Prints the median of several runs of each, alternating, and the ratio.
+// EBUR128_MODE_TRUE_PEAK. Prints the median of several runs of each, alternating, and the ratio;
+// also the K-weighting filter alone (KWeightingFilter, a sum taken after every block as the
+// meter takes its 100 ms steps), in nanoseconds per stereo frame: the meter's recursion, which
+// `render --target` runs three times.
 // Usage: bench_loudness [--quick] [--runs N]
 #include "bench/BenchMaterial.h"
 #include "core/Simd.h"
@@ -88,6 +91,27 @@ Result runOurs(const Loop& loop, double audioSeconds, int oversampling) {
     return r;
 }
 
+/// The K-weighting filter alone (KWeightingFilter: the meter's part that is a recursion).
+double runKWeighting(const Loop& loop, double audioSeconds) {
+    const auto start = std::chrono::steady_clock::now();
+    KWeightingFilter filter;
+    if (!filter.prepare(kRate, 2).empty()) std::exit(1);
+    const std::int64_t total = std::llround(audioSeconds * kRate);
+    const std::int64_t loopFrames = std::int64_t(loop.left.size());
+    double sums[2] = {}, energy = 0;
+    for (std::int64_t done = 0; done < total;) {
+        const std::int64_t at = done % loopFrames;
+        const int n = int(std::min<std::int64_t>({kBlockFrames, total - done, loopFrames - at}));
+        const float* pointers[2] = {loop.left.data() + at, loop.right.data() + at};
+        filter.process(pointers, 0, n);
+        filter.takeSums(sums);
+        energy += sums[0] + sums[1];
+        done += n;
+    }
+    if (!(energy > 0)) std::exit(1);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 Result runEbur128(const Loop& loop, double audioSeconds) {
     const auto start = std::chrono::steady_clock::now();
     ebur128_state* st = ebur128_init(2, (unsigned long)kRate, EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK);
@@ -133,7 +157,7 @@ int main(int argc, char** argv) {
     const Loop loop = makeLoop();
     std::printf("loudness analysis of %.0f s of 48 kHz stereo (integrated + LRA + true peak 4x), %d runs, simd %s\n",
                 audioSeconds, runs, simdArchName(detectSimdArch()));
-    std::vector<double> ours, ours8, theirs;
+    std::vector<double> ours, ours8, theirs, kWeighting;
     Result lastOurs, lastOurs8, lastTheirs;
     for (int run = 0; run < runs; ++run) {
         lastOurs = runOurs(loop, audioSeconds, 4);
@@ -142,12 +166,16 @@ int main(int argc, char** argv) {
         ours8.push_back(lastOurs8.seconds);
         lastTheirs = runEbur128(loop, audioSeconds);
         theirs.push_back(lastTheirs.seconds);
+        kWeighting.push_back(runKWeighting(loop, audioSeconds));
     }
     const double oursMedian = bench::median(ours), ours8Median = bench::median(ours8);
     std::printf("  stagegraph LoudnessMeter (4x): %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 oursMedian, audioSeconds / oursMedian, lastOurs.integrated, lastOurs.range, lastOurs.truePeak);
     std::printf("  stagegraph LoudnessMeter (8x): %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 ours8Median, audioSeconds / ours8Median, lastOurs8.integrated, lastOurs8.range, lastOurs8.truePeak);
+    const double kWeightingMedian = bench::median(kWeighting);
+    std::printf("  stagegraph K-weighting alone:  %8.3f s  %7.0fx realtime   %.2f ns per frame\n", kWeightingMedian,
+                audioSeconds / kWeightingMedian, kWeightingMedian / (audioSeconds * kRate) * 1e9);
     const double theirsMedian = bench::median(theirs);
     std::printf("  libebur128 %d.%d.%d:               %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 EBUR128_VERSION_MAJOR, EBUR128_VERSION_MINOR, EBUR128_VERSION_PATCH, theirsMedian, audioSeconds / theirsMedian,
