@@ -167,15 +167,28 @@ def make_material(work, long_too):
 # ---- running ----------------------------------------------------------------------------------
 
 
-def run(cmd, log):
-    """Runs `cmd`; returns (wall seconds, CPU seconds (user + system), peak RSS in MiB). Exits on
-    failure, showing its stderr. The figures come from /usr/bin/time: a child forked from this
-    Python process would report Python's own peak memory (Linux keeps it across exec)."""
+def warm(paths):
+    """Reads the files through once, so that they are in the page cache."""
+    for path in paths:
+        with open(path, "rb", buffering=0) as f:
+            while f.read(8 << 20):
+                pass
+
+
+def run(cmd, log, inputs=()):
+    """Runs `cmd`, which reads the files `inputs`; returns (wall seconds, CPU seconds (user +
+    system), peak RSS in MiB). Exits on failure, showing its stderr. The figures come from
+    /usr/bin/time: a child forked from this Python process would report Python's own peak memory
+    (Linux keeps it across exec)."""
     figures = log + ".time"
     # Every run starts without the file data the runs before it left for the kernel to write
     # back (sync, not timed): otherwise a tool pays for another's writeback, landing on its
     # cores in the middle of its run (ffmpeg's 173 MB output before W1-target's, in alternation).
     os.sync()
+    # And with its inputs in the page cache (read once, not timed): a kernel that pages out
+    # file data left idle for a while (this VM runs DAMON's proactive pageout) would otherwise
+    # make the first tool of a round read them from the disk and the next ones from memory.
+    warm(inputs)
     with open(log, "wb") as err:
         began = time.perf_counter()
         status = subprocess.call(["/usr/bin/time", "-f", "%U %S %M", "-o", figures] + cmd, stdin=subprocess.DEVNULL,
@@ -315,10 +328,11 @@ def main():
         print(f"stagegraph {sg}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {args.runs} rounds, "
               "tools in alternation", flush=True)
         results = {name: [(tool, [], [], []) for tool, _ in table[name]] for name in chosen}
+        inputs = {"W1": [master], "W1-target": [master], "W2": tracks, "analyze": [master]}
         for round_index in range(args.runs):
             for name in chosen:
                 for k, (tool, cmd) in enumerate(table[name]):
-                    wall, cpu, rss = run(cmd, logs)
+                    wall, cpu, rss = run(cmd, logs, inputs[name])
                     results[name][k][1].append(wall)
                     results[name][k][2].append(cpu)
                     results[name][k][3].append(rss)
@@ -346,7 +360,7 @@ def main():
                                   ("render W1 --target", [sg, "render", w1, "-i", path, "-o", os.path.join(out, "long.wav"),
                                                           "--target", "spotify"]),
                                   ("analyze", [sg, "analyze", path])):
-                    wall, cpu, rss = run(cmd, logs)
+                    wall, cpu, rss = run(cmd, logs, [path])
                     print(f"  {what:20} {label}: {wall:7.2f} s wall, {cpu:7.2f} s CPU, peak RSS {rss:7.1f} MiB")
     finally:
         shutil.rmtree(out, ignore_errors=True)
