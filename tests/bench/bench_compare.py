@@ -4,7 +4,9 @@
 `make bench-compare` runs this. It makes its own material (deterministic, music-like and hostile:
 tones, kicks, noise bursts, inter-sample-peak bursts, clicks, near-silence), then runs every tool
 on every workload in alternation, N rounds, and prints the median whole-process wall time, the
-ratio to stagegraph and the peak resident memory (getrusage of the child):
+ratio to stagegraph and the peak resident memory (getrusage of the child). Before each timed run
+(not timed) it syncs the previous tools' writeback and reads the run's inputs once, so every tool
+starts from the same state: nothing of another's to write back, its inputs in the page cache.
 
   W1         mastering chain, 10 min 48 kHz stereo float WAV -> 24-bit WAV (tests/bench/graphs/w1.yaml)
   W1-target  W1 with --target spotify (-14 LUFS, -1 dBTP); ffmpeg's peer adds loudnorm=I=-14:TP=-1
