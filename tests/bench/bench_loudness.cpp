@@ -64,6 +64,19 @@ Loop makeLoop() {
     return loop;
 }
 
+/// Calls feed(at, n) for the blocks of `audioSeconds` of the loop played over and over: frames
+/// [at, at + n) of the loop, at most kBlockFrames, none across the loop's end.
+template <class Feed> void forEachBlock(const Loop& loop, double audioSeconds, Feed&& feed) {
+    const std::int64_t total = std::llround(audioSeconds * kRate);
+    const std::int64_t loopFrames = std::int64_t(loop.left.size());
+    for (std::int64_t done = 0; done < total;) {
+        const std::int64_t at = done % loopFrames;
+        const int n = int(std::min<std::int64_t>({kBlockFrames, total - done, loopFrames - at}));
+        feed(at, n);
+        done += n;
+    }
+}
+
 struct Result {
     double seconds = 0, integrated = 0, range = 0, truePeak = 0;
 };
@@ -74,15 +87,10 @@ Result runOurs(const Loop& loop, double audioSeconds, int oversampling) {
     LoudnessOptions options;
     options.truePeakOversampling = oversampling;
     if (!meter.prepare(kRate, 2, options).empty()) std::exit(1);
-    const std::int64_t total = std::llround(audioSeconds * kRate);
-    const std::int64_t loopFrames = std::int64_t(loop.left.size());
-    for (std::int64_t done = 0; done < total;) {
-        const std::int64_t at = done % loopFrames;
-        const int n = int(std::min<std::int64_t>({kBlockFrames, total - done, loopFrames - at}));
+    forEachBlock(loop, audioSeconds, [&](std::int64_t at, int n) {
         const float* pointers[2] = {loop.left.data() + at, loop.right.data() + at};
         meter.process(pointers, n);
-        done += n;
-    }
+    });
     Result r;
     r.integrated = meter.integratedLufs();
     r.range = meter.loudnessRangeLu();
@@ -96,18 +104,13 @@ double runKWeighting(const Loop& loop, double audioSeconds) {
     const auto start = std::chrono::steady_clock::now();
     KWeightingFilter filter;
     if (!filter.prepare(kRate, 2).empty()) std::exit(1);
-    const std::int64_t total = std::llround(audioSeconds * kRate);
-    const std::int64_t loopFrames = std::int64_t(loop.left.size());
     double sums[2] = {}, energy = 0;
-    for (std::int64_t done = 0; done < total;) {
-        const std::int64_t at = done % loopFrames;
-        const int n = int(std::min<std::int64_t>({kBlockFrames, total - done, loopFrames - at}));
+    forEachBlock(loop, audioSeconds, [&](std::int64_t at, int n) {
         const float* pointers[2] = {loop.left.data() + at, loop.right.data() + at};
         filter.process(pointers, 0, n);
         filter.takeSums(sums);
         energy += sums[0] + sums[1];
-        done += n;
-    }
+    });
     if (!(energy > 0)) std::exit(1);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -116,14 +119,8 @@ Result runEbur128(const Loop& loop, double audioSeconds) {
     const auto start = std::chrono::steady_clock::now();
     ebur128_state* st = ebur128_init(2, (unsigned long)kRate, EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK);
     if (!st) std::exit(1);
-    const std::int64_t total = std::llround(audioSeconds * kRate);
-    const std::int64_t loopFrames = std::int64_t(loop.left.size());
-    for (std::int64_t done = 0; done < total;) {
-        const std::int64_t at = done % loopFrames;
-        const int n = int(std::min<std::int64_t>({kBlockFrames, total - done, loopFrames - at}));
-        ebur128_add_frames_float(st, loop.interleaved.data() + 2 * at, std::size_t(n));
-        done += n;
-    }
+    forEachBlock(loop, audioSeconds,
+                 [&](std::int64_t at, int n) { ebur128_add_frames_float(st, loop.interleaved.data() + 2 * at, std::size_t(n)); });
     Result r;
     ebur128_loudness_global(st, &r.integrated);
     ebur128_loudness_range(st, &r.range);
