@@ -556,9 +556,63 @@ TEST_CASE("TempSampleFile gives back every sample, in memory and spilled to its 
             CHECK(file.read(block.view()) == 0); // the end
             for (int c = 0; c < kChannels; ++c)
                 CHECK(std::memcmp(back[std::size_t(c)].data(), x[std::size_t(c)].data(), sizeof(float) * kFrames) == 0);
+            // readAt, after flush(): stretches within a block, across blocks, at the end.
+            REQUIRE(file.flush() == "");
+            for (std::int64_t at : {std::int64_t(0), std::int64_t(16380), std::int64_t(32000), std::int64_t(kFrames - 700)}) {
+                CAPTURE(at);
+                REQUIRE(file.readAt(at, block.view()) == std::min<std::int64_t>(4096, kFrames - at));
+                for (int c = 0; c < kChannels; ++c)
+                    CHECK(std::memcmp(block.channel(c), x[std::size_t(c)].data() + at,
+                                      sizeof(float) * std::size_t(std::min<std::int64_t>(4096, kFrames - at))) == 0);
+            }
         }
     }
     CHECK(dir.list().empty()); // the file was unlinked when it was created
+}
+
+TEST_CASE("TempSampleFile: a scratch file flushed part way is written on, and read, again", "[render][target][scratch]") {
+    // The file holds blocks of 16384 frames: flushes and reads that end inside a block, on a
+    // block's edge and just past it, with writes going on after each.
+    TempDir dir;
+    constexpr int kFrames = 300000;
+    const Planar x = {test::noise(kFrames, 1.0f, 31), test::noise(kFrames, 1.0f, 32)};
+    for (std::size_t limit : {std::size_t(0), std::size_t(2) * 100000}) { // a file from the start; spilled on the way
+        CAPTURE(limit);
+        cli::TempSampleFile file;
+        REQUIRE(file.create(dir.path(), 2, limit) == "");
+        AudioBuffer block(2, 5000);
+        int written = 0;
+        const auto readBack = [&](std::int64_t from) {
+            REQUIRE(file.seek(from) == "");
+            for (std::int64_t at = from; at < written;) {
+                const std::int64_t got = file.read(block.view());
+                REQUIRE(got == std::min<std::int64_t>(5000, written - at));
+                for (int c = 0; c < 2; ++c)
+                    REQUIRE(std::memcmp(block.channel(c), x[std::size_t(c)].data() + at, sizeof(float) * std::size_t(got)) == 0);
+                at += got;
+            }
+            CHECK(file.read(block.view()) == 0);
+        };
+        for (const int until : {20000, 20001, 70000, 131072, 131073, kFrames}) {
+            CAPTURE(until);
+            while (written < until) {
+                const int n = std::min(until - written, 4099);
+                for (int c = 0; c < 2; ++c) std::copy_n(x[std::size_t(c)].data() + written, n, block.channel(c));
+                REQUIRE(file.write(ConstAudioView(block.view().frameRange(0, n))) == "");
+                written += n;
+            }
+            REQUIRE(file.flush() == "");
+            const std::int64_t tail = std::max(0, written - 3000);
+            REQUIRE(file.readAt(tail, block.view()) == written - tail);
+            for (int c = 0; c < 2; ++c)
+                CHECK(std::memcmp(block.channel(c), x[std::size_t(c)].data() + tail,
+                                  sizeof(float) * std::size_t(written - tail)) == 0);
+            readBack(0);
+            readBack(written / 3);
+        }
+        CHECK(file.onDisk());
+        CHECK(file.fileBytes() == std::uint64_t(kFrames) * 2 * sizeof(float));
+    }
 }
 
 namespace {
