@@ -58,6 +58,15 @@ template <typename Sample> struct BasicAudioView {
 using AudioView = BasicAudioView<float>;
 using ConstAudioView = BasicAudioView<const float>;
 
+namespace detail {
+/// `bytes` (a multiple of kBufferAlignBytes) of zeroes, 64-byte aligned; throws std::bad_alloc.
+/// Large blocks are fresh pages from the system, zero already: nothing is written here, and
+/// each page is first touched by the thread that first uses it, not by the one that sets up.
+float* allocateZeroedSamples(std::size_t bytes);
+/// Gives back a block of allocateZeroedSamples(bytes) (null: nothing).
+void releaseZeroedSamples(float* data, std::size_t bytes) noexcept;
+} // namespace detail
+
 /// An owning, 64-byte aligned, zero-initialised planar buffer. Allocates only in resize().
 class AudioBuffer {
 public:
@@ -80,9 +89,8 @@ public:
         stride_ = std::size_t(paddedFrames(frames > 0 ? frames : 1));
         std::size_t bytes = sizeof(float) * stride_ * std::size_t(channels > 0 ? channels : 1);
         bytes = (bytes + kBufferAlignBytes - 1) / kBufferAlignBytes * kBufferAlignBytes;
-        data_ = static_cast<float*>(std::aligned_alloc(kBufferAlignBytes, bytes));
-        if (!data_) throw std::bad_alloc();
-        std::memset(data_, 0, bytes);
+        data_ = detail::allocateZeroedSamples(bytes);
+        bytes_ = bytes;
     }
     /// The whole buffer as a view.
     AudioView view() const { return {data_, stride_, channels_, frames_}; }
@@ -94,16 +102,19 @@ public:
 
 private:
     void release() {
-        std::free(data_);
+        detail::releaseZeroedSamples(data_, bytes_);
         data_ = nullptr;
+        bytes_ = 0;
     }
     void swap(AudioBuffer& o) noexcept {
         std::swap(data_, o.data_);
+        std::swap(bytes_, o.bytes_);
         std::swap(stride_, o.stride_);
         std::swap(channels_, o.channels_);
         std::swap(frames_, o.frames_);
     }
     float* data_ = nullptr;
+    std::size_t bytes_ = 0; ///< allocated
     std::size_t stride_ = 0;
     int channels_ = 0;
     int frames_ = 0;
