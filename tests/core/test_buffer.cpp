@@ -47,9 +47,13 @@ TEST_CASE("AudioBuffer is zeroed, aligned and padded at every size, and resizes 
         b.channel(0)[0] = 5.0f;
         AudioBuffer moved(std::move(b));
         CHECK(moved.channel(0)[0] == 5.0f);
+        CHECK(b.channels() == 0);
+        CHECK(b.view().data == nullptr);
         AudioBuffer other(1, 70000);
         other = std::move(moved);
         CHECK(other.channel(0)[0] == 5.0f);
         CHECK(other.frames() == frames);
+        CHECK(moved.frames() == 70000); // the other's mapping, released with it
+        CHECK(allZero(moved));
     }
 }
