@@ -1,15 +1,16 @@
 #include "host/live/AudioDevice.h"
 
-#include <rtaudio/RtAudio.h>
+#include "host/live/AudioBackend.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
-#include <cstdio>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
+#include <dlfcn.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace sg::live {
@@ -22,117 +23,74 @@ std::string lower(std::string_view text) {
     return out;
 }
 
-RtAudio::Api toRtApi(AudioApi api) {
-    switch (api) {
-    case AudioApi::Jack:
-        return RtAudio::UNIX_JACK;
-    case AudioApi::Alsa:
-        return RtAudio::LINUX_ALSA;
-    case AudioApi::Pulse:
-        return RtAudio::LINUX_PULSE;
-    default:
-        return RtAudio::UNSPECIFIED;
-    }
+/// The folder of the running program ("" when /proc does not say).
+std::string programFolder() {
+    char path[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) return {};
+    path[n] = '\0';
+    const char* slash = std::strrchr(path, '/');
+    return slash ? std::string(path, std::size_t(slash - path)) : std::string();
 }
 
-std::optional<AudioApi> fromRtApi(RtAudio::Api api) {
-    switch (api) {
-    case RtAudio::UNIX_JACK:
-        return AudioApi::Jack;
-    case RtAudio::LINUX_ALSA:
-        return AudioApi::Alsa;
-    case RtAudio::LINUX_PULSE:
-        return AudioApi::Pulse;
-    default:
-        return std::nullopt;
+/// Where the module may be (AudioBackend.h gives the order), duplicates dropped.
+std::vector<std::string> modulePaths() {
+    if (const char* chosen = std::getenv("STAGEGRAPH_AUDIO_MODULE"); chosen && *chosen) return {chosen};
+    std::vector<std::string> paths;
+    const auto add = [&paths](std::string path) {
+        if (!path.empty() && std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(std::move(path));
+    };
+    if (const std::string folder = programFolder(); !folder.empty()) {
+        add(folder + "/" STAGEGRAPH_AUDIO_MODULE_NAME);
+        add(folder + "/" STAGEGRAPH_AUDIO_MODULE_FROM_BIN);
     }
+    add(STAGEGRAPH_AUDIO_MODULE_BUILT);
+    add(STAGEGRAPH_AUDIO_MODULE_INSTALLED);
+    add(STAGEGRAPH_AUDIO_MODULE_PACKAGED);
+    return paths;
 }
 
-/// alsa-lib prints its own complaints (no card 0, ...) straight to stderr while devices are
-/// probed. Setup time only, main thread: point fd 2 at /dev/null for the duration.
-class StderrSilencer {
-public:
-    explicit StderrSilencer(bool active) {
-        if (!active) return;
-        std::fflush(stderr);
-        saved_ = dup(2);
-        const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (saved_ >= 0 && null >= 0) dup2(null, 2);
-        if (null >= 0) ::close(null);
-    }
-    ~StderrSilencer() {
-        if (saved_ < 0) return;
-        std::fflush(stderr);
-        dup2(saved_, 2);
-        ::close(saved_);
-    }
-    StderrSilencer(const StderrSilencer&) = delete;
-    StderrSilencer& operator=(const StderrSilencer&) = delete;
-
-private:
-    int saved_ = -1;
+struct LoadedBackend {
+    const AudioBackend* backend = nullptr;
+    std::string error;
 };
 
-/// RtAudio's messages start with the class and function ("RtApiJack::probeDeviceOpen: ").
-std::string cleanMessage(const std::string& text) {
-    std::string out = text;
-    const auto colon = out.find(": ");
-    if (out.rfind("RtApi", 0) == 0 && colon != std::string::npos) out = out.substr(colon + 2);
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ' || out.back() == '.')) out.pop_back();
-    return out;
-}
-
-std::vector<DeviceInfo> queryDevices(RtAudio& rt) {
-    std::vector<DeviceInfo> devices;
-    const unsigned count = rt.getDeviceCount();
-    for (unsigned i = 0; i < count; ++i) {
-        const RtAudio::DeviceInfo info = rt.getDeviceInfo(i);
-        if (!info.probed) continue;
-        DeviceInfo d;
-        d.index = int(i);
-        d.name = info.name;
-        d.inputChannels = int(info.inputChannels);
-        d.outputChannels = int(info.outputChannels);
-        d.isDefaultInput = info.isDefaultInput;
-        d.isDefaultOutput = info.isDefaultOutput;
-        d.preferredRateHz = info.preferredSampleRate;
-        d.ratesHz = info.sampleRates;
-        devices.push_back(std::move(d));
+LoadedBackend loadBackend() {
+    LoadedBackend loaded;
+    std::string tried;
+    for (const std::string& path : modulePaths()) {
+        std::string why;
+        struct stat info {};
+        if (stat(path.c_str(), &info) != 0) {
+            why = std::strerror(errno);
+        } else if (void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
+            // Kept open for the process: its streams and static back end live as long.
+            const auto entry = reinterpret_cast<AudioBackendEntry>(dlsym(module, kAudioBackendEntry));
+            if (entry && (loaded.backend = entry())) return loaded;
+            why = std::string("no ") + kAudioBackendEntry + " in it";
+        } else {
+            const char* message = dlerror();
+            why = message ? message : "it does not load";
+        }
+        tried += (tried.empty() ? "" : "; ") + ("'" + path + "': " + why);
     }
-    return devices;
-}
-
-ApiDevices devicesOf(AudioApi api) {
-    ApiDevices result;
-    result.api = api;
-    result.displayName = RtAudio::getApiDisplayName(toRtApi(api));
-    StderrSilencer quiet(api == AudioApi::Alsa);
-    try {
-        RtAudio rt(toRtApi(api));
-        rt.showWarnings(false);
-        result.devices = queryDevices(rt);
-    } catch (const RtAudioError& e) {
-        result.error = cleanMessage(e.what());
-    }
-    return result;
-}
-
-// ---- runtime errors -----------------------------------------------------------------------
-// RtAudio's error callback carries no user pointer, so the first runtime error of the process
-// goes into this fixed buffer: claimed with an atomic flag, written, then published. No lock,
-// no allocation beyond RtAudio's own std::string argument.
-std::atomic<bool> runtimeErrorClaimed{false};
-std::atomic<bool> runtimeErrorReady{false};
-char runtimeErrorText[512];
-
-void onRuntimeError(RtAudioError::Type type, const std::string& text) {
-    if (type == RtAudioError::WARNING || type == RtAudioError::DEBUG_WARNING) return;
-    if (runtimeErrorClaimed.exchange(true)) return;
-    std::snprintf(runtimeErrorText, sizeof runtimeErrorText, "%s", text.c_str());
-    runtimeErrorReady.store(true, std::memory_order_release);
+    loaded.error = "cannot load the audio devices' module " STAGEGRAPH_AUDIO_MODULE_NAME " (RtAudio), tried " + tried;
+    return loaded;
 }
 
 } // namespace
+
+const AudioBackend* audioBackend(std::string& error) {
+    static const LoadedBackend loaded = loadBackend(); // once, thread-safe
+    error = loaded.error;
+    return loaded.backend;
+}
+
+std::string audioBackendError() {
+    std::string error;
+    audioBackend(error);
+    return error;
+}
 
 const char* audioApiName(AudioApi api) {
     switch (api) {
@@ -156,21 +114,21 @@ std::optional<AudioApi> parseAudioApi(std::string_view text) {
 }
 
 std::vector<AudioApi> compiledApis() {
-    std::vector<RtAudio::Api> apis;
-    RtAudio::getCompiledApi(apis);
-    std::vector<AudioApi> out;
-    for (auto api : apis)
-        if (auto ours = fromRtApi(api)) out.push_back(*ours);
-    return out;
+    std::string error;
+    const AudioBackend* backend = audioBackend(error);
+    return backend ? backend->compiledApis() : std::vector<AudioApi>{};
 }
 
 std::vector<ApiDevices> listDevices(AudioApi api) {
     std::vector<ApiDevices> out;
+    std::string error;
+    const AudioBackend* backend = audioBackend(error);
+    if (!backend) return out;
     if (api != AudioApi::Default) {
-        out.push_back(devicesOf(api));
+        out.push_back(backend->devices(api));
         return out;
     }
-    for (AudioApi each : compiledApis()) out.push_back(devicesOf(each));
+    for (AudioApi each : backend->compiledApis()) out.push_back(backend->devices(each));
     return out;
 }
 
@@ -212,23 +170,7 @@ int findDevice(const std::vector<DeviceInfo>& devices, const std::string& id, bo
 // ---- stream -------------------------------------------------------------------------------
 
 struct AudioStream::State {
-    std::unique_ptr<RtAudio> rt;
-    AudioCallback* callback = nullptr;
-    std::vector<float*> outputs;
-    std::vector<const float*> inputs;
-    bool running = false;
-
-    static int trampoline(void* output, void* input, unsigned frames, double, RtAudioStreamStatus status, void* user) {
-        auto* self = static_cast<State*>(user);
-        auto* out = static_cast<float*>(output);
-        const auto* in = static_cast<const float*>(input);
-        // Non-interleaved: channel c starts c * frames samples into the buffer.
-        for (std::size_t c = 0; c < self->outputs.size(); ++c) self->outputs[c] = out + c * frames;
-        for (std::size_t c = 0; c < self->inputs.size(); ++c) self->inputs[c] = in ? in + c * frames : nullptr;
-        self->callback->processAudio(in && !self->inputs.empty() ? self->inputs.data() : nullptr, self->outputs.data(),
-                                     int(frames), status != 0);
-        return 0;
-    }
+    std::unique_ptr<BackendStream> stream;
 };
 
 AudioStream::AudioStream() : state_(std::make_unique<State>()) {}
@@ -238,14 +180,15 @@ AudioStream::~AudioStream() { close(); }
 std::string AudioStream::open(const StreamRequest& request, AudioCallback& callback, StreamInfo& info, bool& isUsageError) {
     isUsageError = false;
     close();
-    runtimeErrorClaimed.store(false);
-    runtimeErrorReady.store(false);
+    std::string loadError;
+    const AudioBackend* backend = audioBackend(loadError);
+    if (!backend) return loadError;
     // The API: as asked, or the first compiled one that has an output device.
     AudioApi api = request.api;
     ApiDevices devices;
     if (api == AudioApi::Default) {
-        for (AudioApi each : compiledApis()) {
-            devices = devicesOf(each);
+        for (AudioApi each : backend->compiledApis()) {
+            devices = backend->devices(each);
             if (!devices.devices.empty()) {
                 api = each;
                 break;
@@ -253,7 +196,7 @@ std::string AudioStream::open(const StreamRequest& request, AudioCallback& callb
         }
         if (api == AudioApi::Default) return "no audio device found (is a JACK server or PulseAudio running? try --list-devices)";
     } else {
-        devices = devicesOf(api);
+        devices = backend->devices(api);
         if (devices.devices.empty()) {
             std::string why = devices.error.empty() ? "" : ": " + devices.error;
             if (api == AudioApi::Jack) why += " (is the JACK server running? jack_lsp lists its ports)";
@@ -306,64 +249,34 @@ std::string AudioStream::open(const StreamRequest& request, AudioCallback& callb
     if (request.useInput)
         if (auto error = pick(request.inputDevice, true, inIndex, info.inputDeviceName); !error.empty()) return error;
 
-    state_->callback = &callback;
-    state_->outputs.assign(std::size_t(request.outputChannels), nullptr);
-    state_->inputs.assign(request.useInput ? std::size_t(request.inputChannels) : 0, nullptr);
-
-    StderrSilencer quiet(api == AudioApi::Alsa);
-    try {
-        state_->rt = std::make_unique<RtAudio>(toRtApi(api));
-        state_->rt->showWarnings(false);
-        RtAudio::StreamParameters output;
-        output.deviceId = unsigned(outIndex);
-        output.nChannels = unsigned(request.outputChannels);
-        RtAudio::StreamParameters input;
-        input.deviceId = unsigned(inIndex);
-        input.nChannels = unsigned(request.inputChannels);
-        RtAudio::StreamOptions options;
-        options.flags = RTAUDIO_NONINTERLEAVED | RTAUDIO_SCHEDULE_REALTIME;
-        options.streamName = request.streamName;
-        unsigned blockFrames = unsigned(request.blockFrames);
-        state_->rt->openStream(&output, request.useInput ? &input : nullptr, RTAUDIO_FLOAT32, request.sampleRateHz, &blockFrames,
-                               &State::trampoline, state_.get(), &options, &onRuntimeError);
-        info.api = api;
-        info.apiName = apiName;
-        info.blockFrames = int(blockFrames);
-        info.sampleRateHz = state_->rt->getStreamSampleRate();
-        info.latencyFrames = state_->rt->getStreamLatency();
-    } catch (const RtAudioError& e) {
-        state_->rt.reset();
-        return "cannot open " + apiName + " device '" + info.outputDeviceName + "': " + cleanMessage(e.what());
-    }
+    BackendStreamRequest chosen;
+    chosen.api = api;
+    chosen.outputIndex = outIndex;
+    chosen.outputChannels = request.outputChannels;
+    chosen.useInput = request.useInput;
+    chosen.inputIndex = inIndex;
+    chosen.inputChannels = request.inputChannels;
+    chosen.sampleRateHz = request.sampleRateHz;
+    chosen.blockFrames = request.blockFrames;
+    chosen.streamName = request.streamName;
+    std::string error;
+    state_->stream = backend->open(chosen, callback, info, error);
+    if (!state_->stream) return "cannot open " + apiName + " device '" + info.outputDeviceName + "': " + error;
+    info.apiName = apiName;
     return {};
 }
 
 std::string AudioStream::start() {
-    if (!state_->rt) return "no stream is open";
-    try {
-        state_->rt->startStream();
-        state_->running = true;
-    } catch (const RtAudioError& e) {
-        return "cannot start the stream: " + cleanMessage(e.what());
-    }
-    return {};
+    if (!state_->stream) return "no stream is open";
+    return state_->stream->start();
 }
 
 void AudioStream::close() {
-    if (!state_->rt) return;
-    try {
-        if (state_->rt->isStreamRunning()) state_->rt->stopStream();
-        if (state_->rt->isStreamOpen()) state_->rt->closeStream();
-    } catch (const RtAudioError&) {
-        // Closing after the server went away: nothing left to release.
-    }
-    state_->rt.reset();
-    state_->running = false;
+    if (!state_->stream) return;
+    state_->stream->close();
+    state_->stream.reset();
 }
 
-std::string AudioStream::runtimeError() const {
-    if (!runtimeErrorReady.load(std::memory_order_acquire)) return {};
-    return cleanMessage(runtimeErrorText);
-}
+std::string AudioStream::runtimeError() const { return state_->stream ? state_->stream->runtimeError() : std::string(); }
 
 } // namespace sg::live

@@ -1,10 +1,11 @@
-// Audio devices through RtAudio 5.2, kept out of every other header.
+// Audio devices through RtAudio 5.2, kept out of every other header and out of the command's
+// start: RtAudio lives in a module loaded on first use (AudioBackend.h).
 //
 // Lists devices per API (JACK, ALSA, PulseAudio), finds one by index or name, and opens a
-// stream with 32-bit float, non-interleaved (planar) buffers. RtAudio reports setup errors as
-// RtAudioError exceptions; here they become messages. Errors while running (the JACK server
-// went away, a driver error) arrive through RtAudio's error callback and are kept for the
-// control thread to read: nothing is printed from the audio thread.
+// stream with 32-bit float, non-interleaved (planar) buffers. RtAudio's setup errors become
+// messages. Errors while running (the JACK server went away, a driver error) arrive through
+// RtAudio's error callback and are kept for the control thread to read: nothing is printed from
+// the audio thread.
 #pragma once
 
 #include <memory>
@@ -43,6 +44,10 @@ struct ApiDevices {
     std::string error; ///< set when the API could not be queried
 };
 
+/// "" when the audio devices' module (RtAudio) loads, else which paths were tried and why each
+/// failed. The functions below load it on first use; without it there are no APIs, no devices,
+/// and AudioStream::open() returns this message.
+std::string audioBackendError();
 /// APIs compiled into this RtAudio, in RtAudio's order of preference.
 std::vector<AudioApi> compiledApis();
 /// Devices of `api`, or of every compiled API for Default. Setup time.

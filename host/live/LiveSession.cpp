@@ -10,6 +10,10 @@ int runLiveSession(const LiveOptions& options, const LiveConsole& console, LiveS
 }
 
 int printDevices(AudioApi api, std::FILE* out, std::FILE* err) {
+    if (const std::string error = audioBackendError(); !error.empty()) {
+        std::fprintf(err, "stagegraph live: error: %s\n", error.c_str());
+        return cli::kExitFailure;
+    }
     const auto apis = listDevices(api);
     if (apis.empty()) {
         std::fputs("stagegraph live: error: this RtAudio has no audio API compiled in\n", err);

@@ -7,7 +7,8 @@
 #   3. in that root, as a user would: `apt-get install ./stagegraph_*.deb` (apt resolves Depends
 #      from the mirror), then `stagegraph --version`, `nodes`, `demo --length 8` (renders the
 #      built-in song through the shipped graphs), `analyze` of a rendered master, and a render
-#      with a shipped graph whose output `analyze` reads back;
+#      with a shipped graph whose output `analyze` reads back, and `live --list-devices` (the
+#      audio module, loaded on demand);
 #   4. `apt-get install ./libstagegraph-dev_*.deb g++ pkg-config`, then examples/embed_engine.cpp
 #      built with pkg-config alone and run;
 #   5. `apt-get remove stagegraph` leaves no file of the package behind.
@@ -86,6 +87,10 @@ in_root "cd /home/user && stagegraph render /usr/share/stagegraph/graphs/masteri
   || fail "render with the packaged streaming graph"
 in_root 'stagegraph analyze /home/user/streamed.wav --json' | grep -q '"true_peak_dbtp"' || fail "analyze of the render"
 step "demo, analyze and a render with the packaged graphs ran"
+# The audio devices' module (RtAudio, loaded on demand): no server, no card, so no devices; it loads.
+in_root 'stagegraph live --list-devices --api alsa' >"$work/devices.txt" 2>&1 || { cat "$work/devices.txt"; fail "stagegraph live --list-devices"; }
+grep -q "^ALSA (--api alsa):" "$work/devices.txt" || { cat "$work/devices.txt"; fail "live --list-devices listed no ALSA"; }
+step "the audio module loaded (live --list-devices)"
 
 # 4. The development package, compiled against with pkg-config alone.
 in_root "apt-get install -y -q --no-install-recommends /pkg/$(basename "$dev") g++ pkg-config" >>"$work/apt.log" 2>&1 || { tail -30 "$work/apt.log"; fail "apt-get install ./libstagegraph-dev.deb"; }
@@ -97,5 +102,6 @@ step "examples/embed_engine built against libstagegraph-dev and ran"
 in_root 'apt-get remove -y -q libstagegraph-dev stagegraph' >>"$work/apt.log" 2>&1 || fail "apt-get remove"
 in_root 'command -v stagegraph' >/dev/null 2>&1 && fail "stagegraph still on PATH after removal"
 [ -e "$root/usr/share/stagegraph" ] && fail "/usr/share/stagegraph left after removal"
+[ -e "$root/usr/lib/stagegraph" ] && fail "/usr/lib/stagegraph left after removal"
 step "removed cleanly"
 step "ok"

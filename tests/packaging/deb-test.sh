@@ -1,12 +1,13 @@
 #!/bin/sh
 # The Debian packages (docs/install.md): `cpack -G DEB` from the existing build tree, then
 #   1. dpkg-deb: the contents of stagegraph and libstagegraph-dev, nothing outside /usr;
-#   2. Depends: every shared library the command links (its NEEDED entries) comes from a package
-#      stagegraph depends on (found with ldd and dpkg -S on this machine), and every package named
-#      there exists;
+#   2. Depends: every shared library the command and its audio module (lib/stagegraph/) link
+#      (their NEEDED entries) comes from a package stagegraph depends on (found with ldd and dpkg -S
+#      on this machine), and every package named there exists;
 #   3. both unpacked with `dpkg -x` into a temporary root: --version, a render with the packaged
 #      graphs bit for bit like the build tree's, `use:` of the packaged graphs, and examples/ built
-#      against the unpacked -dev package with find_package.
+#      against the unpacked -dev package with find_package, and the packaged command loads the
+#      packaged audio module.
 # Not done here: `apt-get install ./stagegraph_*.deb` on a clean Debian 12 system (this test runs
 # on a development machine that has every dependency): clean-system-test.sh does that in a
 # debootstrap root (`make package-clean-check`).
@@ -27,7 +28,7 @@ echo "deb-test: built $(basename "$runtime") and $(basename "$dev")"
 # 1. Contents.
 dpkg-deb -c "$runtime" | awk '{print $6}' >"$work/runtime.txt"
 dpkg-deb -c "$dev" | awk '{print $6}' >"$work/dev.txt"
-for f in ./usr/bin/stagegraph ./usr/share/stagegraph/graphs/mastering/streaming.yaml ./usr/share/doc/stagegraph/nodes/README.md; do
+for f in ./usr/bin/stagegraph ./usr/lib/stagegraph/stagegraph-audio.so ./usr/share/stagegraph/graphs/mastering/streaming.yaml ./usr/share/doc/stagegraph/nodes/README.md; do
   grep -qx "$f" "$work/runtime.txt" || fail "stagegraph does not contain $f"
 done
 for f in ./usr/lib/libstagegraph_engine.a ./usr/include/stagegraph/core/Compiler.h ./usr/lib/cmake/stagegraph/stagegraphConfig.cmake \
@@ -45,21 +46,24 @@ dpkg-deb -f "$dev" Depends | grep -q "libyaml-cpp-dev" || fail "libstagegraph-de
 mkdir "$work/root"
 dpkg -x "$runtime" "$work/root"
 dpkg -x "$dev" "$work/root"
-ldd "$work/root/usr/bin/stagegraph" >"$work/ldd.txt"
-# The libraries the command links directly (its NEEDED entries), where the loader finds them here.
-readelf -d "$work/root/usr/bin/stagegraph" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | while read -r needed; do
-  # "libx.so.1 => /path (0x…)", or the dynamic loader's own line, "/path/ld-linux-x86-64.so.2 (0x…)".
-  lib=$(awk -v n="$needed" '($1 == n && $2 == "=>") {print $3; exit} (substr($1, length($1) - length(n)) == "/" n) {print $1; exit}' "$work/ldd.txt")
-  [ -n "$lib" ] || fail "$needed is not found by the loader"
-  owner=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || true
-  [ -n "$owner" ] || owner=$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1) || true
-  [ -n "$owner" ] || fail "no package owns $lib"
-  echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qx "$owner" || fail "$lib comes from $owner, which Depends lacks"
+# The libraries the command and its audio module link directly (their NEEDED entries), where the
+# loader finds them here.
+for elf in "$work/root/usr/bin/stagegraph" "$work/root/usr/lib/stagegraph/stagegraph-audio.so"; do
+  ldd "$elf" >"$work/ldd.txt"
+  readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | while read -r needed; do
+    # "libx.so.1 => /path (0x…)", or the dynamic loader's own line, "/path/ld-linux-x86-64.so.2 (0x…)".
+    lib=$(awk -v n="$needed" '($1 == n && $2 == "=>") {print $3; exit} (substr($1, length($1) - length(n)) == "/" n) {print $1; exit}' "$work/ldd.txt")
+    [ -n "$lib" ] || fail "$needed is not found by the loader"
+    owner=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || true
+    [ -n "$owner" ] || owner=$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1) || true
+    [ -n "$owner" ] || fail "no package owns $lib"
+    echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qx "$owner" || fail "$lib comes from $owner, which Depends lacks"
+  done
 done
 echo "$depends" | tr ',|' '\n\n' | sed 's/^ *//; s/ .*//' | while read -r package; do
   dpkg-query -W "$package" >/dev/null 2>&1 || fail "Depends names $package, which is no Debian package known here"
 done
-echo "deb-test: Depends covers every shared library the command links"
+echo "deb-test: Depends covers every shared library the command and its audio module link"
 
 # 3. The unpacked packages run.
 usr=$work/root/usr
@@ -84,5 +88,8 @@ GRAPH
 cmake -S "$src/examples" -B "$work/examples" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$usr" >"$work/examples.log" 2>&1 &&
   cmake --build "$work/examples" >>"$work/examples.log" 2>&1 || { cat "$work/examples.log"; fail "examples/ against libstagegraph-dev"; }
 "$work/examples/embed_engine" | grep -q "1000 Hz" || fail "embed_engine built against libstagegraph-dev"
-echo "deb-test: the unpacked packages run (version, render, graphs, examples/)"
+JACK_DEFAULT_SERVER=stagegraph-no-such-server LD_DEBUG=files "$usr/bin/stagegraph" live --list-devices --api jack \
+  >"$work/devices.txt" 2>"$work/loader.txt" || { cat "$work/devices.txt"; fail "live --list-devices with the packaged command"; }
+grep -F "file=$usr/" "$work/loader.txt" | grep -q "stagegraph-audio.so" || fail "the packaged command did not load its packaged audio module"
+echo "deb-test: the unpacked packages run (version, render, graphs, examples/, the audio module)"
 echo "deb-test: ok"

@@ -5,7 +5,9 @@
 #      pkg-config alone, and run;
 #   3. the installed command renders with the installed graphs, bit for bit like the build tree's,
 #      and its engine takes <prefix>/share/stagegraph/graphs as the shipped graphs (`use:` may
-#      include from there), which the build tree's command does not.
+#      include from there), which the build tree's command does not;
+#   4. the installed command opens devices through the installed module
+#      (<prefix>/lib/stagegraph/stagegraph-audio.so), not the build tree's.
 # usage: install-test.sh SOURCE_DIR BUILD_DIR
 set -eu
 src=$1
@@ -17,7 +19,7 @@ prefix=$work/prefix
 fail() { echo "install-test: FAILED: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "cmake --install"; }
-for f in bin/stagegraph lib/libstagegraph_engine.a include/stagegraph/core/Compiler.h include/stagegraph/core/Node.h \
+for f in bin/stagegraph lib/stagegraph/stagegraph-audio.so lib/libstagegraph_engine.a include/stagegraph/core/Compiler.h include/stagegraph/core/Node.h \
          include/stagegraph/nodes/meters/LoudnessMeter.h lib/cmake/stagegraph/stagegraphConfig.cmake \
          lib/cmake/stagegraph/stagegraphConfigVersion.cmake lib/pkgconfig/stagegraph.pc \
          share/stagegraph/graphs/mastering/streaming.yaml share/stagegraph/graphs/mixing/parts/vocal-strip.yaml \
@@ -70,4 +72,10 @@ if "$build/stagegraph" check "$work/mine/master.yaml" >/dev/null 2>&1; then
   fail "the build tree's command accepted a use: outside its shipped graphs (the check above proves nothing)"
 fi
 echo "install-test: the installed command renders and includes from <prefix>/share/stagegraph/graphs"
+# 4. JACK with no server of that name: the module loads and lists nothing.
+JACK_DEFAULT_SERVER=stagegraph-no-such-server LD_DEBUG=files "$prefix/bin/stagegraph" live --list-devices --api jack \
+  >"$work/devices.txt" 2>"$work/loader.txt" || { cat "$work/devices.txt"; fail "live --list-devices with the installed command"; }
+grep -F "file=$prefix/" "$work/loader.txt" | grep -q "stagegraph-audio.so" ||
+  fail "the installed command did not load the installed audio module ($(grep -o 'file=[^ ]*stagegraph-audio.so' "$work/loader.txt"))"
+echo "install-test: the installed command loads its installed audio module"
 echo "install-test: ok"
