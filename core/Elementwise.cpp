@@ -11,6 +11,8 @@ template <int Arch> Elementwise table() {
             SG_SIMD_PICK(arch, mix),
             SG_SIMD_PICK(arch, sum),
             SG_SIMD_PICK(arch, sumSources),
+            SG_SIMD_PICK(arch, copyFlaggingNonFinite),
+            SG_SIMD_PICK(arch, anyNonFinite),
             SG_SIMD_PICK(arch, decibelsToGain),
             SG_SIMD_PICK(arch, gainToDecibels),
             SG_SIMD_PICK(arch, gainToDecibelsFloored),

@@ -25,6 +25,11 @@ SG_SIMD_DECLARE(void sum(const float* x, const float* y, float* out, int frames)
 // n < frames, count >= 1: the bits of adding the sources one at a time into out, in one pass
 // (each frame's partial sum stays in a register). `out` must not alias a source.
 SG_SIMD_DECLARE(void sumSources(const float* const* sources, int count, float* out, int frames) noexcept)
+// out[n] = in[n], n < frames (`out` must not alias `in` unless equal); returns whether any in[n]
+// is infinite or NaN, found in the same pass.
+SG_SIMD_DECLARE(bool copyFlaggingNonFinite(const float* in, float* out, int frames) noexcept)
+// Whether any x[n], n < frames, is infinite or NaN.
+SG_SIMD_DECLARE(bool anyNonFinite(const float* x, int frames) noexcept)
 // out[n] = 10^(db[n] / 20) (amplitude factor), in float, n < frames; relative error below 2e-6
 // (2e-5 dB) over -120 .. +40 dB, most of it from the float exponent db * ln(10) / 20.
 SG_SIMD_DECLARE(void decibelsToGain(const float* db, float* out, int frames) noexcept)
@@ -50,6 +55,8 @@ struct Elementwise {
     void (*mix)(const float* x, float a, const float* y, float b, float* out, int frames) noexcept;
     void (*sum)(const float* x, const float* y, float* out, int frames) noexcept;
     void (*sumSources)(const float* const* sources, int count, float* out, int frames) noexcept;
+    bool (*copyFlaggingNonFinite)(const float* in, float* out, int frames) noexcept;
+    bool (*anyNonFinite)(const float* x, int frames) noexcept;
     void (*decibelsToGain)(const float* db, float* out, int frames) noexcept;
     void (*gainToDecibels)(const float* gain, float* out, int frames) noexcept;
     void (*gainToDecibelsFloored)(const float* gain, float* out, int frames, float scale, float floor) noexcept;

@@ -9,6 +9,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 namespace sg::SG_SIMD_NS {
@@ -65,6 +66,54 @@ void sumSources(const float* const* sources, int count, float* out, int frames) 
         for (int s = 1; s < count; ++s) a += sources[s][n];
         out[n] = a;
     }
+}
+
+// x - x is 0 for every finite x and NaN for an infinity or a NaN, so a running sum of it is NaN
+// once a non-finite value went by: two float operations a batch, no integer compares. Four
+// batches an iteration, so the loads and stores, not the adds' latency, set the pace.
+bool copyFlaggingNonFinite(const float* in, float* out, int frames) noexcept {
+    constexpr int width = int(Batch::size);
+    Batch a(0.0f), b(0.0f);
+    int n = 0;
+    for (; n + 4 * width <= frames; n += 4 * width) {
+        const Batch v0 = Batch::load_unaligned(in + n), v1 = Batch::load_unaligned(in + n + width);
+        const Batch v2 = Batch::load_unaligned(in + n + 2 * width), v3 = Batch::load_unaligned(in + n + 3 * width);
+        v0.store_unaligned(out + n);
+        v1.store_unaligned(out + n + width);
+        v2.store_unaligned(out + n + 2 * width);
+        v3.store_unaligned(out + n + 3 * width);
+        a += (v0 - v0) + (v1 - v1);
+        b += (v2 - v2) + (v3 - v3);
+    }
+    for (; n + width <= frames; n += width) {
+        const Batch v = Batch::load_unaligned(in + n);
+        v.store_unaligned(out + n);
+        a += v - v;
+    }
+    bool found = xsimd::any(xsimd::isnan(a + b));
+    for (; n < frames; ++n) {
+        out[n] = in[n];
+        found |= !std::isfinite(in[n]);
+    }
+    return found;
+}
+
+bool anyNonFinite(const float* x, int frames) noexcept {
+    constexpr int width = int(Batch::size);
+    Batch a(0.0f), b(0.0f);
+    int n = 0;
+    for (; n + 2 * width <= frames; n += 2 * width) {
+        const Batch v0 = Batch::load_unaligned(x + n), v1 = Batch::load_unaligned(x + n + width);
+        a += v0 - v0;
+        b += v1 - v1;
+    }
+    for (; n + width <= frames; n += width) {
+        const Batch v = Batch::load_unaligned(x + n);
+        a += v - v;
+    }
+    bool found = xsimd::any(xsimd::isnan(a + b));
+    for (; n < frames; ++n) found |= !std::isfinite(x[n]);
+    return found;
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include "core/Executor.h"
 
 #include "core/Denormals.h"
+#include "core/Elementwise.h"
 #include "core/ExecutorPlan.h"
 #include "core/WorkerPool.h"
 
@@ -45,7 +46,18 @@ std::vector<InputRead> inputReadsOf(const ExecutorPlan& plan) {
     return reads;
 }
 
+namespace {
+
+/// The element-wise kernels of this machine, picked once.
+const Elementwise& elementwise() noexcept {
+    static const Elementwise& kernels = Elementwise::forArch(detectSimdArch());
+    return kernels;
+}
+
+} // namespace
+
 Executor::Executor(std::unique_ptr<ExecutorPlan> plan) : plan_(std::move(plan)) {
+    elementwise(); // picked at setup, not in the first process()
     plan_->inputReads = inputReadsOf(*plan_);
     plan_->inputReadAt.clear();
     for (const InputRead& r : plan_->inputReads) {
@@ -106,28 +118,19 @@ void writeOutputs(ExecutorPlan& plan, std::span<const AudioView> outputs, int of
                 std::memset(dst, 0, sizeof(float) * std::size_t(frames));
                 continue;
             }
-            // One pass for the usual single source: copied and checked together, the check on
-            // the exponent bits (all ones: infinity or NaN), which vectorises.
-            std::uint32_t nonFinite = 0;
+            // One pass for the usual single source: copied and checked together, in the widest
+            // vectors the machine has (this copy is the graph thread's last step every block).
+            // Several sources: summed one after the other (the bits of adding them in turn),
+            // then checked.
+            const Elementwise& kernels = elementwise();
+            bool nonFinite = false;
             if (sources.size() == 1) {
-                const float* src = sources[0];
-                for (int n = 0; n < frames; ++n) {
-                    std::uint32_t bits;
-                    std::memcpy(&bits, src + n, sizeof bits);
-                    nonFinite |= std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
-                    dst[n] = src[n];
-                }
+                nonFinite = kernels.copyFlaggingNonFinite(sources[0], dst, frames);
             } else {
-                std::memcpy(dst, sources[0], sizeof(float) * std::size_t(frames));
-                for (std::size_t s = 1; s < sources.size(); ++s)
-                    for (int n = 0; n < frames; ++n) dst[n] += sources[s][n];
-                for (int n = 0; n < frames; ++n) {
-                    std::uint32_t bits;
-                    std::memcpy(&bits, dst + n, sizeof bits);
-                    nonFinite |= std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
-                }
+                kernels.sumSources(sources.data(), int(sources.size()), dst, frames);
+                nonFinite = kernels.anyNonFinite(dst, frames);
             }
-            if (nonFinite != 0) {
+            if (nonFinite) {
                 for (int n = 0; n < frames; ++n) {
                     if (!std::isfinite(dst[n])) {
                         if (plan.firstNonFinite < 0) plan.firstNonFinite = plan.position + n;

@@ -1,6 +1,7 @@
 #include "host/cli/Target.h"
 
 #include "core/Compiler.h"
+#include "core/Elementwise.h"
 #include "core/Executor.h"
 #include "core/GraphLoader.h"
 #include "core/Node.h"
@@ -1063,7 +1064,8 @@ std::string encodeReplayed(TempSampleFile& source, GainTapeFile& tape, double sa
     const int channels = source.channels();
     if (auto error = meter.prepare(sampleRate, channels, format); !error.empty()) return error;
     if (auto error = writer.open(path, format, sampleRate, channels, protectedPaths); !error.empty()) return error;
-    const float factor = float(dbToGain(trimDb)); // the gain node's factor, bit for bit
+    const float factor = float(dbToGain(trimDb));                      // the gain node's factor, bit for bit
+    const Elementwise& scale = Elementwise::forArch(detectSimdArch()); // one float multiply a sample
     // A second thread reads the source ahead; this one replays the run, trims and works out
     // what the writer stores (the same dither and quantisation), straight into the chunks that
     // two more threads measure and another packs and writes (integer samples of up to 24 bits;
@@ -1089,11 +1091,7 @@ std::string encodeReplayed(TempSampleFile& source, GainTapeFile& tape, double sa
             const int count = std::min(kPassBlockFrames, block.frames - start);
             ConstAudioView view = block.frameRange(start, count);
             if (trimDb != 0) {
-                for (int c = 0; c < channels; ++c) {
-                    const float* in = view.channel(c);
-                    float* samples = trimmed.channel(c);
-                    for (int f = 0; f < count; ++f) samples[f] = in[f] * factor;
-                }
+                for (int c = 0; c < channels; ++c) scale.multiplyByConstant(view.channel(c), trimmed.channel(c), count, factor);
                 view = ConstAudioView(trimmed.view().frameRange(0, count));
             }
             AudioView values;

@@ -285,6 +285,44 @@ TEST_CASE("kit: element-wise kernels match their formulas on every architecture"
     }
 }
 
+TEST_CASE("kit: copyFlaggingNonFinite copies every bit and finds each infinity and NaN, at any place, on every architecture",
+          "[kit]") {
+    const float inf = std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float denormal = std::numeric_limits<float>::denorm_min();
+    const float largest = std::numeric_limits<float>::max();
+    std::vector<float> x = sg::test::noise(300, 2.0f, 5);
+    // Finite extremes that must not count: the largest float (x - x is still 0), denormals, -0.
+    x[3] = largest, x[4] = -largest, x[5] = denormal, x[6] = -0.0f;
+    const auto sameBits = [](const float* a, const float* b, int n) {
+        return std::memcmp(a, b, sizeof(float) * std::size_t(n)) == 0;
+    };
+    for (SimdArch arch : availableArchs()) {
+        const Elementwise& k = Elementwise::forArch(arch);
+        INFO(simdArchName(arch));
+        for (int length : {0, 1, 7, 15, 16, 17, 63, 64, 65, 129, 300}) {
+            INFO("length " << length);
+            std::vector<float> out(301, -1.0f);
+            REQUIRE_FALSE(k.copyFlaggingNonFinite(x.data(), out.data(), length));
+            REQUIRE(sameBits(out.data(), x.data(), length));
+            REQUIRE(out[std::size_t(length)] == -1.0f); // nothing past the end
+            REQUIRE_FALSE(k.anyNonFinite(x.data(), length));
+            for (int at = 0; at < length; ++at) {
+                for (float bad : {inf, -inf, nan, -nan}) {
+                    std::vector<float> y(x.begin(), x.begin() + length);
+                    y[std::size_t(at)] = bad;
+                    std::fill(out.begin(), out.end(), -1.0f);
+                    REQUIRE(k.copyFlaggingNonFinite(y.data(), out.data(), length));
+                    REQUIRE(sameBits(out.data(), y.data(), length)); // NaNs keep their bits too
+                    REQUIRE(k.anyNonFinite(y.data(), length));
+                    // The same value before the range is not looked at.
+                    REQUIRE_FALSE(k.anyNonFinite(y.data() + at + 1, length - at - 1));
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("kit: gainToDecibels is within half an ulp + 1e-6 dB of 20 log10 |g| over every float exponent", "[kit]") {
     // Every binade from the smallest subnormal to the largest float, each with its edges (1,
     // just under and over sqrt(2), just under 2) and random mantissas, both signs; the exact
