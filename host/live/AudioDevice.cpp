@@ -171,6 +171,7 @@ int findDevice(const std::vector<DeviceInfo>& devices, const std::string& id, bo
 
 struct AudioStream::State {
     std::unique_ptr<BackendStream> stream;
+    std::string closedError; ///< the runtime error of the stream close() ended, read after it
 };
 
 AudioStream::AudioStream() : state_(std::make_unique<State>()) {}
@@ -180,6 +181,7 @@ AudioStream::~AudioStream() { close(); }
 std::string AudioStream::open(const StreamRequest& request, AudioCallback& callback, StreamInfo& info, bool& isUsageError) {
     isUsageError = false;
     close();
+    state_->closedError.clear();
     std::string loadError;
     const AudioBackend* backend = audioBackend(loadError);
     if (!backend) return loadError;
@@ -274,9 +276,10 @@ std::string AudioStream::start() {
 void AudioStream::close() {
     if (!state_->stream) return;
     state_->stream->close();
+    state_->closedError = state_->stream->runtimeError(); // the session reads it after closing
     state_->stream.reset();
 }
 
-std::string AudioStream::runtimeError() const { return state_->stream ? state_->stream->runtimeError() : std::string(); }
+std::string AudioStream::runtimeError() const { return state_->stream ? state_->stream->runtimeError() : state_->closedError; }
 
 } // namespace sg::live

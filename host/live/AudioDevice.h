@@ -106,7 +106,8 @@ public:
     std::string start();
     /// Stops (letting the last period play) and closes. Safe to call twice.
     void close();
-    /// A driver error reported while running ("" = none). Any thread.
+    /// A driver error reported while running ("" = none), still there after close() until the
+    /// next open(). Any thread while open; the control thread after close().
     std::string runtimeError() const;
 
 private:

@@ -19,9 +19,21 @@ namespace sg::live::detail {
 void Session::controlLoop() {
     RawTerminal raw(interactive_ ? console_.commandFd : -1);
     if (console_.commandFd < 0) commandsOpen_ = false;
+    std::uint64_t callbacksSeen = engine_->callbacks();
+    auto lastCallback = std::chrono::steady_clock::now();
     while (!quit_ && !*cli::interruptFlag() && !engine_->finished()) {
         if (auto message = stream_.runtimeError(); !message.empty()) {
             error("audio device: " + message);
+            break; // finish() turns it into the exit status
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (const std::uint64_t callbacks = engine_->callbacks(); callbacks != callbacksSeen) {
+            callbacksSeen = callbacks;
+            lastCallback = now;
+        } else if (now - lastCallback > std::chrono::duration<double>(kStallSeconds)) {
+            deviceStopped_ = true;
+            error("audio device: " + streamInfo_.apiName + " stopped calling back (nothing for " +
+                  std::to_string(int(kStallSeconds)) + " s): its server went away or the device was removed");
             break; // finish() turns it into the exit status
         }
         if (feeder_.failed() || tee_.failed()) break;

@@ -37,6 +37,10 @@ constexpr double kRingSeconds = 1.5;
 constexpr double kCalibrationSeconds = 10.0;
 /// Status line redraws per second.
 constexpr int kStatusPerSecond = 10;
+/// A stream that calls back no more for this long has stopped: RtAudio's JACK back end closes
+/// the stream when the server goes away and reports it on stderr only, not through its error
+/// callback, so the control thread watches the callbacks themselves (any API, any cause).
+constexpr double kStallSeconds = 3.0;
 
 /// Locks every page the process has mapped now into memory (mlockall(MCL_CURRENT)), so the
 /// audio thread takes no page fault on them. False without the privilege or under the limit.
@@ -133,7 +137,8 @@ private:
     StreamInfo streamInfo_;
     TeeWriter tee_;
     bool teeOpen_ = false;
-    bool memoryLocked_ = false; // mlockall before the stream started
+    bool memoryLocked_ = false;  // mlockall before the stream started
+    bool deviceStopped_ = false; // no callback for kStallSeconds: the session ended on it
 
     // control state
     double levelDb_ = 0;

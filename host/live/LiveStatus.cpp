@@ -83,8 +83,8 @@ int Session::finish(int status, LiveSummary* summary) {
         if (feeder_.failed()) {
             error(feeder_.error());
             status = kExitFailure;
-        } else if (auto message = stream_.runtimeError(); !message.empty()) {
-            status = kExitFailure;
+        } else if (deviceStopped_ || !stream_.runtimeError().empty()) {
+            status = kExitFailure; // controlLoop() said why
         }
         if (!teeError.empty()) {
             error(teeError);

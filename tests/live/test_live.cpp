@@ -20,7 +20,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
@@ -477,4 +479,52 @@ JACK_TEST_CASE("jack: the stagegraph command plays, takes commands on standard i
     const auto bad = test::runShell(cli + " live " + quotedPath(a) + " -i " + input + " --block 0 </dev/null");
     CHECK(bad.status == 2);
     CHECK(bad.err.find("--block") != std::string::npos);
+}
+
+TEST_CASE("jack: a session whose JACK server goes away ends with exit 1 and says so", "[live]") {
+    // A server of its own (the fixture's keeps serving the other tests; this one is named after
+    // it, so two builds testing at once do not share it either), stopped while the command
+    // plays. RtAudio's JACK back end closes the stream and prints a line, nothing more: without
+    // a watch on the callbacks the session would wait for them forever.
+    if (std::system("command -v jackd >/dev/null 2>&1") != 0) {
+        std::puts("SKIPPED: jackd is not installed");
+        return;
+    }
+    test::TempDir dir;
+    const std::string graph = dir.write("a.yaml", gainGraph(-3));
+    const std::int64_t frames = std::int64_t(30 * kRate); // far longer than the test waits
+    const auto noise = test::noise(frames, 0.3f, 9);
+    writeWav(dir.file("in.wav"), {noise, noise});
+    const std::string d = quotedPath(dir.path());
+    const std::string script = "set -u\n. " + quotedPath(std::string(STAGEGRAPH_SOURCE_DIR) + "/tests/live/servers.sh") +
+                               "\n"
+                               "name=${JACK_DEFAULT_SERVER:-stagegraph}-gone\n"
+                               "jackd_up \"$name\" 256 " +
+                               d + "/jackd.log || exit 90\n(timeout 60 " + quotedPath(test::cliPath()) + " live " +
+                               quotedPath(graph) + " -i " + d + "/in.wav --api jack </dev/null >" + d + "/out.txt 2>" + d +
+                               "/err.txt; echo $? >" + d +
+                               "/status) &\n"
+                               "session=$!\n"
+                               "i=0; while ! grep -q 'playing on' " +
+                               d +
+                               "/err.txt 2>/dev/null && [ $i -lt 400 ]; do i=$((i+1)); sleep 0.05; done\n"
+                               "kill \"$server_pid\"\n"
+                               "wait \"$session\"\n"
+                               "sleep 0.2\n"
+                               // What the killed-off client leaves of JACK's own files under this name.
+                               "rm -f /dev/shm/jack_sem.*_\"$name\"_* /dev/shm/jack_\"$name\"_*\n";
+    const auto started = std::chrono::steady_clock::now();
+    const auto run = test::runShell("sh " + quotedPath(dir.write("gone.sh", script)));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto text = [](const std::string& path) {
+        std::ifstream in(path);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    const std::string err = text(dir.file("err.txt")), status = text(dir.file("status"));
+    INFO(run.out << run.err << "\nsession stderr:\n" << err << "\nexit status: " << status);
+    REQUIRE(run.status == 0); // the server came up and the script ran to its end
+    CHECK(err.find("playing on Jack device") != std::string::npos);
+    CHECK(status == "1\n"); // not 0, and not timeout's 124
+    CHECK(err.find("stagegraph live: error: audio device: Jack stopped calling back") != std::string::npos);
+    CHECK(seconds < 30); // the stall is seen within seconds (kStallSeconds), not at the file's end
 }
