@@ -33,7 +33,7 @@ void Session::controlLoop() {
         } else if (now - lastCallback > std::chrono::duration<double>(kStallSeconds)) {
             deviceStopped_ = true;
             error("audio device: " + streamInfo_.apiName + " stopped calling back (nothing for " +
-                  std::to_string(int(kStallSeconds)) + " s): its server went away or the device was removed");
+                  std::to_string(int(kStallSeconds)) + " s): its server stopped or went away, or the device was removed");
             break; // finish() turns it into the exit status
         }
         if (feeder_.failed() || tee_.failed()) break;
