@@ -113,12 +113,6 @@ std::optional<AudioApi> parseAudioApi(std::string_view text) {
     return std::nullopt;
 }
 
-std::vector<AudioApi> compiledApis() {
-    std::string error;
-    const AudioBackend* backend = audioBackend(error);
-    return backend ? backend->compiledApis() : std::vector<AudioApi>{};
-}
-
 std::vector<ApiDevices> listDevices(AudioApi api) {
     std::vector<ApiDevices> out;
     std::string error;

@@ -3,9 +3,10 @@
 //
 // Lists devices per API (JACK, ALSA, PulseAudio), finds one by index or name, and opens a
 // stream with 32-bit float, non-interleaved (planar) buffers. RtAudio's setup errors become
-// messages. Errors while running (the JACK server went away, a driver error) arrive through
-// RtAudio's error callback and are kept for the control thread to read: nothing is printed from
-// the audio thread.
+// messages. Errors while running that RtAudio reports (a driver error) arrive through its error
+// callback and are kept for the control thread to read: nothing is printed from the audio thread.
+// A JACK server that goes away is not among them (RtAudio 5.2 closes the stream and only prints
+// a line): the live session sees the callbacks stop (LiveSessionInternal.h, kStallSeconds).
 #pragma once
 
 #include <memory>
@@ -45,12 +46,11 @@ struct ApiDevices {
 };
 
 /// "" when the audio devices' module (RtAudio) loads, else which paths were tried and why each
-/// failed. The functions below load it on first use; without it there are no APIs, no devices,
-/// and AudioStream::open() returns this message.
+/// failed. The functions below load it on first use; without it listDevices() lists nothing and
+/// AudioStream::open() returns this message.
 std::string audioBackendError();
-/// APIs compiled into this RtAudio, in RtAudio's order of preference.
-std::vector<AudioApi> compiledApis();
-/// Devices of `api`, or of every compiled API for Default. Setup time.
+/// Devices of `api`, or of every API compiled into RtAudio (in its order of preference) for
+/// Default. Setup time.
 std::vector<ApiDevices> listDevices(AudioApi api);
 /// Finds `id` (an index, an exact name, or a unique case-insensitive part of a name) among
 /// `devices`, considering only devices with input (`needInput`) or output channels. Returns

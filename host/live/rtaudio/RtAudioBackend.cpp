@@ -2,8 +2,10 @@
 // stagegraph_audio_backend_v1 is exported (the module is built with hidden visibility).
 //
 // RtAudio reports setup errors as RtAudioError exceptions; here they become messages. Errors
-// while running (the JACK server went away, a driver error) arrive through RtAudio's error
-// callback and are kept for the control thread to read: nothing is printed from the audio thread.
+// while running that it reports (a driver error) arrive through its error callback and are kept
+// for the control thread to read: nothing is printed from the audio thread. (A JACK server that
+// goes away is not reported there: RtAudio closes the stream and prints a line; the live session
+// watches the callbacks for that.)
 #include "host/live/AudioBackend.h"
 
 #include <rtaudio/RtAudio.h>
