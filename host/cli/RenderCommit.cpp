@@ -68,7 +68,9 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
                 return kExitFailure;
             }
             outputs.pass1Meters[k] = std::make_unique<LoudnessMeter>();
-            if (auto error = outputs.pass1Meters[k]->prepare(plan.outputRate, channels); !error.empty()) {
+            LoudnessOptions offline;
+            offline.offline = true; // read once pass 1 is over
+            if (auto error = outputs.pass1Meters[k]->prepare(plan.outputRate, channels, offline); !error.empty()) {
                 printRenderError("--target: " + error);
                 return kExitFailure;
             }

@@ -138,7 +138,9 @@ std::string parseMaxGain(const std::string& text, double& maxGainDb) {
 // ---- measuring what is written ------------------------------------------------------------
 
 std::string WrittenSampleMeter::prepare(double sampleRate, int channels, io::OutputFormat format, std::uint64_t ditherSeed) {
-    if (auto error = meter_.prepare(sampleRate, channels); !error.empty()) return error;
+    LoudnessOptions offline;
+    offline.offline = true; // read once the encoding is over
+    if (auto error = meter_.prepare(sampleRate, channels, offline); !error.empty()) return error;
     if (auto error = peakMeter_.prepare(sampleRate, channels); !error.empty()) return error;
     dither_.reseed(ditherSeed);
     bits_ = format == io::OutputFormat::Wav32f ? 0 : io::outputFormatBits(format);
@@ -752,7 +754,9 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
                     PassOutcome& outcome, const std::string& label, bool showProgress,
                     const volatile std::sig_atomic_t* interrupted) {
     LoudnessMeter meter;
-    if (auto error = meter.prepare(sampleRate, source.channels()); !error.empty()) return error;
+    LoudnessOptions offline;
+    offline.offline = true; // read once the run is over
+    if (auto error = meter.prepare(sampleRate, source.channels(), offline); !error.empty()) return error;
     if (auto error = tape.clear(); !error.empty()) return error;
     if (auto error = source.rewind(); !error.empty()) return error;
     // The limiter's detection is shared with the thread that reads the source: a detect-only

@@ -208,6 +208,101 @@ void kWeightedEnergy(const KWeightBank& bank, const float* const* planar, int of
     kWeightGroups<SG_SIMD_ARCH>(bank, planar, offset, frames, sums);
 }
 
+namespace {
+
+/// tile[i * kTimeLanes + l] = x[l * stride + at + i] for i, l in [0, 8): eight frames of the
+/// eight lanes, transposed in registers (eight row loads instead of 64 single ones) and widened.
+inline void laneTile(const float* x, std::ptrdiff_t stride, double* tile) noexcept {
+    static_assert(loudness::kTimeLanes == 8);
+#if defined(__AVX__)
+    __m256 r[8];
+    for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(x + l * stride);
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 c[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                         _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                         _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                         _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+    for (int i = 0; i < 8; ++i) {
+#if defined(__AVX512F__)
+        _mm512_store_pd(tile + 8 * i, _mm512_cvtps_pd(c[i]));
+#else
+        _mm256_store_pd(tile + 8 * i, _mm256_cvtps_pd(_mm256_castps256_ps128(c[i])));
+        _mm256_store_pd(tile + 8 * i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(c[i], 1)));
+#endif
+    }
+#else
+    for (int half = 0; half < 2; ++half)       // frames 4 half .. 4 half + 3
+        for (int quad = 0; quad < 2; ++quad) { // lanes 4 quad .. 4 quad + 3
+            __m128 r0 = _mm_loadu_ps(x + (4 * quad + 0) * stride + 4 * half);
+            __m128 r1 = _mm_loadu_ps(x + (4 * quad + 1) * stride + 4 * half);
+            __m128 r2 = _mm_loadu_ps(x + (4 * quad + 2) * stride + 4 * half);
+            __m128 r3 = _mm_loadu_ps(x + (4 * quad + 3) * stride + 4 * half);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            const __m128 c[4] = {r0, r1, r2, r3};
+            for (int i = 0; i < 4; ++i) {
+                double* out = tile + 8 * (4 * half + i) + 4 * quad;
+                _mm_store_pd(out, _mm_cvtps_pd(c[i]));
+                _mm_store_pd(out + 2, _mm_cvtps_pd(_mm_movehl_ps(c[i], c[i])));
+            }
+        }
+#endif
+}
+
+} // namespace
+
+void kWeightLanes(const loudness::KWeightLaneJob& job) noexcept {
+    using loudness::kTimeLanes;
+    using Batch = xsimd::batch<double, SG_SIMD_ARCH>;
+    constexpr int width = int(Batch::size);
+    constexpr int groups = kTimeLanes / width; // batches of lanes, run side by side
+    static_assert(kTimeLanes % width == 0);
+    const double* cf = job.coefficients;
+    const Batch b0(cf[0]), b1(cf[1]), b2(cf[2]), a1(cf[3]), a2(cf[4]);
+    const Batch h0(cf[5]), h1(cf[6]), h2(cf[7]), c1(cf[8]), c2(cf[9]);
+    Batch x1[groups], x2[groups], s1[groups], s2[groups], k1[groups], k2[groups], sum[groups];
+    for (int g = 0; g < groups; ++g) x1[g] = x2[g] = s1[g] = s2[g] = k1[g] = k2[g] = sum[g] = Batch(0.0);
+    alignas(64) double tile[8 * kTimeLanes];
+    const int total = job.warmup + job.steps * job.stepFrames;
+    int untilStep = job.warmup + job.stepFrames; // frame after the current step
+    int step = 0;
+    for (int j = 0; j < total; j += 8) {
+        laneTile(job.x + j, job.laneStride, tile); // (reads up to 7 frames past the lanes)
+        const int n = std::min(8, total - j);
+        for (int i = 0; i < n; ++i) {
+            const int frame = j + i;
+            for (int g = 0; g < groups; ++g) {
+                // The same expressions, in the same order, as kWeightGroups: a lane started from
+                // rest at the stream's start gives the sequential kernel's bits.
+                const Batch in = Batch::load_aligned(tile + i * kTimeLanes + g * width);
+                const Batch s = (((b0 * in + b1 * x1[g]) + b2 * x2[g]) - a2 * s2[g]) - a1 * s1[g];
+                const Batch k = (((h0 * s + h1 * s1[g]) + h2 * s2[g]) - c2 * k2[g]) - c1 * k1[g];
+                x2[g] = x1[g];
+                x1[g] = in;
+                s2[g] = s1[g];
+                s1[g] = s;
+                k2[g] = k1[g];
+                k1[g] = k;
+                if (frame >= job.warmup) sum[g] = sum[g] + k * k;
+            }
+            if (frame + 1 == untilStep) {
+                for (int g = 0; g < groups; ++g) {
+                    sum[g].store_unaligned(job.sums + std::ptrdiff_t(step) * kTimeLanes + g * width);
+                    sum[g] = Batch(0.0);
+                }
+                ++step;
+                untilStep += job.stepFrames;
+            }
+        }
+    }
+}
+
 void polyphasePeak(const float* x, int frames, const float* coefficients, int phases, int taps, float& samplePeak,
                    float& truePeak) noexcept {
     if (frames <= 0) return;

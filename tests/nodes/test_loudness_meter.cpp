@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <thread>
 
 using namespace sg;
@@ -373,4 +374,205 @@ TEST_CASE("KWeightingFilter: each channel's sum of squared K-weighted samples, a
     KWeightingFilter unprepared;
     CHECK(unprepared.prepare(rate, 0) != "");
     CHECK(unprepared.prepare(1000, 2) != "");
+}
+
+// ---- the offline meter: the K-weighting in lanes along time -----------------------------------
+
+namespace {
+
+/// Hostile material for the lanes: music-like sections, then full-scale clipped noise, a
+/// near-Nyquist tone at +0 dBFS, silence (a lane that starts in it must forget what came before),
+/// a DC step and a quiet passage near the gates; the last channels a square wave and noise.
+Planar laneMaterial(double rate, int channels, double seconds, std::uint32_t seed) {
+    const Planar music = musicLike(rate, seconds, seed);
+    const std::size_t frames = music[0].size();
+    Planar x(static_cast<std::size_t>(channels), std::vector<float>(frames));
+    std::uint32_t state = seed * 2654435761u + 1;
+    for (std::size_t n = 0; n < frames; ++n) {
+        state = state * 1664525u + 1013904223u;
+        const float noise = float(std::int32_t(state)) * 0x1p-31f;
+        const double t = double(n) / rate, part = t / seconds;
+        for (int c = 0; c < channels; ++c) {
+            float v = music[std::size_t(c % 2)][n];
+            if (c >= 2)
+                v = c % 2 ? 0.5f * noise : (std::fmod(t * 997.0, 1.0) < 0.5 ? 0.7f : -0.7f);
+            else if (part >= 0.3 && part < 0.4)
+                v = std::clamp(4.0f * noise, -1.0f, 1.0f);
+            else if (part >= 0.4 && part < 0.5)
+                v = float(std::sin(2 * M_PI * 0.497 * double(n) + c));
+            else if (part >= 0.5 && part < 0.6)
+                v = 0.0f;
+            else if (part >= 0.6 && part < 0.65)
+                v = c ? -0.25f : 0.25f;
+            else if (part >= 0.65 && part < 0.75)
+                v *= 0.0003f; // about -70 LUFS: blocks on both sides of the absolute gate
+            x[std::size_t(c)][n] = v;
+        }
+    }
+    return x;
+}
+
+/// Feeds `x` to `meter` in blocks from `plan` (cycled), reading the loudness figures after
+/// every `readEvery`-th block when readEvery > 0 (an offline meter settles then).
+void feedPlan(LoudnessMeter& meter, const Planar& x, const std::vector<int>& plan, int readEvery = 0) {
+    std::vector<const float*> pointers(x.size());
+    std::size_t next = 0;
+    int blocks = 0;
+    for (std::size_t start = 0; start < x[0].size();) {
+        const std::size_t n = std::min<std::size_t>(std::size_t(plan[next++ % plan.size()]), x[0].size() - start);
+        for (std::size_t c = 0; c < x.size(); ++c) pointers[c] = x[c].data() + start;
+        meter.process(pointers.data(), int(n));
+        start += n;
+        if (readEvery > 0 && ++blocks % readEvery == 0) (void)meter.integratedLufs();
+    }
+}
+
+} // namespace
+
+TEST_CASE("loudness: the lanes along time kernel is the sequential recursion, lane by lane, bit for bit on every architecture",
+          "[loudness]") {
+    // Oracle: each lane filtered alone from rest with the same expressions in the same order
+    // (the build has no FMA contraction), its steps summed from 0 in frame order. Step and
+    // warm-up lengths that are not multiples of the kernel's 8-frame tiles.
+    using loudness::kTimeLanes;
+    KWeightingStage shelf, highpass;
+    kWeightingStages(44100, shelf, highpass);
+    const double cf[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
+                           highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
+    const int warmup = 21, stepFrames = 37, steps = 5, stride = warmup + steps * stepFrames + 3;
+    std::vector<float> x(std::size_t(kTimeLanes * stride + 8), 0.0f);
+    std::uint32_t state = 99;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        state = state * 1664525u + 1013904223u;
+        const float noise = float(std::int32_t(state)) * 0x1p-31f;
+        x[i] = i % 300 < 100 ? std::clamp(3.0f * noise, -1.0f, 1.0f) : i % 300 < 200 ? (i % 2 ? 1.0f : -1.0f) : 1e-3f * noise;
+    }
+    double expected[steps][kTimeLanes] = {};
+    for (int l = 0; l < kTimeLanes; ++l) {
+        double x1 = 0, x2 = 0, s1 = 0, s2 = 0, k1 = 0, k2 = 0, sum = 0;
+        for (int j = 0; j < warmup + steps * stepFrames; ++j) {
+            const double in = double(x[std::size_t(l * stride + j)]);
+            const double s = (((cf[0] * in + cf[1] * x1) + cf[2] * x2) - cf[4] * s2) - cf[3] * s1;
+            const double k = (((cf[5] * s + cf[6] * s1) + cf[7] * s2) - cf[9] * k2) - cf[8] * k1;
+            x2 = x1, x1 = in, s2 = s1, s1 = s, k2 = k1, k1 = k;
+            if (j < warmup) continue;
+            sum = sum + k * k;
+            if ((j + 1 - warmup) % stepFrames == 0) {
+                expected[(j + 1 - warmup) / stepFrames - 1][l] = sum;
+                sum = 0;
+            }
+        }
+    }
+    const SimdArch best = detectSimdArch();
+    for (SimdArch arch : {SimdArch::Sse2, SimdArch::Avx2, SimdArch::Avx512}) {
+        if (int(arch) > int(best)) continue;
+        CAPTURE(simdArchName(arch));
+        double sums[steps * kTimeLanes];
+        std::fill(std::begin(sums), std::end(sums), -1.0);
+        loudness::KWeightLaneJob job;
+        job.coefficients = cf;
+        job.x = x.data();
+        job.laneStride = stride;
+        job.warmup = warmup;
+        job.stepFrames = stepFrames;
+        job.steps = steps;
+        job.sums = sums;
+        SG_SIMD_PICK(arch, kWeightLanes)(job);
+        for (int s = 0; s < steps; ++s)
+            for (int l = 0; l < kTimeLanes; ++l) {
+                CAPTURE(s, l);
+                CHECK(sums[s * kTimeLanes + l] == expected[s][l]);
+                CHECK(expected[s][l] > 0);
+            }
+    }
+}
+
+TEST_CASE("loudness: the offline meter reads what the sequential meter reads, for any cut and any read along the way",
+          "[loudness]") {
+    // 44.1 kHz (4410-frame steps, not a multiple of the kernel's tiles), 48 kHz, 22.05 kHz;
+    // stereo and 5 channels; 17 s: several batches of 3.2 s and a partial one at the end.
+    struct Case {
+        double rate;
+        int channels;
+    };
+    for (const Case& k : {Case{44100, 2}, Case{48000, 2}, Case{48000, 5}, Case{22050, 1}}) {
+        CAPTURE(k.rate, k.channels);
+        const Planar x = laneMaterial(k.rate, k.channels, 17.05, 21);
+        LoudnessMeter sequential;
+        REQUIRE(sequential.prepare(k.rate, k.channels) == "");
+        feedPlan(sequential, x, {4096});
+        const Figures reference = figuresOf(sequential);
+        REQUIRE(std::isfinite(reference.integrated));
+        REQUIRE(reference.range > 1);
+        LoudnessOptions options;
+        options.offline = true;
+        std::optional<Figures> first;
+        const auto plans = nodetest::splitPlans(70000);
+        for (std::size_t p = 0; p < plans.size(); ++p) {
+            for (int readEvery : {0, 3}) {
+                if (plans[p].size() == 1 && plans[p][0] < 64 && readEvery > 0) continue; // (a read per block: slow)
+                LoudnessMeter offline;
+                REQUIRE(offline.prepare(k.rate, k.channels, options) == "");
+                feedPlan(offline, x, plans[p], readEvery);
+                const Figures got = figuresOf(offline);
+                CAPTURE(p, plans[p][0], readEvery);
+                CHECK(offline.framesProcessed() == sequential.framesProcessed());
+                // the lanes' starts differ from the stream's state by under 1e-18 of it
+                CHECK(got.integrated == Approx(reference.integrated).margin(1e-9));
+                CHECK(got.range == Approx(reference.range).margin(1e-9));
+                CHECK(got.maxMomentary == Approx(reference.maxMomentary).margin(1e-9));
+                CHECK(got.maxShortTerm == Approx(reference.maxShortTerm).margin(1e-9));
+                CHECK(got.momentary == Approx(reference.momentary).margin(1e-9));
+                CHECK(got.shortTerm == Approx(reference.shortTerm).margin(1e-9));
+                CHECK(got.truePeak == reference.truePeak);
+                CHECK(got.samplePeak == reference.samplePeak);
+                if (!first)
+                    first = got;
+                else
+                    CHECK(got == *first); // the lanes are cut at fixed frames: no bit depends on the calls
+            }
+        }
+        // reset() starts over: the same stream reads the same again
+        LoudnessMeter again;
+        REQUIRE(again.prepare(k.rate, k.channels, options) == "");
+        feedPlan(again, laneMaterial(k.rate, k.channels, 7, 5), {1000});
+        (void)again.integratedLufs();
+        again.reset();
+        feedPlan(again, x, {8192});
+        CHECK(figuresOf(again) == *first);
+    }
+}
+
+TEST_CASE("loudness: the offline meter where its lanes do not apply, and short streams", "[loudness]") {
+    LoudnessOptions options;
+    options.offline = true;
+    // 11.025 kHz: a step is 1102.5 frames; the meter runs its sequential kernel, same bits.
+    {
+        const Planar x = laneMaterial(11025, 2, 9, 3);
+        LoudnessMeter sequential, offline;
+        REQUIRE(sequential.prepare(11025, 2) == "");
+        REQUIRE(offline.prepare(11025, 2, options) == "");
+        feedPlan(sequential, x, {777});
+        feedPlan(offline, x, {1234});
+        CHECK(figuresOf(offline) == figuresOf(sequential));
+    }
+    // Shorter than a lane, a step, a block: the same readings as the sequential meter.
+    for (double seconds : {0.05, 0.35, 0.45, 1.0, 3.25}) {
+        CAPTURE(seconds);
+        const Planar x = laneMaterial(48000, 2, seconds, 8);
+        LoudnessMeter sequential, offline;
+        REQUIRE(sequential.prepare(48000, 2) == "");
+        REQUIRE(offline.prepare(48000, 2, options) == "");
+        feedPlan(sequential, x, {480});
+        feedPlan(offline, x, {4800});
+        const Figures a = figuresOf(sequential), b = figuresOf(offline);
+        const auto close = [](double u, double v) { return u == v || std::fabs(u - v) <= 1e-9; }; // (-inf alike)
+        CHECK(close(b.integrated, a.integrated));
+        CHECK(close(b.momentary, a.momentary));
+        CHECK(close(b.maxMomentary, a.maxMomentary));
+        CHECK(close(b.shortTerm, a.shortTerm));
+        CHECK(close(b.maxShortTerm, a.maxShortTerm));
+        CHECK(b.range == a.range);
+        CHECK(b.truePeak == a.truePeak);
+    }
 }
