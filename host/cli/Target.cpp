@@ -635,6 +635,16 @@ std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbt
     return yaml;
 }
 
+/// The share of the limiter's detection (lanes times blocks) that a run of pass 2 leaves to the
+/// thread that reads its source. Measured on the bench's W1 --target (perf, per thread): with
+/// half (one channel of two) this thread was busy all through the run and the reader 46 % of it;
+/// with all, the reader 80-92 % and this thread 60-70 %, and the run took as long either way;
+/// with 7/8 the reader was busy throughout and this thread half the time. A detect-only copy
+/// runs every tile at the ceiling, where the limiter skips the tiles its release lets it skip,
+/// so a channel costs the reader more than it saves here. Pass 2's time in alternated renders
+/// (11 each, medians): 0.748 s with 1/2, 0.712 s with 3/4, 0.739 s with 7/8.
+constexpr double kDetectedAheadShare = 0.75;
+
 /// Frames per chunk handed between the threads of pass 2: each hand-off wakes a thread, and
 /// 65536 frames measured 0.1 to 0.2 s less wall time than 16384 on the 10-minute W1 --target
 /// (fewer context switches; about a third less system time).
@@ -760,13 +770,14 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     if (auto error = tape.clear(); !error.empty()) return error;
     if (auto error = source.rewind(); !error.empty()) return error;
     // The limiter's detection is shared with the thread that reads the source: a detect-only
-    // copy of the chain there detects the first half of the channels and puts their peaks into
-    // the feed before the chunk is handed over (the chunks in flight, and two more, fit in it).
-    // This thread detects the other channels, limits and records the gains; a third measures the
-    // result. Bit for bit the run of a limiter that detects everything itself (LimiterPeakFeed);
-    // what the feed lacks (the block with the latency's tail) it detects itself. On the bench
-    // file the detection is most of the limiter's work: the reader was 85 % idle without it.
-    LimiterPeakFeed feed((kChunkSlots + 2) * kHandOffFrames, (source.channels() + 1) / 2);
+    // copy of the chain there detects most of the channels' blocks (kDetectedAheadShare) and
+    // puts their peaks into the feed before the chunk is handed over (the chunks in flight, and
+    // two more, fit in it). This thread detects the rest, limits and records the gains; a third
+    // measures the result. Bit for bit the run of a limiter that detects everything itself
+    // (LimiterPeakFeed); what the feed lacks (the block with the latency's tail) it detects
+    // itself. On the bench file the detection is most of the limiter's work: the reader was 85 %
+    // idle without it.
+    LimiterPeakFeed feed((kChunkSlots + 2) * kHandOffFrames, kDetectedAheadShare * source.channels());
     std::unique_ptr<Program> detector, program;
     if (auto error =
             chainProgram(source.channels(), sampleRate, gainDb, limiterCeilingDbtp, detector, nullptr, false, &feed, true);

@@ -856,8 +856,11 @@ private:
         // first lanes; it never limits, so its envelope stays at 0 and every tile's threshold is
         // the ceiling. (The peak is the maximum over lanes, and each lane's peaks are exact or
         // at most its tile's threshold, so which thread found them changes no gain.)
-        const int ahead = feed_ ? std::min(inst.lanes, feed_->lanesAhead()) : 0;
-        const bool fed = feed_ && !detectOnly_ && feed_->take(position, peak_.data(), frames);
+        int ahead = 0;
+        bool fed = false;
+        if (feed_ && detectOnly_) ahead = std::min(inst.lanes, feed_->nextLanes());
+        if (feed_ && !detectOnly_) fed = feed_->take(position, peak_.data(), frames, ahead);
+        ahead = std::min(inst.lanes, ahead);
         if (!fed) std::fill(peak_.begin(), peak_.begin() + frames, 0.0f);
         const int firstDetected = fed ? ahead : 0, endDetected = detectOnly_ ? ahead : inst.lanes;
         if (firstDetected < endDetected) tileThresholds(inst, frames);
@@ -887,7 +890,7 @@ private:
             }
         }
         if (detectOnly_) {
-            feed_->put(position, peak_.data(), frames);
+            feed_->put(position, peak_.data(), frames, ahead);
             for (int l = inst.firstLane; l < inst.firstLane + inst.lanes; ++l) {
                 float* work = lanes_[std::size_t(l)].work.data();
                 std::fill_n(ctx.outputs[0][l] + start, frames, 0.0f);
@@ -1046,10 +1049,18 @@ LimiterGainTapeScope::~LimiterGainTapeScope() {
     scopedReplay = previousReplay_;
 }
 
-LimiterPeakFeed::LimiterPeakFeed(int capacityFrames, int lanesAhead)
-    : ring_(std::size_t(std::max(1, capacityFrames)), 0.0f), lanesAhead_(std::max(1, lanesAhead)) {}
+LimiterPeakFeed::LimiterPeakFeed(int capacityFrames, double lanesAhead)
+    : ring_(std::size_t(std::max(1, capacityFrames)), 0.0f), lanes_(ring_.size(), 0),
+      wholeLanes_(int(std::floor(std::clamp(lanesAhead, 0.0, 255.0)))),
+      extraShare_(std::clamp(lanesAhead, 0.0, 255.0) - std::floor(std::clamp(lanesAhead, 0.0, 255.0))) {}
 
-bool LimiterPeakFeed::put(std::int64_t position, const float* peaks, int frames) noexcept {
+int LimiterPeakFeed::nextLanes() noexcept {
+    const std::int64_t k = blocks_++;
+    const bool extra = std::floor(double(k + 1) * extraShare_) > std::floor(double(k) * extraShare_);
+    return wholeLanes_ + (extra ? 1 : 0);
+}
+
+bool LimiterPeakFeed::put(std::int64_t position, const float* peaks, int frames, int lanes) noexcept {
     if (stopped_.load(std::memory_order_relaxed)) return false;
     const auto capacity = std::int64_t(ring_.size());
     // taken_ acquired: the consumer has read every frame before it, so those slots are free.
@@ -1062,25 +1073,30 @@ bool LimiterPeakFeed::put(std::int64_t position, const float* peaks, int frames)
         const auto at = std::size_t((position + done) % capacity);
         const int count = int(std::min<std::int64_t>(frames - done, capacity - std::int64_t(at)));
         std::memcpy(ring_.data() + at, peaks + done, sizeof(float) * std::size_t(count));
+        std::fill_n(lanes_.data() + at, count, (unsigned char)std::clamp(lanes, 0, 255));
         done += count;
     }
     written_.store(position + frames, std::memory_order_release);
     return true;
 }
 
-bool LimiterPeakFeed::take(std::int64_t position, float* peaks, int frames) noexcept {
+bool LimiterPeakFeed::take(std::int64_t position, float* peaks, int frames, int& lanes) noexcept {
     const auto capacity = std::int64_t(ring_.size());
     // Frames from taken_ on are never overwritten (put() keeps within taken_ + capacity), and
     // positions only increase, so [position, position + frames) is intact once written.
     const bool ready = !stopped_.load(std::memory_order_relaxed) && position >= taken_.load(std::memory_order_relaxed) &&
                        position + frames <= written_.load(std::memory_order_acquire) && frames <= capacity;
+    lanes = 0;
     if (ready) {
+        int fewest = 255;
         for (int done = 0; done < frames;) {
             const auto at = std::size_t((position + done) % capacity);
             const int count = int(std::min<std::int64_t>(frames - done, capacity - std::int64_t(at)));
             std::memcpy(peaks + done, ring_.data() + at, sizeof(float) * std::size_t(count));
+            for (int i = 0; i < count; ++i) fewest = std::min(fewest, int(lanes_[at + std::size_t(i)]));
             done += count;
         }
+        lanes = frames > 0 ? fewest : 0;
         framesTaken_ += frames;
     }
     if (position + frames > taken_.load(std::memory_order_relaxed)) taken_.store(position + frames, std::memory_order_release);

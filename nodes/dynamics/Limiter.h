@@ -105,28 +105,40 @@ private:
 /// cores. The detect-only limiter never limits, so every tile's threshold is the ceiling: its peaks
 /// are exact wherever one can exceed the ceiling, and a limiter that takes them limits bit for bit
 /// as if it had detected itself (a peak at or below the ceiling never changes a gain; detect()).
-/// The detect-only limiter may take only the first `lanesAhead` lanes (channels) and leave the
-/// others to the consumer, so that the two threads share the detection. Frames count from each
-/// executor's start. A limiter whose frames are not in the feed (not yet, or the feed stopped)
-/// detects every lane itself: its delay line runs either way. One producer thread, one consumer
-/// thread; neither waits, nothing allocates after construction.
+/// The detect-only limiter may take only the first lanes (channels) and leave the others to the
+/// consumer, so that the two threads share the detection: `lanesAhead` on average, a whole
+/// number of lanes in every block and one more in a share of the blocks (its fraction), so that
+/// the share can follow what each thread has besides (a stereo run of pass 2: 1.5 lanes ahead, the
+/// reading thread reads and detects, the consumer limits). The feed keeps, per frame, how many
+/// lanes were detected ahead, and the consumer detects the rest, so the producer's and the
+/// consumer's blocks need not match. Frames count from each executor's start. A limiter whose
+/// frames are not in the feed (not yet, or the feed stopped) detects every lane itself: its delay
+/// line runs either way. One producer thread, one consumer thread; neither waits, nothing
+/// allocates after construction.
 class LimiterPeakFeed {
 public:
-    LimiterPeakFeed(int capacityFrames, int lanesAhead);
-    /// Lanes, from the first, whose peaks the producer detects.
-    int lanesAhead() const noexcept { return lanesAhead_; }
-    /// The producer: the peaks of frames [position, position + frames). False, and the feed
-    /// stops, when they do not follow the frames put before or would overwrite peaks not yet taken.
-    bool put(std::int64_t position, const float* peaks, int frames) noexcept;
+    LimiterPeakFeed(int capacityFrames, double lanesAhead);
+    /// The producer: how many lanes, from the first, to detect in its next block: the whole part
+    /// of lanesAhead, plus one in block k when floor((k + 1) f) > floor(k f), f its fraction.
+    int nextLanes() noexcept;
+    /// The producer: the peaks of frames [position, position + frames), the maximum over their
+    /// first `lanes` lanes. False, and the feed stops, when they do not follow the frames put
+    /// before or would overwrite peaks not yet taken.
+    bool put(std::int64_t position, const float* peaks, int frames, int lanes) noexcept;
     /// The consumer, frames in increasing order: the peaks of [position, position + frames) into
-    /// `peaks` when the feed has them all; false leaves them to the limiter's own detection.
-    bool take(std::int64_t position, float* peaks, int frames) noexcept;
+    /// `peaks` when the feed has them all, and into `lanes` the fewest lanes detected for any of
+    /// them (the consumer detects the lanes from there on); false leaves them to the limiter's
+    /// own detection.
+    bool take(std::int64_t position, float* peaks, int frames, int& lanes) noexcept;
     /// Frames taken from the feed so far (the rest were detected by the consumer).
     std::int64_t framesTaken() const noexcept { return framesTaken_; }
 
 private:
     std::vector<float> ring_;
-    int lanesAhead_;
+    std::vector<unsigned char> lanes_; ///< per frame of ring_: lanes detected ahead
+    int wholeLanes_;
+    double extraShare_;
+    std::int64_t blocks_ = 0;              ///< the producer's
     std::atomic<std::int64_t> written_{0}; ///< frames [0, written_) were put
     std::atomic<std::int64_t> taken_{0};   ///< the consumer is past every frame before taken_
     std::atomic<bool> stopped_{false};

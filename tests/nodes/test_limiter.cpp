@@ -1052,12 +1052,16 @@ TEST_CASE("limiter: peaks detected ahead by a detect-only copy change no bit, wh
         for (const auto& m : figures) CHECK(m.value == 0);
     };
     struct Case {
-        int lanesAhead;
+        double lanesAhead;
         std::int64_t detectedFrames; ///< the feed ends here: the rest is detected by the limiter itself
         std::vector<int> producerSizes, consumerSizes;
     };
+    // Fractional shares: one more lane in some of the producer's blocks, whose edges fall
+    // anywhere in the consumer's (the feed keeps each frame's count).
     for (const Case& c : {Case{1, frames, {4096}, {4096}}, Case{2, frames, {512}, {4096, 7, 1000, 3, 2500}},
-                          Case{3, frames, {1000, 3}, {1}}, Case{1, 23456, {4096}, {333}}, Case{2, 4096 * 3, {4096}, {4096}}}) {
+                          Case{3, frames, {1000, 3}, {1}}, Case{1, 23456, {4096}, {333}}, Case{2, 4096 * 3, {4096}, {4096}},
+                          Case{1.75, frames, {4096}, {4096}}, Case{0.5, frames, {1000, 24}, {4096, 7, 1000}},
+                          Case{2.625, frames, {333}, {512}}, Case{0.125, 30000, {4096}, {1500}}}) {
         for (SimdArch arch : availableArchs()) {
             CAPTURE(c.lanesAhead, c.detectedFrames, c.producerSizes.size(), c.consumerSizes.size(), simdArchName(arch));
             LimiterPeakFeed feed(int(frames), c.lanesAhead);
@@ -1084,17 +1088,28 @@ TEST_CASE("limiter: a peak feed hands frames over in order, and stops rather tha
     LimiterPeakFeed feed(8, 1);
     const float a[] = {1, 2, 3, 4, 5, 6};
     float out[8] = {};
-    CHECK(feed.put(0, a, 6));
-    CHECK_FALSE(feed.take(4, out, 3)); // not all written yet: the consumer detects 4..6 itself
-    CHECK(feed.put(6, a, 6));          // the consumer is past 7: 12 - 7 <= 8, nothing untaken is overwritten
-    CHECK(feed.take(7, out, 5));       // frames 7..11 = a[1..5]
+    int lanes = -1;
+    CHECK(feed.put(0, a, 6, 1));
+    CHECK_FALSE(feed.take(4, out, 3, lanes)); // not all written yet: the consumer detects 4..6 itself
+    CHECK(lanes == 0);
+    CHECK(feed.put(6, a, 2, 2));        // frames 6, 7 with two lanes detected
+    CHECK(feed.put(8, a + 2, 4, 3));    // the consumer is past 7: 12 - 7 <= 8, nothing untaken is overwritten
+    CHECK(feed.take(7, out, 5, lanes)); // frames 7..11 = a[1..5]
     CHECK((out[0] == 2 && out[4] == 6));
+    CHECK(lanes == 2); // the fewest of frames 7 (2) and 8..11 (3)
     CHECK(feed.framesTaken() == 5);
-    CHECK_FALSE(feed.put(13, a, 1)); // a gap: the feed stops
-    CHECK_FALSE(feed.take(12, out, 1));
+    CHECK_FALSE(feed.put(13, a, 1, 1)); // a gap: the feed stops
+    CHECK_FALSE(feed.take(12, out, 1, lanes));
     LimiterPeakFeed small(4, 1);
-    CHECK_FALSE(small.put(0, a, 5)); // more than it holds
-    CHECK_FALSE(small.take(0, out, 1));
+    CHECK_FALSE(small.put(0, a, 5, 1)); // more than it holds
+    CHECK_FALSE(small.take(0, out, 1, lanes));
+    // The producer's lanes, block by block: 1.75 = one lane always, a second in 3 blocks of 4.
+    LimiterPeakFeed shared(8, 1.75);
+    std::vector<int> blocks;
+    for (int k = 0; k < 8; ++k) blocks.push_back(shared.nextLanes());
+    CHECK(blocks == std::vector<int>{1, 2, 2, 2, 1, 2, 2, 2});
+    LimiterPeakFeed whole(8, 2);
+    CHECK((whole.nextLanes() == 2 && whole.nextLanes() == 2));
     // A limiter that takes a feed takes one instance's peaks.
     const LimiterPeakFeedScope scope(&feed, false);
     auto kernel = Registry::builtin().find("limiter")->createKernel();
