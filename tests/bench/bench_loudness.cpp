@@ -7,8 +7,9 @@
 // beforehand, not timed) to libebur128 with EBUR128_MODE_I | EBUR128_MODE_LRA |
 // EBUR128_MODE_TRUE_PEAK. Prints the median of several runs of each, alternating, and the ratio;
 // also the K-weighting filter alone (KWeightingFilter, a sum taken after every block as the
-// meter takes its 100 ms steps), in nanoseconds per stereo frame: the meter's recursion, which
-// `render --target` runs three times.
+// meter takes its 100 ms steps), in nanoseconds per stereo frame: the meter's recursion; and the
+// loudness half of the meter (processLoudness: K-weighting, steps, gating) as `render --target`'s
+// three meters run it (LoudnessOptions::offline: lanes along time) against the sequential one.
 // Usage: bench_loudness [--quick] [--runs N]
 #include "bench/BenchMaterial.h"
 #include "core/Simd.h"
@@ -81,15 +82,21 @@ struct Result {
     double seconds = 0, integrated = 0, range = 0, truePeak = 0;
 };
 
-Result runOurs(const Loop& loop, double audioSeconds, int oversampling) {
+/// The meter over the loop; `offline` as LoudnessOptions::offline; `peaks` false: only
+/// processLoudness (what the loudness thread of an encoding runs).
+Result runOurs(const Loop& loop, double audioSeconds, int oversampling, bool offline = false, bool peaks = true) {
     const auto start = std::chrono::steady_clock::now();
     LoudnessMeter meter;
     LoudnessOptions options;
     options.truePeakOversampling = oversampling;
+    options.offline = offline;
     if (!meter.prepare(kRate, 2, options).empty()) std::exit(1);
     forEachBlock(loop, audioSeconds, [&](std::int64_t at, int n) {
         const float* pointers[2] = {loop.left.data() + at, loop.right.data() + at};
-        meter.process(pointers, n);
+        if (peaks)
+            meter.process(pointers, n);
+        else
+            meter.processLoudness(pointers, n);
     });
     Result r;
     r.integrated = meter.integratedLufs();
@@ -154,9 +161,13 @@ int main(int argc, char** argv) {
     const Loop loop = makeLoop();
     std::printf("loudness analysis of %.0f s of 48 kHz stereo (integrated + LRA + true peak 4x), %d runs, simd %s\n",
                 audioSeconds, runs, simdArchName(detectSimdArch()));
-    std::vector<double> ours, ours8, theirs, kWeighting;
-    Result lastOurs, lastOurs8, lastTheirs;
+    std::vector<double> ours, ours8, theirs, kWeighting, loudnessSequential, loudnessOffline;
+    Result lastOurs, lastOurs8, lastTheirs, lastSequential, lastOffline;
     for (int run = 0; run < runs; ++run) {
+        lastSequential = runOurs(loop, audioSeconds, 4, false, false);
+        loudnessSequential.push_back(lastSequential.seconds);
+        lastOffline = runOurs(loop, audioSeconds, 4, true, false);
+        loudnessOffline.push_back(lastOffline.seconds);
         lastOurs = runOurs(loop, audioSeconds, 4);
         ours.push_back(lastOurs.seconds);
         lastOurs8 = runOurs(loop, audioSeconds, 8);
@@ -173,6 +184,11 @@ int main(int argc, char** argv) {
     const double kWeightingMedian = bench::median(kWeighting);
     std::printf("  stagegraph K-weighting alone:  %8.3f s  %7.0fx realtime   %.2f ns per frame\n", kWeightingMedian,
                 audioSeconds / kWeightingMedian, kWeightingMedian / (audioSeconds * kRate) * 1e9);
+    const double sequentialMedian = bench::median(loudnessSequential), offlineMedian = bench::median(loudnessOffline);
+    std::printf("  loudness half, one lane per channel: %8.3f s  %.2f ns per frame   I %.6f LUFS\n", sequentialMedian,
+                sequentialMedian / (audioSeconds * kRate) * 1e9, lastSequential.integrated);
+    std::printf("  loudness half, lanes along time:     %8.3f s  %.2f ns per frame   I %.6f LUFS   %.2fx\n", offlineMedian,
+                offlineMedian / (audioSeconds * kRate) * 1e9, lastOffline.integrated, sequentialMedian / offlineMedian);
     const double theirsMedian = bench::median(theirs);
     std::printf("  libebur128 %d.%d.%d:               %8.3f s  %7.0fx realtime   I %.2f LUFS  LRA %.2f LU  TP %.2f dBTP\n",
                 EBUR128_VERSION_MAJOR, EBUR128_VERSION_MINOR, EBUR128_VERSION_PATCH, theirsMedian, audioSeconds / theirsMedian,
