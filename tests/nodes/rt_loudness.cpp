@@ -1,7 +1,8 @@
 // Real-time safety of the loudness meter: process(), its halves processLoudness() and
-// processPeaks(), mergePeaks(), reset() and snapshot() allocate nothing,
-// at any block size, for every channel count and both oversampling factors, and neither does a
-// compiled graph with `loudness` taps.
+// processPeaks(), mergePeaks(), reset(), the readers and snapshot() allocate nothing,
+// at any block size, for every channel count and both oversampling factors, offline (lanes along
+// time: a batch run and readings that settle part of one) or not, and neither does a compiled
+// graph with `loudness` taps.
 //
 // Allocations are counted by tests/support/RtAllocations.
 #include "core/Compiler.h"
@@ -35,40 +36,43 @@ TEST_CASE("rt: the loudness meter allocates nothing while measuring", "[rt][loud
     const int frames = 48000 * 4;
     for (int channels : {1, 2, 6, 8}) {
         for (int oversampling : {4, 8}) {
-            CAPTURE(channels, oversampling);
-            std::vector<std::vector<float>> signal;
-            for (int c = 0; c < channels; ++c) signal.push_back(sg::test::noise(frames, 0.5f, std::uint32_t(c + 1)));
-            std::vector<const float*> pointers(signal.size());
-            LoudnessMeter meter;
-            LoudnessOptions options;
-            options.truePeakOversampling = oversampling;
-            REQUIRE(meter.prepare(48000, channels, options) == "");
-            LoudnessMeter peaks;
-            REQUIRE(peaks.prepare(48000, channels, options) == "");
-            double integrated = 0;
-            LoudnessSnapshot snapshot;
-            const long count = allocationsDuring([&] {
-                for (int block : {1, 7, 64, 480, 4096, 8192}) {
-                    for (std::int64_t start = 0; start < frames / 6; start += block) {
-                        for (int c = 0; c < channels; ++c) pointers[std::size_t(c)] = signal[std::size_t(c)].data() + start;
-                        meter.process(pointers.data(), block);
+            for (bool offline : {false, true}) {
+                CAPTURE(channels, oversampling, offline);
+                std::vector<std::vector<float>> signal;
+                for (int c = 0; c < channels; ++c) signal.push_back(sg::test::noise(frames, 0.5f, std::uint32_t(c + 1)));
+                std::vector<const float*> pointers(signal.size());
+                LoudnessMeter meter;
+                LoudnessOptions options;
+                options.truePeakOversampling = oversampling;
+                options.offline = offline;
+                REQUIRE(meter.prepare(48000, channels, options) == "");
+                LoudnessMeter peaks;
+                REQUIRE(peaks.prepare(48000, channels, options) == "");
+                double integrated = 0;
+                LoudnessSnapshot snapshot;
+                const long count = allocationsDuring([&] {
+                    for (int block : {1, 7, 64, 480, 4096, 8192}) {
+                        for (std::int64_t start = 0; start < frames / 6; start += block) {
+                            for (int c = 0; c < channels; ++c) pointers[std::size_t(c)] = signal[std::size_t(c)].data() + start;
+                            meter.process(pointers.data(), block);
+                        }
+                        snapshot = meter.snapshot();
+                        integrated = meter.integratedLufs() + meter.loudnessRangeLu() + meter.truePeakDbtp() + meter.plrDb();
                     }
+                    meter.reset();
+                    meter.process(pointers.data(), 1000);
+                    // The halves that analyze --figures loudness runs on two threads.
+                    for (int block : {1, 480, 8192}) {
+                        meter.processLoudness(pointers.data(), block);
+                        peaks.processPeaks(pointers.data(), block);
+                    }
+                    meter.mergePeaks(peaks);
                     snapshot = meter.snapshot();
-                    integrated = meter.integratedLufs() + meter.loudnessRangeLu() + meter.truePeakDbtp() + meter.plrDb();
-                }
-                meter.reset();
-                meter.process(pointers.data(), 1000);
-                // The halves that analyze --figures loudness runs on two threads.
-                for (int block : {1, 480, 8192}) {
-                    meter.processLoudness(pointers.data(), block);
-                    peaks.processPeaks(pointers.data(), block);
-                }
-                meter.mergePeaks(peaks);
-                snapshot = meter.snapshot();
-            });
-            CHECK(count == 0);
-            CHECK(std::isfinite(integrated));
-            CHECK(snapshot.frames > 0);
+                });
+                CHECK(count == 0);
+                CHECK(std::isfinite(integrated));
+                CHECK(snapshot.frames > 0);
+            }
         }
     }
 }
