@@ -858,8 +858,10 @@ private:
         // at most its tile's threshold, so which thread found them changes no gain.)
         int ahead = 0;
         bool fed = false;
-        if (feed_ && detectOnly_) ahead = std::min(inst.lanes, feed_->nextLanes());
-        if (feed_ && !detectOnly_) fed = feed_->take(position, peak_.data(), frames, ahead);
+        if (feed_ && detectOnly_)
+            ahead = feed_->nextLanes();
+        else if (feed_)
+            fed = feed_->take(position, peak_.data(), frames, ahead);
         ahead = std::min(inst.lanes, ahead);
         if (!fed) std::fill(peak_.begin(), peak_.begin() + frames, 0.0f);
         const int firstDetected = fed ? ahead : 0, endDetected = detectOnly_ ? ahead : inst.lanes;
@@ -1050,9 +1052,11 @@ LimiterGainTapeScope::~LimiterGainTapeScope() {
 }
 
 LimiterPeakFeed::LimiterPeakFeed(int capacityFrames, double lanesAhead)
-    : ring_(std::size_t(std::max(1, capacityFrames)), 0.0f), lanes_(ring_.size(), 0),
-      wholeLanes_(int(std::floor(std::clamp(lanesAhead, 0.0, 255.0)))),
-      extraShare_(std::clamp(lanesAhead, 0.0, 255.0) - std::floor(std::clamp(lanesAhead, 0.0, 255.0))) {}
+    : ring_(std::size_t(std::max(1, capacityFrames)), 0.0f), lanes_(ring_.size(), 0) {
+    const double lanes = std::clamp(lanesAhead, 0.0, 255.0); // (a frame's count is a byte)
+    wholeLanes_ = int(std::floor(lanes));
+    extraShare_ = lanes - std::floor(lanes);
+}
 
 int LimiterPeakFeed::nextLanes() noexcept {
     const std::int64_t k = blocks_++;

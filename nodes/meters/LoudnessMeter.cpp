@@ -195,6 +195,16 @@ void kWeightingStages(double sampleRate, KWeightingStage& shelf, KWeightingStage
 }
 
 namespace {
+
+/// The two stages' coefficients in the kernels' order: b0 b1 b2 a1 a2 h0 h1 h2 c1 c2.
+void kWeightingCoefficients(double sampleRate, double* out) {
+    KWeightingStage shelf, highpass;
+    kWeightingStages(sampleRate, shelf, highpass);
+    const double c[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
+                          highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
+    std::copy(std::begin(c), std::end(c), out);
+}
+
 struct LayoutEntry {
     const char* name;
     double weight;
@@ -534,10 +544,8 @@ std::string KWeightingFilter::prepare(double sampleRate, int channels) {
     if (channels < 1 || channels > kLoudnessMaxChannels)
         return "K-weighting: expects 1 to " + std::to_string(kLoudnessMaxChannels) + " channels, got " + std::to_string(channels);
     auto state = std::make_unique<State>();
-    KWeightingStage shelf, highpass;
-    kWeightingStages(sampleRate, shelf, highpass);
-    const double coefficients[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
-                                     highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
+    double coefficients[10];
+    kWeightingCoefficients(sampleRate, coefficients);
     for (int i = 0; i < 10; ++i)
         for (int lane = 0; lane < loudness::kLanePad; ++lane) state->bank.coefficients[i][lane] = coefficients[i];
     state->kState.assign(std::size_t(loudness::kStateVars) * loudness::kLanePad);
@@ -611,11 +619,7 @@ std::string LoudnessMeter::prepare(double sampleRate, int channels, const Loudne
             s.laneChannelStride = std::size_t(s.warmupFrames) + std::size_t(s.batchFrames());
             s.laneInput.assign(s.laneChannelStride * std::size_t(channels) + 8, 0.0f); // (the kernel reads 8 frames at a time)
             s.laneSums.assign(std::size_t(channels) * std::size_t(s.laneSteps) * loudness::kTimeLanes, 0.0);
-            KWeightingStage shelf, highpass;
-            kWeightingStages(sampleRate, shelf, highpass);
-            const double c[10] = {shelf.b0,    shelf.b1,    shelf.b2,    shelf.a1,    shelf.a2,
-                                  highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
-            std::copy(std::begin(c), std::end(c), s.kCoefficients);
+            kWeightingCoefficients(sampleRate, s.kCoefficients);
             s.kLanes = SG_SIMD_PICK(arch, kWeightLanes);
         }
     }
