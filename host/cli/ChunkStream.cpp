@@ -187,21 +187,35 @@ bool ChunkConsumer::Sink::commit(int frames) {
     return !fanOut_.failed();
 }
 
-ChunkFanOut::ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsume> consumers)
-    : consume_(std::move(consumers)), chunkFrames_(chunkFrames), remaining_(new std::atomic<int>[kChunkSlots]) {
+ChunkFanOut::ChunkFanOut(int channels, int chunkFrames, std::size_t consumers, bool quantised)
+    : channels_(channels), chunkFrames_(chunkFrames), remaining_(new std::atomic<int>[kChunkSlots]) {
     for (int s = 0; s < kChunkSlots; ++s) {
-        buffers_.emplace_back(channels, chunkFrames);
+        if (quantised)
+            ints_.emplace_back(std::size_t(chunkFrames) * std::size_t(channels), 0);
+        else
+            buffers_.emplace_back(channels, chunkFrames);
         remaining_[std::size_t(s)].store(0, std::memory_order_relaxed);
         free_.push(s);
     }
     frames_.assign(kChunkSlots, 0);
-    for (std::size_t c = 0; c < consume_.size(); ++c) full_.push_back(std::make_unique<SlotQueue>());
+    for (std::size_t c = 0; c < consumers; ++c) full_.push_back(std::make_unique<SlotQueue>());
+}
+
+ChunkFanOut::ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsume> consumers)
+    : ChunkFanOut(channels, chunkFrames, consumers.size(), false) {
+    consume_ = std::move(consumers);
     for (std::size_t c = 0; c < consume_.size(); ++c) threads_.emplace_back([this, c] { run(c); });
+}
+
+ChunkFanOut::ChunkFanOut(int channels, int chunkFrames, std::vector<QuantisedConsume> consumers)
+    : ChunkFanOut(channels, chunkFrames, consumers.size(), true) {
+    consumeQuantised_ = std::move(consumers);
+    for (std::size_t c = 0; c < consumeQuantised_.size(); ++c) threads_.emplace_back([this, c] { run(c); });
 }
 
 ChunkFanOut::~ChunkFanOut() { finish(); }
 
-bool ChunkFanOut::reserve(int frames, AudioView& out) {
+bool ChunkFanOut::nextSlot(int frames) {
     if (failed_.load(std::memory_order_acquire)) return false;
     if (slot_ >= 0 && fill_ + frames > chunkFrames_) submit();
     if (slot_ < 0) {
@@ -209,7 +223,19 @@ bool ChunkFanOut::reserve(int frames, AudioView& out) {
         fill_ = 0;
         if (slot_ < 0) return false;
     }
+    return true;
+}
+
+bool ChunkFanOut::reserve(int frames, AudioView& out) {
+    if (buffers_.empty() || !nextSlot(frames)) return false;
     out = buffers_[std::size_t(slot_)].view().frameRange(fill_, std::min(frames, chunkFrames_ - fill_));
+    return true;
+}
+
+bool ChunkFanOut::reserveQuantised(int frames, std::int32_t*& out, int& count) {
+    if (ints_.empty() || !nextSlot(frames)) return false;
+    out = ints_[std::size_t(slot_)].data() + std::size_t(fill_) * std::size_t(channels_);
+    count = std::min(frames, chunkFrames_ - fill_);
     return true;
 }
 
@@ -241,7 +267,8 @@ void ChunkFanOut::run(std::size_t consumer) {
     for (int slot = queue.pop(); slot >= 0; slot = queue.pop()) {
         const auto s = std::size_t(slot);
         if (!failed_.load(std::memory_order_relaxed)) {
-            std::string error = consume_[consumer](ConstAudioView(buffers_[s].view().frameRange(0, frames_[s])));
+            std::string error = ints_.empty() ? consume_[consumer](ConstAudioView(buffers_[s].view().frameRange(0, frames_[s])))
+                                              : consumeQuantised_[consumer](ints_[s].data(), frames_[s]);
             if (!error.empty()) {
                 {
                     const std::lock_guard<std::mutex> lock(errorMutex_);

@@ -110,19 +110,29 @@ private:
 /// consumed).
 using ChunkConsume = std::function<std::string(const ConstAudioView&)>;
 
+/// Takes the next `frames` frames as interleaved integers (io::quantize()'s, `channels` a frame);
+/// returns "" or an error (then nothing more is consumed).
+using QuantisedConsume = std::function<std::string(const std::int32_t* interleaved, int frames)>;
+
 /// Threads that each consume, in order, every chunk the producer fills: one copy of the frames
 /// for all of them (the encoding of `render --target` hands what the writer stores to the
 /// loudness meter, the peak meter and the encoder). The producer writes the frames in place
-/// (reserve, then commit); a slot is free again once every consumer is done with it.
+/// (reserve, then commit); a slot is free again once every consumer is done with it. The frames
+/// are planar floats, or (the second constructor) interleaved integers: the quantised samples an
+/// encoder packs as they are and meters convert on their own threads.
 class ChunkFanOut {
 public:
     ChunkFanOut(int channels, int chunkFrames, std::vector<ChunkConsume> consumers);
+    ChunkFanOut(int channels, int chunkFrames, std::vector<QuantisedConsume> consumers);
     ~ChunkFanOut();
     ChunkFanOut(const ChunkFanOut&) = delete;
     ChunkFanOut& operator=(const ChunkFanOut&) = delete;
     /// Where the next `frames` (1 .. chunkFrames) frames go: written by the caller, then
     /// commit(frames). False once a consumer has failed (nothing more is consumed).
     bool reserve(int frames, AudioView& out);
+    /// reserve() for the integer frames: room for `count` (1 .. `frames`) interleaved frames
+    /// at `out`.
+    bool reserveQuantised(int frames, std::int32_t*& out, int& count);
     void commit(int frames);
     /// Hands over what is committed and waits until every consumer is done. Returns "" or the
     /// first consumer's error.
@@ -132,11 +142,17 @@ public:
     int chunkFrames() const { return chunkFrames_; }
 
 private:
+    ChunkFanOut(int channels, int chunkFrames, std::size_t consumers, bool quantised);
+    /// Takes a free slot when none is being filled; false once a consumer has failed.
+    bool nextSlot(int frames);
     void submit();
     void run(std::size_t consumer);
     std::vector<ChunkConsume> consume_;
+    std::vector<QuantisedConsume> consumeQuantised_;
+    int channels_;
     int chunkFrames_;
-    std::vector<AudioBuffer> buffers_;              ///< per slot
+    std::vector<AudioBuffer> buffers_;              ///< per slot (planar floats)
+    std::vector<std::vector<std::int32_t>> ints_;   ///< per slot (interleaved integers)
     std::vector<int> frames_;                       ///< per slot: frames it holds
     std::unique_ptr<std::atomic<int>[]> remaining_; ///< per slot: consumers not yet done with it
     SlotQueue free_;                                ///< the producer's

@@ -151,6 +151,8 @@ std::string WrittenSampleMeter::prepare(double sampleRate, int channels, io::Out
         ditherScratch_.assign(samples, 0.0f);
         quantised_.assign(samples, 0);
         planar_ = AudioBuffer(channels, io::kChunkFrames);
+        loudnessPlanar_ = AudioBuffer(channels, io::kChunkFrames);
+        peaksPlanar_ = AudioBuffer(channels, io::kChunkFrames);
     }
     return {};
 }
@@ -167,14 +169,25 @@ std::uint64_t WrittenSampleMeter::stored(const ConstAudioView& view, const Audio
             const std::size_t count = std::size_t(frames) * std::size_t(channels_);
             io::interleave(part, interleaved_.data());
             clipped += io::quantize(interleaved_.data(), count, bits_, quantised_.data(), ditherScratch_.data(), dither_);
-            // q is left-justified in 32 bits: q / 2^31 is the stored value, exactly, in float.
-            constexpr float kScale = 1.0f / 2147483648.0f;
-            // Converted in order (a loop the compiler vectorises), then split into channels.
-            const std::int32_t* q = quantised_.data();
-            float* values = interleaved_.data();
-            for (std::size_t i = 0; i < count; ++i) values[i] = float(q[i]) * kScale;
-            io::deinterleave(values, out.frameRange(done, frames));
+            io::deinterleaveStored(quantised_.data(), out.frameRange(done, frames));
         }
+        done += frames;
+    }
+    return clipped;
+}
+
+std::uint64_t WrittenSampleMeter::quantised(const ConstAudioView& view, float factor, std::int32_t* out) {
+    std::uint64_t clipped = 0;
+    for (int done = 0; done < view.frames;) {
+        const int frames = std::min(io::kChunkFrames, view.frames - done);
+        const ConstAudioView part = view.frameRange(done, frames);
+        const std::size_t count = std::size_t(frames) * std::size_t(channels_);
+        if (factor == 1.0f)
+            io::interleave(part, interleaved_.data());
+        else
+            io::interleave(part, factor, interleaved_.data());
+        clipped += io::quantize(interleaved_.data(), count, bits_, out + std::size_t(done) * std::size_t(channels_),
+                                ditherScratch_.data(), dither_);
         done += frames;
     }
     return clipped;
@@ -201,6 +214,32 @@ void WrittenSampleMeter::measureStoredLoudness(const ConstAudioView& stored) {
 
 void WrittenSampleMeter::measureStoredPeaks(const ConstAudioView& stored) {
     peakMeter_.processPeaks(meterChannels(stored).data(), stored.frames);
+}
+
+namespace {
+
+/// `frames` interleaved integers of quantize() converted into `planar` (io::kChunkFrames) a
+/// chunk at a time, each chunk then measured.
+template <class Measure>
+void measureConverted(const std::int32_t* interleaved, int frames, int channels, AudioBuffer& planar, Measure&& measure) {
+    for (int done = 0; done < frames;) {
+        const int part = std::min(io::kChunkFrames, frames - done);
+        const AudioView values = planar.view().frameRange(0, part);
+        io::deinterleaveStored(interleaved + std::size_t(done) * std::size_t(channels), values);
+        measure(ConstAudioView(values));
+        done += part;
+    }
+}
+
+} // namespace
+
+void WrittenSampleMeter::measureQuantisedLoudness(const std::int32_t* interleaved, int frames) {
+    measureConverted(interleaved, frames, channels_, loudnessPlanar_,
+                     [this](const ConstAudioView& v) { measureStoredLoudness(v); });
+}
+
+void WrittenSampleMeter::measureQuantisedPeaks(const std::int32_t* interleaved, int frames) {
+    measureConverted(interleaved, frames, channels_, peaksPlanar_, [this](const ConstAudioView& v) { measureStoredPeaks(v); });
 }
 
 void WrittenSampleMeter::mergePeaks() { meter_.mergePeaks(peakMeter_); }
@@ -1086,22 +1125,50 @@ std::string encodeReplayed(TempSampleFile& source, GainTapeFile& tape, double sa
     // two more threads measure and another packs and writes (integer samples of up to 24 bits;
     // others are encoded here): the loudness and the peaks of the written samples are each about
     // as costly as the trimming and quantising here, or the packing and writing. One copy of the
-    // stored values for the three (ChunkFanOut).
-    std::vector<ChunkConsume> consumers{[&](const ConstAudioView& view) {
-                                            meter.measureStoredLoudness(view);
-                                            return std::string();
-                                        },
-                                        [&](const ConstAudioView& view) {
-                                            meter.measureStoredPeaks(view);
-                                            return std::string();
-                                        }};
-    const bool encodes = writer.takesStoredValues();
-    if (encodes) consumers.emplace_back([&writer](const ConstAudioView& view) { return writer.writeStored(view, 0); });
-    ChunkFanOut stored(channels, kHandOffFrames, std::move(consumers));
+    // stored values for the three (ChunkFanOut). For integer samples that copy is the integers
+    // themselves, trimmed on their way into the quantiser: the writer packs them as they are and
+    // each meter converts them on its own thread, so this thread (the encoding's longest) makes
+    // one pass over the samples fewer and hands on half of what it did.
+    const bool packs = writer.takesStoredValues();
+    std::optional<ChunkFanOut> quantised, stored;
+    if (packs)
+        quantised.emplace(channels, kHandOffFrames,
+                          std::vector<QuantisedConsume>{[&](const std::int32_t* values, int frames) {
+                                                            meter.measureQuantisedLoudness(values, frames);
+                                                            return std::string();
+                                                        },
+                                                        [&](const std::int32_t* values, int frames) {
+                                                            meter.measureQuantisedPeaks(values, frames);
+                                                            return std::string();
+                                                        },
+                                                        [&writer, channels](const std::int32_t* values, int frames) {
+                                                            return writer.writeQuantised(values, frames, channels, 0);
+                                                        }});
+    else
+        stored.emplace(channels, kHandOffFrames,
+                       std::vector<ChunkConsume>{[&](const ConstAudioView& view) {
+                                                     meter.measureStoredLoudness(view);
+                                                     return std::string();
+                                                 },
+                                                 [&](const ConstAudioView& view) {
+                                                     meter.measureStoredPeaks(view);
+                                                     return std::string();
+                                                 }});
     AudioBuffer trimmed(channels, kPassBlockFrames);
     std::uint64_t clipped = 0;
     const std::string consumerFailed = "\x01"; // a consumer's own error, reported below
     const auto take = [&](const ConstAudioView& block) -> std::string {
+        if (packs) {
+            for (int done = 0; done < block.frames;) {
+                std::int32_t* values = nullptr;
+                int count = 0;
+                if (!quantised->reserveQuantised(block.frames - done, values, count)) return consumerFailed;
+                clipped += meter.quantised(block.frameRange(done, count), trimDb != 0 ? factor : 1.0f, values);
+                quantised->commit(count);
+                done += count;
+            }
+            return {};
+        }
         for (int start = 0; start < block.frames; start += kPassBlockFrames) {
             const int count = std::min(kPassBlockFrames, block.frames - start);
             ConstAudioView view = block.frameRange(start, count);
@@ -1110,22 +1177,20 @@ std::string encodeReplayed(TempSampleFile& source, GainTapeFile& tape, double sa
                 view = ConstAudioView(trimmed.view().frameRange(0, count));
             }
             AudioView values;
-            if (!stored.reserve(count, values)) return consumerFailed;
+            if (!stored->reserve(count, values)) return consumerFailed;
             clipped += meter.stored(view, values);
-            stored.commit(count);
-            if (!encodes)
-                if (auto error = writer.write(view); !error.empty()) return error;
+            stored->commit(count);
+            if (auto error = writer.write(view); !error.empty()) return error;
         }
         return {};
     };
     const std::string error =
         replayPass(source, sampleRate, gainDb, limiterCeilingDbtp, tape, take, "writing", showProgress, interrupted);
     if (!error.empty() && error != consumerFailed) return error;
-    if (auto consumerError = stored.finish(); !consumerError.empty()) return consumerError;
+    if (auto consumerError = packs ? quantised->finish() : stored->finish(); !consumerError.empty()) return consumerError;
     if (!error.empty()) return "internal: a consumer of the encoding stopped without saying why";
-    if (encodes)
-        if (auto storedError = writer.writeStored(ConstAudioView(trimmed.view().frameRange(0, 0)), clipped); !storedError.empty())
-            return storedError;
+    if (packs)
+        if (auto storedError = writer.writeQuantised(nullptr, 0, channels, clipped); !storedError.empty()) return storedError;
     meter.mergePeaks();
     return {};
 }

@@ -118,6 +118,15 @@ public:
     /// are done, brings the peaks into meter(), which then reads as after measureStored().
     void measureStoredLoudness(const ConstAudioView& stored);
     void measureStoredPeaks(const ConstAudioView& stored);
+    /// stored() as the integers the writer packs (integer formats only): `out` receives
+    /// view.frames interleaved frames of io::quantize()'s left-justified samples, for the frames
+    /// of `view` times `factor` (a gain node's float multiply after them; 1: none), and
+    /// io::AudioFileWriter::writeQuantised() takes them as they are. Returns the samples clipped.
+    std::uint64_t quantised(const ConstAudioView& view, float factor, std::int32_t* out);
+    /// measureStoredLoudness() and measureStoredPeaks() of quantised()'s integers (`frames`
+    /// interleaved frames), each converting them on its own thread.
+    void measureQuantisedLoudness(const std::int32_t* interleaved, int frames);
+    void measureQuantisedPeaks(const std::int32_t* interleaved, int frames);
     void mergePeaks();
     /// The meter (its readings cover everything processed).
     const LoudnessMeter& meter() const { return meter_; }
@@ -129,7 +138,7 @@ private:
     int channels_ = 0;
     std::vector<float> interleaved_, ditherScratch_;
     std::vector<std::int32_t> quantised_;
-    AudioBuffer planar_;
+    AudioBuffer planar_, loudnessPlanar_, peaksPlanar_;
 };
 
 /// Interleaved float32 scratch samples: kept in memory up to kInMemorySamples samples, beyond

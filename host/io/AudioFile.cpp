@@ -419,19 +419,19 @@ struct AudioFileWriter::State {
 #endif
     }
 
-    /// Stores `count` frames of intScratch (quantised, interleaved): packed into rawBytes (written
-    /// when full) or through libsndfile; `written` = the frames libsndfile took. "" or the reason a
-    /// raw write failed.
-    std::string storeQuantised(int count, sf_count_t& written) {
+    /// Stores `count` frames of `q` (quantised, interleaved): packed into rawBytes (written when
+    /// full) or through libsndfile; `written` = the frames libsndfile took. "" or the reason a raw
+    /// write failed.
+    std::string storeQuantised(const std::int32_t* q, int count, sf_count_t& written) {
         if (rawBytesPerSample == 0) {
-            written = sf_writef_int(file, intScratch.data(), count);
+            written = sf_writef_int(file, q, count);
             return {};
         }
         const std::size_t samples = std::size_t(count) * std::size_t(channels);
         const std::size_t bytes = samples * std::size_t(rawBytesPerSample);
         if (rawFill + bytes > rawBytes.size())
             if (std::string reason = flushRaw(); !reason.empty()) return reason;
-        packLittleEndian(intScratch.data(), samples, rawBytesPerSample, rawBytes.data() + rawFill);
+        packLittleEndian(q, samples, rawBytesPerSample, rawBytes.data() + rawFill);
         rawFill += bytes;
         written = count;
         return {};
@@ -662,7 +662,7 @@ std::string AudioFileWriter::write(const ConstAudioView& view) {
         } else {
             const std::size_t samples = std::size_t(chunk) * std::size_t(s.channels);
             s.clipped += quantize(s.floatScratch.data(), samples, s.bits, s.intScratch.data(), s.ditherScratch.data(), s.dither);
-            if (std::string reason = s.storeQuantised(chunk, written); !reason.empty())
+            if (std::string reason = s.storeQuantised(s.intScratch.data(), chunk, written); !reason.empty())
                 return "cannot write " + quotedPath(s.path) + ": " + reason;
         }
         if (written != chunk) {
@@ -683,13 +683,7 @@ bool AudioFileWriter::takesStoredValues() const {
 
 std::string AudioFileWriter::writeStored(const ConstAudioView& stored, std::uint64_t clipped) {
     State& s = *state_;
-    if (!s.file) return "cannot write " + quotedPath(s.path) + ": file is not open";
-    if (!takesStoredValues())
-        return "cannot write " + quotedPath(s.path) +
-               ": internal: stored values are only taken for integer samples of up to 24 bits";
-    if (stored.channels != s.channels)
-        return "cannot write " + quotedPath(s.path) + ": got " + std::to_string(stored.channels) + " channels, the file has " +
-               std::to_string(s.channels);
+    if (auto error = checkStored(stored.channels); !error.empty()) return error;
     for (int done = 0; done < stored.frames;) {
         const int chunk = std::min(kChunkFrames, stored.frames - done);
         const std::size_t samples = std::size_t(chunk) * std::size_t(s.channels);
@@ -698,18 +692,50 @@ std::string AudioFileWriter::writeStored(const ConstAudioView& stored, std::uint
         const float* values = s.floatScratch.data();
         std::int32_t* q = s.intScratch.data();
         for (std::size_t i = 0; i < samples; ++i) q[i] = std::int32_t(values[i] * 2147483648.0f);
-        sf_count_t written = 0;
-        if (std::string reason = s.storeQuantised(chunk, written); !reason.empty())
-            return "cannot write " + quotedPath(s.path) + ": " + reason;
-        if (written != chunk) {
-            std::string reason = sf_strerror(s.file);
-            return "cannot write " + quotedPath(s.path) + ": " + reason;
-        }
-        s.frames += chunk;
+        if (auto error = storeChecked(q, chunk); !error.empty()) return error;
         done += chunk;
     }
     s.clipped += clipped;
     s.startWriteback();
+    return {};
+}
+
+std::string AudioFileWriter::writeQuantised(const std::int32_t* interleaved, int frames, int channels, std::uint64_t clipped) {
+    State& s = *state_;
+    if (auto error = checkStored(channels); !error.empty()) return error;
+    for (int done = 0; done < frames;) {
+        const int chunk = std::min(kChunkFrames, frames - done);
+        if (auto error = storeChecked(interleaved + std::size_t(done) * std::size_t(channels), chunk); !error.empty())
+            return error;
+        done += chunk;
+    }
+    s.clipped += clipped;
+    s.startWriteback();
+    return {};
+}
+
+std::string AudioFileWriter::checkStored(int channels) const {
+    const State& s = *state_;
+    if (!s.file) return "cannot write " + quotedPath(s.path) + ": file is not open";
+    if (!takesStoredValues())
+        return "cannot write " + quotedPath(s.path) +
+               ": internal: stored values are only taken for integer samples of up to 24 bits";
+    if (channels != s.channels)
+        return "cannot write " + quotedPath(s.path) + ": got " + std::to_string(channels) + " channels, the file has " +
+               std::to_string(s.channels);
+    return {};
+}
+
+std::string AudioFileWriter::storeChecked(const std::int32_t* q, int frames) {
+    State& s = *state_;
+    sf_count_t written = 0;
+    if (std::string reason = s.storeQuantised(q, frames, written); !reason.empty())
+        return "cannot write " + quotedPath(s.path) + ": " + reason;
+    if (written != frames) {
+        std::string reason = sf_strerror(s.file);
+        return "cannot write " + quotedPath(s.path) + ": " + reason;
+    }
+    s.frames += frames;
     return {};
 }
 

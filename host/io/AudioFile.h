@@ -112,6 +112,10 @@ public:
     /// is stored has done it already). Only when takesStoredValues(); the writer's own dither is
     /// not advanced, so the calls of one file are all write() or all writeStored().
     std::string writeStored(const ConstAudioView& stored, std::uint64_t clipped);
+    /// writeStored() of the integers themselves: `frames` frames of `channels` (the file's)
+    /// interleaved, left-justified samples as io::quantize() gives them with this writer's dither
+    /// seed, packed as they are (no conversion).
+    std::string writeQuantised(const std::int32_t* interleaved, int frames, int channels, std::uint64_t clipped);
     /// Finishes the file and renames it over the target. Returns "" or an error, in which case
     /// the temporary file is removed and the target is untouched.
     std::string commit();
@@ -128,6 +132,10 @@ public:
 
 private:
     struct State;
+    /// "" when writeStored() / writeQuantised() may store `channels` channels, else the error.
+    std::string checkStored(int channels) const;
+    /// Stores `frames` (<= kChunkFrames) quantised interleaved frames; "" or the error.
+    std::string storeChecked(const std::int32_t* q, int frames);
     std::unique_ptr<State> state_;
 };
 

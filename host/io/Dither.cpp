@@ -244,6 +244,20 @@ namespace {
     }
     return f;
 }
+/// interleavePair of the channels times `factor` (one float multiply a sample, as a gain node's).
+[[gnu::target("avx512f")]] int interleavePairScaled(const float* left, const float* right, int frames, float factor,
+                                                    float* out) noexcept {
+    const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 k = _mm512_set1_ps(factor);
+    int f = 0;
+    for (; f + 16 <= frames; f += 16) {
+        const __m512 l = _mm512_mul_ps(_mm512_loadu_ps(left + f), k), r = _mm512_mul_ps(_mm512_loadu_ps(right + f), k);
+        _mm512_storeu_ps(out + 2 * f, _mm512_permutex2var_ps(l, low, r));
+        _mm512_storeu_ps(out + 2 * f + 16, _mm512_permutex2var_ps(l, high, r));
+    }
+    return f;
+}
 [[gnu::target("avx512f")]] int deinterleavePair(const float* in, int frames, float* left, float* right) noexcept {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
@@ -255,6 +269,30 @@ namespace {
     }
     return f;
 }
+
+// (GCC 12's _mm512_undefined_ps in _mm512_cvtepi32_ps: the false positive above.)
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+/// deinterleavePair of left-justified integers, each converted to float and scaled by 2^-31.
+[[gnu::target("avx512f")]] int deinterleaveStoredPair(const std::int32_t* in, int frames, float* left, float* right) noexcept {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 k = _mm512_set1_ps(0x1p-31f);
+    int f = 0;
+    for (; f + 16 <= frames; f += 16) {
+        const __m512 a = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(in + 2 * f)), k);
+        const __m512 b = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(in + 2 * f + 16)), k);
+        _mm512_storeu_ps(left + f, _mm512_permutex2var_ps(a, even, b));
+        _mm512_storeu_ps(right + f, _mm512_permutex2var_ps(a, odd, b));
+    }
+    return f;
+}
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 bool hasVbmi() noexcept {
     static const bool vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
@@ -320,6 +358,51 @@ void interleave(ConstAudioView in, float* out) noexcept {
         const float* src = in.channel(c);
         float* dst = out + c;
         for (int frame = 0; frame < in.frames; ++frame) dst[std::size_t(frame) * std::size_t(channels)] = src[frame];
+    }
+}
+
+void interleave(ConstAudioView in, float factor, float* out) noexcept {
+    const int channels = in.channels;
+    int frame = 0;
+    if (channels == 2) {
+        const float* left = in.channel(0);
+        const float* right = in.channel(1);
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (detectSimdArch() == SimdArch::Avx512) frame = interleavePairScaled(left, right, in.frames, factor, out);
+#endif
+        for (; frame < in.frames; ++frame) {
+            out[2 * frame] = left[frame] * factor;
+            out[2 * frame + 1] = right[frame] * factor;
+        }
+        return;
+    }
+    for (int c = 0; c < channels; ++c) {
+        const float* src = in.channel(c);
+        float* dst = out + c;
+        for (int f = 0; f < in.frames; ++f) dst[std::size_t(f) * std::size_t(channels)] = src[f] * factor;
+    }
+}
+
+void deinterleaveStored(const std::int32_t* in, AudioView out) noexcept {
+    constexpr float kScale = 0x1p-31f; // q / 2^31, exact in float for q of up to 24 significant bits
+    const int channels = out.channels;
+    int frame = 0;
+    if (channels == 2) {
+        float* left = out.channel(0);
+        float* right = out.channel(1);
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (detectSimdArch() == SimdArch::Avx512) frame = deinterleaveStoredPair(in, out.frames, left, right);
+#endif
+        for (; frame < out.frames; ++frame) {
+            left[frame] = float(in[2 * frame]) * kScale;
+            right[frame] = float(in[2 * frame + 1]) * kScale;
+        }
+        return;
+    }
+    for (int c = 0; c < channels; ++c) {
+        const std::int32_t* src = in + c;
+        float* dst = out.channel(c);
+        for (int f = 0; f < out.frames; ++f) dst[f] = float(src[std::size_t(f) * std::size_t(channels)]) * kScale;
     }
 }
 

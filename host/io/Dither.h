@@ -75,7 +75,13 @@ void packLittleEndian(const std::int32_t* in, std::size_t count, int bytes, unsi
 
 /// Interleaves planar float samples unchanged: out[frame * channels + channel].
 void interleave(ConstAudioView in, float* out) noexcept;
+/// interleave() of the samples times `factor`: out = in * factor, one float multiply a sample
+/// (the same bits as a gain node's multiply, then interleave()).
+void interleave(ConstAudioView in, float factor, float* out) noexcept;
 /// Deinterleaves `frames` frames of `in` (in.channels interleaved) into the planar view `out`.
 void deinterleave(const float* in, AudioView out) noexcept;
+/// Deinterleaves quantize()'s left-justified integers (of up to 24 significant bits) into the
+/// planar view `out` as the values they store: q / 2^31, exactly.
+void deinterleaveStored(const std::int32_t* in, AudioView out) noexcept;
 
 } // namespace sg::io

@@ -203,8 +203,56 @@ TEST_CASE("ChunkFanOut hands every frame to every consumer, in order, from one c
         CHECK(taken == 2);
         CHECK(others <= 2 + cli::kChunkSlots); // what was in flight at most
     }
+    SECTION("integers: every consumer sees every frame, interleaved as written; one failure stops all") {
+        std::vector<std::int32_t> samples(std::size_t(kFrames) * kChannels);
+        for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = std::int32_t(0x9E3779B9u * std::uint32_t(i + 1));
+        std::vector<std::vector<std::int32_t>> back(3);
+        std::vector<cli::QuantisedConsume> consumers;
+        for (std::size_t k = 0; k < back.size(); ++k)
+            consumers.emplace_back([&back, k](const std::int32_t* values, int frames) {
+                if (frames > 0 && (int(back[k].size()) / (kChunk * kChannels)) % 3 == int(k))
+                    std::this_thread::sleep_for(std::chrono::microseconds(200));
+                back[k].insert(back[k].end(), values, values + std::size_t(frames) * kChannels);
+                return std::string();
+            });
+        cli::ChunkFanOut fan(kChannels, kChunk, std::move(consumers));
+        AudioView planar;
+        CHECK_FALSE(fan.reserve(1, planar)); // integers only
+        std::uint32_t seed = 7;
+        for (int done = 0; done < kFrames;) {
+            const int n = std::min(raggedFrames(seed, kChunk), kFrames - done);
+            std::int32_t* out = nullptr;
+            int count = 0;
+            REQUIRE(fan.reserveQuantised(n, out, count));
+            REQUIRE(count >= 1);
+            REQUIRE(count <= n);
+            std::copy_n(samples.begin() + std::ptrdiff_t(done) * kChannels, count * kChannels, out);
+            fan.commit(count);
+            done += count;
+        }
+        REQUIRE(fan.finish() == "");
+        for (const auto& b : back) CHECK(b == samples);
+
+        int taken = 0;
+        cli::ChunkFanOut failing(1, 100,
+                                 std::vector<cli::QuantisedConsume>{
+                                     [&](const std::int32_t*, int) { return ++taken == 2 ? std::string("full") : std::string(); },
+                                     [](const std::int32_t*, int) { return std::string(); }});
+        bool refused = false;
+        for (int i = 0; i < 1000 && !refused; ++i) {
+            std::int32_t* out = nullptr;
+            int count = 0;
+            refused = !failing.reserveQuantised(100, out, count);
+            if (!refused) {
+                std::fill_n(out, count, 1);
+                failing.commit(count);
+            }
+        }
+        CHECK(refused);
+        CHECK(failing.finish() == "full");
+    }
     SECTION("no consumer") {
-        cli::ChunkFanOut fan(1, 10, {});
+        cli::ChunkFanOut fan(1, 10, std::vector<cli::ChunkConsume>{});
         for (int i = 0; i < 20; ++i) {
             AudioView out;
             REQUIRE(fan.reserve(10, out));
@@ -270,18 +318,29 @@ TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit;
                                     io::OutputFormat::Flac16, io::OutputFormat::Flac24}) {
         CAPTURE(io::outputFormatName(format));
         cli::WrittenSampleMeter whole, split, halves; // halves: loudness and peaks measured apart, then merged
+        // ints: quantised() and its integers measured and written (--target's encoding); scaled:
+        // quantised() with a trim, against stored() of the samples times the trim.
+        cli::WrittenSampleMeter ints, scaled, scaledOracle;
         REQUIRE(whole.prepare(kRate44, 2, format) == "");
         REQUIRE(split.prepare(kRate44, 2, format) == "");
         REQUIRE(halves.prepare(kRate44, 2, format) == "");
+        REQUIRE(ints.prepare(kRate44, 2, format) == "");
+        REQUIRE(scaled.prepare(kRate44, 2, format) == "");
+        REQUIRE(scaledOracle.prepare(kRate44, 2, format) == "");
+        constexpr float kTrim = 0.990601f; // -0.082 dB
         const bool flac = format == io::OutputFormat::Flac16 || format == io::OutputFormat::Flac24;
         const std::string path = dir.file(flac ? "written.flac" : "written.wav");
         const std::string again = dir.file(flac ? "again.flac" : "again.wav");
-        io::AudioFileWriter writer, storedWriter;
+        const std::string packed = dir.file(flac ? "packed.flac" : "packed.wav");
+        io::AudioFileWriter writer, storedWriter, intWriter;
         REQUIRE(writer.open(path, format, kRate44, 2) == "");
         REQUIRE(storedWriter.open(again, format, kRate44, 2) == "");
+        REQUIRE(intWriter.open(packed, format, kRate44, 2) == "");
         CHECK(storedWriter.takesStoredValues() == (format != io::OutputFormat::Wav32f));
         std::uint64_t clipped = 0;
-        AudioBuffer block(2, 20000), stored(2, 20000);
+        AudioBuffer block(2, 20000), stored(2, 20000), trimmed(2, 20000), oracle(2, 20000), converted(2, 20000);
+        std::vector<std::int32_t> q(2 * 20000), qScaled(2 * 20000);
+        std::size_t scaledWrong = 0;
         Planar storedAll(2);
         std::uint32_t seed = 5;
         for (int done = 0; done < kFrames;) {
@@ -299,10 +358,28 @@ TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit;
                 REQUIRE(storedWriter.writeStored(ConstAudioView(stored.view().frameRange(0, frames)), blockClips) == "");
             else
                 CHECK(storedWriter.writeStored(ConstAudioView(stored.view().frameRange(0, frames)), blockClips) != "");
+            if (storedWriter.takesStoredValues()) {
+                const std::uint64_t intClips = ints.quantised(view, 1.0f, q.data());
+                CHECK(intClips == blockClips);
+                ints.measureQuantisedLoudness(q.data(), frames);
+                ints.measureQuantisedPeaks(q.data(), frames);
+                REQUIRE(intWriter.writeQuantised(q.data(), frames, 2, intClips) == "");
+                // the trim folded into quantised() is a float multiply before stored()
+                for (int c = 0; c < 2; ++c)
+                    for (int f = 0; f < frames; ++f) trimmed.channel(c)[f] = view.channel(c)[f] * kTrim;
+                scaled.quantised(view, kTrim, qScaled.data());
+                scaledOracle.stored(ConstAudioView(trimmed.view().frameRange(0, frames)), oracle.view().frameRange(0, frames));
+                io::deinterleaveStored(qScaled.data(), converted.view().frameRange(0, frames));
+                for (int c = 0; c < 2; ++c)
+                    scaledWrong += std::memcmp(converted.channel(c), oracle.channel(c), sizeof(float) * std::size_t(frames)) != 0;
+            } else {
+                CHECK(intWriter.writeQuantised(q.data(), frames, 2, 0) != "");
+            }
             for (int c = 0; c < 2; ++c)
                 storedAll[std::size_t(c)].insert(storedAll[std::size_t(c)].end(), stored.channel(c), stored.channel(c) + frames);
             done += frames;
         }
+        CHECK(scaledWrong == 0);
         REQUIRE(writer.commit() == "");
         if (storedWriter.takesStoredValues()) {
             CHECK(clipped > 0);
@@ -310,6 +387,15 @@ TEST_CASE("WrittenSampleMeter::stored gives what the writer stores, bit for bit;
             CHECK(storedWriter.clippedSamples() == clipped);
             REQUIRE(storedWriter.commit() == "");
             CHECK(fileBytes(again) == fileBytes(path));
+            CHECK(intWriter.clippedSamples() == clipped);
+            REQUIRE(intWriter.commit() == "");
+            CHECK(fileBytes(packed) == fileBytes(path));
+            ints.mergePeaks();
+            CHECK(ints.meter().integratedLufs() == whole.meter().integratedLufs());
+            CHECK(ints.meter().truePeakDbtp() == whole.meter().truePeakDbtp());
+            CHECK(ints.meter().samplePeakDbfs() == whole.meter().samplePeakDbfs());
+            CHECK(ints.meter().loudnessRangeLu() == whole.meter().loudnessRangeLu());
+            CHECK(ints.meter().maxMomentaryLufs() == whole.meter().maxMomentaryLufs());
         }
         io::AudioFileReader reader;
         REQUIRE(reader.open(path) == "");

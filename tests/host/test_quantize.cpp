@@ -213,3 +213,65 @@ TEST_CASE("interleave and deinterleave move every value, bit for bit, for any le
             }
     }
 }
+
+TEST_CASE("interleave with a factor is a float multiply, then interleave; deinterleaveStored reads quantize's integers "
+          "as the values they store, for any length and channel count, any SIMD",
+          "[io]") {
+    // The oracle: the same multiply in scalar float (a gain node's), and q / 2^31 in double
+    // (exact) rounded to float, on values from the whole float range (+20 dB noise, denormals,
+    // infinities, signed zeros) and every left-justified 24- and 16-bit integer pattern that
+    // matters (the extremes, ±1, zero).
+    std::vector<float> values = sg::test::noise(4000, 10.0f, 17);
+    values[3] = std::numeric_limits<float>::denorm_min();
+    values[8] = -0.0f;
+    values[13] = std::numeric_limits<float>::infinity();
+    values[21] = -std::numeric_limits<float>::max();
+    std::vector<std::int32_t> stored(4000);
+    std::uint32_t state = 99;
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+        state = state * 1664525u + 1013904223u;
+        const int bits = i % 2 == 0 ? 24 : 16;
+        stored[i] = std::int32_t(state) >> (32 - bits) << (32 - bits);
+    }
+    stored[1] = std::numeric_limits<std::int32_t>::min();
+    stored[2] = std::int32_t(0x7FFFFF00);
+    stored[4] = 256;
+    stored[6] = -256;
+    stored[10] = 0;
+    for (const char* arch : {"sse2", "avx2", static_cast<const char*>(nullptr)}) {
+        ForcedSimd forced(arch);
+        for (float factor : {0.99056f, 1.0f, 3.7f, -0.5f, 1e-30f})
+            for (int channels : {1, 2, 3})
+                for (int frames : {0, 1, 15, 16, 17, 33, 1000}) {
+                    INFO((arch ? arch : simdArchName(detectSimdArch()))
+                         << ", factor " << factor << ", " << channels << " channels, " << frames << " frames");
+                    AudioBuffer planar(channels, std::max(frames, 1));
+                    for (int c = 0; c < channels; ++c) std::copy_n(values.begin() + c * 1000, frames, planar.channel(c));
+                    std::vector<float> interleaved(std::size_t(channels) * std::size_t(frames) + 1, 0.25f);
+                    interleave(ConstAudioView(planar.view().frameRange(0, frames)), factor, interleaved.data());
+                    std::size_t wrong = 0;
+                    for (int f = 0; f < frames; ++f)
+                        for (int c = 0; c < channels; ++c) {
+                            const float expected = values[std::size_t(c) * 1000 + std::size_t(f)] * factor;
+                            wrong += std::memcmp(&interleaved[std::size_t(f) * std::size_t(channels) + std::size_t(c)], &expected,
+                                                 sizeof(float)) != 0;
+                        }
+                    CHECK(wrong == 0);
+                    CHECK(interleaved.back() == 0.25f); // nothing past the end
+
+                    AudioBuffer back(channels, frames + 1);
+                    for (int c = 0; c < channels; ++c) back.channel(c)[frames] = 0.25f;
+                    deinterleaveStored(stored.data(), back.view().frameRange(0, frames));
+                    wrong = 0;
+                    for (int f = 0; f < frames; ++f)
+                        for (int c = 0; c < channels; ++c) {
+                            const std::int32_t q = stored[std::size_t(f) * std::size_t(channels) + std::size_t(c)];
+                            const float value = back.channel(c)[f];
+                            wrong +=
+                                value != float(std::ldexp(double(q), -31)) || std::int32_t(double(value) * 2147483648.0) != q;
+                        }
+                    CHECK(wrong == 0);
+                    for (int c = 0; c < channels; ++c) CHECK(back.channel(c)[frames] == 0.25f);
+                }
+    }
+}
