@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -638,28 +639,63 @@ constexpr double kLimiterNodeMinCeilingDbtp = -20;
 
 std::string numberText(double value) { return formatNumber(value, "%.17g"); }
 
-/// Pass 2 as a graph: in -> gain -> limiter -> out. A gain beyond the gain node's range is
+/// The shape of pass 2's chain: `stages` gain nodes of stageGainDb each before a limiter at
+/// limiterCeilingDbtp, then a gain of shiftDb (when not 0) after it.
+struct Pass2Shape {
+    double stageGainDb = 0, shiftDb = 0, limiterCeilingDbtp = 0;
+    int stages = 1;
+};
+
+/// Pass 2's chain for a gain and a limiter ceiling. A gain beyond the gain node's range is
 /// spread over several gain nodes; a limiter ceiling below the node's floor C0 uses a peak
 /// limiter's scale invariance, limit_C(y) = a * limit_C0(y / a) with 20 log10(a) = C - C0: the
 /// input is lowered by C - C0 more and raised by it after the limiter.
-std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb = 0) {
-    double shiftDb = 0;
+Pass2Shape pass2Shape(double gainDb, double limiterCeilingDbtp) {
+    Pass2Shape shape;
+    shape.limiterCeilingDbtp = limiterCeilingDbtp;
     if (limiterCeilingDbtp < kLimiterNodeMinCeilingDbtp) {
-        shiftDb = limiterCeilingDbtp - kLimiterNodeMinCeilingDbtp; // negative
-        limiterCeilingDbtp = kLimiterNodeMinCeilingDbtp;
+        shape.shiftDb = limiterCeilingDbtp - kLimiterNodeMinCeilingDbtp; // negative
+        shape.limiterCeilingDbtp = kLimiterNodeMinCeilingDbtp;
     }
-    const double preGainDb = gainDb - shiftDb;
-    const int stages = std::max(1, int(std::ceil(std::fabs(preGainDb) / kGainNodeMaxDb)));
+    const double preGainDb = gainDb - shape.shiftDb;
+    shape.stages = std::max(1, int(std::ceil(std::fabs(preGainDb) / kGainNodeMaxDb)));
+    // As the graph's text gives it to the gain nodes (numberText's 17 digits read back: the same double).
+    shape.stageGainDb = std::strtod(numberText(preGainDb / shape.stages).c_str(), nullptr);
+    return shape;
+}
+
+/// The factors of pass 2's gain nodes before the limiter, in order: each node's float multiply
+/// (the gain node's factor, float(10^(dB/20))).
+std::vector<float> pass2GainFactors(double gainDb, double limiterCeilingDbtp) {
+    const Pass2Shape shape = pass2Shape(gainDb, limiterCeilingDbtp);
+    return std::vector<float>(std::size_t(shape.stages), float(dbToGain(shape.stageGainDb)));
+}
+
+/// Multiplies `chunk` in place by pass2GainFactors(), one factor after the other: what the gain
+/// nodes would do to it (pass2GraphYaml without them).
+void applyPass2Gains(const std::vector<float>& factors, const AudioView& chunk) {
+    const Elementwise& scale = Elementwise::forArch(detectSimdArch());
+    for (const float k : factors) {
+        if (k == 1.0f) continue; // as the gain node in place
+        for (int c = 0; c < chunk.channels; ++c) scale.multiplyByConstant(chunk.channel(c), chunk.channel(c), chunk.frames, k);
+    }
+}
+
+/// Pass 2 as a graph: in -> gain -> limiter -> out (pass2Shape), or without the gain nodes
+/// (`gainNodes` false: the caller applies pass2GainFactors() to the input).
+std::string pass2GraphYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb = 0, bool gainNodes = true) {
+    const Pass2Shape shape = pass2Shape(gainDb, limiterCeilingDbtp);
+    const double shiftDb = shape.shiftDb;
     std::string yaml = "stagegraph: 1\nname: target-pass-2\nstage: mastering\n";
     yaml += "inputs: {in: {channels: " + std::to_string(channels) + "}}\n";
     yaml += "outputs: {out: {channels: " + std::to_string(channels) + "}}\nnodes:\n";
     std::string chain = "in";
-    for (int i = 0; i < stages; ++i) {
-        const std::string name = stages == 1 ? "gain" : "gain" + std::to_string(i + 1);
-        yaml += "  " + name + ": {type: gain, gain: " + numberText(preGainDb / stages) + " dB}\n";
+    for (int i = 0; gainNodes && i < shape.stages; ++i) {
+        const std::string name = shape.stages == 1 ? "gain" : "gain" + std::to_string(i + 1);
+        yaml += "  " + name + ": {type: gain, gain: " + numberText(shape.stageGainDb) + " dB}\n";
         chain += " -> " + name;
     }
-    yaml += "  limiter: {type: limiter, ceiling: " + numberText(limiterCeilingDbtp) +
+    yaml += "  limiter: {type: limiter, ceiling: " + numberText(shape.limiterCeilingDbtp) +
             " dBTP, lookahead: " + numberText(kLimiterLookaheadMs) + " ms, release: " + numberText(kLimiterReleaseMs) + " ms}\n";
     chain += " -> limiter";
     if (shiftDb != 0) {
@@ -689,14 +725,15 @@ constexpr double kDetectedAheadShare = 0.75;
 /// (fewer context switches; about a third less system time).
 constexpr int kHandOffFrames = 65536;
 
-/// Compiles in -> gain -> limiter -> out for `channels` at `sampleRate` into `program`; its
-/// limiter records into `tape`, or plays it back with `replay` (LimiterGainTapeScope).
-/// Returns "" or an error.
+/// Compiles in -> gain -> limiter -> out for `channels` at `sampleRate` into `program` (without
+/// the gain nodes when `gainNodes` is false); its limiter records into `tape`, or plays it back
+/// with `replay` (LimiterGainTapeScope). Returns "" or an error.
 std::string chainProgram(int channels, double sampleRate, double gainDb, double limiterCeilingDbtp,
                          std::unique_ptr<Program>& program, LimiterGainTape* tape = nullptr, bool replay = false,
-                         LimiterPeakFeed* feed = nullptr, bool detectOnly = false) {
+                         LimiterPeakFeed* feed = nullptr, bool detectOnly = false, bool gainNodes = true) {
     Diagnostics diags;
-    const GraphDesc desc = loadGraphFromString(pass2GraphYaml(channels, gainDb, limiterCeilingDbtp), "target pass 2", ".", diags);
+    const GraphDesc desc =
+        loadGraphFromString(pass2GraphYaml(channels, gainDb, limiterCeilingDbtp, 0, gainNodes), "target pass 2", ".", diags);
     std::shared_ptr<const CompiledGraph> compiled;
     if (!diags.hasErrors()) compiled = compile(desc, Registry::builtin(), diags);
     InstanceOptions options;
@@ -769,9 +806,11 @@ std::string runProgram(Program& program, AudioSource& input, AudioSink& output, 
 /// runProgram over a chain compiled here (its limiter on `tape` as chainProgram's).
 std::string runChain(AudioSource& input, AudioSink& output, const std::string* sinkError, std::int64_t frames, double sampleRate,
                      double gainDb, double limiterCeilingDbtp, PassOutcome& outcome, const std::string& label, bool showProgress,
-                     const volatile std::sig_atomic_t* interrupted, LimiterGainTape* tape = nullptr, bool replay = false) {
+                     const volatile std::sig_atomic_t* interrupted, LimiterGainTape* tape = nullptr, bool replay = false,
+                     bool gainNodes = true) {
     std::unique_ptr<Program> program;
-    if (auto error = chainProgram(input.channels(), sampleRate, gainDb, limiterCeilingDbtp, program, tape, replay);
+    if (auto error = chainProgram(input.channels(), sampleRate, gainDb, limiterCeilingDbtp, program, tape, replay, nullptr, false,
+                                  gainNodes);
         !error.empty())
         return error;
     return runProgram(*program, input, output, sinkError, frames, outcome, label, showProgress, interrupted);
@@ -816,17 +855,22 @@ std::string runPass(TempSampleFile& source, double sampleRate, double gainDb, do
     // (LimiterPeakFeed); what the feed lacks (the block with the latency's tail) it detects
     // itself. On the bench file the detection is most of the limiter's work: the reader was 85 %
     // idle without it.
+    // The reading thread also applies the gain (the gain nodes' multiplies, in place), once for
+    // both chains, which start at the limiter.
     LimiterPeakFeed feed((kChunkSlots + 2) * kHandOffFrames, kDetectedAheadShare * source.channels());
     std::unique_ptr<Program> detector, program;
     if (auto error =
-            chainProgram(source.channels(), sampleRate, gainDb, limiterCeilingDbtp, detector, nullptr, false, &feed, true);
+            chainProgram(source.channels(), sampleRate, gainDb, limiterCeilingDbtp, detector, nullptr, false, &feed, true, false);
         !error.empty())
         return error;
-    if (auto error = chainProgram(source.channels(), sampleRate, gainDb, limiterCeilingDbtp, program, &tape, false, &feed, false);
+    if (auto error =
+            chainProgram(source.channels(), sampleRate, gainDb, limiterCeilingDbtp, program, &tape, false, &feed, false, false);
         !error.empty())
         return error;
+    const std::vector<float> gains = pass2GainFactors(gainDb, limiterCeilingDbtp);
     AudioBuffer silenced(source.channels(), kPassBlockFrames); // the detect-only chain's output
     ChunkProducer reader = sourceReader(source, [&](const AudioView& chunk) {
+        applyPass2Gains(gains, chunk);
         Executor& detect = detector->executor();
         for (int start = 0; start < chunk.frames; start += kPassBlockFrames) {
             const int frames = std::min(kPassBlockFrames, chunk.frames - start);
@@ -875,11 +919,13 @@ std::string replayPass(TempSampleFile& source, double sampleRate, double gainDb,
                        const volatile std::sig_atomic_t* interrupted) {
     if (auto error = tape.rewind(); !error.empty()) return error;
     if (auto error = source.rewind(); !error.empty()) return error;
-    ChunkProducer reader = sourceReader(source);
+    // The gain applied on the reading thread, as in the run (runPass).
+    const std::vector<float> gains = pass2GainFactors(gainDb, limiterCeilingDbtp);
+    ChunkProducer reader = sourceReader(source, [&gains](const AudioView& chunk) { applyPass2Gains(gains, chunk); });
     FunctionSink sink(take);
     PassOutcome ignored; // a replaying limiter measures nothing
     if (auto error = runChain(reader.source(), sink, &sink.error(), source.frames(), sampleRate, gainDb, limiterCeilingDbtp,
-                              ignored, label, showProgress, interrupted, &tape, true);
+                              ignored, label, showProgress, interrupted, &tape, true, false);
         !error.empty())
         return error;
     if (auto tapeError = tape.error(); !tapeError.empty()) return tapeError;

@@ -865,14 +865,27 @@ TEST_CASE("deliverToTarget writes what a plain render of its chain (gain, limite
     Planar three = stereo;
     three.push_back(stereo[0]);
     for (std::size_t n = 0; n < three[2].size(); ++n) three[2][n] = 0.7f * stereo[0][n] - 0.5f * stereo[1][n];
-    const std::vector<std::pair<const char*, Planar>> cases{
-        {"spotify", stereo}, {"apple", stereo}, {"spotify", Planar{stereo[1]}}, {"apple", three}};
-    for (const auto& [preset, x] : cases) {
+    // And a quiet input brought to a low ceiling: a gain spread over two gain nodes, a limiter
+    // ceiling below the node's floor (pass2GraphYaml's shift), both applied by the runs' reading
+    // threads rather than by gain nodes.
+    const Planar quiet = hostileMix(50.0, -76);
+    struct Case {
+        const char* target;
+        Planar x;
+        double ceilingDbtp = 0; // 0: the preset's
+    };
+    const std::vector<Case> cases{
+        {"spotify", stereo}, {"apple", stereo}, {"spotify", Planar{stereo[1]}}, {"apple", three}, {"-30", quiet, -20}};
+    for (const auto& [preset, x, ceilingDbtp] : cases) {
         CAPTURE(preset, x.size());
         const std::string input = dir.file("in.wav");
         writeFloatWav(input, x);
         cli::LoudnessTarget target;
         REQUIRE(cli::parseLoudnessTarget(preset, target) == "");
+        if (ceilingDbtp != 0) {
+            target.ceilingDbtp = ceilingDbtp;
+            target.maxGainDb = 60;
+        }
         cli::TempSampleFile source;
         toScratch(x, source, dir.path());
         const Reading in = measure(x);
@@ -889,7 +902,10 @@ TEST_CASE("deliverToTarget writes what a plain render of its chain (gain, limite
                 "");
         REQUIRE(writer.commit() == "");
         INFO("gain " << result.gainDb << " dB, trim " << result.trimDb << " dB, " << result.pass2Runs << " runs");
-        CHECK(result.probeRuns >= 1);
+        if (ceilingDbtp == 0)
+            CHECK(result.probeRuns >= 1);
+        else
+            CHECK(result.gainDb > 40);        // two gain nodes (and no probe: the input is under the absolute gate)
         CHECK(result.maxGainReductionDb > 1); // the limiter works: its detection decides the output
         const std::string chain =
             dir.write("chain.yaml", cli::targetChainYaml(int(x.size()), result.gainDb, result.limiterCeilingDbtp, result.trimDb));
