@@ -17,7 +17,8 @@
 //      on a second, gated together) and measures how much loudness the limiter takes off
 //      there; the gain is raised by that loss (two probes, a secant step);
 //   3. the scratch samples are streamed through a compiled graph, `gain` -> `limiter` (ceiling
-//      = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms), run by the
+//      = target ceiling - kLimiterMarginDb, lookahead 5 ms, release 50 ms; the gain nodes'
+//      multiplies done by the thread that reads the scratch, the same bits), run by the
 //      OfflineRunner (which trims the limiter's lookahead), measured as it comes out
 //      (integrated loudness, true peak); the limiter records its gains on a tape
 //      (GainTapeFile: one float a limited frame, one length a stretch left alone), and the
@@ -35,7 +36,8 @@
 //   5. the run that lands is replayed from the pass-1 scratch (read ahead on a thread) and its
 //      tape (the same chain, its limiter playing the recorded gains back instead of detecting:
 //      the same bits), trimmed and encoded, once, while WrittenSampleMeter measures exactly what the writer stores (same dither
-//      and quantisation, worked out beside the writer, measured on a third thread); those figures are checked against the target
+//      and quantisation, worked out beside the writer and handed to it and to the meters' threads as the integers it packs);
+//      those figures are checked against the target
 //      and the ceiling again before anything is kept. Otherwise nothing is written, the render fails (exit 1) and names what was
 //      reached.
 // Every written output of a multi-output graph is delivered to the target on its own (its own
