@@ -167,9 +167,7 @@ std::uint64_t WrittenSampleMeter::stored(const ConstAudioView& view, const Audio
             for (int c = 0; c < channels_; ++c)
                 std::memcpy(out.channel(c) + done, part.channel(c), sizeof(float) * std::size_t(frames));
         } else {
-            const std::size_t count = std::size_t(frames) * std::size_t(channels_);
-            io::interleave(part, interleaved_.data());
-            clipped += io::quantize(interleaved_.data(), count, bits_, quantised_.data(), ditherScratch_.data(), dither_);
+            clipped += quantised(part, 1.0f, quantised_.data());
             io::deinterleaveStored(quantised_.data(), out.frameRange(done, frames));
         }
         done += frames;

@@ -231,28 +231,22 @@ namespace {
 #pragma GCC diagnostic pop
 #endif
 
-/// Two channels, 16 frames at a time (AVX-512): the same values moved, so the same bits.
-/// Return the frames done (a multiple of 16).
-[[gnu::target("avx512f")]] int interleavePair(const float* left, const float* right, int frames, float* out) noexcept {
-    const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    int f = 0;
-    for (; f + 16 <= frames; f += 16) {
-        const __m512 l = _mm512_loadu_ps(left + f), r = _mm512_loadu_ps(right + f);
-        _mm512_storeu_ps(out + 2 * f, _mm512_permutex2var_ps(l, low, r));
-        _mm512_storeu_ps(out + 2 * f + 16, _mm512_permutex2var_ps(l, high, r));
-    }
-    return f;
-}
-/// interleavePair of the channels times `factor` (one float multiply a sample, as a gain node's).
-[[gnu::target("avx512f")]] int interleavePairScaled(const float* left, const float* right, int frames, float factor,
-                                                    float* out) noexcept {
+/// Two channels, 16 frames at a time (AVX-512): the same values moved, so the same bits; Scaled:
+/// each times `factor` first (one float multiply a sample, as a gain node's). Return the frames
+/// done (a multiple of 16).
+template <bool Scaled>
+[[gnu::target("avx512f")]] int interleavePair(const float* left, const float* right, int frames, float factor,
+                                              float* out) noexcept {
     const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     const __m512 k = _mm512_set1_ps(factor);
     int f = 0;
     for (; f + 16 <= frames; f += 16) {
-        const __m512 l = _mm512_mul_ps(_mm512_loadu_ps(left + f), k), r = _mm512_mul_ps(_mm512_loadu_ps(right + f), k);
+        __m512 l = _mm512_loadu_ps(left + f), r = _mm512_loadu_ps(right + f);
+        if constexpr (Scaled) {
+            l = _mm512_mul_ps(l, k);
+            r = _mm512_mul_ps(r, k);
+        }
         _mm512_storeu_ps(out + 2 * f, _mm512_permutex2var_ps(l, low, r));
         _mm512_storeu_ps(out + 2 * f + 16, _mm512_permutex2var_ps(l, high, r));
     }
@@ -335,9 +329,13 @@ void packLittleEndian(const std::int32_t* in, std::size_t count, int bytes, unsi
     }
 }
 
-void interleave(ConstAudioView in, float* out) noexcept {
+namespace {
+
+/// interleave(), Scaled: of the samples times `factor`.
+template <bool Scaled> void interleaveOf(ConstAudioView in, float factor, float* out) noexcept {
+    const auto value = [factor](float x) { return Scaled ? x * factor : x; };
     const int channels = in.channels;
-    if (channels == 1) {
+    if (channels == 1 && !Scaled) {
         std::copy_n(in.data, in.frames, out);
         return;
     }
@@ -346,42 +344,26 @@ void interleave(ConstAudioView in, float* out) noexcept {
         const float* right = in.channel(1);
         int frame = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-        if (detectSimdArch() == SimdArch::Avx512) frame = interleavePair(left, right, in.frames, out);
+        if (detectSimdArch() == SimdArch::Avx512) frame = interleavePair<Scaled>(left, right, in.frames, factor, out);
 #endif
         for (; frame < in.frames; ++frame) {
-            out[2 * frame] = left[frame];
-            out[2 * frame + 1] = right[frame];
+            out[2 * frame] = value(left[frame]);
+            out[2 * frame + 1] = value(right[frame]);
         }
         return;
     }
     for (int c = 0; c < channels; ++c) {
         const float* src = in.channel(c);
         float* dst = out + c;
-        for (int frame = 0; frame < in.frames; ++frame) dst[std::size_t(frame) * std::size_t(channels)] = src[frame];
+        for (int frame = 0; frame < in.frames; ++frame) dst[std::size_t(frame) * std::size_t(channels)] = value(src[frame]);
     }
 }
 
-void interleave(ConstAudioView in, float factor, float* out) noexcept {
-    const int channels = in.channels;
-    int frame = 0;
-    if (channels == 2) {
-        const float* left = in.channel(0);
-        const float* right = in.channel(1);
-#if defined(__x86_64__) && defined(__GNUC__)
-        if (detectSimdArch() == SimdArch::Avx512) frame = interleavePairScaled(left, right, in.frames, factor, out);
-#endif
-        for (; frame < in.frames; ++frame) {
-            out[2 * frame] = left[frame] * factor;
-            out[2 * frame + 1] = right[frame] * factor;
-        }
-        return;
-    }
-    for (int c = 0; c < channels; ++c) {
-        const float* src = in.channel(c);
-        float* dst = out + c;
-        for (int f = 0; f < in.frames; ++f) dst[std::size_t(f) * std::size_t(channels)] = src[f] * factor;
-    }
-}
+} // namespace
+
+void interleave(ConstAudioView in, float* out) noexcept { interleaveOf<false>(in, 1.0f, out); }
+
+void interleave(ConstAudioView in, float factor, float* out) noexcept { interleaveOf<true>(in, factor, out); }
 
 void deinterleaveStored(const std::int32_t* in, AudioView out) noexcept {
     constexpr float kScale = 0x1p-31f; // q / 2^31, exact in float for q of up to 24 significant bits
