@@ -42,7 +42,7 @@ std::vector<std::string> expandSets(const std::vector<std::string>& args) {
 struct LiveArguments {
     std::vector<std::string> graphs, inputs, overrides, includeDirs;
     std::string inputDevice, device, api, rate, block, duration, crossfade, cycle, tee, format;
-    bool loop = false, matchLoudness = false, listDevices = false;
+    bool loop = false, matchLoudness = false, listDevices = false, keepAwake = false;
     std::unique_ptr<CLI::App> app;
 
     LiveArguments() {
@@ -82,6 +82,9 @@ struct LiveArguments {
         app->add_option("--include-dir", includeDirs, "a folder 'use:' may also include graphs from (repeatable)")
             ->type_name("DIR")
             ->allow_extra_args(false);
+        app->add_flag("--keep-awake", keepAwake,
+                      "keep every CPU from idling while playing (a spinning thread per CPU at the idle\n"
+                      "priority): for virtual machines whose idle CPUs wake late and cause xruns");
         app->add_flag("--list-devices", listDevices, "list the audio devices and exit");
     }
 };
@@ -178,6 +181,7 @@ std::string parseLiveArguments(const std::vector<std::string>& args, LiveRequest
         options.cycleSeconds = ms / 1000.0;
     }
     if (a.loop) options.loop = true;
+    if (a.keepAwake) options.keepAwake = true;
     if (a.matchLoudness) options.matchLoudness = true;
     if (given("--tee")) options.teePath = a.tee;
     if (given("--format")) {

@@ -52,6 +52,7 @@ struct LiveOptions {
     std::vector<std::string> includeDirs;      ///< --include-dir: more folders `use:` may read from
     double levelDb = 0;                        ///< monitor level at start
     double cycleSeconds = 0;                   ///< --cycle: switch to the next graph every S seconds played (0 = off)
+    bool keepAwake = false;                    ///< --keep-awake: no CPU idles while the session plays (KeepAwake.h)
 };
 
 /// Where the session talks to.
@@ -97,6 +98,7 @@ struct LiveSummary {
     double longestGapAtSeconds = 0;      ///< when it ended
     std::uint64_t lateStarts = 0;        ///< callbacks that started over 1.5 periods after the last
     bool memoryLocked = false;           ///< mlockall succeeded: no page of the session faults in a callback
+    int keptAwakeCpus = 0;               ///< --keep-awake: CPUs kept from idling (KeepAwake.h)
     double deadlineUs = 0;               ///< period / rate
     double maxMomentaryLufs = -HUGE_VAL, maxShortTermLufs = -HUGE_VAL, truePeakDbtp = -HUGE_VAL;
     std::vector<int> graphsPlayed; ///< the graph playing after each switch (1-based), starting with the first

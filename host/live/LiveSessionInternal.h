@@ -13,6 +13,7 @@
 #include "core/GraphLoader.h"
 #include "host/live/AudioRing.h"
 #include "host/live/FileStreams.h"
+#include "host/live/KeepAwake.h"
 #include "host/live/LiveCommands.h"
 #include "host/live/LiveEngine.h"
 #include "host/live/LiveGraph.h"
@@ -138,6 +139,7 @@ private:
     TeeWriter tee_;
     bool teeOpen_ = false;
     bool memoryLocked_ = false;  // mlockall before the stream started
+    KeepAwake keepAwake_;        // --keep-awake: from before the stream starts to after it closes
     bool deviceStopped_ = false; // no callback for kStallSeconds: the session ended on it
 
     // control state

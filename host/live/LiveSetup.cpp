@@ -357,6 +357,10 @@ int Session::run(LiveSummary* summary) {
     // RLIMIT_MEMLOCK below the session's size) the session plays unlocked; the summary says so.
     // MCL_FUTURE is not asked: under a limit it would make later allocations (a reload) fail.
     memoryLocked_ = lockMemory();
+    // After the lock: the spinning threads' stacks need not be backed.
+    if (options_.keepAwake) {
+        if (auto why = keepAwake_.start(); !why.empty()) message("keep-awake: " + why + "; playing without it");
+    }
     callbackSlot_.set(engine_.get());
     if (auto message = stream_.start(); !message.empty()) {
         error(message);

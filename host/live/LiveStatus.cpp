@@ -74,6 +74,8 @@ void Session::drawStatus(bool force) {
 
 int Session::finish(int status, LiveSummary* summary) {
     stream_.close();
+    const int keptAwake = keepAwake_.cpus();
+    keepAwake_.stop();
     feeder_.stop();
     if (memoryLocked_) unlockMemory();
     std::string teeError;
@@ -140,6 +142,7 @@ int Session::finish(int status, LiveSummary* summary) {
     }
     result.teeFrames = teeOpen_ ? tee_.framesWritten() : 0;
     result.memoryLocked = memoryLocked_;
+    result.keptAwakeCpus = keptAwake;
 
     if (engine_ && result.callbacks > 0) {
         if (result.teeOverflowFrames > 0) {
@@ -196,6 +199,9 @@ int Session::finish(int status, LiveSummary* summary) {
                      result.longestGapUs, result.deadlineUs > 0 ? result.longestGapUs / result.deadlineUs : 0.0,
                      result.longestGapAtSeconds,
                      cli::plural(std::int64_t(result.lateStarts), "late start", "late starts").c_str());
+        if (options_.keepAwake)
+            std::fprintf(out, "kept awake: %s (a spinning thread each at the idle priority)\n",
+                         result.keptAwakeCpus > 0 ? cli::plural(result.keptAwakeCpus, "CPU", "CPUs").c_str() : "no CPU");
         std::fprintf(out, "output: max momentary %s, max short-term %s, true peak %s\n",
                      formatLevel(result.maxMomentaryLufs, "LUFS").c_str(), formatLevel(result.maxShortTermLufs, "LUFS").c_str(),
                      formatLevel(result.truePeakDbtp, "dBTP").c_str());

@@ -15,6 +15,9 @@
 #   LIVE_KEEP=1       keep the work folder (summary, jackd log)
 #   LIVE_GRAPH=FILE   another graph with 32 mono inputs (e.g. a near-empty one, to tell the
 #                     machine's xruns from the graph's)
+#   LIVE_KEEP_AWAKE=1 play with --keep-awake: no CPU idles during the run (a spinning thread per
+#                     CPU at the idle priority; host/live/KeepAwake.h), for a virtual machine
+#                     whose halted CPUs wake late (docs/performance-live.md)
 #
 # A script of its own rather than bench_live (which measures a generated strips graph through
 # the library) or soak.sh (which switches graphs every second): this one measures exactly the
@@ -91,8 +94,10 @@ echo "other JACK servers running at the start: $(others)"
 # time but little CPU time, without being switched out, lost its time this way.
 steal_before=$(awk '/^cpu /{print $9}' /proc/stat)
 status=0
+keep_awake=()
+[ "${LIVE_KEEP_AWAKE:-0}" = 1 ] && keep_awake=(--keep-awake)
 "$sg" live "${LIVE_GRAPH:-$here/tests/bench/graphs/w2.yaml}" -i "$work/w2-32ch.wav" --api jack --loop --block 64 \
-    --duration "$seconds" </dev/null >"$work/live.out" 2>"$work/live.err" || status=$?
+    --duration "$seconds" "${keep_awake[@]}" </dev/null >"$work/live.out" 2>"$work/live.err" || status=$?
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "other JACK servers running at the end: $(others)"
 steal_after=$(awk '/^cpu /{print $9}' /proc/stat)
@@ -119,7 +124,7 @@ not_woken=$(grep -c 'was not finished, state = Triggered' "$work/jackd.log" || t
 running=$(grep -c 'was not finished, state = Running' "$work/jackd.log" || true)
 echo "jackd: driver thread woken late $driver_late times; callback thread not yet running at the deadline" \
     "$not_woken times, still running $running times"
-echo "== live $(basename "${LIVE_GRAPH:-w2.yaml}" .yaml), $seconds s at 64 frames: p99.9 $p999 % of the period (goal <= 10), xruns $xruns," \
+echo "== live $(basename "${LIVE_GRAPH:-w2.yaml}" .yaml)${keep_awake[*]:+ ${keep_awake[*]}}, $seconds s at 64 frames: p99.9 $p999 % of the period (goal <= 10), xruns $xruns," \
     "underrun frames $underruns, non-finite $nonfinite"
 failed=0
 awk -v p="$p999" 'BEGIN { exit !(p <= 10) }' || { echo "live_w2: p99.9 above 10 % of the period" >&2; failed=1; }
