@@ -59,7 +59,8 @@ const std::vector<CommandOptions> kDocumentedOptions = {
     {"demo", {"-h, --help", "--stems", "--keep", "--force", "--length", "--json"}},
     {"live",
      {"-h, --help", "-i, --input", "--input-device", "--device", "--api", "--rate", "--block", "--duration", "--loop",
-      "--match-loudness", "--crossfade", "--tee", "--format", "--set", "--list-devices"}},
+      "--match-loudness", "--crossfade", "--cycle", "--tee", "--format", "--set", "--include-dir", "--keep-awake",
+      "--list-devices"}},
 };
 
 } // namespace
@@ -164,6 +165,18 @@ TEST_CASE("cli options: negative numbers are values, not options", "[cli]") {
     cli::LiveRequest liveSet;
     REQUIRE(cli::parseLiveArguments({"g.yaml", "-i", "in.wav", "--set", "x.gain=-6dB"}, liveSet) == "");
     CHECK(liveSet.options.overrides == std::vector<std::string>{"x.gain=-6dB"});
+}
+
+TEST_CASE("cli options: live --keep-awake is a flag, off unless given", "[cli]") {
+    cli::LiveRequest plain, awake, bad;
+    REQUIRE(cli::parseLiveArguments({"g.yaml", "-i", "in.wav"}, plain) == "");
+    CHECK_FALSE(plain.options.keepAwake);
+    REQUIRE(cli::parseLiveArguments({"g.yaml", "-i", "in.wav", "--keep-awake"}, awake) == "");
+    CHECK(awake.options.keepAwake);
+    // A flag takes no word of its own: a value that is not a boolean is refused, naming the option.
+    const std::string error = cli::parseLiveArguments({"g.yaml", "-i", "in.wav", "--keep-awake=banana"}, bad);
+    INFO(error);
+    CHECK(error.find("--keep-awake") != std::string::npos);
 }
 
 TEST_CASE("cli options: live --cycle takes a time and two graphs or more", "[cli]") {

@@ -25,22 +25,30 @@ namespace {
 
 using namespace sg::test;
 
-int cpusOf(pid_t tid) {
+/// The CPUs a thread may run on (0: the calling thread).
+cpu_set_t maskOf(pid_t tid) {
     cpu_set_t set;
     CPU_ZERO(&set);
     REQUIRE(::sched_getaffinity(tid, sizeof set, &set) == 0);
+    return set;
+}
+
+int cpusOf(pid_t tid) {
+    const cpu_set_t set = maskOf(tid);
     return CPU_COUNT(&set);
+}
+
+/// The lowest CPU of `set` (-1 if none).
+int firstCpu(const cpu_set_t& set) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &set)) return cpu;
+    return -1;
 }
 
 /// The CPU a thread is pinned to (-1 if it may run on more than one).
 int pinnedCpu(pid_t tid) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    REQUIRE(::sched_getaffinity(tid, sizeof set, &set) == 0);
-    if (CPU_COUNT(&set) != 1) return -1;
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-        if (CPU_ISSET(cpu, &set)) return cpu;
-    return -1;
+    const cpu_set_t set = maskOf(tid);
+    return CPU_COUNT(&set) == 1 ? firstCpu(set) : -1;
 }
 
 /// The threads of this process, from /proc.
@@ -122,12 +130,8 @@ TEST_CASE("keep-awake: one spinning thread per allowed CPU, pinned there, at SCH
 
 TEST_CASE("keep-awake: only the CPUs the process may run on", "[live][keep-awake]") {
     // The CPUs come from the calling thread's mask (what taskset or a cgroup leaves it).
-    cpu_set_t saved;
-    CPU_ZERO(&saved);
-    REQUIRE(::sched_getaffinity(0, sizeof saved, &saved) == 0);
-    int first = -1;
-    for (int cpu = 0; cpu < CPU_SETSIZE && first < 0; ++cpu)
-        if (CPU_ISSET(cpu, &saved)) first = cpu;
+    const cpu_set_t saved = maskOf(0);
+    const int first = firstCpu(saved);
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(first, &one);
@@ -145,9 +149,6 @@ TEST_CASE("keep-awake: a thread of normal priority on the same CPU takes nearly 
     // normal priority pinned beside it gets, by the scheduler's weights (1024 against 3), about
     // 340 times its CPU time; whatever else the machine runs shares the CPU with both alike, so
     // the ratio holds on a loaded machine too. Asked: at least 20 times.
-    cpu_set_t saved;
-    CPU_ZERO(&saved);
-    REQUIRE(::sched_getaffinity(0, sizeof saved, &saved) == 0);
     live::KeepAwake awake;
     REQUIRE(awake.start().empty());
     const pid_t spinner = awake.threadIds()[0];
@@ -193,8 +194,7 @@ JACK_TEST_CASE("jack: --keep-awake keeps every CPU busy while the session plays,
                                 [&](int, const MessageCounter& count) {
                                     // "playing on" comes once the stream has started: the threads
                                     // started before it.
-                                    for (int i = 0; i < 500 && count("playing on") == 0; ++i)
-                                        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                                    waitForMessage(count, "playing on");
                                     idleWhilePlaying = idleThreads();
                                 });
     INFO(run.out << run.err);
@@ -208,7 +208,7 @@ JACK_TEST_CASE("jack: --keep-awake keeps every CPU busy while the session plays,
     // Without the option: no such thread, no such line.
     int idleWithout = -1;
     const LiveRun plain = runLive({graph, "-i", dir.file("in.wav"), "--duration", "0.3"}, [&](int, const MessageCounter& count) {
-        for (int i = 0; i < 500 && count("playing on") == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        waitForMessage(count, "playing on");
         idleWithout = idleThreads();
     });
     INFO(plain.out << plain.err);
