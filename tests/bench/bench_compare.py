@@ -5,8 +5,12 @@
 tones, kicks, noise bursts, inter-sample-peak bursts, clicks, near-silence), then runs every tool
 on every workload in alternation, N rounds, and prints the median whole-process wall time, the
 ratio to stagegraph and the peak resident memory (getrusage of the child). Before each timed run
-(not timed) it syncs the previous tools' writeback and reads the run's inputs once, so every tool
-starts from the same state: nothing of another's to write back, its inputs in the page cache.
+(not timed) it deletes the output the tool wrote in the previous round, syncs the previous tools'
+writeback and reads the run's inputs once, so every tool starts from the same state: no old output
+of its own to replace, nothing of another's to write back, its inputs in the page cache. (Replacing
+a 173 MB output costs the filesystem 25-60 ms here, whichever tool does it: ffmpeg when it opens
+the output with O_TRUNC, stagegraph when it renames the finished file over it. --keep-outputs
+measures with it.)
 
   W1         mastering chain, 10 min 48 kHz stereo float WAV -> 24-bit WAV (tests/bench/graphs/w1.yaml)
   W1-target  W1 with --target spotify (-14 LUFS, -1 dBTP); ffmpeg's peer adds loudnorm=I=-14:TP=-1
@@ -17,6 +21,7 @@ starts from the same state: nothing of another's to write back, its inputs in th
 
 Usage: bench_compare.py [--build DIR] [--work DIR] [--runs N] [--only W1,W1-target,W2,analyze]
                         [--long]      also render and analyze 60 minutes: peak memory vs length
+                        [--keep-outputs]  each run replaces the tool's output of the round before
 Needs ffmpeg, sox, and Debian's python3-numpy.
 """
 import argparse
@@ -177,12 +182,17 @@ def warm(paths):
                 pass
 
 
-def run(cmd, log, inputs=()):
-    """Runs `cmd`, which reads the files `inputs`; returns (wall seconds, CPU seconds (user +
-    system), peak RSS in MiB). Exits on failure, showing its stderr. The figures come from
-    /usr/bin/time: a child forked from this Python process would report Python's own peak memory
-    (Linux keeps it across exec)."""
+def run(cmd, log, inputs=(), outputs=()):
+    """Runs `cmd`, which reads the files `inputs` and writes `outputs`; returns (wall seconds, CPU
+    seconds (user + system), peak RSS in MiB). Exits on failure, showing its stderr. The figures
+    come from /usr/bin/time: a child forked from this Python process would report Python's own
+    peak memory (Linux keeps it across exec)."""
     figures = log + ".time"
+    # The outputs of the previous round go first (not timed): freeing a file's blocks is the
+    # filesystem's work, not the tool's, and would land in the run that replaces it.
+    for path in outputs:
+        if os.path.exists(path):
+            os.remove(path)
     # Every run starts without the file data the runs before it left for the kernel to write
     # back (sync, not timed): otherwise a tool pays for another's writeback, landing on its
     # cores in the middle of its run (ffmpeg's 173 MB output before W1-target's, in alternation).
@@ -305,6 +315,8 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default="W1,W1-target,W2,analyze")
     parser.add_argument("--long", action="store_true", help="also 60 minutes: peak memory against length")
+    parser.add_argument("--keep-outputs", action="store_true",
+                        help="do not delete a tool's previous output before its run (each run replaces it)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -328,13 +340,15 @@ def main():
             if name not in table:
                 sys.exit(f"bench_compare: --only: unknown workload '{name}' (W1, W1-target, W2, analyze)")
         print(f"stagegraph {sg}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {args.runs} rounds, "
-              "tools in alternation", flush=True)
+              "tools in alternation; " + ("each run replaces its tool's previous output" if args.keep_outputs else
+                                          "previous outputs deleted before each run (not timed)"), flush=True)
         results = {name: [(tool, [], [], []) for tool, _ in table[name]] for name in chosen}
         inputs = {"W1": [master], "W1-target": [master], "W2": tracks, "analyze": [master]}
         for round_index in range(args.runs):
             for name in chosen:
                 for k, (tool, cmd) in enumerate(table[name]):
-                    wall, cpu, rss = run(cmd, logs, inputs[name])
+                    outputs = [] if args.keep_outputs else [a for a in cmd if a.startswith(out + os.sep)]
+                    wall, cpu, rss = run(cmd, logs, inputs[name], outputs)
                     results[name][k][1].append(wall)
                     results[name][k][2].append(cpu)
                     results[name][k][3].append(rss)
