@@ -8,7 +8,7 @@ ratio to stagegraph and the peak resident memory (getrusage of the child). Befor
 (not timed) it deletes the output the tool wrote in the previous round, syncs the previous tools'
 writeback and reads the run's inputs once, so every tool starts from the same state: no old output
 of its own to replace, nothing of another's to write back, its inputs in the page cache. (Replacing
-a 173 MB output costs the filesystem 25-60 ms here, whichever tool does it: ffmpeg when it opens
+a 173 MB output costs the filesystem 10-60 ms here, whichever tool does it: ffmpeg when it opens
 the output with O_TRUNC, stagegraph when it renames the finished file over it. --keep-outputs
 measures with it.)
 
