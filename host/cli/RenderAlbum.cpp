@@ -278,9 +278,9 @@ int renderAlbum(const RenderRequest& request) {
         LoudnessTarget own = *request.target;
         own.name.clear();
         own.integratedLufs = track.before.integratedLufs + album.gainDb;
-        if (auto error =
-                deliverToTarget(*track.outputs.pass1Files[0], track.before, own, track.output, track.plan.formats[0],
-                                protectedPaths, track.outputs.writers[0], results[i], request.showProgress, interruptFlag());
+        if (auto error = deliverToTarget(*track.outputs.pass1Files[0], track.before, own, track.output, track.plan.formats[0],
+                                         protectedPaths, track.outputs.writers[0], results[i], request.showProgress,
+                                         interruptFlag(), nullptr, track.outputs.probeReferences[0].get());
             !error.empty()) {
             printRenderError("--album: " + error);
             return *interruptFlag() ? kExitInterrupted : kExitFailure;

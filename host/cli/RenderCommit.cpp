@@ -6,6 +6,7 @@
 #include "host/io/OutputFiles.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -27,6 +28,7 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
     outputs.meters.resize(count);
     outputs.pass1Files.resize(count);
     outputs.pass1Meters.resize(count);
+    outputs.probeReferences.resize(count);
     outputs.resamplers.resize(count);
     for (std::size_t k = 0; k < count; ++k) {
         const auto slot = std::size_t(plan.outputSlot[k]);
@@ -70,6 +72,14 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
             outputs.pass1Meters[k] = std::make_unique<LoudnessMeter>();
             LoudnessOptions offline;
             offline.offline = true; // read once pass 1 is over
+            // The probe's stretches as they are, kept as the meter goes (pass 2 need not read them back).
+            outputs.probeReferences[k] = std::make_unique<ProbeReference>();
+            if (expectedFrames > 0) {
+                const double outputFrames = std::ceil(double(expectedFrames) * plan.outputRate / plan.sampleRate);
+                outputs.probeReferences[k]->reserve(std::int64_t(outputFrames) + 1, plan.outputRate);
+                offline.stepTap = &ProbeReference::tap;
+                offline.stepTapContext = outputs.probeReferences[k].get();
+            }
             if (auto error = outputs.pass1Meters[k]->prepare(plan.outputRate, channels, offline); !error.empty()) {
                 printRenderError("--target: " + error);
                 return kExitFailure;
@@ -157,7 +167,7 @@ int commitRender(const RenderRequest& request, RenderPlan& plan, RenderOutputs& 
             const std::string error =
                 deliverToTarget(*outputs.pass1Files[k], figuresOf(*outputs.pass1Meters[k]), *request.target,
                                 plan.outputFiles[slot], plan.formats[slot], plan.protectedPaths, outputs.writers[k], delivered,
-                                request.showProgress, interruptFlag(), &spent);
+                                request.showProgress, interruptFlag(), &spent, outputs.probeReferences[k].get());
             // Frees their disk space now, beside the next output's pass 2 or the commit.
             releasing.add(std::move(outputs.pass1Files[k]), std::move(spent));
             if (*interruptFlag()) {

@@ -19,14 +19,15 @@ namespace sg::cli {
 
 /// The files and meters of one render, per executor output.
 struct RenderOutputs {
-    bool targeting = false;                                  ///< --target: pass 1 goes to scratch files
-    std::vector<bool> writes;                                ///< the output is written (it has a file)
-    std::vector<io::AudioFileWriter> writers;                ///< the final files (pass 2 opens them with --target)
-    std::vector<std::unique_ptr<WrittenSampleMeter>> meters; ///< without --target: the written samples, measured
-    std::vector<std::unique_ptr<TempSampleFile>> pass1Files; ///< --target: the graph's output, as float
-    std::vector<std::unique_ptr<LoudnessMeter>> pass1Meters; ///< --target: its loudness
-    AtomicTextFile reportFile;                               ///< --report, open early so a bad path fails first
-    std::vector<std::unique_ptr<io::Resampler>> resamplers;  ///< --output-rate: per output, after the graph (else null)
+    bool targeting = false;                                       ///< --target: pass 1 goes to scratch files
+    std::vector<bool> writes;                                     ///< the output is written (it has a file)
+    std::vector<io::AudioFileWriter> writers;                     ///< the final files (pass 2 opens them with --target)
+    std::vector<std::unique_ptr<WrittenSampleMeter>> meters;      ///< without --target: the written samples, measured
+    std::vector<std::unique_ptr<TempSampleFile>> pass1Files;      ///< --target: the graph's output, as float
+    std::vector<std::unique_ptr<LoudnessMeter>> pass1Meters;      ///< --target: its loudness
+    std::vector<std::unique_ptr<ProbeReference>> probeReferences; ///< --target: the probe's stretches, as measured
+    AtomicTextFile reportFile;                                    ///< --report, open early so a bad path fails first
+    std::vector<std::unique_ptr<io::Resampler>> resamplers;       ///< --output-rate: per output, after the graph (else null)
 };
 
 /// What the pipeline did, for the summary and the report.

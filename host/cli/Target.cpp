@@ -1132,17 +1132,19 @@ std::string probeLoudness(TempSampleFile& source, const ProbeHalves& halves, dou
                           double limiterCeilingDbtp, double& lufs, bool showProgress,
                           const volatile std::sig_atomic_t* interrupted) {
     if (auto error = source.flush(); !error.empty()) return error;
-    std::array<std::unique_ptr<Program>, 2> programs;
-    if (gainDb)
-        for (auto& program : programs)
-            if (auto error = chainProgram(source.channels(), sampleRate, *gainDb, limiterCeilingDbtp, program); !error.empty())
-                return error;
     const std::int64_t segmentFrames = halves[0].empty() ? 0 : halves[0].front().frames;
     ProbeSteps measured = probeSteps(halves[0].size() + halves[1].size(), segmentFrames, sampleRate);
     std::array<std::string, 2> errors;
-    std::thread second(
-        [&] { errors[1] = probeHalf(source, halves[1], sampleRate, programs[1].get(), measured, false, interrupted); });
-    errors[0] = probeHalf(source, halves[0], sampleRate, programs[0].get(), measured, showProgress, interrupted);
+    // Each half's chain is built on its own thread, the two at once (a few ms each).
+    const auto half = [&](int h, bool progress) {
+        std::unique_ptr<Program> program;
+        if (gainDb)
+            if (auto error = chainProgram(source.channels(), sampleRate, *gainDb, limiterCeilingDbtp, program); !error.empty())
+                return error;
+        return probeHalf(source, halves[std::size_t(h)], sampleRate, program.get(), measured, progress, interrupted);
+    };
+    std::thread second([&] { errors[1] = half(1, false); });
+    errors[0] = half(0, showProgress);
     second.join();
     for (const auto& error : errors)
         if (!error.empty()) return error;
@@ -1306,6 +1308,54 @@ std::optional<double> nextGain(const std::vector<Trial>& trials, double targetLu
 
 } // namespace
 
+// ---- the probe's plain loudness, kept from pass 1 ----------------------------------------------
+
+void ProbeReference::reserve(std::int64_t frames, double sampleRate) {
+    *this = {};
+    sampleRate_ = sampleRate;
+    const auto stepFrames = std::int64_t(std::llround(sampleRate / 10));
+    const auto spacing = std::int64_t(std::llround(kProbeSpacingSeconds * sampleRate));
+    const auto length = std::int64_t(std::llround(kProbeSegmentSeconds * sampleRate));
+    // The stretches fall on the meter's steps only where a step is a whole number of frames and
+    // the stretches' spacing, offset and length are whole numbers of steps.
+    if (stepFrames < 1 || double(stepFrames) * 10 != sampleRate || spacing % stepFrames != 0 ||
+        ((spacing - length) / 2) % stepFrames != 0 || length % stepFrames != 0 || frames < spacing) {
+        broken_ = true;
+        return;
+    }
+    stepFrames_ = int(stepFrames);
+    spacingSteps_ = spacing / stepFrames;
+    offsetSteps_ = (spacing - length) / 2 / stepFrames;
+    perStretch_ = int(length / stepFrames);
+    steps_.reserve(std::size_t(frames / spacing) * std::size_t(perStretch_));
+}
+
+void ProbeReference::tap(void* context, std::int64_t step, double energy) noexcept {
+    auto& self = *static_cast<ProbeReference*>(context);
+    if (self.broken_) return;
+    if (step != self.nextStep_) { // the meter was reset, or a step was skipped: keep nothing
+        self.broken_ = true;
+        return;
+    }
+    ++self.nextStep_;
+    const std::int64_t j = step % self.spacingSteps_ - self.offsetSteps_;
+    if (j < 0 || j >= self.perStretch_) return;
+    // Stretch step / spacing, step j: the steps arrive in order, so it is the next slot.
+    if (self.steps_.size() == self.steps_.capacity()) return; // past the room reserved: not kept
+    self.steps_.push_back(energy);
+}
+
+std::optional<double> ProbeReference::lufs(std::int64_t frames, double sampleRate) const {
+    if (broken_ || sampleRate != sampleRate_) return std::nullopt;
+    const std::vector<ProbeSegment> stretches = probeSegments(frames, sampleRate);
+    const std::size_t needed = stretches.size() * std::size_t(perStretch_);
+    if (stretches.empty() || steps_.size() < needed) return std::nullopt;
+    ProbeSteps measured = probeSteps(stretches.size(), stretches.front().frames, sampleRate);
+    if (measured.stepFrames != stepFrames_ || measured.stepsPerSegment != perStretch_) return std::nullopt;
+    std::copy_n(steps_.begin(), needed, measured.steps.begin());
+    return probeLufs(measured);
+}
+
 std::string targetChainYaml(int channels, double gainDb, double limiterCeilingDbtp, double trimDb) {
     return pass2GraphYaml(channels, gainDb, limiterCeilingDbtp, trimDb);
 }
@@ -1429,7 +1479,8 @@ std::optional<double> LoudnessPredictor::deltaFor(double targetLufs) const {
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
                             const std::string& path, io::OutputFormat format, const std::vector<std::string>& protectedPaths,
                             io::AudioFileWriter& writer, TargetResult& result, bool showProgress,
-                            const volatile std::sig_atomic_t* interrupted, std::unique_ptr<TempSampleFile>* spent) {
+                            const volatile std::sig_atomic_t* interrupted, std::unique_ptr<TempSampleFile>* spent,
+                            const ProbeReference* kept) {
     result = {};
     result.before = before;
     if (double(before.frames) < kLoudnessBlockSeconds * before.sampleRate)
@@ -1461,10 +1512,13 @@ std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before,
     const bool mayLimit = !(before.truePeakDbtp + plainGainDb < limiterCeiling - 0.5);
     if (mayLimit && double(before.frames) >= kProbeMinSeconds * before.sampleRate) {
         const ProbeHalves halves = splitProbe(probeSegments(before.frames, before.sampleRate));
+        // The stretches as they are: pass 1 measured them already, else they are read back.
         double reference = -HUGE_VAL;
-        if (auto error =
-                probeLoudness(source, halves, before.sampleRate, std::nullopt, limiterCeiling, reference, false, interrupted);
-            !error.empty())
+        if (const auto lufs = kept ? kept->lufs(before.frames, before.sampleRate) : std::nullopt)
+            reference = *lufs;
+        else if (auto error = probeLoudness(source, halves, before.sampleRate, std::nullopt, limiterCeiling, reference, false,
+                                            interrupted);
+                 !error.empty())
             return fail(error);
         if (std::isfinite(reference)) {
             // h(g): the whole output's loudness at gain g, predicted as its plain loudness plus the

@@ -304,6 +304,35 @@ private:
     mutable std::vector<double> energies_;
 };
 
+/// The plain loudness of the probe's stretches of an output (deliverToTarget()), kept from pass 1's
+/// meter as it measures (LoudnessOptions::stepTap): its 100 ms steps that fall on the probe's
+/// measured stretches. The offline meter filters every step from rest at least 0.2 s before it, as
+/// the probe filters each stretch after its 0.2 s warm-up, so the loudness is the probe's own to
+/// the last bits that matter (the filters' memory of what they lack is below 1e-18 by then), and
+/// deliverToTarget() need not read those stretches back for it. Kept only where the stretches
+/// fall on whole steps (fs/10 a whole number of frames) and only for as many frames as reserve()
+/// was told: the tap never allocates.
+class ProbeReference {
+public:
+    /// Room for an output of up to `frames` frames at `sampleRate` Hz (before pass 1 starts).
+    void reserve(std::int64_t frames, double sampleRate);
+    /// The meter's tap (LoudnessOptions::stepTap; `context` is this).
+    static void tap(void* context, std::int64_t step, double energy) noexcept;
+    /// LUFS of the probe's stretches of an output of `frames` frames at `sampleRate` (as the probe
+    /// measures them: -inf when every block is gated), or nothing when the steps kept do not
+    /// cover them (another rate, a longer output, fs/10 not whole, a step missed).
+    std::optional<double> lufs(std::int64_t frames, double sampleRate) const;
+
+private:
+    double sampleRate_ = 0;
+    int stepFrames_ = 0;
+    std::int64_t spacingSteps_ = 0, offsetSteps_ = 0; ///< a stretch every spacing, from offset
+    int perStretch_ = 0;                              ///< its steps
+    std::vector<double> steps_;                       ///< [stretch][step], reserved
+    std::int64_t nextStep_ = 0;                       ///< the step the tap expects next
+    bool broken_ = false;                             ///< a step out of order: keep nothing
+};
+
 /// The chain that delivers an output, as a graph: in -> gain -> limiter (lookahead 5 ms, release
 /// 50 ms) -> trim -> out (gains beyond the gain node's range and ceilings under the limiter's are
 /// spread over more nodes). A render of it gives what deliverToTarget writes, bit for bit.
@@ -332,10 +361,12 @@ struct TargetResult {
 /// commits every output together). `before` holds the pass-1 figures of `source`. `interrupted` is polled between blocks. Returns
 /// "" or an error; on error `writer` holds nothing. The runs' scratch file is handed to `spent`
 /// when that is given (closing it drops its cached pages, hundreds of MB for a long output, which
-/// the caller can do beside other work), else closed here.
+/// the caller can do beside other work), else closed here. `reference`, when given, is pass 1's
+/// measure of the probe's stretches as they are (else the probe reads them back to measure them).
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
                             const std::string& path, io::OutputFormat format, const std::vector<std::string>& protectedPaths,
                             io::AudioFileWriter& writer, TargetResult& result, bool showProgress,
-                            const volatile std::sig_atomic_t* interrupted, std::unique_ptr<TempSampleFile>* spent = nullptr);
+                            const volatile std::sig_atomic_t* interrupted, std::unique_ptr<TempSampleFile>* spent = nullptr,
+                            const ProbeReference* reference = nullptr);
 
 } // namespace sg::cli

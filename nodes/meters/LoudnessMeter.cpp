@@ -248,7 +248,9 @@ struct LoudnessMeter::State {
     int channels = 0;
     int oversampling = 4;
     double weights[kLoudnessMaxChannels] = {};
-    double absoluteGate = energyOf(kAbsoluteGateLufs); ///< energy of -70 LUFS
+    double absoluteGate = energyOf(kAbsoluteGateLufs);               ///< energy of -70 LUFS
+    void (*stepTap)(void*, std::int64_t, double) noexcept = nullptr; ///< LoudnessOptions::stepTap
+    void* stepTapContext = nullptr;
 
     // K-weighting: its per channel sums of k^2 are the current step's
     KWeightingFilter kFilter;
@@ -354,6 +356,7 @@ struct LoudnessMeter::State {
         for (int c = 0; c < channels; ++c) weighted += weights[c] * stepSums[c];
         const std::int64_t index = stepsDone;
         stepEnergy[index % kShortTermSteps] = weighted;
+        if (stepTap) stepTap(stepTapContext, index, weighted);
         ++stepsDone;
         stepEnd = std::llround(double(stepsDone + 1) * sampleRate / 10.0);
 
@@ -601,6 +604,8 @@ std::string LoudnessMeter::prepare(double sampleRate, int channels, const Loudne
     s.sampleRate = sampleRate;
     s.channels = channels;
     s.oversampling = options.truePeakOversampling;
+    s.stepTap = options.stepTap;
+    s.stepTapContext = options.stepTapContext;
     for (int c = 0; c < channels; ++c) s.weights[c] = weights[std::size_t(c)];
 
     if (auto error = s.kFilter.prepare(sampleRate, channels); !error.empty()) return "loudness meter: " + error;

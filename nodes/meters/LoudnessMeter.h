@@ -74,6 +74,13 @@ struct LoudnessOptions {
     /// processed, computing the batch so far (read at the end, not after every block);
     /// snapshot() lags by up to a batch.
     bool offline = false;
+    /// When set, called with every completed 100 ms step: its index (0 = the first since the last
+    /// reset) and its energy, sum_i G_i sum_n z_i[n]^2 over the step's K-weighted samples, once
+    /// each and in order, on the thread that processes. It runs inside process(), which keeps
+    /// its promises (no allocation, lock or throw) only if the tap does. (render --target keeps
+    /// the steps its probe would measure: ProbeReference, host/cli/Target.h.)
+    void (*stepTap)(void* context, std::int64_t step, double energy) noexcept = nullptr;
+    void* stepTapContext = nullptr; ///< the tap's first argument
 };
 
 /// Readings published for other threads (live status lines). Levels as in LoudnessMeter.

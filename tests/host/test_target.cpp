@@ -690,11 +690,24 @@ TEST_CASE("render --target decodes once and encodes once: the runs of pass 2 reu
 namespace {
 
 /// `x` as a TempSampleFile (in memory).
-void toScratch(const Planar& x, cli::TempSampleFile& file, const std::string& folder) {
-    REQUIRE(file.create(folder, int(x.size())) == "");
+void toScratch(const Planar& x, cli::TempSampleFile& file, const std::string& folder,
+               std::size_t memorySamples = cli::TempSampleFile::kInMemorySamples) {
+    REQUIRE(file.create(folder, int(x.size()), memorySamples) == "");
     AudioBuffer buffer(int(x.size()), int(x[0].size()));
     for (std::size_t c = 0; c < x.size(); ++c) std::copy(x[c].begin(), x[c].end(), buffer.channel(int(c)));
     REQUIRE(file.write(ConstAudioView(buffer.view())) == "");
+}
+
+/// Pass 1's figures of `x` at kRate, as deliverToTarget() takes them (measure()).
+cli::OutputFigures figuresBefore(const Planar& x) {
+    const Reading in = measure(x);
+    cli::OutputFigures before;
+    before.sampleRate = kRate;
+    before.channels = int(x.size());
+    before.frames = std::int64_t(x[0].size());
+    before.integratedLufs = in.integratedLufs;
+    before.truePeakDbtp = in.truePeakDbtp;
+    return before;
 }
 
 } // namespace
@@ -888,13 +901,7 @@ TEST_CASE("deliverToTarget writes what a plain render of its chain (gain, limite
         }
         cli::TempSampleFile source;
         toScratch(x, source, dir.path());
-        const Reading in = measure(x);
-        cli::OutputFigures before;
-        before.sampleRate = kRate;
-        before.channels = int(x.size());
-        before.frames = std::int64_t(x[0].size());
-        before.integratedLufs = in.integratedLufs;
-        before.truePeakDbtp = in.truePeakDbtp;
+        const cli::OutputFigures before = figuresBefore(x);
         io::AudioFileWriter writer;
         cli::TargetResult result;
         const std::string out = dir.file("delivered.wav");
@@ -936,13 +943,7 @@ TEST_CASE("deliverToTarget: the probe's two threads give the same delivery from 
     const Planar x = hostileMix(64.0, -32); // probe on (48 s and more), about +18 dB
     cli::LoudnessTarget target;
     REQUIRE(cli::parseLoudnessTarget("spotify", target) == "");
-    const Reading in = measure(x);
-    cli::OutputFigures before;
-    before.sampleRate = kRate;
-    before.channels = 2;
-    before.frames = std::int64_t(x[0].size());
-    before.integratedLufs = in.integratedLufs;
-    before.truePeakDbtp = in.truePeakDbtp;
+    const cli::OutputFigures before = figuresBefore(x);
     std::vector<std::vector<float>> first;
     double firstGain = 0, firstTrim = 0;
     int round = 0;
@@ -1088,4 +1089,176 @@ TEST_CASE("GainTapeFile plays back what was recorded, stretch by stretch, in mem
             CHECK(tape.error().find("ends early") != std::string::npos);
         }
     }
+}
+
+namespace {
+
+/// The probe's plain loudness worked out here from the samples: each stretch the probe measures
+/// (2 s out of every 16 s, from 7 s into each 16 s window) K-weighted from rest 0.2 s before it by
+/// two direct-form biquads in double, summed in 100 ms steps, gated over the 400 ms blocks that
+/// lie within one stretch (BS.1770: -70 LUFS absolute, -10 LU relative), L and R weighted 1.
+double probeStretchesOracle(const Planar& x, double rate) {
+    KWeightingStage shelf, highPass;
+    kWeightingStages(rate, shelf, highPass);
+    const auto step = std::int64_t(std::llround(rate / 10));
+    const auto spacing = std::int64_t(std::llround(16 * rate)), length = std::int64_t(std::llround(2 * rate));
+    const auto warmup = std::int64_t(std::llround(0.2 * rate));
+    const auto frames = std::int64_t(x[0].size());
+    std::vector<double> blocks;
+    for (std::int64_t window = 0; window + spacing <= frames; window += spacing) {
+        const std::int64_t start = window + (spacing - length) / 2;
+        std::vector<double> steps(std::size_t(length / step), 0.0);
+        for (const auto& channel : x) {
+            double x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0;
+            for (std::int64_t n = start - warmup; n < start + length; ++n) {
+                const double in = channel[std::size_t(n)];
+                const double y = shelf.b0 * in + shelf.b1 * x1 + shelf.b2 * x2 - shelf.a1 * y1 - shelf.a2 * y2;
+                x2 = x1, x1 = in;
+                const double z = highPass.b0 * y + highPass.b1 * y1 + highPass.b2 * y2 - highPass.a1 * z1 - highPass.a2 * z2;
+                y2 = y1, y1 = y, z2 = z1, z1 = z;
+                if (n >= start) steps[std::size_t((n - start) / step)] += z * z;
+            }
+        }
+        for (std::size_t j = 3; j < steps.size(); ++j)
+            blocks.push_back((steps[j - 3] + steps[j - 2] + steps[j - 1] + steps[j]) / (4.0 * double(step)));
+    }
+    const auto level = [](double energy) { return -0.691 + 10 * std::log10(energy); };
+    double sum = 0;
+    int count = 0;
+    for (double e : blocks)
+        if (level(e) > -70) sum += e, ++count;
+    if (count == 0) return -HUGE_VAL;
+    const double relative = level(sum / count) - 10;
+    double kept = 0;
+    int keptCount = 0;
+    for (double e : blocks)
+        if (level(e) > -70 && level(e) > relative) kept += e, ++keptCount;
+    return keptCount == 0 ? -HUGE_VAL : level(kept / keptCount);
+}
+
+/// Runs an offline meter with `reference`'s tap over x in blocks of `block` frames (a reset after
+/// `resetAt` frames when given).
+void keepReference(cli::ProbeReference& reference, const Planar& x, double rate, std::int64_t roomFrames, int block = 4096,
+                   std::int64_t resetAt = -1) {
+    reference.reserve(roomFrames, rate);
+    LoudnessOptions options;
+    options.offline = true;
+    options.stepTap = &cli::ProbeReference::tap;
+    options.stepTapContext = &reference;
+    LoudnessMeter meter;
+    REQUIRE(meter.prepare(rate, int(x.size()), options) == "");
+    const auto frames = std::int64_t(x[0].size());
+    for (std::int64_t at = 0; at < frames;) {
+        if (at == resetAt) meter.reset();
+        std::int64_t n = std::min<std::int64_t>(block, frames - at);
+        if (resetAt > at) n = std::min(n, resetAt - at);
+        std::vector<const float*> pointers;
+        for (const auto& c : x) pointers.push_back(c.data() + at);
+        meter.process(pointers.data(), int(n));
+        at += n;
+    }
+    meter.integratedLufs(); // the readers finish the last batch's steps
+}
+
+/// 50 s of hostile stereo at `rate`: sections of clipped noise, a near-Nyquist tone at +20 dB
+/// drive (clipped), near-silence under the gate and a quiet tone, 12 dB apart.
+Planar hostileAt(double rate, double seconds) {
+    const auto frames = std::int64_t(std::llround(seconds * rate));
+    Planar x(2, std::vector<float>(std::size_t(frames)));
+    std::mt19937 random(77);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    for (std::int64_t n = 0; n < frames; ++n) {
+        const double t = double(n) / rate;
+        const int section = int(t / 3.1) % 4;
+        for (int c = 0; c < 2; ++c) {
+            double v = 0;
+            if (section == 0) v = std::clamp(4.0 * uniform(random), -1.0, 1.0);                           // clipped noise
+            if (section == 1) v = std::clamp(10.0 * std::sin(2 * M_PI * 0.49 * rate * t + c), -1.0, 1.0); // near Nyquist
+            if (section == 2) v = 1e-5 * uniform(random);                                                 // under the gate
+            if (section == 3) v = 0.25 * std::sin(2 * M_PI * 997 * t);
+            x[std::size_t(c)][std::size_t(n)] = float(v);
+        }
+    }
+    return x;
+}
+
+} // namespace
+
+TEST_CASE("ProbeReference: pass 1's meter keeps the probe's plain loudness, or nothing when it cannot",
+          "[render][target][probe]") {
+    struct Case {
+        const char* name;
+        double rate;
+        Planar x;
+    };
+    const std::vector<Case> cases{{"hostile mix, 48 kHz", kRate, hostileMix(70.0, -23)},
+                                  {"hostile sections, 44.1 kHz", 44100, hostileAt(44100, 50.0)},
+                                  {"hostile sections, 96 kHz", 96000, hostileAt(96000, 49.0)}};
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        const auto frames = std::int64_t(c.x[0].size());
+        const double expected = probeStretchesOracle(c.x, c.rate);
+        REQUIRE(std::isfinite(expected));
+        for (int block : {4096, 1000, 65536}) {
+            CAPTURE(block);
+            cli::ProbeReference reference;
+            keepReference(reference, c.x, c.rate, frames, block);
+            const auto got = reference.lufs(frames, c.rate);
+            REQUIRE(got.has_value());
+            CHECK(std::fabs(*got - expected) < 1e-9);
+            // Room for a longer output is fine; an output of another length or rate is not answered
+            // from stretches it lacks.
+            cli::ProbeReference roomy;
+            keepReference(roomy, c.x, c.rate, frames * 3, block);
+            CHECK(roomy.lufs(frames, c.rate) == got);
+            CHECK_FALSE(reference.lufs(frames + std::int64_t(16 * c.rate), c.rate).has_value());
+            CHECK_FALSE(reference.lufs(frames, c.rate / 2).has_value());
+        }
+        // Too little room: the last stretch is not kept, and nothing is answered.
+        cli::ProbeReference cramped;
+        keepReference(cramped, c.x, c.rate, frames - std::int64_t(16 * c.rate));
+        CHECK_FALSE(cramped.lufs(frames, c.rate).has_value());
+        // A meter reset part way: its steps start again, and nothing is answered.
+        cli::ProbeReference restarted;
+        keepReference(restarted, c.x, c.rate, frames, 4096, frames / 2);
+        CHECK_FALSE(restarted.lufs(frames, c.rate).has_value());
+    }
+    // A rate whose 100 ms is not a whole number of frames: nothing is kept.
+    const Planar odd = hostileAt(11025, 50.0);
+    cli::ProbeReference reference;
+    keepReference(reference, odd, 11025, std::int64_t(odd[0].size()));
+    CHECK_FALSE(reference.lufs(std::int64_t(odd[0].size()), 11025).has_value());
+}
+
+TEST_CASE("deliverToTarget: the probe's plain loudness kept from pass 1 delivers the same file as reading it back",
+          "[render][target][probe]") {
+    TempDir dir;
+    const Planar x = hostileMix(64.0, -32); // probe on (48 s and more), about +18 dB
+    const auto frames = std::int64_t(x[0].size());
+    cli::LoudnessTarget target;
+    REQUIRE(cli::parseLoudnessTarget("spotify", target) == "");
+    const cli::OutputFigures before = figuresBefore(x);
+    cli::ProbeReference kept;
+    keepReference(kept, x, kRate, frames);
+    REQUIRE(kept.lufs(frames, kRate).has_value());
+    std::vector<Planar> written;
+    std::vector<cli::TargetResult> results;
+    for (const cli::ProbeReference* reference : std::vector<const cli::ProbeReference*>{nullptr, &kept}) {
+        cli::TempSampleFile source;
+        toScratch(x, source, dir.path(), 0);
+        io::AudioFileWriter writer;
+        cli::TargetResult result;
+        const std::string out = dir.file(reference ? "kept.wav" : "read-back.wav");
+        REQUIRE(cli::deliverToTarget(source, before, target, out, io::OutputFormat::Wav24, {}, writer, result, false, nullptr,
+                                     nullptr, reference) == "");
+        REQUIRE(writer.commit() == "");
+        CHECK(result.probeRuns == 2);
+        written.push_back(readAll(out));
+        results.push_back(result);
+    }
+    CHECK(results[1].gainDb == Approx(results[0].gainDb).margin(1e-9)); // the same to the last bits that matter
+    CHECK(results[1].trimDb == results[0].trimDb);
+    CHECK(results[1].probeLossDb == Approx(results[0].probeLossDb).margin(1e-9));
+    for (std::size_t c = 0; c < 2; ++c)
+        CHECK(std::memcmp(written[1][c].data(), written[0][c].data(), sizeof(float) * written[0][c].size()) == 0);
 }
