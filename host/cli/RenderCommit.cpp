@@ -72,9 +72,10 @@ int openRenderOutputs(const RenderRequest& request, const RenderPlan& plan, Rend
             outputs.pass1Meters[k] = std::make_unique<LoudnessMeter>();
             LoudnessOptions offline;
             offline.offline = true; // read once pass 1 is over
-            // The probe's stretches as they are, kept as the meter goes (pass 2 need not read them back).
-            outputs.probeReferences[k] = std::make_unique<ProbeReference>();
+            // The probe's stretches as they are, kept as the meter goes (pass 2 need not read them back);
+            // with no length known beforehand, none (pass 2 reads them back).
             if (expectedFrames > 0) {
+                outputs.probeReferences[k] = std::make_unique<ProbeReference>();
                 const double outputFrames = std::ceil(double(expectedFrames) * plan.outputRate / plan.sampleRate);
                 outputs.probeReferences[k]->reserve(std::int64_t(outputFrames) + 1, plan.outputRate);
                 offline.stepTap = &ProbeReference::tap;

@@ -25,7 +25,7 @@ struct RenderOutputs {
     std::vector<std::unique_ptr<WrittenSampleMeter>> meters;      ///< without --target: the written samples, measured
     std::vector<std::unique_ptr<TempSampleFile>> pass1Files;      ///< --target: the graph's output, as float
     std::vector<std::unique_ptr<LoudnessMeter>> pass1Meters;      ///< --target: its loudness
-    std::vector<std::unique_ptr<ProbeReference>> probeReferences; ///< --target: the probe's stretches, as measured
+    std::vector<std::unique_ptr<ProbeReference>> probeReferences; ///< --target: the probe's stretches, as measured (else null)
     AtomicTextFile reportFile;                                    ///< --report, open early so a bad path fails first
     std::vector<std::unique_ptr<io::Resampler>> resamplers;       ///< --output-rate: per output, after the graph (else null)
 };

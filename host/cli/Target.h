@@ -361,12 +361,12 @@ struct TargetResult {
 /// commits every output together). `before` holds the pass-1 figures of `source`. `interrupted` is polled between blocks. Returns
 /// "" or an error; on error `writer` holds nothing. The runs' scratch file is handed to `spent`
 /// when that is given (closing it drops its cached pages, hundreds of MB for a long output, which
-/// the caller can do beside other work), else closed here. `reference`, when given, is pass 1's
-/// measure of the probe's stretches as they are (else the probe reads them back to measure them).
+/// the caller can do beside other work), else closed here. `kept`, when given, is pass 1's measure
+/// of the probe's stretches as they are (else the probe reads them back to measure them).
 std::string deliverToTarget(TempSampleFile& source, const OutputFigures& before, const LoudnessTarget& target,
                             const std::string& path, io::OutputFormat format, const std::vector<std::string>& protectedPaths,
                             io::AudioFileWriter& writer, TargetResult& result, bool showProgress,
                             const volatile std::sig_atomic_t* interrupted, std::unique_ptr<TempSampleFile>* spent = nullptr,
-                            const ProbeReference* reference = nullptr);
+                            const ProbeReference* kept = nullptr);
 
 } // namespace sg::cli
